@@ -1,0 +1,9 @@
+DROP TABLE outbox;
+DROP TABLE audit_events;
+DROP TABLE email_tokens;
+DROP TABLE signing_keys;
+DROP TABLE grants;
+DROP TABLE consents;
+DROP TABLE clients;
+DROP TABLE browser_sessions;
+DROP TABLE users;

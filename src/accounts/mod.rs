@@ -1,0 +1,8 @@
+//! People's accounts: sign-up, email confirmation, sign-in with its throttling, and browser
+//! sessions. Plain Rust over [`crate::Ctx`]; nothing here knows HTTP.
+
+pub mod password;
+pub mod sessions;
+pub mod signin;
+pub mod signup;
+pub mod users;

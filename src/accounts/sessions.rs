@@ -1,0 +1,147 @@
+//! Browser sessions: stored in the database (hashed token, device, IP, auth_time, amr), with
+//! idle and absolute timeouts.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::audit::Actor;
+use crate::crypto;
+use crate::storage::db::DbConn;
+use crate::storage::schema::{browser_sessions, users};
+use crate::Ctx;
+
+/// Authentication-method references (RFC 8176) and the assurance level reached.
+pub const AMR_PASSWORD: &str = "pwd";
+pub const ACR_AAL1: &str = "urn:verity:aal1";
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = browser_sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub token_hash: String,
+    pub user_id: String,
+    pub created_at: NaiveDateTime,
+    pub last_seen_at: NaiveDateTime,
+    pub auth_time: NaiveDateTime,
+    pub ip: String,
+    pub user_agent: String,
+    pub amr: String,
+    pub acr: String,
+    pub revoked_at: Option<NaiveDateTime>,
+}
+
+/// A live session as the rest of the code sees it.
+#[derive(Clone, Debug)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub email: String,
+    pub auth_time: NaiveDateTime,
+    pub amr: Vec<String>,
+    pub acr: String,
+}
+
+/// A freshly created session: the cookie value is only ever in this struct and the cookie.
+pub struct NewSession {
+    pub id: String,
+    pub token: String,
+}
+
+pub fn create(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: &str,
+    actor: &Actor,
+    amr: &[&str],
+    acr: &str,
+) -> anyhow::Result<NewSession> {
+    let token = crypto::random_token(32);
+    let row = SessionRow {
+        id: uuid::Uuid::new_v4().to_string(),
+        token_hash: crypto::token_hash(&token),
+        user_id: user_id.to_string(),
+        created_at: now,
+        last_seen_at: now,
+        auth_time: now,
+        ip: actor.ip.chars().take(64).collect(),
+        user_agent: actor.user_agent.chars().take(512).collect(),
+        amr: amr.join(" "),
+        acr: acr.to_string(),
+        revoked_at: None,
+    };
+    diesel::insert_into(browser_sessions::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(NewSession { id: row.id, token })
+}
+
+/// Finds the live session for a cookie value: one indexed lookup. Idle and absolute
+/// timeouts are enforced here; `last_seen_at` is written at most once a minute.
+pub async fn lookup(ctx: &Ctx, token: &str) -> anyhow::Result<Option<Session>> {
+    let hash = crypto::token_hash(token);
+    let now = ctx.clock.now();
+    let idle = chrono::Duration::seconds(ctx.settings.security.session_idle_secs as i64);
+    let absolute = chrono::Duration::seconds(ctx.settings.security.session_absolute_secs as i64);
+    ctx.db
+        .run(move |c| {
+            let found: Option<(SessionRow, String, bool)> = browser_sessions::table
+                .inner_join(users::table)
+                .filter(browser_sessions::token_hash.eq(&hash))
+                .select((SessionRow::as_select(), users::email, users::disabled))
+                .first(c)
+                .optional()?;
+            let Some((row, email, disabled)) = found else {
+                return Ok(None);
+            };
+            if row.revoked_at.is_some()
+                || disabled
+                || now - row.last_seen_at > idle
+                || now - row.created_at > absolute
+            {
+                return Ok(None);
+            }
+            if now - row.last_seen_at > chrono::Duration::seconds(60) {
+                diesel::update(browser_sessions::table.find(&row.id))
+                    .set(browser_sessions::last_seen_at.eq(now))
+                    .execute(c)?;
+            }
+            Ok(Some(Session {
+                id: row.id,
+                user_id: row.user_id,
+                email,
+                auth_time: row.auth_time,
+                amr: row.amr.split_whitespace().map(str::to_string).collect(),
+                acr: row.acr,
+            }))
+        })
+        .await
+}
+
+pub async fn revoke(ctx: &Ctx, session_id: &str, actor: &Actor) -> anyhow::Result<()> {
+    let now = ctx.clock.now();
+    let id = session_id.to_string();
+    let actor = actor.clone();
+    ctx.db
+        .run(move |c| {
+            let user: Option<String> = browser_sessions::table
+                .find(&id)
+                .select(browser_sessions::user_id)
+                .first(c)
+                .optional()?;
+            diesel::update(browser_sessions::table.find(&id))
+                .filter(browser_sessions::revoked_at.is_null())
+                .set(browser_sessions::revoked_at.eq(now))
+                .execute(c)?;
+            crate::audit::record(
+                c,
+                now,
+                user.as_deref(),
+                None,
+                "signed_out",
+                serde_json::json!({ "session": id }),
+                Some(&actor),
+            )?;
+            Ok(())
+        })
+        .await
+}

@@ -1,0 +1,256 @@
+//! The `verity` command line: serve, migrate, clients, keys.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::config::{LogFormat, RunMode, Settings};
+use crate::crypto::MasterKey;
+use crate::oauth::clients::{self, NewClient};
+use crate::storage::db::Db;
+use crate::{keys, Ctx};
+
+#[derive(Parser, Debug)]
+#[command(name = "verity", version, about = "Verity: an OpenID Connect identity provider")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server (the default when no command is given).
+    Serve {
+        /// Dev mode only: register the example "Tax Portal" client (examples/tax_portal.rs).
+        #[arg(long)]
+        dev_demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage relying-party clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ClientCommand {
+    /// Register a client; prints its client_id (and secret, once) as JSON.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Exact redirect URI; repeat for several.
+        #[arg(long = "redirect-uri", required = true)]
+        redirect_uris: Vec<String>,
+        /// A public client (browser or native app): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Allowed scopes, repeatable or space-separated (default: openid profile email phone).
+        #[arg(long = "scope")]
+        scopes: Vec<String>,
+    },
+    /// List clients as JSON.
+    List,
+    /// Remove a client (its consents and grants go with it).
+    Remove { client_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// List signing keys and their state as JSON.
+    List,
+    /// Create a new signing key. It is published at once and signs after the lead time.
+    Rotate {
+        /// Seconds until the new key signs (default: security.key_publish_lead_secs).
+        #[arg(long)]
+        activate_in_secs: Option<u64>,
+    },
+}
+
+pub fn init_logging(settings: &Settings) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("VERITY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match settings.log_format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url(), 2)?;
+    db.migrate()?;
+    Ok(db)
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = Settings::load()?;
+    init_logging(&settings);
+    match cli.command.unwrap_or(Command::Serve { dev_demo: false }) {
+        Command::Serve { dev_demo } => serve(settings, dev_demo).await,
+        Command::Migrate => {
+            let db = Db::connect(&settings.database_url(), 2)?;
+            let n = tokio::task::spawn_blocking(move || db.migrate()).await??;
+            println!("{n} migration(s) applied");
+            Ok(())
+        }
+        Command::Client { command } => {
+            tokio::task::spawn_blocking(move || client_command(&settings, command)).await?
+        }
+        Command::Keys { command } => tokio::task::spawn_blocking(move || keys_command(&settings, command)).await?,
+    }
+}
+
+fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result<()> {
+    let db = open_db(settings)?;
+    let mut conn = db.conn()?;
+    let now = chrono::Utc::now().naive_utc();
+    match command {
+        ClientCommand::Add { name, redirect_uris, public, scopes } => {
+            let scopes = scopes.iter().flat_map(|s| crate::oauth::scopes::parse(s)).collect();
+            let created = clients::add(
+                &mut conn,
+                settings,
+                now,
+                NewClient { name, redirect_uris, public, scopes, fixed_id: None, fixed_secret: None },
+            )?;
+            print_json(&created)
+        }
+        ClientCommand::List => print_json(&clients::list(&mut conn)?),
+        ClientCommand::Remove { client_id } => {
+            if clients::remove(&mut conn, &client_id)? {
+                print_json(&serde_json::json!({ "removed": client_id }))
+            } else {
+                bail!("no client with id {client_id}")
+            }
+        }
+    }
+}
+
+fn keys_command(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
+    let db = open_db(settings)?;
+    let master = MasterKey::load(settings)?;
+    let mut conn = db.conn()?;
+    let now = chrono::Utc::now().naive_utc();
+    let lifetime = crate::token_lifetime(settings);
+    keys::ensure_key(
+        &mut conn,
+        &master,
+        settings.signing_alg,
+        now,
+        Duration::from_secs(settings.security.key_publish_lead_secs),
+        lifetime,
+    )?;
+    match command {
+        KeysCommand::List => {}
+        KeysCommand::Rotate { activate_in_secs } => {
+            let lead = Duration::from_secs(activate_in_secs.unwrap_or(settings.security.key_publish_lead_secs));
+            let row = keys::rotate(&mut conn, &master, settings.signing_alg, now, lead, lifetime)?;
+            eprintln!(
+                "new key {} ({}) is published now and signs from {} UTC; running nodes pick it up within {} s",
+                row.id, row.alg, row.active_from, settings.security.key_refresh_secs
+            );
+        }
+    }
+    let rows = keys::load_rows(&mut conn)?;
+    let signing = rows
+        .iter()
+        .filter(|r| r.active_from <= now)
+        .max_by_key(|r| r.active_from)
+        .map(|r| r.id.clone());
+    let list: Vec<_> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "kid": r.id,
+                "alg": r.alg,
+                "state": r.state(now, signing.as_deref()),
+                "created_at": r.created_at.to_string(),
+                "active_from": r.active_from.to_string(),
+                "published_until": r.publish_until.map(|t| t.to_string()),
+            })
+        })
+        .collect();
+    print_json(&list)
+}
+
+/// The fixed client `verity serve --dev-demo` registers for examples/tax_portal.rs.
+pub const DEMO_CLIENT_ID: &str = "tax-portal";
+pub const DEMO_CLIENT_SECRET: &str = "tax-portal-dev-secret";
+pub const DEMO_REDIRECT_URI: &str = "http://localhost:8081/callback";
+
+async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
+    if dev_demo && settings.env != RunMode::Dev {
+        bail!("--dev-demo registers a client with a well-known secret; it is refused outside dev mode");
+    }
+    let listen = settings.listen.clone();
+    let ctx = Ctx::build(settings).await?;
+    if dev_demo {
+        let s = ctx.settings.clone();
+        let now = ctx.clock.now();
+        ctx.db
+            .run(move |c| {
+                if clients::get(c, DEMO_CLIENT_ID)?.is_none() {
+                    clients::add(
+                        c,
+                        &s,
+                        now,
+                        NewClient {
+                            name: "Tax Portal (demo)".into(),
+                            redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+                            public: false,
+                            scopes: vec![],
+                            fixed_id: Some(DEMO_CLIENT_ID.into()),
+                            fixed_secret: Some(DEMO_CLIENT_SECRET.into()),
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+        tracing::info!(client_id = DEMO_CLIENT_ID, redirect_uri = DEMO_REDIRECT_URI, "demo client registered: run `cargo run --example tax_portal`");
+    }
+    let listener = TcpListener::bind(&listen).with_context(|| format!("binding {listen}"))?;
+    tracing::info!(
+        listen = %listen,
+        issuer = %ctx.settings.issuer,
+        env = ?ctx.settings.env,
+        database = ctx.db.backend().name(),
+        store = ctx.store.backend_name(),
+        notifier = ctx.notifier.name(),
+        signing_alg = ctx.settings.signing_alg.as_str(),
+        "Verity is listening"
+    );
+    if ctx.settings.env == RunMode::Dev {
+        tracing::info!("dev mode: sent messages appear at {}/dev/outbox", ctx.settings.issuer);
+    }
+    spawn_key_refresh(ctx.clone());
+    crate::web::serve(ctx, listener)?.await?;
+    Ok(())
+}
+
+/// Picks up keys rotated by the CLI or another node, and activations that came due.
+pub fn spawn_key_refresh(ctx: Ctx) {
+    tokio::spawn(async move {
+        let period = Duration::from_secs(ctx.settings.security.key_refresh_secs.max(1));
+        loop {
+            tokio::time::sleep(period).await;
+            if let Err(e) = ctx.reload_keys().await {
+                tracing::error!(error = %format!("{e:#}"), "reloading signing keys failed; keeping the current ones");
+            }
+        }
+    });
+}

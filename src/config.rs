@@ -1,0 +1,404 @@
+//! Every setting Verity reads, with its default. Every security number lives in [`Security`].
+//!
+//! Precedence: built-in defaults, then an optional TOML file (`verity.toml` in the working
+//! directory, or the file named by `VERITY_CONFIG`), then `VERITY_*` environment variables.
+//! Nested keys use a double underscore: `VERITY_SECURITY__SESSION_IDLE_SECS=900`.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum RunMode {
+    Dev,
+    Production,
+}
+
+/// The algorithm new ID-token and access-token signing keys use.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub enum SigningAlg {
+    RS256,
+    ES256,
+    EdDSA,
+}
+
+impl SigningAlg {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SigningAlg::RS256 => "RS256",
+            SigningAlg::ES256 => "ES256",
+            SigningAlg::EdDSA => "EdDSA",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "RS256" => Some(SigningAlg::RS256),
+            "ES256" => Some(SigningAlg::ES256),
+            "EdDSA" => Some(SigningAlg::EdDSA),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `dev` or `production`. Production refuses the dev outbox page, needs an https issuer
+    /// and an explicit master key.
+    pub env: RunMode,
+    /// Address and port to listen on.
+    pub listen: String,
+    /// The issuer URL relying parties see. No trailing slash.
+    pub issuer: String,
+    /// Where the default SQLite file and the dev master key live.
+    pub data_dir: PathBuf,
+    /// `sqlite://path` or `postgres://…`. Defaults to `sqlite://{data_dir}/verity.db`.
+    pub database_url: Option<String>,
+    /// `redis://…`. Without it, short-lived state lives in process memory (one node only).
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so several deployments can share one Redis.
+    pub redis_prefix: String,
+    /// 32 bytes, base64. Encrypts signing keys at rest and derives the CSRF and cookie keys.
+    pub master_key: Option<String>,
+    pub signing_alg: SigningAlg,
+    pub log_format: LogFormat,
+    /// Connections in the database pool.
+    pub db_pool_size: u32,
+    /// HTTP worker threads; 0 means one per CPU core.
+    pub workers: usize,
+    /// Use `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    /// Product name shown on pages and in messages.
+    pub site_name: String,
+    pub security: Security,
+}
+
+/// Every security number of DESIGN.md, with its default.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Security {
+    pub password_min_length: usize,
+    pub password_max_length: usize,
+    /// Minimum zxcvbn score (0–4).
+    pub password_min_score: u8,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    /// Concurrent Argon2 hashes; 0 means one per CPU core.
+    pub argon2_max_concurrent: usize,
+    /// Failures allowed per (account, IP) before backoff starts.
+    pub password_failures_per_ip: u32,
+    /// First backoff after the per-(account, IP) allowance; doubles on each further failure.
+    pub password_backoff_base_secs: u64,
+    /// Longest single backoff.
+    pub password_backoff_max_secs: u64,
+    /// Consecutive failures on one account that lock it for `account_lock_secs`.
+    pub password_failures_account_lock: u32,
+    pub account_lock_secs: u64,
+    /// Consecutive failures after which the account stays locked until the owner resets it.
+    pub password_failures_hard_limit: u32,
+    /// How long failure counters are kept since the last failure.
+    pub password_failure_memory_secs: u64,
+    pub otp_digits: u32,
+    pub otp_ttl_secs: u64,
+    pub otp_sends_per_short_window: u32,
+    pub otp_short_window_secs: u64,
+    pub otp_sends_per_long_window: u32,
+    pub otp_long_window_secs: u64,
+    pub mfa_max_failures: u32,
+    pub mfa_lock_secs: u64,
+    pub mfa_warn_remaining: u32,
+    pub totp_step_secs: u64,
+    pub totp_skew_steps: u8,
+    pub backup_code_count: usize,
+    pub backup_code_length: usize,
+    /// Step-up (reauthentication) window for sensitive changes.
+    pub step_up_window_secs: u64,
+    pub session_idle_secs: u64,
+    pub session_absolute_secs: u64,
+    pub remember_browser_days: u64,
+    pub auth_code_ttl_secs: u64,
+    pub id_token_ttl_secs: u64,
+    pub access_token_ttl_secs: u64,
+    pub refresh_token_ttl_days: u64,
+    /// Random bytes in a generated client secret (≥ 32 = 256 bits).
+    pub client_secret_bytes: usize,
+    pub max_phones_per_account: u32,
+    pub sim_swap_cooldown_hours: u64,
+    /// Lifetime of an email confirmation link.
+    pub email_confirmation_ttl_secs: u64,
+    /// How long a relying party's authorization request waits for the user to sign in and consent.
+    pub authorization_request_ttl_secs: u64,
+    /// A rotated-in signing key is published this long before it signs anything.
+    pub key_publish_lead_secs: u64,
+    /// How often each node reloads signing keys from the database.
+    pub key_refresh_secs: u64,
+    /// Sign-up attempts per IP per hour.
+    pub signups_per_ip_per_hour: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            env: RunMode::Dev,
+            listen: "127.0.0.1:8080".into(),
+            issuer: "http://localhost:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            redis_url: None,
+            redis_prefix: "verity".into(),
+            master_key: None,
+            signing_alg: SigningAlg::RS256,
+            log_format: LogFormat::Text,
+            db_pool_size: 8,
+            workers: 0,
+            trust_forwarded_for: false,
+            site_name: "Verity".into(),
+            security: Security::default(),
+        }
+    }
+}
+
+impl Default for Security {
+    fn default() -> Self {
+        Security {
+            password_min_length: 8,
+            password_max_length: 128,
+            password_min_score: 3,
+            argon2_memory_kib: 19456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            argon2_max_concurrent: 0,
+            password_failures_per_ip: 5,
+            password_backoff_base_secs: 60,
+            password_backoff_max_secs: 3600,
+            password_failures_account_lock: 20,
+            account_lock_secs: 900,
+            password_failures_hard_limit: 100,
+            password_failure_memory_secs: 86400,
+            otp_digits: 6,
+            otp_ttl_secs: 600,
+            otp_sends_per_short_window: 2,
+            otp_short_window_secs: 10,
+            otp_sends_per_long_window: 10,
+            otp_long_window_secs: 300,
+            mfa_max_failures: 10,
+            mfa_lock_secs: 600,
+            mfa_warn_remaining: 3,
+            totp_step_secs: 30,
+            totp_skew_steps: 1,
+            backup_code_count: 10,
+            backup_code_length: 12,
+            step_up_window_secs: 900,
+            session_idle_secs: 1800,
+            session_absolute_secs: 43200,
+            remember_browser_days: 30,
+            auth_code_ttl_secs: 60,
+            id_token_ttl_secs: 600,
+            access_token_ttl_secs: 600,
+            refresh_token_ttl_days: 30,
+            client_secret_bytes: 32,
+            max_phones_per_account: 5,
+            sim_swap_cooldown_hours: 72,
+            email_confirmation_ttl_secs: 86400,
+            authorization_request_ttl_secs: 1800,
+            key_publish_lead_secs: 3600,
+            key_refresh_secs: 60,
+            signups_per_ip_per_hour: 20,
+        }
+    }
+}
+
+impl Settings {
+    /// Defaults, then the TOML file, then `VERITY_*` variables from `vars`.
+    pub fn load_from(vars: impl Iterator<Item = (String, String)>) -> anyhow::Result<Settings> {
+        let vars: Vec<(String, String)> = vars.collect();
+        let file = vars
+            .iter()
+            .find(|(k, _)| k == "VERITY_CONFIG")
+            .map(|(_, v)| PathBuf::from(v));
+        let mut table = match file {
+            Some(path) => read_table(&path)?,
+            None if std::path::Path::new("verity.toml").exists() => {
+                read_table(std::path::Path::new("verity.toml"))?
+            }
+            None => toml::Table::new(),
+        };
+        for (key, value) in &vars {
+            let Some(name) = key.strip_prefix("VERITY_") else {
+                continue;
+            };
+            // Not settings: the config file path, the log filter, and the test harness's URLs.
+            if name == "CONFIG" || name == "LOG" || name.starts_with("TEST_") {
+                continue;
+            }
+            let path: Vec<String> = name.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            insert_path(&mut table, &path, env_value(value));
+        }
+        let settings: Settings = toml::Value::Table(table)
+            .try_into()
+            .context("invalid configuration (check verity.toml and VERITY_* variables)")?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn load() -> anyhow::Result<Settings> {
+        Self::load_from(std::env::vars())
+    }
+
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let issuer = url::Url::parse(&self.issuer).context("issuer is not a URL")?;
+        if self.issuer.ends_with('/') {
+            bail!("issuer must not end with '/'");
+        }
+        if self.env == RunMode::Production {
+            if issuer.scheme() != "https" {
+                bail!("production mode needs an https issuer (VERITY_ISSUER)");
+            }
+            if self.master_key.is_none() {
+                bail!("production mode needs VERITY_MASTER_KEY (32 random bytes, base64)");
+            }
+        }
+        let s = &self.security;
+        if s.client_secret_bytes < 32 {
+            bail!("security.client_secret_bytes must be at least 32 (256 bits)");
+        }
+        if s.password_min_length < 8 || s.password_max_length < s.password_min_length {
+            bail!("password length limits are inconsistent (minimum is at least 8)");
+        }
+        if s.password_failures_hard_limit > 100 {
+            bail!("security.password_failures_hard_limit may not exceed 100 (NIST 63B)");
+        }
+        Ok(())
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.issuer.starts_with("https://")
+    }
+
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("verity.db").display()),
+        }
+    }
+
+    /// Name of the browser-session cookie: `__Host-` prefixed when served over https.
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.is_https() {
+            "__Host-verity_session"
+        } else {
+            "verity_session"
+        }
+    }
+
+    /// Name of the long-lived browser-id cookie (binds CSRF tokens before sign-in).
+    pub fn browser_cookie_name(&self) -> &'static str {
+        if self.is_https() {
+            "__Host-verity_browser"
+        } else {
+            "verity_browser"
+        }
+    }
+
+    pub fn argon2_permits(&self) -> usize {
+        match self.security.argon2_max_concurrent {
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+            n => n,
+        }
+    }
+}
+
+fn read_table(path: &std::path::Path) -> anyhow::Result<toml::Table> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+/// An env value is read as a TOML literal when it is one (numbers, booleans), else as a string.
+fn env_value(raw: &str) -> toml::Value {
+    if let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {raw}")) {
+        if let Some(v) = t.remove("v") {
+            if !matches!(v, toml::Value::Table(_) | toml::Value::Datetime(_)) {
+                return v;
+            }
+        }
+    }
+    toml::Value::String(raw.to_string())
+}
+
+fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
+    match path {
+        [] => {}
+        [last] => {
+            table.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = table
+                .entry(first.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            if !entry.is_table() {
+                *entry = toml::Value::Table(toml::Table::new());
+            }
+            if let toml::Value::Table(t) = entry {
+                insert_path(t, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(list: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn env_overrides_defaults_including_nested_security_numbers() {
+        let s = Settings::load_from(vars(&[
+            ("VERITY_LISTEN", "0.0.0.0:9000"),
+            ("VERITY_SIGNING_ALG", "ES256"),
+            ("VERITY_SECURITY__SESSION_IDLE_SECS", "600"),
+            ("VERITY_TEST_DATABASE_URL", "ignored"),
+        ]))
+        .unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9000");
+        assert_eq!(s.signing_alg, SigningAlg::ES256);
+        assert_eq!(s.security.session_idle_secs, 600);
+        assert_eq!(s.security.auth_code_ttl_secs, 60);
+    }
+
+    #[test]
+    fn production_requires_https_issuer_and_master_key() {
+        let err = Settings::load_from(vars(&[("VERITY_ENV", "production")])).unwrap_err();
+        assert!(format!("{err:#}").contains("https"));
+        let err = Settings::load_from(vars(&[
+            ("VERITY_ENV", "production"),
+            ("VERITY_ISSUER", "https://id.example.gov"),
+        ]))
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("MASTER_KEY"));
+    }
+
+    #[test]
+    fn unknown_setting_is_an_error() {
+        let err = Settings::load_from(vars(&[("VERITY_LISTNE", "x")])).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"));
+    }
+}

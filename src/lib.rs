@@ -1,0 +1,122 @@
+//! Verity: an OpenID Connect identity provider.
+//!
+//! Data flows one way: `web` (HTTP: extract, CSRF, session, render) → the flow modules
+//! (`accounts`, `oauth`: the rules, plain Rust) → `storage` (database, short-lived store) and
+//! `notify` (email, SMS, voice).
+
+pub mod accounts;
+pub mod audit;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod keys;
+pub mod notify;
+pub mod oauth;
+pub mod storage;
+pub mod web;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::accounts::password::Passwords;
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::crypto::MasterKey;
+use crate::keys::Keys;
+use crate::notify::{Notifier, OutboxNotifier};
+use crate::oauth::clients::ClientCache;
+use crate::storage::db::Db;
+use crate::storage::store::{MemoryStore, RedisStore, Store};
+
+/// Everything a flow needs. Cheap to clone; shared by every request.
+#[derive(Clone)]
+pub struct Ctx {
+    pub settings: Arc<Settings>,
+    pub db: Db,
+    pub store: Arc<dyn Store>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Clock,
+    pub master: MasterKey,
+    pub keys: Arc<Keys>,
+    pub passwords: Arc<Passwords>,
+    pub clients: Arc<ClientCache>,
+    pub csrf_key: Arc<aws_lc_rs::hmac::Key>,
+    /// The discovery document, serialised once; rebuilt when the key set changes.
+    pub discovery: Arc<std::sync::RwLock<bytes::Bytes>>,
+}
+
+impl Ctx {
+    /// Connects the database (running migrations), the store and the notifier, and loads or
+    /// creates the signing keys.
+    pub async fn build(settings: Settings) -> anyhow::Result<Ctx> {
+        Self::build_with_clock(settings, Clock::default()).await
+    }
+
+    pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Ctx> {
+        let master = MasterKey::load(&settings)?;
+        let db = Db::connect(&settings.database_url(), settings.db_pool_size)?;
+        let migrator = db.clone();
+        let applied = tokio::task::spawn_blocking(move || migrator.migrate()).await??;
+        if applied > 0 {
+            tracing::info!(applied, "database migrations applied");
+        }
+        let store: Arc<dyn Store> = match &settings.redis_url {
+            Some(url) => Arc::new(RedisStore::connect(url, &settings.redis_prefix).await?),
+            None => Arc::new(MemoryStore::new()),
+        };
+        let notifier: Arc<dyn Notifier> = Arc::new(OutboxNotifier::new(db.clone(), clock.clone()));
+        let sec = &settings.security;
+        let (m, alg, now) = (master.clone(), settings.signing_alg, clock.now());
+        let lead = Duration::from_secs(sec.key_publish_lead_secs);
+        let lifetime = token_lifetime(&settings);
+        db.run(move |c| keys::ensure_key(c, &m, alg, now, lead, lifetime))
+            .await
+            .context("preparing signing keys")?;
+        let keys = Arc::new(Keys::load(db.clone(), master.clone(), clock.now()).await?);
+        let passwords = Arc::new(Passwords::new(sec, settings.argon2_permits())?);
+        let discovery = oauth::discovery::build(&settings.issuer, &keys.ring().algs)?;
+        Ok(Ctx {
+            clients: Arc::new(ClientCache::new(db.clone(), Duration::from_secs(30))),
+            csrf_key: Arc::new(master.derive("verity/csrf/v1")),
+            settings: Arc::new(settings),
+            db,
+            store,
+            notifier,
+            clock,
+            master,
+            keys,
+            passwords,
+            discovery: Arc::new(std::sync::RwLock::new(discovery)),
+        })
+    }
+
+    /// Reloads signing keys from the database (rotation by the CLI or another node).
+    pub async fn reload_keys(&self) -> anyhow::Result<()> {
+        self.keys.reload(self.clock.now()).await?;
+        let doc = oauth::discovery::build(&self.settings.issuer, &self.keys.ring().algs)?;
+        *self.discovery.write().unwrap_or_else(|e| e.into_inner()) = doc;
+        Ok(())
+    }
+
+    /// Rotates the signing key; the new one signs after `lead`.
+    pub async fn rotate_keys(&self, lead: Duration) -> anyhow::Result<keys::SigningKeyRow> {
+        let (m, alg, now) = (self.master.clone(), self.settings.signing_alg, self.clock.now());
+        let lifetime = token_lifetime(&self.settings);
+        let row = self
+            .db
+            .run(move |c| keys::rotate(c, &m, alg, now, lead, lifetime))
+            .await?;
+        self.reload_keys().await?;
+        Ok(row)
+    }
+}
+
+/// How long a signature may still need verifying after the key stops signing.
+pub fn token_lifetime(settings: &Settings) -> Duration {
+    let s = &settings.security;
+    Duration::from_secs(s.id_token_ttl_secs.max(s.access_token_ttl_secs) + 300)
+}

@@ -1,0 +1,450 @@
+//! The authorization request (`/authorize`, response_type=code), the sign-in and consent
+//! detours, and code issuance.
+//!
+//! A request is validated once, then parked in the store as a [`PendingAuthorization`] under
+//! a random id (TTL `authorization_request_ttl_secs`), bound to the browser that started it.
+//! Sign-in and consent pages carry that id; each return to [`resume`] re-checks everything
+//! and only the final step *takes* the pending state, so a request completes at most once.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::sessions::Session;
+use crate::crypto;
+use crate::oauth::{grants, scopes};
+use crate::storage::store::{get_json, put_json, take_json};
+use crate::Ctx;
+
+/// Raw parameters as sent. Every field is optional so that a bad request gets a precise error.
+#[derive(Debug, Default, Clone)]
+pub struct AuthorizeParams {
+    pub client_id: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub response_type: Option<String>,
+    pub scope: Option<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub code_challenge_method: Option<String>,
+    pub prompt: Option<String>,
+    pub max_age: Option<String>,
+    pub response_mode: Option<String>,
+    pub request: Option<String>,
+    pub request_uri: Option<String>,
+    pub login_hint: Option<String>,
+    /// Parameters sent more than once (RFC 6749 §3.1 forbids it).
+    pub repeated: Vec<String>,
+}
+
+impl AuthorizeParams {
+    pub fn from_pairs<I, K, V>(pairs: I) -> AuthorizeParams
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut p = AuthorizeParams::default();
+        for (k, v) in pairs {
+            let k = k.as_ref();
+            let slot = match k {
+                "client_id" => &mut p.client_id,
+                "redirect_uri" => &mut p.redirect_uri,
+                "response_type" => &mut p.response_type,
+                "scope" => &mut p.scope,
+                "state" => &mut p.state,
+                "nonce" => &mut p.nonce,
+                "code_challenge" => &mut p.code_challenge,
+                "code_challenge_method" => &mut p.code_challenge_method,
+                "prompt" => &mut p.prompt,
+                "max_age" => &mut p.max_age,
+                "response_mode" => &mut p.response_mode,
+                "request" => &mut p.request,
+                "request_uri" => &mut p.request_uri,
+                "login_hint" => &mut p.login_hint,
+                _ => continue,
+            };
+            if slot.is_some() {
+                p.repeated.push(k.to_string());
+            }
+            *slot = Some(v.into());
+        }
+        p
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Prompt {
+    pub none: bool,
+    pub login: bool,
+    pub consent: bool,
+}
+
+/// A validated request waiting for the person to sign in and consent.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PendingAuthorization {
+    pub client_id: String,
+    pub client_name: String,
+    pub redirect_uri: String,
+    pub scopes: Vec<String>,
+    pub state: Option<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub prompt: Prompt,
+    pub max_age: Option<i64>,
+    pub login_hint: Option<String>,
+    /// Unix seconds when the RP sent the request; `prompt=login` needs a sign-in after it.
+    pub created_at: i64,
+    /// The browser that started it; no other browser can continue it.
+    pub browser_id: String,
+    pub consent_given: bool,
+}
+
+/// What an authorization code stands for; kept in the store for `auth_code_ttl_secs`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IssuedCode {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub user_id: String,
+    pub session_id: String,
+    pub scopes: Vec<String>,
+    pub nonce: Option<String>,
+    pub code_challenge: Option<String>,
+    pub auth_time: i64,
+    pub amr: Vec<String>,
+    pub acr: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum AuthorizeOutcome {
+    /// The client or redirect URI can't be trusted: show a page, never redirect.
+    ErrorPage { message: String },
+    /// Back to the relying party: with a code, or with an RFC 6749 §4.1.2.1 error.
+    Redirect(String),
+    /// Sign in first, then continue with this pending request.
+    SignIn { pending_id: String, login_hint: Option<String> },
+    /// Ask the person to allow the app.
+    Consent { pending_id: String },
+}
+
+pub fn pending_key(id: &str) -> String {
+    format!("authz:{id}")
+}
+
+pub fn code_key(code: &str) -> String {
+    format!("code:{}", crypto::token_hash(code))
+}
+
+pub fn used_code_key(code: &str) -> String {
+    format!("code_used:{}", crypto::token_hash(code))
+}
+
+/// Builds the redirect back to the relying party, adding `iss` (RFC 9207) and `state`.
+pub fn rp_redirect(issuer: &str, redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
+    match url::Url::parse(redirect_uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in params {
+                    q.append_pair(k, v);
+                }
+                if let Some(s) = state {
+                    q.append_pair("state", s);
+                }
+                q.append_pair("iss", issuer);
+            }
+            url.to_string()
+        }
+        // Registered URIs are validated when the client is added, so this can't happen.
+        Err(_) => redirect_uri.to_string(),
+    }
+}
+
+fn error_redirect(ctx: &Ctx, redirect_uri: &str, error: &str, description: &str, state: Option<&str>) -> AuthorizeOutcome {
+    AuthorizeOutcome::Redirect(rp_redirect(
+        &ctx.settings.issuer,
+        redirect_uri,
+        &[("error", error), ("error_description", description)],
+        state,
+    ))
+}
+
+fn is_pkce_value(s: &str) -> bool {
+    (43..=128).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Step 1: validate a fresh request and decide where the browser goes.
+pub async fn start(
+    ctx: &Ctx,
+    params: AuthorizeParams,
+    browser_id: &str,
+    session: Option<&Session>,
+) -> anyhow::Result<AuthorizeOutcome> {
+    let Some(client_id) = params.client_id.as_deref().filter(|s| !s.is_empty()) else {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "The app didn't say who it is (client_id is missing).".into(),
+        });
+    };
+    let Some(client) = ctx.clients.get(client_id).await? else {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "The app that sent you here isn't registered with us (unknown client_id).".into(),
+        });
+    };
+    if params.repeated.iter().any(|p| p == "client_id" || p == "redirect_uri") {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "The sign-in request repeats client_id or redirect_uri.".into(),
+        });
+    }
+    let Some(redirect_uri) = params.redirect_uri.clone() else {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "The app didn't say where to return you (redirect_uri is missing).".into(),
+        });
+    };
+    if !client.redirect_uris.iter().any(|u| *u == redirect_uri) {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "The app asked to return you to an address it hasn't registered (redirect_uri mismatch). We stopped here to protect you.".into(),
+        });
+    }
+    // From here on the redirect URI is trusted: errors go back to the app.
+    let state = params.state.as_deref();
+    let fail = |error: &str, description: &str| error_redirect(ctx, &redirect_uri, error, description, state);
+
+    if let Some(p) = params.repeated.first() {
+        return Ok(fail("invalid_request", &format!("parameter {p} was sent more than once")));
+    }
+    if params.request.is_some() {
+        return Ok(fail("request_not_supported", "request objects are not supported"));
+    }
+    if params.request_uri.is_some() {
+        return Ok(fail("request_uri_not_supported", "request_uri is not supported"));
+    }
+    match params.response_type.as_deref() {
+        Some("code") => {}
+        None => return Ok(fail("invalid_request", "response_type is required")),
+        Some(_) => return Ok(fail("unsupported_response_type", "only response_type=code is supported")),
+    }
+    if let Some(mode) = params.response_mode.as_deref() {
+        if mode != "query" {
+            return Ok(fail("invalid_request", "only response_mode=query is supported"));
+        }
+    }
+    let requested = scopes::parse(params.scope.as_deref().unwrap_or(""));
+    if !requested.iter().any(|s| s == "openid") {
+        return Ok(fail("invalid_scope", "scope must include openid"));
+    }
+    if let Some(bad) = requested.iter().find(|s| !scopes::SUPPORTED.contains(&s.as_str())) {
+        return Ok(fail("invalid_scope", &format!("unsupported scope {bad}")));
+    }
+    if let Some(bad) = requested.iter().find(|s| !client.scopes.contains(s)) {
+        return Ok(fail("invalid_scope", &format!("this client may not request scope {bad}")));
+    }
+    match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
+        (None, Some(_)) => return Ok(fail("invalid_request", "code_challenge_method without code_challenge")),
+        (None, None) if client.public => {
+            return Ok(fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients"))
+        }
+        (Some(_), Some(m)) if m != "S256" => {
+            return Ok(fail("invalid_request", "only code_challenge_method=S256 is supported"))
+        }
+        (Some(_), None) => {
+            return Ok(fail("invalid_request", "code_challenge_method must be S256 (plain is not supported)"))
+        }
+        (Some(c), _) if !is_pkce_value(c) => return Ok(fail("invalid_request", "code_challenge is malformed")),
+        _ => {}
+    }
+    let mut prompt = Prompt::default();
+    for value in params.prompt.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+        match value {
+            "none" => prompt.none = true,
+            "login" => prompt.login = true,
+            "consent" => prompt.consent = true,
+            // One account per browser: nothing to select.
+            "select_account" => {}
+            other => return Ok(fail("invalid_request", &format!("unsupported prompt value {other}"))),
+        }
+    }
+    if prompt.none && (prompt.login || prompt.consent) {
+        return Ok(fail("invalid_request", "prompt=none can't be combined with other values"));
+    }
+    let max_age = match params.max_age.as_deref() {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 => Some(n),
+            _ => return Ok(fail("invalid_request", "max_age must be a non-negative integer")),
+        },
+    };
+    if params.nonce.as_deref().is_some_and(|n| n.len() > 512) || params.state.as_deref().is_some_and(|s| s.len() > 2048) {
+        return Ok(fail("invalid_request", "nonce or state is too long"));
+    }
+
+    let pending = PendingAuthorization {
+        client_id: client.client_id.clone(),
+        client_name: client.name.clone(),
+        redirect_uri,
+        scopes: requested,
+        state: params.state.clone(),
+        nonce: params.nonce.clone(),
+        code_challenge: params.code_challenge.clone(),
+        prompt,
+        max_age,
+        login_hint: params.login_hint.clone(),
+        created_at: ctx.clock.unix_now(),
+        browser_id: browser_id.to_string(),
+        consent_given: false,
+    };
+    decide(ctx, pending, None, session).await
+}
+
+/// Back from sign-in or consent: re-check the parked request and carry on.
+pub async fn resume(
+    ctx: &Ctx,
+    pending_id: &str,
+    browser_id: &str,
+    session: Option<&Session>,
+) -> anyhow::Result<AuthorizeOutcome> {
+    match load_pending(ctx, pending_id, browser_id).await? {
+        Some(pending) => decide(ctx, pending, Some(pending_id.to_string()), session).await,
+        None => Ok(expired_request()),
+    }
+}
+
+fn expired_request() -> AuthorizeOutcome {
+    AuthorizeOutcome::ErrorPage {
+        message: "This sign-in request has expired or was already completed. Go back to the app and start again.".into(),
+    }
+}
+
+pub async fn load_pending(ctx: &Ctx, pending_id: &str, browser_id: &str) -> anyhow::Result<Option<PendingAuthorization>> {
+    if pending_id.is_empty() || pending_id.len() > 100 {
+        return Ok(None);
+    }
+    let pending: Option<PendingAuthorization> = get_json(&*ctx.store, &pending_key(pending_id)).await?;
+    Ok(pending.filter(|p| crypto::ct_eq(p.browser_id.as_bytes(), browser_id.as_bytes())))
+}
+
+/// The consent page's answer.
+pub async fn consent_decision(
+    ctx: &Ctx,
+    pending_id: &str,
+    browser_id: &str,
+    session: Option<&Session>,
+    allow: bool,
+) -> anyhow::Result<AuthorizeOutcome> {
+    let Some(mut pending) = load_pending(ctx, pending_id, browser_id).await? else {
+        return Ok(expired_request());
+    };
+    let Some(session) = session else {
+        return decide(ctx, pending, Some(pending_id.to_string()), None).await;
+    };
+    if !allow {
+        if take_json::<PendingAuthorization>(&*ctx.store, &pending_key(pending_id)).await?.is_none() {
+            return Ok(expired_request());
+        }
+        let now = ctx.clock.now();
+        let (user, client) = (session.user_id.clone(), pending.client_id.clone());
+        ctx.db
+            .run(move |c| crate::audit::record(c, now, Some(&user), Some(&client), "consent_denied", serde_json::json!({}), None))
+            .await?;
+        return Ok(error_redirect(
+            ctx,
+            &pending.redirect_uri,
+            "access_denied",
+            "the user declined to share their information",
+            pending.state.as_deref(),
+        ));
+    }
+    let now = ctx.clock.now();
+    let (user, client, granted) = (session.user_id.clone(), pending.client_id.clone(), pending.scopes.clone());
+    ctx.db
+        .run(move |c| {
+            grants::record_consent(c, now, &user, &client, &granted)?;
+            crate::audit::record(c, now, Some(&user), Some(&client), "consent_granted", serde_json::json!({ "scopes": granted }), None)
+        })
+        .await?;
+    pending.consent_given = true;
+    decide(ctx, pending, Some(pending_id.to_string()), Some(session)).await
+}
+
+async fn park(ctx: &Ctx, pending: &PendingAuthorization, pending_id: Option<String>) -> anyhow::Result<String> {
+    let id = pending_id.unwrap_or_else(|| crypto::random_token(24));
+    put_json(
+        &*ctx.store,
+        &pending_key(&id),
+        pending,
+        Duration::from_secs(ctx.settings.security.authorization_request_ttl_secs),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn decide(
+    ctx: &Ctx,
+    pending: PendingAuthorization,
+    pending_id: Option<String>,
+    session: Option<&Session>,
+) -> anyhow::Result<AuthorizeOutcome> {
+    let now = ctx.clock.unix_now();
+    let fail = |error: &str, description: &str| {
+        error_redirect(ctx, &pending.redirect_uri, error, description, pending.state.as_deref())
+    };
+    let session = session.filter(|s| {
+        let auth_time = s.auth_time.and_utc().timestamp();
+        let fresh_enough = pending.max_age.is_none_or(|max| now - auth_time <= max);
+        let after_prompt_login = !pending.prompt.login || auth_time >= pending.created_at;
+        fresh_enough && after_prompt_login
+    });
+    let Some(session) = session else {
+        if pending.prompt.none {
+            return Ok(fail("login_required", "the user is not signed in"));
+        }
+        let login_hint = pending.login_hint.clone();
+        let pending_id = park(ctx, &pending, pending_id).await?;
+        return Ok(AuthorizeOutcome::SignIn { pending_id, login_hint });
+    };
+
+    let (user, client) = (session.user_id.clone(), pending.client_id.clone());
+    let consented = ctx.db.run(move |c| grants::consented_scopes(c, &user, &client)).await?;
+    let needs_consent = !pending.consent_given && (pending.prompt.consent || !scopes::covers(&consented, &pending.scopes));
+    if needs_consent {
+        if pending.prompt.none {
+            return Ok(fail("consent_required", "the user has not allowed this app yet"));
+        }
+        let pending_id = park(ctx, &pending, pending_id).await?;
+        return Ok(AuthorizeOutcome::Consent { pending_id });
+    }
+
+    // Final step: the parked request is taken, so it can't complete twice.
+    if let Some(id) = &pending_id {
+        if take_json::<PendingAuthorization>(&*ctx.store, &pending_key(id)).await?.is_none() {
+            return Ok(expired_request());
+        }
+    }
+    let code = crypto::random_token(32);
+    let issued = IssuedCode {
+        client_id: pending.client_id.clone(),
+        redirect_uri: pending.redirect_uri.clone(),
+        user_id: session.user_id.clone(),
+        session_id: session.id.clone(),
+        scopes: pending.scopes.clone(),
+        nonce: pending.nonce.clone(),
+        code_challenge: pending.code_challenge.clone(),
+        auth_time: session.auth_time.and_utc().timestamp(),
+        amr: session.amr.clone(),
+        acr: session.acr.clone(),
+    };
+    put_json(
+        &*ctx.store,
+        &code_key(&code),
+        &issued,
+        Duration::from_secs(ctx.settings.security.auth_code_ttl_secs),
+    )
+    .await?;
+    Ok(AuthorizeOutcome::Redirect(rp_redirect(
+        &ctx.settings.issuer,
+        &pending.redirect_uri,
+        &[("code", &code)],
+        pending.state.as_deref(),
+    )))
+}

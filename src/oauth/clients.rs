@@ -1,0 +1,220 @@
+//! Registered relying parties. Secrets are random 256-bit values stored as SHA-256 and
+//! compared in constant time: full entropy needs no slow hash on the token path.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::crypto;
+use crate::oauth::scopes;
+use crate::storage::db::{Db, DbConn};
+use crate::storage::schema::clients;
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = clients)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub secret_hash: Option<String>,
+    pub redirect_uris: String,
+    pub allowed_scopes: String,
+    pub is_public: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    #[serde(skip)]
+    pub secret_hash: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub public: bool,
+    pub created_at: NaiveDateTime,
+}
+
+impl Client {
+    fn from_row(row: ClientRow) -> Client {
+        Client {
+            client_id: row.id,
+            name: row.name,
+            secret_hash: row.secret_hash,
+            redirect_uris: serde_json::from_str(&row.redirect_uris).unwrap_or_default(),
+            scopes: scopes::parse(&row.allowed_scopes),
+            public: row.is_public,
+            created_at: row.created_at,
+        }
+    }
+
+    pub fn secret_matches(&self, presented: &str) -> bool {
+        match &self.secret_hash {
+            Some(stored) => crypto::ct_eq(crypto::token_hash(presented).as_bytes(), stored.as_bytes()),
+            None => false,
+        }
+    }
+}
+
+pub struct NewClient {
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub public: bool,
+    pub scopes: Vec<String>,
+    /// Only for the dev demo: a fixed id and secret.
+    pub fixed_id: Option<String>,
+    pub fixed_secret: Option<String>,
+}
+
+/// What `verity client add` prints: the secret appears here once and is never stored.
+#[derive(Serialize, Debug)]
+pub struct CreatedClient {
+    pub client_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    pub name: String,
+    pub redirect_uris: Vec<String>,
+    pub scopes: Vec<String>,
+    pub public: bool,
+}
+
+/// Exact-match redirect URIs: absolute, no fragment; https unless it's a loopback address
+/// (native apps, local development) or the instance runs in dev mode.
+pub fn validate_redirect_uri(settings: &Settings, uri: &str) -> anyhow::Result<()> {
+    let parsed = url::Url::parse(uri).with_context(|| format!("redirect URI {uri:?} is not an absolute URL"))?;
+    if parsed.fragment().is_some() {
+        bail!("redirect URI {uri:?} must not contain a fragment");
+    }
+    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if loopback || settings.env == crate::config::RunMode::Dev => Ok(()),
+        "http" => bail!("redirect URI {uri:?} must use https (http is allowed only for loopback)"),
+        // Private-use schemes for native apps (RFC 8252 §7.1) need a dot, e.g. com.example.app.
+        scheme if scheme.contains('.') => Ok(()),
+        other => bail!("redirect URI scheme {other:?} is not allowed"),
+    }
+}
+
+pub fn add(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime, new: NewClient) -> anyhow::Result<CreatedClient> {
+    if new.name.trim().is_empty() {
+        bail!("a client needs a name");
+    }
+    if new.redirect_uris.is_empty() {
+        bail!("a client needs at least one redirect URI");
+    }
+    for uri in &new.redirect_uris {
+        validate_redirect_uri(settings, uri)?;
+    }
+    let mut scopes = new.scopes.clone();
+    if scopes.is_empty() {
+        scopes = scopes::SUPPORTED.iter().map(|s| s.to_string()).collect();
+    }
+    for s in &scopes {
+        if !scopes::SUPPORTED.contains(&s.as_str()) {
+            bail!("unknown scope {s:?}; supported: {}", scopes::SUPPORTED.join(" "));
+        }
+    }
+    if !scopes.iter().any(|s| s == "openid") {
+        scopes.insert(0, "openid".into());
+    }
+    let id = new.fixed_id.clone().unwrap_or_else(|| crypto::random_token(18));
+    let secret = if new.public {
+        None
+    } else {
+        Some(
+            new.fixed_secret
+                .clone()
+                .unwrap_or_else(|| crypto::random_token(settings.security.client_secret_bytes)),
+        )
+    };
+    let row = ClientRow {
+        id: id.clone(),
+        name: new.name.trim().to_string(),
+        secret_hash: secret.as_deref().map(crypto::token_hash),
+        redirect_uris: serde_json::to_string(&new.redirect_uris)?,
+        allowed_scopes: scopes::join(&scopes),
+        is_public: new.public,
+        created_at: now,
+    };
+    diesel::insert_into(clients::table).values(&row).execute(conn)?;
+    Ok(CreatedClient {
+        client_id: id,
+        client_secret: secret,
+        name: row.name,
+        redirect_uris: new.redirect_uris,
+        scopes,
+        public: new.public,
+    })
+}
+
+pub fn list(conn: &mut DbConn) -> anyhow::Result<Vec<Client>> {
+    Ok(clients::table
+        .order(clients::created_at.asc())
+        .select(ClientRow::as_select())
+        .load(conn)?
+        .into_iter()
+        .map(Client::from_row)
+        .collect())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<Client>> {
+    Ok(clients::table
+        .find(id)
+        .select(ClientRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Client::from_row))
+}
+
+pub fn remove(conn: &mut DbConn, id: &str) -> anyhow::Result<bool> {
+    Ok(diesel::delete(clients::table.find(id)).execute(conn)? == 1)
+}
+
+/// Client records cached in memory: the token endpoint reads no database row for the
+/// client. Entries expire after `ttl`, so a change made by the CLI from another process
+/// reaches every node within that time.
+pub struct ClientCache {
+    db: Db,
+    ttl: Duration,
+    entries: RwLock<HashMap<String, (Option<Arc<Client>>, Instant)>>,
+}
+
+impl ClientCache {
+    pub fn new(db: Db, ttl: Duration) -> ClientCache {
+        ClientCache {
+            db,
+            ttl,
+            entries: RwLock::new(HashMap::new()),
+        }
+    }
+
+    pub async fn get(&self, id: &str) -> anyhow::Result<Option<Arc<Client>>> {
+        // Client ids come from requests: bound the length so junk can't bloat the cache.
+        if id.is_empty() || id.len() > 128 {
+            return Ok(None);
+        }
+        if let Some((client, at)) = self.entries.read().unwrap_or_else(|e| e.into_inner()).get(id) {
+            if at.elapsed() < self.ttl {
+                return Ok(client.clone());
+            }
+        }
+        let key = id.to_string();
+        let client = self.db.run(move |c| get(c, &key)).await?.map(Arc::new);
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(id.to_string(), (client.clone(), Instant::now()));
+        Ok(client)
+    }
+
+    pub fn invalidate(&self, id: &str) {
+        self.entries.write().unwrap_or_else(|e| e.into_inner()).remove(id);
+    }
+}

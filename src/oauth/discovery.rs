@@ -1,0 +1,84 @@
+//! `/.well-known/openid-configuration`, built from openidconnect's metadata type, serialised
+//! once and served as bytes.
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
+    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, OpTosUrl,
+    ProviderMetadata, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::sessions::ACR_AAL1;
+use crate::config::SigningAlg;
+use crate::oauth::scopes;
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct VerityMetadata {
+    pub code_challenge_methods_supported: Vec<String>,
+    pub authorization_response_iss_parameter_supported: bool,
+    pub prompt_values_supported: Vec<String>,
+}
+impl AdditionalProviderMetadata for VerityMetadata {}
+
+pub type VerityProviderMetadata = ProviderMetadata<
+    VerityMetadata,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+
+fn jws(alg: SigningAlg) -> CoreJwsSigningAlgorithm {
+    match alg {
+        SigningAlg::RS256 => CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        SigningAlg::ES256 => CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        SigningAlg::EdDSA => CoreJwsSigningAlgorithm::EdDsa,
+    }
+}
+
+pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> {
+    let url = |path: &str| format!("{issuer}{path}");
+    let metadata = VerityProviderMetadata::new(
+        IssuerUrl::new(issuer.to_string())?,
+        AuthUrl::new(url("/authorize"))?,
+        JsonWebKeySetUrl::new(url("/jwks.json"))?,
+        vec![ResponseTypes::new(vec![CoreResponseType::Code])],
+        vec![CoreSubjectIdentifierType::Public],
+        algs.iter().copied().map(jws).collect(),
+        VerityMetadata {
+            code_challenge_methods_supported: vec!["S256".into()],
+            authorization_response_iss_parameter_supported: true,
+            prompt_values_supported: vec!["none".into(), "login".into(), "consent".into(), "select_account".into()],
+        },
+    )
+    .set_token_endpoint(Some(TokenUrl::new(url("/token"))?))
+    .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/userinfo"))?))
+    .set_scopes_supported(Some(scopes::SUPPORTED.iter().map(|s| Scope::new(s.to_string())).collect()))
+    .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
+    .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode]))
+    .set_acr_values_supported(Some(vec![AuthenticationContextClass::new(ACR_AAL1.into())]))
+    .set_token_endpoint_auth_methods_supported(Some(vec![
+        CoreClientAuthMethod::ClientSecretBasic,
+        CoreClientAuthMethod::ClientSecretPost,
+        CoreClientAuthMethod::None,
+    ]))
+    .set_claims_supported(Some(
+        scopes::claims_supported().into_iter().map(|c| CoreClaimName::new(c.to_string())).collect(),
+    ))
+    .set_claims_parameter_supported(Some(false))
+    .set_request_parameter_supported(Some(false))
+    .set_request_uri_parameter_supported(Some(false))
+    .set_op_tos_uri(Some(OpTosUrl::new(url("/terms"))?));
+    Ok(serde_json::to_vec(&metadata)?.into())
+}

@@ -1,0 +1,91 @@
+//! Consents (a person's standing "yes" to an app for some scopes) and grants (one record per
+//! authorization-code exchange; every token carries its grant id, so revoking the grant
+//! revokes the tokens).
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use crate::oauth::scopes;
+use crate::storage::db::DbConn;
+use crate::storage::schema::{consents, grants};
+
+pub fn consented_scopes(conn: &mut DbConn, user_id: &str, client_id: &str) -> anyhow::Result<Vec<String>> {
+    let found: Option<String> = consents::table
+        .filter(consents::user_id.eq(user_id))
+        .filter(consents::client_id.eq(client_id))
+        .select(consents::scopes)
+        .first(conn)
+        .optional()?;
+    Ok(found.map(|s| scopes::parse(&s)).unwrap_or_default())
+}
+
+/// Records consent; scopes accumulate, so an app asking again for a subset isn't re-asked.
+pub fn record_consent(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: &str,
+    client_id: &str,
+    granted: &[String],
+) -> anyhow::Result<()> {
+    conn.transaction(|conn| {
+        let mut all = consented_scopes(conn, user_id, client_id)?;
+        for s in granted {
+            if !all.contains(s) {
+                all.push(s.clone());
+            }
+        }
+        let updated = diesel::update(
+            consents::table
+                .filter(consents::user_id.eq(user_id))
+                .filter(consents::client_id.eq(client_id)),
+        )
+        .set((consents::scopes.eq(scopes::join(&all)), consents::updated_at.eq(now)))
+        .execute(conn)?;
+        if updated == 0 {
+            diesel::insert_into(consents::table)
+                .values((
+                    consents::id.eq(uuid::Uuid::new_v4().to_string()),
+                    consents::user_id.eq(user_id),
+                    consents::client_id.eq(client_id),
+                    consents::scopes.eq(scopes::join(&all)),
+                    consents::created_at.eq(now),
+                    consents::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = grants)]
+pub struct Grant {
+    pub id: String,
+    pub user_id: String,
+    pub client_id: String,
+    pub session_id: Option<String>,
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub revoked_reason: Option<String>,
+}
+
+pub fn insert(conn: &mut DbConn, grant: &Grant) -> anyhow::Result<()> {
+    diesel::insert_into(grants::table).values(grant).execute(conn)?;
+    Ok(())
+}
+
+pub fn get(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<Grant>> {
+    Ok(grants::table
+        .find(id)
+        .select(Grant::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn revoke(conn: &mut DbConn, now: NaiveDateTime, id: &str, reason: &str) -> anyhow::Result<bool> {
+    Ok(diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
+        .set((grants::revoked_at.eq(now), grants::revoked_reason.eq(reason)))
+        .execute(conn)?
+        == 1)
+}

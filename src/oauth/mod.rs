@@ -1,0 +1,10 @@
+//! The OpenID Connect provider: clients, the authorization request, consent, codes, the
+//! token endpoint, userinfo and discovery. Plain Rust over [`crate::Ctx`].
+
+pub mod authorize;
+pub mod clients;
+pub mod discovery;
+pub mod grants;
+pub mod scopes;
+pub mod token;
+pub mod userinfo;

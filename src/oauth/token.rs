@@ -1,0 +1,348 @@
+//! The token endpoint: client authentication and the `authorization_code` grant, minting the
+//! ID token (openidconnect types, signed through aws-lc-rs) and the JWT access token
+//! (RFC 9068, jsonwebtoken). Errors are RFC 6749 §5.2.
+
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use openidconnect::core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm};
+use openidconnect::{
+    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference,
+    AuthorizationCode, IdToken, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::crypto;
+use crate::keys::SigningKey;
+use crate::oauth::authorize::{code_key, used_code_key, IssuedCode};
+use crate::oauth::clients::Client;
+use crate::oauth::grants::{self, Grant};
+use crate::storage::store::take_json;
+use crate::Ctx;
+
+/// Claims we add to the ID token beyond the standard set.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct VerityIdClaims {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
+}
+impl AdditionalClaims for VerityIdClaims {}
+
+pub type VerityIdToken =
+    IdToken<VerityIdClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, openidconnect::core::CoreJwsSigningAlgorithm>;
+
+/// An RFC 6749 §5.2 error.
+#[derive(Debug, PartialEq, Eq)]
+pub struct TokenError {
+    pub error: &'static str,
+    pub description: String,
+    /// `invalid_client` after HTTP Basic gets 401 with `WWW-Authenticate: Basic`.
+    pub status: u16,
+    pub basic_challenge: bool,
+}
+
+impl TokenError {
+    fn new(error: &'static str, description: impl Into<String>) -> TokenError {
+        TokenError {
+            error,
+            description: description.into(),
+            status: 400,
+            basic_challenge: false,
+        }
+    }
+    fn invalid_client(used_basic: bool) -> TokenError {
+        TokenError {
+            error: "invalid_client",
+            description: "client authentication failed".into(),
+            status: 401,
+            basic_challenge: used_basic,
+        }
+    }
+}
+
+/// How the client presented itself.
+#[derive(Debug, Clone)]
+pub enum ClientAuth {
+    Basic { client_id: String, secret: String },
+    Post { client_id: String, secret: String },
+    /// A public client: `client_id` only.
+    None { client_id: String },
+    Missing,
+}
+
+/// Decodes an `Authorization: Basic` value; id and secret are form-urlencoded (RFC 6749 §2.3.1).
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
+    let b64 = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (id, secret) = text.split_once(':')?;
+    let decode = |s: &str| -> String {
+        url::form_urlencoded::parse(format!("v={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Some((decode(id), decode(secret)))
+}
+
+#[derive(Debug, Default)]
+pub struct TokenForm {
+    pub grant_type: Option<String>,
+    pub code: Option<String>,
+    pub redirect_uri: Option<String>,
+    pub code_verifier: Option<String>,
+    pub client_id: Option<String>,
+    pub client_secret: Option<String>,
+    pub repeated: Vec<String>,
+}
+
+impl TokenForm {
+    pub fn from_pairs<I, K, V>(pairs: I) -> TokenForm
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: AsRef<str>,
+        V: Into<String>,
+    {
+        let mut f = TokenForm::default();
+        for (k, v) in pairs {
+            let k = k.as_ref();
+            let slot = match k {
+                "grant_type" => &mut f.grant_type,
+                "code" => &mut f.code,
+                "redirect_uri" => &mut f.redirect_uri,
+                "code_verifier" => &mut f.code_verifier,
+                "client_id" => &mut f.client_id,
+                "client_secret" => &mut f.client_secret,
+                _ => continue,
+            };
+            if slot.is_some() {
+                f.repeated.push(k.to_string());
+            }
+            *slot = Some(v.into());
+        }
+        f
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: u64,
+    pub id_token: String,
+    pub scope: String,
+}
+
+/// The access token's claims (RFC 9068).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AccessTokenClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub client_id: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub jti: String,
+    pub scope: String,
+    pub auth_time: i64,
+    pub acr: String,
+    pub amr: Vec<String>,
+    /// The grant this token came from; revoking the grant revokes the token.
+    pub gid: String,
+}
+
+pub async fn authenticate_client(ctx: &Ctx, auth: &ClientAuth) -> Result<std::sync::Arc<Client>, TokenError> {
+    let (client_id, secret, basic) = match auth {
+        ClientAuth::Basic { client_id, secret } => (client_id, Some(secret), true),
+        ClientAuth::Post { client_id, secret } => (client_id, Some(secret), false),
+        ClientAuth::None { client_id } => (client_id, None, false),
+        ClientAuth::Missing => return Err(TokenError::invalid_client(false)),
+    };
+    let client = ctx
+        .clients
+        .get(client_id)
+        .await
+        .map_err(internal)?
+        .ok_or_else(|| TokenError::invalid_client(basic))?;
+    match (client.public, secret) {
+        (true, None) => Ok(client),
+        (false, Some(s)) if client.secret_matches(s) => Ok(client),
+        _ => Err(TokenError::invalid_client(basic)),
+    }
+}
+
+fn internal(e: anyhow::Error) -> TokenError {
+    tracing::error!(error = %format!("{e:#}"), "token endpoint failure");
+    TokenError {
+        error: "server_error",
+        description: "the server could not complete the request; try again".into(),
+        status: 500,
+        basic_challenge: false,
+    }
+}
+
+pub async fn exchange(ctx: &Ctx, auth: ClientAuth, form: TokenForm) -> Result<TokenResponse, TokenError> {
+    if let Some(p) = form.repeated.first() {
+        return Err(TokenError::new("invalid_request", format!("parameter {p} was sent more than once")));
+    }
+    let client = authenticate_client(ctx, &auth).await?;
+    match form.grant_type.as_deref() {
+        Some("authorization_code") => {}
+        None => return Err(TokenError::new("invalid_request", "grant_type is required")),
+        Some(_) => return Err(TokenError::new("unsupported_grant_type", "only authorization_code is supported")),
+    }
+    let code = form
+        .code
+        .as_deref()
+        .filter(|c| !c.is_empty() && c.len() <= 128)
+        .ok_or_else(|| TokenError::new("invalid_request", "code is required"))?;
+    let issued: Option<IssuedCode> = take_json(&*ctx.store, &code_key(code)).await.map_err(internal)?;
+    let Some(issued) = issued else {
+        // A second use of a code: revoke what the first use produced (RFC 6749 §4.1.2).
+        if let Some(grant_id) = ctx.store.get(&used_code_key(code)).await.map_err(internal)? {
+            let now = ctx.clock.now();
+            let revoked = ctx
+                .db
+                .run(move |c| {
+                    let done = grants::revoke(c, now, &grant_id, "authorization code replayed")?;
+                    if done {
+                        crate::audit::record(c, now, None, None, "code_replay_revoked_grant", serde_json::json!({ "grant": grant_id }), None)?;
+                    }
+                    Ok(done)
+                })
+                .await
+                .map_err(internal)?;
+            tracing::warn!(revoked, "authorization code replayed; tokens from it revoked");
+            return Err(TokenError::new("invalid_grant", "authorization code was already used"));
+        }
+        return Err(TokenError::new("invalid_grant", "authorization code is invalid or expired"));
+    };
+    if issued.client_id != client.client_id {
+        return Err(TokenError::new("invalid_grant", "authorization code was issued to another client"));
+    }
+    if form.redirect_uri.as_deref() != Some(issued.redirect_uri.as_str()) {
+        return Err(TokenError::new("invalid_grant", "redirect_uri does not match the authorization request"));
+    }
+    match (&issued.code_challenge, form.code_verifier.as_deref()) {
+        (Some(challenge), Some(verifier)) => {
+            let computed = crypto::b64url(&crypto::sha256(verifier.as_bytes()));
+            let well_formed = (43..=128).contains(&verifier.len());
+            if !well_formed || !crypto::ct_eq(computed.as_bytes(), challenge.as_bytes()) {
+                return Err(TokenError::new("invalid_grant", "PKCE verification failed"));
+            }
+        }
+        (Some(_), None) => return Err(TokenError::new("invalid_grant", "code_verifier is required")),
+        (None, Some(_)) => return Err(TokenError::new("invalid_grant", "code_verifier sent but no code_challenge was used")),
+        (None, None) => {}
+    }
+
+    let now = ctx.clock.now();
+    let grant = Grant {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: issued.user_id.clone(),
+        client_id: client.client_id.clone(),
+        session_id: Some(issued.session_id.clone()),
+        scopes: issued.scopes.join(" "),
+        created_at: now,
+        revoked_at: None,
+        revoked_reason: None,
+    };
+    let sec = &ctx.settings.security;
+    // Remember the code as used for as long as tokens from it can live.
+    let remember = Duration::from_secs(sec.access_token_ttl_secs.max(sec.id_token_ttl_secs) + 60);
+    ctx.store
+        .put(&used_code_key(code), &grant.id, remember)
+        .await
+        .map_err(internal)?;
+    let row = grant.clone();
+    let user_ok = ctx
+        .db
+        .run(move |c| {
+            let user = crate::accounts::users::by_id(c, &row.user_id)?;
+            if user.as_ref().is_none_or(|u| u.disabled) {
+                return Ok(false);
+            }
+            grants::insert(c, &row)?;
+            crate::audit::record(c, now, Some(&row.user_id), Some(&row.client_id), "tokens_issued", serde_json::json!({ "grant": row.id, "scopes": row.scopes }), None)?;
+            Ok(true)
+        })
+        .await
+        .map_err(internal)?;
+    if !user_ok {
+        return Err(TokenError::new("invalid_grant", "the account is no longer active"));
+    }
+
+    let signer = ctx
+        .keys
+        .ring()
+        .signer(now)
+        .ok_or_else(|| internal(anyhow::anyhow!("no active signing key")))?;
+    let access_token = mint_access_token(ctx, &signer, &issued, &grant.id).map_err(internal)?;
+    let id_token = mint_id_token(ctx, &signer, &issued, &access_token).map_err(internal)?;
+    Ok(TokenResponse {
+        access_token,
+        token_type: "Bearer",
+        expires_in: sec.access_token_ttl_secs,
+        id_token,
+        scope: issued.scopes.join(" "),
+    })
+}
+
+fn mint_access_token(ctx: &Ctx, key: &SigningKey, issued: &IssuedCode, grant_id: &str) -> anyhow::Result<String> {
+    let now = ctx.clock.unix_now();
+    let claims = AccessTokenClaims {
+        iss: ctx.settings.issuer.clone(),
+        sub: issued.user_id.clone(),
+        // The resource is our own userinfo endpoint.
+        aud: format!("{}/userinfo", ctx.settings.issuer),
+        client_id: issued.client_id.clone(),
+        exp: now + ctx.settings.security.access_token_ttl_secs as i64,
+        iat: now,
+        jti: crypto::random_token(16),
+        scope: issued.scopes.join(" "),
+        auth_time: issued.auth_time,
+        acr: issued.acr.clone(),
+        amr: issued.amr.clone(),
+        gid: grant_id.to_string(),
+    };
+    let mut header = jsonwebtoken::Header::new(key.jwt_alg());
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key.kid.clone());
+    Ok(jsonwebtoken::encode(&header, &claims, key.encoding_key())?)
+}
+
+fn mint_id_token(ctx: &Ctx, key: &SigningKey, issued: &IssuedCode, access_token: &str) -> anyhow::Result<String> {
+    let now = ctx.clock.now().and_utc();
+    let exp = now + chrono::Duration::seconds(ctx.settings.security.id_token_ttl_secs as i64);
+    let auth_time = Utc
+        .timestamp_opt(issued.auth_time, 0)
+        .single()
+        .ok_or_else(|| anyhow::anyhow!("bad auth_time"))?;
+    let mut claims = IdTokenClaims::new(
+        IssuerUrl::new(ctx.settings.issuer.clone())?,
+        vec![Audience::new(issued.client_id.clone())],
+        exp,
+        now,
+        StandardClaims::new(SubjectIdentifier::new(issued.user_id.clone())),
+        VerityIdClaims {
+            sid: Some(issued.session_id.clone()),
+        },
+    )
+    .set_auth_time(Some(auth_time))
+    .set_auth_context_ref(Some(AuthenticationContextClass::new(issued.acr.clone())))
+    .set_auth_method_refs(Some(
+        issued.amr.iter().map(|a| AuthenticationMethodReference::new(a.clone())).collect(),
+    ));
+    if let Some(nonce) = &issued.nonce {
+        claims = claims.set_nonce(Some(Nonce::new(nonce.clone())));
+    }
+    let token = VerityIdToken::new(
+        claims,
+        key,
+        key.jws_alg(),
+        Some(&AccessToken::new(access_token.to_string())),
+        None::<&AuthorizationCode>,
+    )?;
+    Ok(token.to_string())
+}

@@ -1,0 +1,85 @@
+//! `/userinfo`: a Bearer access token in, the claims its scopes allow out.
+
+use serde_json::{json, Map, Value};
+
+use crate::oauth::grants;
+use crate::oauth::token::AccessTokenClaims;
+use crate::Ctx;
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum UserinfoError {
+    /// 401 with `WWW-Authenticate: Bearer error="invalid_token"`.
+    InvalidToken(&'static str),
+    /// 401 with a bare `WWW-Authenticate: Bearer` (no token sent).
+    MissingToken,
+}
+
+/// Checks an access token we issued: signature by a published key, `typ`, issuer, audience,
+/// expiry, and that its grant has not been revoked.
+pub async fn verify_access_token(ctx: &Ctx, token: &str) -> anyhow::Result<Result<AccessTokenClaims, UserinfoError>> {
+    let invalid = |why| Ok(Err(UserinfoError::InvalidToken(why)));
+    let Ok(header) = jsonwebtoken::decode_header(token) else {
+        return invalid("malformed token");
+    };
+    if header.typ.as_deref().map(|t| t.to_ascii_lowercase()) != Some("at+jwt".into()) {
+        return invalid("not an access token");
+    }
+    let Some(key) = header.kid.as_deref().and_then(|kid| ctx.keys.ring().verifier(kid)) else {
+        return invalid("unknown signing key");
+    };
+    let mut validation = jsonwebtoken::Validation::new(key.jwt_alg());
+    validation.set_issuer(&[&ctx.settings.issuer]);
+    validation.set_audience(&[format!("{}/userinfo", ctx.settings.issuer)]);
+    validation.leeway = 0;
+    validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+    // Our clock may be moved in tests; validate exp against it, not the system clock.
+    validation.validate_exp = false;
+    let Ok(data) = jsonwebtoken::decode::<AccessTokenClaims>(token, key.decoding_key(), &validation) else {
+        return invalid("bad signature or claims");
+    };
+    if data.claims.exp <= ctx.clock.unix_now() {
+        return invalid("token expired");
+    }
+    let gid = data.claims.gid.clone();
+    let grant = ctx.db.run(move |c| grants::get(c, &gid)).await?;
+    match grant {
+        Some(g) if g.revoked_at.is_none() => Ok(Ok(data.claims)),
+        _ => invalid("token revoked"),
+    }
+}
+
+pub async fn userinfo(ctx: &Ctx, bearer: Option<&str>) -> anyhow::Result<Result<Value, UserinfoError>> {
+    let Some(token) = bearer else {
+        return Ok(Err(UserinfoError::MissingToken));
+    };
+    let claims = match verify_access_token(ctx, token).await? {
+        Ok(c) => c,
+        Err(e) => return Ok(Err(e)),
+    };
+    let user_id = claims.sub.clone();
+    let user = ctx.db.run(move |c| crate::accounts::users::by_id(c, &user_id)).await?;
+    let Some(user) = user.filter(|u| !u.disabled) else {
+        return Ok(Err(UserinfoError::InvalidToken("account no longer active")));
+    };
+    let scopes: Vec<&str> = claims.scope.split(' ').collect();
+    let mut out = Map::new();
+    out.insert("sub".into(), json!(user.id));
+    if scopes.contains(&"profile") {
+        if let Some(name) = user.display_name() {
+            out.insert("name".into(), json!(name));
+        }
+        if let Some(g) = &user.given_name {
+            out.insert("given_name".into(), json!(g));
+        }
+        if let Some(f) = &user.family_name {
+            out.insert("family_name".into(), json!(f));
+        }
+        out.insert("updated_at".into(), json!(user.updated_at.and_utc().timestamp()));
+    }
+    if scopes.contains(&"email") {
+        out.insert("email".into(), json!(user.email));
+        out.insert("email_verified".into(), json!(user.email_verified));
+    }
+    // `phone`: phone_number and phone_number_verified are released once phones exist (MFA work).
+    Ok(Ok(Value::Object(out)))
+}

@@ -1,0 +1,5 @@
+//! Durable data (diesel over SQLite or PostgreSQL) and short-lived state (memory or Redis).
+
+pub mod db;
+pub mod schema;
+pub mod store;

@@ -1,0 +1,289 @@
+//! Sign-up, email confirmation, sign-in, sign-out, and the home and terms pages.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::accounts::signin::{self, SignInOutcome};
+use crate::accounts::signup::{self, ConfirmOutcome, SignupForm, SignupOutcome};
+use crate::accounts::sessions;
+use crate::error::{AppError, PageResult};
+use crate::oauth::authorize;
+use crate::web::browser::{cleared_session_cookie, session_cookie, Browser};
+use crate::web::pages::*;
+use crate::Ctx;
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// Where to go after signing in: back into the authorization request, or home.
+fn after_sign_in(authz: &str) -> String {
+    if authz.is_empty() {
+        "/".to_string()
+    } else {
+        format!("/authorize/continue?authz={}", enc(authz))
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AuthzQuery {
+    #[serde(default)]
+    pub authz: String,
+}
+
+pub async fn home(browser: Browser) -> PageResult {
+    render(&HomePage {
+        layout: browser.layout("Your account"),
+    })
+}
+
+pub async fn terms(browser: Browser) -> PageResult {
+    render(&TermsPage {
+        layout: browser.layout("Terms of service"),
+    })
+}
+
+fn signup_page_for(ctx: &Ctx, browser: &Browser, email: String, authz: String) -> SignupPage {
+    SignupPage {
+        layout: browser.layout("Create an account"),
+        email,
+        authz,
+        min_length: ctx.settings.security.password_min_length,
+        max_length: ctx.settings.security.password_max_length,
+        email_error: None,
+        password_error: None,
+        confirmation_error: None,
+        terms_error: None,
+        form_error: None,
+    }
+}
+
+pub async fn signup_page(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
+    render(&signup_page_for(&ctx, &browser, String::new(), q.into_inner().authz))
+}
+
+#[derive(Deserialize)]
+pub struct SignupSubmit {
+    csrf: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+    terms: Option<String>,
+    #[serde(default)]
+    authz: String,
+}
+
+pub async fn signup_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<SignupSubmit>) -> PageResult {
+    let form = form.into_inner();
+    browser.check_csrf(form.csrf.as_deref())?;
+    let continue_to = Some(form.authz.clone()).filter(|a| !a.is_empty());
+    let outcome = signup::sign_up(
+        &ctx,
+        SignupForm {
+            email: form.email.clone(),
+            password: form.password,
+            password_confirmation: form.password_confirmation,
+            accepted_terms: form.terms.is_some(),
+        },
+        continue_to,
+        &browser.actor,
+    )
+    .await?;
+    match outcome {
+        SignupOutcome::CheckYourEmail { email } => render(&CheckEmailPage {
+            layout: browser.layout("Check your email"),
+            email,
+        }),
+        SignupOutcome::Invalid(errors) => {
+            let mut page = signup_page_for(&ctx, &browser, form.email, form.authz);
+            for e in errors {
+                let slot = match e.field {
+                    "email" => &mut page.email_error,
+                    "password" => &mut page.password_error,
+                    "password_confirmation" => &mut page.confirmation_error,
+                    _ => &mut page.terms_error,
+                };
+                *slot = Some(e.message);
+            }
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        SignupOutcome::TooManyAttempts => {
+            let mut page = signup_page_for(&ctx, &browser, form.email, form.authz);
+            page.form_error = Some("Too many sign-ups from your network in the last hour. Please try again later.".into());
+            render_status(&page, StatusCode::TOO_MANY_REQUESTS)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmQuery {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    authz: String,
+}
+
+pub async fn confirm_email(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<ConfirmQuery>) -> PageResult {
+    let q = q.into_inner();
+    let outcome = if q.token.is_empty() || q.token.len() > 100 {
+        ConfirmOutcome::InvalidLink
+    } else {
+        signup::confirm_email(&ctx, &q.token, &browser.actor).await?
+    };
+    let sign_in_link = if q.authz.is_empty() {
+        "/login".to_string()
+    } else {
+        format!("/login?authz={}", enc(&q.authz))
+    };
+    let confirmed = outcome == ConfirmOutcome::Confirmed;
+    let page = ConfirmEmailPage {
+        layout: browser.layout(if confirmed { "Email confirmed" } else { "Link not valid" }),
+        confirmed,
+        sign_in_link,
+    };
+    if confirmed {
+        render(&page)
+    } else {
+        render_status(&page, StatusCode::BAD_REQUEST)
+    }
+}
+
+async fn login_page_for(ctx: &Ctx, browser: &Browser, authz: String) -> anyhow::Result<LoginPage> {
+    let pending = if authz.is_empty() {
+        None
+    } else {
+        authorize::load_pending(ctx, &authz, &browser.id).await?
+    };
+    Ok(LoginPage {
+        layout: browser.layout("Sign in"),
+        email: pending.as_ref().and_then(|p| p.login_hint.clone()).unwrap_or_default(),
+        client_name: pending.map(|p| p.client_name),
+        authz,
+        error: None,
+        notice: None,
+    })
+}
+
+pub async fn login_page(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
+    let authz = q.into_inner().authz;
+    if authz.is_empty() && browser.session.is_some() {
+        return Ok(see_other("/"));
+    }
+    render(&login_page_for(&ctx, &browser, authz).await?)
+}
+
+#[derive(Deserialize)]
+pub struct LoginSubmit {
+    csrf: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    authz: String,
+}
+
+fn minutes(secs: u64) -> String {
+    match secs.div_ceil(60) {
+        1 => "1 minute".to_string(),
+        n => format!("{n} minutes"),
+    }
+}
+
+pub async fn login_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<LoginSubmit>) -> PageResult {
+    let form = form.into_inner();
+    browser.check_csrf(form.csrf.as_deref())?;
+    if form.password.len() > 4 * ctx.settings.security.password_max_length {
+        return Err(AppError::BadRequest("That password is far longer than any we accept.".into()));
+    }
+    let outcome = signin::sign_in(&ctx, &form.email, form.password, &browser.actor).await?;
+    let retry_link = if form.authz.is_empty() {
+        "/login".to_string()
+    } else {
+        format!("/login?authz={}", enc(&form.authz))
+    };
+    let locked = |heading: &str, message: String, what_to_do: &str| LockedPage {
+        layout: browser.layout(heading),
+        heading: heading.to_string(),
+        message,
+        what_to_do: what_to_do.to_string(),
+        retry_link: retry_link.clone(),
+    };
+    match outcome {
+        SignInOutcome::SignedIn { session, .. } => {
+            if let Some(old) = &browser.session {
+                // A fresh sign-in replaces the old session: no session fixation, no stale amr.
+                sessions::revoke(&ctx, &old.id, &browser.actor).await?;
+            }
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, after_sign_in(&form.authz)))
+                .cookie(session_cookie(&ctx.settings, &session.token))
+                .finish())
+        }
+        SignInOutcome::InvalidCredentials => {
+            let mut page = login_page_for(&ctx, &browser, form.authz).await?;
+            page.email = form.email;
+            page.error = Some("That email and password don't match an account. Check them and try again.".into());
+            render_status(&page, StatusCode::UNAUTHORIZED)
+        }
+        SignInOutcome::EmailNotConfirmed => {
+            let mut page = login_page_for(&ctx, &browser, form.authz).await?;
+            page.email = form.email;
+            page.notice = Some("Please confirm your email address first. We've sent you a new confirmation link; open it, then sign in.".into());
+            render_status(&page, StatusCode::FORBIDDEN)
+        }
+        SignInOutcome::TryAgainLater { wait_secs } => render_status(
+            &locked(
+                "Too many attempts",
+                format!("There have been several wrong passwords for this account from your network. For your security, please wait {} before trying again.", minutes(wait_secs)),
+                "If you've forgotten your password, wait and then try again carefully; each further wrong attempt makes the wait longer.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        SignInOutcome::AccountLocked { wait_secs } => render_status(
+            &locked(
+                "Sign-in paused",
+                format!("There have been too many wrong passwords for this account. Sign-in is paused for {}. If the account exists, we've emailed its owner.", minutes(wait_secs)),
+                "Wait, then sign in with the right password. If you didn't cause this, someone may be guessing your password: choose a new, unique one once you're in.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        SignInOutcome::LockedUntilRecovered => render_status(
+            &locked(
+                "Account locked",
+                "There have been too many wrong passwords for this account, so sign-in is locked until the account is recovered. If the account exists, we've emailed its owner.".into(),
+                "Contact support from the email address on the account to unlock it.",
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        SignInOutcome::Disabled => Err(AppError::BadRequest(
+            "This account has been disabled. Contact support if you think this is a mistake.".into(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct LogoutSubmit {
+    csrf: Option<String>,
+}
+
+pub async fn logout(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<LogoutSubmit>) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    if let Some(session) = &browser.session {
+        sessions::revoke(&ctx, &session.id, &browser.actor).await?;
+    }
+    Ok(HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/"))
+        .cookie(cleared_session_cookie(&ctx.settings))
+        .finish())
+}

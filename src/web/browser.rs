@@ -1,0 +1,130 @@
+//! The `Browser` extractor: who is on the other end (browser id, session, IP, user agent)
+//! and the CSRF token bound to them.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+
+use crate::accounts::sessions::{self, Session};
+use crate::audit::Actor;
+use crate::config::Settings;
+use crate::crypto;
+use crate::error::AppError;
+use crate::web::pages::Layout;
+use crate::Ctx;
+
+/// A random id in a long-lived cookie, set by middleware on the first request. It binds CSRF
+/// tokens and in-flight authorization requests to one browser before anyone signs in.
+#[derive(Clone, Debug)]
+pub struct BrowserId(pub String);
+
+pub struct Browser {
+    pub id: String,
+    pub session: Option<Session>,
+    pub actor: Actor,
+    ctx: web::Data<Ctx>,
+}
+
+impl Browser {
+    /// The CSRF token for forms on this page: HMAC of the browser id and the session id, so
+    /// signing in or out invalidates old forms.
+    pub fn csrf_token(&self) -> String {
+        let sid = self.session.as_ref().map(|s| s.id.as_str()).unwrap_or("");
+        crypto::mac(&self.ctx.csrf_key, format!("csrf|{}|{}", self.id, sid).as_bytes())
+    }
+
+    pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), AppError> {
+        let Some(presented) = presented.filter(|p| !p.is_empty()) else {
+            return Err(AppError::Csrf);
+        };
+        let sid = self.session.as_ref().map(|s| s.id.as_str()).unwrap_or("");
+        if crypto::mac_verify(&self.ctx.csrf_key, format!("csrf|{}|{}", self.id, sid).as_bytes(), presented) {
+            Ok(())
+        } else {
+            Err(AppError::Csrf)
+        }
+    }
+
+    pub fn layout(&self, title: &str) -> Layout {
+        Layout {
+            site_name: self.ctx.settings.site_name.clone(),
+            title: title.to_string(),
+            signed_in: self.session.as_ref().map(|s| s.email.clone()),
+            csrf: self.csrf_token(),
+        }
+    }
+}
+
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
+    if trust_forwarded_for {
+        if let Some(ip) = req.connection_info().realip_remote_addr() {
+            return ip.to_string();
+        }
+    }
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+impl FromRequest for Browser {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Browser, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let ctx = req.app_data::<web::Data<Ctx>>().cloned();
+        let id = req.extensions().get::<BrowserId>().map(|b| b.0.clone());
+        let req = req.clone();
+        Box::pin(async move {
+            let ctx = ctx.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let id = id.unwrap_or_default();
+            let actor = Actor {
+                ip: client_ip(&req, ctx.settings.trust_forwarded_for),
+                user_agent: req
+                    .headers()
+                    .get("user-agent")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .chars()
+                    .take(512)
+                    .collect(),
+            };
+            let token = req
+                .cookie(ctx.settings.session_cookie_name())
+                .map(|c| c.value().to_string());
+            let session = match token {
+                Some(t) if !t.is_empty() && t.len() <= 100 => sessions::lookup(&ctx, &t).await?,
+                _ => None,
+            };
+            Ok(Browser { id, session, actor, ctx })
+        })
+    }
+}
+
+fn base_cookie(settings: &Settings, name: &'static str, value: String) -> Cookie<'static> {
+    let mut c = Cookie::new(name, value);
+    c.set_path("/");
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_secure(settings.is_https());
+    c
+}
+
+pub fn session_cookie(settings: &Settings, token: &str) -> Cookie<'static> {
+    let mut c = base_cookie(settings, settings.session_cookie_name(), token.to_string());
+    c.set_max_age(CookieDuration::seconds(settings.security.session_absolute_secs as i64));
+    c
+}
+
+pub fn cleared_session_cookie(settings: &Settings) -> Cookie<'static> {
+    let mut c = base_cookie(settings, settings.session_cookie_name(), String::new());
+    c.make_removal();
+    c
+}
+
+pub fn browser_cookie(settings: &Settings, id: &str) -> Cookie<'static> {
+    let mut c = base_cookie(settings, settings.browser_cookie_name(), id.to_string());
+    c.set_max_age(CookieDuration::days(400));
+    c
+}

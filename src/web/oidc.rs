@@ -1,0 +1,204 @@
+//! Relying-party endpoints: authorize, consent, token, userinfo, discovery, JWKS.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+
+use crate::error::{AppError, PageResult};
+use crate::oauth::authorize::{self, AuthorizeOutcome, AuthorizeParams};
+use crate::oauth::scopes;
+use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
+use crate::oauth::userinfo::{self, UserinfoError};
+use crate::web::auth::{see_other, AuthzQuery};
+use crate::web::browser::Browser;
+use crate::web::pages::*;
+use crate::Ctx;
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn outcome_response(browser: &Browser, outcome: AuthorizeOutcome) -> PageResult {
+    match outcome {
+        AuthorizeOutcome::ErrorPage { message } => render_status(
+            &ErrorPage {
+                layout: browser.layout("Sign-in request not valid"),
+                heading: "We can't continue this sign-in".into(),
+                message,
+            },
+            StatusCode::BAD_REQUEST,
+        ),
+        AuthorizeOutcome::Redirect(url) => Ok(HttpResponse::Found()
+            .insert_header((header::LOCATION, url))
+            .finish()),
+        AuthorizeOutcome::SignIn { pending_id, .. } => Ok(see_other(&format!("/login?authz={}", enc(&pending_id)))),
+        AuthorizeOutcome::Consent { pending_id } => Ok(see_other(&format!("/consent?authz={}", enc(&pending_id)))),
+    }
+}
+
+pub async fn authorize_get(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest) -> PageResult {
+    let params = AuthorizeParams::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned());
+    let outcome = authorize::start(&ctx, params, &browser.id, browser.session.as_ref()).await?;
+    outcome_response(&browser, outcome)
+}
+
+/// OIDC Core §3.1.2.1: the authorization endpoint accepts POST as well as GET.
+pub async fn authorize_post(ctx: web::Data<Ctx>, browser: Browser, body: web::Bytes) -> PageResult {
+    let params = AuthorizeParams::from_pairs(url::form_urlencoded::parse(&body).into_owned());
+    let outcome = authorize::start(&ctx, params, &browser.id, browser.session.as_ref()).await?;
+    outcome_response(&browser, outcome)
+}
+
+pub async fn authorize_continue(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
+    let outcome = authorize::resume(&ctx, &q.authz, &browser.id, browser.session.as_ref()).await?;
+    outcome_response(&browser, outcome)
+}
+
+pub async fn consent_page(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
+    let authz = q.into_inner().authz;
+    let Some(pending) = authorize::load_pending(&ctx, &authz, &browser.id).await? else {
+        return outcome_response(&browser, authorize::resume(&ctx, &authz, &browser.id, None).await?);
+    };
+    let Some(session) = &browser.session else {
+        return Ok(see_other(&format!("/login?authz={}", enc(&authz))));
+    };
+    render(&ConsentPage {
+        layout: browser.layout("Allow access"),
+        client_name: pending.client_name,
+        items: pending.scopes.iter().filter_map(|s| scopes::describe(s)).collect(),
+        authz,
+        email: session.email.clone(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ConsentSubmit {
+    csrf: Option<String>,
+    #[serde(default)]
+    authz: String,
+    #[serde(default)]
+    decision: String,
+}
+
+pub async fn consent_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<ConsentSubmit>) -> PageResult {
+    let form = form.into_inner();
+    browser.check_csrf(form.csrf.as_deref())?;
+    let allow = match form.decision.as_str() {
+        "allow" => true,
+        "deny" => false,
+        _ => return Err(AppError::BadRequest("Choose Allow or Deny.".into())),
+    };
+    let outcome = authorize::consent_decision(&ctx, &form.authz, &browser.id, browser.session.as_ref(), allow).await?;
+    outcome_response(&browser, outcome)
+}
+
+fn token_error_response(e: TokenError) -> HttpResponse {
+    let mut res = HttpResponse::build(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST));
+    res.insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"));
+    if e.basic_challenge {
+        res.insert_header((header::WWW_AUTHENTICATE, "Basic realm=\"verity\""));
+    }
+    res.json(serde_json::json!({ "error": e.error, "error_description": e.description }))
+}
+
+pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let is_form = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+    if !is_form {
+        return token_error_response(TokenError {
+            error: "invalid_request",
+            description: "the body must be application/x-www-form-urlencoded".into(),
+            status: 400,
+            basic_challenge: false,
+        });
+    }
+    let form = TokenForm::from_pairs(url::form_urlencoded::parse(&body).into_owned());
+    let basic = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| token::parse_basic(v).ok_or(()));
+    let auth = match (basic, &form.client_id, &form.client_secret) {
+        (Some(Err(())), _, _) => {
+            return token_error_response(TokenError {
+                error: "invalid_client",
+                description: "the Authorization header is not valid HTTP Basic".into(),
+                status: 401,
+                basic_challenge: true,
+            })
+        }
+        (Some(Ok(_)), _, Some(_)) => {
+            return token_error_response(TokenError {
+                error: "invalid_request",
+                description: "use one client authentication method, not two".into(),
+                status: 400,
+                basic_challenge: false,
+            })
+        }
+        (Some(Ok((id, secret))), body_id, None) => {
+            if body_id.as_ref().is_some_and(|b| *b != id) {
+                return token_error_response(TokenError {
+                    error: "invalid_request",
+                    description: "client_id in the body differs from the Authorization header".into(),
+                    status: 400,
+                    basic_challenge: false,
+                });
+            }
+            ClientAuth::Basic { client_id: id, secret }
+        }
+        (None, Some(id), Some(secret)) => ClientAuth::Post { client_id: id.clone(), secret: secret.clone() },
+        (None, Some(id), None) => ClientAuth::None { client_id: id.clone() },
+        (None, None, _) => ClientAuth::Missing,
+    };
+    match token::exchange(&ctx, auth, form).await {
+        Ok(response) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(response),
+        Err(e) => token_error_response(e),
+    }
+}
+
+pub async fn userinfo(ctx: web::Data<Ctx>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(|t| t.trim().to_string());
+    match userinfo::userinfo(&ctx, bearer.as_deref()).await? {
+        Ok(claims) => Ok(HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(claims)),
+        Err(UserinfoError::MissingToken) => Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"verity\""))
+            .json(serde_json::json!({ "error": "invalid_request", "error_description": "a Bearer access token is required" }))),
+        Err(UserinfoError::InvalidToken(why)) => Ok(HttpResponse::Unauthorized()
+            .insert_header((
+                header::WWW_AUTHENTICATE,
+                format!("Bearer realm=\"verity\", error=\"invalid_token\", error_description=\"{why}\""),
+            ))
+            .json(serde_json::json!({ "error": "invalid_token", "error_description": why }))),
+    }
+}
+
+pub async fn discovery(ctx: web::Data<Ctx>) -> HttpResponse {
+    let doc = ctx.discovery.read().unwrap_or_else(|e| e.into_inner()).clone();
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(doc)
+}
+
+pub async fn jwks(ctx: web::Data<Ctx>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/jwk-set+json")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
+        .body(ctx.keys.ring().jwks_json.clone())
+}

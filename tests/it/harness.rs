@@ -1,0 +1,431 @@
+//! One harness for every integration test: a real Verity on a free port with a fresh
+//! database (SQLite file, or a new PostgreSQL database when VERITY_TEST_DATABASE_URL is set)
+//! and a fresh store (memory, or a unique Redis prefix when VERITY_TEST_REDIS_URL is set).
+//! It plays the browser (cookies, forms, CSRF tokens) and the relying party (openidconnect).
+
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+
+use diesel::Connection;
+use diesel::RunQueryDsl;
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
+use openidconnect::{
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
+    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
+    TokenResponse,
+};
+use scraper::{Html, Selector};
+use verity::config::Settings;
+use verity::oauth::clients::{self, NewClient};
+use verity::Ctx;
+
+pub const PASSWORD: &str = "plum tractor gazebo lantern";
+pub const RP_REDIRECT: &str = "http://localhost:9999/callback";
+
+pub struct TestServer {
+    pub base: String,
+    pub ctx: Ctx,
+    handle: actix_web::dev::ServerHandle,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+fn random_name() -> String {
+    verity::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x")
+}
+
+/// A fresh PostgreSQL database for one test; returns (admin URL, database URL).
+fn fresh_postgres(admin_url: &str) -> (String, String) {
+    let name = format!("verity_test_{}", random_name());
+    let mut conn = diesel::PgConnection::establish(admin_url).expect("connect to VERITY_TEST_DATABASE_URL");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .expect("create test database");
+    let mut url = url::Url::parse(admin_url).expect("VERITY_TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    (admin_url.to_string(), url.to_string())
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let mut settings = Settings::default();
+        settings.issuer = format!("http://127.0.0.1:{port}");
+        settings.listen = format!("127.0.0.1:{port}");
+        settings.data_dir = dir.path().to_path_buf();
+        settings.master_key = Some(verity::crypto::MasterKey::generate().to_base64());
+        settings.workers = 2;
+        settings.db_pool_size = 4;
+        let mut pg = None;
+        if let Ok(admin) = std::env::var("VERITY_TEST_DATABASE_URL") {
+            let (admin, url) = tokio::task::spawn_blocking(move || fresh_postgres(&admin)).await.expect("pg");
+            settings.database_url = Some(url.clone());
+            pg = Some((admin, url));
+        }
+        if let Ok(redis) = std::env::var("VERITY_TEST_REDIS_URL") {
+            settings.redis_url = Some(redis);
+            settings.redis_prefix = format!("verity-test-{}", random_name());
+        }
+        configure(&mut settings);
+        let ctx = Ctx::build(settings).await.expect("build context");
+        let server = verity::web::serve(ctx.clone(), listener).expect("serve");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestServer {
+            base: format!("http://127.0.0.1:{port}"),
+            ctx,
+            handle,
+            _dir: dir,
+            pg,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn browser(&self) -> Browser {
+        Browser::new(&self.base)
+    }
+
+    /// Registers a client straight through the flow function the CLI uses.
+    pub async fn add_client(&self, public: bool) -> (String, Option<String>) {
+        self.add_client_with(public, vec![RP_REDIRECT.to_string()]).await
+    }
+
+    pub async fn add_client_with(&self, public: bool, redirect_uris: Vec<String>) -> (String, Option<String>) {
+        let settings = self.ctx.settings.clone();
+        let now = self.ctx.clock.now();
+        let created = self
+            .ctx
+            .db
+            .run(move |c| {
+                clients::add(
+                    c,
+                    &settings,
+                    now,
+                    NewClient {
+                        name: "Tax Portal".into(),
+                        redirect_uris,
+                        public,
+                        scopes: vec![],
+                        fixed_id: None,
+                        fixed_secret: None,
+                    },
+                )
+            })
+            .await
+            .expect("add client");
+        (created.client_id, created.client_secret)
+    }
+
+    /// All outbox messages to `to`, newest first.
+    pub async fn outbox_for(&self, to: &str) -> Vec<verity::notify::OutboxRow> {
+        let to = to.to_string();
+        verity::notify::recent_outbox(&self.ctx.db, 500)
+            .await
+            .expect("outbox")
+            .into_iter()
+            .filter(|m| m.recipient == to)
+            .collect()
+    }
+
+    /// The first link in the newest message to `to` whose subject contains `subject`.
+    pub async fn link_from_outbox(&self, to: &str, subject: &str) -> String {
+        let messages = self.outbox_for(to).await;
+        let message = messages
+            .iter()
+            .find(|m| m.subject.contains(subject))
+            .unwrap_or_else(|| panic!("no message {subject:?} to {to}; have {:?}", messages.iter().map(|m| &m.subject).collect::<Vec<_>>()));
+        message
+            .body
+            .split_whitespace()
+            .find(|w| w.starts_with("http"))
+            .expect("a link in the message")
+            .to_string()
+    }
+
+    /// Sign up and confirm the email, as a person would.
+    pub async fn create_account(&self, browser: &Browser, email: &str) {
+        let page = browser.get_ok("/signup").await;
+        let csrf = csrf_of(&page);
+        let res = browser
+            .post(
+                "/signup",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("email", email),
+                    ("password", PASSWORD),
+                    ("password_confirmation", PASSWORD),
+                    ("terms", "accepted"),
+                    ("authz", ""),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 200, "sign-up accepted");
+        let link = self.link_from_outbox(email, "Confirm your email").await;
+        let res = browser.get_abs(&link).await;
+        assert_eq!(res.status(), 200, "confirmation link works");
+    }
+
+    /// Sign in with email and password; returns the response to the form post.
+    pub async fn sign_in(&self, browser: &Browser, email: &str, password: &str) -> reqwest::Response {
+        let page = browser.get_text("/login").await;
+        browser
+            .post(
+                "/login",
+                &[("csrf", csrf_of(&page).as_str()), ("email", email), ("password", password), ("authz", "")],
+            )
+            .await
+    }
+
+    pub async fn signed_in_browser(&self, email: &str) -> Browser {
+        let browser = self.browser();
+        self.create_account(&browser, email).await;
+        let res = self.sign_in(&browser, email, PASSWORD).await;
+        assert_eq!(res.status(), 303, "signed in");
+        browser
+    }
+
+    pub async fn rp(&self, client_id: &str, secret: Option<&str>) -> Rp {
+        Rp::discover(&self.base, client_id, secret).await
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Stop the workers; dropping the database happens best-effort after that.
+        let handle = self.handle.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(handle.stop(false));
+            }
+        });
+        if let Some((admin, url)) = self.pg.take() {
+            let name = url.rsplit('/').next().unwrap_or_default().to_string();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
+                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
+                }
+            });
+        }
+    }
+}
+
+pub fn csrf_of(html: &str) -> String {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse("input[name=csrf]").expect("selector");
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no csrf field in page:\n{html}"))
+}
+
+pub fn hidden(html: &str, name: &str) -> String {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(&format!("input[name={name}]")).expect("selector");
+    doc.select(&sel)
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .map(str::to_string)
+        .unwrap_or_default()
+}
+
+/// Text of the first element matching `selector`.
+pub fn text_of(html: &str, selector: &str) -> Option<String> {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse(selector).expect("selector");
+    doc.select(&sel).next().map(|e| e.text().collect::<String>().trim().to_string())
+}
+
+/// A browser: a cookie jar, no automatic redirects (tests follow them on purpose).
+pub struct Browser {
+    pub http: reqwest::Client,
+    base: String,
+}
+
+impl Browser {
+    pub fn new(base: &str) -> Browser {
+        Browser {
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .redirect(reqwest::redirect::Policy::none())
+                .user_agent("VerityTest/1.0 (integration)")
+                .build()
+                .expect("client"),
+            base: base.to_string(),
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.get_abs(&format!("{}{}", self.base, path)).await
+    }
+
+    pub async fn get_abs(&self, url: &str) -> reqwest::Response {
+        self.http.get(url).send().await.expect("GET")
+    }
+
+    pub async fn get_text(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("body")
+    }
+
+    pub async fn get_ok(&self, path: &str) -> String {
+        let res = self.get(path).await;
+        assert_eq!(res.status(), 200, "GET {path}");
+        res.text().await.expect("body")
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.http
+            .post(format!("{}{}", self.base, path))
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Follows redirects inside Verity; stops at the first one that leaves it (to the RP).
+    /// Returns the final URL and response.
+    pub async fn follow(&self, mut res: reqwest::Response) -> (String, reqwest::Response) {
+        let mut url = res.url().to_string();
+        for _ in 0..10 {
+            if !res.status().is_redirection() {
+                return (url, res);
+            }
+            let location = res
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .expect("Location header")
+                .to_string();
+            let next = url::Url::parse(&url).expect("url").join(&location).expect("join").to_string();
+            if !next.starts_with(&self.base) {
+                return (next, res);
+            }
+            url = next.clone();
+            res = self.get_abs(&next).await;
+        }
+        panic!("too many redirects");
+    }
+}
+
+/// Query parameters of a URL.
+pub fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url)
+        .expect("url")
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+pub type RpClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+
+/// A relying party built on the openidconnect crate, as a real RP would be.
+pub struct Rp {
+    pub client: RpClient,
+    pub http: reqwest::Client,
+}
+
+pub struct AuthRequest {
+    pub url: String,
+    pub state: CsrfToken,
+    pub nonce: Nonce,
+    pub verifier: PkceCodeVerifier,
+}
+
+impl Rp {
+    pub async fn discover(base: &str, client_id: &str, secret: Option<&str>) -> Rp {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(base.to_string()).expect("issuer"), &http)
+            .await
+            .expect("discovery");
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(client_id.to_string()),
+            secret.map(|s| ClientSecret::new(s.to_string())),
+        )
+        .set_redirect_uri(RedirectUrl::new(RP_REDIRECT.to_string()).expect("redirect"));
+        Rp { client, http }
+    }
+
+    pub fn auth_request(&self, scopes: &[&str]) -> AuthRequest {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut req = self
+            .client
+            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .set_pkce_challenge(challenge);
+        for s in scopes {
+            req = req.add_scope(Scope::new(s.to_string()));
+        }
+        let (url, state, nonce) = req.url();
+        AuthRequest {
+            url: url.to_string(),
+            state,
+            nonce,
+            verifier,
+        }
+    }
+
+    pub async fn exchange(&self, code: &str, verifier: PkceCodeVerifier) -> Result<CoreTokenResponse, String> {
+        self.client
+            .exchange_code(AuthorizationCode::new(code.to_string()))
+            .map_err(|e| e.to_string())?
+            .set_pkce_verifier(verifier)
+            .request_async(&self.http)
+            .await
+            .map_err(|e| match e {
+                openidconnect::RequestTokenError::ServerResponse(r) => r.error().to_string(),
+                other => format!("{other:?}"),
+            })
+    }
+
+    /// Verifies the ID token as an RP must: signature, issuer, audience, expiry, nonce, at_hash.
+    pub fn verify(&self, tokens: &CoreTokenResponse, nonce: &Nonce) -> openidconnect::core::CoreIdTokenClaims {
+        let id_token = tokens.id_token().expect("id_token in response");
+        let verifier = self.client.id_token_verifier();
+        let claims = id_token.claims(&verifier, nonce).expect("ID token verifies").clone();
+        let expected = AccessTokenHash::from_token(
+            tokens.access_token(),
+            id_token.signing_alg().expect("alg"),
+            id_token.signing_key(&verifier).expect("key"),
+        )
+        .expect("at_hash");
+        assert_eq!(claims.access_token_hash(), Some(&expected), "at_hash matches the access token");
+        claims
+    }
+}
+
+/// Drives the browser through /authorize (sign-in and consent already done or not needed)
+/// and returns the RP callback URL.
+pub async fn authorize_to_callback(browser: &Browser, auth_url: &str) -> String {
+    let res = browser.get_abs(auth_url).await;
+    let (url, res) = browser.follow(res).await;
+    if url.starts_with(RP_REDIRECT) {
+        return url;
+    }
+    // Consent page: allow.
+    let html = res.text().await.expect("body");
+    assert!(html.contains("Allow"), "expected the consent page, got:\n{html}");
+    let res = browser
+        .post(
+            "/consent",
+            &[("csrf", &csrf_of(&html)), ("authz", &hidden(&html, "authz")), ("decision", "allow")],
+        )
+        .await;
+    let (url, _) = browser.follow(res).await;
+    assert!(url.starts_with(RP_REDIRECT), "back at the RP: {url}");
+    url
+}

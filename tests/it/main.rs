@@ -1,0 +1,9 @@
+//! Integration tests: a real server on a real port, a browser with cookies, and an RP built
+//! on the openidconnect crate. Run on SQLite + memory by default, on PostgreSQL + Redis when
+//! VERITY_TEST_DATABASE_URL / VERITY_TEST_REDIS_URL are set.
+
+mod accounts;
+mod harness;
+mod keys;
+mod oidc;
+mod ops;
