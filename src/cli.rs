@@ -169,7 +169,7 @@ fn keys_command(settings: &Settings, command: KeysCommand) -> anyhow::Result<()>
     let signing = rows
         .iter()
         .filter(|r| r.active_from <= now)
-        .max_by_key(|r| r.active_from)
+        .max_by_key(|r| (r.created_at, r.active_from))
         .map(|r| r.id.clone());
     let list: Vec<_> = rows
         .iter()

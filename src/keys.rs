@@ -207,10 +207,12 @@ impl SigningKeyRow {
     pub fn state(&self, now: NaiveDateTime, signing_kid: Option<&str>) -> &'static str {
         if signing_kid == Some(self.id.as_str()) {
             "signing"
-        } else if self.active_from > now {
-            "published, not yet signing"
         } else if self.publish_until.is_some_and(|t| t <= now) {
             "expired"
+        } else if self.retired_at.is_some_and(|t| t <= now) {
+            "retired, still published"
+        } else if self.active_from > now {
+            "published, not yet signing"
         } else {
             "retired, still published"
         }
@@ -228,10 +230,11 @@ pub struct KeyRing {
 impl KeyRing {
     /// The newest key whose activation time has passed.
     pub fn signer(&self, now: NaiveDateTime) -> Option<Arc<SigningKey>> {
+        // The most recent rotation wins, even over an older rotation still in its lead time.
         self.keys
             .iter()
             .filter(|(row, _)| row.active_from <= now)
-            .max_by_key(|(row, _)| row.active_from)
+            .max_by_key(|(row, _)| (row.created_at, row.active_from))
             .map(|(_, k)| k.clone())
     }
 
@@ -346,16 +349,15 @@ pub fn rotate(
     let keep_until = active_from + chrono::Duration::from_std(token_lifetime)?;
     conn.transaction(|conn| {
         let row = insert_new_key(conn, master, alg, now, active_from)?;
-        diesel::update(
-            signing_keys::table
-                .filter(signing_keys::id.ne(&row.id))
-                .filter(signing_keys::publish_until.is_null()),
-        )
-        .set((
-            signing_keys::publish_until.eq(keep_until),
-            signing_keys::retired_at.eq(active_from),
-        ))
-        .execute(conn)?;
+        // Every older key stops signing when the new one starts, and stays published until
+        // the tokens it may have signed by then have expired (never longer than before).
+        for old in load_rows(conn)?.into_iter().filter(|r| r.id != row.id) {
+            let until = old.publish_until.map_or(keep_until, |t| t.min(keep_until));
+            let retired = old.retired_at.map_or(active_from, |t| t.min(active_from));
+            diesel::update(signing_keys::table.find(&old.id))
+                .set((signing_keys::publish_until.eq(until), signing_keys::retired_at.eq(retired)))
+                .execute(conn)?;
+        }
         Ok(row)
     })
 }

@@ -93,8 +93,11 @@ pub struct PendingAuthorization {
     pub prompt: Prompt,
     pub max_age: Option<i64>,
     pub login_hint: Option<String>,
-    /// Unix seconds when the RP sent the request; `prompt=login` needs a sign-in after it.
+    /// Unix seconds when the RP sent the request.
     pub created_at: i64,
+    /// The session the browser had when the request arrived. `prompt=login` is satisfied
+    /// only by a different (newer) session: every sign-in creates a new one.
+    pub session_at_start: Option<String>,
     /// The browser that started it; no other browser can continue it.
     pub browser_id: String,
     pub consent_given: bool,
@@ -291,6 +294,7 @@ pub async fn start(
         max_age,
         login_hint: params.login_hint.clone(),
         created_at: ctx.clock.unix_now(),
+        session_at_start: session.map(|s| s.id.clone()),
         browser_id: browser_id.to_string(),
         consent_given: false,
     };
@@ -392,7 +396,7 @@ async fn decide(
     let session = session.filter(|s| {
         let auth_time = s.auth_time.and_utc().timestamp();
         let fresh_enough = pending.max_age.is_none_or(|max| now - auth_time <= max);
-        let after_prompt_login = !pending.prompt.login || auth_time >= pending.created_at;
+        let after_prompt_login = !pending.prompt.login || pending.session_at_start.as_deref() != Some(s.id.as_str());
         fresh_enough && after_prompt_login
     });
     let Some(session) = session else {

@@ -221,7 +221,8 @@ async fn bad_client_or_redirect_uri_never_redirects() {
         let res = browser.get(&path).await;
         assert_eq!(res.status(), 400, "{path}");
         assert!(res.headers().get("location").is_none(), "no redirect for {path}");
-        assert!(res.text().await.unwrap().contains("We can't continue this sign-in"));
+        let html = res.text().await.unwrap();
+        assert_eq!(text_of(&html, "h1").as_deref(), Some("We can't continue this sign-in"), "{path}");
     }
 }
 
