@@ -13,7 +13,11 @@ use crate::storage::db::Db;
 use crate::{keys, Ctx};
 
 #[derive(Parser, Debug)]
-#[command(name = "verity", version, about = "Verity: an OpenID Connect identity provider")]
+#[command(
+    name = "verity",
+    version,
+    about = "Verity: an OpenID Connect identity provider"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -78,7 +82,9 @@ pub enum KeysCommand {
 pub fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VERITY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = match settings.log_format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),
@@ -110,7 +116,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client { command } => {
             tokio::task::spawn_blocking(move || client_command(&settings, command)).await?
         }
-        Command::Keys { command } => tokio::task::spawn_blocking(move || keys_command(&settings, command)).await?,
+        Command::Keys { command } => {
+            tokio::task::spawn_blocking(move || keys_command(&settings, command)).await?
+        }
     }
 }
 
@@ -119,13 +127,28 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
     let mut conn = db.conn()?;
     let now = chrono::Utc::now().naive_utc();
     match command {
-        ClientCommand::Add { name, redirect_uris, public, scopes } => {
-            let scopes = scopes.iter().flat_map(|s| crate::oauth::scopes::parse(s)).collect();
+        ClientCommand::Add {
+            name,
+            redirect_uris,
+            public,
+            scopes,
+        } => {
+            let scopes = scopes
+                .iter()
+                .flat_map(|s| crate::oauth::scopes::parse(s))
+                .collect();
             let created = clients::add(
                 &mut conn,
                 settings,
                 now,
-                NewClient { name, redirect_uris, public, scopes, fixed_id: None, fixed_secret: None },
+                NewClient {
+                    name,
+                    redirect_uris,
+                    public,
+                    scopes,
+                    fixed_id: None,
+                    fixed_secret: None,
+                },
             )?;
             print_json(&created)
         }
@@ -157,8 +180,17 @@ fn keys_command(settings: &Settings, command: KeysCommand) -> anyhow::Result<()>
     match command {
         KeysCommand::List => {}
         KeysCommand::Rotate { activate_in_secs } => {
-            let lead = Duration::from_secs(activate_in_secs.unwrap_or(settings.security.key_publish_lead_secs));
-            let row = keys::rotate(&mut conn, &master, settings.signing_alg, now, lead, lifetime)?;
+            let lead = Duration::from_secs(
+                activate_in_secs.unwrap_or(settings.security.key_publish_lead_secs),
+            );
+            let row = keys::rotate(
+                &mut conn,
+                &master,
+                settings.signing_alg,
+                now,
+                lead,
+                lifetime,
+            )?;
             eprintln!(
                 "new key {} ({}) is published now and signs from {} UTC; running nodes pick it up within {} s",
                 row.id, row.alg, row.active_from, settings.security.key_refresh_secs
@@ -221,7 +253,11 @@ async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
                 Ok(())
             })
             .await?;
-        tracing::info!(client_id = DEMO_CLIENT_ID, redirect_uri = DEMO_REDIRECT_URI, "demo client registered: run `cargo run --example tax_portal`");
+        tracing::info!(
+            client_id = DEMO_CLIENT_ID,
+            redirect_uri = DEMO_REDIRECT_URI,
+            "demo client registered: run `cargo run --example tax_portal`"
+        );
     }
     let listener = TcpListener::bind(&listen).with_context(|| format!("binding {listen}"))?;
     tracing::info!(
@@ -235,7 +271,10 @@ async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
         "Verity is listening"
     );
     if ctx.settings.env == RunMode::Dev {
-        tracing::info!("dev mode: sent messages appear at {}/dev/outbox", ctx.settings.issuer);
+        tracing::info!(
+            "dev mode: sent messages appear at {}/dev/outbox",
+            ctx.settings.issuer
+        );
     }
     spawn_key_refresh(ctx.clone());
     crate::web::serve(ctx, listener)?.await?;

@@ -103,7 +103,10 @@ impl MasterKey {
 
     /// A subkey for one purpose, so a CSRF key can never be used to decrypt anything.
     pub fn derive(&self, purpose: &str) -> hmac::Key {
-        let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, &self.bytes), purpose.as_bytes());
+        let tag = hmac::sign(
+            &hmac::Key::new(hmac::HMAC_SHA256, &self.bytes),
+            purpose.as_bytes(),
+        );
         hmac::Key::new(hmac::HMAC_SHA256, tag.as_ref())
     }
 
@@ -188,6 +191,8 @@ mod tests {
         let sealed = key.encrypt(b"secret", "signing_keys:k1").unwrap();
         assert_eq!(key.decrypt(&sealed, "signing_keys:k1").unwrap(), b"secret");
         assert!(key.decrypt(&sealed, "signing_keys:k2").is_err());
-        assert!(MasterKey::generate().decrypt(&sealed, "signing_keys:k1").is_err());
+        assert!(MasterKey::generate()
+            .decrypt(&sealed, "signing_keys:k1")
+            .is_err());
     }
 }

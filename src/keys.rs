@@ -77,8 +77,8 @@ impl SigningKey {
                 let n = public.modulus().big_endian_without_leading_zero().to_vec();
                 let e = public.exponent().big_endian_without_leading_zero().to_vec();
                 // jsonwebtoken wants the PKCS#1 RSAPrivateKey inside the PKCS#8 wrapper.
-                let info = pkcs8::PrivateKeyInfo::try_from(der)
-                    .map_err(|e| anyhow!("bad PKCS#8: {e}"))?;
+                let info =
+                    pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| anyhow!("bad PKCS#8: {e}"))?;
                 let enc = jsonwebtoken::EncodingKey::from_rsa_der(info.private_key);
                 let dec = jsonwebtoken::DecodingKey::from_rsa_components(
                     &crypto::b64url(&n),
@@ -355,7 +355,10 @@ pub fn rotate(
             let until = old.publish_until.map_or(keep_until, |t| t.min(keep_until));
             let retired = old.retired_at.map_or(active_from, |t| t.min(active_from));
             diesel::update(signing_keys::table.find(&old.id))
-                .set((signing_keys::publish_until.eq(until), signing_keys::retired_at.eq(retired)))
+                .set((
+                    signing_keys::publish_until.eq(until),
+                    signing_keys::retired_at.eq(retired),
+                ))
                 .execute(conn)?;
         }
         Ok(row)

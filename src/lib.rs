@@ -104,7 +104,11 @@ impl Ctx {
 
     /// Rotates the signing key; the new one signs after `lead`.
     pub async fn rotate_keys(&self, lead: Duration) -> anyhow::Result<keys::SigningKeyRow> {
-        let (m, alg, now) = (self.master.clone(), self.settings.signing_alg, self.clock.now());
+        let (m, alg, now) = (
+            self.master.clone(),
+            self.settings.signing_alg,
+            self.clock.now(),
+        );
         let lifetime = token_lifetime(&self.settings);
         let row = self
             .db

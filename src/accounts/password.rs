@@ -119,10 +119,21 @@ mod tests {
     #[test]
     fn refuses_short_common_and_personal_passwords() {
         let s = Security::default();
-        assert!(refusal_reason(&s, "short", &[]).unwrap().contains("at least 8"));
-        assert!(refusal_reason(&s, "password123", &[]).unwrap().contains("too easy"));
-        assert!(refusal_reason(&s, "alice.smith@example.com", &["alice.smith@example.com"]).is_some());
-        assert!(refusal_reason(&s, &"x".repeat(129), &[]).unwrap().contains("at most 128"));
-        assert_eq!(refusal_reason(&s, "correct horse battery staple", &[]), None);
+        assert!(refusal_reason(&s, "short", &[])
+            .unwrap()
+            .contains("at least 8"));
+        assert!(refusal_reason(&s, "password123", &[])
+            .unwrap()
+            .contains("too easy"));
+        assert!(
+            refusal_reason(&s, "alice.smith@example.com", &["alice.smith@example.com"]).is_some()
+        );
+        assert!(refusal_reason(&s, &"x".repeat(129), &[])
+            .unwrap()
+            .contains("at most 128"));
+        assert_eq!(
+            refusal_reason(&s, "correct horse battery staple", &[]),
+            None
+        );
     }
 }

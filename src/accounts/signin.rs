@@ -22,7 +22,10 @@ use crate::Ctx;
 
 #[derive(Debug)]
 pub enum SignInOutcome {
-    SignedIn { session: SessionCookie, user_id: String },
+    SignedIn {
+        session: SessionCookie,
+        user_id: String,
+    },
     /// Unknown email or wrong password: one message for both.
     InvalidCredentials,
     /// Too many failures from this IP for this account: wait.
@@ -68,11 +71,7 @@ fn keys(email: &str, ip: &str) -> Keys {
 }
 
 async fn remaining(ctx: &Ctx, key: &str) -> anyhow::Result<Option<u64>> {
-    Ok(ctx
-        .store
-        .ttl(key)
-        .await?
-        .map(|d| d.as_secs().max(1)))
+    Ok(ctx.store.ttl(key).await?.map(|d| d.as_secs().max(1)))
 }
 
 pub async fn sign_in(
@@ -113,7 +112,15 @@ pub async fn sign_in(
             let a = actor.clone();
             ctx.db
                 .run(move |c| {
-                    audit::record(c, now, user_id.as_deref(), None, "signin_failed", serde_json::json!({}), Some(&a))
+                    audit::record(
+                        c,
+                        now,
+                        user_id.as_deref(),
+                        None,
+                        "signin_failed",
+                        serde_json::json!({}),
+                        Some(&a),
+                    )
                 })
                 .await?;
 
@@ -126,17 +133,31 @@ pub async fn sign_in(
             }
             if account % i64::from(sec.password_failures_account_lock) == 0 {
                 ctx.store
-                    .put(&k.account_lock, "1", Duration::from_secs(sec.account_lock_secs))
+                    .put(
+                        &k.account_lock,
+                        "1",
+                        Duration::from_secs(sec.account_lock_secs),
+                    )
                     .await?;
-                notify_locked(ctx, user.as_ref().map(|u| u.email.as_str()), sec.account_lock_secs, false, actor)
-                    .await?;
+                notify_locked(
+                    ctx,
+                    user.as_ref().map(|u| u.email.as_str()),
+                    sec.account_lock_secs,
+                    false,
+                    actor,
+                )
+                .await?;
                 return Ok(SignInOutcome::AccountLocked {
                     wait_secs: sec.account_lock_secs,
                 });
             }
             let over = per_ip - i64::from(sec.password_failures_per_ip);
             if over >= 0 {
-                let wait = backoff_secs(sec.password_backoff_base_secs, sec.password_backoff_max_secs, over as u32);
+                let wait = backoff_secs(
+                    sec.password_backoff_base_secs,
+                    sec.password_backoff_max_secs,
+                    over as u32,
+                );
                 ctx.store
                     .put(&k.per_ip_wait, "1", Duration::from_secs(wait))
                     .await?;
@@ -162,7 +183,15 @@ pub async fn sign_in(
         .run(move |c| {
             c.transaction(|c| {
                 let s = sessions::create(c, now, &user_id, &a, &[AMR_PASSWORD], ACR_AAL1)?;
-                audit::record(c, now, Some(&user_id), None, "signed_in", serde_json::json!({ "session": s.id, "amr": [AMR_PASSWORD] }), Some(&a))?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&user_id),
+                    None,
+                    "signed_in",
+                    serde_json::json!({ "session": s.id, "amr": [AMR_PASSWORD] }),
+                    Some(&a),
+                )?;
                 Ok(s)
             })
         })
@@ -196,7 +225,11 @@ async fn notify_locked(
         ip: &actor.ip,
     };
     ctx.notifier
-        .send(Message::email(email, &format!("Sign-in to your {site} account is paused"), text)?)
+        .send(Message::email(
+            email,
+            &format!("Sign-in to your {site} account is paused"),
+            text,
+        )?)
         .await
 }
 

@@ -34,7 +34,9 @@ pub struct FieldError {
 #[derive(Debug)]
 pub enum SignupOutcome {
     /// Shown for new and already-registered emails alike.
-    CheckYourEmail { email: String },
+    CheckYourEmail {
+        email: String,
+    },
     Invalid(Vec<FieldError>),
     TooManyAttempts,
 }
@@ -76,7 +78,10 @@ pub async fn sign_up(
 
     let attempts = ctx
         .store
-        .incr(&format!("signup:ip:{}", actor.ip), Duration::from_secs(3600))
+        .incr(
+            &format!("signup:ip:{}", actor.ip),
+            Duration::from_secs(3600),
+        )
         .await?;
     if attempts > i64::from(ctx.settings.security.signups_per_ip_per_hour) {
         return Ok(SignupOutcome::TooManyAttempts);
@@ -108,7 +113,15 @@ pub async fn sign_up(
             let actor = actor.clone();
             ctx.db
                 .run(move |c| {
-                    audit::record(c, now, Some(&user.id), None, "signup_existing_email", serde_json::json!({}), Some(&actor))
+                    audit::record(
+                        c,
+                        now,
+                        Some(&user.id),
+                        None,
+                        "signup_existing_email",
+                        serde_json::json!({}),
+                        Some(&actor),
+                    )
                 })
                 .await?;
         }
@@ -143,7 +156,15 @@ pub async fn sign_up(
                             )) => return Ok(false),
                             Err(e) => return Err(e.into()),
                         }
-                        audit::record(c, now, Some(&row.id), None, "signed_up", serde_json::json!({}), Some(&actor))?;
+                        audit::record(
+                            c,
+                            now,
+                            Some(&row.id),
+                            None,
+                            "signed_up",
+                            serde_json::json!({}),
+                            Some(&actor),
+                        )?;
                         Ok(true)
                     })
                 })
@@ -186,7 +207,9 @@ pub async fn send_confirmation(
     );
     ctx.db
         .run(move |c| {
-            diesel::insert_into(email_tokens::table).values(row).execute(c)?;
+            diesel::insert_into(email_tokens::table)
+                .values(row)
+                .execute(c)?;
             Ok(())
         })
         .await?;
@@ -217,7 +240,11 @@ pub enum ConfirmOutcome {
     InvalidLink,
 }
 
-pub async fn confirm_email(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<ConfirmOutcome> {
+pub async fn confirm_email(
+    ctx: &Ctx,
+    token: &str,
+    actor: &Actor,
+) -> anyhow::Result<ConfirmOutcome> {
     let hash = crypto::token_hash(token);
     let now = ctx.clock.now();
     let actor = actor.clone();
@@ -254,8 +281,19 @@ fn confirm_in_tx(
             .find(&user_id)
             .filter(users_t::email.eq(&email)),
     )
-    .set((users_t::email_verified.eq(true), users_t::updated_at.eq(now)))
+    .set((
+        users_t::email_verified.eq(true),
+        users_t::updated_at.eq(now),
+    ))
     .execute(c)?;
-    audit::record(c, now, Some(&user_id), None, "email_confirmed", serde_json::json!({}), Some(actor))?;
+    audit::record(
+        c,
+        now,
+        Some(&user_id),
+        None,
+        "email_confirmed",
+        serde_json::json!({}),
+        Some(actor),
+    )?;
     Ok(ConfirmOutcome::Confirmed)
 }

@@ -125,7 +125,10 @@ pub enum AuthorizeOutcome {
     /// Back to the relying party: with a code, or with an RFC 6749 §4.1.2.1 error.
     Redirect(String),
     /// Sign in first, then continue with this pending request.
-    SignIn { pending_id: String, login_hint: Option<String> },
+    SignIn {
+        pending_id: String,
+        login_hint: Option<String>,
+    },
     /// Ask the person to allow the app.
     Consent { pending_id: String },
 }
@@ -143,7 +146,12 @@ pub fn used_code_key(code: &str) -> String {
 }
 
 /// Builds the redirect back to the relying party, adding `iss` (RFC 9207) and `state`.
-pub fn rp_redirect(issuer: &str, redirect_uri: &str, params: &[(&str, &str)], state: Option<&str>) -> String {
+pub fn rp_redirect(
+    issuer: &str,
+    redirect_uri: &str,
+    params: &[(&str, &str)],
+    state: Option<&str>,
+) -> String {
     match url::Url::parse(redirect_uri) {
         Ok(mut url) => {
             {
@@ -163,7 +171,13 @@ pub fn rp_redirect(issuer: &str, redirect_uri: &str, params: &[(&str, &str)], st
     }
 }
 
-fn error_redirect(ctx: &Ctx, redirect_uri: &str, error: &str, description: &str, state: Option<&str>) -> AuthorizeOutcome {
+fn error_redirect(
+    ctx: &Ctx,
+    redirect_uri: &str,
+    error: &str,
+    description: &str,
+    state: Option<&str>,
+) -> AuthorizeOutcome {
     AuthorizeOutcome::Redirect(rp_redirect(
         &ctx.settings.issuer,
         redirect_uri,
@@ -192,10 +206,15 @@ pub async fn start(
     };
     let Some(client) = ctx.clients.get(client_id).await? else {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The app that sent you here isn't registered with us (unknown client_id).".into(),
+            message: "The app that sent you here isn't registered with us (unknown client_id)."
+                .into(),
         });
     };
-    if params.repeated.iter().any(|p| p == "client_id" || p == "redirect_uri") {
+    if params
+        .repeated
+        .iter()
+        .any(|p| p == "client_id" || p == "redirect_uri")
+    {
         return Ok(AuthorizeOutcome::ErrorPage {
             message: "The sign-in request repeats client_id or redirect_uri.".into(),
         });
@@ -205,80 +224,145 @@ pub async fn start(
             message: "The app didn't say where to return you (redirect_uri is missing).".into(),
         });
     };
-    if !client.redirect_uris.iter().any(|u| *u == redirect_uri) {
+    if !client.redirect_uris.contains(&redirect_uri) {
         return Ok(AuthorizeOutcome::ErrorPage {
             message: "The app asked to return you to an address it hasn't registered (redirect_uri mismatch). We stopped here to protect you.".into(),
         });
     }
     // From here on the redirect URI is trusted: errors go back to the app.
     let state = params.state.as_deref();
-    let fail = |error: &str, description: &str| error_redirect(ctx, &redirect_uri, error, description, state);
+    let fail = |error: &str, description: &str| {
+        error_redirect(ctx, &redirect_uri, error, description, state)
+    };
 
     if let Some(p) = params.repeated.first() {
-        return Ok(fail("invalid_request", &format!("parameter {p} was sent more than once")));
+        return Ok(fail(
+            "invalid_request",
+            &format!("parameter {p} was sent more than once"),
+        ));
     }
     if params.request.is_some() {
-        return Ok(fail("request_not_supported", "request objects are not supported"));
+        return Ok(fail(
+            "request_not_supported",
+            "request objects are not supported",
+        ));
     }
     if params.request_uri.is_some() {
-        return Ok(fail("request_uri_not_supported", "request_uri is not supported"));
+        return Ok(fail(
+            "request_uri_not_supported",
+            "request_uri is not supported",
+        ));
     }
     match params.response_type.as_deref() {
         Some("code") => {}
         None => return Ok(fail("invalid_request", "response_type is required")),
-        Some(_) => return Ok(fail("unsupported_response_type", "only response_type=code is supported")),
+        Some(_) => {
+            return Ok(fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            ))
+        }
     }
     if let Some(mode) = params.response_mode.as_deref() {
         if mode != "query" {
-            return Ok(fail("invalid_request", "only response_mode=query is supported"));
+            return Ok(fail(
+                "invalid_request",
+                "only response_mode=query is supported",
+            ));
         }
     }
     let requested = scopes::parse(params.scope.as_deref().unwrap_or(""));
     if !requested.iter().any(|s| s == "openid") {
         return Ok(fail("invalid_scope", "scope must include openid"));
     }
-    if let Some(bad) = requested.iter().find(|s| !scopes::SUPPORTED.contains(&s.as_str())) {
+    if let Some(bad) = requested
+        .iter()
+        .find(|s| !scopes::SUPPORTED.contains(&s.as_str()))
+    {
         return Ok(fail("invalid_scope", &format!("unsupported scope {bad}")));
     }
     if let Some(bad) = requested.iter().find(|s| !client.scopes.contains(s)) {
-        return Ok(fail("invalid_scope", &format!("this client may not request scope {bad}")));
+        return Ok(fail(
+            "invalid_scope",
+            &format!("this client may not request scope {bad}"),
+        ));
     }
-    match (params.code_challenge.as_deref(), params.code_challenge_method.as_deref()) {
-        (None, Some(_)) => return Ok(fail("invalid_request", "code_challenge_method without code_challenge")),
+    match (
+        params.code_challenge.as_deref(),
+        params.code_challenge_method.as_deref(),
+    ) {
+        (None, Some(_)) => {
+            return Ok(fail(
+                "invalid_request",
+                "code_challenge_method without code_challenge",
+            ))
+        }
         (None, None) if client.public => {
-            return Ok(fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients"))
+            return Ok(fail(
+                "invalid_request",
+                "PKCE (code_challenge with S256) is required for public clients",
+            ))
         }
         (Some(_), Some(m)) if m != "S256" => {
-            return Ok(fail("invalid_request", "only code_challenge_method=S256 is supported"))
+            return Ok(fail(
+                "invalid_request",
+                "only code_challenge_method=S256 is supported",
+            ))
         }
         (Some(_), None) => {
-            return Ok(fail("invalid_request", "code_challenge_method must be S256 (plain is not supported)"))
+            return Ok(fail(
+                "invalid_request",
+                "code_challenge_method must be S256 (plain is not supported)",
+            ))
         }
-        (Some(c), _) if !is_pkce_value(c) => return Ok(fail("invalid_request", "code_challenge is malformed")),
+        (Some(c), _) if !is_pkce_value(c) => {
+            return Ok(fail("invalid_request", "code_challenge is malformed"))
+        }
         _ => {}
     }
     let mut prompt = Prompt::default();
-    for value in params.prompt.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty()) {
+    for value in params
+        .prompt
+        .as_deref()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|s| !s.is_empty())
+    {
         match value {
             "none" => prompt.none = true,
             "login" => prompt.login = true,
             "consent" => prompt.consent = true,
             // One account per browser: nothing to select.
             "select_account" => {}
-            other => return Ok(fail("invalid_request", &format!("unsupported prompt value {other}"))),
+            other => {
+                return Ok(fail(
+                    "invalid_request",
+                    &format!("unsupported prompt value {other}"),
+                ))
+            }
         }
     }
     if prompt.none && (prompt.login || prompt.consent) {
-        return Ok(fail("invalid_request", "prompt=none can't be combined with other values"));
+        return Ok(fail(
+            "invalid_request",
+            "prompt=none can't be combined with other values",
+        ));
     }
     let max_age = match params.max_age.as_deref() {
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 => Some(n),
-            _ => return Ok(fail("invalid_request", "max_age must be a non-negative integer")),
+            _ => {
+                return Ok(fail(
+                    "invalid_request",
+                    "max_age must be a non-negative integer",
+                ))
+            }
         },
     };
-    if params.nonce.as_deref().is_some_and(|n| n.len() > 512) || params.state.as_deref().is_some_and(|s| s.len() > 2048) {
+    if params.nonce.as_deref().is_some_and(|n| n.len() > 512)
+        || params.state.as_deref().is_some_and(|s| s.len() > 2048)
+    {
         return Ok(fail("invalid_request", "nonce or state is too long"));
     }
 
@@ -320,11 +404,16 @@ fn expired_request() -> AuthorizeOutcome {
     }
 }
 
-pub async fn load_pending(ctx: &Ctx, pending_id: &str, browser_id: &str) -> anyhow::Result<Option<PendingAuthorization>> {
+pub async fn load_pending(
+    ctx: &Ctx,
+    pending_id: &str,
+    browser_id: &str,
+) -> anyhow::Result<Option<PendingAuthorization>> {
     if pending_id.is_empty() || pending_id.len() > 100 {
         return Ok(None);
     }
-    let pending: Option<PendingAuthorization> = get_json(&*ctx.store, &pending_key(pending_id)).await?;
+    let pending: Option<PendingAuthorization> =
+        get_json(&*ctx.store, &pending_key(pending_id)).await?;
     Ok(pending.filter(|p| crypto::ct_eq(p.browser_id.as_bytes(), browser_id.as_bytes())))
 }
 
@@ -343,13 +432,26 @@ pub async fn consent_decision(
         return decide(ctx, pending, Some(pending_id.to_string()), None).await;
     };
     if !allow {
-        if take_json::<PendingAuthorization>(&*ctx.store, &pending_key(pending_id)).await?.is_none() {
+        if take_json::<PendingAuthorization>(&*ctx.store, &pending_key(pending_id))
+            .await?
+            .is_none()
+        {
             return Ok(expired_request());
         }
         let now = ctx.clock.now();
         let (user, client) = (session.user_id.clone(), pending.client_id.clone());
         ctx.db
-            .run(move |c| crate::audit::record(c, now, Some(&user), Some(&client), "consent_denied", serde_json::json!({}), None))
+            .run(move |c| {
+                crate::audit::record(
+                    c,
+                    now,
+                    Some(&user),
+                    Some(&client),
+                    "consent_denied",
+                    serde_json::json!({}),
+                    None,
+                )
+            })
             .await?;
         return Ok(error_redirect(
             ctx,
@@ -360,18 +462,34 @@ pub async fn consent_decision(
         ));
     }
     let now = ctx.clock.now();
-    let (user, client, granted) = (session.user_id.clone(), pending.client_id.clone(), pending.scopes.clone());
+    let (user, client, granted) = (
+        session.user_id.clone(),
+        pending.client_id.clone(),
+        pending.scopes.clone(),
+    );
     ctx.db
         .run(move |c| {
             grants::record_consent(c, now, &user, &client, &granted)?;
-            crate::audit::record(c, now, Some(&user), Some(&client), "consent_granted", serde_json::json!({ "scopes": granted }), None)
+            crate::audit::record(
+                c,
+                now,
+                Some(&user),
+                Some(&client),
+                "consent_granted",
+                serde_json::json!({ "scopes": granted }),
+                None,
+            )
         })
         .await?;
     pending.consent_given = true;
     decide(ctx, pending, Some(pending_id.to_string()), Some(session)).await
 }
 
-async fn park(ctx: &Ctx, pending: &PendingAuthorization, pending_id: Option<String>) -> anyhow::Result<String> {
+async fn park(
+    ctx: &Ctx,
+    pending: &PendingAuthorization,
+    pending_id: Option<String>,
+) -> anyhow::Result<String> {
     let id = pending_id.unwrap_or_else(|| crypto::random_token(24));
     put_json(
         &*ctx.store,
@@ -391,12 +509,19 @@ async fn decide(
 ) -> anyhow::Result<AuthorizeOutcome> {
     let now = ctx.clock.unix_now();
     let fail = |error: &str, description: &str| {
-        error_redirect(ctx, &pending.redirect_uri, error, description, pending.state.as_deref())
+        error_redirect(
+            ctx,
+            &pending.redirect_uri,
+            error,
+            description,
+            pending.state.as_deref(),
+        )
     };
     let session = session.filter(|s| {
         let auth_time = s.auth_time.and_utc().timestamp();
         let fresh_enough = pending.max_age.is_none_or(|max| now - auth_time <= max);
-        let after_prompt_login = !pending.prompt.login || pending.session_at_start.as_deref() != Some(s.id.as_str());
+        let after_prompt_login =
+            !pending.prompt.login || pending.session_at_start.as_deref() != Some(s.id.as_str());
         fresh_enough && after_prompt_login
     });
     let Some(session) = session else {
@@ -405,15 +530,25 @@ async fn decide(
         }
         let login_hint = pending.login_hint.clone();
         let pending_id = park(ctx, &pending, pending_id).await?;
-        return Ok(AuthorizeOutcome::SignIn { pending_id, login_hint });
+        return Ok(AuthorizeOutcome::SignIn {
+            pending_id,
+            login_hint,
+        });
     };
 
     let (user, client) = (session.user_id.clone(), pending.client_id.clone());
-    let consented = ctx.db.run(move |c| grants::consented_scopes(c, &user, &client)).await?;
-    let needs_consent = !pending.consent_given && (pending.prompt.consent || !scopes::covers(&consented, &pending.scopes));
+    let consented = ctx
+        .db
+        .run(move |c| grants::consented_scopes(c, &user, &client))
+        .await?;
+    let needs_consent = !pending.consent_given
+        && (pending.prompt.consent || !scopes::covers(&consented, &pending.scopes));
     if needs_consent {
         if pending.prompt.none {
-            return Ok(fail("consent_required", "the user has not allowed this app yet"));
+            return Ok(fail(
+                "consent_required",
+                "the user has not allowed this app yet",
+            ));
         }
         let pending_id = park(ctx, &pending, pending_id).await?;
         return Ok(AuthorizeOutcome::Consent { pending_id });
@@ -421,7 +556,10 @@ async fn decide(
 
     // Final step: the parked request is taken, so it can't complete twice.
     if let Some(id) = &pending_id {
-        if take_json::<PendingAuthorization>(&*ctx.store, &pending_key(id)).await?.is_none() {
+        if take_json::<PendingAuthorization>(&*ctx.store, &pending_key(id))
+            .await?
+            .is_none()
+        {
             return Ok(expired_request());
         }
     }

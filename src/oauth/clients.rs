@@ -55,7 +55,9 @@ impl Client {
 
     pub fn secret_matches(&self, presented: &str) -> bool {
         match &self.secret_hash {
-            Some(stored) => crypto::ct_eq(crypto::token_hash(presented).as_bytes(), stored.as_bytes()),
+            Some(stored) => {
+                crypto::ct_eq(crypto::token_hash(presented).as_bytes(), stored.as_bytes())
+            }
             None => false,
         }
     }
@@ -86,7 +88,8 @@ pub struct CreatedClient {
 /// Exact-match redirect URIs: absolute, no fragment; https unless it's a loopback address
 /// (native apps, local development) or the instance runs in dev mode.
 pub fn validate_redirect_uri(settings: &Settings, uri: &str) -> anyhow::Result<()> {
-    let parsed = url::Url::parse(uri).with_context(|| format!("redirect URI {uri:?} is not an absolute URL"))?;
+    let parsed = url::Url::parse(uri)
+        .with_context(|| format!("redirect URI {uri:?} is not an absolute URL"))?;
     if parsed.fragment().is_some() {
         bail!("redirect URI {uri:?} must not contain a fragment");
     }
@@ -101,7 +104,12 @@ pub fn validate_redirect_uri(settings: &Settings, uri: &str) -> anyhow::Result<(
     }
 }
 
-pub fn add(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime, new: NewClient) -> anyhow::Result<CreatedClient> {
+pub fn add(
+    conn: &mut DbConn,
+    settings: &Settings,
+    now: NaiveDateTime,
+    new: NewClient,
+) -> anyhow::Result<CreatedClient> {
     if new.name.trim().is_empty() {
         bail!("a client needs a name");
     }
@@ -117,13 +125,19 @@ pub fn add(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime, new: NewC
     }
     for s in &scopes {
         if !scopes::SUPPORTED.contains(&s.as_str()) {
-            bail!("unknown scope {s:?}; supported: {}", scopes::SUPPORTED.join(" "));
+            bail!(
+                "unknown scope {s:?}; supported: {}",
+                scopes::SUPPORTED.join(" ")
+            );
         }
     }
     if !scopes.iter().any(|s| s == "openid") {
         scopes.insert(0, "openid".into());
     }
-    let id = new.fixed_id.clone().unwrap_or_else(|| crypto::random_token(18));
+    let id = new
+        .fixed_id
+        .clone()
+        .unwrap_or_else(|| crypto::random_token(18));
     let secret = if new.public {
         None
     } else {
@@ -142,7 +156,9 @@ pub fn add(conn: &mut DbConn, settings: &Settings, now: NaiveDateTime, new: NewC
         is_public: new.public,
         created_at: now,
     };
-    diesel::insert_into(clients::table).values(&row).execute(conn)?;
+    diesel::insert_into(clients::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(CreatedClient {
         client_id: id,
         client_secret: secret,
@@ -179,10 +195,13 @@ pub fn remove(conn: &mut DbConn, id: &str) -> anyhow::Result<bool> {
 /// Client records cached in memory: the token endpoint reads no database row for the
 /// client. Entries expire after `ttl`, so a change made by the CLI from another process
 /// reaches every node within that time.
+/// A looked-up client (or its absence) and when it was fetched.
+type CachedClient = (Option<Arc<Client>>, Instant);
+
 pub struct ClientCache {
     db: Db,
     ttl: Duration,
-    entries: RwLock<HashMap<String, (Option<Arc<Client>>, Instant)>>,
+    entries: RwLock<HashMap<String, CachedClient>>,
 }
 
 impl ClientCache {
@@ -199,7 +218,12 @@ impl ClientCache {
         if id.is_empty() || id.len() > 128 {
             return Ok(None);
         }
-        if let Some((client, at)) = self.entries.read().unwrap_or_else(|e| e.into_inner()).get(id) {
+        if let Some((client, at)) = self
+            .entries
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(id)
+        {
             if at.elapsed() < self.ttl {
                 return Ok(client.clone());
             }
@@ -215,6 +239,9 @@ impl ClientCache {
     }
 
     pub fn invalidate(&self, id: &str) {
-        self.entries.write().unwrap_or_else(|e| e.into_inner()).remove(id);
+        self.entries
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(id);
     }
 }

@@ -2,13 +2,13 @@
 //! once and served as bytes.
 
 use openidconnect::core::{
-    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType, CoreJsonWebKey,
-    CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreJwsSigningAlgorithm, CoreResponseMode,
-    CoreResponseType, CoreSubjectIdentifierType,
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm,
+    CoreJwsSigningAlgorithm, CoreResponseMode, CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl, OpTosUrl,
-    ProviderMetadata, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
+    AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl,
+    OpTosUrl, ProviderMetadata, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -59,12 +59,22 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
         VerityMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
             authorization_response_iss_parameter_supported: true,
-            prompt_values_supported: vec!["none".into(), "login".into(), "consent".into(), "select_account".into()],
+            prompt_values_supported: vec![
+                "none".into(),
+                "login".into(),
+                "consent".into(),
+                "select_account".into(),
+            ],
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token"))?))
     .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/userinfo"))?))
-    .set_scopes_supported(Some(scopes::SUPPORTED.iter().map(|s| Scope::new(s.to_string())).collect()))
+    .set_scopes_supported(Some(
+        scopes::SUPPORTED
+            .iter()
+            .map(|s| Scope::new(s.to_string()))
+            .collect(),
+    ))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
     .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode]))
     .set_acr_values_supported(Some(vec![AuthenticationContextClass::new(ACR_AAL1.into())]))
@@ -74,7 +84,10 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
         CoreClientAuthMethod::None,
     ]))
     .set_claims_supported(Some(
-        scopes::claims_supported().into_iter().map(|c| CoreClaimName::new(c.to_string())).collect(),
+        scopes::claims_supported()
+            .into_iter()
+            .map(|c| CoreClaimName::new(c.to_string()))
+            .collect(),
     ))
     .set_claims_parameter_supported(Some(false))
     .set_request_parameter_supported(Some(false))

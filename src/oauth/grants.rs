@@ -9,7 +9,11 @@ use crate::oauth::scopes;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{consents, grants};
 
-pub fn consented_scopes(conn: &mut DbConn, user_id: &str, client_id: &str) -> anyhow::Result<Vec<String>> {
+pub fn consented_scopes(
+    conn: &mut DbConn,
+    user_id: &str,
+    client_id: &str,
+) -> anyhow::Result<Vec<String>> {
     let found: Option<String> = consents::table
         .filter(consents::user_id.eq(user_id))
         .filter(consents::client_id.eq(client_id))
@@ -39,7 +43,10 @@ pub fn record_consent(
                 .filter(consents::user_id.eq(user_id))
                 .filter(consents::client_id.eq(client_id)),
         )
-        .set((consents::scopes.eq(scopes::join(&all)), consents::updated_at.eq(now)))
+        .set((
+            consents::scopes.eq(scopes::join(&all)),
+            consents::updated_at.eq(now),
+        ))
         .execute(conn)?;
         if updated == 0 {
             diesel::insert_into(consents::table)
@@ -71,7 +78,9 @@ pub struct Grant {
 }
 
 pub fn insert(conn: &mut DbConn, grant: &Grant) -> anyhow::Result<()> {
-    diesel::insert_into(grants::table).values(grant).execute(conn)?;
+    diesel::insert_into(grants::table)
+        .values(grant)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -83,9 +92,19 @@ pub fn get(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<Grant>> {
         .optional()?)
 }
 
-pub fn revoke(conn: &mut DbConn, now: NaiveDateTime, id: &str, reason: &str) -> anyhow::Result<bool> {
-    Ok(diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
-        .set((grants::revoked_at.eq(now), grants::revoked_reason.eq(reason)))
-        .execute(conn)?
-        == 1)
+pub fn revoke(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    id: &str,
+    reason: &str,
+) -> anyhow::Result<bool> {
+    Ok(
+        diesel::update(grants::table.find(id).filter(grants::revoked_at.is_null()))
+            .set((
+                grants::revoked_at.eq(now),
+                grants::revoked_reason.eq(reason),
+            ))
+            .execute(conn)?
+            == 1,
+    )
 }

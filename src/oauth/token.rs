@@ -7,8 +7,9 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use openidconnect::core::{CoreGenderClaim, CoreJweContentEncryptionAlgorithm};
 use openidconnect::{
-    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass, AuthenticationMethodReference,
-    AuthorizationCode, IdToken, IdTokenClaims, IssuerUrl, Nonce, StandardClaims, SubjectIdentifier,
+    AccessToken, AdditionalClaims, Audience, AuthenticationContextClass,
+    AuthenticationMethodReference, AuthorizationCode, IdToken, IdTokenClaims, IssuerUrl, Nonce,
+    StandardClaims, SubjectIdentifier,
 };
 use serde::{Deserialize, Serialize};
 
@@ -28,8 +29,12 @@ pub struct VerityIdClaims {
 }
 impl AdditionalClaims for VerityIdClaims {}
 
-pub type VerityIdToken =
-    IdToken<VerityIdClaims, CoreGenderClaim, CoreJweContentEncryptionAlgorithm, openidconnect::core::CoreJwsSigningAlgorithm>;
+pub type VerityIdToken = IdToken<
+    VerityIdClaims,
+    CoreGenderClaim,
+    CoreJweContentEncryptionAlgorithm,
+    openidconnect::core::CoreJwsSigningAlgorithm,
+>;
 
 /// An RFC 6749 §5.2 error.
 #[derive(Debug, PartialEq, Eq)]
@@ -63,18 +68,30 @@ impl TokenError {
 /// How the client presented itself.
 #[derive(Debug, Clone)]
 pub enum ClientAuth {
-    Basic { client_id: String, secret: String },
-    Post { client_id: String, secret: String },
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    Post {
+        client_id: String,
+        secret: String,
+    },
     /// A public client: `client_id` only.
-    None { client_id: String },
+    None {
+        client_id: String,
+    },
     Missing,
 }
 
 /// Decodes an `Authorization: Basic` value; id and secret are form-urlencoded (RFC 6749 §2.3.1).
 pub fn parse_basic(header: &str) -> Option<(String, String)> {
-    let b64 = header.strip_prefix("Basic ").or_else(|| header.strip_prefix("basic "))?;
+    let b64 = header
+        .strip_prefix("Basic ")
+        .or_else(|| header.strip_prefix("basic "))?;
     use base64::Engine;
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).ok()?;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (id, secret) = text.split_once(':')?;
     let decode = |s: &str| -> String {
@@ -152,7 +169,10 @@ pub struct AccessTokenClaims {
     pub gid: String,
 }
 
-pub async fn authenticate_client(ctx: &Ctx, auth: &ClientAuth) -> Result<std::sync::Arc<Client>, TokenError> {
+pub async fn authenticate_client(
+    ctx: &Ctx,
+    auth: &ClientAuth,
+) -> Result<std::sync::Arc<Client>, TokenError> {
     let (client_id, secret, basic) = match auth {
         ClientAuth::Basic { client_id, secret } => (client_id, Some(secret), true),
         ClientAuth::Post { client_id, secret } => (client_id, Some(secret), false),
@@ -182,47 +202,89 @@ fn internal(e: anyhow::Error) -> TokenError {
     }
 }
 
-pub async fn exchange(ctx: &Ctx, auth: ClientAuth, form: TokenForm) -> Result<TokenResponse, TokenError> {
+pub async fn exchange(
+    ctx: &Ctx,
+    auth: ClientAuth,
+    form: TokenForm,
+) -> Result<TokenResponse, TokenError> {
     if let Some(p) = form.repeated.first() {
-        return Err(TokenError::new("invalid_request", format!("parameter {p} was sent more than once")));
+        return Err(TokenError::new(
+            "invalid_request",
+            format!("parameter {p} was sent more than once"),
+        ));
     }
     let client = authenticate_client(ctx, &auth).await?;
     match form.grant_type.as_deref() {
         Some("authorization_code") => {}
         None => return Err(TokenError::new("invalid_request", "grant_type is required")),
-        Some(_) => return Err(TokenError::new("unsupported_grant_type", "only authorization_code is supported")),
+        Some(_) => {
+            return Err(TokenError::new(
+                "unsupported_grant_type",
+                "only authorization_code is supported",
+            ))
+        }
     }
     let code = form
         .code
         .as_deref()
         .filter(|c| !c.is_empty() && c.len() <= 128)
         .ok_or_else(|| TokenError::new("invalid_request", "code is required"))?;
-    let issued: Option<IssuedCode> = take_json(&*ctx.store, &code_key(code)).await.map_err(internal)?;
+    let issued: Option<IssuedCode> = take_json(&*ctx.store, &code_key(code))
+        .await
+        .map_err(internal)?;
     let Some(issued) = issued else {
         // A second use of a code: revoke what the first use produced (RFC 6749 §4.1.2).
-        if let Some(grant_id) = ctx.store.get(&used_code_key(code)).await.map_err(internal)? {
+        if let Some(grant_id) = ctx
+            .store
+            .get(&used_code_key(code))
+            .await
+            .map_err(internal)?
+        {
             let now = ctx.clock.now();
             let revoked = ctx
                 .db
                 .run(move |c| {
                     let done = grants::revoke(c, now, &grant_id, "authorization code replayed")?;
                     if done {
-                        crate::audit::record(c, now, None, None, "code_replay_revoked_grant", serde_json::json!({ "grant": grant_id }), None)?;
+                        crate::audit::record(
+                            c,
+                            now,
+                            None,
+                            None,
+                            "code_replay_revoked_grant",
+                            serde_json::json!({ "grant": grant_id }),
+                            None,
+                        )?;
                     }
                     Ok(done)
                 })
                 .await
                 .map_err(internal)?;
-            tracing::warn!(revoked, "authorization code replayed; tokens from it revoked");
-            return Err(TokenError::new("invalid_grant", "authorization code was already used"));
+            tracing::warn!(
+                revoked,
+                "authorization code replayed; tokens from it revoked"
+            );
+            return Err(TokenError::new(
+                "invalid_grant",
+                "authorization code was already used",
+            ));
         }
-        return Err(TokenError::new("invalid_grant", "authorization code is invalid or expired"));
+        return Err(TokenError::new(
+            "invalid_grant",
+            "authorization code is invalid or expired",
+        ));
     };
     if issued.client_id != client.client_id {
-        return Err(TokenError::new("invalid_grant", "authorization code was issued to another client"));
+        return Err(TokenError::new(
+            "invalid_grant",
+            "authorization code was issued to another client",
+        ));
     }
     if form.redirect_uri.as_deref() != Some(issued.redirect_uri.as_str()) {
-        return Err(TokenError::new("invalid_grant", "redirect_uri does not match the authorization request"));
+        return Err(TokenError::new(
+            "invalid_grant",
+            "redirect_uri does not match the authorization request",
+        ));
     }
     match (&issued.code_challenge, form.code_verifier.as_deref()) {
         (Some(challenge), Some(verifier)) => {
@@ -232,8 +294,18 @@ pub async fn exchange(ctx: &Ctx, auth: ClientAuth, form: TokenForm) -> Result<To
                 return Err(TokenError::new("invalid_grant", "PKCE verification failed"));
             }
         }
-        (Some(_), None) => return Err(TokenError::new("invalid_grant", "code_verifier is required")),
-        (None, Some(_)) => return Err(TokenError::new("invalid_grant", "code_verifier sent but no code_challenge was used")),
+        (Some(_), None) => {
+            return Err(TokenError::new(
+                "invalid_grant",
+                "code_verifier is required",
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(TokenError::new(
+                "invalid_grant",
+                "code_verifier sent but no code_challenge was used",
+            ))
+        }
         (None, None) => {}
     }
 
@@ -264,13 +336,24 @@ pub async fn exchange(ctx: &Ctx, auth: ClientAuth, form: TokenForm) -> Result<To
                 return Ok(false);
             }
             grants::insert(c, &row)?;
-            crate::audit::record(c, now, Some(&row.user_id), Some(&row.client_id), "tokens_issued", serde_json::json!({ "grant": row.id, "scopes": row.scopes }), None)?;
+            crate::audit::record(
+                c,
+                now,
+                Some(&row.user_id),
+                Some(&row.client_id),
+                "tokens_issued",
+                serde_json::json!({ "grant": row.id, "scopes": row.scopes }),
+                None,
+            )?;
             Ok(true)
         })
         .await
         .map_err(internal)?;
     if !user_ok {
-        return Err(TokenError::new("invalid_grant", "the account is no longer active"));
+        return Err(TokenError::new(
+            "invalid_grant",
+            "the account is no longer active",
+        ));
     }
 
     let signer = ctx
@@ -289,7 +372,12 @@ pub async fn exchange(ctx: &Ctx, auth: ClientAuth, form: TokenForm) -> Result<To
     })
 }
 
-fn mint_access_token(ctx: &Ctx, key: &SigningKey, issued: &IssuedCode, grant_id: &str) -> anyhow::Result<String> {
+fn mint_access_token(
+    ctx: &Ctx,
+    key: &SigningKey,
+    issued: &IssuedCode,
+    grant_id: &str,
+) -> anyhow::Result<String> {
     let now = ctx.clock.unix_now();
     let claims = AccessTokenClaims {
         iss: ctx.settings.issuer.clone(),
@@ -312,7 +400,12 @@ fn mint_access_token(ctx: &Ctx, key: &SigningKey, issued: &IssuedCode, grant_id:
     Ok(jsonwebtoken::encode(&header, &claims, key.encoding_key())?)
 }
 
-fn mint_id_token(ctx: &Ctx, key: &SigningKey, issued: &IssuedCode, access_token: &str) -> anyhow::Result<String> {
+fn mint_id_token(
+    ctx: &Ctx,
+    key: &SigningKey,
+    issued: &IssuedCode,
+    access_token: &str,
+) -> anyhow::Result<String> {
     let now = ctx.clock.now().and_utc();
     let exp = now + chrono::Duration::seconds(ctx.settings.security.id_token_ttl_secs as i64);
     let auth_time = Utc
@@ -332,7 +425,11 @@ fn mint_id_token(ctx: &Ctx, key: &SigningKey, issued: &IssuedCode, access_token:
     .set_auth_time(Some(auth_time))
     .set_auth_context_ref(Some(AuthenticationContextClass::new(issued.acr.clone())))
     .set_auth_method_refs(Some(
-        issued.amr.iter().map(|a| AuthenticationMethodReference::new(a.clone())).collect(),
+        issued
+            .amr
+            .iter()
+            .map(|a| AuthenticationMethodReference::new(a.clone()))
+            .collect(),
     ));
     if let Some(nonce) = &issued.nonce {
         claims = claims.set_nonce(Some(Nonce::new(nonce.clone())));

@@ -16,7 +16,10 @@ pub enum UserinfoError {
 
 /// Checks an access token we issued: signature by a published key, `typ`, issuer, audience,
 /// expiry, and that its grant has not been revoked.
-pub async fn verify_access_token(ctx: &Ctx, token: &str) -> anyhow::Result<Result<AccessTokenClaims, UserinfoError>> {
+pub async fn verify_access_token(
+    ctx: &Ctx,
+    token: &str,
+) -> anyhow::Result<Result<AccessTokenClaims, UserinfoError>> {
     let invalid = |why| Ok(Err(UserinfoError::InvalidToken(why)));
     let Ok(header) = jsonwebtoken::decode_header(token) else {
         return invalid("malformed token");
@@ -24,7 +27,11 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> anyhow::Result<Resul
     if header.typ.as_deref().map(|t| t.to_ascii_lowercase()) != Some("at+jwt".into()) {
         return invalid("not an access token");
     }
-    let Some(key) = header.kid.as_deref().and_then(|kid| ctx.keys.ring().verifier(kid)) else {
+    let Some(key) = header
+        .kid
+        .as_deref()
+        .and_then(|kid| ctx.keys.ring().verifier(kid))
+    else {
         return invalid("unknown signing key");
     };
     let mut validation = jsonwebtoken::Validation::new(key.jwt_alg());
@@ -34,7 +41,9 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> anyhow::Result<Resul
     validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
     // Our clock may be moved in tests; validate exp against it, not the system clock.
     validation.validate_exp = false;
-    let Ok(data) = jsonwebtoken::decode::<AccessTokenClaims>(token, key.decoding_key(), &validation) else {
+    let Ok(data) =
+        jsonwebtoken::decode::<AccessTokenClaims>(token, key.decoding_key(), &validation)
+    else {
         return invalid("bad signature or claims");
     };
     if data.claims.exp <= ctx.clock.unix_now() {
@@ -48,7 +57,10 @@ pub async fn verify_access_token(ctx: &Ctx, token: &str) -> anyhow::Result<Resul
     }
 }
 
-pub async fn userinfo(ctx: &Ctx, bearer: Option<&str>) -> anyhow::Result<Result<Value, UserinfoError>> {
+pub async fn userinfo(
+    ctx: &Ctx,
+    bearer: Option<&str>,
+) -> anyhow::Result<Result<Value, UserinfoError>> {
     let Some(token) = bearer else {
         return Ok(Err(UserinfoError::MissingToken));
     };
@@ -57,7 +69,10 @@ pub async fn userinfo(ctx: &Ctx, bearer: Option<&str>) -> anyhow::Result<Result<
         Err(e) => return Ok(Err(e)),
     };
     let user_id = claims.sub.clone();
-    let user = ctx.db.run(move |c| crate::accounts::users::by_id(c, &user_id)).await?;
+    let user = ctx
+        .db
+        .run(move |c| crate::accounts::users::by_id(c, &user_id))
+        .await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Err(UserinfoError::InvalidToken("account no longer active")));
     };
@@ -74,7 +89,10 @@ pub async fn userinfo(ctx: &Ctx, bearer: Option<&str>) -> anyhow::Result<Result<
         if let Some(f) = &user.family_name {
             out.insert("family_name".into(), json!(f));
         }
-        out.insert("updated_at".into(), json!(user.updated_at.and_utc().timestamp()));
+        out.insert(
+            "updated_at".into(),
+            json!(user.updated_at.and_utc().timestamp()),
+        );
     }
     if scopes.contains(&"email") {
         out.insert("email".into(), json!(user.email));

@@ -128,7 +128,8 @@ impl Store for MemoryStore {
     async fn incr(&self, key: &str, ttl: Duration) -> anyhow::Result<i64> {
         Ok(self.with(|m| {
             let now = Instant::now();
-            let current = live(m.get(key)).and_then(|(v, exp)| Some((v.parse::<i64>().ok()?, *exp)));
+            let current =
+                live(m.get(key)).and_then(|(v, exp)| Some((v.parse::<i64>().ok()?, *exp)));
             let (next, exp) = match current {
                 Some((n, exp)) => (n + 1, exp),
                 None => (1, now + ttl),
@@ -285,8 +286,14 @@ mod tests {
         assert_eq!(s.take("a").await.unwrap(), None);
         assert_eq!(s.incr("n", Duration::from_secs(5)).await.unwrap(), 1);
         assert_eq!(s.incr("n", Duration::from_secs(5)).await.unwrap(), 2);
-        assert!(s.put_if_absent("p", "x", Duration::from_secs(5)).await.unwrap());
-        assert!(!s.put_if_absent("p", "y", Duration::from_secs(5)).await.unwrap());
+        assert!(s
+            .put_if_absent("p", "x", Duration::from_secs(5))
+            .await
+            .unwrap());
+        assert!(!s
+            .put_if_absent("p", "y", Duration::from_secs(5))
+            .await
+            .unwrap());
     }
 
     #[tokio::test]

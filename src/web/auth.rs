@@ -4,9 +4,9 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use crate::accounts::sessions;
 use crate::accounts::signin::{self, SignInOutcome};
 use crate::accounts::signup::{self, ConfirmOutcome, SignupForm, SignupOutcome};
-use crate::accounts::sessions;
 use crate::error::{AppError, PageResult};
 use crate::oauth::authorize;
 use crate::web::browser::{cleared_session_cookie, session_cookie, Browser};
@@ -65,8 +65,17 @@ fn signup_page_for(ctx: &Ctx, browser: &Browser, email: String, authz: String) -
     }
 }
 
-pub async fn signup_page(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
-    render(&signup_page_for(&ctx, &browser, String::new(), q.into_inner().authz))
+pub async fn signup_page(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<AuthzQuery>,
+) -> PageResult {
+    render(&signup_page_for(
+        &ctx,
+        &browser,
+        String::new(),
+        q.into_inner().authz,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -83,7 +92,11 @@ pub struct SignupSubmit {
     authz: String,
 }
 
-pub async fn signup_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<SignupSubmit>) -> PageResult {
+pub async fn signup_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<SignupSubmit>,
+) -> PageResult {
     let form = form.into_inner();
     browser.check_csrf(form.csrf.as_deref())?;
     let continue_to = Some(form.authz.clone()).filter(|a| !a.is_empty());
@@ -119,7 +132,10 @@ pub async fn signup_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::For
         }
         SignupOutcome::TooManyAttempts => {
             let mut page = signup_page_for(&ctx, &browser, form.email, form.authz);
-            page.form_error = Some("Too many sign-ups from your network in the last hour. Please try again later.".into());
+            page.form_error = Some(
+                "Too many sign-ups from your network in the last hour. Please try again later."
+                    .into(),
+            );
             render_status(&page, StatusCode::TOO_MANY_REQUESTS)
         }
     }
@@ -133,7 +149,11 @@ pub struct ConfirmQuery {
     authz: String,
 }
 
-pub async fn confirm_email(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<ConfirmQuery>) -> PageResult {
+pub async fn confirm_email(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<ConfirmQuery>,
+) -> PageResult {
     let q = q.into_inner();
     let outcome = if q.token.is_empty() || q.token.len() > 100 {
         ConfirmOutcome::InvalidLink
@@ -147,7 +167,11 @@ pub async fn confirm_email(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<
     };
     let confirmed = outcome == ConfirmOutcome::Confirmed;
     let page = ConfirmEmailPage {
-        layout: browser.layout(if confirmed { "Email confirmed" } else { "Link not valid" }),
+        layout: browser.layout(if confirmed {
+            "Email confirmed"
+        } else {
+            "Link not valid"
+        }),
         confirmed,
         sign_in_link,
     };
@@ -166,7 +190,10 @@ async fn login_page_for(ctx: &Ctx, browser: &Browser, authz: String) -> anyhow::
     };
     Ok(LoginPage {
         layout: browser.layout("Sign in"),
-        email: pending.as_ref().and_then(|p| p.login_hint.clone()).unwrap_or_default(),
+        email: pending
+            .as_ref()
+            .and_then(|p| p.login_hint.clone())
+            .unwrap_or_default(),
         client_name: pending.map(|p| p.client_name),
         authz,
         error: None,
@@ -174,7 +201,11 @@ async fn login_page_for(ctx: &Ctx, browser: &Browser, authz: String) -> anyhow::
     })
 }
 
-pub async fn login_page(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
+pub async fn login_page(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<AuthzQuery>,
+) -> PageResult {
     let authz = q.into_inner().authz;
     if authz.is_empty() && browser.session.is_some() {
         return Ok(see_other("/"));
@@ -200,11 +231,17 @@ fn minutes(secs: u64) -> String {
     }
 }
 
-pub async fn login_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<LoginSubmit>) -> PageResult {
+pub async fn login_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<LoginSubmit>,
+) -> PageResult {
     let form = form.into_inner();
     browser.check_csrf(form.csrf.as_deref())?;
     if form.password.len() > 4 * ctx.settings.security.password_max_length {
-        return Err(AppError::BadRequest("That password is far longer than any we accept.".into()));
+        return Err(AppError::BadRequest(
+            "That password is far longer than any we accept.".into(),
+        ));
     }
     let outcome = signin::sign_in(&ctx, &form.email, form.password, &browser.actor).await?;
     let retry_link = if form.authz.is_empty() {
@@ -277,7 +314,11 @@ pub struct LogoutSubmit {
     csrf: Option<String>,
 }
 
-pub async fn logout(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<LogoutSubmit>) -> PageResult {
+pub async fn logout(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<LogoutSubmit>,
+) -> PageResult {
     browser.check_csrf(form.csrf.as_deref())?;
     if let Some(session) = &browser.session {
         sessions::revoke(&ctx, &session.id, &browser.actor).await?;

@@ -32,7 +32,10 @@ impl Browser {
     /// signing in or out invalidates old forms.
     pub fn csrf_token(&self) -> String {
         let sid = self.session.as_ref().map(|s| s.id.as_str()).unwrap_or("");
-        crypto::mac(&self.ctx.csrf_key, format!("csrf|{}|{}", self.id, sid).as_bytes())
+        crypto::mac(
+            &self.ctx.csrf_key,
+            format!("csrf|{}|{}", self.id, sid).as_bytes(),
+        )
     }
 
     pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), AppError> {
@@ -40,7 +43,11 @@ impl Browser {
             return Err(AppError::Csrf);
         };
         let sid = self.session.as_ref().map(|s| s.id.as_str()).unwrap_or("");
-        if crypto::mac_verify(&self.ctx.csrf_key, format!("csrf|{}|{}", self.id, sid).as_bytes(), presented) {
+        if crypto::mac_verify(
+            &self.ctx.csrf_key,
+            format!("csrf|{}|{}", self.id, sid).as_bytes(),
+            presented,
+        ) {
             Ok(())
         } else {
             Err(AppError::Csrf)
@@ -77,7 +84,8 @@ impl FromRequest for Browser {
         let id = req.extensions().get::<BrowserId>().map(|b| b.0.clone());
         let req = req.clone();
         Box::pin(async move {
-            let ctx = ctx.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            let ctx =
+                ctx.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let id = id.unwrap_or_default();
             let actor = Actor {
                 ip: client_ip(&req, ctx.settings.trust_forwarded_for),
@@ -97,7 +105,12 @@ impl FromRequest for Browser {
                 Some(t) if !t.is_empty() && t.len() <= 100 => sessions::lookup(&ctx, &t).await?,
                 _ => None,
             };
-            Ok(Browser { id, session, actor, ctx })
+            Ok(Browser {
+                id,
+                session,
+                actor,
+                ctx,
+            })
         })
     }
 }
@@ -113,7 +126,9 @@ fn base_cookie(settings: &Settings, name: &'static str, value: String) -> Cookie
 
 pub fn session_cookie(settings: &Settings, token: &str) -> Cookie<'static> {
     let mut c = base_cookie(settings, settings.session_cookie_name(), token.to_string());
-    c.set_max_age(CookieDuration::seconds(settings.security.session_absolute_secs as i64));
+    c.set_max_age(CookieDuration::seconds(
+        settings.security.session_absolute_secs as i64,
+    ));
     c
 }
 

@@ -20,20 +20,23 @@ use crate::Ctx;
 
 /// Paths used by relying parties and monitors, not browsers: no browser-id cookie there.
 fn is_machine_path(path: &str) -> bool {
-    matches!(path, "/token" | "/userinfo" | "/jwks.json" | "/healthz" | "/readyz")
-        || path.starts_with("/.well-known/")
+    matches!(
+        path,
+        "/token" | "/userinfo" | "/jwks.json" | "/healthz" | "/readyz"
+    ) || path.starts_with("/.well-known/")
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
             .limit(64 * 1024)
-            .error_handler(|err, _| AppError::BadRequest(format!("The form could not be read: {err}")).into()),
+            .error_handler(|err, _| {
+                AppError::BadRequest(format!("The form could not be read: {err}")).into()
+            }),
     )
-    .app_data(
-        web::QueryConfig::default()
-            .error_handler(|err, _| AppError::BadRequest(format!("The address could not be read: {err}")).into()),
-    )
+    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+        AppError::BadRequest(format!("The address could not be read: {err}")).into()
+    }))
     .route("/", web::get().to(auth::home))
     .route("/terms", web::get().to(auth::terms))
     .route("/signup", web::get().to(auth::signup_page))
@@ -44,30 +47,44 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/logout", web::post().to(auth::logout))
     .route("/authorize", web::get().to(oidc::authorize_get))
     .route("/authorize", web::post().to(oidc::authorize_post))
-    .route("/authorize/continue", web::get().to(oidc::authorize_continue))
+    .route(
+        "/authorize/continue",
+        web::get().to(oidc::authorize_continue),
+    )
     .route("/consent", web::get().to(oidc::consent_page))
     .route("/consent", web::post().to(oidc::consent_submit))
     .route("/token", web::post().to(oidc::token))
     .route("/userinfo", web::get().to(oidc::userinfo))
     .route("/userinfo", web::post().to(oidc::userinfo))
-    .route("/.well-known/openid-configuration", web::get().to(oidc::discovery))
+    .route(
+        "/.well-known/openid-configuration",
+        web::get().to(oidc::discovery),
+    )
     .route("/jwks.json", web::get().to(oidc::jwks))
     .route("/healthz", web::get().to(ops::healthz))
     .route("/readyz", web::get().to(ops::readyz))
     .route("/dev/outbox", web::get().to(ops::dev_outbox))
     .route("/static/verity.css", web::get().to(ops::stylesheet))
-    .default_service(web::to(|| async { Err::<actix_web::HttpResponse, _>(AppError::NotFound) }));
+    .default_service(web::to(|| async {
+        Err::<actix_web::HttpResponse, _>(AppError::NotFound)
+    }));
 }
 
 fn security_headers(https: bool) -> DefaultHeaders {
     let mut h = DefaultHeaders::new()
-        .add(("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"))
+        .add((
+            "Content-Security-Policy",
+            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))
         .add(("X-Frame-Options", "DENY"))
         .add(("Cache-Control", "no-store"));
     if https {
-        h = h.add(("Strict-Transport-Security", "max-age=63072000; includeSubDomains"));
+        h = h.add((
+            "Strict-Transport-Security",
+            "max-age=63072000; includeSubDomains",
+        ));
     }
     h
 }
@@ -75,7 +92,9 @@ fn security_headers(https: bool) -> DefaultHeaders {
 /// Starts the HTTP server on an already-bound listener (tests bind port 0).
 pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
     let workers = match ctx.settings.workers {
-        0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+        0 => std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2),
         n => n,
     };
     let data = web::Data::new(ctx);
@@ -88,7 +107,11 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
                 let existing = req
                     .cookie(cookie_name)
                     .map(|c| c.value().to_string())
-                    .filter(|v| (16..=64).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+                    .filter(|v| {
+                        (16..=64).contains(&v.len())
+                            && v.bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                    });
                 let machine = is_machine_path(req.path());
                 let (id, fresh) = match existing {
                     Some(id) => (id, false),
@@ -101,14 +124,19 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
                     let mut res: ServiceResponse<_> = fut.await?;
                     if fresh {
                         // Failing to add a cookie only means a new one is minted next time.
-                        let _ = res.response_mut().add_cookie(&browser_cookie(&settings, &id));
+                        let _ = res
+                            .response_mut()
+                            .add_cookie(&browser_cookie(&settings, &id));
                     }
                     Ok::<_, actix_web::Error>(res.map_body(|_, b| b.boxed()))
                 }
             })
             .wrap(security_headers(data.settings.is_https()))
             // The path only: query strings can carry one-time tokens.
-            .wrap(Logger::new("%{method}xi %U %s %Dms").custom_request_replace("method", |req| req.method().to_string()))
+            .wrap(
+                Logger::new("%{method}xi %U %s %Dms")
+                    .custom_request_replace("method", |req| req.method().to_string()),
+            )
             .configure(routes)
     })
     .workers(workers)

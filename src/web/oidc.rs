@@ -31,13 +31,19 @@ fn outcome_response(browser: &Browser, outcome: AuthorizeOutcome) -> PageResult 
         AuthorizeOutcome::Redirect(url) => Ok(HttpResponse::Found()
             .insert_header((header::LOCATION, url))
             .finish()),
-        AuthorizeOutcome::SignIn { pending_id, .. } => Ok(see_other(&format!("/login?authz={}", enc(&pending_id)))),
-        AuthorizeOutcome::Consent { pending_id } => Ok(see_other(&format!("/consent?authz={}", enc(&pending_id)))),
+        AuthorizeOutcome::SignIn { pending_id, .. } => {
+            Ok(see_other(&format!("/login?authz={}", enc(&pending_id))))
+        }
+        AuthorizeOutcome::Consent { pending_id } => {
+            Ok(see_other(&format!("/consent?authz={}", enc(&pending_id))))
+        }
     }
 }
 
 pub async fn authorize_get(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest) -> PageResult {
-    let params = AuthorizeParams::from_pairs(url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned());
+    let params = AuthorizeParams::from_pairs(
+        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned(),
+    );
     let outcome = authorize::start(&ctx, params, &browser.id, browser.session.as_ref()).await?;
     outcome_response(&browser, outcome)
 }
@@ -49,15 +55,26 @@ pub async fn authorize_post(ctx: web::Data<Ctx>, browser: Browser, body: web::By
     outcome_response(&browser, outcome)
 }
 
-pub async fn authorize_continue(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
+pub async fn authorize_continue(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<AuthzQuery>,
+) -> PageResult {
     let outcome = authorize::resume(&ctx, &q.authz, &browser.id, browser.session.as_ref()).await?;
     outcome_response(&browser, outcome)
 }
 
-pub async fn consent_page(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
+pub async fn consent_page(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<AuthzQuery>,
+) -> PageResult {
     let authz = q.into_inner().authz;
     let Some(pending) = authorize::load_pending(&ctx, &authz, &browser.id).await? else {
-        return outcome_response(&browser, authorize::resume(&ctx, &authz, &browser.id, None).await?);
+        return outcome_response(
+            &browser,
+            authorize::resume(&ctx, &authz, &browser.id, None).await?,
+        );
     };
     let Some(session) = &browser.session else {
         return Ok(see_other(&format!("/login?authz={}", enc(&authz))));
@@ -65,7 +82,11 @@ pub async fn consent_page(ctx: web::Data<Ctx>, browser: Browser, q: web::Query<A
     render(&ConsentPage {
         layout: browser.layout("Allow access"),
         client_name: pending.client_name,
-        items: pending.scopes.iter().filter_map(|s| scopes::describe(s)).collect(),
+        items: pending
+            .scopes
+            .iter()
+            .filter_map(|s| scopes::describe(s))
+            .collect(),
         authz,
         email: session.email.clone(),
     })
@@ -80,7 +101,11 @@ pub struct ConsentSubmit {
     decision: String,
 }
 
-pub async fn consent_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::Form<ConsentSubmit>) -> PageResult {
+pub async fn consent_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<ConsentSubmit>,
+) -> PageResult {
     let form = form.into_inner();
     browser.check_csrf(form.csrf.as_deref())?;
     let allow = match form.decision.as_str() {
@@ -88,12 +113,20 @@ pub async fn consent_submit(ctx: web::Data<Ctx>, browser: Browser, form: web::Fo
         "deny" => false,
         _ => return Err(AppError::BadRequest("Choose Allow or Deny.".into())),
     };
-    let outcome = authorize::consent_decision(&ctx, &form.authz, &browser.id, browser.session.as_ref(), allow).await?;
+    let outcome = authorize::consent_decision(
+        &ctx,
+        &form.authz,
+        &browser.id,
+        browser.session.as_ref(),
+        allow,
+    )
+    .await?;
     outcome_response(&browser, outcome)
 }
 
 fn token_error_response(e: TokenError) -> HttpResponse {
-    let mut res = HttpResponse::build(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST));
+    let mut res =
+        HttpResponse::build(StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST));
     res.insert_header((header::CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"));
     if e.basic_challenge {
@@ -107,7 +140,10 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"));
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if !is_form {
         return token_error_response(TokenError {
             error: "invalid_request",
@@ -143,15 +179,24 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
             if body_id.as_ref().is_some_and(|b| *b != id) {
                 return token_error_response(TokenError {
                     error: "invalid_request",
-                    description: "client_id in the body differs from the Authorization header".into(),
+                    description: "client_id in the body differs from the Authorization header"
+                        .into(),
                     status: 400,
                     basic_challenge: false,
                 });
             }
-            ClientAuth::Basic { client_id: id, secret }
+            ClientAuth::Basic {
+                client_id: id,
+                secret,
+            }
         }
-        (None, Some(id), Some(secret)) => ClientAuth::Post { client_id: id.clone(), secret: secret.clone() },
-        (None, Some(id), None) => ClientAuth::None { client_id: id.clone() },
+        (None, Some(id), Some(secret)) => ClientAuth::Post {
+            client_id: id.clone(),
+            secret: secret.clone(),
+        },
+        (None, Some(id), None) => ClientAuth::None {
+            client_id: id.clone(),
+        },
         (None, None, _) => ClientAuth::Missing,
     };
     match token::exchange(&ctx, auth, form).await {
@@ -168,7 +213,10 @@ pub async fn userinfo(ctx: web::Data<Ctx>, req: HttpRequest) -> Result<HttpRespo
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(|t| t.trim().to_string());
     match userinfo::userinfo(&ctx, bearer.as_deref()).await? {
         Ok(claims) => Ok(HttpResponse::Ok()
@@ -187,7 +235,11 @@ pub async fn userinfo(ctx: web::Data<Ctx>, req: HttpRequest) -> Result<HttpRespo
 }
 
 pub async fn discovery(ctx: web::Data<Ctx>) -> HttpResponse {
-    let doc = ctx.discovery.read().unwrap_or_else(|e| e.into_inner()).clone();
+    let doc = ctx
+        .discovery
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .clone();
     HttpResponse::Ok()
         .content_type("application/json")
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))

@@ -31,7 +31,10 @@ pub fn render(page: &impl Template) -> Result<actix_web::HttpResponse, AppError>
         .body(body))
 }
 
-pub fn render_status(page: &impl Template, status: actix_web::http::StatusCode) -> Result<actix_web::HttpResponse, AppError> {
+pub fn render_status(
+    page: &impl Template,
+    status: actix_web::http::StatusCode,
+) -> Result<actix_web::HttpResponse, AppError> {
     let body = page.render().map_err(|e| AppError::Internal(e.into()))?;
     Ok(actix_web::HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")

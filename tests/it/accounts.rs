@@ -36,9 +36,16 @@ async fn sign_up_refuses_weak_passwords_with_a_reason() {
         )
         .await;
     let html = res.text().await.unwrap();
-    assert!(text_of(&html, "#password-error").unwrap().contains("at least 8 characters"));
-    assert!(text_of(&html, "#terms-error").unwrap().contains("accept the terms"));
-    assert!(server.outbox_for("weak@example.com").await.is_empty(), "nothing sent for a refused sign-up");
+    assert!(text_of(&html, "#password-error")
+        .unwrap()
+        .contains("at least 8 characters"));
+    assert!(text_of(&html, "#terms-error")
+        .unwrap()
+        .contains("accept the terms"));
+    assert!(
+        server.outbox_for("weak@example.com").await.is_empty(),
+        "nothing sent for a refused sign-up"
+    );
 }
 
 #[actix_web::test]
@@ -64,7 +71,10 @@ async fn duplicate_sign_up_answers_like_a_new_one_and_warns_the_owner() {
                     ],
                 )
                 .await;
-            (res.status(), text_of(&res.text().await.unwrap(), "main").unwrap())
+            (
+                res.status(),
+                text_of(&res.text().await.unwrap(), "main").unwrap(),
+            )
         }
     };
     let (status_dup, text_dup) = sign_up("dana@example.com").await;
@@ -76,7 +86,11 @@ async fn duplicate_sign_up_answers_like_a_new_one_and_warns_the_owner() {
         "same page for a registered and a new email"
     );
     let to_owner = server.outbox_for("dana@example.com").await;
-    assert!(to_owner[0].subject.contains("tried to sign up"), "owner is told: {:?}", to_owner[0].subject);
+    assert!(
+        to_owner[0].subject.contains("tried to sign up"),
+        "owner is told: {:?}",
+        to_owner[0].subject
+    );
     // The original password still works: the duplicate changed nothing.
     let res = server.sign_in(&owner, "dana@example.com", PASSWORD).await;
     assert_eq!(res.status(), 303);
@@ -103,24 +117,45 @@ async fn unconfirmed_accounts_cannot_sign_in_and_links_are_single_use() {
 
     let res = server.sign_in(&browser, "fay@example.com", PASSWORD).await;
     assert_eq!(res.status(), 403);
-    assert!(res.text().await.unwrap().contains("confirm your email address first"));
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("confirm your email address first"));
     assert_eq!(
-        server.outbox_for("fay@example.com").await.iter().filter(|m| m.subject.contains("Confirm")).count(),
+        server
+            .outbox_for("fay@example.com")
+            .await
+            .iter()
+            .filter(|m| m.subject.contains("Confirm"))
+            .count(),
         2,
         "a fresh link was sent"
     );
 
-    let link = server.link_from_outbox("fay@example.com", "Confirm your email").await;
+    let link = server
+        .link_from_outbox("fay@example.com", "Confirm your email")
+        .await;
     assert_eq!(browser.get_abs(&link).await.status(), 200);
     let again = browser.get_abs(&link).await;
     assert_eq!(again.status(), 400, "a used link is refused");
     assert!(again.text().await.unwrap().contains("isn't valid"));
-    assert_eq!(browser.get("/confirm-email?token=forged").await.status(), 400);
+    assert_eq!(
+        browser.get("/confirm-email?token=forged").await.status(),
+        400
+    );
 
     let res = server.sign_in(&browser, "FAY@example.com ", PASSWORD).await;
-    assert_eq!(res.status(), 303, "email is case-insensitive once confirmed");
+    assert_eq!(
+        res.status(),
+        303,
+        "email is case-insensitive once confirmed"
+    );
     let home = browser.get_ok("/").await;
-    assert!(home.contains("signed in as <strong>fay@example.com</strong>"), "{home}");
+    assert!(
+        home.contains("signed in as <strong>fay@example.com</strong>"),
+        "{home}"
+    );
 }
 
 #[actix_web::test]
@@ -129,8 +164,12 @@ async fn unknown_email_and_wrong_password_get_the_same_answer() {
     let browser = server.browser();
     server.create_account(&browser, "gil@example.com").await;
 
-    let wrong = server.sign_in(&browser, "gil@example.com", "not the password at all").await;
-    let unknown = server.sign_in(&browser, "nobody@example.com", "not the password at all").await;
+    let wrong = server
+        .sign_in(&browser, "gil@example.com", "not the password at all")
+        .await;
+    let unknown = server
+        .sign_in(&browser, "nobody@example.com", "not the password at all")
+        .await;
     assert_eq!(wrong.status(), 401);
     assert_eq!(unknown.status(), 401);
     let a = text_of(&wrong.text().await.unwrap(), ".alert").unwrap();
@@ -147,19 +186,39 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
     browser.get_ok("/login").await;
 
     let missing = browser
-        .post("/login", &[("email", "hal@example.com"), ("password", PASSWORD)])
+        .post(
+            "/login",
+            &[("email", "hal@example.com"), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(missing.status(), 403);
-    assert!(missing.text().await.unwrap().contains("This form has expired"));
+    assert!(missing
+        .text()
+        .await
+        .unwrap()
+        .contains("This form has expired"));
 
     // A token minted for another browser doesn't work here.
     let other = server.browser();
     let foreign = csrf_of(&other.get_ok("/login").await);
     let res = browser
-        .post("/login", &[("csrf", &foreign), ("email", "hal@example.com"), ("password", PASSWORD)])
+        .post(
+            "/login",
+            &[
+                ("csrf", &foreign),
+                ("email", "hal@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 403);
-    assert_eq!(browser.post("/signup", &[("email", "x@example.com")]).await.status(), 403);
+    assert_eq!(
+        browser
+            .post("/signup", &[("email", "x@example.com")])
+            .await
+            .status(),
+        403
+    );
     assert_eq!(browser.post("/logout", &[]).await.status(), 403);
     // Nothing signed in on the way.
     assert!(!browser.get_ok("/").await.contains("Signed in as"));
@@ -172,10 +231,14 @@ async fn repeated_wrong_passwords_from_one_ip_trigger_backoff_even_for_the_right
     server.create_account(&browser, "ivy@example.com").await;
     let allowed = server.ctx.settings.security.password_failures_per_ip;
     for attempt in 1..allowed {
-        let res = server.sign_in(&browser, "ivy@example.com", "wrong wrong wrong").await;
+        let res = server
+            .sign_in(&browser, "ivy@example.com", "wrong wrong wrong")
+            .await;
         assert_eq!(res.status(), 401, "attempt {attempt} is a plain failure");
     }
-    let res = server.sign_in(&browser, "ivy@example.com", "wrong wrong wrong").await;
+    let res = server
+        .sign_in(&browser, "ivy@example.com", "wrong wrong wrong")
+        .await;
     assert_eq!(res.status(), 429, "failure {allowed} starts the backoff");
     let html = res.text().await.unwrap();
     assert!(html.contains("wait 1 minute"), "{html}");
@@ -184,9 +247,17 @@ async fn repeated_wrong_passwords_from_one_ip_trigger_backoff_even_for_the_right
     assert_eq!(res.status(), 429, "the right password waits too");
     // An unknown email is throttled the same way: no enumeration through the lock.
     for _ in 0..allowed {
-        server.sign_in(&browser, "ghost@example.com", "wrong wrong wrong").await;
+        server
+            .sign_in(&browser, "ghost@example.com", "wrong wrong wrong")
+            .await;
     }
-    assert_eq!(server.sign_in(&browser, "ghost@example.com", "x").await.status(), 429);
+    assert_eq!(
+        server
+            .sign_in(&browser, "ghost@example.com", "x")
+            .await
+            .status(),
+        429
+    );
 }
 
 #[actix_web::test]
@@ -199,20 +270,38 @@ async fn consecutive_failures_lock_the_account_and_email_the_owner() {
     let browser = server.browser();
     server.create_account(&browser, "jay@example.com").await;
     for _ in 0..3 {
-        assert_eq!(server.sign_in(&browser, "jay@example.com", "bad guess here").await.status(), 401);
+        assert_eq!(
+            server
+                .sign_in(&browser, "jay@example.com", "bad guess here")
+                .await
+                .status(),
+            401
+        );
     }
-    let res = server.sign_in(&browser, "jay@example.com", "bad guess here").await;
+    let res = server
+        .sign_in(&browser, "jay@example.com", "bad guess here")
+        .await;
     assert_eq!(res.status(), 429);
     let html = res.text().await.unwrap();
     assert!(html.contains("Sign-in paused"));
     assert!(html.contains("15 minutes"));
     assert!(html.contains("What you can do"));
     let notices = server.outbox_for("jay@example.com").await;
-    assert!(notices[0].subject.contains("paused"), "owner emailed: {}", notices[0].subject);
+    assert!(
+        notices[0].subject.contains("paused"),
+        "owner emailed: {}",
+        notices[0].subject
+    );
 
     // Another browser (same IP here, but the lock is per account) with the right password.
     let other = server.browser();
-    assert_eq!(server.sign_in(&other, "jay@example.com", PASSWORD).await.status(), 429);
+    assert_eq!(
+        server
+            .sign_in(&other, "jay@example.com", PASSWORD)
+            .await
+            .status(),
+        429
+    );
 }
 
 #[actix_web::test]
@@ -223,12 +312,24 @@ async fn sessions_end_after_idle_and_absolute_timeouts_and_on_sign_out() {
 
     let idle = server.ctx.settings.security.session_idle_secs as i64;
     server.ctx.clock.advance(idle - 120);
-    assert!(browser.get_ok("/").await.contains("Signed in as"), "still active inside the idle window");
+    assert!(
+        browser.get_ok("/").await.contains("Signed in as"),
+        "still active inside the idle window"
+    );
     server.ctx.clock.advance(idle + 1);
-    assert!(!browser.get_ok("/").await.contains("Signed in as"), "idle timeout");
+    assert!(
+        !browser.get_ok("/").await.contains("Signed in as"),
+        "idle timeout"
+    );
 
     let browser = server.browser();
-    assert_eq!(server.sign_in(&browser, "kim@example.com", PASSWORD).await.status(), 303);
+    assert_eq!(
+        server
+            .sign_in(&browser, "kim@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
     let absolute = server.ctx.settings.security.session_absolute_secs as i64;
     let mut elapsed = 0;
     while elapsed + 600 < absolute {
@@ -237,7 +338,10 @@ async fn sessions_end_after_idle_and_absolute_timeouts_and_on_sign_out() {
         assert!(browser.get_ok("/").await.contains("Signed in as"));
     }
     server.ctx.clock.advance(absolute - elapsed + 1);
-    assert!(!browser.get_ok("/").await.contains("Signed in as"), "absolute timeout");
+    assert!(
+        !browser.get_ok("/").await.contains("Signed in as"),
+        "absolute timeout"
+    );
 
     let browser = server.browser();
     server.sign_in(&browser, "kim@example.com", PASSWORD).await;

@@ -9,11 +9,13 @@ use std::net::TcpListener;
 
 use diesel::Connection;
 use diesel::RunQueryDsl;
-use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse};
+use openidconnect::core::{
+    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreTokenResponse,
+};
 use openidconnect::{
-    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet,
-    EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse,
+    AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet,
+    EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use scraper::{Html, Selector};
 use verity::config::Settings;
@@ -32,13 +34,16 @@ pub struct TestServer {
 }
 
 fn random_name() -> String {
-    verity::crypto::random_token(9).to_lowercase().replace(['-', '_'], "x")
+    verity::crypto::random_token(9)
+        .to_lowercase()
+        .replace(['-', '_'], "x")
 }
 
 /// A fresh PostgreSQL database for one test; returns (admin URL, database URL).
 fn fresh_postgres(admin_url: &str) -> (String, String) {
     let name = format!("verity_test_{}", random_name());
-    let mut conn = diesel::PgConnection::establish(admin_url).expect("connect to VERITY_TEST_DATABASE_URL");
+    let mut conn =
+        diesel::PgConnection::establish(admin_url).expect("connect to VERITY_TEST_DATABASE_URL");
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut conn)
         .expect("create test database");
@@ -56,16 +61,20 @@ impl TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let mut settings = Settings::default();
-        settings.issuer = format!("http://127.0.0.1:{port}");
-        settings.listen = format!("127.0.0.1:{port}");
-        settings.data_dir = dir.path().to_path_buf();
-        settings.master_key = Some(verity::crypto::MasterKey::generate().to_base64());
-        settings.workers = 2;
-        settings.db_pool_size = 4;
+        let mut settings = Settings {
+            issuer: format!("http://127.0.0.1:{port}"),
+            listen: format!("127.0.0.1:{port}"),
+            data_dir: dir.path().to_path_buf(),
+            master_key: Some(verity::crypto::MasterKey::generate().to_base64()),
+            workers: 2,
+            db_pool_size: 4,
+            ..Settings::default()
+        };
         let mut pg = None;
         if let Ok(admin) = std::env::var("VERITY_TEST_DATABASE_URL") {
-            let (admin, url) = tokio::task::spawn_blocking(move || fresh_postgres(&admin)).await.expect("pg");
+            let (admin, url) = tokio::task::spawn_blocking(move || fresh_postgres(&admin))
+                .await
+                .expect("pg");
             settings.database_url = Some(url.clone());
             pg = Some((admin, url));
         }
@@ -97,10 +106,15 @@ impl TestServer {
 
     /// Registers a client straight through the flow function the CLI uses.
     pub async fn add_client(&self, public: bool) -> (String, Option<String>) {
-        self.add_client_with(public, vec![RP_REDIRECT.to_string()]).await
+        self.add_client_with(public, vec![RP_REDIRECT.to_string()])
+            .await
     }
 
-    pub async fn add_client_with(&self, public: bool, redirect_uris: Vec<String>) -> (String, Option<String>) {
+    pub async fn add_client_with(
+        &self,
+        public: bool,
+        redirect_uris: Vec<String>,
+    ) -> (String, Option<String>) {
         let settings = self.ctx.settings.clone();
         let now = self.ctx.clock.now();
         let created = self
@@ -143,7 +157,12 @@ impl TestServer {
         let message = messages
             .iter()
             .find(|m| m.subject.contains(subject))
-            .unwrap_or_else(|| panic!("no message {subject:?} to {to}; have {:?}", messages.iter().map(|m| &m.subject).collect::<Vec<_>>()));
+            .unwrap_or_else(|| {
+                panic!(
+                    "no message {subject:?} to {to}; have {:?}",
+                    messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
+                )
+            });
         message
             .body
             .split_whitespace()
@@ -176,12 +195,22 @@ impl TestServer {
     }
 
     /// Sign in with email and password; returns the response to the form post.
-    pub async fn sign_in(&self, browser: &Browser, email: &str, password: &str) -> reqwest::Response {
+    pub async fn sign_in(
+        &self,
+        browser: &Browser,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
         let page = browser.get_text("/login").await;
         browser
             .post(
                 "/login",
-                &[("csrf", csrf_of(&page).as_str()), ("email", email), ("password", password), ("authz", "")],
+                &[
+                    ("csrf", csrf_of(&page).as_str()),
+                    ("email", email),
+                    ("password", password),
+                    ("authz", ""),
+                ],
             )
             .await
     }
@@ -201,22 +230,23 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        // Stop the workers; dropping the database happens best-effort after that.
+        // Stop the workers without waiting, then drop the test database (FORCE closes the
+        // pool's connections). Blocking here is fine: the test is over.
         let handle = self.handle.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
-            if let Ok(rt) = rt {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 rt.block_on(handle.stop(false));
             }
         });
         if let Some((admin, url)) = self.pg.take() {
             let name = url.rsplit('/').next().unwrap_or_default().to_string();
-            std::thread::spawn(move || {
-                std::thread::sleep(std::time::Duration::from_millis(500));
-                if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
-                    let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn);
-                }
-            });
+            if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
         }
     }
 }
@@ -245,7 +275,9 @@ pub fn hidden(html: &str, name: &str) -> String {
 pub fn text_of(html: &str, selector: &str) -> Option<String> {
     let doc = Html::parse_document(html);
     let sel = Selector::parse(selector).expect("selector");
-    doc.select(&sel).next().map(|e| e.text().collect::<String>().trim().to_string())
+    doc.select(&sel)
+        .next()
+        .map(|e| e.text().collect::<String>().trim().to_string())
 }
 
 /// A browser: a cookie jar, no automatic redirects (tests follow them on purpose).
@@ -308,7 +340,11 @@ impl Browser {
                 .and_then(|v| v.to_str().ok())
                 .expect("Location header")
                 .to_string();
-            let next = url::Url::parse(&url).expect("url").join(&location).expect("join").to_string();
+            let next = url::Url::parse(&url)
+                .expect("url")
+                .join(&location)
+                .expect("join")
+                .to_string();
             if !next.starts_with(&self.base) {
                 return (next, res);
             }
@@ -328,7 +364,14 @@ pub fn query_of(url: &str) -> std::collections::HashMap<String, String> {
         .collect()
 }
 
-pub type RpClient = CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointMaybeSet, EndpointMaybeSet>;
+pub type RpClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
 
 /// A relying party built on the openidconnect crate, as a real RP would be.
 pub struct Rp {
@@ -349,9 +392,12 @@ impl Rp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let metadata = CoreProviderMetadata::discover_async(IssuerUrl::new(base.to_string()).expect("issuer"), &http)
-            .await
-            .expect("discovery");
+        let metadata = CoreProviderMetadata::discover_async(
+            IssuerUrl::new(base.to_string()).expect("issuer"),
+            &http,
+        )
+        .await
+        .expect("discovery");
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(client_id.to_string()),
@@ -365,7 +411,11 @@ impl Rp {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let mut req = self
             .client
-            .authorize_url(CoreAuthenticationFlow::AuthorizationCode, CsrfToken::new_random, Nonce::new_random)
+            .authorize_url(
+                CoreAuthenticationFlow::AuthorizationCode,
+                CsrfToken::new_random,
+                Nonce::new_random,
+            )
             .set_pkce_challenge(challenge);
         for s in scopes {
             req = req.add_scope(Scope::new(s.to_string()));
@@ -379,7 +429,11 @@ impl Rp {
         }
     }
 
-    pub async fn exchange(&self, code: &str, verifier: PkceCodeVerifier) -> Result<CoreTokenResponse, String> {
+    pub async fn exchange(
+        &self,
+        code: &str,
+        verifier: PkceCodeVerifier,
+    ) -> Result<CoreTokenResponse, String> {
         self.client
             .exchange_code(AuthorizationCode::new(code.to_string()))
             .map_err(|e| e.to_string())?
@@ -393,17 +447,28 @@ impl Rp {
     }
 
     /// Verifies the ID token as an RP must: signature, issuer, audience, expiry, nonce, at_hash.
-    pub fn verify(&self, tokens: &CoreTokenResponse, nonce: &Nonce) -> openidconnect::core::CoreIdTokenClaims {
+    pub fn verify(
+        &self,
+        tokens: &CoreTokenResponse,
+        nonce: &Nonce,
+    ) -> openidconnect::core::CoreIdTokenClaims {
         let id_token = tokens.id_token().expect("id_token in response");
         let verifier = self.client.id_token_verifier();
-        let claims = id_token.claims(&verifier, nonce).expect("ID token verifies").clone();
+        let claims = id_token
+            .claims(&verifier, nonce)
+            .expect("ID token verifies")
+            .clone();
         let expected = AccessTokenHash::from_token(
             tokens.access_token(),
             id_token.signing_alg().expect("alg"),
             id_token.signing_key(&verifier).expect("key"),
         )
         .expect("at_hash");
-        assert_eq!(claims.access_token_hash(), Some(&expected), "at_hash matches the access token");
+        assert_eq!(
+            claims.access_token_hash(),
+            Some(&expected),
+            "at_hash matches the access token"
+        );
         claims
     }
 }
@@ -418,11 +483,18 @@ pub async fn authorize_to_callback(browser: &Browser, auth_url: &str) -> String 
     }
     // Consent page: allow.
     let html = res.text().await.expect("body");
-    assert!(html.contains("Allow"), "expected the consent page, got:\n{html}");
+    assert!(
+        html.contains("Allow"),
+        "expected the consent page, got:\n{html}"
+    );
     let res = browser
         .post(
             "/consent",
-            &[("csrf", &csrf_of(&html)), ("authz", &hidden(&html, "authz")), ("decision", "allow")],
+            &[
+                ("csrf", &csrf_of(&html)),
+                ("authz", &hidden(&html, "authz")),
+                ("decision", "allow"),
+            ],
         )
         .await;
     let (url, _) = browser.follow(res).await;

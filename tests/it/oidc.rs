@@ -36,17 +36,27 @@ async fn full_flow_sign_up_to_userinfo() {
         )
         .await;
     assert!(res.text().await.unwrap().contains("Check your email"));
-    let link = server.link_from_outbox("mia@example.com", "Confirm your email").await;
+    let link = server
+        .link_from_outbox("mia@example.com", "Confirm your email")
+        .await;
     let confirmed = browser.get_abs(&link).await.text().await.unwrap();
     assert!(confirmed.contains("Email confirmed"));
     let continue_link = format!("/login?authz={authz}");
-    assert!(confirmed.contains(&continue_link), "the confirmation page leads back into the request");
+    assert!(
+        confirmed.contains(&continue_link),
+        "the confirmation page leads back into the request"
+    );
 
     let login = browser.get_ok(&continue_link).await;
     let res = browser
         .post(
             "/login",
-            &[("csrf", &csrf_of(&login)), ("email", "mia@example.com"), ("password", PASSWORD), ("authz", &authz)],
+            &[
+                ("csrf", &csrf_of(&login)),
+                ("email", "mia@example.com"),
+                ("password", PASSWORD),
+                ("authz", &authz),
+            ],
         )
         .await;
     let (url, res) = browser.follow(res).await;
@@ -56,20 +66,38 @@ async fn full_flow_sign_up_to_userinfo() {
     assert!(consent.contains("Your email address"));
     assert!(consent.contains("Your name"));
     let res = browser
-        .post("/consent", &[("csrf", &csrf_of(&consent)), ("authz", &authz), ("decision", "allow")])
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&consent)),
+                ("authz", &authz),
+                ("decision", "allow"),
+            ],
+        )
         .await;
     let (callback, _) = browser.follow(res).await;
     assert!(callback.starts_with(RP_REDIRECT));
     let q = query_of(&callback);
-    assert_eq!(q.get("state").map(String::as_str), Some(req.state.secret().as_str()));
+    assert_eq!(
+        q.get("state").map(String::as_str),
+        Some(req.state.secret().as_str())
+    );
     assert_eq!(q.get("iss").map(String::as_str), Some(server.base.as_str()));
 
     let tokens = rp.exchange(&q["code"], req.verifier).await.expect("tokens");
     let claims = rp.verify(&tokens, &req.nonce);
     assert_eq!(claims.issuer().as_str(), server.base);
     assert!(claims.auth_time().is_some());
-    assert_eq!(claims.auth_context_ref().map(|a| a.as_str()), Some("urn:verity:aal1"));
-    let amr: Vec<String> = claims.auth_method_refs().unwrap().iter().map(|a| a.to_string()).collect();
+    assert_eq!(
+        claims.auth_context_ref().map(|a| a.as_str()),
+        Some("urn:verity:aal1")
+    );
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
     assert_eq!(amr, vec!["pwd"]);
 
     // sid and the access token's type, read raw as any RP could.
@@ -94,7 +122,10 @@ async fn full_flow_sign_up_to_userinfo() {
     // Consent is remembered: the next request for the same scopes goes straight back.
     let again = rp.auth_request(&["email"]);
     let callback = authorize_to_callback(&browser, &again.url).await;
-    let tokens = rp.exchange(&query_of(&callback)["code"], again.verifier).await.expect("tokens");
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], again.verifier)
+        .await
+        .expect("tokens");
     rp.verify(&tokens, &again.nonce);
 }
 
@@ -138,14 +169,18 @@ async fn prompt_none_answers_without_showing_pages() {
     // Signed in but never consented: consent_required.
     let browser = server.signed_in_browser("ned@example.com").await;
     let req = rp.auth_request(&[]);
-    let (url, _) = browser.follow(browser.get_abs(&format!("{}&prompt=none", req.url)).await).await;
+    let (url, _) = browser
+        .follow(browser.get_abs(&format!("{}&prompt=none", req.url)).await)
+        .await;
     assert_eq!(query_of(&url)["error"], "consent_required");
 
     // Signed in and consented: a code, silently.
     let req = rp.auth_request(&[]);
     authorize_to_callback(&browser, &req.url).await;
     let req = rp.auth_request(&[]);
-    let (url, _) = browser.follow(browser.get_abs(&format!("{}&prompt=none", req.url)).await).await;
+    let (url, _) = browser
+        .follow(browser.get_abs(&format!("{}&prompt=none", req.url)).await)
+        .await;
     let q = query_of(&url);
     assert!(q.contains_key("code"), "{url}");
     let tokens = rp.exchange(&q["code"], req.verifier).await.expect("tokens");
@@ -161,25 +196,43 @@ async fn prompt_login_and_max_age_force_a_fresh_sign_in() {
     authorize_to_callback(&browser, &rp.auth_request(&[]).url).await;
 
     let req = rp.auth_request(&[]);
-    let (url, _) = browser.follow(browser.get_abs(&format!("{}&prompt=login", req.url)).await).await;
-    assert!(url.contains("/login?authz="), "prompt=login shows the sign-in form: {url}");
+    let (url, _) = browser
+        .follow(browser.get_abs(&format!("{}&prompt=login", req.url)).await)
+        .await;
+    assert!(
+        url.contains("/login?authz="),
+        "prompt=login shows the sign-in form: {url}"
+    );
 
     server.ctx.clock.advance(120);
     let req = rp.auth_request(&[]);
-    let (url, res) = browser.follow(browser.get_abs(&format!("{}&max_age=60", req.url)).await).await;
+    let (url, res) = browser
+        .follow(browser.get_abs(&format!("{}&max_age=60", req.url)).await)
+        .await;
     assert!(url.contains("/login?authz="), "max_age exceeded: {url}");
     let login = res.text().await.unwrap();
     let res = browser
         .post(
             "/login",
-            &[("csrf", &csrf_of(&login)), ("email", "ola@example.com"), ("password", PASSWORD), ("authz", &hidden(&login, "authz"))],
+            &[
+                ("csrf", &csrf_of(&login)),
+                ("email", "ola@example.com"),
+                ("password", PASSWORD),
+                ("authz", &hidden(&login, "authz")),
+            ],
         )
         .await;
     let (callback, _) = browser.follow(res).await;
-    let tokens = rp.exchange(&query_of(&callback)["code"], req.verifier).await.expect("tokens");
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .expect("tokens");
     let claims = rp.verify(&tokens, &req.nonce);
     let auth_time = claims.auth_time().unwrap().timestamp();
-    assert!(server.ctx.clock.unix_now() - auth_time < 30, "auth_time is the fresh sign-in");
+    assert!(
+        server.ctx.clock.unix_now() - auth_time < 30,
+        "auth_time is the fresh sign-in"
+    );
 }
 
 #[actix_web::test]
@@ -192,7 +245,14 @@ async fn denying_consent_returns_access_denied() {
     let (_, res) = browser.follow(browser.get_abs(&req.url).await).await;
     let html = res.text().await.unwrap();
     let res = browser
-        .post("/consent", &[("csrf", &csrf_of(&html)), ("authz", &hidden(&html, "authz")), ("decision", "deny")])
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&html)),
+                ("authz", &hidden(&html, "authz")),
+                ("decision", "deny"),
+            ],
+        )
         .await;
     let (url, _) = browser.follow(res).await;
     let q = query_of(&url);
@@ -200,7 +260,14 @@ async fn denying_consent_returns_access_denied() {
     assert_eq!(&q["state"], req.state.secret());
     // The request is finished: replaying the consent form does nothing.
     let res = browser
-        .post("/consent", &[("csrf", &csrf_of(&html)), ("authz", &hidden(&html, "authz")), ("decision", "allow")])
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&html)),
+                ("authz", &hidden(&html, "authz")),
+                ("decision", "allow"),
+            ],
+        )
         .await;
     assert_eq!(res.status(), 400);
 }
@@ -220,9 +287,16 @@ async fn bad_client_or_redirect_uri_never_redirects() {
     for path in cases {
         let res = browser.get(&path).await;
         assert_eq!(res.status(), 400, "{path}");
-        assert!(res.headers().get("location").is_none(), "no redirect for {path}");
+        assert!(
+            res.headers().get("location").is_none(),
+            "no redirect for {path}"
+        );
         let html = res.text().await.unwrap();
-        assert_eq!(text_of(&html, "h1").as_deref(), Some("We can't continue this sign-in"), "{path}");
+        assert_eq!(
+            text_of(&html, "h1").as_deref(),
+            Some("We can't continue this sign-in"),
+            "{path}"
+        );
     }
 }
 
@@ -233,22 +307,24 @@ async fn other_request_errors_go_back_to_the_rp_with_state() {
     let browser = server.browser();
     let redirect = "http%3A%2F%2Flocalhost%3A9999%2Fcallback";
     let cases = [
-        (format!("response_type=token&scope=openid"), "unsupported_response_type"),
-        (format!("response_type=code&scope=profile"), "invalid_scope"),
-        (format!("response_type=code&scope=openid%20admin"), "invalid_scope"),
-        (format!("response_type=code&scope=openid"), "invalid_request"), // public client without PKCE
+        ("response_type=token&scope=openid".to_string(), "unsupported_response_type"),
+        ("response_type=code&scope=profile".to_string(), "invalid_scope"),
+        ("response_type=code&scope=openid%20admin".to_string(), "invalid_scope"),
+        ("response_type=code&scope=openid".to_string(), "invalid_request"), // public client without PKCE
         (
-            format!("response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain"),
+            "response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=plain".to_string(),
             "invalid_request",
         ),
         (
-            format!("response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&prompt=none%20login"),
+            "response_type=code&scope=openid&code_challenge=E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256&prompt=none%20login".to_string(),
             "invalid_request",
         ),
     ];
     for (query, error) in cases {
         let res = browser
-            .get(&format!("/authorize?client_id={public_id}&redirect_uri={redirect}&state=xyz&{query}"))
+            .get(&format!(
+                "/authorize?client_id={public_id}&redirect_uri={redirect}&state=xyz&{query}"
+            ))
             .await;
         assert_eq!(res.status(), 302, "{query}");
         let location = res.headers()["location"].to_str().unwrap().to_string();
@@ -271,7 +347,12 @@ async fn token_endpoint_refuses_wrong_verifier_wrong_secret_and_replays() {
     let req = rp.auth_request(&[]);
     let callback = authorize_to_callback(&browser, &req.url).await;
     let wrong = openidconnect::PkceCodeVerifier::new("x".repeat(50));
-    assert_eq!(rp.exchange(&query_of(&callback)["code"], wrong).await.unwrap_err(), "invalid_grant");
+    assert_eq!(
+        rp.exchange(&query_of(&callback)["code"], wrong)
+            .await
+            .unwrap_err(),
+        "invalid_grant"
+    );
 
     // Wrong client secret: 401 invalid_client with a Basic challenge.
     let req = rp.auth_request(&[]);
@@ -290,7 +371,10 @@ async fn token_endpoint_refuses_wrong_verifier_wrong_secret_and_replays() {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("Basic"));
     assert_eq!(res.headers()["cache-control"], "no-store");
     let body: serde_json::Value = res.json().await.unwrap();
     assert_eq!(body["error"], "invalid_client");
@@ -317,7 +401,14 @@ async fn token_endpoint_refuses_wrong_verifier_wrong_secret_and_replays() {
     let access_token = first["access_token"].as_str().unwrap().to_string();
     let userinfo = |token: String| {
         let url = server.url("/userinfo");
-        async move { reqwest::Client::new().get(url).bearer_auth(token).send().await.unwrap() }
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+        }
     };
     assert_eq!(userinfo(access_token.clone()).await.status(), 200);
 
@@ -328,7 +419,10 @@ async fn token_endpoint_refuses_wrong_verifier_wrong_secret_and_replays() {
     assert_eq!(body["error"], "invalid_grant");
     let res = userinfo(access_token).await;
     assert_eq!(res.status(), 401);
-    assert!(res.headers()["www-authenticate"].to_str().unwrap().contains("invalid_token"));
+    assert!(res.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
 }
 
 #[actix_web::test]
@@ -340,7 +434,12 @@ async fn expired_codes_are_refused() {
     let req = rp.auth_request(&[]);
     let callback = authorize_to_callback(&browser, &req.url).await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(rp.exchange(&query_of(&callback)["code"], req.verifier).await.unwrap_err(), "invalid_grant");
+    assert_eq!(
+        rp.exchange(&query_of(&callback)["code"], req.verifier)
+            .await
+            .unwrap_err(),
+        "invalid_grant"
+    );
 }
 
 #[actix_web::test]
@@ -374,7 +473,10 @@ async fn public_clients_use_pkce_without_a_secret() {
     // That attempt consumed the code (it was presented); a fresh one works with PKCE only.
     let req = rp.auth_request(&["email"]);
     let callback = authorize_to_callback(&browser, &req.url).await;
-    let tokens = rp.exchange(&query_of(&callback)["code"], req.verifier).await.expect("tokens");
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .expect("tokens");
     rp.verify(&tokens, &req.nonce);
 }
 
@@ -389,22 +491,71 @@ async fn token_and_userinfo_errors_are_precise() {
         let url = server.url("/token");
         async move { http.post(url).form(&form).send().await.unwrap() }
     };
-    let res = post(vec![("grant_type", "password".into()), ("client_id", client_id.clone()), ("client_secret", secret.clone())]).await;
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "unsupported_grant_type");
-    let res = post(vec![("grant_type", "authorization_code".into()), ("client_id", client_id.clone()), ("client_secret", secret.clone())]).await;
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
-    let res = post(vec![("grant_type", "authorization_code".into()), ("code", "forged".into()), ("client_id", client_id.clone()), ("client_secret", secret.clone()), ("redirect_uri", RP_REDIRECT.into())]).await;
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "invalid_grant");
-    let res = post(vec![("grant_type", "authorization_code".into()), ("client_id", "unknown".into())]).await;
+    let res = post(vec![
+        ("grant_type", "password".into()),
+        ("client_id", client_id.clone()),
+        ("client_secret", secret.clone()),
+    ])
+    .await;
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"],
+        "unsupported_grant_type"
+    );
+    let res = post(vec![
+        ("grant_type", "authorization_code".into()),
+        ("client_id", client_id.clone()),
+        ("client_secret", secret.clone()),
+    ])
+    .await;
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
+    let res = post(vec![
+        ("grant_type", "authorization_code".into()),
+        ("code", "forged".into()),
+        ("client_id", client_id.clone()),
+        ("client_secret", secret.clone()),
+        ("redirect_uri", RP_REDIRECT.into()),
+    ])
+    .await;
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_grant"
+    );
+    let res = post(vec![
+        ("grant_type", "authorization_code".into()),
+        ("client_id", "unknown".into()),
+    ])
+    .await;
     assert_eq!(res.status(), 401);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "invalid_client");
-    let res = http.post(server.url("/token")).json(&serde_json::json!({"grant_type": "authorization_code"})).send().await.unwrap();
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_client"
+    );
+    let res = http
+        .post(server.url("/token"))
+        .json(&serde_json::json!({"grant_type": "authorization_code"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 400);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "invalid_request");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_request"
+    );
 
     let res = http.get(server.url("/userinfo")).send().await.unwrap();
     assert_eq!(res.status(), 401);
-    let res = http.get(server.url("/userinfo")).bearer_auth("garbage").send().await.unwrap();
+    let res = http
+        .get(server.url("/userinfo"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
-    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["error"], "invalid_token");
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["error"],
+        "invalid_token"
+    );
 }
