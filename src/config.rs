@@ -79,7 +79,12 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Product name shown on pages and in messages.
     pub site_name: String,
+    /// Region (ISO 3166 code) assumed for phone numbers typed without a leading `+`.
+    pub default_phone_region: String,
     pub security: Security,
+    /// How notices are sent: email by SMTP or to the dev outbox, SMS and voice by a gateway or
+    /// to the dev outbox.
+    pub notify: NotifySettings,
 }
 
 /// Every security number of DESIGN.md, with its default.
@@ -163,7 +168,9 @@ impl Default for Settings {
             workers: 0,
             trust_forwarded_for: false,
             site_name: "Verity".into(),
+            default_phone_region: "US".into(),
             security: Security::default(),
+            notify: NotifySettings::default(),
         }
     }
 }
@@ -278,6 +285,7 @@ impl Settings {
         if s.password_failures_hard_limit > 100 {
             bail!("security.password_failures_hard_limit may not exceed 100 (NIST 63B)");
         }
+        self.notify.validate()?;
         Ok(())
     }
 
@@ -356,6 +364,194 @@ fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
             }
         }
     }
+}
+
+/// Where email goes: the dev outbox table, or an SMTP relay.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EmailBackend {
+    Outbox,
+    Smtp,
+}
+
+/// Where SMS and voice calls go: the dev outbox table, or a Twilio-style HTTP gateway.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsBackend {
+    Outbox,
+    Gateway,
+}
+
+/// How the SMTP connection is protected.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which is required (usually port 587).
+    Starttls,
+    /// TLS from the first byte (usually port 465).
+    Tls,
+    /// No encryption at all: only to a relay on this machine (localhost), e.g. in tests.
+    None,
+}
+
+/// `[notify]`: how notices leave Verity. Env: `VERITY_NOTIFY__SMTP_HOST=…`.
+#[derive(Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NotifySettings {
+    /// `outbox` (default) or `smtp`.
+    pub email: EmailBackend,
+    /// `outbox` (default) or `gateway`: SMS and voice calls.
+    pub sms: SmsBackend,
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `starttls` (default), `tls` or `none` (localhost only).
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    /// Connect and per-command timeout of the SMTP conversation.
+    pub smtp_timeout_secs: u64,
+    /// `From:` of every email, e.g. `Verity <no-reply@id.example.gov>`.
+    pub email_from: String,
+    /// Twilio-style gateway: `{base}/2010-04-01/Accounts/{sid}/Messages.json` and `Calls.json`.
+    pub gateway_base_url: String,
+    pub gateway_account_sid: Option<String>,
+    pub gateway_auth_token: Option<String>,
+    /// The number (E.164) or sender id that texts and calls come from. An env value such as
+    /// `+15005550006` reads as a TOML number; it is taken back as `"+15005550006"`.
+    #[serde(deserialize_with = "phone_number_or_text")]
+    pub gateway_from_number: Option<String>,
+    /// Whole-request timeout of one gateway call.
+    pub gateway_timeout_secs: u64,
+}
+
+impl Default for NotifySettings {
+    fn default() -> Self {
+        NotifySettings {
+            email: EmailBackend::Outbox,
+            sms: SmsBackend::Outbox,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: SmtpTls::Starttls,
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout_secs: 10,
+            email_from: "Verity <no-reply@localhost>".into(),
+            gateway_base_url: "https://api.twilio.com".into(),
+            gateway_account_sid: None,
+            gateway_auth_token: None,
+            gateway_from_number: None,
+            gateway_timeout_secs: 10,
+        }
+    }
+}
+
+/// Secrets (SMTP password, gateway token) never appear in `{:?}`.
+impl std::fmt::Debug for NotifySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redact = |v: &Option<String>| v.as_ref().map(|_| "<redacted>");
+        f.debug_struct("NotifySettings")
+            .field("email", &self.email)
+            .field("sms", &self.sms)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field("smtp_password", &redact(&self.smtp_password))
+            .field("smtp_timeout_secs", &self.smtp_timeout_secs)
+            .field("email_from", &self.email_from)
+            .field("gateway_base_url", &self.gateway_base_url)
+            .field("gateway_account_sid", &self.gateway_account_sid)
+            .field("gateway_auth_token", &redact(&self.gateway_auth_token))
+            .field("gateway_from_number", &self.gateway_from_number)
+            .field("gateway_timeout_secs", &self.gateway_timeout_secs)
+            .finish()
+    }
+}
+
+impl NotifySettings {
+    /// Checks only the settings of the backends in use, so the dev defaults need nothing.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        fn present(v: &Option<String>) -> Option<&str> {
+            v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+        }
+        if self.email == EmailBackend::Smtp {
+            let Some(host) = present(&self.smtp_host) else {
+                bail!("notify.email = \"smtp\" needs notify.smtp_host");
+            };
+            if self.smtp_port == 0 {
+                bail!("notify.smtp_port must not be 0");
+            }
+            if self.smtp_tls == SmtpTls::None && !is_loopback_host(host) {
+                bail!(
+                    "notify.smtp_tls = \"none\" is only allowed for a relay on localhost; \
+                     use \"starttls\" or \"tls\""
+                );
+            }
+            if present(&self.smtp_username).is_some() != present(&self.smtp_password).is_some() {
+                bail!("notify.smtp_username and notify.smtp_password go together: set both or neither");
+            }
+            if self.smtp_timeout_secs == 0 {
+                bail!("notify.smtp_timeout_secs must be at least 1");
+            }
+            self.email_from
+                .parse::<lettre::message::Mailbox>()
+                .map_err(|e| anyhow::anyhow!("notify.email_from is not a valid mailbox: {e}"))?;
+        }
+        if self.sms == SmsBackend::Gateway {
+            let base = url::Url::parse(&self.gateway_base_url)
+                .context("notify.gateway_base_url is not a URL")?;
+            let host = base.host_str().unwrap_or_default();
+            match base.scheme() {
+                "https" => {}
+                "http" if is_loopback_host(host) => {}
+                _ => bail!("notify.gateway_base_url must be https (http only for localhost)"),
+            }
+            if base.query().is_some() || base.fragment().is_some() {
+                bail!("notify.gateway_base_url must not carry a query or fragment");
+            }
+            let Some(sid) = present(&self.gateway_account_sid) else {
+                bail!("notify.sms = \"gateway\" needs notify.gateway_account_sid");
+            };
+            if !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
+                bail!("notify.gateway_account_sid must be letters and digits only");
+            }
+            if present(&self.gateway_auth_token).is_none() {
+                bail!("notify.sms = \"gateway\" needs notify.gateway_auth_token");
+            }
+            if present(&self.gateway_from_number).is_none() {
+                bail!("notify.sms = \"gateway\" needs notify.gateway_from_number");
+            }
+            if self.gateway_timeout_secs == 0 {
+                bail!("notify.gateway_timeout_secs must be at least 1");
+            }
+        }
+        Ok(())
+    }
+}
+
+fn phone_number_or_text<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        Text(String),
+        Number(u64),
+    }
+    Ok(match Option::<Raw>::deserialize(d)? {
+        None => None,
+        Some(Raw::Text(s)) => Some(s),
+        Some(Raw::Number(n)) => Some(format!("+{n}")),
+    })
+}
+
+/// `localhost`, or a loopback IP address (`127.0.0.1`, `::1`, `[::1]`).
+fn is_loopback_host(host: &str) -> bool {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 #[cfg(test)]

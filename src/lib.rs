@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod error;
 pub mod keys;
+pub mod mfa;
 pub mod notify;
 pub mod oauth;
 pub mod storage;

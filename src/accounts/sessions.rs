@@ -13,6 +13,32 @@ use crate::Ctx;
 /// Authentication-method references (RFC 8176) and the assurance level reached.
 pub const AMR_PASSWORD: &str = "pwd";
 pub const ACR_AAL1: &str = "urn:verity:aal1";
+pub const ACR_AAL2: &str = "urn:verity:aal2";
+pub const AMR_SMS: &str = "sms";
+pub const AMR_VOICE: &str = "tel";
+pub const AMR_OTP: &str = "otp";
+pub const AMR_MFA: &str = "mfa";
+
+/// Has this user signed in from this device (browser-id cookie) before?
+pub fn device_known(conn: &mut DbConn, user_id: &str, device_id: &str) -> anyhow::Result<bool> {
+    use diesel::dsl::count_star;
+    let n: i64 = browser_sessions::table
+        .filter(browser_sessions::user_id.eq(user_id))
+        .filter(browser_sessions::device_id.eq(device_id))
+        .select(count_star())
+        .first(conn)?;
+    Ok(n > 0)
+}
+
+/// Has this user ever had a session (the very first sign-in is not a "new device")?
+pub fn has_any_session(conn: &mut DbConn, user_id: &str) -> anyhow::Result<bool> {
+    use diesel::dsl::count_star;
+    let n: i64 = browser_sessions::table
+        .filter(browser_sessions::user_id.eq(user_id))
+        .select(count_star())
+        .first(conn)?;
+    Ok(n > 0)
+}
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
 #[diesel(table_name = browser_sessions)]
@@ -28,6 +54,7 @@ pub struct SessionRow {
     pub amr: String,
     pub acr: String,
     pub revoked_at: Option<NaiveDateTime>,
+    pub device_id: String,
 }
 
 /// A live session as the rest of the code sees it.
@@ -52,6 +79,7 @@ pub fn create(
     now: NaiveDateTime,
     user_id: &str,
     actor: &Actor,
+    device_id: &str,
     amr: &[&str],
     acr: &str,
 ) -> anyhow::Result<NewSession> {
@@ -68,6 +96,7 @@ pub fn create(
         amr: amr.join(" "),
         acr: acr.to_string(),
         revoked_at: None,
+        device_id: device_id.to_string(),
     };
     diesel::insert_into(browser_sessions::table)
         .values(&row)

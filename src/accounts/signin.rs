@@ -10,9 +10,6 @@
 
 use std::time::Duration;
 
-use diesel::Connection;
-
-use crate::accounts::sessions::{self, NewSession, ACR_AAL1, AMR_PASSWORD};
 use crate::accounts::signup::send_confirmation;
 use crate::accounts::users::{self, normalize_email};
 use crate::audit::{self, Actor};
@@ -22,10 +19,8 @@ use crate::Ctx;
 
 #[derive(Debug)]
 pub enum SignInOutcome {
-    SignedIn {
-        session: SessionCookie,
-        user_id: String,
-    },
+    /// The password is right; the second-factor step ([`crate::accounts::login`]) comes next.
+    PasswordAccepted { user_id: String, email: String },
     /// Unknown email or wrong password: one message for both.
     InvalidCredentials,
     /// Too many failures from this IP for this account: wait.
@@ -38,17 +33,6 @@ pub enum SignInOutcome {
     EmailNotConfirmed,
     /// Right password, account disabled by an operator.
     Disabled,
-}
-
-pub struct SessionCookie {
-    pub id: String,
-    pub token: String,
-}
-
-impl std::fmt::Debug for SessionCookie {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "SessionCookie({})", self.id)
-    }
 }
 
 struct Keys {
@@ -176,29 +160,9 @@ pub async fn sign_in(
         send_confirmation(ctx, &user, None).await?;
         return Ok(SignInOutcome::EmailNotConfirmed);
     }
-    let a = actor.clone();
-    let user_id = user.id.clone();
-    let NewSession { id, token } = ctx
-        .db
-        .run(move |c| {
-            c.transaction(|c| {
-                let s = sessions::create(c, now, &user_id, &a, &[AMR_PASSWORD], ACR_AAL1)?;
-                audit::record(
-                    c,
-                    now,
-                    Some(&user_id),
-                    None,
-                    "signed_in",
-                    serde_json::json!({ "session": s.id, "amr": [AMR_PASSWORD] }),
-                    Some(&a),
-                )?;
-                Ok(s)
-            })
-        })
-        .await?;
-    Ok(SignInOutcome::SignedIn {
-        session: SessionCookie { id, token },
+    Ok(SignInOutcome::PasswordAccepted {
         user_id: user.id,
+        email: user.email,
     })
 }
 

@@ -1,12 +1,26 @@
 //! Notices to people: email, SMS and voice. Message texts are askama `.txt` templates in
-//! `templates/notify/`. The dev outbox stores every message in the database and shows it at
-//! `/dev/outbox` in dev mode.
+//! `templates/notify/`. Senders: the dev outbox stores every message in the database and shows
+//! it at `/dev/outbox` in dev mode; [`SmtpSender`] sends email, [`GatewaySender`] sends SMS and
+//! voice calls through a Twilio-style gateway; [`RoutingNotifier`] picks one per channel as
+//! `[notify]` says ([`build_notifier`]).
+
+pub mod gateway;
+pub mod router;
+pub mod smtp;
+
+use std::sync::Arc;
 
 use askama::Template;
 use async_trait::async_trait;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+pub use gateway::GatewaySender;
+pub use router::RoutingNotifier;
+pub use smtp::SmtpSender;
+
+use crate::clock::Clock;
+use crate::config::{EmailBackend, RunMode, Settings, SmsBackend};
 use crate::storage::db::Db;
 use crate::storage::schema::outbox;
 
@@ -52,15 +66,59 @@ pub trait Notifier: Send + Sync {
     fn name(&self) -> &'static str;
 }
 
+/// The notifier `[notify]` asks for: email by SMTP or to the outbox, SMS and voice by the
+/// gateway or to the outbox, behind one [`RoutingNotifier`]. Connects nothing yet, so a relay
+/// or gateway that is down doesn't stop Verity from starting; a failed send returns `Err`.
+pub fn build_notifier(
+    settings: &Settings,
+    db: Db,
+    clock: Clock,
+) -> anyhow::Result<Arc<dyn Notifier>> {
+    let n = &settings.notify;
+    n.validate()?;
+    let outbox =
+        || -> Arc<dyn Notifier> { Arc::new(OutboxNotifier::new(db.clone(), clock.clone())) };
+    let email: Arc<dyn Notifier> = match n.email {
+        EmailBackend::Outbox => outbox(),
+        EmailBackend::Smtp => {
+            let hello = url::Url::parse(&settings.issuer)
+                .ok()
+                .and_then(|u| u.host_str().map(str::to_string))
+                .unwrap_or_else(|| "localhost".into());
+            Arc::new(SmtpSender::new(n, &hello)?)
+        }
+    };
+    let phone: Arc<dyn Notifier> = match n.sms {
+        SmsBackend::Outbox => outbox(),
+        SmsBackend::Gateway => Arc::new(GatewaySender::new(n)?),
+    };
+    let name = match (n.email, n.sms) {
+        (EmailBackend::Outbox, SmsBackend::Outbox) => "dev outbox",
+        (EmailBackend::Smtp, SmsBackend::Outbox) => "smtp + dev outbox",
+        (EmailBackend::Outbox, SmsBackend::Gateway) => "dev outbox + gateway",
+        (EmailBackend::Smtp, SmsBackend::Gateway) => "smtp + gateway",
+    };
+    if settings.env == RunMode::Production
+        && (n.email == EmailBackend::Outbox || n.sms == SmsBackend::Outbox)
+    {
+        tracing::warn!(
+            notifier = name,
+            "production mode with an outbox backend: those notices are stored, not delivered \
+             (set notify.email = \"smtp\" and notify.sms = \"gateway\")"
+        );
+    }
+    Ok(Arc::new(RoutingNotifier::new(email, phone, name)))
+}
+
 /// Writes each message to the `outbox` table. In dev that table is the inbox a newcomer
-/// reads at `/dev/outbox`; real senders (SMTP, SMS gateway) come with the MFA work.
+/// reads at `/dev/outbox`. It is the `outbox` backend of `[notify] email` and `sms`.
 pub struct OutboxNotifier {
     db: Db,
-    clock: crate::clock::Clock,
+    clock: Clock,
 }
 
 impl OutboxNotifier {
-    pub fn new(db: Db, clock: crate::clock::Clock) -> OutboxNotifier {
+    pub fn new(db: Db, clock: Clock) -> OutboxNotifier {
         OutboxNotifier { db, clock }
     }
 }

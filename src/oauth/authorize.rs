@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::sessions::Session;
+use crate::accounts::sessions::{Session, ACR_AAL2};
 use crate::crypto;
 use crate::oauth::{grants, scopes};
 use crate::storage::store::{get_json, put_json, take_json};
@@ -33,6 +33,7 @@ pub struct AuthorizeParams {
     pub request: Option<String>,
     pub request_uri: Option<String>,
     pub login_hint: Option<String>,
+    pub acr_values: Option<String>,
     /// Parameters sent more than once (RFC 6749 §3.1 forbids it).
     pub repeated: Vec<String>,
 }
@@ -62,6 +63,7 @@ impl AuthorizeParams {
                 "request" => &mut p.request,
                 "request_uri" => &mut p.request_uri,
                 "login_hint" => &mut p.login_hint,
+                "acr_values" => &mut p.acr_values,
                 _ => continue,
             };
             if slot.is_some() {
@@ -101,7 +103,25 @@ pub struct PendingAuthorization {
     /// The browser that started it; no other browser can continue it.
     pub browser_id: String,
     pub consent_given: bool,
+    /// The RP asked for AAL2: a fresh second factor is needed, "remember this browser" doesn't count.
+    #[serde(default)]
+    pub requires_aal2: bool,
 }
+
+/// Assurance levels an RP may ask for in `acr_values`, with Login.gov's names as aliases.
+pub const ACR_AAL2_ALIASES: &[&str] = &[
+    "urn:verity:aal2",
+    "http://idmanagement.gov/ns/assurance/aal/2",
+];
+pub const ACR_AAL1_ALIASES: &[&str] = &[
+    "urn:verity:aal1",
+    "http://idmanagement.gov/ns/assurance/ial/1",
+];
+/// Identity-verified levels: not available until identity proofing exists.
+pub const ACR_IAL2_ALIASES: &[&str] = &[
+    "urn:verity:ial2",
+    "http://idmanagement.gov/ns/assurance/ial/2",
+];
 
 /// What an authorization code stands for; kept in the store for `auth_code_ttl_secs`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -366,6 +386,21 @@ pub async fn start(
         return Ok(fail("invalid_request", "nonce or state is too long"));
     }
 
+    let acr_values = scopes::parse(params.acr_values.as_deref().unwrap_or(""));
+    if !acr_values.is_empty()
+        && acr_values
+            .iter()
+            .all(|a| ACR_IAL2_ALIASES.contains(&a.as_str()))
+    {
+        return Ok(fail(
+            "unmet_authentication_requirements",
+            "identity-verified assurance (ial2) is not available yet",
+        ));
+    }
+    let requires_aal2 = acr_values
+        .iter()
+        .any(|a| ACR_AAL2_ALIASES.contains(&a.as_str()));
+
     let pending = PendingAuthorization {
         client_id: client.client_id.clone(),
         client_name: client.name.clone(),
@@ -381,6 +416,7 @@ pub async fn start(
         session_at_start: session.map(|s| s.id.clone()),
         browser_id: browser_id.to_string(),
         consent_given: false,
+        requires_aal2,
     };
     decide(ctx, pending, None, session).await
 }
@@ -522,7 +558,8 @@ async fn decide(
         let fresh_enough = pending.max_age.is_none_or(|max| now - auth_time <= max);
         let after_prompt_login =
             !pending.prompt.login || pending.session_at_start.as_deref() != Some(s.id.as_str());
-        fresh_enough && after_prompt_login
+        let strong_enough = !pending.requires_aal2 || s.acr == ACR_AAL2;
+        fresh_enough && after_prompt_login && strong_enough
     });
     let Some(session) = session else {
         if pending.prompt.none {

@@ -12,7 +12,7 @@ use openidconnect::{
 };
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::sessions::ACR_AAL1;
+use crate::accounts::sessions::{ACR_AAL1, ACR_AAL2};
 use crate::config::SigningAlg;
 use crate::oauth::scopes;
 
@@ -77,7 +77,11 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
     ))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
     .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode]))
-    .set_acr_values_supported(Some(vec![AuthenticationContextClass::new(ACR_AAL1.into())]))
+    .set_acr_values_supported(Some(vec![
+        AuthenticationContextClass::new(ACR_AAL1.into()),
+        AuthenticationContextClass::new(ACR_AAL2.into()),
+        AuthenticationContextClass::new("http://idmanagement.gov/ns/assurance/aal/2".into()),
+    ]))
     .set_token_endpoint_auth_methods_supported(Some(vec![
         CoreClientAuthMethod::ClientSecretBasic,
         CoreClientAuthMethod::ClientSecretPost,

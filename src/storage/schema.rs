@@ -27,6 +27,7 @@ diesel::table! {
         amr -> Text,
         acr -> Text,
         revoked_at -> Nullable<Timestamp>,
+        device_id -> Text,
     }
 }
 
@@ -116,7 +117,45 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    phones (id) {
+        id -> Text,
+        user_id -> Text,
+        number_enc -> Text,
+        fingerprint -> Text,
+        masked -> Text,
+        channel -> Text,
+        is_default -> Bool,
+        confirmed_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    totp_credentials (id) {
+        id -> Text,
+        user_id -> Text,
+        name -> Text,
+        secret_enc -> Text,
+        last_step -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    backup_codes (id) {
+        id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(browser_sessions -> users (user_id));
+diesel::joinable!(phones -> users (user_id));
+diesel::joinable!(totp_credentials -> users (user_id));
+diesel::joinable!(backup_codes -> users (user_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(grants -> users (user_id));
@@ -133,4 +172,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     email_tokens,
     audit_events,
     outbox,
+    phones,
+    totp_credentials,
+    backup_codes,
 );

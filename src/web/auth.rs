@@ -1,15 +1,18 @@
 //! Sign-up, email confirmation, sign-in, sign-out, and the home and terms pages.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::accounts::login::{self, AfterPassword};
 use crate::accounts::sessions;
 use crate::accounts::signin::{self, SignInOutcome};
 use crate::accounts::signup::{self, ConfirmOutcome, SignupForm, SignupOutcome};
 use crate::error::{AppError, PageResult};
 use crate::oauth::authorize;
-use crate::web::browser::{cleared_session_cookie, session_cookie, Browser};
+use crate::web::browser::{
+    cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE,
+};
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -234,6 +237,7 @@ fn minutes(secs: u64) -> String {
 pub async fn login_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
+    req: HttpRequest,
     form: web::Form<LoginSubmit>,
 ) -> PageResult {
     let form = form.into_inner();
@@ -257,15 +261,30 @@ pub async fn login_submit(
         retry_link: retry_link.clone(),
     };
     match outcome {
-        SignInOutcome::SignedIn { session, .. } => {
-            if let Some(old) = &browser.session {
-                // A fresh sign-in replaces the old session: no session fixation, no stale amr.
-                sessions::revoke(&ctx, &old.id, &browser.actor).await?;
+        SignInOutcome::PasswordAccepted { user_id, email } => {
+            let remembered = req
+                .cookie(REMEMBER_COOKIE)
+                .is_some_and(|c| login::remember_cookie_valid(&ctx, c.value(), &user_id, &browser.id));
+            match login::after_password(&ctx, &user_id, &email, &browser.id, &form.authz, remembered, &browser.actor).await? {
+                AfterPassword::SignedIn(session) => {
+                    if let Some(old) = &browser.session {
+                        // A fresh sign-in replaces the old session: no fixation, no stale amr.
+                        sessions::revoke(&ctx, &old.id, &browser.actor).await?;
+                    }
+                    Ok(HttpResponse::SeeOther()
+                        .insert_header((header::LOCATION, after_sign_in(&form.authz)))
+                        .cookie(session_cookie(&ctx.settings, &session.token))
+                        .finish())
+                }
+                AfterPassword::SecondFactor { flow_id } => Ok(HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, "/mfa"))
+                    .cookie(login_cookie(&ctx.settings, &flow_id))
+                    .finish()),
+                AfterPassword::Enrol { flow_id } => Ok(HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, "/mfa/setup"))
+                    .cookie(login_cookie(&ctx.settings, &flow_id))
+                    .finish()),
             }
-            Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, after_sign_in(&form.authz)))
-                .cookie(session_cookie(&ctx.settings, &session.token))
-                .finish())
         }
         SignInOutcome::InvalidCredentials => {
             let mut page = login_page_for(&ctx, &browser, form.authz).await?;

@@ -143,3 +143,37 @@ pub fn browser_cookie(settings: &Settings, id: &str) -> Cookie<'static> {
     c.set_max_age(CookieDuration::days(400));
     c
 }
+
+pub const LOGIN_COOKIE: &str = "verity_login";
+pub const REMEMBER_COOKIE: &str = "verity_remember";
+
+/// Carries the id of a sign-in in progress (between password and second factor).
+pub fn login_cookie(settings: &Settings, flow_id: &str) -> Cookie<'static> {
+    let mut c = Cookie::new(LOGIN_COOKIE, flow_id.to_string());
+    c.set_path("/");
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_secure(settings.is_https());
+    c.set_max_age(CookieDuration::seconds(
+        settings.security.authorization_request_ttl_secs as i64,
+    ));
+    c
+}
+
+pub fn cleared_login_cookie(settings: &Settings) -> Cookie<'static> {
+    let mut c = login_cookie(settings, "");
+    c.make_removal();
+    c
+}
+
+pub fn remember_cookie(settings: &Settings, value: &str) -> Cookie<'static> {
+    let mut c = Cookie::new(REMEMBER_COOKIE, value.to_string());
+    c.set_path("/");
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_secure(settings.is_https());
+    c.set_max_age(CookieDuration::days(
+        settings.security.remember_browser_days as i64,
+    ));
+    c
+}

@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod browser;
+pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
@@ -45,6 +46,40 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/login", web::get().to(auth::login_page))
     .route("/login", web::post().to(auth::login_submit))
     .route("/logout", web::post().to(auth::logout))
+    .route("/mfa", web::get().to(mfa::challenge))
+    .route("/mfa/send", web::post().to(mfa::send))
+    .route("/mfa/verify", web::post().to(mfa::verify))
+    .route("/mfa/setup", web::get().to(mfa::setup))
+    .route("/mfa/setup/phone", web::get().to(mfa::setup_phone_page))
+    .route("/mfa/setup/phone", web::post().to(mfa::setup_phone_submit))
+    .route(
+        "/mfa/setup/phone/resend",
+        web::post().to(mfa::setup_phone_resend),
+    )
+    .route(
+        "/mfa/setup/phone/confirm",
+        web::post().to(mfa::setup_phone_confirm),
+    )
+    .route("/mfa/setup/totp", web::get().to(mfa::setup_totp_page))
+    .route("/mfa/setup/totp", web::post().to(mfa::setup_totp_submit))
+    .route(
+        "/mfa/setup/backup-codes",
+        web::get().to(mfa::setup_backup_page),
+    )
+    .route(
+        "/mfa/setup/backup-codes",
+        web::post().to(mfa::setup_backup_generate),
+    )
+    .route(
+        "/mfa/setup/backup-codes.txt",
+        web::get().to(mfa::setup_backup_download),
+    )
+    .route(
+        "/mfa/setup/backup-codes/done",
+        web::post().to(mfa::setup_backup_done),
+    )
+    .route("/not-me", web::get().to(mfa::not_me_page))
+    .route("/not-me", web::post().to(mfa::not_me_submit))
     .route("/authorize", web::get().to(oidc::authorize_get))
     .route("/authorize", web::post().to(oidc::authorize_post))
     .route(
@@ -74,7 +109,7 @@ fn security_headers(https: bool) -> DefaultHeaders {
     let mut h = DefaultHeaders::new()
         .add((
             "Content-Security-Policy",
-            "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'",
         ))
         .add(("X-Content-Type-Options", "nosniff"))
         .add(("Referrer-Policy", "no-referrer"))

@@ -138,3 +138,72 @@ pub struct OutboxPage {
     pub layout: Layout,
     pub messages: Vec<OutboxItem>,
 }
+
+pub struct PhoneOption {
+    pub id: String,
+    pub masked: String,
+    pub channel: String,
+}
+
+pub struct MethodLink {
+    pub href: String,
+    pub label: String,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_challenge.html")]
+pub struct MfaChallengePage {
+    pub layout: Layout,
+    /// "phone", "totp" or "backup".
+    pub method: String,
+    pub phone: Option<PhoneOption>,
+    /// A code was just sent to `phone`.
+    pub sent: bool,
+    pub error: Option<String>,
+    pub others: Vec<MethodLink>,
+    pub remember_days: u64,
+    pub code_length: usize,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_setup.html")]
+pub struct MfaSetupPage {
+    pub layout: Layout,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_phone.html")]
+pub struct MfaPhonePage {
+    pub layout: Layout,
+    /// The number waiting for its code, masked; None while asking for a number.
+    pub masked: Option<String>,
+    pub channel: String,
+    pub number: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_totp.html")]
+pub struct MfaTotpPage {
+    pub layout: Layout,
+    pub qr_png_base64: String,
+    pub secret_text: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "mfa_backup_codes.html")]
+pub struct MfaBackupCodesPage {
+    pub layout: Layout,
+    pub codes: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "not_me.html")]
+pub struct NotMePage {
+    pub layout: Layout,
+    pub token: String,
+    /// None: asking; Some(true): sessions ended; Some(false): link not valid.
+    pub done: Option<bool>,
+}

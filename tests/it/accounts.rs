@@ -94,6 +94,11 @@ async fn duplicate_sign_up_answers_like_a_new_one_and_warns_the_owner() {
     // The original password still works: the duplicate changed nothing.
     let res = server.sign_in(&owner, "dana@example.com", PASSWORD).await;
     assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/mfa/setup",
+        "on to the second factor"
+    );
 }
 
 #[actix_web::test]
@@ -151,6 +156,9 @@ async fn unconfirmed_accounts_cannot_sign_in_and_links_are_single_use() {
         303,
         "email is case-insensitive once confirmed"
     );
+    server
+        .pass_second_factor(&browser, "fay@example.com", res)
+        .await;
     let home = browser.get_ok("/").await;
     assert!(
         home.contains("signed in as <strong>fay@example.com</strong>"),
@@ -323,13 +331,7 @@ async fn sessions_end_after_idle_and_absolute_timeouts_and_on_sign_out() {
     );
 
     let browser = server.browser();
-    assert_eq!(
-        server
-            .sign_in(&browser, "kim@example.com", PASSWORD)
-            .await
-            .status(),
-        303
-    );
+    server.sign_in_fully(&browser, "kim@example.com").await;
     let absolute = server.ctx.settings.security.session_absolute_secs as i64;
     let mut elapsed = 0;
     while elapsed + 600 < absolute {
@@ -344,7 +346,7 @@ async fn sessions_end_after_idle_and_absolute_timeouts_and_on_sign_out() {
     );
 
     let browser = server.browser();
-    server.sign_in(&browser, "kim@example.com", PASSWORD).await;
+    server.sign_in_fully(&browser, "kim@example.com").await;
     let home = browser.get_ok("/").await;
     let res = browser.post("/logout", &[("csrf", &csrf_of(&home))]).await;
     assert_eq!(res.status(), 303);
@@ -357,6 +359,16 @@ async fn session_cookie_has_the_right_flags() {
     let browser = server.browser();
     server.create_account(&browser, "lee@example.com").await;
     let res = server.sign_in(&browser, "lee@example.com", PASSWORD).await;
+    assert!(
+        res.headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("verity_session=")),
+        "no session before the second factor"
+    );
+    let res = server
+        .pass_second_factor(&browser, "lee@example.com", res)
+        .await;
     let cookie = res
         .headers()
         .get_all("set-cookie")

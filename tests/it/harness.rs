@@ -28,6 +28,8 @@ pub const RP_REDIRECT: &str = "http://localhost:9999/callback";
 pub struct TestServer {
     pub base: String,
     pub ctx: Ctx,
+    /// Backup codes enrolled per email, so later sign-ins can pass the second factor.
+    backup_codes: std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
     handle: actix_web::dev::ServerHandle,
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>,
@@ -90,6 +92,7 @@ impl TestServer {
         TestServer {
             base: format!("http://127.0.0.1:{port}"),
             ctx,
+            backup_codes: Default::default(),
             handle,
             _dir: dir,
             pg,
@@ -215,11 +218,67 @@ impl TestServer {
             .await
     }
 
+    /// Signs in all the way: password, then the second factor (enrolling backup codes on
+    /// the first sign-in, using one of them afterwards).
+    pub async fn sign_in_fully(&self, browser: &Browser, email: &str) {
+        let res = self.sign_in(browser, email, PASSWORD).await;
+        let res = self.pass_second_factor(browser, email, res).await;
+        assert_eq!(res.status(), 303, "second factor accepted");
+    }
+
+    /// Given the response to the password form, passes the second factor and returns the
+    /// response that carries the session cookie (a redirect onwards).
+    pub async fn pass_second_factor(
+        &self,
+        browser: &Browser,
+        email: &str,
+        res: reqwest::Response,
+    ) -> reqwest::Response {
+        assert_eq!(res.status(), 303, "password accepted");
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        if location == "/mfa/setup" {
+            let setup = browser.get_ok("/mfa/setup").await;
+            let res = browser
+                .post("/mfa/setup/backup-codes", &[("csrf", &csrf_of(&setup))])
+                .await;
+            assert_eq!(res.status(), 303);
+            let page = browser.get_ok("/mfa/setup/backup-codes").await;
+            let codes = codes_of(&page);
+            assert_eq!(codes.len(), 10, "ten backup codes shown");
+            self.backup_codes
+                .lock()
+                .unwrap()
+                .insert(email.to_string(), codes);
+            browser
+                .post("/mfa/setup/backup-codes/done", &[("csrf", &csrf_of(&page))])
+                .await
+        } else {
+            assert_eq!(location, "/mfa", "sent to the second-factor page");
+            let code = self
+                .backup_codes
+                .lock()
+                .unwrap()
+                .get_mut(email)
+                .and_then(|c| c.pop())
+                .expect("a backup code left for this account");
+            let page = browser.get_ok("/mfa?method=backup").await;
+            browser
+                .post(
+                    "/mfa/verify",
+                    &[
+                        ("csrf", &csrf_of(&page)),
+                        ("method", "backup"),
+                        ("code", &code),
+                    ],
+                )
+                .await
+        }
+    }
+
     pub async fn signed_in_browser(&self, email: &str) -> Browser {
         let browser = self.browser();
         self.create_account(&browser, email).await;
-        let res = self.sign_in(&browser, email, PASSWORD).await;
-        assert_eq!(res.status(), 303, "signed in");
+        self.sign_in_fully(&browser, email).await;
         browser
     }
 
@@ -259,6 +318,15 @@ pub fn csrf_of(html: &str) -> String {
         .and_then(|e| e.value().attr("value"))
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no csrf field in page:\n{html}"))
+}
+
+/// Backup codes as shown on the enrolment page.
+pub fn codes_of(html: &str) -> Vec<String> {
+    let doc = Html::parse_document(html);
+    let sel = Selector::parse("ol.codes code").expect("selector");
+    doc.select(&sel)
+        .map(|e| e.text().collect::<String>())
+        .collect()
 }
 
 pub fn hidden(html: &str, name: &str) -> String {

@@ -59,6 +59,9 @@ async fn full_flow_sign_up_to_userinfo() {
             ],
         )
         .await;
+    let res = server
+        .pass_second_factor(&browser, "mia@example.com", res)
+        .await;
     let (url, res) = browser.follow(res).await;
     assert!(url.contains("/consent"), "{url}");
     let consent = res.text().await.unwrap();
@@ -90,7 +93,7 @@ async fn full_flow_sign_up_to_userinfo() {
     assert!(claims.auth_time().is_some());
     assert_eq!(
         claims.auth_context_ref().map(|a| a.as_str()),
-        Some("urn:verity:aal1")
+        Some("urn:verity:aal2")
     );
     let amr: Vec<String> = claims
         .auth_method_refs()
@@ -98,7 +101,11 @@ async fn full_flow_sign_up_to_userinfo() {
         .iter()
         .map(|a| a.to_string())
         .collect();
-    assert_eq!(amr, vec!["pwd"]);
+    assert_eq!(
+        amr,
+        vec!["pwd", "mfa"],
+        "password, then backup codes set up as the second factor"
+    );
 
     // sid and the access token's type, read raw as any RP could.
     let raw_id: serde_json::Value = jwt_payload(&tokens.extra_fields_id_token());
@@ -221,6 +228,9 @@ async fn prompt_login_and_max_age_force_a_fresh_sign_in() {
                 ("authz", &hidden(&login, "authz")),
             ],
         )
+        .await;
+    let res = server
+        .pass_second_factor(&browser, "ola@example.com", res)
         .await;
     let (callback, _) = browser.follow(res).await;
     let tokens = rp

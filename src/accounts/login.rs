@@ -1,0 +1,350 @@
+//! The sign-in state machine after the password: a second factor, or enrolling a first one.
+//!
+//! State: [`LoginFlow`] in the store under `login:{id}` for `authorization_request_ttl_secs`;
+//! the id travels in the `verity_login` cookie and the flow is bound to the browser id. Who may
+//! advance it: only that browser, and only through the stage it is in. Completing it creates
+//! the browser session and consumes the flow.
+
+use std::time::Duration;
+
+use diesel::Connection;
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::sessions::{self, NewSession, ACR_AAL1, ACR_AAL2, AMR_MFA, AMR_PASSWORD};
+use crate::audit::{self, Actor};
+use crate::crypto;
+use crate::mfa::methods::{self, Enrolled, PhoneChannel};
+use crate::notify::{Channel, Message};
+use crate::storage::store::{get_json, put_json};
+use crate::Ctx;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum LoginStage {
+    /// Password accepted; a second factor is due.
+    SecondFactor,
+    /// Password accepted and nothing enrolled yet: set up a method before going on.
+    Enrol,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingPhone {
+    pub e164: String,
+    pub channel: PhoneChannel,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct LoginFlow {
+    pub user_id: String,
+    pub email: String,
+    pub browser_id: String,
+    /// The relying party's pending authorization request, or "".
+    pub authz: String,
+    pub stage: LoginStage,
+    /// A TOTP secret shown for enrolment, until confirmed.
+    pub pending_totp: Option<Vec<u8>>,
+    /// A phone number being enrolled, until its code is entered.
+    pub pending_phone: Option<PendingPhone>,
+    /// Backup codes generated during enrolment, kept only until the person continues.
+    pub backup_codes_shown: Option<Vec<String>>,
+}
+
+fn flow_key(id: &str) -> String {
+    format!("login:{id}")
+}
+
+fn ttl(ctx: &Ctx) -> Duration {
+    Duration::from_secs(ctx.settings.security.authorization_request_ttl_secs)
+}
+
+pub async fn load(ctx: &Ctx, id: &str, browser_id: &str) -> anyhow::Result<Option<LoginFlow>> {
+    if id.is_empty() || id.len() > 100 {
+        return Ok(None);
+    }
+    let flow: Option<LoginFlow> = get_json(&*ctx.store, &flow_key(id)).await?;
+    Ok(flow.filter(|f| crypto::ct_eq(f.browser_id.as_bytes(), browser_id.as_bytes())))
+}
+
+pub async fn save(ctx: &Ctx, id: &str, flow: &LoginFlow) -> anyhow::Result<()> {
+    put_json(&*ctx.store, &flow_key(id), flow, ttl(ctx)).await
+}
+
+pub async fn enrolled(ctx: &Ctx, user_id: &str) -> anyhow::Result<Enrolled> {
+    let uid = user_id.to_string();
+    ctx.db.run(move |c| methods::enrolled(c, &uid)).await
+}
+
+/// What happens after the password was accepted.
+pub enum AfterPassword {
+    /// A valid "remember this browser" cookie stood in for the second factor (AAL1 only).
+    SignedIn(NewSession),
+    /// Go to the second-factor page (`flow_id` goes in the login cookie).
+    SecondFactor { flow_id: String },
+    /// Go to enrolment.
+    Enrol { flow_id: String },
+}
+
+pub async fn after_password(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    browser_id: &str,
+    authz: &str,
+    remembered: bool,
+    actor: &Actor,
+) -> anyhow::Result<AfterPassword> {
+    let methods = enrolled(ctx, user_id).await?;
+    let needs_aal2 = !authz.is_empty()
+        && crate::oauth::authorize::load_pending(ctx, authz, browser_id)
+            .await?
+            .is_some_and(|p| p.requires_aal2);
+    if methods.any() && remembered && !needs_aal2 {
+        let session = complete_session(
+            ctx,
+            user_id,
+            email,
+            browser_id,
+            &[AMR_PASSWORD],
+            ACR_AAL1,
+            actor,
+        )
+        .await?;
+        return Ok(AfterPassword::SignedIn(session));
+    }
+    let flow = LoginFlow {
+        user_id: user_id.to_string(),
+        email: email.to_string(),
+        browser_id: browser_id.to_string(),
+        authz: authz.to_string(),
+        stage: if methods.any() {
+            LoginStage::SecondFactor
+        } else {
+            LoginStage::Enrol
+        },
+        pending_totp: None,
+        pending_phone: None,
+        backup_codes_shown: None,
+    };
+    let flow_id = crypto::random_token(24);
+    save(ctx, &flow_id, &flow).await?;
+    Ok(if methods.any() {
+        AfterPassword::SecondFactor { flow_id }
+    } else {
+        AfterPassword::Enrol { flow_id }
+    })
+}
+
+/// The final step: consumes the flow and creates the session at the level reached.
+pub async fn finish(
+    ctx: &Ctx,
+    flow_id: &str,
+    flow: &LoginFlow,
+    method_amr: &[&str],
+    actor: &Actor,
+) -> anyhow::Result<NewSession> {
+    ctx.store.delete(&flow_key(flow_id)).await?;
+    let mut amr = vec![AMR_PASSWORD];
+    amr.extend_from_slice(method_amr);
+    amr.push(AMR_MFA);
+    complete_session(
+        ctx,
+        &flow.user_id,
+        &flow.email,
+        &flow.browser_id,
+        &amr,
+        ACR_AAL2,
+        actor,
+    )
+    .await
+}
+
+async fn complete_session(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    device_id: &str,
+    amr: &[&str],
+    acr: &str,
+    actor: &Actor,
+) -> anyhow::Result<NewSession> {
+    let now = ctx.clock.now();
+    let (uid, device, a) = (user_id.to_string(), device_id.to_string(), actor.clone());
+    let amr_owned: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
+    let acr_owned = acr.to_string();
+    let (session, new_device) = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                // The very first sign-in after sign-up is not a "new device".
+                let new_device = sessions::has_any_session(c, &uid)? && !sessions::device_known(c, &uid, &device)?;
+                let amr_refs: Vec<&str> = amr_owned.iter().map(String::as_str).collect();
+                let s = sessions::create(c, now, &uid, &a, &device, &amr_refs, &acr_owned)?;
+                audit::record(c, now, Some(&uid), None, "signed_in", serde_json::json!({ "session": s.id, "amr": amr_owned, "acr": acr_owned, "new_device": new_device }), Some(&a))?;
+                Ok((s, new_device))
+            })
+        })
+        .await?;
+    if new_device {
+        new_device_alert(ctx, user_id, email, actor).await?;
+    }
+    Ok(session)
+}
+
+/// Email and SMS about a sign-in from a device we haven't seen, with a "this wasn't me" link.
+async fn new_device_alert(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let token = crypto::random_token(32);
+    let now = ctx.clock.now();
+    let (uid, mail, hash) = (
+        user_id.to_string(),
+        email.to_string(),
+        crypto::token_hash(&token),
+    );
+    let phone = ctx
+        .db
+        .run(move |c| {
+            use crate::storage::schema::email_tokens;
+            use diesel::prelude::*;
+            diesel::insert_into(email_tokens::table)
+                .values((
+                    email_tokens::token_hash.eq(hash),
+                    email_tokens::user_id.eq(&uid),
+                    email_tokens::purpose.eq(NOT_ME_PURPOSE),
+                    email_tokens::email.eq(&mail),
+                    email_tokens::created_at.eq(now),
+                    email_tokens::expires_at.eq(now + chrono::Duration::days(7)),
+                ))
+                .execute(c)?;
+            Ok(methods::enrolled(c, &uid)?
+                .phones
+                .into_iter()
+                .find(|p| p.is_default))
+        })
+        .await?;
+    let link = format!("{}/not-me?token={}", ctx.settings.issuer, token);
+    let site = &ctx.settings.site_name;
+    let when = now.format("%Y-%m-%d %H:%M UTC");
+    let browser = if actor.user_agent.is_empty() {
+        "an unknown browser"
+    } else {
+        actor.user_agent.as_str()
+    };
+    let body = format!(
+        "Your {site} account was just signed in to from a new device.\n\nWhen: {when}\nBrowser: {browser}\nIP address: {}\n\nIf this was you, there's nothing to do.\nIf this wasn't you, open this link to sign out everywhere:\n\n{link}\n",
+        actor.ip
+    );
+    let mut messages = vec![Message {
+        channel: Channel::Email,
+        to: email.to_string(),
+        subject: format!("New sign-in to your {site} account"),
+        body,
+    }];
+    if let Some(phone) = phone {
+        if let Ok(number) = methods::decrypt_phone(&ctx.master, &phone) {
+            messages.push(Message {
+                channel: Channel::Sms,
+                to: number,
+                subject: format!("{site} new sign-in"),
+                body: format!(
+                    "{site}: new sign-in to your account at {when} from {}. Not you? {link}",
+                    actor.ip
+                ),
+            });
+        }
+    }
+    for m in messages {
+        // An alert that can't go out must not block the person signing in; it is logged.
+        if let Err(e) = ctx.notifier.send(m).await {
+            tracing::warn!(error = %format!("{e:#}"), "could not send a new-device alert");
+        }
+    }
+    Ok(())
+}
+
+pub const NOT_ME_PURPOSE: &str = "not_me";
+
+/// "This wasn't me": ends every session of the account the link was sent for.
+pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<bool> {
+    use crate::storage::schema::{browser_sessions, email_tokens};
+    use diesel::prelude::*;
+    let hash = crypto::token_hash(token);
+    let now = ctx.clock.now();
+    let a = actor.clone();
+    ctx.db
+        .run(move |c| {
+            c.transaction(|c| {
+                let claimed = diesel::update(
+                    email_tokens::table
+                        .filter(email_tokens::token_hash.eq(&hash))
+                        .filter(email_tokens::purpose.eq(NOT_ME_PURPOSE))
+                        .filter(email_tokens::used_at.is_null())
+                        .filter(email_tokens::expires_at.gt(now)),
+                )
+                .set(email_tokens::used_at.eq(now))
+                .execute(c)?;
+                if claimed != 1 {
+                    return Ok(false);
+                }
+                let user_id: String = email_tokens::table
+                    .find(&hash)
+                    .select(email_tokens::user_id)
+                    .first(c)?;
+                let ended = diesel::update(
+                    browser_sessions::table
+                        .filter(browser_sessions::user_id.eq(&user_id))
+                        .filter(browser_sessions::revoked_at.is_null()),
+                )
+                .set(browser_sessions::revoked_at.eq(now))
+                .execute(c)?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&user_id),
+                    None,
+                    "not_me_sessions_ended",
+                    serde_json::json!({ "sessions": ended }),
+                    Some(&a),
+                )?;
+                Ok(true)
+            })
+        })
+        .await
+}
+
+/// "Remember this browser": a cookie signed with a master-derived key, bound to the user and
+/// the browser id, valid `remember_browser_days`. It never satisfies an AAL2 request.
+pub fn remember_cookie_value(ctx: &Ctx, user_id: &str, device_id: &str) -> String {
+    let exp = ctx.clock.unix_now() + ctx.settings.security.remember_browser_days as i64 * 86400;
+    let payload = format!("{user_id}|{device_id}|{exp}");
+    let tag = crypto::mac(&ctx.master.derive("verity/remember/v1"), payload.as_bytes());
+    format!("{}.{}", crypto::b64url(payload.as_bytes()), tag)
+}
+
+pub fn remember_cookie_valid(ctx: &Ctx, value: &str, user_id: &str, device_id: &str) -> bool {
+    let Some((payload_b64, tag)) = value.split_once('.') else {
+        return false;
+    };
+    let Some(payload) = crypto::b64url_decode(payload_b64) else {
+        return false;
+    };
+    if !crypto::mac_verify(&ctx.master.derive("verity/remember/v1"), &payload, tag) {
+        return false;
+    }
+    let Ok(text) = String::from_utf8(payload) else {
+        return false;
+    };
+    let mut parts = text.split('|');
+    match (
+        parts.next(),
+        parts.next(),
+        parts.next().and_then(|e| e.parse::<i64>().ok()),
+    ) {
+        (Some(u), Some(d), Some(exp)) => {
+            u == user_id && d == device_id && exp > ctx.clock.unix_now()
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,420 @@
+//! Proving a second factor: codes sent to phones, authenticator-app codes, backup codes, with
+//! the limits of DESIGN.md. Every kind of wrong code counts towards one per-user limit;
+//! reaching it locks the second factor for `mfa_lock_secs` and emails the person.
+//!
+//! Lock and expiry times are read from the injectable clock (stored as values), so tests can
+//! move time forward; store TTLs only bound how long the entries linger.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::mfa::methods::{self, PhoneChannel};
+use crate::mfa::{backup_codes, otp, totp};
+use crate::notify::{Channel, Message};
+use crate::Ctx;
+
+fn fail_key(user_id: &str) -> String {
+    format!("mfa:fail:{user_id}")
+}
+fn lock_key(user_id: &str) -> String {
+    format!("mfa:lock:{user_id}")
+}
+fn otp_key(user_id: &str, purpose: &str) -> String {
+    format!("otp:{user_id}:{purpose}")
+}
+
+/// Seconds until the second factor unlocks, if it is locked.
+pub async fn locked_for(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<i64>> {
+    let Some(until) = ctx.store.get(&lock_key(user_id)).await? else {
+        return Ok(None);
+    };
+    let until: i64 = until.parse().unwrap_or(0);
+    let left = until - ctx.clock.unix_now();
+    if left > 0 {
+        Ok(Some(left))
+    } else {
+        // The lock has passed: start counting afresh.
+        ctx.store.delete(&lock_key(user_id)).await?;
+        ctx.store.delete(&fail_key(user_id)).await?;
+        Ok(None)
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeOutcome {
+    Accepted,
+    /// Wrong, replayed or unknown code; `remaining` tries before the lock.
+    Wrong {
+        remaining: u32,
+    },
+    /// The code sent to the phone is older than `otp_ttl_secs`.
+    Expired,
+    /// No code was sent (or it was already used).
+    NoCodeSent,
+    /// Too many wrong codes: locked for this many seconds.
+    Locked {
+        secs: i64,
+    },
+}
+
+async fn record_failure(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result<CodeOutcome> {
+    let sec = &ctx.settings.security;
+    let failures = ctx
+        .store
+        .incr(&fail_key(user_id), Duration::from_secs(86400))
+        .await?;
+    let now = ctx.clock.now();
+    let uid = user_id.to_string();
+    ctx.db
+        .run(move |c| {
+            crate::audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "mfa_code_wrong",
+                serde_json::json!({ "failures": failures }),
+                None,
+            )
+        })
+        .await?;
+    if failures >= i64::from(sec.mfa_max_failures) {
+        let until = ctx.clock.unix_now() + sec.mfa_lock_secs as i64;
+        ctx.store
+            .put(
+                &lock_key(user_id),
+                &until.to_string(),
+                Duration::from_secs(sec.mfa_lock_secs + 86400),
+            )
+            .await?;
+        let site = &ctx.settings.site_name;
+        let body = format!(
+            "There were {} wrong security codes on your {site} account, so sign-in with a second factor is paused for {} minutes.\n\nIf this wasn't you, someone may know your password: change it as soon as you can sign in.\n",
+            sec.mfa_max_failures,
+            sec.mfa_lock_secs.div_ceil(60)
+        );
+        let msg = Message {
+            channel: Channel::Email,
+            to: email.to_string(),
+            subject: format!("Too many wrong security codes on your {site} account"),
+            body,
+        };
+        if let Err(e) = ctx.notifier.send(msg).await {
+            tracing::warn!(error = %format!("{e:#}"), "could not send the MFA lock notice");
+        }
+        return Ok(CodeOutcome::Locked {
+            secs: sec.mfa_lock_secs as i64,
+        });
+    }
+    Ok(CodeOutcome::Wrong {
+        remaining: (i64::from(sec.mfa_max_failures) - failures).max(0) as u32,
+    })
+}
+
+async fn clear_failures(ctx: &Ctx, user_id: &str) -> anyhow::Result<()> {
+    ctx.store.delete(&fail_key(user_id)).await
+}
+
+/// Where a phone code goes: an enrolled phone, or a number being enrolled.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PhoneTarget {
+    pub e164: String,
+    pub masked: String,
+    /// Set when the phone is already enrolled.
+    pub phone_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct OtpChallenge {
+    pub id: String,
+    pub code_hash: String,
+    pub target: PhoneTarget,
+    pub channel: PhoneChannel,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SendOutcome {
+    Sent,
+    /// Send limit reached (per user or per number): wait this long.
+    TooManySends {
+        wait_secs: u64,
+    },
+    /// The gateway failed; nothing was counted against the person.
+    CouldNotSend,
+    Locked {
+        secs: i64,
+    },
+}
+
+/// Sends a fresh code to `target`, replacing any earlier one for this purpose. The failure
+/// count is not reset by resending.
+pub async fn send_phone_code(
+    ctx: &Ctx,
+    user_id: &str,
+    purpose: &str,
+    target: PhoneTarget,
+    channel: PhoneChannel,
+) -> anyhow::Result<SendOutcome> {
+    if let Some(secs) = locked_for(ctx, user_id).await? {
+        return Ok(SendOutcome::Locked { secs });
+    }
+    let sec = &ctx.settings.security;
+    let fingerprint = methods::phone_fingerprint(&ctx.master, &target.e164);
+    let windows = [
+        (
+            "short",
+            sec.otp_short_window_secs,
+            sec.otp_sends_per_short_window,
+        ),
+        (
+            "long",
+            sec.otp_long_window_secs,
+            sec.otp_sends_per_long_window,
+        ),
+    ];
+    for subject in [format!("user:{user_id}"), format!("phone:{fingerprint}")] {
+        for (name, window, limit) in windows {
+            let key = format!("otp:sends:{name}:{subject}");
+            let count: i64 = ctx
+                .store
+                .get(&key)
+                .await?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            if count >= i64::from(limit) {
+                let wait = ctx
+                    .store
+                    .ttl(&key)
+                    .await?
+                    .map(|d| d.as_secs().max(1))
+                    .unwrap_or(window);
+                return Ok(SendOutcome::TooManySends { wait_secs: wait });
+            }
+        }
+    }
+    let code = otp::generate(sec.otp_digits);
+    let id = crate::crypto::random_token(16);
+    let minutes = sec.otp_ttl_secs.div_ceil(60);
+    let site = &ctx.settings.site_name;
+    let body = match channel {
+        PhoneChannel::Sms => format!("{code} is your {site} security code. It expires in {minutes} minutes. Don't share it with anyone."),
+        PhoneChannel::Voice => {
+            let spoken: Vec<String> = code.chars().map(|c| c.to_string()).collect();
+            format!("Your {site} security code is {}. Again: {}.", spoken.join(", "), spoken.join(", "))
+        }
+    };
+    let message = Message {
+        channel: match channel {
+            PhoneChannel::Sms => Channel::Sms,
+            PhoneChannel::Voice => Channel::Voice,
+        },
+        to: target.e164.clone(),
+        subject: format!("{site} security code"),
+        body,
+    };
+    if let Err(e) = ctx.notifier.send(message).await {
+        tracing::warn!(error = %format!("{e:#}"), channel = channel.as_str(), "could not send a security code");
+        return Ok(SendOutcome::CouldNotSend);
+    }
+    for subject in [format!("user:{user_id}"), format!("phone:{fingerprint}")] {
+        for (name, window, _) in windows {
+            ctx.store
+                .incr(
+                    &format!("otp:sends:{name}:{subject}"),
+                    Duration::from_secs(window),
+                )
+                .await?;
+        }
+    }
+    let challenge = OtpChallenge {
+        code_hash: otp::hash(&otp_key_material(ctx), &id, &code),
+        id,
+        target,
+        channel,
+        expires_at: ctx.clock.unix_now() + sec.otp_ttl_secs as i64,
+    };
+    crate::storage::store::put_json(
+        &*ctx.store,
+        &otp_key(user_id, purpose),
+        &challenge,
+        Duration::from_secs(sec.otp_ttl_secs + 3600),
+    )
+    .await?;
+    Ok(SendOutcome::Sent)
+}
+
+fn otp_key_material(ctx: &Ctx) -> aws_lc_rs::hmac::Key {
+    ctx.master.derive("verity/otp/v1")
+}
+
+pub async fn pending_phone_challenge(
+    ctx: &Ctx,
+    user_id: &str,
+    purpose: &str,
+) -> anyhow::Result<Option<OtpChallenge>> {
+    crate::storage::store::get_json(&*ctx.store, &otp_key(user_id, purpose)).await
+}
+
+/// Checks a code sent to a phone. On success the challenge is consumed and returned.
+pub async fn verify_phone_code(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    purpose: &str,
+    code: &str,
+) -> anyhow::Result<(CodeOutcome, Option<OtpChallenge>)> {
+    if let Some(secs) = locked_for(ctx, user_id).await? {
+        return Ok((CodeOutcome::Locked { secs }, None));
+    }
+    let Some(challenge) = pending_phone_challenge(ctx, user_id, purpose).await? else {
+        return Ok((CodeOutcome::NoCodeSent, None));
+    };
+    if challenge.expires_at <= ctx.clock.unix_now() {
+        ctx.store.delete(&otp_key(user_id, purpose)).await?;
+        return Ok((CodeOutcome::Expired, None));
+    }
+    let code = code.trim();
+    let presented = otp::hash(&otp_key_material(ctx), &challenge.id, code);
+    if !crate::crypto::ct_eq(presented.as_bytes(), challenge.code_hash.as_bytes()) {
+        return Ok((record_failure(ctx, user_id, email).await?, None));
+    }
+    // Single use: only the request that takes the challenge succeeds.
+    let taken: Option<OtpChallenge> =
+        crate::storage::store::take_json(&*ctx.store, &otp_key(user_id, purpose)).await?;
+    match taken {
+        Some(c) if c.id == challenge.id => {
+            clear_failures(ctx, user_id).await?;
+            Ok((CodeOutcome::Accepted, Some(c)))
+        }
+        _ => Ok((CodeOutcome::NoCodeSent, None)),
+    }
+}
+
+/// Checks an authenticator-app code against every app the person enrolled. A time step is
+/// accepted once: a replayed code counts as wrong.
+pub async fn verify_totp(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    code: &str,
+) -> anyhow::Result<CodeOutcome> {
+    if let Some(secs) = locked_for(ctx, user_id).await? {
+        return Ok(CodeOutcome::Locked { secs });
+    }
+    let uid = user_id.to_string();
+    let apps = ctx
+        .db
+        .run(move |c| Ok(methods::enrolled(c, &uid)?.totp))
+        .await?;
+    let sec = &ctx.settings.security;
+    let now = ctx.clock.unix_now().max(0) as u64;
+    for app in apps {
+        let secret = ctx
+            .master
+            .decrypt(&app.secret_enc, &format!("totp_credentials:{}", app.id))?;
+        if let Some(step) = totp::verify(
+            &secret,
+            code.trim(),
+            now,
+            sec.totp_step_secs,
+            sec.totp_skew_steps,
+        ) {
+            let id = app.id.clone();
+            if ctx
+                .db
+                .run(move |c| methods::claim_totp_step(c, &id, step))
+                .await?
+            {
+                clear_failures(ctx, user_id).await?;
+                return Ok(CodeOutcome::Accepted);
+            }
+        }
+    }
+    record_failure(ctx, user_id, email).await
+}
+
+/// Checks and consumes a backup code.
+pub async fn verify_backup_code(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    code: &str,
+) -> anyhow::Result<CodeOutcome> {
+    if let Some(secs) = locked_for(ctx, user_id).await? {
+        return Ok(CodeOutcome::Locked { secs });
+    }
+    let length = ctx.settings.security.backup_code_length;
+    let Some(canonical) = backup_codes::normalize(code, length) else {
+        return record_failure(ctx, user_id, email).await;
+    };
+    let hash = backup_codes::hash(&backup_code_key(ctx), &canonical);
+    let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    if ctx
+        .db
+        .run(move |c| methods::use_backup_code(c, now, &uid, &hash))
+        .await?
+    {
+        clear_failures(ctx, user_id).await?;
+        Ok(CodeOutcome::Accepted)
+    } else {
+        record_failure(ctx, user_id, email).await
+    }
+}
+
+pub fn backup_code_key(ctx: &Ctx) -> aws_lc_rs::hmac::Key {
+    ctx.master.derive("verity/backup-codes/v1")
+}
+
+/// Generates a fresh set of backup codes, voiding the old one; returns the codes to show once.
+pub async fn regenerate_backup_codes(ctx: &Ctx, user_id: &str) -> anyhow::Result<Vec<String>> {
+    let sec = &ctx.settings.security;
+    let codes = backup_codes::generate(sec.backup_code_count, sec.backup_code_length);
+    let key = backup_code_key(ctx);
+    let hashes: Vec<String> = codes.iter().map(|c| backup_codes::hash(&key, c)).collect();
+    let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    ctx.db
+        .run(move |c| {
+            methods::replace_backup_codes(c, now, &uid, &hashes)?;
+            crate::audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "backup_codes_generated",
+                serde_json::json!({}),
+                None,
+            )
+        })
+        .await?;
+    Ok(codes)
+}
+
+/// Checks the first code from an authenticator app being enrolled; returns the step it used.
+pub async fn verify_new_totp(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    secret: &[u8],
+    code: &str,
+) -> anyhow::Result<(CodeOutcome, Option<u64>)> {
+    if let Some(secs) = locked_for(ctx, user_id).await? {
+        return Ok((CodeOutcome::Locked { secs }, None));
+    }
+    let sec = &ctx.settings.security;
+    let now = ctx.clock.unix_now().max(0) as u64;
+    match totp::verify(
+        secret,
+        code.trim(),
+        now,
+        sec.totp_step_secs,
+        sec.totp_skew_steps,
+    ) {
+        Some(step) => {
+            clear_failures(ctx, user_id).await?;
+            Ok((CodeOutcome::Accepted, Some(step)))
+        }
+        None => Ok((record_failure(ctx, user_id, email).await?, None)),
+    }
+}
