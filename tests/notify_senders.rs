@@ -61,7 +61,13 @@ async fn smtp_server(refuse_rcpt: bool) -> (u16, tokio::task::JoinHandle<SmtpSes
                 "EHLO" => b"250-fake.test\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n",
                 "HELO" | "MAIL" | "RSET" | "NOOP" => b"250 OK\r\n",
                 "AUTH" => b"235 2.7.0 Authentication successful\r\n",
-                "RCPT" if refuse_rcpt => b"550 5.1.1 No such mailbox here\r\n",
+                "RCPT" if refuse_rcpt => {
+                    // Like Postfix, quote the refused address back.
+                    let address = line.split_once(':').map(|(_, a)| a).unwrap_or_default();
+                    let reply = format!("550 5.1.1 {address}: Recipient address rejected\r\n");
+                    write.write_all(reply.as_bytes()).await.unwrap();
+                    continue;
+                }
                 "RCPT" => b"250 OK\r\n",
                 "DATA" => {
                     write
@@ -178,6 +184,10 @@ async fn smtp_refusal_is_an_error() {
     let text = format!("{err:#}");
     assert!(text.contains("550"), "{text}");
     assert!(!text.contains("nobody@example.com"), "{text}");
+    assert!(
+        text.contains("[recipient]: Recipient address rejected"),
+        "{text}"
+    );
     let session = tokio::time::timeout(Duration::from_secs(5), server)
         .await
         .unwrap()

@@ -275,8 +275,8 @@ pub async fn verify_phone_code(
         ctx.store.delete(&otp_key(user_id, purpose)).await?;
         return Ok((CodeOutcome::Expired, None));
     }
-    let code = code.trim();
-    let presented = otp::hash(&otp_key_material(ctx), &challenge.id, code);
+    let typed = otp::normalize(code, ctx.settings.security.otp_digits).unwrap_or_default();
+    let presented = otp::hash(&otp_key_material(ctx), &challenge.id, &typed);
     if !crate::crypto::ct_eq(presented.as_bytes(), challenge.code_hash.as_bytes()) {
         return Ok((record_failure(ctx, user_id, email).await?, None));
     }

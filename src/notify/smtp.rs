@@ -103,12 +103,13 @@ impl Notifier for SmtpSender {
                 message.channel.as_str()
             );
         }
+        let to = message.to.clone();
         let mail = self.mail(message)?;
-        let response = self
-            .transport
-            .send(mail)
-            .await
-            .map_err(|e| anyhow!("SMTP relay {} refused or failed: {e}", self.relay))?;
+        let response = self.transport.send(mail).await.map_err(|e| {
+            // Relays often quote the address they refuse; keep it out of logs.
+            let reason = e.to_string().replace(to.trim(), "[recipient]");
+            anyhow!("SMTP relay {} refused or failed: {reason}", self.relay)
+        })?;
         tracing::info!(relay = %self.relay, code = %response.code(), "email handed to the SMTP relay");
         Ok(())
     }

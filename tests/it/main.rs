@@ -5,5 +5,6 @@
 mod accounts;
 mod harness;
 mod keys;
+mod mfa;
 mod oidc;
 mod ops;
