@@ -240,6 +240,8 @@ impl Settings {
             }
             None => toml::Table::new(),
         };
+        let defaults =
+            toml::Value::try_from(Settings::default()).context("serialising defaults")?;
         for (key, value) in &vars {
             let Some(name) = key.strip_prefix("VERITY_") else {
                 continue;
@@ -249,7 +251,11 @@ impl Settings {
                 continue;
             }
             let path: Vec<String> = name.split("__").map(|p| p.to_ascii_lowercase()).collect();
-            insert_path(&mut table, &path, env_value(value));
+            insert_path(
+                &mut table,
+                &path,
+                env_value(value, lookup(&defaults, &path)),
+            );
         }
         let settings: Settings = toml::Value::Table(table)
             .try_into()
@@ -334,16 +340,37 @@ fn read_table(path: &std::path::Path) -> anyhow::Result<toml::Table> {
     toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
 }
 
-/// An env value is read as a TOML literal when it is one (numbers, booleans), else as a string.
-fn env_value(raw: &str) -> toml::Value {
-    if let Ok(mut t) = toml::from_str::<toml::Table>(&format!("v = {raw}")) {
-        if let Some(v) = t.remove("v") {
-            if !matches!(v, toml::Value::Table(_) | toml::Value::Datetime(_)) {
-                return v;
-            }
-        }
+/// The default's value at a dotted path, to know what type an env value should have.
+fn lookup<'a>(root: &'a toml::Value, path: &[String]) -> Option<&'a toml::Value> {
+    path.iter().try_fold(root, |v, key| v.get(key.as_str()))
+}
+
+/// Env values are typed by the setting's default: numbers and booleans are parsed, strings
+/// (and unset optional strings) stay strings even when they look like numbers
+/// (`VERITY_NOTIFY__SMTP_PASSWORD=123456`, phone numbers).
+fn env_value(raw: &str, default: Option<&toml::Value>) -> toml::Value {
+    match default {
+        Some(toml::Value::Integer(_)) => raw
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .unwrap_or_else(|_| toml::Value::String(raw.to_string())),
+        Some(toml::Value::Float(_)) => raw
+            .trim()
+            .parse::<f64>()
+            .map(toml::Value::Float)
+            .unwrap_or_else(|_| toml::Value::String(raw.to_string())),
+        Some(toml::Value::Boolean(_)) => match raw.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => toml::Value::Boolean(true),
+            "false" | "0" | "no" | "off" => toml::Value::Boolean(false),
+            _ => toml::Value::String(raw.to_string()),
+        },
+        Some(toml::Value::Array(_)) => toml::from_str::<toml::Table>(&format!("v = {raw}"))
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        _ => toml::Value::String(raw.to_string()),
     }
-    toml::Value::String(raw.to_string())
 }
 
 fn insert_path(table: &mut toml::Table, path: &[String], value: toml::Value) {
@@ -590,6 +617,20 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(format!("{err:#}").contains("MASTER_KEY"));
+    }
+
+    #[test]
+    fn env_values_take_the_type_of_the_setting() {
+        let s = Settings::load_from(vars(&[
+            ("VERITY_SITE_NAME", "1234"),
+            ("VERITY_TRUST_FORWARDED_FOR", "true"),
+            ("VERITY_MASTER_KEY", "12345"),
+        ]))
+        .unwrap();
+        assert_eq!(s.site_name, "1234");
+        assert!(s.trust_forwarded_for);
+        assert_eq!(s.master_key.as_deref(), Some("12345"));
+        assert!(Settings::load_from(vars(&[("VERITY_WORKERS", "many")])).is_err());
     }
 
     #[test]

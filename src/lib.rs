@@ -28,7 +28,7 @@ use crate::clock::Clock;
 use crate::config::Settings;
 use crate::crypto::MasterKey;
 use crate::keys::Keys;
-use crate::notify::{Notifier, OutboxNotifier};
+use crate::notify::Notifier;
 use crate::oauth::clients::ClientCache;
 use crate::storage::db::Db;
 use crate::storage::store::{MemoryStore, RedisStore, Store};
@@ -69,7 +69,8 @@ impl Ctx {
             Some(url) => Arc::new(RedisStore::connect(url, &settings.redis_prefix).await?),
             None => Arc::new(MemoryStore::new()),
         };
-        let notifier: Arc<dyn Notifier> = Arc::new(OutboxNotifier::new(db.clone(), clock.clone()));
+        let notifier: Arc<dyn Notifier> =
+            notify::build_notifier(&settings, db.clone(), clock.clone())?;
         let sec = &settings.security;
         let (m, alg, now) = (master.clone(), settings.signing_alg, clock.now());
         let lead = Duration::from_secs(sec.key_publish_lead_secs);

@@ -185,7 +185,7 @@ async fn smtp_refusal_is_an_error() {
     assert!(text.contains("550"), "{text}");
     assert!(!text.contains("nobody@example.com"), "{text}");
     assert!(
-        text.contains("[recipient]: Recipient address rejected"),
+        text.contains("<[recipient]>: Recipient address rejected"),
         "{text}"
     );
     let session = tokio::time::timeout(Duration::from_secs(5), server)

@@ -257,9 +257,7 @@ async fn new_device_alert(
     }
     for m in messages {
         // An alert that can't go out must not block the person signing in; it is logged.
-        if let Err(e) = ctx.notifier.send(m).await {
-            tracing::warn!(error = %format!("{e:#}"), "could not send a new-device alert");
-        }
+        crate::notify::send_best_effort(&*ctx.notifier, m).await;
     }
     Ok(())
 }

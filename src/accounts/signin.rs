@@ -188,13 +188,13 @@ async fn notify_locked(
         until_reset,
         ip: &actor.ip,
     };
-    ctx.notifier
-        .send(Message::email(
-            email,
-            &format!("Sign-in to your {site} account is paused"),
-            text,
-        )?)
-        .await
+    let message = Message::email(
+        email,
+        &format!("Sign-in to your {site} account is paused"),
+        text,
+    )?;
+    crate::notify::send_best_effort(&*ctx.notifier, message).await;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -103,13 +103,12 @@ pub async fn sign_up(
                 site_name: &site,
                 sign_in_link: &link,
             };
-            ctx.notifier
-                .send(Message::email(
-                    &user.email,
-                    &format!("Someone tried to sign up to {site} with your email"),
-                    text,
-                )?)
-                .await?;
+            let message = Message::email(
+                &user.email,
+                &format!("Someone tried to sign up to {site} with your email"),
+                text,
+            )?;
+            crate::notify::send_best_effort(&*ctx.notifier, message).await;
             let actor = actor.clone();
             ctx.db
                 .run(move |c| {
@@ -224,13 +223,10 @@ pub async fn send_confirmation(
         link: &link,
         valid_hours: ttl.div_ceil(3600),
     };
-    ctx.notifier
-        .send(Message::email(
-            &user.email,
-            &format!("Confirm your email for {site}"),
-            text,
-        )?)
-        .await
+    // If it can't go out now, signing in sends a fresh link; the sign-up itself stands.
+    let message = Message::email(&user.email, &format!("Confirm your email for {site}"), text)?;
+    crate::notify::send_best_effort(&*ctx.notifier, message).await;
+    Ok(())
 }
 
 #[derive(Debug, PartialEq, Eq)]

@@ -100,9 +100,22 @@ async fn record_failure(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result
             subject: format!("Too many wrong security codes on your {site} account"),
             body,
         };
-        if let Err(e) = ctx.notifier.send(msg).await {
-            tracing::warn!(error = %format!("{e:#}"), "could not send the MFA lock notice");
-        }
+        crate::notify::send_best_effort(&*ctx.notifier, msg).await;
+        let uid = user_id.to_string();
+        let now = ctx.clock.now();
+        ctx.db
+            .run(move |c| {
+                crate::audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "mfa_locked",
+                    serde_json::json!({ "until": until }),
+                    None,
+                )
+            })
+            .await?;
         return Ok(CodeOutcome::Locked {
             secs: sec.mfa_lock_secs as i64,
         });
@@ -218,6 +231,20 @@ pub async fn send_phone_code(
         tracing::warn!(error = %format!("{e:#}"), channel = channel.as_str(), "could not send a security code");
         return Ok(SendOutcome::CouldNotSend);
     }
+    let (uid, now, masked) = (user_id.to_string(), ctx.clock.now(), target.masked.clone());
+    ctx.db
+        .run(move |c| {
+            crate::audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "mfa_code_sent",
+                serde_json::json!({ "to": masked, "channel": channel.as_str() }),
+                None,
+            )
+        })
+        .await?;
     for subject in [format!("user:{user_id}"), format!("phone:{fingerprint}")] {
         for (name, window, _) in windows {
             ctx.store

@@ -234,3 +234,18 @@ pub fn use_backup_code(
     .execute(conn)?
         >= 1)
 }
+
+/// (codes in the current set, codes still unused).
+pub fn backup_code_status(conn: &mut DbConn, user_id: &str) -> anyhow::Result<(i64, i64)> {
+    use diesel::dsl::count_star;
+    let total = backup_codes::table
+        .filter(backup_codes::user_id.eq(user_id))
+        .select(count_star())
+        .first(conn)?;
+    let left = backup_codes::table
+        .filter(backup_codes::user_id.eq(user_id))
+        .filter(backup_codes::used_at.is_null())
+        .select(count_star())
+        .first(conn)?;
+    Ok((total, left))
+}

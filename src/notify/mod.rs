@@ -198,3 +198,10 @@ pub struct AccountLockedText<'a> {
     pub until_reset: bool,
     pub ip: &'a str,
 }
+
+/// Sends a notice that must not fail the person's request (alerts, confirmations that can be
+/// requested again): a failure is logged, not returned.
+pub async fn send_best_effort(notifier: &dyn Notifier, message: Message) {
+    // The sender has already logged the failure with its backend and reason.
+    let _ = notifier.send(message).await;
+}

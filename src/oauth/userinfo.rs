@@ -98,6 +98,20 @@ pub async fn userinfo(
         out.insert("email".into(), json!(user.email));
         out.insert("email_verified".into(), json!(user.email_verified));
     }
-    // `phone`: phone_number and phone_number_verified are released once phones exist (MFA work).
+    if scopes.contains(&"phone") {
+        // The default phone: only confirmed numbers are ever stored.
+        let uid = user.id.clone();
+        let phones = ctx
+            .db
+            .run(move |c| Ok(crate::mfa::methods::enrolled(c, &uid)?.phones))
+            .await?;
+        if let Some(phone) = phones.iter().find(|p| p.is_default).or(phones.first()) {
+            out.insert(
+                "phone_number".into(),
+                json!(crate::mfa::methods::decrypt_phone(&ctx.master, phone)?),
+            );
+            out.insert("phone_number_verified".into(), json!(true));
+        }
+    }
     Ok(Ok(Value::Object(out)))
 }

@@ -41,9 +41,21 @@ pub struct AuthzQuery {
     pub authz: String,
 }
 
-pub async fn home(browser: Browser) -> PageResult {
+pub async fn home(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    let mut backup_codes_low = None;
+    if let Some(session) = &browser.session {
+        let uid = session.user_id.clone();
+        let (total, left) = ctx
+            .db
+            .run(move |c| crate::mfa::methods::backup_code_status(c, &uid))
+            .await?;
+        if total > 0 && left <= 3 {
+            backup_codes_low = Some(left);
+        }
+    }
     render(&HomePage {
         layout: browser.layout("Your account"),
+        backup_codes_low,
     })
 }
 

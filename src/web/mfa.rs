@@ -697,6 +697,9 @@ pub async fn setup_backup_page(
     render(&MfaBackupCodesPage {
         layout: browser.layout("Your backup codes"),
         codes: codes.iter().map(|c| backup_codes::display(c)).collect(),
+        download_href: "/mfa/setup/backup-codes.txt".into(),
+        done_action: "/mfa/setup/backup-codes/done".into(),
+        done_is_form: true,
     })
 }
 
@@ -712,21 +715,95 @@ pub async fn setup_backup_download(
     let Some(codes) = &flow.backup_codes_shown else {
         return Ok(see_other("/mfa/setup"));
     };
+    Ok(codes_download(&ctx, &flow.email, codes))
+}
+
+fn codes_download(ctx: &Ctx, email: &str, codes: &[String]) -> HttpResponse {
     let mut text = format!(
         "{} backup codes for {}\nEach code works once. Keep them somewhere safe.\n\n",
-        ctx.settings.site_name, flow.email
+        ctx.settings.site_name, email
     );
     for c in codes {
         text.push_str(&backup_codes::display(c));
         text.push('\n');
     }
-    Ok(HttpResponse::Ok()
+    HttpResponse::Ok()
         .content_type("text/plain; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             "attachment; filename=\"backup-codes.txt\"",
         ))
-        .body(text))
+        .body(text)
+}
+
+// Regenerating backup codes when signed in (prompted on the home page when few are left).
+
+fn shown_codes_key(session_id: &str) -> String {
+    format!("backup_shown:{session_id}")
+}
+
+pub async fn regenerate_backup_codes(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<CsrfForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    // A sensitive change: needs a recent full sign-in (password + second factor).
+    let age = (ctx.clock.now() - session.auth_time).num_seconds();
+    if session.acr != crate::accounts::sessions::ACR_AAL2
+        || age > ctx.settings.security.step_up_window_secs as i64
+    {
+        return Err(AppError::BadRequest(
+            "For your security, sign out and sign in again with your second factor, then make new backup codes.".into(),
+        ));
+    }
+    let codes = challenge::regenerate_backup_codes(&ctx, &session.user_id).await?;
+    crate::storage::store::put_json(
+        &*ctx.store,
+        &shown_codes_key(&session.id),
+        &codes,
+        std::time::Duration::from_secs(600),
+    )
+    .await?;
+    Ok(see_other("/account/backup-codes"))
+}
+
+async fn shown_codes(
+    ctx: &Ctx,
+    browser: &Browser,
+) -> Result<Option<(String, Vec<String>)>, AppError> {
+    let Some(session) = &browser.session else {
+        return Ok(None);
+    };
+    let codes: Option<Vec<String>> =
+        crate::storage::store::get_json(&*ctx.store, &shown_codes_key(&session.id)).await?;
+    Ok(codes.map(|c| (session.email.clone(), c)))
+}
+
+pub async fn regenerated_backup_codes(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    let Some((_, codes)) = shown_codes(&ctx, &browser).await? else {
+        return Ok(see_other("/"));
+    };
+    render(&MfaBackupCodesPage {
+        layout: browser.layout("Your new backup codes"),
+        codes: codes.iter().map(|c| backup_codes::display(c)).collect(),
+        download_href: "/account/backup-codes.txt".into(),
+        done_action: "/".into(),
+        done_is_form: false,
+    })
+}
+
+pub async fn regenerated_backup_codes_download(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+) -> PageResult {
+    let Some((email, codes)) = shown_codes(&ctx, &browser).await? else {
+        return Ok(see_other("/"));
+    };
+    Ok(codes_download(&ctx, &email, &codes))
 }
 
 pub async fn setup_backup_done(

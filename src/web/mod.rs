@@ -78,6 +78,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/mfa/setup/backup-codes/done",
         web::post().to(mfa::setup_backup_done),
     )
+    .route(
+        "/account/backup-codes",
+        web::post().to(mfa::regenerate_backup_codes),
+    )
+    .route(
+        "/account/backup-codes",
+        web::get().to(mfa::regenerated_backup_codes),
+    )
+    .route(
+        "/account/backup-codes.txt",
+        web::get().to(mfa::regenerated_backup_codes_download),
+    )
     .route("/not-me", web::get().to(mfa::not_me_page))
     .route("/not-me", web::post().to(mfa::not_me_submit))
     .route("/authorize", web::get().to(oidc::authorize_get))

@@ -53,6 +53,8 @@ pub struct ErrorPage {
 #[template(path = "home.html")]
 pub struct HomePage {
     pub layout: Layout,
+    /// Unused backup codes, when the person has a set and few are left.
+    pub backup_codes_low: Option<i64>,
 }
 
 #[derive(Template)]
@@ -197,6 +199,10 @@ pub struct MfaTotpPage {
 pub struct MfaBackupCodesPage {
     pub layout: Layout,
     pub codes: Vec<String>,
+    pub download_href: String,
+    /// Where "I've saved my codes" goes: a POST during enrolment, a link afterwards.
+    pub done_action: String,
+    pub done_is_form: bool,
 }
 
 #[derive(Template)]

@@ -708,3 +708,157 @@ async fn new_device_alert_is_sent_once_and_this_wasnt_me_ends_sessions() {
         .await;
     assert_eq!(again.status(), 400, "the link works once");
 }
+
+#[actix_web::test]
+async fn a_failed_send_gets_a_clear_page_and_costs_nothing() {
+    // An SMS gateway that isn't there (nothing listens on port 1).
+    let server = TestServer::start_with(|s| {
+        s.notify.sms = verity::config::SmsBackend::Gateway;
+        s.notify.gateway_base_url = "http://127.0.0.1:1".into();
+        s.notify.gateway_account_sid = Some("AC123".into());
+        s.notify.gateway_auth_token = Some("secret-token".into());
+        s.notify.gateway_from_number = Some("+15005550006".into());
+        s.notify.gateway_timeout_secs = 2;
+    })
+    .await;
+    let browser = at_enrolment(&server, "yan@example.com").await;
+    let page = browser.get_ok("/mfa/setup/phone").await;
+    for _ in 0..3 {
+        let res = browser
+            .post(
+                "/mfa/setup/phone",
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("phone", PHONE_TYPED),
+                    ("channel", "sms"),
+                ],
+            )
+            .await;
+        assert_eq!(res.status(), 503, "not a 500, and not a send-limit refusal");
+        let html = res.text().await.unwrap();
+        assert!(
+            text_of(&html, ".alert")
+                .unwrap()
+                .contains("couldn't send the code"),
+            "{html}"
+        );
+        assert!(html.contains("voice"), "suggests another way");
+    }
+    // Email still works (outbox): the account and the rest of the product are unaffected.
+    assert!(!server.outbox_for("yan@example.com").await.is_empty());
+}
+
+#[actix_web::test]
+async fn few_backup_codes_left_prompts_a_new_set_that_voids_the_old_one() {
+    let server = TestServer::start().await;
+    let browser = at_enrolment(&server, "zed@example.com").await;
+    let setup = browser.get_ok("/mfa/setup").await;
+    browser
+        .post("/mfa/setup/backup-codes", &[("csrf", &csrf_of(&setup))])
+        .await;
+    let page = browser.get_ok("/mfa/setup/backup-codes").await;
+    let codes = codes_of(&page);
+    browser
+        .post("/mfa/setup/backup-codes/done", &[("csrf", &csrf_of(&page))])
+        .await;
+    assert!(
+        !browser.get_ok("/").await.contains("backup codes left"),
+        "no prompt with 10 left"
+    );
+
+    // Use codes until 3 are left.
+    let mut last = None;
+    for code in &codes[..7] {
+        let b = server.browser();
+        let res = server.sign_in(&b, "zed@example.com", PASSWORD).await;
+        assert_eq!(res.headers()["location"], "/mfa");
+        let page = b.get_ok("/mfa?method=backup").await;
+        let res = b
+            .post(
+                "/mfa/verify",
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("method", "backup"),
+                    ("code", code),
+                ],
+            )
+            .await;
+        assert!(is_signed_in(&res));
+        last = Some(b);
+    }
+    let b = last.unwrap();
+    let home = b.get_ok("/").await;
+    assert!(home.contains("You have 3 backup codes left"), "{home}");
+    let res = b
+        .post("/account/backup-codes", &[("csrf", &csrf_of(&home))])
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = b.get_ok("/account/backup-codes").await;
+    let fresh = codes_of(&page);
+    assert_eq!(fresh.len(), 10);
+    assert!(!b.get_ok("/").await.contains("backup codes left"));
+
+    // An unused code from the old set no longer works; a new one does.
+    let b2 = server.browser();
+    let res = server.sign_in(&b2, "zed@example.com", PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let page = b2.get_ok("/mfa?method=backup").await;
+    let res = b2
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "backup"),
+                ("code", &codes[9]),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422, "regenerating voids the old set");
+    let res = b2
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "backup"),
+                ("code", &fresh[0]),
+            ],
+        )
+        .await;
+    assert!(is_signed_in(&res));
+}
+
+#[actix_web::test]
+async fn relying_parties_with_the_phone_scope_get_the_confirmed_number() {
+    let server = TestServer::start().await;
+    let (client_id, secret) = server.add_client(false).await;
+    let rp = server.rp(&client_id, secret.as_deref()).await;
+    let browser = at_enrolment(&server, "abe@example.com").await;
+    let res = enrol_phone(&server, &browser, "sms").await;
+    assert!(is_signed_in(&res));
+    let req = rp.auth_request(&["phone"]);
+    let callback = authorize_to_callback(&browser, &req.url).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let claims = rp.verify(&tokens, &req.nonce);
+    let amr: Vec<String> = claims
+        .auth_method_refs()
+        .unwrap()
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    assert_eq!(amr, vec!["pwd", "sms", "mfa"]);
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(openidconnect::OAuth2TokenResponse::access_token(&tokens).secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["phone_number"], PHONE_E164);
+    assert_eq!(info["phone_number_verified"], true);
+    assert!(info.get("email").is_none(), "only what the scopes allow");
+}
