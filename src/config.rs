@@ -138,6 +138,8 @@ pub struct Security {
     /// Random bytes in a generated client secret (≥ 32 = 256 bits).
     pub client_secret_bytes: usize,
     pub max_phones_per_account: u32,
+    /// Authenticator apps per account.
+    pub max_authenticator_apps: u32,
     pub sim_swap_cooldown_hours: u64,
     /// Lifetime of an email confirmation link.
     pub email_confirmation_ttl_secs: u64,
@@ -149,6 +151,10 @@ pub struct Security {
     pub key_refresh_secs: u64,
     /// Sign-up attempts per IP per hour.
     pub signups_per_ip_per_hour: u32,
+    /// Lifetime of a password-reset link (single use).
+    pub password_reset_ttl_secs: u64,
+    /// Password-reset requests per hour, per account and per IP.
+    pub password_resets_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -215,12 +221,15 @@ impl Default for Security {
             refresh_token_ttl_days: 30,
             client_secret_bytes: 32,
             max_phones_per_account: 5,
+            max_authenticator_apps: 2,
             sim_swap_cooldown_hours: 72,
             email_confirmation_ttl_secs: 86400,
             authorization_request_ttl_secs: 1800,
             key_publish_lead_secs: 3600,
             key_refresh_secs: 60,
             signups_per_ip_per_hour: 20,
+            password_reset_ttl_secs: 1800,
+            password_resets_per_hour: 20,
         }
     }
 }

@@ -46,6 +46,13 @@ pub struct LoginFlow {
     pub pending_phone: Option<PendingPhone>,
     /// Backup codes generated during enrolment, kept only until the person continues.
     pub backup_codes_shown: Option<Vec<String>>,
+    /// Set when this flow is a password reset: the second factor leads to choosing a new
+    /// password instead of a session.
+    #[serde(default)]
+    pub reset_token: Option<String>,
+    /// The reset's second factor has been passed (or the account has none).
+    #[serde(default)]
+    pub reset_ready: bool,
 }
 
 fn flow_key(id: &str) -> String {
@@ -123,6 +130,8 @@ pub async fn after_password(
         pending_totp: None,
         pending_phone: None,
         backup_codes_shown: None,
+        reset_token: None,
+        reset_ready: false,
     };
     let flow_id = crypto::random_token(24);
     save(ctx, &flow_id, &flow).await?;
@@ -264,14 +273,16 @@ async fn new_device_alert(
 
 pub const NOT_ME_PURPOSE: &str = "not_me";
 
-/// "This wasn't me": ends every session of the account the link was sent for.
+/// "This wasn't me": ends every session of the account the link was sent for and starts a
+/// password reset (a link by email). Returns whether the link was valid.
 pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<bool> {
     use crate::storage::schema::{browser_sessions, email_tokens};
     use diesel::prelude::*;
     let hash = crypto::token_hash(token);
     let now = ctx.clock.now();
     let a = actor.clone();
-    ctx.db
+    let user = ctx
+        .db
         .run(move |c| {
             c.transaction(|c| {
                 let claimed = diesel::update(
@@ -284,7 +295,7 @@ pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<boo
                 .set(email_tokens::used_at.eq(now))
                 .execute(c)?;
                 if claimed != 1 {
-                    return Ok(false);
+                    return Ok(None);
                 }
                 let user_id: String = email_tokens::table
                     .find(&hash)
@@ -306,10 +317,17 @@ pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<boo
                     serde_json::json!({ "sessions": ended }),
                     Some(&a),
                 )?;
-                Ok(true)
+                crate::accounts::users::by_id(c, &user_id)
             })
         })
-        .await
+        .await?;
+    match user {
+        Some(user) => {
+            crate::accounts::reset::send_link(ctx, &user).await?;
+            Ok(true)
+        }
+        None => Ok(false),
+    }
 }
 
 /// "Remember this browser": a cookie signed with a master-derived key, bound to the user and

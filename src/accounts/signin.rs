@@ -166,6 +166,15 @@ pub async fn sign_in(
     })
 }
 
+/// Forgets every failure counter and lock for an account (after a password reset).
+pub async fn clear_failures(ctx: &Ctx, email: &str) -> anyhow::Result<()> {
+    let k = keys(&normalize_email(email), "");
+    for key in [&k.account_failures, &k.account_lock, &k.hard_lock] {
+        ctx.store.delete(key).await?;
+    }
+    Ok(())
+}
+
 /// `base · 2^over`, capped.
 pub fn backoff_secs(base: u64, max: u64, over: u32) -> u64 {
     base.saturating_mul(1u64 << over.min(32)).min(max)

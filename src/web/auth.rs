@@ -330,7 +330,7 @@ pub async fn login_submit(
             &locked(
                 "Account locked",
                 "There have been too many wrong passwords for this account, so sign-in is locked until the account is recovered. If the account exists, we've emailed its owner.".into(),
-                "Contact support from the email address on the account to unlock it.",
+                "Reset your password with \"Forgot your password?\" on the sign-in page (you'll need your second factor too), or contact support.",
             ),
             StatusCode::TOO_MANY_REQUESTS,
         ),

@@ -56,6 +56,13 @@ async fn complete(
     amr: &[&str],
     remember: bool,
 ) -> PageResult {
+    if flow.reset_token.is_some() {
+        // A password reset: the second factor unlocks choosing a new password, not a session.
+        let mut flow = flow.clone();
+        flow.reset_ready = true;
+        login::save(ctx, flow_id, &flow).await?;
+        return Ok(see_other("/reset-password/new"));
+    }
     if let Some(old) = &browser.session {
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
@@ -633,6 +640,17 @@ pub async fn setup_totp_submit(
     let Some(secret) = flow.pending_totp.clone() else {
         return Ok(see_other("/mfa/setup/totp"));
     };
+    let enrolled = login::enrolled(&ctx, &flow.user_id).await?;
+    if enrolled.totp.len() as u32 >= ctx.settings.security.max_authenticator_apps {
+        let message = format!(
+            "You already have {} authenticator apps, the most an account can have.",
+            ctx.settings.security.max_authenticator_apps
+        );
+        return render_status(
+            &totp_page(&ctx, &browser, &flow, &secret, Some(message))?,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
     let (outcome, step) =
         challenge::verify_new_totp(&ctx, &flow.user_id, &flow.email, &secret, &form.code).await?;
     let Some(step) = step.filter(|_| outcome == CodeOutcome::Accepted) else {

@@ -7,6 +7,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod reset;
 
 use std::net::TcpListener;
 
@@ -89,6 +90,17 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/account/backup-codes.txt",
         web::get().to(mfa::regenerated_backup_codes_download),
+    )
+    .route("/forgot-password", web::get().to(reset::forgot_page_get))
+    .route("/forgot-password", web::post().to(reset::forgot_submit))
+    .route("/reset-password", web::get().to(reset::open_link))
+    .route(
+        "/reset-password/new",
+        web::get().to(reset::new_password_get),
+    )
+    .route(
+        "/reset-password/new",
+        web::post().to(reset::new_password_submit),
     )
     .route("/not-me", web::get().to(mfa::not_me_page))
     .route("/not-me", web::post().to(mfa::not_me_submit))

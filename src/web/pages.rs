@@ -213,3 +213,21 @@ pub struct NotMePage {
     /// None: asking; Some(true): sessions ended; Some(false): link not valid.
     pub done: Option<bool>,
 }
+
+#[derive(Template)]
+#[template(path = "forgot_password.html")]
+pub struct ForgotPasswordPage {
+    pub layout: Layout,
+    pub sent: bool,
+    pub email: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "new_password.html")]
+pub struct NewPasswordPage {
+    pub layout: Layout,
+    pub min_length: usize,
+    pub error: Option<String>,
+    pub done: bool,
+}

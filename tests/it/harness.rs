@@ -275,6 +275,16 @@ impl TestServer {
         }
     }
 
+    /// One unused backup code of an account the harness enrolled.
+    pub fn take_backup_code(&self, email: &str) -> String {
+        self.backup_codes
+            .lock()
+            .unwrap()
+            .get_mut(email)
+            .and_then(|c| c.pop())
+            .expect("a backup code left for this account")
+    }
+
     pub async fn signed_in_browser(&self, email: &str) -> Browser {
         let browser = self.browser();
         self.create_account(&browser, email).await;

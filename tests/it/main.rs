@@ -8,3 +8,4 @@ mod keys;
 mod mfa;
 mod oidc;
 mod ops;
+mod reset;

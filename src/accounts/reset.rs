@@ -1,0 +1,284 @@
+//! Password reset by emailed link, plus a second factor when the account has one (NIST 63B
+//! §4.2: an email link alone doesn't recover a multi-factor account).
+//!
+//! The link is a single-use token (hashed in `email_tokens`, `password_reset_ttl_secs`). The
+//! second factor is passed through the ordinary [`crate::accounts::login`] flow, marked as a
+//! reset, so its limits and lock apply unchanged.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+
+use crate::accounts::login::{self, LoginFlow, LoginStage};
+use crate::accounts::password::refusal_reason;
+use crate::accounts::users::{self, normalize_email, User};
+use crate::audit::{self, Actor};
+use crate::crypto;
+use crate::mfa::methods;
+use crate::notify::{send_best_effort, Channel, Message};
+use crate::storage::schema::{browser_sessions, email_tokens, grants, users as users_t};
+use crate::Ctx;
+
+pub const PURPOSE_PASSWORD_RESET: &str = "password_reset";
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// One answer whether or not the email has an account.
+    CheckYourEmail,
+    TooManyRequests,
+}
+
+/// "Forgot password": mails a reset link if the email belongs to a confirmed account.
+pub async fn request(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<RequestOutcome> {
+    let email = normalize_email(email);
+    let sec = &ctx.settings.security;
+    let hour = Duration::from_secs(3600);
+    let account_key = format!(
+        "reset:acct:{}",
+        hex::encode(&crypto::sha256(email.as_bytes())[..16])
+    );
+    let per_ip = ctx
+        .store
+        .incr(&format!("reset:ip:{}", actor.ip), hour)
+        .await?;
+    let per_account = ctx.store.incr(&account_key, hour).await?;
+    let limit = i64::from(sec.password_resets_per_hour);
+    if per_ip > limit || per_account > limit {
+        return Ok(RequestOutcome::TooManyRequests);
+    }
+    let lookup = email.clone();
+    let user = ctx.db.run(move |c| users::by_email(c, &lookup)).await?;
+    if let Some(user) = user.filter(|u| u.email_verified && !u.disabled) {
+        send_link(ctx, &user).await?;
+    }
+    Ok(RequestOutcome::CheckYourEmail)
+}
+
+/// Creates a reset token and mails the link.
+pub async fn send_link(ctx: &Ctx, user: &User) -> anyhow::Result<()> {
+    let token = crypto::random_token(32);
+    let now = ctx.clock.now();
+    let ttl = ctx.settings.security.password_reset_ttl_secs;
+    let row = (
+        email_tokens::token_hash.eq(crypto::token_hash(&token)),
+        email_tokens::user_id.eq(user.id.clone()),
+        email_tokens::purpose.eq(PURPOSE_PASSWORD_RESET),
+        email_tokens::email.eq(user.email.clone()),
+        email_tokens::created_at.eq(now),
+        email_tokens::expires_at.eq(now + chrono::Duration::seconds(ttl as i64)),
+    );
+    let uid = user.id.clone();
+    ctx.db
+        .run(move |c| {
+            diesel::insert_into(email_tokens::table)
+                .values(row)
+                .execute(c)?;
+            audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "password_reset_requested",
+                serde_json::json!({}),
+                None,
+            )
+        })
+        .await?;
+    let site = &ctx.settings.site_name;
+    let body = format!(
+        "Someone asked to reset the password of your {site} account.\n\nTo choose a new password, open this link within {} minutes:\n\n{}/reset-password?token={token}\n\nThe link works once. If you didn't ask for this, you can ignore this email: your password stays as it is.\n",
+        ttl.div_ceil(60),
+        ctx.settings.issuer
+    );
+    send_best_effort(
+        &*ctx.notifier,
+        Message {
+            channel: Channel::Email,
+            to: user.email.clone(),
+            subject: format!("Reset your {site} password"),
+            body,
+        },
+    )
+    .await;
+    Ok(())
+}
+
+/// The account a still-valid (unused, unexpired) reset token belongs to.
+async fn token_user(ctx: &Ctx, token: &str) -> anyhow::Result<Option<User>> {
+    if token.is_empty() || token.len() > 100 {
+        return Ok(None);
+    }
+    let hash = crypto::token_hash(token);
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |c| {
+            let user_id: Option<String> = email_tokens::table
+                .filter(email_tokens::token_hash.eq(&hash))
+                .filter(email_tokens::purpose.eq(PURPOSE_PASSWORD_RESET))
+                .filter(email_tokens::used_at.is_null())
+                .filter(email_tokens::expires_at.gt(now))
+                .select(email_tokens::user_id)
+                .first(c)
+                .optional()?;
+            match user_id {
+                Some(id) => users::by_id(c, &id),
+                None => Ok(None),
+            }
+        })
+        .await
+}
+
+pub enum StartOutcome {
+    /// Go to the second-factor page with this login-flow id.
+    SecondFactor {
+        flow_id: String,
+    },
+    /// No second factor enrolled: straight to choosing a password.
+    ChoosePassword {
+        flow_id: String,
+    },
+    InvalidLink,
+}
+
+/// Opening the emailed link: checks it (without using it up) and starts the flow.
+pub async fn start(ctx: &Ctx, token: &str, browser_id: &str) -> anyhow::Result<StartOutcome> {
+    let Some(user) = token_user(ctx, token).await? else {
+        return Ok(StartOutcome::InvalidLink);
+    };
+    let has_mfa = login::enrolled(ctx, &user.id).await?.any();
+    let flow = LoginFlow {
+        user_id: user.id.clone(),
+        email: user.email.clone(),
+        browser_id: browser_id.to_string(),
+        authz: String::new(),
+        stage: LoginStage::SecondFactor,
+        pending_totp: None,
+        pending_phone: None,
+        backup_codes_shown: None,
+        reset_token: Some(token.to_string()),
+        reset_ready: !has_mfa,
+    };
+    let flow_id = crypto::random_token(24);
+    login::save(ctx, &flow_id, &flow).await?;
+    Ok(if has_mfa {
+        StartOutcome::SecondFactor { flow_id }
+    } else {
+        StartOutcome::ChoosePassword { flow_id }
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResetOutcome {
+    Done,
+    InvalidLink,
+    Refused(String),
+}
+
+/// Sets the new password. Uses up the token, ends every session and token grant, clears the
+/// sign-in locks, and tells the person on every channel.
+pub async fn complete(
+    ctx: &Ctx,
+    flow: &LoginFlow,
+    password: String,
+    confirmation: &str,
+    actor: &Actor,
+) -> anyhow::Result<ResetOutcome> {
+    let (Some(token), true) = (flow.reset_token.clone(), flow.reset_ready) else {
+        return Ok(ResetOutcome::InvalidLink);
+    };
+    if let Some(reason) = refusal_reason(&ctx.settings.security, &password, &[&flow.email]) {
+        return Ok(ResetOutcome::Refused(reason));
+    }
+    if password != confirmation {
+        return Ok(ResetOutcome::Refused(
+            "The two passwords don't match.".into(),
+        ));
+    }
+    let hash = ctx.passwords.hash(password).await?;
+    let (token_hash, now, uid, a) = (
+        crypto::token_hash(&token),
+        ctx.clock.now(),
+        flow.user_id.clone(),
+        actor.clone(),
+    );
+    let done = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                let claimed = diesel::update(
+                    email_tokens::table
+                        .filter(email_tokens::token_hash.eq(&token_hash))
+                        .filter(email_tokens::purpose.eq(PURPOSE_PASSWORD_RESET))
+                        .filter(email_tokens::user_id.eq(&uid))
+                        .filter(email_tokens::used_at.is_null())
+                        .filter(email_tokens::expires_at.gt(now)),
+                )
+                .set(email_tokens::used_at.eq(now))
+                .execute(c)?;
+                if claimed != 1 {
+                    return Ok(false);
+                }
+                diesel::update(users_t::table.find(&uid))
+                    .set((users_t::password_hash.eq(&hash), users_t::updated_at.eq(now)))
+                    .execute(c)?;
+                let sessions = diesel::update(
+                    browser_sessions::table
+                        .filter(browser_sessions::user_id.eq(&uid))
+                        .filter(browser_sessions::revoked_at.is_null()),
+                )
+                .set(browser_sessions::revoked_at.eq(now))
+                .execute(c)?;
+                let revoked_grants = diesel::update(grants::table.filter(grants::user_id.eq(&uid)).filter(grants::revoked_at.is_null()))
+                    .set((grants::revoked_at.eq(now), grants::revoked_reason.eq("password reset")))
+                    .execute(c)?;
+                audit::record(c, now, Some(&uid), None, "password_reset", serde_json::json!({ "sessions_ended": sessions, "grants_revoked": revoked_grants }), Some(&a))?;
+                Ok(true)
+            })
+        })
+        .await?;
+    if !done {
+        return Ok(ResetOutcome::InvalidLink);
+    }
+    crate::accounts::signin::clear_failures(ctx, &flow.email).await?;
+    notify_reset(ctx, flow).await?;
+    Ok(ResetOutcome::Done)
+}
+
+async fn notify_reset(ctx: &Ctx, flow: &LoginFlow) -> anyhow::Result<()> {
+    let site = &ctx.settings.site_name;
+    let when = ctx.clock.now().format("%Y-%m-%d %H:%M UTC");
+    send_best_effort(
+        &*ctx.notifier,
+        Message {
+            channel: Channel::Email,
+            to: flow.email.clone(),
+            subject: format!("Your {site} password was changed"),
+            body: format!(
+                "The password of your {site} account was reset on {when}. Every device was signed out.\n\nIf this wasn't you, contact support right away.\n"
+            ),
+        },
+    )
+    .await;
+    let uid = flow.user_id.clone();
+    let phones = ctx
+        .db
+        .run(move |c| Ok(methods::enrolled(c, &uid)?.phones))
+        .await?;
+    for phone in phones {
+        if let Ok(number) = methods::decrypt_phone(&ctx.master, &phone) {
+            send_best_effort(
+                &*ctx.notifier,
+                Message {
+                    channel: Channel::Sms,
+                    to: number,
+                    subject: format!("{site} password changed"),
+                    body: format!(
+                        "{site}: your password was reset on {when}. Not you? Contact support."
+                    ),
+                },
+            )
+            .await;
+        }
+    }
+    Ok(())
+}
