@@ -620,7 +620,8 @@ fn totp_page(
 ) -> Result<MfaTotpPage, AppError> {
     Ok(MfaTotpPage {
         layout: browser.layout("Add an authenticator app"),
-        qr_png_base64: totp::qr_png_base64(secret, &ctx.settings.site_name, &flow.email)?,
+        // The otpauth label can't carry ':'; an email may.
+        qr_png_base64: totp::qr_png_base64(secret, &ctx.settings.site_name.replace(':', " "), &flow.email.replace(':', "."))?,
         secret_text: totp::secret_base32(secret),
         error,
     })
