@@ -51,15 +51,28 @@ pub enum ClientCommand {
     Add {
         #[arg(long)]
         name: String,
-        /// Exact redirect URI; repeat for several.
-        #[arg(long = "redirect-uri", required = true)]
+        /// Exact redirect URI; repeat for several (needed for authorization_code).
+        #[arg(long = "redirect-uri")]
         redirect_uris: Vec<String>,
         /// A public client (browser or native app): no secret, PKCE required.
         #[arg(long)]
         public: bool,
-        /// Allowed scopes, repeatable or space-separated (default: openid profile email phone).
+        /// Allowed scopes, repeatable or space-separated (default for interactive clients:
+        /// openid profile email phone offline_access).
         #[arg(long = "scope")]
         scopes: Vec<String>,
+        /// Grant types, repeatable: authorization_code (default), refresh_token, client_credentials.
+        #[arg(long = "grant-type")]
+        grant_types: Vec<String>,
+        /// May be granted `verity:admin` scopes (the management API).
+        #[arg(long)]
+        admin: bool,
+        /// Where RP-initiated logout may send the browser back; repeat for several.
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Receives back-channel logout tokens (OIDC Back-Channel Logout 1.0).
+        #[arg(long = "backchannel-logout-uri")]
+        backchannel_logout_uri: Option<String>,
     },
     /// List clients as JSON.
     List,
@@ -132,8 +145,16 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
             redirect_uris,
             public,
             scopes,
+            grant_types,
+            admin,
+            post_logout_redirect_uris,
+            backchannel_logout_uri,
         } => {
             let scopes = scopes
+                .iter()
+                .flat_map(|s| crate::oauth::scopes::parse(s))
+                .collect();
+            let grant_types = grant_types
                 .iter()
                 .flat_map(|s| crate::oauth::scopes::parse(s))
                 .collect();
@@ -146,6 +167,10 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
                     redirect_uris,
                     public,
                     scopes,
+                    grant_types,
+                    admin,
+                    post_logout_redirect_uris,
+                    backchannel_logout_uri,
                     fixed_id: None,
                     fixed_secret: None,
                 },
@@ -245,6 +270,10 @@ async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
                             redirect_uris: vec![DEMO_REDIRECT_URI.into()],
                             public: false,
                             scopes: vec![],
+                            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                            admin: false,
+                            post_logout_redirect_uris: vec!["http://localhost:8081/".into()],
+                            backchannel_logout_uri: None,
                             fixed_id: Some(DEMO_CLIENT_ID.into()),
                             fixed_secret: Some(DEMO_CLIENT_SECRET.into()),
                         },

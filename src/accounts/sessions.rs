@@ -161,6 +161,8 @@ pub async fn revoke(ctx: &Ctx, session_id: &str, actor: &Actor) -> anyhow::Resul
                 .filter(browser_sessions::revoked_at.is_null())
                 .set(browser_sessions::revoked_at.eq(now))
                 .execute(c)?;
+            // Token families issued in this session end with it, except offline_access ones.
+            crate::oauth::grants::revoke_for_session(c, now, &id)?;
             crate::audit::record(
                 c,
                 now,

@@ -26,6 +26,24 @@ pub struct ClientRow {
     pub allowed_scopes: String,
     pub is_public: bool,
     pub created_at: NaiveDateTime,
+    pub grant_types: String,
+    pub is_admin: bool,
+    pub post_logout_redirect_uris: String,
+    pub backchannel_logout_uri: Option<String>,
+}
+
+pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
+pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
+pub const GRANT_CLIENT_CREDENTIALS: &str = "client_credentials";
+pub const GRANT_TYPES: &[&str] = &[
+    GRANT_AUTHORIZATION_CODE,
+    GRANT_REFRESH_TOKEN,
+    GRANT_CLIENT_CREDENTIALS,
+];
+
+/// Scopes of Verity's own management API: only admin clients may hold them.
+pub fn is_admin_scope(scope: &str) -> bool {
+    scope == "verity:admin" || scope.starts_with("verity:admin:")
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -38,9 +56,17 @@ pub struct Client {
     pub scopes: Vec<String>,
     pub public: bool,
     pub created_at: NaiveDateTime,
+    pub grant_types: Vec<String>,
+    pub admin: bool,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
 }
 
 impl Client {
+    pub fn allows_grant(&self, grant: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant)
+    }
+
     fn from_row(row: ClientRow) -> Client {
         Client {
             client_id: row.id,
@@ -50,6 +76,11 @@ impl Client {
             scopes: scopes::parse(&row.allowed_scopes),
             public: row.is_public,
             created_at: row.created_at,
+            grant_types: scopes::parse(&row.grant_types),
+            admin: row.is_admin,
+            post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)
+                .unwrap_or_default(),
+            backchannel_logout_uri: row.backchannel_logout_uri,
         }
     }
 
@@ -68,6 +99,12 @@ pub struct NewClient {
     pub redirect_uris: Vec<String>,
     pub public: bool,
     pub scopes: Vec<String>,
+    /// Default: authorization_code.
+    pub grant_types: Vec<String>,
+    /// May be granted `verity:admin` scopes (management API).
+    pub admin: bool,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
     /// Only for the dev demo: a fixed id and secret.
     pub fixed_id: Option<String>,
     pub fixed_secret: Option<String>,
@@ -83,6 +120,8 @@ pub struct CreatedClient {
     pub redirect_uris: Vec<String>,
     pub scopes: Vec<String>,
     pub public: bool,
+    pub grant_types: Vec<String>,
+    pub admin: bool,
 }
 
 /// Exact-match redirect URIs: absolute, no fragment; https unless it's a loopback address
@@ -113,25 +152,51 @@ pub fn add(
     if new.name.trim().is_empty() {
         bail!("a client needs a name");
     }
-    if new.redirect_uris.is_empty() {
-        bail!("a client needs at least one redirect URI");
+    let mut grant_types = new.grant_types.clone();
+    if grant_types.is_empty() {
+        grant_types.push(GRANT_AUTHORIZATION_CODE.into());
     }
-    for uri in &new.redirect_uris {
-        validate_redirect_uri(settings, uri)?;
-    }
-    let mut scopes = new.scopes.clone();
-    if scopes.is_empty() {
-        scopes = scopes::SUPPORTED.iter().map(|s| s.to_string()).collect();
-    }
-    for s in &scopes {
-        if !scopes::SUPPORTED.contains(&s.as_str()) {
+    for g in &grant_types {
+        if !GRANT_TYPES.contains(&g.as_str()) {
             bail!(
-                "unknown scope {s:?}; supported: {}",
-                scopes::SUPPORTED.join(" ")
+                "unknown grant type {g:?}; supported: {}",
+                GRANT_TYPES.join(", ")
             );
         }
     }
-    if !scopes.iter().any(|s| s == "openid") {
+    let interactive = grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE);
+    if new.public && grant_types.iter().any(|g| g == GRANT_CLIENT_CREDENTIALS) {
+        bail!("a public client can't use client_credentials (it has no secret)");
+    }
+    if interactive && new.redirect_uris.is_empty() {
+        bail!("a client using authorization_code needs at least one redirect URI");
+    }
+    for uri in new
+        .redirect_uris
+        .iter()
+        .chain(new.post_logout_redirect_uris.iter())
+    {
+        validate_redirect_uri(settings, uri)?;
+    }
+    if let Some(uri) = &new.backchannel_logout_uri {
+        validate_redirect_uri(settings, uri)?;
+    }
+    let mut scopes = new.scopes.clone();
+    if scopes.is_empty() && interactive {
+        scopes = scopes::SUPPORTED.iter().map(|s| s.to_string()).collect();
+    }
+    for s in &scopes {
+        let well_formed = !s.is_empty()
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b":._-/".contains(&b));
+        if !well_formed {
+            bail!("scope {s:?} has characters a scope can't have");
+        }
+        if is_admin_scope(s) && !new.admin {
+            bail!("scope {s:?} needs an admin client (--admin)");
+        }
+    }
+    if interactive && !scopes.iter().any(|s| s == "openid") {
         scopes.insert(0, "openid".into());
     }
     let id = new
@@ -155,6 +220,10 @@ pub fn add(
         allowed_scopes: scopes::join(&scopes),
         is_public: new.public,
         created_at: now,
+        grant_types: grant_types.join(" "),
+        is_admin: new.admin,
+        post_logout_redirect_uris: serde_json::to_string(&new.post_logout_redirect_uris)?,
+        backchannel_logout_uri: new.backchannel_logout_uri.clone(),
     };
     diesel::insert_into(clients::table)
         .values(&row)
@@ -166,6 +235,8 @@ pub fn add(
         redirect_uris: new.redirect_uris,
         scopes,
         public: new.public,
+        grant_types,
+        admin: new.admin,
     })
 }
 

@@ -21,6 +21,10 @@ pub struct VerityMetadata {
     pub code_challenge_methods_supported: Vec<String>,
     pub authorization_response_iss_parameter_supported: bool,
     pub prompt_values_supported: Vec<String>,
+    pub revocation_endpoint: String,
+    pub introspection_endpoint: String,
+    pub revocation_endpoint_auth_methods_supported: Vec<String>,
+    pub introspection_endpoint_auth_methods_supported: Vec<String>,
 }
 impl AdditionalProviderMetadata for VerityMetadata {}
 
@@ -65,6 +69,17 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
                 "consent".into(),
                 "select_account".into(),
             ],
+            revocation_endpoint: url("/revoke"),
+            introspection_endpoint: url("/introspect"),
+            revocation_endpoint_auth_methods_supported: vec![
+                "client_secret_basic".into(),
+                "client_secret_post".into(),
+                "none".into(),
+            ],
+            introspection_endpoint_auth_methods_supported: vec![
+                "client_secret_basic".into(),
+                "client_secret_post".into(),
+            ],
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token"))?))
@@ -76,7 +91,11 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
             .collect(),
     ))
     .set_response_modes_supported(Some(vec![CoreResponseMode::Query]))
-    .set_grant_types_supported(Some(vec![CoreGrantType::AuthorizationCode]))
+    .set_grant_types_supported(Some(vec![
+        CoreGrantType::AuthorizationCode,
+        CoreGrantType::RefreshToken,
+        CoreGrantType::ClientCredentials,
+    ]))
     .set_acr_values_supported(Some(vec![
         AuthenticationContextClass::new(ACR_AAL1.into()),
         AuthenticationContextClass::new(ACR_AAL2.into()),

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use crate::oauth::scopes;
 use crate::storage::db::DbConn;
-use crate::storage::schema::{consents, grants};
+use crate::storage::schema::{consents, grants, refresh_tokens};
 
 pub fn consented_scopes(
     conn: &mut DbConn,
@@ -75,6 +75,11 @@ pub struct Grant {
     pub created_at: NaiveDateTime,
     pub revoked_at: Option<NaiveDateTime>,
     pub revoked_reason: Option<String>,
+    /// `offline_access`: the family outlives the browser session.
+    pub offline_access: bool,
+    pub auth_time: Option<NaiveDateTime>,
+    pub acr: String,
+    pub amr: String,
 }
 
 pub fn insert(conn: &mut DbConn, grant: &Grant) -> anyhow::Result<()> {
@@ -107,4 +112,88 @@ pub fn revoke(
             .execute(conn)?
             == 1,
     )
+}
+
+/// Ends the token families issued in a browser session, except `offline_access` ones.
+pub fn revoke_for_session(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    session_id: &str,
+) -> anyhow::Result<Vec<Grant>> {
+    let affected: Vec<Grant> = grants::table
+        .filter(grants::session_id.eq(session_id))
+        .filter(grants::revoked_at.is_null())
+        .select(Grant::as_select())
+        .load(conn)?;
+    diesel::update(
+        grants::table
+            .filter(grants::session_id.eq(session_id))
+            .filter(grants::revoked_at.is_null())
+            .filter(grants::offline_access.eq(false)),
+    )
+    .set((
+        grants::revoked_at.eq(now),
+        grants::revoked_reason.eq("session ended"),
+    ))
+    .execute(conn)?;
+    Ok(affected)
+}
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshToken {
+    pub id: String,
+    pub token_hash: String,
+    pub grant_id: String,
+    pub scopes: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+/// A new refresh token in the grant's family; returns the token (only its hash is stored).
+pub fn issue_refresh_token(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    grant_id: &str,
+    scopes: &str,
+    ttl: chrono::Duration,
+) -> anyhow::Result<String> {
+    let token = crate::crypto::random_token(32);
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::id.eq(uuid::Uuid::new_v4().to_string()),
+            refresh_tokens::token_hash.eq(crate::crypto::token_hash(&token)),
+            refresh_tokens::grant_id.eq(grant_id),
+            refresh_tokens::scopes.eq(scopes),
+            refresh_tokens::created_at.eq(now),
+            refresh_tokens::expires_at.eq(now + ttl),
+        ))
+        .execute(conn)?;
+    Ok(token)
+}
+
+pub fn find_refresh_token(
+    conn: &mut DbConn,
+    token: &str,
+) -> anyhow::Result<Option<(RefreshToken, Grant)>> {
+    let hash = crate::crypto::token_hash(token);
+    Ok(refresh_tokens::table
+        .inner_join(grants::table)
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select((RefreshToken::as_select(), Grant::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+/// Marks a refresh token used; false if another request already did (a reuse).
+pub fn use_refresh_token(conn: &mut DbConn, now: NaiveDateTime, id: &str) -> anyhow::Result<bool> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .find(id)
+            .filter(refresh_tokens::used_at.is_null()),
+    )
+    .set(refresh_tokens::used_at.eq(now))
+    .execute(conn)?
+        == 1)
 }

@@ -5,6 +5,8 @@ pub mod authorize;
 pub mod clients;
 pub mod discovery;
 pub mod grants;
+pub mod refresh;
+pub mod revocation;
 pub mod scopes;
 pub mod token;
 pub mod userinfo;

@@ -1,6 +1,6 @@
 //! The scopes Verity understands, what each releases, and how a person reads them.
 
-pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "phone"];
+pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
 
 /// Consent-page wording: what the app will receive, in plain words.
 pub fn describe(scope: &str) -> Option<&'static str> {
@@ -9,6 +9,9 @@ pub fn describe(scope: &str) -> Option<&'static str> {
         "profile" => Some("Your name"),
         "email" => Some("Your email address"),
         "phone" => Some("Your phone number"),
+        "offline_access" => {
+            Some("Access to this information while you're not using the app, until you revoke it")
+        }
         _ => None,
     }
 }

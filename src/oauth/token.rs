@@ -15,6 +15,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto;
 use crate::keys::SigningKey;
+use diesel::Connection;
+
 use crate::oauth::authorize::{code_key, used_code_key, IssuedCode};
 use crate::oauth::clients::Client;
 use crate::oauth::grants::{self, Grant};
@@ -47,7 +49,7 @@ pub struct TokenError {
 }
 
 impl TokenError {
-    fn new(error: &'static str, description: impl Into<String>) -> TokenError {
+    pub fn new(error: &'static str, description: impl Into<String>) -> TokenError {
         TokenError {
             error,
             description: description.into(),
@@ -111,6 +113,11 @@ pub struct TokenForm {
     pub code_verifier: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
+    pub refresh_token: Option<String>,
+    pub scope: Option<String>,
+    /// Revocation and introspection.
+    pub token: Option<String>,
+    pub token_type_hint: Option<String>,
     pub repeated: Vec<String>,
 }
 
@@ -131,6 +138,10 @@ impl TokenForm {
                 "code_verifier" => &mut f.code_verifier,
                 "client_id" => &mut f.client_id,
                 "client_secret" => &mut f.client_secret,
+                "refresh_token" => &mut f.refresh_token,
+                "scope" => &mut f.scope,
+                "token" => &mut f.token,
+                "token_type_hint" => &mut f.token_type_hint,
                 _ => continue,
             };
             if slot.is_some() {
@@ -147,7 +158,10 @@ pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
     pub expires_in: u64,
-    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
     pub scope: String,
 }
 
@@ -162,11 +176,30 @@ pub struct AccessTokenClaims {
     pub iat: i64,
     pub jti: String,
     pub scope: String,
-    pub auth_time: i64,
-    pub acr: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub amr: Vec<String>,
-    /// The grant this token came from; revoking the grant revokes the token.
-    pub gid: String,
+    /// The grant this token came from; revoking the grant revokes the token. Absent for
+    /// client_credentials tokens, which stand for the client itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gid: Option<String>,
+}
+
+/// What a set of tokens says: for a person (code and refresh grants) or for a client.
+pub struct Issue {
+    pub client_id: String,
+    /// The person; None for client_credentials (the subject is the client).
+    pub user_id: Option<String>,
+    pub scopes: Vec<String>,
+    pub session_id: Option<String>,
+    pub auth_time: Option<i64>,
+    pub acr: Option<String>,
+    pub amr: Vec<String>,
+    pub nonce: Option<String>,
+    pub grant_id: Option<String>,
 }
 
 pub async fn authenticate_client(
@@ -192,7 +225,7 @@ pub async fn authenticate_client(
     }
 }
 
-fn internal(e: anyhow::Error) -> TokenError {
+pub fn internal(e: anyhow::Error) -> TokenError {
     tracing::error!(error = %format!("{e:#}"), "token endpoint failure");
     TokenError {
         error: "server_error",
@@ -214,15 +247,26 @@ pub async fn exchange(
         ));
     }
     let client = authenticate_client(ctx, &auth).await?;
-    match form.grant_type.as_deref() {
-        Some("authorization_code") => {}
-        None => return Err(TokenError::new("invalid_request", "grant_type is required")),
-        Some(_) => {
-            return Err(TokenError::new(
-                "unsupported_grant_type",
-                "only authorization_code is supported",
-            ))
-        }
+    let grant_type = form
+        .grant_type
+        .clone()
+        .ok_or_else(|| TokenError::new("invalid_request", "grant_type is required"))?;
+    if !crate::oauth::clients::GRANT_TYPES.contains(&grant_type.as_str()) {
+        return Err(TokenError::new(
+            "unsupported_grant_type",
+            format!("grant_type {grant_type} is not supported"),
+        ));
+    }
+    if !client.allows_grant(&grant_type) {
+        return Err(TokenError::new(
+            "unauthorized_client",
+            format!("this client may not use {grant_type}"),
+        ));
+    }
+    match grant_type.as_str() {
+        "refresh_token" => return crate::oauth::refresh::refresh(ctx, &client, &form).await,
+        "client_credentials" => return client_credentials(ctx, &client, &form).await,
+        _ => {}
     }
     let code = form
         .code
@@ -310,6 +354,8 @@ pub async fn exchange(
     }
 
     let now = ctx.clock.now();
+    let offline = issued.scopes.iter().any(|s| s == "offline_access");
+    let wants_refresh = offline || client.allows_grant(crate::oauth::clients::GRANT_REFRESH_TOKEN);
     let grant = Grant {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: issued.user_id.clone(),
@@ -319,80 +365,173 @@ pub async fn exchange(
         created_at: now,
         revoked_at: None,
         revoked_reason: None,
+        offline_access: offline,
+        auth_time: chrono::DateTime::from_timestamp(issued.auth_time, 0).map(|t| t.naive_utc()),
+        acr: issued.acr.clone(),
+        amr: issued.amr.join(" "),
     };
     let sec = &ctx.settings.security;
     // Remember the code as used for as long as tokens from it can live.
-    let remember = Duration::from_secs(sec.access_token_ttl_secs.max(sec.id_token_ttl_secs) + 60);
+    let remember = Duration::from_secs(
+        sec.access_token_ttl_secs
+            .max(sec.id_token_ttl_secs)
+            .max(sec.refresh_token_ttl_days * 86400)
+            + 60,
+    );
     ctx.store
         .put(&used_code_key(code), &grant.id, remember)
         .await
         .map_err(internal)?;
     let row = grant.clone();
-    let user_ok = ctx
+    let refresh_ttl = chrono::Duration::days(sec.refresh_token_ttl_days as i64);
+    let stored = ctx
         .db
         .run(move |c| {
             let user = crate::accounts::users::by_id(c, &row.user_id)?;
             if user.as_ref().is_none_or(|u| u.disabled) {
-                return Ok(false);
+                return Ok(None);
             }
-            grants::insert(c, &row)?;
-            crate::audit::record(
-                c,
-                now,
-                Some(&row.user_id),
-                Some(&row.client_id),
-                "tokens_issued",
-                serde_json::json!({ "grant": row.id, "scopes": row.scopes }),
-                None,
-            )?;
-            Ok(true)
+            c.transaction(|c| {
+                grants::insert(c, &row)?;
+                let refresh = if wants_refresh {
+                    Some(grants::issue_refresh_token(c, now, &row.id, &row.scopes, refresh_ttl)?)
+                } else {
+                    None
+                };
+                crate::audit::record(
+                    c,
+                    now,
+                    Some(&row.user_id),
+                    Some(&row.client_id),
+                    "tokens_issued",
+                    serde_json::json!({ "grant": row.id, "scopes": row.scopes, "refresh_token": refresh.is_some() }),
+                    None,
+                )?;
+                Ok(Some(refresh))
+            })
         })
         .await
         .map_err(internal)?;
-    if !user_ok {
+    let Some(refresh_token) = stored else {
         return Err(TokenError::new(
             "invalid_grant",
             "the account is no longer active",
         ));
-    }
+    };
+    let issue = Issue {
+        client_id: client.client_id.clone(),
+        user_id: Some(issued.user_id.clone()),
+        scopes: issued.scopes.clone(),
+        session_id: Some(issued.session_id.clone()),
+        auth_time: Some(issued.auth_time),
+        acr: Some(issued.acr.clone()),
+        amr: issued.amr.clone(),
+        nonce: issued.nonce.clone(),
+        grant_id: Some(grant.id.clone()),
+    };
+    respond(ctx, &issue, refresh_token)
+}
 
+/// Mints the access token, and the ID token when `openid` was granted to a person.
+pub fn respond(
+    ctx: &Ctx,
+    issue: &Issue,
+    refresh_token: Option<String>,
+) -> Result<TokenResponse, TokenError> {
     let signer = ctx
         .keys
         .ring()
-        .signer(now)
+        .signer(ctx.clock.now())
         .ok_or_else(|| internal(anyhow::anyhow!("no active signing key")))?;
-    let access_token = mint_access_token(ctx, &signer, &issued, &grant.id).map_err(internal)?;
-    let id_token = mint_id_token(ctx, &signer, &issued, &access_token).map_err(internal)?;
+    let access_token = mint_access_token(ctx, &signer, issue).map_err(internal)?;
+    let id_token = if issue.user_id.is_some() && issue.scopes.iter().any(|s| s == "openid") {
+        Some(mint_id_token(ctx, &signer, issue, &access_token).map_err(internal)?)
+    } else {
+        None
+    };
     Ok(TokenResponse {
         access_token,
         token_type: "Bearer",
-        expires_in: sec.access_token_ttl_secs,
+        expires_in: ctx.settings.security.access_token_ttl_secs,
         id_token,
-        scope: issued.scopes.join(" "),
+        refresh_token,
+        scope: issue.scopes.join(" "),
     })
 }
 
-fn mint_access_token(
+/// client_credentials: a token for the client itself. Nothing is written to the database.
+async fn client_credentials(
     ctx: &Ctx,
-    key: &SigningKey,
-    issued: &IssuedCode,
-    grant_id: &str,
-) -> anyhow::Result<String> {
+    client: &Client,
+    form: &TokenForm,
+) -> Result<TokenResponse, TokenError> {
+    if client.public {
+        return Err(TokenError::new(
+            "unauthorized_client",
+            "public clients can't use client_credentials",
+        ));
+    }
+    let requested = match form.scope.as_deref() {
+        Some(s) => crate::oauth::scopes::parse(s),
+        // No scope asked: everything the client may have, except OIDC's person scopes.
+        None => client
+            .scopes
+            .iter()
+            .filter(|s| !crate::oauth::scopes::SUPPORTED.contains(&s.as_str()))
+            .cloned()
+            .collect(),
+    };
+    if let Some(bad) = requested.iter().find(|s| {
+        !client.scopes.contains(s) || crate::oauth::scopes::SUPPORTED.contains(&s.as_str())
+    }) {
+        return Err(TokenError::new(
+            "invalid_scope",
+            format!("this client may not request scope {bad}"),
+        ));
+    }
+    if requested
+        .iter()
+        .any(|s| crate::oauth::clients::is_admin_scope(s))
+        && !client.admin
+    {
+        return Err(TokenError::new(
+            "invalid_scope",
+            "verity:admin scopes are for admin clients only",
+        ));
+    }
+    let issue = Issue {
+        client_id: client.client_id.clone(),
+        user_id: None,
+        scopes: requested,
+        session_id: None,
+        auth_time: None,
+        acr: None,
+        amr: vec![],
+        nonce: None,
+        grant_id: None,
+    };
+    respond(ctx, &issue, None)
+}
+
+fn mint_access_token(ctx: &Ctx, key: &SigningKey, issue: &Issue) -> anyhow::Result<String> {
     let now = ctx.clock.unix_now();
     let claims = AccessTokenClaims {
         iss: ctx.settings.issuer.clone(),
-        sub: issued.user_id.clone(),
-        // The resource is our own userinfo endpoint.
+        sub: issue
+            .user_id
+            .clone()
+            .unwrap_or_else(|| issue.client_id.clone()),
+        // The resource is our own userinfo endpoint (and, for clients, our APIs).
         aud: format!("{}/userinfo", ctx.settings.issuer),
-        client_id: issued.client_id.clone(),
+        client_id: issue.client_id.clone(),
         exp: now + ctx.settings.security.access_token_ttl_secs as i64,
         iat: now,
         jti: crypto::random_token(16),
-        scope: issued.scopes.join(" "),
-        auth_time: issued.auth_time,
-        acr: issued.acr.clone(),
-        amr: issued.amr.clone(),
-        gid: grant_id.to_string(),
+        scope: issue.scopes.join(" "),
+        auth_time: issue.auth_time,
+        acr: issue.acr.clone(),
+        amr: issue.amr.clone(),
+        gid: issue.grant_id.clone(),
     };
     let mut header = jsonwebtoken::Header::new(key.jwt_alg());
     header.typ = Some("at+jwt".into());
@@ -403,35 +542,42 @@ fn mint_access_token(
 fn mint_id_token(
     ctx: &Ctx,
     key: &SigningKey,
-    issued: &IssuedCode,
+    issue: &Issue,
     access_token: &str,
 ) -> anyhow::Result<String> {
     let now = ctx.clock.now().and_utc();
     let exp = now + chrono::Duration::seconds(ctx.settings.security.id_token_ttl_secs as i64);
-    let auth_time = Utc
-        .timestamp_opt(issued.auth_time, 0)
-        .single()
-        .ok_or_else(|| anyhow::anyhow!("bad auth_time"))?;
+    let user_id = issue
+        .user_id
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("ID token without a person"))?;
     let mut claims = IdTokenClaims::new(
         IssuerUrl::new(ctx.settings.issuer.clone())?,
-        vec![Audience::new(issued.client_id.clone())],
+        vec![Audience::new(issue.client_id.clone())],
         exp,
         now,
-        StandardClaims::new(SubjectIdentifier::new(issued.user_id.clone())),
+        StandardClaims::new(SubjectIdentifier::new(user_id)),
         VerityIdClaims {
-            sid: Some(issued.session_id.clone()),
+            sid: issue.session_id.clone(),
         },
     )
-    .set_auth_time(Some(auth_time))
-    .set_auth_context_ref(Some(AuthenticationContextClass::new(issued.acr.clone())))
     .set_auth_method_refs(Some(
-        issued
+        issue
             .amr
             .iter()
             .map(|a| AuthenticationMethodReference::new(a.clone()))
             .collect(),
     ));
-    if let Some(nonce) = &issued.nonce {
+    if let Some(t) = issue
+        .auth_time
+        .and_then(|t| Utc.timestamp_opt(t, 0).single())
+    {
+        claims = claims.set_auth_time(Some(t));
+    }
+    if let Some(acr) = &issue.acr {
+        claims = claims.set_auth_context_ref(Some(AuthenticationContextClass::new(acr.clone())));
+    }
+    if let Some(nonce) = &issue.nonce {
         claims = claims.set_nonce(Some(Nonce::new(nonce.clone())));
     }
     let token = VerityIdToken::new(

@@ -40,6 +40,10 @@ diesel::table! {
         allowed_scopes -> Text,
         is_public -> Bool,
         created_at -> Timestamp,
+        grant_types -> Text,
+        is_admin -> Bool,
+        post_logout_redirect_uris -> Text,
+        backchannel_logout_uri -> Nullable<Text>,
     }
 }
 
@@ -64,6 +68,36 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         revoked_reason -> Nullable<Text>,
+        offline_access -> Bool,
+        auth_time -> Nullable<Timestamp>,
+        acr -> Text,
+        amr -> Text,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        grant_id -> Text,
+        scopes -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    logout_deliveries (id) {
+        id -> Text,
+        client_id -> Text,
+        uri -> Text,
+        logout_token -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -160,6 +194,7 @@ diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
+diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(email_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -175,4 +210,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     phones,
     totp_credentials,
     backup_codes,
+    refresh_tokens,
+    logout_deliveries,
 );

@@ -621,7 +621,11 @@ fn totp_page(
     Ok(MfaTotpPage {
         layout: browser.layout("Add an authenticator app"),
         // The otpauth label can't carry ':'; an email may.
-        qr_png_base64: totp::qr_png_base64(secret, &ctx.settings.site_name.replace(':', " "), &flow.email.replace(':', "."))?,
+        qr_png_base64: totp::qr_png_base64(
+            secret,
+            &ctx.settings.site_name.replace(':', " "),
+            &flow.email.replace(':', "."),
+        )?,
         secret_text: totp::secret_base32(secret),
         error,
     })

@@ -113,6 +113,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/consent", web::get().to(oidc::consent_page))
     .route("/consent", web::post().to(oidc::consent_submit))
     .route("/token", web::post().to(oidc::token))
+    .route("/revoke", web::post().to(oidc::revoke))
+    .route("/introspect", web::post().to(oidc::introspect))
     .route("/userinfo", web::get().to(oidc::userinfo))
     .route("/userinfo", web::post().to(oidc::userinfo))
     .route(

@@ -135,7 +135,9 @@ fn token_error_response(e: TokenError) -> HttpResponse {
     res.json(serde_json::json!({ "error": e.error, "error_description": e.description }))
 }
 
-pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+/// Reads a form-encoded client request (token, revocation, introspection) and how the client
+/// authenticated: HTTP Basic, `client_secret_post`, or `client_id` alone (public clients).
+fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(ClientAuth, TokenForm), TokenError> {
     let is_form = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -145,14 +147,14 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
                 .starts_with("application/x-www-form-urlencoded")
         });
     if !is_form {
-        return token_error_response(TokenError {
+        return Err(TokenError {
             error: "invalid_request",
             description: "the body must be application/x-www-form-urlencoded".into(),
             status: 400,
             basic_challenge: false,
         });
     }
-    let form = TokenForm::from_pairs(url::form_urlencoded::parse(&body).into_owned());
+    let form = TokenForm::from_pairs(url::form_urlencoded::parse(body).into_owned());
     let basic = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -160,7 +162,7 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
         .map(|v| token::parse_basic(v).ok_or(()));
     let auth = match (basic, &form.client_id, &form.client_secret) {
         (Some(Err(())), _, _) => {
-            return token_error_response(TokenError {
+            return Err(TokenError {
                 error: "invalid_client",
                 description: "the Authorization header is not valid HTTP Basic".into(),
                 status: 401,
@@ -168,7 +170,7 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
             })
         }
         (Some(Ok(_)), _, Some(_)) => {
-            return token_error_response(TokenError {
+            return Err(TokenError {
                 error: "invalid_request",
                 description: "use one client authentication method, not two".into(),
                 status: 400,
@@ -177,7 +179,7 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
         }
         (Some(Ok((id, secret))), body_id, None) => {
             if body_id.as_ref().is_some_and(|b| *b != id) {
-                return token_error_response(TokenError {
+                return Err(TokenError {
                     error: "invalid_request",
                     description: "client_id in the body differs from the Authorization header"
                         .into(),
@@ -198,6 +200,14 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
             client_id: id.clone(),
         },
         (None, None, _) => ClientAuth::Missing,
+    };
+    Ok((auth, form))
+}
+
+pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (auth, form) = match client_request(&req, &body) {
+        Ok(r) => r,
+        Err(e) => return token_error_response(e),
     };
     match token::exchange(&ctx, auth, form).await {
         Ok(response) => HttpResponse::Ok()
@@ -253,4 +263,56 @@ pub async fn jwks(ctx: web::Data<Ctx>) -> HttpResponse {
         .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
         .insert_header((header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"))
         .body(ctx.keys.ring().jwks_json.clone())
+}
+
+fn no_store_json(value: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(value)
+}
+
+/// RFC 7009.
+pub async fn revoke(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (auth, form) = match client_request(&req, &body) {
+        Ok(r) => r,
+        Err(e) => return token_error_response(e),
+    };
+    let client = match token::authenticate_client(&ctx, &auth).await {
+        Ok(c) => c,
+        Err(e) => return token_error_response(e),
+    };
+    match crate::oauth::revocation::revoke(&ctx, &client, form.token.as_deref().unwrap_or("")).await
+    {
+        Ok(()) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish(),
+        Err(e) => token_error_response(e),
+    }
+}
+
+/// RFC 7662.
+pub async fn introspect(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (auth, form) = match client_request(&req, &body) {
+        Ok(r) => r,
+        Err(e) => return token_error_response(e),
+    };
+    let client = match token::authenticate_client(&ctx, &auth).await {
+        Ok(c) if !c.public => c,
+        Ok(_) => {
+            return token_error_response(TokenError {
+                error: "invalid_client",
+                description: "introspection needs an authenticated (confidential) client".into(),
+                status: 401,
+                basic_challenge: false,
+            })
+        }
+        Err(e) => return token_error_response(e),
+    };
+    match crate::oauth::revocation::introspect(&ctx, &client, form.token.as_deref().unwrap_or(""))
+        .await
+    {
+        Ok(v) => no_store_json(&v),
+        Err(e) => token_error_response(e),
+    }
 }

@@ -24,6 +24,7 @@ use verity::Ctx;
 
 pub const PASSWORD: &str = "plum tractor gazebo lantern";
 pub const RP_REDIRECT: &str = "http://localhost:9999/callback";
+pub const RP_LOGOUT_REDIRECT: &str = "http://localhost:9999/signed-out";
 
 pub struct TestServer {
     pub base: String,
@@ -133,6 +134,10 @@ impl TestServer {
                         redirect_uris,
                         public,
                         scopes: vec![],
+                        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                        admin: false,
+                        post_logout_redirect_uris: vec![RP_LOGOUT_REDIRECT.to_string()],
+                        backchannel_logout_uri: None,
                         fixed_id: None,
                         fixed_secret: None,
                     },

@@ -9,3 +9,4 @@ mod mfa;
 mod oidc;
 mod ops;
 mod reset;
+mod tokens;

@@ -698,7 +698,9 @@ async fn new_device_alert_is_sent_once_and_this_wasnt_me_ends_sessions() {
     assert!(!first.get_ok("/").await.contains("Signed in as"));
     assert!(!second.get_ok("/").await.contains("Signed in as"));
     assert!(
-        server.outbox_for("xia@example.com").await[0].subject.contains("Reset your"),
+        server.outbox_for("xia@example.com").await[0]
+            .subject
+            .contains("Reset your"),
         "a password reset was started"
     );
     let again = stranger

@@ -1,0 +1,11 @@
+DROP TABLE logout_deliveries;
+DROP TABLE refresh_tokens;
+DROP INDEX grants_session;
+ALTER TABLE grants DROP COLUMN amr;
+ALTER TABLE grants DROP COLUMN acr;
+ALTER TABLE grants DROP COLUMN auth_time;
+ALTER TABLE grants DROP COLUMN offline_access;
+ALTER TABLE clients DROP COLUMN backchannel_logout_uri;
+ALTER TABLE clients DROP COLUMN post_logout_redirect_uris;
+ALTER TABLE clients DROP COLUMN is_admin;
+ALTER TABLE clients DROP COLUMN grant_types;
