@@ -155,6 +155,12 @@ pub struct Security {
     pub password_reset_ttl_secs: u64,
     /// Password-reset requests per hour, per account and per IP.
     pub password_resets_per_hour: u32,
+    /// Back-channel logout: first retry delay (doubles per attempt, capped at an hour).
+    pub backchannel_retry_base_secs: u64,
+    /// Back-channel logout: attempts before a delivery is given up.
+    pub backchannel_max_attempts: u32,
+    /// How often each node looks for due back-channel deliveries.
+    pub backchannel_poll_ms: u64,
 }
 
 impl Default for Settings {
@@ -230,6 +236,9 @@ impl Default for Security {
             signups_per_ip_per_hour: 20,
             password_reset_ttl_secs: 1800,
             password_resets_per_hour: 20,
+            backchannel_retry_base_secs: 5,
+            backchannel_max_attempts: 12,
+            backchannel_poll_ms: 1000,
         }
     }
 }

@@ -276,7 +276,7 @@ pub const NOT_ME_PURPOSE: &str = "not_me";
 /// "This wasn't me": ends every session of the account the link was sent for and starts a
 /// password reset (a link by email). Returns whether the link was valid.
 pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<bool> {
-    use crate::storage::schema::{browser_sessions, email_tokens};
+    use crate::storage::schema::email_tokens;
     use diesel::prelude::*;
     let hash = crypto::token_hash(token);
     let now = ctx.clock.now();
@@ -301,13 +301,7 @@ pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<boo
                     .find(&hash)
                     .select(email_tokens::user_id)
                     .first(c)?;
-                let ended = diesel::update(
-                    browser_sessions::table
-                        .filter(browser_sessions::user_id.eq(&user_id))
-                        .filter(browser_sessions::revoked_at.is_null()),
-                )
-                .set(browser_sessions::revoked_at.eq(now))
-                .execute(c)?;
+                let ended = crate::accounts::sessions::end_all_for_user(c, now, &user_id)?;
                 audit::record(
                     c,
                     now,

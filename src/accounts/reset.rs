@@ -16,7 +16,7 @@ use crate::audit::{self, Actor};
 use crate::crypto;
 use crate::mfa::methods;
 use crate::notify::{send_best_effort, Channel, Message};
-use crate::storage::schema::{browser_sessions, email_tokens, grants, users as users_t};
+use crate::storage::schema::{email_tokens, grants, users as users_t};
 use crate::Ctx;
 
 pub const PURPOSE_PASSWORD_RESET: &str = "password_reset";
@@ -221,13 +221,7 @@ pub async fn complete(
                 diesel::update(users_t::table.find(&uid))
                     .set((users_t::password_hash.eq(&hash), users_t::updated_at.eq(now)))
                     .execute(c)?;
-                let sessions = diesel::update(
-                    browser_sessions::table
-                        .filter(browser_sessions::user_id.eq(&uid))
-                        .filter(browser_sessions::revoked_at.is_null()),
-                )
-                .set(browser_sessions::revoked_at.eq(now))
-                .execute(c)?;
+                let sessions = crate::accounts::sessions::end_all_for_user(c, now, &uid)?;
                 let revoked_grants = diesel::update(grants::table.filter(grants::user_id.eq(&uid)).filter(grants::revoked_at.is_null()))
                     .set((grants::revoked_at.eq(now), grants::revoked_reason.eq("password reset")))
                     .execute(c)?;

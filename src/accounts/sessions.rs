@@ -161,7 +161,9 @@ pub async fn revoke(ctx: &Ctx, session_id: &str, actor: &Actor) -> anyhow::Resul
                 .filter(browser_sessions::revoked_at.is_null())
                 .set(browser_sessions::revoked_at.eq(now))
                 .execute(c)?;
-            // Token families issued in this session end with it, except offline_access ones.
+            // RPs that took part hear about it; token families issued in this session end
+            // with it, except offline_access ones.
+            crate::oauth::logout::queue_backchannel(c, now, &id)?;
             crate::oauth::grants::revoke_for_session(c, now, &id)?;
             crate::audit::record(
                 c,
@@ -175,4 +177,26 @@ pub async fn revoke(ctx: &Ctx, session_id: &str, actor: &Actor) -> anyhow::Resul
             Ok(())
         })
         .await
+}
+
+/// Ends every live session of a person (this wasn't me, password reset), with the same
+/// consequences as signing out of each.
+pub fn end_all_for_user(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: &str,
+) -> anyhow::Result<usize> {
+    let ids: Vec<String> = browser_sessions::table
+        .filter(browser_sessions::user_id.eq(user_id))
+        .filter(browser_sessions::revoked_at.is_null())
+        .select(browser_sessions::id)
+        .load(conn)?;
+    for id in &ids {
+        diesel::update(browser_sessions::table.find(id))
+            .set(browser_sessions::revoked_at.eq(now))
+            .execute(conn)?;
+        crate::oauth::logout::queue_backchannel(conn, now, id)?;
+        crate::oauth::grants::revoke_for_session(conn, now, id)?;
+    }
+    Ok(ids.len())
 }

@@ -25,6 +25,9 @@ pub struct VerityMetadata {
     pub introspection_endpoint: String,
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
+    pub end_session_endpoint: String,
+    pub backchannel_logout_supported: bool,
+    pub backchannel_logout_session_supported: bool,
 }
 impl AdditionalProviderMetadata for VerityMetadata {}
 
@@ -69,6 +72,9 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
                 "consent".into(),
                 "select_account".into(),
             ],
+            end_session_endpoint: url("/end-session"),
+            backchannel_logout_supported: true,
+            backchannel_logout_session_supported: true,
             revocation_endpoint: url("/revoke"),
             introspection_endpoint: url("/introspect"),
             revocation_endpoint_auth_methods_supported: vec![

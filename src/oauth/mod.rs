@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod clients;
 pub mod discovery;
 pub mod grants;
+pub mod logout;
 pub mod refresh;
 pub mod revocation;
 pub mod scopes;

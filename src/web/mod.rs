@@ -3,6 +3,7 @@
 
 pub mod auth;
 pub mod browser;
+pub mod logout;
 pub mod mfa;
 pub mod oidc;
 pub mod ops;
@@ -112,6 +113,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/consent", web::get().to(oidc::consent_page))
     .route("/consent", web::post().to(oidc::consent_submit))
+    .route("/end-session", web::get().to(logout::end_session_get))
+    .route("/end-session", web::post().to(logout::end_session_post))
+    .route(
+        "/end-session/confirm",
+        web::post().to(logout::end_session_confirm),
+    )
     .route("/token", web::post().to(oidc::token))
     .route("/revoke", web::post().to(oidc::revoke))
     .route("/introspect", web::post().to(oidc::introspect))
@@ -158,6 +165,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
             .unwrap_or(2),
         n => n,
     };
+    crate::oauth::logout::spawn_delivery_worker(ctx.clone());
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();

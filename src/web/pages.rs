@@ -231,3 +231,14 @@ pub struct NewPasswordPage {
     pub error: Option<String>,
     pub done: bool,
 }
+
+#[derive(Template)]
+#[template(path = "end_session.html")]
+pub struct EndSessionPage {
+    pub layout: Layout,
+    pub done: bool,
+    pub client_name: Option<String>,
+    pub client_id: String,
+    pub post_logout_redirect_uri: String,
+    pub state: String,
+}

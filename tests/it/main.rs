@@ -5,6 +5,7 @@
 mod accounts;
 mod harness;
 mod keys;
+mod logout;
 mod mfa;
 mod oidc;
 mod ops;

@@ -1,0 +1,277 @@
+//! RP-initiated logout and back-channel logout.
+
+use std::sync::{Arc, Mutex};
+
+use crate::harness::*;
+use openidconnect::TokenResponse;
+
+async fn add_client_with_logout(
+    server: &TestServer,
+    backchannel: Option<String>,
+) -> (String, String) {
+    let settings = server.ctx.settings.clone();
+    let now = server.ctx.clock.now();
+    let created = server
+        .ctx
+        .db
+        .run(move |c| {
+            verity::oauth::clients::add(
+                c,
+                &settings,
+                now,
+                verity::oauth::clients::NewClient {
+                    name: "Benefits".into(),
+                    redirect_uris: vec![RP_REDIRECT.into()],
+                    public: false,
+                    scopes: vec![],
+                    grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+                    admin: false,
+                    post_logout_redirect_uris: vec![RP_LOGOUT_REDIRECT.into()],
+                    backchannel_logout_uri: backchannel,
+                    fixed_id: None,
+                    fixed_secret: None,
+                },
+            )
+        })
+        .await
+        .unwrap();
+    (created.client_id, created.client_secret.unwrap())
+}
+
+async fn id_token_for(
+    server: &TestServer,
+    browser: &Browser,
+    client_id: &str,
+    secret: &str,
+) -> (String, serde_json::Value) {
+    let rp = server.rp(client_id, Some(secret)).await;
+    let req = rp.auth_request(&[]);
+    let callback = authorize_to_callback(browser, &req.url).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    rp.verify(&tokens, &req.nonce);
+    let raw = tokens.id_token().unwrap().to_string();
+    let payload = raw.split('.').nth(1).unwrap();
+    let claims = serde_json::from_slice(&verity::crypto::b64url_decode(payload).unwrap()).unwrap();
+    (raw, claims)
+}
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[actix_web::test]
+async fn rp_initiated_logout_with_a_matching_hint_signs_out_and_returns_with_state() {
+    let server = TestServer::start().await;
+    let (client_id, secret) = add_client_with_logout(&server, None).await;
+    let browser = server.signed_in_browser("eva@example.com").await;
+    let (id_token, _) = id_token_for(&server, &browser, &client_id, &secret).await;
+
+    // An unregistered post_logout_redirect_uri: an error page, no redirect, still signed in.
+    let res = browser
+        .get(&format!(
+            "/end-session?id_token_hint={}&post_logout_redirect_uri={}&state=s1",
+            enc(&id_token),
+            enc("https://evil.example/after")
+        ))
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+    assert!(browser.get_ok("/").await.contains("Signed in as"));
+
+    let res = browser
+        .get(&format!(
+            "/end-session?id_token_hint={}&post_logout_redirect_uri={}&state=s2",
+            enc(&id_token),
+            enc(RP_LOGOUT_REDIRECT)
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with(RP_LOGOUT_REDIRECT));
+    assert_eq!(query_of(&location)["state"], "s2");
+    assert!(!browser.get_ok("/").await.contains("Signed in as"));
+}
+
+#[actix_web::test]
+async fn rp_initiated_logout_without_a_hint_asks_first() {
+    let server = TestServer::start().await;
+    let (client_id, _) = add_client_with_logout(&server, None).await;
+    let browser = server.signed_in_browser("fin@example.com").await;
+    let res = browser
+        .get(&format!(
+            "/end-session?client_id={client_id}&post_logout_redirect_uri={}",
+            enc(RP_LOGOUT_REDIRECT)
+        ))
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Sign out of Verity?"));
+    assert!(page.contains("Benefits"));
+    assert!(
+        browser.get_ok("/").await.contains("Signed in as"),
+        "nothing happens without confirmation"
+    );
+    let missing_csrf = browser
+        .post(
+            "/end-session/confirm",
+            &[
+                ("client_id", &client_id),
+                ("post_logout_redirect_uri", RP_LOGOUT_REDIRECT),
+            ],
+        )
+        .await;
+    assert_eq!(missing_csrf.status(), 403);
+    let res = browser
+        .post(
+            "/end-session/confirm",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("client_id", &client_id),
+                ("post_logout_redirect_uri", RP_LOGOUT_REDIRECT),
+                ("state", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(!browser.get_ok("/").await.contains("Signed in as"));
+    // A forged hint is refused outright.
+    let res = browser
+        .get("/end-session?id_token_hint=eyJhbGciOiJSUzI1NiJ9.e30.AAAA")
+        .await;
+    assert_eq!(res.status(), 400);
+}
+
+/// A relying party's back-channel endpoint: answers with the queued statuses (then 200) and
+/// records every body it receives.
+async fn start_listener(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let log = received.clone();
+    let statuses = Arc::new(Mutex::new(statuses.into_iter()));
+    actix_web::rt::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                let Ok(n) = sock.read(&mut chunk).await else {
+                    break;
+                };
+                if n == 0 {
+                    break;
+                }
+                buf.extend_from_slice(&chunk[..n]);
+                let text = String::from_utf8_lossy(&buf).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                        })
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        log.lock()
+                            .unwrap()
+                            .push(text[end + 4..end + 4 + len].to_string());
+                        break;
+                    }
+                }
+            }
+            let status = statuses.lock().unwrap().next().unwrap_or(200);
+            let reply =
+                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, received)
+}
+
+#[actix_web::test]
+async fn backchannel_logout_token_is_delivered_verified_and_retried() {
+    let (url, received) = start_listener(vec![500]).await;
+    let server = TestServer::start_with(|s| {
+        s.security.backchannel_poll_ms = 100;
+        s.security.backchannel_retry_base_secs = 5;
+    })
+    .await;
+    let (client_id, secret) = add_client_with_logout(&server, Some(url)).await;
+    let browser = server.signed_in_browser("gus@example.com").await;
+    let (_, id_claims) = id_token_for(&server, &browser, &client_id, &secret).await;
+    let home = browser.get_ok("/").await;
+    browser.post("/logout", &[("csrf", &csrf_of(&home))]).await;
+
+    // First attempt fails (the listener answers 500)...
+    let wait_for = |n: usize| {
+        let received = received.clone();
+        async move {
+            for _ in 0..50 {
+                if received.lock().unwrap().len() >= n {
+                    return true;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            false
+        }
+    };
+    assert!(wait_for(1).await, "first delivery attempted");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        received.lock().unwrap().len(),
+        1,
+        "no retry before the backoff"
+    );
+    // ...and is redelivered once the backoff has passed.
+    server.ctx.clock.advance(11);
+    assert!(wait_for(2).await, "redelivered after the failure");
+
+    let body = received.lock().unwrap()[1].clone();
+    let token = url::form_urlencoded::parse(body.as_bytes())
+        .find(|(k, _)| k == "logout_token")
+        .map(|(_, v)| v.into_owned())
+        .expect("logout_token in the form body");
+    // Verify it as an RP would: signature against the published JWKS, then the claims.
+    let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(server.url("/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let header = jsonwebtoken::decode_header(&token).unwrap();
+    assert_eq!(header.typ.as_deref(), Some("logout+jwt"));
+    let jwk = jwks
+        .find(header.kid.as_deref().unwrap())
+        .expect("key in JWKS");
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap();
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    validation.set_audience(&[&client_id]);
+    validation.set_issuer(&[&server.base]);
+    validation.validate_exp = false; // the test clock moved; exp is checked relative to iat below
+    let claims = jsonwebtoken::decode::<serde_json::Value>(&token, &key, &validation)
+        .unwrap()
+        .claims;
+    assert_eq!(claims["sid"], id_claims["sid"]);
+    assert_eq!(claims["sub"], id_claims["sub"]);
+    assert!(claims["events"]["http://schemas.openid.net/event/backchannel-logout"].is_object());
+    assert!(
+        claims.get("nonce").is_none(),
+        "logout tokens never carry a nonce"
+    );
+    assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
+    assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
+
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(
+        received.lock().unwrap().len(),
+        2,
+        "delivered once, not again"
+    );
+}
