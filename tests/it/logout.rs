@@ -160,10 +160,7 @@ async fn start_listener(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>)
             };
             let mut buf = Vec::new();
             let mut chunk = [0u8; 4096];
-            loop {
-                let Ok(n) = sock.read(&mut chunk).await else {
-                    break;
-                };
+            while let Ok(n) = sock.read(&mut chunk).await {
                 if n == 0 {
                     break;
                 }
