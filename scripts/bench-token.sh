@@ -290,6 +290,7 @@ EOF
 # run
 
 START_DATE="$(date -u '+%Y-%m-%d %H:%M UTC')"
+START_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
 for backend in $BACKENDS; do
     for alg in $ALGS; do
         run_case "$alg" "$backend"
@@ -300,6 +301,7 @@ echo
 echo "Verity $("$BIN" --version 2>/dev/null | awk '{print $2}') ($(cd "$ROOT" && git rev-parse --short HEAD 2>/dev/null || echo '?')$(cd "$ROOT" && git diff --quiet HEAD 2>/dev/null || echo ', with local changes')), release build"
 echo "$START_DATE; $(nproc) cores, $(lscpu | sed -n 's/^Model name:[[:space:]]*//p' | head -n1); $(wrk --version 2>&1 | head -n1 | awk '{print $1, $2}')"
 echo "wrk -t$THREADS -c$CONNECTIONS -d${DURATION}s --latency after ${WARMUP}s warm-up; wrk and verity share the machine"
+echo "load average at start: $START_LOAD; at end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine skews the figures)"
 echo
 printf '%-6s  %-15s  %-9s  %10s  %9s  %9s  %9s  %6s\n' alg backend endpoint req/s p50 p90 p99 errors
 printf '%-6s  %-15s  %-9s  %10s  %9s  %9s  %9s  %6s\n' ------ --------------- --------- ---------- --------- --------- --------- ------

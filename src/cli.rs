@@ -23,6 +23,8 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+// Parsed once per process: the size of the biggest variant doesn't matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server (the default when no command is given).
@@ -45,6 +47,7 @@ pub enum Command {
     },
 }
 
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum ClientCommand {
     /// Register a client; prints its client_id (and secret, once) as JSON.
@@ -73,6 +76,24 @@ pub enum ClientCommand {
         /// Receives back-channel logout tokens (OIDC Back-Channel Logout 1.0).
         #[arg(long = "backchannel-logout-uri")]
         backchannel_logout_uri: Option<String>,
+        /// client_secret_basic (default; client_secret_post works too), private_key_jwt, none.
+        #[arg(long = "auth-method")]
+        auth_method: Option<String>,
+        /// private_key_jwt: a file holding the client's public JWK set.
+        #[arg(long = "jwks-file")]
+        jwks_file: Option<std::path::PathBuf>,
+        /// private_key_jwt: where the client publishes its JWK set.
+        #[arg(long = "jwks-uri")]
+        jwks_uri: Option<String>,
+        /// The client must use pushed authorization requests (RFC 9126).
+        #[arg(long)]
+        require_par: bool,
+        /// Pairwise subject identifiers (OIDC Core §8.1).
+        #[arg(long)]
+        pairwise: bool,
+        /// Sector for pairwise subjects (default: the redirect URIs' host).
+        #[arg(long = "sector-identifier")]
+        sector_identifier: Option<String>,
     },
     /// List clients as JSON.
     List,
@@ -149,7 +170,20 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
             admin,
             post_logout_redirect_uris,
             backchannel_logout_uri,
+            auth_method,
+            jwks_file,
+            jwks_uri,
+            require_par,
+            pairwise,
+            sector_identifier,
         } => {
+            let jwks = match jwks_file {
+                Some(path) => Some(
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))?,
+                ),
+                None => None,
+            };
             let scopes = scopes
                 .iter()
                 .flat_map(|s| crate::oauth::scopes::parse(s))
@@ -171,8 +205,13 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
                     admin,
                     post_logout_redirect_uris,
                     backchannel_logout_uri,
-                    fixed_id: None,
-                    fixed_secret: None,
+                    token_endpoint_auth_method: auth_method,
+                    jwks,
+                    jwks_uri,
+                    require_par,
+                    subject_type: pairwise.then(|| "pairwise".to_string()),
+                    sector_identifier,
+                    ..Default::default()
                 },
             )?;
             print_json(&created)
@@ -276,6 +315,7 @@ async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
                             backchannel_logout_uri: None,
                             fixed_id: Some(DEMO_CLIENT_ID.into()),
                             fixed_secret: Some(DEMO_CLIENT_SECRET.into()),
+                            ..Default::default()
                         },
                     )?;
                 }

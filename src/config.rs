@@ -81,6 +81,12 @@ pub struct Settings {
     pub site_name: String,
     /// Region (ISO 3166 code) assumed for phone numbers typed without a leading `+`.
     pub default_phone_region: String,
+    /// Dynamic Client Registration (RFC 7591) at `POST /register`. Off by default; when on,
+    /// `registration_initial_access_token` must be set.
+    pub dynamic_registration: bool,
+    /// The initial access token a relying party must send (`Authorization: Bearer …`) to
+    /// register itself. At least 32 characters; required when `dynamic_registration` is on.
+    pub registration_initial_access_token: Option<String>,
     pub security: Security,
     /// How notices are sent: email by SMTP or to the dev outbox, SMS and voice by a gateway or
     /// to the dev outbox.
@@ -161,6 +167,10 @@ pub struct Security {
     pub backchannel_max_attempts: u32,
     /// How often each node looks for due back-channel deliveries.
     pub backchannel_poll_ms: u64,
+    /// Lifetime of a pushed authorization request's request_uri (single use).
+    pub par_ttl_secs: u64,
+    /// Require PAR from every client (it can also be required per client).
+    pub require_par: bool,
 }
 
 impl Default for Settings {
@@ -181,6 +191,8 @@ impl Default for Settings {
             trust_forwarded_for: false,
             site_name: "Verity".into(),
             default_phone_region: "US".into(),
+            dynamic_registration: false,
+            registration_initial_access_token: None,
             security: Security::default(),
             notify: NotifySettings::default(),
         }
@@ -239,6 +251,8 @@ impl Default for Security {
             backchannel_retry_base_secs: 5,
             backchannel_max_attempts: 12,
             backchannel_poll_ms: 1000,
+            par_ttl_secs: 60,
+            require_par: false,
         }
     }
 }
@@ -297,6 +311,18 @@ impl Settings {
             }
             if self.master_key.is_none() {
                 bail!("production mode needs VERITY_MASTER_KEY (32 random bytes, base64)");
+            }
+        }
+        if self.dynamic_registration {
+            match &self.registration_initial_access_token {
+                None => bail!(
+                    "dynamic_registration needs registration_initial_access_token \
+                     (VERITY_REGISTRATION_INITIAL_ACCESS_TOKEN)"
+                ),
+                Some(t) if t.chars().count() < 32 => {
+                    bail!("registration_initial_access_token must be at least 32 characters")
+                }
+                Some(_) => {}
             }
         }
         let s = &self.security;

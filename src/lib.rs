@@ -80,7 +80,7 @@ impl Ctx {
             .context("preparing signing keys")?;
         let keys = Arc::new(Keys::load(db.clone(), master.clone(), clock.now()).await?);
         let passwords = Arc::new(Passwords::new(sec, settings.argon2_permits())?);
-        let discovery = oauth::discovery::build(&settings.issuer, &keys.ring().algs)?;
+        let discovery = oauth::discovery::build(&settings, &keys.ring().algs)?;
         Ok(Ctx {
             clients: Arc::new(ClientCache::new(db.clone(), Duration::from_secs(30))),
             csrf_key: Arc::new(master.derive("verity/csrf/v1")),
@@ -99,7 +99,7 @@ impl Ctx {
     /// Reloads signing keys from the database (rotation by the CLI or another node).
     pub async fn reload_keys(&self) -> anyhow::Result<()> {
         self.keys.reload(self.clock.now()).await?;
-        let doc = oauth::discovery::build(&self.settings.issuer, &self.keys.ring().algs)?;
+        let doc = oauth::discovery::build(&self.settings, &self.keys.ring().algs)?;
         *self.discovery.write().unwrap_or_else(|e| e.into_inner()) = doc;
         Ok(())
     }

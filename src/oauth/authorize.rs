@@ -213,9 +213,113 @@ fn is_pkce_value(s: &str) -> bool {
 }
 
 /// Step 1: validate a fresh request and decide where the browser goes.
+/// RFC 9126: the `request_uri` form of a pushed authorization request.
+pub const PAR_PREFIX: &str = "urn:ietf:params:oauth:request_uri:";
+
+fn par_key(id: &str) -> String {
+    format!("par:{id}")
+}
+
+/// Pushed authorization request (RFC 9126): the authenticated client's parameters are kept
+/// for `par_ttl_secs` under a single-use `request_uri`. Returns (request_uri, expires_in), or
+/// an RFC 6749 error code and description.
+pub async fn push(
+    ctx: &Ctx,
+    client: &crate::oauth::clients::Client,
+    pairs: Vec<(String, String)>,
+) -> anyhow::Result<Result<(String, u64), (&'static str, String)>> {
+    let params = AuthorizeParams::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.clone())));
+    if let Some(p) = params.repeated.first() {
+        return Ok(Err((
+            "invalid_request",
+            format!("parameter {p} was sent more than once"),
+        )));
+    }
+    if params.request_uri.is_some() {
+        return Ok(Err((
+            "invalid_request",
+            "request_uri can't be pushed".into(),
+        )));
+    }
+    if params
+        .client_id
+        .as_deref()
+        .is_some_and(|c| c != client.client_id)
+    {
+        return Ok(Err((
+            "invalid_request",
+            "client_id differs from the authenticated client".into(),
+        )));
+    }
+    match params.redirect_uri.as_deref() {
+        Some(uri) if client.redirect_uris.iter().any(|u| u == uri) => {}
+        _ => {
+            return Ok(Err((
+                "invalid_request",
+                "redirect_uri is missing or not registered".into(),
+            )))
+        }
+    }
+    if params.response_type.as_deref() != Some("code") {
+        return Ok(Err((
+            "unsupported_response_type",
+            "only response_type=code is supported".into(),
+        )));
+    }
+    let mut stored: Vec<(String, String)> = pairs
+        .into_iter()
+        .filter(|(k, _)| k != "client_id")
+        .collect();
+    stored.push(("client_id".into(), client.client_id.clone()));
+    let id = crypto::random_token(24);
+    let ttl = ctx.settings.security.par_ttl_secs;
+    put_json(
+        &*ctx.store,
+        &par_key(&id),
+        &stored,
+        Duration::from_secs(ttl),
+    )
+    .await?;
+    Ok(Ok((format!("{PAR_PREFIX}{id}"), ttl)))
+}
+
+/// Step 1: resolve a pushed request if there is one, then validate.
 pub async fn start(
     ctx: &Ctx,
     params: AuthorizeParams,
+    browser_id: &str,
+    session: Option<&Session>,
+) -> anyhow::Result<AuthorizeOutcome> {
+    let Some(request_uri) = params.request_uri.clone() else {
+        return start_validated(ctx, params, false, browser_id, session).await;
+    };
+    let Some(id) = request_uri
+        .strip_prefix(PAR_PREFIX)
+        .filter(|i| !i.is_empty() && i.len() <= 100)
+    else {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "The app sent a request_uri we don't recognise.".into(),
+        });
+    };
+    // Single use: taking it means a second visit with the same request_uri finds nothing.
+    let Some(pushed) = take_json::<Vec<(String, String)>>(&*ctx.store, &par_key(id)).await? else {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "This sign-in request has expired or was already used (request_uri). Go back to the app and start again.".into(),
+        });
+    };
+    let pushed = AuthorizeParams::from_pairs(pushed);
+    if params.client_id.is_some() && params.client_id != pushed.client_id {
+        return Ok(AuthorizeOutcome::ErrorPage {
+            message: "The request_uri belongs to another app.".into(),
+        });
+    }
+    start_validated(ctx, pushed, true, browser_id, session).await
+}
+
+async fn start_validated(
+    ctx: &Ctx,
+    params: AuthorizeParams,
+    from_par: bool,
     browser_id: &str,
     session: Option<&Session>,
 ) -> anyhow::Result<AuthorizeOutcome> {
@@ -267,10 +371,10 @@ pub async fn start(
             "request objects are not supported",
         ));
     }
-    if params.request_uri.is_some() {
+    if !from_par && (client.require_par || ctx.settings.security.require_par) {
         return Ok(fail(
-            "request_uri_not_supported",
-            "request_uri is not supported",
+            "invalid_request",
+            "this client must use a pushed authorization request (PAR)",
         ));
     }
     match params.response_type.as_deref() {

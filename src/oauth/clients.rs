@@ -30,7 +30,21 @@ pub struct ClientRow {
     pub is_admin: bool,
     pub post_logout_redirect_uris: String,
     pub backchannel_logout_uri: Option<String>,
+    pub token_endpoint_auth_method: String,
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub require_par: bool,
+    pub subject_type: String,
+    pub sector_identifier: Option<String>,
+    pub registered_dynamically: bool,
 }
+
+pub const AUTH_METHODS: &[&str] = &[
+    "client_secret_basic",
+    "client_secret_post",
+    "none",
+    "private_key_jwt",
+];
 
 pub const GRANT_AUTHORIZATION_CODE: &str = "authorization_code";
 pub const GRANT_REFRESH_TOKEN: &str = "refresh_token";
@@ -60,9 +74,38 @@ pub struct Client {
     pub admin: bool,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    pub token_endpoint_auth_method: String,
+    /// private_key_jwt: inline JWKS (JSON text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<String>,
+    pub require_par: bool,
+    /// "public" or "pairwise".
+    pub subject_type: String,
+    /// The host pairwise subjects are computed for (the redirect URIs' host unless set).
+    pub sector_identifier: Option<String>,
+    pub registered_dynamically: bool,
 }
 
 impl Client {
+    pub fn pairwise(&self) -> bool {
+        self.subject_type == "pairwise"
+    }
+
+    /// OIDC Core §8.1: the sector is the sector_identifier if set, else the host of the
+    /// (single-host) redirect URIs.
+    pub fn sector(&self) -> String {
+        if let Some(s) = &self.sector_identifier {
+            return s.clone();
+        }
+        self.redirect_uris
+            .first()
+            .and_then(|u| url::Url::parse(u).ok())
+            .and_then(|u| u.host_str().map(str::to_string))
+            .unwrap_or_else(|| self.client_id.clone())
+    }
+
     pub fn allows_grant(&self, grant: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant)
     }
@@ -81,6 +124,13 @@ impl Client {
             post_logout_redirect_uris: serde_json::from_str(&row.post_logout_redirect_uris)
                 .unwrap_or_default(),
             backchannel_logout_uri: row.backchannel_logout_uri,
+            token_endpoint_auth_method: row.token_endpoint_auth_method,
+            jwks: row.jwks,
+            jwks_uri: row.jwks_uri,
+            require_par: row.require_par,
+            subject_type: row.subject_type,
+            sector_identifier: row.sector_identifier,
+            registered_dynamically: row.registered_dynamically,
         }
     }
 
@@ -94,6 +144,7 @@ impl Client {
     }
 }
 
+#[derive(Default, Debug, Clone)]
 pub struct NewClient {
     pub name: String,
     pub redirect_uris: Vec<String>,
@@ -105,6 +156,15 @@ pub struct NewClient {
     pub admin: bool,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Default: client_secret_basic (client_secret_post is accepted too), none when public.
+    pub token_endpoint_auth_method: Option<String>,
+    pub jwks: Option<String>,
+    pub jwks_uri: Option<String>,
+    pub require_par: bool,
+    /// Default: public.
+    pub subject_type: Option<String>,
+    pub sector_identifier: Option<String>,
+    pub registered_dynamically: bool,
     /// Only for the dev demo: a fixed id and secret.
     pub fixed_id: Option<String>,
     pub fixed_secret: Option<String>,
@@ -199,11 +259,53 @@ pub fn add(
     if interactive && !scopes.iter().any(|s| s == "openid") {
         scopes.insert(0, "openid".into());
     }
+    let auth_method = match (&new.token_endpoint_auth_method, new.public) {
+        (Some(m), _) => m.clone(),
+        (None, true) => "none".to_string(),
+        (None, false) => "client_secret_basic".to_string(),
+    };
+    if !AUTH_METHODS.contains(&auth_method.as_str()) {
+        bail!(
+            "unknown token_endpoint_auth_method {auth_method:?}; supported: {}",
+            AUTH_METHODS.join(", ")
+        );
+    }
+    if new.public != (auth_method == "none") {
+        bail!("token_endpoint_auth_method \"none\" goes with public clients, and only with them");
+    }
+    if auth_method == "private_key_jwt" {
+        match (&new.jwks, &new.jwks_uri) {
+            (Some(j), None) => {
+                let set: serde_json::Value = serde_json::from_str(j).context("jwks is not JSON")?;
+                if set["keys"].as_array().is_none_or(|k| k.is_empty()) {
+                    bail!("jwks must be a JWK set with at least one key");
+                }
+            }
+            (None, Some(u)) => validate_redirect_uri(settings, u).context("jwks_uri")?,
+            _ => bail!("private_key_jwt needs exactly one of jwks or jwks_uri"),
+        }
+    }
+    let subject_type = new.subject_type.clone().unwrap_or_else(|| "public".into());
+    if subject_type != "public" && subject_type != "pairwise" {
+        bail!("subject_type must be public or pairwise");
+    }
+    if subject_type == "pairwise" && new.sector_identifier.is_none() {
+        let hosts: std::collections::BTreeSet<String> = new
+            .redirect_uris
+            .iter()
+            .filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_string))
+            .collect();
+        if hosts.len() > 1 {
+            bail!(
+                "a pairwise client with redirect URIs on several hosts needs a sector identifier"
+            );
+        }
+    }
     let id = new
         .fixed_id
         .clone()
         .unwrap_or_else(|| crypto::random_token(18));
-    let secret = if new.public {
+    let secret = if new.public || auth_method == "private_key_jwt" {
         None
     } else {
         Some(
@@ -224,6 +326,13 @@ pub fn add(
         is_admin: new.admin,
         post_logout_redirect_uris: serde_json::to_string(&new.post_logout_redirect_uris)?,
         backchannel_logout_uri: new.backchannel_logout_uri.clone(),
+        token_endpoint_auth_method: auth_method,
+        jwks: new.jwks.clone(),
+        jwks_uri: new.jwks_uri.clone(),
+        require_par: new.require_par,
+        subject_type,
+        sector_identifier: new.sector_identifier.clone(),
+        registered_dynamically: new.registered_dynamically,
     };
     diesel::insert_into(clients::table)
         .values(&row)

@@ -8,7 +8,7 @@ use openidconnect::core::{
 };
 use openidconnect::{
     AdditionalProviderMetadata, AuthUrl, AuthenticationContextClass, IssuerUrl, JsonWebKeySetUrl,
-    OpTosUrl, ProviderMetadata, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
+    OpTosUrl, ProviderMetadata, RegistrationUrl, ResponseTypes, Scope, TokenUrl, UserInfoUrl,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,8 @@ pub struct VerityMetadata {
     pub revocation_endpoint_auth_methods_supported: Vec<String>,
     pub introspection_endpoint_auth_methods_supported: Vec<String>,
     pub end_session_endpoint: String,
+    pub pushed_authorization_request_endpoint: String,
+    pub require_pushed_authorization_requests: bool,
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
 }
@@ -54,14 +56,22 @@ fn jws(alg: SigningAlg) -> CoreJwsSigningAlgorithm {
     }
 }
 
-pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> {
+pub fn build(
+    settings: &crate::config::Settings,
+    algs: &[SigningAlg],
+) -> anyhow::Result<bytes::Bytes> {
+    let issuer = settings.issuer.as_str();
+    let require_par = settings.security.require_par;
     let url = |path: &str| format!("{issuer}{path}");
     let metadata = VerityProviderMetadata::new(
         IssuerUrl::new(issuer.to_string())?,
         AuthUrl::new(url("/authorize"))?,
         JsonWebKeySetUrl::new(url("/jwks.json"))?,
         vec![ResponseTypes::new(vec![CoreResponseType::Code])],
-        vec![CoreSubjectIdentifierType::Public],
+        vec![
+            CoreSubjectIdentifierType::Public,
+            CoreSubjectIdentifierType::Pairwise,
+        ],
         algs.iter().copied().map(jws).collect(),
         VerityMetadata {
             code_challenge_methods_supported: vec!["S256".into()],
@@ -73,6 +83,8 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
                 "select_account".into(),
             ],
             end_session_endpoint: url("/end-session"),
+            pushed_authorization_request_endpoint: url("/par"),
+            require_pushed_authorization_requests: require_par,
             backchannel_logout_supported: true,
             backchannel_logout_session_supported: true,
             revocation_endpoint: url("/revoke"),
@@ -111,6 +123,7 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
         CoreClientAuthMethod::ClientSecretBasic,
         CoreClientAuthMethod::ClientSecretPost,
         CoreClientAuthMethod::None,
+        CoreClientAuthMethod::PrivateKeyJwt,
     ]))
     .set_claims_supported(Some(
         scopes::claims_supported()
@@ -118,9 +131,21 @@ pub fn build(issuer: &str, algs: &[SigningAlg]) -> anyhow::Result<bytes::Bytes> 
             .map(|c| CoreClaimName::new(c.to_string()))
             .collect(),
     ))
+    .set_token_endpoint_auth_signing_alg_values_supported(Some(vec![
+        CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
+        CoreJwsSigningAlgorithm::RsaSsaPssSha256,
+        CoreJwsSigningAlgorithm::EcdsaP256Sha256,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ]))
     .set_claims_parameter_supported(Some(false))
     .set_request_parameter_supported(Some(false))
     .set_request_uri_parameter_supported(Some(false))
-    .set_op_tos_uri(Some(OpTosUrl::new(url("/terms"))?));
+    .set_op_tos_uri(Some(OpTosUrl::new(url("/terms"))?))
+    .set_registration_endpoint(
+        settings
+            .dynamic_registration
+            .then(|| RegistrationUrl::new(url("/register")))
+            .transpose()?,
+    );
     Ok(serde_json::to_vec(&metadata)?.into())
 }

@@ -78,20 +78,29 @@ struct Delivery {
     attempts: i32,
 }
 
-fn sign_logout_token(ctx: &Ctx, client_id: &str, claims: &LogoutClaims) -> anyhow::Result<String> {
+async fn sign_logout_token(
+    ctx: &Ctx,
+    client_id: &str,
+    claims: &LogoutClaims,
+) -> anyhow::Result<String> {
     let key = ctx
         .keys
         .ring()
         .signer(ctx.clock.now())
         .ok_or_else(|| anyhow::anyhow!("no active signing key"))?;
     let now = ctx.clock.unix_now();
+    // Pairwise clients know the person by their own `sub`.
+    let sub = match ctx.clients.get(client_id).await? {
+        Some(client) => crate::oauth::subject::for_client(ctx, &client, &claims.sub),
+        None => claims.sub.clone(),
+    };
     let body = json!({
         "iss": ctx.settings.issuer,
         "aud": client_id,
         "iat": now,
         "exp": now + 120,
         "jti": claims.jti,
-        "sub": claims.sub,
+        "sub": sub,
         "sid": claims.sid,
         "events": { BACKCHANNEL_EVENT: {} },
     });
@@ -123,7 +132,7 @@ pub async fn deliver_due(ctx: &Ctx, http: &reqwest::Client) -> anyhow::Result<us
     let mut delivered = 0;
     for d in due {
         let result = match serde_json::from_str::<LogoutClaims>(&d.logout_token) {
-            Ok(claims) => match sign_logout_token(ctx, &d.client_id, &claims) {
+            Ok(claims) => match sign_logout_token(ctx, &d.client_id, &claims).await {
                 Ok(jwt) => match http
                     .post(&d.uri)
                     .form(&[("logout_token", jwt.as_str())])

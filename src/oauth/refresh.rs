@@ -104,6 +104,7 @@ pub async fn refresh(
     };
     let issue = Issue {
         client_id: client.client_id.clone(),
+        subject: crate::oauth::subject::for_client(ctx, client, &grant.user_id),
         user_id: Some(grant.user_id.clone()),
         scopes: requested,
         session_id: grant.session_id.clone(),

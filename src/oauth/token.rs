@@ -78,6 +78,11 @@ pub enum ClientAuth {
         client_id: String,
         secret: String,
     },
+    /// `private_key_jwt`: a signed assertion.
+    Assertion {
+        client_id: String,
+        assertion: String,
+    },
     /// A public client: `client_id` only.
     None {
         client_id: String,
@@ -115,6 +120,8 @@ pub struct TokenForm {
     pub client_secret: Option<String>,
     pub refresh_token: Option<String>,
     pub scope: Option<String>,
+    pub client_assertion_type: Option<String>,
+    pub client_assertion: Option<String>,
     /// Revocation and introspection.
     pub token: Option<String>,
     pub token_type_hint: Option<String>,
@@ -141,6 +148,8 @@ impl TokenForm {
                 "refresh_token" => &mut f.refresh_token,
                 "scope" => &mut f.scope,
                 "token" => &mut f.token,
+                "client_assertion_type" => &mut f.client_assertion_type,
+                "client_assertion" => &mut f.client_assertion,
                 "token_type_hint" => &mut f.token_type_hint,
                 _ => continue,
             };
@@ -193,6 +202,8 @@ pub struct Issue {
     pub client_id: String,
     /// The person; None for client_credentials (the subject is the client).
     pub user_id: Option<String>,
+    /// The `sub` this client sees (pairwise or public), or the client id for client_credentials.
+    pub subject: String,
     pub scopes: Vec<String>,
     pub session_id: Option<String>,
     pub auth_time: Option<i64>,
@@ -206,11 +217,30 @@ pub async fn authenticate_client(
     ctx: &Ctx,
     auth: &ClientAuth,
 ) -> Result<std::sync::Arc<Client>, TokenError> {
+    if let ClientAuth::Assertion {
+        client_id,
+        assertion,
+    } = auth
+    {
+        let client = ctx
+            .clients
+            .get(client_id)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| TokenError::invalid_client(false))?;
+        return match crate::oauth::client_assertion::verify(ctx, &client, assertion).await {
+            Ok(true) => Ok(client),
+            Ok(false) => Err(TokenError::invalid_client(false)),
+            Err(e) => Err(internal(e)),
+        };
+    }
     let (client_id, secret, basic) = match auth {
         ClientAuth::Basic { client_id, secret } => (client_id, Some(secret), true),
         ClientAuth::Post { client_id, secret } => (client_id, Some(secret), false),
         ClientAuth::None { client_id } => (client_id, None, false),
-        ClientAuth::Missing => return Err(TokenError::invalid_client(false)),
+        ClientAuth::Missing | ClientAuth::Assertion { .. } => {
+            return Err(TokenError::invalid_client(false))
+        }
     };
     let client = ctx
         .clients
@@ -218,6 +248,10 @@ pub async fn authenticate_client(
         .await
         .map_err(internal)?
         .ok_or_else(|| TokenError::invalid_client(basic))?;
+    if client.token_endpoint_auth_method == "private_key_jwt" {
+        // A client registered for private_key_jwt never authenticates with a secret.
+        return Err(TokenError::invalid_client(basic));
+    }
     match (client.public, secret) {
         (true, None) => Ok(client),
         (false, Some(s)) if client.secret_matches(s) => Ok(client),
@@ -420,6 +454,7 @@ pub async fn exchange(
     };
     let issue = Issue {
         client_id: client.client_id.clone(),
+        subject: crate::oauth::subject::for_client(ctx, &client, &issued.user_id),
         user_id: Some(issued.user_id.clone()),
         scopes: issued.scopes.clone(),
         session_id: Some(issued.session_id.clone()),
@@ -501,6 +536,7 @@ async fn client_credentials(
     }
     let issue = Issue {
         client_id: client.client_id.clone(),
+        subject: client.client_id.clone(),
         user_id: None,
         scopes: requested,
         session_id: None,
@@ -517,10 +553,7 @@ fn mint_access_token(ctx: &Ctx, key: &SigningKey, issue: &Issue) -> anyhow::Resu
     let now = ctx.clock.unix_now();
     let claims = AccessTokenClaims {
         iss: ctx.settings.issuer.clone(),
-        sub: issue
-            .user_id
-            .clone()
-            .unwrap_or_else(|| issue.client_id.clone()),
+        sub: issue.subject.clone(),
         // The resource is our own userinfo endpoint (and, for clients, our APIs).
         aud: format!("{}/userinfo", ctx.settings.issuer),
         client_id: issue.client_id.clone(),
@@ -547,10 +580,10 @@ fn mint_id_token(
 ) -> anyhow::Result<String> {
     let now = ctx.clock.now().and_utc();
     let exp = now + chrono::Duration::seconds(ctx.settings.security.id_token_ttl_secs as i64);
-    let user_id = issue
-        .user_id
-        .clone()
-        .ok_or_else(|| anyhow::anyhow!("ID token without a person"))?;
+    if issue.user_id.is_none() {
+        anyhow::bail!("ID token without a person");
+    }
+    let user_id = issue.subject.clone();
     let mut claims = IdTokenClaims::new(
         IssuerUrl::new(ctx.settings.issuer.clone())?,
         vec![Audience::new(issue.client_id.clone())],

@@ -89,17 +89,21 @@ pub async fn userinfo(
             "this token was issued to a client, not for a person",
         )));
     }
-    let user_id = claims.sub.clone();
+    // The person comes from the grant: `sub` may be a pairwise identifier.
+    let gid = claims.gid.clone().unwrap_or_default();
     let user = ctx
         .db
-        .run(move |c| crate::accounts::users::by_id(c, &user_id))
+        .run(move |c| match grants::get(c, &gid)? {
+            Some(g) => crate::accounts::users::by_id(c, &g.user_id),
+            None => Ok(None),
+        })
         .await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Err(UserinfoError::InvalidToken("account no longer active")));
     };
     let scopes: Vec<&str> = claims.scope.split(' ').collect();
     let mut out = Map::new();
-    out.insert("sub".into(), json!(user.id));
+    out.insert("sub".into(), json!(claims.sub));
     if scopes.contains(&"profile") {
         if let Some(name) = user.display_name() {
             out.insert("name".into(), json!(name));

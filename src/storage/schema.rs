@@ -44,6 +44,13 @@ diesel::table! {
         is_admin -> Bool,
         post_logout_redirect_uris -> Text,
         backchannel_logout_uri -> Nullable<Text>,
+        token_endpoint_auth_method -> Text,
+        jwks -> Nullable<Text>,
+        jwks_uri -> Nullable<Text>,
+        require_par -> Bool,
+        subject_type -> Text,
+        sector_identifier -> Nullable<Text>,
+        registered_dynamically -> Bool,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod registration;
 pub mod reset;
 
 use std::net::TcpListener;
@@ -25,7 +26,7 @@ use crate::Ctx;
 fn is_machine_path(path: &str) -> bool {
     matches!(
         path,
-        "/token" | "/userinfo" | "/jwks.json" | "/healthz" | "/readyz"
+        "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
     ) || path.starts_with("/.well-known/")
 }
 
@@ -119,9 +120,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/end-session/confirm",
         web::post().to(logout::end_session_confirm),
     )
+    .route("/par", web::post().to(oidc::par))
     .route("/token", web::post().to(oidc::token))
     .route("/revoke", web::post().to(oidc::revoke))
     .route("/introspect", web::post().to(oidc::introspect))
+    .route("/register", web::post().to(registration::register))
     .route("/userinfo", web::get().to(oidc::userinfo))
     .route("/userinfo", web::post().to(oidc::userinfo))
     .route(

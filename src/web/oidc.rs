@@ -201,6 +201,33 @@ fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(ClientAuth, TokenFo
         },
         (None, None, _) => ClientAuth::Missing,
     };
+    if let Some(kind) = &form.client_assertion_type {
+        if kind != crate::oauth::client_assertion::JWT_BEARER
+            || !matches!(auth, ClientAuth::Missing | ClientAuth::None { .. })
+        {
+            return Err(TokenError {
+                error: "invalid_client",
+                description:
+                    "unsupported client_assertion_type, or mixed with another authentication method"
+                        .into(),
+                status: 401,
+                basic_challenge: false,
+            });
+        }
+        let assertion = form.client_assertion.clone().unwrap_or_default();
+        let client_id = form
+            .client_id
+            .clone()
+            .or_else(|| crate::oauth::client_assertion::claimed_client(&assertion))
+            .unwrap_or_default();
+        return Ok((
+            ClientAuth::Assertion {
+                client_id,
+                assertion,
+            },
+            form,
+        ));
+    }
     Ok((auth, form))
 }
 
@@ -314,5 +341,30 @@ pub async fn introspect(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes)
     {
         Ok(v) => no_store_json(&v),
         Err(e) => token_error_response(e),
+    }
+}
+
+/// RFC 9126: pushed authorization requests.
+pub async fn par(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let (auth, _) = match client_request(&req, &body) {
+        Ok(r) => r,
+        Err(e) => return token_error_response(e),
+    };
+    let client = match token::authenticate_client(&ctx, &auth).await {
+        Ok(c) => c,
+        Err(e) => return token_error_response(e),
+    };
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body)
+        .into_owned()
+        .filter(|(k, _)| {
+            k != "client_secret" && k != "client_assertion" && k != "client_assertion_type"
+        })
+        .collect();
+    match crate::oauth::authorize::push(&ctx, &client, pairs).await {
+        Ok(Ok((request_uri, expires_in))) => HttpResponse::Created()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({ "request_uri": request_uri, "expires_in": expires_in })),
+        Ok(Err((error, description))) => token_error_response(TokenError::new(error, description)),
+        Err(e) => token_error_response(token::internal(e)),
     }
 }

@@ -138,14 +138,24 @@ impl TestServer {
                         admin: false,
                         post_logout_redirect_uris: vec![RP_LOGOUT_REDIRECT.to_string()],
                         backchannel_logout_uri: None,
-                        fixed_id: None,
-                        fixed_secret: None,
+                        ..Default::default()
                     },
                 )
             })
             .await
             .expect("add client");
         (created.client_id, created.client_secret)
+    }
+
+    /// Registers any client, as the CLI would.
+    pub async fn register(&self, new: NewClient) -> verity::oauth::clients::CreatedClient {
+        let settings = self.ctx.settings.clone();
+        let now = self.ctx.clock.now();
+        self.ctx
+            .db
+            .run(move |c| clients::add(c, &settings, now, new))
+            .await
+            .expect("add client")
     }
 
     /// All outbox messages to `to`, newest first.

@@ -28,8 +28,7 @@ async fn add_client_with_logout(
                     admin: false,
                     post_logout_redirect_uris: vec![RP_LOGOUT_REDIRECT.into()],
                     backchannel_logout_uri: backchannel,
-                    fixed_id: None,
-                    fixed_secret: None,
+                    ..Default::default()
                 },
             )
         })

@@ -3,11 +3,14 @@
 //! VERITY_TEST_DATABASE_URL / VERITY_TEST_REDIS_URL are set.
 
 mod accounts;
+mod client_auth;
 mod harness;
 mod keys;
 mod logout;
 mod mfa;
 mod oidc;
 mod ops;
+mod registration;
+mod requests;
 mod reset;
 mod tokens;

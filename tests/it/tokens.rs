@@ -205,8 +205,7 @@ async fn client_credentials_for_confidential_clients_with_allowed_scopes() {
                         admin,
                         post_logout_redirect_uris: vec![],
                         backchannel_logout_uri: None,
-                        fixed_id: None,
-                        fixed_secret: None,
+                        ..Default::default()
                     },
                 )
             })

@@ -1,0 +1,210 @@
+//! Pushed authorization requests and pairwise subjects.
+
+use crate::harness::*;
+use verity::oauth::clients::NewClient;
+
+fn web_client(name: &str, redirect: &str) -> NewClient {
+    NewClient {
+        name: name.into(),
+        redirect_uris: vec![redirect.into()],
+        grant_types: vec!["authorization_code".into()],
+        ..Default::default()
+    }
+}
+
+async fn push(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    form: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let res = reqwest::Client::new()
+        .post(server.url("/par"))
+        .basic_auth(id, Some(secret))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(serde_json::Value::Null))
+}
+
+#[actix_web::test]
+async fn pushed_authorization_requests_are_single_use_and_can_be_required() {
+    let server = TestServer::start().await;
+    let created = server
+        .register(NewClient {
+            require_par: true,
+            ..web_client("Benefits", RP_REDIRECT)
+        })
+        .await;
+    let (id, secret) = (
+        created.client_id.clone(),
+        created.client_secret.clone().unwrap(),
+    );
+    let rp = server.rp(&id, Some(&secret)).await;
+    let browser = server.signed_in_browser("hal@example.com").await;
+
+    // Without PAR this client is refused, back at the RP.
+    let req = rp.auth_request(&[]);
+    let (url, _) = browser.follow(browser.get_abs(&req.url).await).await;
+    assert_eq!(query_of(&url)["error"], "invalid_request");
+
+    // Push the same parameters the openidconnect client built.
+    let req = rp.auth_request(&["email"]);
+    let pairs: Vec<(String, String)> = url::Url::parse(&req.url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect();
+    let form: Vec<(&str, &str)> = pairs
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, body) = push(&server, &id, &secret, &form).await;
+    assert_eq!(status, 201, "{body}");
+    let request_uri = body["request_uri"].as_str().unwrap().to_string();
+    assert!(request_uri.starts_with("urn:ietf:params:oauth:request_uri:"));
+    assert_eq!(body["expires_in"], 60);
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let authorize = format!(
+        "/authorize?client_id={id}&request_uri={}",
+        enc(&request_uri)
+    );
+    let callback = authorize_to_callback(&browser, &server.url(&authorize)).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    rp.verify(&tokens, &req.nonce);
+
+    // Reusing the request_uri: refused, no redirect.
+    let res = browser.get(&authorize).await;
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().get("location").is_none());
+
+    // A push with an unregistered redirect URI, or by a client that can't authenticate.
+    let (status, body) = push(
+        &server,
+        &id,
+        &secret,
+        &[
+            ("response_type", "code"),
+            ("redirect_uri", "https://evil.example/cb"),
+            ("scope", "openid"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_request"))
+    );
+    let (status, _) = push(&server, &id, "wrong", &form).await;
+    assert_eq!(status, 401);
+}
+
+async fn subject_for(
+    server: &TestServer,
+    browser: &Browser,
+    client_id: &str,
+    secret: &str,
+    redirect: &str,
+) -> String {
+    // The harness RP always uses RP_REDIRECT; these clients register it too.
+    let _ = redirect;
+    let rp = server.rp(client_id, Some(secret)).await;
+    let req = rp.auth_request(&[]);
+    let callback = authorize_to_callback(browser, &req.url).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let claims = rp.verify(&tokens, &req.nonce);
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(openidconnect::OAuth2TokenResponse::access_token(&tokens).secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        info["sub"],
+        claims.subject().as_str(),
+        "userinfo and ID token agree"
+    );
+    claims.subject().to_string()
+}
+
+#[actix_web::test]
+async fn pairwise_subjects_differ_across_sectors_and_match_within_one() {
+    let server = TestServer::start().await;
+    let pairwise = |name: &str, sector: &str| NewClient {
+        subject_type: Some("pairwise".into()),
+        sector_identifier: Some(sector.into()),
+        redirect_uris: vec![RP_REDIRECT.into()],
+        ..web_client(name, RP_REDIRECT)
+    };
+    let tax_a = server.register(pairwise("Tax A", "tax.example.gov")).await;
+    let tax_b = server.register(pairwise("Tax B", "tax.example.gov")).await;
+    let bank = server.register(pairwise("Bank", "bank.example.com")).await;
+    let public = server.register(web_client("Plain", RP_REDIRECT)).await;
+    let loaded = server
+        .ctx
+        .clients
+        .get(&tax_a.client_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(loaded.pairwise(), "{loaded:?}");
+    let browser = server.signed_in_browser("ivy@example.com").await;
+    let sub = |c: &verity::oauth::clients::CreatedClient| {
+        let (id, secret) = (c.client_id.clone(), c.client_secret.clone().unwrap());
+        let (server, browser) = (&server, &browser);
+        async move { subject_for(server, browser, &id, &secret, RP_REDIRECT).await }
+    };
+    let (a, b, bank_sub, public_sub) = (
+        sub(&tax_a).await,
+        sub(&tax_b).await,
+        sub(&bank).await,
+        sub(&public).await,
+    );
+    assert_eq!(a, b, "same sector, same subject");
+    assert_ne!(a, bank_sub, "different sectors can't correlate");
+    assert_ne!(a, public_sub);
+    let user_id = server
+        .ctx
+        .db
+        .run(|c| {
+            Ok(verity::accounts::users::by_email(c, "ivy@example.com")?
+                .unwrap()
+                .id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(public_sub, user_id, "public clients see the account id");
+    // Several hosts without a sector identifier: refused at registration.
+    let settings = server.ctx.settings.clone();
+    let now = server.ctx.clock.now();
+    let bad = server
+        .ctx
+        .db
+        .run(move |c| {
+            verity::oauth::clients::add(
+                c,
+                &settings,
+                now,
+                NewClient {
+                    subject_type: Some("pairwise".into()),
+                    redirect_uris: vec![
+                        "https://a.example/cb".into(),
+                        "https://b.example/cb".into(),
+                    ],
+                    ..web_client("Two hosts", "https://a.example/cb")
+                },
+            )
+        })
+        .await;
+    assert!(bad.is_err());
+}
