@@ -171,6 +171,10 @@ pub struct Security {
     pub par_ttl_secs: u64,
     /// Require PAR from every client (it can also be required per client).
     pub require_par: bool,
+    /// DPoP proofs must be issued within this many seconds of now.
+    pub dpop_iat_window_secs: u64,
+    /// Demand a server-provided nonce in DPoP proofs (`use_dpop_nonce`).
+    pub dpop_require_nonce: bool,
 }
 
 impl Default for Settings {
@@ -253,6 +257,8 @@ impl Default for Security {
             backchannel_poll_ms: 1000,
             par_ttl_secs: 60,
             require_par: false,
+            dpop_iat_window_secs: 60,
+            dpop_require_nonce: false,
         }
     }
 }

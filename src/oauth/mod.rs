@@ -5,6 +5,7 @@ pub mod authorize;
 pub mod client_assertion;
 pub mod clients;
 pub mod discovery;
+pub mod dpop;
 pub mod grants;
 pub mod logout;
 pub mod refresh;

@@ -113,6 +113,7 @@ pub async fn refresh(
         amr: grant.amr.split_whitespace().map(str::to_string).collect(),
         nonce: None,
         grant_id: Some(grant.id.clone()),
+        jkt: form.dpop_jkt.clone(),
     };
     respond(ctx, &issue, Some(next))
 }

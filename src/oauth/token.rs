@@ -122,6 +122,9 @@ pub struct TokenForm {
     pub scope: Option<String>,
     pub client_assertion_type: Option<String>,
     pub client_assertion: Option<String>,
+    /// Thumbprint of the key of a verified DPoP proof sent with the request (set by the
+    /// HTTP layer after checking the `DPoP` header, never read from the form).
+    pub dpop_jkt: Option<String>,
     /// Revocation and introspection.
     pub token: Option<String>,
     pub token_type_hint: Option<String>,
@@ -195,6 +198,14 @@ pub struct AccessTokenClaims {
     /// client_credentials tokens, which stand for the client itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<String>,
+    /// DPoP binding (RFC 9449): the thumbprint of the key every use must prove.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Confirmation {
+    pub jkt: String,
 }
 
 /// What a set of tokens says: for a person (code and refresh grants) or for a client.
@@ -211,6 +222,8 @@ pub struct Issue {
     pub amr: Vec<String>,
     pub nonce: Option<String>,
     pub grant_id: Option<String>,
+    /// DPoP key thumbprint to bind the access token to.
+    pub jkt: Option<String>,
 }
 
 pub async fn authenticate_client(
@@ -463,6 +476,7 @@ pub async fn exchange(
         amr: issued.amr.clone(),
         nonce: issued.nonce.clone(),
         grant_id: Some(grant.id.clone()),
+        jkt: form.dpop_jkt.clone(),
     };
     respond(ctx, &issue, refresh_token)
 }
@@ -486,7 +500,11 @@ pub fn respond(
     };
     Ok(TokenResponse {
         access_token,
-        token_type: "Bearer",
+        token_type: if issue.jkt.is_some() {
+            "DPoP"
+        } else {
+            "Bearer"
+        },
         expires_in: ctx.settings.security.access_token_ttl_secs,
         id_token,
         refresh_token,
@@ -545,6 +563,7 @@ async fn client_credentials(
         amr: vec![],
         nonce: None,
         grant_id: None,
+        jkt: form.dpop_jkt.clone(),
     };
     respond(ctx, &issue, None)
 }
@@ -565,6 +584,7 @@ fn mint_access_token(ctx: &Ctx, key: &SigningKey, issue: &Issue) -> anyhow::Resu
         acr: issue.acr.clone(),
         amr: issue.amr.clone(),
         gid: issue.grant_id.clone(),
+        cnf: issue.jkt.clone().map(|jkt| Confirmation { jkt }),
     };
     let mut header = jsonwebtoken::Header::new(key.jwt_alg());
     header.typ = Some("at+jwt".into());

@@ -12,6 +12,20 @@ pub enum UserinfoError {
     InvalidToken(&'static str),
     /// 401 with a bare `WWW-Authenticate: Bearer` (no token sent).
     MissingToken,
+    /// 401 with `WWW-Authenticate: DPoP error="invalid_dpop_proof"`.
+    InvalidDpopProof(&'static str),
+    /// 401 with `WWW-Authenticate: DPoP error="use_dpop_nonce"` and a `DPoP-Nonce` header.
+    UseDpopNonce(String),
+}
+
+/// How the access token was presented.
+pub struct Presented<'a> {
+    pub token: &'a str,
+    /// `Authorization: DPoP …` rather than `Bearer …`.
+    pub dpop_scheme: bool,
+    /// The `DPoP` proof header, if any.
+    pub proof: Option<&'a str>,
+    pub method: &'a str,
 }
 
 /// Checks an access token we issued: signature by a published key, `typ`, issuer, audience,
@@ -75,15 +89,54 @@ pub fn revoked_access_token_key(jti: &str) -> String {
 
 pub async fn userinfo(
     ctx: &Ctx,
-    bearer: Option<&str>,
+    presented: Option<Presented<'_>>,
 ) -> anyhow::Result<Result<Value, UserinfoError>> {
-    let Some(token) = bearer else {
+    let Some(presented) = presented else {
         return Ok(Err(UserinfoError::MissingToken));
     };
+    let token = presented.token;
     let claims = match verify_access_token(ctx, token).await? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
+    // A DPoP-bound token works only with a fresh proof by the same key (RFC 9449 §7).
+    match (&claims.cnf, presented.dpop_scheme) {
+        (Some(cnf), true) => {
+            let Some(proof) = presented.proof else {
+                return Ok(Err(UserinfoError::InvalidDpopProof(
+                    "a DPoP proof is required",
+                )));
+            };
+            let url = format!("{}/userinfo", ctx.settings.issuer);
+            match crate::oauth::dpop::verify_proof(ctx, proof, presented.method, &url, Some(token))
+                .await?
+            {
+                Ok(jkt) if jkt == cnf.jkt => {}
+                Ok(_) => {
+                    return Ok(Err(UserinfoError::InvalidDpopProof(
+                        "the proof is signed by another key",
+                    )))
+                }
+                Err(crate::oauth::dpop::DpopError::Invalid(why)) => {
+                    return Ok(Err(UserinfoError::InvalidDpopProof(why)))
+                }
+                Err(crate::oauth::dpop::DpopError::UseNonce(n)) => {
+                    return Ok(Err(UserinfoError::UseDpopNonce(n)))
+                }
+            }
+        }
+        (Some(_), false) => {
+            return Ok(Err(UserinfoError::InvalidToken(
+                "a DPoP-bound token must be sent with the DPoP scheme and a proof",
+            )))
+        }
+        (None, true) => {
+            return Ok(Err(UserinfoError::InvalidToken(
+                "this token is not DPoP-bound; use the Bearer scheme",
+            )))
+        }
+        (None, false) => {}
+    }
     if claims.gid.is_none() {
         return Ok(Err(UserinfoError::InvalidToken(
             "this token was issued to a client, not for a person",

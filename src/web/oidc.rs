@@ -232,10 +232,42 @@ fn client_request(req: &HttpRequest, body: &[u8]) -> Result<(ClientAuth, TokenFo
 }
 
 pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> HttpResponse {
-    let (auth, form) = match client_request(&req, &body) {
+    let (auth, mut form) = match client_request(&req, &body) {
         Ok(r) => r,
         Err(e) => return token_error_response(e),
     };
+    let proofs: Vec<&str> = req
+        .headers()
+        .get_all("dpop")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    if !proofs.is_empty() {
+        if proofs.len() > 1 {
+            return token_error_response(TokenError::new(
+                "invalid_dpop_proof",
+                "send exactly one DPoP proof",
+            ));
+        }
+        let url = format!("{}/token", ctx.settings.issuer);
+        match crate::oauth::dpop::verify_proof(&ctx, proofs[0], "POST", &url, None).await {
+            Ok(Ok(jkt)) => form.dpop_jkt = Some(jkt),
+            Ok(Err(crate::oauth::dpop::DpopError::Invalid(why))) => {
+                return token_error_response(TokenError::new("invalid_dpop_proof", why))
+            }
+            Ok(Err(crate::oauth::dpop::DpopError::UseNonce(nonce))) => {
+                let mut res = token_error_response(TokenError::new(
+                    "use_dpop_nonce",
+                    "send the proof again with this nonce",
+                ));
+                if let Ok(v) = header::HeaderValue::from_str(&nonce) {
+                    res.headers_mut()
+                        .insert(header::HeaderName::from_static("dpop-nonce"), v);
+                }
+                return res;
+            }
+            Err(e) => return token_error_response(token::internal(e)),
+        }
+    }
     match token::exchange(&ctx, auth, form).await {
         Ok(response) => HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -246,28 +278,54 @@ pub async fn token(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -> H
 }
 
 pub async fn userinfo(ctx: web::Data<Ctx>, req: HttpRequest) -> Result<HttpResponse, AppError> {
-    let bearer = req
+    let authorization = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(|t| t.trim().to_string());
-    match userinfo::userinfo(&ctx, bearer.as_deref()).await? {
+        .unwrap_or("");
+    let (scheme, token) = authorization.split_once(' ').unwrap_or(("", ""));
+    let dpop_scheme = scheme.eq_ignore_ascii_case("dpop");
+    let proofs: Vec<&str> = req
+        .headers()
+        .get_all("dpop")
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let presented = (!token.trim().is_empty()
+        && (dpop_scheme || scheme.eq_ignore_ascii_case("bearer")))
+    .then(|| {
+        userinfo::Presented {
+            token: token.trim(),
+            dpop_scheme,
+            // More than one proof is as good as none (RFC 9449 §4.3).
+            proof: if proofs.len() == 1 {
+                proofs.first().copied()
+            } else {
+                None
+            },
+            method: req.method().as_str(),
+        }
+    });
+    let challenge = |error: &str, why: &str| {
+        let scheme = if dpop_scheme { "DPoP" } else { "Bearer" };
+        format!("{scheme} realm=\"verity\", error=\"{error}\", error_description=\"{why}\"")
+    };
+    match userinfo::userinfo(&ctx, presented).await? {
         Ok(claims) => Ok(HttpResponse::Ok()
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .json(claims)),
         Err(UserinfoError::MissingToken) => Ok(HttpResponse::Unauthorized()
-            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"verity\""))
-            .json(serde_json::json!({ "error": "invalid_request", "error_description": "a Bearer access token is required" }))),
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"verity\", DPoP algs=\"ES256 RS256 PS256 EdDSA\""))
+            .json(serde_json::json!({ "error": "invalid_request", "error_description": "an access token is required" }))),
         Err(UserinfoError::InvalidToken(why)) => Ok(HttpResponse::Unauthorized()
-            .insert_header((
-                header::WWW_AUTHENTICATE,
-                format!("Bearer realm=\"verity\", error=\"invalid_token\", error_description=\"{why}\""),
-            ))
+            .insert_header((header::WWW_AUTHENTICATE, challenge("invalid_token", why)))
             .json(serde_json::json!({ "error": "invalid_token", "error_description": why }))),
+        Err(UserinfoError::InvalidDpopProof(why)) => Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, format!("DPoP error=\"invalid_dpop_proof\", error_description=\"{why}\"")))
+            .json(serde_json::json!({ "error": "invalid_dpop_proof", "error_description": why }))),
+        Err(UserinfoError::UseDpopNonce(nonce)) => Ok(HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "DPoP error=\"use_dpop_nonce\""))
+            .insert_header(("DPoP-Nonce", nonce))
+            .json(serde_json::json!({ "error": "use_dpop_nonce", "error_description": "send the proof again with this nonce" }))),
     }
 }
 
