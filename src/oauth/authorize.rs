@@ -34,6 +34,8 @@ pub struct AuthorizeParams {
     pub request_uri: Option<String>,
     pub login_hint: Option<String>,
     pub acr_values: Option<String>,
+    /// OIDC Core §5.5 `claims` request (JSON).
+    pub claims: Option<String>,
     /// Parameters sent more than once (RFC 6749 §3.1 forbids it).
     pub repeated: Vec<String>,
 }
@@ -64,6 +66,7 @@ impl AuthorizeParams {
                 "request_uri" => &mut p.request_uri,
                 "login_hint" => &mut p.login_hint,
                 "acr_values" => &mut p.acr_values,
+                "claims" => &mut p.claims,
                 _ => continue,
             };
             if slot.is_some() {
@@ -106,6 +109,9 @@ pub struct PendingAuthorization {
     /// The RP asked for AAL2: a fresh second factor is needed, "remember this browser" doesn't count.
     #[serde(default)]
     pub requires_aal2: bool,
+    /// Claims the RP asked to find in the ID token (`claims` request parameter).
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
 }
 
 /// Assurance levels an RP may ask for in `acr_values`, with Login.gov's names as aliases.
@@ -136,6 +142,8 @@ pub struct IssuedCode {
     pub auth_time: i64,
     pub amr: Vec<String>,
     pub acr: String,
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -395,7 +403,7 @@ async fn start_validated(
             ));
         }
     }
-    let requested = scopes::parse(params.scope.as_deref().unwrap_or(""));
+    let mut requested = scopes::parse(params.scope.as_deref().unwrap_or(""));
     if !requested.iter().any(|s| s == "openid") {
         return Ok(fail("invalid_scope", "scope must include openid"));
     }
@@ -501,9 +509,29 @@ async fn start_validated(
             "identity-verified assurance (ial2) is not available yet",
         ));
     }
-    let requires_aal2 = acr_values
+    let mut requires_aal2 = acr_values
         .iter()
         .any(|a| ACR_AAL2_ALIASES.contains(&a.as_str()));
+    let claims_request = match params.claims.as_deref().map(ClaimsRequest::parse) {
+        None => ClaimsRequest::default(),
+        Some(Ok(c)) => c,
+        Some(Err(why)) => return Ok(fail("invalid_request", why)),
+    };
+    if claims_request.essential_acr_aal2 {
+        requires_aal2 = true;
+    }
+    if claims_request.essential_acr_unmet {
+        return Ok(fail(
+            "unmet_authentication_requirements",
+            "the essential acr values asked for can't be met",
+        ));
+    }
+    // Asking for a claim is asking for what its scope releases: consent covers it the same way.
+    for s in claims_request.implied_scopes() {
+        if client.scopes.iter().any(|c| c == s) && !requested.iter().any(|r| r == s) {
+            requested.push(s.to_string());
+        }
+    }
 
     let pending = PendingAuthorization {
         client_id: client.client_id.clone(),
@@ -521,6 +549,7 @@ async fn start_validated(
         browser_id: browser_id.to_string(),
         consent_given: false,
         requires_aal2,
+        id_token_claims: claims_request.id_token.clone(),
     };
     decide(ctx, pending, None, session).await
 }
@@ -716,6 +745,7 @@ async fn decide(
         auth_time: session.auth_time.and_utc().timestamp(),
         amr: session.amr.clone(),
         acr: session.acr.clone(),
+        id_token_claims: pending.id_token_claims.clone(),
     };
     put_json(
         &*ctx.store,
@@ -730,4 +760,99 @@ async fn decide(
         &[("code", &code)],
         pending.state.as_deref(),
     )))
+}
+
+/// The `claims` request parameter (OIDC Core §5.5), reduced to what Verity acts on.
+#[derive(Debug, Default, Clone)]
+pub struct ClaimsRequest {
+    pub userinfo: Vec<String>,
+    pub id_token: Vec<String>,
+    /// `acr` essential with only AAL2-level values.
+    pub essential_acr_aal2: bool,
+    /// `acr` essential with no value we can reach.
+    pub essential_acr_unmet: bool,
+}
+
+impl ClaimsRequest {
+    pub fn parse(raw: &str) -> Result<ClaimsRequest, &'static str> {
+        if raw.len() > 8192 {
+            return Err("claims is too long");
+        }
+        let value: serde_json::Value =
+            serde_json::from_str(raw).map_err(|_| "claims is not valid JSON")?;
+        let Some(top) = value.as_object() else {
+            return Err("claims must be a JSON object");
+        };
+        let mut out = ClaimsRequest::default();
+        for (member, target) in [
+            ("userinfo", &mut out.userinfo),
+            ("id_token", &mut out.id_token),
+        ] {
+            match top.get(member) {
+                None | Some(serde_json::Value::Null) => {}
+                Some(serde_json::Value::Object(m)) => {
+                    for (name, spec) in m {
+                        if !(spec.is_null() || spec.is_object()) {
+                            return Err("each requested claim must be null or an object");
+                        }
+                        target.push(name.clone());
+                    }
+                }
+                Some(_) => return Err("claims.userinfo and claims.id_token must be objects"),
+            }
+        }
+        if let Some(acr) = top.get("id_token").and_then(|t| t.get("acr")) {
+            let essential = acr
+                .get("essential")
+                .and_then(|e| e.as_bool())
+                .unwrap_or(false);
+            let mut values: Vec<String> = acr
+                .get("values")
+                .and_then(|v| v.as_array())
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(v) = acr.get("value").and_then(|v| v.as_str()) {
+                values.push(v.to_string());
+            }
+            if essential && !values.is_empty() {
+                let reachable: Vec<&String> = values
+                    .iter()
+                    .filter(|v| {
+                        ACR_AAL2_ALIASES.contains(&v.as_str())
+                            || ACR_AAL1_ALIASES.contains(&v.as_str())
+                    })
+                    .collect();
+                if reachable.is_empty() {
+                    out.essential_acr_unmet = true;
+                } else if reachable
+                    .iter()
+                    .all(|v| ACR_AAL2_ALIASES.contains(&v.as_str()))
+                {
+                    out.essential_acr_aal2 = true;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Scopes whose claims were asked for by name.
+    pub fn implied_scopes(&self) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for name in self.userinfo.iter().chain(self.id_token.iter()) {
+            let scope = match name.as_str() {
+                "email" | "email_verified" => "email",
+                "phone_number" | "phone_number_verified" => "phone",
+                "name" | "given_name" | "family_name" | "updated_at" => "profile",
+                _ => continue,
+            };
+            if !out.contains(&scope) {
+                out.push(scope);
+            }
+        }
+        out
+    }
 }

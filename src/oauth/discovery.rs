@@ -144,7 +144,7 @@ pub fn build(
         CoreJwsSigningAlgorithm::EcdsaP256Sha256,
         CoreJwsSigningAlgorithm::EdDsa,
     ]))
-    .set_claims_parameter_supported(Some(false))
+    .set_claims_parameter_supported(Some(true))
     .set_request_parameter_supported(Some(false))
     .set_request_uri_parameter_supported(Some(false))
     .set_op_tos_uri(Some(OpTosUrl::new(url("/terms"))?))

@@ -114,6 +114,7 @@ pub async fn refresh(
         nonce: None,
         grant_id: Some(grant.id.clone()),
         jkt: form.dpop_jkt.clone(),
+        id_token_claims: Default::default(),
     };
     respond(ctx, &issue, Some(next))
 }

@@ -224,6 +224,8 @@ pub struct Issue {
     pub grant_id: Option<String>,
     /// DPoP key thumbprint to bind the access token to.
     pub jkt: Option<String>,
+    /// Claims the RP asked for in the ID token (`claims` parameter), with their values.
+    pub id_token_claims: serde_json::Map<String, serde_json::Value>,
 }
 
 pub async fn authenticate_client(
@@ -477,7 +479,18 @@ pub async fn exchange(
         nonce: issued.nonce.clone(),
         grant_id: Some(grant.id.clone()),
         jkt: form.dpop_jkt.clone(),
+        id_token_claims: Default::default(),
     };
+    let mut issue = issue;
+    if !issued.id_token_claims.is_empty() {
+        let all = crate::oauth::userinfo::person_claims(ctx, &issued.user_id)
+            .await
+            .map_err(internal)?;
+        issue.id_token_claims = all
+            .into_iter()
+            .filter(|(k, _)| issued.id_token_claims.iter().any(|c| c == k))
+            .collect();
+    }
     respond(ctx, &issue, refresh_token)
 }
 
@@ -564,6 +577,7 @@ async fn client_credentials(
         nonce: None,
         grant_id: None,
         jkt: form.dpop_jkt.clone(),
+        id_token_claims: Default::default(),
     };
     respond(ctx, &issue, None)
 }
@@ -604,12 +618,44 @@ fn mint_id_token(
         anyhow::bail!("ID token without a person");
     }
     let user_id = issue.subject.clone();
+    let mut standard = StandardClaims::new(SubjectIdentifier::new(user_id));
+    let text = |k: &str| {
+        issue
+            .id_token_claims
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    let flag = |k: &str| issue.id_token_claims.get(k).and_then(|v| v.as_bool());
+    if let Some(v) = text("email") {
+        standard = standard.set_email(Some(openidconnect::EndUserEmail::new(v)));
+    }
+    standard = standard.set_email_verified(flag("email_verified"));
+    if let Some(v) = text("phone_number") {
+        standard = standard.set_phone_number(Some(openidconnect::EndUserPhoneNumber::new(v)));
+    }
+    standard = standard.set_phone_number_verified(flag("phone_number_verified"));
+    if let Some(v) = text("name") {
+        let mut l = openidconnect::LocalizedClaim::new();
+        l.insert(None, openidconnect::EndUserName::new(v));
+        standard = standard.set_name(Some(l));
+    }
+    if let Some(v) = text("given_name") {
+        let mut l = openidconnect::LocalizedClaim::new();
+        l.insert(None, openidconnect::EndUserGivenName::new(v));
+        standard = standard.set_given_name(Some(l));
+    }
+    if let Some(v) = text("family_name") {
+        let mut l = openidconnect::LocalizedClaim::new();
+        l.insert(None, openidconnect::EndUserFamilyName::new(v));
+        standard = standard.set_family_name(Some(l));
+    }
     let mut claims = IdTokenClaims::new(
         IssuerUrl::new(ctx.settings.issuer.clone())?,
         vec![Audience::new(issue.client_id.clone())],
         exp,
         now,
-        StandardClaims::new(SubjectIdentifier::new(user_id)),
+        standard,
         VerityIdClaims {
             sid: issue.session_id.clone(),
         },

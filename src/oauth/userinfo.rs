@@ -193,3 +193,39 @@ pub async fn userinfo(
     }
     Ok(Ok(Value::Object(out)))
 }
+
+/// Every claim Verity can release about a person, by claim name (scope rules apply elsewhere).
+pub async fn person_claims(ctx: &Ctx, user_id: &str) -> anyhow::Result<Map<String, Value>> {
+    let uid = user_id.to_string();
+    let (user, phones) = ctx
+        .db
+        .run(move |c| {
+            let user = crate::accounts::users::by_id(c, &uid)?;
+            let phones = crate::mfa::methods::enrolled(c, &uid)?.phones;
+            Ok((user, phones))
+        })
+        .await?;
+    let mut out = Map::new();
+    let Some(user) = user else {
+        return Ok(out);
+    };
+    if let Some(name) = user.display_name() {
+        out.insert("name".into(), json!(name));
+    }
+    if let Some(g) = &user.given_name {
+        out.insert("given_name".into(), json!(g));
+    }
+    if let Some(f) = &user.family_name {
+        out.insert("family_name".into(), json!(f));
+    }
+    out.insert("email".into(), json!(user.email));
+    out.insert("email_verified".into(), json!(user.email_verified));
+    if let Some(phone) = phones.iter().find(|p| p.is_default).or(phones.first()) {
+        out.insert(
+            "phone_number".into(),
+            json!(crate::mfa::methods::decrypt_phone(&ctx.master, phone)?),
+        );
+        out.insert("phone_number_verified".into(), json!(true));
+    }
+    Ok(out)
+}

@@ -208,3 +208,75 @@ async fn pairwise_subjects_differ_across_sectors_and_match_within_one() {
         .await;
     assert!(bad.is_err());
 }
+
+#[actix_web::test]
+async fn the_claims_parameter_releases_named_claims_and_honours_essential_acr() {
+    let server = TestServer::start().await;
+    let (client_id, secret) = server.add_client(false).await;
+    let rp = server.rp(&client_id, secret.as_deref()).await;
+    let browser = server.signed_in_browser("kay@example.com").await;
+    let claims = serde_json::json!({
+        "id_token": {
+            "email": { "essential": true },
+            "acr": { "essential": true, "values": ["urn:verity:aal2"] }
+        },
+        "userinfo": { "email_verified": null }
+    })
+    .to_string();
+    let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+
+    // Only `openid` as scope: the named claims still come, after consent that names them.
+    let req = rp.auth_request(&[]);
+    let url = format!("{}&claims={}", req.url, enc(&claims));
+    let (_, res) = browser.follow(browser.get_abs(&url).await).await;
+    let consent = res.text().await.unwrap();
+    assert!(
+        consent.contains("Your email address"),
+        "consent lists what the claims release"
+    );
+    let res = browser
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&consent)),
+                ("authz", &hidden(&consent, "authz")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    let (callback, _) = browser.follow(res).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let id = rp.verify(&tokens, &req.nonce);
+    assert_eq!(id.email().map(|e| e.as_str()), Some("kay@example.com"));
+    assert_eq!(id.auth_context_ref().unwrap().as_str(), "urn:verity:aal2");
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(openidconnect::OAuth2TokenResponse::access_token(&tokens).secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["email_verified"], true);
+
+    // Malformed claims, and an essential acr no one can reach, go back as errors with state.
+    for (bad, error) in [
+        ("{not json", "invalid_request"),
+        (
+            r#"{"id_token":{"acr":{"essential":true,"values":["urn:verity:ial2"]}}}"#,
+            "unmet_authentication_requirements",
+        ),
+    ] {
+        let req = rp.auth_request(&[]);
+        let res = browser
+            .get_abs(&format!("{}&claims={}", req.url, enc(bad)))
+            .await;
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(query_of(&location)["error"], error, "{bad}");
+        assert_eq!(&query_of(&location)["state"], req.state.secret());
+    }
+}
