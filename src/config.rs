@@ -146,6 +146,10 @@ pub struct Security {
     pub max_phones_per_account: u32,
     /// Authenticator apps per account.
     pub max_authenticator_apps: u32,
+    /// A number already confirmed on more than this many other accounts is refused.
+    pub max_accounts_per_phone: u32,
+    /// Ask "is this still your number?" when a phone wasn't confirmed or reviewed for this long.
+    pub phone_review_days: u64,
     pub sim_swap_cooldown_hours: u64,
     /// Lifetime of an email confirmation link.
     pub email_confirmation_ttl_secs: u64,
@@ -244,6 +248,8 @@ impl Default for Security {
             client_secret_bytes: 32,
             max_phones_per_account: 5,
             max_authenticator_apps: 2,
+            max_accounts_per_phone: 2,
+            phone_review_days: 365,
             sim_swap_cooldown_hours: 72,
             email_confirmation_ttl_secs: 86400,
             authorization_request_ttl_secs: 1800,

@@ -53,6 +53,12 @@ pub struct LoginFlow {
     /// The reset's second factor has been passed (or the account has none).
     #[serde(default)]
     pub reset_ready: bool,
+    /// Step-up for a sensitive change: where to return afterwards (a local path).
+    #[serde(default)]
+    pub return_to: Option<String>,
+    /// Step-up for replacing this phone: it can't be the second factor unless it's the only one.
+    #[serde(default)]
+    pub exclude_phone: Option<String>,
 }
 
 fn flow_key(id: &str) -> String {
@@ -132,6 +138,8 @@ pub async fn after_password(
         backup_codes_shown: None,
         reset_token: None,
         reset_ready: false,
+        return_to: None,
+        exclude_phone: None,
     };
     let flow_id = crypto::random_token(24);
     save(ctx, &flow_id, &flow).await?;
@@ -199,6 +207,35 @@ async fn complete_session(
 }
 
 /// Email and SMS about a sign-in from a device we haven't seen, with a "this wasn't me" link.
+/// A "this wasn't me" link for the account (7 days, single use).
+pub async fn not_me_link(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result<String> {
+    use crate::storage::schema::email_tokens;
+    use diesel::prelude::*;
+    let token = crypto::random_token(32);
+    let now = ctx.clock.now();
+    let (uid, mail, hash) = (
+        user_id.to_string(),
+        email.to_string(),
+        crypto::token_hash(&token),
+    );
+    ctx.db
+        .run(move |c| {
+            diesel::insert_into(email_tokens::table)
+                .values((
+                    email_tokens::token_hash.eq(hash),
+                    email_tokens::user_id.eq(&uid),
+                    email_tokens::purpose.eq(NOT_ME_PURPOSE),
+                    email_tokens::email.eq(&mail),
+                    email_tokens::created_at.eq(now),
+                    email_tokens::expires_at.eq(now + chrono::Duration::days(7)),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .await?;
+    Ok(format!("{}/not-me?token={}", ctx.settings.issuer, token))
+}
+
 async fn new_device_alert(
     ctx: &Ctx,
     user_id: &str,
@@ -357,4 +394,39 @@ pub fn remember_cookie_valid(ctx: &Ctx, value: &str, user_id: &str, device_id: &
         }
         _ => false,
     }
+}
+
+/// Step-up (reauthentication) for a sensitive change: after the password, a second-factor
+/// flow that returns to `return_to`. "Remember this browser" never stands in here.
+pub async fn start_step_up(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    browser_id: &str,
+    return_to: &str,
+    exclude_phone: Option<String>,
+) -> anyhow::Result<String> {
+    let flow = LoginFlow {
+        user_id: user_id.to_string(),
+        email: email.to_string(),
+        browser_id: browser_id.to_string(),
+        authz: String::new(),
+        stage: LoginStage::SecondFactor,
+        pending_totp: None,
+        pending_phone: None,
+        backup_codes_shown: None,
+        reset_token: None,
+        reset_ready: false,
+        return_to: Some(return_to.to_string()),
+        exclude_phone,
+    };
+    let flow_id = crypto::random_token(24);
+    save(ctx, &flow_id, &flow).await?;
+    Ok(flow_id)
+}
+
+/// Only local account pages are valid step-up destinations (no open redirect).
+pub fn safe_return_to(raw: &str) -> Option<String> {
+    (raw.starts_with("/account") && !raw.contains("//") && !raw.contains('\\') && raw.len() <= 300)
+        .then(|| raw.to_string())
 }

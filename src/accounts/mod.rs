@@ -3,6 +3,7 @@
 
 pub mod login;
 pub mod password;
+pub mod phone_change;
 pub mod reset;
 pub mod sessions;
 pub mod signin;

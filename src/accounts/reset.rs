@@ -157,6 +157,8 @@ pub async fn start(ctx: &Ctx, token: &str, browser_id: &str) -> anyhow::Result<S
         backup_codes_shown: None,
         reset_token: Some(token.to_string()),
         reset_ready: !has_mfa,
+        return_to: None,
+        exclude_phone: None,
     };
     let flow_id = crypto::random_token(24);
     login::save(ctx, &flow_id, &flow).await?;

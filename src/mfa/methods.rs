@@ -21,6 +21,17 @@ pub struct PhoneRow {
     pub is_default: bool,
     pub confirmed_at: NaiveDateTime,
     pub created_at: NaiveDateTime,
+    /// Last replacement of the number: the SIM-swap cooldown runs from here.
+    pub changed_at: Option<NaiveDateTime>,
+    pub reviewed_at: Option<NaiveDateTime>,
+}
+
+impl PhoneRow {
+    /// Within the SIM-swap cooldown after being added or replaced.
+    pub fn recently_changed(&self, now: NaiveDateTime, cooldown_hours: u64) -> bool {
+        let since = self.changed_at.unwrap_or(self.created_at);
+        now - since < chrono::Duration::hours(cooldown_hours as i64)
+    }
 }
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -141,6 +152,8 @@ pub fn add_phone(
         is_default: !has_default,
         confirmed_at: now,
         created_at: now,
+        changed_at: Some(now),
+        reviewed_at: Some(now),
     };
     diesel::insert_into(phones::table)
         .values(&row)
@@ -248,4 +261,92 @@ pub fn backup_code_status(conn: &mut DbConn, user_id: &str) -> anyhow::Result<(i
         .select(count_star())
         .first(conn)?;
     Ok((total, left))
+}
+
+/// Replaces a phone's number in place (same id, same default flag): one statement, so a
+/// crash leaves either the old number or the new one.
+pub fn replace_phone(
+    conn: &mut DbConn,
+    master: &MasterKey,
+    now: NaiveDateTime,
+    phone_id: &str,
+    e164: &str,
+    channel: PhoneChannel,
+) -> anyhow::Result<bool> {
+    Ok(diesel::update(phones::table.find(phone_id))
+        .set((
+            phones::number_enc.eq(master.encrypt(e164.as_bytes(), &format!("phones:{phone_id}"))?),
+            phones::fingerprint.eq(phone_fingerprint(master, e164)),
+            phones::masked.eq(crate::mfa::phone::mask(e164)),
+            phones::channel.eq(channel.as_str()),
+            phones::confirmed_at.eq(now),
+            phones::changed_at.eq(now),
+            phones::reviewed_at.eq(now),
+        ))
+        .execute(conn)?
+        == 1)
+}
+
+/// How many other accounts have this number confirmed.
+pub fn accounts_using_number(
+    conn: &mut DbConn,
+    master: &MasterKey,
+    e164: &str,
+    except_user: &str,
+) -> anyhow::Result<i64> {
+    let users: Vec<String> = phones::table
+        .filter(phones::fingerprint.eq(phone_fingerprint(master, e164)))
+        .filter(phones::user_id.ne(except_user))
+        .select(phones::user_id)
+        .distinct()
+        .load(conn)?;
+    Ok(users.len() as i64)
+}
+
+pub fn remove_phone(
+    conn: &mut DbConn,
+    user_id: &str,
+    phone_id: &str,
+) -> anyhow::Result<Option<PhoneRow>> {
+    conn.transaction(|conn| {
+        let row: Option<PhoneRow> = phones::table
+            .find(phone_id)
+            .filter(phones::user_id.eq(user_id))
+            .select(PhoneRow::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(row) = row else { return Ok(None) };
+        diesel::delete(phones::table.find(phone_id)).execute(conn)?;
+        if row.is_default {
+            // Another phone, if any, becomes the default.
+            let next: Option<String> = phones::table
+                .filter(phones::user_id.eq(user_id))
+                .order(phones::created_at.asc())
+                .select(phones::id)
+                .first(conn)
+                .optional()?;
+            if let Some(next) = next {
+                diesel::update(phones::table.find(next))
+                    .set(phones::is_default.eq(true))
+                    .execute(conn)?;
+            }
+        }
+        Ok(Some(row))
+    })
+}
+
+pub fn mark_phone_reviewed(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: &str,
+    phone_id: &str,
+) -> anyhow::Result<()> {
+    diesel::update(
+        phones::table
+            .find(phone_id)
+            .filter(phones::user_id.eq(user_id)),
+    )
+    .set(phones::reviewed_at.eq(now))
+    .execute(conn)?;
+    Ok(())
 }

@@ -169,6 +169,8 @@ diesel::table! {
         is_default -> Bool,
         confirmed_at -> Timestamp,
         created_at -> Timestamp,
+        changed_at -> Nullable<Timestamp>,
+        reviewed_at -> Nullable<Timestamp>,
     }
 }
 

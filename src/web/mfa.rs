@@ -67,8 +67,12 @@ async fn complete(
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
     let session = login::finish(ctx, flow_id, flow, amr, &browser.actor).await?;
+    let destination = flow
+        .return_to
+        .clone()
+        .unwrap_or_else(|| after_sign_in(&flow.authz));
     let mut res = HttpResponse::SeeOther();
-    res.insert_header((header::LOCATION, after_sign_in(&flow.authz)))
+    res.insert_header((header::LOCATION, destination))
         .cookie(session_cookie(&ctx.settings, &session.token))
         .cookie(cleared_login_cookie(&ctx.settings));
     if remember {
@@ -149,7 +153,7 @@ async fn challenge_page(
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
-    let enrolled = login::enrolled(ctx, &flow.user_id).await?;
+    let enrolled = usable(flow, login::enrolled(ctx, &flow.user_id).await?);
     let default_method = if !enrolled.phones.is_empty() {
         "phone"
     } else if !enrolled.totp.is_empty() {
@@ -243,7 +247,7 @@ pub async fn send(
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
     };
-    let enrolled = login::enrolled(&ctx, &flow.user_id).await?;
+    let enrolled = usable(&flow, login::enrolled(&ctx, &flow.user_id).await?);
     let Some(row) = enrolled.phones.iter().find(|p| p.id == form.phone) else {
         return Err(AppError::BadRequest(
             "Choose one of your phone numbers.".into(),
@@ -359,6 +363,23 @@ pub async fn verify(
         status_for(&outcome),
     )
     .await
+}
+
+/// The methods this flow may use: in a step-up for replacing a phone, that phone counts only
+/// when nothing else is enrolled.
+fn usable(
+    flow: &LoginFlow,
+    mut enrolled: crate::mfa::methods::Enrolled,
+) -> crate::mfa::methods::Enrolled {
+    if let Some(excluded) = &flow.exclude_phone {
+        let others = enrolled.phones.iter().filter(|p| &p.id != excluded).count()
+            + enrolled.totp.len()
+            + usize::from(enrolled.backup_codes_left > 0);
+        if others > 0 {
+            enrolled.phones.retain(|p| &p.id != excluded);
+        }
+    }
+    enrolled
 }
 
 // Enrolment of a first method (sign-up is not complete until one exists).

@@ -1,6 +1,7 @@
 //! Everything that knows HTTP: routes, middleware, extractors, page structs. Handlers parse
 //! input, call one flow function, and map its outcome to a page, redirect or JSON.
 
+pub mod account;
 pub mod auth;
 pub mod browser;
 pub mod logout;
@@ -80,6 +81,34 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route(
         "/mfa/setup/backup-codes/done",
         web::post().to(mfa::setup_backup_done),
+    )
+    .route("/account", web::get().to(account::overview))
+    .route("/step-up", web::get().to(account::step_up_page))
+    .route("/step-up", web::post().to(account::step_up_submit))
+    .route("/account/phones/start", web::get().to(account::phone_start))
+    .route(
+        "/account/phones/change",
+        web::get().to(account::phone_change_page),
+    )
+    .route(
+        "/account/phones/change/number",
+        web::post().to(account::phone_number_submit),
+    )
+    .route(
+        "/account/phones/change/resend",
+        web::post().to(account::phone_resend),
+    )
+    .route(
+        "/account/phones/change/code",
+        web::post().to(account::phone_code_submit),
+    )
+    .route(
+        "/account/phones/change/decision",
+        web::post().to(account::phone_decision),
+    )
+    .route(
+        "/account/phones/remove",
+        web::post().to(account::phone_remove),
     )
     .route(
         "/account/backup-codes",

@@ -242,3 +242,52 @@ pub struct EndSessionPage {
     pub post_logout_redirect_uri: String,
     pub state: String,
 }
+
+pub struct AccountPhone {
+    pub id: String,
+    pub masked: String,
+    pub channel: String,
+    pub is_default: bool,
+    pub recently_changed: bool,
+}
+
+pub struct AccountEvent {
+    pub kind: String,
+    pub at: String,
+    pub ip: String,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub phones: Vec<AccountPhone>,
+    pub authenticator_apps: usize,
+    pub backup_codes_left: i64,
+    pub events: Vec<AccountEvent>,
+}
+
+#[derive(Template)]
+#[template(path = "step_up.html")]
+pub struct StepUpPage {
+    pub layout: Layout,
+    pub email: String,
+    pub return_to: String,
+    pub exclude_phone: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "phone_change.html")]
+pub struct PhoneChangePage {
+    pub layout: Layout,
+    /// "number", "code", "review", "done" or "removed".
+    pub stage: String,
+    pub replacing_masked: Option<String>,
+    pub new_masked: String,
+    pub channel: String,
+    pub error: Option<String>,
+    pub notice: Option<String>,
+    /// When the change was made (the receipt).
+    pub receipt: Option<String>,
+}

@@ -11,6 +11,7 @@ mod logout;
 mod mfa;
 mod oidc;
 mod ops;
+mod phones;
 mod registration;
 mod requests;
 mod reset;

@@ -1,0 +1,2 @@
+ALTER TABLE phones DROP COLUMN reviewed_at;
+ALTER TABLE phones DROP COLUMN changed_at;

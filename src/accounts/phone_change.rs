@@ -1,0 +1,440 @@
+//! Changing, adding and removing a phone number: the centre of the product.
+//!
+//! State: [`PhoneChange`] in the store under `phonechange:{session id}` (30 minutes), so only
+//! the browser session that started it can advance it. Stages run in order —
+//! EnterNumber → CodeSent → Review — and each step checks it is in the stage it expects, so a
+//! step can't be skipped or replayed. Everything happens inside the step-up window (a full
+//! password + second-factor sign-in at most `step_up_window_secs` ago); the commit is one
+//! statement, so a crash leaves the old number intact. Notices go to the old number, every
+//! confirmed email address and the new number.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::accounts::sessions::{Session, ACR_AAL2};
+use crate::audit::{self, Actor};
+use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
+use crate::mfa::methods::{self, PhoneChannel};
+use crate::mfa::phone;
+use crate::notify::{send_best_effort, Channel, Message};
+use crate::storage::store::{get_json, put_json};
+use crate::Ctx;
+
+const PURPOSE: &str = "phonechange";
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum Stage {
+    EnterNumber,
+    CodeSent { e164: String, channel: PhoneChannel },
+    Review { e164: String, channel: PhoneChannel },
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PhoneChange {
+    pub user_id: String,
+    /// The phone being replaced; None when adding one.
+    pub replacing: Option<String>,
+    pub replacing_masked: Option<String>,
+    pub stage: Stage,
+}
+
+fn key(session: &Session) -> String {
+    format!("phonechange:{}", session.id)
+}
+
+/// A full sign-in (password + second factor) recent enough for a sensitive change.
+/// "Remember this browser" sessions are AAL1 and never count.
+pub fn step_up_fresh(ctx: &Ctx, session: &Session) -> bool {
+    let age = (ctx.clock.now() - session.auth_time).num_seconds();
+    session.acr == ACR_AAL2 && age <= ctx.settings.security.step_up_window_secs as i64
+}
+
+pub async fn current(ctx: &Ctx, session: &Session) -> anyhow::Result<Option<PhoneChange>> {
+    let flow: Option<PhoneChange> = get_json(&*ctx.store, &key(session)).await?;
+    Ok(flow.filter(|f| f.user_id == session.user_id))
+}
+
+async fn save(ctx: &Ctx, session: &Session, flow: &PhoneChange) -> anyhow::Result<()> {
+    put_json(&*ctx.store, &key(session), flow, Duration::from_secs(1800)).await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Begin {
+    Started,
+    NeedsStepUp,
+    UnknownPhone,
+}
+
+pub async fn begin(
+    ctx: &Ctx,
+    session: &Session,
+    replacing: Option<String>,
+) -> anyhow::Result<Begin> {
+    if !step_up_fresh(ctx, session) {
+        return Ok(Begin::NeedsStepUp);
+    }
+    let uid = session.user_id.clone();
+    let phones = ctx
+        .db
+        .run(move |c| Ok(methods::enrolled(c, &uid)?.phones))
+        .await?;
+    let replacing_masked = match &replacing {
+        Some(id) => match phones.iter().find(|p| &p.id == id) {
+            Some(p) => Some(p.masked.clone()),
+            None => return Ok(Begin::UnknownPhone),
+        },
+        None => None,
+    };
+    let flow = PhoneChange {
+        user_id: session.user_id.clone(),
+        replacing,
+        replacing_masked,
+        stage: Stage::EnterNumber,
+    };
+    save(ctx, session, &flow).await?;
+    Ok(Begin::Started)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum NumberStep {
+    CodeSent,
+    Refused(String),
+    Send(SendOutcome),
+    NoFlow,
+}
+
+pub async fn submit_number(
+    ctx: &Ctx,
+    session: &Session,
+    raw: &str,
+    channel: PhoneChannel,
+) -> anyhow::Result<NumberStep> {
+    let Some(mut flow) = current(ctx, session).await? else {
+        return Ok(NumberStep::NoFlow);
+    };
+    if !step_up_fresh(ctx, session) {
+        return Ok(NumberStep::NoFlow);
+    }
+    let e164 = match phone::normalize(raw, &ctx.settings.default_phone_region) {
+        Ok(n) => n,
+        Err(e) => return Ok(NumberStep::Refused(e.message().to_string())),
+    };
+    let sec = &ctx.settings.security;
+    let (uid, master, number) = (session.user_id.clone(), ctx.master.clone(), e164.clone());
+    let (count, shared, own) = ctx
+        .db
+        .run(move |c| {
+            let phones = methods::enrolled(c, &uid)?.phones;
+            let own = phones
+                .iter()
+                .any(|p| methods::decrypt_phone(&master, p).is_ok_and(|n| n == number));
+            Ok((
+                phones.len() as u32,
+                methods::accounts_using_number(c, &master, &number, &uid)?,
+                own,
+            ))
+        })
+        .await?;
+    if own {
+        return Ok(NumberStep::Refused(
+            "That number is already on your account.".into(),
+        ));
+    }
+    if flow.replacing.is_none() && count >= sec.max_phones_per_account {
+        return Ok(NumberStep::Refused(format!(
+            "You already have {} phone numbers, the most an account can have. Change or remove one instead.",
+            sec.max_phones_per_account
+        )));
+    }
+    if shared >= i64::from(sec.max_accounts_per_phone) {
+        return Ok(NumberStep::Refused(
+            "That number is already used by several other accounts, so we can't add it here. Contact support if it really is yours.".into(),
+        ));
+    }
+    let target = PhoneTarget {
+        e164: e164.clone(),
+        masked: phone::mask(&e164),
+        phone_id: None,
+    };
+    let sent = challenge::send_phone_code(ctx, &session.user_id, PURPOSE, target, channel).await?;
+    if sent != SendOutcome::Sent {
+        return Ok(NumberStep::Send(sent));
+    }
+    flow.stage = Stage::CodeSent { e164, channel };
+    save(ctx, session, &flow).await?;
+    Ok(NumberStep::CodeSent)
+}
+
+/// "Send a new code" / "call me instead" for the number waiting for its code.
+pub async fn resend(
+    ctx: &Ctx,
+    session: &Session,
+    channel: PhoneChannel,
+) -> anyhow::Result<Option<SendOutcome>> {
+    let Some(mut flow) = current(ctx, session).await? else {
+        return Ok(None);
+    };
+    let Stage::CodeSent { e164, .. } = flow.stage.clone() else {
+        return Ok(None);
+    };
+    let target = PhoneTarget {
+        e164: e164.clone(),
+        masked: phone::mask(&e164),
+        phone_id: None,
+    };
+    let sent = challenge::send_phone_code(ctx, &session.user_id, PURPOSE, target, channel).await?;
+    if sent == SendOutcome::Sent {
+        flow.stage = Stage::CodeSent { e164, channel };
+        save(ctx, session, &flow).await?;
+    }
+    Ok(Some(sent))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodeStep {
+    Review,
+    Problem(CodeOutcome),
+    /// Not in the stage where a code is expected.
+    OutOfOrder,
+}
+
+pub async fn submit_code(ctx: &Ctx, session: &Session, code: &str) -> anyhow::Result<CodeStep> {
+    let Some(mut flow) = current(ctx, session).await? else {
+        return Ok(CodeStep::OutOfOrder);
+    };
+    let Stage::CodeSent { e164, channel } = flow.stage.clone() else {
+        return Ok(CodeStep::OutOfOrder);
+    };
+    let (outcome, used) =
+        challenge::verify_phone_code(ctx, &session.user_id, &session.email, PURPOSE, code).await?;
+    match used {
+        // The code must have been sent to the very number under review.
+        Some(c) if outcome == CodeOutcome::Accepted && c.target.e164 == e164 => {
+            flow.stage = Stage::Review { e164, channel };
+            save(ctx, session, &flow).await?;
+            Ok(CodeStep::Review)
+        }
+        _ => Ok(CodeStep::Problem(outcome)),
+    }
+}
+
+/// What the receipt page shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Receipt {
+    pub old_masked: Option<String>,
+    pub new_masked: String,
+    pub at: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Confirm {
+    Done(Receipt),
+    OutOfOrder,
+    NeedsStepUp,
+}
+
+pub async fn confirm(ctx: &Ctx, session: &Session, actor: &Actor) -> anyhow::Result<Confirm> {
+    let Some(flow) = current(ctx, session).await? else {
+        return Ok(Confirm::OutOfOrder);
+    };
+    let Stage::Review { e164, channel } = flow.stage.clone() else {
+        return Ok(Confirm::OutOfOrder);
+    };
+    if !step_up_fresh(ctx, session) {
+        return Ok(Confirm::NeedsStepUp);
+    }
+    // Consume the flow first: a double submit can't apply the change twice.
+    if ctx.store.take(&key(session)).await?.is_none() {
+        return Ok(Confirm::OutOfOrder);
+    }
+    let now = ctx.clock.now();
+    let (master, uid, number, replacing, a) = (
+        ctx.master.clone(),
+        session.user_id.clone(),
+        e164.clone(),
+        flow.replacing.clone(),
+        actor.clone(),
+    );
+    let old_number = ctx
+        .db
+        .run(move |c| {
+            use diesel::Connection;
+            c.transaction(|c| {
+                let old = match &replacing {
+                    Some(id) => {
+                        let row = methods::enrolled(c, &uid)?.phones.into_iter().find(|p| &p.id == id);
+                        let Some(row) = row else { return Ok(None) };
+                        let old = methods::decrypt_phone(&master, &row)?;
+                        methods::replace_phone(c, &master, now, id, &number, channel)?;
+                        Some(old)
+                    }
+                    None => {
+                        methods::add_phone(c, &master, now, &uid, &number, channel)?;
+                        None
+                    }
+                };
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    if replacing.is_some() { "phone_changed" } else { "phone_added" },
+                    serde_json::json!({ "old": old.as_deref().map(phone::mask), "new": phone::mask(&number), "channel": channel.as_str() }),
+                    Some(&a),
+                )?;
+                Ok(old)
+            })
+        })
+        .await?;
+    let receipt = Receipt {
+        old_masked: old_number.as_deref().map(phone::mask),
+        new_masked: phone::mask(&e164),
+        at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+    };
+    notify_change(ctx, session, old_number.as_deref(), Some(&e164), &receipt).await?;
+    Ok(Confirm::Done(receipt))
+}
+
+pub async fn cancel(ctx: &Ctx, session: &Session) -> anyhow::Result<()> {
+    ctx.store.delete(&key(session)).await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Remove {
+    Removed(Receipt),
+    /// The only second factor left: never removed.
+    LastMethod,
+    NeedsStepUp,
+    Unknown,
+}
+
+pub async fn remove(
+    ctx: &Ctx,
+    session: &Session,
+    phone_id: &str,
+    actor: &Actor,
+) -> anyhow::Result<Remove> {
+    if !step_up_fresh(ctx, session) {
+        return Ok(Remove::NeedsStepUp);
+    }
+    let (uid, pid, master, now, a) = (
+        session.user_id.clone(),
+        phone_id.to_string(),
+        ctx.master.clone(),
+        ctx.clock.now(),
+        actor.clone(),
+    );
+    let outcome = ctx
+        .db
+        .run(move |c| {
+            use diesel::Connection;
+            c.transaction(|c| {
+                let enrolled = methods::enrolled(c, &uid)?;
+                if !enrolled.phones.iter().any(|p| p.id == pid) {
+                    return Ok(Err(Remove::Unknown));
+                }
+                let others = enrolled.phones.len() - 1
+                    + enrolled.totp.len()
+                    + usize::from(enrolled.backup_codes_left > 0);
+                if others == 0 {
+                    return Ok(Err(Remove::LastMethod));
+                }
+                let Some(row) = methods::remove_phone(c, &uid, &pid)? else {
+                    return Ok(Err(Remove::Unknown));
+                };
+                let number = methods::decrypt_phone(&master, &row)?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "phone_removed",
+                    serde_json::json!({ "phone": row.masked }),
+                    Some(&a),
+                )?;
+                Ok(Ok(number))
+            })
+        })
+        .await?;
+    match outcome {
+        Ok(number) => {
+            let receipt = Receipt {
+                old_masked: Some(phone::mask(&number)),
+                new_masked: String::new(),
+                at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+            };
+            notify_change(ctx, session, Some(&number), None, &receipt).await?;
+            Ok(Remove::Removed(receipt))
+        }
+        Err(r) => Ok(r),
+    }
+}
+
+/// SMS to the old number, email to every confirmed address (with "this wasn't me"), SMS to
+/// the new number.
+async fn notify_change(
+    ctx: &Ctx,
+    session: &Session,
+    old: Option<&str>,
+    new: Option<&str>,
+    receipt: &Receipt,
+) -> anyhow::Result<()> {
+    let site = &ctx.settings.site_name;
+    let link = crate::accounts::login::not_me_link(ctx, &session.user_id, &session.email).await?;
+    let what = match (old, new) {
+        (Some(o), Some(n)) => format!(
+            "the phone number {} was replaced by {}",
+            phone::mask(o),
+            phone::mask(n)
+        ),
+        (None, Some(n)) => format!("the phone number {} was added", phone::mask(n)),
+        (Some(o), None) => format!("the phone number {} was removed", phone::mask(o)),
+        (None, None) => "your phone numbers changed".to_string(),
+    };
+    if let Some(o) = old {
+        send_best_effort(
+            &*ctx.notifier,
+            Message {
+                channel: Channel::Sms,
+                to: o.to_string(),
+                subject: format!("{site} phone change"),
+                body: format!("{site}: your number on {site} was changed on {}. If this wasn't you, go to {link}", receipt.at),
+            },
+        )
+        .await;
+    }
+    let uid = session.user_id.clone();
+    let user = ctx
+        .db
+        .run(move |c| crate::accounts::users::by_id(c, &uid))
+        .await?;
+    if let Some(user) = user.filter(|u| u.email_verified) {
+        send_best_effort(
+            &*ctx.notifier,
+            Message {
+                channel: Channel::Email,
+                to: user.email,
+                subject: format!("Your {site} phone numbers changed"),
+                body: format!(
+                    "On {}, {what} on your {site} account.\n\nIf this was you, there's nothing to do.\nIf this wasn't you, open this link to sign out everywhere and secure your account:\n\n{link}\n",
+                    receipt.at
+                ),
+            },
+        )
+        .await;
+    }
+    if let Some(n) = new {
+        send_best_effort(
+            &*ctx.notifier,
+            Message {
+                channel: Channel::Sms,
+                to: n.to_string(),
+                subject: format!("{site} phone added"),
+                body: format!("{site}: this number is now on your {site} account (since {}). Security codes will come here.", receipt.at),
+            },
+        )
+        .await;
+    }
+    Ok(())
+}

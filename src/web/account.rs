@@ -1,0 +1,445 @@
+//! The account console (so far: overview, step-up, phone numbers). Where a phone change
+//! happens: the rules are in `accounts/phone_change.rs`; these handlers only map outcomes.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+
+use crate::accounts::login;
+use crate::accounts::phone_change::{self, Begin, CodeStep, Confirm, NumberStep, Remove, Stage};
+use crate::accounts::signin::{self, SignInOutcome};
+use crate::error::{AppError, PageResult};
+use crate::mfa::methods::{self, PhoneChannel};
+use crate::mfa::phone;
+use crate::web::auth::see_other;
+use crate::web::browser::{login_cookie, Browser};
+use crate::web::pages::*;
+use crate::Ctx;
+
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn step_up_redirect(return_to: &str, exclude_phone: Option<&str>) -> HttpResponse {
+    let mut url = format!("/step-up?return_to={}", enc(return_to));
+    if let Some(p) = exclude_phone {
+        url.push_str(&format!("&exclude_phone={}", enc(p)));
+    }
+    see_other(&url)
+}
+
+pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let uid = session.user_id.clone();
+    let (enrolled, events) = ctx
+        .db
+        .run(move |c| {
+            Ok((
+                methods::enrolled(c, &uid)?,
+                crate::audit::for_user(c, &uid, 10)?,
+            ))
+        })
+        .await?;
+    let now = ctx.clock.now();
+    let cooldown = ctx.settings.security.sim_swap_cooldown_hours;
+    render(&AccountPage {
+        layout: browser.layout("Your account"),
+        phones: enrolled
+            .phones
+            .iter()
+            .map(|p| AccountPhone {
+                id: p.id.clone(),
+                masked: p.masked.clone(),
+                channel: if p.channel == "voice" {
+                    "phone call".into()
+                } else {
+                    "text message".into()
+                },
+                is_default: p.is_default,
+                recently_changed: p.recently_changed(now, cooldown),
+            })
+            .collect(),
+        authenticator_apps: enrolled.totp.len(),
+        backup_codes_left: enrolled.backup_codes_left,
+        events: events
+            .into_iter()
+            .map(|e| AccountEvent {
+                kind: e.kind.replace('_', " "),
+                at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                ip: e.ip.unwrap_or_default(),
+            })
+            .collect(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct StepUpQuery {
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    exclude_phone: String,
+}
+
+pub async fn step_up_page(browser: Browser, q: web::Query<StepUpQuery>) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let q = q.into_inner();
+    render(&StepUpPage {
+        layout: browser.layout("Confirm it's you"),
+        email: session.email.clone(),
+        return_to: login::safe_return_to(&q.return_to).unwrap_or_else(|| "/account".into()),
+        exclude_phone: q.exclude_phone,
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct StepUpForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    return_to: String,
+    #[serde(default)]
+    exclude_phone: String,
+}
+
+pub async fn step_up_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<StepUpForm>,
+) -> PageResult {
+    let form = form.into_inner();
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let return_to = login::safe_return_to(&form.return_to).unwrap_or_else(|| "/account".into());
+    if form.password.len() > 4 * ctx.settings.security.password_max_length {
+        return Err(AppError::BadRequest(
+            "That password is far longer than any we accept.".into(),
+        ));
+    }
+    // The same throttling as signing in.
+    match signin::sign_in(&ctx, &session.email, form.password, &browser.actor).await? {
+        SignInOutcome::PasswordAccepted { user_id, email } if user_id == session.user_id => {
+            let exclude = Some(form.exclude_phone).filter(|p| !p.is_empty());
+            let flow_id =
+                login::start_step_up(&ctx, &user_id, &email, &browser.id, &return_to, exclude)
+                    .await?;
+            Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/mfa"))
+                .cookie(login_cookie(&ctx.settings, &flow_id))
+                .finish())
+        }
+        SignInOutcome::TryAgainLater { .. }
+        | SignInOutcome::AccountLocked { .. }
+        | SignInOutcome::LockedUntilRecovered => Err(AppError::BadRequest(
+            "Too many wrong passwords. Wait a while, then try again.".into(),
+        )),
+        _ => render_status(
+            &StepUpPage {
+                layout: browser.layout("Confirm it's you"),
+                email: session.email.clone(),
+                return_to,
+                exclude_phone: form.exclude_phone,
+                error: Some("That password isn't right.".into()),
+            },
+            StatusCode::UNAUTHORIZED,
+        ),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    #[serde(default)]
+    phone: String,
+}
+
+/// Starts changing (`?phone=ID`) or adding (no phone) a number; step-up first if needed.
+pub async fn phone_start(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<StartQuery>,
+) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let replacing = Some(q.phone.clone()).filter(|p| !p.is_empty());
+    match phone_change::begin(&ctx, session, replacing.clone()).await? {
+        Begin::Started => Ok(see_other("/account/phones/change")),
+        Begin::NeedsStepUp => {
+            let here = match &replacing {
+                Some(p) => format!("/account/phones/start?phone={}", enc(p)),
+                None => "/account/phones/start".to_string(),
+            };
+            Ok(step_up_redirect(&here, replacing.as_deref()))
+        }
+        Begin::UnknownPhone => Err(AppError::BadRequest(
+            "That phone number isn't on your account.".into(),
+        )),
+    }
+}
+
+fn change_page(
+    browser: &Browser,
+    flow: &phone_change::PhoneChange,
+    error: Option<String>,
+    notice: Option<String>,
+) -> PhoneChangePage {
+    let (stage, new_masked, channel) = match &flow.stage {
+        Stage::EnterNumber => ("number", String::new(), "sms".to_string()),
+        Stage::CodeSent { e164, channel } => {
+            ("code", phone::mask(e164), channel.as_str().to_string())
+        }
+        Stage::Review { e164, channel } => {
+            ("review", phone::mask(e164), channel.as_str().to_string())
+        }
+    };
+    PhoneChangePage {
+        layout: browser.layout(if flow.replacing.is_some() {
+            "Change your phone number"
+        } else {
+            "Add a phone number"
+        }),
+        stage: stage.into(),
+        replacing_masked: flow.replacing_masked.clone(),
+        new_masked,
+        channel,
+        error,
+        notice,
+        receipt: None,
+    }
+}
+
+pub async fn phone_change_page(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    match phone_change::current(&ctx, session).await? {
+        Some(flow) => render(&change_page(&browser, &flow, None, None)),
+        None => Ok(see_other("/account")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NumberForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    channel: String,
+    #[serde(default)]
+    code: String,
+}
+
+fn channel_of(s: &str) -> PhoneChannel {
+    PhoneChannel::parse(s).unwrap_or(PhoneChannel::Sms)
+}
+
+async fn rerender(
+    ctx: &Ctx,
+    browser: &Browser,
+    error: Option<String>,
+    notice: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    match phone_change::current(ctx, session).await? {
+        Some(flow) => render_status(&change_page(browser, &flow, error, notice), status),
+        None => Ok(see_other("/account")),
+    }
+}
+
+fn send_problem(outcome: &crate::mfa::challenge::SendOutcome) -> (String, StatusCode) {
+    use crate::mfa::challenge::SendOutcome::*;
+    match outcome {
+        Sent => (String::new(), StatusCode::OK),
+        TooManySends { wait_secs } => (
+            format!("We've sent several codes in a short time. Please wait {} seconds before asking for another.", wait_secs),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        CouldNotSend => ("We couldn't send the code just now. Try a phone call instead, or try again later.".into(), StatusCode::SERVICE_UNAVAILABLE),
+        Locked { .. } => ("Too many wrong codes. For your security, this step is locked for a while.".into(), StatusCode::TOO_MANY_REQUESTS),
+    }
+}
+
+pub async fn phone_number_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<NumberForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    match phone_change::submit_number(&ctx, session, &form.phone, channel_of(&form.channel)).await?
+    {
+        NumberStep::CodeSent => Ok(see_other("/account/phones/change")),
+        NumberStep::Refused(why) => {
+            rerender(
+                &ctx,
+                &browser,
+                Some(why),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        NumberStep::Send(outcome) => {
+            let (why, status) = send_problem(&outcome);
+            rerender(&ctx, &browser, Some(why), None, status).await
+        }
+        NumberStep::NoFlow => Ok(see_other("/account")),
+    }
+}
+
+pub async fn phone_resend(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<NumberForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    match phone_change::resend(&ctx, session, channel_of(&form.channel)).await? {
+        Some(crate::mfa::challenge::SendOutcome::Sent) => {
+            rerender(
+                &ctx,
+                &browser,
+                None,
+                Some("We've sent a new code.".into()),
+                StatusCode::OK,
+            )
+            .await
+        }
+        Some(outcome) => {
+            let (why, status) = send_problem(&outcome);
+            rerender(&ctx, &browser, Some(why), None, status).await
+        }
+        None => Err(AppError::BadRequest(
+            "There's no code waiting to be resent.".into(),
+        )),
+    }
+}
+
+pub async fn phone_code_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<NumberForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    match phone_change::submit_code(&ctx, session, &form.code).await? {
+        CodeStep::Review => Ok(see_other("/account/phones/change")),
+        CodeStep::Problem(outcome) => {
+            let why = match outcome {
+                crate::mfa::challenge::CodeOutcome::Expired => {
+                    "That code has expired. Send a new one.".to_string()
+                }
+                crate::mfa::challenge::CodeOutcome::Locked { .. } => {
+                    "Too many wrong codes. For your security, this step is locked for a while."
+                        .to_string()
+                }
+                crate::mfa::challenge::CodeOutcome::Wrong { remaining } => {
+                    format!("That code didn't work. {remaining} tries left.")
+                }
+                _ => "That code didn't work. Send a new one.".to_string(),
+            };
+            rerender(
+                &ctx,
+                &browser,
+                Some(why),
+                None,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        CodeStep::OutOfOrder => Err(AppError::BadRequest(
+            "There's no code waiting for this step. Start the change again from your account."
+                .into(),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct DecisionForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    decision: String,
+}
+
+pub async fn phone_decision(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<DecisionForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    if form.decision != "confirm" {
+        phone_change::cancel(&ctx, session).await?;
+        return Ok(see_other("/account"));
+    }
+    match phone_change::confirm(&ctx, session, &browser.actor).await? {
+        Confirm::Done(receipt) => render(&PhoneChangePage {
+            layout: browser.layout("Phone number updated"),
+            stage: "done".into(),
+            replacing_masked: receipt.old_masked.clone(),
+            new_masked: receipt.new_masked.clone(),
+            channel: String::new(),
+            error: None,
+            notice: None,
+            receipt: Some(receipt.at),
+        }),
+        Confirm::OutOfOrder => Err(AppError::BadRequest(
+            "This change hasn't been confirmed with a code yet. Start again from your account."
+                .into(),
+        )),
+        Confirm::NeedsStepUp => Ok(step_up_redirect("/account/phones/change", None)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemoveForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    phone: String,
+}
+
+pub async fn phone_remove(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<RemoveForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    match phone_change::remove(&ctx, session, &form.phone, &browser.actor).await? {
+        Remove::Removed(receipt) => render(&PhoneChangePage {
+            layout: browser.layout("Phone number removed"),
+            stage: "removed".into(),
+            replacing_masked: receipt.old_masked,
+            new_masked: String::new(),
+            channel: String::new(),
+            error: None,
+            notice: None,
+            receipt: Some(receipt.at),
+        }),
+        Remove::LastMethod => Err(AppError::BadRequest(
+            "This phone is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
+        )),
+        Remove::NeedsStepUp => Ok(step_up_redirect("/account", Some(&form.phone))),
+        Remove::Unknown => Err(AppError::BadRequest("That phone number isn't on your account.".into())),
+    }
+}

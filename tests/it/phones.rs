@@ -1,0 +1,339 @@
+//! Changing, adding and removing phone numbers from the account console.
+
+use crate::harness::*;
+
+const OLD_TYPED: &str = "(201) 555-0123";
+const OLD: &str = "+12015550123";
+const NEW: &str = "+12015550146";
+
+async fn newest_code(server: &TestServer, number: &str) -> String {
+    let body = server
+        .outbox_for(number)
+        .await
+        .first()
+        .expect("a message")
+        .body
+        .clone();
+    body.chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(6)
+        .collect()
+}
+
+/// A signed-in person whose only second factor is the phone OLD.
+async fn person_with_phone(server: &TestServer, email: &str) -> Browser {
+    let browser = server.browser();
+    server.create_account(&browser, email).await;
+    let res = server.sign_in(&browser, email, PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/mfa/setup");
+    let page = browser.get_ok("/mfa/setup/phone").await;
+    browser
+        .post(
+            "/mfa/setup/phone",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", OLD_TYPED),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = browser.get_ok("/mfa/setup/phone").await;
+    let code = newest_code(server, OLD).await;
+    let res = browser
+        .post(
+            "/mfa/setup/phone/confirm",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    browser
+}
+
+async fn phone_id(server: &TestServer, email: &str) -> String {
+    let email = email.to_string();
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            let user = verity::accounts::users::by_email(c, &email)?.unwrap();
+            Ok(verity::mfa::methods::enrolled(c, &user.id)?.phones[0]
+                .id
+                .clone())
+        })
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn changing_a_number_end_to_end_with_notices_on_every_channel() {
+    // Several sends to the same numbers within seconds in this test.
+    let server = TestServer::start_with(|s| s.security.otp_sends_per_short_window = 10).await;
+    let browser = person_with_phone(&server, "lea@example.com").await;
+    let id = phone_id(&server, "lea@example.com").await;
+
+    // Inside the step-up window: straight to the number form.
+    let res = browser
+        .get(&format!("/account/phones/start?phone={id}"))
+        .await;
+    assert_eq!(res.headers()["location"], "/account/phones/change");
+    let page = browser.get_ok("/account/phones/change").await;
+    assert!(page.contains("Change +1"), "{page}");
+
+    // Skipping ahead is refused.
+    let early = browser
+        .post(
+            "/account/phones/change/decision",
+            &[("csrf", &csrf_of(&page)), ("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(early.status(), 400);
+    let early = browser
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", "123456")],
+        )
+        .await;
+    assert_eq!(early.status(), 400);
+
+    let res = browser
+        .post(
+            "/account/phones/change/number",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", NEW),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let first_code = newest_code(&server, NEW).await;
+    // Resend: the old code stops working.
+    let page = browser.get_ok("/account/phones/change").await;
+    browser
+        .post(
+            "/account/phones/change/resend",
+            &[("csrf", &csrf_of(&page)), ("channel", "sms")],
+        )
+        .await;
+    let code = newest_code(&server, NEW).await;
+    if code != first_code {
+        let res = browser
+            .post(
+                "/account/phones/change/code",
+                &[("csrf", &csrf_of(&page)), ("code", &first_code)],
+            )
+            .await;
+        assert_eq!(res.status(), 422, "a resent-then-old code is refused");
+    }
+    let res = browser
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+
+    // Review shows old and new, masked.
+    let review = browser.get_ok("/account/phones/change").await;
+    assert!(review.contains("Check and confirm"));
+    assert!(review.contains("0123") && review.contains("0146"));
+    assert!(!review.contains("2015550146"), "never the full number");
+    let res = browser
+        .post(
+            "/account/phones/change/decision",
+            &[("csrf", &csrf_of(&review)), ("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let receipt = res.text().await.unwrap();
+    assert!(receipt.contains("Phone number updated"));
+
+    // Notices: the old number, the email address, the new number.
+    let old_sms = &server.outbox_for(OLD).await[0];
+    assert!(old_sms.body.contains("was changed on"), "{}", old_sms.body);
+    let email = &server.outbox_for("lea@example.com").await[0];
+    assert!(email.subject.contains("phone numbers changed"));
+    assert!(
+        email.body.contains("/not-me?token="),
+        "a 'this wasn't me' link"
+    );
+    let new_sms = &server.outbox_for(NEW).await[0];
+    assert!(new_sms.body.contains("is now on your"));
+
+    // Stored encrypted, audited, and the new number now receives sign-in codes.
+    let (enc, audited) = server
+        .ctx
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::{audit_events, phones};
+            let enc: String = phones::table.select(phones::number_enc).first(c)?;
+            let n: i64 = audit_events::table
+                .filter(audit_events::kind.eq("phone_changed"))
+                .count()
+                .get_result(c)?;
+            Ok((enc, n))
+        })
+        .await
+        .unwrap();
+    assert!(enc.starts_with("v1.") && !enc.contains("2015550146"));
+    assert_eq!(audited, 1);
+    let b = server.browser();
+    server.sign_in(&b, "lea@example.com", PASSWORD).await;
+    let page = b.get_ok("/mfa").await;
+    assert!(
+        page.contains("0146") && !page.contains("0123"),
+        "codes go to the new number now"
+    );
+}
+
+#[actix_web::test]
+async fn step_up_is_demanded_outside_the_window() {
+    let server = TestServer::start_with(|s| s.security.otp_sends_per_short_window = 10).await;
+    let browser = person_with_phone(&server, "max@example.com").await;
+    let id = phone_id(&server, "max@example.com").await;
+    server
+        .ctx
+        .clock
+        .advance(server.ctx.settings.security.step_up_window_secs as i64 + 60);
+    let res = browser
+        .get(&format!("/account/phones/start?phone={id}"))
+        .await;
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(location.starts_with("/step-up?"), "{location}");
+    let page = browser.get_ok(&location).await;
+    let missing_csrf = browser.post("/step-up", &[("password", PASSWORD)]).await;
+    assert_eq!(missing_csrf.status(), 403);
+    let res = browser
+        .post(
+            "/step-up",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("password", PASSWORD),
+                ("return_to", &hidden(&page, "return_to")),
+                ("exclude_phone", &hidden(&page, "exclude_phone")),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    // The phone being replaced is the only method, so it may be the second factor here.
+    let page = browser.get_ok("/mfa").await;
+    let res = browser
+        .post(
+            "/mfa/send",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", &id),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = browser
+        .get_text(res.headers()["location"].to_str().unwrap())
+        .await;
+    let code = newest_code(&server, OLD).await;
+    let res = browser
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "phone"),
+                ("phone", &id),
+                ("code", &code),
+            ],
+        )
+        .await;
+    let back = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        back.starts_with("/account/phones/start"),
+        "back where the person was: {back}"
+    );
+    let res = browser.get(&back).await;
+    assert_eq!(
+        res.headers()["location"],
+        "/account/phones/change",
+        "inside the window now"
+    );
+}
+
+#[actix_web::test]
+async fn cancelling_keeps_the_old_number_and_the_last_method_cannot_be_removed() {
+    let server = TestServer::start_with(|s| s.security.otp_sends_per_short_window = 10).await;
+    let browser = person_with_phone(&server, "ned@example.com").await;
+    let id = phone_id(&server, "ned@example.com").await;
+    browser
+        .get(&format!("/account/phones/start?phone={id}"))
+        .await;
+    let page = browser.get_ok("/account/phones/change").await;
+    browser
+        .post(
+            "/account/phones/change/number",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", NEW),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = browser.get_ok("/account/phones/change").await;
+    let code = newest_code(&server, NEW).await;
+    browser
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    let review = browser.get_ok("/account/phones/change").await;
+    let res = browser
+        .post(
+            "/account/phones/change/decision",
+            &[("csrf", &csrf_of(&review)), ("decision", "cancel")],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/account");
+    let account = browser.get_ok("/account").await;
+    assert!(
+        account.contains("0123") && !account.contains("0146"),
+        "old number kept"
+    );
+    assert!(server
+        .outbox_for(OLD)
+        .await
+        .iter()
+        .all(|m| !m.body.contains("was changed")));
+
+    let res = browser
+        .post(
+            "/account/phones/remove",
+            &[("csrf", &csrf_of(&account)), ("phone", &id)],
+        )
+        .await;
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("only way to confirm"));
+    let res = browser
+        .post("/account/phones/remove", &[("phone", &id)])
+        .await;
+    assert_eq!(res.status(), 403, "CSRF missing");
+}
+
+#[actix_web::test]
+async fn a_number_shared_by_too_many_accounts_is_refused() {
+    let server = TestServer::start_with(|s| s.security.otp_sends_per_short_window = 10).await;
+    let _a = person_with_phone(&server, "ona@example.com").await;
+    let _b = person_with_phone(&server, "ola@example.com").await;
+    let browser = server.signed_in_browser("oz@example.com").await;
+    browser.get("/account/phones/start").await;
+    let page = browser.get_ok("/account/phones/change").await;
+    let res = browser
+        .post(
+            "/account/phones/change/number",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", OLD_TYPED),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Contact support"));
+}
