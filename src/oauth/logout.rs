@@ -104,10 +104,7 @@ async fn sign_logout_token(
         "sid": claims.sid,
         "events": { BACKCHANNEL_EVENT: {} },
     });
-    let mut header = jsonwebtoken::Header::new(key.jwt_alg());
-    header.typ = Some("logout+jwt".into());
-    header.kid = Some(key.kid.clone());
-    Ok(jsonwebtoken::encode(&header, &body, key.encoding_key())?)
+    key.sign_jwt("logout+jwt", &body)
 }
 
 /// Sends every delivery that is due; returns how many succeeded. Failures are retried after

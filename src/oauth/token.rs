@@ -600,10 +600,7 @@ fn mint_access_token(ctx: &Ctx, key: &SigningKey, issue: &Issue) -> anyhow::Resu
         gid: issue.grant_id.clone(),
         cnf: issue.jkt.clone().map(|jkt| Confirmation { jkt }),
     };
-    let mut header = jsonwebtoken::Header::new(key.jwt_alg());
-    header.typ = Some("at+jwt".into());
-    header.kid = Some(key.kid.clone());
-    Ok(jsonwebtoken::encode(&header, &claims, key.encoding_key())?)
+    key.sign_jwt("at+jwt", &claims)
 }
 
 fn mint_id_token(
