@@ -44,7 +44,11 @@ pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
         .await?;
     let now = ctx.clock.now();
     let cooldown = ctx.settings.security.sim_swap_cooldown_hours;
+    let sessions = crate::accounts::console::sessions(&ctx, session).await?;
+    let apps = crate::accounts::console::connected_apps(&ctx, &session.user_id).await?;
     render(&AccountPage {
+        sessions,
+        apps,
         layout: browser.layout("Your account"),
         phones: enrolled
             .phones
@@ -442,4 +446,73 @@ pub async fn phone_remove(
         Remove::NeedsStepUp => Ok(step_up_redirect("/account", Some(&form.phone))),
         Remove::Unknown => Err(AppError::BadRequest("That phone number isn't on your account.".into())),
     }
+}
+
+#[derive(Deserialize)]
+pub struct SessionForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    session: String,
+}
+
+/// Signs out one session of one's own.
+pub async fn end_session(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<SessionForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    if !crate::accounts::console::end_session(&ctx, session, &form.session, &browser.actor).await? {
+        return Err(AppError::BadRequest(
+            "That session isn't one of yours.".into(),
+        ));
+    }
+    Ok(see_other(if form.session == session.id {
+        "/"
+    } else {
+        "/account"
+    }))
+}
+
+/// "Sign out other sessions": a sensitive change, behind step-up.
+pub async fn end_other_sessions(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<SessionForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    if !phone_change::step_up_fresh(&ctx, session) {
+        return Ok(step_up_redirect("/account", None));
+    }
+    crate::accounts::console::end_other_sessions(&ctx, session, &browser.actor).await?;
+    Ok(see_other("/account"))
+}
+
+#[derive(Deserialize)]
+pub struct AppForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    client: String,
+}
+
+/// Disconnects an app: consent removed, its tokens revoked.
+pub async fn revoke_app(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<AppForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    crate::accounts::console::revoke_app(&ctx, &session.user_id, &form.client, &browser.actor)
+        .await?;
+    ctx.clients.invalidate(&form.client);
+    Ok(see_other("/account"))
 }

@@ -111,6 +111,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(account::phone_remove),
     )
     .route(
+        "/account/sessions/end",
+        web::post().to(account::end_session),
+    )
+    .route(
+        "/account/sessions/end-others",
+        web::post().to(account::end_other_sessions),
+    )
+    .route("/account/apps/revoke", web::post().to(account::revoke_app))
+    .route(
         "/account/backup-codes",
         web::post().to(mfa::regenerate_backup_codes),
     )

@@ -265,6 +265,8 @@ pub struct AccountPage {
     pub authenticator_apps: usize,
     pub backup_codes_left: i64,
     pub events: Vec<AccountEvent>,
+    pub sessions: Vec<crate::accounts::console::SessionView>,
+    pub apps: Vec<crate::accounts::console::AppView>,
 }
 
 #[derive(Template)]

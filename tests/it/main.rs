@@ -4,6 +4,7 @@
 
 mod accounts;
 mod client_auth;
+mod console;
 mod dpop;
 mod harness;
 mod keys;

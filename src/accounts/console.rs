@@ -1,0 +1,174 @@
+//! The account console's lists and actions that aren't phone changes: browser sessions and
+//! connected apps.
+
+use diesel::prelude::*;
+
+use crate::accounts::sessions::{self, Session};
+use crate::audit::{self, Actor};
+use crate::storage::schema::{browser_sessions, clients, consents, grants};
+use crate::Ctx;
+
+pub struct SessionView {
+    pub id: String,
+    pub user_agent: String,
+    pub ip: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+/// Live sessions (not revoked, inside the idle and absolute windows), newest first.
+pub async fn sessions(ctx: &Ctx, current: &Session) -> anyhow::Result<Vec<SessionView>> {
+    let (uid, now, cur) = (current.user_id.clone(), ctx.clock.now(), current.id.clone());
+    let idle = chrono::Duration::seconds(ctx.settings.security.session_idle_secs as i64);
+    let absolute = chrono::Duration::seconds(ctx.settings.security.session_absolute_secs as i64);
+    ctx.db
+        .run(move |c| {
+            let rows: Vec<sessions::SessionRow> = browser_sessions::table
+                .filter(browser_sessions::user_id.eq(&uid))
+                .filter(browser_sessions::revoked_at.is_null())
+                .order(browser_sessions::last_seen_at.desc())
+                .select(sessions::SessionRow::as_select())
+                .load(c)?;
+            Ok(rows
+                .into_iter()
+                .filter(|r| now - r.last_seen_at <= idle && now - r.created_at <= absolute)
+                .map(|r| SessionView {
+                    current: r.id == cur,
+                    id: r.id,
+                    user_agent: r.user_agent,
+                    ip: r.ip,
+                    last_seen: r.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                })
+                .collect())
+        })
+        .await
+}
+
+/// Ends one of the person's own sessions (with back-channel logout and token families).
+pub async fn end_session(
+    ctx: &Ctx,
+    current: &Session,
+    session_id: &str,
+    actor: &Actor,
+) -> anyhow::Result<bool> {
+    let (uid, sid) = (current.user_id.clone(), session_id.to_string());
+    let mine: bool = ctx
+        .db
+        .run(move |c| {
+            Ok(diesel::select(diesel::dsl::exists(
+                browser_sessions::table
+                    .filter(browser_sessions::id.eq(&sid))
+                    .filter(browser_sessions::user_id.eq(&uid)),
+            ))
+            .get_result(c)?)
+        })
+        .await?;
+    if mine {
+        sessions::revoke(ctx, session_id, actor).await?;
+    }
+    Ok(mine)
+}
+
+/// "Sign out other sessions": every session but this one.
+pub async fn end_other_sessions(
+    ctx: &Ctx,
+    current: &Session,
+    actor: &Actor,
+) -> anyhow::Result<usize> {
+    let others: Vec<String> = sessions(ctx, current)
+        .await?
+        .into_iter()
+        .filter(|s| !s.current)
+        .map(|s| s.id)
+        .collect();
+    for id in &others {
+        sessions::revoke(ctx, id, actor).await?;
+    }
+    Ok(others.len())
+}
+
+pub struct AppView {
+    pub client_id: String,
+    pub name: String,
+    pub scopes: String,
+    pub since: String,
+}
+
+pub async fn connected_apps(ctx: &Ctx, user_id: &str) -> anyhow::Result<Vec<AppView>> {
+    let uid = user_id.to_string();
+    ctx.db
+        .run(move |c| {
+            let rows: Vec<(String, String, String, chrono::NaiveDateTime)> = consents::table
+                .inner_join(clients::table)
+                .filter(consents::user_id.eq(&uid))
+                .order(consents::created_at.desc())
+                .select((
+                    consents::client_id,
+                    clients::name,
+                    consents::scopes,
+                    consents::created_at,
+                ))
+                .load(c)?;
+            Ok(rows
+                .into_iter()
+                .map(|(client_id, name, scopes, since)| AppView {
+                    client_id,
+                    name,
+                    scopes,
+                    since: since.format("%Y-%m-%d").to_string(),
+                })
+                .collect())
+        })
+        .await
+}
+
+/// Revokes an app: the consent goes, and every grant (refresh-token family and the access
+/// tokens carrying its id) issued to it for this person is revoked.
+pub async fn revoke_app(
+    ctx: &Ctx,
+    user_id: &str,
+    client_id: &str,
+    actor: &Actor,
+) -> anyhow::Result<bool> {
+    let (uid, cid, now, a) = (
+        user_id.to_string(),
+        client_id.to_string(),
+        ctx.clock.now(),
+        actor.clone(),
+    );
+    ctx.db
+        .run(move |c| {
+            c.transaction(|c| {
+                let removed = diesel::delete(
+                    consents::table
+                        .filter(consents::user_id.eq(&uid))
+                        .filter(consents::client_id.eq(&cid)),
+                )
+                .execute(c)?;
+                let revoked = diesel::update(
+                    grants::table
+                        .filter(grants::user_id.eq(&uid))
+                        .filter(grants::client_id.eq(&cid))
+                        .filter(grants::revoked_at.is_null()),
+                )
+                .set((
+                    grants::revoked_at.eq(now),
+                    grants::revoked_reason.eq("app disconnected by the person"),
+                ))
+                .execute(c)?;
+                if removed + revoked > 0 {
+                    audit::record(
+                        c,
+                        now,
+                        Some(&uid),
+                        Some(&cid),
+                        "app_revoked",
+                        serde_json::json!({ "grants": revoked }),
+                        Some(&a),
+                    )?;
+                }
+                Ok(removed + revoked > 0)
+            })
+        })
+        .await
+}

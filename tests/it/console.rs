@@ -1,0 +1,119 @@
+//! Account console: connected apps and sessions.
+
+use crate::harness::*;
+use openidconnect::OAuth2TokenResponse;
+
+#[actix_web::test]
+async fn disconnecting_an_app_kills_its_refresh_and_access_tokens() {
+    let server = TestServer::start().await;
+    let (client_id, secret) = server.add_client(false).await;
+    let secret = secret.unwrap();
+    let rp = server.rp(&client_id, Some(&secret)).await;
+    let browser = server.signed_in_browser("pam@example.com").await;
+    let req = rp.auth_request(&["email", "offline_access"]);
+    let callback = authorize_to_callback(&browser, &req.url).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let account = browser.get_ok("/account").await;
+    assert!(account.contains("Tax Portal"), "the app is listed");
+
+    let missing_csrf = browser
+        .post("/account/apps/revoke", &[("client", &client_id)])
+        .await;
+    assert_eq!(missing_csrf.status(), 403);
+    let res = browser
+        .post(
+            "/account/apps/revoke",
+            &[("csrf", &csrf_of(&account)), ("client", &client_id)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(!browser.get_ok("/account").await.contains("Tax Portal"));
+
+    let res = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401, "access token refused");
+    let res = reqwest::Client::new()
+        .post(server.url("/token"))
+        .basic_auth(&client_id, Some(&secret))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            (
+                "refresh_token",
+                tokens.refresh_token().unwrap().secret().as_str(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400, "refresh token fails");
+    // The next authorization asks for consent again.
+    let req = rp.auth_request(&["email"]);
+    let (url, _) = browser.follow(browser.get_abs(&req.url).await).await;
+    assert!(url.contains("/consent"), "{url}");
+}
+
+#[actix_web::test]
+async fn sign_out_other_sessions_really_ends_them() {
+    let server = TestServer::start().await;
+    let here = server.signed_in_browser("quy@example.com").await;
+    let there = server.browser();
+    server.sign_in_fully(&there, "quy@example.com").await;
+    let elsewhere = server.browser();
+    server.sign_in_fully(&elsewhere, "quy@example.com").await;
+    let account = here.get_ok("/account").await;
+    assert_eq!(
+        account.matches("last seen").count(),
+        3,
+        "three sessions listed"
+    );
+
+    let res = here.post("/account/sessions/end-others", &[]).await;
+    assert_eq!(res.status(), 403, "CSRF missing");
+    let res = here
+        .post(
+            "/account/sessions/end-others",
+            &[("csrf", &csrf_of(&account))],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(!there.get_ok("/").await.contains("Signed in as"));
+    assert!(!elsewhere.get_ok("/").await.contains("Signed in as"));
+    assert!(
+        here.get_ok("/").await.contains("Signed in as"),
+        "this browser stays signed in"
+    );
+    assert_eq!(
+        here.get_ok("/account").await.matches("last seen").count(),
+        1
+    );
+
+    // Outside the step-up window, it's a sensitive change: step-up first.
+    let again = server.browser();
+    server.sign_in_fully(&again, "quy@example.com").await;
+    server
+        .ctx
+        .clock
+        .advance(server.ctx.settings.security.step_up_window_secs as i64 + 60);
+    let account = here.get_ok("/account").await;
+    let res = here
+        .post(
+            "/account/sessions/end-others",
+            &[("csrf", &csrf_of(&account))],
+        )
+        .await;
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/step-up"));
+    assert!(
+        again.get_ok("/").await.contains("Signed in as"),
+        "nothing ended without step-up"
+    );
+}
