@@ -438,3 +438,47 @@ async fn notify_change(
     }
     Ok(())
 }
+
+/// A phone not confirmed or reviewed for `phone_review_days`, if any: sign-in asks about it.
+pub async fn phone_due_for_review(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<String>> {
+    let uid = user_id.to_string();
+    let phones = ctx
+        .db
+        .run(move |c| Ok(methods::enrolled(c, &uid)?.phones))
+        .await?;
+    let cutoff =
+        ctx.clock.now() - chrono::Duration::days(ctx.settings.security.phone_review_days as i64);
+    Ok(phones
+        .into_iter()
+        .find(|p| p.reviewed_at.unwrap_or(p.confirmed_at).max(p.confirmed_at) < cutoff)
+        .map(|p| p.id))
+}
+
+/// "Yes, this is still my number."
+pub async fn mark_reviewed(
+    ctx: &Ctx,
+    session: &Session,
+    phone_id: &str,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let (uid, pid, now, a) = (
+        session.user_id.clone(),
+        phone_id.to_string(),
+        ctx.clock.now(),
+        actor.clone(),
+    );
+    ctx.db
+        .run(move |c| {
+            methods::mark_phone_reviewed(c, now, &uid, &pid)?;
+            audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "phone_reviewed",
+                serde_json::json!({}),
+                Some(&a),
+            )
+        })
+        .await
+}

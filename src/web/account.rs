@@ -516,3 +516,71 @@ pub async fn revoke_app(
     ctx.clients.invalidate(&form.client);
     Ok(see_other("/account"))
 }
+
+#[derive(Deserialize)]
+pub struct ReviewQuery {
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only local paths (no scheme, no `//`) are valid places to continue to.
+fn local_path(next: &str) -> String {
+    if next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() <= 2048
+    {
+        next.to_string()
+    } else {
+        "/".to_string()
+    }
+}
+
+/// The periodic-review interstitial.
+pub async fn phone_review_page(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<ReviewQuery>,
+) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let uid = session.user_id.clone();
+    let phones = ctx
+        .db
+        .run(move |c| Ok(methods::enrolled(c, &uid)?.phones))
+        .await?;
+    let Some(phone) = phones.into_iter().find(|p| p.id == q.phone) else {
+        return Ok(see_other(&local_path(&q.next)));
+    };
+    render(&PhoneReviewPage {
+        layout: browser.layout("Is this still your number?"),
+        phone_id: phone.id,
+        masked: phone.masked,
+        next: local_path(&q.next),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct ReviewForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    next: String,
+}
+
+pub async fn phone_review_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<ReviewForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    phone_change::mark_reviewed(&ctx, session, &form.phone, &browser.actor).await?;
+    Ok(see_other(&local_path(&form.next)))
+}

@@ -67,10 +67,20 @@ async fn complete(
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
     let session = login::finish(ctx, flow_id, flow, amr, &browser.actor).await?;
-    let destination = flow
+    let mut destination = flow
         .return_to
         .clone()
         .unwrap_or_else(|| after_sign_in(&flow.authz));
+    // Periodic review: "is this still your number?" before going on.
+    if let Some(phone_id) =
+        crate::accounts::phone_change::phone_due_for_review(ctx, &flow.user_id).await?
+    {
+        destination = format!(
+            "/account/phones/review?phone={}&next={}",
+            url::form_urlencoded::byte_serialize(phone_id.as_bytes()).collect::<String>(),
+            url::form_urlencoded::byte_serialize(destination.as_bytes()).collect::<String>()
+        );
+    }
     let mut res = HttpResponse::SeeOther();
     res.insert_header((header::LOCATION, destination))
         .cookie(session_cookie(&ctx.settings, &session.token))

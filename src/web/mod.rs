@@ -120,6 +120,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/account/apps/revoke", web::post().to(account::revoke_app))
     .route(
+        "/account/phones/review",
+        web::get().to(account::phone_review_page),
+    )
+    .route(
+        "/account/phones/review",
+        web::post().to(account::phone_review_submit),
+    )
+    .route(
         "/account/backup-codes",
         web::post().to(mfa::regenerate_backup_codes),
     )

@@ -293,3 +293,12 @@ pub struct PhoneChangePage {
     /// When the change was made (the receipt).
     pub receipt: Option<String>,
 }
+
+#[derive(Template)]
+#[template(path = "phone_review.html")]
+pub struct PhoneReviewPage {
+    pub layout: Layout,
+    pub phone_id: String,
+    pub masked: String,
+    pub next: String,
+}

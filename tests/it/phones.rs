@@ -337,3 +337,83 @@ async fn a_number_shared_by_too_many_accounts_is_refused() {
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("Contact support"));
 }
+
+async fn sign_in_with_phone(server: &TestServer, email: &str) -> (Browser, reqwest::Response) {
+    let b = server.browser();
+    let res = server.sign_in(&b, email, PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let page = b.get_ok("/mfa").await;
+    let id = hidden(&page, "phone");
+    let res = b
+        .post(
+            "/mfa/send",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", &id),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = b
+        .get_text(res.headers()["location"].to_str().unwrap())
+        .await;
+    let code = newest_code(server, OLD).await;
+    let res = b
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "phone"),
+                ("phone", &id),
+                ("code", &code),
+            ],
+        )
+        .await;
+    (b, res)
+}
+
+#[actix_web::test]
+async fn a_phone_not_reviewed_for_a_year_gets_the_interstitial() {
+    let server = TestServer::start_with(|s| s.security.otp_sends_per_short_window = 10).await;
+    person_with_phone(&server, "rex@example.com").await;
+    let (_, res) = sign_in_with_phone(&server, "rex@example.com").await;
+    assert_eq!(
+        res.headers()["location"],
+        "/",
+        "no interstitial for a fresh number"
+    );
+
+    server.ctx.clock.advance(366 * 86400);
+    let (b, res) = sign_in_with_phone(&server, "rex@example.com").await;
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        location.starts_with("/account/phones/review?"),
+        "{location}"
+    );
+    let page = b.get_ok(&location).await;
+    assert!(page.contains("still your number"));
+    assert!(page.contains("0123") && page.contains("Update it"));
+    let res = b
+        .post(
+            "/account/phones/review",
+            &[
+                ("phone", &hidden(&page, "phone")),
+                ("next", &hidden(&page, "next")),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 403, "CSRF missing");
+    let res = b
+        .post(
+            "/account/phones/review",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", &hidden(&page, "phone")),
+                ("next", &hidden(&page, "next")),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/");
+    let (_, res) = sign_in_with_phone(&server, "rex@example.com").await;
+    assert_eq!(res.headers()["location"], "/", "reviewed: not asked again");
+}
