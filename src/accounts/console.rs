@@ -172,3 +172,80 @@ pub async fn revoke_app(
         })
         .await
 }
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PasswordChange {
+    Done,
+    WrongCurrent,
+    Refused(String),
+    NeedsStepUp,
+}
+
+/// Changing the password: needs the current one (and a recent full sign-in). Every other
+/// session ends, and the person is told by email.
+pub async fn change_password(
+    ctx: &Ctx,
+    current: &Session,
+    old_password: String,
+    new_password: String,
+    confirmation: &str,
+    actor: &Actor,
+) -> anyhow::Result<PasswordChange> {
+    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+        return Ok(PasswordChange::NeedsStepUp);
+    }
+    // The same throttling as signing in.
+    match crate::accounts::signin::sign_in(ctx, &current.email, old_password, actor).await? {
+        crate::accounts::signin::SignInOutcome::PasswordAccepted { user_id, .. }
+            if user_id == current.user_id => {}
+        _ => return Ok(PasswordChange::WrongCurrent),
+    }
+    if let Some(reason) = crate::accounts::password::refusal_reason(
+        &ctx.settings.security,
+        &new_password,
+        &[&current.email],
+    ) {
+        return Ok(PasswordChange::Refused(reason));
+    }
+    if new_password != confirmation {
+        return Ok(PasswordChange::Refused(
+            "The two new passwords don't match.".into(),
+        ));
+    }
+    let hash = ctx.passwords.hash(new_password).await?;
+    let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
+    ctx.db
+        .run(move |c| {
+            use crate::storage::schema::users;
+            diesel::update(users::table.find(&uid))
+                .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
+                .execute(c)?;
+            audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "password_changed",
+                serde_json::json!({}),
+                Some(&a),
+            )
+        })
+        .await?;
+    end_other_sessions(ctx, current, actor).await?;
+    let site = &ctx.settings.site_name;
+    let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
+    crate::notify::send_best_effort(
+        &*ctx.notifier,
+        crate::notify::Message {
+            channel: crate::notify::Channel::Email,
+            to: current.email.clone(),
+            subject: format!("Your {site} password was changed"),
+            body: format!(
+                "The password of your {site} account was changed on {}. Every other device was signed out.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
+                now.format("%Y-%m-%d %H:%M UTC")
+            ),
+        },
+    )
+    .await;
+    Ok(PasswordChange::Done)
+}

@@ -584,3 +584,80 @@ pub async fn phone_review_submit(
     phone_change::mark_reviewed(&ctx, session, &form.phone, &browser.actor).await?;
     Ok(see_other(&local_path(&form.next)))
 }
+
+fn password_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    error: Option<String>,
+    done: bool,
+) -> ChangePasswordPage {
+    ChangePasswordPage {
+        layout: browser.layout("Change your password"),
+        min_length: ctx.settings.security.password_min_length,
+        error,
+        done,
+    }
+}
+
+pub async fn password_page_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    if browser.session.is_none() {
+        return Ok(see_other("/login"));
+    }
+    render(&password_page(&ctx, &browser, None, false))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    current_password: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+}
+
+pub async fn password_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<PasswordForm>,
+) -> PageResult {
+    let form = form.into_inner();
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let limit = 4 * ctx.settings.security.password_max_length;
+    if form.password.len() > limit || form.current_password.len() > limit {
+        return Err(AppError::BadRequest(
+            "That password is far longer than any we accept.".into(),
+        ));
+    }
+    use crate::accounts::console::PasswordChange;
+    match crate::accounts::console::change_password(
+        &ctx,
+        session,
+        form.current_password,
+        form.password,
+        &form.password_confirmation,
+        &browser.actor,
+    )
+    .await?
+    {
+        PasswordChange::Done => render(&password_page(&ctx, &browser, None, true)),
+        PasswordChange::WrongCurrent => render_status(
+            &password_page(
+                &ctx,
+                &browser,
+                Some("Your current password isn't right.".into()),
+                false,
+            ),
+            StatusCode::UNAUTHORIZED,
+        ),
+        PasswordChange::Refused(why) => render_status(
+            &password_page(&ctx, &browser, Some(why), false),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        PasswordChange::NeedsStepUp => Ok(step_up_redirect("/account/password", None)),
+    }
+}

@@ -128,6 +128,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(account::phone_review_submit),
     )
     .route(
+        "/account/password",
+        web::get().to(account::password_page_get),
+    )
+    .route(
+        "/account/password",
+        web::post().to(account::password_submit),
+    )
+    .route(
         "/account/backup-codes",
         web::post().to(mfa::regenerate_backup_codes),
     )

@@ -302,3 +302,12 @@ pub struct PhoneReviewPage {
     pub masked: String,
     pub next: String,
 }
+
+#[derive(Template)]
+#[template(path = "change_password.html")]
+pub struct ChangePasswordPage {
+    pub layout: Layout,
+    pub min_length: usize,
+    pub error: Option<String>,
+    pub done: bool,
+}

@@ -117,3 +117,79 @@ async fn sign_out_other_sessions_really_ends_them() {
         "nothing ended without step-up"
     );
 }
+
+#[actix_web::test]
+async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
+    let server = TestServer::start().await;
+    let here = server.signed_in_browser("ros@example.com").await;
+    let there = server.browser();
+    server.sign_in_fully(&there, "ros@example.com").await;
+    let page = here.get_ok("/account/password").await;
+    let new = "saffron tugboat meadow ledger";
+    let post = |fields: Vec<(&'static str, String)>| {
+        let here = &here;
+        async move {
+            let form: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            here.post("/account/password", &form).await
+        }
+    };
+    let res = post(vec![
+        ("current_password", PASSWORD.into()),
+        ("password", new.into()),
+        ("password_confirmation", new.into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 403, "CSRF missing");
+    let csrf = csrf_of(&page);
+    let res = post(vec![
+        ("csrf", csrf.clone()),
+        ("current_password", "not it at all".into()),
+        ("password", new.into()),
+        ("password_confirmation", new.into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 401);
+    let res = post(vec![
+        ("csrf", csrf.clone()),
+        ("current_password", PASSWORD.into()),
+        ("password", "password1".into()),
+        ("password_confirmation", "password1".into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 422);
+    let res = post(vec![
+        ("csrf", csrf.clone()),
+        ("current_password", PASSWORD.into()),
+        ("password", new.into()),
+        ("password_confirmation", new.into()),
+    ])
+    .await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Password changed"));
+
+    assert!(
+        here.get_ok("/").await.contains("Signed in as"),
+        "this session stays"
+    );
+    assert!(
+        !there.get_ok("/").await.contains("Signed in as"),
+        "other sessions end"
+    );
+    assert!(server.outbox_for("ros@example.com").await[0]
+        .subject
+        .contains("password was changed"));
+    assert_eq!(
+        server
+            .sign_in(&server.browser(), "ros@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+    assert_eq!(
+        server
+            .sign_in(&server.browser(), "ros@example.com", new)
+            .await
+            .status(),
+        303
+    );
+}
