@@ -249,3 +249,47 @@ pub async fn change_password(
     .await;
     Ok(PasswordChange::Done)
 }
+
+/// Given and family name: plain text, trimmed, at most 100 characters each.
+pub async fn update_profile(
+    ctx: &Ctx,
+    current: &Session,
+    given: &str,
+    family: &str,
+    actor: &Actor,
+) -> anyhow::Result<Result<(), String>> {
+    let clean = |s: &str| -> Result<Option<String>, String> {
+        let t = s.trim();
+        if t.chars().count() > 100 || t.chars().any(char::is_control) {
+            return Err("Names can be at most 100 characters, without line breaks.".into());
+        }
+        Ok((!t.is_empty()).then(|| t.to_string()))
+    };
+    let (given, family) = match (clean(given), clean(family)) {
+        (Ok(g), Ok(f)) => (g, f),
+        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+    };
+    let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
+    ctx.db
+        .run(move |c| {
+            use crate::storage::schema::users;
+            diesel::update(users::table.find(&uid))
+                .set((
+                    users::given_name.eq(given),
+                    users::family_name.eq(family),
+                    users::updated_at.eq(now),
+                ))
+                .execute(c)?;
+            audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "profile_updated",
+                serde_json::json!({}),
+                Some(&a),
+            )
+        })
+        .await?;
+    Ok(Ok(()))
+}

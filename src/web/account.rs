@@ -661,3 +661,70 @@ pub async fn password_submit(
         PasswordChange::NeedsStepUp => Ok(step_up_redirect("/account/password", None)),
     }
 }
+
+async fn profile_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    error: Option<String>,
+    saved: bool,
+) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let uid = session.user_id.clone();
+    let user = ctx
+        .db
+        .run(move |c| crate::accounts::users::by_id(c, &uid))
+        .await?;
+    let Some(user) = user else {
+        return Ok(see_other("/login"));
+    };
+    let page = ProfilePage {
+        layout: browser.layout("Your name"),
+        given_name: user.given_name.unwrap_or_default(),
+        family_name: user.family_name.unwrap_or_default(),
+        error: error.clone(),
+        saved,
+    };
+    if error.is_some() {
+        render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+    } else {
+        render(&page)
+    }
+}
+
+pub async fn profile_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    profile_page(&ctx, &browser, None, false).await
+}
+
+#[derive(Deserialize)]
+pub struct ProfileForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    given_name: String,
+    #[serde(default)]
+    family_name: String,
+}
+
+pub async fn profile_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<ProfileForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    match crate::accounts::console::update_profile(
+        &ctx,
+        session,
+        &form.given_name,
+        &form.family_name,
+        &browser.actor,
+    )
+    .await?
+    {
+        Ok(()) => profile_page(&ctx, &browser, None, true).await,
+        Err(why) => profile_page(&ctx, &browser, Some(why), false).await,
+    }
+}

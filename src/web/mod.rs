@@ -135,6 +135,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/account/password",
         web::post().to(account::password_submit),
     )
+    .route("/account/profile", web::get().to(account::profile_get))
+    .route("/account/profile", web::post().to(account::profile_submit))
     .route(
         "/account/backup-codes",
         web::post().to(mfa::regenerate_backup_codes),

@@ -311,3 +311,13 @@ pub struct ChangePasswordPage {
     pub error: Option<String>,
     pub done: bool,
 }
+
+#[derive(Template)]
+#[template(path = "profile.html")]
+pub struct ProfilePage {
+    pub layout: Layout,
+    pub given_name: String,
+    pub family_name: String,
+    pub error: Option<String>,
+    pub saved: bool,
+}

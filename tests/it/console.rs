@@ -193,3 +193,61 @@ async fn changing_the_password_needs_the_current_one_and_ends_other_sessions() {
         303
     );
 }
+
+#[actix_web::test]
+async fn the_profile_name_reaches_relying_parties() {
+    let server = TestServer::start().await;
+    let (client_id, secret) = server.add_client(false).await;
+    let rp = server.rp(&client_id, secret.as_deref()).await;
+    let browser = server.signed_in_browser("sue@example.com").await;
+    let page = browser.get_ok("/account/profile").await;
+    assert_eq!(
+        browser
+            .post("/account/profile", &[("given_name", "Sue")])
+            .await
+            .status(),
+        403,
+        "CSRF missing"
+    );
+    let long = "x".repeat(101);
+    let res = browser
+        .post(
+            "/account/profile",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("given_name", &long),
+                ("family_name", ""),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let res = browser
+        .post(
+            "/account/profile",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("given_name", " Sue "),
+                ("family_name", "Ortega"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let req = rp.auth_request(&["profile"]);
+    let callback = authorize_to_callback(&browser, &req.url).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(tokens.access_token().secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["given_name"], "Sue");
+    assert_eq!(info["family_name"], "Ortega");
+    assert_eq!(info["name"], "Sue Ortega");
+}
