@@ -293,3 +293,185 @@ pub async fn update_profile(
         .await?;
     Ok(Ok(()))
 }
+
+fn totp_add_key(session: &Session) -> String {
+    format!("totp_add:{}", session.id)
+}
+
+/// Adding an authenticator app from the console: a secret kept for this session until the
+/// first code confirms it. None when step-up is needed or the limit is reached.
+pub async fn totp_add_secret(
+    ctx: &Ctx,
+    current: &Session,
+) -> anyhow::Result<Result<Vec<u8>, TotpAddRefusal>> {
+    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+        return Ok(Err(TotpAddRefusal::NeedsStepUp));
+    }
+    let uid = current.user_id.clone();
+    let apps = ctx
+        .db
+        .run(move |c| Ok(crate::mfa::methods::enrolled(c, &uid)?.totp.len()))
+        .await?;
+    if apps as u32 >= ctx.settings.security.max_authenticator_apps {
+        return Ok(Err(TotpAddRefusal::TooMany));
+    }
+    if let Some(existing) =
+        crate::storage::store::get_json::<Vec<u8>>(&*ctx.store, &totp_add_key(current)).await?
+    {
+        return Ok(Ok(existing));
+    }
+    let secret = crate::mfa::totp::new_secret();
+    crate::storage::store::put_json(
+        &*ctx.store,
+        &totp_add_key(current),
+        &secret,
+        std::time::Duration::from_secs(900),
+    )
+    .await?;
+    Ok(Ok(secret))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TotpAddRefusal {
+    NeedsStepUp,
+    TooMany,
+}
+
+/// Confirms the new app with its first code, stores it, and tells the person by email.
+pub async fn totp_add_confirm(
+    ctx: &Ctx,
+    current: &Session,
+    code: &str,
+    actor: &Actor,
+) -> anyhow::Result<crate::mfa::challenge::CodeOutcome> {
+    use crate::mfa::challenge::CodeOutcome;
+    let Some(secret) =
+        crate::storage::store::get_json::<Vec<u8>>(&*ctx.store, &totp_add_key(current)).await?
+    else {
+        return Ok(CodeOutcome::NoCodeSent);
+    };
+    let (outcome, step) = crate::mfa::challenge::verify_new_totp(
+        ctx,
+        &current.user_id,
+        &current.email,
+        &secret,
+        code,
+    )
+    .await?;
+    let Some(step) = step.filter(|_| outcome == CodeOutcome::Accepted) else {
+        return Ok(outcome);
+    };
+    ctx.store.delete(&totp_add_key(current)).await?;
+    let (master, now, uid, a) = (
+        ctx.master.clone(),
+        ctx.clock.now(),
+        current.user_id.clone(),
+        actor.clone(),
+    );
+    ctx.db
+        .run(move |c| {
+            crate::mfa::methods::add_totp(
+                c,
+                &master,
+                now,
+                &uid,
+                "Authenticator app",
+                &secret,
+                step,
+            )?;
+            audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "mfa_totp_added",
+                serde_json::json!({}),
+                Some(&a),
+            )
+        })
+        .await?;
+    notify_methods_changed(ctx, current, "An authenticator app was added").await?;
+    Ok(CodeOutcome::Accepted)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum RemoveApp {
+    Removed,
+    LastMethod,
+    NeedsStepUp,
+    Unknown,
+}
+
+/// Removes an authenticator app; never the last second factor.
+pub async fn totp_remove(
+    ctx: &Ctx,
+    current: &Session,
+    id: &str,
+    actor: &Actor,
+) -> anyhow::Result<RemoveApp> {
+    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+        return Ok(RemoveApp::NeedsStepUp);
+    }
+    let (uid, tid, now, a) = (
+        current.user_id.clone(),
+        id.to_string(),
+        ctx.clock.now(),
+        actor.clone(),
+    );
+    let outcome = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                use crate::storage::schema::totp_credentials;
+                let enrolled = crate::mfa::methods::enrolled(c, &uid)?;
+                if !enrolled.totp.iter().any(|t| t.id == tid) {
+                    return Ok(RemoveApp::Unknown);
+                }
+                let others = enrolled.phones.len() + enrolled.totp.len() - 1
+                    + usize::from(enrolled.backup_codes_left > 0);
+                if others == 0 {
+                    return Ok(RemoveApp::LastMethod);
+                }
+                diesel::delete(
+                    totp_credentials::table
+                        .find(&tid)
+                        .filter(totp_credentials::user_id.eq(&uid)),
+                )
+                .execute(c)?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "mfa_totp_removed",
+                    serde_json::json!({}),
+                    Some(&a),
+                )?;
+                Ok(RemoveApp::Removed)
+            })
+        })
+        .await?;
+    if outcome == RemoveApp::Removed {
+        notify_methods_changed(ctx, current, "An authenticator app was removed").await?;
+    }
+    Ok(outcome)
+}
+
+async fn notify_methods_changed(ctx: &Ctx, current: &Session, what: &str) -> anyhow::Result<()> {
+    let site = &ctx.settings.site_name;
+    let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
+    crate::notify::send_best_effort(
+        &*ctx.notifier,
+        crate::notify::Message {
+            channel: crate::notify::Channel::Email,
+            to: current.email.clone(),
+            subject: format!("Your {site} sign-in methods changed"),
+            body: format!(
+                "{what} on your {site} account on {}.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
+                ctx.clock.now().format("%Y-%m-%d %H:%M UTC")
+            ),
+        },
+    )
+    .await;
+    Ok(())
+}

@@ -65,7 +65,14 @@ pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
                 recently_changed: p.recently_changed(now, cooldown),
             })
             .collect(),
-        authenticator_apps: enrolled.totp.len(),
+        authenticator_apps: enrolled
+            .totp
+            .iter()
+            .map(|t| AccountTotp {
+                id: t.id.clone(),
+                added: t.created_at.format("%Y-%m-%d").to_string(),
+            })
+            .collect(),
         backup_codes_left: enrolled.backup_codes_left,
         events: events
             .into_iter()
@@ -726,5 +733,110 @@ pub async fn profile_submit(
     {
         Ok(()) => profile_page(&ctx, &browser, None, true).await,
         Err(why) => profile_page(&ctx, &browser, Some(why), false).await,
+    }
+}
+
+fn totp_add_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    email: &str,
+    secret: &[u8],
+    error: Option<String>,
+) -> Result<MfaTotpPage, AppError> {
+    Ok(MfaTotpPage {
+        layout: browser.layout("Add an authenticator app"),
+        qr_png_base64: crate::mfa::totp::qr_png_base64(
+            secret,
+            &ctx.settings.site_name.replace(':', " "),
+            &email.replace(':', "."),
+        )?,
+        secret_text: crate::mfa::totp::secret_base32(secret),
+        error,
+        form_action: "/account/totp/add".into(),
+        back_href: "/account".into(),
+    })
+}
+
+pub async fn totp_add_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    use crate::accounts::console::TotpAddRefusal;
+    match crate::accounts::console::totp_add_secret(&ctx, session).await? {
+        Ok(secret) => render(&totp_add_page(
+            &ctx,
+            &browser,
+            &session.email,
+            &secret,
+            None,
+        )?),
+        Err(TotpAddRefusal::NeedsStepUp) => Ok(step_up_redirect("/account/totp/add", None)),
+        Err(TotpAddRefusal::TooMany) => Err(AppError::BadRequest(format!(
+            "You already have {} authenticator apps, the most an account can have.",
+            ctx.settings.security.max_authenticator_apps
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    id: String,
+}
+
+pub async fn totp_add_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<TotpForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    use crate::mfa::challenge::CodeOutcome;
+    match crate::accounts::console::totp_add_confirm(&ctx, session, &form.code, &browser.actor)
+        .await?
+    {
+        CodeOutcome::Accepted => Ok(see_other("/account")),
+        CodeOutcome::NoCodeSent => Ok(see_other("/account/totp/add")),
+        other => {
+            let why = match other {
+                CodeOutcome::Locked { .. } => {
+                    "Too many wrong codes. For your security, this step is locked for a while."
+                        .to_string()
+                }
+                _ => "That code didn't work. Check the app and try again.".to_string(),
+            };
+            match crate::accounts::console::totp_add_secret(&ctx, session).await? {
+                Ok(secret) => render_status(
+                    &totp_add_page(&ctx, &browser, &session.email, &secret, Some(why))?,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                ),
+                Err(_) => Ok(see_other("/account")),
+            }
+        }
+    }
+}
+
+pub async fn totp_remove(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<TotpForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    use crate::accounts::console::RemoveApp;
+    match crate::accounts::console::totp_remove(&ctx, session, &form.id, &browser.actor).await? {
+        RemoveApp::Removed => Ok(see_other("/account")),
+        RemoveApp::LastMethod => Err(AppError::BadRequest(
+            "This app is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
+        )),
+        RemoveApp::NeedsStepUp => Ok(step_up_redirect("/account", None)),
+        RemoveApp::Unknown => Err(AppError::BadRequest("That app isn't on your account.".into())),
     }
 }

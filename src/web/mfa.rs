@@ -659,6 +659,8 @@ fn totp_page(
         )?,
         secret_text: totp::secret_base32(secret),
         error,
+        form_action: "/mfa/setup/totp".into(),
+        back_href: "/mfa/setup".into(),
     })
 }
 

@@ -137,6 +137,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .route("/account/profile", web::get().to(account::profile_get))
     .route("/account/profile", web::post().to(account::profile_submit))
+    .route("/account/totp/add", web::get().to(account::totp_add_get))
+    .route(
+        "/account/totp/add",
+        web::post().to(account::totp_add_submit),
+    )
+    .route("/account/totp/remove", web::post().to(account::totp_remove))
     .route(
         "/account/backup-codes",
         web::post().to(mfa::regenerate_backup_codes),

@@ -192,6 +192,9 @@ pub struct MfaTotpPage {
     pub qr_png_base64: String,
     pub secret_text: String,
     pub error: Option<String>,
+    /// Where the code is posted: enrolment at sign-in, or adding one from the console.
+    pub form_action: String,
+    pub back_href: String,
 }
 
 #[derive(Template)]
@@ -251,6 +254,11 @@ pub struct AccountPhone {
     pub recently_changed: bool,
 }
 
+pub struct AccountTotp {
+    pub id: String,
+    pub added: String,
+}
+
 pub struct AccountEvent {
     pub kind: String,
     pub at: String,
@@ -262,7 +270,7 @@ pub struct AccountEvent {
 pub struct AccountPage {
     pub layout: Layout,
     pub phones: Vec<AccountPhone>,
-    pub authenticator_apps: usize,
+    pub authenticator_apps: Vec<AccountTotp>,
     pub backup_codes_left: i64,
     pub events: Vec<AccountEvent>,
     pub sessions: Vec<crate::accounts::console::SessionView>,

@@ -251,3 +251,104 @@ async fn the_profile_name_reaches_relying_parties() {
     assert_eq!(info["family_name"], "Ortega");
     assert_eq!(info["name"], "Sue Ortega");
 }
+
+fn base32_decode(text: &str) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let (mut bits, mut n, mut out) = (0u64, 0, Vec::new());
+    for c in text.bytes() {
+        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            out.push((bits >> (n - 8)) as u8);
+            n -= 8;
+        }
+    }
+    out
+}
+
+#[actix_web::test]
+async fn authenticator_apps_can_be_added_and_removed_from_the_console() {
+    let server = TestServer::start().await;
+    let browser = server.signed_in_browser("tia@example.com").await;
+    let page = browser.get_ok("/account/totp/add").await;
+    let secret = base32_decode(&text_of(&page, "code.secret").unwrap());
+    assert_eq!(
+        browser
+            .post("/account/totp/add", &[("code", "123456")])
+            .await
+            .status(),
+        403,
+        "CSRF missing"
+    );
+    let res = browser
+        .post(
+            "/account/totp/add",
+            &[("csrf", &csrf_of(&page)), ("code", "000000")],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let res = browser
+        .post(
+            "/account/totp/add",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/account");
+    let account = browser.get_ok("/account").await;
+    assert!(account.contains("Authenticator app · added"));
+    assert!(server.outbox_for("tia@example.com").await[0]
+        .subject
+        .contains("sign-in methods changed"));
+
+    // The new app works at the next sign-in.
+    server.ctx.clock.advance(30);
+    let b = server.browser();
+    server.sign_in(&b, "tia@example.com", PASSWORD).await;
+    let mfa = b.get_ok("/mfa?method=totp").await;
+    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let res = b
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&mfa)),
+                ("method", "totp"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+
+    // Removing it (backup codes remain) needs a recent sign-in.
+    let id = hidden(&account, "id");
+    server
+        .ctx
+        .clock
+        .advance(server.ctx.settings.security.step_up_window_secs as i64 + 60);
+    let account = b.get_ok("/account").await;
+    let res = b
+        .post(
+            "/account/totp/remove",
+            &[("csrf", &csrf_of(&account)), ("id", &id)],
+        )
+        .await;
+    assert!(res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .starts_with("/step-up"));
+    let fresh = server.browser();
+    server.sign_in_fully(&fresh, "tia@example.com").await;
+    let account = fresh.get_ok("/account").await;
+    let res = fresh
+        .post(
+            "/account/totp/remove",
+            &[("csrf", &csrf_of(&account)), ("id", &id)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/account");
+    assert!(!fresh
+        .get_ok("/account")
+        .await
+        .contains("Authenticator app · added"));
+}
