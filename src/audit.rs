@@ -59,3 +59,27 @@ pub fn for_user(conn: &mut DbConn, user_id: &str, limit: i64) -> anyhow::Result<
         .select(AuditEvent::as_select())
         .load(conn)?)
 }
+
+/// One page of a person's events, newest first, strictly older than `before` (a cursor: the
+/// `created_at` of the last event of the previous page, with its id to break ties).
+pub fn page_for_user(
+    conn: &mut DbConn,
+    user_id: &str,
+    before: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> anyhow::Result<Vec<AuditEvent>> {
+    let mut q = audit_events::table
+        .filter(audit_events::user_id.eq(user_id))
+        .order((audit_events::created_at.desc(), audit_events::id.desc()))
+        .limit(limit)
+        .select(AuditEvent::as_select())
+        .into_boxed();
+    if let Some((at, id)) = before {
+        q = q.filter(
+            audit_events::created_at
+                .lt(at)
+                .or(audit_events::created_at.eq(at).and(audit_events::id.lt(id))),
+        );
+    }
+    Ok(q.load(conn)?)
+}

@@ -475,3 +475,31 @@ async fn notify_methods_changed(ctx: &Ctx, current: &Session, what: &str) -> any
     .await;
     Ok(())
 }
+
+/// "This wasn't me" on an activity entry: sign out everywhere (this browser too) and email a
+/// password-reset link.
+pub async fn disown_activity(ctx: &Ctx, current: &Session, actor: &Actor) -> anyhow::Result<()> {
+    let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
+    let user = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                let ended = sessions::end_all_for_user(c, now, &uid)?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "not_me_from_activity",
+                    serde_json::json!({ "sessions": ended }),
+                    Some(&a),
+                )?;
+                crate::accounts::users::by_id(c, &uid)
+            })
+        })
+        .await?;
+    if let Some(user) = user {
+        crate::accounts::reset::send_link(ctx, &user).await?;
+    }
+    Ok(())
+}

@@ -840,3 +840,95 @@ pub async fn totp_remove(
         RemoveApp::Unknown => Err(AppError::BadRequest("That app isn't on your account.".into())),
     }
 }
+
+#[derive(Deserialize)]
+pub struct ActivityQuery {
+    /// Cursor: "<unix seconds>.<nanos>~<event id>" of the last event shown.
+    #[serde(default)]
+    before: String,
+}
+
+const ACTIVITY_PAGE: i64 = 20;
+
+fn parse_cursor(raw: &str) -> Option<(chrono::NaiveDateTime, String)> {
+    let (ts, id) = raw.split_once('~')?;
+    let (secs, nanos) = ts.split_once('.')?;
+    let at = chrono::DateTime::from_timestamp(secs.parse().ok()?, nanos.parse().ok()?)?.naive_utc();
+    Some((at, id.to_string())).filter(|(_, id)| id.len() <= 64)
+}
+
+pub async fn activity(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<ActivityQuery>,
+) -> PageResult {
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    let cursor = parse_cursor(&q.before);
+    let uid = session.user_id.clone();
+    let events = ctx
+        .db
+        .run(move |c| crate::audit::page_for_user(c, &uid, cursor, ACTIVITY_PAGE + 1))
+        .await?;
+    let more = events.len() as i64 > ACTIVITY_PAGE;
+    let shown: Vec<_> = events.into_iter().take(ACTIVITY_PAGE as usize).collect();
+    let next = if more {
+        shown.last().map(|e| {
+            let t = e.created_at.and_utc();
+            format!(
+                "/account/activity?before={}",
+                enc(&format!(
+                    "{}.{}~{}",
+                    t.timestamp(),
+                    t.timestamp_subsec_nanos(),
+                    e.id
+                ))
+            )
+        })
+    } else {
+        None
+    };
+    render(&ActivityPage {
+        layout: browser.layout("Activity"),
+        events: shown
+            .into_iter()
+            .map(|e| AccountEvent {
+                kind: e.kind.replace('_', " "),
+                at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                ip: e.ip.unwrap_or_default(),
+            })
+            .collect(),
+        next,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+pub async fn activity_not_me(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<CsrfOnly>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    crate::accounts::console::disown_activity(&ctx, session, &browser.actor).await?;
+    let page = NotMePage {
+        layout: crate::web::pages::Layout {
+            signed_in: None,
+            ..browser.layout("This wasn't me")
+        },
+        token: String::new(),
+        done: Some(true),
+    };
+    let body = askama::Template::render(&page).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .cookie(crate::web::browser::cleared_session_cookie(&ctx.settings))
+        .body(body))
+}

@@ -143,6 +143,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         web::post().to(account::totp_add_submit),
     )
     .route("/account/totp/remove", web::post().to(account::totp_remove))
+    .route("/account/activity", web::get().to(account::activity))
+    .route(
+        "/account/activity/not-me",
+        web::post().to(account::activity_not_me),
+    )
     .route(
         "/account/backup-codes",
         web::post().to(mfa::regenerate_backup_codes),

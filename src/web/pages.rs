@@ -329,3 +329,12 @@ pub struct ProfilePage {
     pub error: Option<String>,
     pub saved: bool,
 }
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+pub struct ActivityPage {
+    pub layout: Layout,
+    pub events: Vec<AccountEvent>,
+    /// Link to the next (older) page, if any.
+    pub next: Option<String>,
+}

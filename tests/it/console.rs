@@ -352,3 +352,69 @@ async fn authenticator_apps_can_be_added_and_removed_from_the_console() {
         .await
         .contains("Authenticator app · added"));
 }
+
+#[actix_web::test]
+async fn activity_is_paged_newest_first_and_each_entry_can_be_disowned() {
+    let server = TestServer::start_with(|s| s.security.password_failures_per_ip = 50).await;
+    let browser = server.signed_in_browser("uma@example.com").await;
+    let mut other = server.browser();
+    for _ in 0..8 {
+        other = server.browser();
+        server.sign_in_fully(&other, "uma@example.com").await;
+    }
+    for _ in 0..10 {
+        server
+            .sign_in(
+                &server.browser(),
+                "uma@example.com",
+                "wrong password entirely",
+            )
+            .await;
+    }
+    let total = server
+        .ctx
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::audit_events;
+            Ok(audit_events::table.count().get_result::<i64>(c)?)
+        })
+        .await
+        .unwrap();
+    assert!(total > 20, "enough events for two pages ({total})");
+    let first = browser.get_ok("/account/activity").await;
+    let rows = |html: &str| {
+        scraper::Html::parse_document(html)
+            .select(&scraper::Selector::parse("table.activity tbody tr").unwrap())
+            .count()
+    };
+    assert_eq!(rows(&first), 20);
+    let doc = scraper::Html::parse_document(&first);
+    let next = doc
+        .select(&scraper::Selector::parse("a").unwrap())
+        .find(|a| a.text().collect::<String>().contains("Older activity"))
+        .and_then(|a| a.value().attr("href"))
+        .expect("a link to older activity")
+        .to_string();
+    let second = browser.get_ok(&next).await;
+    assert_eq!(rows(&second) as i64, total - 20, "the rest, no overlap");
+    assert!(first.contains("signed in"));
+
+    assert_eq!(
+        browser.post("/account/activity/not-me", &[]).await.status(),
+        403,
+        "CSRF missing"
+    );
+    let res = browser
+        .post("/account/activity/not-me", &[("csrf", &csrf_of(&first))])
+        .await;
+    assert_eq!(res.status(), 200);
+    assert!(
+        !other.get_ok("/").await.contains("Signed in as"),
+        "signed out everywhere"
+    );
+    assert!(!browser.get_ok("/").await.contains("Signed in as"));
+    assert!(server.outbox_for("uma@example.com").await[0]
+        .subject
+        .contains("Reset your"));
+}
