@@ -404,26 +404,17 @@ async fn notify_change(
         )
         .await;
     }
-    let uid = session.user_id.clone();
-    let user = ctx
-        .db
-        .run(move |c| crate::accounts::users::by_id(c, &uid))
-        .await?;
-    if let Some(user) = user.filter(|u| u.email_verified) {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Email,
-                to: user.email,
-                subject: format!("Your {site} phone numbers changed"),
-                body: format!(
-                    "On {}, {what} on your {site} account.\n\nIf this was you, there's nothing to do.\nIf this wasn't you, open this link to sign out everywhere and secure your account:\n\n{link}\n",
-                    receipt.at
-                ),
-            },
-        )
-        .await;
-    }
+    crate::accounts::emails::notify_all(
+        ctx,
+        &session.user_id,
+        None,
+        &format!("Your {site} phone numbers changed"),
+        &format!(
+            "On {}, {what} on your {site} account.\n\nIf this was you, there's nothing to do.\nIf this wasn't you, open this link to sign out everywhere and secure your account:\n\n{link}\n",
+            receipt.at
+        ),
+    )
+    .await?;
     if let Some(n) = new {
         send_best_effort(
             &*ctx.notifier,

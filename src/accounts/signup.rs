@@ -91,10 +91,21 @@ pub async fn sign_up(
     let password_hash = ctx.passwords.hash(form.password).await?;
     let now = ctx.clock.now();
     let lookup_email = email.clone();
-    let existing = ctx
+    let (existing, secondary) = ctx
         .db
-        .run(move |c| users::by_email(c, &lookup_email))
+        .run(move |c| {
+            use crate::storage::schema::user_emails;
+            let secondary: bool = diesel::select(diesel::dsl::exists(
+                user_emails::table.filter(user_emails::email.eq(&lookup_email)),
+            ))
+            .get_result(c)?;
+            Ok((users::by_email(c, &lookup_email)?, secondary))
+        })
         .await?;
+    if secondary && existing.is_none() {
+        // Another account's extra address: the same outward answer, no account created.
+        return Ok(SignupOutcome::CheckYourEmail { email });
+    }
     let site = ctx.settings.site_name.clone();
     match existing {
         Some(user) if user.email_verified => {

@@ -195,6 +195,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    user_emails (id) {
+        id -> Text,
+        user_id -> Text,
+        email -> Text,
+        verified -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(phones -> users (user_id));
 diesel::joinable!(totp_credentials -> users (user_id));
@@ -221,4 +232,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     backup_codes,
     refresh_tokens,
     logout_deliveries,
+    user_emails,
 );

@@ -45,8 +45,14 @@ pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
     let now = ctx.clock.now();
     let cooldown = ctx.settings.security.sim_swap_cooldown_hours;
     let sessions = crate::accounts::console::sessions(&ctx, session).await?;
+    let uid = session.user_id.clone();
+    let emails = ctx
+        .db
+        .run(move |c| crate::accounts::emails::list(c, &uid))
+        .await?;
     let apps = crate::accounts::console::connected_apps(&ctx, &session.user_id).await?;
     render(&AccountPage {
+        emails,
         sessions,
         apps,
         layout: browser.layout("Your account"),
@@ -931,4 +937,96 @@ pub async fn activity_not_me(
         .content_type("text/html; charset=utf-8")
         .cookie(crate::web::browser::cleared_session_cookie(&ctx.settings))
         .body(body))
+}
+
+#[derive(Deserialize)]
+pub struct EmailForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    id: String,
+}
+
+fn email_outcome(change: crate::accounts::emails::Change, done_notice: bool) -> PageResult {
+    use crate::accounts::emails::Change;
+    match change {
+        Change::Done if done_notice => Ok(see_other("/account?email_added=1")),
+        Change::Done => Ok(see_other("/account")),
+        Change::NeedsStepUp => Ok(step_up_redirect("/account", None)),
+        Change::Refused(why) => Err(AppError::BadRequest(why)),
+    }
+}
+
+pub async fn email_add(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<EmailForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    email_outcome(
+        crate::accounts::emails::add(&ctx, session, &form.email, &browser.actor).await?,
+        true,
+    )
+}
+
+pub async fn email_primary(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<EmailForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    email_outcome(
+        crate::accounts::emails::make_primary(&ctx, session, &form.id, &browser.actor).await?,
+        false,
+    )
+}
+
+pub async fn email_remove(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: web::Form<EmailForm>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let Some(session) = &browser.session else {
+        return Ok(see_other("/login"));
+    };
+    email_outcome(
+        crate::accounts::emails::remove(&ctx, session, &form.id, &browser.actor).await?,
+        false,
+    )
+}
+
+#[derive(Deserialize)]
+pub struct EmailConfirmQuery {
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn email_confirm(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    q: web::Query<EmailConfirmQuery>,
+) -> PageResult {
+    let confirmed = crate::accounts::emails::confirm(&ctx, &q.token).await?;
+    let page = ConfirmEmailPage {
+        layout: browser.layout(if confirmed {
+            "Email confirmed"
+        } else {
+            "Link not valid"
+        }),
+        confirmed,
+        sign_in_link: "/account".into(),
+    };
+    if confirmed {
+        render(&page)
+    } else {
+        render_status(&page, StatusCode::BAD_REQUEST)
+    }
 }

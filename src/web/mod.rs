@@ -148,6 +148,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/account/activity/not-me",
         web::post().to(account::activity_not_me),
     )
+    .route("/account/emails/add", web::post().to(account::email_add))
+    .route(
+        "/account/emails/primary",
+        web::post().to(account::email_primary),
+    )
+    .route(
+        "/account/emails/remove",
+        web::post().to(account::email_remove),
+    )
+    .route(
+        "/account/emails/confirm",
+        web::get().to(account::email_confirm),
+    )
     .route(
         "/account/backup-codes",
         web::post().to(mfa::regenerate_backup_codes),

@@ -6,6 +6,7 @@ mod accounts;
 mod client_auth;
 mod console;
 mod dpop;
+mod emails;
 mod harness;
 mod keys;
 mod logout;

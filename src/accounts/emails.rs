@@ -1,0 +1,356 @@
+//! Email addresses: the primary one (`users.email`, also the sign-in name) and others in
+//! `user_emails`. Adding one sends a confirmation link; every change is announced to every
+//! confirmed address; adding, making primary and removing are sensitive (step-up).
+
+use diesel::prelude::*;
+
+use crate::accounts::sessions::Session;
+use crate::accounts::users::{email_is_plausible, normalize_email};
+use crate::audit::{self, Actor};
+use crate::crypto;
+use crate::notify::{send_best_effort, Channel, Message};
+use crate::storage::db::DbConn;
+use crate::storage::schema::{email_tokens, user_emails, users};
+use crate::Ctx;
+
+pub const PURPOSE_ADD_EMAIL: &str = "add_email";
+
+pub struct EmailView {
+    pub id: String,
+    pub email: String,
+    pub verified: bool,
+    pub primary: bool,
+}
+
+pub fn list(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Vec<EmailView>> {
+    let primary: (String, bool) = users::table
+        .find(user_id)
+        .select((users::email, users::email_verified))
+        .first(conn)?;
+    let mut out = vec![EmailView {
+        id: String::new(),
+        email: primary.0,
+        verified: primary.1,
+        primary: true,
+    }];
+    let rows: Vec<(String, String, bool)> = user_emails::table
+        .filter(user_emails::user_id.eq(user_id))
+        .order(user_emails::created_at.asc())
+        .select((user_emails::id, user_emails::email, user_emails::verified))
+        .load(conn)?;
+    out.extend(rows.into_iter().map(|(id, email, verified)| EmailView {
+        id,
+        email,
+        verified,
+        primary: false,
+    }));
+    Ok(out)
+}
+
+/// Every confirmed address of the person: where security notices go.
+pub fn confirmed_addresses(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Vec<String>> {
+    Ok(list(conn, user_id)?
+        .into_iter()
+        .filter(|e| e.verified)
+        .map(|e| e.email)
+        .collect())
+}
+
+/// Sends one notice to every confirmed address (and any `extra` address).
+pub async fn notify_all(
+    ctx: &Ctx,
+    user_id: &str,
+    extra: Option<&str>,
+    subject: &str,
+    body: &str,
+) -> anyhow::Result<()> {
+    let uid = user_id.to_string();
+    let mut to = ctx.db.run(move |c| confirmed_addresses(c, &uid)).await?;
+    if let Some(e) = extra {
+        if !to.iter().any(|t| t == e) {
+            to.push(e.to_string());
+        }
+    }
+    for address in to {
+        send_best_effort(
+            &*ctx.notifier,
+            Message {
+                channel: Channel::Email,
+                to: address,
+                subject: subject.to_string(),
+                body: body.to_string(),
+            },
+        )
+        .await;
+    }
+    Ok(())
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Change {
+    Done,
+    NeedsStepUp,
+    Refused(String),
+}
+
+pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyhow::Result<Change> {
+    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+        return Ok(Change::NeedsStepUp);
+    }
+    let email = normalize_email(raw);
+    if !email_is_plausible(&email) {
+        return Ok(Change::Refused(
+            "Enter an email address like name@example.com.".into(),
+        ));
+    }
+    let token = crypto::random_token(32);
+    let (uid, now, addr, hash, a) = (
+        current.user_id.clone(),
+        ctx.clock.now(),
+        email.clone(),
+        crypto::token_hash(&token),
+        actor.clone(),
+    );
+    let ttl = chrono::Duration::seconds(ctx.settings.security.email_confirmation_ttl_secs as i64);
+    let added = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                let taken: bool = diesel::select(diesel::dsl::exists(
+                    users::table.filter(users::email.eq(&addr)),
+                ))
+                .get_result(c)?
+                    || diesel::select(diesel::dsl::exists(
+                        user_emails::table.filter(user_emails::email.eq(&addr)),
+                    ))
+                    .get_result(c)?;
+                if taken {
+                    return Ok(false);
+                }
+                diesel::insert_into(user_emails::table)
+                    .values((
+                        user_emails::id.eq(uuid::Uuid::new_v4().to_string()),
+                        user_emails::user_id.eq(&uid),
+                        user_emails::email.eq(&addr),
+                        user_emails::verified.eq(false),
+                        user_emails::created_at.eq(now),
+                    ))
+                    .execute(c)?;
+                diesel::insert_into(email_tokens::table)
+                    .values((
+                        email_tokens::token_hash.eq(hash),
+                        email_tokens::user_id.eq(&uid),
+                        email_tokens::purpose.eq(PURPOSE_ADD_EMAIL),
+                        email_tokens::email.eq(&addr),
+                        email_tokens::created_at.eq(now),
+                        email_tokens::expires_at.eq(now + ttl),
+                    ))
+                    .execute(c)?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "email_added",
+                    serde_json::json!({}),
+                    Some(&a),
+                )?;
+                Ok(true)
+            })
+        })
+        .await?;
+    if !added {
+        // Already someone's (maybe this person's): the same outward answer, nothing sent.
+        return Ok(Change::Done);
+    }
+    let site = &ctx.settings.site_name;
+    send_best_effort(
+        &*ctx.notifier,
+        Message {
+            channel: Channel::Email,
+            to: email.clone(),
+            subject: format!("Confirm your new email for {site}"),
+            body: format!("Confirm this address for your {site} account by opening this link:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email.\n", ctx.settings.issuer),
+        },
+    )
+    .await;
+    notify_all(ctx, &current.user_id, None, &format!("An email address was added to your {site} account"), &format!("The address {email} was added to your {site} account and is waiting for confirmation.\n\nIf this wasn't you, sign in and remove it, and change your password.\n")).await?;
+    Ok(Change::Done)
+}
+
+pub async fn confirm(ctx: &Ctx, token: &str) -> anyhow::Result<bool> {
+    if token.is_empty() || token.len() > 100 {
+        return Ok(false);
+    }
+    let (hash, now) = (crypto::token_hash(token), ctx.clock.now());
+    let confirmed = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                let claimed = diesel::update(
+                    email_tokens::table
+                        .filter(email_tokens::token_hash.eq(&hash))
+                        .filter(email_tokens::purpose.eq(PURPOSE_ADD_EMAIL))
+                        .filter(email_tokens::used_at.is_null())
+                        .filter(email_tokens::expires_at.gt(now)),
+                )
+                .set(email_tokens::used_at.eq(now))
+                .execute(c)?;
+                if claimed != 1 {
+                    return Ok(None);
+                }
+                let (uid, addr): (String, String) = email_tokens::table
+                    .find(&hash)
+                    .select((email_tokens::user_id, email_tokens::email))
+                    .first(c)?;
+                let n = diesel::update(
+                    user_emails::table
+                        .filter(user_emails::user_id.eq(&uid))
+                        .filter(user_emails::email.eq(&addr)),
+                )
+                .set(user_emails::verified.eq(true))
+                .execute(c)?;
+                if n == 1 {
+                    audit::record(
+                        c,
+                        now,
+                        Some(&uid),
+                        None,
+                        "email_confirmed",
+                        serde_json::json!({}),
+                        None,
+                    )?;
+                }
+                Ok((n == 1).then_some((uid, addr)))
+            })
+        })
+        .await?;
+    let Some((uid, addr)) = confirmed else {
+        return Ok(false);
+    };
+    let site = &ctx.settings.site_name;
+    notify_all(
+        ctx,
+        &uid,
+        None,
+        &format!("A new email address is confirmed on your {site} account"),
+        &format!("The address {addr} is now confirmed on your {site} account.\n"),
+    )
+    .await?;
+    Ok(true)
+}
+
+pub async fn make_primary(
+    ctx: &Ctx,
+    current: &Session,
+    id: &str,
+    actor: &Actor,
+) -> anyhow::Result<Change> {
+    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+        return Ok(Change::NeedsStepUp);
+    }
+    let (uid, rid, now, a) = (
+        current.user_id.clone(),
+        id.to_string(),
+        ctx.clock.now(),
+        actor.clone(),
+    );
+    let swapped = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                let row: Option<(String, bool)> = user_emails::table
+                    .find(&rid)
+                    .filter(user_emails::user_id.eq(&uid))
+                    .select((user_emails::email, user_emails::verified))
+                    .first(c)
+                    .optional()?;
+                let Some((new_primary, true)) = row else {
+                    return Ok(None);
+                };
+                let old_primary: String = users::table.find(&uid).select(users::email).first(c)?;
+                diesel::update(user_emails::table.find(&rid))
+                    .set(user_emails::email.eq(format!("swap:{rid}")))
+                    .execute(c)?;
+                diesel::update(users::table.find(&uid))
+                    .set((
+                        users::email.eq(&new_primary),
+                        users::email_verified.eq(true),
+                        users::updated_at.eq(now),
+                    ))
+                    .execute(c)?;
+                diesel::update(user_emails::table.find(&rid))
+                    .set(user_emails::email.eq(&old_primary))
+                    .execute(c)?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "email_made_primary",
+                    serde_json::json!({}),
+                    Some(&a),
+                )?;
+                Ok(Some((old_primary, new_primary)))
+            })
+        })
+        .await?;
+    let Some((old, new)) = swapped else {
+        return Ok(Change::Refused(
+            "Only a confirmed address can become your primary address.".into(),
+        ));
+    };
+    let site = &ctx.settings.site_name;
+    notify_all(ctx, &current.user_id, None, &format!("Your {site} sign-in email changed"), &format!("You now sign in to {site} with {new} instead of {old}.\n\nIf this wasn't you, sign in and change it back, and change your password.\n")).await?;
+    Ok(Change::Done)
+}
+
+pub async fn remove(
+    ctx: &Ctx,
+    current: &Session,
+    id: &str,
+    actor: &Actor,
+) -> anyhow::Result<Change> {
+    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+        return Ok(Change::NeedsStepUp);
+    }
+    let (uid, rid, now, a) = (
+        current.user_id.clone(),
+        id.to_string(),
+        ctx.clock.now(),
+        actor.clone(),
+    );
+    let removed = ctx
+        .db
+        .run(move |c| {
+            c.transaction(|c| {
+                let addr: Option<String> = user_emails::table
+                    .find(&rid)
+                    .filter(user_emails::user_id.eq(&uid))
+                    .select(user_emails::email)
+                    .first(c)
+                    .optional()?;
+                let Some(addr) = addr else { return Ok(None) };
+                diesel::delete(user_emails::table.find(&rid)).execute(c)?;
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "email_removed",
+                    serde_json::json!({}),
+                    Some(&a),
+                )?;
+                Ok(Some(addr))
+            })
+        })
+        .await?;
+    let Some(addr) = removed else {
+        return Ok(Change::Refused(
+            "That address isn't one you can remove (the primary address always stays).".into(),
+        ));
+    };
+    let site = &ctx.settings.site_name;
+    notify_all(ctx, &current.user_id, Some(&addr), &format!("An email address was removed from your {site} account"), &format!("The address {addr} was removed from your {site} account.\n\nIf this wasn't you, sign in and change your password.\n")).await?;
+    Ok(Change::Done)
+}
