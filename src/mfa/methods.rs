@@ -350,3 +350,60 @@ pub fn mark_phone_reviewed(
     .execute(conn)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accounts::users::User;
+    use crate::storage::db::Db;
+    use crate::storage::schema::users;
+
+    #[test]
+    fn phone_numbers_are_ciphertext_in_the_database() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/t.db", dir.path().display()), 1).unwrap();
+        db.migrate().unwrap();
+        let mut conn = db.conn().unwrap();
+        let now = chrono::Utc::now().naive_utc();
+        let user = User {
+            id: "u1".into(),
+            email: "a@example.com".into(),
+            email_verified: true,
+            password_hash: "x".into(),
+            given_name: None,
+            family_name: None,
+            disabled: false,
+            created_at: now,
+            updated_at: now,
+        };
+        diesel::insert_into(users::table)
+            .values(&user)
+            .execute(&mut *conn)
+            .unwrap();
+        let master = MasterKey::generate();
+        let row = add_phone(
+            &mut conn,
+            &master,
+            now,
+            "u1",
+            "+12015550123",
+            PhoneChannel::Sms,
+        )
+        .unwrap();
+
+        let stored: String = phones::table
+            .select(phones::number_enc)
+            .first(&mut *conn)
+            .unwrap();
+        assert!(stored.starts_with("v1."));
+        assert!(!stored.contains("2015550123") && !stored.contains("0123"));
+        assert_eq!(decrypt_phone(&master, &row).unwrap(), "+12015550123");
+        // Lookups go through a keyed fingerprint: stable under one key, useless under another.
+        assert_eq!(phone_fingerprint(&master, "+12015550123"), row.fingerprint);
+        assert_ne!(
+            phone_fingerprint(&MasterKey::generate(), "+12015550123"),
+            row.fingerprint
+        );
+        assert!(decrypt_phone(&MasterKey::generate(), &row).is_err());
+    }
+}

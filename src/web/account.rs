@@ -46,12 +46,19 @@ pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
     let cooldown = ctx.settings.security.sim_swap_cooldown_hours;
     let sessions = crate::accounts::console::sessions(&ctx, session).await?;
     let uid = session.user_id.clone();
-    let emails = ctx
+    let (emails, user) = ctx
         .db
-        .run(move |c| crate::accounts::emails::list(c, &uid))
+        .run(move |c| {
+            Ok((
+                crate::accounts::emails::list(c, &uid)?,
+                crate::accounts::users::by_id(c, &uid)?,
+            ))
+        })
         .await?;
+    let name = user.and_then(|u| u.display_name());
     let apps = crate::accounts::console::connected_apps(&ctx, &session.user_id).await?;
     render(&AccountPage {
+        name,
         emails,
         sessions,
         apps,

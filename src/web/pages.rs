@@ -269,6 +269,7 @@ pub struct AccountEvent {
 #[template(path = "account.html")]
 pub struct AccountPage {
     pub layout: Layout,
+    pub name: Option<String>,
     pub emails: Vec<crate::accounts::emails::EmailView>,
     pub phones: Vec<AccountPhone>,
     pub authenticator_apps: Vec<AccountTotp>,

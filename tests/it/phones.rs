@@ -417,3 +417,105 @@ async fn a_phone_not_reviewed_for_a_year_gets_the_interstitial() {
     let (_, res) = sign_in_with_phone(&server, "rex@example.com").await;
     assert_eq!(res.headers()["location"], "/", "reviewed: not asked again");
 }
+
+#[actix_web::test]
+async fn wrong_and_expired_codes_and_the_per_account_limit() {
+    let server = TestServer::start_with(|s| {
+        s.security.otp_sends_per_short_window = 10;
+        s.security.max_phones_per_account = 1;
+    })
+    .await;
+    let browser = person_with_phone(&server, "sal@example.com").await;
+    let id = phone_id(&server, "sal@example.com").await;
+
+    // Adding a second number is past the per-account limit (1 here).
+    browser.get("/account/phones/start").await;
+    let page = browser.get_ok("/account/phones/change").await;
+    let res = browser
+        .post(
+            "/account/phones/change/number",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", NEW),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("the most an account can have"));
+
+    // Replacing is fine; a wrong code, then an expired one, are refused.
+    browser
+        .get(&format!("/account/phones/start?phone={id}"))
+        .await;
+    let page = browser.get_ok("/account/phones/change").await;
+    browser
+        .post(
+            "/account/phones/change/number",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", NEW),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let code = newest_code(&server, NEW).await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let res = browser
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    server
+        .ctx
+        .clock
+        .advance(server.ctx.settings.security.otp_ttl_secs as i64 + 1);
+    let res = browser
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("expired"));
+}
+
+#[actix_web::test]
+async fn every_console_post_refuses_a_missing_csrf_token() {
+    let server = TestServer::start().await;
+    let browser = server.signed_in_browser("tom@example.com").await;
+    for path in [
+        "/account/phones/change/number",
+        "/account/phones/change/resend",
+        "/account/phones/change/code",
+        "/account/phones/change/decision",
+        "/account/phones/remove",
+        "/account/phones/review",
+        "/account/sessions/end",
+        "/account/sessions/end-others",
+        "/account/apps/revoke",
+        "/account/password",
+        "/account/profile",
+        "/account/totp/add",
+        "/account/totp/remove",
+        "/account/emails/add",
+        "/account/emails/primary",
+        "/account/emails/remove",
+        "/account/activity/not-me",
+        "/account/backup-codes",
+        "/step-up",
+    ] {
+        let res = browser.post(path, &[("x", "y")]).await;
+        assert_eq!(res.status(), 403, "{path}");
+    }
+    assert!(
+        browser.get_ok("/").await.contains("Signed in as"),
+        "nothing happened"
+    );
+}
