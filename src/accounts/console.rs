@@ -234,19 +234,17 @@ pub async fn change_password(
     end_other_sessions(ctx, current, actor).await?;
     let site = &ctx.settings.site_name;
     let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
-    crate::notify::send_best_effort(
-        &*ctx.notifier,
-        crate::notify::Message {
-            channel: crate::notify::Channel::Email,
-            to: current.email.clone(),
-            subject: format!("Your {site} password was changed"),
-            body: format!(
-                "The password of your {site} account was changed on {}. Every other device was signed out.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
-                now.format("%Y-%m-%d %H:%M UTC")
-            ),
-        },
+    crate::accounts::emails::notify_all(
+        ctx,
+        &current.user_id,
+        None,
+        &format!("Your {site} password was changed"),
+        &format!(
+            "The password of your {site} account was changed on {}. Every other device was signed out.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
+            now.format("%Y-%m-%d %H:%M UTC")
+        ),
     )
-    .await;
+    .await?;
     Ok(PasswordChange::Done)
 }
 
@@ -460,20 +458,17 @@ pub async fn totp_remove(
 async fn notify_methods_changed(ctx: &Ctx, current: &Session, what: &str) -> anyhow::Result<()> {
     let site = &ctx.settings.site_name;
     let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
-    crate::notify::send_best_effort(
-        &*ctx.notifier,
-        crate::notify::Message {
-            channel: crate::notify::Channel::Email,
-            to: current.email.clone(),
-            subject: format!("Your {site} sign-in methods changed"),
-            body: format!(
-                "{what} on your {site} account on {}.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
-                ctx.clock.now().format("%Y-%m-%d %H:%M UTC")
-            ),
-        },
+    crate::accounts::emails::notify_all(
+        ctx,
+        &current.user_id,
+        None,
+        &format!("Your {site} sign-in methods changed"),
+        &format!(
+            "{what} on your {site} account on {}.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
+            ctx.clock.now().format("%Y-%m-%d %H:%M UTC")
+        ),
     )
-    .await;
-    Ok(())
+    .await
 }
 
 /// "This wasn't me" on an activity entry: sign out everywhere (this browser too) and email a

@@ -93,6 +93,7 @@ pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
                 kind: e.kind.replace('_', " "),
                 at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 ip: e.ip.unwrap_or_default(),
+                device: e.user_agent.unwrap_or_default(),
             })
             .collect(),
     })
@@ -910,6 +911,7 @@ pub async fn activity(
                 kind: e.kind.replace('_', " "),
                 at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
                 ip: e.ip.unwrap_or_default(),
+                device: e.user_agent.unwrap_or_default(),
             })
             .collect(),
         next,

@@ -263,6 +263,8 @@ pub struct AccountEvent {
     pub kind: String,
     pub at: String,
     pub ip: String,
+    /// The browser (user agent) it came from, if recorded.
+    pub device: String,
 }
 
 #[derive(Template)]
