@@ -191,7 +191,7 @@ pub async fn change_password(
     confirmation: &str,
     actor: &Actor,
 ) -> anyhow::Result<PasswordChange> {
-    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(PasswordChange::NeedsStepUp);
     }
     // The same throttling as signing in.
@@ -302,7 +302,7 @@ pub async fn totp_add_secret(
     ctx: &Ctx,
     current: &Session,
 ) -> anyhow::Result<Result<Vec<u8>, TotpAddRefusal>> {
-    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(Err(TotpAddRefusal::NeedsStepUp));
     }
     let uid = current.user_id.clone();
@@ -407,7 +407,7 @@ pub async fn totp_remove(
     id: &str,
     actor: &Actor,
 ) -> anyhow::Result<RemoveApp> {
-    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(RemoveApp::NeedsStepUp);
     }
     let (uid, tid, now, a) = (

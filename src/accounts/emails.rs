@@ -94,7 +94,7 @@ pub enum Change {
 }
 
 pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyhow::Result<Change> {
-    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(Change::NeedsStepUp);
     }
     let email = normalize_email(raw);
@@ -246,7 +246,7 @@ pub async fn make_primary(
     id: &str,
     actor: &Actor,
 ) -> anyhow::Result<Change> {
-    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(Change::NeedsStepUp);
     }
     let (uid, rid, now, a) = (
@@ -311,7 +311,7 @@ pub async fn remove(
     id: &str,
     actor: &Actor,
 ) -> anyhow::Result<Change> {
-    if !crate::accounts::phone_change::step_up_fresh(ctx, current) {
+    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(Change::NeedsStepUp);
     }
     let (uid, rid, now, a) = (

@@ -430,3 +430,20 @@ pub fn safe_return_to(raw: &str) -> Option<String> {
     (raw.starts_with("/account") && !raw.contains("//") && !raw.contains('\\') && raw.len() <= 300)
         .then(|| raw.to_string())
 }
+
+/// The methods this flow may use: in a step-up for replacing a phone, that phone counts only
+/// when nothing else is enrolled.
+pub fn usable_methods(
+    flow: &LoginFlow,
+    mut enrolled: crate::mfa::methods::Enrolled,
+) -> crate::mfa::methods::Enrolled {
+    if let Some(excluded) = &flow.exclude_phone {
+        let others = enrolled.phones.iter().filter(|p| &p.id != excluded).count()
+            + enrolled.totp.len()
+            + usize::from(enrolled.backup_codes_left > 0);
+        if others > 0 {
+            enrolled.phones.retain(|p| &p.id != excluded);
+        }
+    }
+    enrolled
+}

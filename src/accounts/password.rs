@@ -72,6 +72,11 @@ fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
         .to_string())
 }
 
+/// Far past the maximum length: refuse before hashing, so a huge body can't tie up Argon2.
+pub fn too_long_to_check(security: &Security, password: &str) -> bool {
+    password.len() > 4 * security.password_max_length
+}
+
 /// Why a password was refused, in words a person can act on. `None` means it's acceptable.
 /// NIST 63B: length and a blocklist-style strength check (zxcvbn), no composition rules.
 pub fn refusal_reason(security: &Security, password: &str, user_inputs: &[&str]) -> Option<String> {

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::sessions::{Session, ACR_AAL2};
+use crate::accounts::sessions::{step_up_fresh, Session};
 use crate::audit::{self, Actor};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::methods::{self, PhoneChannel};
@@ -41,13 +41,6 @@ pub struct PhoneChange {
 
 fn key(session: &Session) -> String {
     format!("phonechange:{}", session.id)
-}
-
-/// A full sign-in (password + second factor) recent enough for a sensitive change.
-/// "Remember this browser" sessions are AAL1 and never count.
-pub fn step_up_fresh(ctx: &Ctx, session: &Session) -> bool {
-    let age = (ctx.clock.now() - session.auth_time).num_seconds();
-    session.acr == ACR_AAL2 && age <= ctx.settings.security.step_up_window_secs as i64
 }
 
 pub async fn current(ctx: &Ctx, session: &Session) -> anyhow::Result<Option<PhoneChange>> {

@@ -200,3 +200,10 @@ pub fn end_all_for_user(
     }
     Ok(ids.len())
 }
+
+/// A full sign-in (password + second factor) recent enough for a sensitive change.
+/// "Remember this browser" sessions are AAL1 and never count.
+pub fn step_up_fresh(ctx: &Ctx, session: &Session) -> bool {
+    let age = (ctx.clock.now() - session.auth_time).num_seconds();
+    session.acr == ACR_AAL2 && age <= ctx.settings.security.step_up_window_secs as i64
+}

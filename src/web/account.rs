@@ -13,12 +13,9 @@ use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
 use crate::web::auth::see_other;
 use crate::web::browser::{login_cookie, Browser};
+use crate::web::common::{code_problem, code_status, enc, send_problem};
 use crate::web::pages::*;
 use crate::Ctx;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 fn step_up_redirect(return_to: &str, exclude_phone: Option<&str>) -> HttpResponse {
     let mut url = format!("/step-up?return_to={}", enc(return_to));
@@ -143,7 +140,7 @@ pub async fn step_up_submit(
         return Ok(see_other("/login"));
     };
     let return_to = login::safe_return_to(&form.return_to).unwrap_or_else(|| "/account".into());
-    if form.password.len() > 4 * ctx.settings.security.password_max_length {
+    if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
         return Err(AppError::BadRequest(
             "That password is far longer than any we accept.".into(),
         ));
@@ -281,19 +278,6 @@ async fn rerender(
     }
 }
 
-fn send_problem(outcome: &crate::mfa::challenge::SendOutcome) -> (String, StatusCode) {
-    use crate::mfa::challenge::SendOutcome::*;
-    match outcome {
-        Sent => (String::new(), StatusCode::OK),
-        TooManySends { wait_secs } => (
-            format!("We've sent several codes in a short time. Please wait {} seconds before asking for another.", wait_secs),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        CouldNotSend => ("We couldn't send the code just now. Try a phone call instead, or try again later.".into(), StatusCode::SERVICE_UNAVAILABLE),
-        Locked { .. } => ("Too many wrong codes. For your security, this step is locked for a while.".into(), StatusCode::TOO_MANY_REQUESTS),
-    }
-}
-
 pub async fn phone_number_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
@@ -317,7 +301,7 @@ pub async fn phone_number_submit(
             .await
         }
         NumberStep::Send(outcome) => {
-            let (why, status) = send_problem(&outcome);
+            let (why, status) = send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK));
             rerender(&ctx, &browser, Some(why), None, status).await
         }
         NumberStep::NoFlow => Ok(see_other("/account")),
@@ -345,7 +329,7 @@ pub async fn phone_resend(
             .await
         }
         Some(outcome) => {
-            let (why, status) = send_problem(&outcome);
+            let (why, status) = send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK));
             rerender(&ctx, &browser, Some(why), None, status).await
         }
         None => Err(AppError::BadRequest(
@@ -366,27 +350,8 @@ pub async fn phone_code_submit(
     match phone_change::submit_code(&ctx, session, &form.code).await? {
         CodeStep::Review => Ok(see_other("/account/phones/change")),
         CodeStep::Problem(outcome) => {
-            let why = match outcome {
-                crate::mfa::challenge::CodeOutcome::Expired => {
-                    "That code has expired. Send a new one.".to_string()
-                }
-                crate::mfa::challenge::CodeOutcome::Locked { .. } => {
-                    "Too many wrong codes. For your security, this step is locked for a while."
-                        .to_string()
-                }
-                crate::mfa::challenge::CodeOutcome::Wrong { remaining } => {
-                    format!("That code didn't work. {remaining} tries left.")
-                }
-                _ => "That code didn't work. Send a new one.".to_string(),
-            };
-            rerender(
-                &ctx,
-                &browser,
-                Some(why),
-                None,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            let why = code_problem(&ctx, &outcome);
+            rerender(&ctx, &browser, Some(why), None, code_status(&outcome)).await
         }
         CodeStep::OutOfOrder => Err(AppError::BadRequest(
             "There's no code waiting for this step. Start the change again from your account."
@@ -508,7 +473,7 @@ pub async fn end_other_sessions(
     let Some(session) = &browser.session else {
         return Ok(see_other("/login"));
     };
-    if !phone_change::step_up_fresh(&ctx, session) {
+    if !crate::accounts::sessions::step_up_fresh(&ctx, session) {
         return Ok(step_up_redirect("/account", None));
     }
     crate::accounts::console::end_other_sessions(&ctx, session, &browser.actor).await?;
@@ -648,8 +613,10 @@ pub async fn password_submit(
     let Some(session) = &browser.session else {
         return Ok(see_other("/login"));
     };
-    let limit = 4 * ctx.settings.security.password_max_length;
-    if form.password.len() > limit || form.current_password.len() > limit {
+    let security = &ctx.settings.security;
+    if crate::accounts::password::too_long_to_check(security, &form.password)
+        || crate::accounts::password::too_long_to_check(security, &form.current_password)
+    {
         return Err(AppError::BadRequest(
             "That password is far longer than any we accept.".into(),
         ));

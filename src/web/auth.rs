@@ -13,6 +13,7 @@ use crate::oauth::authorize;
 use crate::web::browser::{
     cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE,
 };
+use crate::web::common::{after_sign_in, enc, minutes};
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -20,19 +21,6 @@ pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
-}
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
-
-/// Where to go after signing in: back into the authorization request, or home.
-fn after_sign_in(authz: &str) -> String {
-    if authz.is_empty() {
-        "/".to_string()
-    } else {
-        format!("/authorize/continue?authz={}", enc(authz))
-    }
 }
 
 #[derive(Deserialize, Default)]
@@ -239,13 +227,6 @@ pub struct LoginSubmit {
     authz: String,
 }
 
-fn minutes(secs: u64) -> String {
-    match secs.div_ceil(60) {
-        1 => "1 minute".to_string(),
-        n => format!("{n} minutes"),
-    }
-}
-
 pub async fn login_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
@@ -254,7 +235,7 @@ pub async fn login_submit(
 ) -> PageResult {
     let form = form.into_inner();
     browser.check_csrf(form.csrf.as_deref())?;
-    if form.password.len() > 4 * ctx.settings.security.password_max_length {
+    if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
         return Err(AppError::BadRequest(
             "That password is far longer than any we accept.".into(),
         ));

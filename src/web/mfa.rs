@@ -14,6 +14,7 @@ use crate::web::auth::see_other;
 use crate::web::browser::{
     cleared_login_cookie, remember_cookie, session_cookie, Browser, LOGIN_COOKIE,
 };
+use crate::web::common::{after_sign_in, code_problem, code_status, send_problem};
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -33,17 +34,6 @@ async fn flow_of(
     match login::load(ctx, &id, &browser.id).await? {
         Some(flow) => Ok(Ok((id, flow))),
         None => Ok(Err(see_other("/login?expired=1"))),
-    }
-}
-
-fn after_sign_in(authz: &str) -> String {
-    if authz.is_empty() {
-        "/".to_string()
-    } else {
-        format!(
-            "/authorize/continue?authz={}",
-            url::form_urlencoded::byte_serialize(authz.as_bytes()).collect::<String>()
-        )
     }
 }
 
@@ -94,57 +84,6 @@ async fn complete(
     Ok(res.finish())
 }
 
-fn minutes(secs: i64) -> String {
-    match (secs.max(1) as u64).div_ceil(60) {
-        1 => "1 minute".into(),
-        n => format!("{n} minutes"),
-    }
-}
-
-/// The message for a code that wasn't accepted, with the remaining-tries warning.
-fn code_problem(ctx: &Ctx, outcome: &CodeOutcome) -> String {
-    match outcome {
-        CodeOutcome::Accepted => String::new(),
-        CodeOutcome::Wrong { remaining } if *remaining <= ctx.settings.security.mfa_warn_remaining => format!(
-            "That code didn't work. You have {remaining} {} left before this step is locked for {}.",
-            if *remaining == 1 { "try" } else { "tries" },
-            minutes(ctx.settings.security.mfa_lock_secs as i64)
-        ),
-        CodeOutcome::Wrong { .. } => "That code didn't work. Check it and try again.".into(),
-        CodeOutcome::Expired => "That code has expired. Send a new one.".into(),
-        CodeOutcome::NoCodeSent => "There's no code waiting for this step. Send a new one.".into(),
-        CodeOutcome::Locked { secs } => format!(
-            "Too many wrong codes. For your security, this step is locked for {}. We've emailed you about it.",
-            minutes(*secs)
-        ),
-    }
-}
-
-fn status_for(outcome: &CodeOutcome) -> StatusCode {
-    match outcome {
-        CodeOutcome::Locked { .. } => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
-    }
-}
-
-fn send_problem(outcome: &SendOutcome) -> Option<(String, StatusCode)> {
-    match outcome {
-        SendOutcome::Sent => None,
-        SendOutcome::TooManySends { wait_secs } => Some((
-            format!("We've sent several codes in a short time. Please wait {} before asking for another, or use a code you already received.", minutes(*wait_secs as i64)),
-            StatusCode::TOO_MANY_REQUESTS,
-        )),
-        SendOutcome::CouldNotSend => Some((
-            "We couldn't send the code just now. Try a voice call instead, or choose another method.".into(),
-            StatusCode::SERVICE_UNAVAILABLE,
-        )),
-        SendOutcome::Locked { secs } => Some((
-            format!("Too many wrong codes. For your security, this step is locked for {}.", minutes(*secs)),
-            StatusCode::TOO_MANY_REQUESTS,
-        )),
-    }
-}
-
 #[derive(Deserialize, Default)]
 pub struct ChallengeQuery {
     #[serde(default)]
@@ -163,7 +102,7 @@ async fn challenge_page(
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
-    let enrolled = usable(flow, login::enrolled(ctx, &flow.user_id).await?);
+    let enrolled = login::usable_methods(flow, login::enrolled(ctx, &flow.user_id).await?);
     let default_method = if !enrolled.phones.is_empty() {
         "phone"
     } else if !enrolled.totp.is_empty() {
@@ -257,7 +196,7 @@ pub async fn send(
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
     };
-    let enrolled = usable(&flow, login::enrolled(&ctx, &flow.user_id).await?);
+    let enrolled = login::usable_methods(&flow, login::enrolled(&ctx, &flow.user_id).await?);
     let Some(row) = enrolled.phones.iter().find(|p| p.id == form.phone) else {
         return Err(AppError::BadRequest(
             "Choose one of your phone numbers.".into(),
@@ -370,26 +309,9 @@ pub async fn verify(
         &flow,
         &q,
         Some(message),
-        status_for(&outcome),
+        code_status(&outcome),
     )
     .await
-}
-
-/// The methods this flow may use: in a step-up for replacing a phone, that phone counts only
-/// when nothing else is enrolled.
-fn usable(
-    flow: &LoginFlow,
-    mut enrolled: crate::mfa::methods::Enrolled,
-) -> crate::mfa::methods::Enrolled {
-    if let Some(excluded) = &flow.exclude_phone {
-        let others = enrolled.phones.iter().filter(|p| &p.id != excluded).count()
-            + enrolled.totp.len()
-            + usize::from(enrolled.backup_codes_left > 0);
-        if others > 0 {
-            enrolled.phones.retain(|p| &p.id != excluded);
-        }
-    }
-    enrolled
 }
 
 // Enrolment of a first method (sign-up is not complete until one exists).
@@ -586,7 +508,7 @@ pub async fn setup_phone_confirm(
         let message = code_problem(&ctx, &outcome);
         return render_status(
             &phone_page(&browser, Some(&pending), String::new(), Some(message), None),
-            status_for(&outcome),
+            code_status(&outcome),
         );
     };
     let (master, now, uid, e164, channel) = (
@@ -695,7 +617,7 @@ pub async fn setup_totp_submit(
         let message = code_problem(&ctx, &outcome);
         return render_status(
             &totp_page(&ctx, &browser, &flow, &secret, Some(message))?,
-            status_for(&outcome),
+            code_status(&outcome),
         );
     };
     let (master, now, uid) = (ctx.master.clone(), ctx.clock.now(), flow.user_id.clone());
@@ -808,10 +730,7 @@ pub async fn regenerate_backup_codes(
         return Ok(see_other("/login"));
     };
     // A sensitive change: needs a recent full sign-in (password + second factor).
-    let age = (ctx.clock.now() - session.auth_time).num_seconds();
-    if session.acr != crate::accounts::sessions::ACR_AAL2
-        || age > ctx.settings.security.step_up_window_secs as i64
-    {
+    if !crate::accounts::sessions::step_up_fresh(&ctx, session) {
         return Err(AppError::BadRequest(
             "For your security, sign out and sign in again with your second factor, then make new backup codes.".into(),
         ));

@@ -4,6 +4,7 @@
 pub mod account;
 pub mod auth;
 pub mod browser;
+pub mod common;
 pub mod logout;
 pub mod mfa;
 pub mod oidc;

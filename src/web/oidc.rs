@@ -11,12 +11,9 @@ use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
 use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
 use crate::web::browser::Browser;
+use crate::web::common::enc;
 use crate::web::pages::*;
 use crate::Ctx;
-
-fn enc(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
-}
 
 fn outcome_response(browser: &Browser, outcome: AuthorizeOutcome) -> PageResult {
     match outcome {

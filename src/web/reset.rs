@@ -139,7 +139,7 @@ pub async fn new_password_submit(
     let Some(flow) = ready_flow(&ctx, &browser, &req).await? else {
         return Ok(see_other("/forgot-password"));
     };
-    if form.password.len() > 4 * ctx.settings.security.password_max_length {
+    if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
         return Err(AppError::BadRequest(
             "That password is far longer than any we accept.".into(),
         ));
