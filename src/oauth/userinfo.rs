@@ -34,6 +34,17 @@ pub async fn verify_access_token(
     ctx: &Ctx,
     token: &str,
 ) -> anyhow::Result<Result<AccessTokenClaims, UserinfoError>> {
+    Ok(verify_with_grant(ctx, token)
+        .await?
+        .map(|(claims, _)| claims))
+}
+
+/// As [`verify_access_token`], also returning the grant row it checked (None for
+/// client_credentials tokens), so callers don't read it again.
+async fn verify_with_grant(
+    ctx: &Ctx,
+    token: &str,
+) -> anyhow::Result<Result<(AccessTokenClaims, Option<grants::Grant>), UserinfoError>> {
     let invalid = |why| Ok(Err(UserinfoError::InvalidToken(why)));
     let Ok(header) = jsonwebtoken::decode_header(token) else {
         return invalid("malformed token");
@@ -73,11 +84,11 @@ pub async fn verify_access_token(
     }
     let Some(gid) = data.claims.gid.clone() else {
         // client_credentials: no grant row, the token stands alone until it expires.
-        return Ok(Ok(data.claims));
+        return Ok(Ok((data.claims, None)));
     };
     let grant = ctx.db.run(move |c| grants::get(c, &gid)).await?;
     match grant {
-        Some(g) if g.revoked_at.is_none() => Ok(Ok(data.claims)),
+        Some(g) if g.revoked_at.is_none() => Ok(Ok((data.claims, Some(g)))),
         _ => invalid("token revoked"),
     }
 }
@@ -95,7 +106,7 @@ pub async fn userinfo(
         return Ok(Err(UserinfoError::MissingToken));
     };
     let token = presented.token;
-    let claims = match verify_access_token(ctx, token).await? {
+    let (claims, grant) = match verify_with_grant(ctx, token).await? {
         Ok(c) => c,
         Err(e) => return Ok(Err(e)),
     };
@@ -137,19 +148,15 @@ pub async fn userinfo(
         }
         (None, false) => {}
     }
-    if claims.gid.is_none() {
+    let Some(grant) = grant else {
         return Ok(Err(UserinfoError::InvalidToken(
             "this token was issued to a client, not for a person",
         )));
-    }
+    };
     // The person comes from the grant: `sub` may be a pairwise identifier.
-    let gid = claims.gid.clone().unwrap_or_default();
     let user = ctx
         .db
-        .run(move |c| match grants::get(c, &gid)? {
-            Some(g) => crate::accounts::users::by_id(c, &g.user_id),
-            None => Ok(None),
-        })
+        .run(move |c| crate::accounts::users::by_id(c, &grant.user_id))
         .await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Err(UserinfoError::InvalidToken("account no longer active")));
