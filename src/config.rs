@@ -91,6 +91,8 @@ pub struct Settings {
     /// How notices are sent: email by SMTP or to the dev outbox, SMS and voice by a gateway or
     /// to the dev outbox.
     pub notify: NotifySettings,
+    /// Support tickets and the management API (`/admin/api/v1`).
+    pub support: SupportSettings,
 }
 
 /// Every security number of DESIGN.md, with its default.
@@ -179,6 +181,16 @@ pub struct Security {
     pub dpop_iat_window_secs: u64,
     /// Demand a server-provided nonce in DPoP proofs (`use_dpop_nonce`).
     pub dpop_require_nonce: bool,
+    /// Account reset (every second factor lost): the wait between the request and the link
+    /// that lets the person remove all sign-in methods. Signing in normally cancels it.
+    pub account_reset_wait_secs: u64,
+    /// Lifetime of the emailed links of an account reset (to confirm the request, and the
+    /// one sent when the wait is over).
+    pub account_reset_link_ttl_secs: u64,
+    /// How often each node looks for account resets whose wait is over.
+    pub account_reset_poll_ms: u64,
+    /// "Contact support" tickets per hour, per IP and per contact email.
+    pub support_tickets_per_hour: u32,
 }
 
 impl Default for Settings {
@@ -203,6 +215,7 @@ impl Default for Settings {
             registration_initial_access_token: None,
             security: Security::default(),
             notify: NotifySettings::default(),
+            support: SupportSettings::default(),
         }
     }
 }
@@ -265,6 +278,10 @@ impl Default for Security {
             require_par: false,
             dpop_iat_window_secs: 60,
             dpop_require_nonce: false,
+            account_reset_wait_secs: 86400,
+            account_reset_link_ttl_secs: 86400,
+            account_reset_poll_ms: 5000,
+            support_tickets_per_hour: 5,
         }
     }
 }
@@ -475,6 +492,46 @@ pub enum SmtpTls {
     Tls,
     /// No encryption at all: only to a relay on this machine (localhost), e.g. in tests.
     None,
+}
+
+/// `[support]`: support tickets and the management API.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SupportSettings {
+    /// The categories a "Contact support" ticket can have.
+    pub ticket_categories: Vec<String>,
+    /// Longest ticket message or reply, in characters.
+    pub message_max_chars: usize,
+    /// How a support agent may have checked a person's identity before a support-assisted
+    /// phone change (the agent must name one of these).
+    pub identity_checks: Vec<String>,
+    /// How long the management API remembers an `Idempotency-Key`.
+    pub idempotency_ttl_secs: u64,
+    /// Page size of management-API lists when the caller gives none, and the most it may ask.
+    pub page_size_default: u32,
+    pub page_size_max: u32,
+    /// Service notices: users handled per batch, and how often each node looks for work.
+    pub notice_batch_size: u32,
+    pub notice_poll_ms: u64,
+}
+
+impl Default for SupportSettings {
+    fn default() -> Self {
+        SupportSettings {
+            ticket_categories: ["sign_in", "lost_phone", "account_security", "other"]
+                .map(String::from)
+                .to_vec(),
+            message_max_chars: 5000,
+            identity_checks: ["knowledge_questions", "document_video_call", "in_person"]
+                .map(String::from)
+                .to_vec(),
+            idempotency_ttl_secs: 86400,
+            page_size_default: 50,
+            page_size_max: 200,
+            notice_batch_size: 100,
+            notice_poll_ms: 2000,
+        }
+    }
 }
 
 /// `[notify]`: how notices leave Verity. Env: `VERITY_NOTIFY__SMTP_HOST=…`.

@@ -150,6 +150,8 @@ pub async fn sign_up(
                 disabled: false,
                 created_at: now,
                 updated_at: now,
+                deleted_at: None,
+                identity_reverify_at: None,
             };
             let row = user.clone();
             let actor = actor.clone();

@@ -16,6 +16,10 @@ pub struct User {
     pub disabled: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set when an operator deleted the account: the row stays as a tombstone.
+    pub deleted_at: Option<NaiveDateTime>,
+    /// Set by an account reset: identity proofing must verify the person again.
+    pub identity_reverify_at: Option<NaiveDateTime>,
 }
 
 impl User {

@@ -375,6 +375,8 @@ mod tests {
             disabled: false,
             created_at: now,
             updated_at: now,
+            deleted_at: None,
+            identity_reverify_at: None,
         };
         diesel::insert_into(users::table)
             .values(&user)

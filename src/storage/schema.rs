@@ -11,6 +11,8 @@ diesel::table! {
         disabled -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+        identity_reverify_at -> Nullable<Timestamp>,
     }
 }
 
@@ -205,7 +207,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    account_resets (id) {
+        id -> Text,
+        user_id -> Text,
+        status -> Text,
+        requested_at -> Timestamp,
+        ready_at -> Timestamp,
+        link_sent_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    support_tickets (id) {
+        id -> Text,
+        user_id -> Nullable<Text>,
+        contact_email -> Text,
+        category -> Text,
+        message -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    support_replies (id) {
+        id -> Text,
+        ticket_id -> Text,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (client_id, idem_key) {
+        client_id -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        status -> Integer,
+        response -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_notices (id) {
+        id -> Text,
+        subject -> Text,
+        body -> Text,
+        audience -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+        cursor_user_id -> Nullable<Text>,
+        sent_count -> Integer,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notice_deliveries (notice_id, user_id) {
+        notice_id -> Text,
+        user_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(user_emails -> users (user_id));
+diesel::joinable!(account_resets -> users (user_id));
+diesel::joinable!(support_replies -> support_tickets (ticket_id));
+diesel::joinable!(notice_deliveries -> service_notices (notice_id));
 diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(phones -> users (user_id));
 diesel::joinable!(totp_credentials -> users (user_id));
@@ -233,4 +307,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     logout_deliveries,
     user_emails,
+    account_resets,
+    support_tickets,
+    support_replies,
+    idempotency_keys,
+    service_notices,
+    notice_deliveries,
 );

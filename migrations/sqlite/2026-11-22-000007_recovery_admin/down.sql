@@ -1,0 +1,10 @@
+DROP INDEX audit_events_time;
+DROP INDEX audit_events_kind_time;
+DROP TABLE notice_deliveries;
+DROP TABLE service_notices;
+DROP TABLE idempotency_keys;
+DROP TABLE support_replies;
+DROP TABLE support_tickets;
+DROP TABLE account_resets;
+ALTER TABLE users DROP COLUMN identity_reverify_at;
+ALTER TABLE users DROP COLUMN deleted_at;
