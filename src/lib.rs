@@ -15,6 +15,7 @@ pub mod keys;
 pub mod mfa;
 pub mod notify;
 pub mod oauth;
+pub mod recovery;
 pub mod storage;
 pub mod web;
 

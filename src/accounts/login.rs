@@ -59,6 +59,10 @@ pub struct LoginFlow {
     /// Step-up for replacing this phone: it can't be the second factor unless it's the only one.
     #[serde(default)]
     pub exclude_phone: Option<String>,
+    /// The person said "I don't have my phone": after signing in another way, the console
+    /// leads straight to replacing it.
+    #[serde(default)]
+    pub lost_phone: bool,
 }
 
 fn flow_key(id: &str) -> String {
@@ -140,6 +144,7 @@ pub async fn after_password(
         reset_ready: false,
         return_to: None,
         exclude_phone: None,
+        lost_phone: false,
     };
     let flow_id = crypto::random_token(24);
     save(ctx, &flow_id, &flow).await?;
@@ -203,6 +208,8 @@ async fn complete_session(
     if new_device {
         new_device_alert(ctx, user_id, email, actor).await?;
     }
+    // Whoever can sign in normally owns the account: a waiting account reset is void.
+    crate::recovery::account_reset::cancel_on_sign_in(ctx, user_id, actor).await?;
     Ok(session)
 }
 
@@ -419,10 +426,23 @@ pub async fn start_step_up(
         reset_ready: false,
         return_to: Some(return_to.to_string()),
         exclude_phone,
+        lost_phone: false,
     };
     let flow_id = crypto::random_token(24);
     save(ctx, &flow_id, &flow).await?;
     Ok(flow_id)
+}
+
+/// After "I don't have my phone" and a sign-in by another method: straight to replacing the
+/// default phone, unless a relying party is waiting (its sign-in comes first; the console still
+/// lists the phone to change).
+pub async fn lost_phone_destination(ctx: &Ctx, flow: &LoginFlow) -> anyhow::Result<Option<String>> {
+    if !flow.lost_phone || !flow.authz.is_empty() || flow.return_to.is_some() {
+        return Ok(None);
+    }
+    let phones = enrolled(ctx, &flow.user_id).await?.phones;
+    let phone = phones.iter().find(|p| p.is_default).or(phones.first());
+    Ok(phone.map(|p| format!("/account/phones/start?phone={}", p.id)))
 }
 
 /// Only local account pages are valid step-up destinations (no open redirect).
@@ -432,11 +452,9 @@ pub fn safe_return_to(raw: &str) -> Option<String> {
 }
 
 /// The methods this flow may use: in a step-up for replacing a phone, that phone counts only
-/// when nothing else is enrolled.
-pub fn usable_methods(
-    flow: &LoginFlow,
-    mut enrolled: crate::mfa::methods::Enrolled,
-) -> crate::mfa::methods::Enrolled {
+/// when nothing else is enrolled; in a password reset, a phone in its SIM-swap cooldown doesn't
+/// count at all (an email link plus a possibly hijacked number is not two factors).
+pub fn usable_methods(ctx: &Ctx, flow: &LoginFlow, mut enrolled: Enrolled) -> Enrolled {
     if let Some(excluded) = &flow.exclude_phone {
         let others = enrolled.phones.iter().filter(|p| &p.id != excluded).count()
             + enrolled.totp.len()
@@ -445,5 +463,50 @@ pub fn usable_methods(
             enrolled.phones.retain(|p| &p.id != excluded);
         }
     }
+    if flow.reset_token.is_some() {
+        let (now, hours) = (
+            ctx.clock.now(),
+            ctx.settings.security.sim_swap_cooldown_hours,
+        );
+        enrolled.phones.retain(|p| !p.recently_changed(now, hours));
+    }
     enrolled
+}
+
+/// Phones a password reset may not use yet (SIM-swap cooldown): masked number and the time it
+/// becomes usable.
+pub fn phones_in_cooldown(
+    ctx: &Ctx,
+    flow: &LoginFlow,
+    enrolled: &Enrolled,
+) -> Vec<(String, chrono::NaiveDateTime)> {
+    if flow.reset_token.is_none() {
+        return Vec::new();
+    }
+    let (now, hours) = (
+        ctx.clock.now(),
+        ctx.settings.security.sim_swap_cooldown_hours,
+    );
+    enrolled
+        .phones
+        .iter()
+        .filter(|p| p.recently_changed(now, hours))
+        .map(|p| {
+            let since = p.changed_at.unwrap_or(p.created_at);
+            (
+                p.masked.clone(),
+                since + chrono::Duration::hours(hours as i64),
+            )
+        })
+        .collect()
+}
+
+/// The purpose phone codes of this flow are stored under: a password reset's codes are kept
+/// apart from sign-in codes so one can't be redeemed in the other.
+pub fn code_purpose(flow: &LoginFlow) -> &'static str {
+    if flow.reset_token.is_some() {
+        "reset"
+    } else {
+        "signin"
+    }
 }

@@ -14,7 +14,6 @@ use crate::accounts::password::refusal_reason;
 use crate::accounts::users::{self, normalize_email, User};
 use crate::audit::{self, Actor};
 use crate::crypto;
-use crate::mfa::methods;
 use crate::notify::{send_best_effort, Channel, Message};
 use crate::storage::schema::{email_tokens, grants, users as users_t};
 use crate::Ctx;
@@ -159,6 +158,7 @@ pub async fn start(ctx: &Ctx, token: &str, browser_id: &str) -> anyhow::Result<S
         reset_ready: !has_mfa,
         return_to: None,
         exclude_phone: None,
+        lost_phone: false,
     };
     let flow_id = crypto::random_token(24);
     login::save(ctx, &flow_id, &flow).await?;
@@ -243,38 +243,14 @@ pub async fn complete(
 async fn notify_reset(ctx: &Ctx, flow: &LoginFlow) -> anyhow::Result<()> {
     let site = &ctx.settings.site_name;
     let when = ctx.clock.now().format("%Y-%m-%d %H:%M UTC");
-    send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: flow.email.clone(),
-            subject: format!("Your {site} password was changed"),
-            body: format!(
-                "The password of your {site} account was reset on {when}. Every device was signed out.\n\nIf this wasn't you, contact support right away.\n"
-            ),
-        },
+    crate::recovery::notify_every_channel(
+        ctx,
+        &flow.user_id,
+        &format!("Your {site} password was changed"),
+        &format!(
+            "The password of your {site} account was reset on {when}. Every device was signed out and every app connected to your account has to sign in again.\n\nIf this wasn't you, contact support right away.\n"
+        ),
+        &format!("{site}: your password was reset on {when}. Not you? Contact support."),
     )
-    .await;
-    let uid = flow.user_id.clone();
-    let phones = ctx
-        .db
-        .run(move |c| Ok(methods::enrolled(c, &uid)?.phones))
-        .await?;
-    for phone in phones {
-        if let Ok(number) = methods::decrypt_phone(&ctx.master, &phone) {
-            send_best_effort(
-                &*ctx.notifier,
-                Message {
-                    channel: Channel::Sms,
-                    to: number,
-                    subject: format!("{site} password changed"),
-                    body: format!(
-                        "{site}: your password was reset on {when}. Not you? Contact support."
-                    ),
-                },
-            )
-            .await;
-        }
-    }
-    Ok(())
+    .await
 }

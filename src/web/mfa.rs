@@ -18,7 +18,6 @@ use crate::web::common::{after_sign_in, code_problem, code_status, send_problem}
 use crate::web::pages::*;
 use crate::Ctx;
 
-const PURPOSE_SIGN_IN: &str = "signin";
 const PURPOSE_ENROL: &str = "enrol";
 
 /// The sign-in in progress for this browser, or a redirect back to the password page.
@@ -57,10 +56,13 @@ async fn complete(
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
     let session = login::finish(ctx, flow_id, flow, amr, &browser.actor).await?;
-    let mut destination = flow
-        .return_to
-        .clone()
-        .unwrap_or_else(|| after_sign_in(&flow.authz));
+    let mut destination = match login::lost_phone_destination(ctx, flow).await? {
+        Some(replace_phone) => replace_phone,
+        None => flow
+            .return_to
+            .clone()
+            .unwrap_or_else(|| after_sign_in(&flow.authz)),
+    };
     // Periodic review: "is this still your number?" before going on.
     if let Some(phone_id) =
         crate::accounts::phone_change::phone_due_for_review(ctx, &flow.user_id).await?
@@ -102,7 +104,15 @@ async fn challenge_page(
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
-    let enrolled = login::usable_methods(flow, login::enrolled(ctx, &flow.user_id).await?);
+    let all = login::enrolled(ctx, &flow.user_id).await?;
+    let cooldown = login::phones_in_cooldown(ctx, flow, &all)
+        .into_iter()
+        .map(|(masked, until)| CooldownPhone {
+            masked,
+            until: until.format("%Y-%m-%d %H:%M UTC").to_string(),
+        })
+        .collect();
+    let enrolled = login::usable_methods(ctx, flow, all);
     let default_method = if !enrolled.phones.is_empty() {
         "phone"
     } else if !enrolled.totp.is_empty() {
@@ -111,6 +121,7 @@ async fn challenge_page(
         "backup"
     };
     let method = match q.method.as_str() {
+        _ if !enrolled.any() => "none",
         "phone" if !enrolled.phones.is_empty() => "phone",
         "totp" if !enrolled.totp.is_empty() => "totp",
         "backup" if enrolled.backup_codes_left > 0 => "backup",
@@ -156,6 +167,8 @@ async fn challenge_page(
         others,
         remember_days: ctx.settings.security.remember_browser_days,
         code_length: ctx.settings.security.backup_code_length,
+        cooldown,
+        is_reset: flow.reset_token.is_some(),
     };
     render_status(&page, status)
 }
@@ -174,6 +187,91 @@ pub async fn challenge(
         return Ok(see_other("/mfa/setup"));
     }
     challenge_page(&ctx, &browser, &flow, &q, None, StatusCode::OK).await
+}
+
+/// "I don't have my phone": the other ways in (authenticator app, backup code), and the
+/// time-delayed account reset when none is left.
+pub async fn lost_phone(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest) -> PageResult {
+    let (flow_id, mut flow) = match flow_of(&ctx, &browser, &req).await? {
+        Ok(f) => f,
+        Err(redirect) => return Ok(redirect),
+    };
+    if flow.stage == LoginStage::Enrol {
+        return Ok(see_other("/mfa/setup"));
+    }
+    if !flow.lost_phone {
+        flow.lost_phone = true;
+        login::save(&ctx, &flow_id, &flow).await?;
+    }
+    lost_phone_page(&ctx, &browser, &flow, None, StatusCode::OK).await
+}
+
+async fn lost_phone_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    flow: &LoginFlow,
+    notice: Option<String>,
+    status: StatusCode,
+) -> PageResult {
+    let enrolled = login::usable_methods(ctx, flow, login::enrolled(ctx, &flow.user_id).await?);
+    let pending = crate::recovery::account_reset::pending(ctx, &flow.user_id)
+        .await?
+        .map(|r| r.ready_at.format("%Y-%m-%d %H:%M UTC").to_string());
+    let page = LostPhonePage {
+        layout: browser.layout("Don't have your phone?"),
+        totp: !enrolled.totp.is_empty(),
+        backup_codes_left: enrolled.backup_codes_left,
+        // A password reset (no password given) can't start an account reset.
+        can_reset_account: flow.reset_token.is_none(),
+        pending_until: pending,
+        wait_hours: ctx.settings.security.account_reset_wait_secs.div_ceil(3600),
+        notice,
+    };
+    render_status(&page, status)
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+/// Asks for an account reset (the password was given in this flow): a confirmation link by email.
+pub async fn lost_phone_account_reset(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    req: HttpRequest,
+    form: web::Form<CsrfOnly>,
+) -> PageResult {
+    browser.check_csrf(form.csrf.as_deref())?;
+    let (_, flow) = match flow_of(&ctx, &browser, &req).await? {
+        Ok(f) => f,
+        Err(redirect) => return Ok(redirect),
+    };
+    if flow.reset_token.is_some() || flow.stage != LoginStage::SecondFactor {
+        return Err(AppError::BadRequest(
+            "Sign in with your password first, then ask for an account reset.".into(),
+        ));
+    }
+    use crate::recovery::account_reset::{send_request_link, RequestLink};
+    let (notice, status) =
+        match send_request_link(&ctx, &flow.user_id, &flow.email, &browser.actor).await? {
+            RequestLink::Sent { email } => (
+                format!("We've emailed a link to {email}. Open it to confirm the account reset."),
+                StatusCode::OK,
+            ),
+            RequestLink::AlreadyPending { ready_at } => (
+                format!(
+                    "An account reset is already waiting. We'll email you a link on {}.",
+                    ready_at.format("%Y-%m-%d %H:%M UTC")
+                ),
+                StatusCode::OK,
+            ),
+            RequestLink::TooManyRequests => (
+                "Too many requests in the last hour. Please try again later.".into(),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+        };
+    lost_phone_page(&ctx, &browser, &flow, Some(notice), status).await
 }
 
 #[derive(Deserialize)]
@@ -196,8 +294,24 @@ pub async fn send(
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
     };
-    let enrolled = login::usable_methods(&flow, login::enrolled(&ctx, &flow.user_id).await?);
+    let all = login::enrolled(&ctx, &flow.user_id).await?;
+    let known = all.phones.iter().any(|p| p.id == form.phone);
+    let enrolled = login::usable_methods(&ctx, &flow, all);
     let Some(row) = enrolled.phones.iter().find(|p| p.id == form.phone) else {
+        if known && flow.reset_token.is_some() {
+            // SIM-swap cooldown: this number can't be the second factor of a password reset.
+            let q = ChallengeQuery::default();
+            let message = "That phone number was added or changed recently, so it can't be used to reset your password yet. Choose another way to confirm it's you.".to_string();
+            return challenge_page(
+                &ctx,
+                &browser,
+                &flow,
+                &q,
+                Some(message),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
         return Err(AppError::BadRequest(
             "Choose one of your phone numbers.".into(),
         ));
@@ -208,8 +322,14 @@ pub async fn send(
         masked: row.masked.clone(),
         phone_id: Some(row.id.clone()),
     };
-    let outcome =
-        challenge::send_phone_code(&ctx, &flow.user_id, PURPOSE_SIGN_IN, target, channel).await?;
+    let outcome = challenge::send_phone_code(
+        &ctx,
+        &flow.user_id,
+        login::code_purpose(&flow),
+        target,
+        channel,
+    )
+    .await?;
     let q = ChallengeQuery {
         method: "phone".into(),
         phone: row.id.clone(),
@@ -262,7 +382,7 @@ pub async fn verify(
                 &ctx,
                 &flow.user_id,
                 &flow.email,
-                PURPOSE_SIGN_IN,
+                login::code_purpose(&flow),
                 &form.code,
             )
             .await?;

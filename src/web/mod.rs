@@ -10,6 +10,7 @@ pub mod mfa;
 pub mod oidc;
 pub mod ops;
 pub mod pages;
+pub mod recovery;
 pub mod registration;
 pub mod reset;
 
@@ -174,6 +175,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/account/backup-codes.txt",
         web::get().to(mfa::regenerated_backup_codes_download),
     )
+    .route("/mfa/lost-phone", web::get().to(mfa::lost_phone))
+    .route(
+        "/mfa/lost-phone/account-reset",
+        web::post().to(mfa::lost_phone_account_reset),
+    )
+    .route(
+        "/account-reset/request",
+        web::get().to(recovery::request_get),
+    )
+    .route(
+        "/account-reset/request",
+        web::post().to(recovery::request_post),
+    )
+    .route("/account-reset", web::get().to(recovery::complete_get))
+    .route("/account-reset", web::post().to(recovery::complete_post))
     .route("/forgot-password", web::get().to(reset::forgot_page_get))
     .route("/forgot-password", web::post().to(reset::forgot_submit))
     .route("/reset-password", web::get().to(reset::open_link))
@@ -250,6 +266,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
         n => n,
     };
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
+    crate::recovery::account_reset::spawn_worker(ctx.clone());
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();

@@ -165,6 +165,15 @@ pub struct MfaChallengePage {
     pub others: Vec<MethodLink>,
     pub remember_days: u64,
     pub code_length: usize,
+    /// Phones a password reset can't use yet (SIM-swap cooldown).
+    pub cooldown: Vec<CooldownPhone>,
+    /// This challenge is a password reset's second factor.
+    pub is_reset: bool,
+}
+
+pub struct CooldownPhone {
+    pub masked: String,
+    pub until: String,
 }
 
 #[derive(Template)]
@@ -341,4 +350,28 @@ pub struct ActivityPage {
     pub events: Vec<AccountEvent>,
     /// Link to the next (older) page, if any.
     pub next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "lost_phone.html")]
+pub struct LostPhonePage {
+    pub layout: Layout,
+    pub totp: bool,
+    pub backup_codes_left: i64,
+    pub can_reset_account: bool,
+    /// A reset is already waiting: when its link comes.
+    pub pending_until: Option<String>,
+    pub wait_hours: u64,
+    pub notice: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "account_reset.html")]
+pub struct AccountResetPage {
+    pub layout: Layout,
+    /// "confirm_request", "requested", "complete", "completed" or "invalid".
+    pub stage: String,
+    pub token: String,
+    pub ready_at: String,
+    pub wait_hours: u64,
 }

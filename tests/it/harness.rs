@@ -594,3 +594,100 @@ pub async fn authorize_to_callback(browser: &Browser, auth_url: &str) -> String 
     assert!(url.starts_with(RP_REDIRECT), "back at the RP: {url}");
     url
 }
+
+// People with a phone as second factor (phone change and recovery tests).
+
+pub const TEST_PHONE_TYPED: &str = "(201) 555-0123";
+pub const TEST_PHONE: &str = "+12015550123";
+
+pub async fn newest_code(server: &TestServer, number: &str) -> String {
+    let body = server
+        .outbox_for(number)
+        .await
+        .first()
+        .expect("a message")
+        .body
+        .clone();
+    body.chars()
+        .filter(|c| c.is_ascii_digit())
+        .take(6)
+        .collect()
+}
+
+/// A signed-in person whose only second factor is the phone TEST_PHONE.
+pub async fn person_with_phone(server: &TestServer, email: &str) -> Browser {
+    let browser = server.browser();
+    server.create_account(&browser, email).await;
+    let res = server.sign_in(&browser, email, PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/mfa/setup");
+    let page = browser.get_ok("/mfa/setup/phone").await;
+    browser
+        .post(
+            "/mfa/setup/phone",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", TEST_PHONE_TYPED),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = browser.get_ok("/mfa/setup/phone").await;
+    let code = newest_code(server, TEST_PHONE).await;
+    let res = browser
+        .post(
+            "/mfa/setup/phone/confirm",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    browser
+}
+
+pub async fn phone_id(server: &TestServer, email: &str) -> String {
+    let email = email.to_string();
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            let user = verity::accounts::users::by_email(c, &email)?.unwrap();
+            Ok(verity::mfa::methods::enrolled(c, &user.id)?.phones[0]
+                .id
+                .clone())
+        })
+        .await
+        .unwrap()
+}
+
+pub async fn sign_in_with_phone(server: &TestServer, email: &str) -> (Browser, reqwest::Response) {
+    let b = server.browser();
+    let res = server.sign_in(&b, email, PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let page = b.get_ok("/mfa").await;
+    let id = hidden(&page, "phone");
+    let res = b
+        .post(
+            "/mfa/send",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", &id),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = b
+        .get_text(res.headers()["location"].to_str().unwrap())
+        .await;
+    let code = newest_code(server, TEST_PHONE).await;
+    let res = b
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "phone"),
+                ("phone", &id),
+                ("code", &code),
+            ],
+        )
+        .await;
+    (b, res)
+}

@@ -14,6 +14,7 @@ mod mfa;
 mod oidc;
 mod ops;
 mod phones;
+mod recovery;
 mod registration;
 mod requests;
 mod reset;

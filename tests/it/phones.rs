@@ -2,67 +2,9 @@
 
 use crate::harness::*;
 
-const OLD_TYPED: &str = "(201) 555-0123";
-const OLD: &str = "+12015550123";
+const OLD_TYPED: &str = TEST_PHONE_TYPED;
+const OLD: &str = TEST_PHONE;
 const NEW: &str = "+12015550146";
-
-async fn newest_code(server: &TestServer, number: &str) -> String {
-    let body = server
-        .outbox_for(number)
-        .await
-        .first()
-        .expect("a message")
-        .body
-        .clone();
-    body.chars()
-        .filter(|c| c.is_ascii_digit())
-        .take(6)
-        .collect()
-}
-
-/// A signed-in person whose only second factor is the phone OLD.
-async fn person_with_phone(server: &TestServer, email: &str) -> Browser {
-    let browser = server.browser();
-    server.create_account(&browser, email).await;
-    let res = server.sign_in(&browser, email, PASSWORD).await;
-    assert_eq!(res.headers()["location"], "/mfa/setup");
-    let page = browser.get_ok("/mfa/setup/phone").await;
-    browser
-        .post(
-            "/mfa/setup/phone",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("phone", OLD_TYPED),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
-    let page = browser.get_ok("/mfa/setup/phone").await;
-    let code = newest_code(server, OLD).await;
-    let res = browser
-        .post(
-            "/mfa/setup/phone/confirm",
-            &[("csrf", &csrf_of(&page)), ("code", &code)],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    browser
-}
-
-async fn phone_id(server: &TestServer, email: &str) -> String {
-    let email = email.to_string();
-    server
-        .ctx
-        .db
-        .run(move |c| {
-            let user = verity::accounts::users::by_email(c, &email)?.unwrap();
-            Ok(verity::mfa::methods::enrolled(c, &user.id)?.phones[0]
-                .id
-                .clone())
-        })
-        .await
-        .unwrap()
-}
 
 #[actix_web::test]
 async fn changing_a_number_end_to_end_with_notices_on_every_channel() {
@@ -336,40 +278,6 @@ async fn a_number_shared_by_too_many_accounts_is_refused() {
         .await;
     assert_eq!(res.status(), 422);
     assert!(res.text().await.unwrap().contains("Contact support"));
-}
-
-async fn sign_in_with_phone(server: &TestServer, email: &str) -> (Browser, reqwest::Response) {
-    let b = server.browser();
-    let res = server.sign_in(&b, email, PASSWORD).await;
-    assert_eq!(res.headers()["location"], "/mfa");
-    let page = b.get_ok("/mfa").await;
-    let id = hidden(&page, "phone");
-    let res = b
-        .post(
-            "/mfa/send",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("phone", &id),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
-    let page = b
-        .get_text(res.headers()["location"].to_str().unwrap())
-        .await;
-    let code = newest_code(server, OLD).await;
-    let res = b
-        .post(
-            "/mfa/verify",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("method", "phone"),
-                ("phone", &id),
-                ("code", &code),
-            ],
-        )
-        .await;
-    (b, res)
 }
 
 #[actix_web::test]
