@@ -397,6 +397,8 @@ pub enum RemoveApp {
     Removed,
     LastMethod,
     NeedsStepUp,
+    /// The step-up was passed with this phone, still in its SIM-swap cooldown.
+    NeedsOtherFactor(String),
     Unknown,
 }
 
@@ -409,6 +411,11 @@ pub async fn totp_remove(
 ) -> anyhow::Result<RemoveApp> {
     if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(RemoveApp::NeedsStepUp);
+    }
+    if let Some(cooling) =
+        crate::accounts::sessions::stepped_up_with_cooldown_phone(ctx, current).await?
+    {
+        return Ok(RemoveApp::NeedsOtherFactor(cooling));
     }
     let (uid, tid, now, a) = (
         current.user_id.clone(),

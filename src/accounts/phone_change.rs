@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::sessions::{step_up_fresh, Session};
+use crate::accounts::sessions::{step_up_fresh, stepped_up_with_cooldown_phone, Session};
 use crate::audit::{self, Actor};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::methods::{self, PhoneChannel};
@@ -299,6 +299,9 @@ pub enum Remove {
     /// The only second factor left: never removed.
     LastMethod,
     NeedsStepUp,
+    /// The step-up was passed with this phone, still in its SIM-swap cooldown: another factor
+    /// must confirm removing a different phone.
+    NeedsOtherFactor(String),
     Unknown,
 }
 
@@ -310,6 +313,11 @@ pub async fn remove(
 ) -> anyhow::Result<Remove> {
     if !step_up_fresh(ctx, session) {
         return Ok(Remove::NeedsStepUp);
+    }
+    if let Some(cooling) = stepped_up_with_cooldown_phone(ctx, session).await? {
+        if cooling != phone_id {
+            return Ok(Remove::NeedsOtherFactor(cooling));
+        }
     }
     let (uid, pid, master, now, a) = (
         session.user_id.clone(),

@@ -203,6 +203,47 @@ pub fn end_all_for_user(
 
 /// A full sign-in (password + second factor) recent enough for a sensitive change.
 /// "Remember this browser" sessions are AAL1 and never count.
+fn phone_factor_key(session_id: &str) -> String {
+    format!("session_phone:{session_id}")
+}
+
+/// Remembers which phone passed this session's second factor: a phone in its SIM-swap cooldown
+/// may not be used to remove another factor (see [`stepped_up_with_cooldown_phone`]).
+pub async fn record_phone_factor(
+    ctx: &Ctx,
+    session_id: &str,
+    phone_id: &str,
+) -> anyhow::Result<()> {
+    let ttl = std::time::Duration::from_secs(ctx.settings.security.session_absolute_secs);
+    ctx.store
+        .put(&phone_factor_key(session_id), phone_id, ttl)
+        .await
+}
+
+/// The phone this session's second factor was passed with, when that phone is still in its
+/// SIM-swap cooldown (added or replaced within `sim_swap_cooldown_hours`).
+pub async fn stepped_up_with_cooldown_phone(
+    ctx: &Ctx,
+    session: &Session,
+) -> anyhow::Result<Option<String>> {
+    let Some(phone_id) = ctx.store.get(&phone_factor_key(&session.id)).await? else {
+        return Ok(None);
+    };
+    let (uid, now, hours) = (
+        session.user_id.clone(),
+        ctx.clock.now(),
+        ctx.settings.security.sim_swap_cooldown_hours,
+    );
+    let phones = ctx
+        .db
+        .run(move |c| Ok(crate::mfa::methods::enrolled(c, &uid)?.phones))
+        .await?;
+    Ok(phones
+        .into_iter()
+        .find(|p| p.id == phone_id && p.recently_changed(now, hours))
+        .map(|p| p.id))
+}
+
 pub fn step_up_fresh(ctx: &Ctx, session: &Session) -> bool {
     let age = (ctx.clock.now() - session.auth_time).num_seconds();
     session.acr == ACR_AAL2 && age <= ctx.settings.security.step_up_window_secs as i64

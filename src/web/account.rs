@@ -430,6 +430,7 @@ pub async fn phone_remove(
             "This phone is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
         )),
         Remove::NeedsStepUp => Ok(step_up_redirect("/account", Some(&form.phone))),
+        Remove::NeedsOtherFactor(cooling) => Ok(step_up_redirect("/account", Some(&cooling))),
         Remove::Unknown => Err(AppError::BadRequest("That phone number isn't on your account.".into())),
     }
 }
@@ -818,6 +819,7 @@ pub async fn totp_remove(
             "This app is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
         )),
         RemoveApp::NeedsStepUp => Ok(step_up_redirect("/account", None)),
+        RemoveApp::NeedsOtherFactor(cooling) => Ok(step_up_redirect("/account", Some(&cooling))),
         RemoveApp::Unknown => Err(AppError::BadRequest("That app isn't on your account.".into())),
     }
 }

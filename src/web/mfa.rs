@@ -44,6 +44,7 @@ async fn complete(
     flow: &LoginFlow,
     amr: &[&str],
     remember: bool,
+    phone_used: Option<&str>,
 ) -> PageResult {
     if flow.reset_token.is_some() {
         // A password reset: the second factor unlocks choosing a new password, not a session.
@@ -56,6 +57,9 @@ async fn complete(
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
     let session = login::finish(ctx, flow_id, flow, amr, &browser.actor).await?;
+    if let Some(phone_id) = phone_used {
+        sessions::record_phone_factor(ctx, &session.id, phone_id).await?;
+    }
     let mut destination = match login::lost_phone_destination(ctx, flow).await? {
         Some(replace_phone) => replace_phone,
         None => flow
@@ -376,7 +380,7 @@ pub async fn verify(
     if form.code.len() > 64 {
         return Err(AppError::BadRequest("That code is far too long.".into()));
     }
-    let (outcome, amr) = match form.method.as_str() {
+    let (outcome, amr, phone_used) = match form.method.as_str() {
         "phone" => {
             let (outcome, used) = challenge::verify_phone_code(
                 &ctx,
@@ -386,15 +390,18 @@ pub async fn verify(
                 &form.code,
             )
             .await?;
-            (outcome, used.map(|c| c.channel.amr()).unwrap_or(AMR_OTP))
+            let amr = used.as_ref().map(|c| c.channel.amr()).unwrap_or(AMR_OTP);
+            (outcome, amr, used.and_then(|c| c.target.phone_id))
         }
         "totp" => (
             challenge::verify_totp(&ctx, &flow.user_id, &flow.email, &form.code).await?,
             AMR_OTP,
+            None,
         ),
         "backup" => (
             challenge::verify_backup_code(&ctx, &flow.user_id, &flow.email, &form.code).await?,
             AMR_OTP,
+            None,
         ),
         _ => {
             return Err(AppError::BadRequest(
@@ -410,6 +417,7 @@ pub async fn verify(
             &flow,
             &[amr],
             form.remember.is_some(),
+            phone_used.as_deref(),
         )
         .await;
     }
@@ -659,6 +667,7 @@ pub async fn setup_phone_confirm(
         &flow,
         &[used.channel.amr()],
         false,
+        None,
     )
     .await
 }
@@ -755,7 +764,7 @@ pub async fn setup_totp_submit(
             )
         })
         .await?;
-    complete(&ctx, &browser, &flow_id, &flow, &[AMR_OTP], false).await
+    complete(&ctx, &browser, &flow_id, &flow, &[AMR_OTP], false, None).await
 }
 
 #[derive(Deserialize)]
@@ -915,7 +924,7 @@ pub async fn setup_backup_done(
     if flow.backup_codes_shown.is_none() {
         return Ok(see_other("/mfa/setup"));
     }
-    complete(&ctx, &browser, &flow_id, &flow, &[], false).await
+    complete(&ctx, &browser, &flow_id, &flow, &[], false, None).await
 }
 
 #[derive(Deserialize)]

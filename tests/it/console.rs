@@ -252,21 +252,6 @@ async fn the_profile_name_reaches_relying_parties() {
     assert_eq!(info["name"], "Sue Ortega");
 }
 
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let (mut bits, mut n, mut out) = (0u64, 0, Vec::new());
-    for c in text.bytes() {
-        let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u64;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            out.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    out
-}
-
 #[actix_web::test]
 async fn authenticator_apps_can_be_added_and_removed_from_the_console() {
     let server = TestServer::start().await;

@@ -8,27 +8,6 @@ use openidconnect::TokenResponse;
 const PHONE_TYPED: &str = "(201) 555-0123";
 const PHONE_E164: &str = "+12015550123";
 
-/// RFC 4648 base32 (no padding) as shown on the enrolment page.
-fn base32_decode(text: &str) -> Vec<u8> {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in text.bytes().filter(|c| *c != b'=' && *c != b' ') {
-        let v = ALPHABET
-            .iter()
-            .position(|a| *a == c.to_ascii_uppercase())
-            .expect("base32") as u64;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            out.push((bits >> (n - 8)) as u8);
-            n -= 8;
-        }
-    }
-    out
-}
-
 /// The newest code sent to a phone number, from the dev outbox.
 async fn code_sent_to(server: &TestServer, number: &str) -> String {
     let messages = server.outbox_for(number).await;

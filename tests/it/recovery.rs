@@ -93,11 +93,7 @@ async fn a_phone_in_its_cooldown_cannot_be_the_only_factor_of_a_reset() {
     let res = browser
         .post(
             "/mfa/send",
-            &[
-                ("csrf", &csrf),
-                ("phone", &phone),
-                ("channel", "sms"),
-            ],
+            &[("csrf", &csrf), ("phone", &phone), ("channel", "sms")],
         )
         .await;
     assert_eq!(
@@ -492,4 +488,76 @@ async fn signing_in_normally_during_the_wait_cancels_the_reset() {
         .await
         .unwrap();
     assert_eq!(still, 1, "the phone stays");
+}
+
+#[actix_web::test]
+async fn a_session_confirmed_with_a_cooldown_phone_cannot_remove_another_factor() {
+    let server = TestServer::start().await;
+    let browser = person_with_phone(&server, "uli@example.com").await;
+    let phone = phone_id(&server, "uli@example.com").await;
+    let page = browser.get_ok("/account/totp/add").await;
+    let secret = base32_decode(&text_of(&page, "code.secret").unwrap());
+    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let res = browser
+        .post(
+            "/account/totp/add",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/account");
+
+    // Signed in with the new phone (still in its cooldown): the app can't be removed that way.
+    let (b, _) = sign_in_with_phone(&server, "uli@example.com").await;
+    let account = b.get_ok("/account").await;
+    let app = hidden(&account, "id");
+    let res = b
+        .post(
+            "/account/totp/remove",
+            &[("csrf", &csrf_of(&account)), ("id", &app)],
+        )
+        .await;
+    let step_up = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(
+        step_up.starts_with("/step-up") && step_up.contains(&phone),
+        "another factor is asked for, not that phone: {step_up}"
+    );
+    let page = b.get_ok(&step_up).await;
+    let res = b
+        .post(
+            "/step-up",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("password", PASSWORD),
+                ("return_to", &hidden(&page, "return_to")),
+                ("exclude_phone", &hidden(&page, "exclude_phone")),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let mfa = b.get_ok("/mfa").await;
+    assert!(
+        !mfa.contains("Text a code"),
+        "the cooldown phone isn't offered"
+    );
+    server.ctx.clock.advance(30);
+    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let res = b
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&mfa)),
+                ("method", "totp"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/account");
+    let account = b.get_ok("/account").await;
+    let res = b
+        .post(
+            "/account/totp/remove",
+            &[("csrf", &csrf_of(&account)), ("id", &app)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/account", "now it can go");
 }
