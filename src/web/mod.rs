@@ -13,6 +13,7 @@ pub mod pages;
 pub mod recovery;
 pub mod registration;
 pub mod reset;
+pub mod support;
 
 use std::net::TcpListener;
 
@@ -175,6 +176,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         "/account/backup-codes.txt",
         web::get().to(mfa::regenerated_backup_codes_download),
     )
+    .route("/support", web::get().to(support::form))
+    .route("/support", web::post().to(support::submit))
     .route("/mfa/lost-phone", web::get().to(mfa::lost_phone))
     .route(
         "/mfa/lost-phone/account-reset",

@@ -375,3 +375,20 @@ pub struct AccountResetPage {
     pub ready_at: String,
     pub wait_hours: u64,
 }
+
+#[derive(Template)]
+#[template(path = "support.html")]
+pub struct SupportPage {
+    pub layout: Layout,
+    /// (code, words) of each configured category.
+    pub categories: Vec<(String, String)>,
+    pub category: String,
+    pub contact_email: String,
+    pub message: String,
+    pub max_chars: usize,
+    /// The field `error` is about ("" for the whole form).
+    pub error_field: String,
+    pub error: Option<String>,
+    /// The ticket number, once filed.
+    pub filed: Option<String>,
+}

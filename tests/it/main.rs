@@ -18,4 +18,5 @@ mod recovery;
 mod registration;
 mod requests;
 mod reset;
+mod support;
 mod tokens;

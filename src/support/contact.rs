@@ -1,0 +1,131 @@
+//! "Contact support", for signed-in and signed-out people: checks the form, limits how often it
+//! can be used, files a ticket and acknowledges it by email with the ticket number.
+
+use std::time::Duration;
+
+use crate::accounts::users::{email_is_plausible, normalize_email};
+use crate::audit::{self, Actor};
+use crate::crypto;
+use crate::notify::{send_best_effort, Channel, Message};
+use crate::support::tickets;
+use crate::Ctx;
+
+pub struct ContactRequest {
+    pub category: String,
+    pub contact_email: String,
+    pub message: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Submitted {
+    Filed {
+        ticket_id: String,
+        contact_email: String,
+    },
+    /// A field can't be used; the message says why in plain words.
+    Invalid {
+        field: &'static str,
+        message: String,
+    },
+    TooManyRequests,
+}
+
+/// Files a ticket. A signed-in person (`user_id`) may still give another contact address (their
+/// account may be the problem), but the ticket is linked to the account.
+pub async fn submit(
+    ctx: &Ctx,
+    user_id: Option<&str>,
+    request: ContactRequest,
+    actor: &Actor,
+) -> anyhow::Result<Submitted> {
+    let support = &ctx.settings.support;
+    let category = request.category.trim();
+    if !support.ticket_categories.iter().any(|c| c == category) {
+        return Ok(Submitted::Invalid {
+            field: "category",
+            message: "Choose what your message is about.".into(),
+        });
+    }
+    let email = normalize_email(&request.contact_email);
+    if !email_is_plausible(&email) {
+        return Ok(Submitted::Invalid {
+            field: "contact_email",
+            message: "Enter an email address we can reply to, like name@example.com.".into(),
+        });
+    }
+    let message = request.message.trim();
+    if message.is_empty() {
+        return Ok(Submitted::Invalid {
+            field: "message",
+            message: "Tell us what happened or what you need.".into(),
+        });
+    }
+    if message.chars().count() > support.message_max_chars {
+        return Ok(Submitted::Invalid {
+            field: "message",
+            message: format!(
+                "Please keep your message under {} characters.",
+                support.message_max_chars
+            ),
+        });
+    }
+    // Per IP and per contact address, so neither a script nor a target's inbox can be flooded.
+    let hour = Duration::from_secs(3600);
+    let per_ip = ctx
+        .store
+        .incr(&format!("support:ip:{}", actor.ip), hour)
+        .await?;
+    let per_email = ctx
+        .store
+        .incr(
+            &format!(
+                "support:email:{}",
+                hex::encode(&crypto::sha256(email.as_bytes())[..16])
+            ),
+            hour,
+        )
+        .await?;
+    let limit = i64::from(ctx.settings.security.support_tickets_per_hour);
+    if per_ip > limit || per_email > limit {
+        return Ok(Submitted::TooManyRequests);
+    }
+    let ticket = tickets::create(ctx, user_id, &email, category, message).await?;
+    let (now, uid, tid, a) = (
+        ctx.clock.now(),
+        user_id.map(str::to_string),
+        ticket.id.clone(),
+        actor.clone(),
+    );
+    let cat = category.to_string();
+    ctx.db
+        .run(move |c| {
+            audit::record(
+                c,
+                now,
+                uid.as_deref(),
+                None,
+                "support_ticket_created",
+                serde_json::json!({ "ticket": tid, "category": cat }),
+                Some(&a),
+            )
+        })
+        .await?;
+    let site = &ctx.settings.site_name;
+    send_best_effort(
+        &*ctx.notifier,
+        Message {
+            channel: Channel::Email,
+            to: email.clone(),
+            subject: format!("We received your message ({})", ticket.id),
+            body: format!(
+                "Thank you for contacting {site} support. Your ticket number is {}.\n\nWe'll reply to this address. If you write to us again about this, please mention the ticket number.\n\nWe will never ask you for your password or for a code we sent you.\n",
+                ticket.id
+            ),
+        },
+    )
+    .await;
+    Ok(Submitted::Filed {
+        ticket_id: ticket.id,
+        contact_email: email,
+    })
+}
