@@ -367,8 +367,13 @@ async fn request_account_reset(server: &TestServer, email: &str) -> Browser {
 
 #[actix_web::test]
 async fn account_reset_waits_then_removes_every_method_and_enrolment_follows() {
-    let server = TestServer::start().await;
-    person_with_phone(&server, "sal@example.com").await;
+    // Sessions long enough to outlive the wait, so "every session ended" is the reset's doing.
+    let server = TestServer::start_with(|s| {
+        s.security.session_absolute_secs = 3 * 86400;
+        s.security.session_idle_secs = 3 * 86400;
+    })
+    .await;
+    let old_session = person_with_phone(&server, "sal@example.com").await;
     let uid = user_id(&server, "sal@example.com").await;
     let b = request_account_reset(&server, "sal@example.com").await;
 
@@ -408,6 +413,7 @@ async fn account_reset_waits_then_removes_every_method_and_enrolment_follows() {
         .await;
     let path = link.trim_start_matches(&server.base).to_string();
     let page = b.get_ok(&path).await;
+    assert!(old_session.get_ok("/").await.contains("Signed in as"));
     let missing_csrf = b
         .post("/account-reset", &[("token", &hidden(&page, "token"))])
         .await;
@@ -441,6 +447,10 @@ async fn account_reset_waits_then_removes_every_method_and_enrolment_follows() {
         .await
         .unwrap();
     assert!(!enrolled, "no phone, app or backup code left");
+    assert!(
+        !old_session.get_ok("/").await.contains("Signed in as"),
+        "every session ended"
+    );
     assert!(reverify, "identity data marked for re-verification");
     assert!(server.outbox_for(TEST_PHONE).await[0]
         .body
