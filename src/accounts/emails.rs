@@ -179,30 +179,16 @@ pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyh
 }
 
 pub async fn confirm(ctx: &Ctx, token: &str) -> anyhow::Result<bool> {
-    if token.is_empty() || token.len() > 100 {
-        return Ok(false);
-    }
-    let (hash, now) = (crypto::token_hash(token), ctx.clock.now());
+    let (token, now) = (token.to_string(), ctx.clock.now());
     let confirmed = ctx
         .db
         .run(move |c| {
             c.transaction(|c| {
-                let claimed = diesel::update(
-                    email_tokens::table
-                        .filter(email_tokens::token_hash.eq(&hash))
-                        .filter(email_tokens::purpose.eq(PURPOSE_ADD_EMAIL))
-                        .filter(email_tokens::used_at.is_null())
-                        .filter(email_tokens::expires_at.gt(now)),
-                )
-                .set(email_tokens::used_at.eq(now))
-                .execute(c)?;
-                if claimed != 1 {
+                let Some((uid, addr)) =
+                    crate::accounts::email_tokens::claim(c, now, &token, PURPOSE_ADD_EMAIL)?
+                else {
                     return Ok(None);
-                }
-                let (uid, addr): (String, String) = email_tokens::table
-                    .find(&hash)
-                    .select((email_tokens::user_id, email_tokens::email))
-                    .first(c)?;
+                };
                 let n = diesel::update(
                     user_emails::table
                         .filter(user_emails::user_id.eq(&uid))

@@ -10,6 +10,7 @@ use std::time::Duration;
 use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
+use crate::accounts::email_tokens;
 use crate::accounts::sessions::{self, NewSession, ACR_AAL1, ACR_AAL2, AMR_MFA, AMR_PASSWORD};
 use crate::audit::{self, Actor};
 use crate::crypto;
@@ -216,31 +217,17 @@ async fn complete_session(
 /// Email and SMS about a sign-in from a device we haven't seen, with a "this wasn't me" link.
 /// A "this wasn't me" link for the account (7 days, single use).
 pub async fn not_me_link(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result<String> {
-    use crate::storage::schema::email_tokens;
-    use diesel::prelude::*;
-    let token = crypto::random_token(32);
-    let now = ctx.clock.now();
-    let (uid, mail, hash) = (
-        user_id.to_string(),
-        email.to_string(),
-        crypto::token_hash(&token),
-    );
-    ctx.db
-        .run(move |c| {
-            diesel::insert_into(email_tokens::table)
-                .values((
-                    email_tokens::token_hash.eq(hash),
-                    email_tokens::user_id.eq(&uid),
-                    email_tokens::purpose.eq(NOT_ME_PURPOSE),
-                    email_tokens::email.eq(&mail),
-                    email_tokens::created_at.eq(now),
-                    email_tokens::expires_at.eq(now + chrono::Duration::days(7)),
-                ))
-                .execute(c)?;
-            Ok(())
-        })
+    let (uid, mail, now) = (user_id.to_string(), email.to_string(), ctx.clock.now());
+    let token = ctx
+        .db
+        .run(move |c| email_tokens::issue(c, now, not_me_ttl(), &uid, &mail, NOT_ME_PURPOSE))
         .await?;
     Ok(format!("{}/not-me?token={}", ctx.settings.issuer, token))
+}
+
+/// "This wasn't me" links stay valid for a week: alerts are often read late.
+fn not_me_ttl() -> chrono::Duration {
+    chrono::Duration::days(7)
 }
 
 async fn new_device_alert(
@@ -249,32 +236,17 @@ async fn new_device_alert(
     email: &str,
     actor: &Actor,
 ) -> anyhow::Result<()> {
-    let token = crypto::random_token(32);
     let now = ctx.clock.now();
-    let (uid, mail, hash) = (
-        user_id.to_string(),
-        email.to_string(),
-        crypto::token_hash(&token),
-    );
-    let phone = ctx
+    let (uid, mail) = (user_id.to_string(), email.to_string());
+    let (token, phone) = ctx
         .db
         .run(move |c| {
-            use crate::storage::schema::email_tokens;
-            use diesel::prelude::*;
-            diesel::insert_into(email_tokens::table)
-                .values((
-                    email_tokens::token_hash.eq(hash),
-                    email_tokens::user_id.eq(&uid),
-                    email_tokens::purpose.eq(NOT_ME_PURPOSE),
-                    email_tokens::email.eq(&mail),
-                    email_tokens::created_at.eq(now),
-                    email_tokens::expires_at.eq(now + chrono::Duration::days(7)),
-                ))
-                .execute(c)?;
-            Ok(methods::enrolled(c, &uid)?
+            let token = email_tokens::issue(c, now, not_me_ttl(), &uid, &mail, NOT_ME_PURPOSE)?;
+            let phone = methods::enrolled(c, &uid)?
                 .phones
                 .into_iter()
-                .find(|p| p.is_default))
+                .find(|p| p.is_default);
+            Ok((token, phone))
         })
         .await?;
     let link = format!("{}/not-me?token={}", ctx.settings.issuer, token);
@@ -320,31 +292,15 @@ pub const NOT_ME_PURPOSE: &str = "not_me";
 /// "This wasn't me": ends every session of the account the link was sent for and starts a
 /// password reset (a link by email). Returns whether the link was valid.
 pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<bool> {
-    use crate::storage::schema::email_tokens;
-    use diesel::prelude::*;
-    let hash = crypto::token_hash(token);
-    let now = ctx.clock.now();
-    let a = actor.clone();
+    let (token, now, a) = (token.to_string(), ctx.clock.now(), actor.clone());
     let user = ctx
         .db
         .run(move |c| {
             c.transaction(|c| {
-                let claimed = diesel::update(
-                    email_tokens::table
-                        .filter(email_tokens::token_hash.eq(&hash))
-                        .filter(email_tokens::purpose.eq(NOT_ME_PURPOSE))
-                        .filter(email_tokens::used_at.is_null())
-                        .filter(email_tokens::expires_at.gt(now)),
-                )
-                .set(email_tokens::used_at.eq(now))
-                .execute(c)?;
-                if claimed != 1 {
+                let Some((user_id, _)) = email_tokens::claim(c, now, &token, NOT_ME_PURPOSE)?
+                else {
                     return Ok(None);
-                }
-                let user_id: String = email_tokens::table
-                    .find(&hash)
-                    .select(email_tokens::user_id)
-                    .first(c)?;
+                };
                 let ended = crate::accounts::sessions::end_all_for_user(c, now, &user_id)?;
                 audit::record(
                     c,

@@ -2,6 +2,7 @@
 //! sessions. Plain Rust over [`crate::Ctx`]; nothing here knows HTTP.
 
 pub mod console;
+pub mod email_tokens;
 pub mod emails;
 pub mod login;
 pub mod password;

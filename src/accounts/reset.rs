@@ -9,13 +9,14 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 
+use crate::accounts::email_tokens;
 use crate::accounts::login::{self, LoginFlow, LoginStage};
 use crate::accounts::password::refusal_reason;
 use crate::accounts::users::{self, normalize_email, User};
 use crate::audit::{self, Actor};
 use crate::crypto;
 use crate::notify::{send_best_effort, Channel, Message};
-use crate::storage::schema::{email_tokens, grants, users as users_t};
+use crate::storage::schema::{grants, users as users_t};
 use crate::Ctx;
 
 pub const PURPOSE_PASSWORD_RESET: &str = "password_reset";
@@ -55,23 +56,20 @@ pub async fn request(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<Re
 
 /// Creates a reset token and mails the link.
 pub async fn send_link(ctx: &Ctx, user: &User) -> anyhow::Result<()> {
-    let token = crypto::random_token(32);
     let now = ctx.clock.now();
     let ttl = ctx.settings.security.password_reset_ttl_secs;
-    let row = (
-        email_tokens::token_hash.eq(crypto::token_hash(&token)),
-        email_tokens::user_id.eq(user.id.clone()),
-        email_tokens::purpose.eq(PURPOSE_PASSWORD_RESET),
-        email_tokens::email.eq(user.email.clone()),
-        email_tokens::created_at.eq(now),
-        email_tokens::expires_at.eq(now + chrono::Duration::seconds(ttl as i64)),
-    );
-    let uid = user.id.clone();
-    ctx.db
+    let (uid, email) = (user.id.clone(), user.email.clone());
+    let token = ctx
+        .db
         .run(move |c| {
-            diesel::insert_into(email_tokens::table)
-                .values(row)
-                .execute(c)?;
+            let token = email_tokens::issue(
+                c,
+                now,
+                chrono::Duration::seconds(ttl as i64),
+                &uid,
+                &email,
+                PURPOSE_PASSWORD_RESET,
+            )?;
             audit::record(
                 c,
                 now,
@@ -80,7 +78,8 @@ pub async fn send_link(ctx: &Ctx, user: &User) -> anyhow::Result<()> {
                 "password_reset_requested",
                 serde_json::json!({}),
                 None,
-            )
+            )?;
+            Ok(token)
         })
         .await?;
     let site = &ctx.settings.site_name;
@@ -104,26 +103,14 @@ pub async fn send_link(ctx: &Ctx, user: &User) -> anyhow::Result<()> {
 
 /// The account a still-valid (unused, unexpired) reset token belongs to.
 async fn token_user(ctx: &Ctx, token: &str) -> anyhow::Result<Option<User>> {
-    if token.is_empty() || token.len() > 100 {
-        return Ok(None);
-    }
-    let hash = crypto::token_hash(token);
-    let now = ctx.clock.now();
+    let (token, now) = (token.to_string(), ctx.clock.now());
     ctx.db
-        .run(move |c| {
-            let user_id: Option<String> = email_tokens::table
-                .filter(email_tokens::token_hash.eq(&hash))
-                .filter(email_tokens::purpose.eq(PURPOSE_PASSWORD_RESET))
-                .filter(email_tokens::used_at.is_null())
-                .filter(email_tokens::expires_at.gt(now))
-                .select(email_tokens::user_id)
-                .first(c)
-                .optional()?;
-            match user_id {
+        .run(
+            move |c| match email_tokens::peek(c, now, &token, PURPOSE_PASSWORD_RESET)? {
                 Some(id) => users::by_id(c, &id),
                 None => Ok(None),
-            }
-        })
+            },
+        )
         .await
 }
 
@@ -197,28 +184,15 @@ pub async fn complete(
         ));
     }
     let hash = ctx.passwords.hash(password).await?;
-    let (token_hash, now, uid, a) = (
-        crypto::token_hash(&token),
-        ctx.clock.now(),
-        flow.user_id.clone(),
-        actor.clone(),
-    );
+    let (now, uid, a) = (ctx.clock.now(), flow.user_id.clone(), actor.clone());
     let done = ctx
         .db
         .run(move |c| {
             c.transaction(|c| {
-                let claimed = diesel::update(
-                    email_tokens::table
-                        .filter(email_tokens::token_hash.eq(&token_hash))
-                        .filter(email_tokens::purpose.eq(PURPOSE_PASSWORD_RESET))
-                        .filter(email_tokens::user_id.eq(&uid))
-                        .filter(email_tokens::used_at.is_null())
-                        .filter(email_tokens::expires_at.gt(now)),
-                )
-                .set(email_tokens::used_at.eq(now))
-                .execute(c)?;
-                if claimed != 1 {
-                    return Ok(false);
+                // The link must still be valid and this account's.
+                match email_tokens::claim(c, now, &token, PURPOSE_PASSWORD_RESET)? {
+                    Some((owner, _)) if owner == uid => {}
+                    _ => return Ok(false),
                 }
                 diesel::update(users_t::table.find(&uid))
                     .set((users_t::password_hash.eq(&hash), users_t::updated_at.eq(now)))

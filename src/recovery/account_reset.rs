@@ -19,13 +19,13 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+use crate::accounts::email_tokens;
 use crate::audit::{self, Actor};
-use crate::crypto;
 use crate::mfa::methods;
 use crate::notify::{send_best_effort, Channel, Message};
 use crate::storage::db::DbConn;
 use crate::storage::schema::{
-    account_resets, backup_codes, email_tokens, grants, phones, totp_credentials, users,
+    account_resets, backup_codes, grants, phones, totp_credentials, users,
 };
 use crate::Ctx;
 
@@ -77,18 +77,8 @@ fn insert_token(
     email: &str,
     purpose: &str,
 ) -> anyhow::Result<String> {
-    let token = crypto::random_token(32);
-    diesel::insert_into(email_tokens::table)
-        .values((
-            email_tokens::token_hash.eq(crypto::token_hash(&token)),
-            email_tokens::user_id.eq(user_id),
-            email_tokens::purpose.eq(purpose),
-            email_tokens::email.eq(email),
-            email_tokens::created_at.eq(now),
-            email_tokens::expires_at.eq(now + chrono::Duration::seconds(ttl_secs as i64)),
-        ))
-        .execute(conn)?;
-    Ok(token)
+    let ttl = chrono::Duration::seconds(ttl_secs as i64);
+    email_tokens::issue(conn, now, ttl, user_id, email, purpose)
 }
 
 /// Marks a valid link used and returns its account, or None (unknown, used or expired).
@@ -98,47 +88,14 @@ fn claim_token(
     token: &str,
     purpose: &str,
 ) -> anyhow::Result<Option<String>> {
-    if token.is_empty() || token.len() > 100 {
-        return Ok(None);
-    }
-    let hash = crypto::token_hash(token);
-    let claimed = diesel::update(
-        email_tokens::table
-            .filter(email_tokens::token_hash.eq(&hash))
-            .filter(email_tokens::purpose.eq(purpose))
-            .filter(email_tokens::used_at.is_null())
-            .filter(email_tokens::expires_at.gt(now)),
-    )
-    .set(email_tokens::used_at.eq(now))
-    .execute(conn)?;
-    if claimed != 1 {
-        return Ok(None);
-    }
-    Ok(Some(
-        email_tokens::table
-            .find(&hash)
-            .select(email_tokens::user_id)
-            .first(conn)?,
-    ))
+    Ok(email_tokens::claim(conn, now, token, purpose)?.map(|(user_id, _)| user_id))
 }
 
 /// Whether a link is still usable, without using it (for the page that asks to confirm).
 pub async fn link_valid(ctx: &Ctx, token: &str, purpose: &'static str) -> anyhow::Result<bool> {
-    if token.is_empty() || token.len() > 100 {
-        return Ok(false);
-    }
-    let (hash, now) = (crypto::token_hash(token), ctx.clock.now());
+    let (token, now) = (token.to_string(), ctx.clock.now());
     ctx.db
-        .run(move |c| {
-            let n: i64 = email_tokens::table
-                .filter(email_tokens::token_hash.eq(&hash))
-                .filter(email_tokens::purpose.eq(purpose))
-                .filter(email_tokens::used_at.is_null())
-                .filter(email_tokens::expires_at.gt(now))
-                .count()
-                .get_result(c)?;
-            Ok(n == 1)
-        })
+        .run(move |c| Ok(email_tokens::peek(c, now, &token, purpose)?.is_some()))
         .await
 }
 

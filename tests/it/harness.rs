@@ -664,32 +664,43 @@ pub async fn sign_in_with_phone(server: &TestServer, email: &str) -> (Browser, r
     assert_eq!(res.headers()["location"], "/mfa");
     let page = b.get_ok("/mfa").await;
     let id = hidden(&page, "phone");
+    let res = pass_phone_factor(server, &b, &id).await;
+    (b, res)
+}
+
+/// On the second-factor page: texts a code to TEST_PHONE (enrolled as `phone_id`) and enters
+/// it. Returns the response to the code.
+pub async fn pass_phone_factor(
+    server: &TestServer,
+    b: &Browser,
+    phone_id: &str,
+) -> reqwest::Response {
+    let page = b.get_ok("/mfa").await;
     let res = b
         .post(
             "/mfa/send",
             &[
                 ("csrf", &csrf_of(&page)),
-                ("phone", &id),
+                ("phone", phone_id),
                 ("channel", "sms"),
             ],
         )
         .await;
+    assert_eq!(res.status(), 303, "code sent");
     let page = b
         .get_text(res.headers()["location"].to_str().unwrap())
         .await;
     let code = newest_code(server, TEST_PHONE).await;
-    let res = b
-        .post(
-            "/mfa/verify",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("method", "phone"),
-                ("phone", &id),
-                ("code", &code),
-            ],
-        )
-        .await;
-    (b, res)
+    b.post(
+        "/mfa/verify",
+        &[
+            ("csrf", &csrf_of(&page)),
+            ("method", "phone"),
+            ("phone", phone_id),
+            ("code", &code),
+        ],
+    )
+    .await
 }
 
 pub fn base32_decode(text: &str) -> Vec<u8> {

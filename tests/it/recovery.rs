@@ -117,32 +117,7 @@ async fn a_phone_in_its_cooldown_cannot_be_the_only_factor_of_a_reset() {
     open_reset_link(&server, &browser, "ola@example.com").await;
     let page = browser.get_ok("/mfa").await;
     assert!(page.contains("Text a code"));
-    let res = browser
-        .post(
-            "/mfa/send",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("phone", &phone),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 303);
-    let page = browser
-        .get_text(res.headers()["location"].to_str().unwrap())
-        .await;
-    let code = newest_code(&server, TEST_PHONE).await;
-    let res = browser
-        .post(
-            "/mfa/verify",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("method", "phone"),
-                ("phone", &phone),
-                ("code", &code),
-            ],
-        )
-        .await;
+    let res = pass_phone_factor(&server, &browser, &phone).await;
     assert_eq!(res.headers()["location"], "/reset-password/new");
     assert_eq!(choose_new_password(&browser).await.status(), 200);
 }
@@ -215,32 +190,8 @@ async fn a_reset_ends_every_session_and_refresh_token_and_tells_every_channel() 
     let reset = server.browser();
     open_reset_link(&server, &reset, "quin@example.com").await;
     let page = reset.get_ok("/mfa").await;
-    let phone = hidden(&page, "phone");
-    let res = reset
-        .post(
-            "/mfa/send",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("phone", &phone),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
-    let page = reset
-        .get_text(res.headers()["location"].to_str().unwrap())
-        .await;
-    let code = newest_code(&server, TEST_PHONE).await;
-    reset
-        .post(
-            "/mfa/verify",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("method", "phone"),
-                ("phone", &phone),
-                ("code", &code),
-            ],
-        )
-        .await;
+    let res = pass_phone_factor(&server, &reset, &hidden(&page, "phone")).await;
+    assert_eq!(res.headers()["location"], "/reset-password/new");
     assert_eq!(choose_new_password(&reset).await.status(), 200);
 
     assert!(
