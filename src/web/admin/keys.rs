@@ -31,7 +31,7 @@ pub async fn list(ctx: web::Data<Ctx>, auth: AdminAuth) -> ApiResult<HttpRespons
 /// Rotates the signing key: the new key is published at once and signs after
 /// `activate_in_secs`; older keys stay published until their tokens have expired.
 #[utoipa::path(post, path = "/keys/rotate", tag = "keys",
-    request_body(content = RotateRequest, description = "Optional; `{}` uses the configured lead time"),
+    request_body(content = Option<RotateRequest>, description = "Optional; `{}` uses the configured lead time"),
     responses((status = 201, description = "The new key", body = KeyView)),
     security(("bearer" = ["verity:admin:keys"])))]
 pub async fn rotate(
