@@ -5,6 +5,7 @@
 //! `notify` (email, SMS, voice).
 
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 pub mod cli;
 pub mod clock;

@@ -547,9 +547,16 @@ async fn client_credentials(
             .cloned()
             .collect(),
     };
-    if let Some(bad) = requested.iter().find(|s| {
-        !client.scopes.contains(s) || crate::oauth::scopes::SUPPORTED.contains(&s.as_str())
-    }) {
+    // An admin client allowed `verity:admin` may narrow it to any per-area admin scope.
+    let allowed = |s: &String| {
+        client.scopes.contains(s)
+            || (crate::oauth::clients::is_admin_scope(s)
+                && client.scopes.iter().any(|c| c == "verity:admin"))
+    };
+    if let Some(bad) = requested
+        .iter()
+        .find(|s| !allowed(s) || crate::oauth::scopes::SUPPORTED.contains(&s.as_str()))
+    {
         return Err(TokenError::new(
             "invalid_scope",
             format!("this client may not request scope {bad}"),

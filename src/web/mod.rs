@@ -2,6 +2,7 @@
 //! input, call one flow function, and map its outcome to a page, redirect or JSON.
 
 pub mod account;
+pub mod admin;
 pub mod auth;
 pub mod browser;
 pub mod common;
@@ -32,6 +33,7 @@ fn is_machine_path(path: &str) -> bool {
         path,
         "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
     ) || path.starts_with("/.well-known/")
+        || path.starts_with("/admin/api/")
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -45,6 +47,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .app_data(web::QueryConfig::default().error_handler(|err, _| {
         AppError::BadRequest(format!("The address could not be read: {err}")).into()
     }))
+    .configure(admin::routes)
     .route("/", web::get().to(auth::home))
     .route("/terms", web::get().to(auth::terms))
     .route("/signup", web::get().to(auth::signup_page))

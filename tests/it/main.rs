@@ -3,6 +3,8 @@
 //! VERITY_TEST_DATABASE_URL / VERITY_TEST_REDIS_URL are set.
 
 mod accounts;
+mod admin_harness;
+mod admin_keys;
 mod client_auth;
 mod console;
 mod dpop;

@@ -1,0 +1,61 @@
+//! The management API's rules (`/admin/api/v1`), as plain flows over `&Ctx`. The HTTP layer
+//! is `web::admin`; nothing here knows actix. Every flow returns [`Outcome`]: its result, or a
+//! [`Problem`] the web layer turns into a JSON error with the matching status.
+
+pub mod auth;
+pub mod idempotency;
+pub mod keys;
+pub mod pagination;
+
+/// Why an admin request can't be done, in terms an operator can act on.
+#[derive(Debug)]
+pub enum Problem {
+    /// The request is malformed or a value is out of range; `field` names the culprit.
+    Invalid {
+        field: Option<String>,
+        message: String,
+    },
+    /// A one-time code didn't match; `remaining` tries are left before the lock.
+    WrongCode {
+        message: String,
+        remaining: u32,
+    },
+    /// No such resource (or it's gone).
+    NotFound(&'static str),
+    /// The request conflicts with the current state (or with an earlier use of an
+    /// idempotency key).
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
+    /// A limit was hit; try again later.
+    TooMany {
+        message: String,
+        retry_after_secs: Option<u64>,
+    },
+    Internal(anyhow::Error),
+}
+
+impl Problem {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Problem {
+        Problem::Invalid {
+            field: Some(field.to_string()),
+            message: message.into(),
+        }
+    }
+
+    pub fn conflict(field: Option<&str>, message: impl Into<String>) -> Problem {
+        Problem::Conflict {
+            field: field.map(str::to_string),
+            message: message.into(),
+        }
+    }
+}
+
+impl From<anyhow::Error> for Problem {
+    fn from(e: anyhow::Error) -> Problem {
+        Problem::Internal(e)
+    }
+}
+
+pub type Outcome<T> = Result<T, Problem>;

@@ -1,0 +1,78 @@
+//! `/admin/api/v1`: the management API over HTTP (JSON). Handlers are thin: authenticate
+//! the agent and check its scope ([`extract::AdminAuth`]), parse ([`extract::ApiJson`],
+//! `web::Query`), call one flow of `crate::admin`, map the outcome to JSON
+//! ([`error::ApiError`]). See README-dev.md for adding a resource.
+
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod keys;
+pub mod openapi;
+
+use std::sync::OnceLock;
+
+use actix_web::http::StatusCode;
+use actix_web::{middleware, web, HttpResponse};
+
+use crate::web::admin::error::ApiError;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/admin/api")
+            .app_data(web::PayloadConfig::new(extract::BODY_LIMIT))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(extract::BODY_LIMIT)
+                    .error_handler(|err, _| {
+                        ApiError::new(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_request",
+                            format!("The body can't be used: {err}."),
+                        )
+                        .field("body")
+                        .into()
+                    }),
+            )
+            .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("The query string can't be used: {err}."),
+                )
+                .field("query")
+                .into()
+            }))
+            .app_data(web::PathConfig::default().error_handler(|err, _| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    format!("The address can't be used: {err}."),
+                )
+                .field("path")
+                .into()
+            }))
+            .route("/openapi.json", web::get().to(openapi_json))
+            .service(
+                web::scope("/v1")
+                    .wrap(middleware::from_fn(idempotency::layer))
+                    .configure(keys::routes)
+                    .default_service(web::to(not_found)),
+            )
+            .default_service(web::to(not_found)),
+    );
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        "There is no such endpoint; see /admin/api/openapi.json.",
+    ))
+}
+
+async fn openapi_json() -> HttpResponse {
+    static DOC: OnceLock<String> = OnceLock::new();
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(DOC.get_or_init(openapi::document).clone())
+}

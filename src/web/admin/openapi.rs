@@ -1,0 +1,132 @@
+//! The OpenAPI 3.1 document of `/admin/api/v1`, generated from the handlers' annotations.
+//! Conventions every operation shares (bearer auth, the error responses, the
+//! `Idempotency-Key` header on mutations) are added here once, by [`Conventions`].
+
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::web::admin::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Verity management API",
+        description = "Operators and support agents manage accounts, clients, keys, audit events, support tickets and service notices. Authenticate with an access token from Verity's own client_credentials grant (an admin client, scope verity:admin or a per-area scope).",
+    ),
+    nest((path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi)),
+    components(schemas(ErrorBody)),
+    modifiers(&Conventions),
+    tags(
+        (name = "keys", description = "Signing keys"),
+    ),
+)]
+pub struct AdminApi;
+
+/// The errors any operation may answer, with what they mean.
+const ERRORS: &[(&str, &str)] = &[
+    (
+        "400",
+        "Malformed request or a value out of range; `field` names it",
+    ),
+    (
+        "401",
+        "No access token, or one that can't be used (expired, revoked, malformed)",
+    ),
+    (
+        "403",
+        "A valid token, but not an admin client's client_credentials token with the needed scope",
+    ),
+    ("404", "No such resource"),
+    (
+        "409",
+        "Conflicts with the current state, or an Idempotency-Key reused for another request",
+    ),
+    ("413", "Body larger than 64 KiB"),
+    ("415", "Body not sent as application/json"),
+    ("429", "A limit was reached; see `retry_after_secs`"),
+    ("500", "Server failure (never caused by input)"),
+];
+
+struct Conventions;
+
+impl Modify for Conventions {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "An access token from POST /token with grant_type=client_credentials, \
+                         for a client created with `verity client add --admin`.",
+                    ))
+                    .build(),
+            ),
+        );
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                (&mut item.get, false),
+                (&mut item.post, true),
+                (&mut item.put, true),
+                (&mut item.patch, true),
+                (&mut item.delete, true),
+            ];
+            for (op, mutation) in ops {
+                if let Some(op) = op.as_mut() {
+                    add_conventions(op, mutation);
+                }
+            }
+        }
+    }
+}
+
+fn add_conventions(op: &mut Operation, mutation: bool) {
+    for (status, description) in ERRORS {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description(*description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build()
+                    .into()
+            });
+    }
+    if mutation {
+        let key = ParameterBuilder::new()
+            .name("Idempotency-Key")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "Optional. A repeat with the same key and request gets the first answer without \
+                 acting again; the same key with another request gets 409.",
+            ))
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(255))
+                    .pattern(Some("^[ -~]+$")),
+            ))
+            .build();
+        op.parameters.get_or_insert_with(Vec::new).push(key.into());
+    }
+}
+
+/// The document, serialised once.
+pub fn document() -> String {
+    AdminApi::openapi()
+        .to_json()
+        .unwrap_or_else(|_| "{}".to_string())
+}
