@@ -5,6 +5,7 @@
 mod accounts;
 mod admin_harness;
 mod admin_keys;
+mod admin_users;
 mod client_auth;
 mod console;
 mod dpop;
