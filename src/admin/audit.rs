@@ -58,7 +58,8 @@ pub struct AuditQuery {
 const CURSOR_TIME: &str = "%Y-%m-%dT%H:%M:%S%.f";
 
 fn time_param(field: &str, value: Option<&str>) -> Outcome<Option<NaiveDateTime>> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
+    // Present but empty is not "no filter": it's a malformed time.
+    match value.map(str::trim) {
         None => Ok(None),
         Some(v) => DateTime::parse_from_rfc3339(v)
             .map(|t| Some(t.with_timezone(&Utc).naive_utc()))

@@ -148,7 +148,9 @@ pub fn document(settings: &crate::config::Settings) -> String {
                 .into_iter()
                 .flat_map(|o| o.values_mut())
             {
-                for param in op["parameters"].as_array_mut().into_iter().flatten() {
+                // `get_mut`, not indexing: indexing would add `"parameters": null`.
+                let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+                for param in params.into_iter().flatten() {
                     if param["name"] == "limit" && param["in"] == "query" {
                         param["schema"]["maximum"] = serde_json::json!(max);
                     }
