@@ -53,6 +53,20 @@ for _ in $(seq 1 100); do
     sleep 0.1
 done
 
+# A few accounts, signed up as people do, so the user endpoints have something to act on.
+python3 - "$BASE" <<'PY'
+import http.cookiejar, re, sys, urllib.parse, urllib.request
+base = sys.argv[1]
+for i in range(3):
+    jar = http.cookiejar.CookieJar()
+    web = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    page = web.open(f"{base}/signup").read().decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    form = {"csrf": csrf, "email": f"fuzz{i}@example.com", "password": "plum tractor gazebo lantern",
+            "password_confirmation": "plum tractor gazebo lantern", "terms": "accepted", "authz": ""}
+    web.open(f"{base}/signup", urllib.parse.urlencode(form).encode()).read()
+PY
+
 TOKEN="$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials "$BASE/token" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 

@@ -113,8 +113,36 @@ pub async fn submit_number(
         Ok(n) => n,
         Err(e) => return Ok(NumberStep::Refused(e.message().to_string())),
     };
+    if let Some(refusal) =
+        check_new_number(ctx, &session.user_id, &e164, flow.replacing.is_none()).await?
+    {
+        return Ok(NumberStep::Refused(refusal));
+    }
+    let target = PhoneTarget {
+        e164: e164.clone(),
+        masked: phone::mask(&e164),
+        phone_id: None,
+    };
+    let sent = challenge::send_phone_code(ctx, &session.user_id, PURPOSE, target, channel).await?;
+    if sent != SendOutcome::Sent {
+        return Ok(NumberStep::Send(sent));
+    }
+    flow.stage = Stage::CodeSent { e164, channel };
+    save(ctx, session, &flow).await?;
+    Ok(NumberStep::CodeSent)
+}
+
+/// The rules for a new number, shared by self-service and support-assisted changes: not
+/// already on the account, within the per-account limit when adding, and not on too many
+/// other accounts. Returns why it's refused, in words for the person.
+pub async fn check_new_number(
+    ctx: &Ctx,
+    user_id: &str,
+    e164: &str,
+    adding: bool,
+) -> anyhow::Result<Option<String>> {
     let sec = &ctx.settings.security;
-    let (uid, master, number) = (session.user_id.clone(), ctx.master.clone(), e164.clone());
+    let (uid, master, number) = (user_id.to_string(), ctx.master.clone(), e164.to_string());
     let (count, shared, own) = ctx
         .db
         .run(move |c| {
@@ -130,33 +158,20 @@ pub async fn submit_number(
         })
         .await?;
     if own {
-        return Ok(NumberStep::Refused(
-            "That number is already on your account.".into(),
-        ));
+        return Ok(Some("That number is already on your account.".into()));
     }
-    if flow.replacing.is_none() && count >= sec.max_phones_per_account {
-        return Ok(NumberStep::Refused(format!(
+    if adding && count >= sec.max_phones_per_account {
+        return Ok(Some(format!(
             "You already have {} phone numbers, the most an account can have. Change or remove one instead.",
             sec.max_phones_per_account
         )));
     }
     if shared >= i64::from(sec.max_accounts_per_phone) {
-        return Ok(NumberStep::Refused(
+        return Ok(Some(
             "That number is already used by several other accounts, so we can't add it here. Contact support if it really is yours.".into(),
         ));
     }
-    let target = PhoneTarget {
-        e164: e164.clone(),
-        masked: phone::mask(&e164),
-        phone_id: None,
-    };
-    let sent = challenge::send_phone_code(ctx, &session.user_id, PURPOSE, target, channel).await?;
-    if sent != SendOutcome::Sent {
-        return Ok(NumberStep::Send(sent));
-    }
-    flow.stage = Stage::CodeSent { e164, channel };
-    save(ctx, session, &flow).await?;
-    Ok(NumberStep::CodeSent)
+    Ok(None)
 }
 
 /// "Send a new code" / "call me instead" for the number waiting for its code.
@@ -241,14 +256,56 @@ pub async fn confirm(ctx: &Ctx, session: &Session, actor: &Actor) -> anyhow::Res
     if ctx.store.take(&key(session)).await?.is_none() {
         return Ok(Confirm::OutOfOrder);
     }
-    let now = ctx.clock.now();
-    let (master, uid, number, replacing, a) = (
-        ctx.master.clone(),
-        session.user_id.clone(),
-        e164.clone(),
+    let receipt = commit(
+        ctx,
+        &session.user_id,
+        &session.email,
         flow.replacing.clone(),
-        actor.clone(),
-    );
+        &e164,
+        channel,
+        ChangedBy::Person(actor),
+    )
+    .await?;
+    Ok(Confirm::Done(receipt))
+}
+
+/// Who changes a phone: the person in their browser, or a support agent (an admin client)
+/// through the management API, with how the person's identity was checked.
+pub enum ChangedBy<'a> {
+    Person(&'a Actor),
+    Agent {
+        client_id: &'a str,
+        identity_check: &'a str,
+        note: &'a str,
+    },
+}
+
+/// Applies a confirmed change (one transaction: replace or add, plus the audit event), then
+/// sends the notices: SMS to the old number, email to every confirmed address with a "this
+/// wasn't me" link, SMS to the new number.
+pub async fn commit(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    replacing: Option<String>,
+    e164: &str,
+    channel: PhoneChannel,
+    by: ChangedBy<'_>,
+) -> anyhow::Result<Receipt> {
+    let now = ctx.clock.now();
+    let (master, uid, number) = (ctx.master.clone(), user_id.to_string(), e164.to_string());
+    let (actor, client_id, extra) = match by {
+        ChangedBy::Person(a) => (Some(a.clone()), None, serde_json::json!({})),
+        ChangedBy::Agent {
+            client_id,
+            identity_check,
+            note,
+        } => (
+            None,
+            Some(client_id.to_string()),
+            serde_json::json!({ "support_assisted": true, "identity_check": identity_check, "note": note }),
+        ),
+    };
     let old_number = ctx
         .db
         .run(move |c| {
@@ -267,14 +324,18 @@ pub async fn confirm(ctx: &Ctx, session: &Session, actor: &Actor) -> anyhow::Res
                         None
                     }
                 };
+                let mut detail = serde_json::json!({ "old": old.as_deref().map(phone::mask), "new": phone::mask(&number), "channel": channel.as_str() });
+                if let (Some(d), Some(e)) = (detail.as_object_mut(), extra.as_object()) {
+                    d.extend(e.clone());
+                }
                 audit::record(
                     c,
                     now,
                     Some(&uid),
-                    None,
+                    client_id.as_deref(),
                     if replacing.is_some() { "phone_changed" } else { "phone_added" },
-                    serde_json::json!({ "old": old.as_deref().map(phone::mask), "new": phone::mask(&number), "channel": channel.as_str() }),
-                    Some(&a),
+                    detail,
+                    actor.as_ref(),
                 )?;
                 Ok(old)
             })
@@ -282,11 +343,19 @@ pub async fn confirm(ctx: &Ctx, session: &Session, actor: &Actor) -> anyhow::Res
         .await?;
     let receipt = Receipt {
         old_masked: old_number.as_deref().map(phone::mask),
-        new_masked: phone::mask(&e164),
+        new_masked: phone::mask(e164),
         at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
     };
-    notify_change(ctx, session, old_number.as_deref(), Some(&e164), &receipt).await?;
-    Ok(Confirm::Done(receipt))
+    notify_change(
+        ctx,
+        user_id,
+        email,
+        old_number.as_deref(),
+        Some(e164),
+        &receipt,
+    )
+    .await?;
+    Ok(receipt)
 }
 
 pub async fn cancel(ctx: &Ctx, session: &Session) -> anyhow::Result<()> {
@@ -365,7 +434,15 @@ pub async fn remove(
                 new_masked: String::new(),
                 at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
             };
-            notify_change(ctx, session, Some(&number), None, &receipt).await?;
+            notify_change(
+                ctx,
+                &session.user_id,
+                &session.email,
+                Some(&number),
+                None,
+                &receipt,
+            )
+            .await?;
             Ok(Remove::Removed(receipt))
         }
         Err(r) => Ok(r),
@@ -376,13 +453,14 @@ pub async fn remove(
 /// the new number.
 async fn notify_change(
     ctx: &Ctx,
-    session: &Session,
+    user_id: &str,
+    email: &str,
     old: Option<&str>,
     new: Option<&str>,
     receipt: &Receipt,
 ) -> anyhow::Result<()> {
     let site = &ctx.settings.site_name;
-    let link = crate::accounts::login::not_me_link(ctx, &session.user_id, &session.email).await?;
+    let link = crate::accounts::login::not_me_link(ctx, user_id, email).await?;
     let what = match (old, new) {
         (Some(o), Some(n)) => format!(
             "the phone number {} was replaced by {}",
@@ -407,7 +485,7 @@ async fn notify_change(
     }
     crate::accounts::emails::notify_all(
         ctx,
-        &session.user_id,
+        user_id,
         None,
         &format!("Your {site} phone numbers changed"),
         &format!(

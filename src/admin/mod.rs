@@ -2,10 +2,13 @@
 //! is `web::admin`; nothing here knows actix. Every flow returns [`Outcome`]: its result, or a
 //! [`Problem`] the web layer turns into a JSON error with the matching status.
 
+pub mod audit;
 pub mod auth;
 pub mod idempotency;
 pub mod keys;
 pub mod pagination;
+pub mod phone_change;
+pub mod users;
 
 /// Why an admin request can't be done, in terms an operator can act on.
 #[derive(Debug)]
@@ -33,6 +36,8 @@ pub enum Problem {
         message: String,
         retry_after_secs: Option<u64>,
     },
+    /// A service we depend on failed (e.g. the SMS gateway); nothing was done.
+    Unavailable(String),
     Internal(anyhow::Error),
 }
 

@@ -15,7 +15,7 @@ pub struct PageRequest {
 }
 
 /// `limit` and `cursor` as sent (strings, so a bad value is named rather than rejected by
-/// the query parser). A limit above the maximum is lowered to it.
+/// the query parser). The OpenAPI document states the configured maximum; above it is a 400.
 pub fn page_request(
     settings: &Settings,
     cursor: Option<&str>,
@@ -28,10 +28,13 @@ pub fn page_request(
         Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => {
             // All digits but too long for a number is simply "more than the maximum".
             let n = text.parse::<i64>().unwrap_or(i64::MAX);
-            if n < 1 {
-                return Err(Problem::invalid("limit", "limit must be at least 1"));
+            if !(1..=max).contains(&n) {
+                return Err(Problem::invalid(
+                    "limit",
+                    format!("limit must be from 1 to {max}"),
+                ));
             }
-            n.min(max)
+            n
         }
         Some(_) => {
             return Err(Problem::invalid(
@@ -114,8 +117,18 @@ mod tests {
             }
         }
         let max = i64::from(settings.support.page_size_max);
-        let huge = page_request(&settings, None, Some("99999999999999999999999")).unwrap();
-        assert_eq!(huge.limit, max);
+        assert_eq!(
+            page_request(&settings, None, Some(&max.to_string()))
+                .unwrap()
+                .limit,
+            max
+        );
+        for over in [(max + 1).to_string(), "99999999999999999999999".to_string()] {
+            assert!(
+                page_request(&settings, None, Some(&over)).is_err(),
+                "{over}"
+            );
+        }
         let default = page_request(&settings, None, None).unwrap();
         assert_eq!(default.limit, i64::from(settings.support.page_size_default));
     }

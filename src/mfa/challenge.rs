@@ -41,6 +41,12 @@ pub async fn locked_for(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<i64>>
     }
 }
 
+/// Lifts a second-factor lock and forgets the wrong-code count (an operator's unlock).
+pub async fn clear_lock(ctx: &Ctx, user_id: &str) -> anyhow::Result<()> {
+    ctx.store.delete(&lock_key(user_id)).await?;
+    ctx.store.delete(&fail_key(user_id)).await
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum CodeOutcome {
     Accepted,

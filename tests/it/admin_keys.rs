@@ -395,4 +395,21 @@ async fn openapi_document_describes_the_api() {
         "bearer"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let params = op.get("parameters");
+            assert!(
+                params.is_none_or(|p| p.is_array()),
+                "{method} {path}: {params:?}"
+            );
+            for p in params.and_then(|p| p.as_array()).into_iter().flatten() {
+                if p["name"] == "limit" {
+                    assert_eq!(
+                        p["schema"]["maximum"],
+                        server.ctx.settings.support.page_size_max
+                    );
+                }
+            }
+        }
+    }
 }

@@ -3,8 +3,10 @@
 //! VERITY_TEST_DATABASE_URL / VERITY_TEST_REDIS_URL are set.
 
 mod accounts;
+mod admin_audit;
 mod admin_harness;
 mod admin_keys;
+mod admin_users;
 mod client_auth;
 mod console;
 mod dpop;

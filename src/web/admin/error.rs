@@ -13,7 +13,7 @@ use crate::admin::Problem;
 pub struct ErrorBody {
     /// A stable code: `invalid_request`, `validation_failed`, `unauthorized`, `forbidden`,
     /// `not_found`, `conflict`, `payload_too_large`, `unsupported_media_type`,
-    /// `too_many_requests` or `internal_error`.
+    /// `too_many_requests`, `unavailable` or `internal_error`.
     pub error: String,
     /// What went wrong, in plain words.
     pub message: String,
@@ -138,6 +138,9 @@ impl From<Problem> for ApiError {
                     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", message);
                 e.body.retry_after_secs = retry_after_secs;
                 e
+            }
+            Problem::Unavailable(message) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
             }
             Problem::Internal(e) => ApiError::internal(e),
         }

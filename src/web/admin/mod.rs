@@ -3,13 +3,13 @@
 //! `web::Query`), call one flow of `crate::admin`, map the outcome to JSON
 //! ([`error::ApiError`]). See README-dev.md for adding a resource.
 
+pub mod audit;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod keys;
 pub mod openapi;
-
-use std::sync::OnceLock;
+pub mod users;
 
 use actix_web::http::StatusCode;
 use actix_web::{middleware, web, HttpResponse};
@@ -56,6 +56,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::scope("/v1")
                     .wrap(middleware::from_fn(idempotency::layer))
                     .configure(keys::routes)
+                    .configure(users::routes)
+                    .configure(audit::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found)),
@@ -70,9 +72,9 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
     ))
 }
 
-async fn openapi_json() -> HttpResponse {
-    static DOC: OnceLock<String> = OnceLock::new();
+/// Built per request (cheap, rarely fetched): it carries this instance's configured limits.
+async fn openapi_json(ctx: web::Data<crate::Ctx>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
-        .body(DOC.get_or_init(openapi::document).clone())
+        .body(openapi::document(&ctx.settings))
 }

@@ -16,11 +16,17 @@ use crate::web::admin::error::ErrorBody;
         title = "Verity management API",
         description = "Operators and support agents manage accounts, clients, keys, audit events, support tickets and service notices. Authenticate with an access token from Verity's own client_credentials grant (an admin client, scope verity:admin or a per-area scope).",
     ),
-    nest((path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi)),
+    nest(
+        (path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi),
+        (path = "/admin/api/v1", api = crate::web::admin::users::UsersApi),
+        (path = "/admin/api/v1", api = crate::web::admin::audit::AuditApi),
+    ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),
     tags(
+        (name = "users", description = "Accounts, and support-assisted phone changes"),
         (name = "keys", description = "Signing keys"),
+        (name = "audit", description = "The audit trail"),
     ),
 )]
 pub struct AdminApi;
@@ -48,6 +54,10 @@ const ERRORS: &[(&str, &str)] = &[
     ("415", "Body not sent as application/json"),
     ("429", "A limit was reached; see `retry_after_secs`"),
     ("500", "Server failure (never caused by input)"),
+    (
+        "503",
+        "A service Verity depends on (e.g. the SMS gateway) failed; nothing was done",
+    ),
 ];
 
 struct Conventions;
@@ -124,9 +134,29 @@ fn add_conventions(op: &mut Operation, mutation: bool) {
     }
 }
 
-/// The document, serialised once.
-pub fn document() -> String {
-    AdminApi::openapi()
-        .to_json()
-        .unwrap_or_else(|_| "{}".to_string())
+/// The document, with this instance's page-size maximum on every `limit` parameter.
+pub fn document(settings: &crate::config::Settings) -> String {
+    let mut doc = match serde_json::to_value(AdminApi::openapi()) {
+        Ok(v) => v,
+        Err(_) => return "{}".to_string(),
+    };
+    let max = settings.support.page_size_max.max(1);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        for item in paths.values_mut() {
+            for op in item
+                .as_object_mut()
+                .into_iter()
+                .flat_map(|o| o.values_mut())
+            {
+                // `get_mut`, not indexing: indexing would add `"parameters": null`.
+                let params = op.get_mut("parameters").and_then(|p| p.as_array_mut());
+                for param in params.into_iter().flatten() {
+                    if param["name"] == "limit" && param["in"] == "query" {
+                        param["schema"]["maximum"] = serde_json::json!(max);
+                    }
+                }
+            }
+        }
+    }
+    doc.to_string()
 }
