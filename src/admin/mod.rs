@@ -3,9 +3,11 @@
 //! [`Problem`] the web layer turns into a JSON error with the matching status.
 
 pub mod auth;
+pub mod clients;
 pub mod idempotency;
 pub mod keys;
 pub mod pagination;
+pub mod sort_keys;
 
 /// Why an admin request can't be done, in terms an operator can act on.
 #[derive(Debug)]
@@ -22,6 +24,9 @@ pub enum Problem {
     },
     /// No such resource (or it's gone).
     NotFound(&'static str),
+    /// The caller's token may use this area, but not for this (e.g. touching an admin client
+    /// without `verity:admin`).
+    Forbidden(String),
     /// The request conflicts with the current state (or with an earlier use of an
     /// idempotency key).
     Conflict {

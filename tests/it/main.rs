@@ -3,6 +3,7 @@
 //! VERITY_TEST_DATABASE_URL / VERITY_TEST_REDIS_URL are set.
 
 mod accounts;
+mod admin_clients;
 mod admin_harness;
 mod admin_keys;
 mod client_auth;

@@ -3,11 +3,13 @@
 //! `web::Query`), call one flow of `crate::admin`, map the outcome to JSON
 //! ([`error::ApiError`]). See README-dev.md for adding a resource.
 
+pub mod clients;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod keys;
 pub mod openapi;
+pub mod paging;
 
 use std::sync::OnceLock;
 
@@ -56,6 +58,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 web::scope("/v1")
                     .wrap(middleware::from_fn(idempotency::layer))
                     .configure(keys::routes)
+                    .configure(clients::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found)),

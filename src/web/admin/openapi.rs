@@ -16,11 +16,15 @@ use crate::web::admin::error::ErrorBody;
         title = "Verity management API",
         description = "Operators and support agents manage accounts, clients, keys, audit events, support tickets and service notices. Authenticate with an access token from Verity's own client_credentials grant (an admin client, scope verity:admin or a per-area scope).",
     ),
-    nest((path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi)),
+    nest(
+        (path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi),
+        (path = "/admin/api/v1", api = crate::web::admin::clients::ClientsApi),
+    ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),
     tags(
         (name = "keys", description = "Signing keys"),
+        (name = "clients", description = "Relying parties and agents (admin clients)"),
     ),
 )]
 pub struct AdminApi;
