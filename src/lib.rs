@@ -17,6 +17,7 @@ pub mod mfa;
 pub mod notify;
 pub mod oauth;
 pub mod storage;
+pub mod support;
 pub mod web;
 
 use std::sync::Arc;

@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod openapi;
 pub mod paging;
+pub mod support;
 
 use std::sync::OnceLock;
 
@@ -59,6 +60,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .wrap(middleware::from_fn(idempotency::layer))
                     .configure(keys::routes)
                     .configure(clients::routes)
+                    .configure(support::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found)),

@@ -19,12 +19,14 @@ use crate::web::admin::error::ErrorBody;
     nest(
         (path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi),
         (path = "/admin/api/v1", api = crate::web::admin::clients::ClientsApi),
+        (path = "/admin/api/v1", api = crate::web::admin::support::SupportApi),
     ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),
     tags(
         (name = "keys", description = "Signing keys"),
         (name = "clients", description = "Relying parties and agents (admin clients)"),
+        (name = "support", description = "Support tickets from the Contact support form"),
     ),
 )]
 pub struct AdminApi;
