@@ -4,10 +4,12 @@
 
 pub mod audit;
 pub mod auth;
+pub mod clients;
 pub mod idempotency;
 pub mod keys;
 pub mod pagination;
 pub mod phone_change;
+pub mod sort_keys;
 pub mod users;
 
 /// Why an admin request can't be done, in terms an operator can act on.
@@ -25,6 +27,9 @@ pub enum Problem {
     },
     /// No such resource (or it's gone).
     NotFound(&'static str),
+    /// The caller's token may use this area, but not for this (e.g. touching an admin client
+    /// without `verity:admin`).
+    Forbidden(String),
     /// The request conflicts with the current state (or with an earlier use of an
     /// idempotency key).
     Conflict {

@@ -203,14 +203,42 @@ pub fn validate_redirect_uri(settings: &Settings, uri: &str) -> anyhow::Result<(
     }
 }
 
-pub fn add(
-    conn: &mut DbConn,
-    settings: &Settings,
-    now: NaiveDateTime,
-    new: NewClient,
-) -> anyhow::Result<CreatedClient> {
+/// A client setting that can't be used: which field, and why. The CLI prints the message;
+/// the management API names the field.
+#[derive(Debug)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+fn refuse(field: &'static str, message: impl Into<String>) -> anyhow::Error {
+    anyhow::Error::new(FieldError {
+        field,
+        message: message.into(),
+    })
+}
+
+/// What [`prepare`] settled: the values a client row gets beyond those given as they are.
+struct Prepared {
+    name: String,
+    grant_types: Vec<String>,
+    scopes: Vec<String>,
+    auth_method: String,
+    subject_type: String,
+}
+
+/// The rules every client obeys, whether added or changed.
+fn prepare(settings: &Settings, new: &NewClient) -> anyhow::Result<Prepared> {
     if new.name.trim().is_empty() {
-        bail!("a client needs a name");
+        return Err(refuse("name", "a client needs a name"));
     }
     let mut grant_types = new.grant_types.clone();
     if grant_types.is_empty() {
@@ -218,28 +246,40 @@ pub fn add(
     }
     for g in &grant_types {
         if !GRANT_TYPES.contains(&g.as_str()) {
-            bail!(
-                "unknown grant type {g:?}; supported: {}",
-                GRANT_TYPES.join(", ")
-            );
+            return Err(refuse(
+                "grant_types",
+                format!(
+                    "unknown grant type {g:?}; supported: {}",
+                    GRANT_TYPES.join(", ")
+                ),
+            ));
         }
     }
     let interactive = grant_types.iter().any(|g| g == GRANT_AUTHORIZATION_CODE);
     if new.public && grant_types.iter().any(|g| g == GRANT_CLIENT_CREDENTIALS) {
-        bail!("a public client can't use client_credentials (it has no secret)");
+        return Err(refuse(
+            "grant_types",
+            "a public client can't use client_credentials (it has no secret)",
+        ));
     }
     if interactive && new.redirect_uris.is_empty() {
-        bail!("a client using authorization_code needs at least one redirect URI");
+        return Err(refuse(
+            "redirect_uris",
+            "a client using authorization_code needs at least one redirect URI",
+        ));
     }
-    for uri in new
-        .redirect_uris
-        .iter()
-        .chain(new.post_logout_redirect_uris.iter())
-    {
-        validate_redirect_uri(settings, uri)?;
+    let uri_fields = [
+        ("redirect_uris", &new.redirect_uris),
+        ("post_logout_redirect_uris", &new.post_logout_redirect_uris),
+    ];
+    for (field, uris) in uri_fields {
+        for uri in uris {
+            validate_redirect_uri(settings, uri).map_err(|e| refuse(field, format!("{e:#}")))?;
+        }
     }
     if let Some(uri) = &new.backchannel_logout_uri {
-        validate_redirect_uri(settings, uri)?;
+        validate_redirect_uri(settings, uri)
+            .map_err(|e| refuse("backchannel_logout_uri", format!("{e:#}")))?;
     }
     let mut scopes = new.scopes.clone();
     if scopes.is_empty() && interactive {
@@ -250,10 +290,16 @@ pub fn add(
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b":._-/".contains(&b));
         if !well_formed {
-            bail!("scope {s:?} has characters a scope can't have");
+            return Err(refuse(
+                "scopes",
+                format!("scope {s:?} has characters a scope can't have"),
+            ));
         }
         if is_admin_scope(s) && !new.admin {
-            bail!("scope {s:?} needs an admin client (--admin)");
+            return Err(refuse(
+                "scopes",
+                format!("scope {s:?} needs an admin client (--admin)"),
+            ));
         }
     }
     if interactive && !scopes.iter().any(|s| s == "openid") {
@@ -265,29 +311,48 @@ pub fn add(
         (None, false) => "client_secret_basic".to_string(),
     };
     if !AUTH_METHODS.contains(&auth_method.as_str()) {
-        bail!(
-            "unknown token_endpoint_auth_method {auth_method:?}; supported: {}",
-            AUTH_METHODS.join(", ")
-        );
+        return Err(refuse(
+            "token_endpoint_auth_method",
+            format!(
+                "unknown token_endpoint_auth_method {auth_method:?}; supported: {}",
+                AUTH_METHODS.join(", ")
+            ),
+        ));
     }
     if new.public != (auth_method == "none") {
-        bail!("token_endpoint_auth_method \"none\" goes with public clients, and only with them");
+        return Err(refuse(
+            "token_endpoint_auth_method",
+            "token_endpoint_auth_method \"none\" goes with public clients, and only with them",
+        ));
     }
     if auth_method == "private_key_jwt" {
         match (&new.jwks, &new.jwks_uri) {
             (Some(j), None) => {
-                let set: serde_json::Value = serde_json::from_str(j).context("jwks is not JSON")?;
+                let set: serde_json::Value =
+                    serde_json::from_str(j).map_err(|_| refuse("jwks", "jwks is not JSON"))?;
                 if set["keys"].as_array().is_none_or(|k| k.is_empty()) {
-                    bail!("jwks must be a JWK set with at least one key");
+                    return Err(refuse(
+                        "jwks",
+                        "jwks must be a JWK set with at least one key",
+                    ));
                 }
             }
-            (None, Some(u)) => validate_redirect_uri(settings, u).context("jwks_uri")?,
-            _ => bail!("private_key_jwt needs exactly one of jwks or jwks_uri"),
+            (None, Some(u)) => validate_redirect_uri(settings, u)
+                .map_err(|e| refuse("jwks_uri", format!("jwks_uri: {e:#}")))?,
+            _ => {
+                return Err(refuse(
+                    "jwks",
+                    "private_key_jwt needs exactly one of jwks or jwks_uri",
+                ))
+            }
         }
     }
     let subject_type = new.subject_type.clone().unwrap_or_else(|| "public".into());
     if subject_type != "public" && subject_type != "pairwise" {
-        bail!("subject_type must be public or pairwise");
+        return Err(refuse(
+            "subject_type",
+            "subject_type must be public or pairwise",
+        ));
     }
     if subject_type == "pairwise" && new.sector_identifier.is_none() {
         let hosts: std::collections::BTreeSet<String> = new
@@ -296,11 +361,34 @@ pub fn add(
             .filter_map(|u| url::Url::parse(u).ok()?.host_str().map(str::to_string))
             .collect();
         if hosts.len() > 1 {
-            bail!(
-                "a pairwise client with redirect URIs on several hosts needs a sector identifier"
-            );
+            return Err(refuse(
+                "sector_identifier",
+                "a pairwise client with redirect URIs on several hosts needs a sector identifier",
+            ));
         }
     }
+    Ok(Prepared {
+        name: new.name.trim().to_string(),
+        grant_types,
+        scopes,
+        auth_method,
+        subject_type,
+    })
+}
+
+pub fn add(
+    conn: &mut DbConn,
+    settings: &Settings,
+    now: NaiveDateTime,
+    new: NewClient,
+) -> anyhow::Result<CreatedClient> {
+    let Prepared {
+        name,
+        grant_types,
+        scopes,
+        auth_method,
+        subject_type,
+    } = prepare(settings, &new)?;
     let id = new
         .fixed_id
         .clone()
@@ -316,7 +404,7 @@ pub fn add(
     };
     let row = ClientRow {
         id: id.clone(),
-        name: new.name.trim().to_string(),
+        name,
         secret_hash: secret.as_deref().map(crypto::token_hash),
         redirect_uris: serde_json::to_string(&new.redirect_uris)?,
         allowed_scopes: scopes::join(&scopes),
@@ -349,6 +437,77 @@ pub fn add(
     })
 }
 
+impl NewClient {
+    /// The settings of an existing client, to change some and [`update`] it.
+    pub fn from_client(c: &Client) -> NewClient {
+        NewClient {
+            name: c.name.clone(),
+            redirect_uris: c.redirect_uris.clone(),
+            public: c.public,
+            scopes: c.scopes.clone(),
+            grant_types: c.grant_types.clone(),
+            admin: c.admin,
+            post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+            backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            token_endpoint_auth_method: Some(c.token_endpoint_auth_method.clone()),
+            jwks: c.jwks.clone(),
+            jwks_uri: c.jwks_uri.clone(),
+            require_par: c.require_par,
+            subject_type: Some(c.subject_type.clone()),
+            sector_identifier: c.sector_identifier.clone(),
+            registered_dynamically: c.registered_dynamically,
+            fixed_id: None,
+            fixed_secret: None,
+        }
+    }
+}
+
+/// Changes a client's settings (not its id, secret, grant types or authentication method),
+/// under the same rules as [`add`]. False if there is no such client. Callers invalidate
+/// the [`ClientCache`].
+pub fn update(
+    conn: &mut DbConn,
+    settings: &Settings,
+    id: &str,
+    changed: &NewClient,
+) -> anyhow::Result<bool> {
+    let p = prepare(settings, changed)?;
+    let n = diesel::update(clients::table.find(id))
+        .set((
+            clients::name.eq(p.name),
+            clients::redirect_uris.eq(serde_json::to_string(&changed.redirect_uris)?),
+            clients::post_logout_redirect_uris
+                .eq(serde_json::to_string(&changed.post_logout_redirect_uris)?),
+            clients::backchannel_logout_uri.eq(&changed.backchannel_logout_uri),
+            clients::allowed_scopes.eq(scopes::join(&p.scopes)),
+            clients::is_admin.eq(changed.admin),
+            clients::require_par.eq(changed.require_par),
+            clients::subject_type.eq(p.subject_type),
+            clients::sector_identifier.eq(&changed.sector_identifier),
+        ))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// A new secret for a confidential client (the old one stops working at once); returned
+/// here once, only its hash is kept. None if there is no such client or it has no secret
+/// (public, private_key_jwt).
+pub fn rotate_secret(
+    conn: &mut DbConn,
+    settings: &Settings,
+    id: &str,
+) -> anyhow::Result<Option<String>> {
+    let secret = crypto::random_token(settings.security.client_secret_bytes);
+    let n = diesel::update(
+        clients::table
+            .find(id)
+            .filter(clients::secret_hash.is_not_null()),
+    )
+    .set(clients::secret_hash.eq(crypto::token_hash(&secret)))
+    .execute(conn)?;
+    Ok((n == 1).then_some(secret))
+}
+
 pub fn list(conn: &mut DbConn) -> anyhow::Result<Vec<Client>> {
     Ok(clients::table
         .order(clients::created_at.asc())
@@ -357,6 +516,27 @@ pub fn list(conn: &mut DbConn) -> anyhow::Result<Vec<Client>> {
         .into_iter()
         .map(Client::from_row)
         .collect())
+}
+
+/// One page of clients in the order they were added, strictly after `(created_at, id)`.
+pub fn page(
+    conn: &mut DbConn,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> anyhow::Result<Vec<Client>> {
+    let mut q = clients::table
+        .order((clients::created_at.asc(), clients::id.asc()))
+        .limit(limit)
+        .select(ClientRow::as_select())
+        .into_boxed();
+    if let Some((at, id)) = after {
+        q = q.filter(
+            clients::created_at
+                .gt(at)
+                .or(clients::created_at.eq(at).and(clients::id.gt(id))),
+        );
+    }
+    Ok(q.load(conn)?.into_iter().map(Client::from_row).collect())
 }
 
 pub fn get(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<Client>> {

@@ -4,8 +4,10 @@
 
 mod accounts;
 mod admin_audit;
+mod admin_clients;
 mod admin_harness;
 mod admin_keys;
+mod admin_support;
 mod admin_users;
 mod client_auth;
 mod console;

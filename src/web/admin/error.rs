@@ -123,6 +123,7 @@ impl From<Problem> for ApiError {
                 e
             }
             Problem::NotFound(what) => ApiError::not_found(what),
+            Problem::Forbidden(message) => ApiError::forbidden(message),
             Problem::Conflict { field, message } => {
                 let e = ApiError::new(StatusCode::CONFLICT, "conflict", message);
                 match field {

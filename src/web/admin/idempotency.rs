@@ -23,6 +23,10 @@ fn worth_keeping(status: StatusCode) -> bool {
         ))
 }
 
+/// Put in a response's extensions by a handler whose answer carries a secret shown once: the
+/// body kept for a repeat (the same answer without the secret), so no secret is stored.
+pub struct KeepInstead(pub String);
+
 fn answer(req: ServiceRequest, e: ApiError) -> ServiceResponse<BoxBody> {
     req.into_response(e.error_response())
 }
@@ -141,7 +145,10 @@ pub async fn layer(
                 }
             };
             let kept = if worth_keeping(status) {
-                let text = String::from_utf8_lossy(&bytes).into_owned();
+                let text = match head.extensions().get::<KeepInstead>() {
+                    Some(k) => k.0.clone(),
+                    None => String::from_utf8_lossy(&bytes).into_owned(),
+                };
                 idempotency::finish(&ctx, &agent.client_id, &key, status.as_u16(), text).await
             } else {
                 idempotency::release(&ctx, &agent.client_id, &key).await

@@ -4,11 +4,14 @@
 //! ([`error::ApiError`]). See README-dev.md for adding a resource.
 
 pub mod audit;
+pub mod clients;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod keys;
 pub mod openapi;
+pub mod paging;
+pub mod support;
 pub mod users;
 
 use actix_web::http::StatusCode;
@@ -58,6 +61,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .configure(keys::routes)
                     .configure(users::routes)
                     .configure(audit::routes)
+                    .configure(clients::routes)
+                    .configure(support::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found)),

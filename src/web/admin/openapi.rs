@@ -20,6 +20,8 @@ use crate::web::admin::error::ErrorBody;
         (path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi),
         (path = "/admin/api/v1", api = crate::web::admin::users::UsersApi),
         (path = "/admin/api/v1", api = crate::web::admin::audit::AuditApi),
+        (path = "/admin/api/v1", api = crate::web::admin::clients::ClientsApi),
+        (path = "/admin/api/v1", api = crate::web::admin::support::SupportApi),
     ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),
@@ -27,6 +29,8 @@ use crate::web::admin::error::ErrorBody;
         (name = "users", description = "Accounts, and support-assisted phone changes"),
         (name = "keys", description = "Signing keys"),
         (name = "audit", description = "The audit trail"),
+        (name = "clients", description = "Relying parties and agents (admin clients)"),
+        (name = "support", description = "Support tickets from the Contact support form"),
     ),
 )]
 pub struct AdminApi;
