@@ -52,8 +52,24 @@ pub struct NewNotice {
     /// Plain text.
     #[schema(min_length = 1)]
     pub body: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_only")]
     pub audience: Audience,
+}
+
+/// serde would also read a struct from an array of its fields in order; an audience is an
+/// object or nothing.
+fn object_only<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Audience, D::Error> {
+    struct ObjectOnly;
+    impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+        type Value = Audience;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<Audience, M::Error> {
+            Audience::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(ObjectOnly)
 }
 
 /// A notice and how far its sending has got.

@@ -6,6 +6,7 @@ mod accounts;
 mod admin_clients;
 mod admin_harness;
 mod admin_keys;
+mod admin_notices;
 mod admin_support;
 mod client_auth;
 mod console;

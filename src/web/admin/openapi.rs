@@ -20,6 +20,7 @@ use crate::web::admin::error::ErrorBody;
         (path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi),
         (path = "/admin/api/v1", api = crate::web::admin::clients::ClientsApi),
         (path = "/admin/api/v1", api = crate::web::admin::support::SupportApi),
+        (path = "/admin/api/v1", api = crate::web::admin::notices::NoticesApi),
     ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),
@@ -27,6 +28,7 @@ use crate::web::admin::error::ErrorBody;
         (name = "keys", description = "Signing keys"),
         (name = "clients", description = "Relying parties and agents (admin clients)"),
         (name = "support", description = "Support tickets from the Contact support form"),
+        (name = "notices", description = "Service notices emailed to account holders"),
     ),
 )]
 pub struct AdminApi;
