@@ -383,6 +383,18 @@ async fn notices_with_bad_input_are_refused_naming_the_field() {
             "audience.email_domain",
         ),
         (
+            json!({ "subject": "S", "body": "b", "audience": { "email_domain": "@example.com" } }),
+            "audience.email_domain",
+        ),
+        (
+            json!({ "subject": "S", "body": "b", "audience": { "email_domain": "example..com" } }),
+            "audience.email_domain",
+        ),
+        (
+            json!({ "subject": format!(" {}", "s".repeat(200)), "body": "x" }),
+            "subject",
+        ),
+        (
             json!({ "subject": "S", "body": "b", "audience": { "verified_only": false } }),
             "audience.verified_only",
         ),
