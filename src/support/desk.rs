@@ -105,7 +105,7 @@ pub struct TicketList {
 #[serde(deny_unknown_fields)]
 pub struct NewReply {
     /// Plain text, emailed as it is to the ticket's contact address.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, pattern = "\\S")]
     pub body: String,
 }
 
@@ -136,7 +136,7 @@ pub async fn list(
     cursor: Option<&str>,
     limit: Option<&str>,
 ) -> Outcome<TicketList> {
-    let status = match status.filter(|s| !s.is_empty()) {
+    let status = match status {
         None => None,
         Some(s) if s == OPEN || s == CLOSED => Some(s.to_string()),
         Some(_) => return Err(Problem::invalid("status", "status must be open or closed")),

@@ -28,7 +28,7 @@ pub const MAX_USER_IDS: usize = 1000;
 pub struct Audience {
     /// Only accounts whose email address is at this domain, like `example.com`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(max_length = 253)]
+    #[schema(max_length = 253, pattern = "^[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$")]
     pub email_domain: Option<String>,
     /// Only accounts whose email address is confirmed. Always the case: `false` is refused.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,13 +47,33 @@ pub struct Audience {
 #[serde(deny_unknown_fields)]
 pub struct NewNotice {
     /// The email subject: one line.
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001f\\u007f-\\u009f]*[^\\s\\u0000-\\u001f\\u007f-\\u009f][^\\u0000-\\u001f\\u007f-\\u009f]*$"
+    )]
     pub subject: String,
     /// Plain text.
-    #[schema(min_length = 1)]
+    #[schema(min_length = 1, pattern = "\\S")]
     pub body: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "object_only")]
     pub audience: Audience,
+}
+
+/// serde would also read a struct from an array of its fields in order; an audience is an
+/// object or nothing.
+fn object_only<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Audience, D::Error> {
+    struct ObjectOnly;
+    impl<'de> serde::de::Visitor<'de> for ObjectOnly {
+        type Value = Audience;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("an object")
+        }
+        fn visit_map<M: serde::de::MapAccess<'de>>(self, map: M) -> Result<Audience, M::Error> {
+            Audience::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_map(ObjectOnly)
 }
 
 /// A notice and how far its sending has got.
@@ -111,10 +131,7 @@ impl NoticeView {
 }
 
 fn one_line(field: &str, text: &str, max: usize) -> Outcome<String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err(Problem::invalid(field, format!("{field} can't be empty")));
-    }
+    // Counted before trimming, as the documented maxLength counts.
     if text.chars().count() > max {
         return Err(Problem::invalid(
             field,
@@ -127,18 +144,25 @@ fn one_line(field: &str, text: &str, max: usize) -> Outcome<String> {
             format!("{field} must be one line, without control characters"),
         ));
     }
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(Problem::invalid(field, format!("{field} can't be empty")));
+    }
     Ok(text.to_string())
 }
 
 fn check_audience(mut a: Audience) -> Outcome<Audience> {
     if let Some(d) = a.email_domain.take() {
-        let d = d.trim().trim_start_matches('@').to_ascii_lowercase();
+        // Exactly what the documented pattern allows: labels of letters, digits and hyphens.
+        let d = d.to_ascii_lowercase();
         let domain_like = d.len() <= 253
-            && d.contains('.')
-            && !d.starts_with('.')
-            && !d.ends_with('.')
-            && d.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+            && d.split('.').count() >= 2
+            && d.split('.').all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            });
         if !domain_like {
             return Err(Problem::invalid(
                 "audience.email_domain",

@@ -273,6 +273,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
     };
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
     crate::recovery::account_reset::spawn_worker(ctx.clone());
+    crate::support::notices::spawn_worker(ctx.clone());
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();

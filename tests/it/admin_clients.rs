@@ -628,4 +628,18 @@ async fn adding_a_client_twice_with_one_idempotency_key_adds_it_once() {
         .unwrap();
     let secret = first.body["client_secret"].as_str().unwrap();
     assert!(stored.iter().all(|r| !r.contains(secret)), "{stored:?}");
+
+    // A repeated rotation rotates once; the secret it handed out is the one that works.
+    let id = first.body["client_id"].as_str().unwrap().to_string();
+    let path = format!("/clients/{id}/secret");
+    let key = [("Idempotency-Key", "rotate-nightly-export")];
+    let rotated = call_with(&server, Method::POST, &path, Some(&token), None, &key).await;
+    assert_eq!(rotated.status, 200, "{}", rotated.body);
+    let repeat = call_with(&server, Method::POST, &path, Some(&token), None, &key).await;
+    assert_eq!(repeat.status, 200);
+    assert_eq!(repeat.body["client_id"], id.as_str());
+    assert_eq!(repeat.body["client_secret"], Value::Null);
+    let new_secret = rotated.body["client_secret"].as_str().unwrap();
+    assert_eq!(token_status(&server, &id, new_secret).await, 200);
+    assert_eq!(events(&server, "client_secret_rotated").await.len(), 1);
 }

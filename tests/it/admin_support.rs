@@ -233,6 +233,7 @@ async fn ticket_requests_with_bad_input_are_refused_naming_the_field() {
 
     for (query, field) in [
         ("?status=pending", "status"),
+        ("?status=", "status"),
         ("?cursor=%%%", "cursor"),
         ("?cursor=WyJhIiwiYiJd", "cursor"),
         ("?limit=-1", "limit"),

@@ -7,6 +7,7 @@ mod admin_audit;
 mod admin_clients;
 mod admin_harness;
 mod admin_keys;
+mod admin_notices;
 mod admin_support;
 mod admin_users;
 mod client_auth;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod keys;
+pub mod notices;
 pub mod openapi;
 pub mod paging;
 pub mod support;
@@ -63,6 +64,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .configure(audit::routes)
                     .configure(clients::routes)
                     .configure(support::routes)
+                    .configure(notices::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found)),

@@ -22,6 +22,7 @@ use crate::web::admin::error::ErrorBody;
         (path = "/admin/api/v1", api = crate::web::admin::audit::AuditApi),
         (path = "/admin/api/v1", api = crate::web::admin::clients::ClientsApi),
         (path = "/admin/api/v1", api = crate::web::admin::support::SupportApi),
+        (path = "/admin/api/v1", api = crate::web::admin::notices::NoticesApi),
     ),
     components(schemas(ErrorBody)),
     modifiers(&Conventions),
@@ -31,6 +32,7 @@ use crate::web::admin::error::ErrorBody;
         (name = "audit", description = "The audit trail"),
         (name = "clients", description = "Relying parties and agents (admin clients)"),
         (name = "support", description = "Support tickets from the Contact support form"),
+        (name = "notices", description = "Service notices emailed to account holders"),
     ),
 )]
 pub struct AdminApi;
