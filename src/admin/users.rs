@@ -456,9 +456,6 @@ pub async fn reset_mfa(
 /// Deletes an account, keeping a tombstone: the row stays (so audit events still point
 /// somewhere), with personal data scrubbed, every method, email, consent and session gone.
 pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
-    // Computed before the transaction: a fresh random password's hash, so the column keeps a
-    // well-formed value that no password matches.
-    let scrubbed_hash = ctx.passwords.hash(crate::crypto::random_token(32)).await?;
     let uid = id.to_string();
     let addresses = ctx
         .db
@@ -469,6 +466,9 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             })
         })
         .await??;
+    // Computed before the transaction: a fresh random password's hash, so the column keeps a
+    // well-formed value that no password matches.
+    let scrubbed_hash = ctx.passwords.hash(crate::crypto::random_token(32)).await?;
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
     in_transaction(ctx, move |c| {
         live_user(c, &uid)?;
