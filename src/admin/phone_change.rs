@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::phone_change::{self, ChangedBy};
 use crate::admin::auth::Agent;
-use crate::admin::{Outcome, Problem};
+use crate::admin::{plausible_id, Outcome, Problem};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
@@ -160,6 +160,9 @@ pub async fn start(
             ),
         ));
     }
+    if !plausible_id(user_id) {
+        return Err(Problem::NotFound("user"));
+    }
     let uid = user_id.to_string();
     let (user, phones) = ctx
         .db
@@ -257,7 +260,7 @@ pub async fn confirm(
     change_id: &str,
     req: ConfirmPhoneChange,
 ) -> Outcome<PhoneChangeDone> {
-    let pending: Option<PendingChange> = if change_id.len() > 64 {
+    let pending: Option<PendingChange> = if !plausible_id(change_id) {
         None
     } else {
         get_json(&*ctx.store, &key(change_id)).await?

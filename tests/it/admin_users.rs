@@ -866,3 +866,60 @@ async fn wrong_codes_lock_the_change_and_unlock_lifts_it() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(server.outbox_for(NEW).await[0].body.contains("now on your"));
 }
+
+#[actix_web::test]
+async fn hostile_input_gets_a_json_4xx_on_every_backend() {
+    let server = TestServer::start().await;
+    let (_, token) = admin_token(&server).await;
+    let uid = account(&server, "kai@example.com").await;
+    let nul_cursor = verity::admin::pagination::encode_cursor(&["a\u{0}b"]);
+    let long_id = "x".repeat(300);
+    let gets = [
+        ("/users/abc%00def".to_string(), 404, ""),
+        (format!("/users/{long_id}"), 404, ""),
+        ("/users/%E2%82%AC".to_string(), 404, ""),
+        ("/users?email=a%00b@example.com".to_string(), 400, "email"),
+        (format!("/users?cursor={nul_cursor}"), 400, "cursor"),
+        ("/audit-events?user_id=%00".to_string(), 400, "user_id"),
+        ("/audit-events?type=a%01b".to_string(), 400, "type"),
+        ("/audit-events?since=%00".to_string(), 400, "since"),
+    ];
+    for (path, status, field) in gets {
+        let r = call(&server, Method::GET, &path, Some(&token), None).await;
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        assert_eq!(r.field(), field, "{path}: {}", r.body);
+    }
+    let posts = [
+        ("/users/a%00b/disable".to_string(), json!({}), 404),
+        (
+            format!("/users/{uid}/phone-changes/a%00b/confirm"),
+            json!({"code": "123456"}),
+            404,
+        ),
+        (
+            format!("/users/{uid}/phone-changes"),
+            json!({"new_number": "\u{0}", "channel": "sms", "identity_check": "in_person", "note": "n"}),
+            400,
+        ),
+        (
+            format!("/users/{uid}/reset-mfa"),
+            json!({"reason": "a\u{0}b"}),
+            200,
+        ),
+    ];
+    for (path, body, status) in posts {
+        let r = call(
+            &server,
+            Method::POST,
+            &path,
+            Some(&token),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(r.status, status, "{path} {body}: {}", r.body);
+    }
+    // The reason is kept as written, NUL and all, in the audit event.
+    let reset = events(&server, "mfa_reset").await;
+    let detail: Value = serde_json::from_str(&reset[0].detail).unwrap();
+    assert_eq!(detail["reason"], "a\u{0}b");
+}
