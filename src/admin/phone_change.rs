@@ -322,7 +322,13 @@ pub async fn confirm(
             note: &pending.note,
         },
     )
-    .await?;
+    .await?
+    .ok_or_else(|| {
+        Problem::conflict(
+            Some("replace_phone_id"),
+            "The phone being replaced was removed meanwhile; nothing changed. Start again.",
+        )
+    })?;
     Ok(PhoneChangeDone {
         id: pending.id,
         status: "completed".into(),

@@ -923,3 +923,60 @@ async fn hostile_input_gets_a_json_4xx_on_every_backend() {
     let detail: Value = serde_json::from_str(&reset[0].detail).unwrap();
     assert_eq!(detail["reason"], "a\u{0}b");
 }
+
+#[actix_web::test]
+async fn a_change_whose_phone_was_removed_meanwhile_changes_nothing() {
+    let server = TestServer::start().await;
+    let (_, token) = admin_token(&server).await;
+    let uid = account(&server, "lin@example.com").await;
+    let phone_id = enrol_everything(&server, &uid).await;
+    let started = start_change(
+        &server,
+        &token,
+        &uid,
+        json!({
+            "new_number": NEW, "channel": "sms", "identity_check": "in_person", "note": "desk",
+            "replace_phone_id": phone_id,
+        }),
+    )
+    .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let code = code_in(&server.outbox_for(NEW).await[0].body);
+    // The person removes that phone before the agent confirms.
+    let (u, p) = (uid.clone(), phone_id.clone());
+    server
+        .ctx
+        .db
+        .run(move |c| Ok(verity::mfa::methods::remove_phone(c, &u, &p)?.is_some()))
+        .await
+        .unwrap();
+    let confirm = format!(
+        "/users/{uid}/phone-changes/{}/confirm",
+        started.body["id"].as_str().unwrap()
+    );
+    let r = call(
+        &server,
+        Method::POST,
+        &confirm,
+        Some(&token),
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.field(), "replace_phone_id");
+    let detail = call(
+        &server,
+        Method::GET,
+        &format!("/users/{uid}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(detail.body["phones"], json!([]), "nothing added");
+    assert!(events(&server, "phone_changed").await.is_empty());
+    assert!(!server
+        .outbox_for("lin@example.com")
+        .await
+        .iter()
+        .any(|m| m.subject.contains("phone numbers changed")));
+}
