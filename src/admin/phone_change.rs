@@ -46,7 +46,7 @@ impl From<ChannelChoice> for PhoneChannel {
 #[serde(deny_unknown_fields)]
 pub struct StartPhoneChange {
     /// The new number as the person gave it (any usual notation, or E.164).
-    #[schema(min_length = 1, max_length = 40)]
+    #[schema(min_length = 1, max_length = 40, pattern = r"^[0-9 ()+./-]+$")]
     pub new_number: String,
     /// How the code reaches the new number.
     pub channel: ChannelChoice,

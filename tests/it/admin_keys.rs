@@ -395,6 +395,10 @@ async fn openapi_document_describes_the_api() {
         "bearer"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert_eq!(
+        doc["components"]["schemas"]["StartPhoneChange"]["properties"]["identity_check"]["enum"],
+        json!(server.ctx.settings.support.identity_checks)
+    );
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
             let params = op.get("parameters");

@@ -140,7 +140,8 @@ fn add_conventions(op: &mut Operation, mutation: bool) {
     }
 }
 
-/// The document, with this instance's page-size maximum on every `limit` parameter.
+/// The document, with this instance's configuration where the schema depends on it: the
+/// page-size maximum on every `limit` parameter, the identity checks an agent may name.
 pub fn document(settings: &crate::config::Settings) -> String {
     let mut doc = match serde_json::to_value(AdminApi::openapi()) {
         Ok(v) => v,
@@ -163,6 +164,10 @@ pub fn document(settings: &crate::config::Settings) -> String {
                 }
             }
         }
+    }
+    let identity_check = "/components/schemas/StartPhoneChange/properties/identity_check";
+    if let Some(field) = doc.pointer_mut(identity_check) {
+        field["enum"] = serde_json::json!(settings.support.identity_checks);
     }
     doc.to_string()
 }
