@@ -364,6 +364,15 @@ async fn idempotency_key_replays_the_first_answer_and_refuses_reuse() {
         assert_eq!(body["field"], "Idempotency-Key");
     }
     assert_eq!(key_count(&server).await, 4);
+    // Without a token, the answer is 401 whatever the key.
+    let res = reqwest::Client::new()
+        .post(server.url("/admin/api/v1/keys/rotate"))
+        .json(&json!({}))
+        .header("Idempotency-Key", "tab\there")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 }
 
 #[actix_web::test]
