@@ -6,7 +6,7 @@
 #
 #   scripts/api-fuzz.sh                 # build + run (CI)
 #   FUZZ_BIN=target/debug/verity scripts/api-fuzz.sh   # use an existing binary
-#   FUZZ_EXAMPLES=50 scripts/api-fuzz.sh          # examples per operation (default 30)
+#   FUZZ_EXAMPLES=50 scripts/api-fuzz.sh          # examples per operation (default 100)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -76,7 +76,7 @@ status=0
     --url "$BASE" \
     -H "Authorization: Bearer $TOKEN" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,negative_data_rejection,ignored_auth \
-    --max-examples "${FUZZ_EXAMPLES:-30}" \
+    --max-examples "${FUZZ_EXAMPLES:-100}" \
     --seed "${FUZZ_SEED:-1}" \
     --no-color) || status=$?
 
