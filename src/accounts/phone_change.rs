@@ -266,7 +266,8 @@ pub async fn confirm(ctx: &Ctx, session: &Session, actor: &Actor) -> anyhow::Res
         ChangedBy::Person(actor),
     )
     .await?;
-    Ok(Confirm::Done(receipt))
+    // None: the phone being replaced was removed meanwhile; nothing changed.
+    Ok(receipt.map_or(Confirm::OutOfOrder, Confirm::Done))
 }
 
 /// Who changes a phone: the person in their browser, or a support agent (an admin client)
@@ -282,7 +283,8 @@ pub enum ChangedBy<'a> {
 
 /// Applies a confirmed change (one transaction: replace or add, plus the audit event), then
 /// sends the notices: SMS to the old number, email to every confirmed address with a "this
-/// wasn't me" link, SMS to the new number.
+/// wasn't me" link, SMS to the new number. None when the phone being replaced is no longer
+/// there: nothing is changed and nobody is told.
 pub async fn commit(
     ctx: &Ctx,
     user_id: &str,
@@ -291,7 +293,7 @@ pub async fn commit(
     e164: &str,
     channel: PhoneChannel,
     by: ChangedBy<'_>,
-) -> anyhow::Result<Receipt> {
+) -> anyhow::Result<Option<Receipt>> {
     let now = ctx.clock.now();
     let (master, uid, number) = (ctx.master.clone(), user_id.to_string(), e164.to_string());
     let (actor, client_id, extra) = match by {
@@ -314,7 +316,7 @@ pub async fn commit(
                 let old = match &replacing {
                     Some(id) => {
                         let row = methods::enrolled(c, &uid)?.phones.into_iter().find(|p| &p.id == id);
-                        let Some(row) = row else { return Ok(None) };
+                        let Some(row) = row else { return Ok(Err(())) };
                         let old = methods::decrypt_phone(&master, &row)?;
                         methods::replace_phone(c, &master, now, id, &number, channel)?;
                         Some(old)
@@ -337,10 +339,13 @@ pub async fn commit(
                     detail,
                     actor.as_ref(),
                 )?;
-                Ok(old)
+                Ok(Ok(old))
             })
         })
         .await?;
+    let Ok(old_number) = old_number else {
+        return Ok(None);
+    };
     let receipt = Receipt {
         old_masked: old_number.as_deref().map(phone::mask),
         new_masked: phone::mask(e164),
@@ -355,7 +360,7 @@ pub async fn commit(
         &receipt,
     )
     .await?;
-    Ok(receipt)
+    Ok(Some(receipt))
 }
 
 pub async fn cancel(ctx: &Ctx, session: &Session) -> anyhow::Result<()> {

@@ -7,7 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::admin::keys::utc;
 use crate::admin::pagination::{self, page_request};
-use crate::admin::{Outcome, Problem};
+use crate::admin::{no_control_chars, Outcome, Problem};
 use crate::audit::AuditEvent;
 use crate::storage::schema::audit_events;
 use crate::Ctx;
@@ -112,11 +112,14 @@ pub async fn query(ctx: &Ctx, q: &AuditQuery) -> Outcome<AuditEventPage> {
         },
     };
     for (field, value) in [("user_id", &q.user_id), ("type", &q.kind)] {
-        if value.as_ref().is_some_and(|v| v.len() > 64) {
-            return Err(Problem::invalid(
-                field,
-                format!("{field} is at most 64 characters"),
-            ));
+        if let Some(v) = value {
+            if v.len() > 64 {
+                return Err(Problem::invalid(
+                    field,
+                    format!("{field} is at most 64 characters"),
+                ));
+            }
+            no_control_chars(field, v)?;
         }
     }
     let (user_id, kind, limit) = (

@@ -69,3 +69,25 @@ impl From<anyhow::Error> for Problem {
 }
 
 pub type Outcome<T> = Result<T, Problem>;
+
+/// Whether a path id could name a row: ids are UUIDs or random tokens. Anything else (too
+/// long, control characters — which PostgreSQL refuses in text) can't exist: 404, no query.
+pub fn plausible_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// A free-text filter or field that will reach the database: no control characters (a NUL
+/// would be refused by PostgreSQL).
+pub fn no_control_chars(field: &str, value: &str) -> Outcome<()> {
+    if value.chars().any(char::is_control) {
+        return Err(Problem::invalid(
+            field,
+            format!("{field} must not contain control characters"),
+        ));
+    }
+    Ok(())
+}

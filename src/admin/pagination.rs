@@ -65,7 +65,9 @@ pub fn decode_cursor(cursor: &str) -> Option<Vec<String>> {
     }
     let bytes = crate::crypto::b64url_decode(cursor)?;
     let key: Vec<String> = serde_json::from_slice(&bytes).ok()?;
-    (!key.is_empty()).then_some(key)
+    // Cursors are ours: ids and timestamps, never control characters.
+    let sane = !key.is_empty() && key.iter().all(|k| !k.chars().any(char::is_control));
+    sane.then_some(key)
 }
 
 /// One page of results.
@@ -104,7 +106,8 @@ mod tests {
         let req = page_request(&settings, Some(&c), Some("10")).unwrap();
         assert_eq!(req.after.unwrap(), vec!["2026-01-01T00:00:00", "abc"]);
         assert_eq!(req.limit, 10);
-        for bad in ["%%%", "bm90IGpzb24", "W10"] {
+        let nul = crate::crypto::b64url(br#"["a\u0000b"]"#);
+        for bad in ["%%%", "bm90IGpzb24", "W10", &nul] {
             match page_request(&settings, Some(bad), None) {
                 Err(Problem::Invalid { field, .. }) => assert_eq!(field.as_deref(), Some("cursor")),
                 other => panic!("{bad}: {other:?}"),

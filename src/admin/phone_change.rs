@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 
 use crate::accounts::phone_change::{self, ChangedBy};
 use crate::admin::auth::Agent;
-use crate::admin::{Outcome, Problem};
+use crate::admin::{plausible_id, Outcome, Problem};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
@@ -46,7 +46,7 @@ impl From<ChannelChoice> for PhoneChannel {
 #[serde(deny_unknown_fields)]
 pub struct StartPhoneChange {
     /// The new number as the person gave it (any usual notation, or E.164).
-    #[schema(min_length = 1, max_length = 40)]
+    #[schema(min_length = 1, max_length = 40, pattern = r"^[0-9 ()+./-]+$")]
     pub new_number: String,
     /// How the code reaches the new number.
     pub channel: ChannelChoice,
@@ -160,6 +160,9 @@ pub async fn start(
             ),
         ));
     }
+    if !plausible_id(user_id) {
+        return Err(Problem::NotFound("user"));
+    }
     let uid = user_id.to_string();
     let (user, phones) = ctx
         .db
@@ -257,7 +260,7 @@ pub async fn confirm(
     change_id: &str,
     req: ConfirmPhoneChange,
 ) -> Outcome<PhoneChangeDone> {
-    let pending: Option<PendingChange> = if change_id.len() > 64 {
+    let pending: Option<PendingChange> = if !plausible_id(change_id) {
         None
     } else {
         get_json(&*ctx.store, &key(change_id)).await?
@@ -319,7 +322,13 @@ pub async fn confirm(
             note: &pending.note,
         },
     )
-    .await?;
+    .await?
+    .ok_or_else(|| {
+        Problem::conflict(
+            Some("replace_phone_id"),
+            "The phone being replaced was removed meanwhile; nothing changed. Start again.",
+        )
+    })?;
     Ok(PhoneChangeDone {
         id: pending.id,
         status: "completed".into(),

@@ -11,7 +11,7 @@ use crate::accounts::users::{self, normalize_email, User};
 use crate::admin::auth::Agent;
 use crate::admin::keys::utc;
 use crate::admin::pagination::{self, page_request};
-use crate::admin::{Outcome, Problem};
+use crate::admin::{no_control_chars, plausible_id, Outcome, Problem};
 use crate::mfa::methods;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{
@@ -134,7 +134,9 @@ pub async fn search(ctx: &Ctx, q: &UserQuery) -> Outcome<UserPage> {
     let page = page_request(&ctx.settings, q.cursor.as_deref(), q.limit.as_deref())?;
     let email = match q.email.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(raw) if raw.len() > 320 || !raw.contains('@') => {
+        Some(raw)
+            if raw.len() > 320 || !raw.contains('@') || no_control_chars("email", raw).is_err() =>
+        {
             return Err(Problem::invalid("email", "email must be an email address"))
         }
         Some(raw) => Some(normalize_email(raw)),
@@ -189,6 +191,9 @@ pub async fn search(ctx: &Ctx, q: &UserQuery) -> Outcome<UserPage> {
 }
 
 fn load_user(conn: &mut DbConn, id: &str) -> Outcome<User> {
+    if !plausible_id(id) {
+        return Err(Problem::NotFound("user"));
+    }
     users::by_id(conn, id)?.ok_or(Problem::NotFound("user"))
 }
 
@@ -202,6 +207,9 @@ fn live_user(conn: &mut DbConn, id: &str) -> Outcome<User> {
 }
 
 pub async fn detail(ctx: &Ctx, id: &str) -> Outcome<UserDetail> {
+    if !plausible_id(id) {
+        return Err(Problem::NotFound("user"));
+    }
     let (uid, now) = (id.to_string(), ctx.clock.now());
     let sec = ctx.settings.security.clone();
     let (user, emails, enrolled, sessions) = ctx
@@ -456,9 +464,6 @@ pub async fn reset_mfa(
 /// Deletes an account, keeping a tombstone: the row stays (so audit events still point
 /// somewhere), with personal data scrubbed, every method, email, consent and session gone.
 pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
-    // Computed before the transaction: a fresh random password's hash, so the column keeps a
-    // well-formed value that no password matches.
-    let scrubbed_hash = ctx.passwords.hash(crate::crypto::random_token(32)).await?;
     let uid = id.to_string();
     let addresses = ctx
         .db
@@ -469,6 +474,9 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             })
         })
         .await??;
+    // Computed before the transaction: a fresh random password's hash, so the column keeps a
+    // well-formed value that no password matches.
+    let scrubbed_hash = ctx.passwords.hash(crate::crypto::random_token(32)).await?;
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
     in_transaction(ctx, move |c| {
         live_user(c, &uid)?;

@@ -364,6 +364,15 @@ async fn idempotency_key_replays_the_first_answer_and_refuses_reuse() {
         assert_eq!(body["field"], "Idempotency-Key");
     }
     assert_eq!(key_count(&server).await, 4);
+    // Without a token, the answer is 401 whatever the key.
+    let res = reqwest::Client::new()
+        .post(server.url("/admin/api/v1/keys/rotate"))
+        .json(&json!({}))
+        .header("Idempotency-Key", "tab\there")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
 }
 
 #[actix_web::test]
@@ -395,6 +404,10 @@ async fn openapi_document_describes_the_api() {
         "bearer"
     );
     assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+    assert_eq!(
+        doc["components"]["schemas"]["StartPhoneChange"]["properties"]["identity_check"]["enum"],
+        json!(server.ctx.settings.support.identity_checks)
+    );
     for (path, item) in paths {
         for (method, op) in item.as_object().unwrap() {
             let params = op.get("parameters");
@@ -412,4 +425,43 @@ async fn openapi_document_describes_the_api() {
             }
         }
     }
+}
+
+#[actix_web::test]
+async fn the_token_endpoint_narrows_admin_scopes_but_never_widens_them() {
+    let server = TestServer::start().await;
+    let ask = |id: String, secret: String, scope: &'static str| {
+        let url = server.url("/token");
+        async move {
+            let res = reqwest::Client::new()
+                .post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials"), ("scope", scope)])
+                .send()
+                .await
+                .unwrap();
+            let status = res.status().as_u16();
+            let body: Value = res.json().await.unwrap();
+            (status, body)
+        }
+    };
+    // Allowed verity:admin: any per-area scope may be asked for.
+    let (id, secret) = admin_client(&server, &["verity:admin"]).await;
+    let (status, body) = ask(
+        id.clone(),
+        secret.clone(),
+        "verity:admin:users:read verity:admin:audit",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["scope"], "verity:admin:users:read verity:admin:audit");
+    // Allowed only keys: nothing wider, nothing else.
+    let (id, secret) = admin_client(&server, &["verity:admin:keys"]).await;
+    for scope in ["verity:admin", "verity:admin:users:read"] {
+        let (status, body) = ask(id.clone(), secret.clone(), scope).await;
+        assert_eq!(status, 400, "{scope}: {body}");
+        assert_eq!(body["error"], "invalid_scope");
+    }
+    let (status, _) = ask(id, secret, "verity:admin:keys").await;
+    assert_eq!(status, 200);
 }

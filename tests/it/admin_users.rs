@@ -866,3 +866,117 @@ async fn wrong_codes_lock_the_change_and_unlock_lifts_it() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(server.outbox_for(NEW).await[0].body.contains("now on your"));
 }
+
+#[actix_web::test]
+async fn hostile_input_gets_a_json_4xx_on_every_backend() {
+    let server = TestServer::start().await;
+    let (_, token) = admin_token(&server).await;
+    let uid = account(&server, "kai@example.com").await;
+    let nul_cursor = verity::admin::pagination::encode_cursor(&["a\u{0}b"]);
+    let long_id = "x".repeat(300);
+    let gets = [
+        ("/users/abc%00def".to_string(), 404, ""),
+        (format!("/users/{long_id}"), 404, ""),
+        ("/users/%E2%82%AC".to_string(), 404, ""),
+        ("/users?email=a%00b@example.com".to_string(), 400, "email"),
+        (format!("/users?cursor={nul_cursor}"), 400, "cursor"),
+        ("/audit-events?user_id=%00".to_string(), 400, "user_id"),
+        ("/audit-events?type=a%01b".to_string(), 400, "type"),
+        ("/audit-events?since=%00".to_string(), 400, "since"),
+    ];
+    for (path, status, field) in gets {
+        let r = call(&server, Method::GET, &path, Some(&token), None).await;
+        assert_eq!(r.status, status, "{path}: {}", r.body);
+        assert_eq!(r.field(), field, "{path}: {}", r.body);
+    }
+    let posts = [
+        ("/users/a%00b/disable".to_string(), json!({}), 404),
+        (
+            format!("/users/{uid}/phone-changes/a%00b/confirm"),
+            json!({"code": "123456"}),
+            404,
+        ),
+        (
+            format!("/users/{uid}/phone-changes"),
+            json!({"new_number": "\u{0}", "channel": "sms", "identity_check": "in_person", "note": "n"}),
+            400,
+        ),
+        (
+            format!("/users/{uid}/reset-mfa"),
+            json!({"reason": "a\u{0}b"}),
+            200,
+        ),
+    ];
+    for (path, body, status) in posts {
+        let r = call(
+            &server,
+            Method::POST,
+            &path,
+            Some(&token),
+            Some(body.clone()),
+        )
+        .await;
+        assert_eq!(r.status, status, "{path} {body}: {}", r.body);
+    }
+    // The reason is kept as written, NUL and all, in the audit event.
+    let reset = events(&server, "mfa_reset").await;
+    let detail: Value = serde_json::from_str(&reset[0].detail).unwrap();
+    assert_eq!(detail["reason"], "a\u{0}b");
+}
+
+#[actix_web::test]
+async fn a_change_whose_phone_was_removed_meanwhile_changes_nothing() {
+    let server = TestServer::start().await;
+    let (_, token) = admin_token(&server).await;
+    let uid = account(&server, "lin@example.com").await;
+    let phone_id = enrol_everything(&server, &uid).await;
+    let started = start_change(
+        &server,
+        &token,
+        &uid,
+        json!({
+            "new_number": NEW, "channel": "sms", "identity_check": "in_person", "note": "desk",
+            "replace_phone_id": phone_id,
+        }),
+    )
+    .await;
+    assert_eq!(started.status, 201, "{}", started.body);
+    let code = code_in(&server.outbox_for(NEW).await[0].body);
+    // The person removes that phone before the agent confirms.
+    let (u, p) = (uid.clone(), phone_id.clone());
+    server
+        .ctx
+        .db
+        .run(move |c| Ok(verity::mfa::methods::remove_phone(c, &u, &p)?.is_some()))
+        .await
+        .unwrap();
+    let confirm = format!(
+        "/users/{uid}/phone-changes/{}/confirm",
+        started.body["id"].as_str().unwrap()
+    );
+    let r = call(
+        &server,
+        Method::POST,
+        &confirm,
+        Some(&token),
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(r.status, 409, "{}", r.body);
+    assert_eq!(r.field(), "replace_phone_id");
+    let detail = call(
+        &server,
+        Method::GET,
+        &format!("/users/{uid}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(detail.body["phones"], json!([]), "nothing added");
+    assert!(events(&server, "phone_changed").await.is_empty());
+    assert!(!server
+        .outbox_for("lin@example.com")
+        .await
+        .iter()
+        .any(|m| m.subject.contains("phone numbers changed")));
+}

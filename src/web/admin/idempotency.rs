@@ -46,16 +46,17 @@ pub async fn layer(
     let (true, Some(raw_key)) = (mutation, raw_key) else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let key = match idempotency::validate_key(&raw_key) {
-        Ok(k) => k,
-        Err(p) => return Ok(answer(req, p.into())),
-    };
     let Some(ctx) = req.app_data::<web::Data<Ctx>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    // Keys belong to a client: without a usable token the handler refuses, nothing is kept.
+    // Keys belong to a client: without a usable token the handler refuses (401/403) and
+    // nothing is kept. Only an authenticated caller hears about a malformed key.
     let Ok(agent) = agent_of(req.request()).await else {
         return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let key = match idempotency::validate_key(&raw_key) {
+        Ok(k) => k,
+        Err(p) => return Ok(answer(req, p.into())),
     };
     let mut body = web::BytesMut::new();
     let mut payload = req.take_payload();

@@ -4,7 +4,7 @@
 
 use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, Required, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
@@ -102,6 +102,12 @@ impl Modify for Conventions {
 }
 
 fn add_conventions(op: &mut Operation, mutation: bool) {
+    if op.security.is_none() {
+        op.security = Some(vec![SecurityRequirement::new(
+            "bearer",
+            Vec::<String>::new(),
+        )]);
+    }
     for (status, description) in ERRORS {
         op.responses
             .responses
@@ -140,7 +146,8 @@ fn add_conventions(op: &mut Operation, mutation: bool) {
     }
 }
 
-/// The document, with this instance's page-size maximum on every `limit` parameter.
+/// The document, with this instance's configuration where the schema depends on it: the
+/// page-size maximum on every `limit` parameter, the identity checks an agent may name.
 pub fn document(settings: &crate::config::Settings) -> String {
     let mut doc = match serde_json::to_value(AdminApi::openapi()) {
         Ok(v) => v,
@@ -163,6 +170,10 @@ pub fn document(settings: &crate::config::Settings) -> String {
                 }
             }
         }
+    }
+    let identity_check = "/components/schemas/StartPhoneChange/properties/identity_check";
+    if let Some(field) = doc.pointer_mut(identity_check) {
+        field["enum"] = serde_json::json!(settings.support.identity_checks);
     }
     doc.to_string()
 }
