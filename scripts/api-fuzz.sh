@@ -65,6 +65,12 @@ for i in range(3):
     form = {"csrf": csrf, "email": f"fuzz{i}@example.com", "password": "plum tractor gazebo lantern",
             "password_confirmation": "plum tractor gazebo lantern", "terms": "accepted", "authz": ""}
     web.open(f"{base}/signup", urllib.parse.urlencode(form).encode()).read()
+    # And a support ticket each, so the ticket endpoints have something to act on too.
+    page = web.open(f"{base}/support").read().decode()
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+    form = {"csrf": csrf, "category": "other", "contact_email": f"fuzz{i}@example.com",
+            "message": "Seeded by api-fuzz."}
+    web.open(f"{base}/support", urllib.parse.urlencode(form).encode()).read()
 PY
 
 TOKEN="$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials "$BASE/token" |

@@ -24,7 +24,14 @@ pub fn page_request(
     let s = &settings.support;
     let max = i64::from(s.page_size_max.max(1));
     let limit = match limit.map(str::trim) {
-        None | Some("") => i64::from(s.page_size_default).clamp(1, max),
+        None => i64::from(s.page_size_default).clamp(1, max),
+        // `?limit=` names no number: malformed, like any other non-number.
+        Some("") => {
+            return Err(Problem::invalid(
+                "limit",
+                format!("limit must be a whole number from 1 to {max}"),
+            ))
+        }
         Some(text) if text.bytes().all(|b| b.is_ascii_digit()) => {
             // All digits but too long for a number is simply "more than the maximum".
             let n = text.parse::<i64>().unwrap_or(i64::MAX);
@@ -113,7 +120,7 @@ mod tests {
                 other => panic!("{bad}: {other:?}"),
             }
         }
-        for bad in ["0", "-1", "ten", "1.5"] {
+        for bad in ["0", "-1", "ten", "1.5", "", " "] {
             match page_request(&settings, None, Some(bad)) {
                 Err(Problem::Invalid { field, .. }) => assert_eq!(field.as_deref(), Some("limit")),
                 other => panic!("{bad}: {other:?}"),

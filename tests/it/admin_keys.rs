@@ -217,6 +217,13 @@ async fn bad_input_gets_json_errors_naming_the_field() {
             "activate_in_secs",
         ),
         (
+            "[3600]",
+            "application/json",
+            400,
+            "validation_failed",
+            "body",
+        ),
+        (
             r#"{"bogus": 1}"#,
             "application/json",
             400,

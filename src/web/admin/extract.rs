@@ -99,6 +99,16 @@ pub fn parse_body<T: DeserializeOwned>(
         }
         body
     };
+    // Every request body is an object. serde would otherwise read a JSON array into a struct
+    // by position (`["x"]` as `{"name": "x"}`), which the document doesn't promise.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+            "The body must be a JSON object.",
+        )
+        .field("body"));
+    }
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
         // "." is the body itself, "?" a place serde couldn't tell (broken JSON).

@@ -9,7 +9,7 @@ use utoipa::IntoParams;
 pub struct PageQuery {
     /// `next_cursor` of the previous page; leave out for the first page.
     pub cursor: Option<String>,
-    /// Items per page (the default and the maximum are configured; more is lowered to it).
+    /// Items per page (the default and the maximum are configured; more is refused).
     #[param(value_type = Option<u32>, minimum = 1)]
     pub limit: Option<String>,
 }
