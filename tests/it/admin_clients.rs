@@ -19,23 +19,6 @@ async fn token_status(server: &TestServer, id: &str, secret: &str) -> u16 {
         .as_u16()
 }
 
-async fn events(server: &TestServer, of_kind: &str) -> Vec<verity::audit::AuditEvent> {
-    let of_kind = of_kind.to_string();
-    server
-        .ctx
-        .db
-        .run(move |c| {
-            use diesel::prelude::*;
-            use verity::storage::schema::audit_events::dsl::*;
-            Ok(audit_events
-                .filter(kind.eq(of_kind))
-                .select(verity::audit::AuditEvent::as_select())
-                .load(c)?)
-        })
-        .await
-        .unwrap()
-}
-
 async fn client_count(server: &TestServer) -> usize {
     server
         .ctx
@@ -241,7 +224,7 @@ async fn clients_add_read_change_rotate_and_remove() {
         ("client_secret_rotated", 1),
         ("client_deleted", 1),
     ] {
-        let found = events(&server, kind).await;
+        let found = audit_events_of_kind(&server, kind).await;
         assert_eq!(found.len(), n, "{kind}");
         assert!(found
             .iter()
@@ -492,7 +475,12 @@ async fn clients_refuse_callers_without_the_scope() {
     )
     .await;
     assert_eq!(still.body["name"], "Nightly export");
-    assert_eq!(events(&server, "client_secret_rotated").await.len(), 0);
+    assert_eq!(
+        audit_events_of_kind(&server, "client_secret_rotated")
+            .await
+            .len(),
+        0
+    );
 }
 
 #[actix_web::test]
@@ -641,5 +629,10 @@ async fn adding_a_client_twice_with_one_idempotency_key_adds_it_once() {
     assert_eq!(repeat.body["client_secret"], Value::Null);
     let new_secret = rotated.body["client_secret"].as_str().unwrap();
     assert_eq!(token_status(&server, &id, new_secret).await, 200);
-    assert_eq!(events(&server, "client_secret_rotated").await.len(), 1);
+    assert_eq!(
+        audit_events_of_kind(&server, "client_secret_rotated")
+            .await
+            .len(),
+        1
+    );
 }

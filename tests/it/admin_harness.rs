@@ -233,3 +233,24 @@ pub async fn assert_refusals(
 pub fn empty() -> Option<Value> {
     Some(json!({}))
 }
+
+/// Every audit event of one kind.
+pub async fn audit_events_of_kind(
+    server: &TestServer,
+    of_kind: &str,
+) -> Vec<verity::audit::AuditEvent> {
+    let of_kind = of_kind.to_string();
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::audit_events::dsl::*;
+            Ok(audit_events
+                .filter(kind.eq(of_kind))
+                .select(verity::audit::AuditEvent::as_select())
+                .load(c)?)
+        })
+        .await
+        .unwrap()
+}

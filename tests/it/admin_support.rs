@@ -27,23 +27,6 @@ async fn reply_count(server: &TestServer) -> i64 {
         .unwrap()
 }
 
-async fn audit_kinds(server: &TestServer, of_kind: &str) -> Vec<verity::audit::AuditEvent> {
-    let of_kind = of_kind.to_string();
-    server
-        .ctx
-        .db
-        .run(move |c| {
-            use diesel::prelude::*;
-            use verity::storage::schema::audit_events::dsl::*;
-            Ok(audit_events
-                .filter(kind.eq(of_kind))
-                .select(verity::audit::AuditEvent::as_select())
-                .load(c)?)
-        })
-        .await
-        .unwrap()
-}
-
 fn ids(reply: &Value) -> Vec<String> {
     reply["items"]
         .as_array()
@@ -194,11 +177,11 @@ async fn tickets_are_listed_read_answered_by_email_and_closed() {
     assert_eq!(again.body["closed_at"], closed.body["closed_at"]);
     assert_eq!(server.outbox_for("ana@example.com").await.len(), 1);
 
-    let replied_events = audit_kinds(&server, "support_ticket_replied").await;
+    let replied_events = audit_events_of_kind(&server, "support_ticket_replied").await;
     assert_eq!(replied_events.len(), 1);
     assert_eq!(replied_events[0].client_id.as_deref(), Some(agent.as_str()));
     assert!(replied_events[0].detail.contains(&first));
-    let closed_events = audit_kinds(&server, "support_ticket_closed").await;
+    let closed_events = audit_events_of_kind(&server, "support_ticket_closed").await;
     assert_eq!(closed_events.len(), 1, "closing twice is one change");
     assert_eq!(closed_events[0].client_id.as_deref(), Some(agent.as_str()));
 }

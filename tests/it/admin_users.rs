@@ -4,7 +4,6 @@
 use openidconnect::OAuth2TokenResponse;
 use reqwest::Method;
 use serde_json::{json, Value};
-use verity::audit::AuditEvent;
 
 use crate::admin_harness::*;
 use crate::harness::*;
@@ -49,23 +48,6 @@ async fn enrol_everything(server: &TestServer, user_id: &str) -> String {
             let hashes: Vec<String> = (0..10).map(|i| format!("hash-{i}")).collect();
             methods::replace_backup_codes(c, now, &uid, &hashes)?;
             Ok(phone.id)
-        })
-        .await
-        .unwrap()
-}
-
-async fn events(server: &TestServer, kind_is: &str) -> Vec<AuditEvent> {
-    let k = kind_is.to_string();
-    server
-        .ctx
-        .db
-        .run(move |c| {
-            use diesel::prelude::*;
-            use verity::storage::schema::audit_events::dsl::*;
-            Ok(audit_events
-                .filter(kind.eq(k))
-                .select(AuditEvent::as_select())
-                .load(c)?)
         })
         .await
         .unwrap()
@@ -341,7 +323,7 @@ async fn disable_ends_sessions_and_tokens_and_enable_lets_the_person_back() {
         .await;
     assert_ne!(res.status(), 303, "sign-in is refused");
 
-    let events = events(&server, "user_disabled").await;
+    let events = audit_events_of_kind(&server, "user_disabled").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].client_id.as_deref(), Some(agent.as_str()));
     assert_eq!(events[0].user_id.as_deref(), Some(uid.as_str()));
@@ -374,7 +356,7 @@ async fn disable_ends_sessions_and_tokens_and_enable_lets_the_person_back() {
 }
 
 async fn events_len(server: &TestServer, kind: &str) -> usize {
-    events(server, kind).await.len()
+    audit_events_of_kind(server, kind).await.len()
 }
 
 #[actix_web::test]
@@ -433,7 +415,7 @@ async fn unlock_lifts_the_sign_in_lock() {
         ),
         "{open:?}"
     );
-    let events = events(&server, "user_unlocked").await;
+    let events = audit_events_of_kind(&server, "user_unlocked").await;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].client_id.as_deref(), Some(agent.as_str()));
 }
@@ -488,7 +470,7 @@ async fn reset_mfa_needs_a_reason_removes_every_factor_and_acts_once() {
     assert_eq!(again.status, 200);
     assert_eq!(again.body, first.body);
 
-    let resets = events(&server, "mfa_reset").await;
+    let resets = audit_events_of_kind(&server, "mfa_reset").await;
     assert_eq!(resets.len(), 1, "acted once");
     assert_eq!(resets[0].client_id.as_deref(), Some(agent.as_str()));
     let detail: Value = serde_json::from_str(&resets[0].detail).unwrap();
@@ -777,7 +759,7 @@ async fn support_assisted_phone_change_end_to_end() {
         "SMS to the new number"
     );
     // The audit event names the agent, the identity check and the note.
-    let changed = events(&server, "phone_changed").await;
+    let changed = audit_events_of_kind(&server, "phone_changed").await;
     assert_eq!(changed.len(), 1);
     assert_eq!(changed[0].client_id.as_deref(), Some(agent.as_str()));
     let detail: Value = serde_json::from_str(&changed[0].detail).unwrap();
@@ -919,7 +901,7 @@ async fn hostile_input_gets_a_json_4xx_on_every_backend() {
         assert_eq!(r.status, status, "{path} {body}: {}", r.body);
     }
     // The reason is kept as written, NUL and all, in the audit event.
-    let reset = events(&server, "mfa_reset").await;
+    let reset = audit_events_of_kind(&server, "mfa_reset").await;
     let detail: Value = serde_json::from_str(&reset[0].detail).unwrap();
     assert_eq!(detail["reason"], "a\u{0}b");
 }
@@ -973,7 +955,9 @@ async fn a_change_whose_phone_was_removed_meanwhile_changes_nothing() {
     )
     .await;
     assert_eq!(detail.body["phones"], json!([]), "nothing added");
-    assert!(events(&server, "phone_changed").await.is_empty());
+    assert!(audit_events_of_kind(&server, "phone_changed")
+        .await
+        .is_empty());
     assert!(!server
         .outbox_for("lin@example.com")
         .await
