@@ -73,6 +73,9 @@ pub struct Settings {
     pub log_format: LogFormat,
     /// Connections in the database pool.
     pub db_pool_size: u32,
+    /// Connections kept open while idle (at most `db_pool_size`). 0 opens connections only on
+    /// demand (the test harness uses it, so pools of finished tests stay quiet).
+    pub db_pool_min_idle: u32,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// Use `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
@@ -207,6 +210,7 @@ impl Default for Settings {
             signing_alg: SigningAlg::RS256,
             log_format: LogFormat::Text,
             db_pool_size: 8,
+            db_pool_min_idle: 8,
             workers: 0,
             trust_forwarded_for: false,
             site_name: "Verity".into(),

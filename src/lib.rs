@@ -62,7 +62,11 @@ impl Ctx {
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Ctx> {
         let master = MasterKey::load(&settings)?;
-        let db = Db::connect(&settings.database_url(), settings.db_pool_size)?;
+        let db = Db::connect_with(
+            &settings.database_url(),
+            settings.db_pool_size,
+            Some(settings.db_pool_min_idle),
+        )?;
         let migrator = db.clone();
         let applied = tokio::task::spawn_blocking(move || migrator.migrate()).await??;
         if applied > 0 {

@@ -64,6 +64,12 @@ pub struct Db {
 
 impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
+        Self::connect_with(url, pool_size, None)
+    }
+
+    /// `min_idle`: connections kept open while idle (None: the whole pool). With Some(0) the pool
+    /// opens connections only when asked, so nothing reconnects in the background.
+    pub fn connect_with(url: &str, pool_size: u32, min_idle: Option<u32>) -> anyhow::Result<Db> {
         let (backend, conn_url) = if let Some(path) = url.strip_prefix("sqlite://") {
             if let Some(parent) = std::path::Path::new(path).parent() {
                 if !parent.as_os_str().is_empty() {
@@ -80,6 +86,7 @@ impl Db {
         let manager = ConnectionManager::<DbConn>::new(conn_url);
         let pool = Pool::builder()
             .max_size(pool_size)
+            .min_idle(min_idle.map(|n| n.min(pool_size)))
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)

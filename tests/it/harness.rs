@@ -71,6 +71,9 @@ impl TestServer {
             master_key: Some(verity::crypto::MasterKey::generate().to_base64()),
             workers: 2,
             db_pool_size: 4,
+            // Open connections on demand only: a finished test's pool must not keep reconnecting
+            // to its dropped database in the background while the process exits.
+            db_pool_min_idle: 0,
             ..Settings::default()
         };
         let mut pg = None;
