@@ -44,6 +44,17 @@ fn random_name() -> String {
 
 /// A fresh PostgreSQL database for one test; returns (admin URL, database URL).
 fn fresh_postgres(admin_url: &str) -> (String, String) {
+    // Without an explicit sslmode, libpq negotiates TLS through the system's OpenSSL; a
+    // connection attempt racing the process's exit-time OpenSSL cleanup once crashed the test
+    // binary after every test had passed. The test server is local: plain TCP.
+    let admin_url = if admin_url.contains("sslmode=") {
+        admin_url.to_string()
+    } else if admin_url.contains('?') {
+        format!("{admin_url}&sslmode=disable")
+    } else {
+        format!("{admin_url}?sslmode=disable")
+    };
+    let admin_url = admin_url.as_str();
     let name = format!("verity_test_{}", random_name());
     let mut conn =
         diesel::PgConnection::establish(admin_url).expect("connect to VERITY_TEST_DATABASE_URL");
@@ -329,7 +340,9 @@ impl Drop for TestServer {
             }
         });
         if let Some((admin, url)) = self.pg.take() {
-            let name = url.rsplit('/').next().unwrap_or_default().to_string();
+            let name = url::Url::parse(&url)
+                .map(|u| u.path().trim_start_matches('/').to_string())
+                .unwrap_or_default();
             if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut conn);
