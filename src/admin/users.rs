@@ -491,6 +491,12 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
         run(diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&uid))).execute(c))?;
         run(diesel::delete(consents::table.filter(consents::user_id.eq(&uid))).execute(c))?;
         run(diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(&uid))).execute(c))?;
+        // A waiting account reset dies with the account.
+        run(diesel::delete(
+            crate::storage::schema::account_resets::table
+                .filter(crate::storage::schema::account_resets::user_id.eq(&uid)),
+        )
+        .execute(c))?;
         run(diesel::update(users_t::table.find(&uid))
             .set((
                 users_t::email.eq(format!("deleted+{uid}@invalid")),

@@ -285,7 +285,10 @@ pub async fn send_due_links(ctx: &Ctx) -> anyhow::Result<usize> {
                     if claimed != 1 {
                         return Ok::<_, anyhow::Error>(None);
                     }
-                    let Some(user) = crate::accounts::users::by_id(c, &reset.user_id)? else {
+                    // A disabled or deleted account gets no link (its reset just never ends).
+                    let Some(user) = crate::accounts::users::by_id(c, &reset.user_id)?
+                        .filter(|u| !u.disabled && u.deleted_at.is_none())
+                    else {
                         return Ok(None);
                     };
                     let token = insert_token(c, now, ttl, &user.id, &user.email, PURPOSE_COMPLETE)?;

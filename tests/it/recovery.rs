@@ -522,3 +522,33 @@ async fn a_session_confirmed_with_a_cooldown_phone_cannot_remove_another_factor(
         .await;
     assert_eq!(res.headers()["location"], "/account", "now it can go");
 }
+
+#[actix_web::test]
+async fn a_disabled_account_gets_no_removal_link() {
+    let server = TestServer::start().await;
+    person_with_phone(&server, "val@example.com").await;
+    request_account_reset(&server, "val@example.com").await;
+    let uid = user_id(&server, "val@example.com").await;
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::users;
+            diesel::update(users::table.find(&uid))
+                .set(users::disabled.eq(true))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    server.ctx.clock.advance(hours(25));
+    verity::recovery::account_reset::send_due_links(&server.ctx)
+        .await
+        .unwrap();
+    assert!(!server
+        .outbox_for("val@example.com")
+        .await
+        .iter()
+        .any(|m| m.subject.contains("You can now reset")));
+}
