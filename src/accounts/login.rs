@@ -193,7 +193,7 @@ async fn complete_session(
     let (uid, device, a) = (user_id.to_string(), device_id.to_string(), actor.clone());
     let amr_owned: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
     let acr_owned = acr.to_string();
-    let (session, new_device) = ctx
+    let (session, new_device, reset_cancelled) = ctx
         .db
         .run(move |c| {
             c.transaction(|c| {
@@ -202,15 +202,18 @@ async fn complete_session(
                 let amr_refs: Vec<&str> = amr_owned.iter().map(String::as_str).collect();
                 let s = sessions::create(c, now, &uid, &a, &device, &amr_refs, &acr_owned)?;
                 audit::record(c, now, Some(&uid), None, "signed_in", serde_json::json!({ "session": s.id, "amr": amr_owned, "acr": acr_owned, "new_device": new_device }), Some(&a))?;
-                Ok((s, new_device))
+                // Whoever can sign in normally owns the account: a waiting account reset is void.
+                let reset_cancelled = crate::recovery::account_reset::cancel_on_sign_in(c, now, &uid, &a)?;
+                Ok((s, new_device, reset_cancelled))
             })
         })
         .await?;
     if new_device {
         new_device_alert(ctx, user_id, email, actor).await?;
     }
-    // Whoever can sign in normally owns the account: a waiting account reset is void.
-    crate::recovery::account_reset::cancel_on_sign_in(ctx, user_id, actor).await?;
+    if reset_cancelled {
+        crate::recovery::account_reset::announce_cancellation(ctx, user_id).await?;
+    }
     Ok(session)
 }
 
@@ -427,6 +430,30 @@ pub fn usable_methods(ctx: &Ctx, flow: &LoginFlow, mut enrolled: Enrolled) -> En
         enrolled.phones.retain(|p| !p.recently_changed(now, hours));
     }
     enrolled
+}
+
+/// Where a code for this flow may be sent.
+pub enum CodePhone {
+    Usable(methods::PhoneRow),
+    /// The person's phone, but in its SIM-swap cooldown and this flow is a password reset.
+    CoolingDown,
+    /// Not one of the person's phones, or not one this flow may use.
+    Unknown,
+}
+
+pub async fn phone_for_code(
+    ctx: &Ctx,
+    flow: &LoginFlow,
+    phone_id: &str,
+) -> anyhow::Result<CodePhone> {
+    let all = enrolled(ctx, &flow.user_id).await?;
+    let known = all.phones.iter().any(|p| p.id == phone_id);
+    let usable = usable_methods(ctx, flow, all);
+    Ok(match usable.phones.into_iter().find(|p| p.id == phone_id) {
+        Some(row) => CodePhone::Usable(row),
+        None if known && flow.reset_token.is_some() => CodePhone::CoolingDown,
+        None => CodePhone::Unknown,
+    })
 }
 
 /// Phones a password reset may not use yet (SIM-swap cooldown): masked number and the time it

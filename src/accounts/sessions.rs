@@ -234,13 +234,21 @@ pub async fn stepped_up_with_cooldown_phone(
         ctx.clock.now(),
         ctx.settings.security.sim_swap_cooldown_hours,
     );
-    let phones = ctx
+    let phone = ctx
         .db
-        .run(move |c| Ok(crate::mfa::methods::enrolled(c, &uid)?.phones))
+        .run(move |c| {
+            use crate::mfa::methods::PhoneRow;
+            use crate::storage::schema::phones;
+            Ok(phones::table
+                .find(&phone_id)
+                .filter(phones::user_id.eq(&uid))
+                .select(PhoneRow::as_select())
+                .first(c)
+                .optional()?)
+        })
         .await?;
-    Ok(phones
-        .into_iter()
-        .find(|p| p.id == phone_id && p.recently_changed(now, hours))
+    Ok(phone
+        .filter(|p| p.recently_changed(now, hours))
         .map(|p| p.id))
 }
 

@@ -20,6 +20,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::accounts::email_tokens;
+use crate::accounts::login::{LoginFlow, LoginStage};
 use crate::audit::{self, Actor};
 use crate::mfa::methods;
 use crate::notify::{send_best_effort, Channel, Message};
@@ -69,28 +70,6 @@ pub async fn pending(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<AccountR
     ctx.db.run(move |c| pending_for(c, &uid)).await
 }
 
-fn insert_token(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    ttl_secs: u64,
-    user_id: &str,
-    email: &str,
-    purpose: &str,
-) -> anyhow::Result<String> {
-    let ttl = chrono::Duration::seconds(ttl_secs as i64);
-    email_tokens::issue(conn, now, ttl, user_id, email, purpose)
-}
-
-/// Marks a valid link used and returns its account, or None (unknown, used or expired).
-fn claim_token(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    token: &str,
-    purpose: &str,
-) -> anyhow::Result<Option<String>> {
-    Ok(email_tokens::claim(conn, now, token, purpose)?.map(|(user_id, _)| user_id))
-}
-
 /// Whether a link is still usable, without using it (for the page that asks to confirm).
 pub async fn link_valid(ctx: &Ctx, token: &str, purpose: &'static str) -> anyhow::Result<bool> {
     let (token, now) = (token.to_string(), ctx.clock.now());
@@ -110,15 +89,27 @@ pub enum RequestLink {
         ready_at: NaiveDateTime,
     },
     TooManyRequests,
+    /// Only a sign-in whose password was accepted may ask (not a password reset, where only
+    /// the email link was shown).
+    PasswordFirst,
 }
 
-/// Step 1: the person (password already accepted) asks for an account reset.
+/// Whether this sign-in may ask for an account reset: the password was given, and the
+/// second factor is what's missing.
+pub fn may_request(flow: &LoginFlow) -> bool {
+    flow.reset_token.is_none() && flow.stage == LoginStage::SecondFactor
+}
+
+/// Step 1: the person (password already accepted in `flow`) asks for an account reset.
 pub async fn send_request_link(
     ctx: &Ctx,
-    user_id: &str,
-    email: &str,
+    flow: &LoginFlow,
     actor: &Actor,
 ) -> anyhow::Result<RequestLink> {
+    if !may_request(flow) {
+        return Ok(RequestLink::PasswordFirst);
+    }
+    let (user_id, email) = (flow.user_id.as_str(), flow.email.as_str());
     if let Some(existing) = pending(ctx, user_id).await? {
         return Ok(RequestLink::AlreadyPending {
             ready_at: existing.ready_at,
@@ -140,7 +131,7 @@ pub async fn send_request_link(
     let token = ctx
         .db
         .run(move |c| {
-            let token = insert_token(c, now, ttl, &uid, &mail, PURPOSE_REQUEST)?;
+            let token = email_tokens::issue(c, now, secs(ttl), &uid, &mail, PURPOSE_REQUEST)?;
             audit::record(
                 c,
                 now,
@@ -173,6 +164,10 @@ pub async fn send_request_link(
     })
 }
 
+fn secs(n: u64) -> chrono::Duration {
+    chrono::Duration::seconds(n as i64)
+}
+
 fn hours(secs: u64) -> String {
     match secs.div_ceil(3600) {
         1 => "1 hour".to_string(),
@@ -202,7 +197,8 @@ pub async fn confirm_request(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::R
         .db
         .run(move |c| {
             c.transaction(|c| {
-                let Some(user_id) = claim_token(c, now, &token, PURPOSE_REQUEST)? else {
+                let Some((user_id, _)) = email_tokens::claim(c, now, &token, PURPOSE_REQUEST)?
+                else {
                     return Ok((Confirmed::InvalidLink, None));
                 };
                 if let Some(existing) = pending_for(c, &user_id)? {
@@ -291,7 +287,14 @@ pub async fn send_due_links(ctx: &Ctx) -> anyhow::Result<usize> {
                     else {
                         return Ok(None);
                     };
-                    let token = insert_token(c, now, ttl, &user.id, &user.email, PURPOSE_COMPLETE)?;
+                    let token = email_tokens::issue(
+                        c,
+                        now,
+                        secs(ttl),
+                        &user.id,
+                        &user.email,
+                        PURPOSE_COMPLETE,
+                    )?;
                     Ok(Some((user.email, token)))
                 })?;
                 links.extend(sent);
@@ -349,7 +352,8 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
         .db
         .run(move |c| {
             c.transaction(|c| {
-                let Some(user_id) = claim_token(c, now, &token, PURPOSE_COMPLETE)? else {
+                let Some((user_id, _)) = email_tokens::claim(c, now, &token, PURPOSE_COMPLETE)?
+                else {
                     return Ok(None);
                 };
                 let finished = diesel::update(
@@ -454,53 +458,51 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
     Ok(Completed::Done { email })
 }
 
-/// A normal sign-in cancels a waiting reset, and every channel hears about it. Returns whether
-/// one was cancelled.
-pub async fn cancel_on_sign_in(ctx: &Ctx, user_id: &str, actor: &Actor) -> anyhow::Result<bool> {
-    let now = ctx.clock.now();
-    let (uid, a) = (user_id.to_string(), actor.clone());
-    let cancelled = ctx
-        .db
-        .run(move |c| {
-            c.transaction(|c| {
-                let n = diesel::update(
-                    account_resets::table
-                        .filter(account_resets::user_id.eq(&uid))
-                        .filter(account_resets::status.eq(PENDING)),
-                )
-                .set((
-                    account_resets::status.eq(CANCELLED),
-                    account_resets::finished_at.eq(now),
-                ))
-                .execute(c)?;
-                if n > 0 {
-                    audit::record(
-                        c,
-                        now,
-                        Some(&uid),
-                        None,
-                        "account_reset_cancelled",
-                        serde_json::json!({ "by": "sign-in" }),
-                        Some(&a),
-                    )?;
-                }
-                Ok(n > 0)
-            })
-        })
-        .await?;
-    if cancelled {
-        let site = &ctx.settings.site_name;
-        crate::recovery::notify_every_channel(
-            ctx,
-            user_id,
-            &format!("Your {site} account reset was cancelled"),
-            &format!(
-                "Your {site} account was signed in to on {} with its password and second factor, so the account reset that was waiting has been cancelled. Your sign-in methods stay as they are.\n\nIf you still need a reset, ask for it again. If you didn't ask for one, change your password: whoever asked knows it.\n",
-                when(now)
-            ),
-            &format!("{site}: the account reset that was waiting was cancelled because you signed in."),
-        )
-        .await?;
+/// A normal sign-in cancels a waiting reset. Runs inside the sign-in's own transaction (no
+/// extra round trip per sign-in); returns whether one was cancelled, so the caller can
+/// [`announce_cancellation`] once it has committed.
+pub fn cancel_on_sign_in(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    user_id: &str,
+    actor: &Actor,
+) -> anyhow::Result<bool> {
+    let n = diesel::update(
+        account_resets::table
+            .filter(account_resets::user_id.eq(user_id))
+            .filter(account_resets::status.eq(PENDING)),
+    )
+    .set((
+        account_resets::status.eq(CANCELLED),
+        account_resets::finished_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n > 0 {
+        audit::record(
+            conn,
+            now,
+            Some(user_id),
+            None,
+            "account_reset_cancelled",
+            serde_json::json!({ "by": "sign-in" }),
+            Some(actor),
+        )?;
     }
-    Ok(cancelled)
+    Ok(n > 0)
+}
+
+/// Tells every channel that a sign-in cancelled the waiting reset.
+pub async fn announce_cancellation(ctx: &Ctx, user_id: &str) -> anyhow::Result<()> {
+    let site = &ctx.settings.site_name;
+    crate::recovery::notify_every_channel(
+        ctx,
+        user_id,
+        &format!("Your {site} account reset was cancelled"),
+        &format!(
+            "Your {site} account was signed in to on {} with its password and second factor, so the account reset that was waiting has been cancelled. Your sign-in methods stay as they are.\n\nIf you still need a reset, ask for it again. If you didn't ask for one, change your password: whoever asked knows it.\n",
+            when(ctx.clock.now())
+        ),
+        &format!("{site}: the account reset that was waiting was cancelled because you signed in."),
+    )
+    .await
 }

@@ -4,7 +4,7 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
-use crate::accounts::login::{self, LoginFlow, LoginStage, PendingPhone};
+use crate::accounts::login::{self, CodePhone, LoginFlow, LoginStage, PendingPhone};
 use crate::accounts::sessions::{self, AMR_OTP};
 use crate::error::{AppError, PageResult};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
@@ -225,8 +225,7 @@ async fn lost_phone_page(
         layout: browser.layout("Don't have your phone?"),
         totp: !enrolled.totp.is_empty(),
         backup_codes_left: enrolled.backup_codes_left,
-        // A password reset (no password given) can't start an account reset.
-        can_reset_account: flow.reset_token.is_none(),
+        can_reset_account: crate::recovery::account_reset::may_request(flow),
         pending_until: pending,
         wait_hours: ctx.settings.security.account_reset_wait_secs.div_ceil(3600),
         notice,
@@ -251,30 +250,29 @@ pub async fn lost_phone_account_reset(
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
     };
-    if flow.reset_token.is_some() || flow.stage != LoginStage::SecondFactor {
-        return Err(AppError::BadRequest(
-            "Sign in with your password first, then ask for an account reset.".into(),
-        ));
-    }
     use crate::recovery::account_reset::{send_request_link, RequestLink};
-    let (notice, status) =
-        match send_request_link(&ctx, &flow.user_id, &flow.email, &browser.actor).await? {
-            RequestLink::Sent { email } => (
-                format!("We've emailed a link to {email}. Open it to confirm the account reset."),
-                StatusCode::OK,
+    let (notice, status) = match send_request_link(&ctx, &flow, &browser.actor).await? {
+        RequestLink::Sent { email } => (
+            format!("We've emailed a link to {email}. Open it to confirm the account reset."),
+            StatusCode::OK,
+        ),
+        RequestLink::AlreadyPending { ready_at } => (
+            format!(
+                "An account reset is already waiting. We'll email you a link on {}.",
+                ready_at.format("%Y-%m-%d %H:%M UTC")
             ),
-            RequestLink::AlreadyPending { ready_at } => (
-                format!(
-                    "An account reset is already waiting. We'll email you a link on {}.",
-                    ready_at.format("%Y-%m-%d %H:%M UTC")
-                ),
-                StatusCode::OK,
-            ),
-            RequestLink::TooManyRequests => (
-                "Too many requests in the last hour. Please try again later.".into(),
-                StatusCode::TOO_MANY_REQUESTS,
-            ),
-        };
+            StatusCode::OK,
+        ),
+        RequestLink::TooManyRequests => (
+            "Too many requests in the last hour. Please try again later.".into(),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        RequestLink::PasswordFirst => {
+            return Err(AppError::BadRequest(
+                "Sign in with your password first, then ask for an account reset.".into(),
+            ))
+        }
+    };
     lost_phone_page(&ctx, &browser, &flow, Some(notice), status).await
 }
 
@@ -298,12 +296,9 @@ pub async fn send(
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
     };
-    let all = login::enrolled(&ctx, &flow.user_id).await?;
-    let known = all.phones.iter().any(|p| p.id == form.phone);
-    let enrolled = login::usable_methods(&ctx, &flow, all);
-    let Some(row) = enrolled.phones.iter().find(|p| p.id == form.phone) else {
-        if known && flow.reset_token.is_some() {
-            // SIM-swap cooldown: this number can't be the second factor of a password reset.
+    let row = match login::phone_for_code(&ctx, &flow, &form.phone).await? {
+        CodePhone::Usable(row) => row,
+        CodePhone::CoolingDown => {
             let q = ChallengeQuery::default();
             let message = "That phone number was added or changed recently, so it can't be used to reset your password yet. Choose another way to confirm it's you.".to_string();
             return challenge_page(
@@ -316,13 +311,15 @@ pub async fn send(
             )
             .await;
         }
-        return Err(AppError::BadRequest(
-            "Choose one of your phone numbers.".into(),
-        ));
+        CodePhone::Unknown => {
+            return Err(AppError::BadRequest(
+                "Choose one of your phone numbers.".into(),
+            ))
+        }
     };
     let channel = PhoneChannel::parse(&form.channel).unwrap_or(PhoneChannel::Sms);
     let target = PhoneTarget {
-        e164: methods::decrypt_phone(&ctx.master, row)?,
+        e164: methods::decrypt_phone(&ctx.master, &row)?,
         masked: row.masked.clone(),
         phone_id: Some(row.id.clone()),
     };
