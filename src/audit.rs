@@ -26,6 +26,25 @@ pub struct Actor {
     pub user_agent: String,
 }
 
+impl Actor {
+    /// What per-IP limits are keyed by: the address itself for IPv4, its /64 network for IPv6
+    /// (one subscriber usually holds a whole /64, so per-address limits would be free to dodge).
+    pub fn limit_key(&self) -> String {
+        match self.ip.parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_some() => v6
+                .to_ipv4_mapped()
+                .map(|v4| v4.to_string())
+                .unwrap_or_default(),
+            Ok(std::net::IpAddr::V6(v6)) => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+            Ok(ip) => ip.to_string(),
+            Err(_) => self.ip.clone(),
+        }
+    }
+}
+
 pub fn record(
     conn: &mut DbConn,
     now: NaiveDateTime,
@@ -82,4 +101,25 @@ pub fn page_for_user(
         );
     }
     Ok(q.load(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Actor;
+
+    fn key(ip: &str) -> String {
+        Actor {
+            ip: ip.into(),
+            user_agent: String::new(),
+        }
+        .limit_key()
+    }
+
+    #[test]
+    fn ipv6_limits_are_keyed_by_the_64_network() {
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::9"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+    }
 }

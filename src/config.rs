@@ -43,6 +43,13 @@ impl SigningAlg {
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum ForwardedHeader {
+    XForwardedFor,
+    Forwarded,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     Json,
@@ -78,8 +85,15 @@ pub struct Settings {
     pub db_pool_min_idle: u32,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
-    /// Use `X-Forwarded-For` for the client IP (only behind a proxy that sets it).
+    /// Take the client IP from the forwarding header (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// The proxies whose forwarding entries are believed (CIDRs). The client IP is the
+    /// rightmost entry that isn't one of them; a request that doesn't come from one of them
+    /// is judged by its own address.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Which header the proxy sets: `x-forwarded-for` or `forwarded` (RFC 7239). Only that
+    /// one is read, so a client can't slip in the other.
+    pub forwarded_header: ForwardedHeader,
     /// Product name shown on pages and in messages.
     pub site_name: String,
     /// Region (ISO 3166 code) assumed for phone numbers typed without a leading `+`.
@@ -213,6 +227,11 @@ impl Default for Settings {
             db_pool_min_idle: 8,
             workers: 0,
             trust_forwarded_for: false,
+            trusted_proxies: vec![
+                ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
+                ipnet::IpNet::from(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+            ],
+            forwarded_header: ForwardedHeader::XForwardedFor,
             site_name: "Verity".into(),
             default_phone_region: "US".into(),
             dynamic_registration: false,
@@ -364,6 +383,15 @@ impl Settings {
         }
         if s.password_min_length < 8 || s.password_max_length < s.password_min_length {
             bail!("password length limits are inconsistent (minimum is at least 8)");
+        }
+        if !argon2_meets_owasp_floor(s.argon2_memory_kib, s.argon2_iterations) {
+            bail!(
+                "security.argon2_memory_kib / argon2_iterations are below the OWASP minimum for \
+                 Argon2id (m=47104 t=1, m=19456 t=2, m=12288 t=3, m=9216 t=4 or m=7168 t=5)"
+            );
+        }
+        if s.argon2_parallelism == 0 {
+            bail!("security.argon2_parallelism must be at least 1");
         }
         if s.password_failures_hard_limit > 100 {
             bail!("security.password_failures_hard_limit may not exceed 100 (NIST 63B)");
@@ -689,6 +717,20 @@ fn phone_number_or_text<'de, D: serde::Deserializer<'de>>(
     })
 }
 
+/// OWASP's Argon2id settings (Password Storage Cheat Sheet), each equally strong: more
+/// passes may stand in for memory down to 7 MiB, never below.
+pub fn argon2_meets_owasp_floor(memory_kib: u32, iterations: u32) -> bool {
+    let floor = match iterations {
+        0 => return false,
+        1 => 47104,
+        2 => 19456,
+        3 => 12288,
+        4 => 9216,
+        _ => 7168,
+    };
+    memory_kib >= floor
+}
+
 /// `localhost`, or a loopback IP address (`127.0.0.1`, `::1`, `[::1]`).
 fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -748,6 +790,35 @@ mod tests {
         assert!(s.trust_forwarded_for);
         assert_eq!(s.master_key.as_deref(), Some("12345"));
         assert!(Settings::load_from(vars(&[("VERITY_WORKERS", "many")])).is_err());
+    }
+
+    #[test]
+    fn argon2_parameters_below_the_owasp_floor_are_refused() {
+        let weak = Settings::load_from(vars(&[("VERITY_SECURITY__ARGON2_MEMORY_KIB", "4096")]))
+            .and_then(|s| s.validate());
+        assert!(format!("{:#}", weak.unwrap_err()).contains("OWASP"));
+        let traded = Settings::load_from(vars(&[
+            ("VERITY_SECURITY__ARGON2_MEMORY_KIB", "12288"),
+            ("VERITY_SECURITY__ARGON2_ITERATIONS", "3"),
+        ]))
+        .unwrap();
+        traded.validate().unwrap();
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn trusted_proxies_are_read_as_cidrs() {
+        let s = Settings::load_from(vars(&[
+            (
+                "VERITY_TRUSTED_PROXIES",
+                r#"["10.0.0.0/8", "2001:db8::/32"]"#,
+            ),
+            ("VERITY_FORWARDED_HEADER", "forwarded"),
+        ]))
+        .unwrap();
+        assert_eq!(s.trusted_proxies.len(), 2);
+        assert_eq!(s.forwarded_header, ForwardedHeader::Forwarded);
+        assert!(Settings::load_from(vars(&[("VERITY_TRUSTED_PROXIES", r#"["nope"]"#)])).is_err());
     }
 
     #[test]

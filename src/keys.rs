@@ -362,7 +362,7 @@ pub fn rotate(
 ) -> anyhow::Result<SigningKeyRow> {
     let active_from = now + chrono::Duration::from_std(lead)?;
     let keep_until = active_from + chrono::Duration::from_std(token_lifetime)?;
-    conn.transaction(|conn| {
+    crate::storage::db::write_tx(conn, |conn| {
         let row = insert_new_key(conn, master, alg, now, active_from)?;
         // Every older key stops signing when the new one starts, and stays published until
         // the tokens it may have signed by then have expired (never longer than before).

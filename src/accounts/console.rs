@@ -138,7 +138,7 @@ pub async fn revoke_app(
     );
     ctx.db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let removed = diesel::delete(
                     consents::table
                         .filter(consents::user_id.eq(&uid))
@@ -426,7 +426,7 @@ pub async fn totp_remove(
     let outcome = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 use crate::storage::schema::totp_credentials;
                 let enrolled = crate::mfa::methods::enrolled(c, &uid)?;
                 if !enrolled.totp.iter().any(|t| t.id == tid) {
@@ -485,7 +485,7 @@ pub async fn disown_activity(ctx: &Ctx, current: &Session, actor: &Actor) -> any
     let user = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let ended = sessions::end_all_for_user(c, now, &uid)?;
                 audit::record(
                     c,

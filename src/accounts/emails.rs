@@ -115,7 +115,7 @@ pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyh
     let added = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let taken: bool = diesel::select(diesel::dsl::exists(
                     users::table.filter(users::email.eq(&addr)),
                 ))
@@ -183,7 +183,7 @@ pub async fn confirm(ctx: &Ctx, token: &str) -> anyhow::Result<bool> {
     let confirmed = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let Some((uid, addr)) =
                     crate::accounts::email_tokens::claim(c, now, &token, PURPOSE_ADD_EMAIL)?
                 else {
@@ -244,7 +244,7 @@ pub async fn make_primary(
     let swapped = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let row: Option<(String, bool)> = user_emails::table
                     .find(&rid)
                     .filter(user_emails::user_id.eq(&uid))
@@ -309,7 +309,7 @@ pub async fn remove(
     let removed = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let addr: Option<String> = user_emails::table
                     .find(&rid)
                     .filter(user_emails::user_id.eq(&uid))

@@ -7,7 +7,6 @@
 
 use std::time::Duration;
 
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::email_tokens;
@@ -196,7 +195,7 @@ async fn complete_session(
     let (session, new_device, reset_cancelled) = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 // The very first sign-in after sign-up is not a "new device".
                 let new_device = sessions::has_any_session(c, &uid)? && !sessions::device_known(c, &uid, &device)?;
                 let amr_refs: Vec<&str> = amr_owned.iter().map(String::as_str).collect();
@@ -299,7 +298,7 @@ pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<boo
     let user = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let Some((user_id, _)) = email_tokens::claim(c, now, &token, NOT_ME_PURPOSE)?
                 else {
                     return Ok(None);

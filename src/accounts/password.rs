@@ -1,17 +1,52 @@
-//! Password hashing (Argon2id behind a semaphore sized to the cores) and the strength rules.
+//! Password hashing (Argon2id behind a semaphore sized to the cores, over a fixed pool of
+//! memory blocks) and the strength rules.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use anyhow::anyhow;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::Security;
 
+/// Argon2's working memory (19 MiB at the default parameters), allocated once per permit and
+/// reused. Allocating it per hash on many blocking threads let the allocator keep hundreds of
+/// megabytes after a burst of sign-ins.
+struct MemoryPool {
+    blocks_per_hash: usize,
+    free: Mutex<Vec<Vec<Block>>>,
+}
+
+impl MemoryPool {
+    fn take(&self, needed: usize) -> Vec<Block> {
+        let pooled = self.free.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        match pooled {
+            Some(blocks) if blocks.len() >= needed => blocks,
+            // A hash stored under other parameters: a one-off buffer of its own size.
+            other => {
+                if let Some(blocks) = other {
+                    self.give_back(blocks);
+                }
+                vec![Block::default(); needed.max(self.blocks_per_hash)]
+            }
+        }
+    }
+
+    fn give_back(&self, blocks: Vec<Block>) {
+        if blocks.len() == self.blocks_per_hash {
+            self.free
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(blocks);
+        }
+    }
+}
+
 pub struct Passwords {
     params: Params,
     permits: Arc<Semaphore>,
+    pool: Arc<MemoryPool>,
     /// Verified against when the account doesn't exist, so both answers take the same time.
     dummy_hash: String,
 }
@@ -25,10 +60,15 @@ impl Passwords {
             None,
         )
         .map_err(|e| anyhow!("invalid Argon2 parameters: {e}"))?;
-        let dummy_hash = hash_with(&params, "verity-dummy-password-for-timing")?;
+        let pool = Arc::new(MemoryPool {
+            blocks_per_hash: params.block_count(),
+            free: Mutex::new(Vec::new()),
+        });
+        let dummy_hash = hash_with(&params, &pool, "verity-dummy-password-for-timing")?;
         Ok(Passwords {
             params,
             permits: Arc::new(Semaphore::new(permits.max(1))),
+            pool,
             dummy_hash,
         })
     }
@@ -37,8 +77,8 @@ impl Passwords {
     /// allocating 19 MiB per concurrent hash.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
         let _permit = self.permits.clone().acquire_owned().await?;
-        let params = self.params.clone();
-        tokio::task::spawn_blocking(move || hash_with(&params, &password)).await?
+        let (params, pool) = (self.params.clone(), self.pool.clone());
+        tokio::task::spawn_blocking(move || hash_with(&params, &pool, &password)).await?
     }
 
     /// `None` verifies against a dummy hash and returns false: same work, same timing.
@@ -48,28 +88,88 @@ impl Passwords {
             Some(h) => (h, true),
             None => (self.dummy_hash.clone(), false),
         };
-        let ok = tokio::task::spawn_blocking(move || {
-            let parsed = PasswordHash::new(&stored).map_err(|e| anyhow!("bad stored hash: {e}"))?;
-            // Parameters come from the stored hash, so old hashes keep verifying after a change.
-            Ok::<bool, anyhow::Error>(
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok(),
-            )
-        })
-        .await??;
+        let pool = self.pool.clone();
+        let ok =
+            tokio::task::spawn_blocking(move || verify_with(&pool, &stored, &password)).await??;
         Ok(ok && real)
+    }
+
+    /// Whether a stored hash was made with other parameters than today's (so a successful
+    /// sign-in should store a fresh one).
+    pub fn is_outdated(&self, stored: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return false;
+        };
+        let same = Algorithm::try_from(parsed.algorithm).ok() == Some(Algorithm::Argon2id)
+            && parsed.version == Some(Version::V0x13.into())
+            && Params::try_from(&parsed).is_ok_and(|p| {
+                p.m_cost() == self.params.m_cost()
+                    && p.t_cost() == self.params.t_cost()
+                    && p.p_cost() == self.params.p_cost()
+            });
+        !same
     }
 }
 
-fn hash_with(params: &Params, password: &str) -> anyhow::Result<String> {
+fn hash_with(params: &Params, pool: &MemoryPool, password: &str) -> anyhow::Result<String> {
     let salt_bytes = crate::crypto::random_bytes(16);
     let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| anyhow!("salt: {e}"))?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
-    Ok(argon
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow!("hashing failed: {e}"))?
-        .to_string())
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    let mut blocks = pool.take(params.block_count());
+    let result = argon.hash_password_into_with_memory(
+        password.as_bytes(),
+        &salt_bytes,
+        &mut out,
+        &mut blocks,
+    );
+    pool.give_back(blocks);
+    result.map_err(|e| anyhow!("hashing failed: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| anyhow!("params: {e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| anyhow!("output: {e}"))?),
+    };
+    Ok(phc.to_string())
+}
+
+/// Parameters, salt and algorithm come from the stored hash, so old hashes keep verifying
+/// after a parameter change.
+fn verify_with(pool: &MemoryPool, stored: &str, password: &str) -> anyhow::Result<bool> {
+    let parsed = PasswordHash::new(stored).map_err(|e| anyhow!("bad stored hash: {e}"))?;
+    let algorithm =
+        Algorithm::try_from(parsed.algorithm).map_err(|e| anyhow!("bad stored hash: {e}"))?;
+    let version = match parsed.version {
+        Some(v) => Version::try_from(v).map_err(|e| anyhow!("bad stored hash: {e}"))?,
+        None => Version::default(),
+    };
+    let expected = parsed
+        .hash
+        .ok_or_else(|| anyhow!("bad stored hash: no output"))?;
+    let params = Params::try_from(&parsed).map_err(|e| anyhow!("bad stored hash: {e}"))?;
+    let salt = parsed
+        .salt
+        .ok_or_else(|| anyhow!("bad stored hash: no salt"))?;
+    let mut salt_buf = [0u8; 64];
+    let salt_bytes = salt
+        .decode_b64(&mut salt_buf)
+        .map_err(|e| anyhow!("bad stored hash: {e}"))?;
+    let argon = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let mut blocks = pool.take(params.block_count());
+    let result = argon.hash_password_into_with_memory(
+        password.as_bytes(),
+        salt_bytes,
+        &mut out,
+        &mut blocks,
+    );
+    pool.give_back(blocks);
+    if result.is_err() {
+        return Ok(false);
+    }
+    Ok(crate::crypto::ct_eq(&out, expected.as_bytes()))
 }
 
 /// Far past the maximum length: refuse before hashing, so a huge body can't tie up Argon2.
@@ -120,6 +220,53 @@ pub fn refusal_reason(security: &Security, password: &str, user_inputs: &[&str])
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn light() -> Security {
+        Security {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            ..Security::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn pooled_hashes_verify_and_match_the_reference_implementation() {
+        let passwords = Passwords::new(&light(), 2).unwrap();
+        let stored = passwords.hash("a long passphrase".into()).await.unwrap();
+        assert!(passwords
+            .verify(Some(stored.clone()), "a long passphrase".into())
+            .await
+            .unwrap());
+        assert!(!passwords
+            .verify(Some(stored.clone()), "another passphrase".into())
+            .await
+            .unwrap());
+        assert!(!passwords
+            .verify(None, "a long passphrase".into())
+            .await
+            .unwrap());
+        // The PHC string is the standard one: the crate's own verifier accepts it.
+        use argon2::password_hash::PasswordVerifier;
+        let parsed = PasswordHash::new(&stored).unwrap();
+        assert!(Argon2::default()
+            .verify_password(b"a long passphrase", &parsed)
+            .is_ok());
+        // And a hash made by the crate's own hasher verifies here.
+        use argon2::password_hash::PasswordHasher;
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let other = Argon2::default()
+            .hash_password(b"a long passphrase", &salt)
+            .unwrap()
+            .to_string();
+        assert!(passwords
+            .verify(Some(other.clone()), "a long passphrase".into())
+            .await
+            .unwrap());
+        assert!(passwords.is_outdated(&other));
+        assert!(!passwords.is_outdated(&stored));
+        // The pool holds at most one buffer per permit, reused.
+        assert!(passwords.pool.free.lock().unwrap().len() <= 2);
+    }
 
     #[test]
     fn refuses_short_common_and_personal_passwords() {

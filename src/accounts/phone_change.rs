@@ -311,8 +311,7 @@ pub async fn commit(
     let old_number = ctx
         .db
         .run(move |c| {
-            use diesel::Connection;
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let old = match &replacing {
                     Some(id) => {
                         let row = methods::enrolled(c, &uid)?.phones.into_iter().find(|p| &p.id == id);
@@ -403,8 +402,7 @@ pub async fn remove(
     let outcome = ctx
         .db
         .run(move |c| {
-            use diesel::Connection;
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let enrolled = methods::enrolled(c, &uid)?;
                 if !enrolled.phones.iter().any(|p| p.id == pid) {
                     return Ok(Err(Remove::Unknown));

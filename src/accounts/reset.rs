@@ -188,7 +188,7 @@ pub async fn complete(
     let done = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 // The link must still be valid and this account's.
                 match email_tokens::claim(c, now, &token, PURPOSE_PASSWORD_RESET)? {
                     Some((owner, _)) if owner == uid => {}

@@ -158,7 +158,7 @@ pub async fn sign_up(
             let inserted = ctx
                 .db
                 .run(move |c| {
-                    c.transaction(|c| {
+                    crate::storage::db::write_tx(c, |c| {
                         // Two sign-ups racing for one email: the unique index decides.
                         match diesel::insert_into(users_t::table).values(&row).execute(c) {
                             Ok(_) => {}
@@ -258,7 +258,7 @@ pub async fn confirm_email(
     let now = ctx.clock.now();
     let actor = actor.clone();
     ctx.db
-        .run(move |c| c.transaction(|c| confirm_in_tx(c, &hash, now, &actor)))
+        .run(move |c| crate::storage::db::write_tx(c, |c| confirm_in_tx(c, &hash, now, &actor)))
         .await
 }
 

@@ -315,7 +315,7 @@ async fn in_transaction<T: Send + 'static>(
     ctx.db
         .run(move |c| {
             let mut outcome = None;
-            let result = c.transaction::<_, anyhow::Error, _>(|c| match f(c) {
+            let result = crate::storage::db::write_tx::<_, anyhow::Error, _>(c, |c| match f(c) {
                 Ok(v) => Ok(v),
                 Err(p) => {
                     outcome = Some(p);

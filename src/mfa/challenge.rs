@@ -17,6 +17,9 @@ use crate::Ctx;
 fn fail_key(user_id: &str) -> String {
     format!("mfa:fail:{user_id}")
 }
+fn refused_key(user_id: &str) -> String {
+    format!("mfa:refused:{user_id}")
+}
 fn lock_key(user_id: &str) -> String {
     format!("mfa:lock:{user_id}")
 }
@@ -37,6 +40,7 @@ pub async fn locked_for(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<i64>>
         // The lock has passed: start counting afresh.
         ctx.store.delete(&lock_key(user_id)).await?;
         ctx.store.delete(&fail_key(user_id)).await?;
+        ctx.store.delete(&refused_key(user_id)).await?;
         Ok(None)
     }
 }
@@ -44,6 +48,7 @@ pub async fn locked_for(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<i64>>
 /// Lifts a second-factor lock and forgets the wrong-code count (an operator's unlock).
 pub async fn clear_lock(ctx: &Ctx, user_id: &str) -> anyhow::Result<()> {
     ctx.store.delete(&lock_key(user_id)).await?;
+    ctx.store.delete(&refused_key(user_id)).await?;
     ctx.store.delete(&fail_key(user_id)).await
 }
 
@@ -64,12 +69,82 @@ pub enum CodeOutcome {
     },
 }
 
-async fn record_failure(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result<CodeOutcome> {
-    let sec = &ctx.settings.security;
-    let failures = ctx
+/// A code check that was let through: it holds attempt `number` of the allowance.
+struct Attempt {
+    number: i64,
+    refused_before: i64,
+}
+
+async fn count(ctx: &Ctx, key: &str) -> anyhow::Result<i64> {
+    Ok(ctx
         .store
-        .incr(&fail_key(user_id), Duration::from_secs(86400))
-        .await?;
+        .get(key)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
+/// Reserves one try of the wrong-code allowance before the code is checked, atomically in
+/// the store: every try counts as wrong until it is accepted, so a burst of guesses sent at
+/// once gets at most `mfa_max_failures` checked, on any number of nodes.
+async fn reserve_attempt(ctx: &Ctx, user_id: &str) -> anyhow::Result<Result<Attempt, CodeOutcome>> {
+    let sec = &ctx.settings.security;
+    if let Some(secs) = locked_for(ctx, user_id).await? {
+        ctx.store
+            .incr(&refused_key(user_id), Duration::from_secs(86400))
+            .await?;
+        return Ok(Err(CodeOutcome::Locked { secs }));
+    }
+    let refused_before = count(ctx, &refused_key(user_id)).await?;
+    let max = i64::from(sec.mfa_max_failures.max(1));
+    match ctx
+        .store
+        .incr_below(&fail_key(user_id), max, Duration::from_secs(86400))
+        .await?
+    {
+        Some(number) => Ok(Ok(Attempt {
+            number,
+            refused_before,
+        })),
+        None => {
+            ctx.store
+                .incr(&refused_key(user_id), Duration::from_secs(86400))
+                .await?;
+            let secs = locked_for(ctx, user_id)
+                .await?
+                .unwrap_or(sec.mfa_lock_secs as i64);
+            Ok(Err(CodeOutcome::Locked { secs }))
+        }
+    }
+}
+
+/// A right code inside a burst that crossed the limit is refused: it may be one guess of
+/// many sent at once. Checked before the code is consumed, so the person can use it later.
+async fn refuse_inside_burst(
+    ctx: &Ctx,
+    user_id: &str,
+    attempt: &Attempt,
+) -> anyhow::Result<Option<CodeOutcome>> {
+    if let Some(secs) = locked_for(ctx, user_id).await? {
+        return Ok(Some(CodeOutcome::Locked { secs }));
+    }
+    if count(ctx, &refused_key(user_id)).await? > attempt.refused_before {
+        return Ok(Some(CodeOutcome::Locked {
+            secs: ctx.settings.security.mfa_lock_secs as i64,
+        }));
+    }
+    Ok(None)
+}
+
+/// The reserved try was a wrong code: it already counts; lock when it was the last one.
+async fn record_failure(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    attempt: Attempt,
+) -> anyhow::Result<CodeOutcome> {
+    let sec = &ctx.settings.security;
+    let failures = attempt.number;
     let now = ctx.clock.now();
     let uid = user_id.to_string();
     ctx.db
@@ -193,16 +268,18 @@ pub async fn send_phone_code(
             sec.otp_sends_per_long_window,
         ),
     ];
+    // Each window's slot is reserved before anything is sent, so a burst can't send more
+    // than the limit; a refused or failed send gives its slots back.
+    let mut reserved: Vec<String> = Vec::new();
     for subject in [format!("user:{user_id}"), format!("phone:{fingerprint}")] {
         for (name, window, limit) in windows {
             let key = format!("otp:sends:{name}:{subject}");
-            let count: i64 = ctx
+            let slot = ctx
                 .store
-                .get(&key)
-                .await?
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(0);
-            if count >= i64::from(limit) {
+                .incr_below(&key, i64::from(limit), Duration::from_secs(window))
+                .await?;
+            if slot.is_none() {
+                release_send_slots(ctx, &reserved).await?;
                 let wait = ctx
                     .store
                     .ttl(&key)
@@ -211,6 +288,7 @@ pub async fn send_phone_code(
                     .unwrap_or(window);
                 return Ok(SendOutcome::TooManySends { wait_secs: wait });
             }
+            reserved.push(key);
         }
     }
     let code = otp::generate(sec.otp_digits);
@@ -235,6 +313,7 @@ pub async fn send_phone_code(
     };
     if let Err(e) = ctx.notifier.send(message).await {
         tracing::warn!(error = %format!("{e:#}"), channel = channel.as_str(), "could not send a security code");
+        release_send_slots(ctx, &reserved).await?;
         return Ok(SendOutcome::CouldNotSend);
     }
     let (uid, now, masked) = (user_id.to_string(), ctx.clock.now(), target.masked.clone());
@@ -251,16 +330,6 @@ pub async fn send_phone_code(
             )
         })
         .await?;
-    for subject in [format!("user:{user_id}"), format!("phone:{fingerprint}")] {
-        for (name, window, _) in windows {
-            ctx.store
-                .incr(
-                    &format!("otp:sends:{name}:{subject}"),
-                    Duration::from_secs(window),
-                )
-                .await?;
-        }
-    }
     let challenge = OtpChallenge {
         code_hash: otp::hash(&otp_key_material(ctx), &id, &code),
         id,
@@ -276,6 +345,13 @@ pub async fn send_phone_code(
     )
     .await?;
     Ok(SendOutcome::Sent)
+}
+
+async fn release_send_slots(ctx: &Ctx, keys: &[String]) -> anyhow::Result<()> {
+    for key in keys {
+        ctx.store.decr(key).await?;
+    }
+    Ok(())
 }
 
 fn otp_key_material(ctx: &Ctx) -> aws_lc_rs::hmac::Key {
@@ -308,10 +384,17 @@ pub async fn verify_phone_code(
         ctx.store.delete(&otp_key(user_id, purpose)).await?;
         return Ok((CodeOutcome::Expired, None));
     }
+    let attempt = match reserve_attempt(ctx, user_id).await? {
+        Ok(attempt) => attempt,
+        Err(refused) => return Ok((refused, None)),
+    };
     let typed = otp::normalize(code, ctx.settings.security.otp_digits).unwrap_or_default();
     let presented = otp::hash(&otp_key_material(ctx), &challenge.id, &typed);
     if !crate::crypto::ct_eq(presented.as_bytes(), challenge.code_hash.as_bytes()) {
-        return Ok((record_failure(ctx, user_id, email).await?, None));
+        return Ok((record_failure(ctx, user_id, email, attempt).await?, None));
+    }
+    if let Some(refused) = refuse_inside_burst(ctx, user_id, &attempt).await? {
+        return Ok((refused, None));
     }
     // Single use: only the request that takes the challenge succeeds.
     let taken: Option<OtpChallenge> =
@@ -333,9 +416,10 @@ pub async fn verify_totp(
     email: &str,
     code: &str,
 ) -> anyhow::Result<CodeOutcome> {
-    if let Some(secs) = locked_for(ctx, user_id).await? {
-        return Ok(CodeOutcome::Locked { secs });
-    }
+    let attempt = match reserve_attempt(ctx, user_id).await? {
+        Ok(attempt) => attempt,
+        Err(refused) => return Ok(refused),
+    };
     let uid = user_id.to_string();
     let apps = ctx
         .db
@@ -354,6 +438,9 @@ pub async fn verify_totp(
             sec.totp_step_secs,
             sec.totp_skew_steps,
         ) {
+            if let Some(refused) = refuse_inside_burst(ctx, user_id, &attempt).await? {
+                return Ok(refused);
+            }
             let id = app.id.clone();
             if ctx
                 .db
@@ -365,7 +452,7 @@ pub async fn verify_totp(
             }
         }
     }
-    record_failure(ctx, user_id, email).await
+    record_failure(ctx, user_id, email, attempt).await
 }
 
 /// Checks and consumes a backup code.
@@ -375,13 +462,18 @@ pub async fn verify_backup_code(
     email: &str,
     code: &str,
 ) -> anyhow::Result<CodeOutcome> {
-    if let Some(secs) = locked_for(ctx, user_id).await? {
-        return Ok(CodeOutcome::Locked { secs });
-    }
+    let attempt = match reserve_attempt(ctx, user_id).await? {
+        Ok(attempt) => attempt,
+        Err(refused) => return Ok(refused),
+    };
     let length = ctx.settings.security.backup_code_length;
     let Some(canonical) = backup_codes::normalize(code, length) else {
-        return record_failure(ctx, user_id, email).await;
+        return record_failure(ctx, user_id, email, attempt).await;
     };
+    // Judged before the code is used up, so a refused right code stays valid.
+    if let Some(refused) = refuse_inside_burst(ctx, user_id, &attempt).await? {
+        return Ok(refused);
+    }
     let hash = backup_codes::hash(&backup_code_key(ctx), &canonical);
     let (uid, now) = (user_id.to_string(), ctx.clock.now());
     if ctx
@@ -392,7 +484,7 @@ pub async fn verify_backup_code(
         clear_failures(ctx, user_id).await?;
         Ok(CodeOutcome::Accepted)
     } else {
-        record_failure(ctx, user_id, email).await
+        record_failure(ctx, user_id, email, attempt).await
     }
 }
 
@@ -432,9 +524,10 @@ pub async fn verify_new_totp(
     secret: &[u8],
     code: &str,
 ) -> anyhow::Result<(CodeOutcome, Option<u64>)> {
-    if let Some(secs) = locked_for(ctx, user_id).await? {
-        return Ok((CodeOutcome::Locked { secs }, None));
-    }
+    let attempt = match reserve_attempt(ctx, user_id).await? {
+        Ok(attempt) => attempt,
+        Err(refused) => return Ok((refused, None)),
+    };
     let sec = &ctx.settings.security;
     let now = ctx.clock.unix_now().max(0) as u64;
     match totp::verify(
@@ -445,9 +538,12 @@ pub async fn verify_new_totp(
         sec.totp_skew_steps,
     ) {
         Some(step) => {
+            if let Some(refused) = refuse_inside_burst(ctx, user_id, &attempt).await? {
+                return Ok((refused, None));
+            }
             clear_failures(ctx, user_id).await?;
             Ok((CodeOutcome::Accepted, Some(step)))
         }
-        None => Ok((record_failure(ctx, user_id, email).await?, None)),
+        None => Ok((record_failure(ctx, user_id, email, attempt).await?, None)),
     }
 }

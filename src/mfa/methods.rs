@@ -213,7 +213,7 @@ pub fn replace_backup_codes(
     user_id: &str,
     hashes: &[String],
 ) -> anyhow::Result<()> {
-    conn.transaction(|conn| {
+    crate::storage::db::write_tx(conn, |conn| {
         diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(user_id)))
             .execute(conn)?;
         for h in hashes {
@@ -308,7 +308,7 @@ pub fn remove_phone(
     user_id: &str,
     phone_id: &str,
 ) -> anyhow::Result<Option<PhoneRow>> {
-    conn.transaction(|conn| {
+    crate::storage::db::write_tx(conn, |conn| {
         let row: Option<PhoneRow> = phones::table
             .find(phone_id)
             .filter(phones::user_id.eq(user_id))

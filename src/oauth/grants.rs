@@ -31,7 +31,7 @@ pub fn record_consent(
     client_id: &str,
     granted: &[String],
 ) -> anyhow::Result<()> {
-    conn.transaction(|conn| {
+    crate::storage::db::write_tx(conn, |conn| {
         let mut all = consented_scopes(conn, user_id, client_id)?;
         for s in granted {
             if !all.contains(s) {

@@ -2,8 +2,6 @@
 //! grant; presenting an already-rotated token revokes the whole family (OAuth 2.0 Security
 //! BCP §4.14) and is audited. A refresh never widens the scope.
 
-use diesel::Connection;
-
 use crate::oauth::clients::Client;
 use crate::oauth::grants;
 use crate::oauth::scopes;
@@ -60,7 +58,7 @@ pub async fn refresh(
     let outcome = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let user = crate::accounts::users::by_id(c, &grant_row.user_id)?;
                 if grant_row.revoked_at.is_some() {
                     return Ok(Outcome::Invalid("refresh token was revoked"));

@@ -5,7 +5,6 @@
 //! registered clients are never admin clients and never get `verity:admin` scopes.
 
 use chrono::NaiveDateTime;
-use diesel::Connection;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -460,7 +459,7 @@ fn insert(
     new: NewClient,
     actor: &Actor,
 ) -> anyhow::Result<Result<CreatedClient, String>> {
-    conn.transaction(|c| {
+    crate::storage::db::write_tx(conn, |c| {
         let detail = json!({
             "name": new.name,
             "redirect_uris": new.redirect_uris,

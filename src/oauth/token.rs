@@ -15,7 +15,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::crypto;
 use crate::keys::SigningKey;
-use diesel::Connection;
 
 use crate::oauth::authorize::{code_key, used_code_key, IssuedCode};
 use crate::oauth::clients::Client;
@@ -440,7 +439,7 @@ pub async fn exchange(
             if user.as_ref().is_none_or(|u| u.disabled) {
                 return Ok(None);
             }
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 grants::insert(c, &row)?;
                 let refresh = if wants_refresh {
                     Some(grants::issue_refresh_token(c, now, &row.id, &row.scopes, refresh_ttl)?)

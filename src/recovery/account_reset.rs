@@ -196,7 +196,7 @@ pub async fn confirm_request(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::R
     let outcome = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let Some((user_id, _)) = email_tokens::claim(c, now, &token, PURPOSE_REQUEST)?
                 else {
                     return Ok((Confirmed::InvalidLink, None));
@@ -269,7 +269,7 @@ pub async fn send_due_links(ctx: &Ctx) -> anyhow::Result<usize> {
                 .load(c)?;
             let mut links = Vec::new();
             for reset in due {
-                let sent = c.transaction(|c| {
+                let sent = crate::storage::db::write_tx(c, |c| {
                     let claimed = diesel::update(
                         account_resets::table
                             .find(&reset.id)
@@ -351,7 +351,7 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
     let done = ctx
         .db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 let Some((user_id, _)) = email_tokens::claim(c, now, &token, PURPOSE_COMPLETE)?
                 else {
                     return Ok(None);

@@ -54,6 +54,43 @@ impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     }
 }
 
+/// Runs `f` in a transaction that may write. On SQLite it begins with `BEGIN IMMEDIATE`: a
+/// deferred transaction that reads first and then writes can't wait for the write lock (SQLite
+/// answers "database is locked" at once, whatever the busy timeout), so under concurrent
+/// sign-ins some failed. Taking the write lock up front makes it wait its turn instead. Inside
+/// another transaction it nests as a savepoint. Every transaction in Verity goes through
+/// here: `Connection::transaction` is refused by clippy (`clippy.toml`).
+pub fn write_tx<T, E, F>(conn: &mut DbConn, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConn) -> Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Multi = <DbConn as diesel::Connection>::TransactionManager;
+    let sqlite_outermost = match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::transaction_manager_status_mut(c)
+            .transaction_depth()?
+            .is_none(),
+        DbConn::Postgres(_) => false,
+    };
+    match conn {
+        DbConn::Sqlite(c) if sqlite_outermost => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        _ => Multi::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Multi::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(user_error) => match Multi::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(user_error),
+            Err(rollback_error) => Err(rollback_error.into()),
+        },
+    }
+}
+
 /// A cheap-to-clone handle on the pool. Diesel is synchronous: [`Db::run`] moves the work
 /// onto the blocking thread pool so it never stalls the async workers.
 #[derive(Clone)]

@@ -22,6 +22,14 @@ pub trait Store: Send + Sync {
     async fn delete(&self, key: &str) -> anyhow::Result<()>;
     /// Atomically increments a counter; the TTL starts when the counter is created.
     async fn incr(&self, key: &str, ttl: Duration) -> anyhow::Result<i64>;
+    /// Atomically increments a counter only while it is below `limit`: the new value, or
+    /// `None` when the limit is already reached (nothing changes then). This is how a limited
+    /// action reserves its slot before it acts, so concurrent requests can't overshoot.
+    async fn incr_below(&self, key: &str, limit: i64, ttl: Duration)
+        -> anyhow::Result<Option<i64>>;
+    /// Gives back a slot taken with `incr`/`incr_below`: decrements an existing counter and
+    /// keeps its TTL. A counter that has expired meanwhile stays absent.
+    async fn decr(&self, key: &str) -> anyhow::Result<()>;
     /// Remaining lifetime of a key, if it exists.
     async fn ttl(&self, key: &str) -> anyhow::Result<Option<Duration>>;
     async fn ping(&self) -> anyhow::Result<()>;
@@ -139,6 +147,35 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn incr_below(
+        &self,
+        key: &str,
+        limit: i64,
+        ttl: Duration,
+    ) -> anyhow::Result<Option<i64>> {
+        Ok(self.with(|m| {
+            let now = Instant::now();
+            let current =
+                live(m.get(key)).and_then(|(v, exp)| Some((v.parse::<i64>().ok()?, *exp)));
+            let (value, exp) = current.unwrap_or((0, now + ttl));
+            if value >= limit {
+                return None;
+            }
+            m.insert(key.to_string(), ((value + 1).to_string(), exp));
+            Some(value + 1)
+        }))
+    }
+
+    async fn decr(&self, key: &str) -> anyhow::Result<()> {
+        self.with(|m| {
+            if let Some((v, exp)) = live(m.get(key)).cloned() {
+                let n = v.parse::<i64>().unwrap_or(0);
+                m.insert(key.to_string(), ((n - 1).to_string(), exp));
+            }
+        });
+        Ok(())
+    }
+
     async fn ttl(&self, key: &str) -> anyhow::Result<Option<Duration>> {
         Ok(self.with(|m| {
             live(m.get(key)).map(|(_, exp)| exp.saturating_duration_since(Instant::now()))
@@ -159,6 +196,8 @@ pub struct RedisStore {
     conn: redis::aio::ConnectionManager,
     prefix: String,
     incr_script: redis::Script,
+    incr_below_script: redis::Script,
+    decr_script: redis::Script,
 }
 
 impl RedisStore {
@@ -179,6 +218,18 @@ impl RedisStore {
                 "local v = redis.call('INCR', KEYS[1]) \
                  if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end \
                  return v",
+            ),
+            incr_below_script: redis::Script::new(
+                "local v = tonumber(redis.call('GET', KEYS[1]) or '0') \
+                 if v >= tonumber(ARGV[1]) then return -1 end \
+                 v = redis.call('INCR', KEYS[1]) \
+                 if v == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end \
+                 return v",
+            ),
+            // DECR on a missing key would create one without a TTL: only touch existing ones.
+            decr_script: redis::Script::new(
+                "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end \
+                 return 0",
             ),
         })
     }
@@ -254,6 +305,33 @@ impl Store for RedisStore {
             .await?)
     }
 
+    async fn incr_below(
+        &self,
+        key: &str,
+        limit: i64,
+        ttl: Duration,
+    ) -> anyhow::Result<Option<i64>> {
+        let mut c = self.conn.clone();
+        let v: i64 = self
+            .incr_below_script
+            .key(self.key(key))
+            .arg(limit)
+            .arg(millis(ttl))
+            .invoke_async(&mut c)
+            .await?;
+        Ok((v >= 0).then_some(v))
+    }
+
+    async fn decr(&self, key: &str) -> anyhow::Result<()> {
+        let mut c = self.conn.clone();
+        let _: i64 = self
+            .decr_script
+            .key(self.key(key))
+            .invoke_async(&mut c)
+            .await?;
+        Ok(())
+    }
+
     async fn ttl(&self, key: &str) -> anyhow::Result<Option<Duration>> {
         let mut c = self.conn.clone();
         let ms: i64 = redis::cmd("PTTL")
@@ -294,6 +372,20 @@ mod tests {
             .put_if_absent("p", "y", Duration::from_secs(5))
             .await
             .unwrap());
+    }
+
+    #[tokio::test]
+    async fn memory_incr_below_stops_at_the_limit_and_decr_gives_a_slot_back() {
+        let s = MemoryStore::new();
+        let ttl = Duration::from_secs(5);
+        assert_eq!(s.incr_below("n", 2, ttl).await.unwrap(), Some(1));
+        assert_eq!(s.incr_below("n", 2, ttl).await.unwrap(), Some(2));
+        assert_eq!(s.incr_below("n", 2, ttl).await.unwrap(), None);
+        s.decr("n").await.unwrap();
+        assert_eq!(s.incr_below("n", 2, ttl).await.unwrap(), Some(2));
+        // Decrementing a counter that doesn't exist creates nothing.
+        s.decr("absent").await.unwrap();
+        assert_eq!(s.get("absent").await.unwrap(), None);
     }
 
     #[tokio::test]

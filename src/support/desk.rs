@@ -225,7 +225,7 @@ pub async fn reply(ctx: &Ctx, agent: &Agent, id: &str, req: NewReply) -> Outcome
     let (row, user_id) = (reply.clone(), ticket.user_id.clone());
     ctx.db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 diesel::insert_into(support_replies::table)
                     .values(&row)
                     .execute(c)?;
@@ -275,7 +275,7 @@ pub async fn close(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<TicketView> {
     );
     ctx.db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 diesel::update(support_tickets::table.find(&key))
                     .set((
                         support_tickets::status.eq(CLOSED),

@@ -223,7 +223,7 @@ pub async fn create(ctx: &Ctx, agent: &Agent, req: NewNotice) -> Outcome<NoticeV
     let stored = row.clone();
     ctx.db
         .run(move |c| {
-            c.transaction(|c| {
+            crate::storage::db::write_tx(c, |c| {
                 diesel::insert_into(service_notices::table)
                     .values(&stored)
                     .execute(c)?;

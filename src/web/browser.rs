@@ -64,14 +64,30 @@ impl Browser {
     }
 }
 
-pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> String {
-    if trust_forwarded_for {
-        if let Some(ip) = req.connection_info().realip_remote_addr() {
-            return ip.to_string();
-        }
-    }
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
+/// The client's IP as limits and audit events see it (see [`crate::web::client_ip`]).
+pub fn client_ip(req: &HttpRequest, settings: &Settings) -> String {
+    let peer = req.peer_addr().map(|a| a.ip());
+    let resolved = if settings.trust_forwarded_for {
+        let name = match settings.forwarded_header {
+            crate::config::ForwardedHeader::XForwardedFor => "x-forwarded-for",
+            crate::config::ForwardedHeader::Forwarded => "forwarded",
+        };
+        let values: Vec<&str> = req
+            .headers()
+            .get_all(name)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        crate::web::client_ip::resolve(
+            peer,
+            &values,
+            settings.forwarded_header,
+            &settings.trusted_proxies,
+        )
+    } else {
+        peer
+    };
+    resolved
+        .map(|ip| ip.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -88,7 +104,7 @@ impl FromRequest for Browser {
                 ctx.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
             let id = id.unwrap_or_default();
             let actor = Actor {
-                ip: client_ip(&req, ctx.settings.trust_forwarded_for),
+                ip: client_ip(&req, &ctx.settings),
                 user_agent: req
                     .headers()
                     .get("user-agent")

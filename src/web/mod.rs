@@ -5,6 +5,7 @@ pub mod account;
 pub mod admin;
 pub mod auth;
 pub mod browser;
+pub mod client_ip;
 pub mod common;
 pub mod logout;
 pub mod mfa;

@@ -38,7 +38,7 @@ pub async fn register(ctx: web::Data<Ctx>, req: HttpRequest, body: web::Bytes) -
                 .then(|| token.trim().to_string())
         });
     let actor = Actor {
-        ip: client_ip(&req, ctx.settings.trust_forwarded_for),
+        ip: client_ip(&req, &ctx.settings),
         user_agent: req
             .headers()
             .get(header::USER_AGENT)

@@ -435,6 +435,22 @@ impl Browser {
             .expect("POST")
     }
 
+    /// A form post that arrives through the (trusted, loopback) proxy for `client_ip`.
+    pub async fn post_via_proxy(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        forwarded_for: &str,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}{}", self.base, path))
+            .header("x-forwarded-for", forwarded_for)
+            .form(form)
+            .send()
+            .await
+            .expect("POST")
+    }
+
     /// Follows redirects inside Verity; stops at the first one that leaves it (to the RP).
     /// Returns the final URL and response.
     pub async fn follow(&self, mut res: reqwest::Response) -> (String, reqwest::Response) {

@@ -21,6 +21,7 @@ mod mfa;
 mod oidc;
 mod ops;
 mod phones;
+mod races;
 mod recovery;
 mod registration;
 mod requests;
