@@ -20,6 +20,7 @@ mod logout;
 mod mfa;
 mod oidc;
 mod ops;
+mod passwords;
 mod phones;
 mod races;
 mod recovery;
