@@ -91,6 +91,24 @@ where
     }
 }
 
+/// Inside a [`write_tx`]: waits until no other transaction holds `key`, and holds it until this
+/// one ends. A limit checked by counting rows ("at most 5 phones") is re-checked after this,
+/// so two concurrent additions can't both see 4. On PostgreSQL it is a transaction-scoped
+/// advisory lock on the key's hash; on SQLite `BEGIN IMMEDIATE` already lets one writer in at
+/// a time, so there is nothing more to take.
+pub fn serialize_on(conn: &mut DbConn, key: &str) -> diesel::QueryResult<()> {
+    use diesel::RunQueryDsl;
+    match conn {
+        DbConn::Postgres(c) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text AS locked")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(c)?;
+            Ok(())
+        }
+        DbConn::Sqlite(_) => Ok(()),
+    }
+}
+
 /// A cheap-to-clone handle on the pool. Diesel is synchronous: [`Db::run`] moves the work
 /// onto the blocking thread pool so it never stalls the async workers.
 #[derive(Clone)]
