@@ -581,3 +581,65 @@ async fn production_refuses_to_connect_where_a_name_resolves_inside() {
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     assert!(connections.load(Ordering::SeqCst) >= 1, "dev connects");
 }
+
+/// Finding 12, back-channel logout in production: a stored URL whose name resolves to
+/// loopback gets no connection; the delivery records why.
+#[actix_web::test]
+async fn production_backchannel_logout_never_connects_inside() {
+    let (port, connections) = counting_listener().await;
+    let server = TestServer::start_with(|s| {
+        s.env = verity::config::RunMode::Production;
+        s.security.backchannel_poll_ms = 100;
+    })
+    .await;
+    let (client_id, secret) = client_with(&server, &[], "public").await;
+    let id = client_id.clone();
+    let stored = format!("https://localhost:{port}/logout");
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::clients;
+            diesel::update(clients::table.find(&id))
+                .set(clients::backchannel_logout_uri.eq(Some(stored)))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    server.ctx.clients.invalidate(&client_id);
+    let browser = server.signed_in_browser("ned@example.com").await;
+    let rp = server.rp(&client_id, Some(&secret)).await;
+    let req = rp.auth_request(&[]);
+    let callback = authorize_to_callback(&browser, &req.url).await;
+    rp.exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let home = browser.get_ok("/").await;
+    browser.post("/logout", &[("csrf", &csrf_of(&home))]).await;
+
+    let mut last_error = None;
+    for _ in 0..50 {
+        let errors: Vec<Option<String>> = server
+            .ctx
+            .db
+            .run(|c| {
+                use diesel::prelude::*;
+                use verity::storage::schema::logout_deliveries;
+                Ok(logout_deliveries::table
+                    .select(logout_deliveries::last_error)
+                    .load(c)?)
+            })
+            .await
+            .unwrap();
+        last_error = errors.into_iter().flatten().next();
+        if last_error.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let last_error = last_error.expect("a failed attempt recorded");
+    assert!(last_error.contains("public host"), "{last_error}");
+    assert_eq!(connections.load(Ordering::SeqCst), 0, "no connection made");
+}
