@@ -190,6 +190,13 @@ pub struct Security {
     pub backchannel_max_attempts: u32,
     /// How often each node looks for due back-channel deliveries.
     pub backchannel_poll_ms: u64,
+    /// Outgoing HTTP to relying parties (back-channel logout, `jwks_uri`): whole-request
+    /// timeout.
+    pub outbound_timeout_secs: u64,
+    /// Outgoing HTTP: time allowed to open the connection (every outgoing client).
+    pub outbound_connect_timeout_secs: u64,
+    /// Largest JWK set read from a client's `jwks_uri`; a longer answer is refused.
+    pub jwks_max_bytes: usize,
     /// Lifetime of a pushed authorization request's request_uri (single use).
     pub par_ttl_secs: u64,
     /// Require PAR from every client (it can also be required per client).
@@ -297,6 +304,9 @@ impl Default for Security {
             backchannel_retry_base_secs: 5,
             backchannel_max_attempts: 12,
             backchannel_poll_ms: 1000,
+            outbound_timeout_secs: 10,
+            outbound_connect_timeout_secs: 5,
+            jwks_max_bytes: 64 * 1024,
             par_ttl_secs: 60,
             require_par: false,
             dpop_iat_window_secs: 60,
@@ -392,6 +402,16 @@ impl Settings {
         }
         if s.argon2_parallelism == 0 {
             bail!("security.argon2_parallelism must be at least 1");
+        }
+        if !(1..=60).contains(&s.outbound_timeout_secs)
+            || !(1..=60).contains(&s.outbound_connect_timeout_secs)
+        {
+            bail!(
+                "security.outbound_timeout_secs and outbound_connect_timeout_secs must be 1 to 60"
+            );
+        }
+        if !(1024..=1024 * 1024).contains(&s.jwks_max_bytes) {
+            bail!("security.jwks_max_bytes must be between 1024 and 1048576");
         }
         if s.password_failures_hard_limit > 100 {
             bail!("security.password_failures_hard_limit may not exceed 100 (NIST 63B)");

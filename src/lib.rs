@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod error;
 pub mod keys;
 pub mod mfa;
+pub mod net;
 pub mod notify;
 pub mod oauth;
 pub mod recovery;
@@ -51,6 +52,8 @@ pub struct Ctx {
     pub csrf_key: Arc<aws_lc_rs::hmac::Key>,
     /// The discovery document, serialised once; rebuilt when the key set changes.
     pub discovery: Arc<std::sync::RwLock<bytes::Bytes>>,
+    /// Every outgoing HTTP request (back-channel logout, jwks_uri, the SMS gateway).
+    pub outbound: Arc<net::outbound::Outbound>,
 }
 
 impl Ctx {
@@ -76,8 +79,13 @@ impl Ctx {
             Some(url) => Arc::new(RedisStore::connect(url, &settings.redis_prefix).await?),
             None => Arc::new(MemoryStore::new()),
         };
-        let notifier: Arc<dyn Notifier> =
-            notify::build_notifier(&settings, db.clone(), clock.clone())?;
+        let outbound = Arc::new(net::outbound::Outbound::new(Arc::new(settings.clone()))?);
+        let notifier: Arc<dyn Notifier> = notify::build_notifier_with(
+            &settings,
+            db.clone(),
+            clock.clone(),
+            outbound.operator().clone(),
+        )?;
         let sec = &settings.security;
         let (m, alg, now) = (master.clone(), settings.signing_alg, clock.now());
         let lead = Duration::from_secs(sec.key_publish_lead_secs);
@@ -100,6 +108,7 @@ impl Ctx {
             keys,
             passwords,
             discovery: Arc::new(std::sync::RwLock::new(discovery)),
+            outbound,
         })
     }
 

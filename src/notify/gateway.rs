@@ -1,4 +1,5 @@
-//! SMS and voice calls through a Twilio-style HTTP gateway (reqwest, rustls with aws-lc-rs):
+//! SMS and voice calls through a Twilio-style HTTP gateway, over the shared outgoing client
+//! ([`crate::net::outbound`]: rustls with aws-lc-rs, no redirects):
 //!
 //! - SMS: `POST {base}/2010-04-01/Accounts/{sid}/Messages.json` with `To`, `From`, `Body`;
 //! - voice: `POST {base}/2010-04-01/Accounts/{sid}/Calls.json` with `To`, `From` and
@@ -7,7 +8,6 @@
 //! both form-encoded, with HTTP Basic auth `sid:token`. Errors name the HTTP status and the
 //! gateway's numeric error code, never the token, the recipient or the text.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
@@ -30,7 +30,20 @@ pub struct GatewaySender {
 }
 
 impl GatewaySender {
+    /// With a client of its own (tests, tools); Verity itself shares one ([`Self::with_client`]).
     pub fn new(settings: &NotifySettings) -> anyhow::Result<GatewaySender> {
+        let timeout = Duration::from_secs(settings.gateway_timeout_secs.max(1));
+        let client = crate::net::outbound::operator_client(timeout)
+            .context("building the gateway HTTP client")?;
+        Self::with_client(settings, client)
+    }
+
+    /// Over the shared outgoing client ([`crate::net::outbound`]); each call carries the
+    /// gateway's own timeout.
+    pub fn with_client(
+        settings: &NotifySettings,
+        client: reqwest::Client,
+    ) -> anyhow::Result<GatewaySender> {
         let value = |v: &Option<String>, name: &str| {
             v.as_deref()
                 .map(str::trim)
@@ -48,16 +61,6 @@ impl GatewaySender {
         url::Url::parse(base).context("notify.gateway_base_url is not a URL")?;
         let account = format!("{base}/2010-04-01/Accounts/{account_sid}");
         let timeout_secs = settings.gateway_timeout_secs.max(1);
-        let timeout = Duration::from_secs(timeout_secs);
-        let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls_config()?)
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // Never follow a redirect with the credentials (or at all: the API doesn't redirect).
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("verity/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("building the gateway HTTP client")?;
         Ok(GatewaySender {
             client,
             messages_url: format!("{account}/Messages.json"),
@@ -73,6 +76,7 @@ impl GatewaySender {
         let response = self
             .client
             .post(url)
+            .timeout(Duration::from_secs(self.timeout_secs))
             .basic_auth(&self.account_sid, Some(&self.auth_token))
             .form(form)
             .send()
@@ -167,18 +171,6 @@ async fn error_code(mut response: reqwest::Response) -> Option<i64> {
         .ok()?
         .get("code")?
         .as_i64()
-}
-
-/// rustls with the aws-lc-rs provider and the Mozilla root set (webpki-roots).
-fn tls_config() -> anyhow::Result<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS protocol versions")?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 #[cfg(test)]

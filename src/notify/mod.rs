@@ -74,6 +74,18 @@ pub fn build_notifier(
     db: Db,
     clock: Clock,
 ) -> anyhow::Result<Arc<dyn Notifier>> {
+    let connect = std::time::Duration::from_secs(settings.security.outbound_connect_timeout_secs);
+    let http = crate::net::outbound::operator_client(connect)?;
+    build_notifier_with(settings, db, clock, http)
+}
+
+/// [`build_notifier`] with the process's shared outgoing HTTP client (for the gateway).
+pub fn build_notifier_with(
+    settings: &Settings,
+    db: Db,
+    clock: Clock,
+    http: reqwest::Client,
+) -> anyhow::Result<Arc<dyn Notifier>> {
     let n = &settings.notify;
     n.validate()?;
     let outbox =
@@ -90,7 +102,7 @@ pub fn build_notifier(
     };
     let phone: Arc<dyn Notifier> = match n.sms {
         SmsBackend::Outbox => outbox(),
-        SmsBackend::Gateway => Arc::new(GatewaySender::new(n)?),
+        SmsBackend::Gateway => Arc::new(GatewaySender::with_client(n, http)?),
     };
     let name = match (n.email, n.sms) {
         (EmailBackend::Outbox, SmsBackend::Outbox) => "dev outbox",

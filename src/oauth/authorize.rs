@@ -206,10 +206,14 @@ fn error_redirect(
     description: &str,
     state: Option<&str>,
 ) -> AuthorizeOutcome {
+    let description = crate::oauth::error::ErrorDescription::new(description);
     AuthorizeOutcome::Redirect(rp_redirect(
         &ctx.settings.issuer,
         redirect_uri,
-        &[("error", error), ("error_description", description)],
+        &[
+            ("error", error),
+            ("error_description", description.as_str()),
+        ],
         state,
     ))
 }
@@ -466,10 +470,10 @@ async fn start_validated(
             "consent" => prompt.consent = true,
             // One account per browser: nothing to select.
             "select_account" => {}
-            other => {
+            _ => {
                 return Ok(fail(
                     "invalid_request",
-                    &format!("unsupported prompt value {other}"),
+                    "prompt holds a value that is not supported",
                 ))
             }
         }
@@ -532,6 +536,13 @@ async fn start_validated(
             requested.push(s.to_string());
         }
     }
+    // Names the ID token can never carry for this request aren't kept (the token endpoint
+    // applies the same rule again).
+    let id_token_claims =
+        scopes::releasable_claims(&client.scopes, &requested, &claims_request.id_token)
+            .into_iter()
+            .map(str::to_string)
+            .collect();
 
     let pending = PendingAuthorization {
         client_id: client.client_id.clone(),
@@ -549,7 +560,7 @@ async fn start_validated(
         browser_id: browser_id.to_string(),
         consent_given: false,
         requires_aal2,
-        id_token_claims: claims_request.id_token.clone(),
+        id_token_claims,
     };
     decide(ctx, pending, None, session).await
 }
@@ -584,6 +595,19 @@ pub async fn load_pending(
     let pending: Option<PendingAuthorization> =
         get_json(&*ctx.store, &pending_key(pending_id)).await?;
     Ok(pending.filter(|p| crypto::ct_eq(p.browser_id.as_bytes(), browser_id.as_bytes())))
+}
+
+/// What the consent page lists for this request: exactly what granting it can release
+/// (see [`scopes::releasable_claims`]), including claims asked for by name.
+pub async fn consent_items(
+    ctx: &Ctx,
+    pending: &PendingAuthorization,
+) -> anyhow::Result<Vec<&'static str>> {
+    let allowed = match ctx.clients.get(&pending.client_id).await? {
+        Some(client) => client.scopes.clone(),
+        None => Vec::new(),
+    };
+    Ok(scopes::consent_items(&allowed, &pending.scopes))
 }
 
 /// The consent page's answer.

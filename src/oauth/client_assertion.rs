@@ -42,13 +42,18 @@ async fn client_keys(ctx: &Ctx, client: &Client) -> anyhow::Result<Option<JwkSet
     if let Some(cached) = ctx.store.get(&cache_key).await? {
         return Ok(serde_json::from_str(&cached).ok());
     }
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(5))
-        .build()?;
-    let body = match http.get(uri).send().await {
-        Ok(res) if res.status().is_success() => res.text().await.unwrap_or_default(),
-        _ => return Ok(None),
+    // The shared client: public https addresses only in production, a timeout, and at most
+    // `jwks_max_bytes` read.
+    let cap = ctx.settings.security.jwks_max_bytes;
+    let body = match ctx.outbound.get_capped(uri, cap).await {
+        Ok(body) => body,
+        Err(e) => {
+            tracing::warn!(client_id = %client.client_id, error = %e, "jwks_uri fetch failed");
+            return Ok(None);
+        }
+    };
+    let Ok(body) = String::from_utf8(body) else {
+        return Ok(None);
     };
     let Ok(set) = serde_json::from_str::<JwkSet>(&body) else {
         return Ok(None);

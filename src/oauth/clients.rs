@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
@@ -184,22 +184,32 @@ pub struct CreatedClient {
     pub admin: bool,
 }
 
-/// Exact-match redirect URIs: absolute, no fragment; https unless it's a loopback address
-/// (native apps, local development) or the instance runs in dev mode.
-pub fn validate_redirect_uri(settings: &Settings, uri: &str) -> anyhow::Result<()> {
-    let parsed = url::Url::parse(uri)
-        .with_context(|| format!("redirect URI {uri:?} is not an absolute URL"))?;
+/// Why a redirect URI can't be registered, in words that never quote it (they end up in
+/// OAuth error descriptions): None when it is fine. Exact-match redirect URIs: absolute, no
+/// fragment; https unless it's a loopback address (native apps, local development) or the
+/// instance runs in dev mode; or a private-use scheme with a dot (RFC 8252 §7.1).
+pub fn redirect_uri_problem(settings: &Settings, uri: &str) -> Option<&'static str> {
+    let Ok(parsed) = url::Url::parse(uri) else {
+        return Some("is not an absolute URL");
+    };
     if parsed.fragment().is_some() {
-        bail!("redirect URI {uri:?} must not contain a fragment");
+        return Some("must not contain a fragment");
     }
     let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
     match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if loopback || settings.env == crate::config::RunMode::Dev => Ok(()),
-        "http" => bail!("redirect URI {uri:?} must use https (http is allowed only for loopback)"),
-        // Private-use schemes for native apps (RFC 8252 §7.1) need a dot, e.g. com.example.app.
-        scheme if scheme.contains('.') => Ok(()),
-        other => bail!("redirect URI scheme {other:?} is not allowed"),
+        "https" => None,
+        "http" if loopback || settings.env == crate::config::RunMode::Dev => None,
+        "http" => Some("must use https (http is allowed only for loopback)"),
+        scheme if scheme.contains('.') => None,
+        _ => Some("has a scheme that is not allowed"),
+    }
+}
+
+/// [`redirect_uri_problem`] as an error (for callers with one URI and no position).
+pub fn validate_redirect_uri(settings: &Settings, uri: &str) -> anyhow::Result<()> {
+    match redirect_uri_problem(settings, uri) {
+        Some(problem) => bail!("redirect URI {problem}"),
+        None => Ok(()),
     }
 }
 
@@ -244,12 +254,12 @@ fn prepare(settings: &Settings, new: &NewClient) -> anyhow::Result<Prepared> {
     if grant_types.is_empty() {
         grant_types.push(GRANT_AUTHORIZATION_CODE.into());
     }
-    for g in &grant_types {
+    for (i, g) in grant_types.iter().enumerate() {
         if !GRANT_TYPES.contains(&g.as_str()) {
             return Err(refuse(
                 "grant_types",
                 format!(
-                    "unknown grant type {g:?}; supported: {}",
+                    "grant_types[{i}] is not a supported grant type; supported: {}",
                     GRANT_TYPES.join(", ")
                 ),
             ));
@@ -273,32 +283,42 @@ fn prepare(settings: &Settings, new: &NewClient) -> anyhow::Result<Prepared> {
         ("post_logout_redirect_uris", &new.post_logout_redirect_uris),
     ];
     for (field, uris) in uri_fields {
-        for uri in uris {
-            validate_redirect_uri(settings, uri).map_err(|e| refuse(field, format!("{e:#}")))?;
+        for (i, uri) in uris.iter().enumerate() {
+            if let Some(problem) = redirect_uri_problem(settings, uri) {
+                return Err(refuse(field, format!("{field}[{i}] {problem}")));
+            }
         }
     }
-    if let Some(uri) = &new.backchannel_logout_uri {
-        validate_redirect_uri(settings, uri)
-            .map_err(|e| refuse("backchannel_logout_uri", format!("{e:#}")))?;
+    // URLs Verity's server calls: in production https to a public host (and checked again
+    // after DNS resolution when called, see crate::net::outbound).
+    let server_urls = [
+        ("backchannel_logout_uri", &new.backchannel_logout_uri),
+        ("jwks_uri", &new.jwks_uri),
+    ];
+    for (field, uri) in server_urls {
+        if let Some(uri) = uri {
+            crate::net::outbound::check_server_url(settings, uri)
+                .map_err(|problem| refuse(field, format!("{field} {problem}")))?;
+        }
     }
     let mut scopes = new.scopes.clone();
     if scopes.is_empty() && interactive {
         scopes = scopes::SUPPORTED.iter().map(|s| s.to_string()).collect();
     }
-    for s in &scopes {
+    for (i, s) in scopes.iter().enumerate() {
         let well_formed = !s.is_empty()
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b":._-/".contains(&b));
         if !well_formed {
             return Err(refuse(
                 "scopes",
-                format!("scope {s:?} has characters a scope can't have"),
+                format!("scopes[{i}] has characters a scope can't have"),
             ));
         }
         if is_admin_scope(s) && !new.admin {
             return Err(refuse(
                 "scopes",
-                format!("scope {s:?} needs an admin client (--admin)"),
+                format!("scope {s} needs an admin client (--admin)"),
             ));
         }
     }
@@ -314,7 +334,7 @@ fn prepare(settings: &Settings, new: &NewClient) -> anyhow::Result<Prepared> {
         return Err(refuse(
             "token_endpoint_auth_method",
             format!(
-                "unknown token_endpoint_auth_method {auth_method:?}; supported: {}",
+                "token_endpoint_auth_method is not supported; supported: {}",
                 AUTH_METHODS.join(", ")
             ),
         ));
@@ -337,8 +357,8 @@ fn prepare(settings: &Settings, new: &NewClient) -> anyhow::Result<Prepared> {
                     ));
                 }
             }
-            (None, Some(u)) => validate_redirect_uri(settings, u)
-                .map_err(|e| refuse("jwks_uri", format!("jwks_uri: {e:#}")))?,
+            // Checked with the other server URLs above.
+            (None, Some(_)) => {}
             _ => {
                 return Err(refuse(
                     "jwks",

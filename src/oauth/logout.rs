@@ -20,6 +20,7 @@ use crate::Ctx;
 pub const BACKCHANNEL_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 
 /// What a queued delivery says; the JWT is signed at each attempt so it is always fresh.
+/// `sub` here is the account id: it is turned into the client's subject when signing.
 #[derive(Serialize, Deserialize)]
 struct LogoutClaims {
     sub: String,
@@ -89,11 +90,11 @@ async fn sign_logout_token(
         .signer(ctx.clock.now())
         .ok_or_else(|| anyhow::anyhow!("no active signing key"))?;
     let now = ctx.clock.unix_now();
-    // Pairwise clients know the person by their own `sub`.
-    let sub = match ctx.clients.get(client_id).await? {
-        Some(client) => crate::oauth::subject::for_client(ctx, &client, &claims.sub),
-        None => claims.sub.clone(),
+    // The client knows the person by its own `sub` (pairwise or not); no client, no token.
+    let Some(client) = ctx.clients.get(client_id).await? else {
+        anyhow::bail!("the client is no longer registered");
     };
+    let sub = crate::oauth::subject::for_client(ctx, &client, &claims.sub);
     let body = json!({
         "iss": ctx.settings.issuer,
         "aud": client_id,
@@ -110,7 +111,9 @@ async fn sign_logout_token(
 /// Sends every delivery that is due; returns how many succeeded. Failures are retried after
 /// `backchannel_retry_base_secs · 2^attempts` (capped at an hour), up to
 /// `backchannel_max_attempts`.
-pub async fn deliver_due(ctx: &Ctx, http: &reqwest::Client) -> anyhow::Result<usize> {
+/// Deliveries go through [`crate::net::outbound`]: in production only to public https
+/// addresses, checked again after DNS resolution.
+pub async fn deliver_due(ctx: &Ctx) -> anyhow::Result<usize> {
     let now = ctx.clock.now();
     let max_attempts = ctx.settings.security.backchannel_max_attempts as i32;
     let due: Vec<Delivery> = ctx
@@ -130,20 +133,11 @@ pub async fn deliver_due(ctx: &Ctx, http: &reqwest::Client) -> anyhow::Result<us
     for d in due {
         let result = match serde_json::from_str::<LogoutClaims>(&d.logout_token) {
             Ok(claims) => match sign_logout_token(ctx, &d.client_id, &claims).await {
-                Ok(jwt) => match http
-                    .post(&d.uri)
-                    .form(&[("logout_token", jwt.as_str())])
-                    .send()
+                Ok(jwt) => ctx
+                    .outbound
+                    .post_form(&d.uri, &[("logout_token", jwt.as_str())])
                     .await
-                {
-                    Ok(res) if res.status().is_success() => Ok(()),
-                    Ok(res) => Err(format!("HTTP {}", res.status().as_u16())),
-                    Err(e) => Err(if e.is_timeout() {
-                        "timed out".to_string()
-                    } else {
-                        "connection failed".to_string()
-                    }),
-                },
+                    .map_err(|e| e.to_string()),
                 Err(e) => Err(format!("signing failed: {e}")),
             },
             Err(_) => Err("unreadable queue entry".to_string()),
@@ -191,21 +185,10 @@ pub async fn deliver_due(ctx: &Ctx, http: &reqwest::Client) -> anyhow::Result<us
 /// Runs [`deliver_due`] forever at `backchannel_poll_ms`.
 pub fn spawn_delivery_worker(ctx: Ctx) {
     actix_web::rt::spawn(async move {
-        let http = match reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(std::time::Duration::from_secs(10))
-            .build()
-        {
-            Ok(h) => h,
-            Err(e) => {
-                tracing::error!(error = %e, "back-channel logout worker could not start");
-                return;
-            }
-        };
         let period =
             std::time::Duration::from_millis(ctx.settings.security.backchannel_poll_ms.max(50));
         loop {
-            if let Err(e) = deliver_due(&ctx, &http).await {
+            if let Err(e) = deliver_due(&ctx).await {
                 tracing::error!(error = %format!("{e:#}"), "back-channel logout delivery round failed");
             }
             tokio::time::sleep(period).await;
@@ -225,13 +208,12 @@ pub enum EndSessionCheck {
     Refused(String),
 }
 
-#[derive(Deserialize)]
-struct HintClaims {
-    #[serde(default)]
+/// What Verity reads from an `id_token_hint` it accepted.
+struct Hint {
+    /// The client the ID token was issued to (`aud`, or `azp` with several audiences).
+    client_id: String,
     sub: String,
-    #[serde(default)]
     sid: Option<String>,
-    aud: serde_json::Value,
 }
 
 /// Validates an RP-initiated logout request.
@@ -243,22 +225,19 @@ pub async fn check_end_session(
     state: Option<&str>,
     session: Option<&crate::accounts::sessions::Session>,
 ) -> anyhow::Result<EndSessionCheck> {
+    let refused_hint = || {
+        EndSessionCheck::Refused(
+            "The app sent a sign-out request we couldn't verify (id_token_hint).".into(),
+        )
+    };
     let hint = match id_token_hint.filter(|h| !h.is_empty()) {
         Some(h) => match verify_hint(ctx, h) {
             Some(claims) => Some(claims),
-            None => {
-                return Ok(EndSessionCheck::Refused(
-                    "The app sent a sign-out request we couldn't verify (id_token_hint).".into(),
-                ))
-            }
+            None => return Ok(refused_hint()),
         },
         None => None,
     };
-    let hint_aud: Option<String> = hint.as_ref().and_then(|h| match &h.aud {
-        serde_json::Value::String(s) => Some(s.clone()),
-        serde_json::Value::Array(a) => a.first().and_then(|v| v.as_str()).map(str::to_string),
-        _ => None,
-    });
+    let hint_aud = hint.as_ref().map(|h| h.client_id.clone());
     if let (Some(c), Some(a)) = (client_id, hint_aud.as_deref()) {
         if c != a {
             return Ok(EndSessionCheck::Refused(
@@ -270,6 +249,10 @@ pub async fn check_end_session(
         Some(id) => ctx.clients.get(id).await?,
         None => None,
     };
+    // An ID token is issued to a client: one that isn't registered (any more) proves nothing.
+    if hint.is_some() && client.is_none() {
+        return Ok(refused_hint());
+    }
     let redirect = match post_logout_redirect_uri.filter(|u| !u.is_empty()) {
         None => None,
         Some(uri) => {
@@ -290,9 +273,11 @@ pub async fn check_end_session(
             Some(url.to_string())
         }
     };
-    let hint_matches_session = match (&hint, session) {
-        (Some(h), Some(s)) => {
-            h.sid.as_deref() == Some(s.id.as_str()) || (h.sid.is_none() && h.sub == s.user_id)
+    let hint_matches_session = match (&hint, session, &client) {
+        (Some(h), Some(s), Some(c)) => {
+            h.sid.as_deref() == Some(s.id.as_str())
+                || (h.sid.is_none()
+                    && h.sub == crate::oauth::subject::for_client(ctx, c, &s.user_id).as_str())
         }
         _ => false,
     };
@@ -303,16 +288,55 @@ pub async fn check_end_session(
     })
 }
 
-/// An ID token we issued (signature and issuer), expired or not.
-fn verify_hint(ctx: &Ctx, token: &str) -> Option<HintClaims> {
+/// Claims that only other kinds of token Verity signs carry: access tokens (RFC 9068:
+/// `client_id`, `scope`; ours also `gid`, `cnf`) and logout tokens (`events`).
+const NOT_ID_TOKEN_CLAIMS: &[&str] = &["events", "client_id", "scope", "gid", "cnf"];
+
+/// An ID token Verity issued (our key, our issuer), expired or not (RP-Initiated Logout §2
+/// allows an expired one): no `typ` other than JWT, none of the claims that mark access and
+/// logout tokens, and the client it was issued to.
+fn verify_hint(ctx: &Ctx, token: &str) -> Option<Hint> {
     let header = jsonwebtoken::decode_header(token).ok()?;
+    if let Some(typ) = header.typ.as_deref() {
+        let typ = typ.to_ascii_lowercase();
+        if typ != "jwt" && typ != "application/jwt" {
+            return None;
+        }
+    }
     let key = ctx.keys.ring().verifier(header.kid.as_deref()?)?;
     let mut validation = jsonwebtoken::Validation::new(key.jwt_alg());
     validation.set_issuer(&[&ctx.settings.issuer]);
     validation.validate_exp = false;
     validation.validate_aud = false;
-    validation.set_required_spec_claims(&["iss", "sub"]);
-    jsonwebtoken::decode::<HintClaims>(token, key.decoding_key(), &validation)
-        .ok()
-        .map(|d| d.claims)
+    validation.set_required_spec_claims(&["iss", "sub", "aud", "exp"]);
+    let claims = jsonwebtoken::decode::<serde_json::Map<String, serde_json::Value>>(
+        token,
+        key.decoding_key(),
+        &validation,
+    )
+    .ok()?
+    .claims;
+    if NOT_ID_TOKEN_CLAIMS.iter().any(|c| claims.contains_key(*c)) || !claims.contains_key("iat") {
+        return None;
+    }
+    let audiences: Vec<&str> = match claims.get("aud")? {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|v| v.as_str()).collect(),
+        _ => return None,
+    };
+    let azp = claims.get("azp").and_then(|v| v.as_str());
+    // OIDC Core §2: with several audiences `azp` names the client; if present it must be one.
+    let client_id = match (audiences.as_slice(), azp) {
+        ([one], None) => *one,
+        (many, Some(azp)) if many.contains(&azp) => azp,
+        _ => return None,
+    };
+    Some(Hint {
+        client_id: client_id.to_string(),
+        sub: claims.get("sub")?.as_str()?.to_string(),
+        sid: claims
+            .get("sid")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+    })
 }

@@ -6,6 +6,7 @@ pub mod client_assertion;
 pub mod clients;
 pub mod discovery;
 pub mod dpop;
+pub mod error;
 pub mod grants;
 pub mod logout;
 pub mod refresh;

@@ -9,9 +9,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::audit::{self, Actor};
-use crate::config::{RunMode, Settings};
+use crate::config::Settings;
 use crate::crypto;
 use crate::oauth::clients::{self, CreatedClient, NewClient};
+use crate::oauth::error::ErrorDescription;
 use crate::oauth::scopes;
 use crate::Ctx;
 
@@ -58,8 +59,9 @@ impl RegistrationError {
         }
     }
 
-    pub fn description(&self) -> String {
-        match self {
+    /// Only RFC 6749's characters, whatever the message quoted.
+    pub fn description(&self) -> ErrorDescription {
+        ErrorDescription::new(match self {
             RegistrationError::Disabled => "dynamic client registration is not enabled".into(),
             RegistrationError::InvalidToken => {
                 "a valid initial access token is required (Authorization: Bearer)".into()
@@ -69,7 +71,7 @@ impl RegistrationError {
             RegistrationError::Internal(_) => {
                 "the server could not complete the request; try again".into()
             }
-        }
+        })
     }
 }
 
@@ -165,27 +167,18 @@ pub fn check_access(settings: &Settings, bearer: Option<&str>) -> Result<(), Reg
     }
 }
 
-/// A URL Verity's server calls or fetches (backchannel logout, jwks_uri): absolute, no
-/// fragment, https (http only for loopback hosts, or any host in dev mode).
+/// A URL Verity's server calls or fetches (backchannel logout, jwks_uri): the rule of
+/// [`crate::net::outbound::check_server_url`] (https to a public host in production).
 fn check_server_url(settings: &Settings, field: &str, uri: &str) -> Result<(), RegistrationError> {
     if uri.len() > MAX_URI_LEN {
         return Err(metadata_error(format!("{field} is too long")));
     }
-    let parsed = url::Url::parse(uri)
-        .map_err(|_| metadata_error(format!("{field} {uri:?} is not an absolute URL")))?;
-    if parsed.fragment().is_some() {
-        return Err(metadata_error(format!(
-            "{field} {uri:?} must not contain a fragment"
-        )));
-    }
-    let loopback = matches!(parsed.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-    match parsed.scheme() {
-        "https" => Ok(()),
-        "http" if loopback || settings.env == RunMode::Dev => Ok(()),
-        _ => Err(metadata_error(format!("{field} {uri:?} must use https"))),
-    }
+    crate::net::outbound::check_server_url(settings, uri)
+        .map(|_| ())
+        .map_err(|problem| metadata_error(format!("{field} {problem}")))
 }
 
+/// Redirect URIs; a bad one is named by its position (`redirect_uris[2]`), never quoted.
 fn check_redirect_uris(
     settings: &Settings,
     field: &str,
@@ -196,12 +189,13 @@ fn check_redirect_uris(
             "at most {MAX_URIS} {field} may be registered"
         )));
     }
-    for uri in uris {
+    for (i, uri) in uris.iter().enumerate() {
         if uri.len() > MAX_URI_LEN {
-            return Err(redirect_error(format!("a URI in {field} is too long")));
+            return Err(redirect_error(format!("{field}[{i}] is too long")));
         }
-        clients::validate_redirect_uri(settings, uri)
-            .map_err(|e| redirect_error(format!("{field}: {e:#}")))?;
+        if let Some(problem) = clients::redirect_uri_problem(settings, uri) {
+            return Err(redirect_error(format!("{field}[{i}] {problem}")));
+        }
     }
     Ok(())
 }
@@ -260,10 +254,10 @@ pub fn check_metadata(settings: &Settings, body: &[u8]) -> Result<Checked, Regis
 
     // Grant types (default authorization_code), without repeats.
     let mut grant_types: Vec<String> = Vec::new();
-    for g in m.grant_types.unwrap_or_default() {
+    for (i, g) in m.grant_types.unwrap_or_default().into_iter().enumerate() {
         if !clients::GRANT_TYPES.contains(&g.as_str()) {
             return Err(metadata_error(format!(
-                "grant type {g:?} is not supported; supported: {}",
+                "grant_types[{i}] is not supported; supported: {}",
                 clients::GRANT_TYPES.join(", ")
             )));
         }
@@ -283,9 +277,9 @@ pub fn check_metadata(settings: &Settings, body: &[u8]) -> Result<Checked, Regis
         None if interactive => vec!["code".to_string()],
         None => vec![],
         Some(types) => {
-            if let Some(bad) = types.iter().find(|t| t.as_str() != "code") {
+            if let Some(i) = types.iter().position(|t| t.as_str() != "code") {
                 return Err(metadata_error(format!(
-                    "response type {bad:?} is not supported; only \"code\" is"
+                    "response_types[{i}] is not supported; only code is"
                 )));
             }
             if types.is_empty() && interactive {
@@ -312,7 +306,7 @@ pub fn check_metadata(settings: &Settings, body: &[u8]) -> Result<Checked, Regis
         .unwrap_or_else(|| "client_secret_basic".into());
     if !clients::AUTH_METHODS.contains(&auth_method.as_str()) {
         return Err(metadata_error(format!(
-            "token_endpoint_auth_method {auth_method:?} is not supported; supported: {}",
+            "token_endpoint_auth_method is not supported; supported: {}",
             clients::AUTH_METHODS.join(", ")
         )));
     }
@@ -372,18 +366,19 @@ pub fn check_metadata(settings: &Settings, body: &[u8]) -> Result<Checked, Regis
             "at most {MAX_SCOPES} scopes may be registered"
         )));
     }
-    for s in &scopes {
-        if clients::is_admin_scope(s) {
-            return Err(metadata_error(format!(
-                "scope {s:?} can't be registered dynamically"
-            )));
-        }
+    for (i, s) in scopes.iter().enumerate() {
         let well_formed = s.len() <= 128
             && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b":._-/".contains(&b));
         if !well_formed {
             return Err(metadata_error(format!(
-                "scope {s:?} has characters a scope can't have"
+                "scope value {} has characters a scope can't have",
+                i + 1
+            )));
+        }
+        if clients::is_admin_scope(s) {
+            return Err(metadata_error(format!(
+                "scope {s} can't be registered dynamically"
             )));
         }
     }
@@ -545,6 +540,7 @@ pub async fn register(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::RunMode;
 
     fn enabled(env: RunMode) -> Settings {
         Settings {

@@ -88,12 +88,17 @@ pub async fn introspect(ctx: &Ctx, client: &Client, token: &str) -> Result<Value
         if !active || !visible(&grant.client_id) {
             return Ok(inactive);
         }
+        // The subject the token's client knows the person by (pairwise or not).
+        let Some(owner) = ctx.clients.get(&grant.client_id).await.map_err(internal)? else {
+            return Ok(inactive);
+        };
+        let subject = crate::oauth::subject::for_client(ctx, &owner, &grant.user_id);
         return Ok(json!({
             "active": true,
             "token_type": "refresh_token",
             "scope": rt.scopes,
             "client_id": grant.client_id,
-            "sub": grant.user_id,
+            "sub": subject,
             "iss": ctx.settings.issuer,
             "iat": rt.created_at.and_utc().timestamp(),
             "exp": rt.expires_at.and_utc().timestamp(),

@@ -56,3 +56,88 @@ pub fn join(scopes: &[String]) -> String {
 pub fn covers(granted: &[String], requested: &[String]) -> bool {
     requested.iter().all(|r| granted.contains(r))
 }
+
+/// The scope that releases each claim about a person (OIDC Core §5.4).
+pub const CLAIM_SCOPES: &[(&str, &str)] = &[
+    ("name", "profile"),
+    ("given_name", "profile"),
+    ("family_name", "profile"),
+    ("updated_at", "profile"),
+    ("email", "email"),
+    ("email_verified", "email"),
+    ("phone_number", "phone"),
+    ("phone_number_verified", "phone"),
+];
+
+/// The scope a person claim needs; None for names Verity doesn't release.
+pub fn scope_of_claim(claim: &str) -> Option<&'static str> {
+    CLAIM_SCOPES
+        .iter()
+        .find(|(c, _)| *c == claim)
+        .map(|(_, s)| *s)
+}
+
+/// Every person claim, for a request that asks for all the scopes allow (userinfo).
+pub fn all_person_claims() -> Vec<String> {
+    CLAIM_SCOPES.iter().map(|(c, _)| c.to_string()).collect()
+}
+
+/// The one rule for releasing a claim about a person, in the ID token and at userinfo: it
+/// was requested (by scope or by name in the `claims` parameter), the client may have the
+/// scope that releases it, and the person granted that scope.
+pub fn releasable_claims(
+    client_allowed: &[String],
+    granted: &[String],
+    requested: &[String],
+) -> Vec<&'static str> {
+    let has = |set: &[String], scope: &str| set.iter().any(|s| s == scope);
+    CLAIM_SCOPES
+        .iter()
+        .filter(|(claim, scope)| {
+            requested.iter().any(|r| r == claim)
+                && has(client_allowed, scope)
+                && has(granted, scope)
+        })
+        .map(|(claim, _)| *claim)
+        .collect()
+}
+
+/// What the consent page lists for scopes about to be granted: one line per scope that
+/// releases something, so the page says exactly what [`releasable_claims`] can let out.
+pub fn consent_items(client_allowed: &[String], to_grant: &[String]) -> Vec<&'static str> {
+    to_grant
+        .iter()
+        .filter(|s| client_allowed.contains(s))
+        .filter_map(|s| describe(s))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_claim_needs_the_client_allowance_and_the_grant() {
+        let asked = v(&["email", "phone_number", "name", "sub", "made_up"]);
+        assert_eq!(
+            releasable_claims(&v(&["openid"]), &v(&["openid"]), &asked),
+            Vec::<&str>::new()
+        );
+        // Granted once, no longer allowed: nothing.
+        assert!(releasable_claims(&v(&["openid"]), &v(&["openid", "email"]), &asked).is_empty());
+        // Allowed, not granted: nothing.
+        assert!(releasable_claims(&v(&["openid", "email"]), &v(&["openid"]), &asked).is_empty());
+        assert_eq!(
+            releasable_claims(
+                &v(&["openid", "email", "phone"]),
+                &v(&["openid", "email"]),
+                &asked
+            ),
+            vec!["email"]
+        );
+    }
+}

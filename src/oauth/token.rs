@@ -18,7 +18,9 @@ use crate::keys::SigningKey;
 
 use crate::oauth::authorize::{code_key, used_code_key, IssuedCode};
 use crate::oauth::clients::Client;
+use crate::oauth::error::ErrorDescription;
 use crate::oauth::grants::{self, Grant};
+use crate::oauth::subject::Subject;
 use crate::storage::store::take_json;
 use crate::Ctx;
 
@@ -41,17 +43,18 @@ pub type VerityIdToken = IdToken<
 #[derive(Debug, PartialEq, Eq)]
 pub struct TokenError {
     pub error: &'static str,
-    pub description: String,
+    /// Only RFC 6749's characters (see [`ErrorDescription`]).
+    pub description: ErrorDescription,
     /// `invalid_client` after HTTP Basic gets 401 with `WWW-Authenticate: Basic`.
     pub status: u16,
     pub basic_challenge: bool,
 }
 
 impl TokenError {
-    pub fn new(error: &'static str, description: impl Into<String>) -> TokenError {
+    pub fn new(error: &'static str, description: impl AsRef<str>) -> TokenError {
         TokenError {
             error,
-            description: description.into(),
+            description: ErrorDescription::new(description),
             status: 400,
             basic_challenge: false,
         }
@@ -213,7 +216,7 @@ pub struct Issue {
     /// The person; None for client_credentials (the subject is the client).
     pub user_id: Option<String>,
     /// The `sub` this client sees (pairwise or public), or the client id for client_credentials.
-    pub subject: String,
+    pub subject: Subject,
     pub scopes: Vec<String>,
     pub session_id: Option<String>,
     pub auth_time: Option<i64>,
@@ -223,7 +226,8 @@ pub struct Issue {
     pub grant_id: Option<String>,
     /// DPoP key thumbprint to bind the access token to.
     pub jkt: Option<String>,
-    /// Claims the RP asked for in the ID token (`claims` parameter), with their values.
+    /// Claims for the ID token, with their values: only what
+    /// [`crate::oauth::scopes::releasable_claims`] let through.
     pub id_token_claims: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -302,7 +306,7 @@ pub async fn exchange(
     if !crate::oauth::clients::GRANT_TYPES.contains(&grant_type.as_str()) {
         return Err(TokenError::new(
             "unsupported_grant_type",
-            format!("grant_type {grant_type} is not supported"),
+            "this grant_type is not supported",
         ));
     }
     if !client.allows_grant(&grant_type) {
@@ -481,14 +485,22 @@ pub async fn exchange(
         id_token_claims: Default::default(),
     };
     let mut issue = issue;
-    if !issued.id_token_claims.is_empty() {
-        let all = crate::oauth::userinfo::person_claims(ctx, &issued.user_id)
+    let released = crate::oauth::scopes::releasable_claims(
+        &client.scopes,
+        &issued.scopes,
+        &issued.id_token_claims,
+    );
+    if !released.is_empty() {
+        let uid = issued.user_id.clone();
+        let user = ctx
+            .db
+            .run(move |c| crate::accounts::users::by_id(c, &uid))
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| TokenError::new("invalid_grant", "the account is no longer active"))?;
+        issue.id_token_claims = crate::oauth::userinfo::person_claims(ctx, &user, &released)
             .await
             .map_err(internal)?;
-        issue.id_token_claims = all
-            .into_iter()
-            .filter(|(k, _)| issued.id_token_claims.iter().any(|c| c == k))
-            .collect();
     }
     respond(ctx, &issue, refresh_token)
 }
@@ -573,7 +585,7 @@ async fn client_credentials(
     }
     let issue = Issue {
         client_id: client.client_id.clone(),
-        subject: client.client_id.clone(),
+        subject: Subject::client_itself(client),
         user_id: None,
         scopes: requested,
         session_id: None,
@@ -592,7 +604,7 @@ fn mint_access_token(ctx: &Ctx, key: &SigningKey, issue: &Issue) -> anyhow::Resu
     let now = ctx.clock.unix_now();
     let claims = AccessTokenClaims {
         iss: ctx.settings.issuer.clone(),
-        sub: issue.subject.clone(),
+        sub: issue.subject.to_string(),
         // The resource is our own userinfo endpoint (and, for clients, our APIs).
         aud: format!("{}/userinfo", ctx.settings.issuer),
         client_id: issue.client_id.clone(),
@@ -620,8 +632,7 @@ fn mint_id_token(
     if issue.user_id.is_none() {
         anyhow::bail!("ID token without a person");
     }
-    let user_id = issue.subject.clone();
-    let mut standard = StandardClaims::new(SubjectIdentifier::new(user_id));
+    let mut standard = StandardClaims::new(SubjectIdentifier::new(issue.subject.to_string()));
     let text = |k: &str| {
         issue
             .id_token_claims
@@ -647,6 +658,14 @@ fn mint_id_token(
         let mut l = openidconnect::LocalizedClaim::new();
         l.insert(None, openidconnect::EndUserGivenName::new(v));
         standard = standard.set_given_name(Some(l));
+    }
+    if let Some(t) = issue
+        .id_token_claims
+        .get("updated_at")
+        .and_then(|v| v.as_i64())
+        .and_then(|t| Utc.timestamp_opt(t, 0).single())
+    {
+        standard = standard.set_updated_at(Some(t));
     }
     if let Some(v) = text("family_name") {
         let mut l = openidconnect::LocalizedClaim::new();

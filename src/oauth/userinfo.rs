@@ -153,7 +153,8 @@ pub async fn userinfo(
             "this token was issued to a client, not for a person",
         )));
     };
-    // The person comes from the grant: `sub` may be a pairwise identifier.
+    // The person comes from the grant; `sub` is the one the token carries (minted from the
+    // client's [`crate::oauth::subject::Subject`]).
     let user = ctx
         .db
         .run(move |c| crate::accounts::users::by_id(c, &grant.user_id))
@@ -161,29 +162,55 @@ pub async fn userinfo(
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Err(UserinfoError::InvalidToken("account no longer active")));
     };
-    let scopes: Vec<&str> = claims.scope.split(' ').collect();
-    let mut out = Map::new();
+    let Some(client) = ctx.clients.get(&claims.client_id).await? else {
+        return Ok(Err(UserinfoError::InvalidToken(
+            "the client no longer exists",
+        )));
+    };
+    let granted = crate::oauth::scopes::parse(&claims.scope);
+    let released = crate::oauth::scopes::releasable_claims(
+        &client.scopes,
+        &granted,
+        &crate::oauth::scopes::all_person_claims(),
+    );
+    let mut out = person_claims(ctx, &user, &released).await?;
     out.insert("sub".into(), json!(claims.sub));
-    if scopes.contains(&"profile") {
+    Ok(Ok(Value::Object(out)))
+}
+
+/// The values of the `released` claims about `user` (decided by
+/// [`crate::oauth::scopes::releasable_claims`]; nothing else is read).
+pub async fn person_claims(
+    ctx: &Ctx,
+    user: &crate::accounts::users::User,
+    released: &[&str],
+) -> anyhow::Result<Map<String, Value>> {
+    let wants = |c: &str| released.contains(&c);
+    let mut out = Map::new();
+    if wants("name") {
         if let Some(name) = user.display_name() {
             out.insert("name".into(), json!(name));
         }
-        if let Some(g) = &user.given_name {
-            out.insert("given_name".into(), json!(g));
-        }
-        if let Some(f) = &user.family_name {
-            out.insert("family_name".into(), json!(f));
-        }
+    }
+    if let Some(g) = user.given_name.as_ref().filter(|_| wants("given_name")) {
+        out.insert("given_name".into(), json!(g));
+    }
+    if let Some(f) = user.family_name.as_ref().filter(|_| wants("family_name")) {
+        out.insert("family_name".into(), json!(f));
+    }
+    if wants("updated_at") {
         out.insert(
             "updated_at".into(),
             json!(user.updated_at.and_utc().timestamp()),
         );
     }
-    if scopes.contains(&"email") {
+    if wants("email") {
         out.insert("email".into(), json!(user.email));
+    }
+    if wants("email_verified") {
         out.insert("email_verified".into(), json!(user.email_verified));
     }
-    if scopes.contains(&"phone") {
+    if wants("phone_number") || wants("phone_number_verified") {
         // The default phone: only confirmed numbers are ever stored.
         let uid = user.id.clone();
         let phones = ctx
@@ -191,48 +218,16 @@ pub async fn userinfo(
             .run(move |c| Ok(crate::mfa::methods::enrolled(c, &uid)?.phones))
             .await?;
         if let Some(phone) = phones.iter().find(|p| p.is_default).or(phones.first()) {
-            out.insert(
-                "phone_number".into(),
-                json!(crate::mfa::methods::decrypt_phone(&ctx.master, phone)?),
-            );
-            out.insert("phone_number_verified".into(), json!(true));
+            if wants("phone_number") {
+                out.insert(
+                    "phone_number".into(),
+                    json!(crate::mfa::methods::decrypt_phone(&ctx.master, phone)?),
+                );
+            }
+            if wants("phone_number_verified") {
+                out.insert("phone_number_verified".into(), json!(true));
+            }
         }
-    }
-    Ok(Ok(Value::Object(out)))
-}
-
-/// Every claim Verity can release about a person, by claim name (scope rules apply elsewhere).
-pub async fn person_claims(ctx: &Ctx, user_id: &str) -> anyhow::Result<Map<String, Value>> {
-    let uid = user_id.to_string();
-    let (user, phones) = ctx
-        .db
-        .run(move |c| {
-            let user = crate::accounts::users::by_id(c, &uid)?;
-            let phones = crate::mfa::methods::enrolled(c, &uid)?.phones;
-            Ok((user, phones))
-        })
-        .await?;
-    let mut out = Map::new();
-    let Some(user) = user else {
-        return Ok(out);
-    };
-    if let Some(name) = user.display_name() {
-        out.insert("name".into(), json!(name));
-    }
-    if let Some(g) = &user.given_name {
-        out.insert("given_name".into(), json!(g));
-    }
-    if let Some(f) = &user.family_name {
-        out.insert("family_name".into(), json!(f));
-    }
-    out.insert("email".into(), json!(user.email));
-    out.insert("email_verified".into(), json!(user.email_verified));
-    if let Some(phone) = phones.iter().find(|p| p.is_default).or(phones.first()) {
-        out.insert(
-            "phone_number".into(),
-            json!(crate::mfa::methods::decrypt_phone(&ctx.master, phone)?),
-        );
-        out.insert("phone_number_verified".into(), json!(true));
     }
     Ok(out)
 }

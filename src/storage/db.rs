@@ -100,9 +100,11 @@ pub fn serialize_on(conn: &mut DbConn, key: &str) -> diesel::QueryResult<()> {
     use diesel::RunQueryDsl;
     match conn {
         DbConn::Postgres(c) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text AS locked")
-                .bind::<diesel::sql_types::Text, _>(key)
-                .execute(c)?;
+            diesel::sql_query(
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))::text AS locked",
+            )
+            .bind::<diesel::sql_types::Text, _>(key)
+            .execute(c)?;
             Ok(())
         }
         DbConn::Sqlite(_) => Ok(()),

@@ -6,7 +6,6 @@ use serde::Deserialize;
 
 use crate::error::{AppError, PageResult};
 use crate::oauth::authorize::{self, AuthorizeOutcome, AuthorizeParams};
-use crate::oauth::scopes;
 use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
 use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
@@ -76,14 +75,11 @@ pub async fn consent_page(
     let Some(session) = &browser.session else {
         return Ok(see_other(&format!("/login?authz={}", enc(&authz))));
     };
+    let items = authorize::consent_items(&ctx, &pending).await?;
     render(&ConsentPage {
         layout: browser.layout("Allow access"),
         client_name: pending.client_name,
-        items: pending
-            .scopes
-            .iter()
-            .filter_map(|s| scopes::describe(s))
-            .collect(),
+        items,
         authz,
         email: session.email.clone(),
     })

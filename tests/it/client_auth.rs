@@ -134,3 +134,73 @@ async fn private_key_jwt_checks_signature_audience_and_replay() {
         .unwrap();
     assert_eq!(res.status(), 401);
 }
+
+/// Serves `small` at /small and `big` at /big, once per connection.
+async fn jwks_server(small: String, big: String) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    actix_web::rt::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let n = sock.read(&mut buf).await.unwrap_or(0);
+            let request = String::from_utf8_lossy(&buf[..n]).to_string();
+            let body = if request.starts_with("GET /big") {
+                &big
+            } else {
+                &small
+            };
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    base
+}
+
+#[actix_web::test]
+async fn a_jwks_uri_is_read_through_the_shared_client_with_a_size_cap() {
+    let server = TestServer::start_with(|s| s.security.jwks_max_bytes = 2048).await;
+    let key = new_key("k1");
+    let set = serde_json::json!({ "keys": [key.jwk] }).to_string();
+    // The same set, padded past the cap with whitespace (still valid JSON).
+    let padded = format!("{set}{}", " ".repeat(4096));
+    let base = jwks_server(set, padded).await;
+    let token_url = server.url("/token");
+    let mut outcomes = Vec::new();
+    for path in ["/small", "/big"] {
+        let created = server
+            .register(NewClient {
+                name: "Keys by URL".into(),
+                grant_types: vec!["client_credentials".into()],
+                scopes: vec!["reports:read".into()],
+                token_endpoint_auth_method: Some("private_key_jwt".into()),
+                jwks_uri: Some(format!("{base}{path}")),
+                ..Default::default()
+            })
+            .await;
+        let exp = server.ctx.clock.unix_now() + 120;
+        let signed = assertion(&key, "k1", &created.client_id, &token_url, path, exp);
+        let res = reqwest::Client::new()
+            .post(&token_url)
+            .form(&[
+                ("grant_type", "client_credentials"),
+                (
+                    "client_assertion_type",
+                    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                ),
+                ("client_assertion", signed.as_str()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        outcomes.push(res.status().as_u16());
+    }
+    assert_eq!(
+        outcomes,
+        vec![200, 401],
+        "the key set over the cap is not read"
+    );
+}

@@ -18,6 +18,7 @@ mod harness;
 mod keys;
 mod logout;
 mod mfa;
+mod oauth_review;
 mod oidc;
 mod ops;
 mod passwords;

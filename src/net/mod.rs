@@ -1,0 +1,3 @@
+//! Verity's own network calls.
+
+pub mod outbound;
