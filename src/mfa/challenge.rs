@@ -87,7 +87,11 @@ async fn count(ctx: &Ctx, key: &str) -> anyhow::Result<i64> {
 /// Reserves one try of the wrong-code allowance before the code is checked, atomically in
 /// the store: every try counts as wrong until it is accepted, so a burst of guesses sent at
 /// once gets at most `mfa_max_failures` checked, on any number of nodes.
-async fn reserve_attempt(ctx: &Ctx, user_id: &str) -> anyhow::Result<Result<Attempt, CodeOutcome>> {
+async fn reserve_attempt(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+) -> anyhow::Result<Result<Attempt, CodeOutcome>> {
     let sec = &ctx.settings.security;
     if let Some(secs) = locked_for(ctx, user_id).await? {
         ctx.store
@@ -110,10 +114,10 @@ async fn reserve_attempt(ctx: &Ctx, user_id: &str) -> anyhow::Result<Result<Atte
             ctx.store
                 .incr(&refused_key(user_id), Duration::from_secs(86400))
                 .await?;
-            let secs = locked_for(ctx, user_id)
-                .await?
-                .unwrap_or(sec.mfa_lock_secs as i64);
-            Ok(Err(CodeOutcome::Locked { secs }))
+            // Every try of the allowance is taken: a burst crossed the limit. Lock now, even
+            // if the last try was a right code refused for being inside the burst, so the
+            // count never stays full without a lock that will lift it.
+            Ok(Err(lock_second_factor(ctx, user_id, email).await?))
         }
     }
 }
@@ -161,48 +165,61 @@ async fn record_failure(
         })
         .await?;
     if failures >= i64::from(sec.mfa_max_failures) {
-        let until = ctx.clock.unix_now() + sec.mfa_lock_secs as i64;
-        ctx.store
-            .put(
-                &lock_key(user_id),
-                &until.to_string(),
-                Duration::from_secs(sec.mfa_lock_secs + 86400),
-            )
-            .await?;
-        let site = &ctx.settings.site_name;
-        let body = format!(
-            "There were {} wrong security codes on your {site} account, so sign-in with a second factor is paused for {} minutes.\n\nIf this wasn't you, someone may know your password: change it as soon as you can sign in.\n",
-            sec.mfa_max_failures,
-            sec.mfa_lock_secs.div_ceil(60)
-        );
-        let msg = Message {
-            channel: Channel::Email,
-            to: email.to_string(),
-            subject: format!("Too many wrong security codes on your {site} account"),
-            body,
-        };
-        crate::notify::send_best_effort(&*ctx.notifier, msg).await;
-        let uid = user_id.to_string();
-        let now = ctx.clock.now();
-        ctx.db
-            .run(move |c| {
-                crate::audit::record(
-                    c,
-                    now,
-                    Some(&uid),
-                    None,
-                    "mfa_locked",
-                    serde_json::json!({ "until": until }),
-                    None,
-                )
-            })
-            .await?;
-        return Ok(CodeOutcome::Locked {
-            secs: sec.mfa_lock_secs as i64,
-        });
+        return lock_second_factor(ctx, user_id, email).await;
     }
     Ok(CodeOutcome::Wrong {
         remaining: (i64::from(sec.mfa_max_failures) - failures).max(0) as u32,
+    })
+}
+
+/// Locks the second factor for `mfa_lock_secs`, once: whoever creates the lock records it and
+/// emails the person; a lock already in force is kept as it is.
+async fn lock_second_factor(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result<CodeOutcome> {
+    let sec = &ctx.settings.security;
+    let until = ctx.clock.unix_now() + sec.mfa_lock_secs as i64;
+    let created = ctx
+        .store
+        .put_if_absent(
+            &lock_key(user_id),
+            &until.to_string(),
+            Duration::from_secs(sec.mfa_lock_secs + 86400),
+        )
+        .await?;
+    if !created {
+        let secs = locked_for(ctx, user_id)
+            .await?
+            .unwrap_or(sec.mfa_lock_secs as i64);
+        return Ok(CodeOutcome::Locked { secs });
+    }
+    let site = &ctx.settings.site_name;
+    let body = format!(
+        "There were {} wrong security codes on your {site} account, so sign-in with a second factor is paused for {} minutes.\n\nIf this wasn't you, someone may know your password: change it as soon as you can sign in.\n",
+        sec.mfa_max_failures,
+        sec.mfa_lock_secs.div_ceil(60)
+    );
+    let msg = Message {
+        channel: Channel::Email,
+        to: email.to_string(),
+        subject: format!("Too many wrong security codes on your {site} account"),
+        body,
+    };
+    crate::notify::send_best_effort(&*ctx.notifier, msg).await;
+    let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    ctx.db
+        .run(move |c| {
+            crate::audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "mfa_locked",
+                serde_json::json!({ "until": until }),
+                None,
+            )
+        })
+        .await?;
+    Ok(CodeOutcome::Locked {
+        secs: sec.mfa_lock_secs as i64,
     })
 }
 
@@ -384,7 +401,7 @@ pub async fn verify_phone_code(
         ctx.store.delete(&otp_key(user_id, purpose)).await?;
         return Ok((CodeOutcome::Expired, None));
     }
-    let attempt = match reserve_attempt(ctx, user_id).await? {
+    let attempt = match reserve_attempt(ctx, user_id, email).await? {
         Ok(attempt) => attempt,
         Err(refused) => return Ok((refused, None)),
     };
@@ -416,7 +433,7 @@ pub async fn verify_totp(
     email: &str,
     code: &str,
 ) -> anyhow::Result<CodeOutcome> {
-    let attempt = match reserve_attempt(ctx, user_id).await? {
+    let attempt = match reserve_attempt(ctx, user_id, email).await? {
         Ok(attempt) => attempt,
         Err(refused) => return Ok(refused),
     };
@@ -462,7 +479,7 @@ pub async fn verify_backup_code(
     email: &str,
     code: &str,
 ) -> anyhow::Result<CodeOutcome> {
-    let attempt = match reserve_attempt(ctx, user_id).await? {
+    let attempt = match reserve_attempt(ctx, user_id, email).await? {
         Ok(attempt) => attempt,
         Err(refused) => return Ok(refused),
     };
@@ -524,7 +541,7 @@ pub async fn verify_new_totp(
     secret: &[u8],
     code: &str,
 ) -> anyhow::Result<(CodeOutcome, Option<u64>)> {
-    let attempt = match reserve_attempt(ctx, user_id).await? {
+    let attempt = match reserve_attempt(ctx, user_id, email).await? {
         Ok(attempt) => attempt,
         Err(refused) => return Ok((refused, None)),
     };
