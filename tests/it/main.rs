@@ -14,6 +14,7 @@ mod client_auth;
 mod console;
 mod dpop;
 mod emails;
+mod guards;
 mod harness;
 mod keys;
 mod logout;
