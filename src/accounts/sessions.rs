@@ -220,6 +220,11 @@ pub async fn record_phone_factor(
         .await
 }
 
+/// The phone this session's second factor was passed with, if it was a phone.
+pub async fn phone_factor(ctx: &Ctx, session: &Session) -> anyhow::Result<Option<String>> {
+    ctx.store.get(&phone_factor_key(&session.id)).await
+}
+
 /// The phone this session's second factor was passed with, when that phone is still in its
 /// SIM-swap cooldown (added or replaced within `sim_swap_cooldown_hours`).
 pub async fn stepped_up_with_cooldown_phone(

@@ -10,6 +10,7 @@ use crate::oauth::scopes;
 use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
 use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
+use crate::web::guards::CsrfForm;
 use crate::web::browser::Browser;
 use crate::web::common::enc;
 use crate::web::pages::*;
@@ -91,7 +92,6 @@ pub async fn consent_page(
 
 #[derive(Deserialize)]
 pub struct ConsentSubmit {
-    csrf: Option<String>,
     #[serde(default)]
     authz: String,
     #[serde(default)]
@@ -101,10 +101,9 @@ pub struct ConsentSubmit {
 pub async fn consent_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<ConsentSubmit>,
+    form: CsrfForm<ConsentSubmit>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     let allow = match form.decision.as_str() {
         "allow" => true,
         "deny" => false,
