@@ -25,6 +25,7 @@ mod phones;
 mod recovery;
 mod registration;
 mod requests;
+mod routes;
 mod reset;
 mod support;
 mod tokens;
