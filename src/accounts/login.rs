@@ -115,7 +115,10 @@ pub async fn after_password(
     remembered: bool,
     actor: &Actor,
 ) -> anyhow::Result<AfterPassword> {
-    after_password_returning(ctx, user_id, email, browser_id, authz, remembered, None, actor).await
+    after_password_returning(
+        ctx, user_id, email, browser_id, authz, remembered, None, actor,
+    )
+    .await
 }
 
 /// [`after_password`], coming back to `return_to` (a checked local path) once signed in.
@@ -446,11 +449,8 @@ fn phone_targeted_by(return_to: &str) -> Option<String> {
 /// possibly hijacked number is not two factors).
 pub fn usable_methods(ctx: &Ctx, flow: &LoginFlow, mut enrolled: Enrolled) -> Enrolled {
     if flow.step_up || flow.exclude_phone.is_some() {
-        enrolled = crate::accounts::step_up::step_up_methods(
-            ctx,
-            enrolled,
-            flow.exclude_phone.as_deref(),
-        );
+        enrolled =
+            crate::accounts::step_up::step_up_methods(ctx, enrolled, flow.exclude_phone.as_deref());
     }
     if flow.reset_token.is_some() {
         let (now, hours) = (

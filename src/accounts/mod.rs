@@ -9,7 +9,7 @@ pub mod password;
 pub mod phone_change;
 pub mod reset;
 pub mod sessions;
-pub mod step_up;
 pub mod signin;
 pub mod signup;
+pub mod step_up;
 pub mod users;

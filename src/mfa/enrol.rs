@@ -68,7 +68,9 @@ pub fn add_phone(
     if let Some(why) = number_refusal(c, master, sec, user_id, e164, true)? {
         return Ok(Err(why));
     }
-    Ok(Ok(methods::add_phone(c, master, now, user_id, e164, channel)?))
+    Ok(Ok(methods::add_phone(
+        c, master, now, user_id, e164, channel,
+    )?))
 }
 
 /// [`number_refusal`] on its own, before a code is sent.
@@ -155,7 +157,9 @@ pub async fn resend_phone(
 #[derive(Debug, PartialEq, Eq)]
 pub enum PhoneConfirmed {
     /// Stored; the channel's authentication-method reference for the session.
-    Added { amr: &'static str },
+    Added {
+        amr: &'static str,
+    },
     Problem(CodeOutcome),
     /// The number broke a rule meanwhile (say, another account took the last place).
     Refused(String),

@@ -416,11 +416,7 @@ pub struct AppForm {
 }
 
 /// Disconnects an app: consent removed, its tokens revoked.
-pub async fn revoke_app(
-    ctx: web::Data<Ctx>,
-    me: SignedIn,
-    form: CsrfForm<AppForm>,
-) -> PageResult {
+pub async fn revoke_app(ctx: web::Data<Ctx>, me: SignedIn, form: CsrfForm<AppForm>) -> PageResult {
     let (browser, session) = (&me.browser, &me.session);
     crate::accounts::console::revoke_app(&ctx, &session.user_id, &form.client, &browser.actor)
         .await?;
@@ -547,12 +543,7 @@ pub async fn password_submit(
     }
 }
 
-async fn profile_page(
-    ctx: &Ctx,
-    me: &SignedIn,
-    error: Option<String>,
-    saved: bool,
-) -> PageResult {
+async fn profile_page(ctx: &Ctx, me: &SignedIn, error: Option<String>, saved: bool) -> PageResult {
     let browser = &me.browser;
     let Some(user) = console::profile(ctx, &me.session).await? else {
         return Ok(see_other("/login"));
@@ -745,8 +736,7 @@ pub async fn activity(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfOnly {
-}
+pub struct CsrfOnly {}
 
 pub async fn activity_not_me(
     ctx: web::Data<Ctx>,

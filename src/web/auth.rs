@@ -10,12 +10,12 @@ use crate::accounts::signin::{self, SignInOutcome};
 use crate::accounts::signup::{self, ConfirmOutcome, SignupForm, SignupOutcome};
 use crate::error::{AppError, PageResult};
 use crate::oauth::authorize;
-use crate::web::guards::CsrfForm;
 use crate::web::browser::{
     cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE,
 };
 use crate::web::common::{after_sign_in, enc, minutes};
 use crate::web::guards::safe_return_path;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -342,8 +342,7 @@ pub async fn login_submit(
 }
 
 #[derive(Deserialize)]
-pub struct LogoutSubmit {
-}
+pub struct LogoutSubmit {}
 
 pub async fn logout(
     ctx: web::Data<Ctx>,

@@ -197,7 +197,9 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
     if raw.len() > 2048 || !raw.starts_with('/') || !clean(raw) {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
     if !clean(&decoded) {
         return None;
     }

@@ -4,12 +4,13 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::accounts::console;
 use crate::accounts::login::{self, CodePhone, LoginFlow, LoginStage, PendingPhone};
 use crate::accounts::sessions::{self, AMR_OTP};
 use crate::error::{AppError, PageResult};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget};
-use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::enrol::{self, PhoneConfirmed, PhoneStep, TotpConfirmed};
+use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::{backup_codes, phone, totp};
 use crate::web::auth::see_other;
 use crate::web::browser::{
@@ -17,7 +18,6 @@ use crate::web::browser::{
 };
 use crate::web::common::{after_sign_in, code_problem, code_status, send_problem};
 use crate::web::guards::{CsrfForm, SensitiveChange, SignedIn};
-use crate::accounts::console;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -235,8 +235,7 @@ async fn lost_phone_page(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfOnly {
-}
+pub struct CsrfOnly {}
 
 /// Asks for an account reset (the password was given in this flow): a confirmation link by email.
 pub async fn lost_phone_account_reset(
@@ -657,7 +656,6 @@ pub async fn setup_totp_submit(
     )
 }
 
-
 pub async fn setup_backup_generate(
     ctx: web::Data<Ctx>,
     browser: Browser,
@@ -750,10 +748,7 @@ pub async fn regenerated_backup_codes(ctx: web::Data<Ctx>, me: SignedIn) -> Page
     })
 }
 
-pub async fn regenerated_backup_codes_download(
-    ctx: web::Data<Ctx>,
-    me: SignedIn,
-) -> PageResult {
+pub async fn regenerated_backup_codes_download(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
     let Some(codes) = console::shown_backup_codes(&ctx, &me.session).await? else {
         return Ok(see_other("/"));
     };

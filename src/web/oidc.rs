@@ -10,9 +10,9 @@ use crate::oauth::scopes;
 use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
 use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
-use crate::web::guards::CsrfForm;
 use crate::web::browser::Browser;
 use crate::web::common::enc;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 

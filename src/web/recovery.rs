@@ -9,8 +9,8 @@ use crate::error::PageResult;
 use crate::recovery::account_reset::{
     self, Completed, Confirmed, PURPOSE_COMPLETE, PURPOSE_REQUEST,
 };
-use crate::web::guards::CsrfForm;
 use crate::web::browser::Browser;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 

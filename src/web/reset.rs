@@ -8,8 +8,8 @@ use crate::accounts::login;
 use crate::accounts::reset::{self, RequestOutcome, ResetOutcome, StartOutcome};
 use crate::error::{AppError, PageResult};
 use crate::web::auth::see_other;
-use crate::web::guards::CsrfForm;
 use crate::web::browser::{cleared_login_cookie, login_cookie, Browser, LOGIN_COOKIE};
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 

@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use crate::error::PageResult;
 use crate::support::contact::{self, ContactRequest, Submitted};
-use crate::web::guards::CsrfForm;
 use crate::web::browser::Browser;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 

@@ -188,10 +188,12 @@ async fn a_session_confirmed_with_a_cooldown_phone_changes_no_other_factor_or_re
 
     // Nothing changed.
     assert_eq!(backup_codes_left(&server, &uid).await, 0);
-    let res = server
-        .sign_in(&server.browser(), email, PASSWORD)
-        .await;
-    assert_eq!(res.headers()["location"], "/mfa", "the password still works");
+    let res = server.sign_in(&server.browser(), email, PASSWORD).await;
+    assert_eq!(
+        res.headers()["location"],
+        "/mfa",
+        "the password still works"
+    );
     let (phones, emails) = {
         let uid = uid.clone();
         server
@@ -371,7 +373,11 @@ async fn return_targets_are_parsed_not_pattern_matched() {
         let res = b
             .post(
                 "/account/phones/review",
-                &[("csrf", &csrf_of(&page)), ("phone", &phone), ("next", target)],
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("phone", &phone),
+                    ("next", target),
+                ],
             )
             .await;
         assert_eq!(location(&res), "/", "POST {target:?}");
@@ -386,7 +392,10 @@ async fn return_targets_are_parsed_not_pattern_matched() {
             .get_ok(&format!("/step-up?return_to={}", urlencode(target)))
             .await;
         assert_eq!(hidden(&page, "return_to"), "/account", "step-up {target:?}");
-        let res = server.browser().get(&format!("/login?next={}", urlencode(target))).await;
+        let res = server
+            .browser()
+            .get(&format!("/login?next={}", urlencode(target)))
+            .await;
         assert_eq!(res.status(), 200);
         let page = res.text().await.unwrap();
         assert_eq!(hidden(&page, "next"), "", "login {target:?}");
@@ -427,15 +436,16 @@ async fn signing_in_comes_back_to_the_page_that_asked() {
             ],
         )
         .await;
-    let res = server
-        .pass_second_factor(&b, "gus@example.com", res)
-        .await;
+    let res = server.pass_second_factor(&b, "gus@example.com", res).await;
     assert_eq!(location(&res), "/account/password");
     // A POST without a session goes to sign-in too, and back to the account page.
     let fresh = server.browser();
     let page = fresh.get_ok("/login").await;
     let res = fresh
-        .post("/account/profile", &[("csrf", &csrf_of(&page)), ("given_name", "X")])
+        .post(
+            "/account/profile",
+            &[("csrf", &csrf_of(&page)), ("given_name", "X")],
+        )
         .await;
     assert_eq!(location(&res), "/login?next=%2Faccount%2Fprofile");
 }

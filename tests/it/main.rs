@@ -25,7 +25,7 @@ mod phones;
 mod recovery;
 mod registration;
 mod requests;
-mod routes;
 mod reset;
+mod routes;
 mod support;
 mod tokens;

@@ -80,7 +80,11 @@ async fn every_browser_post_refuses_a_missing_or_foreign_csrf_token() {
         let res = browser.post(path, &[("x", "y")]).await;
         assert_eq!(res.status(), 403, "POST {path} without a CSRF token");
         let res = browser.post(path, &[("csrf", &foreign)]).await;
-        assert_eq!(res.status(), 403, "POST {path} with another browser's token");
+        assert_eq!(
+            res.status(),
+            403,
+            "POST {path} with another browser's token"
+        );
     }
     assert!(checked >= 30, "only {checked} browser forms found");
     assert_eq!(audit_events(&server).await, before, "nothing happened");
