@@ -37,20 +37,26 @@ fn refuse(response: HttpResponse) -> actix_web::Error {
 }
 
 /// Where to come back to after signing in or stepping up: this page when it is one people can
-/// be sent to; for a form post, the page of the same address, else the account overview.
+/// be sent to; for a form post, the nearest page up its path (`/account/phones/change/decision`
+/// → `/account/phones/change`, `/account/emails/add` → `/account`).
 fn back_here(req: &HttpRequest) -> Option<String> {
-    let here = if req.method() == Method::GET || req.method() == Method::HEAD {
-        req.uri()
-            .path_and_query()
-            .map(|p| p.as_str().to_string())
-            .unwrap_or_default()
-    } else {
-        req.path().to_string()
-    };
-    safe_return_path(&here).or_else(|| {
-        (req.path() == "/account" || req.path().starts_with("/account/"))
-            .then(|| "/account".to_string())
-    })
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+        if let Some(back) = safe_return_path(here) {
+            return Some(back);
+        }
+    }
+    let mut path = req.path();
+    while !path.is_empty() {
+        if let Some(back) = safe_return_path(path) {
+            return Some(back);
+        }
+        path = path
+            .rsplit_once('/')
+            .map(|(parent, _)| parent)
+            .unwrap_or("");
+    }
+    None
 }
 
 pub fn sign_in_redirect(next: Option<&str>) -> HttpResponse {
