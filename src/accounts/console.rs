@@ -1,9 +1,12 @@
-//! The account console's lists and actions that aren't phone changes: browser sessions and
-//! connected apps.
+//! The account console's reads (the overview, profile, activity) and the actions that aren't
+//! phone changes: browser sessions, connected apps, password, authenticator apps, backup codes.
+//! Every change to a factor, a recovery channel, the password or other sessions takes a
+//! [`SteppedUp`] (see `accounts::step_up`).
 
 use diesel::prelude::*;
 
 use crate::accounts::sessions::{self, Session};
+use crate::accounts::step_up::SteppedUp;
 use crate::audit::{self, Actor};
 use crate::storage::schema::{browser_sessions, clients, consents, grants};
 use crate::Ctx;
@@ -178,22 +181,18 @@ pub enum PasswordChange {
     Done,
     WrongCurrent,
     Refused(String),
-    NeedsStepUp,
 }
 
 /// Changing the password: needs the current one (and a recent full sign-in). Every other
 /// session ends, and the person is told by email.
 pub async fn change_password(
     ctx: &Ctx,
-    current: &Session,
+    current: &SteppedUp,
     old_password: String,
     new_password: String,
     confirmation: &str,
     actor: &Actor,
 ) -> anyhow::Result<PasswordChange> {
-    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
-        return Ok(PasswordChange::NeedsStepUp);
-    }
     // The same throttling as signing in.
     match crate::accounts::signin::sign_in(ctx, &current.email, old_password, actor).await? {
         crate::accounts::signin::SignInOutcome::PasswordAccepted { user_id, .. }
@@ -297,14 +296,11 @@ fn totp_add_key(session: &Session) -> String {
 }
 
 /// Adding an authenticator app from the console: a secret kept for this session until the
-/// first code confirms it. None when step-up is needed or the limit is reached.
+/// first code confirms it; refused when the limit is reached.
 pub async fn totp_add_secret(
     ctx: &Ctx,
-    current: &Session,
+    current: &SteppedUp,
 ) -> anyhow::Result<Result<Vec<u8>, TotpAddRefusal>> {
-    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
-        return Ok(Err(TotpAddRefusal::NeedsStepUp));
-    }
     let uid = current.user_id.clone();
     let apps = ctx
         .db
@@ -331,14 +327,13 @@ pub async fn totp_add_secret(
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum TotpAddRefusal {
-    NeedsStepUp,
     TooMany,
 }
 
 /// Confirms the new app with its first code, stores it, and tells the person by email.
 pub async fn totp_add_confirm(
     ctx: &Ctx,
-    current: &Session,
+    current: &SteppedUp,
     code: &str,
     actor: &Actor,
 ) -> anyhow::Result<crate::mfa::challenge::CodeOutcome> {
@@ -366,28 +361,40 @@ pub async fn totp_add_confirm(
         current.user_id.clone(),
         actor.clone(),
     );
-    ctx.db
+    let max = ctx.settings.security.max_authenticator_apps;
+    let added = ctx
+        .db
         .run(move |c| {
-            crate::mfa::methods::add_totp(
-                c,
-                &master,
-                now,
-                &uid,
-                "Authenticator app",
-                &secret,
-                step,
-            )?;
-            audit::record(
-                c,
-                now,
-                Some(&uid),
-                None,
-                "mfa_totp_added",
-                serde_json::json!({}),
-                Some(&a),
-            )
+            crate::storage::db::write_tx(c, |c| {
+                let added = crate::mfa::methods::add_totp(
+                    c,
+                    &master,
+                    now,
+                    &uid,
+                    "Authenticator app",
+                    &secret,
+                    step,
+                    max,
+                )?;
+                if added.is_some() {
+                    audit::record(
+                        c,
+                        now,
+                        Some(&uid),
+                        None,
+                        "mfa_totp_added",
+                        serde_json::json!({}),
+                        Some(&a),
+                    )?;
+                }
+                anyhow::Ok(added.is_some())
+            })
         })
         .await?;
+    if !added {
+        // Another request added the last app allowed meanwhile: nothing to confirm any more.
+        return Ok(CodeOutcome::NoCodeSent);
+    }
     notify_methods_changed(ctx, current, "An authenticator app was added").await?;
     Ok(CodeOutcome::Accepted)
 }
@@ -396,27 +403,16 @@ pub async fn totp_add_confirm(
 pub enum RemoveApp {
     Removed,
     LastMethod,
-    NeedsStepUp,
-    /// The step-up was passed with this phone, still in its SIM-swap cooldown.
-    NeedsOtherFactor(String),
     Unknown,
 }
 
 /// Removes an authenticator app; never the last second factor.
 pub async fn totp_remove(
     ctx: &Ctx,
-    current: &Session,
+    current: &SteppedUp,
     id: &str,
     actor: &Actor,
 ) -> anyhow::Result<RemoveApp> {
-    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
-        return Ok(RemoveApp::NeedsStepUp);
-    }
-    if let Some(cooling) =
-        crate::accounts::sessions::stepped_up_with_cooldown_phone(ctx, current).await?
-    {
-        return Ok(RemoveApp::NeedsOtherFactor(cooling));
-    }
     let (uid, tid, now, a) = (
         current.user_id.clone(),
         id.to_string(),
@@ -504,4 +500,154 @@ pub async fn disown_activity(ctx: &Ctx, current: &Session, actor: &Actor) -> any
         crate::accounts::reset::send_link(ctx, &user).await?;
     }
     Ok(())
+}
+
+/// Regenerates the backup codes (voiding the old set) and keeps the new ones for this session
+/// for ten minutes, to be shown once and downloaded.
+pub async fn regenerate_backup_codes(ctx: &Ctx, current: &SteppedUp) -> anyhow::Result<()> {
+    let codes = crate::mfa::challenge::regenerate_backup_codes(ctx, &current.user_id).await?;
+    crate::storage::store::put_json(
+        &*ctx.store,
+        &shown_codes_key(&current.id),
+        &codes,
+        std::time::Duration::from_secs(600),
+    )
+    .await
+}
+
+fn shown_codes_key(session_id: &str) -> String {
+    format!("backup_shown:{session_id}")
+}
+
+/// The codes [`regenerate_backup_codes`] made for this session, while they may be shown.
+pub async fn shown_backup_codes(
+    ctx: &Ctx,
+    current: &Session,
+) -> anyhow::Result<Option<Vec<String>>> {
+    crate::storage::store::get_json(&*ctx.store, &shown_codes_key(&current.id)).await
+}
+
+/// Everything the overview page shows.
+pub struct Overview {
+    pub name: Option<String>,
+    pub emails: Vec<crate::accounts::emails::EmailView>,
+    pub sessions: Vec<SessionView>,
+    pub apps: Vec<AppView>,
+    pub phones: Vec<PhoneView>,
+    pub authenticator_apps: Vec<TotpView>,
+    pub backup_codes_left: i64,
+    pub events: Vec<EventView>,
+}
+
+pub struct PhoneView {
+    pub id: String,
+    pub masked: String,
+    pub voice: bool,
+    pub is_default: bool,
+    /// Added or replaced within `sim_swap_cooldown_hours`.
+    pub recently_changed: bool,
+}
+
+pub struct TotpView {
+    pub id: String,
+    pub added: chrono::NaiveDateTime,
+}
+
+pub struct EventView {
+    pub id: String,
+    pub kind: String,
+    pub at: chrono::NaiveDateTime,
+    pub ip: String,
+    pub device: String,
+}
+
+fn event_view(e: audit::AuditEvent) -> EventView {
+    EventView {
+        id: e.id,
+        kind: e.kind,
+        at: e.created_at,
+        ip: e.ip.unwrap_or_default(),
+        device: e.user_agent.unwrap_or_default(),
+    }
+}
+
+pub async fn overview(ctx: &Ctx, current: &Session) -> anyhow::Result<Overview> {
+    let uid = current.user_id.clone();
+    let (enrolled, events, emails, user) = ctx
+        .db
+        .run(move |c| {
+            Ok((
+                crate::mfa::methods::enrolled(c, &uid)?,
+                audit::for_user(c, &uid, 10)?,
+                crate::accounts::emails::list(c, &uid)?,
+                crate::accounts::users::by_id(c, &uid)?,
+            ))
+        })
+        .await?;
+    let (now, cooldown) = (
+        ctx.clock.now(),
+        ctx.settings.security.sim_swap_cooldown_hours,
+    );
+    Ok(Overview {
+        name: user.and_then(|u| u.display_name()),
+        emails,
+        sessions: sessions(ctx, current).await?,
+        apps: connected_apps(ctx, &current.user_id).await?,
+        phones: enrolled
+            .phones
+            .iter()
+            .map(|p| PhoneView {
+                id: p.id.clone(),
+                masked: p.masked.clone(),
+                voice: p.channel == "voice",
+                is_default: p.is_default,
+                recently_changed: p.recently_changed(now, cooldown),
+            })
+            .collect(),
+        authenticator_apps: enrolled
+            .totp
+            .iter()
+            .map(|t| TotpView {
+                id: t.id.clone(),
+                added: t.created_at,
+            })
+            .collect(),
+        backup_codes_left: enrolled.backup_codes_left,
+        events: events.into_iter().map(event_view).collect(),
+    })
+}
+
+/// One page of the person's activity, newest first, after `before` (timestamp, event id);
+/// and whether there is more.
+pub async fn activity(
+    ctx: &Ctx,
+    current: &Session,
+    before: Option<(chrono::NaiveDateTime, String)>,
+    page: i64,
+) -> anyhow::Result<(Vec<EventView>, bool)> {
+    let uid = current.user_id.clone();
+    let events = ctx
+        .db
+        .run(move |c| audit::page_for_user(c, &uid, before, page + 1))
+        .await?;
+    let more = events.len() as i64 > page;
+    Ok((
+        events
+            .into_iter()
+            .take(page.max(0) as usize)
+            .map(event_view)
+            .collect(),
+        more,
+    ))
+}
+
+/// The person's own record (for the profile page); None if it is gone.
+pub async fn profile(
+    ctx: &Ctx,
+    current: &Session,
+) -> anyhow::Result<Option<crate::accounts::users::User>> {
+    let uid = current.user_id.clone();
+    ctx.db
+        .run(move |c| crate::accounts::users::by_id(c, &uid))
+        .await
 }

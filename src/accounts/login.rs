@@ -53,12 +53,17 @@ pub struct LoginFlow {
     /// The reset's second factor has been passed (or the account has none).
     #[serde(default)]
     pub reset_ready: bool,
-    /// Step-up for a sensitive change: where to return afterwards (a local path).
+    /// Where to go once signed in (a path the web layer checked): the page that asked for a
+    /// sign-in, or the change a step-up is for.
     #[serde(default)]
     pub return_to: Option<String>,
-    /// Step-up for replacing this phone: it can't be the second factor unless it's the only one.
+    /// The phone a step-up's change is about (replacing it): derived on the server from
+    /// `return_to`, never taken from a form. See `accounts::step_up::step_up_methods`.
     #[serde(default)]
     pub exclude_phone: Option<String>,
+    /// A step-up for a sensitive change: phones in their SIM-swap cooldown don't count.
+    #[serde(default)]
+    pub step_up: bool,
     /// The person said "I don't have my phone": after signing in another way, the console
     /// leads straight to replacing it.
     #[serde(default)]
@@ -109,6 +114,24 @@ pub async fn after_password(
     remembered: bool,
     actor: &Actor,
 ) -> anyhow::Result<AfterPassword> {
+    after_password_returning(
+        ctx, user_id, email, browser_id, authz, remembered, None, actor,
+    )
+    .await
+}
+
+/// [`after_password`], coming back to `return_to` (a checked local path) once signed in.
+#[allow(clippy::too_many_arguments)]
+pub async fn after_password_returning(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    browser_id: &str,
+    authz: &str,
+    remembered: bool,
+    return_to: Option<String>,
+    actor: &Actor,
+) -> anyhow::Result<AfterPassword> {
     let methods = enrolled(ctx, user_id).await?;
     let needs_aal2 = !authz.is_empty()
         && crate::oauth::authorize::load_pending(ctx, authz, browser_id)
@@ -142,8 +165,9 @@ pub async fn after_password(
         backup_codes_shown: None,
         reset_token: None,
         reset_ready: false,
-        return_to: None,
+        return_to,
         exclude_phone: None,
+        step_up: false,
         lost_phone: false,
     };
     let flow_id = crypto::random_token(24);
@@ -362,15 +386,17 @@ pub fn remember_cookie_valid(ctx: &Ctx, value: &str, user_id: &str, device_id: &
 }
 
 /// Step-up (reauthentication) for a sensitive change: after the password, a second-factor
-/// flow that returns to `return_to`. "Remember this browser" never stands in here.
+/// flow that returns to `return_to` (a path the web layer checked). "Remember this browser"
+/// never stands in here. Which phone must not count is derived here, from what the step-up is
+/// for: the phone a phone change at `return_to` would replace.
 pub async fn start_step_up(
     ctx: &Ctx,
     user_id: &str,
     email: &str,
     browser_id: &str,
     return_to: &str,
-    exclude_phone: Option<String>,
 ) -> anyhow::Result<String> {
+    let exclude_phone = phone_targeted_by(return_to);
     let flow = LoginFlow {
         user_id: user_id.to_string(),
         email: email.to_string(),
@@ -384,6 +410,7 @@ pub async fn start_step_up(
         reset_ready: false,
         return_to: Some(return_to.to_string()),
         exclude_phone,
+        step_up: true,
         lost_phone: false,
     };
     let flow_id = crypto::random_token(24);
@@ -403,23 +430,26 @@ pub async fn lost_phone_destination(ctx: &Ctx, flow: &LoginFlow) -> anyhow::Resu
     Ok(phone.map(|p| format!("/account/phones/start?phone={}", p.id)))
 }
 
-/// Only local account pages are valid step-up destinations (no open redirect).
-pub fn safe_return_to(raw: &str) -> Option<String> {
-    (raw.starts_with("/account") && !raw.contains("//") && !raw.contains('\\') && raw.len() <= 300)
-        .then(|| raw.to_string())
+/// The phone a return path to "change this phone" is about.
+fn phone_targeted_by(return_to: &str) -> Option<String> {
+    let (path, query) = return_to.split_once('?')?;
+    if path != "/account/phones/start" {
+        return None;
+    }
+    url::form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == "phone")
+        .map(|(_, v)| v.into_owned())
+        .filter(|v| !v.is_empty())
 }
 
-/// The methods this flow may use: in a step-up for replacing a phone, that phone counts only
-/// when nothing else is enrolled; in a password reset, a phone in its SIM-swap cooldown doesn't
-/// count at all (an email link plus a possibly hijacked number is not two factors).
+/// The methods this flow may use: in a step-up, neither the phone being replaced nor a phone in
+/// its SIM-swap cooldown counts unless nothing else is enrolled (`step_up::step_up_methods`);
+/// in a password reset, a phone in its cooldown doesn't count at all (an email link plus a
+/// possibly hijacked number is not two factors).
 pub fn usable_methods(ctx: &Ctx, flow: &LoginFlow, mut enrolled: Enrolled) -> Enrolled {
-    if let Some(excluded) = &flow.exclude_phone {
-        let others = enrolled.phones.iter().filter(|p| &p.id != excluded).count()
-            + enrolled.totp.len()
-            + usize::from(enrolled.backup_codes_left > 0);
-        if others > 0 {
-            enrolled.phones.retain(|p| &p.id != excluded);
-        }
+    if flow.step_up || flow.exclude_phone.is_some() {
+        enrolled =
+            crate::accounts::step_up::step_up_methods(ctx, enrolled, flow.exclude_phone.as_deref());
     }
     if flow.reset_token.is_some() {
         let (now, hours) = (

@@ -11,4 +11,5 @@ pub mod reset;
 pub mod sessions;
 pub mod signin;
 pub mod signup;
+pub mod step_up;
 pub mod users;

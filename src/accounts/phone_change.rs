@@ -3,18 +3,21 @@
 //! State: [`PhoneChange`] in the store under `phonechange:{session id}` (30 minutes), so only
 //! the browser session that started it can advance it. Stages run in order —
 //! EnterNumber → CodeSent → Review — and each step checks it is in the stage it expects, so a
-//! step can't be skipped or replayed. Everything happens inside the step-up window (a full
-//! password + second-factor sign-in at most `step_up_window_secs` ago); the commit is one
-//! statement, so a crash leaves the old number intact. Notices go to the old number, every
+//! step can't be skipped or replayed. Every step takes a [`SteppedUp`] (see
+//! `accounts::step_up`): a fresh full sign-in not confirmed by a phone in its SIM-swap cooldown,
+//! and never by the phone being replaced or removed while another factor could confirm instead.
+//! The commit is one transaction, so a crash leaves the old number intact. Notices go to the old number, every
 //! confirmed email address and the new number.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::sessions::{step_up_fresh, stepped_up_with_cooldown_phone, Session};
+use crate::accounts::sessions::Session;
+use crate::accounts::step_up::SteppedUp;
 use crate::audit::{self, Actor};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
+use crate::mfa::enrol::{add_phone, number_refusal};
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
 use crate::notify::{send_best_effort, Channel, Message};
@@ -55,18 +58,16 @@ async fn save(ctx: &Ctx, session: &Session, flow: &PhoneChange) -> anyhow::Resul
 #[derive(Debug, PartialEq, Eq)]
 pub enum Begin {
     Started,
-    NeedsStepUp,
+    /// This session was confirmed with the phone to be replaced, and another factor exists.
+    NeedsOtherFactor,
     UnknownPhone,
 }
 
 pub async fn begin(
     ctx: &Ctx,
-    session: &Session,
+    session: &SteppedUp,
     replacing: Option<String>,
 ) -> anyhow::Result<Begin> {
-    if !step_up_fresh(ctx, session) {
-        return Ok(Begin::NeedsStepUp);
-    }
     let uid = session.user_id.clone();
     let phones = ctx
         .db
@@ -74,6 +75,9 @@ pub async fn begin(
         .await?;
     let replacing_masked = match &replacing {
         Some(id) => match phones.iter().find(|p| &p.id == id) {
+            Some(_) if !session.may_touch_phone(ctx, id).await? => {
+                return Ok(Begin::NeedsOtherFactor)
+            }
             Some(p) => Some(p.masked.clone()),
             None => return Ok(Begin::UnknownPhone),
         },
@@ -99,16 +103,13 @@ pub enum NumberStep {
 
 pub async fn submit_number(
     ctx: &Ctx,
-    session: &Session,
+    session: &SteppedUp,
     raw: &str,
     channel: PhoneChannel,
 ) -> anyhow::Result<NumberStep> {
     let Some(mut flow) = current(ctx, session).await? else {
         return Ok(NumberStep::NoFlow);
     };
-    if !step_up_fresh(ctx, session) {
-        return Ok(NumberStep::NoFlow);
-    }
     let e164 = match phone::normalize(raw, &ctx.settings.default_phone_region) {
         Ok(n) => n,
         Err(e) => return Ok(NumberStep::Refused(e.message().to_string())),
@@ -132,52 +133,22 @@ pub async fn submit_number(
     Ok(NumberStep::CodeSent)
 }
 
-/// The rules for a new number, shared by self-service and support-assisted changes: not
-/// already on the account, within the per-account limit when adding, and not on too many
-/// other accounts. Returns why it's refused, in words for the person.
+/// The rules for a new number, shared by self-service, support-assisted changes and
+/// first-sign-in enrolment (`mfa::enrol::number_refusal`). Returns why it's refused, in words
+/// for the person.
 pub async fn check_new_number(
     ctx: &Ctx,
     user_id: &str,
     e164: &str,
     adding: bool,
 ) -> anyhow::Result<Option<String>> {
-    let sec = &ctx.settings.security;
-    let (uid, master, number) = (user_id.to_string(), ctx.master.clone(), e164.to_string());
-    let (count, shared, own) = ctx
-        .db
-        .run(move |c| {
-            let phones = methods::enrolled(c, &uid)?.phones;
-            let own = phones
-                .iter()
-                .any(|p| methods::decrypt_phone(&master, p).is_ok_and(|n| n == number));
-            Ok((
-                phones.len() as u32,
-                methods::accounts_using_number(c, &master, &number, &uid)?,
-                own,
-            ))
-        })
-        .await?;
-    if own {
-        return Ok(Some("That number is already on your account.".into()));
-    }
-    if adding && count >= sec.max_phones_per_account {
-        return Ok(Some(format!(
-            "You already have {} phone numbers, the most an account can have. Change or remove one instead.",
-            sec.max_phones_per_account
-        )));
-    }
-    if shared >= i64::from(sec.max_accounts_per_phone) {
-        return Ok(Some(
-            "That number is already used by several other accounts, so we can't add it here. Contact support if it really is yours.".into(),
-        ));
-    }
-    Ok(None)
+    crate::mfa::enrol::check_number(ctx, user_id, e164, adding).await
 }
 
 /// "Send a new code" / "call me instead" for the number waiting for its code.
 pub async fn resend(
     ctx: &Ctx,
-    session: &Session,
+    session: &SteppedUp,
     channel: PhoneChannel,
 ) -> anyhow::Result<Option<SendOutcome>> {
     let Some(mut flow) = current(ctx, session).await? else {
@@ -207,7 +178,7 @@ pub enum CodeStep {
     OutOfOrder,
 }
 
-pub async fn submit_code(ctx: &Ctx, session: &Session, code: &str) -> anyhow::Result<CodeStep> {
+pub async fn submit_code(ctx: &Ctx, session: &SteppedUp, code: &str) -> anyhow::Result<CodeStep> {
     let Some(mut flow) = current(ctx, session).await? else {
         return Ok(CodeStep::OutOfOrder);
     };
@@ -239,18 +210,21 @@ pub struct Receipt {
 pub enum Confirm {
     Done(Receipt),
     OutOfOrder,
-    NeedsStepUp,
+    /// This session was confirmed with the phone being replaced, and another factor exists.
+    NeedsOtherFactor,
 }
 
-pub async fn confirm(ctx: &Ctx, session: &Session, actor: &Actor) -> anyhow::Result<Confirm> {
+pub async fn confirm(ctx: &Ctx, session: &SteppedUp, actor: &Actor) -> anyhow::Result<Confirm> {
     let Some(flow) = current(ctx, session).await? else {
         return Ok(Confirm::OutOfOrder);
     };
     let Stage::Review { e164, channel } = flow.stage.clone() else {
         return Ok(Confirm::OutOfOrder);
     };
-    if !step_up_fresh(ctx, session) {
-        return Ok(Confirm::NeedsStepUp);
+    if let Some(replacing) = &flow.replacing {
+        if !session.may_touch_phone(ctx, replacing).await? {
+            return Ok(Confirm::NeedsOtherFactor);
+        }
     }
     // Consume the flow first: a double submit can't apply the change twice.
     if ctx.store.take(&key(session)).await?.is_none() {
@@ -284,7 +258,8 @@ pub enum ChangedBy<'a> {
 /// Applies a confirmed change (one transaction: replace or add, plus the audit event), then
 /// sends the notices: SMS to the old number, email to every confirmed address with a "this
 /// wasn't me" link, SMS to the new number. None when the phone being replaced is no longer
-/// there: nothing is changed and nobody is told.
+/// there or the number now breaks a rule (`mfa::enrol::number_refusal`): nothing is changed
+/// and nobody is told.
 pub async fn commit(
     ctx: &Ctx,
     user_id: &str,
@@ -295,7 +270,12 @@ pub async fn commit(
     by: ChangedBy<'_>,
 ) -> anyhow::Result<Option<Receipt>> {
     let now = ctx.clock.now();
-    let (master, uid, number) = (ctx.master.clone(), user_id.to_string(), e164.to_string());
+    let (master, sec, uid, number) = (
+        ctx.master.clone(),
+        ctx.settings.security.clone(),
+        user_id.to_string(),
+        e164.to_string(),
+    );
     let (actor, client_id, extra) = match by {
         ChangedBy::Person(a) => (Some(a.clone()), None, serde_json::json!({})),
         ChangedBy::Agent {
@@ -312,16 +292,23 @@ pub async fn commit(
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
+                // The number rules hold at write time too (a race between two accounts).
                 let old = match &replacing {
                     Some(id) => {
                         let row = methods::enrolled(c, &uid)?.phones.into_iter().find(|p| &p.id == id);
                         let Some(row) = row else { return Ok(Err(())) };
+                        crate::mfa::enrol::hold_number_rules(c, &master, &uid, &number)?;
+                        if number_refusal(c, &master, &sec, &uid, &number, false)?.is_some() {
+                            return Ok(Err(()));
+                        }
                         let old = methods::decrypt_phone(&master, &row)?;
                         methods::replace_phone(c, &master, now, id, &number, channel)?;
                         Some(old)
                     }
                     None => {
-                        methods::add_phone(c, &master, now, &uid, &number, channel)?;
+                        if add_phone(c, &master, &sec, now, &uid, &number, channel)?.is_err() {
+                            return Ok(Err(()));
+                        }
                         None
                     }
                 };
@@ -371,26 +358,19 @@ pub enum Remove {
     Removed(Receipt),
     /// The only second factor left: never removed.
     LastMethod,
-    NeedsStepUp,
-    /// The step-up was passed with this phone, still in its SIM-swap cooldown: another factor
-    /// must confirm removing a different phone.
-    NeedsOtherFactor(String),
+    /// This session was confirmed with the phone to be removed, and another factor exists.
+    NeedsOtherFactor,
     Unknown,
 }
 
 pub async fn remove(
     ctx: &Ctx,
-    session: &Session,
+    session: &SteppedUp,
     phone_id: &str,
     actor: &Actor,
 ) -> anyhow::Result<Remove> {
-    if !step_up_fresh(ctx, session) {
-        return Ok(Remove::NeedsStepUp);
-    }
-    if let Some(cooling) = stepped_up_with_cooldown_phone(ctx, session).await? {
-        if cooling != phone_id {
-            return Ok(Remove::NeedsOtherFactor(cooling));
-        }
+    if !session.may_touch_phone(ctx, phone_id).await? {
+        return Ok(Remove::NeedsOtherFactor);
     }
     let (uid, pid, master, now, a) = (
         session.user_id.clone(),
@@ -525,6 +505,21 @@ pub async fn phone_due_for_review(ctx: &Ctx, user_id: &str) -> anyhow::Result<Op
         .into_iter()
         .find(|p| p.reviewed_at.unwrap_or(p.confirmed_at).max(p.confirmed_at) < cutoff)
         .map(|p| p.id))
+}
+
+/// One of the person's phones, for the "is this still your number?" page.
+pub async fn phone_for_review(
+    ctx: &Ctx,
+    session: &Session,
+    phone_id: &str,
+) -> anyhow::Result<Option<methods::PhoneRow>> {
+    let (uid, pid) = (session.user_id.clone(), phone_id.to_string());
+    Ok(ctx
+        .db
+        .run(move |c| Ok(methods::enrolled(c, &uid)?.phones))
+        .await?
+        .into_iter()
+        .find(|p| p.id == pid))
 }
 
 /// "Yes, this is still my number."

@@ -145,6 +145,7 @@ pub async fn start(ctx: &Ctx, token: &str, browser_id: &str) -> anyhow::Result<S
         reset_ready: !has_mfa,
         return_to: None,
         exclude_phone: None,
+        step_up: false,
         lost_phone: false,
     };
     let flow_id = crypto::random_token(24);

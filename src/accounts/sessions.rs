@@ -201,14 +201,12 @@ pub fn end_all_for_user(
     Ok(ids.len())
 }
 
-/// A full sign-in (password + second factor) recent enough for a sensitive change.
-/// "Remember this browser" sessions are AAL1 and never count.
 fn phone_factor_key(session_id: &str) -> String {
     format!("session_phone:{session_id}")
 }
 
 /// Remembers which phone passed this session's second factor: a phone in its SIM-swap cooldown
-/// may not be used to remove another factor (see [`stepped_up_with_cooldown_phone`]).
+/// may not confirm a change to another factor (see `accounts::step_up`).
 pub async fn record_phone_factor(
     ctx: &Ctx,
     session_id: &str,
@@ -220,38 +218,14 @@ pub async fn record_phone_factor(
         .await
 }
 
-/// The phone this session's second factor was passed with, when that phone is still in its
-/// SIM-swap cooldown (added or replaced within `sim_swap_cooldown_hours`).
-pub async fn stepped_up_with_cooldown_phone(
-    ctx: &Ctx,
-    session: &Session,
-) -> anyhow::Result<Option<String>> {
-    let Some(phone_id) = ctx.store.get(&phone_factor_key(&session.id)).await? else {
-        return Ok(None);
-    };
-    let (uid, now, hours) = (
-        session.user_id.clone(),
-        ctx.clock.now(),
-        ctx.settings.security.sim_swap_cooldown_hours,
-    );
-    let phone = ctx
-        .db
-        .run(move |c| {
-            use crate::mfa::methods::PhoneRow;
-            use crate::storage::schema::phones;
-            Ok(phones::table
-                .find(&phone_id)
-                .filter(phones::user_id.eq(&uid))
-                .select(PhoneRow::as_select())
-                .first(c)
-                .optional()?)
-        })
-        .await?;
-    Ok(phone
-        .filter(|p| p.recently_changed(now, hours))
-        .map(|p| p.id))
+/// The phone this session's second factor was passed with, if it was a phone.
+pub async fn phone_factor(ctx: &Ctx, session: &Session) -> anyhow::Result<Option<String>> {
+    ctx.store.get(&phone_factor_key(&session.id)).await
 }
 
+/// A full sign-in (password + second factor) recent enough for a sensitive change.
+/// "Remember this browser" sessions are AAL1 and never count.
+/// Part of the rule in `accounts::step_up::check`, which sensitive changes go through.
 pub fn step_up_fresh(ctx: &Ctx, session: &Session) -> bool {
     let age = (ctx.clock.now() - session.auth_time).num_seconds();
     session.acr == ACR_AAL2 && age <= ctx.settings.security.step_up_window_secs as i64

@@ -169,6 +169,10 @@ pub fn phone_count(conn: &mut DbConn, user_id: &str) -> anyhow::Result<i64> {
         .first(conn)?)
 }
 
+/// Adds an authenticator app unless the account already has `max`; `None` then. Call inside
+/// a write transaction: the count is taken under the account's lock, so concurrent additions
+/// can't pass the limit together.
+#[allow(clippy::too_many_arguments)]
 pub fn add_totp(
     conn: &mut DbConn,
     master: &MasterKey,
@@ -177,7 +181,16 @@ pub fn add_totp(
     name: &str,
     secret: &[u8],
     step: u64,
-) -> anyhow::Result<TotpRow> {
+    max: u32,
+) -> anyhow::Result<Option<TotpRow>> {
+    crate::storage::db::serialize_on(conn, &format!("authenticator-apps-of:{user_id}"))?;
+    let count: i64 = totp_credentials::table
+        .filter(totp_credentials::user_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    if count >= i64::from(max) {
+        return Ok(None);
+    }
     let id = uuid::Uuid::new_v4().to_string();
     let row = TotpRow {
         secret_enc: master.encrypt(secret, &format!("totp_credentials:{id}"))?,
@@ -190,7 +203,7 @@ pub fn add_totp(
     diesel::insert_into(totp_credentials::table)
         .values(&row)
         .execute(conn)?;
-    Ok(row)
+    Ok(Some(row))
 }
 
 /// Records `step` as used if it is newer than the last one: the single gate that makes a

@@ -9,4 +9,5 @@ pub mod totp;
 
 // Flows over the primitives: what is enrolled (database) and how a factor is proven.
 pub mod challenge;
+pub mod enrol;
 pub mod methods;

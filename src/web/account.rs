@@ -5,94 +5,69 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 
+use crate::accounts::console::{self, Overview};
 use crate::accounts::login;
 use crate::accounts::phone_change::{self, Begin, CodeStep, Confirm, NumberStep, Remove, Stage};
 use crate::accounts::signin::{self, SignInOutcome};
 use crate::error::{AppError, PageResult};
-use crate::mfa::methods::{self, PhoneChannel};
+use crate::mfa::methods::PhoneChannel;
 use crate::mfa::phone;
 use crate::web::auth::see_other;
 use crate::web::browser::{login_cookie, Browser};
 use crate::web::common::{code_problem, code_status, enc, send_problem};
+use crate::web::guards::{safe_return_path, step_up_redirect, CsrfForm, SensitiveChange, SignedIn};
 use crate::web::pages::*;
 use crate::Ctx;
 
-fn step_up_redirect(return_to: &str, exclude_phone: Option<&str>) -> HttpResponse {
-    let mut url = format!("/step-up?return_to={}", enc(return_to));
-    if let Some(p) = exclude_phone {
-        url.push_str(&format!("&exclude_phone={}", enc(p)));
+fn event_line(e: console::EventView) -> AccountEvent {
+    AccountEvent {
+        kind: e.kind.replace('_', " "),
+        at: e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        ip: e.ip,
+        device: e.device,
     }
-    see_other(&url)
 }
 
-pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    let uid = session.user_id.clone();
-    let (enrolled, events) = ctx
-        .db
-        .run(move |c| {
-            Ok((
-                methods::enrolled(c, &uid)?,
-                crate::audit::for_user(c, &uid, 10)?,
-            ))
-        })
-        .await?;
-    let now = ctx.clock.now();
-    let cooldown = ctx.settings.security.sim_swap_cooldown_hours;
-    let sessions = crate::accounts::console::sessions(&ctx, session).await?;
-    let uid = session.user_id.clone();
-    let (emails, user) = ctx
-        .db
-        .run(move |c| {
-            Ok((
-                crate::accounts::emails::list(c, &uid)?,
-                crate::accounts::users::by_id(c, &uid)?,
-            ))
-        })
-        .await?;
-    let name = user.and_then(|u| u.display_name());
-    let apps = crate::accounts::console::connected_apps(&ctx, &session.user_id).await?;
+pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+    let Overview {
+        name,
+        emails,
+        sessions,
+        apps,
+        phones,
+        authenticator_apps,
+        backup_codes_left,
+        events,
+    } = console::overview(&ctx, &me.session).await?;
     render(&AccountPage {
         name,
         emails,
         sessions,
         apps,
-        layout: browser.layout("Your account"),
-        phones: enrolled
-            .phones
-            .iter()
+        layout: me.browser.layout("Your account"),
+        phones: phones
+            .into_iter()
             .map(|p| AccountPhone {
-                id: p.id.clone(),
-                masked: p.masked.clone(),
-                channel: if p.channel == "voice" {
+                id: p.id,
+                masked: p.masked,
+                channel: if p.voice {
                     "phone call".into()
                 } else {
                     "text message".into()
                 },
                 is_default: p.is_default,
-                recently_changed: p.recently_changed(now, cooldown),
+                recently_changed: p.recently_changed,
             })
             .collect(),
-        authenticator_apps: enrolled
-            .totp
-            .iter()
-            .map(|t| AccountTotp {
-                id: t.id.clone(),
-                added: t.created_at.format("%Y-%m-%d").to_string(),
-            })
-            .collect(),
-        backup_codes_left: enrolled.backup_codes_left,
-        events: events
+        authenticator_apps: authenticator_apps
             .into_iter()
-            .map(|e| AccountEvent {
-                kind: e.kind.replace('_', " "),
-                at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                ip: e.ip.unwrap_or_default(),
-                device: e.user_agent.unwrap_or_default(),
+            .map(|t| AccountTotp {
+                id: t.id,
+                added: t.added.format("%Y-%m-%d").to_string(),
             })
             .collect(),
+        backup_codes_left,
+        events: events.into_iter().map(event_line).collect(),
     })
 }
 
@@ -100,46 +75,40 @@ pub async fn overview(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
 pub struct StepUpQuery {
     #[serde(default)]
     return_to: String,
-    #[serde(default)]
-    exclude_phone: String,
 }
 
-pub async fn step_up_page(browser: Browser, q: web::Query<StepUpQuery>) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    let q = q.into_inner();
+/// Where a step-up returns to: a checked path, the account overview otherwise.
+fn step_up_target(raw: &str) -> String {
+    safe_return_path(raw).unwrap_or_else(|| "/account".into())
+}
+
+pub async fn step_up_page(me: SignedIn, q: web::Query<StepUpQuery>) -> PageResult {
     render(&StepUpPage {
-        layout: browser.layout("Confirm it's you"),
-        email: session.email.clone(),
-        return_to: login::safe_return_to(&q.return_to).unwrap_or_else(|| "/account".into()),
-        exclude_phone: q.exclude_phone,
+        layout: me.browser.layout("Confirm it's you"),
+        email: me.session.email.clone(),
+        return_to: step_up_target(&q.return_to),
         error: None,
     })
 }
 
+/// No field says which phone must not count: the server derives it from the return path
+/// (`login::start_step_up`) and from the phones' cooldowns.
 #[derive(Deserialize)]
 pub struct StepUpForm {
-    csrf: Option<String>,
     #[serde(default)]
     password: String,
     #[serde(default)]
     return_to: String,
-    #[serde(default)]
-    exclude_phone: String,
 }
 
 pub async fn step_up_submit(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<StepUpForm>,
+    me: SignedIn,
+    form: CsrfForm<StepUpForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    let return_to = login::safe_return_to(&form.return_to).unwrap_or_else(|| "/account".into());
+    let (browser, session) = (&me.browser, &me.session);
+    let return_to = step_up_target(&form.return_to);
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
         return Err(AppError::BadRequest(
             "That password is far longer than any we accept.".into(),
@@ -148,10 +117,8 @@ pub async fn step_up_submit(
     // The same throttling as signing in.
     match signin::sign_in(&ctx, &session.email, form.password, &browser.actor).await? {
         SignInOutcome::PasswordAccepted { user_id, email } if user_id == session.user_id => {
-            let exclude = Some(form.exclude_phone).filter(|p| !p.is_empty());
             let flow_id =
-                login::start_step_up(&ctx, &user_id, &email, &browser.id, &return_to, exclude)
-                    .await?;
+                login::start_step_up(&ctx, &user_id, &email, &browser.id, &return_to).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/mfa"))
                 .cookie(login_cookie(&ctx.settings, &flow_id))
@@ -167,7 +134,6 @@ pub async fn step_up_submit(
                 layout: browser.layout("Confirm it's you"),
                 email: session.email.clone(),
                 return_to,
-                exclude_phone: form.exclude_phone,
                 error: Some("That password isn't right.".into()),
             },
             StatusCode::UNAUTHORIZED,
@@ -184,21 +150,18 @@ pub struct StartQuery {
 /// Starts changing (`?phone=ID`) or adding (no phone) a number; step-up first if needed.
 pub async fn phone_start(
     ctx: web::Data<Ctx>,
-    browser: Browser,
+    change: SensitiveChange,
     q: web::Query<StartQuery>,
 ) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
     let replacing = Some(q.phone.clone()).filter(|p| !p.is_empty());
-    match phone_change::begin(&ctx, session, replacing.clone()).await? {
+    match phone_change::begin(&ctx, &change.stepped_up, replacing.clone()).await? {
         Begin::Started => Ok(see_other("/account/phones/change")),
-        Begin::NeedsStepUp => {
+        Begin::NeedsOtherFactor => {
             let here = match &replacing {
                 Some(p) => format!("/account/phones/start?phone={}", enc(p)),
                 None => "/account/phones/start".to_string(),
             };
-            Ok(step_up_redirect(&here, replacing.as_deref()))
+            Ok(step_up_redirect(&here))
         }
         Begin::UnknownPhone => Err(AppError::BadRequest(
             "That phone number isn't on your account.".into(),
@@ -237,19 +200,15 @@ fn change_page(
     }
 }
 
-pub async fn phone_change_page(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    match phone_change::current(&ctx, session).await? {
-        Some(flow) => render(&change_page(&browser, &flow, None, None)),
+pub async fn phone_change_page(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+    match phone_change::current(&ctx, &me.session).await? {
+        Some(flow) => render(&change_page(&me.browser, &flow, None, None)),
         None => Ok(see_other("/account")),
     }
 }
 
 #[derive(Deserialize)]
 pub struct NumberForm {
-    csrf: Option<String>,
     #[serde(default)]
     phone: String,
     #[serde(default)]
@@ -264,36 +223,30 @@ fn channel_of(s: &str) -> PhoneChannel {
 
 async fn rerender(
     ctx: &Ctx,
-    browser: &Browser,
+    change: &SensitiveChange,
     error: Option<String>,
     notice: Option<String>,
     status: StatusCode,
 ) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    match phone_change::current(ctx, session).await? {
-        Some(flow) => render_status(&change_page(browser, &flow, error, notice), status),
+    match phone_change::current(ctx, change.session()).await? {
+        Some(flow) => render_status(&change_page(&change.browser, &flow, error, notice), status),
         None => Ok(see_other("/account")),
     }
 }
 
 pub async fn phone_number_submit(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<NumberForm>,
+    change: SensitiveChange,
+    form: CsrfForm<NumberForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let session = &change.stepped_up;
     match phone_change::submit_number(&ctx, session, &form.phone, channel_of(&form.channel)).await?
     {
         NumberStep::CodeSent => Ok(see_other("/account/phones/change")),
         NumberStep::Refused(why) => {
             rerender(
                 &ctx,
-                &browser,
+                &change,
                 Some(why),
                 None,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -302,7 +255,7 @@ pub async fn phone_number_submit(
         }
         NumberStep::Send(outcome) => {
             let (why, status) = send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK));
-            rerender(&ctx, &browser, Some(why), None, status).await
+            rerender(&ctx, &change, Some(why), None, status).await
         }
         NumberStep::NoFlow => Ok(see_other("/account")),
     }
@@ -310,18 +263,15 @@ pub async fn phone_number_submit(
 
 pub async fn phone_resend(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<NumberForm>,
+    change: SensitiveChange,
+    form: CsrfForm<NumberForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let session = &change.stepped_up;
     match phone_change::resend(&ctx, session, channel_of(&form.channel)).await? {
         Some(crate::mfa::challenge::SendOutcome::Sent) => {
             rerender(
                 &ctx,
-                &browser,
+                &change,
                 None,
                 Some("We've sent a new code.".into()),
                 StatusCode::OK,
@@ -330,7 +280,7 @@ pub async fn phone_resend(
         }
         Some(outcome) => {
             let (why, status) = send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK));
-            rerender(&ctx, &browser, Some(why), None, status).await
+            rerender(&ctx, &change, Some(why), None, status).await
         }
         None => Err(AppError::BadRequest(
             "There's no code waiting to be resent.".into(),
@@ -340,18 +290,15 @@ pub async fn phone_resend(
 
 pub async fn phone_code_submit(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<NumberForm>,
+    change: SensitiveChange,
+    form: CsrfForm<NumberForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let session = &change.stepped_up;
     match phone_change::submit_code(&ctx, session, &form.code).await? {
         CodeStep::Review => Ok(see_other("/account/phones/change")),
         CodeStep::Problem(outcome) => {
             let why = code_problem(&ctx, &outcome);
-            rerender(&ctx, &browser, Some(why), None, code_status(&outcome)).await
+            rerender(&ctx, &change, Some(why), None, code_status(&outcome)).await
         }
         CodeStep::OutOfOrder => Err(AppError::BadRequest(
             "There's no code waiting for this step. Start the change again from your account."
@@ -362,20 +309,16 @@ pub async fn phone_code_submit(
 
 #[derive(Deserialize)]
 pub struct DecisionForm {
-    csrf: Option<String>,
     #[serde(default)]
     decision: String,
 }
 
 pub async fn phone_decision(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<DecisionForm>,
+    change: SensitiveChange,
+    form: CsrfForm<DecisionForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     if form.decision != "confirm" {
         phone_change::cancel(&ctx, session).await?;
         return Ok(see_other("/account"));
@@ -395,26 +338,22 @@ pub async fn phone_decision(
             "This change hasn't been confirmed with a code yet. Start again from your account."
                 .into(),
         )),
-        Confirm::NeedsStepUp => Ok(step_up_redirect("/account/phones/change", None)),
+        Confirm::NeedsOtherFactor => Ok(step_up_redirect("/account")),
     }
 }
 
 #[derive(Deserialize)]
 pub struct RemoveForm {
-    csrf: Option<String>,
     #[serde(default)]
     phone: String,
 }
 
 pub async fn phone_remove(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<RemoveForm>,
+    change: SensitiveChange,
+    form: CsrfForm<RemoveForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     match phone_change::remove(&ctx, session, &form.phone, &browser.actor).await? {
         Remove::Removed(receipt) => render(&PhoneChangePage {
             layout: browser.layout("Phone number removed"),
@@ -429,15 +368,13 @@ pub async fn phone_remove(
         Remove::LastMethod => Err(AppError::BadRequest(
             "This phone is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
         )),
-        Remove::NeedsStepUp => Ok(step_up_redirect("/account", Some(&form.phone))),
-        Remove::NeedsOtherFactor(cooling) => Ok(step_up_redirect("/account", Some(&cooling))),
+        Remove::NeedsOtherFactor => Ok(step_up_redirect("/account")),
         Remove::Unknown => Err(AppError::BadRequest("That phone number isn't on your account.".into())),
     }
 }
 
 #[derive(Deserialize)]
 pub struct SessionForm {
-    csrf: Option<String>,
     #[serde(default)]
     session: String,
 }
@@ -445,13 +382,10 @@ pub struct SessionForm {
 /// Signs out one session of one's own.
 pub async fn end_session(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<SessionForm>,
+    me: SignedIn,
+    form: CsrfForm<SessionForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&me.browser, &me.session);
     if !crate::accounts::console::end_session(&ctx, session, &form.session, &browser.actor).await? {
         return Err(AppError::BadRequest(
             "That session isn't one of yours.".into(),
@@ -467,37 +401,23 @@ pub async fn end_session(
 /// "Sign out other sessions": a sensitive change, behind step-up.
 pub async fn end_other_sessions(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<SessionForm>,
+    change: SensitiveChange,
+    _form: CsrfForm<SessionForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    if !crate::accounts::sessions::step_up_fresh(&ctx, session) {
-        return Ok(step_up_redirect("/account", None));
-    }
+    let (browser, session) = (&change.browser, &change.stepped_up);
     crate::accounts::console::end_other_sessions(&ctx, session, &browser.actor).await?;
     Ok(see_other("/account"))
 }
 
 #[derive(Deserialize)]
 pub struct AppForm {
-    csrf: Option<String>,
     #[serde(default)]
     client: String,
 }
 
 /// Disconnects an app: consent removed, its tokens revoked.
-pub async fn revoke_app(
-    ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<AppForm>,
-) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+pub async fn revoke_app(ctx: web::Data<Ctx>, me: SignedIn, form: CsrfForm<AppForm>) -> PageResult {
+    let (browser, session) = (&me.browser, &me.session);
     crate::accounts::console::revoke_app(&ctx, &session.user_id, &form.client, &browser.actor)
         .await?;
     ctx.clients.invalidate(&form.client);
@@ -512,38 +432,22 @@ pub struct ReviewQuery {
     next: String,
 }
 
-/// Only local paths (no scheme, no `//`) are valid places to continue to.
+/// Where to continue after the review: a checked path (`guards::safe_return_path`), else home.
 fn local_path(next: &str) -> String {
-    if next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.contains('\\')
-        && next.len() <= 2048
-    {
-        next.to_string()
-    } else {
-        "/".to_string()
-    }
+    safe_return_path(next).unwrap_or_else(|| "/".to_string())
 }
 
 /// The periodic-review interstitial.
 pub async fn phone_review_page(
     ctx: web::Data<Ctx>,
-    browser: Browser,
+    me: SignedIn,
     q: web::Query<ReviewQuery>,
 ) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    let uid = session.user_id.clone();
-    let phones = ctx
-        .db
-        .run(move |c| Ok(methods::enrolled(c, &uid)?.phones))
-        .await?;
-    let Some(phone) = phones.into_iter().find(|p| p.id == q.phone) else {
+    let Some(phone) = phone_change::phone_for_review(&ctx, &me.session, &q.phone).await? else {
         return Ok(see_other(&local_path(&q.next)));
     };
     render(&PhoneReviewPage {
-        layout: browser.layout("Is this still your number?"),
+        layout: me.browser.layout("Is this still your number?"),
         phone_id: phone.id,
         masked: phone.masked,
         next: local_path(&q.next),
@@ -552,7 +456,6 @@ pub async fn phone_review_page(
 
 #[derive(Deserialize)]
 pub struct ReviewForm {
-    csrf: Option<String>,
     #[serde(default)]
     phone: String,
     #[serde(default)]
@@ -561,13 +464,10 @@ pub struct ReviewForm {
 
 pub async fn phone_review_submit(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<ReviewForm>,
+    me: SignedIn,
+    form: CsrfForm<ReviewForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&me.browser, &me.session);
     phone_change::mark_reviewed(&ctx, session, &form.phone, &browser.actor).await?;
     Ok(see_other(&local_path(&form.next)))
 }
@@ -586,16 +486,12 @@ fn password_page(
     }
 }
 
-pub async fn password_page_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
-    if browser.session.is_none() {
-        return Ok(see_other("/login"));
-    }
-    render(&password_page(&ctx, &browser, None, false))
+pub async fn password_page_get(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+    render(&password_page(&ctx, &me.browser, None, false))
 }
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    csrf: Option<String>,
     #[serde(default)]
     current_password: String,
     #[serde(default)]
@@ -606,14 +502,11 @@ pub struct PasswordForm {
 
 pub async fn password_submit(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<PasswordForm>,
+    change: SensitiveChange,
+    form: CsrfForm<PasswordForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     let security = &ctx.settings.security;
     if crate::accounts::password::too_long_to_check(security, &form.password)
         || crate::accounts::password::too_long_to_check(security, &form.current_password)
@@ -633,39 +526,26 @@ pub async fn password_submit(
     )
     .await?
     {
-        PasswordChange::Done => render(&password_page(&ctx, &browser, None, true)),
+        PasswordChange::Done => render(&password_page(&ctx, browser, None, true)),
         PasswordChange::WrongCurrent => render_status(
             &password_page(
                 &ctx,
-                &browser,
+                browser,
                 Some("Your current password isn't right.".into()),
                 false,
             ),
             StatusCode::UNAUTHORIZED,
         ),
         PasswordChange::Refused(why) => render_status(
-            &password_page(&ctx, &browser, Some(why), false),
+            &password_page(&ctx, browser, Some(why), false),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        PasswordChange::NeedsStepUp => Ok(step_up_redirect("/account/password", None)),
     }
 }
 
-async fn profile_page(
-    ctx: &Ctx,
-    browser: &Browser,
-    error: Option<String>,
-    saved: bool,
-) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    let uid = session.user_id.clone();
-    let user = ctx
-        .db
-        .run(move |c| crate::accounts::users::by_id(c, &uid))
-        .await?;
-    let Some(user) = user else {
+async fn profile_page(ctx: &Ctx, me: &SignedIn, error: Option<String>, saved: bool) -> PageResult {
+    let browser = &me.browser;
+    let Some(user) = console::profile(ctx, &me.session).await? else {
         return Ok(see_other("/login"));
     };
     let page = ProfilePage {
@@ -682,13 +562,12 @@ async fn profile_page(
     }
 }
 
-pub async fn profile_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
-    profile_page(&ctx, &browser, None, false).await
+pub async fn profile_get(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+    profile_page(&ctx, &me, None, false).await
 }
 
 #[derive(Deserialize)]
 pub struct ProfileForm {
-    csrf: Option<String>,
     #[serde(default)]
     given_name: String,
     #[serde(default)]
@@ -697,13 +576,10 @@ pub struct ProfileForm {
 
 pub async fn profile_submit(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<ProfileForm>,
+    me: SignedIn,
+    form: CsrfForm<ProfileForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&me.browser, &me.session);
     match crate::accounts::console::update_profile(
         &ctx,
         session,
@@ -713,8 +589,8 @@ pub async fn profile_submit(
     )
     .await?
     {
-        Ok(()) => profile_page(&ctx, &browser, None, true).await,
-        Err(why) => profile_page(&ctx, &browser, Some(why), false).await,
+        Ok(()) => profile_page(&ctx, &me, None, true).await,
+        Err(why) => profile_page(&ctx, &me, Some(why), false).await,
     }
 }
 
@@ -739,20 +615,17 @@ fn totp_add_page(
     })
 }
 
-pub async fn totp_add_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+pub async fn totp_add_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageResult {
+    let session = &change.stepped_up;
     use crate::accounts::console::TotpAddRefusal;
     match crate::accounts::console::totp_add_secret(&ctx, session).await? {
         Ok(secret) => render(&totp_add_page(
             &ctx,
-            &browser,
+            &change.browser,
             &session.email,
             &secret,
             None,
         )?),
-        Err(TotpAddRefusal::NeedsStepUp) => Ok(step_up_redirect("/account/totp/add", None)),
         Err(TotpAddRefusal::TooMany) => Err(AppError::BadRequest(format!(
             "You already have {} authenticator apps, the most an account can have.",
             ctx.settings.security.max_authenticator_apps
@@ -762,7 +635,6 @@ pub async fn totp_add_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
 
 #[derive(Deserialize)]
 pub struct TotpForm {
-    csrf: Option<String>,
     #[serde(default)]
     code: String,
     #[serde(default)]
@@ -771,13 +643,10 @@ pub struct TotpForm {
 
 pub async fn totp_add_submit(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<TotpForm>,
+    change: SensitiveChange,
+    form: CsrfForm<TotpForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     use crate::mfa::challenge::CodeOutcome;
     match crate::accounts::console::totp_add_confirm(&ctx, session, &form.code, &browser.actor)
         .await?
@@ -794,7 +663,7 @@ pub async fn totp_add_submit(
             };
             match crate::accounts::console::totp_add_secret(&ctx, session).await? {
                 Ok(secret) => render_status(
-                    &totp_add_page(&ctx, &browser, &session.email, &secret, Some(why))?,
+                    &totp_add_page(&ctx, browser, &session.email, &secret, Some(why))?,
                     StatusCode::UNPROCESSABLE_ENTITY,
                 ),
                 Err(_) => Ok(see_other("/account")),
@@ -805,21 +674,16 @@ pub async fn totp_add_submit(
 
 pub async fn totp_remove(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<TotpForm>,
+    change: SensitiveChange,
+    form: CsrfForm<TotpForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     use crate::accounts::console::RemoveApp;
     match crate::accounts::console::totp_remove(&ctx, session, &form.id, &browser.actor).await? {
         RemoveApp::Removed => Ok(see_other("/account")),
         RemoveApp::LastMethod => Err(AppError::BadRequest(
             "This app is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
         )),
-        RemoveApp::NeedsStepUp => Ok(step_up_redirect("/account", None)),
-        RemoveApp::NeedsOtherFactor(cooling) => Ok(step_up_redirect("/account", Some(&cooling))),
         RemoveApp::Unknown => Err(AppError::BadRequest("That app isn't on your account.".into())),
     }
 }
@@ -842,23 +706,15 @@ fn parse_cursor(raw: &str) -> Option<(chrono::NaiveDateTime, String)> {
 
 pub async fn activity(
     ctx: web::Data<Ctx>,
-    browser: Browser,
+    me: SignedIn,
     q: web::Query<ActivityQuery>,
 ) -> PageResult {
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    let cursor = parse_cursor(&q.before);
-    let uid = session.user_id.clone();
-    let events = ctx
-        .db
-        .run(move |c| crate::audit::page_for_user(c, &uid, cursor, ACTIVITY_PAGE + 1))
-        .await?;
-    let more = events.len() as i64 > ACTIVITY_PAGE;
-    let shown: Vec<_> = events.into_iter().take(ACTIVITY_PAGE as usize).collect();
+    let (shown, more) =
+        console::activity(&ctx, &me.session, parse_cursor(&q.before), ACTIVITY_PAGE).await?;
+    let browser = &me.browser;
     let next = if more {
         shown.last().map(|e| {
-            let t = e.created_at.and_utc();
+            let t = e.at.and_utc();
             format!(
                 "/account/activity?before={}",
                 enc(&format!(
@@ -874,33 +730,20 @@ pub async fn activity(
     };
     render(&ActivityPage {
         layout: browser.layout("Activity"),
-        events: shown
-            .into_iter()
-            .map(|e| AccountEvent {
-                kind: e.kind.replace('_', " "),
-                at: e.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-                ip: e.ip.unwrap_or_default(),
-                device: e.user_agent.unwrap_or_default(),
-            })
-            .collect(),
+        events: shown.into_iter().map(event_line).collect(),
         next,
     })
 }
 
 #[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: Option<String>,
-}
+pub struct CsrfOnly {}
 
 pub async fn activity_not_me(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<CsrfOnly>,
+    me: SignedIn,
+    _form: CsrfForm<CsrfOnly>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&me.browser, &me.session);
     crate::accounts::console::disown_activity(&ctx, session, &browser.actor).await?;
     let page = NotMePage {
         layout: crate::web::pages::Layout {
@@ -919,7 +762,6 @@ pub async fn activity_not_me(
 
 #[derive(Deserialize)]
 pub struct EmailForm {
-    csrf: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -931,20 +773,17 @@ fn email_outcome(change: crate::accounts::emails::Change, done_notice: bool) -> 
     match change {
         Change::Done if done_notice => Ok(see_other("/account?email_added=1")),
         Change::Done => Ok(see_other("/account")),
-        Change::NeedsStepUp => Ok(step_up_redirect("/account", None)),
+        Change::NeedsStepUp => Ok(step_up_redirect("/account")),
         Change::Refused(why) => Err(AppError::BadRequest(why)),
     }
 }
 
 pub async fn email_add(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<EmailForm>,
+    change: SensitiveChange,
+    form: CsrfForm<EmailForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     email_outcome(
         crate::accounts::emails::add(&ctx, session, &form.email, &browser.actor).await?,
         true,
@@ -953,13 +792,10 @@ pub async fn email_add(
 
 pub async fn email_primary(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<EmailForm>,
+    change: SensitiveChange,
+    form: CsrfForm<EmailForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     email_outcome(
         crate::accounts::emails::make_primary(&ctx, session, &form.id, &browser.actor).await?,
         false,
@@ -968,13 +804,10 @@ pub async fn email_primary(
 
 pub async fn email_remove(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<EmailForm>,
+    change: SensitiveChange,
+    form: CsrfForm<EmailForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
+    let (browser, session) = (&change.browser, &change.stepped_up);
     email_outcome(
         crate::accounts::emails::remove(&ctx, session, &form.id, &browser.actor).await?,
         false,

@@ -14,6 +14,8 @@ use crate::web::browser::{
     cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE,
 };
 use crate::web::common::{after_sign_in, enc, minutes};
+use crate::web::guards::safe_return_path;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -83,7 +85,6 @@ pub async fn signup_page(
 
 #[derive(Deserialize)]
 pub struct SignupSubmit {
-    csrf: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
@@ -98,10 +99,9 @@ pub struct SignupSubmit {
 pub async fn signup_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<SignupSubmit>,
+    form: CsrfForm<SignupSubmit>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     let continue_to = Some(form.authz.clone()).filter(|a| !a.is_empty());
     let outcome = signup::sign_up(
         &ctx,
@@ -185,7 +185,13 @@ pub async fn confirm_email(
     }
 }
 
-async fn login_page_for(ctx: &Ctx, browser: &Browser, authz: String) -> anyhow::Result<LoginPage> {
+/// The sign-in page, coming back to `next` afterwards when it is a page people may be sent to.
+async fn login_page_returning(
+    ctx: &Ctx,
+    browser: &Browser,
+    authz: String,
+    next: &str,
+) -> anyhow::Result<LoginPage> {
     let pending = if authz.is_empty() {
         None
     } else {
@@ -199,42 +205,54 @@ async fn login_page_for(ctx: &Ctx, browser: &Browser, authz: String) -> anyhow::
             .unwrap_or_default(),
         client_name: pending.map(|p| p.client_name),
         authz,
+        next: safe_return_path(next).unwrap_or_default(),
         error: None,
         notice: None,
     })
 }
 
+#[derive(Deserialize, Default)]
+pub struct LoginQuery {
+    #[serde(default)]
+    pub authz: String,
+    /// Where to come back to (see `guards::SignedIn`).
+    #[serde(default)]
+    pub next: String,
+}
+
 pub async fn login_page(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    q: web::Query<AuthzQuery>,
+    q: web::Query<LoginQuery>,
 ) -> PageResult {
-    let authz = q.into_inner().authz;
+    let LoginQuery { authz, next } = q.into_inner();
     if authz.is_empty() && browser.session.is_some() {
-        return Ok(see_other("/"));
+        return Ok(see_other(
+            &safe_return_path(&next).unwrap_or_else(|| "/".into()),
+        ));
     }
-    render(&login_page_for(&ctx, &browser, authz).await?)
+    render(&login_page_returning(&ctx, &browser, authz, &next).await?)
 }
 
 #[derive(Deserialize)]
 pub struct LoginSubmit {
-    csrf: Option<String>,
     #[serde(default)]
     email: String,
     #[serde(default)]
     password: String,
     #[serde(default)]
     authz: String,
+    #[serde(default)]
+    next: String,
 }
 
 pub async fn login_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<LoginSubmit>,
+    form: CsrfForm<LoginSubmit>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
         return Err(AppError::BadRequest(
             "That password is far longer than any we accept.".into(),
@@ -258,14 +276,16 @@ pub async fn login_submit(
             let remembered = req
                 .cookie(REMEMBER_COOKIE)
                 .is_some_and(|c| login::remember_cookie_valid(&ctx, c.value(), &user_id, &browser.id));
-            match login::after_password(&ctx, &user_id, &email, &browser.id, &form.authz, remembered, &browser.actor).await? {
+            // A relying party's request comes first; otherwise back to the page that asked.
+            let next = safe_return_path(&form.next).filter(|_| form.authz.is_empty());
+            match login::after_password_returning(&ctx, &user_id, &email, &browser.id, &form.authz, remembered, next.clone(), &browser.actor).await? {
                 AfterPassword::SignedIn(session) => {
                     if let Some(old) = &browser.session {
                         // A fresh sign-in replaces the old session: no fixation, no stale amr.
                         sessions::revoke(&ctx, &old.id, &browser.actor).await?;
                     }
                     Ok(HttpResponse::SeeOther()
-                        .insert_header((header::LOCATION, after_sign_in(&form.authz)))
+                        .insert_header((header::LOCATION, next.unwrap_or_else(|| after_sign_in(&form.authz))))
                         .cookie(session_cookie(&ctx.settings, &session.token))
                         .finish())
                 }
@@ -280,13 +300,13 @@ pub async fn login_submit(
             }
         }
         SignInOutcome::InvalidCredentials => {
-            let mut page = login_page_for(&ctx, &browser, form.authz).await?;
+            let mut page = login_page_returning(&ctx, &browser, form.authz, &form.next).await?;
             page.email = form.email;
             page.error = Some("That email and password don't match an account. Check them and try again.".into());
             render_status(&page, StatusCode::UNAUTHORIZED)
         }
         SignInOutcome::EmailNotConfirmed => {
-            let mut page = login_page_for(&ctx, &browser, form.authz).await?;
+            let mut page = login_page_returning(&ctx, &browser, form.authz, &form.next).await?;
             page.email = form.email;
             page.notice = Some("Please confirm your email address first. We've sent you a new confirmation link; open it, then sign in.".into());
             render_status(&page, StatusCode::FORBIDDEN)
@@ -322,16 +342,13 @@ pub async fn login_submit(
 }
 
 #[derive(Deserialize)]
-pub struct LogoutSubmit {
-    csrf: Option<String>,
-}
+pub struct LogoutSubmit {}
 
 pub async fn logout(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<LogoutSubmit>,
+    _form: CsrfForm<LogoutSubmit>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     if let Some(session) = &browser.session {
         sessions::revoke(&ctx, &session.id, &browser.actor).await?;
     }

@@ -38,6 +38,7 @@ impl Browser {
         )
     }
 
+    /// Handlers don't call this: they take a `guards::CsrfForm<T>`, which does.
     pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), AppError> {
         let Some(presented) = presented.filter(|p| !p.is_empty()) else {
             return Err(AppError::Csrf);
@@ -91,6 +92,9 @@ pub fn client_ip(req: &HttpRequest, settings: &Settings) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+#[derive(Clone)]
+struct LookedUpSession(Option<Session>);
+
 impl FromRequest for Browser {
     type Error = AppError;
     type Future = Pin<Box<dyn Future<Output = Result<Browser, AppError>>>>;
@@ -114,12 +118,24 @@ impl FromRequest for Browser {
                     .take(512)
                     .collect(),
             };
-            let token = req
-                .cookie(ctx.settings.session_cookie_name())
-                .map(|c| c.value().to_string());
-            let session = match token {
-                Some(t) if !t.is_empty() && t.len() <= 100 => sessions::lookup(&ctx, &t).await?,
-                _ => None,
+            // Several extractors of one request (a guard and a form) share one lookup.
+            let cached = req.extensions().get::<LookedUpSession>().cloned();
+            let session = match cached {
+                Some(LookedUpSession(s)) => s,
+                None => {
+                    let token = req
+                        .cookie(ctx.settings.session_cookie_name())
+                        .map(|c| c.value().to_string());
+                    let session = match token {
+                        Some(t) if !t.is_empty() && t.len() <= 100 => {
+                            sessions::lookup(&ctx, &t).await?
+                        }
+                        _ => None,
+                    };
+                    req.extensions_mut()
+                        .insert(LookedUpSession(session.clone()));
+                    session
+                }
             };
             Ok(Browser {
                 id,

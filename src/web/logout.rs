@@ -8,6 +8,7 @@ use crate::accounts::sessions;
 use crate::error::PageResult;
 use crate::oauth::logout::{self, EndSessionCheck};
 use crate::web::browser::{cleared_session_cookie, Browser};
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -17,7 +18,6 @@ struct EndSessionParams {
     client_id: Option<String>,
     post_logout_redirect_uri: Option<String>,
     state: Option<String>,
-    csrf: Option<String>,
 }
 
 fn params(pairs: impl Iterator<Item = (String, String)>) -> EndSessionParams {
@@ -28,7 +28,6 @@ fn params(pairs: impl Iterator<Item = (String, String)>) -> EndSessionParams {
             "client_id" => p.client_id = Some(v),
             "post_logout_redirect_uri" => p.post_logout_redirect_uri = Some(v),
             "state" => p.state = Some(v),
-            "csrf" => p.csrf = Some(v),
             _ => {}
         }
     }
@@ -68,9 +67,6 @@ async fn signed_out(ctx: &Ctx, browser: &Browser, redirect: Option<String>) -> P
 }
 
 async fn handle(ctx: &Ctx, browser: &Browser, p: EndSessionParams, confirmed: bool) -> PageResult {
-    if confirmed {
-        browser.check_csrf(p.csrf.as_deref())?;
-    }
     let check = logout::check_end_session(
         ctx,
         if confirmed {
@@ -132,11 +128,12 @@ pub async fn end_session_post(
     handle(&ctx, &browser, p, false).await
 }
 
+/// The confirmation page's button: its CSRF token was checked before this runs.
 pub async fn end_session_confirm(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    body: web::Bytes,
+    form: CsrfForm<Vec<(String, String)>>,
 ) -> PageResult {
-    let p = params(url::form_urlencoded::parse(&body).into_owned());
+    let p = params(form.into_inner().into_iter());
     handle(&ctx, &browser, p, true).await
 }

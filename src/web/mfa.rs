@@ -4,10 +4,12 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::accounts::console;
 use crate::accounts::login::{self, CodePhone, LoginFlow, LoginStage, PendingPhone};
 use crate::accounts::sessions::{self, AMR_OTP};
 use crate::error::{AppError, PageResult};
-use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
+use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget};
+use crate::mfa::enrol::{self, PhoneConfirmed, PhoneStep, TotpConfirmed};
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::{backup_codes, phone, totp};
 use crate::web::auth::see_other;
@@ -15,10 +17,9 @@ use crate::web::browser::{
     cleared_login_cookie, remember_cookie, session_cookie, Browser, LOGIN_COOKIE,
 };
 use crate::web::common::{after_sign_in, code_problem, code_status, send_problem};
+use crate::web::guards::{CsrfForm, SensitiveChange, SignedIn};
 use crate::web::pages::*;
 use crate::Ctx;
-
-const PURPOSE_ENROL: &str = "enrol";
 
 /// The sign-in in progress for this browser, or a redirect back to the password page.
 async fn flow_of(
@@ -234,18 +235,15 @@ async fn lost_phone_page(
 }
 
 #[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: Option<String>,
-}
+pub struct CsrfOnly {}
 
 /// Asks for an account reset (the password was given in this flow): a confirmation link by email.
 pub async fn lost_phone_account_reset(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<CsrfOnly>,
+    _form: CsrfForm<CsrfOnly>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let (_, flow) = match flow_of(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
@@ -278,7 +276,6 @@ pub async fn lost_phone_account_reset(
 
 #[derive(Deserialize)]
 pub struct SendForm {
-    csrf: Option<String>,
     #[serde(default)]
     phone: String,
     #[serde(default)]
@@ -289,9 +286,8 @@ pub async fn send(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<SendForm>,
+    form: CsrfForm<SendForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let (_, flow) = match flow_of(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
@@ -349,7 +345,6 @@ pub async fn send(
 
 #[derive(Deserialize)]
 pub struct VerifyForm {
-    csrf: Option<String>,
     #[serde(default)]
     method: String,
     #[serde(default)]
@@ -363,10 +358,9 @@ pub async fn verify(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<VerifyForm>,
+    form: CsrfForm<VerifyForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     let (flow_id, flow) = match flow_of(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(redirect) => return Ok(redirect),
@@ -501,105 +495,63 @@ pub async fn setup_phone_page(
 
 #[derive(Deserialize)]
 pub struct PhoneForm {
-    csrf: Option<String>,
     #[serde(default)]
     phone: String,
     #[serde(default)]
     channel: String,
 }
 
-async fn send_enrol_code(
-    ctx: &Ctx,
-    flow: &LoginFlow,
-    pending: &PendingPhone,
-) -> anyhow::Result<SendOutcome> {
-    let target = PhoneTarget {
-        e164: pending.e164.clone(),
-        masked: phone::mask(&pending.e164),
-        phone_id: None,
-    };
-    challenge::send_phone_code(ctx, &flow.user_id, PURPOSE_ENROL, target, pending.channel).await
-}
-
 pub async fn setup_phone_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<PhoneForm>,
+    form: CsrfForm<PhoneForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     let (flow_id, mut flow) = match enrol_flow(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
     let channel = PhoneChannel::parse(&form.channel).unwrap_or(PhoneChannel::Sms);
-    let e164 = match phone::normalize(&form.phone, &ctx.settings.default_phone_region) {
-        Ok(n) => n,
-        Err(e) => {
-            let page = phone_page(
-                &browser,
-                None,
-                form.phone,
-                Some(e.message().to_string()),
-                None,
-            );
-            return render_status(&page, StatusCode::UNPROCESSABLE_ENTITY);
-        }
-    };
-    let uid = flow.user_id.clone();
-    let count = ctx.db.run(move |c| methods::phone_count(c, &uid)).await?;
-    if count >= i64::from(ctx.settings.security.max_phones_per_account) {
-        let message = format!(
-            "You already have {} phone numbers, the most an account can have.",
-            ctx.settings.security.max_phones_per_account
-        );
-        return render_status(
-            &phone_page(&browser, None, form.phone, Some(message), None),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    }
-    let pending = PendingPhone { e164, channel };
-    let outcome = send_enrol_code(&ctx, &flow, &pending).await?;
-    if let Some((message, status)) = send_problem(&outcome) {
-        return render_status(
-            &phone_page(&browser, None, form.phone, Some(message), None),
-            status,
-        );
-    }
-    flow.pending_phone = Some(pending);
-    login::save(&ctx, &flow_id, &flow).await?;
-    Ok(see_other("/mfa/setup/phone"))
+    let (message, status) =
+        match enrol::submit_phone(&ctx, &flow_id, &mut flow, &form.phone, channel).await? {
+            PhoneStep::CodeSent => return Ok(see_other("/mfa/setup/phone")),
+            PhoneStep::Refused(why) => (why, StatusCode::UNPROCESSABLE_ENTITY),
+            PhoneStep::Send(outcome) => {
+                send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK))
+            }
+        };
+    render_status(
+        &phone_page(&browser, None, form.phone, Some(message), None),
+        status,
+    )
 }
 
 pub async fn setup_phone_resend(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<PhoneForm>,
+    form: CsrfForm<PhoneForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let (flow_id, mut flow) = match enrol_flow(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    let Some(mut pending) = flow.pending_phone.clone() else {
+    let channel = PhoneChannel::parse(&form.channel);
+    let Some(outcome) = enrol::resend_phone(&ctx, &flow_id, &mut flow, channel).await? else {
         return Ok(see_other("/mfa/setup/phone"));
     };
-    pending.channel = PhoneChannel::parse(&form.channel).unwrap_or(pending.channel);
-    let outcome = send_enrol_code(&ctx, &flow, &pending).await?;
-    flow.pending_phone = Some(pending.clone());
-    login::save(&ctx, &flow_id, &flow).await?;
+    let pending = flow.pending_phone.as_ref();
     match send_problem(&outcome) {
         None => render(&phone_page(
             &browser,
-            Some(&pending),
+            pending,
             String::new(),
             None,
             Some("We've sent a new code.".into()),
         )),
         Some((message, status)) => render_status(
-            &phone_page(&browser, Some(&pending), String::new(), Some(message), None),
+            &phone_page(&browser, pending, String::new(), Some(message), None),
             status,
         ),
     }
@@ -607,7 +559,6 @@ pub async fn setup_phone_resend(
 
 #[derive(Deserialize)]
 pub struct CodeForm {
-    csrf: Option<String>,
     #[serde(default)]
     code: String,
 }
@@ -616,57 +567,25 @@ pub async fn setup_phone_confirm(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<CodeForm>,
+    form: CsrfForm<CodeForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let (flow_id, flow) = match enrol_flow(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    let Some(pending) = flow.pending_phone.clone() else {
-        return Ok(see_other("/mfa/setup/phone"));
+    let pending = flow.pending_phone.as_ref();
+    let (message, status) = match enrol::confirm_phone(&ctx, &flow, &form.code).await? {
+        PhoneConfirmed::Added { amr } => {
+            return complete(&ctx, &browser, &flow_id, &flow, &[amr], false, None).await
+        }
+        PhoneConfirmed::NothingPending => return Ok(see_other("/mfa/setup/phone")),
+        PhoneConfirmed::Problem(outcome) => (code_problem(&ctx, &outcome), code_status(&outcome)),
+        PhoneConfirmed::Refused(why) => (why, StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let (outcome, used) =
-        challenge::verify_phone_code(&ctx, &flow.user_id, &flow.email, PURPOSE_ENROL, &form.code)
-            .await?;
-    let Some(used) = used.filter(|_| outcome == CodeOutcome::Accepted) else {
-        let message = code_problem(&ctx, &outcome);
-        return render_status(
-            &phone_page(&browser, Some(&pending), String::new(), Some(message), None),
-            code_status(&outcome),
-        );
-    };
-    let (master, now, uid, e164, channel) = (
-        ctx.master.clone(),
-        ctx.clock.now(),
-        flow.user_id.clone(),
-        used.target.e164.clone(),
-        used.channel,
-    );
-    ctx.db
-        .run(move |c| {
-            let row = methods::add_phone(c, &master, now, &uid, &e164, channel)?;
-            crate::audit::record(
-                c,
-                now,
-                Some(&uid),
-                None,
-                "mfa_phone_added",
-                serde_json::json!({ "phone": row.masked, "channel": row.channel }),
-                None,
-            )
-        })
-        .await?;
-    complete(
-        &ctx,
-        &browser,
-        &flow_id,
-        &flow,
-        &[used.channel.amr()],
-        false,
-        None,
+    render_status(
+        &phone_page(&browser, pending, String::new(), Some(message), None),
+        status,
     )
-    .await
 }
 
 pub async fn setup_totp_page(
@@ -678,15 +597,7 @@ pub async fn setup_totp_page(
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    let secret = match &flow.pending_totp {
-        Some(s) => s.clone(),
-        None => {
-            let s = totp::new_secret();
-            flow.pending_totp = Some(s.clone());
-            login::save(&ctx, &flow_id, &flow).await?;
-            s
-        }
-    };
+    let secret = enrol::totp_secret(&ctx, &flow_id, &mut flow).await?;
     render(&totp_page(&ctx, &browser, &flow, &secret, None)?)
 }
 
@@ -716,9 +627,8 @@ pub async fn setup_totp_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<CodeForm>,
+    form: CsrfForm<CodeForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let (flow_id, flow) = match enrol_flow(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -726,63 +636,37 @@ pub async fn setup_totp_submit(
     let Some(secret) = flow.pending_totp.clone() else {
         return Ok(see_other("/mfa/setup/totp"));
     };
-    let enrolled = login::enrolled(&ctx, &flow.user_id).await?;
-    if enrolled.totp.len() as u32 >= ctx.settings.security.max_authenticator_apps {
-        let message = format!(
-            "You already have {} authenticator apps, the most an account can have.",
-            ctx.settings.security.max_authenticator_apps
-        );
-        return render_status(
-            &totp_page(&ctx, &browser, &flow, &secret, Some(message))?,
+    let (message, status) = match enrol::confirm_totp(&ctx, &flow, &form.code).await? {
+        TotpConfirmed::Added => {
+            return complete(&ctx, &browser, &flow_id, &flow, &[AMR_OTP], false, None).await
+        }
+        TotpConfirmed::NoSecret => return Ok(see_other("/mfa/setup/totp")),
+        TotpConfirmed::TooMany => (
+            format!(
+                "You already have {} authenticator apps, the most an account can have.",
+                ctx.settings.security.max_authenticator_apps
+            ),
             StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    }
-    let (outcome, step) =
-        challenge::verify_new_totp(&ctx, &flow.user_id, &flow.email, &secret, &form.code).await?;
-    let Some(step) = step.filter(|_| outcome == CodeOutcome::Accepted) else {
-        let message = code_problem(&ctx, &outcome);
-        return render_status(
-            &totp_page(&ctx, &browser, &flow, &secret, Some(message))?,
-            code_status(&outcome),
-        );
+        ),
+        TotpConfirmed::Problem(outcome) => (code_problem(&ctx, &outcome), code_status(&outcome)),
     };
-    let (master, now, uid) = (ctx.master.clone(), ctx.clock.now(), flow.user_id.clone());
-    ctx.db
-        .run(move |c| {
-            methods::add_totp(c, &master, now, &uid, "Authenticator app", &secret, step)?;
-            crate::audit::record(
-                c,
-                now,
-                Some(&uid),
-                None,
-                "mfa_totp_added",
-                serde_json::json!({}),
-                None,
-            )
-        })
-        .await?;
-    complete(&ctx, &browser, &flow_id, &flow, &[AMR_OTP], false, None).await
-}
-
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    csrf: Option<String>,
+    render_status(
+        &totp_page(&ctx, &browser, &flow, &secret, Some(message))?,
+        status,
+    )
 }
 
 pub async fn setup_backup_generate(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<CsrfForm>,
+    _form: CsrfForm<CsrfOnly>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let (flow_id, mut flow) = match enrol_flow(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
     };
-    let codes = challenge::regenerate_backup_codes(&ctx, &flow.user_id).await?;
-    flow.backup_codes_shown = Some(codes);
-    login::save(&ctx, &flow_id, &flow).await?;
+    enrol::generate_backup_codes(&ctx, &flow_id, &mut flow).await?;
     Ok(see_other("/mfa/setup/backup-codes"))
 }
 
@@ -842,54 +726,21 @@ fn codes_download(ctx: &Ctx, email: &str, codes: &[String]) -> HttpResponse {
 
 // Regenerating backup codes when signed in (prompted on the home page when few are left).
 
-fn shown_codes_key(session_id: &str) -> String {
-    format!("backup_shown:{session_id}")
-}
-
 pub async fn regenerate_backup_codes(
     ctx: web::Data<Ctx>,
-    browser: Browser,
-    form: web::Form<CsrfForm>,
+    change: SensitiveChange,
+    _form: CsrfForm<CsrfOnly>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
-    let Some(session) = &browser.session else {
-        return Ok(see_other("/login"));
-    };
-    // A sensitive change: needs a recent full sign-in (password + second factor).
-    if !crate::accounts::sessions::step_up_fresh(&ctx, session) {
-        return Err(AppError::BadRequest(
-            "For your security, sign out and sign in again with your second factor, then make new backup codes.".into(),
-        ));
-    }
-    let codes = challenge::regenerate_backup_codes(&ctx, &session.user_id).await?;
-    crate::storage::store::put_json(
-        &*ctx.store,
-        &shown_codes_key(&session.id),
-        &codes,
-        std::time::Duration::from_secs(600),
-    )
-    .await?;
+    console::regenerate_backup_codes(&ctx, &change.stepped_up).await?;
     Ok(see_other("/account/backup-codes"))
 }
 
-async fn shown_codes(
-    ctx: &Ctx,
-    browser: &Browser,
-) -> Result<Option<(String, Vec<String>)>, AppError> {
-    let Some(session) = &browser.session else {
-        return Ok(None);
-    };
-    let codes: Option<Vec<String>> =
-        crate::storage::store::get_json(&*ctx.store, &shown_codes_key(&session.id)).await?;
-    Ok(codes.map(|c| (session.email.clone(), c)))
-}
-
-pub async fn regenerated_backup_codes(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
-    let Some((_, codes)) = shown_codes(&ctx, &browser).await? else {
+pub async fn regenerated_backup_codes(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+    let Some(codes) = console::shown_backup_codes(&ctx, &me.session).await? else {
         return Ok(see_other("/"));
     };
     render(&MfaBackupCodesPage {
-        layout: browser.layout("Your new backup codes"),
+        layout: me.browser.layout("Your new backup codes"),
         codes: codes.iter().map(|c| backup_codes::display(c)).collect(),
         download_href: "/account/backup-codes.txt".into(),
         done_action: "/".into(),
@@ -897,23 +748,19 @@ pub async fn regenerated_backup_codes(ctx: web::Data<Ctx>, browser: Browser) -> 
     })
 }
 
-pub async fn regenerated_backup_codes_download(
-    ctx: web::Data<Ctx>,
-    browser: Browser,
-) -> PageResult {
-    let Some((email, codes)) = shown_codes(&ctx, &browser).await? else {
+pub async fn regenerated_backup_codes_download(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+    let Some(codes) = console::shown_backup_codes(&ctx, &me.session).await? else {
         return Ok(see_other("/"));
     };
-    Ok(codes_download(&ctx, &email, &codes))
+    Ok(codes_download(&ctx, &me.session.email, &codes))
 }
 
 pub async fn setup_backup_done(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<CsrfForm>,
+    _form: CsrfForm<CsrfOnly>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let (flow_id, flow) = match enrol_flow(&ctx, &browser, &req).await? {
         Ok(f) => f,
         Err(r) => return Ok(r),
@@ -940,7 +787,6 @@ pub async fn not_me_page(browser: Browser, q: web::Query<NotMeQuery>) -> PageRes
 
 #[derive(Deserialize)]
 pub struct NotMeForm {
-    csrf: Option<String>,
     #[serde(default)]
     token: String,
 }
@@ -948,9 +794,8 @@ pub struct NotMeForm {
 pub async fn not_me_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<NotMeForm>,
+    form: CsrfForm<NotMeForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     let ok = form.token.len() <= 100 && login::not_me(&ctx, &form.token, &browser.actor).await?;
     let page = NotMePage {
         layout: browser.layout("This wasn't me"),

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod browser;
 pub mod client_ip;
 pub mod common;
+pub mod guards;
 pub mod logout;
 pub mod mfa;
 pub mod oidc;
@@ -37,6 +38,114 @@ fn is_machine_path(path: &str) -> bool {
         || path.starts_with("/admin/api/")
 }
 
+/// Builds [`ROUTES`] and the function that registers them from one list, so the list the
+/// route-table test walks (`tests/it/routes.rs`) is exactly what the server serves.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path,)*) => {
+        /// Every route served outside `/admin/api` (that scope has its own bearer-token
+        /// extractor), as (lower-case method, path).
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn register(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::$method().to($handler));)*
+        }
+    };
+}
+
+// Browser pages take `SignedIn` / `SensitiveChange` / `CsrfForm<T>` (see `guards`); machine
+// endpoints authenticate the client instead. `tests/it/routes.rs` checks every row.
+route_table! {
+    get "/" => auth::home,
+    get "/terms" => auth::terms,
+    get "/signup" => auth::signup_page,
+    post "/signup" => auth::signup_submit,
+    get "/confirm-email" => auth::confirm_email,
+    get "/login" => auth::login_page,
+    post "/login" => auth::login_submit,
+    post "/logout" => auth::logout,
+    get "/mfa" => mfa::challenge,
+    post "/mfa/send" => mfa::send,
+    post "/mfa/verify" => mfa::verify,
+    get "/mfa/setup" => mfa::setup,
+    get "/mfa/setup/phone" => mfa::setup_phone_page,
+    post "/mfa/setup/phone" => mfa::setup_phone_submit,
+    post "/mfa/setup/phone/resend" => mfa::setup_phone_resend,
+    post "/mfa/setup/phone/confirm" => mfa::setup_phone_confirm,
+    get "/mfa/setup/totp" => mfa::setup_totp_page,
+    post "/mfa/setup/totp" => mfa::setup_totp_submit,
+    get "/mfa/setup/backup-codes" => mfa::setup_backup_page,
+    post "/mfa/setup/backup-codes" => mfa::setup_backup_generate,
+    get "/mfa/setup/backup-codes.txt" => mfa::setup_backup_download,
+    post "/mfa/setup/backup-codes/done" => mfa::setup_backup_done,
+    get "/account" => account::overview,
+    get "/step-up" => account::step_up_page,
+    post "/step-up" => account::step_up_submit,
+    get "/account/phones/start" => account::phone_start,
+    get "/account/phones/change" => account::phone_change_page,
+    post "/account/phones/change/number" => account::phone_number_submit,
+    post "/account/phones/change/resend" => account::phone_resend,
+    post "/account/phones/change/code" => account::phone_code_submit,
+    post "/account/phones/change/decision" => account::phone_decision,
+    post "/account/phones/remove" => account::phone_remove,
+    post "/account/sessions/end" => account::end_session,
+    post "/account/sessions/end-others" => account::end_other_sessions,
+    post "/account/apps/revoke" => account::revoke_app,
+    get "/account/phones/review" => account::phone_review_page,
+    post "/account/phones/review" => account::phone_review_submit,
+    get "/account/password" => account::password_page_get,
+    post "/account/password" => account::password_submit,
+    get "/account/profile" => account::profile_get,
+    post "/account/profile" => account::profile_submit,
+    get "/account/totp/add" => account::totp_add_get,
+    post "/account/totp/add" => account::totp_add_submit,
+    post "/account/totp/remove" => account::totp_remove,
+    get "/account/activity" => account::activity,
+    post "/account/activity/not-me" => account::activity_not_me,
+    post "/account/emails/add" => account::email_add,
+    post "/account/emails/primary" => account::email_primary,
+    post "/account/emails/remove" => account::email_remove,
+    get "/account/emails/confirm" => account::email_confirm,
+    post "/account/backup-codes" => mfa::regenerate_backup_codes,
+    get "/account/backup-codes" => mfa::regenerated_backup_codes,
+    get "/account/backup-codes.txt" => mfa::regenerated_backup_codes_download,
+    get "/support" => support::form,
+    post "/support" => support::submit,
+    get "/mfa/lost-phone" => mfa::lost_phone,
+    post "/mfa/lost-phone/account-reset" => mfa::lost_phone_account_reset,
+    get "/account-reset/request" => recovery::request_get,
+    post "/account-reset/request" => recovery::request_post,
+    get "/account-reset" => recovery::complete_get,
+    post "/account-reset" => recovery::complete_post,
+    get "/forgot-password" => reset::forgot_page_get,
+    post "/forgot-password" => reset::forgot_submit,
+    get "/reset-password" => reset::open_link,
+    get "/reset-password/new" => reset::new_password_get,
+    post "/reset-password/new" => reset::new_password_submit,
+    get "/not-me" => mfa::not_me_page,
+    post "/not-me" => mfa::not_me_submit,
+    get "/authorize" => oidc::authorize_get,
+    post "/authorize" => oidc::authorize_post,
+    get "/authorize/continue" => oidc::authorize_continue,
+    get "/consent" => oidc::consent_page,
+    post "/consent" => oidc::consent_submit,
+    get "/end-session" => logout::end_session_get,
+    post "/end-session" => logout::end_session_post,
+    post "/end-session/confirm" => logout::end_session_confirm,
+    post "/par" => oidc::par,
+    post "/token" => oidc::token,
+    post "/revoke" => oidc::revoke,
+    post "/introspect" => oidc::introspect,
+    post "/register" => registration::register,
+    get "/userinfo" => oidc::userinfo,
+    post "/userinfo" => oidc::userinfo,
+    get "/.well-known/openid-configuration" => oidc::discovery,
+    get "/jwks.json" => oidc::jwks,
+    get "/healthz" => ops::healthz,
+    get "/readyz" => ops::readyz,
+    get "/dev/outbox" => ops::dev_outbox,
+    get "/static/verity.css" => ops::stylesheet,
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
@@ -49,197 +158,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         AppError::BadRequest(format!("The address could not be read: {err}")).into()
     }))
     .configure(admin::routes)
-    .route("/", web::get().to(auth::home))
-    .route("/terms", web::get().to(auth::terms))
-    .route("/signup", web::get().to(auth::signup_page))
-    .route("/signup", web::post().to(auth::signup_submit))
-    .route("/confirm-email", web::get().to(auth::confirm_email))
-    .route("/login", web::get().to(auth::login_page))
-    .route("/login", web::post().to(auth::login_submit))
-    .route("/logout", web::post().to(auth::logout))
-    .route("/mfa", web::get().to(mfa::challenge))
-    .route("/mfa/send", web::post().to(mfa::send))
-    .route("/mfa/verify", web::post().to(mfa::verify))
-    .route("/mfa/setup", web::get().to(mfa::setup))
-    .route("/mfa/setup/phone", web::get().to(mfa::setup_phone_page))
-    .route("/mfa/setup/phone", web::post().to(mfa::setup_phone_submit))
-    .route(
-        "/mfa/setup/phone/resend",
-        web::post().to(mfa::setup_phone_resend),
-    )
-    .route(
-        "/mfa/setup/phone/confirm",
-        web::post().to(mfa::setup_phone_confirm),
-    )
-    .route("/mfa/setup/totp", web::get().to(mfa::setup_totp_page))
-    .route("/mfa/setup/totp", web::post().to(mfa::setup_totp_submit))
-    .route(
-        "/mfa/setup/backup-codes",
-        web::get().to(mfa::setup_backup_page),
-    )
-    .route(
-        "/mfa/setup/backup-codes",
-        web::post().to(mfa::setup_backup_generate),
-    )
-    .route(
-        "/mfa/setup/backup-codes.txt",
-        web::get().to(mfa::setup_backup_download),
-    )
-    .route(
-        "/mfa/setup/backup-codes/done",
-        web::post().to(mfa::setup_backup_done),
-    )
-    .route("/account", web::get().to(account::overview))
-    .route("/step-up", web::get().to(account::step_up_page))
-    .route("/step-up", web::post().to(account::step_up_submit))
-    .route("/account/phones/start", web::get().to(account::phone_start))
-    .route(
-        "/account/phones/change",
-        web::get().to(account::phone_change_page),
-    )
-    .route(
-        "/account/phones/change/number",
-        web::post().to(account::phone_number_submit),
-    )
-    .route(
-        "/account/phones/change/resend",
-        web::post().to(account::phone_resend),
-    )
-    .route(
-        "/account/phones/change/code",
-        web::post().to(account::phone_code_submit),
-    )
-    .route(
-        "/account/phones/change/decision",
-        web::post().to(account::phone_decision),
-    )
-    .route(
-        "/account/phones/remove",
-        web::post().to(account::phone_remove),
-    )
-    .route(
-        "/account/sessions/end",
-        web::post().to(account::end_session),
-    )
-    .route(
-        "/account/sessions/end-others",
-        web::post().to(account::end_other_sessions),
-    )
-    .route("/account/apps/revoke", web::post().to(account::revoke_app))
-    .route(
-        "/account/phones/review",
-        web::get().to(account::phone_review_page),
-    )
-    .route(
-        "/account/phones/review",
-        web::post().to(account::phone_review_submit),
-    )
-    .route(
-        "/account/password",
-        web::get().to(account::password_page_get),
-    )
-    .route(
-        "/account/password",
-        web::post().to(account::password_submit),
-    )
-    .route("/account/profile", web::get().to(account::profile_get))
-    .route("/account/profile", web::post().to(account::profile_submit))
-    .route("/account/totp/add", web::get().to(account::totp_add_get))
-    .route(
-        "/account/totp/add",
-        web::post().to(account::totp_add_submit),
-    )
-    .route("/account/totp/remove", web::post().to(account::totp_remove))
-    .route("/account/activity", web::get().to(account::activity))
-    .route(
-        "/account/activity/not-me",
-        web::post().to(account::activity_not_me),
-    )
-    .route("/account/emails/add", web::post().to(account::email_add))
-    .route(
-        "/account/emails/primary",
-        web::post().to(account::email_primary),
-    )
-    .route(
-        "/account/emails/remove",
-        web::post().to(account::email_remove),
-    )
-    .route(
-        "/account/emails/confirm",
-        web::get().to(account::email_confirm),
-    )
-    .route(
-        "/account/backup-codes",
-        web::post().to(mfa::regenerate_backup_codes),
-    )
-    .route(
-        "/account/backup-codes",
-        web::get().to(mfa::regenerated_backup_codes),
-    )
-    .route(
-        "/account/backup-codes.txt",
-        web::get().to(mfa::regenerated_backup_codes_download),
-    )
-    .route("/support", web::get().to(support::form))
-    .route("/support", web::post().to(support::submit))
-    .route("/mfa/lost-phone", web::get().to(mfa::lost_phone))
-    .route(
-        "/mfa/lost-phone/account-reset",
-        web::post().to(mfa::lost_phone_account_reset),
-    )
-    .route(
-        "/account-reset/request",
-        web::get().to(recovery::request_get),
-    )
-    .route(
-        "/account-reset/request",
-        web::post().to(recovery::request_post),
-    )
-    .route("/account-reset", web::get().to(recovery::complete_get))
-    .route("/account-reset", web::post().to(recovery::complete_post))
-    .route("/forgot-password", web::get().to(reset::forgot_page_get))
-    .route("/forgot-password", web::post().to(reset::forgot_submit))
-    .route("/reset-password", web::get().to(reset::open_link))
-    .route(
-        "/reset-password/new",
-        web::get().to(reset::new_password_get),
-    )
-    .route(
-        "/reset-password/new",
-        web::post().to(reset::new_password_submit),
-    )
-    .route("/not-me", web::get().to(mfa::not_me_page))
-    .route("/not-me", web::post().to(mfa::not_me_submit))
-    .route("/authorize", web::get().to(oidc::authorize_get))
-    .route("/authorize", web::post().to(oidc::authorize_post))
-    .route(
-        "/authorize/continue",
-        web::get().to(oidc::authorize_continue),
-    )
-    .route("/consent", web::get().to(oidc::consent_page))
-    .route("/consent", web::post().to(oidc::consent_submit))
-    .route("/end-session", web::get().to(logout::end_session_get))
-    .route("/end-session", web::post().to(logout::end_session_post))
-    .route(
-        "/end-session/confirm",
-        web::post().to(logout::end_session_confirm),
-    )
-    .route("/par", web::post().to(oidc::par))
-    .route("/token", web::post().to(oidc::token))
-    .route("/revoke", web::post().to(oidc::revoke))
-    .route("/introspect", web::post().to(oidc::introspect))
-    .route("/register", web::post().to(registration::register))
-    .route("/userinfo", web::get().to(oidc::userinfo))
-    .route("/userinfo", web::post().to(oidc::userinfo))
-    .route(
-        "/.well-known/openid-configuration",
-        web::get().to(oidc::discovery),
-    )
-    .route("/jwks.json", web::get().to(oidc::jwks))
-    .route("/healthz", web::get().to(ops::healthz))
-    .route("/readyz", web::get().to(ops::readyz))
-    .route("/dev/outbox", web::get().to(ops::dev_outbox))
-    .route("/static/verity.css", web::get().to(ops::stylesheet))
+    .configure(register)
     .default_service(web::to(|| async {
         Err::<actix_web::HttpResponse, _>(AppError::NotFound)
     }));

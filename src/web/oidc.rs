@@ -11,6 +11,7 @@ use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
 use crate::web::browser::Browser;
 use crate::web::common::enc;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -87,7 +88,6 @@ pub async fn consent_page(
 
 #[derive(Deserialize)]
 pub struct ConsentSubmit {
-    csrf: Option<String>,
     #[serde(default)]
     authz: String,
     #[serde(default)]
@@ -97,10 +97,9 @@ pub struct ConsentSubmit {
 pub async fn consent_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<ConsentSubmit>,
+    form: CsrfForm<ConsentSubmit>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     let allow = match form.decision.as_str() {
         "allow" => true,
         "deny" => false,

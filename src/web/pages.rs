@@ -93,6 +93,8 @@ pub struct LoginPage {
     pub layout: Layout,
     pub email: String,
     pub authz: String,
+    /// Where to come back to once signed in (a checked local path), or "".
+    pub next: String,
     pub client_name: Option<String>,
     pub error: Option<String>,
     pub notice: Option<String>,
@@ -296,7 +298,6 @@ pub struct StepUpPage {
     pub layout: Layout,
     pub email: String,
     pub return_to: String,
-    pub exclude_phone: String,
     pub error: Option<String>,
 }
 

@@ -10,6 +10,7 @@ use crate::recovery::account_reset::{
     self, Completed, Confirmed, PURPOSE_COMPLETE, PURPOSE_REQUEST,
 };
 use crate::web::browser::Browser;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -21,7 +22,6 @@ pub struct TokenQuery {
 
 #[derive(Deserialize)]
 pub struct TokenForm {
-    csrf: Option<String>,
     #[serde(default)]
     token: String,
 }
@@ -69,9 +69,8 @@ pub async fn request_get(
 pub async fn request_post(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<TokenForm>,
+    form: CsrfForm<TokenForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     match account_reset::confirm_request(&ctx, &form.token, &browser.actor).await? {
         Confirmed::Requested { ready_at } | Confirmed::AlreadyPending { ready_at } => {
             render(&page(
@@ -100,9 +99,8 @@ pub async fn complete_get(
 pub async fn complete_post(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<TokenForm>,
+    form: CsrfForm<TokenForm>,
 ) -> PageResult {
-    browser.check_csrf(form.csrf.as_deref())?;
     match account_reset::complete(&ctx, &form.token, &browser.actor).await? {
         Completed::Done { .. } => render(&page(&ctx, &browser, "completed", "", String::new())),
         Completed::InvalidLink => invalid(&ctx, &browser),

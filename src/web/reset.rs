@@ -9,6 +9,7 @@ use crate::accounts::reset::{self, RequestOutcome, ResetOutcome, StartOutcome};
 use crate::error::{AppError, PageResult};
 use crate::web::auth::see_other;
 use crate::web::browser::{cleared_login_cookie, login_cookie, Browser, LOGIN_COOKIE};
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -32,7 +33,6 @@ pub async fn forgot_page_get(browser: Browser) -> PageResult {
 
 #[derive(Deserialize)]
 pub struct ForgotForm {
-    csrf: Option<String>,
     #[serde(default)]
     email: String,
 }
@@ -40,10 +40,9 @@ pub struct ForgotForm {
 pub async fn forgot_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<ForgotForm>,
+    form: CsrfForm<ForgotForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     match reset::request(&ctx, &form.email, &browser.actor).await? {
         RequestOutcome::CheckYourEmail => render(&forgot_page(&browser, true, form.email, None)),
         RequestOutcome::TooManyRequests => render_status(
@@ -121,7 +120,6 @@ pub async fn new_password_get(
 
 #[derive(Deserialize)]
 pub struct NewPasswordForm {
-    csrf: Option<String>,
     #[serde(default)]
     password: String,
     #[serde(default)]
@@ -132,10 +130,9 @@ pub async fn new_password_submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
     req: HttpRequest,
-    form: web::Form<NewPasswordForm>,
+    form: CsrfForm<NewPasswordForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     let Some(flow) = ready_flow(&ctx, &browser, &req).await? else {
         return Ok(see_other("/forgot-password"));
     };

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use crate::error::PageResult;
 use crate::support::contact::{self, ContactRequest, Submitted};
 use crate::web::browser::Browser;
+use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -60,7 +61,6 @@ pub async fn form(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
 
 #[derive(Deserialize)]
 pub struct SupportForm {
-    csrf: Option<String>,
     #[serde(default)]
     category: String,
     #[serde(default)]
@@ -72,10 +72,9 @@ pub struct SupportForm {
 pub async fn submit(
     ctx: web::Data<Ctx>,
     browser: Browser,
-    form: web::Form<SupportForm>,
+    form: CsrfForm<SupportForm>,
 ) -> PageResult {
     let form = form.into_inner();
-    browser.check_csrf(form.csrf.as_deref())?;
     let request = ContactRequest {
         category: form.category.clone(),
         contact_email: form.contact_email.clone(),

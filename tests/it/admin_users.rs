@@ -44,7 +44,7 @@ async fn enrol_everything(server: &TestServer, user_id: &str) -> String {
         .run(move |c| {
             use verity::mfa::methods;
             let phone = methods::add_phone(c, &master, now, &uid, OLD, methods::PhoneChannel::Sms)?;
-            methods::add_totp(c, &master, now, &uid, "Phone app", &[7u8; 20], 0)?;
+            methods::add_totp(c, &master, now, &uid, "Phone app", &[7u8; 20], 0, 2)?;
             let hashes: Vec<String> = (0..10).map(|i| format!("hash-{i}")).collect();
             methods::replace_backup_codes(c, now, &uid, &hashes)?;
             Ok(phone.id)

@@ -156,7 +156,6 @@ async fn step_up_is_demanded_outside_the_window() {
                 ("csrf", &csrf_of(&page)),
                 ("password", PASSWORD),
                 ("return_to", &hidden(&page, "return_to")),
-                ("exclude_phone", &hidden(&page, "exclude_phone")),
             ],
         )
         .await;

@@ -1,0 +1,323 @@
+//! Adding second factors.
+//!
+//! [`number_refusal`] holds the rules for a phone number that is about to be added or to replace
+//! another: not already on the account, at most `max_phones_per_account` when adding, and on at
+//! most `max_accounts_per_phone` other accounts. Both ways a phone is added (first-sign-in
+//! enrolment here, the console and support in `accounts::phone_change`) check it when the number
+//! is entered (before any code is sent) and again in the transaction that stores the number
+//! ([`add_phone`]), so neither can skip it and a race can't pass it.
+//!
+//! The first-sign-in enrolment steps (phone, authenticator app, backup codes) live here too; the
+//! state is the sign-in flow (`accounts::login::LoginFlow`).
+
+use chrono::NaiveDateTime;
+
+use crate::accounts::login::{self, LoginFlow, PendingPhone};
+use crate::config::Security;
+use crate::crypto::MasterKey;
+use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
+use crate::mfa::methods::{self, PhoneChannel, PhoneRow};
+use crate::mfa::phone;
+use crate::storage::db::DbConn;
+use crate::Ctx;
+
+const PURPOSE_ENROL: &str = "enrol";
+
+/// Why `e164` can't go on this account, in words for the person; None when it can.
+pub fn number_refusal(
+    c: &mut DbConn,
+    master: &MasterKey,
+    sec: &Security,
+    user_id: &str,
+    e164: &str,
+    adding: bool,
+) -> anyhow::Result<Option<String>> {
+    let phones = methods::enrolled(c, user_id)?.phones;
+    if phones
+        .iter()
+        .any(|p| methods::decrypt_phone(master, p).is_ok_and(|n| n == e164))
+    {
+        return Ok(Some("That number is already on your account.".into()));
+    }
+    if adding && phones.len() as u32 >= sec.max_phones_per_account {
+        return Ok(Some(format!(
+            "You already have {} phone numbers, the most an account can have. Change or remove one instead.",
+            sec.max_phones_per_account
+        )));
+    }
+    if methods::accounts_using_number(c, master, e164, user_id)?
+        >= i64::from(sec.max_accounts_per_phone)
+    {
+        return Ok(Some(
+            "That number is already used by several other accounts, so we can't add it here. Contact support if it really is yours.".into(),
+        ));
+    }
+    Ok(None)
+}
+
+/// Inside a write transaction, before [`number_refusal`] decides: holds the account's phones
+/// and the number itself until the transaction ends, so two concurrent additions (on any
+/// node) can't both count one slot free. Always the account first, then the number.
+pub fn hold_number_rules(
+    c: &mut DbConn,
+    master: &MasterKey,
+    user_id: &str,
+    e164: &str,
+) -> anyhow::Result<()> {
+    crate::storage::db::serialize_on(c, &format!("phones-of:{user_id}"))?;
+    let fingerprint = methods::phone_fingerprint(master, e164);
+    crate::storage::db::serialize_on(c, &format!("phone-number:{fingerprint}"))?;
+    Ok(())
+}
+
+/// The one way a phone is added: the rules once more, then the row. Call inside a transaction.
+pub fn add_phone(
+    c: &mut DbConn,
+    master: &MasterKey,
+    sec: &Security,
+    now: NaiveDateTime,
+    user_id: &str,
+    e164: &str,
+    channel: PhoneChannel,
+) -> anyhow::Result<Result<PhoneRow, String>> {
+    hold_number_rules(c, master, user_id, e164)?;
+    if let Some(why) = number_refusal(c, master, sec, user_id, e164, true)? {
+        return Ok(Err(why));
+    }
+    Ok(Ok(methods::add_phone(
+        c, master, now, user_id, e164, channel,
+    )?))
+}
+
+/// [`number_refusal`] on its own, before a code is sent.
+pub async fn check_number(
+    ctx: &Ctx,
+    user_id: &str,
+    e164: &str,
+    adding: bool,
+) -> anyhow::Result<Option<String>> {
+    let (uid, master, sec, number) = (
+        user_id.to_string(),
+        ctx.master.clone(),
+        ctx.settings.security.clone(),
+        e164.to_string(),
+    );
+    ctx.db
+        .run(move |c| number_refusal(c, &master, &sec, &uid, &number, adding))
+        .await
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PhoneStep {
+    CodeSent,
+    Refused(String),
+    Send(SendOutcome),
+}
+
+async fn send_code(
+    ctx: &Ctx,
+    flow: &LoginFlow,
+    pending: &PendingPhone,
+) -> anyhow::Result<SendOutcome> {
+    let target = PhoneTarget {
+        e164: pending.e164.clone(),
+        masked: phone::mask(&pending.e164),
+        phone_id: None,
+    };
+    challenge::send_phone_code(ctx, &flow.user_id, PURPOSE_ENROL, target, pending.channel).await
+}
+
+/// The number typed at enrolment: checked against the rules, then a code is sent to it.
+pub async fn submit_phone(
+    ctx: &Ctx,
+    flow_id: &str,
+    flow: &mut LoginFlow,
+    raw: &str,
+    channel: PhoneChannel,
+) -> anyhow::Result<PhoneStep> {
+    let e164 = match phone::normalize(raw, &ctx.settings.default_phone_region) {
+        Ok(n) => n,
+        Err(e) => return Ok(PhoneStep::Refused(e.message().to_string())),
+    };
+    if let Some(why) = check_number(ctx, &flow.user_id, &e164, true).await? {
+        return Ok(PhoneStep::Refused(why));
+    }
+    let pending = PendingPhone { e164, channel };
+    let outcome = send_code(ctx, flow, &pending).await?;
+    if outcome != SendOutcome::Sent {
+        return Ok(PhoneStep::Send(outcome));
+    }
+    flow.pending_phone = Some(pending);
+    login::save(ctx, flow_id, flow).await?;
+    Ok(PhoneStep::CodeSent)
+}
+
+/// "Send a new code" (optionally by another channel) for the number waiting for its code.
+/// None when no number is waiting.
+pub async fn resend_phone(
+    ctx: &Ctx,
+    flow_id: &str,
+    flow: &mut LoginFlow,
+    channel: Option<PhoneChannel>,
+) -> anyhow::Result<Option<SendOutcome>> {
+    let Some(mut pending) = flow.pending_phone.clone() else {
+        return Ok(None);
+    };
+    pending.channel = channel.unwrap_or(pending.channel);
+    let outcome = send_code(ctx, flow, &pending).await?;
+    flow.pending_phone = Some(pending);
+    login::save(ctx, flow_id, flow).await?;
+    Ok(Some(outcome))
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum PhoneConfirmed {
+    /// Stored; the channel's authentication-method reference for the session.
+    Added {
+        amr: &'static str,
+    },
+    Problem(CodeOutcome),
+    /// The number broke a rule meanwhile (say, another account took the last place).
+    Refused(String),
+    NothingPending,
+}
+
+pub async fn confirm_phone(
+    ctx: &Ctx,
+    flow: &LoginFlow,
+    code: &str,
+) -> anyhow::Result<PhoneConfirmed> {
+    if flow.pending_phone.is_none() {
+        return Ok(PhoneConfirmed::NothingPending);
+    }
+    let (outcome, used) =
+        challenge::verify_phone_code(ctx, &flow.user_id, &flow.email, PURPOSE_ENROL, code).await?;
+    let Some(used) = used.filter(|_| outcome == CodeOutcome::Accepted) else {
+        return Ok(PhoneConfirmed::Problem(outcome));
+    };
+    let (master, sec, now, uid, e164, channel) = (
+        ctx.master.clone(),
+        ctx.settings.security.clone(),
+        ctx.clock.now(),
+        flow.user_id.clone(),
+        used.target.e164.clone(),
+        used.channel,
+    );
+    let added = ctx
+        .db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                let row = match add_phone(c, &master, &sec, now, &uid, &e164, channel)? {
+                    Ok(row) => row,
+                    Err(why) => return Ok(Err(why)),
+                };
+                crate::audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "mfa_phone_added",
+                    serde_json::json!({ "phone": row.masked, "channel": row.channel }),
+                    None,
+                )?;
+                Ok(Ok(()))
+            })
+        })
+        .await?;
+    Ok(match added {
+        Ok(()) => PhoneConfirmed::Added {
+            amr: used.channel.amr(),
+        },
+        Err(why) => PhoneConfirmed::Refused(why),
+    })
+}
+
+/// The secret shown for enrolling an authenticator app, made once per flow.
+pub async fn totp_secret(
+    ctx: &Ctx,
+    flow_id: &str,
+    flow: &mut LoginFlow,
+) -> anyhow::Result<Vec<u8>> {
+    if let Some(s) = &flow.pending_totp {
+        return Ok(s.clone());
+    }
+    let secret = crate::mfa::totp::new_secret();
+    flow.pending_totp = Some(secret.clone());
+    login::save(ctx, flow_id, flow).await?;
+    Ok(secret)
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum TotpConfirmed {
+    Added,
+    TooMany,
+    Problem(CodeOutcome),
+    NoSecret,
+}
+
+pub async fn confirm_totp(
+    ctx: &Ctx,
+    flow: &LoginFlow,
+    code: &str,
+) -> anyhow::Result<TotpConfirmed> {
+    let Some(secret) = flow.pending_totp.clone() else {
+        return Ok(TotpConfirmed::NoSecret);
+    };
+    let enrolled = login::enrolled(ctx, &flow.user_id).await?;
+    if enrolled.totp.len() as u32 >= ctx.settings.security.max_authenticator_apps {
+        return Ok(TotpConfirmed::TooMany);
+    }
+    let (outcome, step) =
+        challenge::verify_new_totp(ctx, &flow.user_id, &flow.email, &secret, code).await?;
+    let Some(step) = step.filter(|_| outcome == CodeOutcome::Accepted) else {
+        return Ok(TotpConfirmed::Problem(outcome));
+    };
+    let (master, now, uid) = (ctx.master.clone(), ctx.clock.now(), flow.user_id.clone());
+    let max = ctx.settings.security.max_authenticator_apps;
+    let added = ctx
+        .db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                let added = methods::add_totp(
+                    c,
+                    &master,
+                    now,
+                    &uid,
+                    "Authenticator app",
+                    &secret,
+                    step,
+                    max,
+                )?;
+                if added.is_some() {
+                    crate::audit::record(
+                        c,
+                        now,
+                        Some(&uid),
+                        None,
+                        "mfa_totp_added",
+                        serde_json::json!({}),
+                        None,
+                    )?;
+                }
+                anyhow::Ok(added.is_some())
+            })
+        })
+        .await?;
+    Ok(if added {
+        TotpConfirmed::Added
+    } else {
+        TotpConfirmed::TooMany
+    })
+}
+
+/// Backup codes as the first method: generated, and kept in the flow until the person has
+/// seen them and continues.
+pub async fn generate_backup_codes(
+    ctx: &Ctx,
+    flow_id: &str,
+    flow: &mut LoginFlow,
+) -> anyhow::Result<()> {
+    let codes = challenge::regenerate_backup_codes(ctx, &flow.user_id).await?;
+    flow.backup_codes_shown = Some(codes);
+    login::save(ctx, flow_id, flow).await
+}

@@ -1,0 +1,270 @@
+//! Guards by construction: a handler states what it needs in its arguments, and the extractor
+//! refuses before the handler runs.
+//!
+//! - [`SignedIn`]: a signed-in session, or a redirect to `/login?next=…` that comes back here.
+//! - [`CsrfForm<T>`]: a form whose `csrf` field was verified against this browser (and
+//!   session) before `T` is even parsed. The only way handlers read forms.
+//! - [`SensitiveChange`]: signed in, and [`step_up::check`] passed: a full sign-in within the
+//!   step-up window, not confirmed by a phone that can't vouch for the change. Otherwise a
+//!   redirect to `/step-up?return_to=…`, the same everywhere ([`step_up_redirect`]).
+//! - [`safe_return_path`]: the one parser for every `next` / `return_to` target.
+//!
+//! `tests/it/routes.rs` walks [`super::ROUTES`] and fails when a POST route lacks the CSRF
+//! check or an `/account` route lacks the sign-in guard.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::error::InternalError;
+use actix_web::http::Method;
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use serde::de::DeserializeOwned;
+
+use crate::accounts::sessions::Session;
+use crate::accounts::step_up::{self, SteppedUp};
+use crate::error::AppError;
+use crate::web::auth::see_other;
+use crate::web::browser::Browser;
+use crate::web::common::enc;
+use crate::Ctx;
+
+/// The name of the CSRF field in every form.
+pub const CSRF_FIELD: &str = "csrf";
+
+fn refuse(response: HttpResponse) -> actix_web::Error {
+    InternalError::from_response("refused by a guard", response).into()
+}
+
+/// Where to come back to after signing in or stepping up: this page when it is one people can
+/// be sent to; for a form post, the nearest page up its path (`/account/phones/change/decision`
+/// → `/account/phones/change`, `/account/emails/add` → `/account`).
+fn back_here(req: &HttpRequest) -> Option<String> {
+    if req.method() == Method::GET || req.method() == Method::HEAD {
+        let here = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("");
+        if let Some(back) = safe_return_path(here) {
+            return Some(back);
+        }
+    }
+    let mut path = req.path();
+    while !path.is_empty() {
+        if let Some(back) = safe_return_path(path) {
+            return Some(back);
+        }
+        path = path
+            .rsplit_once('/')
+            .map(|(parent, _)| parent)
+            .unwrap_or("");
+    }
+    None
+}
+
+pub fn sign_in_redirect(next: Option<&str>) -> HttpResponse {
+    match next {
+        Some(next) => see_other(&format!("/login?next={}", enc(next))),
+        None => see_other("/login"),
+    }
+}
+
+/// The one refusal for a change that needs a (new) step-up.
+pub fn step_up_redirect(return_to: &str) -> HttpResponse {
+    let back = safe_return_path(return_to).unwrap_or_else(|| "/account".into());
+    see_other(&format!("/step-up?return_to={}", enc(&back)))
+}
+
+/// A browser with a signed-in session.
+pub struct SignedIn {
+    pub browser: Browser,
+    pub session: Session,
+}
+
+impl FromRequest for SignedIn {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<SignedIn, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let browser = Browser::from_request(req, payload);
+        let back = back_here(req);
+        Box::pin(async move {
+            let browser = browser.await?;
+            match browser.session.clone() {
+                Some(session) => Ok(SignedIn { browser, session }),
+                None => Err(refuse(sign_in_redirect(back.as_deref()))),
+            }
+        })
+    }
+}
+
+/// Signed in, and allowed to make a sensitive change right now.
+pub struct SensitiveChange {
+    pub browser: Browser,
+    pub stepped_up: SteppedUp,
+}
+
+impl SensitiveChange {
+    pub fn session(&self) -> &Session {
+        self.stepped_up.session()
+    }
+}
+
+impl FromRequest for SensitiveChange {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<SensitiveChange, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let signed_in = SignedIn::from_request(req, payload);
+        let ctx = req.app_data::<web::Data<Ctx>>().cloned();
+        let back = back_here(req).unwrap_or_else(|| "/account".into());
+        Box::pin(async move {
+            let SignedIn { browser, session } = signed_in.await?;
+            let ctx =
+                ctx.ok_or_else(|| AppError::Internal(anyhow::anyhow!("app state missing")))?;
+            match step_up::check(&ctx, &session)
+                .await
+                .map_err(AppError::Internal)?
+            {
+                step_up::Check::Allowed(stepped_up) => Ok(SensitiveChange {
+                    browser,
+                    stepped_up,
+                }),
+                step_up::Check::NeedsStepUp | step_up::Check::NeedsOtherFactor => {
+                    Err(refuse(step_up_redirect(&back)))
+                }
+            }
+        })
+    }
+}
+
+/// A urlencoded form whose CSRF token was checked before `T` was parsed.
+pub struct CsrfForm<T>(pub T);
+
+impl<T> CsrfForm<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for CsrfForm<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<CsrfForm<T>, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let browser = Browser::from_request(req, &mut Payload::None);
+        // The app's FormConfig applies: size limit, content type, the error page.
+        let pairs = web::Form::<Vec<(String, String)>>::from_request(req, payload);
+        Box::pin(async move {
+            let browser = browser.await?;
+            let pairs = pairs.await?.into_inner();
+            let presented = pairs
+                .iter()
+                .find(|(k, _)| k == CSRF_FIELD)
+                .map(|(_, v)| v.as_str());
+            browser.check_csrf(presented)?;
+            let encoded = serde_urlencoded::to_string(&pairs)
+                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+            let form = serde_urlencoded::from_str::<T>(&encoded)
+                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+            Ok(CsrfForm(form))
+        })
+    }
+}
+
+/// The pages a `next` / `return_to` may lead to: the account console, the home page, and
+/// back into a relying party's sign-in. Never a page that acts on a GET or carries a token.
+fn is_return_target(path: &str) -> bool {
+    let allowed = path == "/"
+        || path == "/authorize/continue"
+        || path == "/account"
+        || (path.starts_with("/account/") && path != "/account/emails/confirm");
+    allowed
+        && super::ROUTES
+            .iter()
+            .any(|(method, p)| *method == "get" && *p == path)
+}
+
+fn clean(s: &str) -> bool {
+    !s.chars()
+        .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+        && !s.contains("//")
+}
+
+/// The one check for return targets (`next`, `return_to`): parsed, not pattern-matched. A
+/// single leading `/`, no second `/` or `\`, no control characters or whitespace (also once
+/// percent-decoded), no scheme or authority, and the path must be a known page
+/// ([`is_return_target`]). Returns the canonical path and query, or None.
+pub fn safe_return_path(raw: &str) -> Option<String> {
+    if raw.len() > 2048 || !raw.starts_with('/') || !clean(raw) {
+        return None;
+    }
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
+    if !clean(&decoded) {
+        return None;
+    }
+    let base = url::Url::parse("https://verity.invalid/").ok()?;
+    let url = base.join(raw).ok()?;
+    if url.origin() != base.origin()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+    {
+        return None;
+    }
+    let path = url.path();
+    if !clean(path) || !is_return_target(path) {
+        return None;
+    }
+    Some(match url.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_return_path;
+
+    #[test]
+    fn hostile_targets_are_refused() {
+        for raw in [
+            "/\t/evil.example/phish",
+            "/\n/evil.example",
+            "//evil.example",
+            "/\\evil.example",
+            "/%09/evil.example",
+            "/%2F%2Fevil.example",
+            "/%5Cevil.example",
+            "https://evil.example/account",
+            "https:/account",
+            "/account/../..//evil.example",
+            "/account#x",
+            "",
+            "account",
+        ] {
+            assert_eq!(safe_return_path(raw), None, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn known_pages_pass() {
+        assert_eq!(safe_return_path("/").as_deref(), Some("/"));
+        assert_eq!(
+            safe_return_path("/account/phones/start?phone=abc").as_deref(),
+            Some("/account/phones/start?phone=abc")
+        );
+        assert_eq!(
+            safe_return_path("/authorize/continue?authz=x%2By").as_deref(),
+            Some("/authorize/continue?authz=x%2By")
+        );
+        assert_eq!(safe_return_path("/account/emails/confirm?token=t"), None);
+        assert_eq!(safe_return_path("/end-session"), None);
+    }
+}
