@@ -301,7 +301,7 @@ fn totp_add_key(session: &Session) -> String {
 pub async fn totp_add_secret(
     ctx: &Ctx,
     current: &Session,
-) -> anyhow::Result<Result<Vec<u8>, TotpAddRefusal>> {
+) -> anyhow::Result<Result<zeroize::Zeroizing<Vec<u8>>, TotpAddRefusal>> {
     if !crate::accounts::sessions::step_up_fresh(ctx, current) {
         return Ok(Err(TotpAddRefusal::NeedsStepUp));
     }
@@ -313,8 +313,11 @@ pub async fn totp_add_secret(
     if apps as u32 >= ctx.settings.security.max_authenticator_apps {
         return Ok(Err(TotpAddRefusal::TooMany));
     }
-    if let Some(existing) =
-        crate::storage::store::get_json::<Vec<u8>>(&*ctx.store, &totp_add_key(current)).await?
+    if let Some(existing) = crate::storage::store::get_json::<zeroize::Zeroizing<Vec<u8>>>(
+        &*ctx.store,
+        &totp_add_key(current),
+    )
+    .await?
     {
         return Ok(Ok(existing));
     }
@@ -343,8 +346,11 @@ pub async fn totp_add_confirm(
     actor: &Actor,
 ) -> anyhow::Result<crate::mfa::challenge::CodeOutcome> {
     use crate::mfa::challenge::CodeOutcome;
-    let Some(secret) =
-        crate::storage::store::get_json::<Vec<u8>>(&*ctx.store, &totp_add_key(current)).await?
+    let Some(secret) = crate::storage::store::get_json::<zeroize::Zeroizing<Vec<u8>>>(
+        &*ctx.store,
+        &totp_add_key(current),
+    )
+    .await?
     else {
         return Ok(CodeOutcome::NoCodeSent);
     };

@@ -198,7 +198,7 @@ pub struct MfaPhonePage {
 #[template(path = "mfa_totp.html")]
 pub struct MfaTotpPage {
     pub layout: Layout,
-    pub qr_png_base64: String,
+    pub qr_svg_base64: String,
     pub secret_text: String,
     pub error: Option<String>,
     /// Where the code is posted: enrolment at sign-in, or adding one from the console.
