@@ -53,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .route("/signup", web::get().to(auth::signup_page))
     .route("/signup", web::post().to(auth::signup_submit))
     .route("/confirm-email", web::get().to(auth::confirm_email))
+    .route("/confirm-email", web::post().to(auth::confirm_email_submit))
     .route("/login", web::get().to(auth::login_page))
     .route("/login", web::post().to(auth::login_submit))
     .route("/logout", web::post().to(auth::logout))
