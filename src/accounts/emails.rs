@@ -83,12 +83,29 @@ fn confirmed_anywhere(conn: &mut DbConn, email: &str) -> anyhow::Result<bool> {
 }
 
 /// Called when `email` gets confirmed by someone: every other unconfirmed claim on it (extra
-/// addresses waiting for confirmation, and links of a sign-up never confirmed) is void.
+/// addresses waiting for confirmation, a sign-up never confirmed and its links) is void.
 pub fn void_unconfirmed_claims(
     conn: &mut DbConn,
     now: chrono::NaiveDateTime,
     email: &str,
 ) -> anyhow::Result<()> {
+    // A sign-up never confirmed has no password and no sessions; it becomes a tombstone that
+    // frees the address (users.email is unique, and the holder may make it a primary later).
+    let abandoned: Vec<String> = users::table
+        .filter(users::email.eq(email))
+        .filter(users::email_verified.eq(false))
+        .select(users::id)
+        .load(conn)?;
+    for id in abandoned {
+        diesel::update(users::table.find(&id))
+            .set((
+                users::email.eq(format!("voided+{id}@invalid")),
+                users::disabled.eq(true),
+                users::deleted_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
     diesel::delete(
         user_emails::table
             .filter(user_emails::email.eq(email))

@@ -238,3 +238,57 @@ async fn the_first_to_confirm_an_address_holds_it_and_unconfirmed_claims_expire(
         .await
         .contains("zed@work.example"));
 }
+
+#[actix_web::test]
+async fn a_sign_up_never_confirmed_does_not_block_the_owner_making_the_address_primary() {
+    let server = TestServer::start().await;
+    // Someone starts a sign-up with Kim's work address and never confirms it.
+    let stranger = server.browser();
+    assert_eq!(
+        server
+            .submit_sign_up(&stranger, "kim@work.example")
+            .await
+            .status(),
+        200
+    );
+    let signup_link = server
+        .link_from_outbox("kim@work.example", "Confirm your email")
+        .await;
+    // Kim adds the address to her account, confirms it and makes it her sign-in name.
+    let kim = server.signed_in_browser("kim@example.com").await;
+    add_address(&kim, "kim@work.example").await;
+    let link = server
+        .link_from_outbox("kim@work.example", "Confirm your new email")
+        .await;
+    assert_eq!(kim.get_abs(&link).await.status(), 200);
+    let account = kim.get_ok("/account").await;
+    let doc = scraper::Html::parse_document(&account);
+    let id = doc
+        .select(
+            &scraper::Selector::parse("form[action='/account/emails/primary'] input[name=id]")
+                .unwrap(),
+        )
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .unwrap()
+        .to_string();
+    let res = kim
+        .post(
+            "/account/emails/primary",
+            &[("csrf", &csrf_of(&account)), ("id", &id)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        server
+            .sign_in(&server.browser(), "kim@work.example", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    // The abandoned sign-up's link is void.
+    let (status, _) = server
+        .open_confirmation_link(&stranger, &signup_link, "stranger chosen passphrase")
+        .await;
+    assert_eq!(status, 400);
+}
