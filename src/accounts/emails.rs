@@ -254,18 +254,24 @@ pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyh
         // Already someone's (maybe this person's): the same outward answer, nothing sent.
         return Ok(Change::Done);
     }
-    let site = &ctx.settings.site_name;
-    send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: email.clone(),
-            subject: format!("Confirm your new email for {site}"),
-            body: format!("Confirm this address for your {site} account by opening this link:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email.\n", ctx.settings.issuer),
-        },
-    )
-    .await;
-    notify_all(ctx, &current.user_id, None, &format!("An email address was added to your {site} account"), &format!("The address {email} was added to your {site} account and is waiting for confirmation.\n\nIf this wasn't you, sign in and remove it, and change your password.\n")).await?;
+    // The notices go out in a detached task: the answer doesn't wait on the relay, so it
+    // doesn't show whether the address was free.
+    let (task_ctx, uid) = (ctx.clone(), current.user_id.clone());
+    crate::notify::spawn_detached("email added notices", async move {
+        let ctx = &task_ctx;
+        let site = &ctx.settings.site_name;
+        send_best_effort(
+            &*ctx.notifier,
+            Message {
+                channel: Channel::Email,
+                to: email.clone(),
+                subject: format!("Confirm your new email for {site}"),
+                body: format!("Confirm this address for your {site} account by opening this link:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email.\n", ctx.settings.issuer),
+            },
+        )
+        .await;
+        notify_all(ctx, &uid, None, &format!("An email address was added to your {site} account"), &format!("The address {email} was added to your {site} account and is waiting for confirmation.\n\nIf this wasn't you, sign in and remove it, and change your password.\n")).await
+    });
     Ok(Change::Done)
 }
 
