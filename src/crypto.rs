@@ -7,6 +7,7 @@ use aws_lc_rs::{digest, hmac, rand};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::config::{RunMode, Settings};
 
@@ -45,8 +46,9 @@ pub fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.ct_eq(b).into()
 }
 
-/// The master key: encrypts secrets at rest and derives purpose-bound subkeys.
-#[derive(Clone)]
+/// The master key: encrypts secrets at rest and derives purpose-bound subkeys. Not `Clone`:
+/// one copy per process, shared as `Arc<MasterKey>`, wiped from memory when dropped.
+#[derive(Zeroize, ZeroizeOnDrop)]
 pub struct MasterKey {
     bytes: [u8; 32],
 }
@@ -59,24 +61,28 @@ impl std::fmt::Debug for MasterKey {
 
 impl MasterKey {
     pub fn from_base64(text: &str) -> anyhow::Result<MasterKey> {
-        let raw = STANDARD
-            .decode(text.trim())
-            .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim()))
-            .context("master key is not base64")?;
-        let bytes: [u8; 32] = raw
-            .try_into()
-            .map_err(|_| anyhow!("master key must be exactly 32 bytes"))?;
-        Ok(MasterKey { bytes })
+        let raw = Zeroizing::new(
+            STANDARD
+                .decode(text.trim())
+                .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim()))
+                .context("master key is not base64")?,
+        );
+        if raw.len() != 32 {
+            bail!("master key must be exactly 32 bytes");
+        }
+        let mut key = MasterKey { bytes: [0u8; 32] };
+        key.bytes.copy_from_slice(&raw);
+        Ok(key)
     }
 
     pub fn generate() -> MasterKey {
-        let mut bytes = [0u8; 32];
-        bytes.copy_from_slice(&random_bytes(32));
-        MasterKey { bytes }
+        let mut key = MasterKey { bytes: [0u8; 32] };
+        key.bytes.copy_from_slice(&Zeroizing::new(random_bytes(32)));
+        key
     }
 
     pub fn to_base64(&self) -> String {
-        STANDARD.encode(self.bytes)
+        STANDARD.encode(&self.bytes[..])
     }
 
     /// The configured key; in dev, one generated into `{data_dir}/master.key` when absent.
@@ -89,14 +95,16 @@ impl MasterKey {
         }
         let path = settings.data_dir.join("master.key");
         if path.exists() {
-            let text = std::fs::read_to_string(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
+            let text = Zeroizing::new(
+                std::fs::read_to_string(&path)
+                    .with_context(|| format!("reading {}", path.display()))?,
+            );
             return MasterKey::from_base64(&text);
         }
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating {}", settings.data_dir.display()))?;
         let key = MasterKey::generate();
-        write_private_file(&path, &key.to_base64())?;
+        write_private_file(&path, &Zeroizing::new(key.to_base64()))?;
         tracing::warn!(path = %path.display(), "generated a dev master key; production must set VERITY_MASTER_KEY");
         Ok(key)
     }
@@ -134,7 +142,8 @@ impl MasterKey {
         Ok(format!("v1.{}", b64url(&out)))
     }
 
-    pub fn decrypt(&self, sealed: &str, context: &str) -> anyhow::Result<Vec<u8>> {
+    /// The plaintext is wiped from memory when the returned buffer is dropped.
+    pub fn decrypt(&self, sealed: &str, context: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
         let body = sealed
             .strip_prefix("v1.")
             .ok_or_else(|| anyhow!("unknown ciphertext version"))?;
@@ -144,12 +153,14 @@ impl MasterKey {
         }
         let (nonce_bytes, ct) = raw.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce_bytes).map_err(|_| anyhow!("nonce"))?;
-        let mut buf = ct.to_vec();
-        let plain = self
+        let mut buf = Zeroizing::new(ct.to_vec());
+        let plain_len = self
             .aead_key()
             .open_in_place(nonce, Aad::from(context.as_bytes()), &mut buf)
-            .map_err(|_| anyhow!("decryption failed: wrong master key or tampered data"))?;
-        Ok(plain.to_vec())
+            .map_err(|_| anyhow!("decryption failed: wrong master key or tampered data"))?
+            .len();
+        buf.truncate(plain_len);
+        Ok(buf)
     }
 }
 
@@ -189,10 +200,22 @@ mod tests {
     fn encryption_round_trips_and_binds_context() {
         let key = MasterKey::generate();
         let sealed = key.encrypt(b"secret", "signing_keys:k1").unwrap();
-        assert_eq!(key.decrypt(&sealed, "signing_keys:k1").unwrap(), b"secret");
+        assert_eq!(
+            key.decrypt(&sealed, "signing_keys:k1").unwrap().as_slice(),
+            b"secret"
+        );
         assert!(key.decrypt(&sealed, "signing_keys:k2").is_err());
         assert!(MasterKey::generate()
             .decrypt(&sealed, "signing_keys:k1")
             .is_err());
+    }
+
+    #[test]
+    fn master_key_wipes_its_bytes() {
+        let mut key = MasterKey::from_base64(&MasterKey::generate().to_base64()).unwrap();
+        assert_ne!(key.bytes, [0u8; 32]);
+        // What drop does (ZeroizeOnDrop calls zeroize).
+        key.zeroize();
+        assert_eq!(key.bytes, [0u8; 32]);
     }
 }

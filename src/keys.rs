@@ -19,6 +19,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use openidconnect::core::{CoreJsonCurveType, CoreJsonWebKey, CoreJwsSigningAlgorithm};
 use openidconnect::{JsonWebKeyId, PrivateSigningKey, SigningError};
+use zeroize::Zeroizing;
 
 use crate::config::SigningAlg;
 use crate::crypto::{self, MasterKey};
@@ -31,21 +32,20 @@ enum KeyMaterial {
     Ed(Ed25519KeyPair),
 }
 
-/// One parsed key pair with everything needed to sign ID tokens (openidconnect) and access
-/// tokens (jsonwebtoken), and to verify our own access tokens.
+/// One parsed key pair with everything needed to sign ID tokens and access tokens (both with
+/// the cached aws-lc-rs key pair), and to verify our own access tokens (jsonwebtoken).
 pub struct SigningKey {
     pub kid: String,
     pub alg: SigningAlg,
     material: KeyMaterial,
     jwk: CoreJsonWebKey,
-    jwt_encoding: jsonwebtoken::EncodingKey,
     jwt_decoding: jsonwebtoken::DecodingKey,
 }
 
 impl SigningKey {
-    /// Generates a new key pair; returns its PKCS#8 DER.
-    pub fn generate_pkcs8(alg: SigningAlg) -> anyhow::Result<Vec<u8>> {
-        let der = match alg {
+    /// Generates a new key pair; returns its PKCS#8 DER, wiped from memory when dropped.
+    pub fn generate_pkcs8(alg: SigningAlg) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+        let der = Zeroizing::new(match alg {
             SigningAlg::RS256 => RsaKeyPair::generate(KeySize::Rsa2048)
                 .map_err(|_| anyhow!("RSA key generation failed"))?
                 .as_der()
@@ -64,28 +64,24 @@ impl SigningKey {
                 .map_err(|_| anyhow!("Ed25519 key encoding failed"))?
                 .as_ref()
                 .to_vec(),
-        };
+        });
         Ok(der)
     }
 
     pub fn from_pkcs8(kid: &str, alg: SigningAlg, der: &[u8]) -> anyhow::Result<SigningKey> {
         let kid_opt = Some(JsonWebKeyId::new(kid.to_string()));
-        let (material, jwk, jwt_encoding, jwt_decoding) = match alg {
+        let (material, jwk, jwt_decoding) = match alg {
             SigningAlg::RS256 => {
                 let pair = RsaKeyPair::from_pkcs8(der).map_err(|e| anyhow!("bad RSA key: {e}"))?;
                 let public = pair.public_key();
                 let n = public.modulus().big_endian_without_leading_zero().to_vec();
                 let e = public.exponent().big_endian_without_leading_zero().to_vec();
-                // jsonwebtoken wants the PKCS#1 RSAPrivateKey inside the PKCS#8 wrapper.
-                let info =
-                    pkcs8::PrivateKeyInfo::try_from(der).map_err(|e| anyhow!("bad PKCS#8: {e}"))?;
-                let enc = jsonwebtoken::EncodingKey::from_rsa_der(info.private_key);
                 let dec = jsonwebtoken::DecodingKey::from_rsa_components(
                     &crypto::b64url(&n),
                     &crypto::b64url(&e),
                 )?;
                 let jwk = CoreJsonWebKey::new_rsa(n, e, kid_opt);
-                (KeyMaterial::Rsa(pair), jwk, enc, dec)
+                (KeyMaterial::Rsa(pair), jwk, dec)
             }
             SigningAlg::ES256 => {
                 let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_FIXED_SIGNING, der)
@@ -95,22 +91,20 @@ impl SigningKey {
                     bail!("unexpected EC public key encoding");
                 }
                 let (x, y) = (point[1..33].to_vec(), point[33..65].to_vec());
-                let enc = jsonwebtoken::EncodingKey::from_ec_der(der);
                 let dec = jsonwebtoken::DecodingKey::from_ec_components(
                     &crypto::b64url(&x),
                     &crypto::b64url(&y),
                 )?;
                 let jwk = CoreJsonWebKey::new_ec(x, y, CoreJsonCurveType::P256, kid_opt);
-                (KeyMaterial::Ec(pair), jwk, enc, dec)
+                (KeyMaterial::Ec(pair), jwk, dec)
             }
             SigningAlg::EdDSA => {
                 let pair =
                     Ed25519KeyPair::from_pkcs8(der).map_err(|e| anyhow!("bad Ed25519 key: {e}"))?;
                 let x = pair.public_key().as_ref().to_vec();
-                let enc = jsonwebtoken::EncodingKey::from_ed_der(der);
                 let dec = jsonwebtoken::DecodingKey::from_ed_components(&crypto::b64url(&x))?;
                 let jwk = CoreJsonWebKey::new_okp(x, CoreJsonCurveType::Ed25519, kid_opt);
-                (KeyMaterial::Ed(pair), jwk, enc, dec)
+                (KeyMaterial::Ed(pair), jwk, dec)
             }
         };
         Ok(SigningKey {
@@ -118,7 +112,6 @@ impl SigningKey {
             alg,
             material,
             jwk,
-            jwt_encoding,
             jwt_decoding,
         })
     }
@@ -137,10 +130,6 @@ impl SigningKey {
             SigningAlg::ES256 => jsonwebtoken::Algorithm::ES256,
             SigningAlg::EdDSA => jsonwebtoken::Algorithm::EdDSA,
         }
-    }
-
-    pub fn encoding_key(&self) -> &jsonwebtoken::EncodingKey {
-        &self.jwt_encoding
     }
 
     pub fn decoding_key(&self) -> &jsonwebtoken::DecodingKey {
@@ -383,12 +372,12 @@ pub fn rotate(
 /// The shared, refreshable key cache of one node.
 pub struct Keys {
     db: Db,
-    master: MasterKey,
+    master: Arc<MasterKey>,
     ring: RwLock<Arc<KeyRing>>,
 }
 
 impl Keys {
-    pub async fn load(db: Db, master: MasterKey, now: NaiveDateTime) -> anyhow::Result<Keys> {
+    pub async fn load(db: Db, master: Arc<MasterKey>, now: NaiveDateTime) -> anyhow::Result<Keys> {
         let ring = Self::read_ring(&db, &master, now).await?;
         Ok(Keys {
             db,
@@ -397,7 +386,11 @@ impl Keys {
         })
     }
 
-    async fn read_ring(db: &Db, master: &MasterKey, now: NaiveDateTime) -> anyhow::Result<KeyRing> {
+    async fn read_ring(
+        db: &Db,
+        master: &Arc<MasterKey>,
+        now: NaiveDateTime,
+    ) -> anyhow::Result<KeyRing> {
         let rows = db.run(load_rows).await?;
         let master = master.clone();
         tokio::task::spawn_blocking(move || build_ring(&master, rows, now)).await?

@@ -45,7 +45,8 @@ pub struct Ctx {
     pub store: Arc<dyn Store>,
     pub notifier: Arc<dyn Notifier>,
     pub clock: Clock,
-    pub master: MasterKey,
+    /// One copy of the key per process (not `Clone`; wiped on drop), shared by reference.
+    pub master: Arc<MasterKey>,
     pub keys: Arc<Keys>,
     pub passwords: Arc<Passwords>,
     pub clients: Arc<ClientCache>,
@@ -64,7 +65,7 @@ impl Ctx {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Ctx> {
-        let master = MasterKey::load(&settings)?;
+        let master = Arc::new(MasterKey::load(&settings)?);
         let db = Db::connect_with(
             &settings.database_url(),
             settings.db_pool_size,

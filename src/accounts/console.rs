@@ -300,7 +300,7 @@ fn totp_add_key(session: &Session) -> String {
 pub async fn totp_add_secret(
     ctx: &Ctx,
     current: &SteppedUp,
-) -> anyhow::Result<Result<Vec<u8>, TotpAddRefusal>> {
+) -> anyhow::Result<Result<zeroize::Zeroizing<Vec<u8>>, TotpAddRefusal>> {
     let uid = current.user_id.clone();
     let apps = ctx
         .db
@@ -309,8 +309,11 @@ pub async fn totp_add_secret(
     if apps as u32 >= ctx.settings.security.max_authenticator_apps {
         return Ok(Err(TotpAddRefusal::TooMany));
     }
-    if let Some(existing) =
-        crate::storage::store::get_json::<Vec<u8>>(&*ctx.store, &totp_add_key(current)).await?
+    if let Some(existing) = crate::storage::store::get_json::<zeroize::Zeroizing<Vec<u8>>>(
+        &*ctx.store,
+        &totp_add_key(current),
+    )
+    .await?
     {
         return Ok(Ok(existing));
     }
@@ -338,8 +341,11 @@ pub async fn totp_add_confirm(
     actor: &Actor,
 ) -> anyhow::Result<crate::mfa::challenge::CodeOutcome> {
     use crate::mfa::challenge::CodeOutcome;
-    let Some(secret) =
-        crate::storage::store::get_json::<Vec<u8>>(&*ctx.store, &totp_add_key(current)).await?
+    let Some(secret) = crate::storage::store::get_json::<zeroize::Zeroizing<Vec<u8>>>(
+        &*ctx.store,
+        &totp_add_key(current),
+    )
+    .await?
     else {
         return Ok(CodeOutcome::NoCodeSent);
     };

@@ -85,3 +85,23 @@ pub fn peek(
         .first(conn)
         .optional()?)
 }
+
+/// The (account, address) of a valid link, without using it up.
+pub fn peek_address(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    token: &str,
+    purpose: &str,
+) -> anyhow::Result<Option<(String, String)>> {
+    if token.is_empty() || token.len() > MAX_TOKEN_LEN {
+        return Ok(None);
+    }
+    Ok(email_tokens::table
+        .filter(email_tokens::token_hash.eq(crypto::token_hash(token)))
+        .filter(email_tokens::purpose.eq(purpose))
+        .filter(email_tokens::used_at.is_null())
+        .filter(email_tokens::expires_at.gt(now))
+        .select((email_tokens::user_id, email_tokens::email))
+        .first(conn)
+        .optional()?)
+}

@@ -1,6 +1,11 @@
 //! Email addresses: the primary one (`users.email`, also the sign-in name) and others in
 //! `user_emails`. Adding one sends a confirmation link; every change is announced to every
 //! confirmed address; adding, making primary and removing are sensitive (step-up).
+//!
+//! Only a confirmed address belongs to anyone. An unconfirmed one reserves nothing: others may
+//! add it or sign up with it, the first to confirm holds it and every other unconfirmed claim
+//! on it is voided then, and it expires with its link (`email_confirmation_ttl_secs`). The
+//! database enforces "one confirmed holder" with a unique index on confirmed rows only.
 
 use diesel::prelude::*;
 
@@ -54,6 +59,87 @@ pub fn confirmed_addresses(conn: &mut DbConn, user_id: &str) -> anyhow::Result<V
         .filter(|e| e.verified)
         .map(|e| e.email)
         .collect())
+}
+
+/// The account holding `email` as a confirmed extra address, if any.
+pub fn confirmed_owner(conn: &mut DbConn, email: &str) -> anyhow::Result<Option<String>> {
+    Ok(user_emails::table
+        .filter(user_emails::email.eq(email))
+        .filter(user_emails::verified.eq(true))
+        .select(user_emails::user_id)
+        .first(conn)
+        .optional()?)
+}
+
+/// Whether any account holds `email` confirmed (as its primary or an extra address).
+fn confirmed_anywhere(conn: &mut DbConn, email: &str) -> anyhow::Result<bool> {
+    let primary: bool = diesel::select(diesel::dsl::exists(
+        users::table
+            .filter(users::email.eq(email))
+            .filter(users::email_verified.eq(true)),
+    ))
+    .get_result(conn)?;
+    Ok(primary || confirmed_owner(conn, email)?.is_some())
+}
+
+/// Called when `email` gets confirmed by someone: every other unconfirmed claim on it (extra
+/// addresses waiting for confirmation, a sign-up never confirmed and its links) is void.
+pub fn void_unconfirmed_claims(
+    conn: &mut DbConn,
+    now: chrono::NaiveDateTime,
+    email: &str,
+) -> anyhow::Result<()> {
+    // A sign-up never confirmed has no password and no sessions; it becomes a tombstone that
+    // frees the address (users.email is unique, and the holder may make it a primary later).
+    let abandoned: Vec<String> = users::table
+        .filter(users::email.eq(email))
+        .filter(users::email_verified.eq(false))
+        .select(users::id)
+        .load(conn)?;
+    for id in abandoned {
+        diesel::update(users::table.find(&id))
+            .set((
+                users::email.eq(format!("voided+{id}@invalid")),
+                users::disabled.eq(true),
+                users::deleted_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    diesel::delete(
+        user_emails::table
+            .filter(user_emails::email.eq(email))
+            .filter(user_emails::verified.eq(false)),
+    )
+    .execute(conn)?;
+    diesel::update(
+        email_tokens::table
+            .filter(email_tokens::email.eq(email))
+            .filter(
+                email_tokens::purpose
+                    .eq(PURPOSE_ADD_EMAIL)
+                    .or(email_tokens::purpose.eq(crate::accounts::signup::PURPOSE_CONFIRM_EMAIL)),
+            )
+            .filter(email_tokens::used_at.is_null()),
+    )
+    .set(email_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Drops unconfirmed extra addresses whose link has expired: they can never be confirmed.
+fn purge_expired(
+    conn: &mut DbConn,
+    now: chrono::NaiveDateTime,
+    ttl: chrono::Duration,
+) -> anyhow::Result<()> {
+    diesel::delete(
+        user_emails::table
+            .filter(user_emails::verified.eq(false))
+            .filter(user_emails::created_at.le(now - ttl)),
+    )
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Sends one notice to every confirmed address (and any `extra` address).
@@ -116,17 +202,22 @@ pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyh
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
-                let taken: bool = diesel::select(diesel::dsl::exists(
-                    users::table.filter(users::email.eq(&addr)),
+                purge_expired(c, now, ttl)?;
+                // Only a confirmed address is taken; someone else's pending claim is not.
+                let own_primary: bool = diesel::select(diesel::dsl::exists(
+                    users::table.find(&uid).filter(users::email.eq(&addr)),
                 ))
-                .get_result(c)?
-                    || diesel::select(diesel::dsl::exists(
-                        user_emails::table.filter(user_emails::email.eq(&addr)),
-                    ))
-                    .get_result(c)?;
-                if taken {
+                .get_result(c)?;
+                if own_primary || confirmed_anywhere(c, &addr)? {
                     return Ok(false);
                 }
+                // Adding it again replaces this person's own pending claim (a fresh link).
+                diesel::delete(
+                    user_emails::table
+                        .filter(user_emails::user_id.eq(&uid))
+                        .filter(user_emails::email.eq(&addr)),
+                )
+                .execute(c)?;
                 diesel::insert_into(user_emails::table)
                     .values((
                         user_emails::id.eq(uuid::Uuid::new_v4().to_string()),
@@ -163,18 +254,24 @@ pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyh
         // Already someone's (maybe this person's): the same outward answer, nothing sent.
         return Ok(Change::Done);
     }
-    let site = &ctx.settings.site_name;
-    send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: email.clone(),
-            subject: format!("Confirm your new email for {site}"),
-            body: format!("Confirm this address for your {site} account by opening this link:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email.\n", ctx.settings.issuer),
-        },
-    )
-    .await;
-    notify_all(ctx, &current.user_id, None, &format!("An email address was added to your {site} account"), &format!("The address {email} was added to your {site} account and is waiting for confirmation.\n\nIf this wasn't you, sign in and remove it, and change your password.\n")).await?;
+    // The notices go out in a detached task: the answer doesn't wait on the relay, so it
+    // doesn't show whether the address was free.
+    let (task_ctx, uid) = (ctx.clone(), current.user_id.clone());
+    crate::notify::spawn_detached("email added notices", async move {
+        let ctx = &task_ctx;
+        let site = &ctx.settings.site_name;
+        send_best_effort(
+            &*ctx.notifier,
+            Message {
+                channel: Channel::Email,
+                to: email.clone(),
+                subject: format!("Confirm your new email for {site}"),
+                body: format!("Confirm this address for your {site} account by opening this link:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email.\n", ctx.settings.issuer),
+            },
+        )
+        .await;
+        notify_all(ctx, &uid, None, &format!("An email address was added to your {site} account"), &format!("The address {email} was added to your {site} account and is waiting for confirmation.\n\nIf this wasn't you, sign in and remove it, and change your password.\n")).await
+    });
     Ok(Change::Done)
 }
 
@@ -189,13 +286,31 @@ pub async fn confirm(ctx: &Ctx, token: &str) -> anyhow::Result<bool> {
                 else {
                     return Ok(None);
                 };
-                let n = diesel::update(
-                    user_emails::table
-                        .filter(user_emails::user_id.eq(&uid))
-                        .filter(user_emails::email.eq(&addr)),
-                )
-                .set(user_emails::verified.eq(true))
-                .execute(c)?;
+                // First to confirm holds the address; a later confirmation is refused here,
+                // never by the unique index.
+                if confirmed_anywhere(c, &addr)? {
+                    return Ok(None);
+                }
+                // In a savepoint: should a concurrent confirmation win the unique index first,
+                // this one is refused cleanly rather than failing the request.
+                let n = match crate::storage::db::write_tx(c, |c| {
+                    diesel::update(
+                        user_emails::table
+                            .filter(user_emails::user_id.eq(&uid))
+                            .filter(user_emails::email.eq(&addr)),
+                    )
+                    .set(user_emails::verified.eq(true))
+                    .execute(c)
+                }) {
+                    Ok(n) => n,
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => return Ok(None),
+                    Err(e) => return Err(e.into()),
+                };
+                // Everyone else's pending claim on it ends now.
+                void_unconfirmed_claims(c, now, &addr)?;
                 if n == 1 {
                     audit::record(
                         c,

@@ -41,7 +41,7 @@ pub struct LoginFlow {
     pub authz: String,
     pub stage: LoginStage,
     /// A TOTP secret shown for enrolment, until confirmed.
-    pub pending_totp: Option<Vec<u8>>,
+    pub pending_totp: Option<zeroize::Zeroizing<Vec<u8>>>,
     /// A phone number being enrolled, until its code is entered.
     pub pending_phone: Option<PendingPhone>,
     /// Backup codes generated during enrolment, kept only until the person continues.

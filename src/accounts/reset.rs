@@ -28,7 +28,8 @@ pub enum RequestOutcome {
     TooManyRequests,
 }
 
-/// "Forgot password": mails a reset link if the email belongs to a confirmed account.
+/// "Forgot password": mails a reset link if the email belongs to a confirmed account. The
+/// answer is the same, and comes as fast, whether or not it does.
 pub async fn request(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<RequestOutcome> {
     let email = normalize_email(email);
     let sec = &ctx.settings.security;
@@ -39,18 +40,27 @@ pub async fn request(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<Re
     );
     let per_ip = ctx
         .store
-        .incr(&format!("reset:ip:{}", actor.ip), hour)
+        .incr(&format!("reset:ip:{}", actor.limit_key()), hour)
         .await?;
     let per_account = ctx.store.incr(&account_key, hour).await?;
     let limit = i64::from(sec.password_resets_per_hour);
     if per_ip > limit || per_account > limit {
         return Ok(RequestOutcome::TooManyRequests);
     }
-    let lookup = email.clone();
-    let user = ctx.db.run(move |c| users::by_email(c, &lookup)).await?;
-    if let Some(user) = user.filter(|u| u.email_verified && !u.disabled) {
-        send_link(ctx, &user).await?;
-    }
+    // Whether the account exists is decided in a detached task, so the answer takes the same
+    // work and time either way and never waits on the mail relay.
+    let task_ctx = ctx.clone();
+    crate::notify::spawn_detached("password reset link", async move {
+        let lookup = email.clone();
+        let user = task_ctx
+            .db
+            .run(move |c| users::by_email(c, &lookup))
+            .await?;
+        if let Some(user) = user.filter(|u| u.email_verified && !u.disabled) {
+            send_link(&task_ctx, &user).await?;
+        }
+        Ok(())
+    });
     Ok(RequestOutcome::CheckYourEmail)
 }
 

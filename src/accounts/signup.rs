@@ -1,5 +1,11 @@
-//! Sign-up and email confirmation. The outward answer never says whether an email is
-//! already registered.
+//! Sign-up and email confirmation, in Login.gov's order: sign-up asks for the email address
+//! only and mails a link; the password is chosen on the page that link opens. An account whose
+//! address isn't confirmed has no usable password, so nobody can pre-register someone else's
+//! address with a password of their own and wait for the owner to confirm it.
+//!
+//! The outward answer never says whether an email is already registered: the request checks
+//! its input and its limit, and everything that depends on the address (lookups, writes, the
+//! email) happens in a detached task.
 
 use std::time::Duration;
 
@@ -8,19 +14,18 @@ use diesel::prelude::*;
 
 use crate::accounts::password::refusal_reason;
 use crate::accounts::users::{self, email_is_plausible, normalize_email, User};
+use crate::accounts::{email_tokens, emails};
 use crate::audit::{self, Actor};
 use crate::crypto;
 use crate::notify::{ConfirmEmailText, Message, SignupExistingText};
 use crate::storage::db::DbConn;
-use crate::storage::schema::{email_tokens, users as users_t};
+use crate::storage::schema::{email_tokens as email_tokens_t, users as users_t};
 use crate::Ctx;
 
 pub const PURPOSE_CONFIRM_EMAIL: &str = "confirm_email";
 
 pub struct SignupForm {
     pub email: String,
-    pub password: String,
-    pub password_confirmation: String,
     pub accepted_terms: bool,
 }
 
@@ -55,17 +60,6 @@ pub async fn sign_up(
             message: "Enter an email address like name@example.com.".into(),
         });
     }
-    if let Some(reason) = refusal_reason(&ctx.settings.security, &form.password, &[&email]) {
-        errors.push(FieldError {
-            field: "password",
-            message: reason,
-        });
-    } else if form.password != form.password_confirmation {
-        errors.push(FieldError {
-            field: "password_confirmation",
-            message: "The two passwords don't match.".into(),
-        });
-    }
     if !form.accepted_terms {
         errors.push(FieldError {
             field: "terms",
@@ -79,7 +73,7 @@ pub async fn sign_up(
     let attempts = ctx
         .store
         .incr(
-            &format!("signup:ip:{}", actor.ip),
+            &format!("signup:ip:{}", actor.limit_key()),
             Duration::from_secs(3600),
         )
         .await?;
@@ -87,106 +81,150 @@ pub async fn sign_up(
         return Ok(SignupOutcome::TooManyAttempts);
     }
 
-    // Hash in both branches so a known email answers as slowly as a new one.
-    let password_hash = ctx.passwords.hash(form.password).await?;
+    let (task_ctx, address, task_actor) = (ctx.clone(), email.clone(), actor.clone());
+    crate::notify::spawn_detached("sign-up", async move {
+        register(&task_ctx, &address, continue_to.as_deref(), &task_actor).await
+    });
+    Ok(SignupOutcome::CheckYourEmail { email })
+}
+
+/// Who holds an address a sign-up asks for.
+enum Holder {
+    /// A confirmed account (its primary address, or a confirmed extra address): its owner is
+    /// told someone tried to sign up; nothing is created.
+    Confirmed {
+        user_id: String,
+    },
+    /// An account whose address was never confirmed: the mailbox gets a fresh link.
+    Unconfirmed(User),
+    Nobody,
+}
+
+fn holder(conn: &mut DbConn, email: &str) -> anyhow::Result<Holder> {
+    let user = users::by_email(conn, email)?;
+    if let Some(user) = &user {
+        if user.email_verified {
+            return Ok(Holder::Confirmed {
+                user_id: user.id.clone(),
+            });
+        }
+    }
+    if let Some(user_id) = emails::confirmed_owner(conn, email)? {
+        return Ok(Holder::Confirmed { user_id });
+    }
+    Ok(user.map_or(Holder::Nobody, Holder::Unconfirmed))
+}
+
+/// The part of a sign-up that depends on the address; runs detached from the request.
+async fn register(
+    ctx: &Ctx,
+    email: &str,
+    continue_to: Option<&str>,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let lookup = email.to_string();
+    let found = ctx.db.run(move |c| holder(c, &lookup)).await?;
+    let user = match found {
+        Holder::Confirmed { user_id } => {
+            return tell_owner(ctx, email, &user_id, continue_to, actor).await;
+        }
+        Holder::Unconfirmed(user) => user,
+        Holder::Nobody => match create_unconfirmed(ctx, email, actor).await? {
+            Some(user) => user,
+            None => {
+                // Another sign-up for this address won the race: link its account instead.
+                let lookup = email.to_string();
+                match ctx.db.run(move |c| holder(c, &lookup)).await? {
+                    Holder::Unconfirmed(user) => user,
+                    _ => return Ok(()),
+                }
+            }
+        },
+    };
+    send_confirmation(ctx, &user, continue_to).await
+}
+
+/// Inserts an account with no usable password (the hash of a random password nobody is ever
+/// told). Returns None when another account took the address meanwhile.
+async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<Option<User>> {
+    let unusable_hash = ctx.passwords.hash(crypto::random_token(32)).await?;
     let now = ctx.clock.now();
-    let lookup_email = email.clone();
-    let (existing, secondary) = ctx
+    let user = User {
+        id: uuid::Uuid::new_v4().to_string(),
+        email: email.to_string(),
+        email_verified: false,
+        password_hash: unusable_hash,
+        given_name: None,
+        family_name: None,
+        disabled: false,
+        created_at: now,
+        updated_at: now,
+        deleted_at: None,
+        identity_reverify_at: None,
+    };
+    let (row, actor) = (user.clone(), actor.clone());
+    let inserted = ctx
         .db
         .run(move |c| {
-            use crate::storage::schema::user_emails;
-            let secondary: bool = diesel::select(diesel::dsl::exists(
-                user_emails::table.filter(user_emails::email.eq(&lookup_email)),
-            ))
-            .get_result(c)?;
-            Ok((users::by_email(c, &lookup_email)?, secondary))
+            crate::storage::db::write_tx(c, |c| {
+                // Two sign-ups racing for one email: the unique index decides.
+                match diesel::insert_into(users_t::table).values(&row).execute(c) {
+                    Ok(_) => {}
+                    Err(diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::UniqueViolation,
+                        _,
+                    )) => return Ok(false),
+                    Err(e) => return Err(e.into()),
+                }
+                audit::record(
+                    c,
+                    now,
+                    Some(&row.id),
+                    None,
+                    "signed_up",
+                    serde_json::json!({}),
+                    Some(&actor),
+                )?;
+                Ok(true)
+            })
         })
         .await?;
-    if secondary && existing.is_none() {
-        // Another account's extra address: the same outward answer, no account created.
-        return Ok(SignupOutcome::CheckYourEmail { email });
-    }
+    Ok(inserted.then_some(user))
+}
+
+async fn tell_owner(
+    ctx: &Ctx,
+    address: &str,
+    user_id: &str,
+    continue_to: Option<&str>,
+    actor: &Actor,
+) -> anyhow::Result<()> {
     let site = ctx.settings.site_name.clone();
-    match existing {
-        Some(user) if user.email_verified => {
-            let link = sign_in_link(ctx, continue_to.as_deref());
-            let text = SignupExistingText {
-                site_name: &site,
-                sign_in_link: &link,
-            };
-            let message = Message::email(
-                &user.email,
-                &format!("Someone tried to sign up to {site} with your email"),
-                text,
-            )?;
-            crate::notify::send_best_effort(&*ctx.notifier, message).await;
-            let actor = actor.clone();
-            ctx.db
-                .run(move |c| {
-                    audit::record(
-                        c,
-                        now,
-                        Some(&user.id),
-                        None,
-                        "signup_existing_email",
-                        serde_json::json!({}),
-                        Some(&actor),
-                    )
-                })
-                .await?;
-        }
-        Some(user) => {
-            // Registered but never confirmed: send a fresh link rather than a second account.
-            send_confirmation(ctx, &user, continue_to.as_deref()).await?;
-        }
-        None => {
-            let user = User {
-                id: uuid::Uuid::new_v4().to_string(),
-                email: email.clone(),
-                email_verified: false,
-                password_hash,
-                given_name: None,
-                family_name: None,
-                disabled: false,
-                created_at: now,
-                updated_at: now,
-                deleted_at: None,
-                identity_reverify_at: None,
-            };
-            let row = user.clone();
-            let actor = actor.clone();
-            let inserted = ctx
-                .db
-                .run(move |c| {
-                    crate::storage::db::write_tx(c, |c| {
-                        // Two sign-ups racing for one email: the unique index decides.
-                        match diesel::insert_into(users_t::table).values(&row).execute(c) {
-                            Ok(_) => {}
-                            Err(diesel::result::Error::DatabaseError(
-                                diesel::result::DatabaseErrorKind::UniqueViolation,
-                                _,
-                            )) => return Ok(false),
-                            Err(e) => return Err(e.into()),
-                        }
-                        audit::record(
-                            c,
-                            now,
-                            Some(&row.id),
-                            None,
-                            "signed_up",
-                            serde_json::json!({}),
-                            Some(&actor),
-                        )?;
-                        Ok(true)
-                    })
-                })
-                .await?;
-            if inserted {
-                send_confirmation(ctx, &user, continue_to.as_deref()).await?;
-            }
-        }
-    }
-    Ok(SignupOutcome::CheckYourEmail { email })
+    let link = sign_in_link(ctx, continue_to);
+    let text = SignupExistingText {
+        site_name: &site,
+        sign_in_link: &link,
+    };
+    let message = Message::email(
+        address,
+        &format!("Someone tried to sign up to {site} with your email"),
+        text,
+    )?;
+    crate::notify::send_best_effort(&*ctx.notifier, message).await;
+    let (uid, actor, now) = (user_id.to_string(), actor.clone(), ctx.clock.now());
+    ctx.db
+        .run(move |c| {
+            audit::record(
+                c,
+                now,
+                Some(&uid),
+                None,
+                "signup_existing_email",
+                serde_json::json!({}),
+                Some(&actor),
+            )
+        })
+        .await
 }
 
 fn sign_in_link(ctx: &Ctx, continue_to: Option<&str>) -> String {
@@ -200,29 +238,27 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Creates a single-use confirmation token and mails the link.
+/// Creates a single-use confirmation link for an unconfirmed account and mails it. Whoever
+/// opens it (the mailbox's owner) chooses the account's password.
 pub async fn send_confirmation(
     ctx: &Ctx,
     user: &User,
     continue_to: Option<&str>,
 ) -> anyhow::Result<()> {
-    let token = crypto::random_token(32);
     let now = ctx.clock.now();
     let ttl = ctx.settings.security.email_confirmation_ttl_secs;
-    let row = (
-        email_tokens::token_hash.eq(crypto::token_hash(&token)),
-        email_tokens::user_id.eq(user.id.clone()),
-        email_tokens::purpose.eq(PURPOSE_CONFIRM_EMAIL),
-        email_tokens::email.eq(user.email.clone()),
-        email_tokens::created_at.eq(now),
-        email_tokens::expires_at.eq(now + chrono::Duration::seconds(ttl as i64)),
-    );
-    ctx.db
+    let (uid, address) = (user.id.clone(), user.email.clone());
+    let token = ctx
+        .db
         .run(move |c| {
-            diesel::insert_into(email_tokens::table)
-                .values(row)
-                .execute(c)?;
-            Ok(())
+            email_tokens::issue(
+                c,
+                now,
+                chrono::Duration::seconds(ttl as i64),
+                &uid,
+                &address,
+                PURPOSE_CONFIRM_EMAIL,
+            )
         })
         .await?;
     let mut link = format!("{}/confirm-email?token={}", ctx.settings.issuer, token);
@@ -236,65 +272,113 @@ pub async fn send_confirmation(
         link: &link,
         valid_hours: ttl.div_ceil(3600),
     };
-    // If it can't go out now, signing in sends a fresh link; the sign-up itself stands.
+    // If it can't go out now, signing up again sends a fresh link.
     let message = Message::email(&user.email, &format!("Confirm your email for {site}"), text)?;
     crate::notify::send_best_effort(&*ctx.notifier, message).await;
     Ok(())
 }
 
-#[derive(Debug, PartialEq, Eq)]
+/// The address a still-valid confirmation link is for, without using the link up: the
+/// "choose your password" page. (Opening the link must not confirm anything by itself:
+/// mail scanners open links too.)
+pub async fn confirmation_address(ctx: &Ctx, token: &str) -> anyhow::Result<Option<String>> {
+    let (token, now) = (token.to_string(), ctx.clock.now());
+    ctx.db
+        .run(move |c| {
+            Ok(
+                email_tokens::peek_address(c, now, &token, PURPOSE_CONFIRM_EMAIL)?
+                    .map(|(_, email)| email),
+            )
+        })
+        .await
+}
+
+#[derive(Debug)]
 pub enum ConfirmOutcome {
     Confirmed,
     /// Unknown, used or expired: one answer for all three.
     InvalidLink,
+    /// The chosen password can't be used; the link stays valid.
+    Refused(Vec<FieldError>),
 }
 
+/// Confirms the address of a link and sets the password chosen on its page. Uses up every
+/// confirmation link of the account, and voids other accounts' unconfirmed claims on the
+/// address.
 pub async fn confirm_email(
     ctx: &Ctx,
     token: &str,
+    password: String,
+    confirmation: &str,
     actor: &Actor,
 ) -> anyhow::Result<ConfirmOutcome> {
-    let hash = crypto::token_hash(token);
-    let now = ctx.clock.now();
-    let actor = actor.clone();
+    let Some(address) = confirmation_address(ctx, token).await? else {
+        return Ok(ConfirmOutcome::InvalidLink);
+    };
+    if let Some(reason) = refusal_reason(&ctx.settings.security, &password, &[&address]) {
+        return Ok(ConfirmOutcome::Refused(vec![FieldError {
+            field: "password",
+            message: reason,
+        }]));
+    }
+    if password != confirmation {
+        return Ok(ConfirmOutcome::Refused(vec![FieldError {
+            field: "password_confirmation",
+            message: "The two passwords don't match.".into(),
+        }]));
+    }
+    let hash = ctx.passwords.hash(password).await?;
+    let (token, now, actor) = (token.to_string(), ctx.clock.now(), actor.clone());
     ctx.db
-        .run(move |c| crate::storage::db::write_tx(c, |c| confirm_in_tx(c, &hash, now, &actor)))
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| confirm_in_tx(c, &token, &hash, now, &actor))
+        })
         .await
 }
 
 fn confirm_in_tx(
     c: &mut DbConn,
-    hash: &str,
+    token: &str,
+    password_hash: &str,
     now: NaiveDateTime,
     actor: &Actor,
 ) -> anyhow::Result<ConfirmOutcome> {
-    // Marking the token used is the single-use gate: only one request can flip it.
-    let claimed = diesel::update(
-        email_tokens::table
-            .filter(email_tokens::token_hash.eq(hash))
-            .filter(email_tokens::purpose.eq(PURPOSE_CONFIRM_EMAIL))
-            .filter(email_tokens::used_at.is_null())
-            .filter(email_tokens::expires_at.gt(now)),
-    )
-    .set(email_tokens::used_at.eq(now))
-    .execute(c)?;
-    if claimed != 1 {
+    // Claiming the token is the single-use gate: only one request can use it.
+    let Some((user_id, email)) = email_tokens::claim(c, now, token, PURPOSE_CONFIRM_EMAIL)? else {
+        return Ok(ConfirmOutcome::InvalidLink);
+    };
+    if emails::confirmed_owner(c, &email)?.is_some() {
+        // Confirmed meanwhile as another account's extra address: that account holds it.
         return Ok(ConfirmOutcome::InvalidLink);
     }
-    let (user_id, email): (String, String) = email_tokens::table
-        .find(hash)
-        .select((email_tokens::user_id, email_tokens::email))
-        .first(c)?;
-    diesel::update(
+    // Only an account that was never confirmed: a confirmation link must never be a way to
+    // replace a confirmed account's password.
+    let updated = diesel::update(
         users_t::table
             .find(&user_id)
-            .filter(users_t::email.eq(&email)),
+            .filter(users_t::email.eq(&email))
+            .filter(users_t::email_verified.eq(false))
+            .filter(users_t::deleted_at.is_null()),
     )
     .set((
         users_t::email_verified.eq(true),
+        users_t::password_hash.eq(password_hash),
         users_t::updated_at.eq(now),
     ))
     .execute(c)?;
+    if updated != 1 {
+        return Ok(ConfirmOutcome::InvalidLink);
+    }
+    // Every other link of this sign-up (earlier sign-ups for the same address) is void.
+    diesel::update(
+        email_tokens_t::table
+            .filter(email_tokens_t::user_id.eq(&user_id))
+            .filter(email_tokens_t::purpose.eq(PURPOSE_CONFIRM_EMAIL))
+            .filter(email_tokens_t::used_at.is_null()),
+    )
+    .set(email_tokens_t::used_at.eq(now))
+    .execute(c)?;
+    emails::void_unconfirmed_claims(c, now, &email)?;
     audit::record(
         c,
         now,

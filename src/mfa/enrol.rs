@@ -237,7 +237,7 @@ pub async fn totp_secret(
     ctx: &Ctx,
     flow_id: &str,
     flow: &mut LoginFlow,
-) -> anyhow::Result<Vec<u8>> {
+) -> anyhow::Result<zeroize::Zeroizing<Vec<u8>>> {
     if let Some(s) = &flow.pending_totp {
         return Ok(s.clone());
     }

@@ -124,7 +124,7 @@ pub fn phone_fingerprint(master: &MasterKey, e164: &str) -> String {
 
 pub fn decrypt_phone(master: &MasterKey, row: &PhoneRow) -> anyhow::Result<String> {
     let bytes = master.decrypt(&row.number_enc, &format!("phones:{}", row.id))?;
-    Ok(String::from_utf8(bytes)?)
+    Ok(String::from_utf8(bytes.to_vec())?)
 }
 
 pub fn add_phone(

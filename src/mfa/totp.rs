@@ -5,7 +5,11 @@
 //! Parameters are the ones every authenticator app understands: HMAC-SHA-1, 6 digits, and
 //! (in the enrolment URI) a 30-second step.
 
+use base64::Engine;
+use qrcode::render::svg;
+use qrcode::QrCode;
 use totp_rs::{Algorithm, Builder, Secret, Totp};
+use zeroize::Zeroizing;
 
 use crate::crypto;
 
@@ -16,9 +20,9 @@ pub const SECRET_LEN: usize = 20;
 /// The step advertised in the enrolment URI and QR code. Apps assume 30 s anyway.
 pub const STEP_SECS: u64 = 30;
 
-/// 20 random bytes from the system RNG.
-pub fn new_secret() -> Vec<u8> {
-    crypto::random_bytes(SECRET_LEN)
+/// 20 random bytes from the system RNG, wiped from memory when dropped.
+pub fn new_secret() -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(crypto::random_bytes(SECRET_LEN))
 }
 
 /// RFC 4648 base32 without padding: what a person types into an app that can't scan the QR
@@ -45,10 +49,18 @@ pub fn provisioning_uri(secret: &[u8], issuer: &str, account: &str) -> anyhow::R
     Ok(enrolment(secret, issuer, account)?.to_url()?)
 }
 
-/// The enrolment URI as a QR code: a PNG, base64-encoded (standard alphabet, padded), with
-/// no `data:` prefix.
-pub fn qr_png_base64(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<String> {
-    Ok(enrolment(secret, issuer, account)?.to_qr_base64()?)
+/// The enrolment URI as a QR code: an SVG document, base64-encoded (standard alphabet,
+/// padded), with no `data:` prefix; the page shows it as `data:image/svg+xml;base64,...`.
+pub fn qr_svg_base64(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<String> {
+    let uri = Zeroizing::new(provisioning_uri(secret, issuer, account)?);
+    let code = QrCode::new(uri.as_bytes())?;
+    let image = Zeroizing::new(
+        code.render::<svg::Color>()
+            .min_dimensions(200, 200)
+            .quiet_zone(true)
+            .build(),
+    );
+    Ok(base64::engine::general_purpose::STANDARD.encode(image.as_bytes()))
 }
 
 /// A generator for codes at `step_secs`. Skew is handled here, not by totp-rs.
@@ -102,7 +114,6 @@ pub fn code_at(secret: &[u8], unix_time: u64, step_secs: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
 
     const RFC_SECRET: &[u8] = b"12345678901234567890";
 
@@ -250,14 +261,20 @@ mod tests {
     }
 
     #[test]
-    fn qr_code_is_a_base64_png() {
-        let b64 = qr_png_base64(RFC_SECRET, "Verity", "ann@example.com").unwrap();
+    fn qr_code_is_a_base64_svg() {
+        let b64 = qr_svg_base64(RFC_SECRET, "Verity", "ann@example.com").unwrap();
         assert!(!b64.starts_with("data:"));
-        let png = base64::engine::general_purpose::STANDARD
-            .decode(&b64)
-            .unwrap();
-        assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"));
-        assert!(png.len() > 100);
-        assert!(qr_png_base64(RFC_SECRET, "Veri:ty", "ann").is_err());
+        let svg = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(&b64)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(
+            svg.contains("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+            "{svg}"
+        );
+        assert!(svg.contains("<path"), "modules drawn: {svg}");
+        assert!(qr_svg_base64(RFC_SECRET, "Veri:ty", "ann").is_err());
     }
 }

@@ -211,6 +211,20 @@ pub struct AccountLockedText<'a> {
     pub ip: &'a str,
 }
 
+/// Runs `work` (the lookups, writes and sends behind an answer that must not reveal whether an
+/// account exists) as a detached task: the request does the same work in every case and
+/// never waits on a mail relay. A failure is logged, never shown.
+pub fn spawn_detached<F>(what: &'static str, work: F)
+where
+    F: std::future::Future<Output = anyhow::Result<()>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        if let Err(e) = work.await {
+            tracing::warn!(task = what, error = %format!("{e:#}"), "background notice failed");
+        }
+    });
+}
+
 /// Sends a notice that must not fail the person's request (alerts, confirmations that can be
 /// requested again): a failure is logged, not returned.
 pub async fn send_best_effort(notifier: &dyn Notifier, message: Message) {

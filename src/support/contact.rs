@@ -73,7 +73,7 @@ pub async fn submit(
     let hour = Duration::from_secs(3600);
     let per_ip = ctx
         .store
-        .incr(&format!("support:ip:{}", actor.ip), hour)
+        .incr(&format!("support:ip:{}", actor.limit_key()), hour)
         .await?;
     let per_email = ctx
         .store

@@ -603,7 +603,7 @@ fn totp_add_page(
 ) -> Result<MfaTotpPage, AppError> {
     Ok(MfaTotpPage {
         layout: browser.layout("Add an authenticator app"),
-        qr_png_base64: crate::mfa::totp::qr_png_base64(
+        qr_svg_base64: crate::mfa::totp::qr_svg_base64(
             secret,
             &ctx.settings.site_name.replace(':', " "),
             &email.replace(':', "."),

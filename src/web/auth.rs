@@ -55,28 +55,19 @@ pub async fn terms(browser: Browser) -> PageResult {
     })
 }
 
-fn signup_page_for(ctx: &Ctx, browser: &Browser, email: String, authz: String) -> SignupPage {
+fn signup_page_for(browser: &Browser, email: String, authz: String) -> SignupPage {
     SignupPage {
         layout: browser.layout("Create an account"),
         email,
         authz,
-        min_length: ctx.settings.security.password_min_length,
-        max_length: ctx.settings.security.password_max_length,
         email_error: None,
-        password_error: None,
-        confirmation_error: None,
         terms_error: None,
         form_error: None,
     }
 }
 
-pub async fn signup_page(
-    ctx: web::Data<Ctx>,
-    browser: Browser,
-    q: web::Query<AuthzQuery>,
-) -> PageResult {
+pub async fn signup_page(browser: Browser, q: web::Query<AuthzQuery>) -> PageResult {
     render(&signup_page_for(
-        &ctx,
         &browser,
         String::new(),
         q.into_inner().authz,
@@ -87,10 +78,6 @@ pub async fn signup_page(
 pub struct SignupSubmit {
     #[serde(default)]
     email: String,
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    password_confirmation: String,
     terms: Option<String>,
     #[serde(default)]
     authz: String,
@@ -107,8 +94,6 @@ pub async fn signup_submit(
         &ctx,
         SignupForm {
             email: form.email.clone(),
-            password: form.password,
-            password_confirmation: form.password_confirmation,
             accepted_terms: form.terms.is_some(),
         },
         continue_to,
@@ -121,12 +106,10 @@ pub async fn signup_submit(
             email,
         }),
         SignupOutcome::Invalid(errors) => {
-            let mut page = signup_page_for(&ctx, &browser, form.email, form.authz);
+            let mut page = signup_page_for(&browser, form.email, form.authz);
             for e in errors {
                 let slot = match e.field {
                     "email" => &mut page.email_error,
-                    "password" => &mut page.password_error,
-                    "password_confirmation" => &mut page.confirmation_error,
                     _ => &mut page.terms_error,
                 };
                 *slot = Some(e.message);
@@ -134,7 +117,7 @@ pub async fn signup_submit(
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         SignupOutcome::TooManyAttempts => {
-            let mut page = signup_page_for(&ctx, &browser, form.email, form.authz);
+            let mut page = signup_page_for(&browser, form.email, form.authz);
             page.form_error = Some(
                 "Too many sign-ups from your network in the last hour. Please try again later."
                     .into(),
@@ -152,36 +135,110 @@ pub struct ConfirmQuery {
     authz: String,
 }
 
+fn sign_in_link(authz: &str) -> String {
+    if authz.is_empty() {
+        "/login".to_string()
+    } else {
+        format!("/login?authz={}", enc(authz))
+    }
+}
+
+fn invalid_confirmation_link(browser: &Browser, authz: &str) -> PageResult {
+    let page = ConfirmEmailPage {
+        layout: browser.layout("Link not valid"),
+        confirmed: false,
+        sign_in_link: sign_in_link(authz),
+    };
+    render_status(&page, StatusCode::BAD_REQUEST)
+}
+
+fn choose_password_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    email: String,
+    token: String,
+    authz: String,
+) -> ChoosePasswordPage {
+    ChoosePasswordPage {
+        layout: browser.layout("Choose your password"),
+        email,
+        token,
+        authz,
+        min_length: ctx.settings.security.password_min_length,
+        max_length: ctx.settings.security.password_max_length,
+        password_error: None,
+        confirmation_error: None,
+    }
+}
+
+/// The emailed link: shows the "choose your password" form (opening it confirms nothing).
 pub async fn confirm_email(
     ctx: web::Data<Ctx>,
     browser: Browser,
     q: web::Query<ConfirmQuery>,
 ) -> PageResult {
     let q = q.into_inner();
-    let outcome = if q.token.is_empty() || q.token.len() > 100 {
-        ConfirmOutcome::InvalidLink
-    } else {
-        signup::confirm_email(&ctx, &q.token, &browser.actor).await?
-    };
-    let sign_in_link = if q.authz.is_empty() {
-        "/login".to_string()
-    } else {
-        format!("/login?authz={}", enc(&q.authz))
-    };
-    let confirmed = outcome == ConfirmOutcome::Confirmed;
-    let page = ConfirmEmailPage {
-        layout: browser.layout(if confirmed {
-            "Email confirmed"
-        } else {
-            "Link not valid"
+    match signup::confirmation_address(&ctx, &q.token).await? {
+        Some(email) => render(&choose_password_page(
+            &ctx, &browser, email, q.token, q.authz,
+        )),
+        None => invalid_confirmation_link(&browser, &q.authz),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ConfirmSubmit {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    authz: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirmation: String,
+}
+
+/// Confirms the address and sets the chosen password.
+pub async fn confirm_email_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: CsrfForm<ConfirmSubmit>,
+) -> PageResult {
+    let form = form.into_inner();
+    if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
+        return Err(AppError::BadRequest(
+            "That password is far longer than any we accept.".into(),
+        ));
+    }
+    match signup::confirm_email(
+        &ctx,
+        &form.token,
+        form.password,
+        &form.password_confirmation,
+        &browser.actor,
+    )
+    .await?
+    {
+        ConfirmOutcome::Confirmed => render(&ConfirmEmailPage {
+            layout: browser.layout("Email confirmed"),
+            confirmed: true,
+            sign_in_link: sign_in_link(&form.authz),
         }),
-        confirmed,
-        sign_in_link,
-    };
-    if confirmed {
-        render(&page)
-    } else {
-        render_status(&page, StatusCode::BAD_REQUEST)
+        ConfirmOutcome::InvalidLink => invalid_confirmation_link(&browser, &form.authz),
+        ConfirmOutcome::Refused(errors) => {
+            let email = signup::confirmation_address(&ctx, &form.token)
+                .await?
+                .unwrap_or_default();
+            let mut page = choose_password_page(&ctx, &browser, email, form.token, form.authz);
+            for e in errors {
+                let slot = match e.field {
+                    "password_confirmation" => &mut page.confirmation_error,
+                    _ => &mut page.password_error,
+                };
+                *slot = Some(e.message);
+            }
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
     }
 }
 

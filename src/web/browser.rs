@@ -39,7 +39,8 @@ impl Browser {
     }
 
     /// Handlers don't call this: they take a `guards::CsrfForm<T>`, which does.
-    pub fn check_csrf(&self, presented: Option<&str>) -> Result<(), AppError> {
+    /// Only [`crate::web::guards::CsrfForm`] calls this: handlers take a `CsrfForm`.
+    pub(super) fn check_csrf(&self, presented: Option<&str>) -> Result<(), AppError> {
         let Some(presented) = presented.filter(|p| !p.is_empty()) else {
             return Err(AppError::Csrf);
         };

@@ -611,7 +611,7 @@ fn totp_page(
     Ok(MfaTotpPage {
         layout: browser.layout("Add an authenticator app"),
         // The otpauth label can't carry ':'; an email may.
-        qr_png_base64: totp::qr_png_base64(
+        qr_svg_base64: totp::qr_svg_base64(
             secret,
             &ctx.settings.site_name.replace(':', " "),
             &flow.email.replace(':', "."),

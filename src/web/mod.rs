@@ -60,6 +60,7 @@ route_table! {
     get "/signup" => auth::signup_page,
     post "/signup" => auth::signup_submit,
     get "/confirm-email" => auth::confirm_email,
+    post "/confirm-email" => auth::confirm_email_submit,
     get "/login" => auth::login_page,
     post "/login" => auth::login_submit,
     post "/logout" => auth::logout,

@@ -63,11 +63,7 @@ pub struct SignupPage {
     pub layout: Layout,
     pub email: String,
     pub authz: String,
-    pub min_length: usize,
-    pub max_length: usize,
     pub email_error: Option<String>,
-    pub password_error: Option<String>,
-    pub confirmation_error: Option<String>,
     pub terms_error: Option<String>,
     pub form_error: Option<String>,
 }
@@ -77,6 +73,20 @@ pub struct SignupPage {
 pub struct CheckEmailPage {
     pub layout: Layout,
     pub email: String,
+}
+
+/// Where a sign-up's confirmation link lands: the person chooses their password.
+#[derive(Template)]
+#[template(path = "choose_password.html")]
+pub struct ChoosePasswordPage {
+    pub layout: Layout,
+    pub email: String,
+    pub token: String,
+    pub authz: String,
+    pub min_length: usize,
+    pub max_length: usize,
+    pub password_error: Option<String>,
+    pub confirmation_error: Option<String>,
 }
 
 #[derive(Template)]
@@ -200,7 +210,7 @@ pub struct MfaPhonePage {
 #[template(path = "mfa_totp.html")]
 pub struct MfaTotpPage {
     pub layout: Layout,
-    pub qr_png_base64: String,
+    pub qr_svg_base64: String,
     pub secret_text: String,
     pub error: Option<String>,
     /// Where the code is posted: enrolment at sign-in, or adding one from the console.

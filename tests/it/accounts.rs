@@ -3,48 +3,86 @@
 use crate::harness::*;
 
 #[actix_web::test]
-async fn sign_up_refuses_weak_passwords_with_a_reason() {
+async fn sign_up_and_choosing_the_password_refuse_bad_input_with_a_reason() {
     let server = TestServer::start().await;
     let browser = server.browser();
     let page = browser.get_ok("/signup").await;
+    assert!(
+        !page.contains("name=\"password\""),
+        "the password is chosen after the email is confirmed"
+    );
     let res = browser
         .post(
             "/signup",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("email", "weak@example.com"),
-                ("password", "password1"),
-                ("password_confirmation", "password1"),
-                ("terms", "accepted"),
-            ],
+            &[("csrf", &csrf_of(&page)), ("email", "not an address")],
         )
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
+    assert!(text_of(&html, "#email-error")
+        .unwrap()
+        .contains("like name@example.com"));
+    assert!(text_of(&html, "#terms-error")
+        .unwrap()
+        .contains("accept the terms"));
+
+    assert_eq!(
+        server
+            .submit_sign_up(&browser, "weak@example.com")
+            .await
+            .status(),
+        200
+    );
+    let link = server
+        .link_from_outbox("weak@example.com", "Confirm your email")
+        .await;
+    let page = browser.get_ok(&link.replace(&server.base, "")).await;
+    assert!(
+        page.contains("weak@example.com"),
+        "the page names the address"
+    );
+    let choose = |password: &'static str, again: &'static str, page: String| {
+        let browser = &browser;
+        async move {
+            browser
+                .post(
+                    "/confirm-email",
+                    &[
+                        ("csrf", &csrf_of(&page)),
+                        ("token", &hidden(&page, "token")),
+                        ("authz", ""),
+                        ("password", password),
+                        ("password_confirmation", again),
+                    ],
+                )
+                .await
+        }
+    };
+    let res = choose("password1", "password1", page.clone()).await;
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
     let reason = text_of(&html, "#password-error").expect("a reason next to the password field");
     assert!(reason.contains("too easy to guess"), "{reason}");
-
-    let res = browser
-        .post(
-            "/signup",
-            &[
-                ("csrf", &csrf_of(&html)),
-                ("email", "weak@example.com"),
-                ("password", "short"),
-                ("password_confirmation", "short"),
-            ],
-        )
-        .await;
+    let res = choose("short", "short", html).await;
     let html = res.text().await.unwrap();
     assert!(text_of(&html, "#password-error")
         .unwrap()
         .contains("at least 8 characters"));
-    assert!(text_of(&html, "#terms-error")
+    let res = choose(PASSWORD, "something else entirely", html).await;
+    let html = res.text().await.unwrap();
+    assert!(text_of(&html, "#confirmation-error")
         .unwrap()
-        .contains("accept the terms"));
-    assert!(
-        server.outbox_for("weak@example.com").await.is_empty(),
-        "nothing sent for a refused sign-up"
+        .contains("don't match"));
+    // A refused password leaves the link usable.
+    let res = choose(PASSWORD, PASSWORD, html).await;
+    assert_eq!(res.status(), 200);
+    assert!(res.text().await.unwrap().contains("Email confirmed"));
+    assert_eq!(
+        server
+            .sign_in(&browser, "weak@example.com", PASSWORD)
+            .await
+            .status(),
+        303
     );
 }
 
@@ -85,12 +123,10 @@ async fn duplicate_sign_up_answers_like_a_new_one_and_warns_the_owner() {
         text_new.replace("erin@example.com", "X"),
         "same page for a registered and a new email"
     );
-    let to_owner = server.outbox_for("dana@example.com").await;
-    assert!(
-        to_owner[0].subject.contains("tried to sign up"),
-        "owner is told: {:?}",
-        to_owner[0].subject
-    );
+    let to_owner = server
+        .wait_for_messages("dana@example.com", "tried to sign up", 1)
+        .await;
+    assert_eq!(to_owner.len(), 1, "the owner is told");
     // The original password still works: the duplicate changed nothing.
     let res = server.sign_in(&owner, "dana@example.com", PASSWORD).await;
     assert_eq!(res.status(), 303);
@@ -102,46 +138,32 @@ async fn duplicate_sign_up_answers_like_a_new_one_and_warns_the_owner() {
 }
 
 #[actix_web::test]
-async fn unconfirmed_accounts_cannot_sign_in_and_links_are_single_use() {
+async fn unconfirmed_accounts_have_no_password_and_links_are_single_use() {
     let server = TestServer::start().await;
     let browser = server.browser();
-    let page = browser.get_ok("/signup").await;
-    let res = browser
-        .post(
-            "/signup",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("email", "Fay@Example.com"),
-                ("password", PASSWORD),
-                ("password_confirmation", PASSWORD),
-                ("terms", "accepted"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status(), 200);
-
-    let res = server.sign_in(&browser, "fay@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 403);
-    assert!(res
-        .text()
-        .await
-        .unwrap()
-        .contains("confirm your email address first"));
     assert_eq!(
         server
-            .outbox_for("fay@example.com")
+            .submit_sign_up(&browser, "Fay@Example.com")
             .await
-            .iter()
-            .filter(|m| m.subject.contains("Confirm"))
-            .count(),
-        2,
-        "a fresh link was sent"
+            .status(),
+        200
     );
-
     let link = server
         .link_from_outbox("fay@example.com", "Confirm your email")
         .await;
+
+    // Before the link is used there is no password to sign in with: the same answer as for
+    // an unknown address.
+    let res = server.sign_in(&browser, "fay@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 401);
+
+    // Opening the link (a mail scanner does too) uses nothing up; choosing the password does.
     assert_eq!(browser.get_abs(&link).await.status(), 200);
+    let (status, page) = server
+        .open_confirmation_link(&browser, &link, PASSWORD)
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("Email confirmed"));
     let again = browser.get_abs(&link).await;
     assert_eq!(again.status(), 400, "a used link is refused");
     assert!(again.text().await.unwrap().contains("isn't valid"));
@@ -149,6 +171,19 @@ async fn unconfirmed_accounts_cannot_sign_in_and_links_are_single_use() {
         browser.get("/confirm-email?token=forged").await.status(),
         400
     );
+    let page = browser.get_ok("/login").await;
+    let forged = browser
+        .post(
+            "/confirm-email",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("token", "forged"),
+                ("password", PASSWORD),
+                ("password_confirmation", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status(), 400);
 
     let res = server.sign_in(&browser, "FAY@example.com ", PASSWORD).await;
     assert_eq!(
@@ -382,4 +417,74 @@ async fn session_cookie_has_the_right_flags() {
     assert!(cookie.contains("Path=/"), "{cookie}");
     // http issuer in tests: no Secure flag; https issuers get Secure and the __Host- prefix.
     assert!(!cookie.contains("Secure"), "{cookie}");
+}
+
+/// Posts the sign-up form as someone who also sends a password (the form doesn't ask for one
+/// any more; an attacker can still send the field).
+async fn sign_up_with_password(browser: &Browser, email: &str, password: &str) -> u16 {
+    let page = browser.get_ok("/signup").await;
+    browser
+        .post(
+            "/signup",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("email", email),
+                ("password", password),
+                ("password_confirmation", password),
+                ("terms", "accepted"),
+            ],
+        )
+        .await
+        .status()
+        .as_u16()
+}
+
+#[actix_web::test]
+async fn a_pre_registered_address_cannot_be_hijacked_the_mailbox_owner_chooses_the_password() {
+    let server = TestServer::start().await;
+    const ATTACKER_PASSWORD: &str = "attacker chosen passphrase";
+    // The attacker signs up first with the victim's address and a password of their own,
+    // and never confirms (the link went to the victim's mailbox).
+    let attacker = server.browser();
+    assert_eq!(
+        sign_up_with_password(&attacker, "vic@example.com", ATTACKER_PASSWORD).await,
+        200
+    );
+    server
+        .wait_for_messages("vic@example.com", "Confirm your email", 1)
+        .await;
+    // The victim signs up later and opens the link they were sent.
+    let victim = server.browser();
+    assert_eq!(
+        sign_up_with_password(&victim, "vic@example.com", PASSWORD).await,
+        200
+    );
+    let links = server
+        .wait_for_messages("vic@example.com", "Confirm your email", 2)
+        .await;
+    assert_eq!(links.len(), 2, "each sign-up sends a link to the mailbox");
+    let link = server
+        .link_from_outbox("vic@example.com", "Confirm your email")
+        .await;
+    let (status, page) = server
+        .open_confirmation_link(&victim, &link, PASSWORD)
+        .await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains("Email confirmed"), "{page}");
+
+    // The mailbox owner's password is the only one that works.
+    let res = server.sign_in(&victim, "vic@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 303, "the victim signs in with their password");
+    let res = server
+        .sign_in(&attacker, "vic@example.com", ATTACKER_PASSWORD)
+        .await;
+    assert_eq!(res.status(), 401, "the attacker's password is refused");
+    // The first sign-up's link is void now that the address is confirmed.
+    let first = links[1]
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap()
+        .to_string();
+    assert_eq!(attacker.get_abs(&first).await.status(), 400);
 }

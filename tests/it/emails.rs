@@ -26,10 +26,12 @@ async fn adding_confirming_making_primary_and_removing_an_address() {
         .get_ok("/account")
         .await
         .contains("waiting for confirmation"));
-    assert!(
-        server.outbox_for("vee@example.com").await[0]
-            .subject
-            .contains("email address was added"),
+    assert_eq!(
+        server
+            .wait_for_messages("vee@example.com", "email address was added", 1)
+            .await
+            .len(),
+        1,
         "the existing address is told"
     );
 
@@ -146,4 +148,149 @@ async fn email_changes_need_a_recent_sign_in_and_addresses_stay_unique() {
         .unwrap()
         .starts_with("/step-up"));
     assert!(server.outbox_for("wyn@home.example").await.is_empty());
+}
+
+async fn add_address(browser: &Browser, email: &str) {
+    let account = browser.get_ok("/account").await;
+    let res = browser
+        .post(
+            "/account/emails/add",
+            &[("csrf", &csrf_of(&account)), ("email", email)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+}
+
+fn link_in(message: &verity::notify::OutboxRow) -> String {
+    message
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .expect("a link")
+        .to_string()
+}
+
+#[actix_web::test]
+async fn an_unconfirmed_extra_address_does_not_stop_its_owner_signing_up() {
+    let server = TestServer::start().await;
+    let mallory = server.signed_in_browser("mal@example.com").await;
+    add_address(&mallory, "own@example.com").await;
+    let mallorys_link = server
+        .link_from_outbox("own@example.com", "Confirm your new email")
+        .await;
+
+    // The real owner signs up with the address: a link arrives and the account works.
+    let owner = server.browser();
+    server.create_account(&owner, "own@example.com").await;
+    assert_eq!(
+        server
+            .sign_in(&owner, "own@example.com", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    // Mallory's claim was voided when the owner confirmed.
+    assert_eq!(mallory.get_abs(&mallorys_link).await.status(), 400);
+    assert!(!mallory.get_ok("/account").await.contains("own@example.com"));
+}
+
+#[actix_web::test]
+async fn the_first_to_confirm_an_address_holds_it_and_unconfirmed_claims_expire() {
+    let server = TestServer::start().await;
+    let mallory = server.signed_in_browser("mel@example.com").await;
+    let pat = server.signed_in_browser("pat@example.com").await;
+    add_address(&mallory, "pat@work.example").await;
+    let mallorys_link = server
+        .link_from_outbox("pat@work.example", "Confirm your new email")
+        .await;
+
+    // Pat adds their own work address although Mallory claimed it first, and confirms it.
+    add_address(&pat, "pat@work.example").await;
+    let links = server
+        .wait_for_messages("pat@work.example", "Confirm your new email", 2)
+        .await;
+    assert_eq!(links.len(), 2, "the owner's own link is sent");
+    assert_eq!(pat.get_abs(&link_in(&links[0])).await.status(), 200);
+    assert!(!pat
+        .get_ok("/account")
+        .await
+        .contains("waiting for confirmation"));
+    assert_eq!(
+        mallory.get_abs(&mallorys_link).await.status(),
+        400,
+        "the other claim is void"
+    );
+
+    // An unconfirmed claim expires with its link.
+    add_address(&mallory, "zed@work.example").await;
+    assert!(mallory
+        .get_ok("/account")
+        .await
+        .contains("zed@work.example"));
+    let ttl = server.ctx.settings.security.email_confirmation_ttl_secs as i64;
+    server.ctx.clock.advance(ttl + 60);
+    // (Any later change cleans expired claims; Pat's step-up has lapsed, so sign in again.)
+    let pat = server.browser();
+    server.sign_in_fully(&pat, "pat@example.com").await;
+    add_address(&pat, "pat@home.example").await;
+    let mallory = server.browser();
+    server.sign_in_fully(&mallory, "mel@example.com").await;
+    assert!(!mallory
+        .get_ok("/account")
+        .await
+        .contains("zed@work.example"));
+}
+
+#[actix_web::test]
+async fn a_sign_up_never_confirmed_does_not_block_the_owner_making_the_address_primary() {
+    let server = TestServer::start().await;
+    // Someone starts a sign-up with Kim's work address and never confirms it.
+    let stranger = server.browser();
+    assert_eq!(
+        server
+            .submit_sign_up(&stranger, "kim@work.example")
+            .await
+            .status(),
+        200
+    );
+    let signup_link = server
+        .link_from_outbox("kim@work.example", "Confirm your email")
+        .await;
+    // Kim adds the address to her account, confirms it and makes it her sign-in name.
+    let kim = server.signed_in_browser("kim@example.com").await;
+    add_address(&kim, "kim@work.example").await;
+    let link = server
+        .link_from_outbox("kim@work.example", "Confirm your new email")
+        .await;
+    assert_eq!(kim.get_abs(&link).await.status(), 200);
+    let account = kim.get_ok("/account").await;
+    let doc = scraper::Html::parse_document(&account);
+    let id = doc
+        .select(
+            &scraper::Selector::parse("form[action='/account/emails/primary'] input[name=id]")
+                .unwrap(),
+        )
+        .next()
+        .and_then(|e| e.value().attr("value"))
+        .unwrap()
+        .to_string();
+    let res = kim
+        .post(
+            "/account/emails/primary",
+            &[("csrf", &csrf_of(&account)), ("id", &id)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        server
+            .sign_in(&server.browser(), "kim@work.example", PASSWORD)
+            .await
+            .status(),
+        303
+    );
+    // The abandoned sign-up's link is void.
+    let (status, _) = server
+        .open_confirmation_link(&stranger, &signup_link, "stranger chosen passphrase")
+        .await;
+    assert_eq!(status, 400);
 }

@@ -72,6 +72,17 @@ impl TestServer {
     }
 
     pub async fn start_with(configure: impl FnOnce(&mut Settings)) -> TestServer {
+        Self::start_with_notifier(configure, |n| n).await
+    }
+
+    /// Like [`TestServer::start_with`], with the notifier replaced by `wrap(notifier)`: for
+    /// stubs that delay or fail sends.
+    pub async fn start_with_notifier(
+        configure: impl FnOnce(&mut Settings),
+        wrap: impl FnOnce(
+            std::sync::Arc<dyn verity::notify::Notifier>,
+        ) -> std::sync::Arc<dyn verity::notify::Notifier>,
+    ) -> TestServer {
         let dir = tempfile::tempdir().expect("tempdir");
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -100,7 +111,8 @@ impl TestServer {
             settings.redis_prefix = format!("verity-test-{}", random_name());
         }
         configure(&mut settings);
-        let ctx = Ctx::build(settings).await.expect("build context");
+        let mut ctx = Ctx::build(settings).await.expect("build context");
+        ctx.notifier = wrap(ctx.notifier.clone());
         let server = verity::web::serve(ctx.clone(), listener).expect("serve");
         let handle = server.handle();
         actix_web::rt::spawn(server);
@@ -183,18 +195,44 @@ impl TestServer {
             .collect()
     }
 
-    /// The first link in the newest message to `to` whose subject contains `subject`.
+    /// Waits (up to 10 s) until at least `n` messages to `to` have `subject` in their subject,
+    /// and returns them, newest first. Notices go out from a detached task, so they can land
+    /// just after the response that caused them.
+    pub async fn wait_for_messages(
+        &self,
+        to: &str,
+        subject: &str,
+        n: usize,
+    ) -> Vec<verity::notify::OutboxRow> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let found: Vec<_> = self
+                .outbox_for(to)
+                .await
+                .into_iter()
+                .filter(|m| m.subject.contains(subject))
+                .collect();
+            if found.len() >= n || std::time::Instant::now() > deadline {
+                return found;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
+    /// The first link in the newest message to `to` whose subject contains `subject` (waiting
+    /// for it to arrive, see [`TestServer::wait_for_messages`]).
     pub async fn link_from_outbox(&self, to: &str, subject: &str) -> String {
-        let messages = self.outbox_for(to).await;
-        let message = messages
-            .iter()
-            .find(|m| m.subject.contains(subject))
-            .unwrap_or_else(|| {
-                panic!(
-                    "no message {subject:?} to {to}; have {:?}",
-                    messages.iter().map(|m| &m.subject).collect::<Vec<_>>()
-                )
-            });
+        let messages = self.wait_for_messages(to, subject, 1).await;
+        let Some(message) = messages.first() else {
+            panic!(
+                "no message {subject:?} to {to}; have {:?}",
+                self.outbox_for(to)
+                    .await
+                    .iter()
+                    .map(|m| m.subject.clone())
+                    .collect::<Vec<_>>()
+            )
+        };
         message
             .body
             .split_whitespace()
@@ -203,27 +241,66 @@ impl TestServer {
             .to_string()
     }
 
-    /// Sign up and confirm the email, as a person would.
-    pub async fn create_account(&self, browser: &Browser, email: &str) {
+    /// Submits the sign-up form (email and terms) with this browser; returns the response.
+    pub async fn submit_sign_up(&self, browser: &Browser, email: &str) -> reqwest::Response {
         let page = browser.get_ok("/signup").await;
-        let csrf = csrf_of(&page);
-        let res = browser
+        browser
             .post(
                 "/signup",
                 &[
-                    ("csrf", csrf.as_str()),
+                    ("csrf", csrf_of(&page).as_str()),
                     ("email", email),
-                    ("password", PASSWORD),
-                    ("password_confirmation", PASSWORD),
                     ("terms", "accepted"),
                     ("authz", ""),
                 ],
             )
+            .await
+    }
+
+    /// Opens an emailed confirmation link and chooses `password` on the page it leads to.
+    /// Returns the status and HTML of the last page (the "Email confirmed" page on success).
+    pub async fn open_confirmation_link(
+        &self,
+        browser: &Browser,
+        link: &str,
+        password: &str,
+    ) -> (reqwest::StatusCode, String) {
+        let res = browser.get_abs(link).await;
+        let status = res.status();
+        let page = res.text().await.expect("body");
+        if status != 200 || !page.contains("name=\"password\"") {
+            return (status, page);
+        }
+        let res = browser
+            .post(
+                "/confirm-email",
+                &[
+                    ("csrf", csrf_of(&page).as_str()),
+                    ("token", hidden(&page, "token").as_str()),
+                    ("authz", hidden(&page, "authz").as_str()),
+                    ("password", password),
+                    ("password_confirmation", password),
+                ],
+            )
             .await;
+        (res.status(), res.text().await.expect("body"))
+    }
+
+    /// Sign up, confirm the email and choose the password [`PASSWORD`], as a person would.
+    pub async fn create_account(&self, browser: &Browser, email: &str) {
+        let earlier = self
+            .wait_for_messages(email, "Confirm your email", 0)
+            .await
+            .len();
+        let res = self.submit_sign_up(browser, email).await;
         assert_eq!(res.status(), 200, "sign-up accepted");
+        // The link of this sign-up (the address may have had an account before).
+        self.wait_for_messages(email, "Confirm your email", earlier + 1)
+            .await;
         let link = self.link_from_outbox(email, "Confirm your email").await;
-        let res = browser.get_abs(&link).await;
-        assert_eq!(res.status(), 200, "confirmation link works");
+        let (status, page) = self.open_confirmation_link(browser, &link, PASSWORD).await;
+        assert_eq!(status, 200, "confirmation link works: {page}");
+        assert!(page.contains("Email confirmed"), "{page}");
     }
 
     /// Sign in with email and password; returns the response to the form post.

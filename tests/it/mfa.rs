@@ -295,9 +295,22 @@ async fn code_sends_are_limited() {
     );
 }
 
+/// The enrolment page draws the otpauth URI as an SVG QR code (no image stack).
+fn assert_qr_code_shown(page: &str) {
+    use base64::Engine;
+    let prefix = "data:image/svg+xml;base64,";
+    let start = page.find(prefix).expect("a QR code image on the page") + prefix.len();
+    let end = start + page[start..].find('"').expect("end of the data URI");
+    let svg = base64::engine::general_purpose::STANDARD
+        .decode(&page[start..end])
+        .expect("base64");
+    let svg = String::from_utf8(svg).expect("an SVG is text");
+    assert!(svg.contains("<svg") && svg.contains("<path"), "{svg}");
+}
+
 async fn enrol_totp(server: &TestServer, browser: &Browser) -> (Vec<u8>, reqwest::Response) {
     let page = browser.get_ok("/mfa/setup/totp").await;
-    assert!(page.contains("data:image/png;base64,"), "QR code shown");
+    assert_qr_code_shown(&page);
     let secret = base32_decode(&text_of(&page, "code.secret").unwrap());
     let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
     let res = browser

@@ -28,8 +28,6 @@ async fn full_flow_sign_up_to_userinfo() {
             &[
                 ("csrf", &csrf_of(&signup)),
                 ("email", "mia@example.com"),
-                ("password", PASSWORD),
-                ("password_confirmation", PASSWORD),
                 ("terms", "accepted"),
                 ("authz", &authz),
             ],
@@ -39,7 +37,9 @@ async fn full_flow_sign_up_to_userinfo() {
     let link = server
         .link_from_outbox("mia@example.com", "Confirm your email")
         .await;
-    let confirmed = browser.get_abs(&link).await.text().await.unwrap();
+    let (_, confirmed) = server
+        .open_confirmation_link(&browser, &link, PASSWORD)
+        .await;
     assert!(confirmed.contains("Email confirmed"));
     let continue_link = format!("/login?authz={authz}");
     assert!(

@@ -7,6 +7,7 @@ use openidconnect::OAuth2TokenResponse;
 const NEW_PASSWORD: &str = "velvet harbour quinoa mosaic";
 
 async fn open_reset_link(server: &TestServer, browser: &Browser, email: &str) -> reqwest::Response {
+    let earlier = server.wait_for_messages(email, "Reset your", 0).await.len();
     let page = browser.get_ok("/forgot-password").await;
     let res = browser
         .post(
@@ -15,6 +16,10 @@ async fn open_reset_link(server: &TestServer, browser: &Browser, email: &str) ->
         )
         .await;
     assert_eq!(res.status(), 200);
+    // The link is sent in the background: wait for this request's one.
+    server
+        .wait_for_messages(email, "Reset your", earlier + 1)
+        .await;
     let link = server.link_from_outbox(email, "Reset your").await;
     browser.get_abs(&link).await
 }

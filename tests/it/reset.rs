@@ -30,10 +30,10 @@ async fn reset_needs_the_link_and_the_second_factor_and_signs_out_everywhere() {
         a.replace("ada@example.com", "X"),
         b.replace("nobody@example.com", "X")
     );
-    assert!(server.outbox_for("nobody@example.com").await.is_empty());
     let link = server
         .link_from_outbox("ada@example.com", "Reset your")
         .await;
+    assert!(server.outbox_for("nobody@example.com").await.is_empty());
 
     // The link alone isn't enough: the second factor comes first.
     let res = browser.get_abs(&link).await;
@@ -140,11 +140,85 @@ async fn reset_requests_are_rate_limited() {
     assert_eq!(res.status(), 429);
     assert_eq!(
         server
-            .outbox_for("bea@example.com")
+            .wait_for_messages("bea@example.com", "Reset", 3)
             .await
-            .iter()
-            .filter(|m| m.subject.contains("Reset"))
-            .count(),
+            .len(),
         2
     );
+}
+
+/// A notifier whose reset emails wait until the test lets them go: a slow SMTP relay.
+struct HeldResetMail {
+    inner: std::sync::Arc<dyn verity::notify::Notifier>,
+    release: std::sync::Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+#[async_trait::async_trait]
+impl verity::notify::Notifier for HeldResetMail {
+    async fn send(&self, message: verity::notify::Message) -> anyhow::Result<()> {
+        if message.subject.contains("Reset your") {
+            self.waiting
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let _go = self.release.acquire().await?;
+        }
+        self.inner.send(message).await
+    }
+
+    fn name(&self) -> &'static str {
+        "held reset mail"
+    }
+}
+
+#[actix_web::test]
+async fn forgot_password_answers_before_the_mail_is_sent() {
+    let release = std::sync::Arc::new(tokio::sync::Semaphore::new(0));
+    let waiting = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (r, w) = (release.clone(), waiting.clone());
+    let server = TestServer::start_with_notifier(
+        |_| {},
+        move |inner| {
+            std::sync::Arc::new(HeldResetMail {
+                inner,
+                release: r,
+                waiting: w,
+            })
+        },
+    )
+    .await;
+    let browser = server.browser();
+    server.create_account(&browser, "ora@example.com").await;
+
+    // The answer for an existing account comes back while its email is still stuck in the
+    // relay: the request does the same work whether or not the account exists.
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        request_reset(&server.browser(), "ora@example.com"),
+    )
+    .await
+    .expect("the answer doesn't wait for the mail to be sent");
+    assert_eq!(answer.status(), 200);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while waiting.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the reset mail is being sent"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(
+        server
+            .outbox_for("ora@example.com")
+            .await
+            .iter()
+            .all(|m| !m.subject.contains("Reset your")),
+        "not delivered yet"
+    );
+
+    // Once the relay answers, the link arrives.
+    release.add_permits(1);
+    let sent = server
+        .wait_for_messages("ora@example.com", "Reset your", 1)
+        .await;
+    assert_eq!(sent.len(), 1, "the link is sent afterwards");
 }
