@@ -64,7 +64,13 @@ impl Passwords {
             blocks_per_hash: params.block_count(),
             free: Mutex::new(Vec::new()),
         });
-        let dummy_hash = hash_with(&params, &pool, "verity-dummy-password-for-timing")?;
+        // Made with a buffer of its own that is freed again: the pool fills on the first real
+        // sign-in, so an idle server doesn't hold Argon2 memory.
+        let startup_only = MemoryPool {
+            blocks_per_hash: params.block_count(),
+            free: Mutex::new(Vec::new()),
+        };
+        let dummy_hash = hash_with(&params, &startup_only, "verity-dummy-password-for-timing")?;
         Ok(Passwords {
             params,
             permits: Arc::new(Semaphore::new(permits.max(1))),
