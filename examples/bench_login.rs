@@ -62,9 +62,10 @@ enum Command {
         /// Verity's base URL (the issuer), e.g. http://127.0.0.1:18080.
         #[arg(long)]
         base: String,
-        #[arg(long)]
+        /// Generated ids and secrets are base64url and may start with `-`.
+        #[arg(long, allow_hyphen_values = true)]
         client_id: String,
-        #[arg(long)]
+        #[arg(long, allow_hyphen_values = true)]
         client_secret: String,
         #[arg(long, default_value = "http://localhost:9999/callback")]
         redirect_uri: String,
