@@ -390,6 +390,13 @@ fn field(html: &str, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+fn has_input(html: &str, name: &str) -> bool {
+    let doc = Html::parse_document(html);
+    Selector::parse(&format!("input[name={name}]"))
+        .map(|sel| doc.select(&sel).next().is_some())
+        .unwrap_or(false)
+}
+
 fn csrf_of(answer: &Answer, step: &str) -> anyhow::Result<String> {
     field(&answer.body, "csrf")
         .ok_or_else(|| anyhow!("{step}: no csrf field on {}", path_of(&answer.url)))
@@ -653,8 +660,10 @@ async fn set_up_person(agent: &Agent, client: &Client, email: &str) -> anyhow::R
 }
 
 /// Sign-up through the pages, then the emailed confirmation link. The only place that knows
-/// how an account comes to be (the sign-up flow is about to change: email first, password
-/// after the link).
+/// how an account comes to be. It handles both sign-up flows: the password on the sign-up
+/// form (until 4b3a8e5), and Login.gov's order (email first, the password chosen on the page
+/// the link opens): the password fields are sent with the email, where the newer form ignores
+/// them, and a password form behind the link is filled in.
 async fn create_account(
     agent: &Agent,
     jar: &mut Jar,
@@ -663,24 +672,42 @@ async fn create_account(
 ) -> anyhow::Result<()> {
     let page = agent.get(jar, "/signup").await?;
     page.expect(200, "sign-up page")?;
-    let res = agent
-        .post(
-            jar,
-            "/signup",
-            &[
-                ("csrf", &csrf_of(&page, "sign-up page")?),
-                ("email", email),
-                ("password", password),
-                ("password_confirmation", password),
-                ("terms", "accepted"),
-                ("authz", ""),
-            ],
-        )
-        .await?;
+    let with_password = has_input(&page.body, "password");
+    let csrf = csrf_of(&page, "sign-up page")?;
+    let mut form = vec![
+        ("csrf", csrf.as_str()),
+        ("email", email),
+        ("terms", "accepted"),
+        ("authz", ""),
+    ];
+    if with_password {
+        form.extend([("password", password), ("password_confirmation", password)]);
+    }
+    let res = agent.post(jar, "/signup", &form).await?;
     res.expect(200, "sign-up")?;
     let link = confirmation_link(agent, email).await?;
     let res = agent.get(jar, &link).await?;
     res.expect(200, "confirmation link")?;
+    if !has_input(&res.body, "password") {
+        return Ok(());
+    }
+    // Email first: the link's page asks for the password.
+    let token = field(&res.body, "token").unwrap_or_default();
+    let authz = field(&res.body, "authz").unwrap_or_default();
+    let done = agent
+        .post(
+            jar,
+            "/confirm-email",
+            &[
+                ("csrf", &csrf_of(&res, "password page")?),
+                ("token", &token),
+                ("authz", &authz),
+                ("password", password),
+                ("password_confirmation", password),
+            ],
+        )
+        .await?;
+    done.expect(200, "choosing the password")?;
     Ok(())
 }
 
