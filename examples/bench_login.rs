@@ -114,6 +114,9 @@ struct Person {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // reqwest is built without a TLS provider of its own (Verity hands it aws-lc-rs, so ring
+    // isn't compiled); it wants one even for plain HTTP.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     // Single-threaded on purpose: see the module comment.
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
