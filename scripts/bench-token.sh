@@ -23,7 +23,7 @@ set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 LUA="$ROOT/scripts/bench-token.lua"
-BIN="$ROOT/target/release/verity"
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/verity"
 
 DURATION="${DURATION:-15}"
 WARMUP="${WARMUP:-3}"
