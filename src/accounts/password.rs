@@ -49,6 +49,10 @@ pub struct Passwords {
     pool: Arc<MemoryPool>,
     /// Verified against when the account doesn't exist, so both answers take the same time.
     dummy_hash: String,
+    /// Stored for an account that has no password yet (an unconfirmed sign-up): a hash of
+    /// random bytes thrown away at startup, so no password matches it, made once instead of
+    /// once per sign-up.
+    unusable_hash: String,
 }
 
 impl Passwords {
@@ -71,12 +75,23 @@ impl Passwords {
             free: Mutex::new(Vec::new()),
         };
         let dummy_hash = hash_with(&params, &startup_only, "verity-dummy-password-for-timing")?;
+        let unusable_hash = hash_with(
+            &params,
+            &startup_only,
+            &crate::crypto::b64url(&crate::crypto::random_bytes(32)),
+        )?;
         Ok(Passwords {
             params,
             permits: Arc::new(Semaphore::new(permits.max(1))),
             pool,
             dummy_hash,
+            unusable_hash,
         })
+    }
+
+    /// A well-formed hash no password matches (its input was random and is gone).
+    pub fn unusable_hash(&self) -> String {
+        self.unusable_hash.clone()
     }
 
     /// Hashes on the blocking pool. A burst of logins queues on the semaphore instead of
