@@ -15,6 +15,8 @@ use crate::config::Security;
 /// megabytes after a burst of sign-ins.
 struct MemoryPool {
     blocks_per_hash: usize,
+    /// At most one buffer per permit is kept.
+    capacity: usize,
     free: Mutex<Vec<Vec<Block>>>,
 }
 
@@ -34,11 +36,12 @@ impl MemoryPool {
     }
 
     fn give_back(&self, blocks: Vec<Block>) {
-        if blocks.len() == self.blocks_per_hash {
-            self.free
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(blocks);
+        if blocks.len() != self.blocks_per_hash {
+            return;
+        }
+        let mut free = self.free.lock().unwrap_or_else(|e| e.into_inner());
+        if free.len() < self.capacity {
+            free.push(blocks);
         }
     }
 }
@@ -66,12 +69,14 @@ impl Passwords {
         .map_err(|e| anyhow!("invalid Argon2 parameters: {e}"))?;
         let pool = Arc::new(MemoryPool {
             blocks_per_hash: params.block_count(),
+            capacity: permits.max(1),
             free: Mutex::new(Vec::new()),
         });
         // Made with a buffer of its own that is freed again: the pool fills on the first real
         // sign-in, so an idle server doesn't hold Argon2 memory.
         let startup_only = MemoryPool {
             blocks_per_hash: params.block_count(),
+            capacity: 0,
             free: Mutex::new(Vec::new()),
         };
         let dummy_hash = hash_with(&params, &startup_only, "verity-dummy-password-for-timing")?;
@@ -97,21 +102,30 @@ impl Passwords {
     /// Hashes on the blocking pool. A burst of logins queues on the semaphore instead of
     /// allocating 19 MiB per concurrent hash.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let _permit = self.permits.clone().acquire_owned().await?;
+        let permit = self.permits.clone().acquire_owned().await?;
         let (params, pool) = (self.params.clone(), self.pool.clone());
-        tokio::task::spawn_blocking(move || hash_with(&params, &pool, &password)).await?
+        // The permit moves into the blocking task: if the request is dropped meanwhile, the
+        // hash still holds its permit (and its buffer) until it ends.
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            hash_with(&params, &pool, &password)
+        })
+        .await?
     }
 
     /// `None` verifies against a dummy hash and returns false: same work, same timing.
     pub async fn verify(&self, stored: Option<String>, password: String) -> anyhow::Result<bool> {
-        let _permit = self.permits.clone().acquire_owned().await?;
+        let permit = self.permits.clone().acquire_owned().await?;
         let (stored, real) = match stored {
             Some(h) => (h, true),
             None => (self.dummy_hash.clone(), false),
         };
         let pool = self.pool.clone();
-        let ok =
-            tokio::task::spawn_blocking(move || verify_with(&pool, &stored, &password)).await??;
+        let ok = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_with(&pool, &stored, &password)
+        })
+        .await??;
         Ok(ok && real)
     }
 

@@ -69,6 +69,10 @@ async fn remaining(ctx: &Ctx, key: &str) -> anyhow::Result<Option<u64>> {
     Ok(ctx.store.ttl(key).await?.map(|d| d.as_secs().max(1)))
 }
 
+/// How long a wait or lock taken before Argon2 runs outlasts its own length, so it can't
+/// expire while its holder is still queued for Argon2; the verdict then sets the exact length.
+const IN_FLIGHT_SECS: u64 = 300;
+
 /// A password check that was let through: which slots it holds.
 struct Admitted {
     account_attempt: i64,
@@ -102,7 +106,11 @@ async fn admit(ctx: &Ctx, k: &Keys) -> anyhow::Result<Result<Admitted, SignInOut
         );
         holds_ip_gate = ctx
             .store
-            .put_if_absent(&k.per_ip_wait, "1", Duration::from_secs(ip_wait_secs))
+            .put_if_absent(
+                &k.per_ip_wait,
+                "1",
+                Duration::from_secs(ip_wait_secs + IN_FLIGHT_SECS),
+            )
             .await?;
         if !holds_ip_gate {
             ctx.store.decr(&k.per_ip_failures).await?;
@@ -152,12 +160,16 @@ async fn admit(ctx: &Ctx, k: &Keys) -> anyhow::Result<Result<Admitted, SignInOut
     }
     let mut holds_account_lock = false;
     if account_attempt % period == 0 || account_attempt == hard {
+        // The lock and the mark of the period it ends, in one atomic step: whoever sees the
+        // mark also sees the lock (or its end), and a request that dies can't leave one alone.
+        let period_done = (account_attempt / period).to_string();
         holds_account_lock = ctx
             .store
-            .put_if_absent(
+            .put_if_absent_with_mark(
                 &k.account_lock,
                 "1",
-                Duration::from_secs(sec.account_lock_secs),
+                Duration::from_secs(sec.account_lock_secs + IN_FLIGHT_SECS),
+                (&k.account_locked_through, &period_done, memory),
             )
             .await?;
         if !holds_account_lock {
@@ -168,14 +180,6 @@ async fn admit(ctx: &Ctx, k: &Keys) -> anyhow::Result<Result<Admitted, SignInOut
                 .unwrap_or(sec.account_lock_secs);
             return Ok(Err(SignInOutcome::AccountLocked { wait_secs }));
         }
-        // Written after the lock, so whoever sees this mark also sees the lock (or its end).
-        ctx.store
-            .put(
-                &k.account_locked_through,
-                &(account_attempt / period).to_string(),
-                memory,
-            )
-            .await?;
     }
     Ok(Ok(Admitted {
         account_attempt,
@@ -272,6 +276,15 @@ pub async fn sign_in(
                 return Ok(SignInOutcome::LockedUntilRecovered);
             }
             if admitted.holds_account_lock {
+                // The lock was taken before Argon2 ran; it lasts its full time from the verdict,
+                // however long the queue for Argon2 was.
+                ctx.store
+                    .put(
+                        &k.account_lock,
+                        "1",
+                        Duration::from_secs(sec.account_lock_secs),
+                    )
+                    .await?;
                 notify_locked(
                     ctx,
                     user.as_ref().map(|u| u.email.as_str()),
@@ -285,6 +298,13 @@ pub async fn sign_in(
                 });
             }
             if admitted.holds_ip_gate {
+                ctx.store
+                    .put(
+                        &k.per_ip_wait,
+                        "1",
+                        Duration::from_secs(admitted.ip_wait_secs),
+                    )
+                    .await?;
                 return Ok(SignInOutcome::TryAgainLater {
                     wait_secs: admitted.ip_wait_secs,
                 });
@@ -299,6 +319,25 @@ pub async fn sign_in(
     let foreign_lock =
         !admitted.holds_account_lock && ctx.store.get(&k.account_lock).await?.is_some();
     if refused_now > admitted.refused_before || foreign_lock {
+        // What this attempt took up front now lasts its own length from here.
+        if admitted.holds_ip_gate {
+            ctx.store
+                .put(
+                    &k.per_ip_wait,
+                    "1",
+                    Duration::from_secs(admitted.ip_wait_secs),
+                )
+                .await?;
+        }
+        if admitted.holds_account_lock {
+            ctx.store
+                .put(
+                    &k.account_lock,
+                    "1",
+                    Duration::from_secs(sec.account_lock_secs),
+                )
+                .await?;
+        }
         if let Some(wait_secs) = remaining(ctx, &k.account_lock).await? {
             return Ok(SignInOutcome::AccountLocked { wait_secs });
         }

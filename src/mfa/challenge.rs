@@ -29,20 +29,35 @@ fn otp_key(user_id: &str, purpose: &str) -> String {
 
 /// Seconds until the second factor unlocks, if it is locked.
 pub async fn locked_for(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<i64>> {
-    let Some(until) = ctx.store.get(&lock_key(user_id)).await? else {
-        return Ok(None);
-    };
-    let until: i64 = until.parse().unwrap_or(0);
-    let left = until - ctx.clock.unix_now();
-    if left > 0 {
-        Ok(Some(left))
-    } else {
-        // The lock has passed: start counting afresh.
-        ctx.store.delete(&lock_key(user_id)).await?;
-        ctx.store.delete(&fail_key(user_id)).await?;
-        ctx.store.delete(&refused_key(user_id)).await?;
-        Ok(None)
+    // Twice at most: a request that saw an expired lock may find a newer one in its place.
+    for _ in 0..2 {
+        let Some(value) = ctx.store.get(&lock_key(user_id)).await? else {
+            return Ok(None);
+        };
+        let until: i64 = value.parse().unwrap_or(0);
+        let left = until - ctx.clock.unix_now();
+        if left > 0 {
+            return Ok(Some(left));
+        }
+        // The lock has passed: start counting afresh. Only while the lock is still the one
+        // read, in one atomic step, so a late request can't wipe the count (or the lock) of
+        // the next period.
+        let (fail, refused) = (fail_key(user_id), refused_key(user_id));
+        if ctx
+            .store
+            .delete_if_equals(&lock_key(user_id), &value, &[&fail, &refused])
+            .await?
+        {
+            return Ok(None);
+        }
     }
+    Ok(ctx
+        .store
+        .get(&lock_key(user_id))
+        .await?
+        .and_then(|v| v.parse::<i64>().ok())
+        .map(|until| until - ctx.clock.unix_now())
+        .filter(|left| *left > 0))
 }
 
 /// Lifts a second-factor lock and forgets the wrong-code count (an operator's unlock).

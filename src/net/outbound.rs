@@ -142,7 +142,10 @@ fn is_public_v6(ip: Ipv6Addr) -> bool {
         || (s[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (s[0] & 0xff00) == 0xff00 // multicast
         || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
-        || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]); // discard-only
+        || (s[0] == 0x0100 && s[1..4] == [0, 0, 0]) // discard-only
+        || (s[0] == 0x0064 && s[1] == 0xff9b && s[2] == 0x0001) // local-use NAT64 64:ff9b:1::/48
+        || s[0] == 0x2002 // 6to4: carries an IPv4 address, possibly a private one
+        || (s[0] == 0x2001 && s[1] == 0); // Teredo 2001::/32: likewise
     !special
 }
 
@@ -361,6 +364,9 @@ mod tests {
             "::ffff:10.1.1.1",
             "::ffff:169.254.169.254",
             "64:ff9b::10.0.0.1",
+            "64:ff9b:1::8.8.8.8",
+            "2002:a00:1::1",
+            "2001:0:4136:e378::1",
             "fc00::1",
             "fd12:3456::1",
             "fe80::1",

@@ -27,6 +27,24 @@ pub trait Store: Send + Sync {
     /// action reserves its slot before it acts, so concurrent requests can't overshoot.
     async fn incr_below(&self, key: &str, limit: i64, ttl: Duration)
         -> anyhow::Result<Option<i64>>;
+    /// Deletes `key` only while it still holds `expected`, and `with` in the same atomic step:
+    /// of several requests that saw one expired lock, only the first clears it (and its
+    /// counters); a newer lock written meanwhile is left alone. Returns whether it deleted.
+    async fn delete_if_equals(
+        &self,
+        key: &str,
+        expected: &str,
+        with: &[&str],
+    ) -> anyhow::Result<bool>;
+    /// Sets `key` only if absent and, in the same atomic step when it did, `mark` too (with its
+    /// own value and TTL): nothing can see one without the other, even if the request dies.
+    async fn put_if_absent_with_mark(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+        mark: (&str, &str, Duration),
+    ) -> anyhow::Result<bool>;
     /// Gives back a slot taken with `incr`/`incr_below`: decrements an existing counter and
     /// keeps its TTL. A counter that has expired meanwhile stays absent.
     async fn decr(&self, key: &str) -> anyhow::Result<()>;
@@ -166,6 +184,42 @@ impl Store for MemoryStore {
         }))
     }
 
+    async fn delete_if_equals(
+        &self,
+        key: &str,
+        expected: &str,
+        with: &[&str],
+    ) -> anyhow::Result<bool> {
+        Ok(self.with(|m| {
+            if live(m.get(key)).map(|(v, _)| v.as_str()) != Some(expected) {
+                return false;
+            }
+            m.remove(key);
+            for k in with {
+                m.remove(*k);
+            }
+            true
+        }))
+    }
+
+    async fn put_if_absent_with_mark(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+        mark: (&str, &str, Duration),
+    ) -> anyhow::Result<bool> {
+        Ok(self.with(|m| {
+            if live(m.get(key)).is_some() {
+                return false;
+            }
+            let now = Instant::now();
+            m.insert(key.to_string(), (value.to_string(), now + ttl));
+            m.insert(mark.0.to_string(), (mark.1.to_string(), now + mark.2));
+            true
+        }))
+    }
+
     async fn decr(&self, key: &str) -> anyhow::Result<()> {
         self.with(|m| {
             if let Some((v, exp)) = live(m.get(key)).cloned() {
@@ -198,6 +252,8 @@ pub struct RedisStore {
     incr_script: redis::Script,
     incr_below_script: redis::Script,
     decr_script: redis::Script,
+    delete_if_equals_script: redis::Script,
+    put_with_mark_script: redis::Script,
 }
 
 impl RedisStore {
@@ -230,6 +286,16 @@ impl RedisStore {
             decr_script: redis::Script::new(
                 "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('DECR', KEYS[1]) end \
                  return 0",
+            ),
+            delete_if_equals_script: redis::Script::new(
+                "if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end \
+                 redis.call('DEL', unpack(KEYS)) \
+                 return 1",
+            ),
+            put_with_mark_script: redis::Script::new(
+                "if not redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then return 0 end \
+                 redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4]) \
+                 return 1",
             ),
         })
     }
@@ -322,6 +388,42 @@ impl Store for RedisStore {
         Ok((v >= 0).then_some(v))
     }
 
+    async fn delete_if_equals(
+        &self,
+        key: &str,
+        expected: &str,
+        with: &[&str],
+    ) -> anyhow::Result<bool> {
+        let mut c = self.conn.clone();
+        let mut call = self.delete_if_equals_script.key(self.key(key));
+        for k in with {
+            call.key(self.key(k));
+        }
+        let deleted: i64 = call.arg(expected).invoke_async(&mut c).await?;
+        Ok(deleted == 1)
+    }
+
+    async fn put_if_absent_with_mark(
+        &self,
+        key: &str,
+        value: &str,
+        ttl: Duration,
+        mark: (&str, &str, Duration),
+    ) -> anyhow::Result<bool> {
+        let mut c = self.conn.clone();
+        let set: i64 = self
+            .put_with_mark_script
+            .key(self.key(key))
+            .key(self.key(mark.0))
+            .arg(value)
+            .arg(millis(ttl))
+            .arg(mark.1)
+            .arg(millis(mark.2))
+            .invoke_async(&mut c)
+            .await?;
+        Ok(set == 1)
+    }
+
     async fn decr(&self, key: &str) -> anyhow::Result<()> {
         let mut c = self.conn.clone();
         let _: i64 = self
@@ -383,6 +485,19 @@ mod tests {
         assert_eq!(s.incr_below("n", 2, ttl).await.unwrap(), None);
         s.decr("n").await.unwrap();
         assert_eq!(s.incr_below("n", 2, ttl).await.unwrap(), Some(2));
+        assert!(!s.delete_if_equals("n", "5", &["absent"]).await.unwrap());
+        assert!(s
+            .put_if_absent_with_mark("lock", "a", ttl, ("mark", "1", ttl))
+            .await
+            .unwrap());
+        assert!(!s
+            .put_if_absent_with_mark("lock", "b", ttl, ("mark", "2", ttl))
+            .await
+            .unwrap());
+        assert_eq!(s.get("mark").await.unwrap().as_deref(), Some("1"));
+        assert!(s.delete_if_equals("lock", "a", &["mark"]).await.unwrap());
+        assert_eq!(s.get("mark").await.unwrap(), None);
+        assert!(!s.delete_if_equals("lock", "a", &[]).await.unwrap());
         // Decrementing a counter that doesn't exist creates nothing.
         s.decr("absent").await.unwrap();
         assert_eq!(s.get("absent").await.unwrap(), None);
