@@ -72,11 +72,12 @@ impl Passwords {
             capacity: permits.max(1),
             free: Mutex::new(Vec::new()),
         });
-        // Made with a buffer of its own that is freed again: the pool fills on the first real
-        // sign-in, so an idle server doesn't hold Argon2 memory.
+        // Both made with one buffer of their own that is freed again: the pool fills on the
+        // first real sign-in, so an idle server doesn't hold Argon2 memory. (One buffer, not
+        // two: after the first large free the allocator keeps the next one.)
         let startup_only = MemoryPool {
             blocks_per_hash: params.block_count(),
-            capacity: 0,
+            capacity: 1,
             free: Mutex::new(Vec::new()),
         };
         let dummy_hash = hash_with(&params, &startup_only, "verity-dummy-password-for-timing")?;
