@@ -180,6 +180,10 @@ pub struct Security {
     pub key_refresh_secs: u64,
     /// Sign-up attempts per IP per hour.
     pub signups_per_ip_per_hour: u32,
+    /// Email addresses one account may add per day (each add mails a confirmation link).
+    pub email_adds_per_account_per_day: u32,
+    /// Times one address may be added (by any accounts) per day: caps mail to one mailbox.
+    pub email_adds_per_address_per_day: u32,
     /// Lifetime of a password-reset link (single use).
     pub password_reset_ttl_secs: u64,
     /// Password-reset requests per hour, per account and per IP.
@@ -299,6 +303,8 @@ impl Default for Security {
             key_publish_lead_secs: 3600,
             key_refresh_secs: 60,
             signups_per_ip_per_hour: 20,
+            email_adds_per_account_per_day: 10,
+            email_adds_per_address_per_day: 3,
             password_reset_ttl_secs: 1800,
             password_resets_per_hour: 20,
             backchannel_retry_base_secs: 5,
@@ -412,6 +418,12 @@ impl Settings {
         }
         if !(1024..=1024 * 1024).contains(&s.jwks_max_bytes) {
             bail!("security.jwks_max_bytes must be between 1024 and 1048576");
+        }
+        if s.email_adds_per_account_per_day == 0 || s.email_adds_per_address_per_day == 0 {
+            bail!(
+                "security.email_adds_per_account_per_day and email_adds_per_address_per_day must be \
+                 at least 1"
+            );
         }
         if s.password_failures_hard_limit > 100 {
             bail!("security.password_failures_hard_limit may not exceed 100 (NIST 63B)");

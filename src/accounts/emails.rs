@@ -5,11 +5,19 @@
 //! Only a confirmed address belongs to anyone. An unconfirmed one reserves nothing: others may
 //! add it or sign up with it, the first to confirm holds it and every other unconfirmed claim
 //! on it is voided then, and it expires with its link (`email_confirmation_ttl_secs`). The
-//! database enforces "one confirmed holder" with a unique index on confirmed rows only.
+//! database enforces "one confirmed holder" with a unique index on confirmed rows only, and
+//! every transaction that checks or takes an address first serialises on it
+//! ([`lock_address`]), so a check and the write that follows can't race another one.
+//!
+//! Opening a confirmation link confirms nothing (mail scanners and link previews open links):
+//! its page has a button, and only a signed-in session of the account that added the address
+//! may press it. Adding is limited per account and per address
+//! (`email_adds_per_account_per_day`, `email_adds_per_address_per_day`).
 
 use diesel::prelude::*;
 
 use crate::accounts::sessions::Session;
+use crate::accounts::step_up::SteppedUp;
 use crate::accounts::users::{email_is_plausible, normalize_email};
 use crate::audit::{self, Actor};
 use crate::crypto;
@@ -71,8 +79,15 @@ pub fn confirmed_owner(conn: &mut DbConn, email: &str) -> anyhow::Result<Option<
         .optional()?)
 }
 
+/// Inside a write transaction, before checking who holds `email` and writing on that: waits
+/// for every other transaction doing the same for this address (a PostgreSQL advisory lock;
+/// SQLite's `BEGIN IMMEDIATE` already serialises writers). `email` is the normalised address.
+pub fn lock_address(conn: &mut DbConn, email: &str) -> diesel::QueryResult<()> {
+    crate::storage::db::serialize_on(conn, &format!("email:{email}"))
+}
+
 /// Whether any account holds `email` confirmed (as its primary or an extra address).
-fn confirmed_anywhere(conn: &mut DbConn, email: &str) -> anyhow::Result<bool> {
+pub fn confirmed_anywhere(conn: &mut DbConn, email: &str) -> anyhow::Result<bool> {
     let primary: bool = diesel::select(diesel::dsl::exists(
         users::table
             .filter(users::email.eq(email))
@@ -175,18 +190,61 @@ pub async fn notify_all(
 #[derive(Debug, PartialEq, Eq)]
 pub enum Change {
     Done,
-    NeedsStepUp,
     Refused(String),
+    /// Over a daily limit on adding addresses; nothing was added or sent.
+    TooMany(String),
 }
 
-pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyhow::Result<Change> {
-    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
-        return Ok(Change::NeedsStepUp);
+/// Takes a slot under both daily limits before anything is mailed; None (and no slot kept)
+/// when either is used up.
+async fn reserve_add(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result<bool> {
+    let day = std::time::Duration::from_secs(86400);
+    let security = &ctx.settings.security;
+    let account_key = format!("email-add:account:{user_id}");
+    let reserved = ctx
+        .store
+        .incr_below(
+            &account_key,
+            i64::from(security.email_adds_per_account_per_day),
+            day,
+        )
+        .await?;
+    if reserved.is_none() {
+        return Ok(false);
     }
+    // The address as a hash: the store needn't hold people's addresses.
+    let address_key = format!("email-add:address:{}", crypto::token_hash(email));
+    let reserved = ctx
+        .store
+        .incr_below(
+            &address_key,
+            i64::from(security.email_adds_per_address_per_day),
+            day,
+        )
+        .await?;
+    if reserved.is_none() {
+        ctx.store.decr(&account_key).await?;
+        return Ok(false);
+    }
+    Ok(true)
+}
+
+pub async fn add(
+    ctx: &Ctx,
+    current: &SteppedUp,
+    raw: &str,
+    actor: &Actor,
+) -> anyhow::Result<Change> {
     let email = normalize_email(raw);
     if !email_is_plausible(&email) {
         return Ok(Change::Refused(
             "Enter an email address like name@example.com.".into(),
+        ));
+    }
+    // Counted whether or not the address turns out to be free: the answer mustn't tell.
+    if !reserve_add(ctx, &current.user_id, &email).await? {
+        return Ok(Change::TooMany(
+            "Too many email addresses were added today. Try again tomorrow.".into(),
         ));
     }
     let token = crypto::random_token(32);
@@ -202,6 +260,7 @@ pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyh
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
+                lock_address(c, &addr)?;
                 purge_expired(c, now, ttl)?;
                 // Only a confirmed address is taken; someone else's pending claim is not.
                 let own_primary: bool = diesel::select(diesel::dsl::exists(
@@ -275,21 +334,75 @@ pub async fn add(ctx: &Ctx, current: &Session, raw: &str, actor: &Actor) -> anyh
     Ok(Change::Done)
 }
 
-pub async fn confirm(ctx: &Ctx, token: &str) -> anyhow::Result<bool> {
+/// What the page of an add-email link can offer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PendingConfirmation {
+    /// Unknown, used or expired: one answer for all three.
+    InvalidLink,
+    /// Valid, and `viewer` is the account that added `email`: show the button.
+    Yours { email: String },
+    /// Valid, but only a session of the account that added it may confirm.
+    SignInAsAdder { email: String },
+}
+
+/// The page an add-email link opens: it uses nothing up and confirms nothing.
+pub async fn pending_confirmation(
+    ctx: &Ctx,
+    viewer: Option<&str>,
+    token: &str,
+) -> anyhow::Result<PendingConfirmation> {
     let (token, now) = (token.to_string(), ctx.clock.now());
+    let found = ctx
+        .db
+        .run(move |c| {
+            crate::accounts::email_tokens::peek_address(c, now, &token, PURPOSE_ADD_EMAIL)
+        })
+        .await?;
+    Ok(match found {
+        None => PendingConfirmation::InvalidLink,
+        Some((uid, email)) if viewer == Some(uid.as_str()) => PendingConfirmation::Yours { email },
+        Some((_, email)) => PendingConfirmation::SignInAsAdder { email },
+    })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Confirmation {
+    Confirmed,
+    /// Unknown, used, expired, or the address was confirmed by someone else meanwhile.
+    InvalidLink,
+    /// The link is valid but `current` isn't the account that added it; the link stays valid.
+    NotYours,
+}
+
+/// Confirms an added address: the link's token, pressed by a signed-in session of the account
+/// that added it.
+pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Result<Confirmation> {
+    let (token, now, viewer) = (token.to_string(), ctx.clock.now(), current.user_id.clone());
     let confirmed = ctx
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
+                // Another account's session leaves the link unused for its owner.
+                match crate::accounts::email_tokens::peek_address(
+                    c,
+                    now,
+                    &token,
+                    PURPOSE_ADD_EMAIL,
+                )? {
+                    None => return Ok(Err(Confirmation::InvalidLink)),
+                    Some((uid, _)) if uid != viewer => return Ok(Err(Confirmation::NotYours)),
+                    Some(_) => {}
+                }
                 let Some((uid, addr)) =
                     crate::accounts::email_tokens::claim(c, now, &token, PURPOSE_ADD_EMAIL)?
                 else {
-                    return Ok(None);
+                    return Ok(Err(Confirmation::InvalidLink));
                 };
+                lock_address(c, &addr)?;
                 // First to confirm holds the address; a later confirmation is refused here,
                 // never by the unique index.
                 if confirmed_anywhere(c, &addr)? {
-                    return Ok(None);
+                    return Ok(Err(Confirmation::InvalidLink));
                 }
                 // In a savepoint: should a concurrent confirmation win the unique index first,
                 // this one is refused cleanly rather than failing the request.
@@ -306,28 +419,30 @@ pub async fn confirm(ctx: &Ctx, token: &str) -> anyhow::Result<bool> {
                     Err(diesel::result::Error::DatabaseError(
                         diesel::result::DatabaseErrorKind::UniqueViolation,
                         _,
-                    )) => return Ok(None),
+                    )) => return Ok(Err(Confirmation::InvalidLink)),
                     Err(e) => return Err(e.into()),
                 };
+                if n != 1 {
+                    return Ok(Err(Confirmation::InvalidLink));
+                }
                 // Everyone else's pending claim on it ends now.
                 void_unconfirmed_claims(c, now, &addr)?;
-                if n == 1 {
-                    audit::record(
-                        c,
-                        now,
-                        Some(&uid),
-                        None,
-                        "email_confirmed",
-                        serde_json::json!({}),
-                        None,
-                    )?;
-                }
-                Ok((n == 1).then_some((uid, addr)))
+                audit::record(
+                    c,
+                    now,
+                    Some(&uid),
+                    None,
+                    "email_confirmed",
+                    serde_json::json!({}),
+                    None,
+                )?;
+                Ok(Ok((uid, addr)))
             })
         })
         .await?;
-    let Some((uid, addr)) = confirmed else {
-        return Ok(false);
+    let (uid, addr) = match confirmed {
+        Ok(done) => done,
+        Err(refused) => return Ok(refused),
     };
     let site = &ctx.settings.site_name;
     notify_all(
@@ -338,18 +453,15 @@ pub async fn confirm(ctx: &Ctx, token: &str) -> anyhow::Result<bool> {
         &format!("The address {addr} is now confirmed on your {site} account.\n"),
     )
     .await?;
-    Ok(true)
+    Ok(Confirmation::Confirmed)
 }
 
 pub async fn make_primary(
     ctx: &Ctx,
-    current: &Session,
+    current: &SteppedUp,
     id: &str,
     actor: &Actor,
 ) -> anyhow::Result<Change> {
-    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
-        return Ok(Change::NeedsStepUp);
-    }
     let (uid, rid, now, a) = (
         current.user_id.clone(),
         id.to_string(),
@@ -369,6 +481,19 @@ pub async fn make_primary(
                 let Some((new_primary, true)) = row else {
                     return Ok(None);
                 };
+                // Ordered with every other check-then-write on this address, then re-read.
+                lock_address(c, &new_primary)?;
+                let still: bool = diesel::select(diesel::dsl::exists(
+                    user_emails::table
+                        .find(&rid)
+                        .filter(user_emails::user_id.eq(&uid))
+                        .filter(user_emails::email.eq(&new_primary))
+                        .filter(user_emails::verified.eq(true)),
+                ))
+                .get_result(c)?;
+                if !still {
+                    return Ok(None);
+                }
                 let old_primary: String = users::table.find(&uid).select(users::email).first(c)?;
                 diesel::update(user_emails::table.find(&rid))
                     .set(user_emails::email.eq(format!("swap:{rid}")))
@@ -408,13 +533,10 @@ pub async fn make_primary(
 
 pub async fn remove(
     ctx: &Ctx,
-    current: &Session,
+    current: &SteppedUp,
     id: &str,
     actor: &Actor,
 ) -> anyhow::Result<Change> {
-    if !crate::accounts::sessions::step_up_fresh(ctx, current) {
-        return Ok(Change::NeedsStepUp);
-    }
     let (uid, rid, now, a) = (
         current.user_id.clone(),
         id.to_string(),

@@ -16,7 +16,6 @@ use crate::accounts::password::refusal_reason;
 use crate::accounts::users::{self, email_is_plausible, normalize_email, User};
 use crate::accounts::{email_tokens, emails};
 use crate::audit::{self, Actor};
-use crate::crypto;
 use crate::notify::{ConfirmEmailText, Message, SignupExistingText};
 use crate::storage::db::DbConn;
 use crate::storage::schema::{email_tokens as email_tokens_t, users as users_t};
@@ -136,7 +135,10 @@ async fn register(
                 let lookup = email.to_string();
                 match ctx.db.run(move |c| holder(c, &lookup)).await? {
                     Holder::Unconfirmed(user) => user,
-                    _ => return Ok(()),
+                    Holder::Confirmed { user_id } => {
+                        return tell_owner(ctx, email, &user_id, continue_to, actor).await;
+                    }
+                    Holder::Nobody => return Ok(()),
                 }
             }
         },
@@ -144,10 +146,11 @@ async fn register(
     send_confirmation(ctx, &user, continue_to).await
 }
 
-/// Inserts an account with no usable password (the hash of a random password nobody is ever
-/// told). Returns None when another account took the address meanwhile.
+/// Inserts an account with no usable password: the one hash made at startup from random bytes
+/// nobody kept, so a sign-up costs no Argon2 run (a flood of them can't starve sign-ins).
+/// Returns None when another account took or holds the address meanwhile.
 async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<Option<User>> {
-    let unusable_hash = ctx.passwords.hash(crypto::random_token(32)).await?;
+    let unusable_hash = ctx.passwords.unusable_hash();
     let now = ctx.clock.now();
     let user = User {
         id: uuid::Uuid::new_v4().to_string(),
@@ -167,7 +170,15 @@ async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Re
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
-                // Two sign-ups racing for one email: the unique index decides.
+                // Ordered with confirmations of this address, then re-checked: the holder
+                // looked up before may have changed.
+                emails::lock_address(c, &row.email)?;
+                if emails::confirmed_anywhere(c, &row.email)?
+                    || users::by_email(c, &row.email)?.is_some()
+                {
+                    return Ok(false);
+                }
+                // The unique index stays the last word.
                 match diesel::insert_into(users_t::table).values(&row).execute(c) {
                     Ok(_) => {}
                     Err(diesel::result::Error::DatabaseError(
@@ -347,8 +358,9 @@ fn confirm_in_tx(
     let Some((user_id, email)) = email_tokens::claim(c, now, token, PURPOSE_CONFIRM_EMAIL)? else {
         return Ok(ConfirmOutcome::InvalidLink);
     };
-    if emails::confirmed_owner(c, &email)?.is_some() {
-        // Confirmed meanwhile as another account's extra address: that account holds it.
+    emails::lock_address(c, &email)?;
+    if emails::confirmed_anywhere(c, &email)? {
+        // Confirmed meanwhile as another account's address: that account holds it.
         return Ok(ConfirmOutcome::InvalidLink);
     }
     // Only an account that was never confirmed: a confirmation link must never be a way to

@@ -768,13 +768,24 @@ pub struct EmailForm {
     id: String,
 }
 
-fn email_outcome(change: crate::accounts::emails::Change, done_notice: bool) -> PageResult {
+fn email_outcome(
+    browser: &Browser,
+    change: crate::accounts::emails::Change,
+    done_notice: bool,
+) -> PageResult {
     use crate::accounts::emails::Change;
     match change {
         Change::Done if done_notice => Ok(see_other("/account?email_added=1")),
         Change::Done => Ok(see_other("/account")),
-        Change::NeedsStepUp => Ok(step_up_redirect("/account")),
         Change::Refused(why) => Err(AppError::BadRequest(why)),
+        Change::TooMany(why) => render_status(
+            &ErrorPage {
+                layout: browser.layout("Too many email addresses"),
+                heading: "Too many email addresses".into(),
+                message: why,
+            },
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
     }
 }
 
@@ -783,9 +794,10 @@ pub async fn email_add(
     change: SensitiveChange,
     form: CsrfForm<EmailForm>,
 ) -> PageResult {
-    let (browser, session) = (&change.browser, &change.stepped_up);
+    let (browser, stepped_up) = (&change.browser, &change.stepped_up);
     email_outcome(
-        crate::accounts::emails::add(&ctx, session, &form.email, &browser.actor).await?,
+        browser,
+        crate::accounts::emails::add(&ctx, stepped_up, &form.email, &browser.actor).await?,
         true,
     )
 }
@@ -795,9 +807,10 @@ pub async fn email_primary(
     change: SensitiveChange,
     form: CsrfForm<EmailForm>,
 ) -> PageResult {
-    let (browser, session) = (&change.browser, &change.stepped_up);
+    let (browser, stepped_up) = (&change.browser, &change.stepped_up);
     email_outcome(
-        crate::accounts::emails::make_primary(&ctx, session, &form.id, &browser.actor).await?,
+        browser,
+        crate::accounts::emails::make_primary(&ctx, stepped_up, &form.id, &browser.actor).await?,
         false,
     )
 }
@@ -807,9 +820,10 @@ pub async fn email_remove(
     change: SensitiveChange,
     form: CsrfForm<EmailForm>,
 ) -> PageResult {
-    let (browser, session) = (&change.browser, &change.stepped_up);
+    let (browser, stepped_up) = (&change.browser, &change.stepped_up);
     email_outcome(
-        crate::accounts::emails::remove(&ctx, session, &form.id, &browser.actor).await?,
+        browser,
+        crate::accounts::emails::remove(&ctx, stepped_up, &form.id, &browser.actor).await?,
         false,
     )
 }
@@ -820,24 +834,74 @@ pub struct EmailConfirmQuery {
     token: String,
 }
 
+fn confirm_added_page(browser: &Browser, state: &str, email: String, token: &str) -> PageResult {
+    let title = match state {
+        "confirm" => "Confirm email address",
+        "sign_in" | "not_yours" => "Sign in to confirm",
+        "confirmed" => "Email confirmed",
+        _ => "Link not valid",
+    };
+    let page = ConfirmAddedEmailPage {
+        layout: browser.layout(title),
+        state: state.into(),
+        email,
+        token: token.into(),
+    };
+    match state {
+        "confirm" | "confirmed" | "sign_in" => render(&page),
+        "not_yours" => render_status(&page, StatusCode::FORBIDDEN),
+        _ => render_status(&page, StatusCode::BAD_REQUEST),
+    }
+}
+
+/// The emailed link: a page with a button; opening it confirms nothing (mail scanners and
+/// link previews open links too).
 pub async fn email_confirm(
     ctx: web::Data<Ctx>,
     browser: Browser,
     q: web::Query<EmailConfirmQuery>,
 ) -> PageResult {
-    let confirmed = crate::accounts::emails::confirm(&ctx, &q.token).await?;
-    let page = ConfirmEmailPage {
-        layout: browser.layout(if confirmed {
-            "Email confirmed"
-        } else {
-            "Link not valid"
-        }),
-        confirmed,
-        sign_in_link: "/account".into(),
-    };
-    if confirmed {
-        render(&page)
-    } else {
-        render_status(&page, StatusCode::BAD_REQUEST)
+    use crate::accounts::emails::PendingConfirmation;
+    let viewer = browser.session.as_ref().map(|s| s.user_id.as_str());
+    match crate::accounts::emails::pending_confirmation(&ctx, viewer, &q.token).await? {
+        PendingConfirmation::Yours { email } => {
+            confirm_added_page(&browser, "confirm", email, &q.token)
+        }
+        PendingConfirmation::SignInAsAdder { email } => {
+            confirm_added_page(&browser, "sign_in", email, "")
+        }
+        PendingConfirmation::InvalidLink => {
+            confirm_added_page(&browser, "invalid", String::new(), "")
+        }
+    }
+}
+
+#[derive(Deserialize)]
+pub struct EmailConfirmForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// The button on the link's page: only a session of the account that added the address.
+pub async fn email_confirm_submit(
+    ctx: web::Data<Ctx>,
+    signed_in: SignedIn,
+    form: CsrfForm<EmailConfirmForm>,
+) -> PageResult {
+    use crate::accounts::emails::{Confirmation, PendingConfirmation};
+    let browser = &signed_in.browser;
+    let viewer = Some(signed_in.session.user_id.as_str());
+    // The address, for the page (the link is used up once confirmed).
+    let email =
+        match crate::accounts::emails::pending_confirmation(&ctx, viewer, &form.token).await? {
+            PendingConfirmation::Yours { email } | PendingConfirmation::SignInAsAdder { email } => {
+                email
+            }
+            PendingConfirmation::InvalidLink => String::new(),
+        };
+    match crate::accounts::emails::confirm(&ctx, &signed_in.session, &form.token).await? {
+        Confirmation::Confirmed => confirm_added_page(browser, "confirmed", email, ""),
+        Confirmation::NotYours => confirm_added_page(browser, "not_yours", email, ""),
+        Confirmation::InvalidLink => confirm_added_page(browser, "invalid", String::new(), ""),
     }
 }

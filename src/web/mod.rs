@@ -106,6 +106,7 @@ route_table! {
     post "/account/emails/primary" => account::email_primary,
     post "/account/emails/remove" => account::email_remove,
     get "/account/emails/confirm" => account::email_confirm,
+    post "/account/emails/confirm" => account::email_confirm_submit,
     post "/account/backup-codes" => mfa::regenerate_backup_codes,
     get "/account/backup-codes" => mfa::regenerated_backup_codes,
     get "/account/backup-codes.txt" => mfa::regenerated_backup_codes_download,

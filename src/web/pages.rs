@@ -97,6 +97,18 @@ pub struct ConfirmEmailPage {
     pub sign_in_link: String,
 }
 
+/// The page of an add-email link: `state` is "confirm" (the button), "sign_in" (only the
+/// account that added it may confirm; "not_yours" after another account pressed the button),
+/// "confirmed" or "invalid".
+#[derive(Template)]
+#[template(path = "confirm_added_email.html")]
+pub struct ConfirmAddedEmailPage {
+    pub layout: Layout,
+    pub state: String,
+    pub email: String,
+    pub token: String,
+}
+
 #[derive(Template)]
 #[template(path = "login.html")]
 pub struct LoginPage {

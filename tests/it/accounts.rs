@@ -488,3 +488,43 @@ async fn a_pre_registered_address_cannot_be_hijacked_the_mailbox_owner_chooses_t
         .to_string();
     assert_eq!(attacker.get_abs(&first).await.status(), 400);
 }
+
+#[actix_web::test]
+async fn a_sign_up_stores_the_one_unusable_hash_made_at_startup() {
+    let server = TestServer::start().await;
+    for email in ["una@example.com", "uri@example.com"] {
+        assert_eq!(
+            server
+                .submit_sign_up(&server.browser(), email)
+                .await
+                .status(),
+            200
+        );
+        server.link_from_outbox(email, "Confirm your email").await;
+    }
+    let hashes: Vec<String> = server
+        .ctx
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::users;
+            Ok(users::table
+                .filter(users::email.eq_any(["una@example.com", "uri@example.com"]))
+                .select(users::password_hash)
+                .load(c)?)
+        })
+        .await
+        .unwrap();
+    // No Argon2 run per sign-up: both hold the same startup hash, and no password opens it.
+    assert_eq!(hashes.len(), 2);
+    let unusable = server.ctx.passwords.unusable_hash();
+    assert!(hashes.iter().all(|h| *h == unusable), "{hashes:?}");
+    assert!(unusable.starts_with("$argon2id$"));
+    assert_eq!(
+        server
+            .sign_in(&server.browser(), "una@example.com", PASSWORD)
+            .await
+            .status(),
+        401
+    );
+}

@@ -38,9 +38,9 @@ async fn adding_confirming_making_primary_and_removing_an_address() {
     let link = server
         .link_from_outbox("vee@work.example", "Confirm your new email")
         .await;
-    assert_eq!(browser.get_abs(&link).await.status(), 200);
+    assert_eq!(confirm_via_page(&browser, &link).await, 200);
     assert_eq!(
-        browser.get_abs(&link).await.status(),
+        confirm_via_page(&browser, &link).await,
         400,
         "the link works once"
     );
@@ -150,6 +150,32 @@ async fn email_changes_need_a_recent_sign_in_and_addresses_stay_unique() {
     assert!(server.outbox_for("wyn@home.example").await.is_empty());
 }
 
+/// Opens an add-email link and presses the button on its page: the button's status, or the
+/// link page's when it has no button (a used or expired link: 400).
+async fn confirm_via_page(browser: &Browser, link: &str) -> u16 {
+    let res = browser.get_abs(link).await;
+    let status = res.status().as_u16();
+    let page = res.text().await.unwrap();
+    if status != 200 {
+        return status;
+    }
+    assert!(
+        page.contains("action=\"/account/emails/confirm\""),
+        "the link's page has a button: {page}"
+    );
+    browser
+        .post(
+            "/account/emails/confirm",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("token", &hidden(&page, "token")),
+            ],
+        )
+        .await
+        .status()
+        .as_u16()
+}
+
 async fn add_address(browser: &Browser, email: &str) {
     let account = browser.get_ok("/account").await;
     let res = browser
@@ -210,7 +236,12 @@ async fn the_first_to_confirm_an_address_holds_it_and_unconfirmed_claims_expire(
         .wait_for_messages("pat@work.example", "Confirm your new email", 2)
         .await;
     assert_eq!(links.len(), 2, "the owner's own link is sent");
-    assert_eq!(pat.get_abs(&link_in(&links[0])).await.status(), 200);
+    let pats_link = links
+        .iter()
+        .map(link_in)
+        .find(|l| *l != mallorys_link)
+        .unwrap();
+    assert_eq!(confirm_via_page(&pat, &pats_link).await, 200);
     assert!(!pat
         .get_ok("/account")
         .await
@@ -262,7 +293,7 @@ async fn a_sign_up_never_confirmed_does_not_block_the_owner_making_the_address_p
     let link = server
         .link_from_outbox("kim@work.example", "Confirm your new email")
         .await;
-    assert_eq!(kim.get_abs(&link).await.status(), 200);
+    assert_eq!(confirm_via_page(&kim, &link).await, 200);
     let account = kim.get_ok("/account").await;
     let doc = scraper::Html::parse_document(&account);
     let id = doc
@@ -293,4 +324,143 @@ async fn a_sign_up_never_confirmed_does_not_block_the_owner_making_the_address_p
         .open_confirmation_link(&stranger, &signup_link, "stranger chosen passphrase")
         .await;
     assert_eq!(status, 400);
+}
+
+/// The confirmed extra addresses of an account, from the database.
+async fn confirmed_extra(server: &TestServer, email: &str) -> Vec<String> {
+    let email = email.to_string();
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::{user_emails, users};
+            let uid: String = users::table
+                .filter(users::email.eq(&email))
+                .select(users::id)
+                .first(c)?;
+            Ok(user_emails::table
+                .filter(user_emails::user_id.eq(uid))
+                .filter(user_emails::verified.eq(true))
+                .select(user_emails::email)
+                .load(c)?)
+        })
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn opening_an_add_email_link_confirms_nothing_and_only_the_adding_account_can_confirm() {
+    let server = TestServer::start().await;
+    // Mallory claims Vic's address; Vic's mail scanner, Vic (signed out, then signed in to
+    // her own account) all open the link.
+    let mallory = server.signed_in_browser("mallory@example.com").await;
+    add_address(&mallory, "vic@example.org").await;
+    let link = server
+        .link_from_outbox("vic@example.org", "Confirm your new email")
+        .await;
+
+    let scanner = server.browser();
+    let res = scanner.get_abs(&link).await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("Only the account that added"), "{page}");
+    assert!(!page.contains("name=\"token\""), "no button for a stranger");
+    let vic = server.signed_in_browser("vic@example.com").await;
+    let page = vic.get_ok(&link[link.find("/account").unwrap()..]).await;
+    assert!(page.contains("Only the account that added"), "{page}");
+    assert!(
+        confirmed_extra(&server, "mallory@example.com")
+            .await
+            .is_empty(),
+        "opening the link confirmed nothing"
+    );
+
+    // Pressing the button with Vic's session (the token read from the mail) is refused, and
+    // leaves the link as it was.
+    let token = link.split("token=").nth(1).unwrap().to_string();
+    let account = vic.get_ok("/account").await;
+    let res = vic
+        .post(
+            "/account/emails/confirm",
+            &[("csrf", &csrf_of(&account)), ("token", &token)],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Only the account that added"));
+    // Without a session: off to sign in, nothing confirmed.
+    let csrf = csrf_of(&scanner.get_ok("/login").await);
+    let res = scanner
+        .post(
+            "/account/emails/confirm",
+            &[("csrf", &csrf), ("token", &token)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(confirmed_extra(&server, "mallory@example.com")
+        .await
+        .is_empty());
+    assert!(server
+        .outbox_for("mallory@example.com")
+        .await
+        .iter()
+        .all(|m| !m.subject.contains("is confirmed")));
+
+    // The account that added it can still confirm with the same link.
+    assert_eq!(confirm_via_page(&mallory, &link).await, 200);
+    assert_eq!(
+        confirmed_extra(&server, "mallory@example.com").await,
+        vec!["vic@example.org".to_string()]
+    );
+}
+
+#[actix_web::test]
+async fn adding_addresses_is_limited_per_account_and_per_address() {
+    let server = TestServer::start_with(|s| {
+        s.security.email_adds_per_account_per_day = 2;
+        s.security.email_adds_per_address_per_day = 2;
+    })
+    .await;
+    let ana = server.signed_in_browser("ana@example.com").await;
+    add_address(&ana, "ana1@example.org").await;
+    add_address(&ana, "ana2@example.org").await;
+    let account = ana.get_ok("/account").await;
+    let res = ana
+        .post(
+            "/account/emails/add",
+            &[("csrf", &csrf_of(&account)), ("email", "ana3@example.org")],
+        )
+        .await;
+    assert_eq!(res.status(), 429, "the account's third address today");
+    assert!(res.text().await.unwrap().contains("Try again tomorrow"));
+    assert!(!ana.get_ok("/account").await.contains("ana3@example.org"));
+
+    // One address, added by several accounts: its mailbox gets two links a day, no more.
+    let bo = server.signed_in_browser("bo@example.com").await;
+    let cy = server.signed_in_browser("cy@example.com").await;
+    add_address(&bo, "target@example.org").await;
+    add_address(&cy, "target@example.org").await;
+    let dee = server.signed_in_browser("dee@example.com").await;
+    let dees = dee.get_ok("/account").await;
+    let res = dee
+        .post(
+            "/account/emails/add",
+            &[("csrf", &csrf_of(&dees)), ("email", "Target@example.org")],
+        )
+        .await;
+    assert_eq!(res.status(), 429, "the address's third add today");
+    assert_eq!(
+        server
+            .wait_for_messages("target@example.org", "Confirm your new email", 2)
+            .await
+            .len(),
+        2
+    );
+    // The refused add kept no slot of Dee's.
+    add_address(&dee, "dee1@example.org").await;
+    add_address(&dee, "dee2@example.org").await;
 }

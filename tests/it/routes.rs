@@ -26,8 +26,9 @@ const NOT_BROWSER_FORMS: &[(&str, &str)] = &[
 
 /// `/account` routes that work without a session.
 const ACCOUNT_WITHOUT_SESSION: &[(&str, &str)] = &[
-    // The emailed confirmation link: the token is the proof, and it is often opened in
-    // another browser than the one signed in.
+    // The emailed add-email link's page: it confirms nothing (its button, the POST, needs the
+    // adding account's session and is checked here), and tells anyone else to sign in as the
+    // account that added the address.
     ("get", "/account/emails/confirm"),
 ];
 
