@@ -175,6 +175,8 @@ pub enum PhoneConfirmed {
     /// Stored; the channel's authentication-method reference for the session.
     Added {
         amr: &'static str,
+        /// The new phone: it confirmed this session (the SIM-swap cooldown rule reads it).
+        phone_id: String,
     },
     Problem(CodeOutcome),
     /// The number broke a rule meanwhile (say, another account took the last place).
@@ -220,13 +222,14 @@ pub async fn confirm_phone(
                     serde_json::json!({ "phone": row.masked, "channel": row.channel }),
                     None,
                 )?;
-                Ok(Ok(()))
+                Ok(Ok(row.id))
             })
         })
         .await?;
     Ok(match added {
-        Ok(()) => PhoneConfirmed::Added {
+        Ok(phone_id) => PhoneConfirmed::Added {
             amr: used.channel.amr(),
+            phone_id,
         },
         Err(why) => PhoneConfirmed::Refused(why),
     })

@@ -575,8 +575,17 @@ pub async fn setup_phone_confirm(
     };
     let pending = flow.pending_phone.as_ref();
     let (message, status) = match enrol::confirm_phone(&ctx, &flow, &form.code).await? {
-        PhoneConfirmed::Added { amr } => {
-            return complete(&ctx, &browser, &flow_id, &flow, &[amr], false, None).await
+        PhoneConfirmed::Added { amr, phone_id } => {
+            return complete(
+                &ctx,
+                &browser,
+                &flow_id,
+                &flow,
+                &[amr],
+                false,
+                Some(&phone_id),
+            )
+            .await
         }
         PhoneConfirmed::NothingPending => return Ok(see_other("/mfa/setup/phone")),
         PhoneConfirmed::Problem(outcome) => (code_problem(&ctx, &outcome), code_status(&outcome)),
