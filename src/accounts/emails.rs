@@ -383,7 +383,7 @@ pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Resul
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 // Another account's session leaves the link unused for its owner.
-                match crate::accounts::email_tokens::peek_address(
+                let addr = match crate::accounts::email_tokens::peek_address(
                     c,
                     now,
                     &token,
@@ -391,14 +391,16 @@ pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Resul
                 )? {
                     None => return Ok(Err(Confirmation::InvalidLink)),
                     Some((uid, _)) if uid != viewer => return Ok(Err(Confirmation::NotYours)),
-                    Some(_) => {}
-                }
+                    Some((_, addr)) => addr,
+                };
+                // The address lock comes before any row lock (the token's included): voiding
+                // the other claims below writes rows a sign-up confirmation also locks.
+                lock_address(c, &addr)?;
                 let Some((uid, addr)) =
                     crate::accounts::email_tokens::claim(c, now, &token, PURPOSE_ADD_EMAIL)?
                 else {
                     return Ok(Err(Confirmation::InvalidLink));
                 };
-                lock_address(c, &addr)?;
                 // First to confirm holds the address; a later confirmation is refused here,
                 // never by the unique index.
                 if confirmed_anywhere(c, &addr)? {

@@ -354,11 +354,17 @@ fn confirm_in_tx(
     now: NaiveDateTime,
     actor: &Actor,
 ) -> anyhow::Result<ConfirmOutcome> {
+    // The address lock comes before any row lock (the token's included), in the same order as
+    // an add-email confirmation, which writes this sign-up's rows when it wins.
+    let Some((_, address)) = email_tokens::peek_address(c, now, token, PURPOSE_CONFIRM_EMAIL)?
+    else {
+        return Ok(ConfirmOutcome::InvalidLink);
+    };
+    emails::lock_address(c, &address)?;
     // Claiming the token is the single-use gate: only one request can use it.
     let Some((user_id, email)) = email_tokens::claim(c, now, token, PURPOSE_CONFIRM_EMAIL)? else {
         return Ok(ConfirmOutcome::InvalidLink);
     };
-    emails::lock_address(c, &email)?;
     if emails::confirmed_anywhere(c, &email)? {
         // Confirmed meanwhile as another account's address: that account holds it.
         return Ok(ConfirmOutcome::InvalidLink);

@@ -464,3 +464,83 @@ async fn adding_addresses_is_limited_per_account_and_per_address() {
     add_address(&dee, "dee1@example.org").await;
     add_address(&dee, "dee2@example.org").await;
 }
+
+/// How many accounts hold `email` confirmed (as primary or extra address).
+async fn confirmed_holders(server: &TestServer, email: &str) -> i64 {
+    let email = email.to_string();
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::{user_emails, users};
+            let primary: i64 = users::table
+                .filter(users::email.eq(&email))
+                .filter(users::email_verified.eq(true))
+                .count()
+                .get_result(c)?;
+            let extra: i64 = user_emails::table
+                .filter(user_emails::email.eq(&email))
+                .filter(user_emails::verified.eq(true))
+                .count()
+                .get_result(c)?;
+            Ok(primary + extra)
+        })
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn a_sign_up_and_an_added_address_confirmed_at_once_leave_one_holder() {
+    let server = TestServer::start().await;
+    for round in 0..8u64 {
+        let address = format!("race{round}@example.org");
+        let signer = server.browser();
+        assert_eq!(server.submit_sign_up(&signer, &address).await.status(), 200);
+        let signup_link = server
+            .link_from_outbox(&address, "Confirm your email")
+            .await;
+        let adder = server
+            .signed_in_browser(&format!("adder{round}@example.com"))
+            .await;
+        add_address(&adder, &address).await;
+        let add_link = server
+            .link_from_outbox(&address, "Confirm your new email")
+            .await;
+        let signup_page = signer
+            .get_ok(&signup_link[signup_link.find("/confirm-email").unwrap()..])
+            .await;
+        let add_page = adder
+            .get_ok(&add_link[add_link.find("/account").unwrap()..])
+            .await;
+        let (signup_csrf, signup_token) = (csrf_of(&signup_page), hidden(&signup_page, "token"));
+        let (add_csrf, add_token) = (csrf_of(&add_page), hidden(&add_page, "token"));
+        // The sign-up's confirmation hashes its password first: start the other one a little
+        // later each round so the two transactions overlap in some round.
+        let signup_form = [
+            ("csrf", signup_csrf.as_str()),
+            ("token", signup_token.as_str()),
+            ("authz", ""),
+            ("password", PASSWORD),
+            ("password_confirmation", PASSWORD),
+        ];
+        let sign_up = signer.post("/confirm-email", &signup_form);
+        let add = async {
+            tokio::time::sleep(std::time::Duration::from_millis(round * 8)).await;
+            adder
+                .post(
+                    "/account/emails/confirm",
+                    &[("csrf", &add_csrf), ("token", &add_token)],
+                )
+                .await
+        };
+        let (a, b) = tokio::join!(sign_up, add);
+        assert!(a.status() == 200 || a.status() == 400, "{}", a.status());
+        assert!(b.status() == 200 || b.status() == 400, "{}", b.status());
+        assert_eq!(
+            confirmed_holders(&server, &address).await,
+            1,
+            "round {round}: exactly one account holds {address}"
+        );
+    }
+}
