@@ -325,7 +325,7 @@ pub async fn add(
                 channel: Channel::Email,
                 to: email.clone(),
                 subject: format!("Confirm your new email for {site}"),
-                body: format!("Confirm this address for your {site} account by opening this link:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email.\n", ctx.settings.issuer),
+                body: format!("To confirm this address for your {site} account, open this link in a browser where you are signed in to that account, and press Confirm:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email: nothing changes unless it is confirmed.\n", ctx.settings.issuer),
             },
         )
         .await;
