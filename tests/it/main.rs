@@ -16,6 +16,7 @@ mod dpop;
 mod emails;
 mod guards;
 mod harness;
+mod headers;
 mod keys;
 mod logout;
 mod mfa;
