@@ -268,7 +268,9 @@ fn snippet(body: &str) -> String {
     }
     let doc = Html::parse_document(body);
     for sel in [".error", "[role=alert]", "h1", "title"] {
-        let sel = Selector::parse(sel).expect("static selector");
+        let Ok(sel) = Selector::parse(sel) else {
+            continue;
+        };
         if let Some(e) = doc.select(&sel).next() {
             let text: String = e
                 .text()
@@ -573,7 +575,7 @@ async fn set_up_person(agent: &Agent, client: &Client, email: &str) -> anyhow::R
     page.expect(200, "backup codes page")?;
     let mut codes = {
         let doc = Html::parse_document(&page.body);
-        let sel = Selector::parse("ol.codes code").expect("static selector");
+        let sel = Selector::parse("ol.codes code").map_err(|e| anyhow!("selector: {e}"))?;
         doc.select(&sel)
             .map(|e| e.text().collect::<String>())
             .collect::<Vec<_>>()

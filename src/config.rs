@@ -138,6 +138,10 @@ pub struct Security {
     pub password_failures_hard_limit: u32,
     /// How long failure counters are kept since the last failure.
     pub password_failure_memory_secs: u64,
+    /// A wait or lock taken before a password is checked outlasts its own length by this much
+    /// until the check's verdict sets the exact length, so it can't expire while its holder is
+    /// still queued for Argon2.
+    pub password_check_in_flight_secs: u64,
     pub otp_digits: u32,
     pub otp_ttl_secs: u64,
     pub otp_sends_per_short_window: u32,
@@ -271,6 +275,7 @@ impl Default for Security {
             account_lock_secs: 900,
             password_failures_hard_limit: 100,
             password_failure_memory_secs: 86400,
+            password_check_in_flight_secs: 300,
             otp_digits: 6,
             otp_ttl_secs: 600,
             otp_sends_per_short_window: 2,

@@ -69,10 +69,6 @@ async fn remaining(ctx: &Ctx, key: &str) -> anyhow::Result<Option<u64>> {
     Ok(ctx.store.ttl(key).await?.map(|d| d.as_secs().max(1)))
 }
 
-/// How long a wait or lock taken before Argon2 runs outlasts its own length, so it can't
-/// expire while its holder is still queued for Argon2; the verdict then sets the exact length.
-const IN_FLIGHT_SECS: u64 = 300;
-
 /// A password check that was let through: which slots it holds.
 struct Admitted {
     account_attempt: i64,
@@ -92,7 +88,7 @@ struct Admitted {
 async fn admit(ctx: &Ctx, k: &Keys) -> anyhow::Result<Result<Admitted, SignInOutcome>> {
     let sec = &ctx.settings.security;
     let memory = Duration::from_secs(sec.password_failure_memory_secs);
-    let refused_before = count(ctx, &k.per_ip_refused).await?;
+    let refused_before = crate::storage::store::get_count(&*ctx.store, &k.per_ip_refused).await?;
 
     let ip_attempt = ctx.store.incr(&k.per_ip_failures, memory).await?;
     let free = i64::from(sec.password_failures_per_ip.max(1));
@@ -109,7 +105,7 @@ async fn admit(ctx: &Ctx, k: &Keys) -> anyhow::Result<Result<Admitted, SignInOut
             .put_if_absent(
                 &k.per_ip_wait,
                 "1",
-                Duration::from_secs(ip_wait_secs + IN_FLIGHT_SECS),
+                Duration::from_secs(ip_wait_secs + sec.password_check_in_flight_secs),
             )
             .await?;
         if !holds_ip_gate {
@@ -148,7 +144,8 @@ async fn admit(ctx: &Ctx, k: &Keys) -> anyhow::Result<Result<Admitted, SignInOut
     // Past a period boundary: that period's lock must have been taken, and have passed.
     let period_index = (account_attempt - 1) / period;
     if period_index > 0 {
-        let locked_through = count(ctx, &k.account_locked_through).await?;
+        let locked_through =
+            crate::storage::store::get_count(&*ctx.store, &k.account_locked_through).await?;
         let lock_left = remaining(ctx, &k.account_lock).await?;
         if locked_through < period_index || lock_left.is_some() {
             ctx.store.decr(&k.account_failures).await?;
@@ -168,7 +165,7 @@ async fn admit(ctx: &Ctx, k: &Keys) -> anyhow::Result<Result<Admitted, SignInOut
             .put_if_absent_with_mark(
                 &k.account_lock,
                 "1",
-                Duration::from_secs(sec.account_lock_secs + IN_FLIGHT_SECS),
+                Duration::from_secs(sec.account_lock_secs + sec.password_check_in_flight_secs),
                 (&k.account_locked_through, &period_done, memory),
             )
             .await?;
@@ -202,15 +199,6 @@ async fn refused_before_counting(ctx: &Ctx, k: &Keys) -> anyhow::Result<Option<S
         return Ok(Some(SignInOutcome::TryAgainLater { wait_secs }));
     }
     Ok(None)
-}
-
-async fn count(ctx: &Ctx, key: &str) -> anyhow::Result<i64> {
-    Ok(ctx
-        .store
-        .get(key)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
 }
 
 pub async fn sign_in(
@@ -315,7 +303,7 @@ pub async fn sign_in(
 
     // A right password inside a burst that crossed a limit doesn't count: it may be one of
     // many guesses sent at once. The person tries again once the wait has passed.
-    let refused_now = count(ctx, &k.per_ip_refused).await?;
+    let refused_now = crate::storage::store::get_count(&*ctx.store, &k.per_ip_refused).await?;
     let foreign_lock =
         !admitted.holds_account_lock && ctx.store.get(&k.account_lock).await?.is_some();
     if refused_now > admitted.refused_before || foreign_lock {

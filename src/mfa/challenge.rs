@@ -90,15 +90,6 @@ struct Attempt {
     refused_before: i64,
 }
 
-async fn count(ctx: &Ctx, key: &str) -> anyhow::Result<i64> {
-    Ok(ctx
-        .store
-        .get(key)
-        .await?
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0))
-}
-
 /// Reserves one try of the wrong-code allowance before the code is checked, atomically in
 /// the store: every try counts as wrong until it is accepted, so a burst of guesses sent at
 /// once gets at most `mfa_max_failures` checked, on any number of nodes.
@@ -114,7 +105,8 @@ async fn reserve_attempt(
             .await?;
         return Ok(Err(CodeOutcome::Locked { secs }));
     }
-    let refused_before = count(ctx, &refused_key(user_id)).await?;
+    let refused_before =
+        crate::storage::store::get_count(&*ctx.store, &refused_key(user_id)).await?;
     let max = i64::from(sec.mfa_max_failures.max(1));
     match ctx
         .store
@@ -147,7 +139,9 @@ async fn refuse_inside_burst(
     if let Some(secs) = locked_for(ctx, user_id).await? {
         return Ok(Some(CodeOutcome::Locked { secs }));
     }
-    if count(ctx, &refused_key(user_id)).await? > attempt.refused_before {
+    if crate::storage::store::get_count(&*ctx.store, &refused_key(user_id)).await?
+        > attempt.refused_before
+    {
         return Ok(Some(CodeOutcome::Locked {
             secs: ctx.settings.security.mfa_lock_secs as i64,
         }));

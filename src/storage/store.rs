@@ -76,6 +76,15 @@ pub async fn get_json<T: DeserializeOwned>(
     }
 }
 
+/// A counter's current value; an absent (or unreadable) counter is 0.
+pub async fn get_count(store: &dyn Store, key: &str) -> anyhow::Result<i64> {
+    Ok(store
+        .get(key)
+        .await?
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0))
+}
+
 pub async fn take_json<T: DeserializeOwned>(
     store: &dyn Store,
     key: &str,

@@ -428,6 +428,15 @@ impl Drop for TestServer {
     }
 }
 
+/// A redirect that set a (non-empty) session cookie: the person is signed in.
+pub fn is_signed_in(res: &reqwest::Response) -> bool {
+    res.status() == 303
+        && res.headers().get_all("set-cookie").iter().any(|c| {
+            let c = c.to_str().unwrap_or("");
+            c.starts_with("verity_session=") && !c.starts_with("verity_session=;")
+        })
+}
+
 pub fn csrf_of(html: &str) -> String {
     let doc = Html::parse_document(html);
     let sel = Selector::parse("input[name=csrf]").expect("selector");

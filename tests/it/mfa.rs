@@ -30,14 +30,6 @@ async fn at_enrolment(server: &TestServer, email: &str) -> Browser {
     browser
 }
 
-fn is_signed_in(res: &reqwest::Response) -> bool {
-    res.status() == 303
-        && res.headers().get_all("set-cookie").iter().any(|c| {
-            c.to_str().unwrap().starts_with("verity_session=")
-                && !c.to_str().unwrap().starts_with("verity_session=;")
-        })
-}
-
 async fn enrol_phone(server: &TestServer, browser: &Browser, channel: &str) -> reqwest::Response {
     let page = browser.get_ok("/mfa/setup/phone").await;
     let res = browser

@@ -8,14 +8,6 @@ use futures_util::future::join_all;
 use crate::admin_harness::audit_events_of_kind;
 use crate::harness::*;
 
-fn is_signed_in(res: &reqwest::Response) -> bool {
-    res.status() == 303
-        && res.headers().get_all("set-cookie").iter().any(|c| {
-            let c = c.to_str().unwrap_or("");
-            c.starts_with("verity_session=") && !c.starts_with("verity_session=;")
-        })
-}
-
 fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get("location")
