@@ -77,8 +77,10 @@ impl Ctx {
             tracing::info!(applied, "database migrations applied");
         }
         let store: Arc<dyn Store> = match &settings.redis_url {
-            Some(url) => Arc::new(RedisStore::connect(url, &settings.redis_prefix).await?),
-            None => Arc::new(MemoryStore::new()),
+            Some(url) => {
+                Arc::new(RedisStore::connect(url, &settings.redis_prefix, clock.clone()).await?)
+            }
+            None => Arc::new(MemoryStore::new(clock.clone())),
         };
         let outbound = Arc::new(net::outbound::Outbound::new(Arc::new(settings.clone()))?);
         let notifier: Arc<dyn Notifier> = notify::build_notifier_with(

@@ -268,48 +268,80 @@ async fn forms_without_a_valid_csrf_token_are_refused() {
 }
 
 #[actix_web::test]
-async fn repeated_wrong_passwords_from_one_ip_trigger_backoff_even_for_the_right_password() {
+async fn wrong_passwords_from_one_ip_back_off_doubling_and_the_wait_lifts_exactly_at_its_end() {
     let server = TestServer::start().await;
+    server.ctx.clock.freeze();
+    let base = server.ctx.settings.security.password_backoff_base_secs;
+    let advance = |secs: u64| server.ctx.clock.advance(secs as i64);
     let browser = server.browser();
     server.create_account(&browser, "ivy@example.com").await;
+    let attempt = |password: &'static str| server.sign_in(&browser, "ivy@example.com", password);
     let allowed = server.ctx.settings.security.password_failures_per_ip;
-    for attempt in 1..allowed {
-        let res = server
-            .sign_in(&browser, "ivy@example.com", "wrong wrong wrong")
-            .await;
-        assert_eq!(res.status(), 401, "attempt {attempt} is a plain failure");
+    for n in 1..allowed {
+        assert_eq!(
+            attempt("wrong wrong wrong").await.status(),
+            401,
+            "attempt {n} is a plain failure"
+        );
     }
-    let res = server
-        .sign_in(&browser, "ivy@example.com", "wrong wrong wrong")
-        .await;
+    let res = attempt("wrong wrong wrong").await;
     assert_eq!(res.status(), 429, "failure {allowed} starts the backoff");
     let html = res.text().await.unwrap();
     assert!(html.contains("wait 1 minute"), "{html}");
+    assert_eq!(
+        attempt(PASSWORD).await.status(),
+        429,
+        "the right password waits too"
+    );
 
-    let res = server.sign_in(&browser, "ivy@example.com", PASSWORD).await;
-    assert_eq!(res.status(), 429, "the right password waits too");
+    // The wait holds to its last second; the next failure after it waits twice as long.
+    advance(base - 1);
+    assert_eq!(
+        attempt(PASSWORD).await.status(),
+        429,
+        "one second before the end"
+    );
+    advance(1);
+    let res = attempt("wrong wrong wrong").await;
+    assert_eq!(res.status(), 429);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("wait 2 minutes"), "doubled: {html}");
+    advance(2 * base - 1);
+    assert_eq!(
+        attempt("wrong wrong wrong").await.status(),
+        429,
+        "still waiting"
+    );
+    advance(1);
+    let res = attempt("wrong wrong wrong").await;
+    let html = res.text().await.unwrap();
+    assert!(html.contains("wait 4 minutes"), "doubled again: {html}");
+
+    // Once the wait is over the right password is checked and accepted.
+    advance(4 * base);
+    let res = attempt(PASSWORD).await;
+    assert_eq!(res.status(), 303, "accepted after the wait");
+
     // An unknown email is throttled the same way: no enumeration through the lock.
     for _ in 0..allowed {
         server
             .sign_in(&browser, "ghost@example.com", "wrong wrong wrong")
             .await;
     }
-    assert_eq!(
-        server
-            .sign_in(&browser, "ghost@example.com", "x")
-            .await
-            .status(),
-        429
-    );
+    let res = server.sign_in(&browser, "ghost@example.com", "x").await;
+    assert_eq!(res.status(), 429);
+    assert!(res.text().await.unwrap().contains("wait 1 minute"));
 }
 
 #[actix_web::test]
-async fn consecutive_failures_lock_the_account_and_email_the_owner() {
+async fn consecutive_failures_lock_the_account_until_the_lock_period_ends_and_email_the_owner() {
     let server = TestServer::start_with(|s| {
         s.security.password_failures_per_ip = 50;
         s.security.password_failures_account_lock = 4;
     })
     .await;
+    server.ctx.clock.freeze();
+    let lock_secs = server.ctx.settings.security.account_lock_secs;
     let browser = server.browser();
     server.create_account(&browser, "jay@example.com").await;
     for _ in 0..3 {
@@ -329,14 +361,13 @@ async fn consecutive_failures_lock_the_account_and_email_the_owner() {
     assert!(html.contains("Sign-in paused"));
     assert!(html.contains("15 minutes"));
     assert!(html.contains("What you can do"));
-    let notices = server.outbox_for("jay@example.com").await;
-    assert!(
-        notices[0].subject.contains("paused"),
-        "owner emailed: {}",
-        notices[0].subject
-    );
+    let notices = server
+        .wait_for_messages("jay@example.com", "paused", 1)
+        .await;
+    assert_eq!(notices.len(), 1, "the owner is emailed once");
 
-    // Another browser (same IP here, but the lock is per account) with the right password.
+    // Another browser (same IP here, but the lock is per account) with the right password:
+    // refused until the last second of the lock, accepted at its end.
     let other = server.browser();
     assert_eq!(
         server
@@ -345,6 +376,13 @@ async fn consecutive_failures_lock_the_account_and_email_the_owner() {
             .status(),
         429
     );
+    server.ctx.clock.advance(lock_secs as i64 - 1);
+    let res = server.sign_in(&other, "jay@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 429, "one second before the lock ends");
+    assert!(res.text().await.unwrap().contains("Sign-in paused"));
+    server.ctx.clock.advance(1);
+    let res = server.sign_in(&other, "jay@example.com", PASSWORD).await;
+    assert_eq!(res.status(), 303, "the lock lifted at its end");
 }
 
 #[actix_web::test]

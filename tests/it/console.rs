@@ -273,7 +273,7 @@ async fn authenticator_apps_can_be_added_and_removed_from_the_console() {
         )
         .await;
     assert_eq!(res.status(), 422);
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(&server, &secret);
     let res = browser
         .post(
             "/account/totp/add",
@@ -292,7 +292,7 @@ async fn authenticator_apps_can_be_added_and_removed_from_the_console() {
     let b = server.browser();
     server.sign_in(&b, "tia@example.com", PASSWORD).await;
     let mfa = b.get_ok("/mfa?method=totp").await;
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(&server, &secret);
     let res = b
         .post(
             "/mfa/verify",

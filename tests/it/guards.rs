@@ -84,7 +84,7 @@ async fn person_with_phone_and_app(server: &TestServer, email: &str) -> Vec<u8> 
     let browser = person_with_phone(server, email).await;
     let page = browser.get_ok("/account/totp/add").await;
     let secret = base32_decode(&text_of(&page, "code.secret").unwrap());
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(server, &secret);
     let res = browser
         .post(
             "/account/totp/add",
@@ -241,7 +241,7 @@ async fn a_session_confirmed_with_a_cooldown_phone_changes_no_other_factor_or_re
         )
         .await;
     assert_eq!(res.status(), 400, "the cooldown phone can't confirm it");
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(&server, &secret);
     let res = b
         .post(
             "/mfa/verify",

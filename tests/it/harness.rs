@@ -835,3 +835,14 @@ pub fn base32_decode(text: &str) -> Vec<u8> {
     }
     out
 }
+
+/// The authenticator-app code for now. Freezes the server's clock first (it moves only when
+/// the test advances it), so a time-step boundary can't fall between this and the check.
+pub fn totp_code(server: &TestServer, secret: &[u8]) -> String {
+    server.ctx.clock.freeze();
+    verity::mfa::totp::code_at(
+        secret,
+        server.ctx.clock.unix_now() as u64,
+        server.ctx.settings.security.totp_step_secs,
+    )
+}

@@ -32,4 +32,5 @@ mod requests;
 mod reset;
 mod routes;
 mod support;
+mod timeouts;
 mod tokens;

@@ -304,7 +304,7 @@ async fn enrol_totp(server: &TestServer, browser: &Browser) -> (Vec<u8>, reqwest
     let page = browser.get_ok("/mfa/setup/totp").await;
     assert_qr_code_shown(&page);
     let secret = base32_decode(&text_of(&page, "code.secret").unwrap());
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(server, &secret);
     let res = browser
         .post(
             "/mfa/setup/totp",
@@ -345,13 +345,12 @@ async fn authenticator_app_enrolment_sign_in_and_step_replay() {
     assert!(is_signed_in(&res));
 
     // The enrolment code's step can't be used again to sign in.
-    let now = server.ctx.clock.unix_now() as u64;
-    let same_step = verity::mfa::totp::code_at(&secret, now, 30);
+    let same_step = totp_code(&server, &secret);
     let (_, res) = totp_sign_in(&server, "tao@example.com", &same_step).await;
     assert_eq!(res.status(), 422, "a TOTP step is never accepted twice");
 
     server.ctx.clock.advance(30);
-    let next = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let next = totp_code(&server, &secret);
     let (b, res) = totp_sign_in(&server, "tao@example.com", &next).await;
     assert!(is_signed_in(&res));
     assert!(b.get_ok("/").await.contains("Signed in as"));
@@ -458,7 +457,7 @@ async fn ten_wrong_codes_lock_the_second_factor_until_the_period_passes() {
         .contains("Too many wrong security codes"));
 
     server.ctx.clock.advance(30);
-    let good = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let good = totp_code(&server, &secret);
     let res = b
         .post(
             "/mfa/verify",
@@ -471,7 +470,7 @@ async fn ten_wrong_codes_lock_the_second_factor_until_the_period_passes() {
         .ctx
         .clock
         .advance(server.ctx.settings.security.mfa_lock_secs as i64);
-    let good = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let good = totp_code(&server, &secret);
     let res = b
         .post(
             "/mfa/verify",
@@ -497,7 +496,7 @@ async fn remember_browser_skips_mfa_for_aal1_but_not_for_an_aal2_request() {
     let res = server.sign_in(&browser, "wil@example.com", PASSWORD).await;
     assert_eq!(res.headers()["location"], "/mfa");
     let page = browser.get_ok("/mfa").await;
-    let code = verity::mfa::totp::code_at(&totp_secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(&server, &totp_secret);
     let res = browser
         .post(
             "/mfa/verify",
@@ -593,7 +592,7 @@ async fn remember_browser_skips_mfa_for_aal1_but_not_for_an_aal2_request() {
     );
     server.ctx.clock.advance(30);
     let page = browser.get_ok("/mfa").await;
-    let code = verity::mfa::totp::code_at(&totp_secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(&server, &totp_secret);
     let res = browser
         .post(
             "/mfa/verify",

@@ -131,7 +131,7 @@ async fn person_with_totp(server: &TestServer, email: &str) -> Vec<u8> {
     assert_eq!(location(&res), "/mfa/setup");
     let page = browser.get_ok("/mfa/setup/totp").await;
     let secret = base32_decode(&text_of(&page, "code.secret").expect("the secret is shown"));
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(server, &secret);
     let res = browser
         .post(
             "/mfa/setup/totp",
@@ -154,7 +154,7 @@ async fn a_burst_of_authenticator_codes_gets_at_most_ten_checked() {
     let csrf = csrf_of(&b.get_ok("/mfa").await);
     let max = server.ctx.settings.security.mfa_max_failures as usize;
 
-    let right = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let right = totp_code(&server, &secret);
     let mut codes: Vec<String> = (0..99)
         .map(|i| format!("{:06}", (i * 7919) % 1_000_000))
         .collect();

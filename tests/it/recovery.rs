@@ -474,7 +474,7 @@ async fn a_session_confirmed_with_a_cooldown_phone_cannot_remove_another_factor(
     let phone = phone_id(&server, "uli@example.com").await;
     let page = browser.get_ok("/account/totp/add").await;
     let secret = base32_decode(&text_of(&page, "code.secret").unwrap());
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(&server, &secret);
     let res = browser
         .post(
             "/account/totp/add",
@@ -517,7 +517,7 @@ async fn a_session_confirmed_with_a_cooldown_phone_cannot_remove_another_factor(
         "the cooldown phone isn't offered"
     );
     server.ctx.clock.advance(30);
-    let code = verity::mfa::totp::code_at(&secret, server.ctx.clock.unix_now() as u64, 30);
+    let code = totp_code(&server, &secret);
     let res = b
         .post(
             "/mfa/verify",
