@@ -1030,7 +1030,7 @@ async fn a_pairwise_sub_is_the_same_in_the_access_token_and_the_logout_token() {
     // The access token (a JWT any resource server reads) carries the same pairwise sub.
     let access = tokens.access_token().secret().clone();
     assert_eq!(payload(&access)["sub"], sub.as_str());
-    // So does its introspection, by the client and by an admin client.
+    // So does its introspection by the client.
     let (_, body) = post_form(
         &server,
         "/introspect",
