@@ -25,6 +25,7 @@ mod oidc;
 mod ops;
 mod passwords;
 mod phones;
+mod promises_account;
 mod races;
 mod recovery;
 mod registration;
