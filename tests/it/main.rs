@@ -25,6 +25,7 @@ mod oidc;
 mod ops;
 mod passwords;
 mod phones;
+mod promises_account;
 mod promises_admin;
 mod promises_oauth;
 mod races;
