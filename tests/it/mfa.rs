@@ -410,7 +410,7 @@ async fn backup_codes_work_once() {
     let again = browser.get("/mfa/setup/backup-codes.txt").await;
     assert_eq!(
         (again.status().as_u16(), again.headers().get("location").and_then(|l| l.to_str().ok())),
-        (303, Some("TODO")),
+        (303, Some("/login?expired=1")),
         "codes can't be fetched again after enrolment"
     );
     assert!(!again.text().await.unwrap().contains(&codes[0]));

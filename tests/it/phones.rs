@@ -61,7 +61,11 @@ async fn changing_a_number_end_to_end_with_notices_on_every_channel() {
         .await;
     assert_eq!(res.status(), 200);
     let resent = res.text().await.unwrap();
-    assert!(resent.contains("We've sent a new code."), "{resent}");
+    assert_eq!(
+        text_of(&resent, ".notice").as_deref(),
+        Some("We've sent a new code."),
+        "{resent}"
+    );
     let texts = server.outbox_for(NEW).await;
     assert_eq!(texts.len(), 2, "the resend sent a second text");
     assert_ne!(texts[0].id, texts[1].id);
@@ -77,7 +81,11 @@ async fn changing_a_number_end_to_end_with_notices_on_every_channel() {
         .await;
     assert_eq!(res.status(), 422, "the code the resend replaced is refused");
     let refused = res.text().await.unwrap();
-    assert!(refused.contains("That code didn"), "{refused}");
+    assert_eq!(
+        text_of(&refused, ".alert").as_deref(),
+        Some("That code didn't work. Check it and try again."),
+        "{refused}"
+    );
     let res = browser
         .post(
             "/account/phones/change/code",
