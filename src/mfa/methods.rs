@@ -420,7 +420,10 @@ mod tests {
             row.fingerprint
         );
         assert_eq!(
-            format!("{:#}", decrypt_phone(&MasterKey::generate(), &row).unwrap_err()),
+            format!(
+                "{:#}",
+                decrypt_phone(&MasterKey::generate(), &row).unwrap_err()
+            ),
             "decryption failed: wrong master key or tampered data"
         );
     }

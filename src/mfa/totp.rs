@@ -256,11 +256,23 @@ mod tests {
         assert!(uri.contains("Tax%20Portal"), "{uri}");
 
         let refused = |secret: &[u8], issuer: &str, account: &str| {
-            format!("{:#}", provisioning_uri(secret, issuer, account).unwrap_err())
+            format!(
+                "{:#}",
+                provisioning_uri(secret, issuer, account).unwrap_err()
+            )
         };
-        assert_eq!(refused(RFC_SECRET, "Veri:ty", "ann"), "Issuer cannot contain ':', found in \"Veri:ty\"");
-        assert_eq!(refused(RFC_SECRET, "Verity", "a:b"), "Account name cannot contain ':', found in \"a:b\"");
-        assert_eq!(refused(&RFC_SECRET[..10], "Verity", "ann"), "The length of the shared secret MUST be at least 128 bits, got 80 bits");
+        assert_eq!(
+            refused(RFC_SECRET, "Veri:ty", "ann"),
+            "Issuer cannot contain ':', found in \"Veri:ty\""
+        );
+        assert_eq!(
+            refused(RFC_SECRET, "Verity", "a:b"),
+            "Account name cannot contain ':', found in \"a:b\""
+        );
+        assert_eq!(
+            refused(&RFC_SECRET[..10], "Verity", "ann"),
+            "The length of the shared secret MUST be at least 128 bits, got 80 bits"
+        );
     }
 
     #[test]
@@ -279,7 +291,10 @@ mod tests {
         );
         assert!(svg.contains("<path"), "modules drawn: {svg}");
         assert_eq!(
-            format!("{:#}", qr_svg_base64(RFC_SECRET, "Veri:ty", "ann").unwrap_err()),
+            format!(
+                "{:#}",
+                qr_svg_base64(RFC_SECRET, "Veri:ty", "ann").unwrap_err()
+            ),
             "Issuer cannot contain ':', found in \"Veri:ty\""
         );
     }

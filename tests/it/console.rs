@@ -403,14 +403,20 @@ async fn activity_is_paged_newest_first_and_each_entry_can_be_disowned() {
             })
             .collect::<Vec<_>>()
     };
-    let all: Vec<_> = entries(&first).into_iter().chain(entries(&second)).collect();
+    let all: Vec<_> = entries(&first)
+        .into_iter()
+        .chain(entries(&second))
+        .collect();
     assert!(
         all.windows(2).all(|w| w[0].0 >= w[1].0),
         "newest first: {all:#?}"
     );
     let kinds: Vec<&str> = all.iter().map(|(_, k)| k.as_str()).collect();
     assert_eq!(kinds[..10], ["signin failed"; 10], "{kinds:?}");
-    assert!(kinds[10..].iter().all(|k| *k != "signin failed"), "{kinds:?}");
+    assert!(
+        kinds[10..].iter().all(|k| *k != "signin failed"),
+        "{kinds:?}"
+    );
     assert!(
         all[9].0 >= all[10].0 + chrono::Duration::minutes(9),
         "ten minutes between the last sign-in and the first failure: {all:#?}"

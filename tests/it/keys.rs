@@ -158,7 +158,9 @@ async fn private_keys_are_encrypted_at_rest() {
     let context = format!("signing_keys:{}", rows[0].id);
     // A different master key can't open it, nor can the right key under another row's name.
     let other = verity::crypto::MasterKey::generate();
-    let err = other.decrypt(sealed, &context).expect_err("wrong master key");
+    let err = other
+        .decrypt(sealed, &context)
+        .expect_err("wrong master key");
     assert_eq!(
         err.to_string(),
         "decryption failed: wrong master key or tampered data"

@@ -202,8 +202,18 @@ async fn deliveries(
             use diesel::prelude::*;
             use verity::storage::schema::logout_deliveries as d;
             Ok(d::table
-                .select((d::attempts, d::next_attempt_at, d::delivered_at, d::last_error))
-                .load::<(i32, chrono::NaiveDateTime, Option<chrono::NaiveDateTime>, Option<String>)>(c)?
+                .select((
+                    d::attempts,
+                    d::next_attempt_at,
+                    d::delivered_at,
+                    d::last_error,
+                ))
+                .load::<(
+                    i32,
+                    chrono::NaiveDateTime,
+                    Option<chrono::NaiveDateTime>,
+                    Option<String>,
+                )>(c)?
                 .into_iter()
                 .map(|(a, n, done, e)| (a, n, done.is_some(), e))
                 .collect())
@@ -238,7 +248,11 @@ async fn backchannel_logout_token_is_delivered_verified_retried_after_the_backof
     let before = server.ctx.clock.now() - chrono::Duration::milliseconds(1);
     assert_eq!(pass().await.unwrap(), 0, "the first attempt failed");
     let after = server.ctx.clock.now();
-    assert_eq!(received.lock().unwrap().len(), 1, "first delivery attempted");
+    assert_eq!(
+        received.lock().unwrap().len(),
+        1,
+        "first delivery attempted"
+    );
     let row = &deliveries(&server).await[0];
     assert_eq!((row.0, row.2), (1, false));
     let backoff = chrono::Duration::seconds(10);

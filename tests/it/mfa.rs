@@ -59,7 +59,14 @@ async fn enrol_phone(server: &TestServer, browser: &Browser, channel: &str) -> r
 fn assert_shown_masked(page: &str) {
     let shown = text_of(page, "main").unwrap_or_default();
     assert!(shown.contains("+1 ••• ••• 0123"), "{shown}");
-    for whole in ["2015550123", "201) 555", "555-0123", "201 555", "555 0123", "5550123"] {
+    for whole in [
+        "2015550123",
+        "201) 555",
+        "555-0123",
+        "201 555",
+        "555 0123",
+        "5550123",
+    ] {
         assert!(!page.contains(whole), "{whole} in the page: {page}");
     }
 }
@@ -141,7 +148,10 @@ async fn phone_enrolment_normalises_refuses_bad_numbers_and_confirms_by_code() {
         .unwrap();
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].0.contains("2015550123"));
-    assert_eq!(rows[0].1, "+1 ••• ••• 0123", "the masked form kept for display");
+    assert_eq!(
+        rows[0].1, "+1 ••• ••• 0123",
+        "the masked form kept for display"
+    );
 }
 
 #[actix_web::test]
@@ -250,7 +260,11 @@ async fn sign_in_with_a_phone_code_refuses_wrong_expired_and_replayed_codes() {
     assert_eq!(res.headers()["location"], "/mfa");
     let page2 = b2.get_ok("/mfa").await;
     let res = verify(&b2, &page2, &code).await;
-    assert_eq!(res.status(), 422, "the accepted code is refused the second time");
+    assert_eq!(
+        res.status(),
+        422,
+        "the accepted code is refused the second time"
+    );
     let html = res.text().await.unwrap();
     assert_eq!(
         text_of(&html, ".alert").as_deref(),
@@ -409,7 +423,13 @@ async fn backup_codes_work_once() {
     assert!(is_signed_in(&res));
     let again = browser.get("/mfa/setup/backup-codes.txt").await;
     assert_eq!(
-        (again.status().as_u16(), again.headers().get("location").and_then(|l| l.to_str().ok())),
+        (
+            again.status().as_u16(),
+            again
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+        ),
         (303, Some("/login?expired=1")),
         "codes can't be fetched again after enrolment"
     );
@@ -781,10 +801,7 @@ async fn a_failed_send_gets_a_clear_page_and_costs_nothing() {
         .wait_for_messages("yan@example.com", "Reset your", 1)
         .await;
     assert_eq!(mails.len(), 1, "the reset link was mailed");
-    assert_eq!(
-        server.outbox_for("yan@example.com").await.len(),
-        emails + 1
-    );
+    assert_eq!(server.outbox_for("yan@example.com").await.len(), emails + 1);
 }
 
 #[actix_web::test]

@@ -159,7 +159,10 @@ async fn a_claim_asked_for_by_name_is_listed_on_the_consent_page_then_released()
     // The operator narrows the client afterwards (management API): what it may no longer
     // have isn't released, at once.
     let info = userinfo(&server, tokens.access_token().secret()).await;
-    assert_eq!(info["email"], "kit@example.com", "released before the change");
+    assert_eq!(
+        info["email"], "kit@example.com",
+        "released before the change"
+    );
     let (_, admin) = admin_token(&server).await;
     let r = call(
         &server,

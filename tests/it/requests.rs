@@ -337,7 +337,10 @@ async fn remembered_browser_session(server: &TestServer, email: &str) -> Browser
             ],
         )
         .await;
-    assert!(is_signed_in(&res), "second factor passed, browser remembered");
+    assert!(
+        is_signed_in(&res),
+        "second factor passed, browser remembered"
+    );
     let home = browser.get_ok("/").await;
     browser.post("/logout", &[("csrf", &csrf_of(&home))]).await;
     let res = server.sign_in(&browser, email, PASSWORD).await;

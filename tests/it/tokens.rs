@@ -228,7 +228,10 @@ async fn client_credentials_for_confidential_clients_with_allowed_scopes() {
         .unwrap_or_else(|| panic!("a field error, got {refused:#}"));
     assert_eq!(
         (field.field, field.message.as_str()),
-        ("scopes", "scope verity:admin needs an admin client (--admin)")
+        (
+            "scopes",
+            "scope verity:admin needs an admin client (--admin)"
+        )
     );
     let job = add(false, vec!["reports:read".into(), "reports:write".into()])
         .await
