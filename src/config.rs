@@ -826,7 +826,12 @@ mod tests {
         assert_eq!(s.site_name, "1234");
         assert!(s.trust_forwarded_for);
         assert_eq!(s.master_key.as_deref(), Some("12345"));
-        assert!(Settings::load_from(vars(&[("VERITY_WORKERS", "many")])).is_err());
+        let err = Settings::load_from(vars(&[("VERITY_WORKERS", "many")])).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("invalid type: string \"many\", expected usize\nin `workers`"),
+            "{text}"
+        );
     }
 
     #[test]
@@ -855,7 +860,13 @@ mod tests {
         .unwrap();
         assert_eq!(s.trusted_proxies.len(), 2);
         assert_eq!(s.forwarded_header, ForwardedHeader::Forwarded);
-        assert!(Settings::load_from(vars(&[("VERITY_TRUSTED_PROXIES", r#"["nope"]"#)])).is_err());
+        let err =
+            Settings::load_from(vars(&[("VERITY_TRUSTED_PROXIES", r#"["nope"]"#)])).unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("invalid IP address syntax\nin `trusted_proxies`"),
+            "{text}"
+        );
     }
 
     #[test]

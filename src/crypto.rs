@@ -204,10 +204,13 @@ mod tests {
             key.decrypt(&sealed, "signing_keys:k1").unwrap().as_slice(),
             b"secret"
         );
-        assert!(key.decrypt(&sealed, "signing_keys:k2").is_err());
-        assert!(MasterKey::generate()
+        let refused = "decryption failed: wrong master key or tampered data";
+        let err = key.decrypt(&sealed, "signing_keys:k2").unwrap_err();
+        assert_eq!(err.to_string(), refused, "bound to its context");
+        let err = MasterKey::generate()
             .decrypt(&sealed, "signing_keys:k1")
-            .is_err());
+            .unwrap_err();
+        assert_eq!(err.to_string(), refused, "bound to its key");
     }
 
     #[test]

@@ -204,7 +204,16 @@ async fn smtp_starttls_is_required_when_configured() {
     settings.smtp_username = Some("relay-user".into());
     settings.smtp_password = Some("relay-pass".into());
     let sender = SmtpSender::new(&settings, "localhost").unwrap();
-    assert!(sender.send(email("alice@example.com")).await.is_err());
+    let err = sender
+        .send(email("alice@example.com"))
+        .await
+        .expect_err("no STARTTLS offered: nothing is sent");
+    let text = format!("{err:#}");
+    assert!(
+        text.starts_with(&format!("SMTP relay 127.0.0.1:{port} refused or failed:")),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("tls"), "{text}");
     let session = tokio::time::timeout(Duration::from_secs(5), server)
         .await
         .unwrap()
@@ -230,10 +239,15 @@ async fn smtp_unreachable_relay_is_an_error() {
 async fn smtp_sender_rejects_bad_addresses_and_other_channels() {
     let sender = SmtpSender::new(&smtp_settings(25), "localhost").unwrap();
     // No connection is made for these: the port doesn't matter.
-    assert!(sender.send(email("not an address")).await.is_err());
+    let err = sender.send(email("not an address")).await.unwrap_err();
+    assert!(
+        format!("{err:#}").starts_with("the recipient is not a valid email address"),
+        "{err:#}"
+    );
     let mut sms = email("alice@example.com");
     sms.channel = Channel::Sms;
-    assert!(sender.send(sms).await.is_err());
+    let err = sender.send(sms).await.unwrap_err();
+    assert_eq!(format!("{err:#}"), "the SMTP sender sends email, not sms");
 }
 
 // ---------------------------------------------------------------- a tiny HTTP gateway
@@ -458,8 +472,11 @@ async fn gateway_unreachable_is_an_error_and_email_is_refused() {
     drop(listener);
     let sender = GatewaySender::new(&gateway_settings(&base)).unwrap();
     let err = sender.send(phone(Channel::Sms, "hello")).await.unwrap_err();
-    assert!(!format!("{err:#}").contains(TOKEN));
-    assert!(sender.send(email("alice@example.com")).await.is_err());
+    let text = format!("{err:#}");
+    assert!(text.starts_with("SMS gateway request failed"), "{text}");
+    assert!(!text.contains(TOKEN));
+    let err = sender.send(email("alice@example.com")).await.unwrap_err();
+    assert_eq!(format!("{err:#}"), "the SMS gateway does not send email");
 }
 
 // ---------------------------------------------------------------- routing and settings

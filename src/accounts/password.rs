@@ -284,9 +284,14 @@ mod tests {
         // The PHC string is the standard one: the crate's own verifier accepts it.
         use argon2::password_hash::PasswordVerifier;
         let parsed = PasswordHash::new(&stored).unwrap();
-        assert!(Argon2::default()
-            .verify_password(b"a long passphrase", &parsed)
-            .is_ok());
+        assert_eq!(
+            Argon2::default().verify_password(b"a long passphrase", &parsed),
+            Ok(())
+        );
+        assert_eq!(
+            Argon2::default().verify_password(b"another passphrase", &parsed),
+            Err(argon2::password_hash::Error::Password)
+        );
         // And a hash made by the crate's own hasher verifies here.
         use argon2::password_hash::PasswordHasher;
         let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();

@@ -134,10 +134,12 @@ mod tests {
             max
         );
         for over in [(max + 1).to_string(), "99999999999999999999999".to_string()] {
-            assert!(
-                page_request(&settings, None, Some(&over)).is_err(),
-                "{over}"
-            );
+            match page_request(&settings, None, Some(&over)) {
+                Err(Problem::Invalid { field, .. }) => {
+                    assert_eq!(field.as_deref(), Some("limit"), "{over}")
+                }
+                other => panic!("{over}: {other:?}"),
+            }
         }
         let default = page_request(&settings, None, None).unwrap();
         assert_eq!(default.limit, i64::from(settings.support.page_size_default));

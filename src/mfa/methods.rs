@@ -419,6 +419,12 @@ mod tests {
             phone_fingerprint(&MasterKey::generate(), "+12015550123"),
             row.fingerprint
         );
-        assert!(decrypt_phone(&MasterKey::generate(), &row).is_err());
+        assert_eq!(
+            format!(
+                "{:#}",
+                decrypt_phone(&MasterKey::generate(), &row).unwrap_err()
+            ),
+            "decryption failed: wrong master key or tampered data"
+        );
     }
 }

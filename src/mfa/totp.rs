@@ -255,9 +255,24 @@ mod tests {
         assert!(!uri.contains(' '), "{uri}");
         assert!(uri.contains("Tax%20Portal"), "{uri}");
 
-        assert!(provisioning_uri(RFC_SECRET, "Veri:ty", "ann").is_err());
-        assert!(provisioning_uri(RFC_SECRET, "Verity", "a:b").is_err());
-        assert!(provisioning_uri(&RFC_SECRET[..10], "Verity", "ann").is_err());
+        let refused = |secret: &[u8], issuer: &str, account: &str| {
+            format!(
+                "{:#}",
+                provisioning_uri(secret, issuer, account).unwrap_err()
+            )
+        };
+        assert_eq!(
+            refused(RFC_SECRET, "Veri:ty", "ann"),
+            "Issuer cannot contain ':', found in \"Veri:ty\""
+        );
+        assert_eq!(
+            refused(RFC_SECRET, "Verity", "a:b"),
+            "Account name cannot contain ':', found in \"a:b\""
+        );
+        assert_eq!(
+            refused(&RFC_SECRET[..10], "Verity", "ann"),
+            "The length of the shared secret MUST be at least 128 bits, got 80 bits"
+        );
     }
 
     #[test]
@@ -275,6 +290,12 @@ mod tests {
             "{svg}"
         );
         assert!(svg.contains("<path"), "modules drawn: {svg}");
-        assert!(qr_svg_base64(RFC_SECRET, "Veri:ty", "ann").is_err());
+        assert_eq!(
+            format!(
+                "{:#}",
+                qr_svg_base64(RFC_SECRET, "Veri:ty", "ann").unwrap_err()
+            ),
+            "Issuer cannot contain ':', found in \"Veri:ty\""
+        );
     }
 }

@@ -396,7 +396,10 @@ mod tests {
             ..Settings::default()
         };
         let dev = Settings::default();
-        assert!(check_server_url(&prod, "https://rp.example.com/hook").is_ok());
+        assert_eq!(
+            check_server_url(&prod, "https://rp.example.com/hook").map(|u| u.to_string()),
+            Ok("https://rp.example.com/hook".to_string())
+        );
         for (url, problem) in [
             ("http://rp.example.com/hook", UrlProblem::NotHttps),
             ("https://localhost/hook", UrlProblem::NotPublic),
@@ -409,6 +412,9 @@ mod tests {
         ] {
             assert_eq!(check_server_url(&prod, url).err(), Some(problem), "{url}");
         }
-        assert!(check_server_url(&dev, "http://127.0.0.1:9000/hook").is_ok());
+        assert_eq!(
+            check_server_url(&dev, "http://127.0.0.1:9000/hook").map(|u| u.to_string()),
+            Ok("http://127.0.0.1:9000/hook".to_string())
+        );
     }
 }

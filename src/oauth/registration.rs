@@ -588,12 +588,19 @@ mod tests {
             registration_initial_access_token: None,
             ..enabled(RunMode::Dev)
         };
-        assert!(missing.validate().is_err());
+        assert_eq!(
+            missing.validate().unwrap_err().to_string(),
+            "dynamic_registration needs registration_initial_access_token \
+             (VERITY_REGISTRATION_INITIAL_ACCESS_TOKEN)"
+        );
         let short = Settings {
             registration_initial_access_token: Some("t".repeat(31)),
             ..enabled(RunMode::Dev)
         };
-        assert!(short.validate().is_err());
+        assert_eq!(
+            short.validate().unwrap_err().to_string(),
+            "registration_initial_access_token must be at least 32 characters"
+        );
         assert!(Settings::default().validate().is_ok(), "off needs no token");
     }
 
@@ -606,16 +613,11 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.code(), "invalid_redirect_uri", "{}", err.description());
-        assert!(check(
-            &prod,
-            json!({ "redirect_uris": ["http://127.0.0.1:8000/cb"] })
-        )
-        .is_ok());
-        assert!(check(
-            &prod,
-            json!({ "redirect_uris": ["https://rp.example.com/cb"] })
-        )
-        .is_ok());
+        for allowed in ["http://127.0.0.1:8000/cb", "https://rp.example.com/cb"] {
+            let checked = check(&prod, json!({ "redirect_uris": [allowed] }))
+                .unwrap_or_else(|e| panic!("{allowed}: {}", e.description()));
+            assert_eq!(checked.new.redirect_uris, vec![allowed.to_string()]);
+        }
         let err = check(
             &prod,
             json!({ "redirect_uris": ["https://rp.example.com/cb"],

@@ -214,7 +214,13 @@ pub async fn assert_refusals(
         ("wrong scope", Some(wrong_scope), 403, "forbidden"),
     ];
     for (what, token, status, error) in cases {
+        let before = audit_and_outbox_counts(server).await;
         let reply = call(server, method.clone(), path, token, body.clone()).await;
+        assert_eq!(
+            audit_and_outbox_counts(server).await,
+            before,
+            "{what} on {method} {path}: no audit event written, no message sent"
+        );
         assert_eq!(
             reply.status, status,
             "{what} on {method} {path}: {}",
@@ -227,6 +233,23 @@ pub async fn assert_refusals(
             assert!(challenge.starts_with("Bearer"), "{challenge}");
         }
     }
+}
+
+/// (audit events, outbox messages) in the database: a refused call changes neither.
+pub async fn audit_and_outbox_counts(server: &TestServer) -> (i64, i64) {
+    server
+        .ctx
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::{audit_events, outbox};
+            Ok((
+                audit_events::table.count().get_result::<i64>(c)?,
+                outbox::table.count().get_result::<i64>(c)?,
+            ))
+        })
+        .await
+        .unwrap()
 }
 
 /// `{}` for mutations with an all-optional body.

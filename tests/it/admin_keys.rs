@@ -132,23 +132,23 @@ async fn keys_refuse_every_caller_but_an_admin_with_the_scope() {
     assert_eq!(ok.status, 200);
     let ok = call(&server, Method::GET, "/keys", Some(&tokens.admin), None).await;
     assert_eq!(ok.status, 200);
-    // An admin client demoted after its token was issued is refused at once.
-    let id = tokens.admin_client_id.clone();
-    server
-        .ctx
-        .db
-        .run(move |c| {
-            use diesel::prelude::*;
-            use verity::storage::schema::clients;
-            diesel::update(clients::table.find(&id))
-                .set(clients::is_admin.eq(false))
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
-    server.ctx.clients.invalidate(&tokens.admin_client_id);
+    // An admin client demoted (through the management API, by another admin) after its token
+    // was issued is refused at once: its cached client record doesn't outlive the change.
+    let (_, other_admin) = admin_token(&server).await;
+    let r = call(
+        &server,
+        Method::PATCH,
+        &format!("/clients/{}", tokens.admin_client_id),
+        Some(&other_admin),
+        Some(serde_json::json!({ "admin": false, "scopes": [] })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["admin"], false);
     let demoted = call(&server, Method::GET, "/keys", Some(&tokens.admin), None).await;
+    assert_eq!(demoted.status, 403, "{}", demoted.body);
+    assert_eq!(demoted.error(), "forbidden");
+    let demoted = call(&server, Method::GET, "/keys", Some(&tokens.keys_only), None).await;
     assert_eq!(demoted.status, 403, "{}", demoted.body);
 }
 

@@ -321,7 +321,14 @@ async fn disable_ends_sessions_and_tokens_and_enable_lets_the_person_back() {
     let res = server
         .sign_in(&server.browser(), "eve@example.com", PASSWORD)
         .await;
-    assert_ne!(res.status(), 303, "sign-in is refused");
+    assert_eq!(res.status(), 400, "sign-in is refused");
+    assert!(!is_signed_in(&res));
+    let page = res.text().await.unwrap();
+    assert_eq!(
+        text_of(&page, "main p").as_deref(),
+        Some("This account has been disabled. Contact support if you think this is a mistake."),
+        "{page}"
+    );
 
     let events = audit_events_of_kind(&server, "user_disabled").await;
     assert_eq!(events.len(), 1);
@@ -550,7 +557,14 @@ async fn delete_leaves_a_scrubbed_tombstone_and_keeps_the_audit_trail() {
     let res = server
         .sign_in(&server.browser(), "hal@example.com", PASSWORD)
         .await;
-    assert_ne!(res.status(), 303, "the old address no longer signs in");
+    assert_eq!(res.status(), 401, "the old address no longer signs in");
+    assert!(!is_signed_in(&res));
+    let page = res.text().await.unwrap();
+    assert_eq!(
+        text_of(&page, ".alert").as_deref(),
+        Some("That email and password don't match an account. Check them and try again."),
+        "{page}"
+    );
     let notice = server.outbox_for("hal@example.com").await;
     assert!(notice.iter().any(|m| m.subject.contains("deleted")));
 

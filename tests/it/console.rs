@@ -347,6 +347,8 @@ async fn activity_is_paged_newest_first_and_each_entry_can_be_disowned() {
         other = server.browser();
         server.sign_in_fully(&other, "uma@example.com").await;
     }
+    // The wrong passwords come ten minutes after the sign-ins (the page shows minutes).
+    server.ctx.clock.advance(600);
     for _ in 0..10 {
         server
             .sign_in(
@@ -383,6 +385,43 @@ async fn activity_is_paged_newest_first_and_each_entry_can_be_disowned() {
         .to_string();
     let second = browser.get_ok(&next).await;
     assert_eq!(rows(&second) as i64, total - 20, "the rest, no overlap");
+
+    // Newest first: the times never go up down the pages, the failed sign-ins (ten minutes
+    // later) come first, the sign-up last.
+    let entries = |html: &str| {
+        let doc = scraper::Html::parse_document(html);
+        let cell = scraper::Selector::parse("td").unwrap();
+        doc.select(&scraper::Selector::parse("table.activity tbody tr").unwrap())
+            .map(|tr| {
+                let cells: Vec<String> = tr
+                    .select(&cell)
+                    .map(|td| td.text().collect::<String>().trim().to_string())
+                    .collect();
+                let at = chrono::NaiveDateTime::parse_from_str(&cells[0], "%Y-%m-%d %H:%M UTC")
+                    .unwrap_or_else(|e| panic!("a time in {:?}: {e}", cells[0]));
+                (at, cells[1].clone())
+            })
+            .collect::<Vec<_>>()
+    };
+    let all: Vec<_> = entries(&first)
+        .into_iter()
+        .chain(entries(&second))
+        .collect();
+    assert!(
+        all.windows(2).all(|w| w[0].0 >= w[1].0),
+        "newest first: {all:#?}"
+    );
+    let kinds: Vec<&str> = all.iter().map(|(_, k)| k.as_str()).collect();
+    assert_eq!(kinds[..10], ["signin failed"; 10], "{kinds:?}");
+    assert!(
+        kinds[10..].iter().all(|k| *k != "signin failed"),
+        "{kinds:?}"
+    );
+    assert!(
+        all[9].0 >= all[10].0 + chrono::Duration::minutes(9),
+        "ten minutes between the last sign-in and the first failure: {all:#?}"
+    );
+    assert_eq!(kinds.last(), Some(&"signed up"), "{kinds:?}");
     assert!(first.contains("signed in"));
 
     assert_eq!(

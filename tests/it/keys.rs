@@ -155,14 +155,45 @@ async fn private_keys_are_encrypted_at_rest() {
     assert_eq!(rows.len(), 1);
     let sealed = &rows[0].private_key;
     assert!(sealed.starts_with("v1."));
-    // A different master key can't open it.
+    let context = format!("signing_keys:{}", rows[0].id);
+    // A different master key can't open it, nor can the right key under another row's name.
     let other = verity::crypto::MasterKey::generate();
-    assert!(other
-        .decrypt(sealed, &format!("signing_keys:{}", rows[0].id))
-        .is_err());
-    assert!(server
+    let err = other
+        .decrypt(sealed, &context)
+        .expect_err("wrong master key");
+    assert_eq!(
+        err.to_string(),
+        "decryption failed: wrong master key or tampered data"
+    );
+    let err = server
         .ctx
         .master
-        .decrypt(sealed, &format!("signing_keys:{}", rows[0].id))
-        .is_ok());
+        .decrypt(sealed, "signing_keys:another-key")
+        .expect_err("bound to its row");
+    assert_eq!(
+        err.to_string(),
+        "decryption failed: wrong master key or tampered data"
+    );
+    // The server's master key opens it: a PKCS#8 private key whose public half is the one
+    // stored beside it and published in the JWKS.
+    let der = server
+        .ctx
+        .master
+        .decrypt(sealed, &context)
+        .expect("the server's master key opens it");
+    let alg = verity::config::SigningAlg::parse(&rows[0].alg).expect("a known alg");
+    let key = verity::keys::SigningKey::from_pkcs8(&rows[0].id, alg, &der)
+        .expect("the plaintext is the PKCS#8 key");
+    let public = key.public_jwk_json().unwrap();
+    assert_eq!(
+        public,
+        serde_json::from_str::<serde_json::Value>(&rows[0].public_jwk).unwrap()
+    );
+    let jwks: serde_json::Value = reqwest::get(server.url("/jwks.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"], serde_json::json!([public]));
 }

@@ -191,11 +191,44 @@ async fn start_listener(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>)
     (url, received)
 }
 
+/// The queued back-channel deliveries: (attempts, next_attempt_at, delivered, last_error).
+async fn deliveries(
+    server: &TestServer,
+) -> Vec<(i32, chrono::NaiveDateTime, bool, Option<String>)> {
+    server
+        .ctx
+        .db
+        .run(|c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::logout_deliveries as d;
+            Ok(d::table
+                .select((
+                    d::attempts,
+                    d::next_attempt_at,
+                    d::delivered_at,
+                    d::last_error,
+                ))
+                .load::<(
+                    i32,
+                    chrono::NaiveDateTime,
+                    Option<chrono::NaiveDateTime>,
+                    Option<String>,
+                )>(c)?
+                .into_iter()
+                .map(|(a, n, done, e)| (a, n, done.is_some(), e))
+                .collect())
+        })
+        .await
+        .unwrap()
+}
+
 #[actix_web::test]
-async fn backchannel_logout_token_is_delivered_verified_and_retried() {
+async fn backchannel_logout_token_is_delivered_verified_retried_after_the_backoff_and_only_once() {
     let (url, received) = start_listener(vec![500]).await;
+    // The background worker makes its first pass at start and then sleeps for an hour: this
+    // test runs the passes itself.
     let server = TestServer::start_with(|s| {
-        s.security.backchannel_poll_ms = 100;
+        s.security.backchannel_poll_ms = 3_600_000;
         s.security.backchannel_retry_base_secs = 5;
     })
     .await;
@@ -204,30 +237,54 @@ async fn backchannel_logout_token_is_delivered_verified_and_retried() {
     let (_, id_claims) = id_token_for(&server, &browser, &client_id, &secret).await;
     let home = browser.get_ok("/").await;
     browser.post("/logout", &[("csrf", &csrf_of(&home))]).await;
+    let queued = deliveries(&server).await;
+    assert_eq!(queued.len(), 1, "one delivery queued for the one RP");
+    assert_eq!((queued[0].0, queued[0].2), (0, false));
+    assert!(received.lock().unwrap().is_empty(), "nothing sent yet");
 
-    // First attempt fails (the listener answers 500)...
-    let wait_for = |n: usize| {
-        let received = received.clone();
-        async move {
-            for _ in 0..50 {
-                if received.lock().unwrap().len() >= n {
-                    return true;
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            }
-            false
-        }
-    };
-    assert!(wait_for(1).await, "first delivery attempted");
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // First attempt fails (the listener answers 500): retried after base · 2^1 = 10 s.
+    let pass = || verity::oauth::logout::deliver_due(&server.ctx);
+    // (Less a millisecond: PostgreSQL keeps microseconds.)
+    let before = server.ctx.clock.now() - chrono::Duration::milliseconds(1);
+    assert_eq!(pass().await.unwrap(), 0, "the first attempt failed");
+    let after = server.ctx.clock.now();
+    assert_eq!(
+        received.lock().unwrap().len(),
+        1,
+        "first delivery attempted"
+    );
+    let row = &deliveries(&server).await[0];
+    assert_eq!((row.0, row.2), (1, false));
+    let backoff = chrono::Duration::seconds(10);
+    assert!(
+        row.1 >= before + backoff && row.1 <= after + backoff,
+        "next attempt 10 s after the failure: {:?} not in [{:?}, {:?}]",
+        row.1,
+        before + backoff,
+        after + backoff
+    );
+    assert!(
+        row.3.as_deref().is_some_and(|e| e.contains("500")),
+        "{:?}",
+        row.3
+    );
+
+    // No retry before the backoff has passed, even 9 s later.
+    server.ctx.clock.advance(9);
+    assert_eq!(pass().await.unwrap(), 0);
     assert_eq!(
         received.lock().unwrap().len(),
         1,
         "no retry before the backoff"
     );
-    // ...and is redelivered once the backoff has passed.
-    server.ctx.clock.advance(11);
-    assert!(wait_for(2).await, "redelivered after the failure");
+    assert_eq!(deliveries(&server).await[0].0, 1, "no attempt counted");
+
+    // ...and it is redelivered once the backoff has passed.
+    server.ctx.clock.advance(2);
+    assert_eq!(pass().await.unwrap(), 1, "redelivered after the failure");
+    assert_eq!(received.lock().unwrap().len(), 2);
+    let row = &deliveries(&server).await[0];
+    assert_eq!((row.0, row.2), (2, true), "delivered at the second attempt");
 
     let body = received.lock().unwrap()[1].clone();
     let token = url::form_urlencoded::parse(body.as_bytes())
@@ -264,10 +321,14 @@ async fn backchannel_logout_token_is_delivered_verified_and_retried() {
     assert!(claims["jti"].as_str().is_some_and(|j| !j.is_empty()));
     assert!(claims["exp"].as_i64().unwrap() > claims["iat"].as_i64().unwrap());
 
-    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    // Delivered: never sent again, however much later.
+    server.ctx.clock.advance(86_400);
+    assert_eq!(pass().await.unwrap(), 0);
     assert_eq!(
         received.lock().unwrap().len(),
         2,
         "delivered once, not again"
     );
+    let row = &deliveries(&server).await[0];
+    assert_eq!((row.0, row.2), (2, true));
 }

@@ -44,7 +44,7 @@ async fn enrol_phone(server: &TestServer, browser: &Browser, channel: &str) -> r
         .await;
     assert_eq!(res.status(), 303);
     let page = browser.get_ok("/mfa/setup/phone").await;
-    assert!(page.contains("+1"), "the number is shown masked");
+    assert_shown_masked(&page);
     let code = code_sent_to(server, PHONE_E164).await;
     browser
         .post(
@@ -52,6 +52,23 @@ async fn enrol_phone(server: &TestServer, browser: &Browser, channel: &str) -> r
             &[("csrf", &csrf_of(&page)), ("code", &code)],
         )
         .await
+}
+
+/// The page shows the number as "+1 ••• ••• 0123": the country code and the last four
+/// digits only, never the whole number in any notation.
+fn assert_shown_masked(page: &str) {
+    let shown = text_of(page, "main").unwrap_or_default();
+    assert!(shown.contains("+1 ••• ••• 0123"), "{shown}");
+    for whole in [
+        "2015550123",
+        "201) 555",
+        "555-0123",
+        "201 555",
+        "555 0123",
+        "5550123",
+    ] {
+        assert!(!page.contains(whole), "{whole} in the page: {page}");
+    }
 }
 
 #[actix_web::test]
@@ -131,7 +148,10 @@ async fn phone_enrolment_normalises_refuses_bad_numbers_and_confirms_by_code() {
         .unwrap();
     assert_eq!(rows.len(), 1);
     assert!(!rows[0].0.contains("2015550123"));
-    assert!(rows[0].1.ends_with("0123"));
+    assert_eq!(
+        rows[0].1, "+1 ••• ••• 0123",
+        "the masked form kept for display"
+    );
 }
 
 #[actix_web::test]
@@ -232,13 +252,33 @@ async fn sign_in_with_a_phone_code_refuses_wrong_expired_and_replayed_codes() {
     let res = verify(&b, &page, &code).await;
     assert!(is_signed_in(&res));
 
-    // Replay: the same code in a new sign-in is refused.
+    // Replay: the accepted code, presented again for the same phone challenge (a new
+    // sign-in, no new code sent), is refused: accepting it used it up.
+    let texts = server.outbox_for(PHONE_E164).await.len();
+    let b2 = server.browser();
+    let res = server.sign_in(&b2, "rae@example.com", PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let page2 = b2.get_ok("/mfa").await;
+    let res = verify(&b2, &page2, &code).await;
+    assert_eq!(
+        res.status(),
+        422,
+        "the accepted code is refused the second time"
+    );
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        text_of(&html, ".alert").as_deref(),
+        Some("There's no code waiting for this step. Send a new one."),
+        "{html}"
+    );
+    assert_eq!(
+        server.outbox_for(PHONE_E164).await.len(),
+        texts,
+        "no code was sent in between"
+    );
+
     let (b2, page2, _) = sign_in_to_code_page().await;
     let fresh = code_sent_to(&server, PHONE_E164).await;
-    let res = verify(&b2, &page2, &code).await;
-    if code != fresh {
-        assert_eq!(res.status(), 422, "an old code is refused");
-    }
     // Expired: ten minutes later the fresh code is refused too.
     server
         .ctx
@@ -381,11 +421,18 @@ async fn backup_codes_work_once() {
         .await;
     assert!(is_signed_in(&res));
     let again = browser.get("/mfa/setup/backup-codes.txt").await;
-    assert_ne!(
-        again.status(),
-        200,
+    assert_eq!(
+        (
+            again.status().as_u16(),
+            again
+                .headers()
+                .get("location")
+                .and_then(|l| l.to_str().ok())
+        ),
+        (303, Some("/login?expired=1")),
         "codes can't be fetched again after enrolment"
     );
+    assert!(!again.text().await.unwrap().contains(&codes[0]));
 
     let server = &server;
     let use_code = |code: String| async move {
@@ -711,6 +758,8 @@ async fn a_failed_send_gets_a_clear_page_and_costs_nothing() {
     })
     .await;
     let browser = at_enrolment(&server, "yan@example.com").await;
+    let emails = server.outbox_for("yan@example.com").await.len();
+    assert_eq!(emails, 1, "the sign-up mail");
     let page = browser.get_ok("/mfa/setup/phone").await;
     for _ in 0..3 {
         let res = browser
@@ -733,8 +782,25 @@ async fn a_failed_send_gets_a_clear_page_and_costs_nothing() {
         );
         assert!(html.contains("voice"), "suggests another way");
     }
+    // The real gateway backend wrote nothing to the outbox, and no email went out instead.
+    assert!(server.outbox_for(PHONE_E164).await.is_empty());
+    assert_eq!(server.outbox_for("yan@example.com").await.len(), emails);
     // Email still works (outbox): the account and the rest of the product are unaffected.
-    assert!(!server.outbox_for("yan@example.com").await.is_empty());
+    let res = browser
+        .post(
+            "/forgot-password",
+            &[
+                ("csrf", &csrf_of(&browser.get_ok("/forgot-password").await)),
+                ("email", "yan@example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let mails = server
+        .wait_for_messages("yan@example.com", "Reset your", 1)
+        .await;
+    assert_eq!(mails.len(), 1, "the reset link was mailed");
+    assert_eq!(server.outbox_for("yan@example.com").await.len(), emails + 1);
 }
 
 #[actix_web::test]

@@ -156,21 +156,23 @@ async fn a_claim_asked_for_by_name_is_listed_on_the_consent_page_then_released()
     assert_eq!(id["email"], "kit@example.com");
     assert!(id.get("phone_number").is_none(), "{id}");
 
-    // The operator narrows the client afterwards: what it may no longer have isn't released.
-    let settings = server.ctx.settings.clone();
-    let cid = client_id.clone();
-    server
-        .ctx
-        .db
-        .run(move |c| {
-            let client = verity::oauth::clients::get(c, &cid)?.unwrap();
-            let mut changed = NewClient::from_client(&client);
-            changed.scopes = vec!["openid".into()];
-            verity::oauth::clients::update(c, &settings, &cid, &changed)
-        })
-        .await
-        .unwrap();
-    server.ctx.clients.invalidate(&client_id);
+    // The operator narrows the client afterwards (management API): what it may no longer
+    // have isn't released, at once.
+    let info = userinfo(&server, tokens.access_token().secret()).await;
+    assert_eq!(
+        info["email"], "kit@example.com",
+        "released before the change"
+    );
+    let (_, admin) = admin_token(&server).await;
+    let r = call(
+        &server,
+        Method::PATCH,
+        &format!("/clients/{client_id}"),
+        Some(&admin),
+        Some(json!({ "scopes": ["openid"] })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
     let info = userinfo(&server, tokens.access_token().secret()).await;
     assert!(info["sub"].is_string(), "{info}");
     assert!(info.get("email").is_none(), "{info}");

@@ -19,7 +19,8 @@ async fn changing_a_number_end_to_end_with_notices_on_every_channel() {
         .await;
     assert_eq!(res.headers()["location"], "/account/phones/change");
     let page = browser.get_ok("/account/phones/change").await;
-    assert!(page.contains("Change +1"), "{page}");
+    assert!(page.contains("Change +1 ••• ••• 0123"), "{page}");
+    assert!(!page.contains("2015550123"), "never the full number");
 
     // Skipping ahead is refused.
     let early = browser
@@ -49,24 +50,42 @@ async fn changing_a_number_end_to_end_with_notices_on_every_channel() {
         .await;
     assert_eq!(res.status(), 303);
     let first_code = newest_code(&server, NEW).await;
-    // Resend: the old code stops working.
+    assert_eq!(server.outbox_for(NEW).await.len(), 1, "one text so far");
+    // Resend: a second text with a new code, and the old code stops working.
     let page = browser.get_ok("/account/phones/change").await;
-    browser
+    let res = browser
         .post(
             "/account/phones/change/resend",
             &[("csrf", &csrf_of(&page)), ("channel", "sms")],
         )
         .await;
+    assert_eq!(res.status(), 200);
+    let resent = res.text().await.unwrap();
+    assert_eq!(
+        text_of(&resent, ".notice").as_deref(),
+        Some("We've sent a new code."),
+        "{resent}"
+    );
+    let texts = server.outbox_for(NEW).await;
+    assert_eq!(texts.len(), 2, "the resend sent a second text");
+    assert_ne!(texts[0].id, texts[1].id);
     let code = newest_code(&server, NEW).await;
-    if code != first_code {
-        let res = browser
-            .post(
-                "/account/phones/change/code",
-                &[("csrf", &csrf_of(&page)), ("code", &first_code)],
-            )
-            .await;
-        assert_eq!(res.status(), 422, "a resent-then-old code is refused");
-    }
+    // (A fresh random code equals the old one once in a million resends.)
+    assert_ne!(code, first_code, "the second text carries a new code");
+    assert_ne!(texts[0].body, texts[1].body);
+    let res = browser
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", &first_code)],
+        )
+        .await;
+    assert_eq!(res.status(), 422, "the code the resend replaced is refused");
+    let refused = res.text().await.unwrap();
+    assert_eq!(
+        text_of(&refused, ".alert").as_deref(),
+        Some("That code didn't work. Check it and try again."),
+        "{refused}"
+    );
     let res = browser
         .post(
             "/account/phones/change/code",

@@ -542,22 +542,33 @@ async fn a_session_confirmed_with_a_cooldown_phone_cannot_remove_another_factor(
 #[actix_web::test]
 async fn a_disabled_account_gets_no_removal_link() {
     let server = TestServer::start().await;
-    person_with_phone(&server, "val@example.com").await;
+    let browser = person_with_phone(&server, "val@example.com").await;
     request_account_reset(&server, "val@example.com").await;
     let uid = user_id(&server, "val@example.com").await;
-    server
-        .ctx
-        .db
-        .run(move |c| {
-            use diesel::prelude::*;
-            use verity::storage::schema::users;
-            diesel::update(users::table.find(&uid))
-                .set(users::disabled.eq(true))
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-        .unwrap();
+    assert_eq!(browser.get("/account").await.status(), 200, "signed in");
+    // An agent disables the account through the management API: the person's session stops
+    // working at once.
+    let (_, token) = crate::admin_harness::admin_token(&server).await;
+    let r = crate::admin_harness::call(
+        &server,
+        reqwest::Method::POST,
+        &format!("/users/{uid}/disable"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["disabled"], true);
+    let res = browser.get("/account").await;
+    assert_eq!(res.status(), 303, "the session ended with the disabling");
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "{:?}",
+        res.headers()["location"]
+    );
     server.ctx.clock.advance(hours(25));
     verity::recovery::account_reset::send_due_links(&server.ctx)
         .await

@@ -206,15 +206,168 @@ async fn pairwise_subjects_differ_across_sectors_and_match_within_one() {
             )
         })
         .await;
-    assert!(bad.is_err());
+    let err = bad.expect_err("several hosts without a sector identifier are refused");
+    let field = err
+        .downcast_ref::<verity::oauth::clients::FieldError>()
+        .unwrap_or_else(|| panic!("a field error, got {err:#}"));
+    assert_eq!(field.field, "sector_identifier");
+    assert_eq!(
+        field.message,
+        "a pairwise client with redirect URIs on several hosts needs a sector identifier"
+    );
+}
+
+/// Drives the code flow of `client` with `redirect` (any host) and returns the `sub` of the
+/// ID token, checked against userinfo.
+async fn subject_via(
+    server: &TestServer,
+    browser: &Browser,
+    client: &verity::oauth::clients::CreatedClient,
+    redirect: &str,
+) -> String {
+    let mut rp = server
+        .rp(&client.client_id, client.client_secret.as_deref())
+        .await;
+    rp.client = rp
+        .client
+        .set_redirect_uri(openidconnect::RedirectUrl::new(redirect.to_string()).unwrap());
+    let req = rp.auth_request(&[]);
+    let (mut url, res) = browser.follow(browser.get_abs(&req.url).await).await;
+    if !url.starts_with(redirect) {
+        let html = res.text().await.unwrap();
+        assert!(html.contains("Allow"), "the consent page: {html}");
+        let res = browser
+            .post(
+                "/consent",
+                &[
+                    ("csrf", &csrf_of(&html)),
+                    ("authz", &hidden(&html, "authz")),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        url = browser.follow(res).await.0;
+    }
+    assert!(url.starts_with(redirect), "back at {redirect}: {url}");
+    let tokens = rp
+        .exchange(&query_of(&url)["code"], req.verifier)
+        .await
+        .unwrap();
+    let claims = rp.verify(&tokens, &req.nonce);
+    let info: serde_json::Value = reqwest::Client::new()
+        .get(server.url("/userinfo"))
+        .bearer_auth(openidconnect::OAuth2TokenResponse::access_token(&tokens).secret())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], claims.subject().as_str());
+    claims.subject().to_string()
 }
 
 #[actix_web::test]
-async fn the_claims_parameter_releases_named_claims_and_honours_essential_acr() {
+async fn pairwise_sector_without_an_identifier_is_the_redirect_host() {
+    let server = TestServer::start().await;
+    // No sector identifier: the sector is the host of the redirect URIs (the port and path
+    // don't count).
+    let pairwise = |name: &str, redirect: &str| NewClient {
+        subject_type: Some("pairwise".into()),
+        ..web_client(name, redirect)
+    };
+    const SAME_HOST: &str = "http://localhost:7777/other/callback";
+    const OTHER_HOST: &str = "http://127.0.0.1:9999/callback";
+    let a = server.register(pairwise("Tax A", RP_REDIRECT)).await;
+    let b = server.register(pairwise("Tax B", SAME_HOST)).await;
+    let c = server.register(pairwise("Bank", OTHER_HOST)).await;
+    // The same sector named explicitly.
+    let named = server
+        .register(NewClient {
+            sector_identifier: Some("localhost".into()),
+            ..pairwise("Named", OTHER_HOST)
+        })
+        .await;
+    let browser = server.signed_in_browser("ola@example.com").await;
+    let user_id = server
+        .ctx
+        .db
+        .run(|c| {
+            Ok(verity::accounts::users::by_email(c, "ola@example.com")?
+                .unwrap()
+                .id)
+        })
+        .await
+        .unwrap();
+
+    let sub_a = subject_via(&server, &browser, &a, RP_REDIRECT).await;
+    let sub_b = subject_via(&server, &browser, &b, SAME_HOST).await;
+    let sub_c = subject_via(&server, &browser, &c, OTHER_HOST).await;
+    let sub_named = subject_via(&server, &browser, &named, OTHER_HOST).await;
+    assert_eq!(sub_a, sub_b, "one redirect host, one sector, one subject");
+    assert_ne!(sub_a, sub_c, "another host is another sector");
+    assert_eq!(
+        sub_named, sub_a,
+        "the sector identifier \"localhost\" is the sector the host gave"
+    );
+    for sub in [&sub_a, &sub_c] {
+        assert_ne!(sub, &user_id, "pairwise clients never see the account id");
+    }
+}
+
+/// A browser signed in with the password only: a remembered browser stood in for the second
+/// factor, so its session is AAL1.
+async fn remembered_browser_session(server: &TestServer, email: &str) -> Browser {
+    let browser = server.browser();
+    server.create_account(&browser, email).await;
+    server.sign_in_fully(&browser, email).await;
+    let home = browser.get_ok("/").await;
+    browser.post("/logout", &[("csrf", &csrf_of(&home))]).await;
+    let res = server.sign_in(&browser, email, PASSWORD).await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let page = browser.get_ok("/mfa?method=backup").await;
+    let res = browser
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "backup"),
+                ("code", &server.take_backup_code(email)),
+                ("remember", "yes"),
+            ],
+        )
+        .await;
+    assert!(
+        is_signed_in(&res),
+        "second factor passed, browser remembered"
+    );
+    let home = browser.get_ok("/").await;
+    browser.post("/logout", &[("csrf", &csrf_of(&home))]).await;
+    let res = server.sign_in(&browser, email, PASSWORD).await;
+    assert!(
+        is_signed_in(&res),
+        "password only: the remembered browser stands in for the second factor"
+    );
+    browser
+}
+
+#[actix_web::test]
+async fn the_claims_parameter_releases_named_claims_and_essential_acr_demands_the_second_factor() {
     let server = TestServer::start().await;
     let (client_id, secret) = server.add_client(false).await;
     let rp = server.rp(&client_id, secret.as_deref()).await;
-    let browser = server.signed_in_browser("kay@example.com").await;
+    let browser = remembered_browser_session(&server, "kay@example.com").await;
+
+    // Positive control: an ordinary request is satisfied by this AAL1 session.
+    let req = rp.auth_request(&[]);
+    let callback = authorize_to_callback(&browser, &req.url).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let id = rp.verify(&tokens, &req.nonce);
+    assert_eq!(id.auth_context_ref().unwrap().as_str(), "urn:verity:aal1");
+
     let claims = serde_json::json!({
         "id_token": {
             "email": { "essential": true },
@@ -225,10 +378,45 @@ async fn the_claims_parameter_releases_named_claims_and_honours_essential_acr() 
     .to_string();
     let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
 
-    // Only `openid` as scope: the named claims still come, after consent that names them.
+    // The essential acr asks for AAL2: the AAL1 session isn't enough, and the remembered
+    // browser doesn't skip the second factor: password, then the second factor is demanded.
     let req = rp.auth_request(&[]);
     let url = format!("{}&claims={}", req.url, enc(&claims));
-    let (_, res) = browser.follow(browser.get_abs(&url).await).await;
+    let (url, res) = browser.follow(browser.get_abs(&url).await).await;
+    assert!(url.contains("/login"), "a fresh sign-in is demanded: {url}");
+    let login = res.text().await.unwrap();
+    let res = browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf_of(&login)),
+                ("email", "kay@example.com"),
+                ("password", PASSWORD),
+                ("authz", &hidden(&login, "authz")),
+            ],
+        )
+        .await;
+    assert_eq!(
+        res.headers()["location"],
+        "/mfa",
+        "the second factor is demanded despite the remembered browser"
+    );
+    assert!(!is_signed_in(&res));
+    let page = browser.get_ok("/mfa?method=backup").await;
+    let res = browser
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "backup"),
+                ("code", &server.take_backup_code("kay@example.com")),
+            ],
+        )
+        .await;
+    assert!(is_signed_in(&res));
+
+    // Only `openid` as scope: the named claims still come, after consent that names them.
+    let (_, res) = browser.follow(res).await;
     let consent = res.text().await.unwrap();
     assert!(
         consent.contains("Your email address"),

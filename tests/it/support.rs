@@ -65,6 +65,8 @@ async fn a_signed_out_person_files_a_ticket_and_gets_its_number_by_email() {
 #[actix_web::test]
 async fn a_signed_in_persons_ticket_is_linked_to_the_account() {
     let server = TestServer::start().await;
+    // Another account first, so "some account" and "this account" differ.
+    server.signed_in_browser("zoe@example.com").await;
     let browser = server.signed_in_browser("wes@example.com").await;
     let page = browser.get_ok("/support").await;
     assert!(
@@ -81,8 +83,21 @@ async fn a_signed_in_persons_ticket_is_linked_to_the_account() {
     )
     .await;
     let ticket = text_of(&res.text().await.unwrap(), ".ticket").unwrap();
-    let (user_id, _, _) = ticket_row(&server, &ticket).await;
-    assert!(user_id.is_some(), "linked to the account");
+    let wes = server
+        .ctx
+        .db
+        .run(|c| {
+            Ok(verity::accounts::users::by_email(c, "wes@example.com")?
+                .expect("wes has an account")
+                .id)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        ticket_row(&server, &ticket).await,
+        (Some(wes), "wes@example.com".into(), "open".into()),
+        "linked to the signed-in person's account"
+    );
 }
 
 #[actix_web::test]

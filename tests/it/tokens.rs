@@ -1,7 +1,7 @@
 //! Refresh tokens, client_credentials, revocation and introspection, as an RP sees them.
 
 use crate::harness::*;
-use openidconnect::{OAuth2TokenResponse, RefreshToken, Scope, TokenResponse};
+use openidconnect::{OAuth2TokenResponse, Scope, TokenResponse};
 
 async fn post_form(
     server: &TestServer,
@@ -100,13 +100,21 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         (status, body["error"].as_str()),
         (400, Some("invalid_grant"))
     );
-    let res = rp
-        .client
-        .exchange_refresh_token(&RefreshToken::new(third.secret().clone()))
-        .unwrap()
-        .request_async(&rp.http)
-        .await;
-    assert!(res.is_err(), "the newest token of the family is dead too");
+    let (status, body) = post_form(
+        &server,
+        "/token",
+        Some((&client_id, &secret)),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", third.secret()),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "the newest token of the family is dead too: {body}"
+    );
     let res = reqwest::Client::new()
         .get(server.url("/userinfo"))
         .bearer_auth(narrowed.access_token().secret())
@@ -212,9 +220,18 @@ async fn client_credentials_for_confidential_clients_with_allowed_scopes() {
             .await
         }
     };
-    assert!(
-        add(false, vec!["verity:admin".into()]).await.is_err(),
-        "admin scopes need an admin client"
+    let refused = add(false, vec!["verity:admin".into()])
+        .await
+        .expect_err("admin scopes need an admin client");
+    let field = refused
+        .downcast_ref::<verity::oauth::clients::FieldError>()
+        .unwrap_or_else(|| panic!("a field error, got {refused:#}"));
+    assert_eq!(
+        (field.field, field.message.as_str()),
+        (
+            "scopes",
+            "scope verity:admin needs an admin client (--admin)"
+        )
     );
     let job = add(false, vec!["reports:read".into(), "reports:write".into()])
         .await
