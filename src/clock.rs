@@ -28,9 +28,15 @@ impl Default for Clock {
 
 impl Clock {
     pub fn now(&self) -> NaiveDateTime {
-        DateTime::from_timestamp_millis(self.unix_millis())
-            .unwrap_or_else(Utc::now)
-            .naive_utc()
+        match self.frozen_at.load(Ordering::Relaxed) {
+            // Full precision while running, so rows written close together keep their order.
+            RUNNING => (Utc::now()
+                + chrono::Duration::milliseconds(self.offset_millis.load(Ordering::Relaxed)))
+            .naive_utc(),
+            frozen => DateTime::from_timestamp_millis(frozen)
+                .unwrap_or(DateTime::<Utc>::MAX_UTC)
+                .naive_utc(),
+        }
     }
 
     pub fn unix_now(&self) -> i64 {
@@ -40,9 +46,17 @@ impl Clock {
     /// Milliseconds since the Unix epoch.
     pub fn unix_millis(&self) -> i64 {
         match self.frozen_at.load(Ordering::Relaxed) {
-            RUNNING => Utc::now().timestamp_millis() + self.offset_millis.load(Ordering::Relaxed),
+            RUNNING => Utc::now()
+                .timestamp_millis()
+                .saturating_add(self.offset_millis.load(Ordering::Relaxed)),
             frozen => frozen,
         }
+    }
+
+    /// Whether this is the plain wall clock: never moved or frozen (always so in production).
+    pub fn is_wall_clock(&self) -> bool {
+        self.frozen_at.load(Ordering::Relaxed) == RUNNING
+            && self.offset_millis.load(Ordering::Relaxed) == 0
     }
 
     /// Test hook: pretend `secs` seconds have passed.
@@ -52,11 +66,12 @@ impl Clock {
 
     /// Test hook: pretend `millis` milliseconds have passed.
     pub fn advance_millis(&self, millis: i64) {
-        // A frozen clock moves its instant; a running one its offset.
+        // A frozen clock moves its instant (never onto the RUNNING marker); a running one its
+        // offset.
         let moved = self
             .frozen_at
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |at| {
-                (at != RUNNING).then(|| at.saturating_add(millis))
+                (at != RUNNING).then(|| at.saturating_add(millis).max(RUNNING + 1))
             });
         if moved.is_err() {
             self.offset_millis.fetch_add(millis, Ordering::Relaxed);
@@ -65,8 +80,9 @@ impl Clock {
 
     /// Test hook: stop the clock at the current instant (until `advance` moves it), so a test
     /// can stand exactly on a boundary, such as a TOTP time step, and nothing drifts past it.
+    /// Drive a frozen clock from one task: an `advance` racing the freeze may be lost.
     pub fn freeze(&self) {
-        let now = self.unix_millis();
+        let now = self.unix_millis().max(RUNNING + 1);
         let _ = self
             .frozen_at
             .compare_exchange(RUNNING, now, Ordering::Relaxed, Ordering::Relaxed);

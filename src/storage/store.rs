@@ -268,45 +268,155 @@ fn remaining(deadline: i64, now: i64) -> Duration {
     Duration::from_millis(u64::try_from(deadline.saturating_sub(now)).unwrap_or(0))
 }
 
-/// Every Redis value is `<deadline>|<value>`, the deadline in the clock's Unix milliseconds;
-/// a value whose deadline has passed reads as absent. Expiry thus follows the injected clock
-/// on both backends (so tests move time instead of sleeping), and Redis's own `PX` expiry,
-/// set to the same lifetime, only frees the memory. The clock never runs behind the wall
-/// clock, so Redis never drops an entry before its deadline.
-fn encode(deadline: i64, value: &str) -> String {
-    format!("{deadline}|{value}")
-}
+/// Every Redis value is `<deadline>|<value>`, the deadline in Unix milliseconds; a value whose
+/// deadline has passed reads as absent. Every operation is a Lua script that judges "now" in one
+/// place: Redis's own `TIME` when the node's clock is the plain wall clock (production, so clock
+/// skew between nodes can't end a lock early), or the instant the injected clock gives when a
+/// test has moved or frozen it. Expiry thus follows the same clock as the database on both
+/// backends, and tests move time instead of sleeping.
+///
+/// Redis's own `PX` expiry is the lifetime plus `PX_MARGIN` and only frees memory. Values
+/// written before deadlines were stored (no numeric `<deadline>|` prefix) stay readable for as
+/// long as Redis keeps them, so an upgrade keeps locks, revocations and counters.
+const PX_MARGIN_MS: u64 = 3_600_000;
 
-/// The value of a raw Redis entry still alive at `now`, with its deadline.
-fn decode(raw: Option<String>, now: i64) -> Option<(i64, String)> {
-    let raw = raw?;
-    let (deadline, value) = raw.split_once('|')?;
-    let deadline: i64 = deadline.parse().ok()?;
-    (deadline > now).then(|| (deadline, value.to_string()))
-}
-
-/// Lua shared by the scripts: `live(raw, now)` returns the deadline and value of an entry
-/// still alive at `now` (numbers compared as numbers; Unix milliseconds are exact in a double).
-const LUA_LIVE: &str = "local function live(raw, now) \
-       if not raw then return nil end \
-       local sep = string.find(raw, '|', 1, true) \
-       if not sep then return nil end \
-       local d = tonumber(string.sub(raw, 1, sep - 1)) \
-       if not d or d <= now then return nil end \
-       return string.sub(raw, 1, sep - 1), string.sub(raw, sep + 1) \
-     end ";
+/// Lua shared by the scripts. `clock_now(arg)`: the time in ms (`arg`, or Redis's `TIME` when
+/// `arg` is negative). `live(key, now)`: the deadline (a string) and value of an entry alive at
+/// `now`. `stamp(now, ms)`: a deadline as an integer string (never in exponent notation).
+const LUA_PRELUDE: &str = "\
+local function clock_now(arg) \
+  local now = tonumber(arg) \
+  if now >= 0 then return now end \
+  local t = redis.call('TIME') \
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) \
+end \
+local function stamp(now, ms) return string.format('%.0f', now + tonumber(ms)) end \
+local function live(key, now) \
+  local raw = redis.call('GET', key) \
+  if not raw then return nil end \
+  local sep = string.find(raw, '|', 1, true) \
+  local d = sep and tonumber(string.sub(raw, 1, sep - 1)) \
+  if not d then \
+    local left = redis.call('PTTL', key) \
+    if left <= 0 then return nil end \
+    return stamp(now, left), raw \
+  end \
+  if d <= now then return nil end \
+  return string.sub(raw, 1, sep - 1), string.sub(raw, sep + 1) \
+end \
+";
 
 /// Redis store for several stateless nodes. Keys are namespaced by a prefix.
 pub struct RedisStore {
     conn: redis::aio::ConnectionManager,
     prefix: String,
     clock: Clock,
-    put_if_absent_script: redis::Script,
-    incr_script: redis::Script,
-    incr_below_script: redis::Script,
-    decr_script: redis::Script,
-    delete_if_equals_script: redis::Script,
-    put_with_mark_script: redis::Script,
+    scripts: RedisScripts,
+}
+
+struct RedisScripts {
+    put: redis::Script,
+    put_if_absent: redis::Script,
+    get: redis::Script,
+    take: redis::Script,
+    ttl: redis::Script,
+    incr: redis::Script,
+    incr_below: redis::Script,
+    decr: redis::Script,
+    delete_if_equals: redis::Script,
+    put_with_mark: redis::Script,
+}
+
+impl RedisScripts {
+    fn new() -> RedisScripts {
+        let script = |body: &str| redis::Script::new(&format!("{LUA_PRELUDE}{body}"));
+        // ARGV[1] is always "now" (negative: Redis's TIME).
+        RedisScripts {
+            // ARGV: now, value, ttl ms, px ms.
+            put: script(
+                "local now = clock_now(ARGV[1]) \
+                 redis.call('SET', KEYS[1], stamp(now, ARGV[3]) .. '|' .. ARGV[2], 'PX', ARGV[4]) \
+                 return 1",
+            ),
+            put_if_absent: script(
+                "local now = clock_now(ARGV[1]) \
+                 if live(KEYS[1], now) then return 0 end \
+                 redis.call('SET', KEYS[1], stamp(now, ARGV[3]) .. '|' .. ARGV[2], 'PX', ARGV[4]) \
+                 return 1",
+            ),
+            get: script(
+                "local d, v = live(KEYS[1], clock_now(ARGV[1])) \
+                 if not d then return false end \
+                 return v",
+            ),
+            take: script(
+                "local d, v = live(KEYS[1], clock_now(ARGV[1])) \
+                 redis.call('DEL', KEYS[1]) \
+                 if not d then return false end \
+                 return v",
+            ),
+            // Remaining ms, or -1 when absent.
+            ttl: script(
+                "local now = clock_now(ARGV[1]) \
+                 local d = live(KEYS[1], now) \
+                 if not d then return -1 end \
+                 return tonumber(d) - now",
+            ),
+            // ARGV: now, ttl ms, px ms. A live counter keeps its deadline; a missing or expired
+            // one starts at 1 with a new deadline.
+            incr: script(
+                "local now = clock_now(ARGV[1]) \
+                 local d, v = live(KEYS[1], now) \
+                 local n = d and tonumber(v) \
+                 if n then \
+                   n = n + 1 \
+                   redis.call('SET', KEYS[1], d .. '|' .. n, 'KEEPTTL') \
+                 else \
+                   n = 1 \
+                   redis.call('SET', KEYS[1], stamp(now, ARGV[2]) .. '|1', 'PX', ARGV[3]) \
+                 end \
+                 return n",
+            ),
+            // ARGV: now, limit, ttl ms, px ms. -1 when the limit is reached.
+            incr_below: script(
+                "local now = clock_now(ARGV[1]) \
+                 local d, v = live(KEYS[1], now) \
+                 local n = d and tonumber(v) \
+                 if n then \
+                   if n >= tonumber(ARGV[2]) then return -1 end \
+                   n = n + 1 \
+                   redis.call('SET', KEYS[1], d .. '|' .. n, 'KEEPTTL') \
+                 else \
+                   if tonumber(ARGV[2]) <= 0 then return -1 end \
+                   n = 1 \
+                   redis.call('SET', KEYS[1], stamp(now, ARGV[3]) .. '|1', 'PX', ARGV[4]) \
+                 end \
+                 return n",
+            ),
+            // Only a live counter is touched, keeping its deadline and TTL.
+            decr: script(
+                "local d, v = live(KEYS[1], clock_now(ARGV[1])) \
+                 local n = d and tonumber(v) \
+                 if n then redis.call('SET', KEYS[1], d .. '|' .. (n - 1), 'KEEPTTL') end \
+                 return 0",
+            ),
+            // ARGV: now, expected value.
+            delete_if_equals: script(
+                "local d, v = live(KEYS[1], clock_now(ARGV[1])) \
+                 if not d or v ~= ARGV[2] then return 0 end \
+                 redis.call('DEL', unpack(KEYS)) \
+                 return 1",
+            ),
+            // ARGV: now, value, ttl ms, px ms, mark value, mark ttl ms, mark px ms.
+            put_with_mark: script(
+                "local now = clock_now(ARGV[1]) \
+                 if live(KEYS[1], now) then return 0 end \
+                 redis.call('SET', KEYS[1], stamp(now, ARGV[3]) .. '|' .. ARGV[2], 'PX', ARGV[4]) \
+                 redis.call('SET', KEYS[2], stamp(now, ARGV[6]) .. '|' .. ARGV[5], 'PX', ARGV[7]) \
+                 return 1",
+            ),
+        }
+    }
 }
 
 impl RedisStore {
@@ -319,103 +429,64 @@ impl RedisStore {
         .await
         .context("timed out connecting to Redis")?
         .context("connecting to Redis")?;
-        let script = |body: &str| redis::Script::new(&format!("{LUA_LIVE}{body}"));
         Ok(RedisStore {
             conn,
             prefix: prefix.to_string(),
             clock,
-            // ARGV: now, encoded value, ttl ms.
-            put_if_absent_script: script(
-                "if live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])) then return 0 end \
-                 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) \
-                 return 1",
-            ),
-            // ARGV: now, new deadline, ttl ms. A live counter keeps its deadline; a missing
-            // or expired one starts at 1 with a new deadline.
-            incr_script: script(
-                "local d, v = live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])) \
-                 local n = d and tonumber(v) \
-                 if n then \
-                   n = n + 1 \
-                   redis.call('SET', KEYS[1], d .. '|' .. n, 'KEEPTTL') \
-                 else \
-                   n = 1 \
-                   redis.call('SET', KEYS[1], ARGV[2] .. '|1', 'PX', ARGV[3]) \
-                 end \
-                 return n",
-            ),
-            // ARGV: now, limit, new deadline, ttl ms. -1 when the limit is reached.
-            incr_below_script: script(
-                "local d, v = live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])) \
-                 local n = d and tonumber(v) \
-                 if n then \
-                   if n >= tonumber(ARGV[2]) then return -1 end \
-                   n = n + 1 \
-                   redis.call('SET', KEYS[1], d .. '|' .. n, 'KEEPTTL') \
-                 else \
-                   if tonumber(ARGV[2]) <= 0 then return -1 end \
-                   n = 1 \
-                   redis.call('SET', KEYS[1], ARGV[3] .. '|1', 'PX', ARGV[4]) \
-                 end \
-                 return n",
-            ),
-            // ARGV: now. Only a live counter is touched, keeping its deadline and TTL.
-            decr_script: script(
-                "local d, v = live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])) \
-                 local n = d and tonumber(v) \
-                 if n then redis.call('SET', KEYS[1], d .. '|' .. (n - 1), 'KEEPTTL') end \
-                 return 0",
-            ),
-            // ARGV: now, expected value.
-            delete_if_equals_script: script(
-                "local d, v = live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])) \
-                 if not d or v ~= ARGV[2] then return 0 end \
-                 redis.call('DEL', unpack(KEYS)) \
-                 return 1",
-            ),
-            // ARGV: now, encoded value, ttl ms, encoded mark, mark ttl ms.
-            put_with_mark_script: script(
-                "if live(redis.call('GET', KEYS[1]), tonumber(ARGV[1])) then return 0 end \
-                 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3]) \
-                 redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5]) \
-                 return 1",
-            ),
+            scripts: RedisScripts::new(),
         })
     }
 
     fn key(&self, key: &str) -> String {
         format!("{}:{}", self.prefix, key)
     }
+
+    /// "Now" for a script: -1 (Redis's own TIME) unless a test has moved or frozen the clock.
+    fn now(&self) -> i64 {
+        if self.clock.is_wall_clock() {
+            -1
+        } else {
+            self.clock.unix_millis().max(0)
+        }
+    }
 }
 
 fn millis(ttl: Duration) -> u64 {
-    ttl.as_millis().clamp(1, i64::MAX as u128) as u64
+    ttl.as_millis().clamp(1, (i64::MAX / 4) as u128) as u64
+}
+
+/// Redis's own expiry for an entry living `ttl`: longer than the deadline, only frees memory.
+fn px(ttl: Duration) -> u64 {
+    millis(ttl).saturating_add(PX_MARGIN_MS)
 }
 
 #[async_trait]
 impl Store for RedisStore {
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
         let mut c = self.conn.clone();
-        let now = self.clock.unix_millis();
-        let _: () = redis::cmd("SET")
-            .arg(self.key(key))
-            .arg(encode(deadline(now, ttl), value))
-            .arg("PX")
+        let _: i64 = self
+            .scripts
+            .put
+            .key(self.key(key))
+            .arg(self.now())
+            .arg(value)
             .arg(millis(ttl))
-            .query_async(&mut c)
+            .arg(px(ttl))
+            .invoke_async(&mut c)
             .await?;
         Ok(())
     }
 
     async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<bool> {
         let mut c = self.conn.clone();
-        let now = self.clock.unix_millis();
         let set: i64 = self
-            .put_if_absent_script
+            .scripts
+            .put_if_absent
             .key(self.key(key))
-            .arg(now)
-            .arg(encode(deadline(now, ttl), value))
+            .arg(self.now())
+            .arg(value)
             .arg(millis(ttl))
+            .arg(px(ttl))
             .invoke_async(&mut c)
             .await?;
         Ok(set == 1)
@@ -423,20 +494,24 @@ impl Store for RedisStore {
 
     async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut c = self.conn.clone();
-        let raw: Option<String> = redis::cmd("GET")
-            .arg(self.key(key))
-            .query_async(&mut c)
-            .await?;
-        Ok(decode(raw, self.clock.unix_millis()).map(|(_, v)| v))
+        Ok(self
+            .scripts
+            .get
+            .key(self.key(key))
+            .arg(self.now())
+            .invoke_async(&mut c)
+            .await?)
     }
 
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
         let mut c = self.conn.clone();
-        let raw: Option<String> = redis::cmd("GETDEL")
-            .arg(self.key(key))
-            .query_async(&mut c)
-            .await?;
-        Ok(decode(raw, self.clock.unix_millis()).map(|(_, v)| v))
+        Ok(self
+            .scripts
+            .take
+            .key(self.key(key))
+            .arg(self.now())
+            .invoke_async(&mut c)
+            .await?)
     }
 
     async fn delete(&self, key: &str) -> anyhow::Result<()> {
@@ -450,13 +525,13 @@ impl Store for RedisStore {
 
     async fn incr(&self, key: &str, ttl: Duration) -> anyhow::Result<i64> {
         let mut c = self.conn.clone();
-        let now = self.clock.unix_millis();
         Ok(self
-            .incr_script
+            .scripts
+            .incr
             .key(self.key(key))
-            .arg(now)
-            .arg(deadline(now, ttl))
+            .arg(self.now())
             .arg(millis(ttl))
+            .arg(px(ttl))
             .invoke_async(&mut c)
             .await?)
     }
@@ -468,14 +543,14 @@ impl Store for RedisStore {
         ttl: Duration,
     ) -> anyhow::Result<Option<i64>> {
         let mut c = self.conn.clone();
-        let now = self.clock.unix_millis();
         let v: i64 = self
-            .incr_below_script
+            .scripts
+            .incr_below
             .key(self.key(key))
-            .arg(now)
+            .arg(self.now())
             .arg(limit)
-            .arg(deadline(now, ttl))
             .arg(millis(ttl))
+            .arg(px(ttl))
             .invoke_async(&mut c)
             .await?;
         Ok((v >= 0).then_some(v))
@@ -488,12 +563,12 @@ impl Store for RedisStore {
         with: &[&str],
     ) -> anyhow::Result<bool> {
         let mut c = self.conn.clone();
-        let mut call = self.delete_if_equals_script.key(self.key(key));
+        let mut call = self.scripts.delete_if_equals.key(self.key(key));
         for k in with {
             call.key(self.key(k));
         }
         let deleted: i64 = call
-            .arg(self.clock.unix_millis())
+            .arg(self.now())
             .arg(expected)
             .invoke_async(&mut c)
             .await?;
@@ -508,16 +583,18 @@ impl Store for RedisStore {
         mark: (&str, &str, Duration),
     ) -> anyhow::Result<bool> {
         let mut c = self.conn.clone();
-        let now = self.clock.unix_millis();
         let set: i64 = self
-            .put_with_mark_script
+            .scripts
+            .put_with_mark
             .key(self.key(key))
             .key(self.key(mark.0))
-            .arg(now)
-            .arg(encode(deadline(now, ttl), value))
+            .arg(self.now())
+            .arg(value)
             .arg(millis(ttl))
-            .arg(encode(deadline(now, mark.2), mark.1))
+            .arg(px(ttl))
+            .arg(mark.1)
             .arg(millis(mark.2))
+            .arg(px(mark.2))
             .invoke_async(&mut c)
             .await?;
         Ok(set == 1)
@@ -526,9 +603,10 @@ impl Store for RedisStore {
     async fn decr(&self, key: &str) -> anyhow::Result<()> {
         let mut c = self.conn.clone();
         let _: i64 = self
-            .decr_script
+            .scripts
+            .decr
             .key(self.key(key))
-            .arg(self.clock.unix_millis())
+            .arg(self.now())
             .invoke_async(&mut c)
             .await?;
         Ok(())
@@ -536,12 +614,14 @@ impl Store for RedisStore {
 
     async fn ttl(&self, key: &str) -> anyhow::Result<Option<Duration>> {
         let mut c = self.conn.clone();
-        let raw: Option<String> = redis::cmd("GET")
-            .arg(self.key(key))
-            .query_async(&mut c)
+        let ms: i64 = self
+            .scripts
+            .ttl
+            .key(self.key(key))
+            .arg(self.now())
+            .invoke_async(&mut c)
             .await?;
-        let now = self.clock.unix_millis();
-        Ok(decode(raw, now).map(|(until, _)| remaining(until, now)))
+        Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
     }
 
     async fn ping(&self) -> anyhow::Result<()> {
@@ -756,11 +836,52 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_value_without_a_readable_deadline_reads_as_absent() {
-        assert_eq!(decode(Some("5".into()), 0), None);
-        assert_eq!(decode(Some("x|5".into()), 0), None);
-        assert_eq!(decode(Some("10|a|b".into()), 9), Some((10, "a|b".into())));
-        assert_eq!(decode(Some("10|a".into()), 10), None);
+    #[tokio::test]
+    async fn values_written_before_deadlines_were_stored_stay_readable_until_redis_drops_them() {
+        let Ok(url) = std::env::var("VERITY_TEST_REDIS_URL") else {
+            return;
+        };
+        let clock = Clock::default();
+        let prefix = format!("verity-test-store-{}", crate::crypto::random_token(8));
+        let s = RedisStore::connect(&url, &prefix, clock.clone())
+            .await
+            .expect("VERITY_TEST_REDIS_URL is set but Redis is unreachable");
+        let mut c = s.conn.clone();
+        for (key, value) in [("count", "4"), ("state", "{\"a\":\"x|y\"}")] {
+            let _: () = redis::cmd("SET")
+                .arg(s.key(key))
+                .arg(value)
+                .arg("PX")
+                .arg(60_000)
+                .query_async(&mut c)
+                .await
+                .unwrap();
+        }
+        // On the wall clock (Redis's TIME) and on a moved clock alike.
+        assert_eq!(
+            s.get("state").await.unwrap().as_deref(),
+            Some("{\"a\":\"x|y\"}")
+        );
+        assert_eq!(s.incr_below("count", 5, SECOND).await.unwrap(), Some(5));
+        assert_eq!(s.incr_below("count", 5, SECOND).await.unwrap(), None);
+        let left = s.ttl("count").await.unwrap().unwrap();
+        assert!(
+            left > Duration::from_secs(50),
+            "kept its lifetime: {left:?}"
+        );
+        clock.advance(30);
+        assert_eq!(get_count(&s, "count").await.unwrap(), 5);
+        assert_eq!(
+            s.take("state").await.unwrap().as_deref(),
+            Some("{\"a\":\"x|y\"}")
+        );
+        assert_eq!(s.get("state").await.unwrap(), None);
+        // A wall-clock store judges by Redis's TIME: a fresh entry lives its lifetime.
+        let wall = RedisStore::connect(&url, &prefix, Clock::default())
+            .await
+            .unwrap();
+        wall.put("w", "v", 10 * SECOND).await.unwrap();
+        let left = wall.ttl("w").await.unwrap().unwrap();
+        assert!(left > 9 * SECOND && left <= 10 * SECOND, "{left:?}");
     }
 }
