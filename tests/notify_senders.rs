@@ -15,7 +15,12 @@ use verity::config::{EmailBackend, NotifySettings, Settings, SmsBackend, SmtpTls
 use verity::notify::{
     build_notifier, recent_outbox, Channel, GatewaySender, Message, Notifier, SmtpSender,
 };
-use verity::storage::db::Db;
+
+// The integration tests' harness, for its database (SQLite, or PostgreSQL when
+// VERITY_TEST_DATABASE_URL is set), so the outbox routing runs on both backends.
+#[path = "it/harness.rs"]
+mod harness;
+use harness::TestDb;
 
 const SID: &str = "AC0123456789abcdef";
 const TOKEN: &str = "s3cret-gateway-token";
@@ -480,25 +485,13 @@ async fn gateway_unreachable_is_an_error_and_email_is_refused() {
 }
 
 // ---------------------------------------------------------------- routing and settings
-
-async fn sqlite_db(dir: &tempfile::TempDir) -> Db {
-    let db = Db::connect(
-        &format!("sqlite://{}", dir.path().join("verity.db").display()),
-        2,
-    )
-    .unwrap();
-    let migrator = db.clone();
-    tokio::task::spawn_blocking(move || migrator.migrate())
-        .await
-        .unwrap()
-        .unwrap();
-    db
-}
+// (the outbox is a database table: these run on PostgreSQL too when VERITY_TEST_DATABASE_URL
+// is set)
 
 #[tokio::test]
 async fn default_settings_send_everything_to_the_outbox() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sqlite_db(&dir).await;
+    let test_db = TestDb::fresh().await;
+    let db = test_db.db.clone();
     let notifier = build_notifier(&Settings::default(), db.clone(), Clock::default()).unwrap();
     assert_eq!(notifier.name(), "dev outbox");
     notifier.send(email("alice@example.com")).await.unwrap();
@@ -514,8 +507,8 @@ async fn default_settings_send_everything_to_the_outbox() {
 
 #[tokio::test]
 async fn routing_sends_email_by_smtp_and_sms_by_the_gateway() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sqlite_db(&dir).await;
+    let test_db = TestDb::fresh().await;
+    let db = test_db.db.clone();
     let (smtp_port, smtp) = smtp_server(false).await;
     let (base, mut requests) = http_server(Answer::Status(201, "{}")).await;
     let gateway = gateway_settings(&base);
@@ -557,8 +550,8 @@ async fn routing_sends_email_by_smtp_and_sms_by_the_gateway() {
 
 #[tokio::test]
 async fn routing_keeps_sms_in_the_outbox_and_reports_smtp_failures() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = sqlite_db(&dir).await;
+    let test_db = TestDb::fresh().await;
+    let db = test_db.db.clone();
     let (smtp_port, _smtp) = smtp_server(true).await;
     let settings = Settings {
         notify: smtp_settings(smtp_port),

@@ -173,6 +173,13 @@ pub fn used_code_key(code: &str) -> String {
     format!("code_used:{}", crypto::token_hash(code))
 }
 
+/// Set by every presentation of a code that is no longer there to take: the exchange that did
+/// take it checks for this once its grant is stored (a replay that overlapped it may have come
+/// before there was a grant to revoke).
+pub fn replayed_code_key(code: &str) -> String {
+    format!("code_replayed:{}", crypto::token_hash(code))
+}
+
 /// Builds the redirect back to the relying party, adding `iss` (RFC 9207) and `state`.
 pub fn rp_redirect(
     issuer: &str,

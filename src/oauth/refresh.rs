@@ -64,16 +64,19 @@ pub async fn refresh(
                     return Ok(Outcome::Invalid("refresh token was revoked"));
                 }
                 if already_used || !grants::use_refresh_token(c, now, &rt_id)? {
-                    grants::revoke(c, now, &grant_row.id, "refresh token reused")?;
-                    crate::audit::record(
-                        c,
-                        now,
-                        Some(&grant_row.user_id),
-                        Some(&grant_row.client_id),
-                        "refresh_token_reuse_revoked_family",
-                        serde_json::json!({ "grant": grant_row.id }),
-                        None,
-                    )?;
+                    // Audited by the request that revoked the family: one event per family,
+                    // however many reuses raced to it.
+                    if grants::revoke(c, now, &grant_row.id, "refresh token reused")? {
+                        crate::audit::record(
+                            c,
+                            now,
+                            Some(&grant_row.user_id),
+                            Some(&grant_row.client_id),
+                            "refresh_token_reuse_revoked_family",
+                            serde_json::json!({ "grant": grant_row.id }),
+                            None,
+                        )?;
+                    }
                     return Ok(Outcome::Reused);
                 }
                 if expired {

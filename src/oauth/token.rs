@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::crypto;
 use crate::keys::SigningKey;
 
-use crate::oauth::authorize::{code_key, used_code_key, IssuedCode};
+use crate::oauth::authorize::{code_key, replayed_code_key, used_code_key, IssuedCode};
 use crate::oauth::clients::Client;
 use crate::oauth::error::ErrorDescription;
 use crate::oauth::grants::{self, Grant};
@@ -287,6 +287,38 @@ pub fn internal(e: anyhow::Error) -> TokenError {
     }
 }
 
+/// Revokes the grant a replayed authorization code produced; audited once, by whoever revokes
+/// it (the replay, or the exchange that notices a replay overlapped it).
+async fn revoke_for_replay(ctx: &Ctx, grant_id: String) -> Result<(), TokenError> {
+    let now = ctx.clock.now();
+    let revoked = ctx
+        .db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                let done = grants::revoke(c, now, &grant_id, "authorization code replayed")?;
+                if done {
+                    crate::audit::record(
+                        c,
+                        now,
+                        None,
+                        None,
+                        "code_replay_revoked_grant",
+                        serde_json::json!({ "grant": grant_id }),
+                        None,
+                    )?;
+                }
+                Ok::<_, anyhow::Error>(done)
+            })
+        })
+        .await
+        .map_err(internal)?;
+    tracing::warn!(
+        revoked,
+        "authorization code replayed; tokens from it revoked"
+    );
+    Ok(())
+}
+
 pub async fn exchange(
     ctx: &Ctx,
     auth: ClientAuth,
@@ -329,37 +361,24 @@ pub async fn exchange(
         .await
         .map_err(internal)?;
     let Some(issued) = issued else {
-        // A second use of a code: revoke what the first use produced (RFC 6749 §4.1.2).
+        // A second use of a code: revoke what the first use produced (RFC 6749 §4.1.2). The
+        // first use may still be running, its grant not stored yet: the mark (set before
+        // looking) tells it to revoke that grant itself. Either way, it ends up revoked.
+        ctx.store
+            .put(
+                &replayed_code_key(code),
+                "1",
+                Duration::from_secs(ctx.settings.security.auth_code_ttl_secs),
+            )
+            .await
+            .map_err(internal)?;
         if let Some(grant_id) = ctx
             .store
             .get(&used_code_key(code))
             .await
             .map_err(internal)?
         {
-            let now = ctx.clock.now();
-            let revoked = ctx
-                .db
-                .run(move |c| {
-                    let done = grants::revoke(c, now, &grant_id, "authorization code replayed")?;
-                    if done {
-                        crate::audit::record(
-                            c,
-                            now,
-                            None,
-                            None,
-                            "code_replay_revoked_grant",
-                            serde_json::json!({ "grant": grant_id }),
-                            None,
-                        )?;
-                    }
-                    Ok(done)
-                })
-                .await
-                .map_err(internal)?;
-            tracing::warn!(
-                revoked,
-                "authorization code replayed; tokens from it revoked"
-            );
+            revoke_for_replay(ctx, grant_id).await?;
             return Err(TokenError::new(
                 "invalid_grant",
                 "authorization code was already used",
@@ -470,6 +489,18 @@ pub async fn exchange(
             "the account is no longer active",
         ));
     };
+    // Presented again while this exchange ran (before its grant existed to be revoked): the
+    // grant goes now, as it would have a moment later. The answer still carries the tokens,
+    // dead, as the first exchange's answer does when the replay comes after it.
+    if ctx
+        .store
+        .get(&replayed_code_key(code))
+        .await
+        .map_err(internal)?
+        .is_some()
+    {
+        revoke_for_replay(ctx, grant.id.clone()).await?;
+    }
     let issue = Issue {
         client_id: client.client_id.clone(),
         subject: crate::oauth::subject::for_client(ctx, &client, &issued.user_id),

@@ -846,3 +846,48 @@ pub fn totp_code(server: &TestServer, secret: &[u8]) -> String {
         server.ctx.settings.security.totp_step_secs,
     )
 }
+
+// ---- h-ci: a database on its own (no server), following VERITY_TEST_DATABASE_URL like
+// TestServer does. Also used by tests/notify_senders.rs.
+
+/// A fresh, migrated database: a SQLite file, or a new PostgreSQL database when
+/// VERITY_TEST_DATABASE_URL is set (dropped again with this value).
+pub struct TestDb {
+    pub db: verity::storage::db::Db,
+    _dir: tempfile::TempDir,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn fresh() -> TestDb {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let sqlite = format!("sqlite://{}", dir.path().join("verity.db").display());
+        let (db, pg) = tokio::task::spawn_blocking(move || {
+            let pg = std::env::var("VERITY_TEST_DATABASE_URL")
+                .ok()
+                .map(|admin| fresh_postgres(&admin));
+            let url = pg.as_ref().map_or(sqlite, |(_, url)| url.clone());
+            // No idle connections: nothing reconnects to the database after it is dropped.
+            let db = verity::storage::db::Db::connect_with(&url, 2, Some(0)).expect("connect");
+            db.migrate().expect("migrate");
+            (db, pg)
+        })
+        .await
+        .expect("fresh database");
+        TestDb { db, _dir: dir, pg }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, url)) = self.pg.take() {
+            let name = url::Url::parse(&url)
+                .map(|u| u.path().trim_start_matches('/').to_string())
+                .unwrap_or_default();
+            if let Ok(mut conn) = diesel::PgConnection::establish(&admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
