@@ -275,9 +275,10 @@ fn remaining(deadline: i64, now: i64) -> Duration {
 /// test has moved or frozen it. Expiry thus follows the same clock as the database on both
 /// backends, and tests move time instead of sleeping.
 ///
-/// Redis's own `PX` expiry is the lifetime plus `PX_MARGIN` and only frees memory. Values
+/// Redis's own `PX` expiry is longer than the lifetime (see `px`) and only frees memory. Values
 /// written before deadlines were stored (no numeric `<deadline>|` prefix) stay readable for as
 /// long as Redis keeps them, so an upgrade keeps locks, revocations and counters.
+/// The most Redis keeps an entry past its deadline.
 const PX_MARGIN_MS: u64 = 3_600_000;
 
 /// Lua shared by the scripts. `clock_now(arg)`: the time in ms (`arg`, or Redis's `TIME` when
@@ -455,9 +456,12 @@ fn millis(ttl: Duration) -> u64 {
     ttl.as_millis().clamp(1, (i64::MAX / 4) as u128) as u64
 }
 
-/// Redis's own expiry for an entry living `ttl`: longer than the deadline, only frees memory.
+/// Redis's own expiry for an entry living `ttl`: longer than the deadline (twice the lifetime,
+/// at most an hour more), only frees memory. Short-lived entries that anyone can cause, such as
+/// replay marks, don't linger for long.
 fn px(ttl: Duration) -> u64 {
-    millis(ttl).saturating_add(PX_MARGIN_MS)
+    let ms = millis(ttl);
+    ms.saturating_add(ms.min(PX_MARGIN_MS))
 }
 
 #[async_trait]
