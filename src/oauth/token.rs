@@ -490,8 +490,8 @@ pub async fn exchange(
         ));
     };
     // Presented again while this exchange ran (before its grant existed to be revoked): the
-    // grant goes now, as it would have a moment later. The answer still carries the tokens,
-    // dead, as the first exchange's answer does when the replay comes after it.
+    // grant goes now, and no tokens leave. An ID token can't be revoked, so none is handed out
+    // for a code known to be used twice; only a replay that comes after this answer is too late.
     if ctx
         .store
         .get(&replayed_code_key(code))
@@ -500,6 +500,10 @@ pub async fn exchange(
         .is_some()
     {
         revoke_for_replay(ctx, grant.id.clone()).await?;
+        return Err(TokenError::new(
+            "invalid_grant",
+            "authorization code was used more than once",
+        ));
     }
     let issue = Issue {
         client_id: client.client_id.clone(),

@@ -155,7 +155,8 @@ fn str_of<'a>(body: &'a Value, field: &str) -> &'a str {
 }
 
 #[actix_web::test]
-async fn a_code_exchanged_twenty_times_at_once_gives_tokens_once_and_they_are_revoked() {
+async fn a_code_exchanged_twenty_times_at_once_gives_at_most_one_answer_tokens_and_its_grant_is_revoked(
+) {
     let server = TestServer::start().await;
     let flow = CodeFlow::new(&server, "cora@example.com").await;
 
@@ -174,10 +175,11 @@ async fn a_code_exchanged_twenty_times_at_once_gives_tokens_once_and_they_are_re
         .filter(|(s, _)| *s == 200)
         .map(|(_, b)| b)
         .collect();
-    assert_eq!(
-        winners.len(),
-        1,
-        "exactly one exchange gets tokens: {results:?}"
+    // The exchange that took the code hands out tokens only if no replay overlapped it; one
+    // that did makes it refuse too (an ID token can't be revoked).
+    assert!(
+        winners.len() <= 1,
+        "at most one exchange gets tokens: {results:?}"
     );
     for (status, body) in results.iter().filter(|(s, _)| *s != 200) {
         assert_eq!(
@@ -192,21 +194,23 @@ async fn a_code_exchanged_twenty_times_at_once_gives_tokens_once_and_they_are_re
         "one grant was created"
     );
 
-    // The other presentations were uses of a used code: the grant the first exchange created
-    // is revoked (README: "revokes the grant the first exchange created"), once.
-    let access = str_of(winners[0], "access_token");
-    let refresh = str_of(winners[0], "refresh_token");
-    assert_eq!(
-        userinfo_status(&flow.http, &server, access).await,
-        401,
-        "the winner's access token stops working"
-    );
-    let (status, body) = flow.refresh(&server, refresh).await;
-    assert_eq!(
-        (status, body["error"].as_str()),
-        (400, Some("invalid_grant")),
-        "the winner's refresh token is dead too: {body}"
-    );
+    // The other presentations were uses of a used code: the grant the exchange created is
+    // revoked, once, and any tokens that left with it are dead.
+    if let Some(winner) = winners.first() {
+        let access = str_of(winner, "access_token");
+        let refresh = str_of(winner, "refresh_token");
+        assert_eq!(
+            userinfo_status(&flow.http, &server, access).await,
+            401,
+            "the winner's access token stops working"
+        );
+        let (status, body) = flow.refresh(&server, refresh).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant")),
+            "the winner's refresh token is dead too: {body}"
+        );
+    }
     assert_eq!(count_events(&server, "code_replay_revoked_grant").await, 1);
 
     // Only that grant: the control's tokens still work.

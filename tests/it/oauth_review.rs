@@ -580,7 +580,11 @@ async fn production_refuses_to_connect_where_a_name_resolves_inside() {
     // Dev mode: the same name connects (the listener sees it; TLS then fails).
     let dev = TestServer::start().await;
     let _ = dev.ctx.outbound.fetch_capped(&url, 1024).await;
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    // Awaited, not slept: the listener counts the connection on its own task.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while connections.load(Ordering::SeqCst) == 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
     assert!(connections.load(Ordering::SeqCst) >= 1, "dev connects");
 }
 
