@@ -1,7 +1,5 @@
 //! RP-initiated logout and back-channel logout.
 
-use std::sync::{Arc, Mutex};
-
 use crate::harness::*;
 use openidconnect::TokenResponse;
 
@@ -143,54 +141,6 @@ async fn rp_initiated_logout_without_a_hint_asks_first() {
     assert_eq!(res.status(), 400);
 }
 
-/// A relying party's back-channel endpoint: answers with the queued statuses (then 200) and
-/// records every body it receives.
-async fn start_listener(statuses: Vec<u16>) -> (String, Arc<Mutex<Vec<String>>>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}/backchannel", listener.local_addr().unwrap());
-    let received = Arc::new(Mutex::new(Vec::new()));
-    let log = received.clone();
-    let statuses = Arc::new(Mutex::new(statuses.into_iter()));
-    actix_web::rt::spawn(async move {
-        loop {
-            let Ok((mut sock, _)) = listener.accept().await else {
-                return;
-            };
-            let mut buf = Vec::new();
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = sock.read(&mut chunk).await {
-                if n == 0 {
-                    break;
-                }
-                buf.extend_from_slice(&chunk[..n]);
-                let text = String::from_utf8_lossy(&buf).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len = text[..end]
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse::<usize>().unwrap_or(0))
-                        })
-                        .unwrap_or(0);
-                    if buf.len() >= end + 4 + len {
-                        log.lock()
-                            .unwrap()
-                            .push(text[end + 4..end + 4 + len].to_string());
-                        break;
-                    }
-                }
-            }
-            let status = statuses.lock().unwrap().next().unwrap_or(200);
-            let reply =
-                format!("HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-            let _ = sock.write_all(reply.as_bytes()).await;
-        }
-    });
-    (url, received)
-}
-
 /// The queued back-channel deliveries: (attempts, next_attempt_at, delivered, last_error).
 async fn deliveries(
     server: &TestServer,
@@ -224,7 +174,7 @@ async fn deliveries(
 
 #[actix_web::test]
 async fn backchannel_logout_token_is_delivered_verified_retried_after_the_backoff_and_only_once() {
-    let (url, received) = start_listener(vec![500]).await;
+    let (url, received) = start_backchannel_listener(vec![500], 200).await;
     // The background worker makes its first pass at start and then sleeps for an hour: this
     // test runs the passes itself.
     let server = TestServer::start_with(|s| {
