@@ -582,6 +582,14 @@ pub struct SupportSettings {
     /// Service notices: users handled per batch, and how often each node looks for work.
     pub notice_batch_size: u32,
     pub notice_poll_ms: u64,
+    /// Support's phone number as people should dial it. Shown on the help centre, the support
+    /// form and every lock or error page; empty: not shown.
+    pub phone: String,
+    /// Opening hours, per language (`[support.hours] en = "…", es = "…"`); a language
+    /// without an entry shows the English one.
+    pub hours: std::collections::BTreeMap<String, String>,
+    /// A current status message (say, a known outage), per language like `hours`.
+    pub status_message: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for SupportSettings {
@@ -599,6 +607,9 @@ impl Default for SupportSettings {
             page_size_max: 200,
             notice_batch_size: 100,
             notice_poll_ms: 2000,
+            phone: String::new(),
+            hours: Default::default(),
+            status_message: Default::default(),
         }
     }
 }

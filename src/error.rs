@@ -1,17 +1,24 @@
 //! One error type for pages. OAuth endpoints answer with their own JSON errors
 //! (`oauth::token::TokenError`, `oauth::userinfo::UserinfoError`), mapped in `web::oidc`.
+//!
+//! `error_response` knows nothing of the request, so the page is written in the person's
+//! language by the `localise_error_pages` middleware (`web/mod.rs`), which calls
+//! [`AppError::page_text`]; the body below is only what a response would carry without it.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use askama::Template;
 
-use crate::web::pages::{ErrorPage, Layout};
+use crate::i18n::{Lang, Message};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// The request can't be used as sent; the message says why in plain words.
+    /// The request can't be used as sent; the message says why in plain words (English only:
+    /// being replaced by `Refused`).
     #[error("{0}")]
     BadRequest(String),
+    /// The request can't be used as sent; the message (a locale key) says why.
+    #[error("refused: {}", .0.key)]
+    Refused(Message),
     /// The form's CSRF token is missing or doesn't match this browser's session.
     #[error("form expired")]
     Csrf,
@@ -21,10 +28,28 @@ pub enum AppError {
     Internal(#[from] anyhow::Error),
 }
 
+impl AppError {
+    /// A refusal with this message key.
+    pub fn refused(key: &'static str) -> AppError {
+        AppError::Refused(Message::new(key))
+    }
+
+    /// The error page's heading and explanation in `lang`.
+    pub fn page_text(&self, lang: Lang) -> (String, String) {
+        match self {
+            AppError::BadRequest(m) => (lang.t("error-bad-request-heading"), m.clone()),
+            AppError::Refused(m) => (lang.t("error-bad-request-heading"), m.in_lang(lang)),
+            AppError::Csrf => (lang.t("error-csrf-heading"), lang.t("error-csrf-body")),
+            AppError::NotFound => (lang.t("error-not-found-heading"), lang.t("error-not-found-body")),
+            AppError::Internal(_) => (lang.t("error-internal-heading"), lang.t("error-internal-body")),
+        }
+    }
+}
+
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -32,33 +57,25 @@ impl ResponseError for AppError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (heading, message) = match self {
-            AppError::BadRequest(m) => ("We couldn't use that request".to_string(), m.clone()),
-            AppError::Csrf => (
-                "This form has expired".to_string(),
-                "For your security, forms only work for a while and only in the browser that opened them. Go back, reload the page, and try again.".to_string(),
-            ),
-            AppError::NotFound => ("Page not found".to_string(), "There's nothing at this address.".to_string()),
-            AppError::Internal(e) => {
-                tracing::error!(error = %format!("{e:#}"), "internal error");
-                (
-                    "Something went wrong on our side".to_string(),
-                    "Nothing you did caused this, and nothing was changed. Please try again in a moment.".to_string(),
-                )
-            }
-        };
-        let page = ErrorPage {
-            layout: Layout::anonymous(&heading),
-            heading,
-            message,
-        };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| "Something went wrong. Please try again.".to_string());
+        if let AppError::Internal(e) = self {
+            tracing::error!(error = %format!("{e:#}"), "internal error");
+        }
+        let (heading, message) = self.page_text(Lang::En);
         HttpResponse::build(self.status_code())
             .content_type("text/html; charset=utf-8")
-            .body(body)
+            .body(format!(
+                "<!doctype html><html lang=\"en\"><title>{0}</title><h1>{0}</h1><p>{1}</p></html>",
+                escape_html(&heading),
+                escape_html(&message),
+            ))
     }
+}
+
+fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 pub type PageResult = Result<HttpResponse, AppError>;

@@ -63,6 +63,8 @@ pub struct Session {
     pub id: String,
     pub user_id: String,
     pub email: String,
+    /// The account's chosen language, if any (`users.locale`).
+    pub locale: Option<String>,
     pub auth_time: NaiveDateTime,
     pub amr: Vec<String>,
     pub acr: String,
@@ -113,13 +115,18 @@ pub async fn lookup(ctx: &Ctx, token: &str) -> anyhow::Result<Option<Session>> {
     let absolute = chrono::Duration::seconds(ctx.settings.security.session_absolute_secs as i64);
     ctx.db
         .run(move |c| {
-            let found: Option<(SessionRow, String, bool)> = browser_sessions::table
+            let found: Option<(SessionRow, String, bool, Option<String>)> = browser_sessions::table
                 .inner_join(users::table)
                 .filter(browser_sessions::token_hash.eq(&hash))
-                .select((SessionRow::as_select(), users::email, users::disabled))
+                .select((
+                    SessionRow::as_select(),
+                    users::email,
+                    users::disabled,
+                    users::locale,
+                ))
                 .first(c)
                 .optional()?;
-            let Some((row, email, disabled)) = found else {
+            let Some((row, email, disabled, locale)) = found else {
                 return Ok(None);
             };
             if row.revoked_at.is_some()
@@ -138,6 +145,7 @@ pub async fn lookup(ctx: &Ctx, token: &str) -> anyhow::Result<Option<Session>> {
                 id: row.id,
                 user_id: row.user_id,
                 email,
+                locale,
                 auth_time: row.auth_time,
                 amr: row.amr.split_whitespace().map(str::to_string).collect(),
                 acr: row.acr,

@@ -164,6 +164,8 @@ async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Re
         updated_at: now,
         deleted_at: None,
         identity_reverify_at: None,
+        locale: None,
+        time_zone: None,
     };
     let (row, actor) = (user.clone(), actor.clone());
     let inserted = ctx

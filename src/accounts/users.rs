@@ -20,6 +20,10 @@ pub struct User {
     pub deleted_at: Option<NaiveDateTime>,
     /// Set by an account reset: identity proofing must verify the person again.
     pub identity_reverify_at: Option<NaiveDateTime>,
+    /// The language pages and later notices use (`en`, `es`); NULL until the person chose one.
+    pub locale: Option<String>,
+    /// The IANA time zone the person's browser reported, for showing times.
+    pub time_zone: Option<String>,
 }
 
 impl User {
@@ -70,4 +74,26 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<User>> {
         .select(User::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// Remembers the language the person chose, so pages on a new browser and notices sent later
+/// use it.
+pub async fn set_locale(ctx: &crate::Ctx, user_id: &str, lang: crate::i18n::Lang) -> anyhow::Result<()> {
+    let id = user_id.to_string();
+    ctx.db
+        .run(move |c| {
+            diesel::update(users::table.find(&id))
+                .set(users::locale.eq(lang.tag()))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+}
+
+/// The language for a notice to this person: the one they chose, else English.
+pub fn lang_of(user: &User) -> crate::i18n::Lang {
+    user.locale
+        .as_deref()
+        .and_then(crate::i18n::Lang::parse)
+        .unwrap_or_default()
 }

@@ -36,6 +36,8 @@ pub struct AuthorizeParams {
     pub acr_values: Option<String>,
     /// OIDC Core §5.5 `claims` request (JSON).
     pub claims: Option<String>,
+    /// OIDC Core §3.1.2.1: the languages the relying party wants the pages in.
+    pub ui_locales: Option<String>,
     /// Parameters sent more than once (RFC 6749 §3.1 forbids it).
     pub repeated: Vec<String>,
 }
@@ -67,6 +69,7 @@ impl AuthorizeParams {
                 "login_hint" => &mut p.login_hint,
                 "acr_values" => &mut p.acr_values,
                 "claims" => &mut p.claims,
+                "ui_locales" => &mut p.ui_locales,
                 _ => continue,
             };
             if slot.is_some() {
@@ -112,6 +115,9 @@ pub struct PendingAuthorization {
     /// Claims the RP asked to find in the ID token (`claims` request parameter).
     #[serde(default)]
     pub id_token_claims: Vec<String>,
+    /// The first language of `ui_locales` that Verity speaks: this sign-in's pages use it.
+    #[serde(default)]
+    pub ui_lang: Option<crate::i18n::Lang>,
 }
 
 /// Assurance levels an RP may ask for in `acr_values`, with Login.gov's names as aliases.
@@ -156,9 +162,13 @@ pub enum AuthorizeOutcome {
     SignIn {
         pending_id: String,
         login_hint: Option<String>,
+        ui_lang: Option<crate::i18n::Lang>,
     },
     /// Ask the person to allow the app.
-    Consent { pending_id: String },
+    Consent {
+        pending_id: String,
+        ui_lang: Option<crate::i18n::Lang>,
+    },
 }
 
 pub fn pending_key(id: &str) -> String {
@@ -568,6 +578,7 @@ async fn start_validated(
         consent_given: false,
         requires_aal2,
         id_token_claims,
+        ui_lang: params.ui_locales.as_deref().and_then(crate::i18n::Lang::from_ui_locales),
     };
     decide(ctx, pending, None, session).await
 }
@@ -734,6 +745,7 @@ async fn decide(
         return Ok(AuthorizeOutcome::SignIn {
             pending_id,
             login_hint,
+            ui_lang: pending.ui_lang,
         });
     };
 
@@ -752,7 +764,10 @@ async fn decide(
             ));
         }
         let pending_id = park(ctx, &pending, pending_id).await?;
-        return Ok(AuthorizeOutcome::Consent { pending_id });
+        return Ok(AuthorizeOutcome::Consent {
+            pending_id,
+            ui_lang: pending.ui_lang,
+        });
     }
 
     // Final step: the parked request is taken, so it can't complete twice.

@@ -13,6 +13,8 @@ diesel::table! {
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
         identity_reverify_at -> Nullable<Timestamp>,
+        locale -> Nullable<Text>,
+        time_zone -> Nullable<Text>,
     }
 }
 

@@ -12,7 +12,8 @@ use crate::audit::Actor;
 use crate::config::Settings;
 use crate::crypto;
 use crate::error::AppError;
-use crate::web::pages::Layout;
+use crate::i18n::Lang;
+use crate::web::pages::{Layout, SupportContact};
 use crate::Ctx;
 
 /// A random id in a long-lived cookie, set by middleware on the first request. It binds CSRF
@@ -24,6 +25,10 @@ pub struct Browser {
     pub id: String,
     pub session: Option<Session>,
     pub actor: Actor,
+    /// The language of the pages this request gets (see [`request_lang`]).
+    pub lang: Lang,
+    /// Path and query of this request, for the language switcher.
+    here: String,
     ctx: web::Data<Ctx>,
 }
 
@@ -31,11 +36,7 @@ impl Browser {
     /// The CSRF token for forms on this page: HMAC of the browser id and the session id, so
     /// signing in or out invalidates old forms.
     pub fn csrf_token(&self) -> String {
-        let sid = self.session.as_ref().map(|s| s.id.as_str()).unwrap_or("");
-        crypto::mac(
-            &self.ctx.csrf_key,
-            format!("csrf|{}|{}", self.id, sid).as_bytes(),
-        )
+        csrf_token_for(&self.ctx, &self.id, self.session.as_ref())
     }
 
     /// Handlers don't call this: they take a `guards::CsrfForm<T>`, which does.
@@ -56,14 +57,34 @@ impl Browser {
         }
     }
 
+    /// The message `key` in this request's language.
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    /// The page frame, titled with the message `title_key`.
+    pub fn layout_for(&self, title_key: &str) -> Layout {
+        self.layout(&self.lang.t(title_key))
+    }
+
+    /// The page frame with a title already in this request's language.
     pub fn layout(&self, title: &str) -> Layout {
         Layout {
             site_name: self.ctx.settings.site_name.clone(),
             title: title.to_string(),
             signed_in: self.session.as_ref().map(|s| s.email.clone()),
             csrf: self.csrf_token(),
+            lang: self.lang,
+            here: self.here.clone(),
+            support: SupportContact::from_settings(&self.ctx.settings.support, self.lang),
         }
     }
+}
+
+/// The CSRF token of a browser id and session (see [`Browser::csrf_token`]).
+pub fn csrf_token_for(ctx: &Ctx, browser_id: &str, session: Option<&Session>) -> String {
+    let sid = session.map(|s| s.id.as_str()).unwrap_or("");
+    crypto::mac(&ctx.csrf_key, format!("csrf|{browser_id}|{sid}").as_bytes())
 }
 
 /// The client's IP as limits and audit events see it (see [`crate::web::client_ip`]).
@@ -94,7 +115,54 @@ pub fn client_ip(req: &HttpRequest, settings: &Settings) -> String {
 }
 
 #[derive(Clone)]
-struct LookedUpSession(Option<Session>);
+pub(super) struct LookedUpSession(pub(super) Option<Session>);
+
+/// Set at `/authorize` from the relying party's `ui_locales`: it decides the language of
+/// that sign-in's pages, ahead of the person's remembered choice. A browser-session cookie.
+pub const UI_LOCALES_COOKIE: &str = "verity_ui_locales";
+/// The language the person chose with the switcher.
+pub const LANG_COOKIE: &str = "verity_lang";
+
+/// The language of this request's pages: the relying party's `ui_locales` for the sign-in
+/// under way, then the person's choice (cookie, then account), then `Accept-Language`, then
+/// English.
+pub fn request_lang(req: &HttpRequest, session: Option<&Session>) -> Lang {
+    let cookie = |name| req.cookie(name).and_then(|c| Lang::parse(c.value()));
+    cookie(UI_LOCALES_COOKIE)
+        .or_else(|| cookie(LANG_COOKIE))
+        .or_else(|| session.and_then(|s| s.locale.as_deref()).and_then(Lang::parse))
+        .or_else(|| {
+            req.headers()
+                .get(actix_web::http::header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::from_accept_language)
+        })
+        .unwrap_or_default()
+}
+
+/// Path and query of a request, as a local return path.
+pub fn here(req: &HttpRequest) -> String {
+    match req.query_string() {
+        "" => req.path().to_string(),
+        q => format!("{}?{}", req.path(), q),
+    }
+}
+
+pub fn lang_cookie(settings: &Settings, lang: Lang) -> Cookie<'static> {
+    let mut c = base_cookie(settings, LANG_COOKIE, lang.tag().to_string());
+    c.set_max_age(CookieDuration::days(400));
+    c
+}
+
+pub fn ui_locales_cookie(settings: &Settings, lang: Lang) -> Cookie<'static> {
+    base_cookie(settings, UI_LOCALES_COOKIE, lang.tag().to_string())
+}
+
+pub fn cleared_ui_locales_cookie(settings: &Settings) -> Cookie<'static> {
+    let mut c = base_cookie(settings, UI_LOCALES_COOKIE, String::new());
+    c.make_removal();
+    c
+}
 
 impl FromRequest for Browser {
     type Error = AppError;
@@ -138,10 +206,14 @@ impl FromRequest for Browser {
                     session
                 }
             };
+            let lang = request_lang(&req, session.as_ref());
+            let here = here(&req);
             Ok(Browser {
                 id,
                 session,
                 actor,
+                lang,
+                here,
                 ctx,
             })
         })

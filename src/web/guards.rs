@@ -200,6 +200,25 @@ fn clean(s: &str) -> bool {
 /// percent-decoded), no scheme or authority, and the path must be a known page
 /// ([`is_return_target`]). Returns the canonical path and query, or None.
 pub fn safe_return_path(raw: &str) -> Option<String> {
+    checked_local_path(raw, is_return_target)
+}
+
+/// Where the language switcher may go back to: any page a browser GETs, but not the
+/// machine endpoints, the authorization endpoint itself (it would start the request again)
+/// or the dev outbox. Same parsing as [`safe_return_path`].
+pub fn page_return_path(raw: &str) -> Option<String> {
+    checked_local_path(raw, |path| {
+        !super::is_machine_path(path)
+            && path != "/authorize"
+            && !path.starts_with("/dev/")
+            && !path.starts_with("/static/")
+            && super::ROUTES
+                .iter()
+                .any(|(method, p)| *method == "get" && *p == path)
+    })
+}
+
+fn checked_local_path(raw: &str, allowed: impl Fn(&str) -> bool) -> Option<String> {
     if raw.len() > 2048 || !raw.starts_with('/') || !clean(raw) {
         return None;
     }
@@ -219,7 +238,7 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
         return None;
     }
     let path = url.path();
-    if !clean(path) || !is_return_target(path) {
+    if !clean(path) || !allowed(path) {
         return None;
     }
     Some(match url.query() {

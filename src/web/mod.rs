@@ -8,6 +8,7 @@ pub mod browser;
 pub mod client_ip;
 pub mod common;
 pub mod guards;
+pub mod language;
 pub mod logout;
 pub mod mfa;
 pub mod oidc;
@@ -30,7 +31,7 @@ use crate::web::browser::{browser_cookie, BrowserId};
 use crate::Ctx;
 
 /// Paths used by relying parties and monitors, not browsers: no browser-id cookie there.
-fn is_machine_path(path: &str) -> bool {
+pub(crate) fn is_machine_path(path: &str) -> bool {
     matches!(
         path,
         "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
@@ -64,6 +65,7 @@ route_table! {
     get "/login" => auth::login_page,
     post "/login" => auth::login_submit,
     post "/logout" => auth::logout,
+    post "/language" => language::switch,
     get "/mfa" => mfa::challenge,
     post "/mfa/send" => mfa::send,
     post "/mfa/verify" => mfa::verify,
@@ -185,6 +187,60 @@ fn security_headers(https: bool) -> DefaultHeaders {
     h
 }
 
+/// Error pages are written after the handler, by `AppError::error_response`, which can't see
+/// the request: here they are rendered again in the request's language, in the site's frame.
+fn localise_error_pages<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<actix_web::body::BoxBody>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: MessageBody + 'static,
+{
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await?.map_into_boxed_body();
+        let Some(err) = res.response().error().and_then(|e| e.as_error::<AppError>()) else {
+            return Ok(res);
+        };
+        let Some(ctx) = res.request().app_data::<web::Data<Ctx>>().cloned() else {
+            return Ok(res);
+        };
+        let session = res
+            .request()
+            .extensions()
+            .get::<browser::LookedUpSession>()
+            .and_then(|s| s.0.clone());
+        let lang = browser::request_lang(res.request(), session.as_ref());
+        let (heading, message) = err.page_text(lang);
+        let page = pages::ErrorPage {
+            layout: pages::Layout {
+                site_name: ctx.settings.site_name.clone(),
+                title: heading.clone(),
+                // No signed-in chrome: an error page offers no sign-out.
+                signed_in: None,
+                csrf: browser::csrf_token_for(
+                    &ctx,
+                    res.request().extensions().get::<BrowserId>().map(|b| b.0.as_str()).unwrap_or(""),
+                    session.as_ref(),
+                ),
+                lang,
+                here: browser::here(res.request()),
+                support: pages::SupportContact::from_settings(&ctx.settings.support, lang),
+            },
+            heading,
+            message,
+        };
+        let Ok(body) = askama::Template::render(&page) else {
+            return Ok(res);
+        };
+        // Same status, headers and cookies; only the body is new.
+        let (req, response) = res.into_parts();
+        let response = response.set_body(actix_web::body::BoxBody::new(body));
+        Ok(ServiceResponse::new(req, response))
+    }
+}
+
 /// Starts the HTTP server on an already-bound listener (tests bind port 0).
 pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
     let workers = match ctx.settings.workers {
@@ -230,6 +286,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
                     Ok::<_, actix_web::Error>(res.map_body(|_, b| b.boxed()))
                 }
             })
+            .wrap_fn(localise_error_pages)
             .wrap(security_headers(data.settings.is_https()))
             // The path only: query strings can carry one-time tokens.
             .wrap(

@@ -9,13 +9,26 @@ use crate::oauth::authorize::{self, AuthorizeOutcome, AuthorizeParams};
 use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
 use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
-use crate::web::browser::Browser;
+use crate::i18n::Lang;
+use crate::web::browser::{cleared_ui_locales_cookie, ui_locales_cookie, Browser};
 use crate::web::common::enc;
 use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
 use crate::Ctx;
 
-fn outcome_response(browser: &Browser, outcome: AuthorizeOutcome) -> PageResult {
+/// The relying party's `ui_locales` decide this sign-in's language; a request without them
+/// doesn't inherit an earlier one's.
+fn with_ui_lang(ctx: &Ctx, mut res: HttpResponse, ui_lang: Option<Lang>) -> HttpResponse {
+    let cookie = match ui_lang {
+        Some(lang) => ui_locales_cookie(&ctx.settings, lang),
+        None => cleared_ui_locales_cookie(&ctx.settings),
+    };
+    // Failing to add a cookie only means the page shows in the person's usual language.
+    let _ = res.add_cookie(&cookie);
+    res
+}
+
+fn outcome_response(ctx: &Ctx, browser: &Browser, outcome: AuthorizeOutcome) -> PageResult {
     match outcome {
         AuthorizeOutcome::ErrorPage { message } => render_status(
             &ErrorPage {
@@ -25,15 +38,31 @@ fn outcome_response(browser: &Browser, outcome: AuthorizeOutcome) -> PageResult 
             },
             StatusCode::BAD_REQUEST,
         ),
-        AuthorizeOutcome::Redirect(url) => Ok(HttpResponse::Found()
-            .insert_header((header::LOCATION, url))
-            .finish()),
-        AuthorizeOutcome::SignIn { pending_id, .. } => {
-            Ok(see_other(&format!("/login?authz={}", enc(&pending_id))))
-        }
-        AuthorizeOutcome::Consent { pending_id } => {
-            Ok(see_other(&format!("/consent?authz={}", enc(&pending_id))))
-        }
+        // Back to the relying party: this sign-in's language ends with it.
+        AuthorizeOutcome::Redirect(url) => Ok(with_ui_lang(
+            ctx,
+            HttpResponse::Found()
+                .insert_header((header::LOCATION, url))
+                .finish(),
+            None,
+        )),
+        AuthorizeOutcome::SignIn {
+            pending_id,
+            ui_lang,
+            ..
+        } => Ok(with_ui_lang(
+            ctx,
+            see_other(&format!("/login?authz={}", enc(&pending_id))),
+            ui_lang,
+        )),
+        AuthorizeOutcome::Consent {
+            pending_id,
+            ui_lang,
+        } => Ok(with_ui_lang(
+            ctx,
+            see_other(&format!("/consent?authz={}", enc(&pending_id))),
+            ui_lang,
+        )),
     }
 }
 
@@ -42,14 +71,14 @@ pub async fn authorize_get(ctx: web::Data<Ctx>, browser: Browser, req: HttpReque
         url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned(),
     );
     let outcome = authorize::start(&ctx, params, &browser.id, browser.session.as_ref()).await?;
-    outcome_response(&browser, outcome)
+    outcome_response(&ctx, &browser, outcome)
 }
 
 /// OIDC Core §3.1.2.1: the authorization endpoint accepts POST as well as GET.
 pub async fn authorize_post(ctx: web::Data<Ctx>, browser: Browser, body: web::Bytes) -> PageResult {
     let params = AuthorizeParams::from_pairs(url::form_urlencoded::parse(&body).into_owned());
     let outcome = authorize::start(&ctx, params, &browser.id, browser.session.as_ref()).await?;
-    outcome_response(&browser, outcome)
+    outcome_response(&ctx, &browser, outcome)
 }
 
 pub async fn authorize_continue(
@@ -58,7 +87,7 @@ pub async fn authorize_continue(
     q: web::Query<AuthzQuery>,
 ) -> PageResult {
     let outcome = authorize::resume(&ctx, &q.authz, &browser.id, browser.session.as_ref()).await?;
-    outcome_response(&browser, outcome)
+    outcome_response(&ctx, &browser, outcome)
 }
 
 pub async fn consent_page(
@@ -69,6 +98,7 @@ pub async fn consent_page(
     let authz = q.into_inner().authz;
     let Some(pending) = authorize::load_pending(&ctx, &authz, &browser.id).await? else {
         return outcome_response(
+            &ctx,
             &browser,
             authorize::resume(&ctx, &authz, &browser.id, None).await?,
         );
@@ -113,7 +143,7 @@ pub async fn consent_submit(
         allow,
     )
     .await?;
-    outcome_response(&browser, outcome)
+    outcome_response(&ctx, &browser, outcome)
 }
 
 fn token_error_response(e: TokenError) -> HttpResponse {

@@ -3,6 +3,7 @@
 use askama::Template;
 
 use crate::error::AppError;
+use crate::i18n::{FluentValue, Lang};
 
 /// What `base.html` needs on every page.
 pub struct Layout {
@@ -11,16 +12,69 @@ pub struct Layout {
     /// The signed-in person's email, for the header and the sign-out button.
     pub signed_in: Option<String>,
     pub csrf: String,
+    /// The language of this page; `t`, `t1` and `tn` look messages up in it.
+    pub lang: Lang,
+    /// This page's path and query, so the language switcher comes back here.
+    pub here: String,
+    /// How to reach support, in this page's language (operator settings).
+    pub support: SupportContact,
+}
+
+/// Support's phone number, hours and current status message, as configured; empty when not.
+#[derive(Clone, Debug, Default)]
+pub struct SupportContact {
+    pub phone: String,
+    pub hours: String,
+    pub status: String,
+}
+
+impl SupportContact {
+    pub fn from_settings(settings: &crate::config::SupportSettings, lang: Lang) -> SupportContact {
+        let pick = |m: &std::collections::BTreeMap<String, String>| {
+            m.get(lang.tag())
+                .or_else(|| m.get(Lang::En.tag()))
+                .cloned()
+                .unwrap_or_default()
+        };
+        SupportContact {
+            phone: settings.phone.clone(),
+            hours: pick(&settings.hours),
+            status: pick(&settings.status_message),
+        }
+    }
+
+    pub fn has_phone(&self) -> bool {
+        !self.phone.is_empty()
+    }
 }
 
 impl Layout {
-    pub fn anonymous(title: &str) -> Layout {
-        Layout {
-            site_name: "Verity".into(),
-            title: title.to_string(),
-            signed_in: None,
-            csrf: String::new(),
+    /// The message `key` in this page's language.
+    pub fn t(&self, key: &str) -> String {
+        self.lang.t(key)
+    }
+
+    /// The message `key` with one `{ $name }` filled in.
+    pub fn t1(&self, key: &str, name: &'static str, value: &str) -> String {
+        self.lang.t_args(key, &[(name, FluentValue::from(value))])
+    }
+
+    /// The message `key` with `{ $count }` (plural rules apply).
+    pub fn tn(&self, key: &str, count: i64) -> String {
+        self.lang.t_args(key, &[("count", FluentValue::from(count))])
+    }
+
+    /// The language the switcher offers: the other one.
+    pub fn other_lang(&self) -> Lang {
+        match self.lang {
+            Lang::En => Lang::Es,
+            Lang::Es => Lang::En,
         }
+    }
+
+    /// The other language's own name ("Español" on an English page).
+    pub fn other_lang_name(&self) -> String {
+        self.other_lang().t("language-name")
     }
 }
 

@@ -44,6 +44,8 @@ async fn add_user(server: &TestServer, id: &str, email: &str, state: State, days
         updated_at: created,
         deleted_at: matches!(state, State::Deleted).then_some(now),
         identity_reverify_at: None,
+        locale: None,
+        time_zone: None,
     };
     server
         .ctx

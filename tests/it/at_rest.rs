@@ -30,6 +30,8 @@ async fn phone_numbers_are_ciphertext_in_the_database() {
                 updated_at: now,
                 deleted_at: None,
                 identity_reverify_at: None,
+                locale: None,
+                time_zone: None,
             };
             diesel::insert_into(users::table).values(&user).execute(c)?;
             let row = add_phone(c, &key, now, "u1", "+12015550123", PhoneChannel::Sms)?;

@@ -20,6 +20,7 @@ mod guards;
 mod harness;
 mod headers;
 mod keys;
+mod language;
 mod logout;
 mod mfa;
 mod oauth_review;
