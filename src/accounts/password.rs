@@ -9,6 +9,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::Security;
+use crate::i18n::{FluentValue, Lang};
 
 /// Argon2's working memory (19 MiB at the default parameters), allocated once per permit and
 /// reused. Allocating it per hash on many blocking threads let the allocator keep hundreds of
@@ -213,44 +214,118 @@ pub fn too_long_to_check(security: &Security, password: &str) -> bool {
     password.len() > 4 * security.password_max_length
 }
 
-/// Why a password was refused, in words a person can act on. `None` means it's acceptable.
-/// NIST 63B: length and a blocklist-style strength check (zxcvbn), no composition rules.
-pub fn refusal_reason(security: &Security, password: &str, user_inputs: &[&str]) -> Option<String> {
+/// Why a password can't be used. The words are in the locale files (`password-*` keys), so the
+/// page can say it in the person's language.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PasswordProblem {
+    TooShort { min: usize },
+    TooLong { max: usize },
+    /// zxcvbn's verdict, with what it noticed and suggests.
+    TooEasy {
+        warning: Option<zxcvbn::feedback::Warning>,
+        suggestions: Vec<zxcvbn::feedback::Suggestion>,
+    },
+}
+
+impl PasswordProblem {
+    /// The reason in `lang`, in words a person can act on.
+    pub fn in_lang(&self, lang: Lang) -> String {
+        use zxcvbn::feedback::Suggestion;
+        match self {
+            PasswordProblem::TooShort { min } => lang.t_args(
+                "password-too-short",
+                &[("count", FluentValue::from(*min as i64))],
+            ),
+            PasswordProblem::TooLong { max } => lang.t_args(
+                "password-too-long",
+                &[("count", FluentValue::from(*max as i64))],
+            ),
+            PasswordProblem::TooEasy {
+                warning,
+                suggestions,
+            } => {
+                let mut parts = vec![lang.t("password-too-easy")];
+                parts.extend(warning.map(|w| lang.t(warning_key(w))));
+                parts.extend(suggestions.iter().map(|s| lang.t(suggestion_key(*s))));
+                if !suggestions.contains(&Suggestion::AddAnotherWordOrTwo) {
+                    parts.push(lang.t("password-try-a-phrase"));
+                }
+                parts.join(" ")
+            }
+        }
+    }
+}
+
+fn warning_key(w: zxcvbn::feedback::Warning) -> &'static str {
+    use zxcvbn::feedback::Warning::*;
+    match w {
+        StraightRowsOfKeysAreEasyToGuess => "password-warning-straight-rows",
+        ShortKeyboardPatternsAreEasyToGuess => "password-warning-keyboard-patterns",
+        RepeatsLikeAaaAreEasyToGuess => "password-warning-repeats",
+        RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => "password-warning-repeated-groups",
+        ThisIsATop10Password => "password-warning-top-10",
+        ThisIsATop100Password => "password-warning-top-100",
+        ThisIsACommonPassword => "password-warning-common",
+        ThisIsSimilarToACommonlyUsedPassword => "password-warning-similar-to-common",
+        SequencesLikeAbcAreEasyToGuess => "password-warning-sequences",
+        RecentYearsAreEasyToGuess => "password-warning-recent-years",
+        AWordByItselfIsEasyToGuess => "password-warning-single-word",
+        DatesAreOftenEasyToGuess => "password-warning-dates",
+        NamesAndSurnamesByThemselvesAreEasyToGuess => "password-warning-names",
+        CommonNamesAndSurnamesAreEasyToGuess => "password-warning-common-names",
+    }
+}
+
+fn suggestion_key(s: zxcvbn::feedback::Suggestion) -> &'static str {
+    use zxcvbn::feedback::Suggestion::*;
+    match s {
+        UseAFewWordsAvoidCommonPhrases => "password-suggestion-few-words",
+        NoNeedForSymbolsDigitsOrUppercaseLetters => "password-suggestion-no-symbols-needed",
+        AddAnotherWordOrTwo => "password-suggestion-add-a-word",
+        CapitalizationDoesntHelpVeryMuch => "password-suggestion-capitals",
+        AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase => "password-suggestion-all-capitals",
+        ReversedWordsArentMuchHarderToGuess => "password-suggestion-reversed-words",
+        PredictableSubstitutionsDontHelpVeryMuch => "password-suggestion-substitutions",
+        UseALongerKeyboardPatternWithMoreTurns => "password-suggestion-longer-pattern",
+        AvoidRepeatedWordsAndCharacters => "password-suggestion-no-repeats",
+        AvoidSequences => "password-suggestion-no-sequences",
+        AvoidRecentYears => "password-suggestion-no-recent-years",
+        AvoidYearsThatAreAssociatedWithYou => "password-suggestion-no-personal-years",
+        AvoidDatesAndYearsThatAreAssociatedWithYou => "password-suggestion-no-personal-dates",
+    }
+}
+
+/// What's wrong with a password; `None` means it's acceptable. NIST 63B: length and a
+/// blocklist-style strength check (zxcvbn), no composition rules.
+pub fn problem(security: &Security, password: &str, user_inputs: &[&str]) -> Option<PasswordProblem> {
     let length = password.chars().count();
     if length < security.password_min_length {
-        return Some(format!(
-            "Your password must be at least {} characters long.",
-            security.password_min_length
-        ));
+        return Some(PasswordProblem::TooShort {
+            min: security.password_min_length,
+        });
     }
     if length > security.password_max_length {
-        return Some(format!(
-            "Your password can be at most {} characters long.",
-            security.password_max_length
-        ));
+        return Some(PasswordProblem::TooLong {
+            max: security.password_max_length,
+        });
     }
     let entropy = zxcvbn::zxcvbn(password, user_inputs);
     if u8::from(entropy.score()) < security.password_min_score {
-        let mut reason = String::from("This password is too easy to guess.");
-        if let Some(feedback) = entropy.feedback() {
-            if let Some(warning) = feedback.warning() {
-                reason.push(' ');
-                reason.push_str(&warning.to_string());
-                if !reason.ends_with('.') {
-                    reason.push('.');
-                }
-            }
-            for suggestion in feedback.suggestions() {
-                reason.push(' ');
-                reason.push_str(&suggestion.to_string());
-            }
-        }
-        if !reason.contains("Add") {
-            reason.push_str(" Try a longer phrase of several unrelated words.");
-        }
-        return Some(reason);
+        let (warning, suggestions) = match entropy.feedback() {
+            Some(f) => (f.warning(), f.suggestions().to_vec()),
+            None => (None, Vec::new()),
+        };
+        return Some(PasswordProblem::TooEasy {
+            warning,
+            suggestions,
+        });
     }
     None
+}
+
+/// [`problem`] in English, for callers that haven't moved to the locale files yet.
+pub fn refusal_reason(security: &Security, password: &str, user_inputs: &[&str]) -> Option<String> {
+    problem(security, password, user_inputs).map(|p| p.in_lang(Lang::En))
 }
 
 #[cfg(test)]

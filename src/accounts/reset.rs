@@ -11,7 +11,7 @@ use diesel::prelude::*;
 
 use crate::accounts::email_tokens;
 use crate::accounts::login::{self, LoginFlow, LoginStage};
-use crate::accounts::password::refusal_reason;
+use crate::accounts::signup::{new_password_errors, FieldError};
 use crate::accounts::users::{self, normalize_email, User};
 use crate::audit::{self, Actor};
 use crate::crypto;
@@ -21,10 +21,12 @@ use crate::Ctx;
 
 pub const PURPOSE_PASSWORD_RESET: &str = "password_reset";
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum RequestOutcome {
     /// One answer whether or not the email has an account.
     CheckYourEmail,
+    /// The address can't be one (nothing was counted or sent).
+    Invalid(Vec<FieldError>),
     TooManyRequests,
 }
 
@@ -32,6 +34,12 @@ pub enum RequestOutcome {
 /// answer is the same, and comes as fast, whether or not it does.
 pub async fn request(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<RequestOutcome> {
     let email = normalize_email(email);
+    if !users::email_is_plausible(&email) {
+        return Ok(RequestOutcome::Invalid(vec![FieldError::new(
+            "email",
+            "forgot-email-invalid",
+        )]));
+    }
     let sec = &ctx.settings.security;
     let hour = Duration::from_secs(3600);
     let account_key = format!(
@@ -167,11 +175,12 @@ pub async fn start(ctx: &Ctx, token: &str, browser_id: &str) -> anyhow::Result<S
     })
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum ResetOutcome {
     Done,
     InvalidLink,
-    Refused(String),
+    /// Every problem with the new password and its confirmation.
+    Refused(Vec<FieldError>),
 }
 
 /// Sets the new password. Uses up the token, ends every session and token grant, clears the
@@ -186,13 +195,9 @@ pub async fn complete(
     let (Some(token), true) = (flow.reset_token.clone(), flow.reset_ready) else {
         return Ok(ResetOutcome::InvalidLink);
     };
-    if let Some(reason) = refusal_reason(&ctx.settings.security, &password, &[&flow.email]) {
-        return Ok(ResetOutcome::Refused(reason));
-    }
-    if password != confirmation {
-        return Ok(ResetOutcome::Refused(
-            "The two passwords don't match.".into(),
-        ));
+    let errors = new_password_errors(&ctx.settings.security, &password, confirmation, &[&flow.email]);
+    if !errors.is_empty() {
+        return Ok(ResetOutcome::Refused(errors));
     }
     let hash = ctx.passwords.hash(password).await?;
     let (now, uid, a) = (ctx.clock.now(), flow.user_id.clone(), actor.clone());
@@ -221,6 +226,9 @@ pub async fn complete(
         return Ok(ResetOutcome::InvalidLink);
     }
     crate::accounts::signin::clear_failures(ctx, &flow.email).await?;
+    // The wait this network earned with wrong passwords goes too: the lock pages promise that
+    // a reset is a way out.
+    crate::accounts::signin::clear_network_failures(ctx, &flow.email, actor).await?;
     notify_reset(ctx, flow).await?;
     Ok(ResetOutcome::Done)
 }

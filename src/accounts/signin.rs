@@ -401,6 +401,16 @@ pub async fn clear_failures(ctx: &Ctx, email: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Forgets the wrong-password wait of the network `actor` is on, for this account (after a
+/// password reset made from it).
+pub async fn clear_network_failures(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<()> {
+    let k = keys(&normalize_email(email), &actor.limit_key());
+    for key in [&k.per_ip_failures, &k.per_ip_wait, &k.per_ip_refused] {
+        ctx.store.delete(key).await?;
+    }
+    Ok(())
+}
+
 /// `base · 2^over`, capped.
 pub fn backoff_secs(base: u64, max: u64, over: u32) -> u64 {
     base.saturating_mul(1u64 << over.min(32)).min(max)

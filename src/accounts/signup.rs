@@ -12,10 +12,11 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::accounts::password::refusal_reason;
+use crate::accounts::password::{problem as password_problem, PasswordProblem};
 use crate::accounts::users::{self, email_is_plausible, normalize_email, User};
 use crate::accounts::{email_tokens, emails};
 use crate::audit::{self, Actor};
+use crate::i18n::Lang;
 use crate::notify::{ConfirmEmailText, Message, SignupExistingText};
 use crate::storage::db::DbConn;
 use crate::storage::schema::{email_tokens as email_tokens_t, users as users_t};
@@ -26,13 +27,65 @@ pub const PURPOSE_CONFIRM_EMAIL: &str = "confirm_email";
 pub struct SignupForm {
     pub email: String,
     pub accepted_terms: bool,
+    /// The language the person is signing up in: stored on the account, so later pages on
+    /// another browser and notices use it.
+    pub lang: Lang,
 }
 
-/// A field the person must fix, with the reason in plain words.
+/// A field the person must fix, and why (words chosen by the page, in its language).
 #[derive(Debug, Clone)]
 pub struct FieldError {
     pub field: &'static str,
-    pub message: String,
+    pub problem: Problem,
+}
+
+#[derive(Debug, Clone)]
+pub enum Problem {
+    /// A message from the locale files.
+    Message(crate::i18n::Message),
+    Password(PasswordProblem),
+}
+
+impl Problem {
+    pub fn in_lang(&self, lang: Lang) -> String {
+        match self {
+            Problem::Message(m) => m.in_lang(lang),
+            Problem::Password(p) => p.in_lang(lang),
+        }
+    }
+}
+
+impl FieldError {
+    pub fn new(field: &'static str, key: &'static str) -> FieldError {
+        FieldError {
+            field,
+            problem: Problem::Message(crate::i18n::Message::new(key)),
+        }
+    }
+}
+
+/// Every problem with a new password and its confirmation at once: the password's own, and
+/// a confirmation that doesn't match (flagged on the confirmation field).
+pub fn new_password_errors(
+    security: &crate::config::Security,
+    password: &str,
+    confirmation: &str,
+    user_inputs: &[&str],
+) -> Vec<FieldError> {
+    let mut errors = Vec::new();
+    if let Some(p) = password_problem(security, password, user_inputs) {
+        errors.push(FieldError {
+            field: "password",
+            problem: Problem::Password(p),
+        });
+    }
+    if password != confirmation {
+        errors.push(FieldError::new(
+            "password_confirmation",
+            "password-confirmation-mismatch",
+        ));
+    }
+    errors
 }
 
 #[derive(Debug)]
@@ -54,16 +107,10 @@ pub async fn sign_up(
     let email = normalize_email(&form.email);
     let mut errors = Vec::new();
     if !email_is_plausible(&email) {
-        errors.push(FieldError {
-            field: "email",
-            message: "Enter an email address like name@example.com.".into(),
-        });
+        errors.push(FieldError::new("email", "signup-email-invalid"));
     }
     if !form.accepted_terms {
-        errors.push(FieldError {
-            field: "terms",
-            message: "You need to accept the terms of service to create an account.".into(),
-        });
+        errors.push(FieldError::new("terms", "signup-terms-required"));
     }
     if !errors.is_empty() {
         return Ok(SignupOutcome::Invalid(errors));
@@ -80,9 +127,9 @@ pub async fn sign_up(
         return Ok(SignupOutcome::TooManyAttempts);
     }
 
-    let (task_ctx, address, task_actor) = (ctx.clone(), email.clone(), actor.clone());
+    let (task_ctx, address, task_actor, lang) = (ctx.clone(), email.clone(), actor.clone(), form.lang);
     crate::notify::spawn_detached("sign-up", async move {
-        register(&task_ctx, &address, continue_to.as_deref(), &task_actor).await
+        register(&task_ctx, &address, lang, continue_to.as_deref(), &task_actor).await
     });
     Ok(SignupOutcome::CheckYourEmail { email })
 }
@@ -118,6 +165,7 @@ fn holder(conn: &mut DbConn, email: &str) -> anyhow::Result<Holder> {
 async fn register(
     ctx: &Ctx,
     email: &str,
+    lang: Lang,
     continue_to: Option<&str>,
     actor: &Actor,
 ) -> anyhow::Result<()> {
@@ -128,7 +176,7 @@ async fn register(
             return tell_owner(ctx, email, &user_id, continue_to, actor).await;
         }
         Holder::Unconfirmed(user) => user,
-        Holder::Nobody => match create_unconfirmed(ctx, email, actor).await? {
+        Holder::Nobody => match create_unconfirmed(ctx, email, lang, actor).await? {
             Some(user) => user,
             None => {
                 // Another sign-up for this address won the race: link its account instead.
@@ -149,7 +197,12 @@ async fn register(
 /// Inserts an account with no usable password: the one hash made at startup from random bytes
 /// nobody kept, so a sign-up costs no Argon2 run (a flood of them can't starve sign-ins).
 /// Returns None when another account took or holds the address meanwhile.
-async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<Option<User>> {
+async fn create_unconfirmed(
+    ctx: &Ctx,
+    email: &str,
+    lang: Lang,
+    actor: &Actor,
+) -> anyhow::Result<Option<User>> {
     let unusable_hash = ctx.passwords.unusable_hash();
     let now = ctx.clock.now();
     let user = User {
@@ -164,7 +217,7 @@ async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Re
         updated_at: now,
         deleted_at: None,
         identity_reverify_at: None,
-        locale: None,
+        locale: Some(lang.tag().to_string()),
         time_zone: None,
     };
     let (row, actor) = (user.clone(), actor.clone());
@@ -318,33 +371,30 @@ pub enum ConfirmOutcome {
 /// Confirms the address of a link and sets the password chosen on its page. Uses up every
 /// confirmation link of the account, and voids other accounts' unconfirmed claims on the
 /// address.
+/// `lang` is the language the mailbox's owner chose their password in: it becomes the
+/// account's language (whoever started the sign-up may not be the owner).
 pub async fn confirm_email(
     ctx: &Ctx,
     token: &str,
     password: String,
     confirmation: &str,
+    lang: Lang,
     actor: &Actor,
 ) -> anyhow::Result<ConfirmOutcome> {
     let Some(address) = confirmation_address(ctx, token).await? else {
         return Ok(ConfirmOutcome::InvalidLink);
     };
-    if let Some(reason) = refusal_reason(&ctx.settings.security, &password, &[&address]) {
-        return Ok(ConfirmOutcome::Refused(vec![FieldError {
-            field: "password",
-            message: reason,
-        }]));
-    }
-    if password != confirmation {
-        return Ok(ConfirmOutcome::Refused(vec![FieldError {
-            field: "password_confirmation",
-            message: "The two passwords don't match.".into(),
-        }]));
+    let errors = new_password_errors(&ctx.settings.security, &password, confirmation, &[&address]);
+    if !errors.is_empty() {
+        return Ok(ConfirmOutcome::Refused(errors));
     }
     let hash = ctx.passwords.hash(password).await?;
     let (token, now, actor) = (token.to_string(), ctx.clock.now(), actor.clone());
     ctx.db
         .run(move |c| {
-            crate::storage::db::write_tx(c, |c| confirm_in_tx(c, &token, &hash, now, &actor))
+            crate::storage::db::write_tx(c, |c| {
+                confirm_in_tx(c, &token, &hash, lang, now, &actor)
+            })
         })
         .await
 }
@@ -353,6 +403,7 @@ fn confirm_in_tx(
     c: &mut DbConn,
     token: &str,
     password_hash: &str,
+    lang: Lang,
     now: NaiveDateTime,
     actor: &Actor,
 ) -> anyhow::Result<ConfirmOutcome> {
@@ -383,6 +434,7 @@ fn confirm_in_tx(
     .set((
         users_t::email_verified.eq(true),
         users_t::password_hash.eq(password_hash),
+        users_t::locale.eq(lang.tag()),
         users_t::updated_at.eq(now),
     ))
     .execute(c)?;

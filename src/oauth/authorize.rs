@@ -155,7 +155,8 @@ pub struct IssuedCode {
 #[derive(Debug, PartialEq, Eq)]
 pub enum AuthorizeOutcome {
     /// The client or redirect URI can't be trusted: show a page, never redirect.
-    ErrorPage { message: String },
+    /// `message_key` names the explanation in `locales/*/oauth.ftl`.
+    ErrorPage { message_key: &'static str },
     /// Back to the relying party: with a code, or with an RFC 6749 §4.1.2.1 error.
     Redirect(String),
     /// Sign in first, then continue with this pending request.
@@ -327,19 +328,19 @@ pub async fn start(
         .filter(|i| !i.is_empty() && i.len() <= 100)
     else {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The app sent a request_uri we don't recognise.".into(),
+            message_key: "authorize-request-uri-unknown",
         });
     };
     // Single use: taking it means a second visit with the same request_uri finds nothing.
     let Some(pushed) = take_json::<Vec<(String, String)>>(&*ctx.store, &par_key(id)).await? else {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "This sign-in request has expired or was already used (request_uri). Go back to the app and start again.".into(),
+            message_key: "authorize-request-uri-expired",
         });
     };
     let pushed = AuthorizeParams::from_pairs(pushed);
     if params.client_id.is_some() && params.client_id != pushed.client_id {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The request_uri belongs to another app.".into(),
+            message_key: "authorize-request-uri-other-app",
         });
     }
     start_validated(ctx, pushed, true, browser_id, session).await
@@ -354,13 +355,12 @@ async fn start_validated(
 ) -> anyhow::Result<AuthorizeOutcome> {
     let Some(client_id) = params.client_id.as_deref().filter(|s| !s.is_empty()) else {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The app didn't say who it is (client_id is missing).".into(),
+            message_key: "authorize-client-id-missing",
         });
     };
     let Some(client) = ctx.clients.get(client_id).await? else {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The app that sent you here isn't registered with us (unknown client_id)."
-                .into(),
+            message_key: "authorize-client-unknown",
         });
     };
     if params
@@ -369,17 +369,17 @@ async fn start_validated(
         .any(|p| p == "client_id" || p == "redirect_uri")
     {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The sign-in request repeats client_id or redirect_uri.".into(),
+            message_key: "authorize-repeated",
         });
     }
     let Some(redirect_uri) = params.redirect_uri.clone() else {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The app didn't say where to return you (redirect_uri is missing).".into(),
+            message_key: "authorize-redirect-uri-missing",
         });
     };
     if !client.redirect_uris.contains(&redirect_uri) {
         return Ok(AuthorizeOutcome::ErrorPage {
-            message: "The app asked to return you to an address it hasn't registered (redirect_uri mismatch). We stopped here to protect you.".into(),
+            message_key: "authorize-redirect-uri-mismatch",
         });
     }
     // From here on the redirect URI is trusted: errors go back to the app.
@@ -598,7 +598,7 @@ pub async fn resume(
 
 fn expired_request() -> AuthorizeOutcome {
     AuthorizeOutcome::ErrorPage {
-        message: "This sign-in request has expired or was already completed. Go back to the app and start again.".into(),
+        message_key: "authorize-expired",
     }
 }
 

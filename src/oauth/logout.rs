@@ -204,8 +204,8 @@ pub enum EndSessionCheck {
         hint_matches_session: bool,
         client_name: Option<String>,
     },
-    /// Show an error page; never redirect.
-    Refused(String),
+    /// Show an error page (this locale key in `oauth.ftl` says why); never redirect.
+    Refused(&'static str),
 }
 
 /// What Verity reads from an `id_token_hint` it accepted.
@@ -226,9 +226,7 @@ pub async fn check_end_session(
     session: Option<&crate::accounts::sessions::Session>,
 ) -> anyhow::Result<EndSessionCheck> {
     let refused_hint = || {
-        EndSessionCheck::Refused(
-            "The app sent a sign-out request we couldn't verify (id_token_hint).".into(),
-        )
+EndSessionCheck::Refused("end-session-hint-unverified")
     };
     let hint = match id_token_hint.filter(|h| !h.is_empty()) {
         Some(h) => match verify_hint(ctx, h) {
@@ -240,9 +238,7 @@ pub async fn check_end_session(
     let hint_aud = hint.as_ref().map(|h| h.client_id.clone());
     if let (Some(c), Some(a)) = (client_id, hint_aud.as_deref()) {
         if c != a {
-            return Ok(EndSessionCheck::Refused(
-                "The sign-out request names two different apps.".into(),
-            ));
+            return Ok(EndSessionCheck::Refused("end-session-two-apps"));
         }
     }
     let client: Option<std::sync::Arc<Client>> = match client_id.or(hint_aud.as_deref()) {
@@ -257,14 +253,10 @@ pub async fn check_end_session(
         None => None,
         Some(uri) => {
             let Some(client) = &client else {
-                return Ok(EndSessionCheck::Refused(
-                    "The app didn't say who it is, so we won't send you back to it.".into(),
-                ));
+                return Ok(EndSessionCheck::Refused("end-session-no-client"));
             };
             if !client.post_logout_redirect_uris.iter().any(|u| u == uri) {
-                return Ok(EndSessionCheck::Refused(
-                    "The app asked to send you to an address it hasn't registered (post_logout_redirect_uri). We stopped here to protect you.".into(),
-                ));
+                return Ok(EndSessionCheck::Refused("end-session-redirect-mismatch"));
             }
             let mut url = url::Url::parse(uri)?;
             if let Some(s) = state {

@@ -2,16 +2,15 @@
 
 pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
 
-/// Consent-page wording: what the app will receive, in plain words.
-pub fn describe(scope: &str) -> Option<&'static str> {
+/// What the app will receive, in plain words: the locale key of the scope's description
+/// (`locales/*/oauth.ftl`), for the consent page and anywhere scopes are shown to a person.
+pub fn description_key(scope: &str) -> Option<&'static str> {
     match scope {
-        "openid" => Some("A stable identifier for your account, so the app recognises you"),
-        "profile" => Some("Your name"),
-        "email" => Some("Your email address"),
-        "phone" => Some("Your phone number"),
-        "offline_access" => {
-            Some("Access to this information while you're not using the app, until you revoke it")
-        }
+        "openid" => Some("scope-openid"),
+        "profile" => Some("scope-profile"),
+        "email" => Some("scope-email"),
+        "phone" => Some("scope-phone"),
+        "offline_access" => Some("scope-offline-access"),
         _ => None,
     }
 }
@@ -102,13 +101,14 @@ pub fn releasable_claims(
         .collect()
 }
 
-/// What the consent page lists for scopes about to be granted: one line per scope that
-/// releases something, so the page says exactly what [`releasable_claims`] can let out.
+/// What the consent page lists for scopes about to be granted (locale keys): one line per
+/// scope that releases something, so the page says exactly what [`releasable_claims`] can let
+/// out.
 pub fn consent_items(client_allowed: &[String], to_grant: &[String]) -> Vec<&'static str> {
     to_grant
         .iter()
         .filter(|s| client_allowed.contains(s))
-        .filter_map(|s| describe(s))
+        .filter_map(|s| description_key(s))
         .collect()
 }
 

@@ -13,7 +13,7 @@ use crate::oauth::authorize;
 use crate::web::browser::{
     cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE,
 };
-use crate::web::common::{after_sign_in, enc, minutes};
+use crate::web::common::{after_sign_in, enc};
 use crate::web::guards::safe_return_path;
 use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
@@ -44,20 +44,24 @@ pub async fn home(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
         }
     }
     render(&HomePage {
-        layout: browser.layout("Your account"),
+        layout: browser.layout_for(if browser.session.is_some() {
+            "home-title"
+        } else {
+            "home-welcome-title"
+        }),
         backup_codes_low,
     })
 }
 
 pub async fn terms(browser: Browser) -> PageResult {
     render(&TermsPage {
-        layout: browser.layout("Terms of service"),
+        layout: browser.layout_for("terms-title"),
     })
 }
 
 fn signup_page_for(browser: &Browser, email: String, authz: String) -> SignupPage {
     SignupPage {
-        layout: browser.layout("Create an account"),
+        layout: browser.layout_for("signup-title"),
         email,
         authz,
         email_error: None,
@@ -95,6 +99,7 @@ pub async fn signup_submit(
         SignupForm {
             email: form.email.clone(),
             accepted_terms: form.terms.is_some(),
+            lang: browser.lang,
         },
         continue_to,
         &browser.actor,
@@ -102,7 +107,7 @@ pub async fn signup_submit(
     .await?;
     match outcome {
         SignupOutcome::CheckYourEmail { email } => render(&CheckEmailPage {
-            layout: browser.layout("Check your email"),
+            layout: browser.layout_for("check-email-title"),
             email,
         }),
         SignupOutcome::Invalid(errors) => {
@@ -112,16 +117,13 @@ pub async fn signup_submit(
                     "email" => &mut page.email_error,
                     _ => &mut page.terms_error,
                 };
-                *slot = Some(e.message);
+                *slot = Some(e.problem.in_lang(browser.lang));
             }
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         SignupOutcome::TooManyAttempts => {
             let mut page = signup_page_for(&browser, form.email, form.authz);
-            page.form_error = Some(
-                "Too many sign-ups from your network in the last hour. Please try again later."
-                    .into(),
-            );
+            page.form_error = Some(browser.t("signup-too-many"));
             render_status(&page, StatusCode::TOO_MANY_REQUESTS)
         }
     }
@@ -145,7 +147,7 @@ fn sign_in_link(authz: &str) -> String {
 
 fn invalid_confirmation_link(browser: &Browser, authz: &str) -> PageResult {
     let page = ConfirmEmailPage {
-        layout: browser.layout("Link not valid"),
+        layout: browser.layout_for("confirm-email-invalid-title"),
         confirmed: false,
         sign_in_link: sign_in_link(authz),
     };
@@ -160,7 +162,7 @@ fn choose_password_page(
     authz: String,
 ) -> ChoosePasswordPage {
     ChoosePasswordPage {
-        layout: browser.layout("Choose your password"),
+        layout: browser.layout_for("choose-password-title"),
         email,
         token,
         authz,
@@ -206,21 +208,20 @@ pub async fn confirm_email_submit(
 ) -> PageResult {
     let form = form.into_inner();
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
-        return Err(AppError::BadRequest(
-            "That password is far longer than any we accept.".into(),
-        ));
+        return Err(AppError::refused("password-far-too-long"));
     }
     match signup::confirm_email(
         &ctx,
         &form.token,
         form.password,
         &form.password_confirmation,
+        browser.lang,
         &browser.actor,
     )
     .await?
     {
         ConfirmOutcome::Confirmed => render(&ConfirmEmailPage {
-            layout: browser.layout("Email confirmed"),
+            layout: browser.layout_for("confirm-email-title"),
             confirmed: true,
             sign_in_link: sign_in_link(&form.authz),
         }),
@@ -235,7 +236,7 @@ pub async fn confirm_email_submit(
                     "password_confirmation" => &mut page.confirmation_error,
                     _ => &mut page.password_error,
                 };
-                *slot = Some(e.message);
+                *slot = Some(e.problem.in_lang(browser.lang));
             }
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -255,7 +256,7 @@ async fn login_page_returning(
         authorize::load_pending(ctx, &authz, &browser.id).await?
     };
     Ok(LoginPage {
-        layout: browser.layout("Sign in"),
+        layout: browser.layout_for("login-title"),
         email: pending
             .as_ref()
             .and_then(|p| p.login_hint.clone())
@@ -311,22 +312,13 @@ pub async fn login_submit(
 ) -> PageResult {
     let form = form.into_inner();
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
-        return Err(AppError::BadRequest(
-            "That password is far longer than any we accept.".into(),
-        ));
+        return Err(AppError::refused("password-far-too-long"));
     }
     let outcome = signin::sign_in(&ctx, &form.email, form.password, &browser.actor).await?;
     let retry_link = if form.authz.is_empty() {
         "/login".to_string()
     } else {
         format!("/login?authz={}", enc(&form.authz))
-    };
-    let locked = |heading: &str, message: String, what_to_do: &str| LockedPage {
-        layout: browser.layout(heading),
-        heading: heading.to_string(),
-        message,
-        what_to_do: what_to_do.to_string(),
-        retry_link: retry_link.clone(),
     };
     match outcome {
         SignInOutcome::PasswordAccepted { user_id, email } => {
@@ -359,42 +351,76 @@ pub async fn login_submit(
         SignInOutcome::InvalidCredentials => {
             let mut page = login_page_returning(&ctx, &browser, form.authz, &form.next).await?;
             page.email = form.email;
-            page.error = Some("That email and password don't match an account. Check them and try again.".into());
+            page.error = Some(browser.t("login-wrong"));
             render_status(&page, StatusCode::UNAUTHORIZED)
         }
         SignInOutcome::EmailNotConfirmed => {
             let mut page = login_page_returning(&ctx, &browser, form.authz, &form.next).await?;
             page.email = form.email;
-            page.notice = Some("Please confirm your email address first. We've sent you a new confirmation link; open it, then sign in.".into());
+            page.notice = Some(browser.t("login-confirm-first"));
             render_status(&page, StatusCode::FORBIDDEN)
         }
         SignInOutcome::TryAgainLater { wait_secs } => render_status(
-            &locked(
-                "Too many attempts",
-                format!("There have been several wrong passwords for this account from your network. For your security, please wait {} before trying again.", minutes(wait_secs)),
-                "If you've forgotten your password, wait and then try again carefully; each further wrong attempt makes the wait longer.",
-            ),
+            &lock_page(&browser, Lock::Tries { wait_secs }, retry_link),
             StatusCode::TOO_MANY_REQUESTS,
         ),
         SignInOutcome::AccountLocked { wait_secs } => render_status(
-            &locked(
-                "Sign-in paused",
-                format!("There have been too many wrong passwords for this account. Sign-in is paused for {}. If the account exists, we've emailed its owner.", minutes(wait_secs)),
-                "Wait, then sign in with the right password. If you didn't cause this, someone may be guessing your password: choose a new, unique one once you're in.",
-            ),
+            &lock_page(&browser, Lock::Paused { wait_secs }, retry_link),
             StatusCode::TOO_MANY_REQUESTS,
         ),
         SignInOutcome::LockedUntilRecovered => render_status(
-            &locked(
-                "Account locked",
-                "There have been too many wrong passwords for this account, so sign-in is locked until the account is recovered. If the account exists, we've emailed its owner.".into(),
-                "Reset your password with \"Forgot your password?\" on the sign-in page (you'll need your second factor too), or contact support.",
-            ),
+            &lock_page(&browser, Lock::UntilReset, retry_link),
             StatusCode::TOO_MANY_REQUESTS,
         ),
-        SignInOutcome::Disabled => Err(AppError::BadRequest(
-            "This account has been disabled. Contact support if you think this is a mistake.".into(),
-        )),
+        SignInOutcome::Disabled => Err(AppError::refused("login-disabled")),
+    }
+}
+
+/// Why sign-in is refused for a while. Each lock page says what the e-mail about it says (if
+/// one is sent), and links the way out.
+#[derive(Clone, Copy, Debug)]
+pub enum Lock {
+    /// Wrong passwords from this network (no e-mail): wait, or reset the password (a reset
+    /// made from this network lifts the wait).
+    Tries { wait_secs: u64 },
+    /// The account's temporary lock (e-mailed): wait, or reset the password (a reset lifts it).
+    Paused { wait_secs: u64 },
+    /// The hard lock (e-mailed): only a password reset, or support, lifts it.
+    UntilReset,
+    /// Too many wrong second-factor codes (e-mailed): wait, or ask support.
+    SecondFactor { wait_secs: u64 },
+}
+
+/// The lock page for `lock`; `retry_link` is the sign-in page to go back to.
+pub fn lock_page(browser: &Browser, lock: Lock, retry_link: String) -> LockedPage {
+    let (kind, wait_secs) = match lock {
+        Lock::Tries { wait_secs } => ("tries", wait_secs),
+        Lock::Paused { wait_secs } => ("paused", wait_secs),
+        Lock::UntilReset => ("locked", 0),
+        Lock::SecondFactor { wait_secs } => ("mfa", wait_secs),
+    };
+    let minutes = wait_secs.max(1).div_ceil(60) as i64;
+    let part = |suffix: &str| browser.t(&format!("lock-{kind}-{suffix}"));
+    let part_n = |suffix: &str| {
+        browser.lang.t_args(
+            &format!("lock-{kind}-{suffix}"),
+            &[("count", crate::i18n::FluentValue::from(minutes))],
+        )
+    };
+    let what_to_do = match lock {
+        Lock::Tries { .. } => vec![part("reset"), part_n("wait")],
+        Lock::Paused { .. } => vec![part("reset"), part_n("wait"), part("not-you")],
+        Lock::UntilReset => vec![part("reset"), part("support")],
+        Lock::SecondFactor { .. } => vec![part_n("wait"), part("not-you"), part("support")],
+    };
+    LockedPage {
+        layout: browser.layout_for(&format!("lock-{kind}-title")),
+        heading: part("title"),
+        message: part_n("body"),
+        what_to_do: what_to_do.join(" "),
+        kind,
+        minutes,
+        retry_link,
     }
 }
 

@@ -53,7 +53,7 @@ async fn signed_out(ctx: &Ctx, browser: &Browser, redirect: Option<String>) -> P
     let page = EndSessionPage {
         layout: crate::web::pages::Layout {
             signed_in: None,
-            ..browser.layout("Signed out")
+            ..browser.layout_for("end-session-done-title")
         },
         done: true,
         client_name: None,
@@ -81,11 +81,11 @@ async fn handle(ctx: &Ctx, browser: &Browser, p: EndSessionParams, confirmed: bo
     )
     .await?;
     match check {
-        EndSessionCheck::Refused(message) => render_status(
+        EndSessionCheck::Refused(message_key) => render_status(
             &ErrorPage {
-                layout: browser.layout("Sign-out request not valid"),
-                heading: "We can't follow this sign-out request".into(),
-                message,
+                layout: browser.layout_for("end-session-error-title"),
+                heading: browser.t("end-session-error-heading"),
+                message: browser.t(message_key),
             },
             StatusCode::BAD_REQUEST,
         ),
@@ -99,7 +99,7 @@ async fn handle(ctx: &Ctx, browser: &Browser, p: EndSessionParams, confirmed: bo
             }
             // We can't tell the request came from this person's app: ask first.
             render(&EndSessionPage {
-                layout: browser.layout("Sign out?"),
+                layout: browser.layout_for("end-session-ask-title"),
                 done: false,
                 client_name,
                 client_id: p.client_id.unwrap_or_default(),

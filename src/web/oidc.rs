@@ -30,11 +30,11 @@ fn with_ui_lang(ctx: &Ctx, mut res: HttpResponse, ui_lang: Option<Lang>) -> Http
 
 fn outcome_response(ctx: &Ctx, browser: &Browser, outcome: AuthorizeOutcome) -> PageResult {
     match outcome {
-        AuthorizeOutcome::ErrorPage { message } => render_status(
+        AuthorizeOutcome::ErrorPage { message_key } => render_status(
             &ErrorPage {
-                layout: browser.layout("Sign-in request not valid"),
-                heading: "We can't continue this sign-in".into(),
-                message,
+                layout: browser.layout_for("authorize-error-title"),
+                heading: browser.t("authorize-error-heading"),
+                message: browser.t(message_key),
             },
             StatusCode::BAD_REQUEST,
         ),
@@ -106,9 +106,13 @@ pub async fn consent_page(
     let Some(session) = &browser.session else {
         return Ok(see_other(&format!("/login?authz={}", enc(&authz))));
     };
-    let items = authorize::consent_items(&ctx, &pending).await?;
+    let items = authorize::consent_items(&ctx, &pending)
+        .await?
+        .into_iter()
+        .map(|key| browser.t(key))
+        .collect();
     render(&ConsentPage {
-        layout: browser.layout("Allow access"),
+        layout: browser.layout_for("consent-title"),
         client_name: pending.client_name,
         items,
         authz,
@@ -133,7 +137,7 @@ pub async fn consent_submit(
     let allow = match form.decision.as_str() {
         "allow" => true,
         "deny" => false,
-        _ => return Err(AppError::BadRequest("Choose Allow or Deny.".into())),
+        _ => return Err(AppError::refused("consent-choose")),
     };
     let outcome = authorize::consent_decision(
         &ctx,

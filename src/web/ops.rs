@@ -52,7 +52,7 @@ pub async fn dev_outbox(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
         })
         .collect();
     render(&OutboxPage {
-        layout: browser.layout("Dev outbox"),
+        layout: browser.layout_for("outbox-title"),
         messages,
     })
 }

@@ -183,6 +183,10 @@ pub struct LockedPage {
     pub heading: String,
     pub message: String,
     pub what_to_do: String,
+    /// "tries", "paused", "locked" or "mfa" (see `web::auth::Lock`).
+    pub kind: &'static str,
+    /// How long the wait is, rounded up to whole minutes.
+    pub minutes: i64,
     pub retry_link: String,
 }
 
@@ -191,7 +195,8 @@ pub struct LockedPage {
 pub struct ConsentPage {
     pub layout: Layout,
     pub client_name: String,
-    pub items: Vec<&'static str>,
+    /// What the app will receive, one plain sentence per scope, in the page's language.
+    pub items: Vec<String>,
     pub authz: String,
     pub email: String,
 }

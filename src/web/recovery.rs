@@ -34,7 +34,7 @@ fn page(
     ready_at: String,
 ) -> AccountResetPage {
     AccountResetPage {
-        layout: browser.layout("Reset your sign-in methods"),
+        layout: browser.layout_for("account-reset-title"),
         stage: stage.to_string(),
         token: token.to_string(),
         ready_at,

@@ -20,7 +20,7 @@ fn forgot_page(
     error: Option<String>,
 ) -> ForgotPasswordPage {
     ForgotPasswordPage {
-        layout: browser.layout("Reset your password"),
+        layout: browser.layout_for("forgot-title"),
         sent,
         email,
         error,
@@ -45,12 +45,21 @@ pub async fn forgot_submit(
     let form = form.into_inner();
     match reset::request(&ctx, &form.email, &browser.actor).await? {
         RequestOutcome::CheckYourEmail => render(&forgot_page(&browser, true, form.email, None)),
+        RequestOutcome::Invalid(errors) => render_status(
+            &forgot_page(
+                &browser,
+                false,
+                form.email,
+                errors.first().map(|e| e.problem.in_lang(browser.lang)),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         RequestOutcome::TooManyRequests => render_status(
             &forgot_page(
                 &browser,
                 false,
                 form.email,
-                Some("Too many reset requests in the last hour. Please try again later.".into()),
+                Some(browser.t("forgot-too-many")),
             ),
             StatusCode::TOO_MANY_REQUESTS,
         ),
@@ -78,9 +87,7 @@ pub async fn open_link(
             .insert_header((header::LOCATION, "/reset-password/new"))
             .cookie(login_cookie(&ctx.settings, &flow_id))
             .finish()),
-        StartOutcome::InvalidLink => Err(AppError::BadRequest(
-            "This reset link isn't valid: it was already used, has expired, or was copied incompletely. Ask for a new one from the sign-in page.".into(),
-        )),
+        StartOutcome::InvalidLink => Err(AppError::refused("reset-link-invalid")),
     }
 }
 
@@ -100,7 +107,7 @@ async fn ready_flow(
 
 fn new_password_page(ctx: &Ctx, browser: &Browser, error: Option<String>) -> NewPasswordPage {
     NewPasswordPage {
-        layout: browser.layout("Choose a new password"),
+        layout: browser.layout_for("new-password-title"),
         min_length: ctx.settings.security.password_min_length,
         error,
         done: false,
@@ -137,9 +144,7 @@ pub async fn new_password_submit(
         return Ok(see_other("/forgot-password"));
     };
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
-        return Err(AppError::BadRequest(
-            "That password is far longer than any we accept.".into(),
-        ));
+        return Err(AppError::refused("password-far-too-long"));
     }
     match reset::complete(
         &ctx,
@@ -159,12 +164,13 @@ pub async fn new_password_submit(
                 .cookie(cleared_login_cookie(&ctx.settings))
                 .body(body))
         }
-        ResetOutcome::Refused(reason) => render_status(
-            &new_password_page(&ctx, &browser, Some(reason)),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        ResetOutcome::InvalidLink => Err(AppError::BadRequest(
-            "This reset link isn't valid any more. Ask for a new one from the sign-in page.".into(),
-        )),
+        ResetOutcome::Refused(errors) => {
+            let reasons: Vec<String> = errors.iter().map(|e| e.problem.in_lang(browser.lang)).collect();
+            render_status(
+                &new_password_page(&ctx, &browser, Some(reasons.join(" "))),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+        }
+        ResetOutcome::InvalidLink => Err(AppError::refused("reset-link-used")),
     }
 }
