@@ -404,4 +404,17 @@ mod tests {
             None
         );
     }
+
+    #[test]
+    fn reasons_are_said_in_the_language_asked_for() {
+        let s = Security::default();
+        let easy = problem(&s, "password123", &[]).unwrap();
+        let es = easy.in_lang(Lang::Es);
+        assert!(es.starts_with("Esta contraseña es demasiado fácil de adivinar."), "{es}");
+        assert!(!es.contains("guess"), "zxcvbn's English feedback is translated too: {es}");
+        assert!(problem(&s, "short", &[])
+            .unwrap()
+            .in_lang(Lang::Es)
+            .contains("al menos 8 caracteres"));
+    }
 }

@@ -1178,10 +1178,10 @@ async fn a_hundred_wrong_passwords_lock_the_account_until_a_password_reset() {
     assert_eq!(res.status(), 429);
     let page = visible(&res.text().await.unwrap());
     assert!(
-        page.contains("sign-in is locked until the account is recovered"),
+        page.contains("sign-in is locked until its password is reset"),
         "{page}"
     );
-    assert!(page.contains("Forgot your password?"));
+    assert!(page.contains("Reset your password"));
     let mail = server.wait_for_messages(email, "is paused", 1).await;
     assert_eq!(mail.len(), 1);
     assert!(mail[0].body.contains("until the account is recovered"));
@@ -1190,7 +1190,7 @@ async fn a_hundred_wrong_passwords_lock_the_account_until_a_password_reset() {
     server.ctx.clock.advance(86400 * 2);
     let res = server.sign_in(&server.browser(), email, PASSWORD).await;
     assert_eq!(res.status(), 429);
-    assert!(visible(&res.text().await.unwrap()).contains("locked until the account is recovered"));
+    assert!(visible(&res.text().await.unwrap()).contains("locked until its password is reset"));
 
     // A completed password reset (link + second factor) lifts it.
     let reset = server.browser();
