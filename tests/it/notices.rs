@@ -409,8 +409,9 @@ async fn a_known_browser_on_a_network_not_seen_for_ninety_days_raises_the_alert(
     speak(&b, Lang::Es).await;
     sign_out(&b).await;
     assert_eq!(alerts().await.len(), 3);
+    // Exactly 90 days after the last sign-in from 203.0.113.0/24.
     server.ctx.clock.advance(days * 86400);
-    sign_in_from("198.51.100.8").await;
+    sign_in_from("203.0.113.12").await;
     let sent = alerts().await;
     assert_eq!(sent.len(), 4, "not seen for 90 days: new again");
     assert!(sent[0].subject.contains("Nuevo inicio de sesión"), "{}", sent[0].subject);
