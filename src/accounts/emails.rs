@@ -292,7 +292,10 @@ pub async fn add(
         let ctx = &task_ctx;
         let lang = notices::lang_of_account(ctx, &uid).await?;
         let confirm = Notice::ConfirmAddedEmail {
-            link: format!("{}/account/emails/confirm?token={token}", ctx.settings.issuer),
+            link: format!(
+                "{}/account/emails/confirm?token={token}",
+                ctx.settings.issuer
+            ),
         };
         notices::send_best_effort(ctx, Channel::Email, &email, lang, &confirm).await;
         // Nothing has changed until it is confirmed: no text yet.
@@ -539,7 +542,13 @@ pub async fn remove(
     let notice = Notice::EmailRemoved {
         address: addr.clone(),
     };
-    notices::tell_account(ctx, &current.user_id, Some(&addr), Texts::DefaultPhone, &notice)
-        .await?;
+    notices::tell_account(
+        ctx,
+        &current.user_id,
+        Some(&addr),
+        Texts::DefaultPhone,
+        &notice,
+    )
+    .await?;
     Ok(Change::Done)
 }

@@ -98,13 +98,22 @@ mod tests {
 
     #[test]
     fn networks_are_the_address_cut_to_its_prefix() {
-        assert_eq!(network_of("203.0.113.77", 24, 48).as_deref(), Some("203.0.113.0/24"));
-        assert_eq!(network_of("::ffff:203.0.113.77", 24, 48).as_deref(), Some("203.0.113.0/24"));
+        assert_eq!(
+            network_of("203.0.113.77", 24, 48).as_deref(),
+            Some("203.0.113.0/24")
+        );
+        assert_eq!(
+            network_of("::ffff:203.0.113.77", 24, 48).as_deref(),
+            Some("203.0.113.0/24")
+        );
         assert_eq!(
             network_of("2001:db8:abcd:12::1", 24, 48).as_deref(),
             Some("2001:db8:abcd::/48")
         );
-        assert_eq!(network_of("198.51.100.9", 16, 48).as_deref(), Some("198.51.0.0/16"));
+        assert_eq!(
+            network_of("198.51.100.9", 16, 48).as_deref(),
+            Some("198.51.0.0/16")
+        );
         assert_eq!(network_of("not an address", 24, 48), None);
         assert_eq!(network_of("", 24, 48), None);
     }

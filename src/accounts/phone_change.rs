@@ -410,7 +410,15 @@ pub async fn remove(
                 new_masked: String::new(),
                 at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
             };
-            notify_change(ctx, &session.user_id, &session.email, Some(&number), None, now).await?;
+            notify_change(
+                ctx,
+                &session.user_id,
+                &session.email,
+                Some(&number),
+                None,
+                now,
+            )
+            .await?;
             Ok(Remove::Removed(receipt))
         }
         Err(r) => Ok(r),

@@ -87,7 +87,14 @@ pub async fn sign_up(
 
     let (task_ctx, address, task_actor) = (ctx.clone(), email.clone(), actor.clone());
     crate::notify::spawn_detached("sign-up", async move {
-        register(&task_ctx, &address, continue_to.as_deref(), lang, &task_actor).await
+        register(
+            &task_ctx,
+            &address,
+            continue_to.as_deref(),
+            lang,
+            &task_actor,
+        )
+        .await
     });
     Ok(SignupOutcome::CheckYourEmail { email })
 }

@@ -35,19 +35,35 @@ pub enum AppChange {
 pub enum Notice {
     // Sign-up.
     /// The link that confirms a new account's address and leads to choosing its password.
-    ConfirmEmail { link: String, valid_hours: u64 },
+    ConfirmEmail {
+        link: String,
+        valid_hours: u64,
+    },
     /// Someone signed up with an address that already has an account.
-    SignUpExisting { sign_in_link: String },
+    SignUpExisting {
+        sign_in_link: String,
+    },
 
     // Sign-in.
     /// Too many wrong passwords: sign-in waits `minutes` (a password reset lifts it sooner).
-    SignInPaused { minutes: u64, ip: String },
+    SignInPaused {
+        minutes: u64,
+        ip: String,
+    },
     /// Past the hard limit: only a password reset (or support) lifts it.
-    SignInLocked { ip: String },
+    SignInLocked {
+        ip: String,
+    },
     /// Too many wrong second-factor codes: paused for `minutes`.
-    SecondFactorPaused { failures: u32, minutes: u64 },
+    SecondFactorPaused {
+        failures: u32,
+        minutes: u64,
+    },
     /// A one-time code by text or voice call.
-    SecurityCode { code: String, minutes: u64 },
+    SecurityCode {
+        code: String,
+        minutes: u64,
+    },
     /// A sign-in from a new device or a new network, with a "this wasn't me" link.
     NewSignIn {
         reason: NewSignInReason,
@@ -59,14 +75,26 @@ pub enum Notice {
     },
 
     // Password.
-    PasswordResetLink { link: String, minutes: u64 },
+    PasswordResetLink {
+        link: String,
+        minutes: u64,
+    },
     /// A password reset by link (every session ended).
-    PasswordReset { at: NaiveDateTime },
+    PasswordReset {
+        at: NaiveDateTime,
+    },
     /// A password change from the console.
-    PasswordChanged { at: NaiveDateTime, not_me_link: String },
+    PasswordChanged {
+        at: NaiveDateTime,
+        not_me_link: String,
+    },
 
     // Second factors.
-    AuthenticatorApp { change: AppChange, at: NaiveDateTime, not_me_link: String },
+    AuthenticatorApp {
+        change: AppChange,
+        at: NaiveDateTime,
+        not_me_link: String,
+    },
     /// The e-mail about a phone change; masked numbers, either may be absent.
     PhonesChanged {
         old_masked: Option<String>,
@@ -75,34 +103,71 @@ pub enum Notice {
         not_me_link: String,
     },
     /// The text to a number that was replaced or removed.
-    PhoneOldNumber { at: NaiveDateTime, not_me_link: String },
+    PhoneOldNumber {
+        at: NaiveDateTime,
+        not_me_link: String,
+    },
     /// The text to a number that was just added.
-    PhoneNewNumber { at: NaiveDateTime },
+    PhoneNewNumber {
+        at: NaiveDateTime,
+    },
     /// Support removed every second factor.
     FactorsRemovedBySupport,
 
     // E-mail addresses.
     /// To an address being added: the confirmation link.
-    ConfirmAddedEmail { link: String },
-    EmailAdded { address: String },
-    EmailConfirmed { address: String },
-    SignInEmailChanged { old: String, new: String },
-    EmailRemoved { address: String },
+    ConfirmAddedEmail {
+        link: String,
+    },
+    EmailAdded {
+        address: String,
+    },
+    EmailConfirmed {
+        address: String,
+    },
+    SignInEmailChanged {
+        old: String,
+        new: String,
+    },
+    EmailRemoved {
+        address: String,
+    },
 
     // Account reset.
-    AccountResetConfirm { link: String, wait_hours: u64 },
-    AccountResetRequested { at: NaiveDateTime, ready_at: NaiveDateTime },
-    AccountResetReady { link: String, valid_hours: u64 },
-    AccountResetDone { at: NaiveDateTime },
+    AccountResetConfirm {
+        link: String,
+        wait_hours: u64,
+    },
+    AccountResetRequested {
+        at: NaiveDateTime,
+        ready_at: NaiveDateTime,
+    },
+    AccountResetReady {
+        link: String,
+        valid_hours: u64,
+    },
+    AccountResetDone {
+        at: NaiveDateTime,
+    },
     /// The text to each number an account reset removed.
     AccountResetNumberRemoved,
-    AccountResetCancelled { at: NaiveDateTime },
+    AccountResetCancelled {
+        at: NaiveDateTime,
+    },
 
     // Support.
-    SupportReceived { ticket: String },
-    SupportReply { ticket: String, reply: String },
+    SupportReceived {
+        ticket: String,
+    },
+    SupportReply {
+        ticket: String,
+        reply: String,
+    },
     /// An operator's broadcast: their subject and body, with our footer.
-    Service { subject: String, body: String },
+    Service {
+        subject: String,
+        body: String,
+    },
     AccountDeleted,
 }
 
@@ -252,9 +317,10 @@ impl Notice {
                 "notice-methods-changed-subject",
                 "notice-methods-changed-body",
             ),
-            Notice::PhonesChanged { .. } => {
-                email("notice-phones-changed-subject", "notice-phones-changed-body")
-            }
+            Notice::PhonesChanged { .. } => email(
+                "notice-phones-changed-subject",
+                "notice-phones-changed-body",
+            ),
             Notice::PhoneOldNumber { .. } => sms(
                 "notice-phone-old-number-subject",
                 "notice-phone-old-number-sms",
@@ -437,10 +503,9 @@ impl Notice {
             Notice::AccountResetConfirm { link, wait_hours } => {
                 vec![("link", text(link)), ("hours", number(*wait_hours))]
             }
-            Notice::AccountResetRequested { at, ready_at } => vec![
-                ("when", text(&when(at))),
-                ("ready", text(&when(ready_at))),
-            ],
+            Notice::AccountResetRequested { at, ready_at } => {
+                vec![("when", text(&when(at))), ("ready", text(&when(ready_at)))]
+            }
             Notice::AccountResetReady { link, valid_hours } => {
                 vec![("link", text(link)), ("hours", number(*valid_hours))]
             }
@@ -481,7 +546,10 @@ impl Notice {
         let mut args = vec![
             ("site", text(&settings.site_name)),
             ("help", text(&format!("{}/help", settings.issuer))),
-            ("reset", text(&format!("{}/forgot-password", settings.issuer))),
+            (
+                "reset",
+                text(&format!("{}/forgot-password", settings.issuer)),
+            ),
         ];
         args.extend(self.args(lang));
         let mut body = lang.t_args(body_key, &args);
@@ -522,7 +590,11 @@ pub async fn send(
     notice: &Notice,
 ) -> anyhow::Result<()> {
     let Some(message) = written(ctx, channel, lang, to, notice) else {
-        anyhow::bail!("the {} notice has no {} text", notice.kind(), channel.as_str());
+        anyhow::bail!(
+            "the {} notice has no {} text",
+            notice.kind(),
+            channel.as_str()
+        );
     };
     ctx.notifier.send(message).await
 }
@@ -540,7 +612,11 @@ fn written(ctx: &Ctx, channel: Channel, lang: Lang, to: &str, notice: &Notice) -
     if message.is_none() {
         // A flow asked for a channel the notice isn't written for: a bug the unit tests of
         // this file are there to catch.
-        tracing::error!(kind = notice.kind(), channel = channel.as_str(), "notice has no text for this channel");
+        tracing::error!(
+            kind = notice.kind(),
+            channel = channel.as_str(),
+            "notice has no text for this channel"
+        );
     }
     message
 }
@@ -860,9 +936,21 @@ pub(crate) mod tests {
                         assert!(!t.contains("{$"), "{what}: a value is missing: {t}");
                         assert!(!t.contains("\u{2068}"), "{what}: isolation marks: {t}");
                     }
-                    assert!(r.subject.contains("Verity") || matches!(notice, Notice::SupportReceived { .. } | Notice::Service { .. }), "{what}: {}", r.subject);
+                    assert!(
+                        r.subject.contains("Verity")
+                            || matches!(
+                                notice,
+                                Notice::SupportReceived { .. } | Notice::Service { .. }
+                            ),
+                        "{what}: {}",
+                        r.subject
+                    );
                     if channel != Channel::Email {
-                        assert!(r.body.chars().count() <= 320, "{what}: a text of {} characters", r.body.chars().count());
+                        assert!(
+                            r.body.chars().count() <= 320,
+                            "{what}: a text of {} characters",
+                            r.body.chars().count()
+                        );
                     }
                 }
             }
@@ -874,14 +962,35 @@ pub(crate) mod tests {
         let settings = Settings::default();
         for notice in examples() {
             for channel in notice.channels() {
-                let en = notice.render(channel, Lang::En, &settings).unwrap_or_else(|| panic!("{}", notice.kind()));
-                let es = notice.render(channel, Lang::Es, &settings).unwrap_or_else(|| panic!("{}", notice.kind()));
+                let en = notice
+                    .render(channel, Lang::En, &settings)
+                    .unwrap_or_else(|| panic!("{}", notice.kind()));
+                let es = notice
+                    .render(channel, Lang::Es, &settings)
+                    .unwrap_or_else(|| panic!("{}", notice.kind()));
                 if !matches!(notice, Notice::Service { .. }) {
-                    assert_ne!(en.body, es.body, "{} {} is not translated", notice.kind(), channel.as_str());
+                    assert_ne!(
+                        en.body,
+                        es.body,
+                        "{} {} is not translated",
+                        notice.kind(),
+                        channel.as_str()
+                    );
                 }
                 // Links, addresses and codes survive translation.
-                for value in ["https://id.example/x?token=abc", "new@example.com", "VT-12345678", "203.0.113.9"] {
-                    assert_eq!(en.body.contains(value), es.body.contains(value), "{} {} {value}", notice.kind(), channel.as_str());
+                for value in [
+                    "https://id.example/x?token=abc",
+                    "new@example.com",
+                    "VT-12345678",
+                    "203.0.113.9",
+                ] {
+                    assert_eq!(
+                        en.body.contains(value),
+                        es.body.contains(value),
+                        "{} {} {value}",
+                        notice.kind(),
+                        channel.as_str()
+                    );
                 }
             }
         }
@@ -890,11 +999,18 @@ pub(crate) mod tests {
     #[test]
     fn a_security_code_comes_first_in_a_text_and_digit_by_digit_in_a_call() {
         let settings = Settings::default();
-        let code = Notice::SecurityCode { code: "012345".into(), minutes: 10 };
+        let code = Notice::SecurityCode {
+            code: "012345".into(),
+            minutes: 10,
+        };
         for lang in Lang::ALL {
-            let sms = code.render(Channel::Sms, lang, &settings).unwrap_or_else(|| panic!("sms"));
+            let sms = code
+                .render(Channel::Sms, lang, &settings)
+                .unwrap_or_else(|| panic!("sms"));
             assert!(sms.body.starts_with("012345 "), "{}", sms.body);
-            let voice = code.render(Channel::Voice, lang, &settings).unwrap_or_else(|| panic!("voice"));
+            let voice = code
+                .render(Channel::Voice, lang, &settings)
+                .unwrap_or_else(|| panic!("voice"));
             let digits: String = voice.body.chars().filter(char::is_ascii_digit).collect();
             assert_eq!(digits, "012345012345", "{}", voice.body);
             assert!(voice.body.contains("0, 1, 2, 3, 4, 5"), "{}", voice.body);
@@ -905,9 +1021,19 @@ pub(crate) mod tests {
     #[test]
     fn plurals_follow_the_number() {
         let settings = Settings::default();
-        let one = Notice::AccountResetConfirm { link: "x".into(), wait_hours: 1 };
-        let many = Notice::AccountResetConfirm { link: "x".into(), wait_hours: 24 };
-        let body = |n: &Notice, lang| n.render(Channel::Email, lang, &settings).map(|r| r.body).unwrap_or_default();
+        let one = Notice::AccountResetConfirm {
+            link: "x".into(),
+            wait_hours: 1,
+        };
+        let many = Notice::AccountResetConfirm {
+            link: "x".into(),
+            wait_hours: 24,
+        };
+        let body = |n: &Notice, lang| {
+            n.render(Channel::Email, lang, &settings)
+                .map(|r| r.body)
+                .unwrap_or_default()
+        };
         assert!(body(&one, Lang::En).contains("a wait of 1 hour for"));
         assert!(body(&many, Lang::En).contains("a wait of 24 hours for"));
         assert!(body(&one, Lang::Es).contains("esperar 1 hora."));
@@ -917,8 +1043,14 @@ pub(crate) mod tests {
     #[test]
     fn email_bodies_keep_their_paragraphs() {
         let settings = Settings::default();
-        let n = Notice::PasswordResetLink { link: "https://id.example/r".into(), minutes: 30 };
-        let body = n.render(Channel::Email, Lang::En, &settings).map(|r| r.body).unwrap_or_default();
+        let n = Notice::PasswordResetLink {
+            link: "https://id.example/r".into(),
+            minutes: 30,
+        };
+        let body = n
+            .render(Channel::Email, Lang::En, &settings)
+            .map(|r| r.body)
+            .unwrap_or_default();
         assert!(body.contains("account.\n\nTo choose"), "{body:?}");
         assert!(body.contains("\n\nhttps://id.example/r\n\n"), "{body:?}");
         assert!(body.ends_with("as it is.\n"), "{body:?}");

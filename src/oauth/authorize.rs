@@ -578,7 +578,10 @@ async fn start_validated(
         consent_given: false,
         requires_aal2,
         id_token_claims,
-        ui_lang: params.ui_locales.as_deref().and_then(crate::i18n::Lang::from_ui_locales),
+        ui_lang: params
+            .ui_locales
+            .as_deref()
+            .and_then(crate::i18n::Lang::from_ui_locales),
     };
     decide(ctx, pending, None, session).await
 }

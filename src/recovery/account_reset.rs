@@ -142,7 +142,10 @@ pub async fn send_request_link(
         })
         .await?;
     let notice = Notice::AccountResetConfirm {
-        link: format!("{}/account-reset/request?token={token}", ctx.settings.issuer),
+        link: format!(
+            "{}/account-reset/request?token={token}",
+            ctx.settings.issuer
+        ),
         wait_hours: sec.account_reset_wait_secs.div_ceil(3600),
     };
     let lang = notices::lang_of_account(ctx, user_id).await?;
@@ -265,7 +268,11 @@ pub async fn send_due_links(ctx: &Ctx) -> anyhow::Result<usize> {
                         &user.email,
                         PURPOSE_COMPLETE,
                     )?;
-                    Ok(Some((user.email.clone(), token, crate::accounts::users::lang_of(&user))))
+                    Ok(Some((
+                        user.email.clone(),
+                        token,
+                        crate::accounts::users::lang_of(&user),
+                    )))
                 })?;
                 links.extend(sent);
             }
@@ -393,7 +400,14 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
     notices::tell_account(ctx, &user_id, None, Texts::None, &notice).await?;
     let lang = notices::lang_of_account(ctx, &user_id).await?;
     for number in old_numbers {
-        notices::send_best_effort(ctx, Channel::Sms, &number, lang, &Notice::AccountResetNumberRemoved).await;
+        notices::send_best_effort(
+            ctx,
+            Channel::Sms,
+            &number,
+            lang,
+            &Notice::AccountResetNumberRemoved,
+        )
+        .await;
     }
     Ok(Completed::Done { email })
 }

@@ -249,8 +249,14 @@ pub async fn reply(ctx: &Ctx, agent: &Agent, id: &str, req: NewReply) -> Outcome
         ticket: ticket.id.clone(),
         reply: reply.body.clone(),
     };
-    notices::send_best_effort(ctx, Channel::Email, &ticket.contact_email, ticket.lang(), &notice)
-        .await;
+    notices::send_best_effort(
+        ctx,
+        Channel::Email,
+        &ticket.contact_email,
+        ticket.lang(),
+        &notice,
+    )
+    .await;
     Ok(ReplyView::of(&reply))
 }
 

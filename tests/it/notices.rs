@@ -91,10 +91,19 @@ async fn the_message(
         .iter()
         .map(|m| format!("{}: {} | {}", m.channel, m.subject, m.body))
         .collect();
-    assert_eq!(found.len(), 1, "one {channel} with {needle:?} to {to}; have {subjects:#?}");
+    assert_eq!(
+        found.len(),
+        1,
+        "one {channel} with {needle:?} to {to}; have {subjects:#?}"
+    );
     let m = found.into_iter().next().unwrap_or_else(|| unreachable!());
     for part in also {
-        assert!(m.body.contains(part) || m.subject.contains(part), "{part:?} in:\n{}\n{}", m.subject, m.body);
+        assert!(
+            m.body.contains(part) || m.subject.contains(part),
+            "{part:?} in:\n{}\n{}",
+            m.subject,
+            m.body
+        );
     }
     m
 }
@@ -124,7 +133,11 @@ async fn speak(browser: &Browser, lang: Lang) {
     let res = browser
         .post(
             "/language",
-            &[("csrf", &csrf_of(&page)), ("lang", lang.tag()), ("back", "/account")],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("lang", lang.tag()),
+                ("back", "/account"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 303);
@@ -141,7 +154,11 @@ async fn person(server: &TestServer, email: &str, number: &str, lang: Lang) -> B
     let res = browser
         .post(
             "/mfa/setup/phone",
-            &[("csrf", &csrf_of(&page)), ("phone", number), ("channel", "sms")],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", number),
+                ("channel", "sms"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 303);
@@ -167,7 +184,11 @@ async fn pass_phone(server: &TestServer, b: &Browser, number: &str) -> reqwest::
     let res = b
         .post(
             "/mfa/send",
-            &[("csrf", &csrf_of(&page)), ("phone", &phone), ("channel", "sms")],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", &phone),
+                ("channel", "sms"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 303, "code sent");
@@ -247,7 +268,14 @@ async fn sign_up_mail_is_in_the_language_of_the_request_or_the_account_chose() {
     // …and one that never chose hears in the request's language.
     server.signed_in_browser("ed@example.com").await;
     sign_up("ed@example.com", "en").await;
-    the_message(&server, "ed@example.com", "email", "Someone tried to sign up to Verity", &["/login"]).await;
+    the_message(
+        &server,
+        "ed@example.com",
+        "email",
+        "Someone tried to sign up to Verity",
+        &["/login"],
+    )
+    .await;
 }
 
 // Codes and new-sign-in alerts.
@@ -269,27 +297,46 @@ async fn codes_by_text_and_call_and_new_device_alerts_speak_the_persons_language
             let res = b
                 .post(
                     "/mfa/send",
-                    &[("csrf", &csrf_of(&page)), ("phone", &phone), ("channel", channel)],
+                    &[
+                        ("csrf", &csrf_of(&page)),
+                        ("phone", &phone),
+                        ("channel", channel),
+                    ],
                 )
                 .await;
             assert_eq!(res.status(), 303, "{channel} sent");
         }
         let sent = server.outbox_for(number).await;
         let (call, text) = (&sent[0], &sent[1]);
-        assert_eq!((call.channel.as_str(), text.channel.as_str()), ("voice", "sms"));
+        assert_eq!(
+            (call.channel.as_str(), text.channel.as_str()),
+            ("voice", "sms")
+        );
         let code = newest_code(&server, number).await;
         assert_eq!(code.len(), 6);
         // The code first in a text; digit by digit, twice, in a call.
         let text_code: String = text.body.chars().take(6).collect();
-        assert!(text_code.chars().all(|c| c.is_ascii_digit()), "{}", text.body);
         assert!(
-            text.body.contains(w(lang, " is your Verity security code", " es su código de seguridad de Verity")),
+            text_code.chars().all(|c| c.is_ascii_digit()),
+            "{}",
+            text.body
+        );
+        assert!(
+            text.body.contains(w(
+                lang,
+                " is your Verity security code",
+                " es su código de seguridad de Verity"
+            )),
             "{}",
             text.body
         );
         let spoken: Vec<String> = code.chars().map(String::from).collect();
         assert!(call.body.contains(&spoken.join(", ")), "{}", call.body);
-        assert!(call.body.contains(w(lang, "Again:", "Repito:")), "{}", call.body);
+        assert!(
+            call.body.contains(w(lang, "Again:", "Repito:")),
+            "{}",
+            call.body
+        );
         assert_in(lang, text);
         assert_in(lang, call);
 
@@ -297,7 +344,12 @@ async fn codes_by_text_and_call_and_new_device_alerts_speak_the_persons_language
         let res = b
             .post(
                 "/mfa/verify",
-                &[("csrf", &csrf_of(&page)), ("method", "phone"), ("phone", &phone), ("code", &code)],
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("method", "phone"),
+                    ("phone", &phone),
+                    ("code", &code),
+                ],
             )
             .await;
         assert!(is_signed_in(&res), "the call's code signs in");
@@ -307,8 +359,17 @@ async fn codes_by_text_and_call_and_new_device_alerts_speak_the_persons_language
             &server,
             email,
             "email",
-            w(lang, "New sign-in to your Verity account", "Nuevo inicio de sesión en su cuenta de Verity"),
-            &[w(lang, "from a new device", "desde un dispositivo nuevo"), "/not-me?token=", "127.0.0.1", "VerityTest/1.0"],
+            w(
+                lang,
+                "New sign-in to your Verity account",
+                "Nuevo inicio de sesión en su cuenta de Verity",
+            ),
+            &[
+                w(lang, "from a new device", "desde un dispositivo nuevo"),
+                "/not-me?token=",
+                "127.0.0.1",
+                "VerityTest/1.0",
+            ],
         )
         .await;
         assert_in(lang, &mail);
@@ -316,7 +377,11 @@ async fn codes_by_text_and_call_and_new_device_alerts_speak_the_persons_language
             &server,
             number,
             "sms",
-            w(lang, "new sign-in to your account at", "nuevo inicio de sesión en su cuenta el"),
+            w(
+                lang,
+                "new sign-in to your account at",
+                "nuevo inicio de sesión en su cuenta el",
+            ),
             &["/not-me?token="],
         )
         .await;
@@ -362,7 +427,10 @@ async fn a_known_browser_on_a_network_not_seen_for_ninety_days_raises_the_alert(
             messages_with(server, email, "Verity", 0)
                 .await
                 .into_iter()
-                .filter(|m| m.subject.contains("New sign-in") || m.subject.contains("Nuevo inicio de sesión"))
+                .filter(|m| {
+                    m.subject.contains("New sign-in")
+                        || m.subject.contains("Nuevo inicio de sesión")
+                })
                 .collect::<Vec<_>>()
         }
     };
@@ -388,7 +456,11 @@ async fn a_known_browser_on_a_network_not_seen_for_ninety_days_raises_the_alert(
     sign_in_from("198.51.100.7").await;
     let sent = alerts().await;
     assert_eq!(sent.len(), 1, "the same browser from another /24");
-    assert!(sent[0].body.contains("from a new network"), "{}", sent[0].body);
+    assert!(
+        sent[0].body.contains("from a new network"),
+        "{}",
+        sent[0].body
+    );
     assert!(sent[0].body.contains("198.51.100.7"), "names the address");
     assert!(sent[0].body.contains("/not-me?token="));
 
@@ -403,7 +475,11 @@ async fn a_known_browser_on_a_network_not_seen_for_ninety_days_raises_the_alert(
     // language the person chose meanwhile.
     server.ctx.clock.advance(days * 86400 - 1);
     sign_in_from("203.0.113.11").await;
-    assert_eq!(alerts().await.len(), 3, "seen one second short of 90 days ago");
+    assert_eq!(
+        alerts().await.len(),
+        3,
+        "seen one second short of 90 days ago"
+    );
     let b = same_browser_from(&server, &jar, "203.0.113.11");
     server.sign_in_fully(&b, email).await;
     speak(&b, Lang::Es).await;
@@ -414,8 +490,16 @@ async fn a_known_browser_on_a_network_not_seen_for_ninety_days_raises_the_alert(
     sign_in_from("203.0.113.12").await;
     let sent = alerts().await;
     assert_eq!(sent.len(), 4, "not seen for 90 days: new again");
-    assert!(sent[0].subject.contains("Nuevo inicio de sesión"), "{}", sent[0].subject);
-    assert!(sent[0].body.contains("desde una red nueva"), "{}", sent[0].body);
+    assert!(
+        sent[0].subject.contains("Nuevo inicio de sesión"),
+        "{}",
+        sent[0].subject
+    );
+    assert!(
+        sent[0].body.contains("desde una red nueva"),
+        "{}",
+        sent[0].body
+    );
     assert_in(Lang::Es, &sent[0]);
 
     // Stored per account and network in the database, the address cut to its network.
@@ -436,7 +520,12 @@ async fn a_known_browser_on_a_network_not_seen_for_ninety_days_raises_the_alert(
         .unwrap();
     assert_eq!(
         networks,
-        ["198.51.100.0/24", "2001:db8:aa::/48", "2001:db8:ab::/48", "203.0.113.0/24"]
+        [
+            "198.51.100.0/24",
+            "2001:db8:aa::/48",
+            "2001:db8:ab::/48",
+            "203.0.113.0/24"
+        ]
     );
 }
 
@@ -445,7 +534,9 @@ async fn a_known_browser_on_a_network_not_seen_for_ninety_days_raises_the_alert(
 async fn wrong_passwords(server: &TestServer, email: &str, n: usize) -> Vec<u16> {
     let mut statuses = Vec::new();
     for _ in 0..n {
-        let res = server.sign_in(&server.browser(), email, "not the password at all").await;
+        let res = server
+            .sign_in(&server.browser(), email, "not the password at all")
+            .await;
         statuses.push(res.status().as_u16());
     }
     statuses
@@ -473,7 +564,14 @@ async fn locks_are_told_by_email_and_a_text_saying_what_lifts_them() {
         let page = b.get_ok("/mfa").await;
         let phone = hidden(&page, "phone");
         let res = b
-            .post("/mfa/send", &[("csrf", &csrf_of(&page)), ("phone", &phone), ("channel", "sms")])
+            .post(
+                "/mfa/send",
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("phone", &phone),
+                    ("channel", "sms"),
+                ],
+            )
             .await;
         assert_eq!(res.status(), 303);
         let real = newest_code(&server, number).await;
@@ -483,7 +581,12 @@ async fn locks_are_told_by_email_and_a_text_saying_what_lifts_them() {
             let res = b
                 .post(
                     "/mfa/verify",
-                    &[("csrf", &csrf_of(&page)), ("method", "phone"), ("phone", &phone), ("code", wrong)],
+                    &[
+                        ("csrf", &csrf_of(&page)),
+                        ("method", "phone"),
+                        ("phone", &phone),
+                        ("code", wrong),
+                    ],
                 )
                 .await;
             statuses.push(res.status().as_u16());
@@ -493,7 +596,11 @@ async fn locks_are_told_by_email_and_a_text_saying_what_lifts_them() {
             &server,
             email,
             "email",
-            w(lang, "Too many wrong security codes", "Demasiados códigos de seguridad incorrectos"),
+            w(
+                lang,
+                "Too many wrong security codes",
+                "Demasiados códigos de seguridad incorrectos",
+            ),
             &[w(lang, "paused for 10 minutes", "en pausa por 10 minutos")],
         )
         .await;
@@ -502,7 +609,11 @@ async fn locks_are_told_by_email_and_a_text_saying_what_lifts_them() {
             &server,
             number,
             "sms",
-            w(lang, "too many wrong security codes", "demasiados códigos de seguridad incorrectos"),
+            w(
+                lang,
+                "too many wrong security codes",
+                "demasiados códigos de seguridad incorrectos",
+            ),
             &[w(lang, "paused for 10 min", "en pausa por 10 min")],
         )
         .await;
@@ -510,14 +621,22 @@ async fn locks_are_told_by_email_and_a_text_saying_what_lifts_them() {
 
         // Three wrong passwords: a lock that waiting or a reset lifts.
         assert_eq!(wrong_passwords(&server, email, 3).await, [401, 401, 429]);
-        let subject = w(lang, "Sign-in to your Verity account is paused", "El inicio de sesión en su cuenta de Verity está en pausa");
+        let subject = w(
+            lang,
+            "Sign-in to your Verity account is paused",
+            "El inicio de sesión en su cuenta de Verity está en pausa",
+        );
         let mail = the_message(
             &server,
             email,
             "email",
             subject,
             &[
-                w(lang, "You can try again in 15 minutes", "Puede volver a intentarlo en 15 minutos"),
+                w(
+                    lang,
+                    "You can try again in 15 minutes",
+                    "Puede volver a intentarlo en 15 minutos",
+                ),
                 "/forgot-password",
                 "/help",
                 "127.0.0.1",
@@ -545,21 +664,38 @@ async fn locks_are_told_by_email_and_a_text_saying_what_lifts_them() {
         assert_eq!(mails.len(), 2, "one mail per lock");
         let hard = &mails[0];
         for part in [
-            w(lang, "until you reset your password", "hasta que restablezca su contraseña"),
-            w(lang, "Waiting won't unlock it", "Esperar no lo desbloqueará"),
+            w(
+                lang,
+                "until you reset your password",
+                "hasta que restablezca su contraseña",
+            ),
+            w(
+                lang,
+                "Waiting won't unlock it",
+                "Esperar no lo desbloqueará",
+            ),
             "/forgot-password",
             "/help",
         ] {
             assert!(hard.body.contains(part), "{part:?} in {}", hard.body);
         }
-        assert!(!hard.body.contains(w(lang, "try again in", "volver a intentarlo en")));
-        assert!(!hard.body.to_lowercase().contains("contact support to unlock"));
+        assert!(!hard
+            .body
+            .contains(w(lang, "try again in", "volver a intentarlo en")));
+        assert!(!hard
+            .body
+            .to_lowercase()
+            .contains("contact support to unlock"));
         assert_in(lang, hard);
         let text = the_message(
             &server,
             number,
             "sms",
-            w(lang, "Reset your password to unlock it", "Restablezca su contraseña para desbloquearlo"),
+            w(
+                lang,
+                "Reset your password to unlock it",
+                "Restablezca su contraseña para desbloquearlo",
+            ),
             &["/forgot-password"],
         )
         .await;
@@ -571,7 +707,14 @@ async fn locks_are_told_by_email_and_a_text_saying_what_lifts_them() {
     server.signed_in_browser(email).await;
     let texts = sms_count(&server).await;
     assert_eq!(wrong_passwords(&server, email, 3).await, [401, 401, 429]);
-    the_message(&server, email, "email", "Sign-in to your Verity account is paused", &[]).await;
+    the_message(
+        &server,
+        email,
+        "email",
+        "Sign-in to your Verity account is paused",
+        &[],
+    )
+    .await;
     assert_eq!(sms_count(&server).await, texts, "no phone, no text");
 }
 
@@ -603,7 +746,11 @@ async fn password_changes_and_resets_are_told_on_email_and_phone_in_the_persons_
             &server,
             email,
             "email",
-            w(lang, "Your Verity password was changed", "Se cambió su contraseña de Verity"),
+            w(
+                lang,
+                "Your Verity password was changed",
+                "Se cambió su contraseña de Verity",
+            ),
             &[w(lang, "was changed on", "se cambió el"), "/not-me?token="],
         )
         .await;
@@ -612,7 +759,11 @@ async fn password_changes_and_resets_are_told_on_email_and_phone_in_the_persons_
             &server,
             number,
             "sms",
-            w(lang, "your password was changed on", "su contraseña se cambió el"),
+            w(
+                lang,
+                "your password was changed on",
+                "su contraseña se cambió el",
+            ),
             &["/not-me?token="],
         )
         .await;
@@ -623,13 +774,24 @@ async fn password_changes_and_resets_are_told_on_email_and_phone_in_the_persons_
         server.ctx.clock.advance(cooldown * 3600 + 60);
         let b = server.browser();
         let page = b.get_ok("/forgot-password").await;
-        b.post("/forgot-password", &[("csrf", &csrf_of(&page)), ("email", email)]).await;
+        b.post(
+            "/forgot-password",
+            &[("csrf", &csrf_of(&page)), ("email", email)],
+        )
+        .await;
         let link_mail = the_message(
             &server,
             email,
             "email",
-            w(lang, "Reset your Verity password", "Restablezca su contraseña de Verity"),
-            &[w(lang, "within 30 minutes", "dentro de 30 minutos"), "/reset-password?token="],
+            w(
+                lang,
+                "Reset your Verity password",
+                "Restablezca su contraseña de Verity",
+            ),
+            &[
+                w(lang, "within 30 minutes", "dentro de 30 minutos"),
+                "/reset-password?token=",
+            ],
         )
         .await;
         assert_in(lang, &link_mail);
@@ -653,13 +815,24 @@ async fn password_changes_and_resets_are_told_on_email_and_phone_in_the_persons_
                 ],
             )
             .await;
-        assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+        assert!(
+            res.status().is_success() || res.status().is_redirection(),
+            "{}",
+            res.status()
+        );
         let mail = the_message(
             &server,
             email,
             "email",
             w(lang, "was reset on", "se restableció el"),
-            &[w(lang, "Your Verity password was changed", "Se cambió su contraseña de Verity"), "/help"],
+            &[
+                w(
+                    lang,
+                    "Your Verity password was changed",
+                    "Se cambió su contraseña de Verity",
+                ),
+                "/help",
+            ],
         )
         .await;
         assert_in(lang, &mail);
@@ -667,7 +840,11 @@ async fn password_changes_and_resets_are_told_on_email_and_phone_in_the_persons_
             &server,
             number,
             "sms",
-            w(lang, "your password was reset on", "su contraseña se restableció el"),
+            w(
+                lang,
+                "your password was reset on",
+                "su contraseña se restableció el",
+            ),
             &["/help"],
         )
         .await;
@@ -691,7 +868,14 @@ async fn password_changes_and_resets_are_told_on_email_and_phone_in_the_persons_
         )
         .await;
     assert_eq!(res.status(), 200);
-    the_message(&server, email, "email", "Your Verity password was changed", &[]).await;
+    the_message(
+        &server,
+        email,
+        "email",
+        "Your Verity password was changed",
+        &[],
+    )
+    .await;
     assert_eq!(sms_count(&server).await, texts, "no phone, no text");
 }
 
@@ -702,10 +886,17 @@ async fn confirm_added(browser: &Browser, link: &str) {
     let res = browser
         .post(
             "/account/emails/confirm",
-            &[("csrf", &csrf_of(&page)), ("token", &hidden(&page, "token"))],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("token", &hidden(&page, "token")),
+            ],
         )
         .await;
-    assert!(res.status().is_success() || res.status().is_redirection(), "{}", res.status());
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
 }
 
 async fn extra_address_id(server: &TestServer, email: &str) -> String {
@@ -716,7 +907,10 @@ async fn extra_address_id(server: &TestServer, email: &str) -> String {
         .run(move |c| {
             use diesel::prelude::*;
             use verity::storage::schema::user_emails as e;
-            Ok(e::table.filter(e::email.eq(&email)).select(e::id).first::<String>(c)?)
+            Ok(e::table
+                .filter(e::email.eq(&email))
+                .select(e::id)
+                .first::<String>(c)?)
         })
         .await
         .unwrap()
@@ -726,21 +920,38 @@ async fn extra_address_id(server: &TestServer, email: &str) -> String {
 async fn email_address_changes_are_told_in_the_persons_language_and_texted_once_they_count() {
     let server = TestServer::start().await;
     for (lang, email, second, number) in [
-        (Lang::En, "eli@example.com", "eli@work.example", "+12015550167"),
-        (Lang::Es, "eva@example.com", "eva@trabajo.example", "+12015550168"),
+        (
+            Lang::En,
+            "eli@example.com",
+            "eli@work.example",
+            "+12015550167",
+        ),
+        (
+            Lang::Es,
+            "eva@example.com",
+            "eva@trabajo.example",
+            "+12015550168",
+        ),
     ] {
         let browser = person(&server, email, number, lang).await;
         let texts_before = server.outbox_for(number).await.len();
         let account = browser.get_ok("/account").await;
         let res = browser
-            .post("/account/emails/add", &[("csrf", &csrf_of(&account)), ("email", second)])
+            .post(
+                "/account/emails/add",
+                &[("csrf", &csrf_of(&account)), ("email", second)],
+            )
             .await;
         assert_eq!(res.status(), 303);
         let confirm = the_message(
             &server,
             second,
             "email",
-            w(lang, "Confirm your new email for Verity", "Confirme su nuevo correo electrónico para Verity"),
+            w(
+                lang,
+                "Confirm your new email for Verity",
+                "Confirme su nuevo correo electrónico para Verity",
+            ),
             &["/account/emails/confirm?token="],
         )
         .await;
@@ -749,7 +960,11 @@ async fn email_address_changes_are_told_in_the_persons_language_and_texted_once_
             &server,
             email,
             "email",
-            w(lang, "An email address was added", "Se agregó una dirección de correo electrónico"),
+            w(
+                lang,
+                "An email address was added",
+                "Se agregó una dirección de correo electrónico",
+            ),
             &[second],
         )
         .await;
@@ -772,7 +987,11 @@ async fn email_address_changes_are_told_in_the_persons_language_and_texted_once_
                 &server,
                 to,
                 "email",
-                w(lang, "A new email address is confirmed", "Se confirmó una nueva dirección de correo electrónico"),
+                w(
+                    lang,
+                    "A new email address is confirmed",
+                    "Se confirmó una nueva dirección de correo electrónico",
+                ),
                 &[second],
             )
             .await;
@@ -782,7 +1001,11 @@ async fn email_address_changes_are_told_in_the_persons_language_and_texted_once_
             &server,
             number,
             "sms",
-            w(lang, "is now an email address on your account", "ahora es una dirección de correo electrónico de su cuenta"),
+            w(
+                lang,
+                "is now an email address on your account",
+                "ahora es una dirección de correo electrónico de su cuenta",
+            ),
             &[second, "/help"],
         )
         .await;
@@ -791,14 +1014,21 @@ async fn email_address_changes_are_told_in_the_persons_language_and_texted_once_
         let account = browser.get_ok("/account").await;
         let id = extra_address_id(&server, second).await;
         let res = browser
-            .post("/account/emails/primary", &[("csrf", &csrf_of(&account)), ("id", &id)])
+            .post(
+                "/account/emails/primary",
+                &[("csrf", &csrf_of(&account)), ("id", &id)],
+            )
             .await;
         assert_eq!(res.status(), 303);
         let m = the_message(
             &server,
             second,
             "email",
-            w(lang, "Your Verity sign-in email changed", "Cambió el correo electrónico con el que inicia sesión en Verity"),
+            w(
+                lang,
+                "Your Verity sign-in email changed",
+                "Cambió el correo electrónico con el que inicia sesión en Verity",
+            ),
             &[email, second],
         )
         .await;
@@ -817,10 +1047,17 @@ async fn email_address_changes_are_told_in_the_persons_language_and_texted_once_
         let account = browser.get_ok("/account").await;
         let id = extra_address_id(&server, email).await;
         let res = browser
-            .post("/account/emails/remove", &[("csrf", &csrf_of(&account)), ("id", &id)])
+            .post(
+                "/account/emails/remove",
+                &[("csrf", &csrf_of(&account)), ("id", &id)],
+            )
             .await;
         assert_eq!(res.status(), 303);
-        let removed = w(lang, "An email address was removed", "Se quitó una dirección de correo electrónico");
+        let removed = w(
+            lang,
+            "An email address was removed",
+            "Se quitó una dirección de correo electrónico",
+        );
         for to in [email, second] {
             let m = the_message(&server, to, "email", removed, &[email]).await;
             assert_in(lang, &m);
@@ -851,16 +1088,26 @@ async fn phone_changes_are_told_to_both_numbers_and_by_email_in_the_persons_lang
         let id = server
             .ctx
             .db
-            .run(move |c| Ok(verity::mfa::methods::enrolled(c, &uid)?.phones[0].id.clone()))
+            .run(move |c| {
+                Ok(verity::mfa::methods::enrolled(c, &uid)?.phones[0]
+                    .id
+                    .clone())
+            })
             .await
             .unwrap();
-        let res = browser.get(&format!("/account/phones/start?phone={id}")).await;
+        let res = browser
+            .get(&format!("/account/phones/start?phone={id}"))
+            .await;
         assert_eq!(res.headers()["location"], "/account/phones/change");
         let page = browser.get_ok("/account/phones/change").await;
         let res = browser
             .post(
                 "/account/phones/change/number",
-                &[("csrf", &csrf_of(&page)), ("phone", new), ("channel", "sms")],
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("phone", new),
+                    ("channel", "sms"),
+                ],
             )
             .await;
         assert_eq!(res.status(), 303);
@@ -868,7 +1115,10 @@ async fn phone_changes_are_told_to_both_numbers_and_by_email_in_the_persons_lang
         assert_in(lang, code_text);
         let code = newest_code(&server, new).await;
         let res = browser
-            .post("/account/phones/change/code", &[("csrf", &csrf_of(&page)), ("code", &code)])
+            .post(
+                "/account/phones/change/code",
+                &[("csrf", &csrf_of(&page)), ("code", &code)],
+            )
             .await;
         assert_eq!(res.status(), 303);
         let review = browser.get_ok("/account/phones/change").await;
@@ -884,7 +1134,11 @@ async fn phone_changes_are_told_to_both_numbers_and_by_email_in_the_persons_lang
             &server,
             old,
             "sms",
-            w(lang, "your number on Verity was changed on", "su número en Verity se cambió el"),
+            w(
+                lang,
+                "your number on Verity was changed on",
+                "su número en Verity se cambió el",
+            ),
             &["/not-me?token="],
         )
         .await;
@@ -893,8 +1147,15 @@ async fn phone_changes_are_told_to_both_numbers_and_by_email_in_the_persons_lang
             &server,
             email,
             "email",
-            w(lang, "Your Verity phone numbers changed", "Cambiaron los números de teléfono de su cuenta de Verity"),
-            &[w(lang, "was replaced by", "se reemplazó por"), "/not-me?token="],
+            w(
+                lang,
+                "Your Verity phone numbers changed",
+                "Cambiaron los números de teléfono de su cuenta de Verity",
+            ),
+            &[
+                w(lang, "was replaced by", "se reemplazó por"),
+                "/not-me?token=",
+            ],
         )
         .await;
         assert_in(lang, &mail);
@@ -902,7 +1163,11 @@ async fn phone_changes_are_told_to_both_numbers_and_by_email_in_the_persons_lang
             &server,
             new,
             "sms",
-            w(lang, "this number is now on your Verity account", "este número ya está en su cuenta de Verity"),
+            w(
+                lang,
+                "this number is now on your Verity account",
+                "este número ya está en su cuenta de Verity",
+            ),
             &[],
         )
         .await;
@@ -913,22 +1178,36 @@ async fn phone_changes_are_told_to_both_numbers_and_by_email_in_the_persons_lang
 #[actix_web::test]
 async fn authenticator_app_changes_are_told_in_the_persons_language() {
     let server = TestServer::start().await;
-    for (lang, email) in [(Lang::En, "ted@example.com"), (Lang::Es, "tere@example.com")] {
+    for (lang, email) in [
+        (Lang::En, "ted@example.com"),
+        (Lang::Es, "tere@example.com"),
+    ] {
         let browser = server.signed_in_browser(email).await;
         speak(&browser, lang).await;
         let page = browser.get_ok("/account/totp/add").await;
         let secret = base32_decode(&text_of(&page, "code.secret").unwrap());
         let code = totp_code(&server, &secret);
         let res = browser
-            .post("/account/totp/add", &[("csrf", &csrf_of(&page)), ("code", &code)])
+            .post(
+                "/account/totp/add",
+                &[("csrf", &csrf_of(&page)), ("code", &code)],
+            )
             .await;
         assert_eq!(res.headers()["location"], "/account");
-        let subject = w(lang, "Your Verity sign-in methods changed", "Cambiaron los métodos de inicio de sesión de su cuenta de Verity");
+        let subject = w(
+            lang,
+            "Your Verity sign-in methods changed",
+            "Cambiaron los métodos de inicio de sesión de su cuenta de Verity",
+        );
         let added = the_message(
             &server,
             email,
             "email",
-            w(lang, "An authenticator app was added", "Se agregó una aplicación de autenticación"),
+            w(
+                lang,
+                "An authenticator app was added",
+                "Se agregó una aplicación de autenticación",
+            ),
             &[subject, "/not-me?token="],
         )
         .await;
@@ -943,14 +1222,21 @@ async fn authenticator_app_changes_are_told_in_the_persons_language() {
             .unwrap();
         let account = browser.get_ok("/account").await;
         let res = browser
-            .post("/account/totp/remove", &[("csrf", &csrf_of(&account)), ("id", &id)])
+            .post(
+                "/account/totp/remove",
+                &[("csrf", &csrf_of(&account)), ("id", &id)],
+            )
             .await;
         assert_eq!(res.headers()["location"], "/account");
         let removed = the_message(
             &server,
             email,
             "email",
-            w(lang, "An authenticator app was removed", "Se quitó una aplicación de autenticación"),
+            w(
+                lang,
+                "An authenticator app was removed",
+                "Se quitó una aplicación de autenticación",
+            ),
             &[subject],
         )
         .await;
@@ -968,24 +1254,42 @@ async fn request_account_reset(server: &TestServer, email: &str, lang: Lang) {
     assert_eq!(res.headers()["location"], "/mfa");
     let lost = b.get_ok("/mfa/lost-phone").await;
     let res = b
-        .post("/mfa/lost-phone/account-reset", &[("csrf", &csrf_of(&lost))])
+        .post(
+            "/mfa/lost-phone/account-reset",
+            &[("csrf", &csrf_of(&lost))],
+        )
         .await;
     assert_eq!(res.status(), 200);
     let mail = the_message(
         server,
         email,
         "email",
-        w(lang, "Confirm your Verity account reset", "Confirme el restablecimiento de su cuenta de Verity"),
-        &[w(lang, "a wait of 24 hours", "esperar 24 horas"), "/account-reset/request?token="],
+        w(
+            lang,
+            "Confirm your Verity account reset",
+            "Confirme el restablecimiento de su cuenta de Verity",
+        ),
+        &[
+            w(lang, "a wait of 24 hours", "esperar 24 horas"),
+            "/account-reset/request?token=",
+        ],
     )
     .await;
     assert_in(lang, &mail);
-    let link = mail.body.split_whitespace().find(|w| w.starts_with("http")).unwrap().to_string();
+    let link = mail
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with("http"))
+        .unwrap()
+        .to_string();
     let page = b.get_ok(link.trim_start_matches(&server.base)).await;
     let res = b
         .post(
             "/account-reset/request",
-            &[("csrf", &csrf_of(&page)), ("token", &hidden(&page, "token"))],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("token", &hidden(&page, "token")),
+            ],
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -995,8 +1299,20 @@ async fn request_account_reset(server: &TestServer, email: &str, lang: Lang) {
 async fn account_reset_notices_speak_the_persons_language_on_every_channel() {
     let server = TestServer::start_with(|s| s.security.otp_sends_per_short_window = 10).await;
     for (lang, email, number, other, other_number) in [
-        (Lang::En, "ray@example.com", "+12015550173", "rob@example.com", "+12015550174"),
-        (Lang::Es, "rosa@example.com", "+12015550175", "rita@example.com", "+12015550176"),
+        (
+            Lang::En,
+            "ray@example.com",
+            "+12015550173",
+            "rob@example.com",
+            "+12015550174",
+        ),
+        (
+            Lang::Es,
+            "rosa@example.com",
+            "+12015550175",
+            "rita@example.com",
+            "+12015550176",
+        ),
     ] {
         person(&server, email, number, lang).await;
         request_account_reset(&server, email, lang).await;
@@ -1004,7 +1320,11 @@ async fn account_reset_notices_speak_the_persons_language_on_every_channel() {
             &server,
             email,
             "email",
-            w(lang, "Account reset requested for your Verity account", "Se pidió restablecer su cuenta de Verity"),
+            w(
+                lang,
+                "Account reset requested for your Verity account",
+                "Se pidió restablecer su cuenta de Verity",
+            ),
             &[],
         )
         .await;
@@ -1013,30 +1333,54 @@ async fn account_reset_notices_speak_the_persons_language_on_every_channel() {
             &server,
             number,
             "sms",
-            w(lang, "reset your account's sign-in methods", "restablecer los métodos de inicio de sesión de su cuenta"),
+            w(
+                lang,
+                "reset your account's sign-in methods",
+                "restablecer los métodos de inicio de sesión de su cuenta",
+            ),
             &[],
         )
         .await;
         assert_in(lang, &text);
 
-        server.ctx.clock.advance(server.ctx.settings.security.account_reset_wait_secs as i64 + 1);
-        verity::recovery::account_reset::send_due_links(&server.ctx).await.unwrap();
+        server
+            .ctx
+            .clock
+            .advance(server.ctx.settings.security.account_reset_wait_secs as i64 + 1);
+        verity::recovery::account_reset::send_due_links(&server.ctx)
+            .await
+            .unwrap();
         let ready = the_message(
             &server,
             email,
             "email",
-            w(lang, "You can now reset your Verity account", "Ya puede restablecer su cuenta de Verity"),
-            &[w(lang, "expires in 24 hours", "vence en 24 horas"), "/account-reset?token="],
+            w(
+                lang,
+                "You can now reset your Verity account",
+                "Ya puede restablecer su cuenta de Verity",
+            ),
+            &[
+                w(lang, "expires in 24 hours", "vence en 24 horas"),
+                "/account-reset?token=",
+            ],
         )
         .await;
         assert_in(lang, &ready);
-        let link = ready.body.split_whitespace().find(|w| w.starts_with("http")).unwrap().to_string();
+        let link = ready
+            .body
+            .split_whitespace()
+            .find(|w| w.starts_with("http"))
+            .unwrap()
+            .to_string();
         let b = server.browser();
         let page = b.get_ok(link.trim_start_matches(&server.base)).await;
         let res = b
             .post(
                 "/account-reset",
-                &[("csrf", &csrf_of(&page)), ("token", &hidden(&page, "token"))],
+                &[
+                    ("csrf", &csrf_of(&page)),
+                    ("token", &hidden(&page, "token")),
+                ],
             )
             .await;
         assert_eq!(res.status(), 200);
@@ -1044,7 +1388,11 @@ async fn account_reset_notices_speak_the_persons_language_on_every_channel() {
             &server,
             email,
             "email",
-            w(lang, "Your Verity sign-in methods were removed", "Se quitaron los métodos de inicio de sesión de su cuenta de Verity"),
+            w(
+                lang,
+                "Your Verity sign-in methods were removed",
+                "Se quitaron los métodos de inicio de sesión de su cuenta de Verity",
+            ),
             &["/help"],
         )
         .await;
@@ -1053,7 +1401,11 @@ async fn account_reset_notices_speak_the_persons_language_on_every_channel() {
             &server,
             number,
             "sms",
-            w(lang, "this number was removed from an account", "este número se quitó de una cuenta"),
+            w(
+                lang,
+                "this number was removed from an account",
+                "este número se quitó de una cuenta",
+            ),
             &["/help"],
         )
         .await;
@@ -1069,7 +1421,11 @@ async fn account_reset_notices_speak_the_persons_language_on_every_channel() {
             &server,
             other,
             "email",
-            w(lang, "Your Verity account reset was cancelled", "Se canceló el restablecimiento de su cuenta de Verity"),
+            w(
+                lang,
+                "Your Verity account reset was cancelled",
+                "Se canceló el restablecimiento de su cuenta de Verity",
+            ),
             &[],
         )
         .await;
@@ -1078,7 +1434,11 @@ async fn account_reset_notices_speak_the_persons_language_on_every_channel() {
             &server,
             other_number,
             "sms",
-            w(lang, "was cancelled because you signed in", "porque usted inició sesión"),
+            w(
+                lang,
+                "was cancelled because you signed in",
+                "porque usted inició sesión",
+            ),
             &[],
         )
         .await;
@@ -1116,17 +1476,16 @@ async fn support_mail_follows_the_language_the_ticket_was_written_in_or_the_acco
             &server,
             contact,
             "email",
-            w(lang, "We received your message (VT-", "Recibimos su mensaje (VT-"),
+            w(
+                lang,
+                "We received your message (VT-",
+                "Recibimos su mensaje (VT-",
+            ),
             &[w(lang, "Your ticket number is", "Su número de caso es")],
         )
         .await;
         assert_in(lang, &ack);
-        let ticket = ack
-            .subject
-            .split(['(', ')'])
-            .nth(1)
-            .unwrap()
-            .to_string();
+        let ticket = ack.subject.split(['(', ')']).nth(1).unwrap().to_string();
 
         // The agent's reply: their words as written, our footer in the ticket's language.
         let r = call(
@@ -1142,8 +1501,20 @@ async fn support_mail_follows_the_language_the_ticket_was_written_in_or_the_acco
             &server,
             contact,
             "email",
-            w(lang, "Re: your message to Verity support", "Re: su mensaje al equipo de asistencia de Verity"),
-            &["Hola / Hello: call us.", &ticket, w(lang, "We will never ask you for your password", "Nunca le pediremos su contraseña")],
+            w(
+                lang,
+                "Re: your message to Verity support",
+                "Re: su mensaje al equipo de asistencia de Verity",
+            ),
+            &[
+                "Hola / Hello: call us.",
+                &ticket,
+                w(
+                    lang,
+                    "We will never ask you for your password",
+                    "Nunca le pediremos su contraseña",
+                ),
+            ],
         )
         .await;
         assert!(reply.subject.contains(&ticket));
@@ -1153,7 +1524,10 @@ async fn support_mail_follows_the_language_the_ticket_was_written_in_or_the_acco
     let es = server.signed_in_browser("sol@example.com").await;
     speak(&es, Lang::Es).await;
     server.signed_in_browser("stu@example.com").await;
-    let ids = [user_id(&server, "sol@example.com").await, user_id(&server, "stu@example.com").await];
+    let ids = [
+        user_id(&server, "sol@example.com").await,
+        user_id(&server, "stu@example.com").await,
+    ];
     let r = call(
         &server,
         Method::POST,
@@ -1163,17 +1537,38 @@ async fn support_mail_follows_the_language_the_ticket_was_written_in_or_the_acco
     )
     .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    while verity::support::notices::run_notice_batch(&server.ctx).await.unwrap() > 0 {}
-    let m = the_message(&server, "sol@example.com", "email", "Maintenance / Mantenimiento", &["Tonight / Esta noche.", "Es un aviso de servicio"]).await;
+    while verity::support::notices::run_notice_batch(&server.ctx)
+        .await
+        .unwrap()
+        > 0
+    {}
+    let m = the_message(
+        &server,
+        "sol@example.com",
+        "email",
+        "Maintenance / Mantenimiento",
+        &["Tonight / Esta noche.", "Es un aviso de servicio"],
+    )
+    .await;
     assert!(!m.body.contains("This is a service notice"));
-    the_message(&server, "stu@example.com", "email", "Maintenance / Mantenimiento", &["This is a service notice"]).await;
+    the_message(
+        &server,
+        "stu@example.com",
+        "email",
+        "Maintenance / Mantenimiento",
+        &["This is a service notice"],
+    )
+    .await;
 }
 
 #[actix_web::test]
 async fn what_support_does_to_an_account_is_told_in_the_persons_language() {
     let server = TestServer::start().await;
     let (_, token) = admin_token(&server).await;
-    for (lang, email) in [(Lang::En, "dan@example.com"), (Lang::Es, "dora@example.com")] {
+    for (lang, email) in [
+        (Lang::En, "dan@example.com"),
+        (Lang::Es, "dora@example.com"),
+    ] {
         let browser = server.signed_in_browser(email).await;
         speak(&browser, lang).await;
         let uid = user_id(&server, email).await;
@@ -1190,19 +1585,34 @@ async fn what_support_does_to_an_account_is_told_in_the_persons_language() {
             &server,
             email,
             "email",
-            w(lang, "The second factors on your Verity account were removed", "Se quitaron los segundos factores de su cuenta de Verity"),
+            w(
+                lang,
+                "The second factors on your Verity account were removed",
+                "Se quitaron los segundos factores de su cuenta de Verity",
+            ),
             &["/help"],
         )
         .await;
         assert_in(lang, &m);
 
-        let r = call(&server, Method::DELETE, &format!("/users/{uid}"), Some(&token), None).await;
+        let r = call(
+            &server,
+            Method::DELETE,
+            &format!("/users/{uid}"),
+            Some(&token),
+            None,
+        )
+        .await;
         assert_eq!(r.status, 200, "{}", r.body);
         let m = the_message(
             &server,
             email,
             "email",
-            w(lang, "Your Verity account was deleted", "Se eliminó su cuenta de Verity"),
+            w(
+                lang,
+                "Your Verity account was deleted",
+                "Se eliminó su cuenta de Verity",
+            ),
             &["/help"],
         )
         .await;
