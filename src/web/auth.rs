@@ -99,9 +99,9 @@ pub async fn signup_submit(
         SignupForm {
             email: form.email.clone(),
             accepted_terms: form.terms.is_some(),
-            lang: browser.lang,
         },
         continue_to,
+        browser.lang,
         &browser.actor,
     )
     .await?;
