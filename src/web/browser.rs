@@ -62,6 +62,8 @@ impl Browser {
             title: title.to_string(),
             signed_in: self.session.as_ref().map(|s| s.email.clone()),
             csrf: self.csrf_token(),
+            logo_url: self.ctx.site_logo.as_ref().map(|logo| logo.url()),
+            official_banner: self.ctx.settings.official_banner,
         }
     }
 }

@@ -36,6 +36,8 @@ fn is_machine_path(path: &str) -> bool {
         "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
     ) || path.starts_with("/.well-known/")
         || path.starts_with("/admin/api/")
+        // Publicly cached: a cookie there could be stored and handed to others.
+        || path.starts_with("/static/")
 }
 
 /// Builds [`ROUTES`] and the function that registers them from one list, so the list the
@@ -145,7 +147,7 @@ route_table! {
     get "/healthz" => ops::healthz,
     get "/readyz" => ops::readyz,
     get "/dev/outbox" => ops::dev_outbox,
-    get "/static/verity.css" => ops::stylesheet,
+    get "/static/{hash}/{path:.+}" => ops::static_file,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

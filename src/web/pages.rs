@@ -11,6 +11,10 @@ pub struct Layout {
     /// The signed-in person's email, for the header and the sign-out button.
     pub signed_in: Option<String>,
     pub csrf: String,
+    /// The operator's logo (`site_logo`), beside the site name in the header.
+    pub logo_url: Option<String>,
+    /// The "official website of the United States government" banner (`official_banner`).
+    pub official_banner: bool,
 }
 
 impl Layout {
@@ -20,7 +24,14 @@ impl Layout {
             title: title.to_string(),
             signed_in: None,
             csrf: String::new(),
+            logo_url: None,
+            official_banner: false,
         }
+    }
+
+    /// The cacheable URL of a file under `static/`: templates never write `/static/…`.
+    pub fn asset(&self, path: &str) -> String {
+        crate::assets::url(path)
     }
 }
 
