@@ -297,7 +297,10 @@ mod tests {
                 path.display()
             );
         }
-        assert!(asked >= 2, "base.html loads the stylesheets through asset()");
+        assert!(
+            asked >= 2,
+            "base.html loads the stylesheets through asset()"
+        );
     }
 
     #[test]
@@ -308,7 +311,10 @@ mod tests {
         let css = bundle_file("uswds/css/uswds.min.css").unwrap();
         assert!(css.gzipped().unwrap().len() < css.bytes.len() / 4);
         let font = bundle_file("uswds/fonts/source-sans-pro/sourcesanspro-bold-webfont.woff2");
-        assert!(font.unwrap().gzipped().is_none(), "fonts are already compressed");
+        assert!(
+            font.unwrap().gzipped().is_none(),
+            "fonts are already compressed"
+        );
     }
 
     #[test]
@@ -319,7 +325,10 @@ mod tests {
             std::fs::write(&p, bytes).unwrap();
             p
         };
-        let svg = write("logo.SVG", b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>");
+        let svg = write(
+            "logo.SVG",
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"></svg>",
+        );
         let logo = SiteLogo::load(&svg).unwrap();
         assert_eq!(logo.name, "logo.svg");
         assert_eq!(logo.asset.content_type, "image/svg+xml");
@@ -340,7 +349,9 @@ mod tests {
         let big = write("big.svg", &vec![b' '; MAX_LOGO_BYTES + 1]);
         let err = SiteLogo::load(&big).err().unwrap();
         assert!(format!("{err:#}").contains("at most"), "{err:#}");
-        let err = SiteLogo::load(&dir.path().join("missing.png")).err().unwrap();
+        let err = SiteLogo::load(&dir.path().join("missing.png"))
+            .err()
+            .unwrap();
         assert!(format!("{err:#}").contains("cannot read"), "{err:#}");
     }
 }

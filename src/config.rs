@@ -890,8 +890,8 @@ mod tests {
         assert_eq!(s.site_logo, Some(PathBuf::from("/etc/verity/logo.svg")));
         assert!(s.official_banner);
         assert!(!Settings::default().official_banner, "off unless asked for");
-        let err = Settings::load_from(vars(&[("VERITY_SITE_LOGO", "/etc/verity/logo.gif")]))
-            .unwrap_err();
+        let err =
+            Settings::load_from(vars(&[("VERITY_SITE_LOGO", "/etc/verity/logo.gif")])).unwrap_err();
         assert!(
             format!("{err:#}").contains("must be a .png, .svg or .jpg"),
             "{err:#}"

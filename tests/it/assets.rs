@@ -50,11 +50,7 @@ async fn fetch_cacheable(url: &str) -> Vec<u8> {
     let res = reqwest::get(url).await.unwrap();
     assert_eq!(res.status(), 200, "{url}");
     assert_eq!(res.headers()["cache-control"], IMMUTABLE, "{url}");
-    assert_eq!(
-        res.headers()["content-type"],
-        expected_type(url),
-        "{url}"
-    );
+    assert_eq!(res.headers()["content-type"], expected_type(url), "{url}");
     assert!(
         res.headers().get("set-cookie").is_none(),
         "a publicly cached answer carries no cookie: {url}"
@@ -125,7 +121,10 @@ async fn the_stylesheets_find_their_fonts_and_icons() {
             }
         }
     }
-    assert!(fonts >= 2, "the regular and bold body font resolve ({fonts})");
+    assert!(
+        fonts >= 2,
+        "the regular and bold body font resolve ({fonts})"
+    );
 }
 
 #[actix_web::test]
@@ -165,7 +164,12 @@ async fn stylesheets_are_gzipped_for_browsers_that_accept_it() {
     assert_eq!(res.headers()["vary"], "Accept-Encoding");
     assert_eq!(res.headers()["cache-control"], IMMUTABLE);
     let gz = res.bytes().await.unwrap();
-    assert!(gz.len() * 4 < plain.len(), "{} vs {}", gz.len(), plain.len());
+    assert!(
+        gz.len() * 4 < plain.len(),
+        "{} vs {}",
+        gz.len(),
+        plain.len()
+    );
     let mut unzipped = Vec::new();
     flate2::read::GzDecoder::new(&gz[..])
         .read_to_end(&mut unzipped)
@@ -218,10 +222,7 @@ async fn the_operator_logo_shows_in_the_header_and_footer() {
 
     let plain = TestServer::start().await;
     let html = plain.browser().get_ok("/login").await;
-    assert!(
-        !html.contains("/logo."),
-        "no logo unless one is configured"
-    );
+    assert!(!html.contains("/logo."), "no logo unless one is configured");
 }
 
 #[actix_web::test]
