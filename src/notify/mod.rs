@@ -48,6 +48,8 @@ pub struct Message {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The language the text is in: a voice call is read by a voice for it.
+    pub lang: crate::i18n::Lang,
 }
 
 impl Message {
@@ -57,6 +59,7 @@ impl Message {
             to: to.to_string(),
             subject: subject.to_string(),
             body: body.render()?,
+            lang: crate::i18n::Lang::En,
         })
     }
 }

@@ -576,6 +576,7 @@ impl Notice {
             to: to.to_string(),
             subject: rendered.subject,
             body: rendered.body,
+            lang,
         })
     }
 }
