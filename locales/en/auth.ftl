@@ -121,6 +121,7 @@ lock-what-you-can-do = What you can do
 lock-reset-password = Reset your password
 lock-contact-support = Contact support
 lock-support-phone = Or call support at { $phone }.
+lock-help = Read what to do when you're locked out
 lock-tries-title = Too many attempts
 lock-tries-body = There have been several wrong passwords for this account from your network. For your security, please wait { $count ->
     [one] 1 minute

@@ -122,6 +122,7 @@ lock-what-you-can-do = Qué puede hacer
 lock-reset-password = Restablecer su contraseña
 lock-contact-support = Comunicarse con soporte
 lock-support-phone = O llame a soporte al { $phone }.
+lock-help = Lea qué hacer si no puede entrar a su cuenta
 lock-tries-title = Demasiados intentos
 lock-tries-body = Hubo varias contraseñas incorrectas para esta cuenta desde su red. Por su seguridad, espere { $count ->
     [one] 1 minuto

@@ -13,9 +13,10 @@ use crate::oauth::authorize;
 use crate::web::browser::{
     cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE,
 };
-use crate::web::common::{after_sign_in, enc};
+use crate::web::common::after_sign_in;
 use crate::web::guards::safe_return_path;
 use crate::web::guards::CsrfForm;
+use crate::web::page_parts::SIGNUP_STEPS;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -64,9 +65,9 @@ fn signup_page_for(browser: &Browser, email: String, authz: String) -> SignupPag
         layout: browser.layout_for("signup-title"),
         email,
         authz,
-        email_error: None,
-        terms_error: None,
+        errors: FieldErrors::default(),
         form_error: None,
+        steps: Steps::new(browser.lang, &SIGNUP_STEPS, 1),
     }
 }
 
@@ -109,16 +110,12 @@ pub async fn signup_submit(
         SignupOutcome::CheckYourEmail { email } => render(&CheckEmailPage {
             layout: browser.layout_for("check-email-title"),
             email,
+            authz: form.authz,
+            steps: Steps::new(browser.lang, &SIGNUP_STEPS, 2),
         }),
         SignupOutcome::Invalid(errors) => {
             let mut page = signup_page_for(&browser, form.email, form.authz);
-            for e in errors {
-                let slot = match e.field {
-                    "email" => &mut page.email_error,
-                    _ => &mut page.terms_error,
-                };
-                *slot = Some(e.problem.in_lang(browser.lang));
-            }
+            page.errors = FieldErrors::new(&errors, browser.lang);
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         SignupOutcome::TooManyAttempts => {
@@ -135,14 +132,6 @@ pub struct ConfirmQuery {
     token: String,
     #[serde(default)]
     authz: String,
-}
-
-fn sign_in_link(authz: &str) -> String {
-    if authz.is_empty() {
-        "/login".to_string()
-    } else {
-        format!("/login?authz={}", enc(authz))
-    }
 }
 
 fn invalid_confirmation_link(browser: &Browser, authz: &str) -> PageResult {
@@ -168,8 +157,8 @@ fn choose_password_page(
         authz,
         min_length: ctx.settings.security.password_min_length,
         max_length: ctx.settings.security.password_max_length,
-        password_error: None,
-        confirmation_error: None,
+        errors: FieldErrors::default(),
+        steps: Steps::new(browser.lang, &SIGNUP_STEPS, 3),
     }
 }
 
@@ -231,13 +220,7 @@ pub async fn confirm_email_submit(
                 .await?
                 .unwrap_or_default();
             let mut page = choose_password_page(&ctx, &browser, email, form.token, form.authz);
-            for e in errors {
-                let slot = match e.field {
-                    "password_confirmation" => &mut page.confirmation_error,
-                    _ => &mut page.password_error,
-                };
-                *slot = Some(e.problem.in_lang(browser.lang));
-            }
+            page.errors = FieldErrors::new(&errors, browser.lang);
             render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
     }
@@ -315,11 +298,7 @@ pub async fn login_submit(
         return Err(AppError::refused("password-far-too-long"));
     }
     let outcome = signin::sign_in(&ctx, &form.email, form.password, &browser.actor).await?;
-    let retry_link = if form.authz.is_empty() {
-        "/login".to_string()
-    } else {
-        format!("/login?authz={}", enc(&form.authz))
-    };
+    let retry_link = sign_in_link(&form.authz);
     match outcome {
         SignInOutcome::PasswordAccepted { user_id, email } => {
             let remembered = req
@@ -399,27 +378,15 @@ pub fn lock_page(browser: &Browser, lock: Lock, retry_link: String) -> LockedPag
         Lock::UntilReset => ("locked", 0),
         Lock::SecondFactor { wait_secs } => ("mfa", wait_secs),
     };
-    let minutes = wait_secs.max(1).div_ceil(60) as i64;
-    let part = |suffix: &str| browser.t(&format!("lock-{kind}-{suffix}"));
-    let part_n = |suffix: &str| {
-        browser.lang.t_args(
-            &format!("lock-{kind}-{suffix}"),
-            &[("count", crate::i18n::FluentValue::from(minutes))],
-        )
-    };
-    let what_to_do = match lock {
-        Lock::Tries { .. } => vec![part("reset"), part_n("wait")],
-        Lock::Paused { .. } => vec![part("reset"), part_n("wait"), part("not-you")],
-        Lock::UntilReset => vec![part("reset"), part("support")],
-        Lock::SecondFactor { .. } => vec![part_n("wait"), part("not-you"), part("support")],
-    };
     LockedPage {
-        layout: browser.layout_for(&format!("lock-{kind}-title")),
-        heading: part("title"),
-        message: part_n("body"),
-        what_to_do: what_to_do.join(" "),
+        layout: browser.layout_for(match lock {
+            Lock::Tries { .. } => "lock-tries-title",
+            Lock::Paused { .. } => "lock-paused-title",
+            Lock::UntilReset => "lock-locked-title",
+            Lock::SecondFactor { .. } => "lock-mfa-title",
+        }),
         kind,
-        minutes,
+        minutes: wait_secs.max(1).div_ceil(60) as i64,
         retry_link,
     }
 }

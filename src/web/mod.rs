@@ -13,6 +13,7 @@ pub mod logout;
 pub mod mfa;
 pub mod oidc;
 pub mod ops;
+pub mod page_parts;
 pub mod pages;
 pub mod recovery;
 pub mod registration;

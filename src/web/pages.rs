@@ -4,6 +4,7 @@ use askama::Template;
 
 use crate::error::AppError;
 use crate::i18n::{FluentValue, Lang};
+pub use crate::web::page_parts::{FieldErrors, Steps};
 
 /// What `base.html` needs on every page.
 pub struct Layout {
@@ -136,15 +137,39 @@ pub struct HomePage {
     pub backup_codes_low: Option<i64>,
 }
 
+impl HomePage {
+    pub fn backup_codes_left(&self) -> Option<i64> {
+        self.backup_codes_low
+    }
+}
+
 #[derive(Template)]
 #[template(path = "signup.html")]
 pub struct SignupPage {
     pub layout: Layout,
     pub email: String,
     pub authz: String,
-    pub email_error: Option<String>,
-    pub terms_error: Option<String>,
+    /// Every field's problem at once (email, terms).
+    pub errors: FieldErrors,
+    /// A problem with the whole form (too many sign-ups).
     pub form_error: Option<String>,
+    pub steps: Steps,
+}
+
+impl SignupPage {
+    /// Cancel: back to signing in (for the same app, if one sent the person).
+    pub fn sign_in_link(&self) -> String {
+        sign_in_link(&self.authz)
+    }
+}
+
+/// The sign-in page, continuing the authorization request `authz` if there is one.
+pub fn sign_in_link(authz: &str) -> String {
+    if authz.is_empty() {
+        "/login".to_string()
+    } else {
+        format!("/login?authz={}", crate::web::common::enc(authz))
+    }
 }
 
 #[derive(Template)]
@@ -152,6 +177,8 @@ pub struct SignupPage {
 pub struct CheckEmailPage {
     pub layout: Layout,
     pub email: String,
+    pub authz: String,
+    pub steps: Steps,
 }
 
 /// Where a sign-up's confirmation link lands: the person chooses their password.
@@ -164,8 +191,21 @@ pub struct ChoosePasswordPage {
     pub authz: String,
     pub min_length: usize,
     pub max_length: usize,
-    pub password_error: Option<String>,
-    pub confirmation_error: Option<String>,
+    /// Every field's problem at once (password, password_confirmation).
+    pub errors: FieldErrors,
+    pub steps: Steps,
+}
+
+impl ChoosePasswordPage {
+    pub fn hint(&self) -> String {
+        self.layout.lang.t_args(
+            "choose-password-hint",
+            &[
+                ("min", FluentValue::from(self.min_length as i64)),
+                ("max", FluentValue::from(self.max_length as i64)),
+            ],
+        )
+    }
 }
 
 #[derive(Template)]
@@ -205,14 +245,17 @@ pub struct LoginPage {
 #[template(path = "locked.html")]
 pub struct LockedPage {
     pub layout: Layout,
-    pub heading: String,
-    pub message: String,
-    pub what_to_do: String,
     /// "tries", "paused", "locked" or "mfa" (see `web::auth::Lock`).
     pub kind: &'static str,
     /// How long the wait is, rounded up to whole minutes.
     pub minutes: i64,
     pub retry_link: String,
+}
+
+impl LockedPage {
+    pub fn wait_minutes(&self) -> i64 {
+        self.minutes
+    }
 }
 
 #[derive(Template)]
@@ -224,6 +267,18 @@ pub struct ConsentPage {
     pub items: Vec<String>,
     pub authz: String,
     pub email: String,
+}
+
+impl ConsentPage {
+    pub fn heading(&self) -> String {
+        self.layout.lang.t_args(
+            "consent-heading",
+            &[
+                ("client", FluentValue::from(self.client_name.as_str())),
+                ("site", FluentValue::from(self.layout.site_name.as_str())),
+            ],
+        )
+    }
 }
 
 #[derive(Template)]
@@ -340,7 +395,19 @@ pub struct ForgotPasswordPage {
     pub layout: Layout,
     pub sent: bool,
     pub email: String,
+    /// The email field's problem.
+    pub errors: FieldErrors,
+    /// A problem with the whole form (too many requests).
     pub error: Option<String>,
+    /// How long the emailed link works.
+    pub valid_minutes: i64,
+    pub steps: Steps,
+}
+
+impl ForgotPasswordPage {
+    pub fn link_minutes(&self) -> i64 {
+        self.valid_minutes
+    }
 }
 
 #[derive(Template)]
@@ -348,8 +415,16 @@ pub struct ForgotPasswordPage {
 pub struct NewPasswordPage {
     pub layout: Layout,
     pub min_length: usize,
-    pub error: Option<String>,
+    /// Every field's problem at once (password, password_confirmation).
+    pub errors: FieldErrors,
     pub done: bool,
+    pub steps: Steps,
+}
+
+impl NewPasswordPage {
+    pub fn min_length_count(&self) -> i64 {
+        self.min_length as i64
+    }
 }
 
 #[derive(Template)]
@@ -361,6 +436,23 @@ pub struct EndSessionPage {
     pub client_id: String,
     pub post_logout_redirect_uri: String,
     pub state: String,
+}
+
+impl EndSessionPage {
+    /// Who asked to sign the person out.
+    pub fn asked_by(&self) -> String {
+        let site = FluentValue::from(self.layout.site_name.as_str());
+        match &self.client_name {
+            Some(client) => self.layout.lang.t_args(
+                "end-session-asked-by",
+                &[("client", FluentValue::from(client.as_str())), ("site", site)],
+            ),
+            None => self
+                .layout
+                .lang
+                .t_args("end-session-asked-by-unknown", &[("site", site)]),
+        }
+    }
 }
 
 pub struct AccountPhone {
@@ -481,6 +573,14 @@ pub struct AccountResetPage {
     pub token: String,
     pub ready_at: String,
     pub wait_hours: u64,
+    /// Where this stage sits in the account reset (none on the "link not valid" page).
+    pub steps: Option<Steps>,
+}
+
+impl AccountResetPage {
+    pub fn wait_hours_count(&self) -> i64 {
+        self.wait_hours as i64
+    }
 }
 
 #[derive(Template)]

@@ -11,6 +11,7 @@ use crate::recovery::account_reset::{
 };
 use crate::web::browser::Browser;
 use crate::web::guards::CsrfForm;
+use crate::web::page_parts::ACCOUNT_RESET_STEPS;
 use crate::web::pages::*;
 use crate::Ctx;
 
@@ -33,12 +34,20 @@ fn page(
     token: &str,
     ready_at: String,
 ) -> AccountResetPage {
+    let step = match stage {
+        "confirm_request" => Some(1),
+        "requested" => Some(2),
+        "complete" => Some(3),
+        "completed" => Some(4),
+        _ => None,
+    };
     AccountResetPage {
         layout: browser.layout_for("account-reset-title"),
         stage: stage.to_string(),
         token: token.to_string(),
         ready_at,
         wait_hours: ctx.settings.security.account_reset_wait_secs.div_ceil(3600),
+        steps: step.map(|n| Steps::new(browser.lang, &ACCOUNT_RESET_STEPS, n)),
     }
 }
 

@@ -10,25 +10,25 @@ use crate::error::{AppError, PageResult};
 use crate::web::auth::see_other;
 use crate::web::browser::{cleared_login_cookie, login_cookie, Browser, LOGIN_COOKIE};
 use crate::web::guards::CsrfForm;
+use crate::web::page_parts::RESET_STEPS;
 use crate::web::pages::*;
 use crate::Ctx;
 
-fn forgot_page(
-    browser: &Browser,
-    sent: bool,
-    email: String,
-    error: Option<String>,
-) -> ForgotPasswordPage {
+/// The "forgot password" page: step 1 (asking) or step 2 (sent).
+fn forgot_page(ctx: &Ctx, browser: &Browser, sent: bool, email: String) -> ForgotPasswordPage {
     ForgotPasswordPage {
         layout: browser.layout_for("forgot-title"),
         sent,
         email,
-        error,
+        errors: FieldErrors::default(),
+        error: None,
+        valid_minutes: ctx.settings.security.password_reset_ttl_secs.div_ceil(60) as i64,
+        steps: Steps::new(browser.lang, &RESET_STEPS, if sent { 2 } else { 1 }),
     }
 }
 
-pub async fn forgot_page_get(browser: Browser) -> PageResult {
-    render(&forgot_page(&browser, false, String::new(), None))
+pub async fn forgot_page_get(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
+    render(&forgot_page(&ctx, &browser, false, String::new()))
 }
 
 #[derive(Deserialize)]
@@ -44,25 +44,17 @@ pub async fn forgot_submit(
 ) -> PageResult {
     let form = form.into_inner();
     match reset::request(&ctx, &form.email, &browser.actor).await? {
-        RequestOutcome::CheckYourEmail => render(&forgot_page(&browser, true, form.email, None)),
-        RequestOutcome::Invalid(errors) => render_status(
-            &forgot_page(
-                &browser,
-                false,
-                form.email,
-                errors.first().map(|e| e.problem.in_lang(browser.lang)),
-            ),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
-        RequestOutcome::TooManyRequests => render_status(
-            &forgot_page(
-                &browser,
-                false,
-                form.email,
-                Some(browser.t("forgot-too-many")),
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        RequestOutcome::CheckYourEmail => render(&forgot_page(&ctx, &browser, true, form.email)),
+        RequestOutcome::Invalid(errors) => {
+            let mut page = forgot_page(&ctx, &browser, false, form.email);
+            page.errors = FieldErrors::new(&errors, browser.lang);
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        RequestOutcome::TooManyRequests => {
+            let mut page = forgot_page(&ctx, &browser, false, form.email);
+            page.error = Some(browser.t("forgot-too-many"));
+            render_status(&page, StatusCode::TOO_MANY_REQUESTS)
+        }
     }
 }
 
@@ -105,12 +97,13 @@ async fn ready_flow(
         .filter(|f| f.reset_token.is_some() && f.reset_ready))
 }
 
-fn new_password_page(ctx: &Ctx, browser: &Browser, error: Option<String>) -> NewPasswordPage {
+fn new_password_page(ctx: &Ctx, browser: &Browser) -> NewPasswordPage {
     NewPasswordPage {
         layout: browser.layout_for("new-password-title"),
         min_length: ctx.settings.security.password_min_length,
-        error,
+        errors: FieldErrors::default(),
         done: false,
+        steps: Steps::new(browser.lang, &RESET_STEPS, 4),
     }
 }
 
@@ -122,7 +115,7 @@ pub async fn new_password_get(
     if ready_flow(&ctx, &browser, &req).await?.is_none() {
         return Ok(see_other("/forgot-password"));
     }
-    render(&new_password_page(&ctx, &browser, None))
+    render(&new_password_page(&ctx, &browser))
 }
 
 #[derive(Deserialize)]
@@ -156,7 +149,8 @@ pub async fn new_password_submit(
     .await?
     {
         ResetOutcome::Done => {
-            let mut page = new_password_page(&ctx, &browser, None);
+            let mut page = new_password_page(&ctx, &browser);
+            page.layout = browser.layout_for("new-password-done-title");
             page.done = true;
             let body = askama::Template::render(&page).map_err(|e| AppError::Internal(e.into()))?;
             Ok(HttpResponse::Ok()
@@ -165,11 +159,9 @@ pub async fn new_password_submit(
                 .body(body))
         }
         ResetOutcome::Refused(errors) => {
-            let reasons: Vec<String> = errors.iter().map(|e| e.problem.in_lang(browser.lang)).collect();
-            render_status(
-                &new_password_page(&ctx, &browser, Some(reasons.join(" "))),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
+            let mut page = new_password_page(&ctx, &browser);
+            page.errors = FieldErrors::new(&errors, browser.lang);
+            render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
         }
         ResetOutcome::InvalidLink => Err(AppError::refused("reset-link-used")),
     }
