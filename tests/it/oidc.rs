@@ -17,7 +17,10 @@ async fn full_flow_sign_up_to_userinfo() {
     let (url, res) = browser.follow(res).await;
     assert!(url.contains("/login?authz="), "{url}");
     let login = res.text().await.unwrap();
-    assert!(login.contains("to continue to <strong>Tax Portal</strong>"));
+    assert_eq!(
+        text_of(&login, ".context").as_deref(),
+        Some("to continue to Tax Portal")
+    );
     let authz = hidden(&login, "authz");
 
     // New here: sign up from there, confirm the email, come back through the link.
