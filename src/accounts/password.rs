@@ -218,8 +218,12 @@ pub fn too_long_to_check(security: &Security, password: &str) -> bool {
 /// page can say it in the person's language.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PasswordProblem {
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
     /// zxcvbn's verdict, with what it noticed and suggests.
     TooEasy {
         warning: Option<zxcvbn::feedback::Warning>,
@@ -297,7 +301,11 @@ fn suggestion_key(s: zxcvbn::feedback::Suggestion) -> &'static str {
 
 /// What's wrong with a password; `None` means it's acceptable. NIST 63B: length and a
 /// blocklist-style strength check (zxcvbn), no composition rules.
-pub fn problem(security: &Security, password: &str, user_inputs: &[&str]) -> Option<PasswordProblem> {
+pub fn problem(
+    security: &Security,
+    password: &str,
+    user_inputs: &[&str],
+) -> Option<PasswordProblem> {
     let length = password.chars().count();
     if length < security.password_min_length {
         return Some(PasswordProblem::TooShort {
@@ -410,8 +418,14 @@ mod tests {
         let s = Security::default();
         let easy = problem(&s, "password123", &[]).unwrap();
         let es = easy.in_lang(Lang::Es);
-        assert!(es.starts_with("Esta contraseña es demasiado fácil de adivinar."), "{es}");
-        assert!(!es.contains("guess"), "zxcvbn's English feedback is translated too: {es}");
+        assert!(
+            es.starts_with("Esta contraseña es demasiado fácil de adivinar."),
+            "{es}"
+        );
+        assert!(
+            !es.contains("guess"),
+            "zxcvbn's English feedback is translated too: {es}"
+        );
         assert!(problem(&s, "short", &[])
             .unwrap()
             .in_lang(Lang::Es)

@@ -188,7 +188,12 @@ pub async fn complete(
     let (Some(token), true) = (flow.reset_token.clone(), flow.reset_ready) else {
         return Ok(ResetOutcome::InvalidLink);
     };
-    let errors = new_password_errors(&ctx.settings.security, &password, confirmation, &[&flow.email]);
+    let errors = new_password_errors(
+        &ctx.settings.security,
+        &password,
+        confirmation,
+        &[&flow.email],
+    );
     if !errors.is_empty() {
         return Ok(ResetOutcome::Refused(errors));
     }

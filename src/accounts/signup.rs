@@ -397,9 +397,7 @@ pub async fn confirm_email(
     let (token, now, actor) = (token.to_string(), ctx.clock.now(), actor.clone());
     ctx.db
         .run(move |c| {
-            crate::storage::db::write_tx(c, |c| {
-                confirm_in_tx(c, &token, &hash, lang, now, &actor)
-            })
+            crate::storage::db::write_tx(c, |c| confirm_in_tx(c, &token, &hash, lang, now, &actor))
         })
         .await
 }

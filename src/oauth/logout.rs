@@ -225,9 +225,7 @@ pub async fn check_end_session(
     state: Option<&str>,
     session: Option<&crate::accounts::sessions::Session>,
 ) -> anyhow::Result<EndSessionCheck> {
-    let refused_hint = || {
-EndSessionCheck::Refused("end-session-hint-unverified")
-    };
+    let refused_hint = || EndSessionCheck::Refused("end-session-hint-unverified");
     let hint = match id_token_hint.filter(|h| !h.is_empty()) {
         Some(h) => match verify_hint(ctx, h) {
             Some(claims) => Some(claims),

@@ -301,19 +301,33 @@ pub async fn login_submit(
     let retry_link = sign_in_link(&form.authz);
     match outcome {
         SignInOutcome::PasswordAccepted { user_id, email } => {
-            let remembered = req
-                .cookie(REMEMBER_COOKIE)
-                .is_some_and(|c| login::remember_cookie_valid(&ctx, c.value(), &user_id, &browser.id));
+            let remembered = req.cookie(REMEMBER_COOKIE).is_some_and(|c| {
+                login::remember_cookie_valid(&ctx, c.value(), &user_id, &browser.id)
+            });
             // A relying party's request comes first; otherwise back to the page that asked.
             let next = safe_return_path(&form.next).filter(|_| form.authz.is_empty());
-            match login::after_password_returning(&ctx, &user_id, &email, &browser.id, &form.authz, remembered, next.clone(), &browser.actor).await? {
+            match login::after_password_returning(
+                &ctx,
+                &user_id,
+                &email,
+                &browser.id,
+                &form.authz,
+                remembered,
+                next.clone(),
+                &browser.actor,
+            )
+            .await?
+            {
                 AfterPassword::SignedIn(session) => {
                     if let Some(old) = &browser.session {
                         // A fresh sign-in replaces the old session: no fixation, no stale amr.
                         sessions::revoke(&ctx, &old.id, &browser.actor).await?;
                     }
                     Ok(HttpResponse::SeeOther()
-                        .insert_header((header::LOCATION, next.unwrap_or_else(|| after_sign_in(&form.authz))))
+                        .insert_header((
+                            header::LOCATION,
+                            next.unwrap_or_else(|| after_sign_in(&form.authz)),
+                        ))
                         .cookie(session_cookie(&ctx.settings, &session.token))
                         .finish())
                 }

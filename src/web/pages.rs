@@ -445,7 +445,10 @@ impl EndSessionPage {
         match &self.client_name {
             Some(client) => self.layout.lang.t_args(
                 "end-session-asked-by",
-                &[("client", FluentValue::from(client.as_str())), ("site", site)],
+                &[
+                    ("client", FluentValue::from(client.as_str())),
+                    ("site", site),
+                ],
             ),
             None => self
                 .layout

@@ -90,10 +90,16 @@ fn assert_spanish(page: &str, en: &str, es: &str, spanish: &[&str], same_in_both
     assert_eq!(html_lang(es), "es", "{page} in Spanish");
     let text = visible_text(es);
     for sentence in spanish {
-        assert!(text.contains(sentence), "{page}: {sentence:?} missing from\n{text}");
+        assert!(
+            text.contains(sentence),
+            "{page}: {sentence:?} missing from\n{text}"
+        );
     }
     let left = english_left(en, es, same_in_both);
-    assert!(left.is_empty(), "{page}: English left on the Spanish page: {left:?}");
+    assert!(
+        left.is_empty(),
+        "{page}: English left on the Spanish page: {left:?}"
+    );
 }
 
 fn texts_of(html: &str, selector: &str) -> Vec<String> {
@@ -154,11 +160,22 @@ async fn confirmation_link(server: &TestServer, email: &str) -> String {
 
 /// The sign-up pages in `lang`: the form, its refusal, "check your email", "choose your
 /// password" and its refusal, "email confirmed", and the used link.
-async fn sign_up_pages(server: &TestServer, email: &str, lang: &str) -> Vec<(&'static str, String)> {
+async fn sign_up_pages(
+    server: &TestServer,
+    email: &str,
+    lang: &str,
+) -> Vec<(&'static str, String)> {
     let b = server.browser();
     let mut pages = Vec::new();
     let form = get_page(&b, server, "/signup", lang).await;
-    let res = post_in(&b, server, "/signup", &[("csrf", &csrf_of(&form)), ("email", "nope")], lang).await;
+    let res = post_in(
+        &b,
+        server,
+        "/signup",
+        &[("csrf", &csrf_of(&form)), ("email", "nope")],
+        lang,
+    )
+    .await;
     assert_eq!(res.status(), 422);
     pages.push(("sign-up refused", res.text().await.unwrap()));
     pages.push(("sign-up", form.clone()));
@@ -166,7 +183,11 @@ async fn sign_up_pages(server: &TestServer, email: &str, lang: &str) -> Vec<(&'s
         &b,
         server,
         "/signup",
-        &[("csrf", &csrf_of(&form)), ("email", email), ("terms", "accepted")],
+        &[
+            ("csrf", &csrf_of(&form)),
+            ("email", email),
+            ("terms", "accepted"),
+        ],
         lang,
     )
     .await;
@@ -217,21 +238,67 @@ async fn sign_up_in_spanish_is_all_spanish_and_the_account_keeps_the_language() 
     let en = sign_up_pages(&server, "ana@example.com", "en").await;
     let es = sign_up_pages(&server, "beto@example.com", "es").await;
     let spanish: &[(&str, &[&str])] = &[
-        ("sign-up refused", &["Hay 2 problemas que corregir", "nombre@ejemplo.com"]),
-        ("sign-up", &["Crear una cuenta", "Acepto las condiciones del servicio", "Paso 1 de 4"]),
-        ("check your email", &["Revise su correo", "Enviamos un mensaje a beto@example.com", "Paso 2 de 4"]),
-        ("choose password refused", &["Las dos contraseñas no coinciden.", "demasiado fácil de adivinar"]),
-        ("choose password", &["Elija su contraseña", "Vuelva a escribir la contraseña", "Paso 3 de 4"]),
-        ("email confirmed", &["Correo electrónico confirmado", "Continuar para iniciar sesión"]),
+        (
+            "sign-up refused",
+            &["Hay 2 problemas que corregir", "nombre@ejemplo.com"],
+        ),
+        (
+            "sign-up",
+            &[
+                "Crear una cuenta",
+                "Acepto las condiciones del servicio",
+                "Paso 1 de 4",
+            ],
+        ),
+        (
+            "check your email",
+            &[
+                "Revise su correo",
+                "Enviamos un mensaje a beto@example.com",
+                "Paso 2 de 4",
+            ],
+        ),
+        (
+            "choose password refused",
+            &[
+                "Las dos contraseñas no coinciden.",
+                "demasiado fácil de adivinar",
+            ],
+        ),
+        (
+            "choose password",
+            &[
+                "Elija su contraseña",
+                "Vuelva a escribir la contraseña",
+                "Paso 3 de 4",
+            ],
+        ),
+        (
+            "email confirmed",
+            &[
+                "Correo electrónico confirmado",
+                "Continuar para iniciar sesión",
+            ],
+        ),
         ("used link", &["Este enlace no es válido"]),
     ];
     for ((name, en_page), (_, es_page)) in en.iter().zip(&es) {
-        let words = spanish.iter().find(|(n, _)| n == name).map(|(_, w)| *w).unwrap();
+        let words = spanish
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, w)| *w)
+            .unwrap();
         assert_spanish(name, en_page, es_page, words, &[]);
     }
     // The confirmation e-mail of a Spanish sign-up is Spanish, and so is the account.
-    assert_eq!(stored_locale(&server, "beto@example.com").await.as_deref(), Some("es"));
-    assert_eq!(stored_locale(&server, "ana@example.com").await.as_deref(), Some("en"));
+    assert_eq!(
+        stored_locale(&server, "beto@example.com").await.as_deref(),
+        Some("es")
+    );
+    assert_eq!(
+        stored_locale(&server, "ana@example.com").await.as_deref(),
+        Some("en")
+    );
 
     // The language stays with the account: a browser that never chose one gets Spanish pages
     // once signed in.
@@ -239,16 +306,28 @@ async fn sign_up_in_spanish_is_all_spanish_and_the_account_keeps_the_language() 
     server.sign_in_fully(&b, "beto@example.com").await;
     let home = b.get_ok("/").await;
     assert_eq!(html_lang(&home), "es");
-    assert!(visible_text(&home).contains("Administrar su cuenta"), "{home}");
+    assert!(
+        visible_text(&home).contains("Administrar su cuenta"),
+        "{home}"
+    );
 }
 
 #[actix_web::test]
 async fn the_mailbox_owner_s_language_wins_when_confirming() {
     let server = TestServer::start().await;
     // Someone signs the address up in English; its owner opens the link in Spanish.
-    assert_eq!(server.submit_sign_up(&server.browser(), "cruz@example.com").await.status(), 200);
+    assert_eq!(
+        server
+            .submit_sign_up(&server.browser(), "cruz@example.com")
+            .await
+            .status(),
+        200
+    );
     let link = confirmation_link(&server, "cruz@example.com").await;
-    assert_eq!(stored_locale(&server, "cruz@example.com").await.as_deref(), Some("en"));
+    assert_eq!(
+        stored_locale(&server, "cruz@example.com").await.as_deref(),
+        Some("en")
+    );
     let owner = server.browser();
     let choose = get_page(&owner, &server, &link, "es").await;
     let res = post_in(
@@ -265,7 +344,10 @@ async fn the_mailbox_owner_s_language_wins_when_confirming() {
     )
     .await;
     assert_eq!(res.status(), 200);
-    assert_eq!(stored_locale(&server, "cruz@example.com").await.as_deref(), Some("es"));
+    assert_eq!(
+        stored_locale(&server, "cruz@example.com").await.as_deref(),
+        Some("es")
+    );
 }
 
 #[actix_web::test]
@@ -275,10 +357,18 @@ async fn error_summaries_list_every_field_and_link_to_it() {
 
     // Sign-up: the email and the terms, at once.
     let form = b.get_ok("/signup").await;
-    let res = b.post("/signup", &[("csrf", &csrf_of(&form)), ("email", "not an address")]).await;
+    let res = b
+        .post(
+            "/signup",
+            &[("csrf", &csrf_of(&form)), ("email", "not an address")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert_eq!(attrs_of(&html, "#error-summary a", "href"), ["#email", "#terms"]);
+    assert_eq!(
+        attrs_of(&html, "#error-summary a", "href"),
+        ["#email", "#terms"]
+    );
     assert_eq!(
         texts_of(&html, "#error-summary h2"),
         ["There are 2 problems to fix"]
@@ -290,8 +380,14 @@ async fn error_summaries_list_every_field_and_link_to_it() {
             "You need to accept the terms of service to create an account."
         ]
     );
-    assert_eq!(attrs_of(&html, "#email", "aria-describedby"), ["email-error"]);
-    assert_eq!(attrs_of(&html, "#terms", "aria-describedby"), ["terms-error"]);
+    assert_eq!(
+        attrs_of(&html, "#email", "aria-describedby"),
+        ["email-error"]
+    );
+    assert_eq!(
+        attrs_of(&html, "#terms", "aria-describedby"),
+        ["terms-error"]
+    );
     assert_eq!(attrs_of(&html, "input.usa-input--error", "id"), ["email"]);
 
     // Choosing the password: a weak password and a confirmation that doesn't match, at once,
@@ -316,7 +412,9 @@ async fn error_summaries_list_every_field_and_link_to_it() {
         attrs_of(&html, "#error-summary a", "href"),
         ["#password", "#password_confirmation"]
     );
-    assert!(text_of(&html, "#password-error").unwrap().contains("too easy to guess"));
+    assert!(text_of(&html, "#password-error")
+        .unwrap()
+        .contains("too easy to guess"));
     assert_eq!(
         text_of(&html, "#confirmation-error").as_deref(),
         Some("The two passwords don't match.")
@@ -338,16 +436,30 @@ async fn error_summaries_list_every_field_and_link_to_it() {
         )
         .await;
     let html = res.text().await.unwrap();
-    assert_eq!(attrs_of(&html, "#error-summary a", "href"), ["#password_confirmation"]);
-    assert_eq!(texts_of(&html, "#error-summary h2"), ["There is 1 problem to fix"]);
+    assert_eq!(
+        attrs_of(&html, "#error-summary a", "href"),
+        ["#password_confirmation"]
+    );
+    assert_eq!(
+        texts_of(&html, "#error-summary h2"),
+        ["There is 1 problem to fix"]
+    );
 
     // Forgot password: the address.
     let form = b.get_ok("/forgot-password").await;
-    let res = b.post("/forgot-password", &[("csrf", &csrf_of(&form)), ("email", "")]).await;
+    let res = b
+        .post(
+            "/forgot-password",
+            &[("csrf", &csrf_of(&form)), ("email", "")],
+        )
+        .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
     assert_eq!(attrs_of(&html, "#error-summary a", "href"), ["#email"]);
-    assert_eq!(attrs_of(&html, "#email", "aria-describedby"), ["email-error"]);
+    assert_eq!(
+        attrs_of(&html, "#email", "aria-describedby"),
+        ["email-error"]
+    );
 
     // The new password of a reset: both fields.
     let reset = reset_browser(&server, "eve@example.com").await;
@@ -368,8 +480,12 @@ async fn error_summaries_list_every_field_and_link_to_it() {
         attrs_of(&html, "#error-summary a", "href"),
         ["#password", "#password_confirmation"]
     );
-    assert!(text_of(&html, "#password-error").unwrap().contains("at least 8 characters"));
-    assert!(text_of(&html, "#confirmation-error").unwrap().contains("don't match"));
+    assert!(text_of(&html, "#password-error")
+        .unwrap()
+        .contains("at least 8 characters"));
+    assert!(text_of(&html, "#confirmation-error")
+        .unwrap()
+        .contains("don't match"));
 }
 
 /// A browser of `email`'s account (created here, second factor enrolled) standing on "choose
@@ -382,7 +498,14 @@ async fn reset_browser(server: &TestServer, email: &str) -> Browser {
 async fn reset_browser_for_existing(server: &TestServer, email: &str, lang: &str) -> Browser {
     let b = server.browser();
     let form = get_page(&b, server, "/forgot-password", lang).await;
-    let res = post_in(&b, server, "/forgot-password", &[("csrf", &csrf_of(&form)), ("email", email)], lang).await;
+    let res = post_in(
+        &b,
+        server,
+        "/forgot-password",
+        &[("csrf", &csrf_of(&form)), ("email", email)],
+        lang,
+    )
+    .await;
     assert_eq!(res.status(), 200);
     let link = newest_link(server, email, "/reset-password?token=").await;
     let res = b.get_abs(&link).await;
@@ -408,12 +531,23 @@ async fn multi_step_flows_say_which_step_and_offer_a_way_back() {
     let b = server.browser();
     let form = b.get_ok("/signup?authz=abc").await;
     assert_eq!(step_of(&form), "Step 1 of 4");
-    assert_eq!(texts_of(&form, ".usa-step-indicator__segment--current"), ["Email address"]);
-    assert_eq!(attrs_of(&form, "a.verity-cancel", "href"), ["/login?authz=abc"]);
+    assert_eq!(
+        texts_of(&form, ".usa-step-indicator__segment--current"),
+        ["Email address"]
+    );
+    assert_eq!(
+        attrs_of(&form, "a.verity-cancel", "href"),
+        ["/login?authz=abc"]
+    );
     let res = b
         .post(
             "/signup",
-            &[("csrf", &csrf_of(&form)), ("email", "fay@example.com"), ("terms", "accepted"), ("authz", "abc")],
+            &[
+                ("csrf", &csrf_of(&form)),
+                ("email", "fay@example.com"),
+                ("terms", "accepted"),
+                ("authz", "abc"),
+            ],
         )
         .await;
     let check = res.text().await.unwrap();
@@ -422,7 +556,10 @@ async fn multi_step_flows_say_which_step_and_offer_a_way_back() {
         texts_of(&check, ".usa-step-indicator__segment--complete"),
         ["Email address completed"]
     );
-    assert_eq!(attrs_of(&check, "a.verity-back", "href"), ["/signup?authz=abc"]);
+    assert_eq!(
+        attrs_of(&check, "a.verity-back", "href"),
+        ["/signup?authz=abc"]
+    );
     let link = confirmation_link(&server, "fay@example.com").await;
     let choose = b.get_ok(&link).await;
     assert_eq!(step_of(&choose), "Step 3 of 4");
@@ -436,10 +573,18 @@ async fn multi_step_flows_say_which_step_and_offer_a_way_back() {
     let form = b.get_ok("/forgot-password").await;
     assert_eq!(step_of(&form), "Step 1 of 4");
     assert_eq!(attrs_of(&form, "a.verity-cancel", "href"), ["/login"]);
-    let res = b.post("/forgot-password", &[("csrf", &csrf_of(&form)), ("email", "fay@example.com")]).await;
+    let res = b
+        .post(
+            "/forgot-password",
+            &[("csrf", &csrf_of(&form)), ("email", "fay@example.com")],
+        )
+        .await;
     let sent = res.text().await.unwrap();
     assert_eq!(step_of(&sent), "Step 2 of 4");
-    assert_eq!(attrs_of(&sent, "a.verity-back", "href"), ["/forgot-password"]);
+    assert_eq!(
+        attrs_of(&sent, "a.verity-back", "href"),
+        ["/forgot-password"]
+    );
     assert!(
         visible_text(&sent).contains("The link works once, for 30 minutes."),
         "the configured lifetime: {sent}"
@@ -459,7 +604,12 @@ async fn the_account_reset_says_its_step_in_spanish_too() {
     let res = server.sign_in(&b, email, PASSWORD).await;
     assert_eq!(res.headers()["location"], "/mfa");
     let lost = b.get_ok("/mfa/lost-phone").await;
-    let res = b.post("/mfa/lost-phone/account-reset", &[("csrf", &csrf_of(&lost))]).await;
+    let res = b
+        .post(
+            "/mfa/lost-phone/account-reset",
+            &[("csrf", &csrf_of(&lost))],
+        )
+        .await;
     assert_eq!(res.status(), 200);
     let link = newest_link(&server, email, "/account-reset/request?token=").await;
     let path = link.trim_start_matches(&server.base).to_string();
@@ -471,7 +621,11 @@ async fn the_account_reset_says_its_step_in_spanish_too() {
         "account reset request",
         &en,
         &es,
-        &["Restablecer sus métodos para iniciar sesión", "Paso 1 de 4", "hay una espera de 24 horas"],
+        &[
+            "Restablecer sus métodos para iniciar sesión",
+            "Paso 1 de 4",
+            "hay una espera de 24 horas",
+        ],
         &[],
     );
     let res = post_in(
@@ -487,14 +641,33 @@ async fn the_account_reset_says_its_step_in_spanish_too() {
     assert_eq!(step_of(&waiting), "Paso 2 de 4");
     assert!(visible_text(&waiting).contains("El restablecimiento de su cuenta está en espera"));
     assert_eq!(attrs_of(&waiting, "a.verity-back", "href"), ["/"]);
-    let en = get_in(&b, &server, "/account-reset?token=used", "en").await.text().await.unwrap();
-    let es = get_in(&b, &server, "/account-reset?token=used", "es").await.text().await.unwrap();
-    assert_spanish("account reset link not valid", &en, &es, &["Este enlace no es válido"], &[]);
+    let en = get_in(&b, &server, "/account-reset?token=used", "en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let es = get_in(&b, &server, "/account-reset?token=used", "es")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_spanish(
+        "account reset link not valid",
+        &en,
+        &es,
+        &["Este enlace no es válido"],
+        &[],
+    );
 }
 
 /// Three wrong passwords from this network for `email` (the per-IP allowance in the servers
 /// below), and the answer to the third.
-async fn wrong_passwords(server: &TestServer, email: &str, n: usize, lang: &str) -> reqwest::Response {
+async fn wrong_passwords(
+    server: &TestServer,
+    email: &str,
+    n: usize,
+    lang: &str,
+) -> reqwest::Response {
     let b = server.browser();
     let mut last = None;
     for i in 0..n {
@@ -504,7 +677,11 @@ async fn wrong_passwords(server: &TestServer, email: &str, n: usize, lang: &str)
                 &b,
                 server,
                 "/login",
-                &[("csrf", &csrf_of(&form)), ("email", email), ("password", &format!("wrong {i} guess"))],
+                &[
+                    ("csrf", &csrf_of(&form)),
+                    ("email", email),
+                    ("password", &format!("wrong {i} guess")),
+                ],
                 lang,
             )
             .await,
@@ -526,7 +703,10 @@ async fn too_many_tries_from_a_network_links_the_reset_and_a_reset_ends_the_wait
     assert_eq!(res.status(), 429);
     let html = res.text().await.unwrap();
     assert_eq!(texts_of(&html, "h1"), ["Too many attempts"]);
-    assert_eq!(attrs_of(&html, "a.verity-way-out", "href"), ["/forgot-password"]);
+    assert_eq!(
+        attrs_of(&html, "a.verity-way-out", "href"),
+        ["/forgot-password"]
+    );
     let text = visible_text(&html);
     assert!(text.contains("Reset your password"), "{text}");
     assert!(text.contains("wait 1 minute"), "{text}");
@@ -538,7 +718,11 @@ async fn too_many_tries_from_a_network_links_the_reset_and_a_reset_ends_the_wait
     let res = reset
         .post(
             "/reset-password/new",
-            &[("csrf", &csrf_of(&form)), ("password", NEW_PASSWORD), ("password_confirmation", NEW_PASSWORD)],
+            &[
+                ("csrf", &csrf_of(&form)),
+                ("password", NEW_PASSWORD),
+                ("password_confirmation", NEW_PASSWORD),
+            ],
         )
         .await;
     assert_eq!(res.status(), 200);
@@ -547,13 +731,25 @@ async fn too_many_tries_from_a_network_links_the_reset_and_a_reset_ends_the_wait
     assert_eq!(res.headers()["location"], "/mfa");
 
     // The page in Spanish (an address nobody has is throttled the same way).
-    let en = wrong_passwords(&server, "nobody@example.com", 3, "en").await.text().await.unwrap();
-    let es = wrong_passwords(&server, "nadie@example.com", 3, "es").await.text().await.unwrap();
+    let en = wrong_passwords(&server, "nobody@example.com", 3, "en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let es = wrong_passwords(&server, "nadie@example.com", 3, "es")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_spanish(
         "too many attempts",
         &en,
         &es,
-        &["Demasiados intentos", "espere 1 minuto", "Restablecer su contraseña"],
+        &[
+            "Demasiados intentos",
+            "espere 1 minuto",
+            "Restablecer su contraseña",
+        ],
         &[],
     );
 }
@@ -571,7 +767,10 @@ async fn the_account_pause_says_what_its_email_says_and_links_the_reset() {
     assert_eq!(res.status(), 429);
     let html = res.text().await.unwrap();
     assert_eq!(texts_of(&html, "h1"), ["Sign-in paused"]);
-    assert_eq!(attrs_of(&html, "a.verity-way-out", "href"), ["/forgot-password"]);
+    assert_eq!(
+        attrs_of(&html, "a.verity-way-out", "href"),
+        ["/forgot-password"]
+    );
     let text = visible_text(&html);
     assert!(text.contains("paused for 15 minutes"), "{text}");
     assert!(text.contains("a password reset ends the pause"), "{text}");
@@ -580,13 +779,25 @@ async fn the_account_pause_says_what_its_email_says_and_links_the_reset() {
     assert!(mail[0].body.contains("15 minutes"), "{}", mail[0].body);
     assert!(mail[0].body.contains("reset"), "{}", mail[0].body);
 
-    let en = wrong_passwords(&server, "nobody@example.com", 3, "en").await.text().await.unwrap();
-    let es = wrong_passwords(&server, "nadie@example.com", 3, "es").await.text().await.unwrap();
+    let en = wrong_passwords(&server, "nobody@example.com", 3, "en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let es = wrong_passwords(&server, "nadie@example.com", 3, "es")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_spanish(
         "sign-in paused",
         &en,
         &es,
-        &["Inicio de sesión en pausa", "en pausa por 15 minutos", "Qué puede hacer"],
+        &[
+            "Inicio de sesión en pausa",
+            "en pausa por 15 minutos",
+            "Qué puede hacer",
+        ],
         &[],
     );
 }
@@ -604,20 +815,37 @@ async fn the_hard_lock_says_only_a_reset_or_support_lifts_it() {
     assert_eq!(res.status(), 429);
     let html = res.text().await.unwrap();
     assert_eq!(texts_of(&html, "h1"), ["Account locked"]);
-    assert_eq!(attrs_of(&html, "a.verity-way-out", "href"), ["/forgot-password"]);
+    assert_eq!(
+        attrs_of(&html, "a.verity-way-out", "href"),
+        ["/forgot-password"]
+    );
     let text = visible_text(&html);
-    assert!(text.contains("locked until its password is reset"), "{text}");
+    assert!(
+        text.contains("locked until its password is reset"),
+        "{text}"
+    );
     assert!(text.contains("contact support"), "{text}");
-    assert!(text.contains("Or call support at 1-800-555-0199."), "{text}");
+    assert!(
+        text.contains("Or call support at 1-800-555-0199."),
+        "{text}"
+    );
     assert!(!text.contains("wait"), "waiting doesn't lift it: {text}");
     assert!(attrs_of(&html, "a", "href").contains(&"/support".to_string()));
 
-    let es = wrong_passwords(&server, "nadie@example.com", 3, "es").await.text().await.unwrap();
+    let es = wrong_passwords(&server, "nadie@example.com", 3, "es")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_spanish(
         "account locked",
         &html,
         &es,
-        &["Cuenta bloqueada", "hasta que se restablezca la contraseña", "O llame a soporte al 1-800-555-0199."],
+        &[
+            "Cuenta bloqueada",
+            "hasta que se restablezca la contraseña",
+            "O llame a soporte al 1-800-555-0199.",
+        ],
         &[],
     );
 }
@@ -630,13 +858,45 @@ async fn sign_in_and_reset_pages_in_spanish() {
     server.signed_in_browser(email).await;
 
     for (path, spanish) in [
-        ("/login", &["Iniciar sesión", "¿Olvidó su contraseña?", "Crear una cuenta"][..]),
-        ("/forgot-password", &["Restablecer su contraseña", "Enviar el enlace", "Paso 1 de 4"][..]),
-        ("/terms", &["Condiciones del servicio", "dar información verdadera sobre usted;"][..]),
-        ("/", &["Le damos la bienvenida a Verity", "Crear una cuenta"][..]),
-        ("/not-me?token=x", &["No fui yo", "Cerrar sesión en todos los dispositivos"][..]),
-        ("/confirm-email?token=forged", &["Este enlace no es válido", "Volver a crear la cuenta"][..]),
-        ("/account/emails/confirm?token=forged", &["Este enlace no es válido", "Ir a la página de su cuenta"][..]),
+        (
+            "/login",
+            &[
+                "Iniciar sesión",
+                "¿Olvidó su contraseña?",
+                "Crear una cuenta",
+            ][..],
+        ),
+        (
+            "/forgot-password",
+            &[
+                "Restablecer su contraseña",
+                "Enviar el enlace",
+                "Paso 1 de 4",
+            ][..],
+        ),
+        (
+            "/terms",
+            &[
+                "Condiciones del servicio",
+                "dar información verdadera sobre usted;",
+            ][..],
+        ),
+        (
+            "/",
+            &["Le damos la bienvenida a Verity", "Crear una cuenta"][..],
+        ),
+        (
+            "/not-me?token=x",
+            &["No fui yo", "Cerrar sesión en todos los dispositivos"][..],
+        ),
+        (
+            "/confirm-email?token=forged",
+            &["Este enlace no es válido", "Volver a crear la cuenta"][..],
+        ),
+        (
+            "/account/emails/confirm?token=forged",
+            &["Este enlace no es válido", "Ir a la página de su cuenta"][..],
+        ),
     ] {
         let en = get_in(&b, &server, path, "en").await.text().await.unwrap();
         let es = get_in(&b, &server, path, "es").await.text().await.unwrap();
@@ -646,27 +906,60 @@ async fn sign_in_and_reset_pages_in_spanish() {
     let fresh = TestServer::start().await;
     let en = get_page(&fresh.browser(), &fresh, "/dev/outbox", "en").await;
     let es = get_page(&fresh.browser(), &fresh, "/dev/outbox", "es").await;
-    assert_spanish("dev outbox", &en, &es, &["Bandeja de salida de desarrollo", "Todavía no hay mensajes."], &[]);
+    assert_spanish(
+        "dev outbox",
+        &en,
+        &es,
+        &[
+            "Bandeja de salida de desarrollo",
+            "Todavía no hay mensajes.",
+        ],
+        &[],
+    );
 
     // A wrong password.
     let wrong = |lang: &'static str| {
         let (b, server) = (&b, &server);
         async move {
             let form = get_page(b, server, "/login", lang).await;
-            let res = post_in(b, server, "/login", &[("csrf", &csrf_of(&form)), ("email", email), ("password", "not it at all")], lang).await;
+            let res = post_in(
+                b,
+                server,
+                "/login",
+                &[
+                    ("csrf", &csrf_of(&form)),
+                    ("email", email),
+                    ("password", "not it at all"),
+                ],
+                lang,
+            )
+            .await;
             assert_eq!(res.status(), 401);
             res.text().await.unwrap()
         }
     };
     let (en, es) = (wrong("en").await, wrong("es").await);
-    assert_spanish("wrong password", &en, &es, &["no coinciden con ninguna cuenta"], &[]);
+    assert_spanish(
+        "wrong password",
+        &en,
+        &es,
+        &["no coinciden con ninguna cuenta"],
+        &[],
+    );
 
     // "Check your email" after asking for a reset.
     let sent = |lang: &'static str| {
         let (b, server) = (&b, &server);
         async move {
             let form = get_page(b, server, "/forgot-password", lang).await;
-            let res = post_in(b, server, "/forgot-password", &[("csrf", &csrf_of(&form)), ("email", email)], lang).await;
+            let res = post_in(
+                b,
+                server,
+                "/forgot-password",
+                &[("csrf", &csrf_of(&form)), ("email", email)],
+                lang,
+            )
+            .await;
             assert_eq!(res.status(), 200);
             res.text().await.unwrap()
         }
@@ -676,7 +969,11 @@ async fn sign_in_and_reset_pages_in_spanish() {
         "reset link sent",
         &en,
         &es,
-        &["Si lu@example.com pertenece a una cuenta", "durante 30 minutos", "Paso 2 de 4"],
+        &[
+            "Si lu@example.com pertenece a una cuenta",
+            "durante 30 minutos",
+            "Paso 2 de 4",
+        ],
         &[],
     );
 
@@ -684,7 +981,17 @@ async fn sign_in_and_reset_pages_in_spanish() {
     let reset = reset_browser_for_existing(&server, email, "es").await;
     let en = get_page(&reset, &server, "/reset-password/new", "en").await;
     let es = get_page(&reset, &server, "/reset-password/new", "es").await;
-    assert_spanish("new password", &en, &es, &["Elija una nueva contraseña", "Al menos 8 caracteres.", "Paso 4 de 4"], &[]);
+    assert_spanish(
+        "new password",
+        &en,
+        &es,
+        &[
+            "Elija una nueva contraseña",
+            "Al menos 8 caracteres.",
+            "Paso 4 de 4",
+        ],
+        &[],
+    );
     let refuse = |lang: &'static str| {
         let (reset, server, form) = (&reset, &server, es.clone());
         async move {
@@ -692,7 +999,11 @@ async fn sign_in_and_reset_pages_in_spanish() {
                 reset,
                 server,
                 "/reset-password/new",
-                &[("csrf", &csrf_of(&form)), ("password", "password1"), ("password_confirmation", "password1")],
+                &[
+                    ("csrf", &csrf_of(&form)),
+                    ("password", "password1"),
+                    ("password_confirmation", "password1"),
+                ],
                 lang,
             )
             .await;
@@ -705,14 +1016,21 @@ async fn sign_in_and_reset_pages_in_spanish() {
         "new password refused",
         &en_refused,
         &es_refused,
-        &["Hay 1 problema que corregir", "Esta contraseña es demasiado fácil de adivinar."],
+        &[
+            "Hay 1 problema que corregir",
+            "Esta contraseña es demasiado fácil de adivinar.",
+        ],
         &[],
     );
     let res = post_in(
         &reset,
         &server,
         "/reset-password/new",
-        &[("csrf", &csrf_of(&es)), ("password", NEW_PASSWORD), ("password_confirmation", NEW_PASSWORD)],
+        &[
+            ("csrf", &csrf_of(&es)),
+            ("password", NEW_PASSWORD),
+            ("password_confirmation", NEW_PASSWORD),
+        ],
         "es",
     )
     .await;
@@ -721,7 +1039,10 @@ async fn sign_in_and_reset_pages_in_spanish() {
     assert_eq!(html_lang(&done), "es");
     let text = visible_text(&done);
     assert!(text.contains("Contraseña cambiada"), "{text}");
-    assert!(!text.contains("Password changed") && !text.contains("Your new password is set"), "{text}");
+    assert!(
+        !text.contains("Password changed") && !text.contains("Your new password is set"),
+        "{text}"
+    );
 }
 
 /// A signed-in person whose account speaks `lang` (chosen with the switcher: an account's
@@ -729,7 +1050,12 @@ async fn sign_in_and_reset_pages_in_spanish() {
 async fn person_speaking(server: &TestServer, email: &str, lang: &str) -> Browser {
     let b = server.signed_in_browser(email).await;
     let page = b.get_ok("/").await;
-    let res = b.post("/language", &[("csrf", &csrf_of(&page)), ("lang", lang), ("back", "/")]).await;
+    let res = b
+        .post(
+            "/language",
+            &[("csrf", &csrf_of(&page)), ("lang", lang), ("back", "/")],
+        )
+        .await;
     assert_eq!(res.status(), 303);
     b
 }
@@ -748,7 +1074,9 @@ async fn consent_step_up_and_sign_out_in_spanish() {
         let consent = res.text().await.unwrap();
         let step_up = b.get_ok("/step-up?return_to=/account/password").await;
         let ask = b.get_ok("/end-session").await;
-        let res = b.post("/end-session/confirm", &[("csrf", &csrf_of(&ask))]).await;
+        let res = b
+            .post("/end-session/confirm", &[("csrf", &csrf_of(&ask))])
+            .await;
         assert_eq!(res.status(), 200);
         let done = res.text().await.unwrap();
         pages.push((consent, step_up, ask, done));
@@ -786,27 +1114,51 @@ async fn consent_step_up_and_sign_out_in_spanish() {
         "step-up",
         &en.1,
         &es.1,
-        &["Confirme su identidad", "Sesión iniciada como nico@example.com"],
+        &[
+            "Confirme su identidad",
+            "Sesión iniciada como nico@example.com",
+        ],
         &[],
     );
     assert_spanish(
         "sign out?",
         &en.2,
         &es.2,
-        &["¿Cerrar sesión en Verity?", "Una aplicación pidió cerrar su sesión", "Mantener la sesión iniciada"],
+        &[
+            "¿Cerrar sesión en Verity?",
+            "Una aplicación pidió cerrar su sesión",
+            "Mantener la sesión iniciada",
+        ],
         &[],
     );
-    assert_spanish("signed out", &en.3, &es.3, &["Cerró sesión", "Ya puede cerrar esta ventana."], &[]);
+    assert_spanish(
+        "signed out",
+        &en.3,
+        &es.3,
+        &["Cerró sesión", "Ya puede cerrar esta ventana."],
+        &[],
+    );
 
     // A request we won't continue, in Spanish.
     let b = server.browser();
-    let en = get_in(&b, &server, "/authorize?client_id=nope", "en").await.text().await.unwrap();
-    let es = get_in(&b, &server, "/authorize?client_id=nope", "es").await.text().await.unwrap();
+    let en = get_in(&b, &server, "/authorize?client_id=nope", "en")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let es = get_in(&b, &server, "/authorize?client_id=nope", "es")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert_spanish(
         "sign-in request not valid",
         &en,
         &es,
-        &["No podemos continuar con este inicio de sesión", "client_id desconocido"],
+        &[
+            "No podemos continuar con este inicio de sesión",
+            "client_id desconocido",
+        ],
         &[],
     );
 }
