@@ -80,7 +80,9 @@ pub struct Rendered {
 
 /// `article` in `lang`, its placeholders filled in from `settings`.
 pub fn render_article(article: &Article, lang: Lang, settings: &Settings) -> Rendered {
-    render(article.source(lang), &|name| placeholder(settings, lang, name))
+    render(article.source(lang), &|name| {
+        placeholder(settings, lang, name)
+    })
 }
 
 /// Markdown to HTML. The first level-1 heading becomes the title and is left out of the HTML
@@ -167,17 +169,20 @@ fn fill(text: &str, values: &dyn Fn(&str) -> Option<String>) -> String {
 fn placeholder(settings: &Settings, lang: Lang, name: &str) -> Option<String> {
     let s = &settings.security;
     let count = |key: &str, n: u64| {
-        lang.t_args(key, &[("count", FluentValue::from(n.min(i64::MAX as u64) as i64))])
+        lang.t_args(
+            key,
+            &[("count", FluentValue::from(n.min(i64::MAX as u64) as i64))],
+        )
     };
     let hours = |h: u64| count("help-unit-hours", h);
     let days = |d: u64| count("help-unit-days", d);
     // The largest whole unit, so 900 seconds read "15 minutes" and 3600 "1 hour".
     let duration = |secs: u64| {
-        if secs >= 86400 && secs % 86400 == 0 {
+        if secs >= 86400 && secs.is_multiple_of(86400) {
             days(secs / 86400)
-        } else if secs >= 3600 && secs % 3600 == 0 {
+        } else if secs >= 3600 && secs.is_multiple_of(3600) {
             hours(secs / 3600)
-        } else if secs >= 60 && secs % 60 == 0 {
+        } else if secs >= 60 && secs.is_multiple_of(60) {
             count("help-unit-minutes", secs / 60)
         } else {
             count("help-unit-seconds", secs)
@@ -296,8 +301,16 @@ mod tests {
         for raw in ["<script", "<img", "<a href", "<div", "<b>"] {
             assert!(!r.html.contains(raw), "{raw} passed through:\n{}", r.html);
         }
-        assert!(r.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{}", r.html);
-        assert!(r.html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{}", r.html);
+        assert!(
+            r.html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{}",
+            r.html
+        );
     }
 
     #[test]
@@ -307,38 +320,63 @@ mod tests {
             "[a](/help/scams) [b](https://example.gov) [c](javascript:alert(1)) [d](//evil.example) [e](data:text/html,x) ![pic](/x.png)",
             &none,
         );
-        assert!(r.html.contains(r#"<a href="/help/scams">a</a>"#), "{}", r.html);
-        assert!(r.html.contains(r#"<a href="https://example.gov">b</a>"#), "{}", r.html);
+        assert!(
+            r.html.contains(r#"<a href="/help/scams">a</a>"#),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains(r#"<a href="https://example.gov">b</a>"#),
+            "{}",
+            r.html
+        );
         for bad in ["javascript:", "//evil", "data:", "<img"] {
             assert!(!r.html.contains(bad), "{bad}:\n{}", r.html);
         }
         for text in ["c", "d", "e", "pic"] {
-            assert!(r.html.contains(&format!(" {text}")), "{text} lost:\n{}", r.html);
+            assert!(
+                r.html.contains(&format!(" {text}")),
+                "{text} lost:\n{}",
+                r.html
+            );
         }
     }
 
     #[test]
     fn placeholders_say_the_configured_numbers_in_words() {
-        let mut settings = Settings::default();
-        settings.site_name = "Acme ID".into();
+        let mut settings = Settings {
+            site_name: "Acme ID".into(),
+            ..Settings::default()
+        };
         settings.security.sim_swap_cooldown_hours = 1;
         settings.security.step_up_window_secs = 900;
         settings.security.account_lock_secs = 7200;
         let values = |name: &str| placeholder(&settings, Lang::En, name);
         assert_eq!(
-            render("# T\n\n{site}: {cooldown}, {step-up}, {account-lock}, {nope}, {}", &values).html,
+            render(
+                "# T\n\n{site}: {cooldown}, {step-up}, {account-lock}, {nope}, {}",
+                &values
+            )
+            .html,
             "<p>Acme ID: 1 hour, 15 minutes, 2 hours, {nope}, {}</p>\n"
         );
         let values = |name: &str| placeholder(&settings, Lang::Es, name);
-        assert_eq!(
-            render("{remember}", &values).html,
-            "<p>30 días</p>\n"
-        );
+        assert_eq!(render("{remember}", &values).html, "<p>30 días</p>\n");
     }
 
     #[test]
     fn slugs_are_lower_case_words_only() {
-        for bad in ["", "../etc/passwd", "..", "Scams", "scams.md", "a/b", "a b", "%2e%2e", "scams\0"] {
+        for bad in [
+            "",
+            "../etc/passwd",
+            "..",
+            "Scams",
+            "scams.md",
+            "a/b",
+            "a b",
+            "%2e%2e",
+            "scams\0",
+        ] {
             assert!(!is_slug(bad), "{bad:?}");
             assert!(find(bad).is_none(), "{bad:?}");
         }

@@ -32,7 +32,12 @@ pub struct HelpArticlePage {
 pub async fn index(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
     let articles = help::ARTICLES
         .iter()
-        .map(|a| (a.slug, help::render_article(a, browser.lang, &ctx.settings).title))
+        .map(|a| {
+            (
+                a.slug,
+                help::render_article(a, browser.lang, &ctx.settings).title,
+            )
+        })
         .collect();
     render(&HelpIndexPage {
         layout: browser.layout_for("help-index-title"),
@@ -40,11 +45,7 @@ pub async fn index(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
     })
 }
 
-pub async fn article(
-    ctx: web::Data<Ctx>,
-    browser: Browser,
-    slug: web::Path<String>,
-) -> PageResult {
+pub async fn article(ctx: web::Data<Ctx>, browser: Browser, slug: web::Path<String>) -> PageResult {
     // Only a name on the compiled-in list is ever looked at; nothing is read from disk.
     let article = help::find(&slug).ok_or(AppError::NotFound)?;
     let rendered = help::render_article(article, browser.lang, &ctx.settings);

@@ -26,7 +26,13 @@ fn texts(html: &str, selector: &str) -> Vec<String> {
     let doc = Html::parse_document(html);
     let sel = Selector::parse(selector).expect("selector");
     doc.select(&sel)
-        .map(|e| e.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|e| {
+            e.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect()
 }
 
@@ -89,7 +95,10 @@ async fn the_index_lists_every_article_in_both_languages() {
     ];
     english.extend(ARTICLES.iter().map(|a| title_of(a.slug, Lang::En)));
     for words in english {
-        assert!(!page.contains(&words), "English {words:?} on the Spanish index");
+        assert!(
+            !page.contains(&words),
+            "English {words:?} on the Spanish index"
+        );
     }
 }
 
@@ -117,8 +126,14 @@ async fn every_article_reads_in_english_and_in_spanish() {
         }
     }
     // What the articles say comes from the settings: the SIM-swap cooldown, in words.
-    let page = server.browser().get_ok("/help/change-your-phone-number").await;
-    assert!(page.contains("For 72 hours after a number is added or changed"), "{page}");
+    let page = server
+        .browser()
+        .get_ok("/help/change-your-phone-number")
+        .await;
+    assert!(
+        page.contains("For 72 hours after a number is added or changed"),
+        "{page}"
+    );
     let (_, page) = get_in(&server, "/help/scams", Lang::Es).await;
     assert!(page.contains("Nunca le pedimos su contraseña"), "{page}");
 }
@@ -130,8 +145,14 @@ async fn the_numbers_in_articles_follow_the_settings() {
         s.security.remember_browser_days = 7;
     })
     .await;
-    let page = server.browser().get_ok("/help/change-your-phone-number").await;
-    assert!(page.contains("For 48 hours after a number is added or changed"), "{page}");
+    let page = server
+        .browser()
+        .get_ok("/help/change-your-phone-number")
+        .await;
+    assert!(
+        page.contains("For 48 hours after a number is added or changed"),
+        "{page}"
+    );
     assert!(!page.contains("72 hours"));
     let (_, page) = get_in(&server, "/help/remember-this-browser", Lang::Es).await;
     assert!(page.contains("Durante los próximos 7 días"), "{page}");
@@ -182,7 +203,10 @@ async fn unknown_and_odd_slugs_are_not_found() {
         let (status, body) = raw_get(&server, path, Lang::En).await;
         assert_eq!(status, 404, "{path}: {body}");
         assert!(body.contains("Page not found"), "{path}: {body}");
-        assert!(!body.contains("[package]") && !body.contains("root:"), "{path}");
+        assert!(
+            !body.contains("[package]") && !body.contains("root:"),
+            "{path}"
+        );
     }
     // The 404 page speaks the request's language too.
     let (status, body) = raw_get(&server, "/help/Scams", Lang::Es).await;
@@ -196,18 +220,22 @@ async fn unknown_and_odd_slugs_are_not_found() {
 async fn support_phone_hours_and_status_show_on_the_help_index_and_support_article() {
     let server = TestServer::start_with(|s| {
         s.support.phone = "1-800-555-0100".into();
-        s.support
-            .hours
-            .insert("en".into(), "Monday to Friday, 8 a.m. to 8 p.m. Eastern".into());
-        s.support
-            .hours
-            .insert("es".into(), "de lunes a viernes, de 8 a. m. a 8 p. m. (hora del Este)".into());
-        s.support
-            .status_message
-            .insert("en".into(), "Text messages to some carriers are delayed.".into());
-        s.support
-            .status_message
-            .insert("es".into(), "Los mensajes de texto a algunas compañías llegan con retraso.".into());
+        s.support.hours.insert(
+            "en".into(),
+            "Monday to Friday, 8 a.m. to 8 p.m. Eastern".into(),
+        );
+        s.support.hours.insert(
+            "es".into(),
+            "de lunes a viernes, de 8 a. m. a 8 p. m. (hora del Este)".into(),
+        );
+        s.support.status_message.insert(
+            "en".into(),
+            "Text messages to some carriers are delayed.".into(),
+        );
+        s.support.status_message.insert(
+            "es".into(),
+            "Los mensajes de texto a algunas compañías llegan con retraso.".into(),
+        );
     })
     .await;
     for path in ["/help", "/help/contact-support"] {
@@ -215,7 +243,10 @@ async fn support_phone_hours_and_status_show_on_the_help_index_and_support_artic
         assert_eq!(status, 200);
         let boxes = texts(&page, ".usa-summary-box");
         assert_eq!(boxes.len(), 1, "{path}: {page}");
-        assert!(boxes[0].contains("Phone: 1-800-555-0100"), "{path}: {boxes:?}");
+        assert!(
+            boxes[0].contains("Phone: 1-800-555-0100"),
+            "{path}: {boxes:?}"
+        );
         assert!(
             boxes[0].contains("Hours: Monday to Friday, 8 a.m. to 8 p.m. Eastern"),
             "{path}: {boxes:?}"
@@ -231,11 +262,20 @@ async fn support_phone_hours_and_status_show_on_the_help_index_and_support_artic
         let (_, page) = get_in(&server, path, Lang::Es).await;
         let boxes = texts(&page, ".usa-summary-box");
         assert_eq!(boxes.len(), 1, "{path}");
-        assert!(boxes[0].contains("Teléfono: 1-800-555-0100"), "{path}: {boxes:?}");
-        assert!(boxes[0].contains("Horario: de lunes a viernes"), "{path}: {boxes:?}");
+        assert!(
+            boxes[0].contains("Teléfono: 1-800-555-0100"),
+            "{path}: {boxes:?}"
+        );
+        assert!(
+            boxes[0].contains("Horario: de lunes a viernes"),
+            "{path}: {boxes:?}"
+        );
         assert!(!page.contains("Monday to Friday"), "{path}");
         let alerts = texts(&page, ".usa-alert");
-        assert!(alerts[0].contains("llegan con retraso"), "{path}: {alerts:?}");
+        assert!(
+            alerts[0].contains("llegan con retraso"),
+            "{path}: {alerts:?}"
+        );
         assert!(!page.contains("carriers are delayed"), "{path}");
     }
     // Other articles carry the status, not the contact box.
