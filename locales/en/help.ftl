@@ -9,7 +9,6 @@ help-breadcrumb-home = Help center
 help-more-heading = Still need help?
 help-more-contact = Contact support
 help-more-topics = See all help topics
-help-status-heading = Service notice
 help-contact-heading = Talk to support
 help-contact-phone = Phone:
 help-contact-hours = Hours:

@@ -9,7 +9,6 @@ help-breadcrumb-home = Centro de ayuda
 help-more-heading = ¿Todavía necesita ayuda?
 help-more-contact = Comuníquese con soporte
 help-more-topics = Ver todos los temas de ayuda
-help-status-heading = Aviso del servicio
 help-contact-heading = Hable con soporte
 help-contact-phone = Teléfono:
 help-contact-hours = Horario:

@@ -1,5 +1,6 @@
 //! The help centre: the index lists every article, each article reads in English and Spanish,
-//! odd addresses find nothing, and support's phone, hours and status show where they should.
+//! odd addresses find nothing, and support's phone, hours and status show where they should
+//! (the help index, the contact-support article and the support form).
 
 use scraper::{Html, Selector};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -217,7 +218,7 @@ async fn unknown_and_odd_slugs_are_not_found() {
 }
 
 #[actix_web::test]
-async fn support_phone_hours_and_status_show_on_the_help_index_and_support_article() {
+async fn support_phone_hours_and_status_show_on_the_help_index_support_article_and_form() {
     let server = TestServer::start_with(|s| {
         s.support.phone = "1-800-555-0100".into();
         s.support.hours.insert(
@@ -238,7 +239,7 @@ async fn support_phone_hours_and_status_show_on_the_help_index_and_support_artic
         );
     })
     .await;
-    for path in ["/help", "/help/contact-support"] {
+    for path in ["/help", "/help/contact-support", "/support"] {
         let (status, page) = get_in(&server, path, Lang::En).await;
         assert_eq!(status, 200);
         let boxes = texts(&page, ".usa-summary-box");
@@ -287,7 +288,7 @@ async fn support_phone_hours_and_status_show_on_the_help_index_and_support_artic
 #[actix_web::test]
 async fn without_support_settings_there_is_no_contact_box_and_no_status() {
     let server = TestServer::start().await;
-    for path in ["/help", "/help/contact-support", "/help/scams"] {
+    for path in ["/help", "/help/contact-support", "/help/scams", "/support"] {
         let page = server.browser().get_ok(path).await;
         assert!(texts(&page, ".usa-summary-box").is_empty(), "{path}");
         assert!(texts(&page, ".usa-alert").is_empty(), "{path}");
