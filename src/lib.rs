@@ -13,6 +13,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod error;
+pub mod help;
 pub mod i18n;
 pub mod keys;
 pub mod mfa;

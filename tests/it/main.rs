@@ -20,6 +20,7 @@ mod emails;
 mod guards;
 mod harness;
 mod headers;
+mod help;
 mod keys;
 mod language;
 mod logout;
