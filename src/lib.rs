@@ -14,6 +14,7 @@ pub mod crypto;
 pub mod error;
 pub mod i18n;
 pub mod keys;
+pub mod local_time;
 pub mod mfa;
 pub mod net;
 pub mod notify;
