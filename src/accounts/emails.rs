@@ -190,9 +190,31 @@ pub async fn notify_all(
 #[derive(Debug, PartialEq, Eq)]
 pub enum Change {
     Done,
-    Refused(String),
+    Refused(EmailRefusal),
     /// Over a daily limit on adding addresses; nothing was added or sent.
-    TooMany(String),
+    TooMany,
+}
+
+/// Why an address change was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailRefusal {
+    /// Not shaped like an email address.
+    NotAnAddress,
+    /// Only a confirmed extra address can become the primary one.
+    NotConfirmed,
+    /// Not one of the person's extra addresses (the primary one always stays).
+    NotRemovable,
+}
+
+impl EmailRefusal {
+    /// The message key (`locales/*/console.ftl`).
+    pub fn key(self) -> &'static str {
+        match self {
+            EmailRefusal::NotAnAddress => "console-email-not-an-address",
+            EmailRefusal::NotConfirmed => "console-email-not-confirmed",
+            EmailRefusal::NotRemovable => "console-email-not-removable",
+        }
+    }
 }
 
 /// Takes a slot under both daily limits before anything is mailed; None (and no slot kept)
@@ -237,15 +259,11 @@ pub async fn add(
 ) -> anyhow::Result<Change> {
     let email = normalize_email(raw);
     if !email_is_plausible(&email) {
-        return Ok(Change::Refused(
-            "Enter an email address like name@example.com.".into(),
-        ));
+        return Ok(Change::Refused(EmailRefusal::NotAnAddress));
     }
     // Counted whether or not the address turns out to be free: the answer mustn't tell.
     if !reserve_add(ctx, &current.user_id, &email).await? {
-        return Ok(Change::TooMany(
-            "Too many email addresses were added today. Try again tomorrow.".into(),
-        ));
+        return Ok(Change::TooMany);
     }
     let token = crypto::random_token(32);
     let (uid, now, addr, hash, a) = (
@@ -524,9 +542,7 @@ pub async fn make_primary(
         })
         .await?;
     let Some((old, new)) = swapped else {
-        return Ok(Change::Refused(
-            "Only a confirmed address can become your primary address.".into(),
-        ));
+        return Ok(Change::Refused(EmailRefusal::NotConfirmed));
     };
     let site = &ctx.settings.site_name;
     notify_all(ctx, &current.user_id, None, &format!("Your {site} sign-in email changed"), &format!("You now sign in to {site} with {new} instead of {old}.\n\nIf this wasn't you, sign in and change it back, and change your password.\n")).await?;
@@ -571,9 +587,7 @@ pub async fn remove(
         })
         .await?;
     let Some(addr) = removed else {
-        return Ok(Change::Refused(
-            "That address isn't one you can remove (the primary address always stays).".into(),
-        ));
+        return Ok(Change::Refused(EmailRefusal::NotRemovable));
     };
     let site = &ctx.settings.site_name;
     notify_all(ctx, &current.user_id, Some(&addr), &format!("An email address was removed from your {site} account"), &format!("The address {addr} was removed from your {site} account.\n\nIf this wasn't you, sign in and change your password.\n")).await?;

@@ -18,6 +18,7 @@ pub mod recovery;
 pub mod registration;
 pub mod reset;
 pub mod support;
+pub mod time_zone;
 
 use std::net::TcpListener;
 
@@ -148,6 +149,7 @@ route_table! {
     get "/readyz" => ops::readyz,
     get "/dev/outbox" => ops::dev_outbox,
     get "/static/verity.css" => ops::stylesheet,
+    get "/static/timezone.js" => time_zone::script,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
