@@ -167,11 +167,13 @@ pub async fn revoke_app(
                     audit::record(
                         c,
                         now,
-                        Some(&uid),
-                        Some(&cid),
-                        "app_revoked",
-                        serde_json::json!({ "grants": revoked }),
-                        Some(&a),
+                        audit::Event {
+                            kind: audit::Kind::AppRevoked,
+                            user_id: Some(&uid),
+                            client_id: Some(&cid),
+                            detail: serde_json::json!({ "grants": revoked }),
+                            actor: Some(&a),
+                        },
                     )?;
                 }
                 Ok(removed + revoked > 0)
@@ -251,11 +253,13 @@ pub async fn change_password(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "password_changed",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::PasswordChanged,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )
         })
         .await?;
@@ -329,11 +333,13 @@ pub async fn update_profile(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "profile_updated",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::ProfileUpdated,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )
         })
         .await?;
@@ -435,11 +441,13 @@ pub async fn totp_add_confirm(
                     audit::record(
                         c,
                         now,
-                        Some(&uid),
-                        None,
-                        "mfa_totp_added",
-                        serde_json::json!({}),
-                        Some(&a),
+                        audit::Event {
+                            kind: audit::Kind::MfaTotpAdded,
+                            user_id: Some(&uid),
+                            client_id: None,
+                            detail: serde_json::json!({}),
+                            actor: Some(&a),
+                        },
                     )?;
                 }
                 anyhow::Ok(added.is_some())
@@ -497,11 +505,13 @@ pub async fn totp_remove(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "mfa_totp_removed",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::MfaTotpRemoved,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(RemoveApp::Removed)
             })
@@ -541,11 +551,13 @@ pub async fn disown_activity(ctx: &Ctx, current: &Session, actor: &Actor) -> any
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "not_me_from_activity",
-                    serde_json::json!({ "sessions": ended }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::NotMeFromActivity,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "sessions": ended }),
+                        actor: Some(&a),
+                    },
                 )?;
                 crate::accounts::users::by_id(c, &uid)
             })

@@ -317,11 +317,13 @@ pub async fn add(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_added",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::EmailAdded,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(true)
             })
@@ -450,11 +452,13 @@ pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Resul
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_confirmed",
-                    serde_json::json!({}),
-                    None,
+                    audit::Event {
+                        kind: audit::Kind::EmailConfirmed,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: None,
+                    },
                 )?;
                 Ok(Ok((uid, addr)))
             })
@@ -531,11 +535,13 @@ pub async fn make_primary(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_made_primary",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::EmailMadePrimary,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(Some((old_primary, new_primary)))
             })
@@ -576,11 +582,13 @@ pub async fn remove(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_removed",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::EmailRemoved,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(Some(addr))
             })

@@ -316,15 +316,7 @@ pub async fn commit(
                 if let (Some(d), Some(e)) = (detail.as_object_mut(), extra.as_object()) {
                     d.extend(e.clone());
                 }
-                audit::record(
-                    c,
-                    now,
-                    Some(&uid),
-                    client_id.as_deref(),
-                    if replacing.is_some() { "phone_changed" } else { "phone_added" },
-                    detail,
-                    actor.as_ref(),
-                )?;
+                audit::record(c, now, audit::Event { kind: if replacing.is_some() { audit::Kind::PhoneChanged } else { audit::Kind::PhoneAdded }, user_id: Some(&uid), client_id: client_id.as_deref(), detail: detail, actor: actor.as_ref() })?;
                 Ok(Ok(old))
             })
         })
@@ -400,11 +392,13 @@ pub async fn remove(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "phone_removed",
-                    serde_json::json!({ "phone": row.masked }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::PhoneRemoved,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "phone": row.masked }),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(Ok(number))
             })
@@ -541,11 +535,13 @@ pub async fn mark_reviewed(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "phone_reviewed",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::PhoneReviewed,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )
         })
         .await

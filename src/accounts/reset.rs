@@ -83,11 +83,13 @@ pub async fn send_link(ctx: &Ctx, user: &User) -> anyhow::Result<()> {
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "password_reset_requested",
-                serde_json::json!({}),
-                None,
+                audit::Event {
+                    kind: audit::Kind::PasswordResetRequested,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: None,
+                },
             )?;
             Ok(token)
         })
@@ -212,7 +214,7 @@ pub async fn complete(
                 let revoked_grants = diesel::update(grants::table.filter(grants::user_id.eq(&uid)).filter(grants::revoked_at.is_null()))
                     .set((grants::revoked_at.eq(now), grants::revoked_reason.eq("password reset")))
                     .execute(c)?;
-                audit::record(c, now, Some(&uid), None, "password_reset", serde_json::json!({ "sessions_ended": sessions, "grants_revoked": revoked_grants }), Some(&a))?;
+                audit::record(c, now, audit::Event { kind: audit::Kind::PasswordReset, user_id: Some(&uid), client_id: None, detail: serde_json::json!({ "sessions_ended": sessions, "grants_revoked": revoked_grants }), actor: Some(&a) })?;
                 Ok(true)
             })
         })

@@ -247,11 +247,13 @@ pub async fn sign_in(
                     audit::record(
                         c,
                         now,
-                        user_id.as_deref(),
-                        None,
-                        "signin_failed",
-                        serde_json::json!({}),
-                        Some(&a),
+                        audit::Event {
+                            kind: audit::Kind::SigninFailed,
+                            user_id: user_id.as_deref(),
+                            client_id: None,
+                            detail: serde_json::json!({}),
+                            actor: Some(&a),
+                        },
                     )
                 })
                 .await?;

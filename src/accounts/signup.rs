@@ -192,11 +192,13 @@ async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Re
                 audit::record(
                     c,
                     now,
-                    Some(&row.id),
-                    None,
-                    "signed_up",
-                    serde_json::json!({}),
-                    Some(&actor),
+                    audit::Event {
+                        kind: audit::Kind::SignedUp,
+                        user_id: Some(&row.id),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&actor),
+                    },
                 )?;
                 Ok(true)
             })
@@ -230,11 +232,13 @@ async fn tell_owner(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "signup_existing_email",
-                serde_json::json!({}),
-                Some(&actor),
+                audit::Event {
+                    kind: audit::Kind::SignupExistingEmail,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&actor),
+                },
             )
         })
         .await
@@ -402,11 +406,13 @@ fn confirm_in_tx(
     audit::record(
         c,
         now,
-        Some(&user_id),
-        None,
-        "email_confirmed",
-        serde_json::json!({}),
-        Some(actor),
+        audit::Event {
+            kind: audit::Kind::EmailConfirmed,
+            user_id: Some(&user_id),
+            client_id: None,
+            detail: serde_json::json!({}),
+            actor: Some(actor),
+        },
     )?;
     Ok(ConfirmOutcome::Confirmed)
 }

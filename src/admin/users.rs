@@ -301,10 +301,20 @@ fn record(
     now: NaiveDateTime,
     user_id: &str,
     agent: &str,
-    kind: &str,
+    kind: crate::audit::Kind,
     detail: serde_json::Value,
 ) -> anyhow::Result<()> {
-    crate::audit::record(conn, now, Some(user_id), Some(agent), kind, detail, None)
+    crate::audit::record(
+        conn,
+        now,
+        crate::audit::Event {
+            kind,
+            user_id: Some(user_id),
+            client_id: Some(agent),
+            detail,
+            actor: None,
+        },
+    )
 }
 
 /// Runs `f` in one transaction; its `Problem` rolls the transaction back.
@@ -345,7 +355,7 @@ pub async fn disable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> 
             now,
             &uid,
             &who,
-            "user_disabled",
+            crate::audit::Kind::UserDisabled,
             serde_json::json!({ "sessions_ended": sessions, "grants_revoked": grants }),
         )?;
         Ok(())
@@ -362,7 +372,14 @@ pub async fn enable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             .set((users_t::disabled.eq(false), users_t::updated_at.eq(now)))
             .execute(c)
             .map_err(anyhow::Error::from)?;
-        record(c, now, &uid, &who, "user_enabled", serde_json::json!({}))?;
+        record(
+            c,
+            now,
+            &uid,
+            &who,
+            crate::audit::Kind::UserEnabled,
+            serde_json::json!({}),
+        )?;
         Ok(())
     })
     .await?;
@@ -378,7 +395,16 @@ pub async fn unlock(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     crate::mfa::challenge::clear_lock(ctx, &user.id).await?;
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
     ctx.db
-        .run(move |c| record(c, now, &uid, &who, "user_unlocked", serde_json::json!({})))
+        .run(move |c| {
+            record(
+                c,
+                now,
+                &uid,
+                &who,
+                crate::audit::Kind::UserUnlocked,
+                serde_json::json!({}),
+            )
+        })
         .await?;
     detail(ctx, id).await
 }
@@ -434,7 +460,7 @@ pub async fn reset_mfa(
             now,
             &uid,
             &who,
-            "mfa_reset",
+            crate::audit::Kind::MfaReset,
             serde_json::json!({
                 "reason": why,
                 "phones_removed": removed_phones,
@@ -514,7 +540,7 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             now,
             &uid,
             &who,
-            "user_deleted",
+            crate::audit::Kind::UserDeleted,
             serde_json::json!({ "sessions_ended": sessions, "grants_revoked": grants_revoked }),
         )?;
         Ok(())

@@ -165,11 +165,13 @@ async fn record_failure(
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "mfa_code_wrong",
-                serde_json::json!({ "failures": failures }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::MfaCodeWrong,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({ "failures": failures }),
+                    actor: None,
+                },
             )
         })
         .await?;
@@ -219,11 +221,13 @@ async fn lock_second_factor(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Re
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "mfa_locked",
-                serde_json::json!({ "until": until }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::MfaLocked,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({ "until": until }),
+                    actor: None,
+                },
             )
         })
         .await?;
@@ -348,11 +352,13 @@ pub async fn send_phone_code(
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "mfa_code_sent",
-                serde_json::json!({ "to": masked, "channel": channel.as_str() }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::MfaCodeSent,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({ "to": masked, "channel": channel.as_str() }),
+                    actor: None,
+                },
             )
         })
         .await?;
@@ -531,11 +537,13 @@ pub async fn regenerate_backup_codes(ctx: &Ctx, user_id: &str) -> anyhow::Result
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "backup_codes_generated",
-                serde_json::json!({}),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::BackupCodesGenerated,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: None,
+                },
             )
         })
         .await?;

@@ -135,11 +135,13 @@ pub async fn send_request_link(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "account_reset_link_sent",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::AccountResetLinkSent,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )?;
             Ok(token)
         })
@@ -221,11 +223,13 @@ pub async fn confirm_request(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::R
                 audit::record(
                     c,
                     now,
-                    Some(&user_id),
-                    None,
-                    "account_reset_requested",
-                    serde_json::json!({ "ready_at": ready_at.and_utc().to_rfc3339() }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::AccountResetRequested,
+                        user_id: Some(&user_id),
+                        client_id: None,
+                        detail: serde_json::json!({ "ready_at": ready_at.and_utc().to_rfc3339() }),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok((Confirmed::Requested { ready_at }, Some(user_id)))
             })
@@ -402,18 +406,20 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
                 audit::record(
                     c,
                     now,
-                    Some(&user_id),
-                    None,
-                    "account_reset_completed",
-                    serde_json::json!({
-                        "phones_removed": removed_phones,
-                        "authenticator_apps_removed": removed_apps,
-                        "backup_codes_removed": true,
-                        "sessions_ended": sessions,
-                        "grants_revoked": revoked,
-                        "identity_reverification_required": true,
-                    }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::AccountResetCompleted,
+                        user_id: Some(&user_id),
+                        client_id: None,
+                        detail: serde_json::json!({
+                            "phones_removed": removed_phones,
+                            "authenticator_apps_removed": removed_apps,
+                            "backup_codes_removed": true,
+                            "sessions_ended": sessions,
+                            "grants_revoked": revoked,
+                            "identity_reverification_required": true,
+                        }),
+                        actor: Some(&a),
+                    },
                 )?;
                 let email = crate::accounts::users::by_id(c, &user_id)?
                     .map(|u| u.email)
@@ -481,11 +487,13 @@ pub fn cancel_on_sign_in(
         audit::record(
             conn,
             now,
-            Some(user_id),
-            None,
-            "account_reset_cancelled",
-            serde_json::json!({ "by": "sign-in" }),
-            Some(actor),
+            audit::Event {
+                kind: audit::Kind::AccountResetCancelled,
+                user_id: Some(user_id),
+                client_id: None,
+                detail: serde_json::json!({ "by": "sign-in" }),
+                actor: Some(actor),
+            },
         )?;
     }
     Ok(n > 0)

@@ -104,11 +104,13 @@ pub async fn submit(
             audit::record(
                 c,
                 now,
-                uid.as_deref(),
-                None,
-                "support_ticket_created",
-                serde_json::json!({ "ticket": tid, "category": cat }),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::SupportTicketCreated,
+                    user_id: uid.as_deref(),
+                    client_id: None,
+                    detail: serde_json::json!({ "ticket": tid, "category": cat }),
+                    actor: Some(&a),
+                },
             )
         })
         .await?;

@@ -235,11 +235,13 @@ pub async fn reply(ctx: &Ctx, agent: &Agent, id: &str, req: NewReply) -> Outcome
                 crate::audit::record(
                     c,
                     now,
-                    user_id.as_deref(),
-                    Some(&row.author),
-                    "support_ticket_replied",
-                    serde_json::json!({ "ticket": row.ticket_id, "reply": row.id }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::SupportTicketReplied,
+                        user_id: user_id.as_deref(),
+                        client_id: Some(&row.author),
+                        detail: serde_json::json!({ "ticket": row.ticket_id, "reply": row.id }),
+                        actor: None,
+                    },
                 )
             })
         })
@@ -286,11 +288,13 @@ pub async fn close(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<TicketView> {
                 crate::audit::record(
                     c,
                     now,
-                    user_id.as_deref(),
-                    Some(&agent_id),
-                    "support_ticket_closed",
-                    serde_json::json!({ "ticket": key }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::SupportTicketClosed,
+                        user_id: user_id.as_deref(),
+                        client_id: Some(&agent_id),
+                        detail: serde_json::json!({ "ticket": key }),
+                        actor: None,
+                    },
                 )
             })
         })

@@ -230,15 +230,17 @@ pub async fn create(ctx: &Ctx, agent: &Agent, req: NewNotice) -> Outcome<NoticeV
                 crate::audit::record(
                     c,
                     stored.created_at,
-                    None,
-                    Some(&stored.created_by),
-                    "service_notice_created",
-                    serde_json::json!({
-                        "notice": stored.id,
-                        "subject": stored.subject,
-                        "audience": audience,
-                    }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::ServiceNoticeCreated,
+                        user_id: None,
+                        client_id: Some(&stored.created_by),
+                        detail: serde_json::json!({
+                            "notice": stored.id,
+                            "subject": stored.subject,
+                            "audience": audience,
+                        }),
+                        actor: None,
+                    },
                 )
             })
         })

@@ -130,7 +130,11 @@ pub fn request_lang(req: &HttpRequest, session: Option<&Session>) -> Lang {
     let cookie = |name| req.cookie(name).and_then(|c| Lang::parse(c.value()));
     cookie(UI_LOCALES_COOKIE)
         .or_else(|| cookie(LANG_COOKIE))
-        .or_else(|| session.and_then(|s| s.locale.as_deref()).and_then(Lang::parse))
+        .or_else(|| {
+            session
+                .and_then(|s| s.locale.as_deref())
+                .and_then(Lang::parse)
+        })
         .or_else(|| {
             req.headers()
                 .get(actix_web::http::header::ACCEPT_LANGUAGE)

@@ -202,7 +202,11 @@ where
     let fut = srv.call(req);
     async move {
         let res = fut.await?.map_into_boxed_body();
-        let Some(err) = res.response().error().and_then(|e| e.as_error::<AppError>()) else {
+        let Some(err) = res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<AppError>())
+        else {
             return Ok(res);
         };
         let Some(ctx) = res.request().app_data::<web::Data<Ctx>>().cloned() else {
@@ -223,7 +227,11 @@ where
                 signed_in: None,
                 csrf: browser::csrf_token_for(
                     &ctx,
-                    res.request().extensions().get::<BrowserId>().map(|b| b.0.as_str()).unwrap_or(""),
+                    res.request()
+                        .extensions()
+                        .get::<BrowserId>()
+                        .map(|b| b.0.as_str())
+                        .unwrap_or(""),
                     session.as_ref(),
                 ),
                 lang,

@@ -61,7 +61,8 @@ impl Layout {
 
     /// The message `key` with `{ $count }` (plural rules apply).
     pub fn tn(&self, key: &str, count: i64) -> String {
-        self.lang.t_args(key, &[("count", FluentValue::from(count))])
+        self.lang
+            .t_args(key, &[("count", FluentValue::from(count))])
     }
 
     /// The language the switcher offers: the other one.
