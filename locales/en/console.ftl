@@ -131,3 +131,81 @@ console-app-can-see-name = Can see your name
 console-app-can-see-email = Can see your email address
 console-app-can-see-phone = Can see your phone number
 console-app-can-stay-connected = Can keep using this while you're away, until you disconnect it
+
+activity-sessions-ended = Your sessions were ended
+activity-apps-disconnected-by-support = Support disconnected every app from your account
+
+## The overview page (templates/account.html).
+
+console-one-method-heading = Add a second way to confirm it's you
+console-one-method-body = You have only one way to confirm it's you. If you lose it (a lost phone, a new number), you could be locked out of your account for days. Add another one now:
+console-add-totp = Add an authenticator app
+console-make-backup-codes = Make backup codes
+console-make-new-backup-codes = Make new backup codes
+console-add-phone = Add a phone number
+console-name = Name: { $name }
+console-no-name = No name given yet
+console-edit-name = Edit
+console-emails-heading = Email addresses
+console-email-primary = primary (you sign in with it)
+console-email-waiting = waiting for confirmation
+console-email-make-primary = Make primary
+console-email-add-label = Add an email address
+console-add = Add
+console-remove = Remove
+console-change = Change
+console-phones-heading = Phone numbers
+console-no-phones = No phone numbers yet.
+console-phone-by-sms = codes by text message
+console-phone-by-voice = codes by phone call
+console-phone-default = default
+console-phone-recently-changed = recently changed
+console-other-methods-heading = Other ways to confirm it's you
+console-totp-added-on = Authenticator app · added { $date }
+console-backup-codes-left = { $count ->
+    [one] 1 backup code left
+   *[other] { $count } backup codes left
+}
+console-backup-codes-none = No backup codes yet
+console-name-password-heading = Name and password
+console-apps-heading = Connected apps
+console-no-apps = No apps can use your account.
+console-app-since = connected { $date }
+console-disconnect = Disconnect
+console-sessions-heading = Where you're signed in
+console-session-last-seen = last seen { $time }
+console-session-this-browser = this browser
+console-session-sign-out = Sign out
+console-sign-out-others = Sign out all other sessions
+console-recent-activity-heading = Recent activity
+console-times-in-zone = Times are shown in the { $zone } time zone.
+console-all-activity = All activity
+
+## Activity (templates/activity.html, activity_table.html).
+
+console-activity-intro = Sign-ins and changes on your account, newest first. If you see something you didn't do, choose "This wasn't me": we'll sign you out everywhere and email you a link to choose a new password.
+console-activity-when = When
+console-activity-what = What
+console-activity-from = From
+console-activity-browser = Browser
+console-activity-action = Action
+console-activity-older = Older activity
+console-back-to-account = Back to your account
+
+## Forms: the error summary, change password, your name.
+
+console-problem-summary-heading = { $count ->
+    [one] There is a problem with this form
+   *[other] There are { $count } problems with this form
+}
+console-cancel = Cancel
+console-password-changed-body = Your new password is set. Every other device was signed out, and we've emailed you about it.
+console-password-current-label = Current password
+console-password-new-label = New password
+console-password-hint = At least { $count } characters. A few unrelated words make a strong password.
+console-password-again-label = Type the new password again
+console-password-submit = Change password
+console-profile-saved = Saved. Apps you've allowed to see your name get it the next time they ask.
+console-profile-given-name = Given name
+console-profile-family-name = Family name
+console-profile-save = Save

@@ -131,3 +131,81 @@ console-app-can-see-name = Puede ver su nombre
 console-app-can-see-email = Puede ver su correo electrónico
 console-app-can-see-phone = Puede ver su número de teléfono
 console-app-can-stay-connected = Puede seguir usando esto cuando usted no está, hasta que la desconecte
+
+activity-sessions-ended = Se cerraron sus sesiones
+activity-apps-disconnected-by-support = El servicio de asistencia desconectó todas las aplicaciones de su cuenta
+
+## La página de resumen (templates/account.html).
+
+console-one-method-heading = Agregue una segunda forma de confirmar su identidad
+console-one-method-body = Solo tiene una forma de confirmar su identidad. Si la pierde (un teléfono perdido, un número nuevo), podría quedarse sin acceso a su cuenta durante días. Agregue otra ahora:
+console-add-totp = Agregar una aplicación de autenticación
+console-make-backup-codes = Crear códigos de respaldo
+console-make-new-backup-codes = Crear códigos de respaldo nuevos
+console-add-phone = Agregar un número de teléfono
+console-name = Nombre: { $name }
+console-no-name = Todavía no indicó su nombre
+console-edit-name = Editar
+console-emails-heading = Correos electrónicos
+console-email-primary = principal (con este inicia sesión)
+console-email-waiting = pendiente de confirmación
+console-email-make-primary = Hacer principal
+console-email-add-label = Agregar un correo electrónico
+console-add = Agregar
+console-remove = Eliminar
+console-change = Cambiar
+console-phones-heading = Números de teléfono
+console-no-phones = Todavía no tiene números de teléfono.
+console-phone-by-sms = códigos por mensaje de texto
+console-phone-by-voice = códigos por llamada telefónica
+console-phone-default = predeterminado
+console-phone-recently-changed = cambiado hace poco
+console-other-methods-heading = Otras formas de confirmar su identidad
+console-totp-added-on = Aplicación de autenticación · agregada el { $date }
+console-backup-codes-left = { $count ->
+    [one] Le queda 1 código de respaldo
+   *[other] Le quedan { $count } códigos de respaldo
+}
+console-backup-codes-none = Todavía no tiene códigos de respaldo
+console-name-password-heading = Nombre y contraseña
+console-apps-heading = Aplicaciones conectadas
+console-no-apps = Ninguna aplicación puede usar su cuenta.
+console-app-since = conectada el { $date }
+console-disconnect = Desconectar
+console-sessions-heading = Dónde tiene la sesión iniciada
+console-session-last-seen = última actividad: { $time }
+console-session-this-browser = este navegador
+console-session-sign-out = Cerrar sesión
+console-sign-out-others = Cerrar todas las demás sesiones
+console-recent-activity-heading = Actividad reciente
+console-times-in-zone = Las horas se muestran en la zona horaria { $zone }.
+console-all-activity = Toda la actividad
+
+## Actividad (templates/activity.html, activity_table.html).
+
+console-activity-intro = Los inicios de sesión y los cambios en su cuenta, del más reciente al más antiguo. Si ve algo que usted no hizo, elija "No fui yo": cerraremos todas sus sesiones y le enviaremos por correo electrónico un enlace para elegir una contraseña nueva.
+console-activity-when = Cuándo
+console-activity-what = Qué
+console-activity-from = Desde
+console-activity-browser = Navegador
+console-activity-action = Acción
+console-activity-older = Actividad anterior
+console-back-to-account = Volver a su cuenta
+
+## Formularios: el resumen de errores, cambiar la contraseña, su nombre.
+
+console-problem-summary-heading = { $count ->
+    [one] Hay un problema en este formulario
+   *[other] Hay { $count } problemas en este formulario
+}
+console-cancel = Cancelar
+console-password-changed-body = Su contraseña nueva está lista. Cerramos la sesión en todos los demás dispositivos y le enviamos un correo electrónico al respecto.
+console-password-current-label = Contraseña actual
+console-password-new-label = Contraseña nueva
+console-password-hint = Al menos { $count } caracteres. Unas cuantas palabras sin relación entre sí forman una contraseña segura.
+console-password-again-label = Escriba de nuevo la contraseña nueva
+console-password-submit = Cambiar la contraseña
+console-profile-saved = Guardado. Las aplicaciones a las que permitió ver su nombre lo recibirán la próxima vez que lo pidan.
+console-profile-given-name = Nombre
+console-profile-family-name = Apellido
+console-profile-save = Guardar

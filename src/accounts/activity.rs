@@ -1,7 +1,8 @@
-//! A person's activity in their own words. Every audit kind the console can show is in
-//! [`KINDS`], once: the sentence it becomes (a key in `locales/*/console.ftl`), whether "This
-//! wasn't me" makes sense on it, and what the sentence names. Kinds not listed get a generic
-//! sentence. The stored events are not changed: this is only how they read.
+//! A person's activity in their own words. How every audit [`Kind`] reads on the console is
+//! decided here, once ([`reading`]): the sentence it becomes (a key in
+//! `locales/*/console.ftl`), whether "This wasn't me" makes sense on it, and what the sentence
+//! names. A kind this version doesn't know gets a generic sentence. Stored events are not
+//! changed: this is only how they read.
 //!
 //! Two stored events read as one: a step-up (or any sign-in while already signed in) ends the
 //! old session and starts a new one in the same request, which would otherwise show as
@@ -12,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::audit::{self, AuditEvent};
+use crate::audit::{self, AuditEvent, Kind};
 use crate::i18n::{FluentValue, Lang};
 use crate::storage::db::DbConn;
 use crate::storage::schema::{browser_sessions, clients};
@@ -29,83 +30,98 @@ enum Names {
     AppAndScopes,
 }
 
-struct Kind {
-    kind: &'static str,
+/// How one kind of row reads.
+#[derive(Clone, Copy, Debug)]
+struct Reading {
     key: &'static str,
     /// "This wasn't me" is offered: a sign-in, or a change to how the person signs in or is
-    /// reached. Not on what only the person themselves or support does to protect them.
+    /// reached. Not on what the person does to protect themselves, nor on support's answers.
     disownable: bool,
     names: Names,
 }
 
-const fn kind(kind: &'static str, key: &'static str, disownable: bool, names: Names) -> Kind {
-    Kind {
-        kind,
+use Names::*;
+
+const fn says(key: &'static str, disownable: bool, names: Names) -> Reading {
+    Reading {
         key,
         disownable,
         names,
     }
 }
 
-/// The kind a step-up reads as (see [`page`]); not stored.
-pub const REAUTHENTICATED: &str = "reauthenticated";
+/// Rows of the activity list: a stored kind (None: one this version doesn't know), or a
+/// step-up read from two stored events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Row {
+    Stored(Option<Kind>),
+    Reauthenticated,
+}
 
-use Names::*;
-
-/// Every kind of event a person's console shows, and how it reads.
-const KINDS: &[Kind] = &[
-    kind("signed_up", "activity-signed-up", false, Nothing),
-    kind("signup_existing_email", "activity-signup-existing-email", false, Nothing),
-    kind("email_confirmed", "activity-email-confirmed", true, Nothing),
-    kind("signed_in", "activity-signed-in", true, Nothing),
-    kind(REAUTHENTICATED, "activity-reauthenticated", true, Nothing),
-    kind("signin_failed", "activity-signin-failed", true, Nothing),
-    kind("signed_out", "activity-signed-out", false, Nothing),
-    kind("mfa_code_sent", "activity-mfa-code-sent", true, Phone("to")),
-    kind("mfa_code_wrong", "activity-mfa-code-wrong", true, Nothing),
-    kind("mfa_locked", "activity-mfa-locked", true, Nothing),
-    kind("mfa_phone_added", "activity-phone-added", true, Nothing),
-    kind("mfa_totp_added", "activity-totp-added", true, Nothing),
-    kind("mfa_totp_removed", "activity-totp-removed", true, Nothing),
-    kind("backup_codes_generated", "activity-backup-codes-made", true, Nothing),
-    kind("phone_added", "activity-phone-added", true, Nothing),
-    kind("phone_changed", "activity-phone-changed", true, Nothing),
-    kind("phone_removed", "activity-phone-removed", true, Nothing),
-    kind("phone_reviewed", "activity-phone-reviewed", false, Nothing),
-    kind("password_changed", "activity-password-changed", true, Nothing),
-    kind("password_reset_requested", "activity-password-reset-requested", true, Nothing),
-    kind("password_reset", "activity-password-reset", true, Nothing),
-    kind("profile_updated", "activity-profile-updated", true, Nothing),
-    kind("email_added", "activity-email-added", true, Nothing),
-    kind("email_made_primary", "activity-email-made-primary", true, Nothing),
-    kind("email_removed", "activity-email-removed", true, Nothing),
-    kind("consent_granted", "activity-consent-granted", true, AppAndScopes),
-    kind("consent_denied", "activity-consent-denied", false, App),
-    kind("tokens_issued", "activity-tokens-issued", true, App),
-    kind("app_revoked", "activity-app-revoked", false, App),
-    kind("refresh_token_revoked", "activity-app-signed-out", false, App),
-    kind("refresh_token_reuse_revoked_family", "activity-app-access-ended", false, App),
-    kind("not_me_from_activity", "activity-not-me", false, Nothing),
-    kind("not_me_sessions_ended", "activity-not-me", false, Nothing),
-    kind("account_reset_requested", "activity-account-reset-requested", true, Nothing),
-    kind("account_reset_link_sent", "activity-account-reset-link-sent", true, Nothing),
-    kind("account_reset_completed", "activity-account-reset-completed", true, Nothing),
-    kind("account_reset_cancelled", "activity-account-reset-cancelled", false, Nothing),
-    kind("support_ticket_created", "activity-support-ticket-created", false, Nothing),
-    kind("support_ticket_replied", "activity-support-ticket-replied", false, Nothing),
-    kind("support_ticket_closed", "activity-support-ticket-closed", false, Nothing),
-    kind("support_phone_change_started", "activity-support-phone-change", true, Nothing),
-    kind("user_disabled", "activity-account-disabled", false, Nothing),
-    kind("user_enabled", "activity-account-enabled", false, Nothing),
-    kind("user_unlocked", "activity-account-unlocked", false, Nothing),
-    kind("mfa_reset", "activity-methods-reset-by-support", true, Nothing),
-];
-
-/// The sentence for a kind no one listed above.
-const OTHER: Kind = kind("", "activity-other", true, Nothing);
-
-fn kind_of(name: &str) -> &'static Kind {
-    KINDS.iter().find(|k| k.kind == name).unwrap_or(&OTHER)
+/// How each row reads. Kinds only operators cause (clients, keys, notices) never carry a
+/// person's id, so they never reach a console; they read as the generic sentence.
+fn reading(row: Row) -> Reading {
+    let kind = match row {
+        Row::Reauthenticated => return says("activity-reauthenticated", true, Nothing),
+        Row::Stored(None) => return says("activity-other", true, Nothing),
+        Row::Stored(Some(kind)) => kind,
+    };
+    match kind {
+        Kind::SignedUp => says("activity-signed-up", false, Nothing),
+        Kind::SignupExistingEmail => says("activity-signup-existing-email", false, Nothing),
+        Kind::EmailConfirmed => says("activity-email-confirmed", true, Nothing),
+        Kind::SignedIn => says("activity-signed-in", true, Nothing),
+        Kind::SigninFailed => says("activity-signin-failed", true, Nothing),
+        Kind::SignedOut => says("activity-signed-out", false, Nothing),
+        Kind::SessionsEnded => says("activity-sessions-ended", false, Nothing),
+        Kind::NotMeSessionsEnded | Kind::NotMeFromActivity => says("activity-not-me", false, Nothing),
+        Kind::MfaCodeSent => says("activity-mfa-code-sent", true, Phone("to")),
+        Kind::MfaCodeWrong => says("activity-mfa-code-wrong", true, Nothing),
+        Kind::MfaLocked => says("activity-mfa-locked", true, Nothing),
+        Kind::MfaPhoneAdded | Kind::PhoneAdded => says("activity-phone-added", true, Nothing),
+        Kind::MfaTotpAdded => says("activity-totp-added", true, Nothing),
+        Kind::MfaTotpRemoved => says("activity-totp-removed", true, Nothing),
+        Kind::MfaReset => says("activity-methods-reset-by-support", true, Nothing),
+        Kind::BackupCodesGenerated => says("activity-backup-codes-made", true, Nothing),
+        Kind::PhoneChanged => says("activity-phone-changed", true, Nothing),
+        Kind::PhoneRemoved => says("activity-phone-removed", true, Nothing),
+        Kind::PhoneReviewed => says("activity-phone-reviewed", false, Nothing),
+        Kind::SupportPhoneChangeStarted => says("activity-support-phone-change", true, Nothing),
+        Kind::PasswordChanged => says("activity-password-changed", true, Nothing),
+        Kind::PasswordResetRequested => says("activity-password-reset-requested", true, Nothing),
+        Kind::PasswordReset => says("activity-password-reset", true, Nothing),
+        Kind::ProfileUpdated => says("activity-profile-updated", true, Nothing),
+        Kind::EmailAdded => says("activity-email-added", true, Nothing),
+        Kind::EmailMadePrimary => says("activity-email-made-primary", true, Nothing),
+        Kind::EmailRemoved => says("activity-email-removed", true, Nothing),
+        Kind::AccountResetRequested => says("activity-account-reset-requested", true, Nothing),
+        Kind::AccountResetLinkSent => says("activity-account-reset-link-sent", true, Nothing),
+        Kind::AccountResetCompleted => says("activity-account-reset-completed", true, Nothing),
+        Kind::AccountResetCancelled => says("activity-account-reset-cancelled", false, Nothing),
+        Kind::ConsentGranted => says("activity-consent-granted", true, AppAndScopes),
+        Kind::ConsentDenied => says("activity-consent-denied", false, App),
+        Kind::AppRevoked => says("activity-app-revoked", false, App),
+        Kind::TokensIssued => says("activity-tokens-issued", true, App),
+        Kind::RefreshTokenRevoked => says("activity-app-signed-out", false, App),
+        Kind::RefreshTokenReuseRevokedFamily | Kind::CodeReplayRevokedGrant => {
+            says("activity-app-access-ended", false, App)
+        }
+        Kind::GrantsRevoked => says("activity-apps-disconnected-by-support", false, Nothing),
+        Kind::SupportTicketCreated => says("activity-support-ticket-created", false, Nothing),
+        Kind::SupportTicketReplied => says("activity-support-ticket-replied", false, Nothing),
+        Kind::SupportTicketClosed => says("activity-support-ticket-closed", false, Nothing),
+        Kind::UserDisabled => says("activity-account-disabled", false, Nothing),
+        Kind::UserEnabled => says("activity-account-enabled", false, Nothing),
+        Kind::UserUnlocked => says("activity-account-unlocked", false, Nothing),
+        Kind::UserDeleted
+        | Kind::ServiceNoticeCreated
+        | Kind::ClientRegistered
+        | Kind::ClientCreated
+        | Kind::ClientUpdated
+        | Kind::ClientSecretRotated
+        | Kind::ClientDeleted
+        | Kind::SigningKeyRotated => says("activity-other", true, Nothing),
+    }
 }
 
 /// Scopes as the things an app may see, in the order a person reads them; `openid` and
@@ -262,6 +278,9 @@ pub struct Entry {
     pub can_disown: bool,
 }
 
+const SIGNED_IN: Row = Row::Stored(Some(Kind::SignedIn));
+const SIGNED_OUT: Row = Row::Stored(Some(Kind::SignedOut));
+
 /// Within this long after the old session ended, a new session in the same browser is the
 /// same sign-in (both are written in one request; the margin covers a slow database).
 const REAUTH_WINDOW_SECS: i64 = 5;
@@ -277,9 +296,9 @@ fn session_of(e: &AuditEvent) -> Option<String> {
 /// `a` and `b` (adjacent, either order) are a step-up: the end of a session and, moments
 /// later, a new one in the same browser.
 fn is_reauthentication(a: &AuditEvent, b: &AuditEvent, devices: &HashMap<String, String>) -> bool {
-    let (signed_in, signed_out) = match (a.kind.as_str(), b.kind.as_str()) {
-        ("signed_in", "signed_out") => (a, b),
-        ("signed_out", "signed_in") => (b, a),
+    let (signed_in, signed_out) = match (row_of(a), row_of(b)) {
+        (SIGNED_IN, SIGNED_OUT) => (a, b),
+        (SIGNED_OUT, SIGNED_IN) => (b, a),
         _ => return false,
     };
     let gap = signed_in.created_at - signed_out.created_at;
@@ -290,8 +309,12 @@ fn is_reauthentication(a: &AuditEvent, b: &AuditEvent, devices: &HashMap<String,
     matches!((device(signed_in), device(signed_out)), (Some(x), Some(y)) if x == y)
 }
 
-fn entry(e: &AuditEvent, as_kind: &str, cursor: &AuditEvent, apps: &HashMap<String, String>) -> Entry {
-    let k = kind_of(as_kind);
+fn row_of(e: &AuditEvent) -> Row {
+    Row::Stored(Kind::parse(&e.kind))
+}
+
+fn entry(e: &AuditEvent, row: Row, cursor: &AuditEvent, apps: &HashMap<String, String>) -> Entry {
+    let k = reading(row);
     let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
     let app = match k.names {
         App | AppAndScopes => e.client_id.as_ref().and_then(|c| apps.get(c).cloned()),
@@ -310,7 +333,9 @@ fn entry(e: &AuditEvent, as_kind: &str, cursor: &AuditEvent, apps: &HashMap<Stri
         _ => Vec::new(),
     };
     // A sign-in from a browser never seen before says so.
-    let key = if as_kind == "signed_in" && detail.get("new_device") == Some(&serde_json::Value::Bool(true)) {
+    let key = if row == Row::Stored(Some(Kind::SignedIn))
+        && detail.get("new_device") == Some(&serde_json::Value::Bool(true))
+    {
         "activity-signed-in-new-device"
     } else {
         k.key
@@ -344,7 +369,7 @@ pub fn page(
     let events = audit::page_for_user(conn, user_id, before, limit as i64 + 2)?;
     let app_ids: HashSet<String> = events
         .iter()
-        .filter(|e| matches!(kind_of(&e.kind).names, App | AppAndScopes))
+        .filter(|e| matches!(reading(row_of(e)).names, App | AppAndScopes))
         .filter_map(|e| e.client_id.clone())
         .collect();
     let apps: HashMap<String, String> = if app_ids.is_empty() {
@@ -359,7 +384,7 @@ pub fn page(
     };
     let session_ids: HashSet<String> = events
         .iter()
-        .filter(|e| e.kind == "signed_in" || e.kind == "signed_out")
+        .filter(|e| matches!(row_of(e), SIGNED_IN | SIGNED_OUT))
         .filter_map(session_of)
         .collect();
     let devices: HashMap<String, String> = if session_ids.is_empty() {
@@ -378,12 +403,12 @@ pub fn page(
         let e = &events[i];
         match events.get(i + 1) {
             Some(next) if is_reauthentication(e, next, &devices) => {
-                let signed_in = if e.kind == "signed_in" { e } else { next };
-                shown.push(entry(signed_in, REAUTHENTICATED, next, &apps));
+                let signed_in = if row_of(e) == SIGNED_IN { e } else { next };
+                shown.push(entry(signed_in, Row::Reauthenticated, next, &apps));
                 i += 2;
             }
             _ => {
-                shown.push(entry(e, &e.kind, e, &apps));
+                shown.push(entry(e, row_of(e), e, &apps));
                 i += 1;
             }
         }
@@ -397,9 +422,12 @@ mod tests {
 
     #[test]
     fn every_kind_reads_as_a_sentence_in_both_languages() {
-        let mut seen = HashSet::new();
-        for k in KINDS.iter().chain([&OTHER]) {
-            assert!(seen.insert(k.kind), "{} is listed twice", k.kind);
+        let rows = Kind::ALL
+            .iter()
+            .map(|k| Row::Stored(Some(*k)))
+            .chain([Row::Stored(None), Row::Reauthenticated]);
+        for row in rows {
+            let k = reading(row);
             for lang in Lang::ALL {
                 let what = What {
                     key: k.key,

@@ -26,6 +26,7 @@ mod mfa;
 mod oauth_review;
 mod oidc;
 mod ops;
+mod pages_console;
 mod passwords;
 mod phones;
 mod promises_account;
