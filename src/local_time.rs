@@ -106,7 +106,10 @@ mod tests {
             LocalTime::new(chicago, Lang::En).date(late),
             "June 30, 2026"
         );
-        assert_eq!(LocalTime::new(chicago, Lang::Es).date(late), "30 de junio de 2026");
+        assert_eq!(
+            LocalTime::new(chicago, Lang::Es).date(late),
+            "30 de junio de 2026"
+        );
         assert_eq!(
             LocalTime::new(chicago, Lang::En).date_time(late),
             "June 30, 2026, 10:30 PM CDT"
@@ -119,9 +122,18 @@ mod tests {
 
     #[test]
     fn only_iana_zone_names_are_zones() {
-        assert_eq!(parse_zone(" Europe/Madrid ").map(|z| z.name()), Some("Europe/Madrid"));
+        assert_eq!(
+            parse_zone(" Europe/Madrid ").map(|z| z.name()),
+            Some("Europe/Madrid")
+        );
         assert_eq!(parse_zone("UTC").map(|z| z.name()), Some("UTC"));
-        for bad in ["", "Mars/Olympus", "EST5EDT;drop", "../../etc/passwd", &"A".repeat(100)] {
+        for bad in [
+            "",
+            "Mars/Olympus",
+            "EST5EDT;drop",
+            "../../etc/passwd",
+            &"A".repeat(100),
+        ] {
             assert!(parse_zone(bad).is_none(), "{bad}");
         }
     }

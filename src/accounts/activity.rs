@@ -74,7 +74,9 @@ fn reading(row: Row) -> Reading {
         Kind::SigninFailed => says("activity-signin-failed", true, Nothing),
         Kind::SignedOut => says("activity-signed-out", false, Nothing),
         Kind::SessionsEnded => says("activity-sessions-ended", false, Nothing),
-        Kind::NotMeSessionsEnded | Kind::NotMeFromActivity => says("activity-not-me", false, Nothing),
+        Kind::NotMeSessionsEnded | Kind::NotMeFromActivity => {
+            says("activity-not-me", false, Nothing)
+        }
         Kind::MfaCodeSent => says("activity-mfa-code-sent", true, Phone("to")),
         Kind::MfaCodeWrong => says("activity-mfa-code-wrong", true, Nothing),
         Kind::MfaLocked => says("activity-mfa-locked", true, Nothing),
@@ -184,7 +186,10 @@ impl What {
                     .map(|(_, key)| lang.t(key))
                     .collect();
                 if seen.is_empty() {
-                    lang.t_args("activity-consent-sign-in-only", &[("app", FluentValue::from(app))])
+                    lang.t_args(
+                        "activity-consent-sign-in-only",
+                        &[("app", FluentValue::from(app))],
+                    )
                 } else {
                     lang.t_args(
                         self.key,
@@ -244,10 +249,16 @@ impl Device {
         match (&self.browser, &self.system) {
             (Some(b), Some(s)) => lang.t_args(
                 "activity-device",
-                &[("browser", FluentValue::from(b.as_str())), ("system", FluentValue::from(s.as_str()))],
+                &[
+                    ("browser", FluentValue::from(b.as_str())),
+                    ("system", FluentValue::from(s.as_str())),
+                ],
             ),
             (Some(b), None) => b.clone(),
-            (None, Some(s)) => lang.t_args("activity-device-system-only", &[("system", FluentValue::from(s.as_str()))]),
+            (None, Some(s)) => lang.t_args(
+                "activity-device-system-only",
+                &[("system", FluentValue::from(s.as_str()))],
+            ),
             (None, None) => lang.t("activity-device-unknown"),
         }
     }
@@ -321,7 +332,10 @@ fn entry(e: &AuditEvent, row: Row, cursor: &AuditEvent, apps: &HashMap<String, S
         _ => None,
     };
     let phone = match k.names {
-        Phone(field) => detail.get(field).and_then(|v| v.as_str()).map(str::to_string),
+        Phone(field) => detail
+            .get(field)
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
         _ => None,
     };
     let scopes = match detail.get("scopes") {
@@ -437,7 +451,11 @@ mod tests {
                     scopes: vec!["openid".into(), "email".into(), "profile".into()],
                 };
                 let words = what.sentence(lang);
-                assert!(!words.starts_with("activity-"), "{} has no words in {lang:?}", k.key);
+                assert!(
+                    !words.starts_with("activity-"),
+                    "{} has no words in {lang:?}",
+                    k.key
+                );
                 if matches!(k.names, App | AppAndScopes) {
                     assert!(words.contains("Tax Portal"), "{words}");
                 }
@@ -486,14 +504,18 @@ mod tests {
                 "Can keep using this while you're away, until you disconnect it",
             ]
         );
-        assert_eq!(scope_descriptions(Lang::Es, &scopes)[1], "Puede ver su correo electrónico");
+        assert_eq!(
+            scope_descriptions(Lang::Es, &scopes)[1],
+            "Puede ver su correo electrónico"
+        );
     }
 
     #[test]
     fn devices_read_as_browser_on_system() {
         let chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36";
         let iphone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
-        let mac = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:125.0) Gecko/20100101 Firefox/125.0";
+        let mac =
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10.15; rv:125.0) Gecko/20100101 Firefox/125.0";
         let device = |ua: &str| Device::from_user_agent(ua).unwrap();
         assert_eq!(device(chrome).words(Lang::En), "Chrome on Windows");
         assert_eq!(device(chrome).words(Lang::Es), "Chrome en Windows");

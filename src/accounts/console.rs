@@ -229,11 +229,9 @@ pub async fn change_password(
             if user_id == current.user_id => {}
         _ => problems.push(PasswordProblem::CurrentWrong),
     }
-    if let Some(refusal) = crate::accounts::password::refusal(
-        &ctx.settings.security,
-        &new_password,
-        &[&current.email],
-    ) {
+    if let Some(refusal) =
+        crate::accounts::password::refusal(&ctx.settings.security, &new_password, &[&current.email])
+    {
         problems.push(PasswordProblem::New(refusal));
     }
     if new_password != confirmation {
@@ -669,9 +667,8 @@ pub async fn overview(ctx: &Ctx, current: &Session) -> anyhow::Result<Overview> 
             ))
         })
         .await?;
-    let methods = enrolled.phones.len()
-        + enrolled.totp.len()
-        + usize::from(enrolled.backup_codes_left > 0);
+    let methods =
+        enrolled.phones.len() + enrolled.totp.len() + usize::from(enrolled.backup_codes_left > 0);
     Ok(Overview {
         name: user.and_then(|u| u.display_name()),
         emails,
@@ -719,50 +716,42 @@ pub async fn activity(
 }
 
 /// The time zone to show this person's times in: the one their browser reports (remembered
-/// on the account when it changes), else the one remembered, else the site's default.
+/// on the account when it differs), else the one remembered, else the site's default.
 pub async fn time_zone(
     ctx: &Ctx,
     user_id: Option<&str>,
     reported: Option<chrono_tz::Tz>,
 ) -> anyhow::Result<chrono_tz::Tz> {
     use crate::storage::schema::users;
+    let default = crate::local_time::site_default(&ctx.settings);
     let Some(uid) = user_id.map(str::to_string) else {
-        return Ok(reported.unwrap_or_else(|| crate::local_time::site_default(&ctx.settings)));
+        return Ok(reported.unwrap_or(default));
     };
-    let remembered = match reported {
-        Some(zone) => {
-            let name = zone.name();
-            ctx.db
-                .run(move |c| {
-                    diesel::update(
-                        users::table
-                            .find(&uid)
-                            .filter(users::time_zone.is_null().or(users::time_zone.ne(name))),
-                    )
-                    .set(users::time_zone.eq(name))
+    let remembered = ctx
+        .db
+        .run(move |c| {
+            let stored: Option<String> = users::table
+                .find(&uid)
+                .select(users::time_zone)
+                .first::<Option<String>>(c)
+                .optional()?
+                .flatten();
+            // Written only when it changes: most page views only read.
+            if let Some(zone) = reported.filter(|z| stored.as_deref() != Some(z.name())) {
+                diesel::update(users::table.find(&uid))
+                    .set(users::time_zone.eq(zone.name()))
                     .execute(c)?;
-                    Ok(())
-                })
-                .await?;
-            return Ok(zone);
-        }
-        None => {
-            ctx.db
-                .run(move |c| {
-                    Ok(users::table
-                        .find(&uid)
-                        .select(users::time_zone)
-                        .first::<Option<String>>(c)
-                        .optional()?
-                        .flatten())
-                })
-                .await?
-        }
-    };
-    Ok(remembered
-        .as_deref()
-        .and_then(crate::local_time::parse_zone)
-        .unwrap_or_else(|| crate::local_time::site_default(&ctx.settings)))
+            }
+            Ok(stored)
+        })
+        .await?;
+    Ok(reported
+        .or_else(|| {
+            remembered
+                .as_deref()
+                .and_then(crate::local_time::parse_zone)
+        })
+        .unwrap_or(default))
 }
 
 /// The person's own record (for the profile page); None if it is gone.

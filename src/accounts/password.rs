@@ -218,8 +218,12 @@ pub fn too_long_to_check(security: &Security, password: &str) -> bool {
 /// act on.
 #[derive(Clone, Debug, PartialEq)]
 pub enum PasswordRefusal {
-    TooShort { min: usize },
-    TooLong { max: usize },
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
     /// zxcvbn's score is under `password_min_score`; its feedback, when it has some.
     TooEasy {
         warning: Option<zxcvbn::feedback::Warning>,
@@ -297,7 +301,11 @@ fn suggestion_key(s: zxcvbn::feedback::Suggestion) -> &'static str {
 
 /// Why a password can't be used; `None` means it's acceptable. NIST 63B: length and a
 /// blocklist-style strength check (zxcvbn), no composition rules.
-pub fn refusal(security: &Security, password: &str, user_inputs: &[&str]) -> Option<PasswordRefusal> {
+pub fn refusal(
+    security: &Security,
+    password: &str,
+    user_inputs: &[&str],
+) -> Option<PasswordRefusal> {
     let length = password.chars().count();
     if length < security.password_min_length {
         return Some(PasswordRefusal::TooShort {
@@ -314,7 +322,9 @@ pub fn refusal(security: &Security, password: &str, user_inputs: &[&str]) -> Opt
         let feedback = entropy.feedback();
         return Some(PasswordRefusal::TooEasy {
             warning: feedback.and_then(|f| f.warning()),
-            suggestions: feedback.map(|f| f.suggestions().to_vec()).unwrap_or_default(),
+            suggestions: feedback
+                .map(|f| f.suggestions().to_vec())
+                .unwrap_or_default(),
         });
     }
     None
@@ -409,7 +419,10 @@ mod tests {
         let es = refusal(&s, "short", &[]).unwrap().in_lang(Lang::Es);
         assert_eq!(es, "Su contraseña debe tener al menos 8 caracteres.");
         let es = refusal(&s, "password123", &[]).unwrap().in_lang(Lang::Es);
-        assert!(es.starts_with("Esta contraseña es demasiado fácil de adivinar."), "{es}");
+        assert!(
+            es.starts_with("Esta contraseña es demasiado fácil de adivinar."),
+            "{es}"
+        );
         assert!(!es.contains("password"), "no English left: {es}");
         let en = refusal(&s, "password123", &[]).unwrap().in_lang(Lang::En);
         assert!(en.contains("This is a very common password."), "{en}");

@@ -36,7 +36,9 @@ pub enum ContactProblem {
     BadEmail,
     NoMessage,
     /// Longer than `message_max_chars`.
-    MessageTooLong { max: usize },
+    MessageTooLong {
+        max: usize,
+    },
 }
 
 /// Files a ticket. A signed-in person (`user_id`) may still give another contact address (their

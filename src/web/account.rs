@@ -12,13 +12,13 @@ use crate::accounts::phone_change::{self, Begin, CodeStep, Confirm, NumberStep, 
 use crate::accounts::signin::{self, SignInOutcome};
 use crate::error::{AppError, PageResult};
 use crate::i18n::Message;
+use crate::local_time::LocalTime;
 use crate::mfa::methods::PhoneChannel;
 use crate::mfa::phone;
 use crate::web::auth::see_other;
 use crate::web::browser::{login_cookie, Browser};
 use crate::web::common::{code_problem, code_status, enc, send_problem};
 use crate::web::guards::{safe_return_path, step_up_redirect, CsrfForm, SensitiveChange, SignedIn};
-use crate::local_time::LocalTime;
 use crate::web::pages::*;
 use crate::web::time_zone::local_time;
 use crate::Ctx;
@@ -572,7 +572,9 @@ pub async fn password_submit(
                 .map(|p| FieldProblem {
                     field: p.field(),
                     message: match p {
-                        PasswordProblem::CurrentWrong => browser.t("console-password-current-wrong"),
+                        PasswordProblem::CurrentWrong => {
+                            browser.t("console-password-current-wrong")
+                        }
                         PasswordProblem::New(refusal) => refusal.in_lang(browser.lang),
                         PasswordProblem::Mismatch => browser.t("console-password-mismatch"),
                     },

@@ -21,7 +21,9 @@ pub fn reported_zone(req: &HttpRequest) -> Option<chrono_tz::Tz> {
     if raw.len() > 200 {
         return None;
     }
-    let decoded = percent_encoding::percent_decode_str(raw).decode_utf8().ok()?;
+    let decoded = percent_encoding::percent_decode_str(raw)
+        .decode_utf8()
+        .ok()?;
     parse_zone(&decoded)
 }
 

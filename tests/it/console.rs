@@ -37,7 +37,10 @@ async fn disconnecting_an_app_kills_its_refresh_and_access_tokens() {
             .collect::<Vec<_>>()
     };
     assert_eq!(apps(&account).len(), 1);
-    assert!(apps(&browser.get_ok("/account").await).is_empty(), "no longer listed");
+    assert!(
+        apps(&browser.get_ok("/account").await).is_empty(),
+        "no longer listed"
+    );
 
     let res = reqwest::Client::new()
         .get(server.url("/userinfo"))

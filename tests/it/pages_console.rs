@@ -148,7 +148,11 @@ async fn every_console_page_and_the_support_form_speak_spanish() {
         (
             "/account/password",
             "Contraseña actual",
-            &["Current password", "Type the new password again", "Change password"],
+            &[
+                "Current password",
+                "Type the new password again",
+                "Change password",
+            ],
         ),
         (
             "/account/profile",
@@ -171,9 +175,15 @@ async fn every_console_page_and_the_support_form_speak_spanish() {
         let html = get_es(&browser, &server, path).await;
         assert_eq!(lang_of(&html), "es", "{path}");
         let text = visible(&html);
-        assert!(text.contains(spanish), "{path}: {spanish:?} missing in {text}");
+        assert!(
+            text.contains(spanish),
+            "{path}: {spanish:?} missing in {text}"
+        );
         for sentence in english {
-            assert!(!text.contains(sentence), "{path}: English {sentence:?} left in {text}");
+            assert!(
+                !text.contains(sentence),
+                "{path}: English {sentence:?} left in {text}"
+            );
         }
     }
     // The same pages in English still read in English.
@@ -188,7 +198,11 @@ async fn activity_reads_in_peoples_words_with_the_app_and_the_device() {
     connect_tax_portal(&server, &browser).await;
     // Someone else's wrong password (from another browser).
     server
-        .sign_in(&server.browser(), "ivy@example.com", "wrong password entirely")
+        .sign_in(
+            &server.browser(),
+            "ivy@example.com",
+            "wrong password entirely",
+        )
         .await;
 
     let html = browser.get_ok("/account/activity").await;
@@ -202,11 +216,23 @@ async fn activity_reads_in_peoples_words_with_the_app_and_the_device() {
         "You confirmed an email address",
         "You created your account",
     ] {
-        assert!(whats.iter().any(|w| w == sentence), "{sentence:?} in {whats:#?}");
+        assert!(
+            whats.iter().any(|w| w == sentence),
+            "{sentence:?} in {whats:#?}"
+        );
     }
     let text = visible(&html);
-    for developer_words in ["consent granted", "signin failed", "tokens issued", "signed up", "Mozilla/5.0"] {
-        assert!(!text.contains(developer_words), "{developer_words:?} in {text}");
+    for developer_words in [
+        "consent granted",
+        "signin failed",
+        "tokens issued",
+        "signed up",
+        "Mozilla/5.0",
+    ] {
+        assert!(
+            !text.contains(developer_words),
+            "{developer_words:?} in {text}"
+        );
     }
     assert!(text.contains("Chrome on Windows"), "{text}");
 
@@ -214,17 +240,27 @@ async fn activity_reads_in_peoples_words_with_the_app_and_the_device() {
     let html = get_es(&browser, &server, "/account/activity").await;
     let whats: Vec<String> = activity_rows(&html).into_iter().map(|r| r.1).collect();
     assert!(
-        whats.iter().any(|w| w == "Tax Portal puede ver su correo electrónico"),
+        whats
+            .iter()
+            .any(|w| w == "Tax Portal puede ver su correo electrónico"),
         "{whats:#?}"
     );
-    assert!(whats.iter().any(|w| w == "Usted inició sesión en Tax Portal"), "{whats:#?}");
+    assert!(
+        whats
+            .iter()
+            .any(|w| w == "Usted inició sesión en Tax Portal"),
+        "{whats:#?}"
+    );
     assert!(visible(&html).contains("Chrome en Windows"));
 
     // The overview: sessions as devices, apps as what they can see.
     let account = visible(&browser.get_ok("/account").await);
     assert!(account.contains("Chrome on Windows"), "{account}");
     assert!(account.contains("Can see your email address"), "{account}");
-    assert!(account.contains("Can tell it's you when you sign in"), "{account}");
+    assert!(
+        account.contains("Can tell it's you when you sign in"),
+        "{account}"
+    );
     assert!(!account.contains("openid"), "no scope names: {account}");
 }
 
@@ -328,11 +364,17 @@ async fn a_person_with_only_backup_codes_is_warned_and_can_remove_nothing_until_
     assert_eq!(count(&account, "#one-method-warning"), 1, "{text}");
     assert!(text.contains("only one way to confirm it's you"), "{text}");
     assert_eq!(
-        count(&account, "#one-method-warning a[href=\"/account/totp/add\"]"),
+        count(
+            &account,
+            "#one-method-warning a[href=\"/account/totp/add\"]"
+        ),
         1,
         "the warning links to adding another method"
     );
-    assert!(text.contains("Make new backup codes"), "codes exist: {text}");
+    assert!(
+        text.contains("Make new backup codes"),
+        "codes exist: {text}"
+    );
 
     // A second method: an authenticator app.
     let page = browser.get_ok("/account/totp/add").await;
@@ -340,7 +382,10 @@ async fn a_person_with_only_backup_codes_is_warned_and_can_remove_nothing_until_
     let res = browser
         .post(
             "/account/totp/add",
-            &[("csrf", &csrf_of(&page)), ("code", &totp_code(&server, &secret))],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("code", &totp_code(&server, &secret)),
+            ],
         )
         .await;
     assert_eq!(location(&res), "/account");
@@ -356,30 +401,46 @@ async fn a_phone_from_sign_up_is_not_recently_changed_and_the_last_factor_has_no
     let account = browser.get_ok("/account").await;
     let text = visible(&account);
     assert!(text.contains("0123"), "{text}");
-    assert!(!text.contains("recently changed"), "enrolled at sign-up: {text}");
+    assert!(
+        !text.contains("recently changed"),
+        "enrolled at sign-up: {text}"
+    );
     assert_eq!(
         count(&account, "form[action=\"/account/phones/remove\"]"),
         0,
         "the only method can't be removed"
     );
     assert!(text.contains("Make backup codes"), "{text}");
-    assert!(!text.contains("Make new backup codes"), "none were ever made: {text}");
+    assert!(
+        !text.contains("Make new backup codes"),
+        "none were ever made: {text}"
+    );
     assert_eq!(count(&account, "#one-method-warning"), 1);
 
     // A second phone, added by a phone change: that one is recently changed.
-    assert_eq!(location(&browser.get("/account/phones/start").await), "/account/phones/change");
+    assert_eq!(
+        location(&browser.get("/account/phones/start").await),
+        "/account/phones/change"
+    );
     let page = browser.get_ok("/account/phones/change").await;
     let res = browser
         .post(
             "/account/phones/change/number",
-            &[("csrf", &csrf_of(&page)), ("phone", OTHER_PHONE), ("channel", "sms")],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", OTHER_PHONE),
+                ("channel", "sms"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 303);
     let code = newest_code(&server, OTHER_PHONE).await;
     let page = browser.get_ok("/account/phones/change").await;
     let res = browser
-        .post("/account/phones/change/code", &[("csrf", &csrf_of(&page)), ("code", &code)])
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
         .await;
     assert_eq!(res.status(), 303);
     let review = browser.get_ok("/account/phones/change").await;
@@ -395,7 +456,13 @@ async fn a_phone_from_sign_up_is_not_recently_changed_and_the_last_factor_has_no
     let doc = scraper::Html::parse_document(&account);
     let phones: Vec<String> = doc
         .select(&scraper::Selector::parse("li.phone").unwrap())
-        .map(|li| li.text().collect::<String>().split_whitespace().collect::<Vec<_>>().join(" "))
+        .map(|li| {
+            li.text()
+                .collect::<String>()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     assert_eq!(phones.len(), 2, "{phones:#?}");
     let old = phones.iter().find(|p| p.contains("0123")).unwrap();
@@ -435,7 +502,10 @@ async fn times_are_in_the_browsers_zone_remembered_on_the_account_else_the_site_
     sign_up_on(&server, &chicago, "tom@example.com").await;
     let (at, text) = first_time(&chicago).await;
     let (day, time) = written(chrono_tz::America::Chicago);
-    assert!(at.contains(&day) && at.contains(&time), "{at:?} vs {day} {time}");
+    assert!(
+        at.contains(&day) && at.contains(&time),
+        "{at:?} vs {day} {time}"
+    );
     assert!(text.contains("America/Chicago"), "{text}");
 
     // Remembered on the account: a browser that reports nothing shows Chicago too.
@@ -460,7 +530,11 @@ async fn times_are_in_the_browsers_zone_remembered_on_the_account_else_the_site_
     let stored = server
         .ctx
         .db
-        .run(|c| Ok(verity::accounts::users::by_email(c, "vic@example.com")?.unwrap().time_zone))
+        .run(|c| {
+            Ok(verity::accounts::users::by_email(c, "vic@example.com")?
+                .unwrap()
+                .time_zone)
+        })
         .await
         .unwrap();
     assert_eq!(stored, None);
@@ -469,7 +543,11 @@ async fn times_are_in_the_browsers_zone_remembered_on_the_account_else_the_site_
     let html = get_es(&chicago, &server, "/account/activity").await;
     let at = activity_rows(&html)[0].0.clone();
     let local = now.with_timezone(&chrono_tz::America::Chicago);
-    let half = if local.format("%p").to_string() == "AM" { "a. m." } else { "p. m." };
+    let half = if local.format("%p").to_string() == "AM" {
+        "a. m."
+    } else {
+        "p. m."
+    };
     assert!(
         at.contains(&format!("{} {half}", local.format("%-I:%M"))) && at.contains(" de "),
         "{at:?}"
@@ -481,7 +559,10 @@ async fn the_script_that_reports_the_zone_is_served() {
     let server = TestServer::start().await;
     let res = server.browser().get("/static/timezone.js").await;
     assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/javascript"));
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
     let body = res.text().await.unwrap();
     assert!(body.contains("resolvedOptions().timeZone") && body.contains("verity_tz="));
 }
@@ -502,9 +583,22 @@ fn assert_field_flagged(html: &str, field: &str, message_id: &str) {
         .next()
         .unwrap_or_else(|| panic!("a field #{field}"));
     let classes = input.value().attr("class").unwrap_or("");
-    assert!(classes.contains("error"), "#{field} marked invalid: {classes}");
-    assert_eq!(input.value().attr("aria-describedby").map(|d| d.contains(message_id)), Some(true), "#{field}");
-    assert!(text_of(html, &format!("#{message_id}")).is_some_and(|t| !t.trim().is_empty()), "#{message_id}");
+    assert!(
+        classes.contains("error"),
+        "#{field} marked invalid: {classes}"
+    );
+    assert_eq!(
+        input
+            .value()
+            .attr("aria-describedby")
+            .map(|d| d.contains(message_id)),
+        Some(true),
+        "#{field}"
+    );
+    assert!(
+        text_of(html, &format!("#{message_id}")).is_some_and(|t| !t.trim().is_empty()),
+        "#{message_id}"
+    );
 }
 
 #[actix_web::test]
@@ -525,7 +619,10 @@ async fn the_support_form_names_every_bad_field_at_once_in_a_summary() {
         .await;
     assert_eq!(res.status(), 422);
     let html = res.text().await.unwrap();
-    assert_eq!(summary_links(&html), ["#category", "#contact_email", "#message"]);
+    assert_eq!(
+        summary_links(&html),
+        ["#category", "#contact_email", "#message"]
+    );
     assert_field_flagged(&html, "category", "category-error");
     assert_field_flagged(&html, "contact_email", "email-error");
     assert_field_flagged(&html, "message", "message-error");
@@ -551,13 +648,21 @@ async fn the_support_form_names_every_bad_field_at_once_in_a_summary() {
         .http
         .post(server.url("/support"))
         .header("accept-language", "es")
-        .form(&[("csrf", csrf_of(&page).as_str()), ("category", ""), ("contact_email", ""), ("message", "")])
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("category", ""),
+            ("contact_email", ""),
+            ("message", ""),
+        ])
         .send()
         .await
         .unwrap();
     let text = visible(&res.text().await.unwrap());
     assert!(text.contains("Elija el tema de su mensaje."), "{text}");
-    assert!(!text.contains("Choose what your message is about."), "{text}");
+    assert!(
+        !text.contains("Choose what your message is about."),
+        "{text}"
+    );
 }
 
 #[actix_web::test]
@@ -586,7 +691,10 @@ async fn change_password_and_profile_name_every_bad_field_at_once() {
     assert_field_flagged(&html, "password", "password-error");
     assert_field_flagged(&html, "password_confirmation", "confirmation-error");
     let text = visible(&html);
-    assert!(text.contains("Your current password isn't right."), "{text}");
+    assert!(
+        text.contains("Your current password isn't right."),
+        "{text}"
+    );
     assert!(text.contains("too easy to guess"), "{text}");
     assert!(text.contains("don't match"), "{text}");
 
@@ -595,7 +703,11 @@ async fn change_password_and_profile_name_every_bad_field_at_once() {
     let res = browser
         .post(
             "/account/profile",
-            &[("csrf", &csrf_of(&page)), ("given_name", &long), ("family_name", "a\nb")],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("given_name", &long),
+                ("family_name", "a\nb"),
+            ],
         )
         .await;
     assert_eq!(res.status(), 422);

@@ -420,7 +420,11 @@ async fn the_last_authenticator_app_stays_a_second_is_removable_with_an_email_a_
     let account = browser.get_ok("/account").await;
     let first = app_ids(&account);
     assert_eq!(first.len(), 1);
-    assert_eq!(app_remove_buttons(&account), 0, "no Remove on the only factor");
+    assert_eq!(
+        app_remove_buttons(&account),
+        0,
+        "no Remove on the only factor"
+    );
 
     // The only factor: refused, nothing removed, nobody told.
     let res = remove_app(&browser, &first[0]).await;
