@@ -224,7 +224,17 @@ async fn complete_session(
                 let new_device = sessions::has_any_session(c, &uid)? && !sessions::device_known(c, &uid, &device)?;
                 let amr_refs: Vec<&str> = amr_owned.iter().map(String::as_str).collect();
                 let s = sessions::create(c, now, &uid, &a, &device, &amr_refs, &acr_owned)?;
-                audit::record(c, now, audit::Event { kind: audit::Kind::SignedIn, user_id: Some(&uid), client_id: None, detail: serde_json::json!({ "session": s.id, "amr": amr_owned, "acr": acr_owned, "new_device": new_device }), actor: Some(&a) })?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: audit::Kind::SignedIn,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "session": s.id, "amr": amr_owned, "acr": acr_owned, "new_device": new_device }),
+                        actor: Some(&a),
+                    },
+                )?;
                 // Whoever can sign in normally owns the account: a waiting account reset is void.
                 let reset_cancelled = crate::recovery::account_reset::cancel_on_sign_in(c, now, &uid, &a)?;
                 Ok((s, new_device, reset_cancelled))

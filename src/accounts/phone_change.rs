@@ -316,7 +316,22 @@ pub async fn commit(
                 if let (Some(d), Some(e)) = (detail.as_object_mut(), extra.as_object()) {
                     d.extend(e.clone());
                 }
-                audit::record(c, now, audit::Event { kind: if replacing.is_some() { audit::Kind::PhoneChanged } else { audit::Kind::PhoneAdded }, user_id: Some(&uid), client_id: client_id.as_deref(), detail: detail, actor: actor.as_ref() })?;
+                let kind = if replacing.is_some() {
+                    audit::Kind::PhoneChanged
+                } else {
+                    audit::Kind::PhoneAdded
+                };
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind,
+                        user_id: Some(&uid),
+                        client_id: client_id.as_deref(),
+                        detail,
+                        actor: actor.as_ref(),
+                    },
+                )?;
                 Ok(Ok(old))
             })
         })

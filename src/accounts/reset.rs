@@ -214,7 +214,17 @@ pub async fn complete(
                 let revoked_grants = diesel::update(grants::table.filter(grants::user_id.eq(&uid)).filter(grants::revoked_at.is_null()))
                     .set((grants::revoked_at.eq(now), grants::revoked_reason.eq("password reset")))
                     .execute(c)?;
-                audit::record(c, now, audit::Event { kind: audit::Kind::PasswordReset, user_id: Some(&uid), client_id: None, detail: serde_json::json!({ "sessions_ended": sessions, "grants_revoked": revoked_grants }), actor: Some(&a) })?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: audit::Kind::PasswordReset,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "sessions_ended": sessions, "grants_revoked": revoked_grants }),
+                        actor: Some(&a),
+                    },
+                )?;
                 Ok(true)
             })
         })

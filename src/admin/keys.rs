@@ -103,7 +103,7 @@ pub async fn rotate(ctx: &Ctx, agent: &Agent, req: RotateRequest) -> Outcome<Key
                     kind: crate::audit::Kind::SigningKeyRotated,
                     user_id: None,
                     client_id: Some(&agent_id),
-                    detail: detail,
+                    detail,
                     actor: None,
                 },
             )

@@ -234,7 +234,17 @@ pub async fn start(
     );
     ctx.db
         .run(move |c| {
-            crate::audit::record(c, now, crate::audit::Event { kind: crate::audit::Kind::SupportPhoneChangeStarted, user_id: Some(&uid), client_id: Some(&who), detail: serde_json::json!({ "change": change, "new": masked, "identity_check": identity_check, "note": note }), actor: None })
+            crate::audit::record(
+                c,
+                now,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::SupportPhoneChangeStarted,
+                    user_id: Some(&uid),
+                    client_id: Some(&who),
+                    detail: serde_json::json!({ "change": change, "new": masked, "identity_check": identity_check, "note": note }),
+                    actor: None,
+                },
+            )
         })
         .await?;
     Ok(PhoneChangeStarted {

@@ -479,7 +479,7 @@ fn insert(
                 kind: audit::Kind::ClientRegistered,
                 user_id: None,
                 client_id: Some(&created.client_id),
-                detail: detail,
+                detail,
                 actor: Some(actor),
             },
         )?;

@@ -471,7 +471,17 @@ pub async fn exchange(
                 } else {
                     None
                 };
-                crate::audit::record(c, now, crate::audit::Event { kind: crate::audit::Kind::TokensIssued, user_id: Some(&row.user_id), client_id: Some(&row.client_id), detail: serde_json::json!({ "grant": row.id, "scopes": row.scopes, "refresh_token": refresh.is_some() }), actor: None })?;
+                crate::audit::record(
+                    c,
+                    now,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::TokensIssued,
+                        user_id: Some(&row.user_id),
+                        client_id: Some(&row.client_id),
+                        detail: serde_json::json!({ "grant": row.id, "scopes": row.scopes, "refresh_token": refresh.is_some() }),
+                        actor: None,
+                    },
+                )?;
                 Ok(Some(refresh))
             })
         })
