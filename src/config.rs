@@ -163,6 +163,13 @@ pub struct Security {
     pub session_idle_secs: u64,
     pub session_absolute_secs: u64,
     pub remember_browser_days: u64,
+    /// A sign-in from a browser the account knows still gets a new-sign-in alert when it comes
+    /// from a network the account hasn't signed in from for this many days…
+    pub new_network_days: u64,
+    /// …where a network is the address's first this many bits for IPv4 (24: a /24)…
+    pub new_network_ipv4_prefix: u8,
+    /// …and for IPv6 (48: a /48, what one site is usually given).
+    pub new_network_ipv6_prefix: u8,
     pub auth_code_ttl_secs: u64,
     pub id_token_ttl_secs: u64,
     pub access_token_ttl_secs: u64,
@@ -297,6 +304,9 @@ impl Default for Security {
             session_idle_secs: 1800,
             session_absolute_secs: 43200,
             remember_browser_days: 30,
+            new_network_days: 90,
+            new_network_ipv4_prefix: 24,
+            new_network_ipv6_prefix: 48,
             auth_code_ttl_secs: 60,
             id_token_ttl_secs: 600,
             access_token_ttl_secs: 600,
@@ -437,6 +447,15 @@ impl Settings {
             bail!(
                 "security.email_adds_per_account_per_day and email_adds_per_address_per_day must be \
                  at least 1"
+            );
+        }
+        if !(8..=32).contains(&s.new_network_ipv4_prefix)
+            || !(16..=128).contains(&s.new_network_ipv6_prefix)
+            || !(1..=3650).contains(&s.new_network_days)
+        {
+            bail!(
+                "security.new_network_ipv4_prefix must be 8 to 32, new_network_ipv6_prefix 16 to \
+                 128 and new_network_days 1 to 3650"
             );
         }
         if s.password_failures_hard_limit > 100 {

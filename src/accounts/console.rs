@@ -10,6 +10,7 @@ use crate::accounts::password::PasswordRefusal;
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::step_up::SteppedUp;
 use crate::audit::{self, Actor};
+use crate::notify::notices::{self, AppChange, Notice, Texts};
 use crate::storage::schema::{browser_sessions, clients, consents, grants};
 use crate::Ctx;
 
@@ -212,8 +213,8 @@ impl PasswordProblem {
 }
 
 /// Changing the password: needs the current one (and a recent full sign-in). Every other
-/// session ends, and the person is told by email. Every field is checked, so the person sees
-/// every problem at once.
+/// session ends, and the person is told by e-mail and by a text to the default phone. Every
+/// field is checked, so the person sees every problem at once.
 pub async fn change_password(
     ctx: &Ctx,
     current: &SteppedUp,
@@ -262,19 +263,12 @@ pub async fn change_password(
         })
         .await?;
     end_other_sessions(ctx, current, actor).await?;
-    let site = &ctx.settings.site_name;
-    let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
-    crate::accounts::emails::notify_all(
-        ctx,
-        &current.user_id,
-        None,
-        &format!("Your {site} password was changed"),
-        &format!(
-            "The password of your {site} account was changed on {}. Every other device was signed out.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
-            now.format("%Y-%m-%d %H:%M UTC")
-        ),
-    )
-    .await?;
+    let notice = Notice::PasswordChanged {
+        at: now,
+        not_me_link: crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email)
+            .await?,
+    };
+    notices::tell_account(ctx, &current.user_id, None, Texts::DefaultPhone, &notice).await?;
     Ok(PasswordChange::Done)
 }
 
@@ -456,7 +450,7 @@ pub async fn totp_add_confirm(
         // Another request added the last app allowed meanwhile: nothing to confirm any more.
         return Ok(CodeOutcome::NoCodeSent);
     }
-    notify_methods_changed(ctx, current, "An authenticator app was added").await?;
+    notify_methods_changed(ctx, current, AppChange::Added).await?;
     Ok(CodeOutcome::Accepted)
 }
 
@@ -516,25 +510,23 @@ pub async fn totp_remove(
         })
         .await?;
     if outcome == RemoveApp::Removed {
-        notify_methods_changed(ctx, current, "An authenticator app was removed").await?;
+        notify_methods_changed(ctx, current, AppChange::Removed).await?;
     }
     Ok(outcome)
 }
 
-async fn notify_methods_changed(ctx: &Ctx, current: &Session, what: &str) -> anyhow::Result<()> {
-    let site = &ctx.settings.site_name;
-    let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
-    crate::accounts::emails::notify_all(
-        ctx,
-        &current.user_id,
-        None,
-        &format!("Your {site} sign-in methods changed"),
-        &format!(
-            "{what} on your {site} account on {}.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
-            ctx.clock.now().format("%Y-%m-%d %H:%M UTC")
-        ),
-    )
-    .await
+async fn notify_methods_changed(
+    ctx: &Ctx,
+    current: &Session,
+    change: AppChange,
+) -> anyhow::Result<()> {
+    let notice = Notice::AuthenticatorApp {
+        change,
+        at: ctx.clock.now(),
+        not_me_link: crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email)
+            .await?,
+    };
+    notices::tell_account(ctx, &current.user_id, None, Texts::None, &notice).await
 }
 
 /// "This wasn't me" on an activity entry: sign out everywhere (this browser too) and email a

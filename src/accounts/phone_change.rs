@@ -20,7 +20,8 @@ use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::enrol::{add_phone, number_refusal};
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
-use crate::notify::{send_best_effort, Channel, Message};
+use crate::notify::notices::{self, Notice, Texts};
+use crate::notify::Channel;
 use crate::storage::store::{get_json, put_json};
 use crate::Ctx;
 
@@ -344,15 +345,7 @@ pub async fn commit(
         new_masked: phone::mask(e164),
         at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
     };
-    notify_change(
-        ctx,
-        user_id,
-        email,
-        old_number.as_deref(),
-        Some(e164),
-        &receipt,
-    )
-    .await?;
+    notify_change(ctx, user_id, email, old_number.as_deref(), Some(e164), now).await?;
     Ok(Some(receipt))
 }
 
@@ -432,7 +425,7 @@ pub async fn remove(
                 &session.email,
                 Some(&number),
                 None,
-                &receipt,
+                now,
             )
             .await?;
             Ok(Remove::Removed(receipt))
@@ -449,54 +442,26 @@ async fn notify_change(
     email: &str,
     old: Option<&str>,
     new: Option<&str>,
-    receipt: &Receipt,
+    at: chrono::NaiveDateTime,
 ) -> anyhow::Result<()> {
-    let site = &ctx.settings.site_name;
     let link = crate::accounts::login::not_me_link(ctx, user_id, email).await?;
-    let what = match (old, new) {
-        (Some(o), Some(n)) => format!(
-            "the phone number {} was replaced by {}",
-            phone::mask(o),
-            phone::mask(n)
-        ),
-        (None, Some(n)) => format!("the phone number {} was added", phone::mask(n)),
-        (Some(o), None) => format!("the phone number {} was removed", phone::mask(o)),
-        (None, None) => "your phone numbers changed".to_string(),
-    };
+    let lang = notices::lang_of_account(ctx, user_id).await?;
     if let Some(o) = old {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Sms,
-                to: o.to_string(),
-                subject: format!("{site} phone change"),
-                body: format!("{site}: your number on {site} was changed on {}. If this wasn't you, go to {link}", receipt.at),
-            },
-        )
-        .await;
+        let notice = Notice::PhoneOldNumber {
+            at,
+            not_me_link: link.clone(),
+        };
+        notices::send_best_effort(ctx, Channel::Sms, o, lang, &notice).await;
     }
-    crate::accounts::emails::notify_all(
-        ctx,
-        user_id,
-        None,
-        &format!("Your {site} phone numbers changed"),
-        &format!(
-            "On {}, {what} on your {site} account.\n\nIf this was you, there's nothing to do.\nIf this wasn't you, open this link to sign out everywhere and secure your account:\n\n{link}\n",
-            receipt.at
-        ),
-    )
-    .await?;
+    let notice = Notice::PhonesChanged {
+        old_masked: old.map(phone::mask),
+        new_masked: new.map(phone::mask),
+        at,
+        not_me_link: link,
+    };
+    notices::tell_account(ctx, user_id, None, Texts::None, &notice).await?;
     if let Some(n) = new {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Sms,
-                to: n.to_string(),
-                subject: format!("{site} phone added"),
-                body: format!("{site}: this number is now on your {site} account (since {}). Security codes will come here.", receipt.at),
-            },
-        )
-        .await;
+        notices::send_best_effort(ctx, Channel::Sms, n, lang, &Notice::PhoneNewNumber { at }).await;
     }
     Ok(())
 }

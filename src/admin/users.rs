@@ -473,15 +473,12 @@ pub async fn reset_mfa(
     })
     .await?;
     crate::mfa::challenge::clear_lock(ctx, id).await?;
-    let site = &ctx.settings.site_name;
-    crate::accounts::emails::notify_all(
+    crate::notify::notices::tell_account(
         ctx,
         id,
         None,
-        &format!("The second factors on your {site} account were removed"),
-        &format!(
-            "At your request, our support team removed every second factor (phone numbers, authenticator apps, backup codes) from your {site} account, and signed it out everywhere.\n\nThe next time you sign in, you'll set up a new one.\n\nIf you didn't ask for this, contact {site} support right away.\n"
-        ),
+        crate::notify::notices::Texts::None,
+        &crate::notify::notices::Notice::FactorsRemovedBySupport,
     )
     .await?;
     detail(ctx, id).await
@@ -491,11 +488,15 @@ pub async fn reset_mfa(
 /// somewhere), with personal data scrubbed, every method, email, consent and session gone.
 pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     let uid = id.to_string();
-    let addresses = ctx
+    // Where to tell the person, and in which language, read while the account still exists.
+    let (addresses, lang) = ctx
         .db
         .run(move |c| {
             Ok(match live_user(c, &uid) {
-                Ok(_) => Ok(crate::accounts::emails::confirmed_addresses(c, &uid)?),
+                Ok(user) => Ok((
+                    crate::accounts::emails::confirmed_addresses(c, &uid)?,
+                    crate::accounts::users::lang_of(&user),
+                )),
                 Err(p) => Err(p),
             })
         })
@@ -516,6 +517,7 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
         run(diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(&uid))).execute(c))?;
         run(diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&uid))).execute(c))?;
         run(diesel::delete(consents::table.filter(consents::user_id.eq(&uid))).execute(c))?;
+        run(crate::accounts::networks::forget(c, &uid))?;
         run(diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(&uid))).execute(c))?;
         // A waiting account reset dies with the account.
         run(diesel::delete(
@@ -546,16 +548,13 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
         Ok(())
     })
     .await?;
-    let site = &ctx.settings.site_name;
-    for to in addresses {
-        crate::notify::send_best_effort(
-            &*ctx.notifier,
-            crate::notify::Message {
-                channel: crate::notify::Channel::Email,
-                to,
-                subject: format!("Your {site} account was deleted"),
-                body: format!("Your {site} account and the personal data in it were deleted by our support team.\n\nIf you didn't ask for this, contact {site} support.\n"),
-            },
+    for to in &addresses {
+        crate::notify::notices::send_best_effort(
+            ctx,
+            crate::notify::Channel::Email,
+            to,
+            lang,
+            &crate::notify::notices::Notice::AccountDeleted,
         )
         .await;
     }

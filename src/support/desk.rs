@@ -11,7 +11,8 @@ use crate::admin::auth::Agent;
 use crate::admin::pagination::{self, Page};
 use crate::admin::sort_keys::{time_and_id, time_key};
 use crate::admin::{Outcome, Problem};
-use crate::notify::{Channel, Message};
+use crate::notify::notices::{self, Notice};
+use crate::notify::Channel;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{support_replies, support_tickets};
 use crate::support::tickets::Ticket;
@@ -246,18 +247,16 @@ pub async fn reply(ctx: &Ctx, agent: &Agent, id: &str, req: NewReply) -> Outcome
             })
         })
         .await?;
-    let site = &ctx.settings.site_name;
-    crate::notify::send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: ticket.contact_email.clone(),
-            subject: format!("Re: your message to {site} support ({})", ticket.id),
-            body: format!(
-                "{}\n\n--\n{site} support, about ticket {}. Reply by contacting support again and mention the ticket number.\nWe will never ask you for your password or for a code we sent you.\n",
-                reply.body, ticket.id
-            ),
-        },
+    let notice = Notice::SupportReply {
+        ticket: ticket.id.clone(),
+        reply: reply.body.clone(),
+    };
+    notices::send_best_effort(
+        ctx,
+        Channel::Email,
+        &ticket.contact_email,
+        ticket.lang(),
+        &notice,
     )
     .await;
     Ok(ReplyView::of(&reply))

@@ -23,6 +23,7 @@ mod keys;
 mod language;
 mod logout;
 mod mfa;
+mod notices;
 mod oauth_review;
 mod oidc;
 mod ops;
