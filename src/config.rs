@@ -96,6 +96,12 @@ pub struct Settings {
     pub forwarded_header: ForwardedHeader,
     /// Product name shown on pages and in messages.
     pub site_name: String,
+    /// The operator's logo in the page header: a `.png`, `.svg` or `.jpg` file (at most 1 MiB),
+    /// read once at start. Without it the header shows the site name alone.
+    pub site_logo: Option<PathBuf>,
+    /// Show the U.S. Web Design System's "An official website of the United States government"
+    /// banner on every page. Only for deployments run by a U.S. government agency.
+    pub official_banner: bool,
     /// Region (ISO 3166 code) assumed for phone numbers typed without a leading `+`.
     pub default_phone_region: String,
     /// The IANA time zone pages show times in until a person's browser has reported theirs
@@ -258,6 +264,8 @@ impl Default for Settings {
             ],
             forwarded_header: ForwardedHeader::XForwardedFor,
             site_name: "Verity".into(),
+            site_logo: None,
+            official_banner: false,
             default_phone_region: "US".into(),
             default_time_zone: "America/New_York".into(),
             dynamic_registration: false,
@@ -399,6 +407,9 @@ impl Settings {
             if self.master_key.is_none() {
                 bail!("production mode needs VERITY_MASTER_KEY (32 random bytes, base64)");
             }
+        }
+        if let Some(logo) = &self.site_logo {
+            crate::assets::logo_extension(logo)?;
         }
         if self.dynamic_registration {
             match &self.registration_initial_access_token {
@@ -905,6 +916,24 @@ mod tests {
         assert!(
             text.contains("invalid IP address syntax\nin `trusted_proxies`"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_logo_and_the_official_banner_are_read_from_the_environment() {
+        let s = Settings::load_from(vars(&[
+            ("VERITY_SITE_LOGO", "/etc/verity/logo.svg"),
+            ("VERITY_OFFICIAL_BANNER", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(s.site_logo, Some(PathBuf::from("/etc/verity/logo.svg")));
+        assert!(s.official_banner);
+        assert!(!Settings::default().official_banner, "off unless asked for");
+        let err =
+            Settings::load_from(vars(&[("VERITY_SITE_LOGO", "/etc/verity/logo.gif")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("must be a .png, .svg or .jpg"),
+            "{err:#}"
         );
     }
 

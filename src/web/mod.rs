@@ -38,6 +38,8 @@ pub(crate) fn is_machine_path(path: &str) -> bool {
         "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
     ) || path.starts_with("/.well-known/")
         || path.starts_with("/admin/api/")
+        // Publicly cached: a cookie there could be stored and handed to others.
+        || path.starts_with("/static/")
 }
 
 /// Builds [`ROUTES`] and the function that registers them from one list, so the list the
@@ -148,8 +150,7 @@ route_table! {
     get "/healthz" => ops::healthz,
     get "/readyz" => ops::readyz,
     get "/dev/outbox" => ops::dev_outbox,
-    get "/static/verity.css" => ops::stylesheet,
-    get "/static/timezone.js" => time_zone::script,
+    get "/static/{hash}/{path:.+}" => ops::static_file,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -220,12 +221,12 @@ where
         let lang = browser::request_lang(res.request(), session.as_ref());
         let (heading, message) = err.page_text(lang);
         let page = pages::ErrorPage {
-            layout: pages::Layout {
-                site_name: ctx.settings.site_name.clone(),
-                title: heading.clone(),
-                // No signed-in chrome: an error page offers no sign-out.
-                signed_in: None,
-                csrf: browser::csrf_token_for(
+            layout: pages::Layout::new(
+                &ctx,
+                lang,
+                &heading,
+                browser::here(res.request()),
+                browser::csrf_token_for(
                     &ctx,
                     res.request()
                         .extensions()
@@ -234,10 +235,7 @@ where
                         .unwrap_or(""),
                     session.as_ref(),
                 ),
-                lang,
-                here: browser::here(res.request()),
-                support: pages::SupportContact::from_settings(&ctx.settings.support, lang),
-            },
+            ),
             heading,
             message,
         };

@@ -1,10 +1,9 @@
-//! The person's time zone: `static/timezone.js` (served here) puts the browser's IANA zone in
+//! The person's time zone: `static/timezone.js` (a bundle asset) puts the browser's IANA zone in
 //! the `verity_tz` cookie; pages that show times read it, check it (`local_time::parse_zone`)
 //! and, when signed in, remember it on the account. An unknown or missing zone falls back to
 //! the account's, then to the site's `default_time_zone`.
 
-use actix_web::http::header;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::HttpRequest;
 
 use crate::error::AppError;
 use crate::local_time::{parse_zone, LocalTime};
@@ -36,12 +35,4 @@ pub async fn local_time(
     let user = browser.session.as_ref().map(|s| s.user_id.as_str());
     let zone = crate::accounts::console::time_zone(ctx, user, reported_zone(req)).await?;
     Ok(LocalTime::new(zone, browser.lang))
-}
-
-/// `GET /static/timezone.js`.
-pub async fn script(_ctx: web::Data<Ctx>) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/javascript; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/timezone.js"))
 }

@@ -10,6 +10,7 @@ mod admin_keys;
 mod admin_notices;
 mod admin_support;
 mod admin_users;
+mod assets;
 mod at_rest;
 mod client_auth;
 mod concurrency;

@@ -555,16 +555,27 @@ async fn times_are_in_the_browsers_zone_remembered_on_the_account_else_the_site_
 }
 
 #[actix_web::test]
-async fn the_script_that_reports_the_zone_is_served() {
+async fn the_pages_with_times_load_the_script_that_reports_the_zone() {
     let server = TestServer::start().await;
-    let res = server.browser().get("/static/timezone.js").await;
-    assert_eq!(res.status(), 200);
-    assert!(res.headers()["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/javascript"));
-    let body = res.text().await.unwrap();
-    assert!(body.contains("resolvedOptions().timeZone") && body.contains("verity_tz="));
+    let browser = server.signed_in_browser("wil@example.com").await;
+    for path in ["/account", "/account/activity"] {
+        let html = browser.get_ok(path).await;
+        let doc = scraper::Html::parse_document(&html);
+        let src = doc
+            .select(&scraper::Selector::parse("script[src$=\"/timezone.js\"]").unwrap())
+            .next()
+            .and_then(|s| s.value().attr("src"))
+            .unwrap_or_else(|| panic!("{path} loads timezone.js"))
+            .to_string();
+        let res = browser.get(&src).await;
+        assert_eq!(res.status(), 200, "{src}");
+        assert!(res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript"));
+        let body = res.text().await.unwrap();
+        assert!(body.contains("resolvedOptions().timeZone") && body.contains("verity_tz="));
+    }
 }
 
 /// The error summary: the links it holds, and the text of each field's own message.
