@@ -265,6 +265,47 @@ async fn activity_reads_in_peoples_words_with_the_app_and_the_device() {
 }
 
 #[actix_web::test]
+async fn a_kind_this_version_doesnt_know_reads_as_a_general_sentence() {
+    let server = TestServer::start().await;
+    let browser = server.signed_in_browser("gus@example.com").await;
+    let later = server.ctx.clock.now() + chrono::Duration::minutes(1);
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::audit_events;
+            let user = verity::accounts::users::by_email(c, "gus@example.com")?.unwrap();
+            diesel::insert_into(audit_events::table)
+                .values((
+                    audit_events::id.eq("zzzz-from-a-newer-version"),
+                    audit_events::user_id.eq(Some(user.id)),
+                    audit_events::kind.eq("identity_verified_by_a_newer_version"),
+                    audit_events::detail.eq("{}"),
+                    audit_events::created_at
+                        .eq(chrono::Utc::now().naive_utc() + chrono::Duration::hours(1)),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    for (path, words) in [
+        ("/account/activity", "Something changed on your account"),
+        ("/account", "Something changed on your account"),
+    ] {
+        let rows = activity_rows(&browser.get_ok(path).await);
+        assert_eq!(rows[0].1, words, "{path}: {rows:#?}");
+        assert!(
+            !rows.iter().any(|r| r.1.contains("identity_verified")),
+            "{rows:#?}"
+        );
+    }
+    let rows = activity_rows(&get_es(&browser, &server, "/account/activity").await);
+    assert_eq!(rows[0].1, "Hubo un cambio en su cuenta");
+}
+
+#[actix_web::test]
 async fn this_wasnt_me_is_offered_on_sign_ins_and_changes_only() {
     let server = TestServer::start().await;
     let browser = server.signed_in_browser("ned@example.com").await;
