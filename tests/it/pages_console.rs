@@ -282,8 +282,7 @@ async fn a_kind_this_version_doesnt_know_reads_as_a_general_sentence() {
                     audit_events::user_id.eq(Some(user.id)),
                     audit_events::kind.eq("identity_verified_by_a_newer_version"),
                     audit_events::detail.eq("{}"),
-                    audit_events::created_at
-                        .eq(chrono::Utc::now().naive_utc() + chrono::Duration::hours(1)),
+                    audit_events::created_at.eq(later),
                 ))
                 .execute(c)?;
             Ok(())
