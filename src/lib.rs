@@ -16,6 +16,7 @@ pub mod error;
 pub mod help;
 pub mod i18n;
 pub mod keys;
+pub mod local_time;
 pub mod mfa;
 pub mod net;
 pub mod notify;

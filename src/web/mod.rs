@@ -19,6 +19,7 @@ pub mod recovery;
 pub mod registration;
 pub mod reset;
 pub mod support;
+pub mod time_zone;
 
 use std::net::TcpListener;
 

@@ -29,6 +29,7 @@ mod notices;
 mod oauth_review;
 mod oidc;
 mod ops;
+mod pages_console;
 mod passwords;
 mod phones;
 mod promises_account;
