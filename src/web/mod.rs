@@ -160,12 +160,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
             .limit(64 * 1024)
-            .error_handler(|err, _| {
-                AppError::BadRequest(format!("The form could not be read: {err}")).into()
-            }),
+            .error_handler(|err, _| guards::form_unreadable(&err).into()),
     )
     .app_data(web::QueryConfig::default().error_handler(|err, _| {
-        AppError::BadRequest(format!("The address could not be read: {err}")).into()
+        tracing::debug!(error = %err, "unreadable query");
+        AppError::refused("error-address-unreadable").into()
     }))
     .configure(admin::routes)
     .configure(register)
