@@ -161,39 +161,8 @@ lock-mfa-support = Can't wait? Contact support.
 
 ## Password rules (sign-up, reset; any page that sets a password may use them)
 
-password-too-short = Your password must be at least { $count } characters long.
-password-too-long = Your password can be at most { $count } characters long.
-password-too-easy = This password is too easy to guess.
-password-try-a-phrase = Try a longer phrase of several unrelated words.
 password-confirmation-mismatch = The two passwords don't match.
 password-far-too-long = That password is far longer than any we accept.
-password-warning-straight-rows = Straight rows of keys are easy to guess.
-password-warning-keyboard-patterns = Short keyboard patterns are easy to guess.
-password-warning-repeats = Repeats like "aaa" are easy to guess.
-password-warning-repeated-groups = Repeats like "abcabcabc" are only slightly harder to guess than "abc".
-password-warning-top-10 = This is a top-10 common password.
-password-warning-top-100 = This is a top-100 common password.
-password-warning-common = This is a very common password.
-password-warning-similar-to-common = This is similar to a commonly used password.
-password-warning-sequences = Sequences like abc or 6543 are easy to guess.
-password-warning-recent-years = Recent years are easy to guess.
-password-warning-single-word = A word by itself is easy to guess.
-password-warning-dates = Dates are often easy to guess.
-password-warning-names = Names and surnames by themselves are easy to guess.
-password-warning-common-names = Common names and surnames are easy to guess.
-password-suggestion-few-words = Use a few words, avoid common phrases.
-password-suggestion-no-symbols-needed = No need for symbols, digits, or uppercase letters.
-password-suggestion-add-a-word = Add another word or two. Uncommon words are better.
-password-suggestion-capitals = Capitalization doesn't help very much.
-password-suggestion-all-capitals = All-uppercase is almost as easy to guess as all-lowercase.
-password-suggestion-reversed-words = Reversed words aren't much harder to guess.
-password-suggestion-substitutions = Predictable substitutions like "@" instead of "a" don't help very much.
-password-suggestion-longer-pattern = Use a longer keyboard pattern with more turns.
-password-suggestion-no-repeats = Avoid repeated words and characters.
-password-suggestion-no-sequences = Avoid sequences.
-password-suggestion-no-recent-years = Avoid recent years.
-password-suggestion-no-personal-years = Avoid years that are associated with you.
-password-suggestion-no-personal-dates = Avoid dates and years that are associated with you.
 
 ## Password reset: email, check your email, confirm it's you, new password
 

@@ -26,3 +26,5 @@ banner-dotgov-title = Official websites use .gov
 banner-dotgov-body = A .gov website belongs to an official government organization in the United States.
 banner-https-title = Secure .gov websites use HTTPS
 banner-https-body = A lock or https:// means you've safely connected to the .gov website. Share sensitive information only on official, secure websites.
+error-form-unreadable = We couldn't read that form. Go back, reload the page, and try again.
+error-address-unreadable = We couldn't read this page's address. Check the link, or go back and try again.

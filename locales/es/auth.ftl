@@ -162,39 +162,8 @@ lock-mfa-support = ¿No puede esperar? Comuníquese con soporte.
 
 ## Reglas de contraseñas (crear una cuenta, restablecer; cualquier página que fije una contraseña)
 
-password-too-short = Su contraseña debe tener al menos { $count } caracteres.
-password-too-long = Su contraseña puede tener como máximo { $count } caracteres.
-password-too-easy = Esta contraseña es demasiado fácil de adivinar.
-password-try-a-phrase = Pruebe con una frase más larga de varias palabras sin relación entre sí.
 password-confirmation-mismatch = Las dos contraseñas no coinciden.
 password-far-too-long = Esa contraseña es mucho más larga que cualquiera que aceptamos.
-password-warning-straight-rows = Las filas seguidas de teclas son fáciles de adivinar.
-password-warning-keyboard-patterns = Los patrones cortos del teclado son fáciles de adivinar.
-password-warning-repeats = Las repeticiones como "aaa" son fáciles de adivinar.
-password-warning-repeated-groups = Las repeticiones como "abcabcabc" son apenas un poco más difíciles de adivinar que "abc".
-password-warning-top-10 = Es una de las 10 contraseñas más comunes.
-password-warning-top-100 = Es una de las 100 contraseñas más comunes.
-password-warning-common = Es una contraseña muy común.
-password-warning-similar-to-common = Se parece a una contraseña muy usada.
-password-warning-sequences = Las secuencias como abc o 6543 son fáciles de adivinar.
-password-warning-recent-years = Los años recientes son fáciles de adivinar.
-password-warning-single-word = Una palabra sola es fácil de adivinar.
-password-warning-dates = Las fechas suelen ser fáciles de adivinar.
-password-warning-names = Los nombres y apellidos solos son fáciles de adivinar.
-password-warning-common-names = Los nombres y apellidos comunes son fáciles de adivinar.
-password-suggestion-few-words = Use varias palabras y evite frases comunes.
-password-suggestion-no-symbols-needed = No se necesitan símbolos, números ni mayúsculas.
-password-suggestion-add-a-word = Agregue una o dos palabras más. Las palabras poco comunes son mejores.
-password-suggestion-capitals = Usar mayúsculas no ayuda mucho.
-password-suggestion-all-capitals = Todo en mayúsculas es casi tan fácil de adivinar como todo en minúsculas.
-password-suggestion-reversed-words = Las palabras escritas al revés no son mucho más difíciles de adivinar.
-password-suggestion-substitutions = Los cambios previsibles, como "@" en lugar de "a", no ayudan mucho.
-password-suggestion-longer-pattern = Use un patrón de teclado más largo y con más giros.
-password-suggestion-no-repeats = Evite repetir palabras y caracteres.
-password-suggestion-no-sequences = Evite las secuencias.
-password-suggestion-no-recent-years = Evite los años recientes.
-password-suggestion-no-personal-years = Evite los años relacionados con usted.
-password-suggestion-no-personal-dates = Evite las fechas y los años relacionados con usted.
 
 ## Restablecer la contraseña: correo electrónico, revisar el correo, confirmar su identidad, nueva contraseña
 

@@ -26,3 +26,5 @@ banner-dotgov-title = Los sitios web oficiales usan .gov
 banner-dotgov-body = Un sitio web .gov pertenece a una organización oficial del Gobierno de Estados Unidos.
 banner-https-title = Los sitios web seguros .gov usan HTTPS
 banner-https-body = Un candado o https:// significa que usted se conectó de forma segura a un sitio web .gov. Comparta información sensible solo en sitios web oficiales y seguros.
+error-form-unreadable = No pudimos leer ese formulario. Vuelva atrás, recargue la página e inténtelo de nuevo.
+error-address-unreadable = No pudimos leer la dirección de esta página. Revise el enlace, o vuelva atrás e inténtelo de nuevo.

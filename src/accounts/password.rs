@@ -214,47 +214,47 @@ pub fn too_long_to_check(security: &Security, password: &str) -> bool {
     password.len() > 4 * security.password_max_length
 }
 
-/// Why a password can't be used. The words are in the locale files (`password-*` keys), so the
-/// page can say it in the person's language.
-#[derive(Debug, Clone, PartialEq)]
-pub enum PasswordProblem {
+/// Why a password can't be used. [`PasswordRefusal::in_lang`] puts it in words a person can
+/// act on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PasswordRefusal {
     TooShort {
         min: usize,
     },
     TooLong {
         max: usize,
     },
-    /// zxcvbn's verdict, with what it noticed and suggests.
+    /// zxcvbn's score is under `password_min_score`; its feedback, when it has some.
     TooEasy {
         warning: Option<zxcvbn::feedback::Warning>,
         suggestions: Vec<zxcvbn::feedback::Suggestion>,
     },
 }
 
-impl PasswordProblem {
-    /// The reason in `lang`, in words a person can act on.
+impl PasswordRefusal {
+    /// The reason in `lang` (keys `password-refusal-*` in `locales/*/console.ftl`).
     pub fn in_lang(&self, lang: Lang) -> String {
         use zxcvbn::feedback::Suggestion;
         match self {
-            PasswordProblem::TooShort { min } => lang.t_args(
-                "password-too-short",
-                &[("count", FluentValue::from(*min as i64))],
+            PasswordRefusal::TooShort { min } => lang.t_args(
+                "password-refusal-too-short",
+                &[("count", FluentValue::from(*min))],
             ),
-            PasswordProblem::TooLong { max } => lang.t_args(
-                "password-too-long",
-                &[("count", FluentValue::from(*max as i64))],
+            PasswordRefusal::TooLong { max } => lang.t_args(
+                "password-refusal-too-long",
+                &[("count", FluentValue::from(*max))],
             ),
-            PasswordProblem::TooEasy {
+            PasswordRefusal::TooEasy {
                 warning,
                 suggestions,
             } => {
-                let mut parts = vec![lang.t("password-too-easy")];
-                parts.extend(warning.map(|w| lang.t(warning_key(w))));
-                parts.extend(suggestions.iter().map(|s| lang.t(suggestion_key(*s))));
+                let mut words = vec![lang.t("password-refusal-too-easy")];
+                words.extend(warning.map(|w| lang.t(warning_key(w))));
+                words.extend(suggestions.iter().map(|s| lang.t(suggestion_key(*s))));
                 if !suggestions.contains(&Suggestion::AddAnotherWordOrTwo) {
-                    parts.push(lang.t("password-try-a-phrase"));
+                    words.push(lang.t("password-refusal-try-a-phrase"));
                 }
-                parts.join(" ")
+                words.join(" ")
             }
         }
     }
@@ -263,77 +263,77 @@ impl PasswordProblem {
 fn warning_key(w: zxcvbn::feedback::Warning) -> &'static str {
     use zxcvbn::feedback::Warning::*;
     match w {
-        StraightRowsOfKeysAreEasyToGuess => "password-warning-straight-rows",
-        ShortKeyboardPatternsAreEasyToGuess => "password-warning-keyboard-patterns",
-        RepeatsLikeAaaAreEasyToGuess => "password-warning-repeats",
-        RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => "password-warning-repeated-groups",
-        ThisIsATop10Password => "password-warning-top-10",
-        ThisIsATop100Password => "password-warning-top-100",
-        ThisIsACommonPassword => "password-warning-common",
-        ThisIsSimilarToACommonlyUsedPassword => "password-warning-similar-to-common",
-        SequencesLikeAbcAreEasyToGuess => "password-warning-sequences",
-        RecentYearsAreEasyToGuess => "password-warning-recent-years",
-        AWordByItselfIsEasyToGuess => "password-warning-single-word",
-        DatesAreOftenEasyToGuess => "password-warning-dates",
-        NamesAndSurnamesByThemselvesAreEasyToGuess => "password-warning-names",
-        CommonNamesAndSurnamesAreEasyToGuess => "password-warning-common-names",
+        StraightRowsOfKeysAreEasyToGuess => "password-refusal-warning-key-rows",
+        ShortKeyboardPatternsAreEasyToGuess => "password-refusal-warning-keyboard-patterns",
+        RepeatsLikeAaaAreEasyToGuess => "password-refusal-warning-repeats",
+        RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => "password-refusal-warning-repeated-groups",
+        ThisIsATop10Password => "password-refusal-warning-top-10",
+        ThisIsATop100Password => "password-refusal-warning-top-100",
+        ThisIsACommonPassword => "password-refusal-warning-common",
+        ThisIsSimilarToACommonlyUsedPassword => "password-refusal-warning-similar-to-common",
+        SequencesLikeAbcAreEasyToGuess => "password-refusal-warning-sequences",
+        RecentYearsAreEasyToGuess => "password-refusal-warning-recent-years",
+        AWordByItselfIsEasyToGuess => "password-refusal-warning-single-word",
+        DatesAreOftenEasyToGuess => "password-refusal-warning-dates",
+        NamesAndSurnamesByThemselvesAreEasyToGuess => "password-refusal-warning-names",
+        CommonNamesAndSurnamesAreEasyToGuess => "password-refusal-warning-common-names",
     }
 }
 
 fn suggestion_key(s: zxcvbn::feedback::Suggestion) -> &'static str {
     use zxcvbn::feedback::Suggestion::*;
     match s {
-        UseAFewWordsAvoidCommonPhrases => "password-suggestion-few-words",
-        NoNeedForSymbolsDigitsOrUppercaseLetters => "password-suggestion-no-symbols-needed",
-        AddAnotherWordOrTwo => "password-suggestion-add-a-word",
-        CapitalizationDoesntHelpVeryMuch => "password-suggestion-capitals",
-        AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase => "password-suggestion-all-capitals",
-        ReversedWordsArentMuchHarderToGuess => "password-suggestion-reversed-words",
-        PredictableSubstitutionsDontHelpVeryMuch => "password-suggestion-substitutions",
-        UseALongerKeyboardPatternWithMoreTurns => "password-suggestion-longer-pattern",
-        AvoidRepeatedWordsAndCharacters => "password-suggestion-no-repeats",
-        AvoidSequences => "password-suggestion-no-sequences",
-        AvoidRecentYears => "password-suggestion-no-recent-years",
-        AvoidYearsThatAreAssociatedWithYou => "password-suggestion-no-personal-years",
-        AvoidDatesAndYearsThatAreAssociatedWithYou => "password-suggestion-no-personal-dates",
+        UseAFewWordsAvoidCommonPhrases => "password-refusal-suggest-few-words",
+        NoNeedForSymbolsDigitsOrUppercaseLetters => "password-refusal-suggest-no-symbols-needed",
+        AddAnotherWordOrTwo => "password-refusal-suggest-another-word",
+        CapitalizationDoesntHelpVeryMuch => "password-refusal-suggest-capitals",
+        AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase => "password-refusal-suggest-all-capitals",
+        ReversedWordsArentMuchHarderToGuess => "password-refusal-suggest-reversed",
+        PredictableSubstitutionsDontHelpVeryMuch => "password-refusal-suggest-substitutions",
+        UseALongerKeyboardPatternWithMoreTurns => "password-refusal-suggest-longer-pattern",
+        AvoidRepeatedWordsAndCharacters => "password-refusal-suggest-avoid-repeats",
+        AvoidSequences => "password-refusal-suggest-avoid-sequences",
+        AvoidRecentYears => "password-refusal-suggest-avoid-recent-years",
+        AvoidYearsThatAreAssociatedWithYou => "password-refusal-suggest-avoid-your-years",
+        AvoidDatesAndYearsThatAreAssociatedWithYou => "password-refusal-suggest-avoid-your-dates",
     }
 }
 
-/// What's wrong with a password; `None` means it's acceptable. NIST 63B: length and a
+/// Why a password can't be used; `None` means it's acceptable. NIST 63B: length and a
 /// blocklist-style strength check (zxcvbn), no composition rules.
-pub fn problem(
+pub fn refusal(
     security: &Security,
     password: &str,
     user_inputs: &[&str],
-) -> Option<PasswordProblem> {
+) -> Option<PasswordRefusal> {
     let length = password.chars().count();
     if length < security.password_min_length {
-        return Some(PasswordProblem::TooShort {
+        return Some(PasswordRefusal::TooShort {
             min: security.password_min_length,
         });
     }
     if length > security.password_max_length {
-        return Some(PasswordProblem::TooLong {
+        return Some(PasswordRefusal::TooLong {
             max: security.password_max_length,
         });
     }
     let entropy = zxcvbn::zxcvbn(password, user_inputs);
     if u8::from(entropy.score()) < security.password_min_score {
-        let (warning, suggestions) = match entropy.feedback() {
-            Some(f) => (f.warning(), f.suggestions().to_vec()),
-            None => (None, Vec::new()),
-        };
-        return Some(PasswordProblem::TooEasy {
-            warning,
-            suggestions,
+        let feedback = entropy.feedback();
+        return Some(PasswordRefusal::TooEasy {
+            warning: feedback.and_then(|f| f.warning()),
+            suggestions: feedback
+                .map(|f| f.suggestions().to_vec())
+                .unwrap_or_default(),
         });
     }
     None
 }
 
-/// [`problem`] in English, for callers that haven't moved to the locale files yet.
+/// [`refusal`] in English words, for the flows that don't yet hand the refusal to their page
+/// (sign-up, password reset): prefer `refusal` and `PasswordRefusal::in_lang`.
 pub fn refusal_reason(security: &Security, password: &str, user_inputs: &[&str]) -> Option<String> {
-    problem(security, password, user_inputs).map(|p| p.in_lang(Lang::En))
+    refusal(security, password, user_inputs).map(|r| r.in_lang(Lang::En))
 }
 
 #[cfg(test)]
@@ -414,21 +414,17 @@ mod tests {
     }
 
     #[test]
-    fn reasons_are_said_in_the_language_asked_for() {
+    fn refusals_are_worded_in_the_language_asked_for() {
         let s = Security::default();
-        let easy = problem(&s, "password123", &[]).unwrap();
-        let es = easy.in_lang(Lang::Es);
+        let es = refusal(&s, "short", &[]).unwrap().in_lang(Lang::Es);
+        assert_eq!(es, "Su contraseña debe tener al menos 8 caracteres.");
+        let es = refusal(&s, "password123", &[]).unwrap().in_lang(Lang::Es);
         assert!(
             es.starts_with("Esta contraseña es demasiado fácil de adivinar."),
             "{es}"
         );
-        assert!(
-            !es.contains("guess"),
-            "zxcvbn's English feedback is translated too: {es}"
-        );
-        assert!(problem(&s, "short", &[])
-            .unwrap()
-            .in_lang(Lang::Es)
-            .contains("al menos 8 caracteres"));
+        assert!(!es.contains("password"), "no English left: {es}");
+        let en = refusal(&s, "password123", &[]).unwrap().in_lang(Lang::En);
+        assert!(en.contains("This is a very common password."), "{en}");
     }
 }

@@ -12,7 +12,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::accounts::password::{problem as password_problem, PasswordProblem};
+use crate::accounts::password::{refusal as password_refusal, PasswordRefusal};
 use crate::accounts::users::{self, email_is_plausible, normalize_email, User};
 use crate::accounts::{email_tokens, emails};
 use crate::audit::{self, Actor};
@@ -41,7 +41,7 @@ pub struct FieldError {
 pub enum Problem {
     /// A message from the locale files.
     Message(crate::i18n::Message),
-    Password(PasswordProblem),
+    Password(PasswordRefusal),
 }
 
 impl Problem {
@@ -71,7 +71,7 @@ pub fn new_password_errors(
     user_inputs: &[&str],
 ) -> Vec<FieldError> {
     let mut errors = Vec::new();
-    if let Some(p) = password_problem(security, password, user_inputs) {
+    if let Some(p) = password_refusal(security, password, user_inputs) {
         errors.push(FieldError {
             field: "password",
             problem: Problem::Password(p),

@@ -167,10 +167,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 .find(|(k, _)| k == CSRF_FIELD)
                 .map(|(_, v)| v.as_str());
             browser.check_csrf(presented)?;
-            let encoded = serde_urlencoded::to_string(&pairs)
-                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
-            let form = serde_urlencoded::from_str::<T>(&encoded)
-                .map_err(|e| AppError::BadRequest(format!("The form could not be read: {e}")))?;
+            let encoded = serde_urlencoded::to_string(&pairs).map_err(|e| form_unreadable(&e))?;
+            let form =
+                serde_urlencoded::from_str::<T>(&encoded).map_err(|e| form_unreadable(&e))?;
             Ok(CsrfForm(form))
         })
     }
@@ -245,6 +244,13 @@ fn checked_local_path(raw: &str, allowed: impl Fn(&str) -> bool) -> Option<Strin
         Some(q) => format!("{path}?{q}"),
         None => path.to_string(),
     })
+}
+
+/// A form that can't be parsed: the person sees a plain refusal in their language; what was
+/// wrong with it goes to the log.
+pub fn form_unreadable(e: &dyn std::fmt::Display) -> AppError {
+    tracing::debug!(error = %e, "unreadable form");
+    AppError::refused("error-form-unreadable")
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod client_ip;
 pub mod common;
 pub mod guards;
+pub mod help;
 pub mod language;
 pub mod logout;
 pub mod mfa;
@@ -19,6 +20,7 @@ pub mod recovery;
 pub mod registration;
 pub mod reset;
 pub mod support;
+pub mod time_zone;
 
 use std::net::TcpListener;
 
@@ -115,6 +117,8 @@ route_table! {
     post "/account/backup-codes" => mfa::regenerate_backup_codes,
     get "/account/backup-codes" => mfa::regenerated_backup_codes,
     get "/account/backup-codes.txt" => mfa::regenerated_backup_codes_download,
+    get "/help" => help::index,
+    get "/help/{slug}" => help::article,
     get "/support" => support::form,
     post "/support" => support::submit,
     get "/mfa/lost-phone" => mfa::lost_phone,
@@ -157,12 +161,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(
         web::FormConfig::default()
             .limit(64 * 1024)
-            .error_handler(|err, _| {
-                AppError::BadRequest(format!("The form could not be read: {err}")).into()
-            }),
+            .error_handler(|err, _| guards::form_unreadable(&err).into()),
     )
     .app_data(web::QueryConfig::default().error_handler(|err, _| {
-        AppError::BadRequest(format!("The address could not be read: {err}")).into()
+        tracing::debug!(error = %err, "unreadable query");
+        AppError::refused("error-address-unreadable").into()
     }))
     .configure(admin::routes)
     .configure(register)

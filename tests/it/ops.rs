@@ -137,7 +137,23 @@ async fn malformed_input_gets_a_clear_page_not_a_500() {
         .text()
         .await
         .unwrap()
-        .contains("The form could not be read"));
+        .contains("read that form. Go back, reload the page"));
+    // In the person's language, and the parser's own words stay in the log.
+    let res = browser
+        .http
+        .post(server.url("/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept-language", "es")
+        .body(format!(
+            "csrf={csrf}&email=a%40b.c&email=d%40e.f&password=x"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("No pudimos leer ese formulario"), "{body}");
+    assert!(!body.contains("duplicate field"), "{body}");
 
     let res = browser
         .get("/authorize?client_id=%FF%FE&redirect_uri=%00")
