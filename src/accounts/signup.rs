@@ -28,6 +28,9 @@ pub const PURPOSE_CONFIRM_EMAIL: &str = "confirm_email";
 pub struct SignupForm {
     pub email: String,
     pub accepted_terms: bool,
+    /// The language the request states (not a fallback): a new account keeps it, so later
+    /// pages on another browser and notices use it.
+    pub stated_lang: Option<Lang>,
 }
 
 /// A field the person must fix, and why (words chosen by the page, in its language).
@@ -97,7 +100,7 @@ pub enum SignupOutcome {
 }
 
 /// `lang`: the language of the request; the e-mails it causes are written in it (unless the
-/// address's account chose another), and a new account keeps it as its language.
+/// address's account chose another).
 pub async fn sign_up(
     ctx: &Ctx,
     form: SignupForm,
@@ -128,13 +131,15 @@ pub async fn sign_up(
         return Ok(SignupOutcome::TooManyAttempts);
     }
 
-    let (task_ctx, address, task_actor) = (ctx.clone(), email.clone(), actor.clone());
+    let (task_ctx, address, task_actor, stated) =
+        (ctx.clone(), email.clone(), actor.clone(), form.stated_lang);
     crate::notify::spawn_detached("sign-up", async move {
         register(
             &task_ctx,
             &address,
             continue_to.as_deref(),
             lang,
+            stated,
             &task_actor,
         )
         .await
@@ -175,6 +180,7 @@ async fn register(
     email: &str,
     continue_to: Option<&str>,
     lang: Lang,
+    stated_lang: Option<Lang>,
     actor: &Actor,
 ) -> anyhow::Result<()> {
     let lookup = email.to_string();
@@ -184,7 +190,7 @@ async fn register(
             return tell_owner(ctx, email, &user_id, continue_to, lang, actor).await;
         }
         Holder::Unconfirmed(user) => user,
-        Holder::Nobody => match create_unconfirmed(ctx, email, lang, actor).await? {
+        Holder::Nobody => match create_unconfirmed(ctx, email, stated_lang, actor).await? {
             Some(user) => user,
             None => {
                 // Another sign-up for this address won the race: link its account instead.
@@ -209,7 +215,7 @@ async fn register(
 async fn create_unconfirmed(
     ctx: &Ctx,
     email: &str,
-    lang: Lang,
+    stated_lang: Option<Lang>,
     actor: &Actor,
 ) -> anyhow::Result<Option<User>> {
     let unusable_hash = ctx.passwords.unusable_hash();
@@ -226,7 +232,7 @@ async fn create_unconfirmed(
         updated_at: now,
         deleted_at: None,
         identity_reverify_at: None,
-        locale: Some(lang.tag().to_string()),
+        locale: stated_lang.map(|l| l.tag().to_string()),
         time_zone: None,
     };
     let (row, actor) = (user.clone(), actor.clone());
@@ -375,15 +381,15 @@ pub enum ConfirmOutcome {
 
 /// Confirms the address of a link and sets the password chosen on its page. Uses up every
 /// confirmation link of the account, and voids other accounts' unconfirmed claims on the
-/// address.
-/// `lang` is the language the mailbox's owner chose their password in: it becomes the
-/// account's language (whoever started the sign-up may not be the owner).
+/// address. `stated_lang`, the language the mailbox's owner chose their password in (if their
+/// request states one), becomes the account's: whoever started the sign-up may not be the
+/// owner.
 pub async fn confirm_email(
     ctx: &Ctx,
     token: &str,
     password: String,
     confirmation: &str,
-    lang: Lang,
+    stated_lang: Option<Lang>,
     actor: &Actor,
 ) -> anyhow::Result<ConfirmOutcome> {
     let Some(address) = confirmation_address(ctx, token).await? else {
@@ -397,7 +403,9 @@ pub async fn confirm_email(
     let (token, now, actor) = (token.to_string(), ctx.clock.now(), actor.clone());
     ctx.db
         .run(move |c| {
-            crate::storage::db::write_tx(c, |c| confirm_in_tx(c, &token, &hash, lang, now, &actor))
+            crate::storage::db::write_tx(c, |c| {
+                confirm_in_tx(c, &token, &hash, stated_lang, now, &actor)
+            })
         })
         .await
 }
@@ -406,7 +414,7 @@ fn confirm_in_tx(
     c: &mut DbConn,
     token: &str,
     password_hash: &str,
-    lang: Lang,
+    stated_lang: Option<Lang>,
     now: NaiveDateTime,
     actor: &Actor,
 ) -> anyhow::Result<ConfirmOutcome> {
@@ -437,12 +445,16 @@ fn confirm_in_tx(
     .set((
         users_t::email_verified.eq(true),
         users_t::password_hash.eq(password_hash),
-        users_t::locale.eq(lang.tag()),
         users_t::updated_at.eq(now),
     ))
     .execute(c)?;
     if updated != 1 {
         return Ok(ConfirmOutcome::InvalidLink);
+    }
+    if let Some(lang) = stated_lang {
+        diesel::update(users_t::table.find(&user_id))
+            .set(users_t::locale.eq(lang.tag()))
+            .execute(c)?;
     }
     // Every other link of this sign-up (earlier sign-ups for the same address) is void.
     diesel::update(

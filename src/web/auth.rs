@@ -100,6 +100,7 @@ pub async fn signup_submit(
         SignupForm {
             email: form.email.clone(),
             accepted_terms: form.terms.is_some(),
+            stated_lang: browser.stated_lang,
         },
         continue_to,
         browser.lang,
@@ -204,7 +205,7 @@ pub async fn confirm_email_submit(
         &form.token,
         form.password,
         &form.password_confirmation,
-        browser.lang,
+        browser.stated_lang,
         &browser.actor,
     )
     .await?

@@ -27,6 +27,8 @@ pub struct Browser {
     pub actor: Actor,
     /// The language of the pages this request gets (see [`request_lang`]).
     pub lang: Lang,
+    /// The language the request states, if any (see [`stated_lang`]).
+    pub stated_lang: Option<Lang>,
     /// Path and query of this request, for the language switcher.
     here: String,
     ctx: web::Data<Ctx>,
@@ -128,6 +130,13 @@ pub const LANG_COOKIE: &str = "verity_lang";
 /// under way, then the person's choice (cookie, then account), then `Accept-Language`, then
 /// English.
 pub fn request_lang(req: &HttpRequest, session: Option<&Session>) -> Lang {
+    stated_lang(req, session).unwrap_or_default()
+}
+
+/// The language the request states (see [`request_lang`]); None when nothing does and the
+/// pages fall back to English. A sign-up stores only a stated language on the account, since
+/// the account's language outranks `Accept-Language` from then on.
+pub fn stated_lang(req: &HttpRequest, session: Option<&Session>) -> Option<Lang> {
     let cookie = |name| req.cookie(name).and_then(|c| Lang::parse(c.value()));
     cookie(UI_LOCALES_COOKIE)
         .or_else(|| cookie(LANG_COOKIE))
@@ -142,7 +151,6 @@ pub fn request_lang(req: &HttpRequest, session: Option<&Session>) -> Lang {
                 .and_then(|v| v.to_str().ok())
                 .and_then(Lang::from_accept_language)
         })
-        .unwrap_or_default()
 }
 
 /// Path and query of a request, as a local return path.
@@ -211,13 +219,15 @@ impl FromRequest for Browser {
                     session
                 }
             };
-            let lang = request_lang(&req, session.as_ref());
+            let stated_lang = stated_lang(&req, session.as_ref());
+            let lang = stated_lang.unwrap_or_default();
             let here = here(&req);
             Ok(Browser {
                 id,
                 session,
                 actor,
                 lang,
+                stated_lang,
                 here,
                 ctx,
             })

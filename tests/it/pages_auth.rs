@@ -313,16 +313,24 @@ async fn sign_up_in_spanish_is_all_spanish_and_the_account_keeps_the_language() 
 }
 
 #[actix_web::test]
-async fn the_mailbox_owner_s_language_wins_when_confirming() {
+async fn the_mailbox_owner_s_language_wins_when_confirming_and_a_silent_request_stores_none() {
     let server = TestServer::start().await;
     // Someone signs the address up in English; its owner opens the link in Spanish.
-    assert_eq!(
-        server
-            .submit_sign_up(&server.browser(), "cruz@example.com")
-            .await
-            .status(),
-        200
-    );
+    let stranger = server.browser();
+    let form = get_page(&stranger, &server, "/signup", "en").await;
+    let res = post_in(
+        &stranger,
+        &server,
+        "/signup",
+        &[
+            ("csrf", &csrf_of(&form)),
+            ("email", "cruz@example.com"),
+            ("terms", "accepted"),
+        ],
+        "en",
+    )
+    .await;
+    assert_eq!(res.status(), 200);
     let link = confirmation_link(&server, "cruz@example.com").await;
     assert_eq!(
         stored_locale(&server, "cruz@example.com").await.as_deref(),
@@ -348,6 +356,13 @@ async fn the_mailbox_owner_s_language_wins_when_confirming() {
         stored_locale(&server, "cruz@example.com").await.as_deref(),
         Some("es")
     );
+
+    // A request that states no language (no Accept-Language, no choice) leaves the account's
+    // language unset: the pages keep following the browser, and notices default to English.
+    server
+        .create_account(&server.browser(), "dot@example.com")
+        .await;
+    assert_eq!(stored_locale(&server, "dot@example.com").await, None);
 }
 
 #[actix_web::test]
