@@ -230,7 +230,8 @@ async fn challenge_page(
         sent: q.sent == "1",
         error,
         others,
-        remember_days: ctx.settings.security.remember_browser_days,
+        remember_days: i64::try_from(ctx.settings.security.remember_browser_days)
+            .unwrap_or(i64::MAX),
         code_length: ctx.settings.security.backup_code_length,
         code_minutes: whole_minutes(ctx.settings.security.otp_ttl_secs),
         cooldown,
@@ -291,7 +292,8 @@ async fn lost_phone_page(
         backup_codes_left: enrolled.backup_codes_left,
         can_reset_account: crate::recovery::account_reset::may_request(flow),
         pending_until: pending,
-        wait_hours: ctx.settings.security.account_reset_wait_secs.div_ceil(3600),
+        wait_hours: i64::try_from(ctx.settings.security.account_reset_wait_secs.div_ceil(3600))
+            .unwrap_or(i64::MAX),
         notice,
     };
     render_status(&page, status)

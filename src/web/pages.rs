@@ -272,7 +272,7 @@ pub struct MfaChallengePage {
     pub sent: bool,
     pub error: Option<String>,
     pub others: Vec<MethodLink>,
-    pub remember_days: u64,
+    pub remember_days: i64,
     pub code_length: usize,
     /// How long a sent code works, in minutes.
     pub code_minutes: i64,
@@ -510,7 +510,7 @@ pub struct LostPhonePage {
     pub can_reset_account: bool,
     /// A reset is already waiting: when its link comes.
     pub pending_until: Option<String>,
-    pub wait_hours: u64,
+    pub wait_hours: i64,
     pub notice: Option<String>,
 }
 
