@@ -45,23 +45,268 @@ impl Actor {
     }
 }
 
-pub fn record(
-    conn: &mut DbConn,
-    now: NaiveDateTime,
-    user_id: Option<&str>,
-    client_id: Option<&str>,
-    kind: &str,
-    detail: serde_json::Value,
-    actor: Option<&Actor>,
-) -> anyhow::Result<()> {
+/// Every kind of audit event, in one place. Stored (and shown by the management API) as its
+/// snake_case name; the console words each kind in the person's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// An account was created (its address not yet confirmed).
+    SignedUp,
+    /// Someone tried to sign up with an address this account already holds.
+    SignupExistingEmail,
+    /// An email address was confirmed.
+    EmailConfirmed,
+    /// The person signed in (detail: amr, acr, new_device).
+    SignedIn,
+    /// A wrong password for this account.
+    SigninFailed,
+    /// The person signed out.
+    SignedOut,
+    /// Sessions were ended (by the person, an operator or a recovery).
+    SessionsEnded,
+    /// From a 'this wasn't me' link: every session ended.
+    NotMeSessionsEnded,
+    /// The person reported an activity row as not theirs.
+    NotMeFromActivity,
+    /// A one-time code was sent to a phone.
+    MfaCodeSent,
+    /// A wrong second-factor code.
+    MfaCodeWrong,
+    /// Too many wrong codes: the second factor is locked for a while.
+    MfaLocked,
+    /// A phone was enrolled as a second factor.
+    MfaPhoneAdded,
+    /// An authenticator app was added.
+    MfaTotpAdded,
+    /// An authenticator app was removed.
+    MfaTotpRemoved,
+    /// An operator removed every second factor.
+    MfaReset,
+    /// A new set of backup codes was made (the old set stops working).
+    BackupCodesGenerated,
+    /// A phone number was added through the phone-change flow.
+    PhoneAdded,
+    /// A phone number was replaced by a new one.
+    PhoneChanged,
+    /// A phone number was removed.
+    PhoneRemoved,
+    /// The person confirmed a recently changed phone was theirs.
+    PhoneReviewed,
+    /// A support agent started a phone change after checking identity.
+    SupportPhoneChangeStarted,
+    /// The password was changed from the console.
+    PasswordChanged,
+    /// A password-reset link was asked for.
+    PasswordResetRequested,
+    /// The password was reset with a link.
+    PasswordReset,
+    /// The name on the account changed.
+    ProfileUpdated,
+    /// An extra email address was added (unconfirmed).
+    EmailAdded,
+    /// Another confirmed address became the primary one.
+    EmailMadePrimary,
+    /// An extra email address was removed.
+    EmailRemoved,
+    /// An account reset was asked for (the waiting period starts).
+    AccountResetRequested,
+    /// The waiting period ended: the account-reset link was sent.
+    AccountResetLinkSent,
+    /// The account was reset: factors removed, a new one set.
+    AccountResetCompleted,
+    /// A pending account reset was cancelled.
+    AccountResetCancelled,
+    /// The person allowed an app to see some of their details.
+    ConsentGranted,
+    /// The person refused an app.
+    ConsentDenied,
+    /// The person removed an app's access.
+    AppRevoked,
+    /// Tokens were issued to an app for this person.
+    TokensIssued,
+    /// A refresh token was revoked.
+    RefreshTokenRevoked,
+    /// A used refresh token came back: its whole family was revoked.
+    RefreshTokenReuseRevokedFamily,
+    /// An authorization code was used twice: its grant was revoked.
+    CodeReplayRevokedGrant,
+    /// An operator revoked every app's access.
+    GrantsRevoked,
+    /// The person wrote to support.
+    SupportTicketCreated,
+    /// Support replied to a ticket.
+    SupportTicketReplied,
+    /// A support ticket was closed.
+    SupportTicketClosed,
+    /// An operator sent a service notice.
+    ServiceNoticeCreated,
+    /// An operator disabled the account.
+    UserDisabled,
+    /// An operator enabled the account again.
+    UserEnabled,
+    /// An operator lifted the account's sign-in lock.
+    UserUnlocked,
+    /// An operator deleted the account.
+    UserDeleted,
+    /// A relying party registered itself (dynamic registration).
+    ClientRegistered,
+    /// An operator added a relying party.
+    ClientCreated,
+    /// An operator changed a relying party.
+    ClientUpdated,
+    /// A relying party's secret was replaced.
+    ClientSecretRotated,
+    /// An operator removed a relying party.
+    ClientDeleted,
+    /// The token-signing key was rotated.
+    SigningKeyRotated,
+}
+
+impl Kind {
+    pub const ALL: &'static [Kind] = &[
+        Kind::SignedUp,
+        Kind::SignupExistingEmail,
+        Kind::EmailConfirmed,
+        Kind::SignedIn,
+        Kind::SigninFailed,
+        Kind::SignedOut,
+        Kind::SessionsEnded,
+        Kind::NotMeSessionsEnded,
+        Kind::NotMeFromActivity,
+        Kind::MfaCodeSent,
+        Kind::MfaCodeWrong,
+        Kind::MfaLocked,
+        Kind::MfaPhoneAdded,
+        Kind::MfaTotpAdded,
+        Kind::MfaTotpRemoved,
+        Kind::MfaReset,
+        Kind::BackupCodesGenerated,
+        Kind::PhoneAdded,
+        Kind::PhoneChanged,
+        Kind::PhoneRemoved,
+        Kind::PhoneReviewed,
+        Kind::SupportPhoneChangeStarted,
+        Kind::PasswordChanged,
+        Kind::PasswordResetRequested,
+        Kind::PasswordReset,
+        Kind::ProfileUpdated,
+        Kind::EmailAdded,
+        Kind::EmailMadePrimary,
+        Kind::EmailRemoved,
+        Kind::AccountResetRequested,
+        Kind::AccountResetLinkSent,
+        Kind::AccountResetCompleted,
+        Kind::AccountResetCancelled,
+        Kind::ConsentGranted,
+        Kind::ConsentDenied,
+        Kind::AppRevoked,
+        Kind::TokensIssued,
+        Kind::RefreshTokenRevoked,
+        Kind::RefreshTokenReuseRevokedFamily,
+        Kind::CodeReplayRevokedGrant,
+        Kind::GrantsRevoked,
+        Kind::SupportTicketCreated,
+        Kind::SupportTicketReplied,
+        Kind::SupportTicketClosed,
+        Kind::ServiceNoticeCreated,
+        Kind::UserDisabled,
+        Kind::UserEnabled,
+        Kind::UserUnlocked,
+        Kind::UserDeleted,
+        Kind::ClientRegistered,
+        Kind::ClientCreated,
+        Kind::ClientUpdated,
+        Kind::ClientSecretRotated,
+        Kind::ClientDeleted,
+        Kind::SigningKeyRotated,
+    ];
+
+    /// The name stored in `audit_events.kind`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::SignedUp => "signed_up",
+            Kind::SignupExistingEmail => "signup_existing_email",
+            Kind::EmailConfirmed => "email_confirmed",
+            Kind::SignedIn => "signed_in",
+            Kind::SigninFailed => "signin_failed",
+            Kind::SignedOut => "signed_out",
+            Kind::SessionsEnded => "sessions_ended",
+            Kind::NotMeSessionsEnded => "not_me_sessions_ended",
+            Kind::NotMeFromActivity => "not_me_from_activity",
+            Kind::MfaCodeSent => "mfa_code_sent",
+            Kind::MfaCodeWrong => "mfa_code_wrong",
+            Kind::MfaLocked => "mfa_locked",
+            Kind::MfaPhoneAdded => "mfa_phone_added",
+            Kind::MfaTotpAdded => "mfa_totp_added",
+            Kind::MfaTotpRemoved => "mfa_totp_removed",
+            Kind::MfaReset => "mfa_reset",
+            Kind::BackupCodesGenerated => "backup_codes_generated",
+            Kind::PhoneAdded => "phone_added",
+            Kind::PhoneChanged => "phone_changed",
+            Kind::PhoneRemoved => "phone_removed",
+            Kind::PhoneReviewed => "phone_reviewed",
+            Kind::SupportPhoneChangeStarted => "support_phone_change_started",
+            Kind::PasswordChanged => "password_changed",
+            Kind::PasswordResetRequested => "password_reset_requested",
+            Kind::PasswordReset => "password_reset",
+            Kind::ProfileUpdated => "profile_updated",
+            Kind::EmailAdded => "email_added",
+            Kind::EmailMadePrimary => "email_made_primary",
+            Kind::EmailRemoved => "email_removed",
+            Kind::AccountResetRequested => "account_reset_requested",
+            Kind::AccountResetLinkSent => "account_reset_link_sent",
+            Kind::AccountResetCompleted => "account_reset_completed",
+            Kind::AccountResetCancelled => "account_reset_cancelled",
+            Kind::ConsentGranted => "consent_granted",
+            Kind::ConsentDenied => "consent_denied",
+            Kind::AppRevoked => "app_revoked",
+            Kind::TokensIssued => "tokens_issued",
+            Kind::RefreshTokenRevoked => "refresh_token_revoked",
+            Kind::RefreshTokenReuseRevokedFamily => "refresh_token_reuse_revoked_family",
+            Kind::CodeReplayRevokedGrant => "code_replay_revoked_grant",
+            Kind::GrantsRevoked => "grants_revoked",
+            Kind::SupportTicketCreated => "support_ticket_created",
+            Kind::SupportTicketReplied => "support_ticket_replied",
+            Kind::SupportTicketClosed => "support_ticket_closed",
+            Kind::ServiceNoticeCreated => "service_notice_created",
+            Kind::UserDisabled => "user_disabled",
+            Kind::UserEnabled => "user_enabled",
+            Kind::UserUnlocked => "user_unlocked",
+            Kind::UserDeleted => "user_deleted",
+            Kind::ClientRegistered => "client_registered",
+            Kind::ClientCreated => "client_created",
+            Kind::ClientUpdated => "client_updated",
+            Kind::ClientSecretRotated => "client_secret_rotated",
+            Kind::ClientDeleted => "client_deleted",
+            Kind::SigningKeyRotated => "signing_key_rotated",
+        }
+    }
+
+    /// The kind of a stored event; None for a name this version doesn't know.
+    pub fn parse(name: &str) -> Option<Kind> {
+        Kind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
+/// One event to record: what happened, to whom, through which client (or operator), with what
+/// detail, and from where.
+pub struct Event<'a> {
+    pub kind: Kind,
+    pub user_id: Option<&'a str>,
+    /// The relying party involved, or for operator actions the management-API client.
+    pub client_id: Option<&'a str>,
+    pub detail: serde_json::Value,
+    pub actor: Option<&'a Actor>,
+}
+
+pub fn record(conn: &mut DbConn, now: NaiveDateTime, event: Event<'_>) -> anyhow::Result<()> {
     let event = AuditEvent {
         id: uuid::Uuid::new_v4().to_string(),
-        user_id: user_id.map(str::to_string),
-        client_id: client_id.map(str::to_string),
-        kind: kind.to_string(),
-        detail: detail.to_string(),
-        ip: actor.map(|a| a.ip.clone()),
-        user_agent: actor.map(|a| a.user_agent.clone()),
+        user_id: event.user_id.map(str::to_string),
+        client_id: event.client_id.map(str::to_string),
+        kind: event.kind.as_str().to_string(),
+        detail: event.detail.to_string(),
+        ip: event.actor.map(|a| a.ip.clone()),
+        user_agent: event.actor.map(|a| a.user_agent.clone()),
         created_at: now,
     };
     diesel::insert_into(audit_events::table)
@@ -113,6 +358,16 @@ mod tests {
             user_agent: String::new(),
         }
         .limit_key()
+    }
+
+    #[test]
+    fn every_kind_has_its_own_name_and_reads_back() {
+        let mut names = std::collections::HashSet::new();
+        for kind in super::Kind::ALL {
+            assert!(names.insert(kind.as_str()), "{kind:?} shares its name");
+            assert_eq!(super::Kind::parse(kind.as_str()), Some(*kind));
+        }
+        assert_eq!(super::Kind::parse("no_such_kind"), None);
     }
 
     #[test]

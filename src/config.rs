@@ -96,6 +96,12 @@ pub struct Settings {
     pub forwarded_header: ForwardedHeader,
     /// Product name shown on pages and in messages.
     pub site_name: String,
+    /// The operator's logo in the page header: a `.png`, `.svg` or `.jpg` file (at most 1 MiB),
+    /// read once at start. Without it the header shows the site name alone.
+    pub site_logo: Option<PathBuf>,
+    /// Show the U.S. Web Design System's "An official website of the United States government"
+    /// banner on every page. Only for deployments run by a U.S. government agency.
+    pub official_banner: bool,
     /// Region (ISO 3166 code) assumed for phone numbers typed without a leading `+`.
     pub default_phone_region: String,
     /// Dynamic Client Registration (RFC 7591) at `POST /register`. Off by default; when on,
@@ -160,6 +166,13 @@ pub struct Security {
     pub session_idle_secs: u64,
     pub session_absolute_secs: u64,
     pub remember_browser_days: u64,
+    /// A sign-in from a browser the account knows still gets a new-sign-in alert when it comes
+    /// from a network the account hasn't signed in from for this many days…
+    pub new_network_days: u64,
+    /// …where a network is the address's first this many bits for IPv4 (24: a /24)…
+    pub new_network_ipv4_prefix: u8,
+    /// …and for IPv6 (48: a /48, what one site is usually given).
+    pub new_network_ipv6_prefix: u8,
     pub auth_code_ttl_secs: u64,
     pub id_token_ttl_secs: u64,
     pub access_token_ttl_secs: u64,
@@ -248,6 +261,8 @@ impl Default for Settings {
             ],
             forwarded_header: ForwardedHeader::XForwardedFor,
             site_name: "Verity".into(),
+            site_logo: None,
+            official_banner: false,
             default_phone_region: "US".into(),
             dynamic_registration: false,
             registration_initial_access_token: None,
@@ -293,6 +308,9 @@ impl Default for Security {
             session_idle_secs: 1800,
             session_absolute_secs: 43200,
             remember_browser_days: 30,
+            new_network_days: 90,
+            new_network_ipv4_prefix: 24,
+            new_network_ipv6_prefix: 48,
             auth_code_ttl_secs: 60,
             id_token_ttl_secs: 600,
             access_token_ttl_secs: 600,
@@ -386,6 +404,9 @@ impl Settings {
                 bail!("production mode needs VERITY_MASTER_KEY (32 random bytes, base64)");
             }
         }
+        if let Some(logo) = &self.site_logo {
+            crate::assets::logo_extension(logo)?;
+        }
         if self.dynamic_registration {
             match &self.registration_initial_access_token {
                 None => bail!(
@@ -428,6 +449,15 @@ impl Settings {
             bail!(
                 "security.email_adds_per_account_per_day and email_adds_per_address_per_day must be \
                  at least 1"
+            );
+        }
+        if !(8..=32).contains(&s.new_network_ipv4_prefix)
+            || !(16..=128).contains(&s.new_network_ipv6_prefix)
+            || !(1..=3650).contains(&s.new_network_days)
+        {
+            bail!(
+                "security.new_network_ipv4_prefix must be 8 to 32, new_network_ipv6_prefix 16 to \
+                 128 and new_network_days 1 to 3650"
             );
         }
         if s.password_failures_hard_limit > 100 {
@@ -877,6 +907,24 @@ mod tests {
         assert!(
             text.contains("invalid IP address syntax\nin `trusted_proxies`"),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_logo_and_the_official_banner_are_read_from_the_environment() {
+        let s = Settings::load_from(vars(&[
+            ("VERITY_SITE_LOGO", "/etc/verity/logo.svg"),
+            ("VERITY_OFFICIAL_BANNER", "true"),
+        ]))
+        .unwrap();
+        assert_eq!(s.site_logo, Some(PathBuf::from("/etc/verity/logo.svg")));
+        assert!(s.official_banner);
+        assert!(!Settings::default().official_banner, "off unless asked for");
+        let err =
+            Settings::load_from(vars(&[("VERITY_SITE_LOGO", "/etc/verity/logo.gif")])).unwrap_err();
+        assert!(
+            format!("{err:#}").contains("must be a .png, .svg or .jpg"),
+            "{err:#}"
         );
     }
 

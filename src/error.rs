@@ -40,8 +40,14 @@ impl AppError {
             AppError::BadRequest(m) => (lang.t("error-bad-request-heading"), m.clone()),
             AppError::Refused(m) => (lang.t("error-bad-request-heading"), m.in_lang(lang)),
             AppError::Csrf => (lang.t("error-csrf-heading"), lang.t("error-csrf-body")),
-            AppError::NotFound => (lang.t("error-not-found-heading"), lang.t("error-not-found-body")),
-            AppError::Internal(_) => (lang.t("error-internal-heading"), lang.t("error-internal-body")),
+            AppError::NotFound => (
+                lang.t("error-not-found-heading"),
+                lang.t("error-not-found-body"),
+            ),
+            AppError::Internal(_) => (
+                lang.t("error-internal-heading"),
+                lang.t("error-internal-body"),
+            ),
         }
     }
 }

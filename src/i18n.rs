@@ -22,7 +22,9 @@ static_loader! {
 }
 
 /// The languages Verity speaks. English is the fallback.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Lang {
     #[default]
@@ -113,7 +115,10 @@ pub struct Message {
 
 impl Message {
     pub fn new(key: &'static str) -> Message {
-        Message { key, args: Vec::new() }
+        Message {
+            key,
+            args: Vec::new(),
+        }
     }
 
     pub fn arg(mut self, name: &'static str, value: impl ToString) -> Message {
@@ -138,7 +143,11 @@ impl Message {
     }
 }
 
-fn lookup(lang: Lang, key: &str, args: Option<&HashMap<Cow<'static, str>, FluentValue<'_>>>) -> String {
+fn lookup(
+    lang: Lang,
+    key: &str,
+    args: Option<&HashMap<Cow<'static, str>, FluentValue<'_>>>,
+) -> String {
     match LOCALES.lookup_single_language(lang.identifier(), key, args) {
         Ok(text) => text,
         Err(e) => {
@@ -166,9 +175,18 @@ mod tests {
         assert_eq!(Lang::parse("fr"), None);
         assert_eq!(Lang::from_ui_locales("fr-CA es en"), Some(Lang::Es));
         assert_eq!(Lang::from_ui_locales("fr de"), None);
-        assert_eq!(Lang::from_accept_language("fr;q=1, es;q=0.8, en;q=0.5"), Some(Lang::Es));
-        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9,es;q=0.95"), Some(Lang::En));
-        assert_eq!(Lang::from_accept_language("es;q=0, en;q=0.1"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("fr;q=1, es;q=0.8, en;q=0.5"),
+            Some(Lang::Es)
+        );
+        assert_eq!(
+            Lang::from_accept_language("en-US,en;q=0.9,es;q=0.95"),
+            Some(Lang::En)
+        );
+        assert_eq!(
+            Lang::from_accept_language("es;q=0, en;q=0.1"),
+            Some(Lang::En)
+        );
         assert_eq!(Lang::from_accept_language("es;q=bogus"), None);
         assert_eq!(Lang::from_accept_language(""), None);
     }
@@ -216,9 +234,6 @@ mod locale_files {
         "mfa_totp.html",
         "new_password.html",
         "not_me.html",
-        "notify/account_locked.txt",
-        "notify/confirm_email.txt",
-        "notify/signup_existing.txt",
         "outbox.html",
         "phone_change.html",
         "phone_review.html",
@@ -259,7 +274,11 @@ mod locale_files {
         let attribute_start = Regex::new(r"^\s+\.([A-Za-z][A-Za-z0-9_-]*)\s*=").unwrap();
         let variable = Regex::new(r"\{\s*\$([A-Za-z][A-Za-z0-9_-]*)").unwrap();
         let mut files = Vec::new();
-        files_under(&root().join("locales").join(lang.tag()), &["ftl"], &mut files);
+        files_under(
+            &root().join("locales").join(lang.tag()),
+            &["ftl"],
+            &mut files,
+        );
         assert!(!files.is_empty(), "no locale files for {}", lang.tag());
         let mut out: BTreeMap<String, (String, BTreeSet<String>)> = BTreeMap::new();
         for file in files {
@@ -274,7 +293,8 @@ mod locale_files {
                     let id = c[1].to_string();
                     // Terms (-name) are shared pieces, not messages the code asks for.
                     assert!(
-                        out.insert(id.clone(), (name.clone(), BTreeSet::new())).is_none(),
+                        out.insert(id.clone(), (name.clone(), BTreeSet::new()))
+                            .is_none(),
                         "{id} is defined twice in {}",
                         lang.tag()
                     );
@@ -309,9 +329,9 @@ mod locale_files {
                 Some((es_file, _)) if es_file != file => {
                     problems.push(format!("{id} is in en/{file} but es/{es_file}"))
                 }
-                Some((_, es_vars)) if es_vars != vars => problems.push(format!(
-                    "{id} uses {vars:?} in en but {es_vars:?} in es"
-                )),
+                Some((_, es_vars)) if es_vars != vars => {
+                    problems.push(format!("{id} uses {vars:?} in en but {es_vars:?} in es"))
+                }
                 Some(_) => {}
             }
         }
@@ -320,7 +340,11 @@ mod locale_files {
                 problems.push(format!("{id} ({file}) is missing in en"));
             }
         }
-        assert!(problems.is_empty(), "locale files differ:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "locale files differ:\n{}",
+            problems.join("\n")
+        );
     }
 
     #[test]
@@ -343,7 +367,11 @@ mod locale_files {
                 }
             }
         }
-        assert!(missing.is_empty(), "keys with no message:\n{}", missing.into_iter().collect::<Vec<_>>().join("\n"));
+        assert!(
+            missing.is_empty(),
+            "keys with no message:\n{}",
+            missing.into_iter().collect::<Vec<_>>().join("\n")
+        );
     }
 
     /// The words left in a template once its template syntax, tags and entities are gone, and
@@ -353,8 +381,10 @@ mod locale_files {
         let hidden = Regex::new(r"(?is)<(script|style)\b.*?</(script|style)>").unwrap();
         let entity = Regex::new(r"&(#\d+|#x[0-9a-fA-F]+|[A-Za-z]+);").unwrap();
         let tag = Regex::new(r"(?s)<[^>]*>").unwrap();
-        let attribute =
-            Regex::new(r#"(?i)\b(alt|title|placeholder|aria-label|aria-description)\s*=\s*"([^"]*)""#).unwrap();
+        let attribute = Regex::new(
+            r#"(?i)\b(alt|title|placeholder|aria-label|aria-description)\s*=\s*"([^"]*)""#,
+        )
+        .unwrap();
         let word = Regex::new(r"\p{L}").unwrap();
         let text = syntax.replace_all(template, " ");
         let text = hidden.replace_all(&text, " ");
@@ -379,8 +409,14 @@ mod locale_files {
     #[test]
     fn the_literal_text_check_finds_words_and_only_words() {
         assert_eq!(literal_text("<p>Hello {{ name }}</p>"), vec!["Hello"]);
-        assert_eq!(literal_text(r#"<img alt="Logo" src="x">"#), vec![r#"alt="Logo""#]);
-        assert!(literal_text(r#"<p>{{ layout.t("sign-out") }} &middot; 12 <input value="sms"></p>"#).is_empty());
+        assert_eq!(
+            literal_text(r#"<img alt="Logo" src="x">"#),
+            vec![r#"alt="Logo""#]
+        );
+        assert!(literal_text(
+            r#"<p>{{ layout.t("sign-out") }} &middot; 12 <input value="sms"></p>"#
+        )
+        .is_empty());
         assert!(literal_text("{% if a %}<b>{{ b }}</b>{% endif %}{# a note #}").is_empty());
         assert_eq!(literal_text("Dear {{ name }},\nyour code").len(), 1);
     }
@@ -392,7 +428,11 @@ mod locale_files {
         files_under(&dir, &["html", "txt"], &mut files);
         let mut problems = Vec::new();
         for file in files {
-            let name = file.strip_prefix(&dir).unwrap().to_string_lossy().replace('\\', "/");
+            let name = file
+                .strip_prefix(&dir)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
             if NOT_YET_TRANSLATED.contains(&name.as_str()) {
                 continue;
             }
@@ -401,6 +441,10 @@ mod locale_files {
                 problems.push(format!("{name}: {words:?}"));
             }
         }
-        assert!(problems.is_empty(), "words outside the locale files:\n{}", problems.join("\n"));
+        assert!(
+            problems.is_empty(),
+            "words outside the locale files:\n{}",
+            problems.join("\n")
+        );
     }
 }

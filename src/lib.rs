@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod assets;
 pub mod audit;
 pub mod cli;
 pub mod clock;
@@ -56,6 +57,8 @@ pub struct Ctx {
     pub discovery: Arc<std::sync::RwLock<bytes::Bytes>>,
     /// Every outgoing HTTP request (back-channel logout, jwks_uri, the SMS gateway).
     pub outbound: Arc<net::outbound::Outbound>,
+    /// The operator's logo (`site_logo`), read once at start.
+    pub site_logo: Option<Arc<assets::SiteLogo>>,
 }
 
 impl Ctx {
@@ -66,6 +69,11 @@ impl Ctx {
     }
 
     pub async fn build_with_clock(settings: Settings, clock: Clock) -> anyhow::Result<Ctx> {
+        // First: a wrong logo path is a typo to fix before anything else is set up.
+        let site_logo = match &settings.site_logo {
+            Some(path) => Some(Arc::new(assets::SiteLogo::load(path)?)),
+            None => None,
+        };
         let master = Arc::new(MasterKey::load(&settings)?);
         let db = Db::connect_with(
             &settings.database_url(),
@@ -113,6 +121,7 @@ impl Ctx {
             passwords,
             discovery: Arc::new(std::sync::RwLock::new(discovery)),
             outbound,
+            site_logo,
         })
     }
 

@@ -119,6 +119,7 @@ fn email(to: &str) -> Message {
         to: to.into(),
         subject: "Confirm your email".into(),
         body: "Open this link to confirm: https://id.example/confirm?t=abc\nThanks.".into(),
+        lang: verity::i18n::Lang::En,
     }
 }
 
@@ -358,6 +359,7 @@ fn phone(channel: Channel, body: &str) -> Message {
         to: "+15551234567".into(),
         subject: String::new(),
         body: body.into(),
+        lang: verity::i18n::Lang::En,
     }
 }
 
@@ -429,8 +431,22 @@ async fn gateway_places_a_voice_call_that_says_the_text() {
     assert_eq!(form["From"], FROM_NUMBER);
     assert_eq!(
         form["Twiml"],
-        "<Response><Say>Your &lt;Verity&gt; code is 1, 2, 3, 4, 5, 6. \
+        "<Response><Say language=\"en-US\">Your &lt;Verity&gt; code is 1, 2, 3, 4, 5, 6. \
          Again: 1, 2, 3, 4, 5, 6.</Say></Response>"
+    );
+}
+
+#[tokio::test]
+async fn a_spanish_voice_call_is_read_by_a_spanish_voice() {
+    let (base, mut requests) = http_server(Answer::Status(201, r#"{"sid":"CA1"}"#)).await;
+    let sender = GatewaySender::new(&gateway_settings(&base)).unwrap();
+    let mut message = phone(Channel::Voice, "Su código es 1, 2, 3.");
+    message.lang = verity::i18n::Lang::Es;
+    sender.send(message).await.unwrap();
+    let form = requests.recv().await.unwrap().form();
+    assert_eq!(
+        form["Twiml"],
+        "<Response><Say language=\"es-MX\">Su código es 1, 2, 3.</Say></Response>"
     );
 }
 

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::step_up::SteppedUp;
 use crate::audit::{self, Actor};
+use crate::notify::notices::{self, AppChange, Notice, Texts};
 use crate::storage::schema::{browser_sessions, clients, consents, grants};
 use crate::Ctx;
 
@@ -163,11 +164,13 @@ pub async fn revoke_app(
                     audit::record(
                         c,
                         now,
-                        Some(&uid),
-                        Some(&cid),
-                        "app_revoked",
-                        serde_json::json!({ "grants": revoked }),
-                        Some(&a),
+                        audit::Event {
+                            kind: audit::Kind::AppRevoked,
+                            user_id: Some(&uid),
+                            client_id: Some(&cid),
+                            detail: serde_json::json!({ "grants": revoked }),
+                            actor: Some(&a),
+                        },
                     )?;
                 }
                 Ok(removed + revoked > 0)
@@ -184,7 +187,7 @@ pub enum PasswordChange {
 }
 
 /// Changing the password: needs the current one (and a recent full sign-in). Every other
-/// session ends, and the person is told by email.
+/// session ends, and the person is told by e-mail and by a text to the default phone.
 pub async fn change_password(
     ctx: &Ctx,
     current: &SteppedUp,
@@ -222,28 +225,23 @@ pub async fn change_password(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "password_changed",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::PasswordChanged,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )
         })
         .await?;
     end_other_sessions(ctx, current, actor).await?;
-    let site = &ctx.settings.site_name;
-    let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
-    crate::accounts::emails::notify_all(
-        ctx,
-        &current.user_id,
-        None,
-        &format!("Your {site} password was changed"),
-        &format!(
-            "The password of your {site} account was changed on {}. Every other device was signed out.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
-            now.format("%Y-%m-%d %H:%M UTC")
-        ),
-    )
-    .await?;
+    let notice = Notice::PasswordChanged {
+        at: now,
+        not_me_link: crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email)
+            .await?,
+    };
+    notices::tell_account(ctx, &current.user_id, None, Texts::DefaultPhone, &notice).await?;
     Ok(PasswordChange::Done)
 }
 
@@ -280,11 +278,13 @@ pub async fn update_profile(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "profile_updated",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::ProfileUpdated,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )
         })
         .await?;
@@ -386,11 +386,13 @@ pub async fn totp_add_confirm(
                     audit::record(
                         c,
                         now,
-                        Some(&uid),
-                        None,
-                        "mfa_totp_added",
-                        serde_json::json!({}),
-                        Some(&a),
+                        audit::Event {
+                            kind: audit::Kind::MfaTotpAdded,
+                            user_id: Some(&uid),
+                            client_id: None,
+                            detail: serde_json::json!({}),
+                            actor: Some(&a),
+                        },
                     )?;
                 }
                 anyhow::Ok(added.is_some())
@@ -401,7 +403,7 @@ pub async fn totp_add_confirm(
         // Another request added the last app allowed meanwhile: nothing to confirm any more.
         return Ok(CodeOutcome::NoCodeSent);
     }
-    notify_methods_changed(ctx, current, "An authenticator app was added").await?;
+    notify_methods_changed(ctx, current, AppChange::Added).await?;
     Ok(CodeOutcome::Accepted)
 }
 
@@ -448,36 +450,36 @@ pub async fn totp_remove(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "mfa_totp_removed",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::MfaTotpRemoved,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(RemoveApp::Removed)
             })
         })
         .await?;
     if outcome == RemoveApp::Removed {
-        notify_methods_changed(ctx, current, "An authenticator app was removed").await?;
+        notify_methods_changed(ctx, current, AppChange::Removed).await?;
     }
     Ok(outcome)
 }
 
-async fn notify_methods_changed(ctx: &Ctx, current: &Session, what: &str) -> anyhow::Result<()> {
-    let site = &ctx.settings.site_name;
-    let link = crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email).await?;
-    crate::accounts::emails::notify_all(
-        ctx,
-        &current.user_id,
-        None,
-        &format!("Your {site} sign-in methods changed"),
-        &format!(
-            "{what} on your {site} account on {}.\n\nIf this wasn't you, open this link right away:\n\n{link}\n",
-            ctx.clock.now().format("%Y-%m-%d %H:%M UTC")
-        ),
-    )
-    .await
+async fn notify_methods_changed(
+    ctx: &Ctx,
+    current: &Session,
+    change: AppChange,
+) -> anyhow::Result<()> {
+    let notice = Notice::AuthenticatorApp {
+        change,
+        at: ctx.clock.now(),
+        not_me_link: crate::accounts::login::not_me_link(ctx, &current.user_id, &current.email)
+            .await?,
+    };
+    notices::tell_account(ctx, &current.user_id, None, Texts::None, &notice).await
 }
 
 /// "This wasn't me" on an activity entry: sign out everywhere (this browser too) and email a
@@ -492,11 +494,13 @@ pub async fn disown_activity(ctx: &Ctx, current: &Session, actor: &Actor) -> any
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "not_me_from_activity",
-                    serde_json::json!({ "sessions": ended }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::NotMeFromActivity,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "sessions": ended }),
+                        actor: Some(&a),
+                    },
                 )?;
                 crate::accounts::users::by_id(c, &uid)
             })

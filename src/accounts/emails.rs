@@ -1,6 +1,7 @@
 //! Email addresses: the primary one (`users.email`, also the sign-in name) and others in
 //! `user_emails`. Adding one sends a confirmation link; every change is announced to every
-//! confirmed address; adding, making primary and removing are sensitive (step-up).
+//! confirmed address, and every change (not a pending addition) by a text to the default
+//! phone; adding, making primary and removing are sensitive (step-up).
 //!
 //! Only a confirmed address belongs to anyone. An unconfirmed one reserves nothing: others may
 //! add it or sign up with it, the first to confirm holds it and every other unconfirmed claim
@@ -21,7 +22,8 @@ use crate::accounts::step_up::SteppedUp;
 use crate::accounts::users::{email_is_plausible, normalize_email};
 use crate::audit::{self, Actor};
 use crate::crypto;
-use crate::notify::{send_best_effort, Channel, Message};
+use crate::notify::notices::{self, Notice, Texts};
+use crate::notify::Channel;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{email_tokens, user_emails, users};
 use crate::Ctx;
@@ -157,36 +159,6 @@ fn purge_expired(
     Ok(())
 }
 
-/// Sends one notice to every confirmed address (and any `extra` address).
-pub async fn notify_all(
-    ctx: &Ctx,
-    user_id: &str,
-    extra: Option<&str>,
-    subject: &str,
-    body: &str,
-) -> anyhow::Result<()> {
-    let uid = user_id.to_string();
-    let mut to = ctx.db.run(move |c| confirmed_addresses(c, &uid)).await?;
-    if let Some(e) = extra {
-        if !to.iter().any(|t| t == e) {
-            to.push(e.to_string());
-        }
-    }
-    for address in to {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Email,
-                to: address,
-                subject: subject.to_string(),
-                body: body.to_string(),
-            },
-        )
-        .await;
-    }
-    Ok(())
-}
-
 #[derive(Debug, PartialEq, Eq)]
 pub enum Change {
     Done,
@@ -299,11 +271,13 @@ pub async fn add(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_added",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::EmailAdded,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(true)
             })
@@ -318,18 +292,17 @@ pub async fn add(
     let (task_ctx, uid) = (ctx.clone(), current.user_id.clone());
     crate::notify::spawn_detached("email added notices", async move {
         let ctx = &task_ctx;
-        let site = &ctx.settings.site_name;
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Email,
-                to: email.clone(),
-                subject: format!("Confirm your new email for {site}"),
-                body: format!("To confirm this address for your {site} account, open this link in a browser where you are signed in to that account, and press Confirm:\n\n{}/account/emails/confirm?token={token}\n\nIf you didn't ask for this, ignore this email: nothing changes unless it is confirmed.\n", ctx.settings.issuer),
-            },
-        )
-        .await;
-        notify_all(ctx, &uid, None, &format!("An email address was added to your {site} account"), &format!("The address {email} was added to your {site} account and is waiting for confirmation.\n\nIf this wasn't you, sign in and remove it, and change your password.\n")).await
+        let lang = notices::lang_of_account(ctx, &uid).await?;
+        let confirm = Notice::ConfirmAddedEmail {
+            link: format!(
+                "{}/account/emails/confirm?token={token}",
+                ctx.settings.issuer
+            ),
+        };
+        notices::send_best_effort(ctx, Channel::Email, &email, lang, &confirm).await;
+        // Nothing has changed until it is confirmed: no text yet.
+        let added = Notice::EmailAdded { address: email };
+        notices::tell_account(ctx, &uid, None, Texts::None, &added).await
     });
     Ok(Change::Done)
 }
@@ -432,11 +405,13 @@ pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Resul
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_confirmed",
-                    serde_json::json!({}),
-                    None,
+                    audit::Event {
+                        kind: audit::Kind::EmailConfirmed,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: None,
+                    },
                 )?;
                 Ok(Ok((uid, addr)))
             })
@@ -446,15 +421,8 @@ pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Resul
         Ok(done) => done,
         Err(refused) => return Ok(refused),
     };
-    let site = &ctx.settings.site_name;
-    notify_all(
-        ctx,
-        &uid,
-        None,
-        &format!("A new email address is confirmed on your {site} account"),
-        &format!("The address {addr} is now confirmed on your {site} account.\n"),
-    )
-    .await?;
+    let notice = Notice::EmailConfirmed { address: addr };
+    notices::tell_account(ctx, &uid, None, Texts::DefaultPhone, &notice).await?;
     Ok(Confirmation::Confirmed)
 }
 
@@ -513,11 +481,13 @@ pub async fn make_primary(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_made_primary",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::EmailMadePrimary,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(Some((old_primary, new_primary)))
             })
@@ -528,8 +498,8 @@ pub async fn make_primary(
             "Only a confirmed address can become your primary address.".into(),
         ));
     };
-    let site = &ctx.settings.site_name;
-    notify_all(ctx, &current.user_id, None, &format!("Your {site} sign-in email changed"), &format!("You now sign in to {site} with {new} instead of {old}.\n\nIf this wasn't you, sign in and change it back, and change your password.\n")).await?;
+    let notice = Notice::SignInEmailChanged { old, new };
+    notices::tell_account(ctx, &current.user_id, None, Texts::DefaultPhone, &notice).await?;
     Ok(Change::Done)
 }
 
@@ -560,11 +530,13 @@ pub async fn remove(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "email_removed",
-                    serde_json::json!({}),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::EmailRemoved,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(Some(addr))
             })
@@ -575,7 +547,16 @@ pub async fn remove(
             "That address isn't one you can remove (the primary address always stays).".into(),
         ));
     };
-    let site = &ctx.settings.site_name;
-    notify_all(ctx, &current.user_id, Some(&addr), &format!("An email address was removed from your {site} account"), &format!("The address {addr} was removed from your {site} account.\n\nIf this wasn't you, sign in and change your password.\n")).await?;
+    let notice = Notice::EmailRemoved {
+        address: addr.clone(),
+    };
+    notices::tell_account(
+        ctx,
+        &current.user_id,
+        Some(&addr),
+        Texts::DefaultPhone,
+        &notice,
+    )
+    .await?;
     Ok(Change::Done)
 }

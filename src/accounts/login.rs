@@ -14,7 +14,7 @@ use crate::accounts::sessions::{self, NewSession, ACR_AAL1, ACR_AAL2, AMR_MFA, A
 use crate::audit::{self, Actor};
 use crate::crypto;
 use crate::mfa::methods::{self, Enrolled, PhoneChannel};
-use crate::notify::{Channel, Message};
+use crate::notify::notices::{self, NewSignInReason, Notice, Texts};
 use crate::storage::store::{get_json, put_json};
 use crate::Ctx;
 
@@ -216,23 +216,53 @@ async fn complete_session(
     let (uid, device, a) = (user_id.to_string(), device_id.to_string(), actor.clone());
     let amr_owned: Vec<String> = amr.iter().map(|s| s.to_string()).collect();
     let acr_owned = acr.to_string();
-    let (session, new_device, reset_cancelled) = ctx
+    let sec = &ctx.settings.security;
+    let network = crate::accounts::networks::network_of(
+        &actor.ip,
+        sec.new_network_ipv4_prefix,
+        sec.new_network_ipv6_prefix,
+    );
+    let window = chrono::Duration::days(sec.new_network_days as i64);
+    let (session, alert, reset_cancelled) = ctx
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 // The very first sign-in after sign-up is not a "new device".
-                let new_device = sessions::has_any_session(c, &uid)? && !sessions::device_known(c, &uid, &device)?;
+                let had_session = sessions::has_any_session(c, &uid)?;
+                let new_device = had_session && !sessions::device_known(c, &uid, &device)?;
+                let network_seen = match &network {
+                    Some(n) => crate::accounts::networks::record(c, now, &uid, n, window)?,
+                    None => crate::accounts::networks::Seen::Recently,
+                };
+                let new_network = had_session && network_seen == crate::accounts::networks::Seen::NotRecently;
                 let amr_refs: Vec<&str> = amr_owned.iter().map(String::as_str).collect();
                 let s = sessions::create(c, now, &uid, &a, &device, &amr_refs, &acr_owned)?;
-                audit::record(c, now, Some(&uid), None, "signed_in", serde_json::json!({ "session": s.id, "amr": amr_owned, "acr": acr_owned, "new_device": new_device }), Some(&a))?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: audit::Kind::SignedIn,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "session": s.id, "amr": amr_owned, "acr": acr_owned, "new_device": new_device }),
+                        actor: Some(&a),
+                    },
+                )?;
                 // Whoever can sign in normally owns the account: a waiting account reset is void.
                 let reset_cancelled = crate::recovery::account_reset::cancel_on_sign_in(c, now, &uid, &a)?;
-                Ok((s, new_device, reset_cancelled))
+                let alert = if new_device {
+                    Some(NewSignInReason::NewDevice)
+                } else if new_network {
+                    Some(NewSignInReason::NewNetwork)
+                } else {
+                    None
+                };
+                Ok((s, alert, reset_cancelled))
             })
         })
         .await?;
-    if new_device {
-        new_device_alert(ctx, user_id, email, actor).await?;
+    if let Some(reason) = alert {
+        new_sign_in_alert(ctx, user_id, email, actor, reason).await?;
     }
     if reset_cancelled {
         crate::recovery::account_reset::announce_cancellation(ctx, user_id).await?;
@@ -240,7 +270,6 @@ async fn complete_session(
     Ok(session)
 }
 
-/// Email and SMS about a sign-in from a device we haven't seen, with a "this wasn't me" link.
 /// A "this wasn't me" link for the account (7 days, single use).
 pub async fn not_me_link(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Result<String> {
     let (uid, mail, now) = (user_id.to_string(), email.to_string(), ctx.clock.now());
@@ -256,61 +285,24 @@ fn not_me_ttl() -> chrono::Duration {
     chrono::Duration::days(7)
 }
 
-async fn new_device_alert(
+/// E-mail (every confirmed address) and a text to the default phone about a sign-in from a
+/// new device or a new network, with a "this wasn't me" link. An alert that can't go out must
+/// not block the person signing in: sending is best effort.
+async fn new_sign_in_alert(
     ctx: &Ctx,
     user_id: &str,
     email: &str,
     actor: &Actor,
+    reason: NewSignInReason,
 ) -> anyhow::Result<()> {
-    let now = ctx.clock.now();
-    let (uid, mail) = (user_id.to_string(), email.to_string());
-    let (token, phone) = ctx
-        .db
-        .run(move |c| {
-            let token = email_tokens::issue(c, now, not_me_ttl(), &uid, &mail, NOT_ME_PURPOSE)?;
-            let phone = methods::enrolled(c, &uid)?
-                .phones
-                .into_iter()
-                .find(|p| p.is_default);
-            Ok((token, phone))
-        })
-        .await?;
-    let link = format!("{}/not-me?token={}", ctx.settings.issuer, token);
-    let site = &ctx.settings.site_name;
-    let when = now.format("%Y-%m-%d %H:%M UTC");
-    let browser = if actor.user_agent.is_empty() {
-        "an unknown browser"
-    } else {
-        actor.user_agent.as_str()
+    let notice = Notice::NewSignIn {
+        reason,
+        at: ctx.clock.now(),
+        browser: actor.user_agent.clone(),
+        ip: actor.ip.clone(),
+        not_me_link: not_me_link(ctx, user_id, email).await?,
     };
-    let body = format!(
-        "Your {site} account was just signed in to from a new device.\n\nWhen: {when}\nBrowser: {browser}\nIP address: {}\n\nIf this was you, there's nothing to do.\nIf this wasn't you, open this link to sign out everywhere:\n\n{link}\n",
-        actor.ip
-    );
-    let mut messages = vec![Message {
-        channel: Channel::Email,
-        to: email.to_string(),
-        subject: format!("New sign-in to your {site} account"),
-        body,
-    }];
-    if let Some(phone) = phone {
-        if let Ok(number) = methods::decrypt_phone(&ctx.master, &phone) {
-            messages.push(Message {
-                channel: Channel::Sms,
-                to: number,
-                subject: format!("{site} new sign-in"),
-                body: format!(
-                    "{site}: new sign-in to your account at {when} from {}. Not you? {link}",
-                    actor.ip
-                ),
-            });
-        }
-    }
-    for m in messages {
-        // An alert that can't go out must not block the person signing in; it is logged.
-        crate::notify::send_best_effort(&*ctx.notifier, m).await;
-    }
-    Ok(())
+    notices::tell_account(ctx, user_id, Some(email), Texts::DefaultPhone, &notice).await
 }
 
 pub const NOT_ME_PURPOSE: &str = "not_me";
@@ -331,11 +323,13 @@ pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<boo
                 audit::record(
                     c,
                     now,
-                    Some(&user_id),
-                    None,
-                    "not_me_sessions_ended",
-                    serde_json::json!({ "sessions": ended }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::NotMeSessionsEnded,
+                        user_id: Some(&user_id),
+                        client_id: None,
+                        detail: serde_json::json!({ "sessions": ended }),
+                        actor: Some(&a),
+                    },
                 )?;
                 crate::accounts::users::by_id(c, &user_id)
             })

@@ -5,6 +5,7 @@ pub mod console;
 pub mod email_tokens;
 pub mod emails;
 pub mod login;
+pub mod networks;
 pub mod password;
 pub mod phone_change;
 pub mod reset;

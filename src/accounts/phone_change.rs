@@ -20,7 +20,8 @@ use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::enrol::{add_phone, number_refusal, NumberRefusal};
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
-use crate::notify::{send_best_effort, Channel, Message};
+use crate::notify::notices::{self, Notice, Texts};
+use crate::notify::Channel;
 use crate::storage::store::{get_json, put_json};
 use crate::Ctx;
 
@@ -334,14 +335,21 @@ pub async fn commit(
                 if let (Some(d), Some(e)) = (detail.as_object_mut(), extra.as_object()) {
                     d.extend(e.clone());
                 }
+                let kind = if replacing.is_some() {
+                    audit::Kind::PhoneChanged
+                } else {
+                    audit::Kind::PhoneAdded
+                };
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    client_id.as_deref(),
-                    if replacing.is_some() { "phone_changed" } else { "phone_added" },
-                    detail,
-                    actor.as_ref(),
+                    audit::Event {
+                        kind,
+                        user_id: Some(&uid),
+                        client_id: client_id.as_deref(),
+                        detail,
+                        actor: actor.as_ref(),
+                    },
                 )?;
                 Ok(Ok(old))
             })
@@ -356,15 +364,7 @@ pub async fn commit(
         new_number: e164.to_string(),
         at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
     };
-    notify_change(
-        ctx,
-        user_id,
-        email,
-        old_number.as_deref(),
-        Some(e164),
-        &receipt,
-    )
-    .await?;
+    notify_change(ctx, user_id, email, old_number.as_deref(), Some(e164), now).await?;
     Ok(Some(receipt))
 }
 
@@ -419,11 +419,13 @@ pub async fn remove(
                 audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "phone_removed",
-                    serde_json::json!({ "phone": row.masked }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::PhoneRemoved,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "phone": row.masked }),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok(Ok(number))
             })
@@ -443,7 +445,7 @@ pub async fn remove(
                 &session.email,
                 Some(&number),
                 None,
-                &receipt,
+                now,
             )
             .await?;
             Ok(Remove::Removed(receipt))
@@ -460,54 +462,26 @@ async fn notify_change(
     email: &str,
     old: Option<&str>,
     new: Option<&str>,
-    receipt: &Receipt,
+    at: chrono::NaiveDateTime,
 ) -> anyhow::Result<()> {
-    let site = &ctx.settings.site_name;
     let link = crate::accounts::login::not_me_link(ctx, user_id, email).await?;
-    let what = match (old, new) {
-        (Some(o), Some(n)) => format!(
-            "the phone number {} was replaced by {}",
-            phone::mask(o),
-            phone::mask(n)
-        ),
-        (None, Some(n)) => format!("the phone number {} was added", phone::mask(n)),
-        (Some(o), None) => format!("the phone number {} was removed", phone::mask(o)),
-        (None, None) => "your phone numbers changed".to_string(),
-    };
+    let lang = notices::lang_of_account(ctx, user_id).await?;
     if let Some(o) = old {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Sms,
-                to: o.to_string(),
-                subject: format!("{site} phone change"),
-                body: format!("{site}: your number on {site} was changed on {}. If this wasn't you, go to {link}", receipt.at),
-            },
-        )
-        .await;
+        let notice = Notice::PhoneOldNumber {
+            at,
+            not_me_link: link.clone(),
+        };
+        notices::send_best_effort(ctx, Channel::Sms, o, lang, &notice).await;
     }
-    crate::accounts::emails::notify_all(
-        ctx,
-        user_id,
-        None,
-        &format!("Your {site} phone numbers changed"),
-        &format!(
-            "On {}, {what} on your {site} account.\n\nIf this was you, there's nothing to do.\nIf this wasn't you, open this link to sign out everywhere and secure your account:\n\n{link}\n",
-            receipt.at
-        ),
-    )
-    .await?;
+    let notice = Notice::PhonesChanged {
+        old_masked: old.map(phone::mask),
+        new_masked: new.map(phone::mask),
+        at,
+        not_me_link: link,
+    };
+    notices::tell_account(ctx, user_id, None, Texts::None, &notice).await?;
     if let Some(n) = new {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Sms,
-                to: n.to_string(),
-                subject: format!("{site} phone added"),
-                body: format!("{site}: this number is now on your {site} account (since {}). Security codes will come here.", receipt.at),
-            },
-        )
-        .await;
+        notices::send_best_effort(ctx, Channel::Sms, n, lang, &Notice::PhoneNewNumber { at }).await;
     }
     Ok(())
 }
@@ -561,11 +535,13 @@ pub async fn mark_reviewed(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "phone_reviewed",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::PhoneReviewed,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )
         })
         .await

@@ -15,7 +15,8 @@ use crate::accounts::password::refusal_reason;
 use crate::accounts::users::{self, normalize_email, User};
 use crate::audit::{self, Actor};
 use crate::crypto;
-use crate::notify::{send_best_effort, Channel, Message};
+use crate::notify::notices::{self, Notice, Texts};
+use crate::notify::Channel;
 use crate::storage::schema::{grants, users as users_t};
 use crate::Ctx;
 
@@ -83,31 +84,23 @@ pub async fn send_link(ctx: &Ctx, user: &User) -> anyhow::Result<()> {
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "password_reset_requested",
-                serde_json::json!({}),
-                None,
+                audit::Event {
+                    kind: audit::Kind::PasswordResetRequested,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: None,
+                },
             )?;
             Ok(token)
         })
         .await?;
-    let site = &ctx.settings.site_name;
-    let body = format!(
-        "Someone asked to reset the password of your {site} account.\n\nTo choose a new password, open this link within {} minutes:\n\n{}/reset-password?token={token}\n\nThe link works once. If you didn't ask for this, you can ignore this email: your password stays as it is.\n",
-        ttl.div_ceil(60),
-        ctx.settings.issuer
-    );
-    send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: user.email.clone(),
-            subject: format!("Reset your {site} password"),
-            body,
-        },
-    )
-    .await;
+    let notice = Notice::PasswordResetLink {
+        link: format!("{}/reset-password?token={token}", ctx.settings.issuer),
+        minutes: ttl.div_ceil(60),
+    };
+    let lang = crate::accounts::users::lang_of(user);
+    notices::send_best_effort(ctx, Channel::Email, &user.email, lang, &notice).await;
     Ok(())
 }
 
@@ -212,7 +205,17 @@ pub async fn complete(
                 let revoked_grants = diesel::update(grants::table.filter(grants::user_id.eq(&uid)).filter(grants::revoked_at.is_null()))
                     .set((grants::revoked_at.eq(now), grants::revoked_reason.eq("password reset")))
                     .execute(c)?;
-                audit::record(c, now, Some(&uid), None, "password_reset", serde_json::json!({ "sessions_ended": sessions, "grants_revoked": revoked_grants }), Some(&a))?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: audit::Kind::PasswordReset,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "sessions_ended": sessions, "grants_revoked": revoked_grants }),
+                        actor: Some(&a),
+                    },
+                )?;
                 Ok(true)
             })
         })
@@ -225,17 +228,10 @@ pub async fn complete(
     Ok(ResetOutcome::Done)
 }
 
+/// Every confirmed address and every phone hear of it: a reset is how a takeover looks too.
 async fn notify_reset(ctx: &Ctx, flow: &LoginFlow) -> anyhow::Result<()> {
-    let site = &ctx.settings.site_name;
-    let when = ctx.clock.now().format("%Y-%m-%d %H:%M UTC");
-    crate::recovery::notify_every_channel(
-        ctx,
-        &flow.user_id,
-        &format!("Your {site} password was changed"),
-        &format!(
-            "The password of your {site} account was reset on {when}. Every device was signed out and every app connected to your account has to sign in again.\n\nIf this wasn't you, contact support right away.\n"
-        ),
-        &format!("{site}: your password was reset on {when}. Not you? Contact support."),
-    )
-    .await
+    let notice = Notice::PasswordReset {
+        at: ctx.clock.now(),
+    };
+    notices::tell_account(ctx, &flow.user_id, None, Texts::EveryPhone, &notice).await
 }

@@ -176,11 +176,13 @@ pub async fn revoke(ctx: &Ctx, session_id: &str, actor: &Actor) -> anyhow::Resul
             crate::audit::record(
                 c,
                 now,
-                user.as_deref(),
-                None,
-                "signed_out",
-                serde_json::json!({ "session": id }),
-                Some(&actor),
+                crate::audit::Event {
+                    kind: crate::audit::Kind::SignedOut,
+                    user_id: user.as_deref(),
+                    client_id: None,
+                    detail: serde_json::json!({ "session": id }),
+                    actor: Some(&actor),
+                },
             )?;
             Ok(())
         })

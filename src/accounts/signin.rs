@@ -14,7 +14,7 @@ use crate::accounts::signup::send_confirmation;
 use crate::accounts::users::{self, normalize_email};
 use crate::audit::{self, Actor};
 use crate::crypto;
-use crate::notify::{AccountLockedText, Message};
+use crate::notify::notices::{self, Notice, Texts};
 use crate::Ctx;
 
 #[derive(Debug)]
@@ -247,11 +247,13 @@ pub async fn sign_in(
                     audit::record(
                         c,
                         now,
-                        user_id.as_deref(),
-                        None,
-                        "signin_failed",
-                        serde_json::json!({}),
-                        Some(&a),
+                        audit::Event {
+                            kind: audit::Kind::SigninFailed,
+                            user_id: user_id.as_deref(),
+                            client_id: None,
+                            detail: serde_json::json!({}),
+                            actor: Some(&a),
+                        },
                     )
                 })
                 .await?;
@@ -260,7 +262,7 @@ pub async fn sign_in(
                 ctx.store
                     .put(&k.hard_lock, "1", Duration::from_secs(365 * 86400))
                     .await?;
-                notify_locked(ctx, user.as_ref().map(|u| u.email.as_str()), 0, true, actor).await?;
+                notify_locked(ctx, user.as_ref(), 0, true, actor).await?;
                 return Ok(SignInOutcome::LockedUntilRecovered);
             }
             if admitted.holds_account_lock {
@@ -273,14 +275,7 @@ pub async fn sign_in(
                         Duration::from_secs(sec.account_lock_secs),
                     )
                     .await?;
-                notify_locked(
-                    ctx,
-                    user.as_ref().map(|u| u.email.as_str()),
-                    sec.account_lock_secs,
-                    false,
-                    actor,
-                )
-                .await?;
+                notify_locked(ctx, user.as_ref(), sec.account_lock_secs, false, actor).await?;
                 return Ok(SignInOutcome::AccountLocked {
                     wait_secs: sec.account_lock_secs,
                 });
@@ -350,7 +345,7 @@ pub async fn sign_in(
     }
     upgrade_hash_if_outdated(ctx, &user, password).await?;
     if !user.email_verified {
-        send_confirmation(ctx, &user, None).await?;
+        send_confirmation(ctx, &user, None, users::lang_of(&user)).await?;
         return Ok(SignInOutcome::EmailNotConfirmed);
     }
     Ok(SignInOutcome::PasswordAccepted {
@@ -406,30 +401,29 @@ pub fn backoff_secs(base: u64, max: u64, over: u32) -> u64 {
     base.saturating_mul(1u64 << over.min(32)).min(max)
 }
 
+/// Tells the owner (every confirmed address, and a text to the default phone) that sign-in is
+/// paused, and what lifts it: waiting or a password reset for a lock, only a password reset (or
+/// support) past the hard limit. Unknown emails get nothing.
 async fn notify_locked(
     ctx: &Ctx,
-    email: Option<&str>,
+    user: Option<&users::User>,
     lock_secs: u64,
     until_reset: bool,
     actor: &Actor,
 ) -> anyhow::Result<()> {
-    let Some(email) = email else {
+    let Some(user) = user else {
         return Ok(());
     };
-    let site = ctx.settings.site_name.clone();
-    let text = AccountLockedText {
-        site_name: &site,
-        minutes: lock_secs.div_ceil(60),
-        until_reset,
-        ip: &actor.ip,
+    let ip = actor.ip.clone();
+    let notice = if until_reset {
+        Notice::SignInLocked { ip }
+    } else {
+        Notice::SignInPaused {
+            minutes: lock_secs.div_ceil(60),
+            ip,
+        }
     };
-    let message = Message::email(
-        email,
-        &format!("Sign-in to your {site} account is paused"),
-        text,
-    )?;
-    crate::notify::send_best_effort(&*ctx.notifier, message).await;
-    Ok(())
+    notices::tell_account(ctx, &user.id, None, Texts::DefaultPhone, &notice).await
 }
 
 #[cfg(test)]

@@ -16,7 +16,9 @@ use crate::accounts::password::refusal_reason;
 use crate::accounts::users::{self, email_is_plausible, normalize_email, User};
 use crate::accounts::{email_tokens, emails};
 use crate::audit::{self, Actor};
-use crate::notify::{ConfirmEmailText, Message, SignupExistingText};
+use crate::i18n::Lang;
+use crate::notify::notices::{self, Notice};
+use crate::notify::Channel;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{email_tokens as email_tokens_t, users as users_t};
 use crate::Ctx;
@@ -45,10 +47,13 @@ pub enum SignupOutcome {
     TooManyAttempts,
 }
 
+/// `lang`: the language of the request; the e-mails it causes are written in it (unless the
+/// address's account chose another).
 pub async fn sign_up(
     ctx: &Ctx,
     form: SignupForm,
     continue_to: Option<String>,
+    lang: Lang,
     actor: &Actor,
 ) -> anyhow::Result<SignupOutcome> {
     let email = normalize_email(&form.email);
@@ -82,7 +87,14 @@ pub async fn sign_up(
 
     let (task_ctx, address, task_actor) = (ctx.clone(), email.clone(), actor.clone());
     crate::notify::spawn_detached("sign-up", async move {
-        register(&task_ctx, &address, continue_to.as_deref(), &task_actor).await
+        register(
+            &task_ctx,
+            &address,
+            continue_to.as_deref(),
+            lang,
+            &task_actor,
+        )
+        .await
     });
     Ok(SignupOutcome::CheckYourEmail { email })
 }
@@ -119,13 +131,14 @@ async fn register(
     ctx: &Ctx,
     email: &str,
     continue_to: Option<&str>,
+    lang: Lang,
     actor: &Actor,
 ) -> anyhow::Result<()> {
     let lookup = email.to_string();
     let found = ctx.db.run(move |c| holder(c, &lookup)).await?;
     let user = match found {
         Holder::Confirmed { user_id } => {
-            return tell_owner(ctx, email, &user_id, continue_to, actor).await;
+            return tell_owner(ctx, email, &user_id, continue_to, lang, actor).await;
         }
         Holder::Unconfirmed(user) => user,
         Holder::Nobody => match create_unconfirmed(ctx, email, actor).await? {
@@ -136,14 +149,15 @@ async fn register(
                 match ctx.db.run(move |c| holder(c, &lookup)).await? {
                     Holder::Unconfirmed(user) => user,
                     Holder::Confirmed { user_id } => {
-                        return tell_owner(ctx, email, &user_id, continue_to, actor).await;
+                        return tell_owner(ctx, email, &user_id, continue_to, lang, actor).await;
                     }
                     Holder::Nobody => return Ok(()),
                 }
             }
         },
     };
-    send_confirmation(ctx, &user, continue_to).await
+    let lang = user.locale.as_deref().and_then(Lang::parse).unwrap_or(lang);
+    send_confirmation(ctx, &user, continue_to, lang).await
 }
 
 /// Inserts an account with no usable password: the one hash made at startup from random bytes
@@ -192,11 +206,13 @@ async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Re
                 audit::record(
                     c,
                     now,
-                    Some(&row.id),
-                    None,
-                    "signed_up",
-                    serde_json::json!({}),
-                    Some(&actor),
+                    audit::Event {
+                        kind: audit::Kind::SignedUp,
+                        user_id: Some(&row.id),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&actor),
+                    },
                 )?;
                 Ok(true)
             })
@@ -210,31 +226,27 @@ async fn tell_owner(
     address: &str,
     user_id: &str,
     continue_to: Option<&str>,
+    lang: Lang,
     actor: &Actor,
 ) -> anyhow::Result<()> {
-    let site = ctx.settings.site_name.clone();
-    let link = sign_in_link(ctx, continue_to);
-    let text = SignupExistingText {
-        site_name: &site,
-        sign_in_link: &link,
+    let lang = notices::lang_of_account_or(ctx, user_id, lang).await?;
+    let notice = Notice::SignUpExisting {
+        sign_in_link: sign_in_link(ctx, continue_to),
     };
-    let message = Message::email(
-        address,
-        &format!("Someone tried to sign up to {site} with your email"),
-        text,
-    )?;
-    crate::notify::send_best_effort(&*ctx.notifier, message).await;
+    notices::send_best_effort(ctx, Channel::Email, address, lang, &notice).await;
     let (uid, actor, now) = (user_id.to_string(), actor.clone(), ctx.clock.now());
     ctx.db
         .run(move |c| {
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "signup_existing_email",
-                serde_json::json!({}),
-                Some(&actor),
+                audit::Event {
+                    kind: audit::Kind::SignupExistingEmail,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&actor),
+                },
             )
         })
         .await
@@ -251,12 +263,13 @@ fn urlencode(s: &str) -> String {
     url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
-/// Creates a single-use confirmation link for an unconfirmed account and mails it. Whoever
-/// opens it (the mailbox's owner) chooses the account's password.
+/// Creates a single-use confirmation link for an unconfirmed account and mails it in `lang`.
+/// Whoever opens it (the mailbox's owner) chooses the account's password.
 pub async fn send_confirmation(
     ctx: &Ctx,
     user: &User,
     continue_to: Option<&str>,
+    lang: Lang,
 ) -> anyhow::Result<()> {
     let now = ctx.clock.now();
     let ttl = ctx.settings.security.email_confirmation_ttl_secs;
@@ -279,15 +292,12 @@ pub async fn send_confirmation(
         link.push_str("&authz=");
         link.push_str(&urlencode(flow));
     }
-    let site = ctx.settings.site_name.clone();
-    let text = ConfirmEmailText {
-        site_name: &site,
-        link: &link,
+    let notice = Notice::ConfirmEmail {
+        link,
         valid_hours: ttl.div_ceil(3600),
     };
     // If it can't go out now, signing up again sends a fresh link.
-    let message = Message::email(&user.email, &format!("Confirm your email for {site}"), text)?;
-    crate::notify::send_best_effort(&*ctx.notifier, message).await;
+    notices::send_best_effort(ctx, Channel::Email, &user.email, lang, &notice).await;
     Ok(())
 }
 
@@ -402,11 +412,13 @@ fn confirm_in_tx(
     audit::record(
         c,
         now,
-        Some(&user_id),
-        None,
-        "email_confirmed",
-        serde_json::json!({}),
-        Some(actor),
+        audit::Event {
+            kind: audit::Kind::EmailConfirmed,
+            user_id: Some(&user_id),
+            client_id: None,
+            detail: serde_json::json!({}),
+            actor: Some(actor),
+        },
     )?;
     Ok(ConfirmOutcome::Confirmed)
 }

@@ -78,7 +78,11 @@ pub fn by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<User>> {
 
 /// Remembers the language the person chose, so pages on a new browser and notices sent later
 /// use it.
-pub async fn set_locale(ctx: &crate::Ctx, user_id: &str, lang: crate::i18n::Lang) -> anyhow::Result<()> {
+pub async fn set_locale(
+    ctx: &crate::Ctx,
+    user_id: &str,
+    lang: crate::i18n::Lang,
+) -> anyhow::Result<()> {
     let id = user_id.to_string();
     ctx.db
         .run(move |c| {

@@ -340,12 +340,24 @@ fn touches_admin(c: &NewClient) -> bool {
 async fn record(
     ctx: &Ctx,
     agent: &Agent,
-    kind: &'static str,
+    kind: crate::audit::Kind,
     detail: serde_json::Value,
 ) -> Outcome<()> {
     let (now, agent_id) = (ctx.clock.now(), agent.client_id.clone());
     ctx.db
-        .run(move |c| crate::audit::record(c, now, None, Some(&agent_id), kind, detail, None))
+        .run(move |c| {
+            crate::audit::record(
+                c,
+                now,
+                crate::audit::Event {
+                    kind,
+                    user_id: None,
+                    client_id: Some(&agent_id),
+                    detail,
+                    actor: None,
+                },
+            )
+        })
         .await?;
     Ok(())
 }
@@ -441,7 +453,7 @@ pub async fn create(ctx: &Ctx, agent: &Agent, req: CreateClient) -> Outcome<Crea
     record(
         ctx,
         agent,
-        "client_created",
+        crate::audit::Kind::ClientCreated,
         serde_json::json!({ "client": client.client_id, "name": client.name, "admin": client.admin }),
     )
     .await?;
@@ -526,7 +538,7 @@ pub async fn update(ctx: &Ctx, agent: &Agent, id: &str, req: UpdateClient) -> Ou
         record(
             ctx,
             agent,
-            "client_updated",
+            crate::audit::Kind::ClientUpdated,
             serde_json::json!({ "client": id, "fields": fields }),
         )
         .await?;
@@ -555,7 +567,7 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<ClientView> {
     record(
         ctx,
         agent,
-        "client_deleted",
+        crate::audit::Kind::ClientDeleted,
         serde_json::json!({ "client": id, "name": current.name }),
     )
     .await?;
@@ -585,7 +597,7 @@ pub async fn rotate_secret(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<NewSec
     record(
         ctx,
         agent,
-        "client_secret_rotated",
+        crate::audit::Kind::ClientSecretRotated,
         serde_json::json!({ "client": id }),
     )
     .await?;

@@ -99,11 +99,13 @@ pub async fn rotate(ctx: &Ctx, agent: &Agent, req: RotateRequest) -> Outcome<Key
             crate::audit::record(
                 c,
                 now,
-                None,
-                Some(&agent_id),
-                "signing_key_rotated",
-                detail,
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::SigningKeyRotated,
+                    user_id: None,
+                    client_id: Some(&agent_id),
+                    detail,
+                    actor: None,
+                },
             )
         })
         .await?;

@@ -240,11 +240,13 @@ pub async fn start(
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                Some(&who),
-                "support_phone_change_started",
-                serde_json::json!({ "change": change, "new": masked, "identity_check": identity_check, "note": note }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::SupportPhoneChangeStarted,
+                    user_id: Some(&uid),
+                    client_id: Some(&who),
+                    detail: serde_json::json!({ "change": change, "new": masked, "identity_check": identity_check, "note": note }),
+                    actor: None,
+                },
             )
         })
         .await?;

@@ -301,10 +301,20 @@ fn record(
     now: NaiveDateTime,
     user_id: &str,
     agent: &str,
-    kind: &str,
+    kind: crate::audit::Kind,
     detail: serde_json::Value,
 ) -> anyhow::Result<()> {
-    crate::audit::record(conn, now, Some(user_id), Some(agent), kind, detail, None)
+    crate::audit::record(
+        conn,
+        now,
+        crate::audit::Event {
+            kind,
+            user_id: Some(user_id),
+            client_id: Some(agent),
+            detail,
+            actor: None,
+        },
+    )
 }
 
 /// Runs `f` in one transaction; its `Problem` rolls the transaction back.
@@ -345,7 +355,7 @@ pub async fn disable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> 
             now,
             &uid,
             &who,
-            "user_disabled",
+            crate::audit::Kind::UserDisabled,
             serde_json::json!({ "sessions_ended": sessions, "grants_revoked": grants }),
         )?;
         Ok(())
@@ -362,7 +372,14 @@ pub async fn enable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             .set((users_t::disabled.eq(false), users_t::updated_at.eq(now)))
             .execute(c)
             .map_err(anyhow::Error::from)?;
-        record(c, now, &uid, &who, "user_enabled", serde_json::json!({}))?;
+        record(
+            c,
+            now,
+            &uid,
+            &who,
+            crate::audit::Kind::UserEnabled,
+            serde_json::json!({}),
+        )?;
         Ok(())
     })
     .await?;
@@ -378,7 +395,16 @@ pub async fn unlock(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     crate::mfa::challenge::clear_lock(ctx, &user.id).await?;
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
     ctx.db
-        .run(move |c| record(c, now, &uid, &who, "user_unlocked", serde_json::json!({})))
+        .run(move |c| {
+            record(
+                c,
+                now,
+                &uid,
+                &who,
+                crate::audit::Kind::UserUnlocked,
+                serde_json::json!({}),
+            )
+        })
         .await?;
     detail(ctx, id).await
 }
@@ -434,7 +460,7 @@ pub async fn reset_mfa(
             now,
             &uid,
             &who,
-            "mfa_reset",
+            crate::audit::Kind::MfaReset,
             serde_json::json!({
                 "reason": why,
                 "phones_removed": removed_phones,
@@ -447,15 +473,12 @@ pub async fn reset_mfa(
     })
     .await?;
     crate::mfa::challenge::clear_lock(ctx, id).await?;
-    let site = &ctx.settings.site_name;
-    crate::accounts::emails::notify_all(
+    crate::notify::notices::tell_account(
         ctx,
         id,
         None,
-        &format!("The second factors on your {site} account were removed"),
-        &format!(
-            "At your request, our support team removed every second factor (phone numbers, authenticator apps, backup codes) from your {site} account, and signed it out everywhere.\n\nThe next time you sign in, you'll set up a new one.\n\nIf you didn't ask for this, contact {site} support right away.\n"
-        ),
+        crate::notify::notices::Texts::None,
+        &crate::notify::notices::Notice::FactorsRemovedBySupport,
     )
     .await?;
     detail(ctx, id).await
@@ -465,11 +488,15 @@ pub async fn reset_mfa(
 /// somewhere), with personal data scrubbed, every method, email, consent and session gone.
 pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     let uid = id.to_string();
-    let addresses = ctx
+    // Where to tell the person, and in which language, read while the account still exists.
+    let (addresses, lang) = ctx
         .db
         .run(move |c| {
             Ok(match live_user(c, &uid) {
-                Ok(_) => Ok(crate::accounts::emails::confirmed_addresses(c, &uid)?),
+                Ok(user) => Ok((
+                    crate::accounts::emails::confirmed_addresses(c, &uid)?,
+                    crate::accounts::users::lang_of(&user),
+                )),
                 Err(p) => Err(p),
             })
         })
@@ -490,6 +517,7 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
         run(diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(&uid))).execute(c))?;
         run(diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&uid))).execute(c))?;
         run(diesel::delete(consents::table.filter(consents::user_id.eq(&uid))).execute(c))?;
+        run(crate::accounts::networks::forget(c, &uid))?;
         run(diesel::delete(email_tokens::table.filter(email_tokens::user_id.eq(&uid))).execute(c))?;
         // A waiting account reset dies with the account.
         run(diesel::delete(
@@ -514,22 +542,19 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             now,
             &uid,
             &who,
-            "user_deleted",
+            crate::audit::Kind::UserDeleted,
             serde_json::json!({ "sessions_ended": sessions, "grants_revoked": grants_revoked }),
         )?;
         Ok(())
     })
     .await?;
-    let site = &ctx.settings.site_name;
-    for to in addresses {
-        crate::notify::send_best_effort(
-            &*ctx.notifier,
-            crate::notify::Message {
-                channel: crate::notify::Channel::Email,
-                to,
-                subject: format!("Your {site} account was deleted"),
-                body: format!("Your {site} account and the personal data in it were deleted by our support team.\n\nIf you didn't ask for this, contact {site} support.\n"),
-            },
+    for to in &addresses {
+        crate::notify::notices::send_best_effort(
+            ctx,
+            crate::notify::Channel::Email,
+            to,
+            lang,
+            &crate::notify::notices::Notice::AccountDeleted,
         )
         .await;
     }

@@ -1,6 +1,7 @@
 //! Proving a second factor: codes sent to phones, authenticator-app codes, backup codes, with
 //! the limits of DESIGN.md. Every kind of wrong code counts towards one per-user limit;
-//! reaching it locks the second factor for `mfa_lock_secs` and emails the person.
+//! reaching it locks the second factor for `mfa_lock_secs` and tells the person (e-mail, and a
+//! text to the default phone).
 //!
 //! Lock and expiry times are read from the injectable clock (stored as values), so tests can
 //! move time forward; store TTLs only bound how long the entries linger.
@@ -11,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::{backup_codes, otp, totp};
-use crate::notify::{Channel, Message};
+use crate::notify::notices::{self, Notice, Texts};
+use crate::notify::Channel;
 use crate::Ctx;
 
 fn fail_key(user_id: &str) -> String {
@@ -165,11 +167,13 @@ async fn record_failure(
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "mfa_code_wrong",
-                serde_json::json!({ "failures": failures }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::MfaCodeWrong,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({ "failures": failures }),
+                    actor: None,
+                },
             )
         })
         .await?;
@@ -200,30 +204,24 @@ async fn lock_second_factor(ctx: &Ctx, user_id: &str, email: &str) -> anyhow::Re
             .unwrap_or(sec.mfa_lock_secs as i64);
         return Ok(CodeOutcome::Locked { secs });
     }
-    let site = &ctx.settings.site_name;
-    let body = format!(
-        "There were {} wrong security codes on your {site} account, so sign-in with a second factor is paused for {} minutes.\n\nIf this wasn't you, someone may know your password: change it as soon as you can sign in.\n",
-        sec.mfa_max_failures,
-        sec.mfa_lock_secs.div_ceil(60)
-    );
-    let msg = Message {
-        channel: Channel::Email,
-        to: email.to_string(),
-        subject: format!("Too many wrong security codes on your {site} account"),
-        body,
+    let notice = Notice::SecondFactorPaused {
+        failures: sec.mfa_max_failures,
+        minutes: sec.mfa_lock_secs.div_ceil(60),
     };
-    crate::notify::send_best_effort(&*ctx.notifier, msg).await;
+    notices::tell_account(ctx, user_id, Some(email), Texts::DefaultPhone, &notice).await?;
     let (uid, now) = (user_id.to_string(), ctx.clock.now());
     ctx.db
         .run(move |c| {
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "mfa_locked",
-                serde_json::json!({ "until": until }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::MfaLocked,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({ "until": until }),
+                    actor: None,
+                },
             )
         })
         .await?;
@@ -319,25 +317,16 @@ pub async fn send_phone_code(
     }
     let code = otp::generate(sec.otp_digits);
     let id = crate::crypto::random_token(16);
-    let minutes = sec.otp_ttl_secs.div_ceil(60);
-    let site = &ctx.settings.site_name;
-    let body = match channel {
-        PhoneChannel::Sms => format!("{code} is your {site} security code. It expires in {minutes} minutes. Don't share it with anyone."),
-        PhoneChannel::Voice => {
-            let spoken: Vec<String> = code.chars().map(|c| c.to_string()).collect();
-            format!("Your {site} security code is {}. Again: {}.", spoken.join(", "), spoken.join(", "))
-        }
+    let notice = Notice::SecurityCode {
+        code: code.clone(),
+        minutes: sec.otp_ttl_secs.div_ceil(60),
     };
-    let message = Message {
-        channel: match channel {
-            PhoneChannel::Sms => Channel::Sms,
-            PhoneChannel::Voice => Channel::Voice,
-        },
-        to: target.e164.clone(),
-        subject: format!("{site} security code"),
-        body,
+    let to_channel = match channel {
+        PhoneChannel::Sms => Channel::Sms,
+        PhoneChannel::Voice => Channel::Voice,
     };
-    if let Err(e) = ctx.notifier.send(message).await {
+    let lang = notices::lang_of_account(ctx, user_id).await?;
+    if let Err(e) = notices::send(ctx, to_channel, &target.e164, lang, &notice).await {
         tracing::warn!(error = %format!("{e:#}"), channel = channel.as_str(), "could not send a security code");
         release_send_slots(ctx, &reserved).await?;
         return Ok(SendOutcome::CouldNotSend);
@@ -348,11 +337,13 @@ pub async fn send_phone_code(
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "mfa_code_sent",
-                serde_json::json!({ "to": masked, "channel": channel.as_str() }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::MfaCodeSent,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({ "to": masked, "channel": channel.as_str() }),
+                    actor: None,
+                },
             )
         })
         .await?;
@@ -531,11 +522,13 @@ pub async fn regenerate_backup_codes(ctx: &Ctx, user_id: &str) -> anyhow::Result
             crate::audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "backup_codes_generated",
-                serde_json::json!({}),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::BackupCodesGenerated,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: None,
+                },
             )
         })
         .await?;

@@ -255,11 +255,13 @@ pub async fn confirm_phone(
                 crate::audit::record(
                     c,
                     now,
-                    Some(&uid),
-                    None,
-                    "mfa_phone_added",
-                    serde_json::json!({ "phone": row.masked, "channel": row.channel }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::MfaPhoneAdded,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({ "phone": row.masked, "channel": row.channel }),
+                        actor: None,
+                    },
                 )?;
                 Ok(Ok(row.id))
             })
@@ -358,11 +360,13 @@ pub async fn confirm_totp(
                     crate::audit::record(
                         c,
                         now,
-                        Some(&uid),
-                        None,
-                        "mfa_totp_added",
-                        serde_json::json!({}),
-                        None,
+                        crate::audit::Event {
+                            kind: crate::audit::Kind::MfaTotpAdded,
+                            user_id: Some(&uid),
+                            client_id: None,
+                            detail: serde_json::json!({}),
+                            actor: None,
+                        },
                     )?;
                 }
                 anyhow::Ok(added.is_some())

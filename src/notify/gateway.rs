@@ -3,7 +3,7 @@
 //!
 //! - SMS: `POST {base}/2010-04-01/Accounts/{sid}/Messages.json` with `To`, `From`, `Body`;
 //! - voice: `POST {base}/2010-04-01/Accounts/{sid}/Calls.json` with `To`, `From` and
-//!   `Twiml` = `<Response><Say>{body}</Say></Response>`;
+//!   `Twiml` = `<Response><Say language="en-US|es-MX">{body}</Say></Response>`;
 //!
 //! both form-encoded, with HTTP Basic auth `sid:token`. Errors name the HTTP status and the
 //! gateway's numeric error code, never the token, the recipient or the text.
@@ -118,7 +118,7 @@ impl Notifier for GatewaySender {
                 self.post("SMS", &self.messages_url, &form).await
             }
             Channel::Voice => {
-                let twiml = say_twiml(&message.body);
+                let twiml = say_twiml(&message.body, message.lang);
                 let form = [
                     ("To", message.to.as_str()),
                     ("From", self.from.as_str()),
@@ -135,9 +135,17 @@ impl Notifier for GatewaySender {
     }
 }
 
-/// `<Response><Say>text</Say></Response>`, with the text XML-escaped.
-pub fn say_twiml(text: &str) -> String {
-    format!("<Response><Say>{}</Say></Response>", xml_escape(text))
+/// `<Response><Say language="…">text</Say></Response>`, with the text XML-escaped, so a
+/// Spanish script is read by a Spanish voice (es-MX: the Spanish every gateway voice set has).
+pub fn say_twiml(text: &str, lang: crate::i18n::Lang) -> String {
+    let language = match lang {
+        crate::i18n::Lang::En => "en-US",
+        crate::i18n::Lang::Es => "es-MX",
+    };
+    format!(
+        "<Response><Say language=\"{language}\">{}</Say></Response>",
+        xml_escape(text)
+    )
 }
 
 fn xml_escape(text: &str) -> String {
@@ -180,8 +188,8 @@ mod tests {
     #[test]
     fn twiml_escapes_the_text() {
         assert_eq!(
-            say_twiml("1, 2 <3> & \"4\" 'x'\u{7}"),
-            "<Response><Say>1, 2 &lt;3&gt; &amp; &quot;4&quot; &apos;x&apos; </Say></Response>"
+            say_twiml("1, 2 <3> & \"4\" 'x'\u{7}", crate::i18n::Lang::En),
+            "<Response><Say language=\"en-US\">1, 2 &lt;3&gt; &amp; &quot;4&quot; &apos;x&apos; </Say></Response>"
         );
     }
 }

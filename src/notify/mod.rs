@@ -1,10 +1,11 @@
-//! Notices to people: email, SMS and voice. Message texts are askama `.txt` templates in
-//! `templates/notify/`. Senders: the dev outbox stores every message in the database and shows
+//! Notices to people: email, SMS and voice. What is sent, and its words in each language, is
+//! [`notices::Notice`] (texts in `locales/<lang>/notices.ftl`). Senders: the dev outbox stores every message in the database and shows
 //! it at `/dev/outbox` in dev mode; [`SmtpSender`] sends email, [`GatewaySender`] sends SMS and
 //! voice calls through a Twilio-style gateway; [`RoutingNotifier`] picks one per channel as
 //! `[notify]` says ([`build_notifier`]).
 
 pub mod gateway;
+pub mod notices;
 pub mod router;
 pub mod smtp;
 
@@ -47,6 +48,8 @@ pub struct Message {
     pub to: String,
     pub subject: String,
     pub body: String,
+    /// The language the text is in: a voice call is read by a voice for it.
+    pub lang: crate::i18n::Lang,
 }
 
 impl Message {
@@ -56,6 +59,7 @@ impl Message {
             to: to.to_string(),
             subject: subject.to_string(),
             body: body.render()?,
+            lang: crate::i18n::Lang::En,
         })
     }
 }
@@ -183,32 +187,6 @@ pub async fn recent_outbox(db: &Db, limit: i64) -> anyhow::Result<Vec<OutboxRow>
             .load(c)?)
     })
     .await
-}
-
-// Message texts.
-
-#[derive(Template)]
-#[template(path = "notify/confirm_email.txt")]
-pub struct ConfirmEmailText<'a> {
-    pub site_name: &'a str,
-    pub link: &'a str,
-    pub valid_hours: u64,
-}
-
-#[derive(Template)]
-#[template(path = "notify/signup_existing.txt")]
-pub struct SignupExistingText<'a> {
-    pub site_name: &'a str,
-    pub sign_in_link: &'a str,
-}
-
-#[derive(Template)]
-#[template(path = "notify/account_locked.txt")]
-pub struct AccountLockedText<'a> {
-    pub site_name: &'a str,
-    pub minutes: u64,
-    pub until_reset: bool,
-    pub ip: &'a str,
 }
 
 /// Runs `work` (the lookups, writes and sends behind an answer that must not reveal whether an

@@ -578,7 +578,10 @@ async fn start_validated(
         consent_given: false,
         requires_aal2,
         id_token_claims,
-        ui_lang: params.ui_locales.as_deref().and_then(crate::i18n::Lang::from_ui_locales),
+        ui_lang: params
+            .ui_locales
+            .as_deref()
+            .and_then(crate::i18n::Lang::from_ui_locales),
     };
     decide(ctx, pending, None, session).await
 }
@@ -656,11 +659,13 @@ pub async fn consent_decision(
                 crate::audit::record(
                     c,
                     now,
-                    Some(&user),
-                    Some(&client),
-                    "consent_denied",
-                    serde_json::json!({}),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::ConsentDenied,
+                        user_id: Some(&user),
+                        client_id: Some(&client),
+                        detail: serde_json::json!({}),
+                        actor: None,
+                    },
                 )
             })
             .await?;
@@ -684,11 +689,13 @@ pub async fn consent_decision(
             crate::audit::record(
                 c,
                 now,
-                Some(&user),
-                Some(&client),
-                "consent_granted",
-                serde_json::json!({ "scopes": granted }),
-                None,
+                crate::audit::Event {
+                    kind: crate::audit::Kind::ConsentGranted,
+                    user_id: Some(&user),
+                    client_id: Some(&client),
+                    detail: serde_json::json!({ "scopes": granted }),
+                    actor: None,
+                },
             )
         })
         .await?;

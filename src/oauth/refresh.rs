@@ -70,11 +70,13 @@ pub async fn refresh(
                         crate::audit::record(
                             c,
                             now,
-                            Some(&grant_row.user_id),
-                            Some(&grant_row.client_id),
-                            "refresh_token_reuse_revoked_family",
-                            serde_json::json!({ "grant": grant_row.id }),
-                            None,
+                            crate::audit::Event {
+                                kind: crate::audit::Kind::RefreshTokenReuseRevokedFamily,
+                                user_id: Some(&grant_row.user_id),
+                                client_id: Some(&grant_row.client_id),
+                                detail: serde_json::json!({ "grant": grant_row.id }),
+                                actor: None,
+                            },
                         )?;
                     }
                     return Ok(Outcome::Reused);

@@ -475,11 +475,13 @@ fn insert(
         audit::record(
             c,
             now,
-            None,
-            Some(&created.client_id),
-            "client_registered",
-            detail,
-            Some(actor),
+            audit::Event {
+                kind: audit::Kind::ClientRegistered,
+                user_id: None,
+                client_id: Some(&created.client_id),
+                detail,
+                actor: Some(actor),
+            },
         )?;
         Ok(Ok(created))
     })

@@ -36,11 +36,13 @@ pub async fn revoke(ctx: &Ctx, client: &Client, token: &str) -> Result<(), Token
                     crate::audit::record(
                         c,
                         now,
-                        Some(&grant.user_id),
-                        Some(&grant.client_id),
-                        "refresh_token_revoked",
-                        json!({ "grant": grant.id }),
-                        None,
+                        crate::audit::Event {
+                            kind: crate::audit::Kind::RefreshTokenRevoked,
+                            user_id: Some(&grant.user_id),
+                            client_id: Some(&grant.client_id),
+                            detail: json!({ "grant": grant.id }),
+                            actor: None,
+                        },
                     )?;
                 }
                 Ok(())

@@ -300,11 +300,13 @@ async fn revoke_for_replay(ctx: &Ctx, grant_id: String) -> Result<(), TokenError
                     crate::audit::record(
                         c,
                         now,
-                        None,
-                        None,
-                        "code_replay_revoked_grant",
-                        serde_json::json!({ "grant": grant_id }),
-                        None,
+                        crate::audit::Event {
+                            kind: crate::audit::Kind::CodeReplayRevokedGrant,
+                            user_id: None,
+                            client_id: None,
+                            detail: serde_json::json!({ "grant": grant_id }),
+                            actor: None,
+                        },
                     )?;
                 }
                 Ok::<_, anyhow::Error>(done)
@@ -472,11 +474,13 @@ pub async fn exchange(
                 crate::audit::record(
                     c,
                     now,
-                    Some(&row.user_id),
-                    Some(&row.client_id),
-                    "tokens_issued",
-                    serde_json::json!({ "grant": row.id, "scopes": row.scopes, "refresh_token": refresh.is_some() }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::TokensIssued,
+                        user_id: Some(&row.user_id),
+                        client_id: Some(&row.client_id),
+                        detail: serde_json::json!({ "grant": row.id, "scopes": row.scopes, "refresh_token": refresh.is_some() }),
+                        actor: None,
+                    },
                 )?;
                 Ok(Some(refresh))
             })

@@ -23,7 +23,8 @@ use crate::accounts::email_tokens;
 use crate::accounts::login::{LoginFlow, LoginStage};
 use crate::audit::{self, Actor};
 use crate::mfa::methods;
-use crate::notify::{send_best_effort, Channel, Message};
+use crate::notify::notices::{self, Notice, Texts};
+use crate::notify::Channel;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{
     account_resets, backup_codes, grants, phones, totp_credentials, users,
@@ -49,10 +50,6 @@ pub struct AccountReset {
     pub ready_at: NaiveDateTime,
     pub link_sent_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
-}
-
-fn when(t: NaiveDateTime) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn pending_for(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Option<AccountReset>> {
@@ -135,30 +132,26 @@ pub async fn send_request_link(
             audit::record(
                 c,
                 now,
-                Some(&uid),
-                None,
-                "account_reset_link_sent",
-                serde_json::json!({}),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::AccountResetLinkSent,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: serde_json::json!({}),
+                    actor: Some(&a),
+                },
             )?;
             Ok(token)
         })
         .await?;
-    let site = &ctx.settings.site_name;
-    let wait = hours(sec.account_reset_wait_secs);
-    send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: email.to_string(),
-            subject: format!("Confirm your {site} account reset"),
-            body: format!(
-                "Someone who knows your password asked to reset the sign-in methods of your {site} account because they no longer have their phone or other second factor.\n\nTo confirm the request, open this link:\n\n{}/account-reset/request?token={token}\n\nAfter you confirm, there is a wait of {wait} for your security. Then we'll email you a link that removes your phone numbers, authenticator apps and backup codes, so you can set up new ones.\n\nIf you didn't ask for this, ignore this email and change your password: someone knows it.\n",
-                ctx.settings.issuer
-            ),
-        },
-    )
-    .await;
+    let notice = Notice::AccountResetConfirm {
+        link: format!(
+            "{}/account-reset/request?token={token}",
+            ctx.settings.issuer
+        ),
+        wait_hours: sec.account_reset_wait_secs.div_ceil(3600),
+    };
+    let lang = notices::lang_of_account(ctx, user_id).await?;
+    notices::send_best_effort(ctx, Channel::Email, email, lang, &notice).await;
     Ok(RequestLink::Sent {
         email: email.to_string(),
     })
@@ -166,13 +159,6 @@ pub async fn send_request_link(
 
 fn secs(n: u64) -> chrono::Duration {
     chrono::Duration::seconds(n as i64)
-}
-
-fn hours(secs: u64) -> String {
-    match secs.div_ceil(3600) {
-        1 => "1 hour".to_string(),
-        n => format!("{n} hours"),
-    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -221,33 +207,24 @@ pub async fn confirm_request(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::R
                 audit::record(
                     c,
                     now,
-                    Some(&user_id),
-                    None,
-                    "account_reset_requested",
-                    serde_json::json!({ "ready_at": ready_at.and_utc().to_rfc3339() }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::AccountResetRequested,
+                        user_id: Some(&user_id),
+                        client_id: None,
+                        detail: serde_json::json!({ "ready_at": ready_at.and_utc().to_rfc3339() }),
+                        actor: Some(&a),
+                    },
                 )?;
                 Ok((Confirmed::Requested { ready_at }, Some(user_id)))
             })
         })
         .await?;
     if let (Confirmed::Requested { ready_at }, Some(user_id)) = &outcome {
-        let site = &ctx.settings.site_name;
-        crate::recovery::notify_every_channel(
-            ctx,
-            user_id,
-            &format!("Account reset requested for your {site} account"),
-            &format!(
-                "Someone asked to remove every sign-in method (phone numbers, authenticator apps, backup codes) from your {site} account on {}.\n\nIt becomes possible on {}. If this was you, there's nothing to do: we'll email you a link then.\n\nIf this wasn't you, sign in to {site} as usual (password and your phone or app) before then: that cancels the reset. Then change your password, because whoever asked knows it.\n",
-                when(now),
-                when(*ready_at)
-            ),
-            &format!(
-                "{site}: someone asked to reset your account's sign-in methods. Not you? Sign in before {} to cancel it.",
-                when(*ready_at)
-            ),
-        )
-        .await?;
+        let notice = Notice::AccountResetRequested {
+            at: now,
+            ready_at: *ready_at,
+        };
+        notices::tell_account(ctx, user_id, None, Texts::EveryPhone, &notice).await?;
     }
     Ok(outcome.0)
 }
@@ -295,29 +272,23 @@ pub async fn send_due_links(ctx: &Ctx) -> anyhow::Result<usize> {
                         &user.email,
                         PURPOSE_COMPLETE,
                     )?;
-                    Ok(Some((user.email, token)))
+                    Ok(Some((
+                        user.email.clone(),
+                        token,
+                        crate::accounts::users::lang_of(&user),
+                    )))
                 })?;
                 links.extend(sent);
             }
             Ok(links)
         })
         .await?;
-    let site = &ctx.settings.site_name;
-    for (email, token) in &due {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Email,
-                to: email.clone(),
-                subject: format!("You can now reset your {site} account"),
-                body: format!(
-                    "The waiting period of your account reset is over. Open this link to remove every phone number, authenticator app and backup code from your {site} account:\n\n{}/account-reset?token={token}\n\nThen sign in with your password and set up new sign-in methods. The link works once and expires in {}.\n\nIf you no longer need the reset, ignore this email.\n",
-                    ctx.settings.issuer,
-                    hours(ttl)
-                ),
-            },
-        )
-        .await;
+    for (email, token, lang) in &due {
+        let notice = Notice::AccountResetReady {
+            link: format!("{}/account-reset?token={token}", ctx.settings.issuer),
+            valid_hours: ttl.div_ceil(3600),
+        };
+        notices::send_best_effort(ctx, Channel::Email, email, *lang, &notice).await;
     }
     Ok(due.len())
 }
@@ -402,18 +373,20 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
                 audit::record(
                     c,
                     now,
-                    Some(&user_id),
-                    None,
-                    "account_reset_completed",
-                    serde_json::json!({
-                        "phones_removed": removed_phones,
-                        "authenticator_apps_removed": removed_apps,
-                        "backup_codes_removed": true,
-                        "sessions_ended": sessions,
-                        "grants_revoked": revoked,
-                        "identity_reverification_required": true,
-                    }),
-                    Some(&a),
+                    audit::Event {
+                        kind: audit::Kind::AccountResetCompleted,
+                        user_id: Some(&user_id),
+                        client_id: None,
+                        detail: serde_json::json!({
+                            "phones_removed": removed_phones,
+                            "authenticator_apps_removed": removed_apps,
+                            "backup_codes_removed": true,
+                            "sessions_ended": sessions,
+                            "grants_revoked": revoked,
+                            "identity_reverification_required": true,
+                        }),
+                        actor: Some(&a),
+                    },
                 )?;
                 let email = crate::accounts::users::by_id(c, &user_id)?
                     .map(|u| u.email)
@@ -429,29 +402,16 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
         .iter()
         .filter_map(|p| methods::decrypt_phone(&ctx.master, p).ok())
         .collect();
-    let site = &ctx.settings.site_name;
-    crate::accounts::emails::notify_all(
-        ctx,
-        &user_id,
-        None,
-        &format!("Your {site} sign-in methods were removed"),
-        &format!(
-            "As requested, every phone number, authenticator app and backup code was removed from your {site} account on {}, and every device was signed out. Sign in with your password to set up new ones.\n\nIf this wasn't you, contact support right away.\n",
-            when(now)
-        ),
-    )
-    .await?;
+    let notice = Notice::AccountResetDone { at: now };
+    notices::tell_account(ctx, &user_id, None, Texts::None, &notice).await?;
+    let lang = notices::lang_of_account(ctx, &user_id).await?;
     for number in old_numbers {
-        send_best_effort(
-            &*ctx.notifier,
-            Message {
-                channel: Channel::Sms,
-                to: number,
-                subject: format!("{site} account reset"),
-                body: format!(
-                    "{site}: this number was removed from an account by an account reset. Not you? Contact support."
-                ),
-            },
+        notices::send_best_effort(
+            ctx,
+            Channel::Sms,
+            &number,
+            lang,
+            &Notice::AccountResetNumberRemoved,
         )
         .await;
     }
@@ -481,11 +441,13 @@ pub fn cancel_on_sign_in(
         audit::record(
             conn,
             now,
-            Some(user_id),
-            None,
-            "account_reset_cancelled",
-            serde_json::json!({ "by": "sign-in" }),
-            Some(actor),
+            audit::Event {
+                kind: audit::Kind::AccountResetCancelled,
+                user_id: Some(user_id),
+                client_id: None,
+                detail: serde_json::json!({ "by": "sign-in" }),
+                actor: Some(actor),
+            },
         )?;
     }
     Ok(n > 0)
@@ -493,16 +455,8 @@ pub fn cancel_on_sign_in(
 
 /// Tells every channel that a sign-in cancelled the waiting reset.
 pub async fn announce_cancellation(ctx: &Ctx, user_id: &str) -> anyhow::Result<()> {
-    let site = &ctx.settings.site_name;
-    crate::recovery::notify_every_channel(
-        ctx,
-        user_id,
-        &format!("Your {site} account reset was cancelled"),
-        &format!(
-            "Your {site} account was signed in to on {} with its password and second factor, so the account reset that was waiting has been cancelled. Your sign-in methods stay as they are.\n\nIf you still need a reset, ask for it again. If you didn't ask for one, change your password: whoever asked knows it.\n",
-            when(ctx.clock.now())
-        ),
-        &format!("{site}: the account reset that was waiting was cancelled because you signed in."),
-    )
-    .await
+    let notice = Notice::AccountResetCancelled {
+        at: ctx.clock.now(),
+    };
+    notices::tell_account(ctx, user_id, None, Texts::EveryPhone, &notice).await
 }

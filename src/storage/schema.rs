@@ -232,6 +232,15 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         closed_at -> Nullable<Timestamp>,
+        locale -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sign_in_networks (user_id, network) {
+        user_id -> Text,
+        network -> Text,
+        last_seen_at -> Timestamp,
     }
 }
 

@@ -6,7 +6,9 @@ use std::time::Duration;
 use crate::accounts::users::{email_is_plausible, normalize_email};
 use crate::audit::{self, Actor};
 use crate::crypto;
-use crate::notify::{send_best_effort, Channel, Message};
+use crate::i18n::Lang;
+use crate::notify::notices::{self, Notice};
+use crate::notify::Channel;
 use crate::support::tickets;
 use crate::Ctx;
 
@@ -31,11 +33,13 @@ pub enum Submitted {
 }
 
 /// Files a ticket. A signed-in person (`user_id`) may still give another contact address (their
-/// account may be the problem), but the ticket is linked to the account.
+/// account may be the problem), but the ticket is linked to the account. `lang`: the language
+/// the person wrote in; the acknowledgement and later replies use it.
 pub async fn submit(
     ctx: &Ctx,
     user_id: Option<&str>,
     request: ContactRequest,
+    lang: Lang,
     actor: &Actor,
 ) -> anyhow::Result<Submitted> {
     let support = &ctx.settings.support;
@@ -89,7 +93,7 @@ pub async fn submit(
     if per_ip > limit || per_email > limit {
         return Ok(Submitted::TooManyRequests);
     }
-    let ticket = tickets::create(ctx, user_id, &email, category, message).await?;
+    let ticket = tickets::create(ctx, user_id, &email, category, message, lang).await?;
     let (now, uid, tid, a) = (
         ctx.clock.now(),
         user_id.map(str::to_string),
@@ -102,28 +106,20 @@ pub async fn submit(
             audit::record(
                 c,
                 now,
-                uid.as_deref(),
-                None,
-                "support_ticket_created",
-                serde_json::json!({ "ticket": tid, "category": cat }),
-                Some(&a),
+                audit::Event {
+                    kind: audit::Kind::SupportTicketCreated,
+                    user_id: uid.as_deref(),
+                    client_id: None,
+                    detail: serde_json::json!({ "ticket": tid, "category": cat }),
+                    actor: Some(&a),
+                },
             )
         })
         .await?;
-    let site = &ctx.settings.site_name;
-    send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: email.clone(),
-            subject: format!("We received your message ({})", ticket.id),
-            body: format!(
-                "Thank you for contacting {site} support. Your ticket number is {}.\n\nWe'll reply to this address. If you write to us again about this, please mention the ticket number.\n\nWe will never ask you for your password or for a code we sent you.\n",
-                ticket.id
-            ),
-        },
-    )
-    .await;
+    let notice = Notice::SupportReceived {
+        ticket: ticket.id.clone(),
+    };
+    notices::send_best_effort(ctx, Channel::Email, &email, lang, &notice).await;
     Ok(Submitted::Filed {
         ticket_id: ticket.id,
         contact_email: email,

@@ -11,7 +11,8 @@ use crate::admin::auth::Agent;
 use crate::admin::pagination::{self, Page};
 use crate::admin::sort_keys::{time_and_id, time_key};
 use crate::admin::{Outcome, Problem};
-use crate::notify::{Channel, Message};
+use crate::notify::notices::{self, Notice};
+use crate::notify::Channel;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{support_replies, support_tickets};
 use crate::support::tickets::Ticket;
@@ -235,27 +236,27 @@ pub async fn reply(ctx: &Ctx, agent: &Agent, id: &str, req: NewReply) -> Outcome
                 crate::audit::record(
                     c,
                     now,
-                    user_id.as_deref(),
-                    Some(&row.author),
-                    "support_ticket_replied",
-                    serde_json::json!({ "ticket": row.ticket_id, "reply": row.id }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::SupportTicketReplied,
+                        user_id: user_id.as_deref(),
+                        client_id: Some(&row.author),
+                        detail: serde_json::json!({ "ticket": row.ticket_id, "reply": row.id }),
+                        actor: None,
+                    },
                 )
             })
         })
         .await?;
-    let site = &ctx.settings.site_name;
-    crate::notify::send_best_effort(
-        &*ctx.notifier,
-        Message {
-            channel: Channel::Email,
-            to: ticket.contact_email.clone(),
-            subject: format!("Re: your message to {site} support ({})", ticket.id),
-            body: format!(
-                "{}\n\n--\n{site} support, about ticket {}. Reply by contacting support again and mention the ticket number.\nWe will never ask you for your password or for a code we sent you.\n",
-                reply.body, ticket.id
-            ),
-        },
+    let notice = Notice::SupportReply {
+        ticket: ticket.id.clone(),
+        reply: reply.body.clone(),
+    };
+    notices::send_best_effort(
+        ctx,
+        Channel::Email,
+        &ticket.contact_email,
+        ticket.lang(),
+        &notice,
     )
     .await;
     Ok(ReplyView::of(&reply))
@@ -286,11 +287,13 @@ pub async fn close(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<TicketView> {
                 crate::audit::record(
                     c,
                     now,
-                    user_id.as_deref(),
-                    Some(&agent_id),
-                    "support_ticket_closed",
-                    serde_json::json!({ "ticket": key }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::SupportTicketClosed,
+                        user_id: user_id.as_deref(),
+                        client_id: Some(&agent_id),
+                        detail: serde_json::json!({ "ticket": key }),
+                        actor: None,
+                    },
                 )
             })
         })

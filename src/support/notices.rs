@@ -13,7 +13,9 @@ use crate::admin::auth::Agent;
 use crate::admin::pagination::{self, Page};
 use crate::admin::sort_keys::{time_and_id, time_key};
 use crate::admin::{Outcome, Problem};
-use crate::notify::{Channel, Message};
+use crate::i18n::Lang;
+use crate::notify::notices::{self as notice_texts, Notice};
+use crate::notify::Channel;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{notice_deliveries, service_notices, users};
 use crate::Ctx;
@@ -230,15 +232,17 @@ pub async fn create(ctx: &Ctx, agent: &Agent, req: NewNotice) -> Outcome<NoticeV
                 crate::audit::record(
                     c,
                     stored.created_at,
-                    None,
-                    Some(&stored.created_by),
-                    "service_notice_created",
-                    serde_json::json!({
-                        "notice": stored.id,
-                        "subject": stored.subject,
-                        "audience": audience,
-                    }),
-                    None,
+                    crate::audit::Event {
+                        kind: crate::audit::Kind::ServiceNoticeCreated,
+                        user_id: None,
+                        client_id: Some(&stored.created_by),
+                        detail: serde_json::json!({
+                            "notice": stored.id,
+                            "subject": stored.subject,
+                            "audience": audience,
+                        }),
+                        actor: None,
+                    },
                 )
             })
         })
@@ -306,14 +310,14 @@ fn audience_batch(
     audience: &Audience,
     cursor: Option<&str>,
     limit: i64,
-) -> anyhow::Result<Vec<(String, String)>> {
+) -> anyhow::Result<Vec<(String, String, Option<String>)>> {
     let mut q = users::table
         .filter(users::deleted_at.is_null())
         .filter(users::disabled.eq(false))
         .filter(users::email_verified.eq(true))
         .order(users::id.asc())
         .limit(limit)
-        .select((users::id, users::email))
+        .select((users::id, users::email, users::locale))
         .into_boxed();
     if let Some(c) = cursor {
         q = q.filter(users::id.gt(c.to_string()));
@@ -393,7 +397,7 @@ pub async fn run_notice_batch(ctx: &Ctx) -> anyhow::Result<usize> {
                 .await?
         };
         let mut sent = 0;
-        for (user_id, email) in &people {
+        for (user_id, email, locale) in &people {
             let (nid, uid, now) = (notice.id.clone(), user_id.clone(), ctx.clock.now());
             if !ctx
                 .db
@@ -402,11 +406,17 @@ pub async fn run_notice_batch(ctx: &Ctx) -> anyhow::Result<usize> {
             {
                 continue;
             }
-            crate::notify::send_best_effort(&*ctx.notifier, message(ctx, &notice, email)).await;
+            // The operator's words as they wrote them; the footer in the person's language.
+            let lang = locale.as_deref().and_then(Lang::parse).unwrap_or_default();
+            let text = Notice::Service {
+                subject: notice.subject.clone(),
+                body: notice.body.clone(),
+            };
+            notice_texts::send_best_effort(ctx, Channel::Email, email, lang, &text).await;
             sent += 1;
         }
         let done = (people.len() as i64) < batch;
-        let last = people.last().map(|(id, _)| id.clone());
+        let last = people.last().map(|(id, _, _)| id.clone());
         let (nid, now) = (notice.id.clone(), ctx.clock.now());
         ctx.db
             .run(move |c| advance(c, &nid, last.as_deref(), sent, done.then_some(now)))
@@ -449,19 +459,6 @@ fn advance(
             .execute(conn)?;
     }
     Ok(())
-}
-
-fn message(ctx: &Ctx, notice: &NoticeRow, to: &str) -> Message {
-    let site = &ctx.settings.site_name;
-    Message {
-        channel: Channel::Email,
-        to: to.to_string(),
-        subject: notice.subject.clone(),
-        body: format!(
-            "{}\n\n--\nYou are receiving this because you have an account at {site}. This is a service notice; it asks you for nothing. We will never ask you for your password or for a code we sent you.\n",
-            notice.body
-        ),
-    }
 }
 
 /// Sends pending notices in the background, every `notice_poll_ms` (at once again while

@@ -18,6 +18,18 @@ pub struct Ticket {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub closed_at: Option<NaiveDateTime>,
+    /// The language the ticket was written in (`en`, `es`): replies use it.
+    pub locale: Option<String>,
+}
+
+impl Ticket {
+    /// The language of e-mails about this ticket: the one it was written in, else English.
+    pub fn lang(&self) -> crate::i18n::Lang {
+        self.locale
+            .as_deref()
+            .and_then(crate::i18n::Lang::parse)
+            .unwrap_or_default()
+    }
 }
 
 /// A ticket number: `VT-` and 8 Crockford base32 characters (no I, L, O, U to misread).
@@ -38,6 +50,7 @@ pub async fn create(
     contact_email: &str,
     category: &str,
     message: &str,
+    lang: crate::i18n::Lang,
 ) -> anyhow::Result<Ticket> {
     let now = ctx.clock.now();
     let ticket = Ticket {
@@ -50,6 +63,7 @@ pub async fn create(
         created_at: now,
         updated_at: now,
         closed_at: None,
+        locale: Some(lang.tag().to_string()),
     };
     let row = ticket.clone();
     ctx.db
@@ -64,6 +78,7 @@ pub async fn create(
                     support_tickets::status.eq(&row.status),
                     support_tickets::created_at.eq(row.created_at),
                     support_tickets::updated_at.eq(row.updated_at),
+                    support_tickets::locale.eq(&row.locale),
                 ))
                 .execute(c)?;
             Ok(())

@@ -97,6 +97,7 @@ pub async fn signup_submit(
             accepted_terms: form.terms.is_some(),
         },
         continue_to,
+        browser.lang,
         &browser.actor,
     )
     .await?;

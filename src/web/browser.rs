@@ -13,7 +13,7 @@ use crate::config::Settings;
 use crate::crypto;
 use crate::error::AppError;
 use crate::i18n::Lang;
-use crate::web::pages::{Layout, SupportContact};
+use crate::web::pages::Layout;
 use crate::Ctx;
 
 /// A random id in a long-lived cookie, set by middleware on the first request. It binds CSRF
@@ -70,13 +70,14 @@ impl Browser {
     /// The page frame with a title already in this request's language.
     pub fn layout(&self, title: &str) -> Layout {
         Layout {
-            site_name: self.ctx.settings.site_name.clone(),
-            title: title.to_string(),
             signed_in: self.session.as_ref().map(|s| s.email.clone()),
-            csrf: self.csrf_token(),
-            lang: self.lang,
-            here: self.here.clone(),
-            support: SupportContact::from_settings(&self.ctx.settings.support, self.lang),
+            ..Layout::new(
+                &self.ctx,
+                self.lang,
+                title,
+                self.here.clone(),
+                self.csrf_token(),
+            )
         }
     }
 }
@@ -130,7 +131,11 @@ pub fn request_lang(req: &HttpRequest, session: Option<&Session>) -> Lang {
     let cookie = |name| req.cookie(name).and_then(|c| Lang::parse(c.value()));
     cookie(UI_LOCALES_COOKIE)
         .or_else(|| cookie(LANG_COOKIE))
-        .or_else(|| session.and_then(|s| s.locale.as_deref()).and_then(Lang::parse))
+        .or_else(|| {
+            session
+                .and_then(|s| s.locale.as_deref())
+                .and_then(Lang::parse)
+        })
         .or_else(|| {
             req.headers()
                 .get(actix_web::http::header::ACCEPT_LANGUAGE)

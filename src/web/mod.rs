@@ -37,6 +37,8 @@ pub(crate) fn is_machine_path(path: &str) -> bool {
         "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
     ) || path.starts_with("/.well-known/")
         || path.starts_with("/admin/api/")
+        // Publicly cached: a cookie there could be stored and handed to others.
+        || path.starts_with("/static/")
 }
 
 /// Builds [`ROUTES`] and the function that registers them from one list, so the list the
@@ -152,7 +154,7 @@ route_table! {
     get "/healthz" => ops::healthz,
     get "/readyz" => ops::readyz,
     get "/dev/outbox" => ops::dev_outbox,
-    get "/static/verity.css" => ops::stylesheet,
+    get "/static/{hash}/{path:.+}" => ops::static_file,
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -205,7 +207,11 @@ where
     let fut = srv.call(req);
     async move {
         let res = fut.await?.map_into_boxed_body();
-        let Some(err) = res.response().error().and_then(|e| e.as_error::<AppError>()) else {
+        let Some(err) = res
+            .response()
+            .error()
+            .and_then(|e| e.as_error::<AppError>())
+        else {
             return Ok(res);
         };
         let Some(ctx) = res.request().app_data::<web::Data<Ctx>>().cloned() else {
@@ -219,20 +225,21 @@ where
         let lang = browser::request_lang(res.request(), session.as_ref());
         let (heading, message) = err.page_text(lang);
         let page = pages::ErrorPage {
-            layout: pages::Layout {
-                site_name: ctx.settings.site_name.clone(),
-                title: heading.clone(),
-                // No signed-in chrome: an error page offers no sign-out.
-                signed_in: None,
-                csrf: browser::csrf_token_for(
+            layout: pages::Layout::new(
+                &ctx,
+                lang,
+                &heading,
+                browser::here(res.request()),
+                browser::csrf_token_for(
                     &ctx,
-                    res.request().extensions().get::<BrowserId>().map(|b| b.0.as_str()).unwrap_or(""),
+                    res.request()
+                        .extensions()
+                        .get::<BrowserId>()
+                        .map(|b| b.0.as_str())
+                        .unwrap_or(""),
                     session.as_ref(),
                 ),
-                lang,
-                here: browser::here(res.request()),
-                support: pages::SupportContact::from_settings(&ctx.settings.support, lang),
-            },
+            ),
             heading,
             message,
         };

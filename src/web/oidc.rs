@@ -5,11 +5,11 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
 use crate::error::{AppError, PageResult};
+use crate::i18n::Lang;
 use crate::oauth::authorize::{self, AuthorizeOutcome, AuthorizeParams};
 use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
 use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
-use crate::i18n::Lang;
 use crate::web::browser::{cleared_ui_locales_cookie, ui_locales_cookie, Browser};
 use crate::web::common::enc;
 use crate::web::guards::CsrfForm;

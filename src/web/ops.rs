@@ -1,7 +1,7 @@
-//! Operations: health, readiness, the dev outbox, and the stylesheet.
+//! Operations: health, readiness, the dev outbox, and the static files.
 
-use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::http::header::{self, AcceptEncoding, Encoding};
+use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::config::RunMode;
 use crate::error::{AppError, PageResult};
@@ -57,9 +57,46 @@ pub async fn dev_outbox(ctx: web::Data<Ctx>, browser: Browser) -> PageResult {
     })
 }
 
-pub async fn stylesheet() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/css; charset=utf-8")
-        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
-        .body(include_str!("../../static/verity.css"))
+/// `/static/{hash}/{path}`: a bundle file or the operator's logo, only under the hash of what
+/// it is now (see `crate::assets`), so it may be cached for a year. Any other hash is a 404:
+/// a page from an older release asks again and gets the current file under its new URL.
+pub async fn static_file(
+    ctx: web::Data<Ctx>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let (hash, name) = path.into_inner();
+    let asset = if hash == crate::assets::bundle_hash() {
+        crate::assets::bundle_file(&name)
+    } else {
+        ctx.site_logo
+            .as_deref()
+            .filter(|logo| logo.hash == hash && logo.name == name)
+            .map(|logo| &logo.asset)
+    };
+    let Some(asset) = asset else {
+        return Err(AppError::NotFound);
+    };
+    let mut res = HttpResponse::Ok();
+    res.content_type(asset.content_type)
+        .insert_header((header::CACHE_CONTROL, "public, max-age=31536000, immutable"))
+        // Opened on its own (an SVG, say), a file may run nothing and load nothing.
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+        ));
+    if !asset.compressible() {
+        return Ok(res.body(asset.bytes.clone()));
+    }
+    res.insert_header((header::VARY, "Accept-Encoding"));
+    let wants_gzip = req
+        .get_header::<AcceptEncoding>()
+        .and_then(|accept| accept.negotiate([Encoding::gzip(), Encoding::identity()].iter()))
+        == Some(Encoding::gzip());
+    match asset.gzipped() {
+        Some(gzip) if wants_gzip => Ok(res
+            .insert_header((header::CONTENT_ENCODING, "gzip"))
+            .body(gzip.clone())),
+        _ => Ok(res.body(asset.bytes.clone())),
+    }
 }

@@ -12,6 +12,10 @@ pub struct Layout {
     /// The signed-in person's email, for the header and the sign-out button.
     pub signed_in: Option<String>,
     pub csrf: String,
+    /// The operator's logo (`site_logo`), beside the site name in the header.
+    pub logo_url: Option<String>,
+    /// The "official website of the United States government" banner (`official_banner`).
+    pub official_banner: bool,
     /// The language of this page; `t`, `t1` and `tn` look messages up in it.
     pub lang: Lang,
     /// This page's path and query, so the language switcher comes back here.
@@ -49,6 +53,21 @@ impl SupportContact {
 }
 
 impl Layout {
+    /// The frame of a page in `lang` for this deployment (site name, logo, banner, support).
+    pub fn new(ctx: &crate::Ctx, lang: Lang, title: &str, here: String, csrf: String) -> Layout {
+        Layout {
+            site_name: ctx.settings.site_name.clone(),
+            title: title.to_string(),
+            signed_in: None,
+            csrf,
+            logo_url: ctx.site_logo.as_ref().map(|logo| logo.url()),
+            official_banner: ctx.settings.official_banner,
+            lang,
+            here,
+            support: SupportContact::from_settings(&ctx.settings.support, lang),
+        }
+    }
+
     /// The message `key` in this page's language.
     pub fn t(&self, key: &str) -> String {
         self.lang.t(key)
@@ -61,7 +80,8 @@ impl Layout {
 
     /// The message `key` with `{ $count }` (plural rules apply).
     pub fn tn(&self, key: &str, count: i64) -> String {
-        self.lang.t_args(key, &[("count", FluentValue::from(count))])
+        self.lang
+            .t_args(key, &[("count", FluentValue::from(count))])
     }
 
     /// The language the switcher offers: the other one.
@@ -75,6 +95,11 @@ impl Layout {
     /// The other language's own name ("Español" on an English page).
     pub fn other_lang_name(&self) -> String {
         self.other_lang().t("language-name")
+    }
+
+    /// The cacheable URL of a file under `static/`: templates never write `/static/…`.
+    pub fn asset(&self, path: &str) -> String {
+        crate::assets::url(path)
     }
 }
 

@@ -81,7 +81,7 @@ pub async fn submit(
         message: form.message.clone(),
     };
     let user_id = browser.session.as_ref().map(|s| s.user_id.as_str());
-    let outcome = contact::submit(&ctx, user_id, request, &browser.actor).await?;
+    let outcome = contact::submit(&ctx, user_id, request, browser.lang, &browser.actor).await?;
     let mut p = page(
         &ctx,
         &browser,

@@ -8,12 +8,23 @@ use crate::harness::*;
 
 /// Records an event at the server's current time.
 async fn record(server: &TestServer, user: Option<&str>, kind: &'static str) {
+    let kind = verity::audit::Kind::parse(kind).expect("a known kind");
     let (now, user) = (server.ctx.clock.now(), user.map(str::to_string));
     server
         .ctx
         .db
         .run(move |c| {
-            verity::audit::record(c, now, user.as_deref(), None, kind, json!({"n": 1}), None)
+            verity::audit::record(
+                c,
+                now,
+                verity::audit::Event {
+                    kind,
+                    user_id: user.as_deref(),
+                    client_id: None,
+                    detail: json!({"n": 1}),
+                    actor: None,
+                },
+            )
         })
         .await
         .unwrap();

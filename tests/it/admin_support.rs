@@ -8,9 +8,16 @@ use crate::harness::*;
 
 /// Files a ticket the way the "Contact support" form does.
 async fn file_ticket(server: &TestServer, email: &str, message: &str) -> String {
-    let ticket = verity::support::tickets::create(&server.ctx, None, email, "lost_phone", message)
-        .await
-        .expect("ticket filed");
+    let ticket = verity::support::tickets::create(
+        &server.ctx,
+        None,
+        email,
+        "lost_phone",
+        message,
+        verity::i18n::Lang::En,
+    )
+    .await
+    .expect("ticket filed");
     ticket.id
 }
 

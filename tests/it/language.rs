@@ -13,7 +13,12 @@ fn lang_of(html: &str) -> String {
         .to_string()
 }
 
-async fn get_with_accept(browser: &Browser, server: &TestServer, path: &str, accept: &str) -> String {
+async fn get_with_accept(
+    browser: &Browser,
+    server: &TestServer,
+    path: &str,
+    accept: &str,
+) -> String {
     browser
         .http
         .get(server.url(path))
@@ -28,7 +33,10 @@ async fn get_with_accept(browser: &Browser, server: &TestServer, path: &str, acc
 
 async fn switch_to(browser: &Browser, page: &str, lang: &str, back: &str) -> reqwest::Response {
     browser
-        .post("/language", &[("csrf", &csrf_of(page)), ("lang", lang), ("back", back)])
+        .post(
+            "/language",
+            &[("csrf", &csrf_of(page)), ("lang", lang), ("back", back)],
+        )
         .await
 }
 
@@ -59,7 +67,13 @@ async fn the_switcher_refuses_foreign_places_unknown_languages_and_forged_forms(
     let server = TestServer::start().await;
     let browser = server.browser();
     let page = browser.get_ok("/login").await;
-    for back in ["//evil.example/x", "https://evil.example/", "/token", "/authorize?client_id=x", "/\\evil"] {
+    for back in [
+        "//evil.example/x",
+        "https://evil.example/",
+        "/token",
+        "/authorize?client_id=x",
+        "/\\evil",
+    ] {
         let res = switch_to(&browser, &page, "es", back).await;
         assert_eq!(res.status(), 303, "{back}");
         assert_eq!(res.headers()["location"], "/", "{back}");
@@ -72,10 +86,16 @@ async fn the_switcher_refuses_foreign_places_unknown_languages_and_forged_forms(
 
     let stranger = server.browser();
     let res = stranger
-        .post("/language", &[("csrf", "forged"), ("lang", "en"), ("back", "/login")])
+        .post(
+            "/language",
+            &[("csrf", "forged"), ("lang", "en"), ("back", "/login")],
+        )
         .await;
     assert_eq!(res.status(), 403);
-    assert!(res.headers().get("set-cookie").is_none_or(|c| !c.to_str().unwrap_or("").contains("verity_lang=")));
+    assert!(res
+        .headers()
+        .get("set-cookie")
+        .is_none_or(|c| !c.to_str().unwrap_or("").contains("verity_lang=")));
 }
 
 #[actix_web::test]
@@ -107,7 +127,9 @@ async fn ui_locales_decides_the_sign_in_pages_and_only_that_sign_in() {
 
     // …but this relying party asks for Spanish: its sign-in pages are in Spanish.
     let req = rp.auth_request(&["openid"]);
-    let res = browser.get_abs(&format!("{}&ui_locales=fr-CA%20es", req.url)).await;
+    let res = browser
+        .get_abs(&format!("{}&ui_locales=fr-CA%20es", req.url))
+        .await;
     let (url, res) = browser.follow(res).await;
     assert!(url.contains("/login?authz="), "{url}");
     assert_eq!(lang_of(&res.text().await.unwrap()), "es");
@@ -120,7 +142,9 @@ async fn ui_locales_decides_the_sign_in_pages_and_only_that_sign_in() {
 
     // Languages we don't speak change nothing.
     let req = rp.auth_request(&["openid"]);
-    let res = browser.get_abs(&format!("{}&ui_locales=fr%20de", req.url)).await;
+    let res = browser
+        .get_abs(&format!("{}&ui_locales=fr%20de", req.url))
+        .await;
     let (_, res) = browser.follow(res).await;
     assert_eq!(lang_of(&res.text().await.unwrap()), "en");
 }
@@ -130,7 +154,9 @@ async fn error_pages_speak_the_persons_language_and_keep_the_sites_frame() {
     let server = TestServer::start_with(|s| {
         s.site_name = "Tax Portal ID".into();
         s.support.phone = "1-800-555-0100".into();
-        s.support.hours.insert("es".into(), "lunes a viernes, de 8 a 20".into());
+        s.support
+            .hours
+            .insert("es".into(), "lunes a viernes, de 8 a 20".into());
     })
     .await;
     let browser = server.browser();

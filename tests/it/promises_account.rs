@@ -1184,7 +1184,18 @@ async fn a_hundred_wrong_passwords_lock_the_account_until_a_password_reset() {
     assert!(page.contains("Forgot your password?"));
     let mail = server.wait_for_messages(email, "is paused", 1).await;
     assert_eq!(mail.len(), 1);
-    assert!(mail[0].body.contains("until the account is recovered"));
+    // The e-mail says what really lifts the lock (a password reset, not waiting) and links it.
+    assert!(
+        mail[0].body.contains("until you reset your password"),
+        "{}",
+        mail[0].body
+    );
+    assert!(
+        mail[0].body.contains("/forgot-password"),
+        "{}",
+        mail[0].body
+    );
+    assert!(mail[0].body.contains("/help"), "{}", mail[0].body);
 
     // Locked: the right password, from anywhere, later, is refused the same way.
     server.ctx.clock.advance(86400 * 2);

@@ -1,0 +1,146 @@
+// Every UI string the walks look for, by language. Locators find fields by their label and
+// buttons, links and headings by their accessible name, so a restyle that keeps the wording keeps
+// the walks working. A Spanish walk is added by filling in `es` with the same keys and running
+// with E2E_LANG=es (the walks then also call assertNoEnglish on every page).
+//
+// A value is a string (matched as a case-insensitive substring, like Playwright's getByRole and
+// getByLabel) or a RegExp where a substring would be ambiguous on its page.
+
+export const strings = {
+  en: {
+    common: {
+      signOut: 'Sign out',
+    },
+    login: {
+      heading: 'Sign in',
+      email: 'Email address',
+      password: /^Password$/i,
+      submit: /^Sign in$/i,
+      createAccount: 'Create an account',
+      forgot: 'Forgot your password?',
+    },
+    signup: {
+      heading: 'Create an account',
+      email: 'Email address',
+      terms: 'I accept the terms of service',
+      submit: /^Create account$/i,
+    },
+    checkEmail: {
+      heading: 'Check your email',
+    },
+    choosePassword: {
+      heading: 'Choose your password',
+      password: /^Password$/i,
+      again: 'Type the password again',
+      submit: /^Create account$/i,
+    },
+    emailConfirmed: {
+      heading: 'Email confirmed',
+      continue: 'Continue to sign in',
+    },
+    mfaSetup: {
+      heading: 'Add a second way to sign in',
+      phone: 'Text message or phone call',
+    },
+    phoneEnrol: {
+      heading: 'Add a phone number',
+      number: 'Phone number',
+      sms: 'Text message (SMS)',
+      send: 'Send code',
+      code: 'Security code',
+      confirm: /^Confirm$/i,
+    },
+    account: {
+      heading: 'Your account',
+      addApp: 'Add an authenticator app',
+      // The phone's "Change" link, not "Change your password".
+      changePhone: /^Change(?!\s+your)/i,
+    },
+    totp: {
+      heading: 'Add an authenticator app',
+      code: 'Code from your app',
+      confirm: /^Confirm$/i,
+    },
+    consent: {
+      heading: /^Allow .+ to use your .+ account\?$/i,
+      allow: /^Allow$/i,
+    },
+    stepUp: {
+      heading: "Confirm it's you",
+      password: /^Password$/i,
+      continue: /^Continue$/i,
+    },
+    challenge: {
+      heading: "Confirm it's you",
+      appCode: 'Code from your app',
+      continue: /^Continue$/i,
+      lostPhone: "I don't have my phone",
+      // Shown when a phone was added or changed within the SIM-swap cooldown.
+      cooldown: "can't be used on its own to reset your password",
+    },
+    phoneChange: {
+      numberHeading: /^Change /i,
+      newNumber: 'New phone number',
+      sms: 'Text message (SMS)',
+      send: 'Send code',
+      codeHeading: 'Enter the code',
+      code: 'Security code',
+      continue: /^Continue$/i,
+      reviewHeading: 'Check and confirm',
+      confirm: /^Confirm$/i,
+      doneHeading: 'Phone number updated',
+      receiptNote: 'Keep this page as your receipt',
+    },
+    forgot: {
+      heading: 'Reset your password',
+      email: 'Email address',
+      submit: 'Send reset link',
+      sent: 'belongs to an account',
+    },
+    newPassword: {
+      heading: 'Choose a new password',
+      password: /^New password$/i,
+      again: 'Type it again',
+      submit: 'Set new password',
+      doneHeading: 'Password changed',
+      signIn: /^Sign in$/i,
+    },
+    lostPhone: {
+      heading: "Don't have your phone?",
+      useApp: 'Use your authenticator app',
+      reset: 'Reset my sign-in methods',
+      emailed: "We've emailed a link",
+    },
+    accountReset: {
+      heading: 'Reset your sign-in methods',
+      confirm: 'Confirm the account reset',
+      waiting: 'Your account reset is waiting',
+    },
+  },
+  // Spanish: fill in with the same keys once the Spanish locale exists.
+  es: null,
+};
+
+/** The catalogue for `lang`, or a clear error while that language has none. */
+export function stringsFor(lang) {
+  const s = strings[lang];
+  if (!s) throw new Error(`tests/e2e/strings.js has no strings for "${lang}" yet`);
+  return s;
+}
+
+/** Every English string in the catalogue, for assertNoEnglish: a RegExp gives its literal parts. */
+export function englishCatalogue() {
+  const out = [];
+  const walk = (v) => {
+    if (typeof v === 'string') out.push(v);
+    else if (v instanceof RegExp) {
+      const literal = v.source
+        .replace(/\(\?[!=][^)]*\)/g, '|') // lookarounds
+        .replace(/\.[+*]|\\s[+*]?|[\^$]/g, '|') // wildcards and anchors split the literal parts
+        .replace(/\\(.)/g, '$1');
+      out.push(...literal.split('|').map((part) => part.trim()).filter(Boolean));
+    } else if (v && typeof v === 'object') Object.values(v).forEach(walk);
+  };
+  walk(strings.en);
+  return out;
+}
