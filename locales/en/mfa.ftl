@@ -145,3 +145,4 @@ mfa-lost-phone-reset-sent = We've emailed a link to { $email }. Open it to confi
 mfa-lost-phone-reset-pending = An account reset is already waiting. We'll email you a link on { $date }.
 mfa-lost-phone-reset-too-many = Too many requests in the last hour. Please try again later.
 mfa-lost-phone-password-first = Sign in with your password first, then ask for an account reset.
+mfa-help = Help with signing in without your phone

@@ -71,3 +71,6 @@ phone-review-question = Is { $number } still your number?
 phone-review-why = We send your security codes and alerts to this number. It's been a while since you confirmed it.
 phone-review-yes = Yes, it's still mine
 phone-review-update = Update it
+
+# A link to the help centre.
+phone-help = Help with your phone number

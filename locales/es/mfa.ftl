@@ -148,3 +148,4 @@ mfa-lost-phone-reset-sent = Enviamos un enlace a { $email }. Ábralo para confir
 mfa-lost-phone-reset-pending = Ya hay un restablecimiento de la cuenta en espera. Le enviaremos un enlace por correo electrónico el { $date }.
 mfa-lost-phone-reset-too-many = Demasiadas solicitudes en la última hora. Vuelva a intentarlo más tarde.
 mfa-lost-phone-password-first = Primero inicie sesión con su contraseña y luego pida el restablecimiento de la cuenta.
+mfa-help = Ayuda para iniciar sesión sin su teléfono

@@ -71,3 +71,6 @@ phone-review-question = ¿El { $number } sigue siendo su número?
 phone-review-why = Enviamos sus códigos de seguridad y alertas a este número. Hace tiempo que no lo confirma.
 phone-review-yes = Sí, sigue siendo mío
 phone-review-update = Actualizarlo
+
+# Un enlace al centro de ayuda.
+phone-help = Ayuda con su número de teléfono

@@ -198,10 +198,11 @@ fn change_page(
         }),
         stage: stage.into(),
         replacing_masked: flow.replacing_masked.clone(),
-        new_masked: new_number,
+        new_number,
         channel,
         typed: String::new(),
         error,
+        number_invalid: false,
         notice,
         receipt: None,
         steps: Some(crate::web::mfa::phone_change_steps(browser.lang, step)),
@@ -242,17 +243,20 @@ async fn rerender(
     }
 }
 
-/// The number form again, holding what was typed (to correct it), with why it was refused.
+/// The number form again, holding what was typed (to correct it), with why it was refused
+/// (`number_invalid`: the number itself, so the field is marked).
 async fn number_form_again(
     ctx: &Ctx,
     change: &SensitiveChange,
     form: &NumberForm,
     error: String,
+    number_invalid: bool,
     status: StatusCode,
 ) -> PageResult {
     match phone_change::current(ctx, change.session()).await? {
         Some(flow) => {
             let mut page = change_page(&change.browser, &flow, Some(error), None);
+            page.number_invalid = number_invalid;
             page.typed = form.phone.clone();
             page.channel = channel_of(&form.channel).as_str().to_string();
             render_status(&page, status)
@@ -273,11 +277,19 @@ pub async fn phone_number_submit(
         NumberStep::CodeSent => Ok(see_other("/account/phones/change")),
         NumberStep::Refused(why) => {
             let why = why.message().in_lang(lang);
-            number_form_again(&ctx, &change, &form, why, StatusCode::UNPROCESSABLE_ENTITY).await
+            number_form_again(
+                &ctx,
+                &change,
+                &form,
+                why,
+                true,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
         }
         NumberStep::Send(outcome) => {
             let (why, status) = send_problem_text(lang, &outcome);
-            number_form_again(&ctx, &change, &form, why, status).await
+            number_form_again(&ctx, &change, &form, why, false, status).await
         }
         NumberStep::NoFlow => Ok(see_other("/account")),
     }
@@ -361,10 +373,11 @@ pub async fn phone_decision(
             stage: "done".into(),
             replacing_masked: receipt.old_masked.clone(),
             // The person typed it minutes ago in this session: the receipt shows it whole.
-            new_masked: phone::display(&receipt.new_number),
+            new_number: phone::display(&receipt.new_number),
             channel: String::new(),
             typed: String::new(),
             error: None,
+            number_invalid: false,
             notice: None,
             receipt: Some(receipt.at),
             steps: None,
@@ -391,10 +404,11 @@ pub async fn phone_remove(
             layout: browser.layout("Phone number removed"),
             stage: "removed".into(),
             replacing_masked: receipt.old_masked,
-            new_masked: String::new(),
+            new_number: String::new(),
             channel: String::new(),
             typed: String::new(),
             error: None,
+            number_invalid: false,
             notice: None,
             receipt: Some(receipt.at),
             steps: None,

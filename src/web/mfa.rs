@@ -517,7 +517,7 @@ pub async fn setup(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest) -> P
     }
     render(&MfaSetupPage {
         layout: browser.layout_for("mfa-setup-title"),
-        steps: enrolment_steps(browser.lang, 1),
+        steps: Some(enrolment_steps(browser.lang, 1)),
     })
 }
 
@@ -531,14 +531,15 @@ fn phone_page(
     MfaPhonePage {
         layout: browser.layout_for("mfa-phone-title"),
         // The person typed this number a moment ago: in full, so a typo can be spotted.
-        masked: pending.map(|p| phone::display(&p.e164)),
+        number_shown: pending.map(|p| phone::display(&p.e164)),
         channel: pending
             .map(|p| p.channel.as_str().to_string())
             .unwrap_or_else(|| "sms".into()),
         number,
         error,
+        number_invalid: false,
         notice,
-        steps: enrolment_steps(browser.lang, 2),
+        steps: Some(enrolment_steps(browser.lang, 2)),
     }
 }
 
@@ -580,17 +581,22 @@ pub async fn setup_phone_submit(
         Err(r) => return Ok(r),
     };
     let channel = PhoneChannel::parse(&form.channel).unwrap_or(PhoneChannel::Sms);
-    let (message, status) =
+    let (message, status, number_invalid) =
         match enrol::submit_phone(&ctx, &flow_id, &mut flow, &form.phone, channel).await? {
             PhoneStep::CodeSent => return Ok(see_other("/mfa/setup/phone")),
             PhoneStep::Refused(why) => (
                 why.message().in_lang(browser.lang),
                 StatusCode::UNPROCESSABLE_ENTITY,
+                true,
             ),
-            PhoneStep::Send(outcome) => send_problem_text(browser.lang, &outcome),
+            PhoneStep::Send(outcome) => {
+                let (message, status) = send_problem_text(browser.lang, &outcome);
+                (message, status, false)
+            }
         };
     let mut page = phone_page(&browser, None, form.phone, Some(message), None);
     page.channel = channel.as_str().to_string();
+    page.number_invalid = number_invalid;
     render_status(&page, status)
 }
 
@@ -994,7 +1000,7 @@ pub async fn another_page(
         next,
         cooldown_hours: i64::try_from(ctx.settings.security.sim_swap_cooldown_hours)
             .unwrap_or(i64::MAX),
-        steps: enrolment_steps(lang, 3),
+        steps: Some(enrolment_steps(lang, 3)),
     })
 }
 

@@ -265,8 +265,8 @@ pub struct FlowSteps {
 }
 
 impl FlowSteps {
-    pub fn total(&self) -> usize {
-        self.labels.len()
+    pub fn total(&self) -> i64 {
+        i64::try_from(self.labels.len()).unwrap_or(i64::MAX)
     }
 
     pub fn current_label(&self) -> &str {
@@ -311,6 +311,28 @@ pub struct MfaChallengePage {
     pub cancel_href: Option<String>,
 }
 
+impl MfaChallengePage {
+    fn cooldown_notice(&self, c: &CooldownPhone) -> String {
+        self.layout.lang.t_args(
+            "mfa-cooldown-notice",
+            &[
+                ("number", FluentValue::from(c.masked.as_str())),
+                ("date", FluentValue::from(c.until.as_str())),
+            ],
+        )
+    }
+
+    fn code_sent(&self, p: &PhoneOption) -> String {
+        self.layout.lang.t_args(
+            "mfa-code-sent",
+            &[
+                ("number", FluentValue::from(p.masked.as_str())),
+                ("minutes", FluentValue::from(self.code_minutes)),
+            ],
+        )
+    }
+}
+
 pub struct CooldownPhone {
     pub masked: String,
     pub until: String,
@@ -320,7 +342,7 @@ pub struct CooldownPhone {
 #[template(path = "mfa_setup.html")]
 pub struct MfaSetupPage {
     pub layout: Layout,
-    pub steps: FlowSteps,
+    pub steps: Option<FlowSteps>,
 }
 
 #[derive(Template)]
@@ -329,13 +351,15 @@ pub struct MfaPhonePage {
     pub layout: Layout,
     /// The number waiting for its code, in full (the person just typed it); None while
     /// asking for a number.
-    pub masked: Option<String>,
+    pub number_shown: Option<String>,
     pub channel: String,
     /// What the number field holds (what was typed, or the number being corrected).
     pub number: String,
     pub error: Option<String>,
+    /// `error` is about the number typed (the field is marked).
+    pub number_invalid: bool,
     pub notice: Option<String>,
-    pub steps: FlowSteps,
+    pub steps: Option<FlowSteps>,
 }
 
 #[derive(Template)]
@@ -367,11 +391,7 @@ pub struct MfaBackupCodesPage {
 
 /// Right after the first second factor: a second one is recommended, or "Skip for now".
 #[derive(Template)]
-// TEMPORARY until the USWDS templates land: then templates/mfa_another.html.
-#[template(
-    source = "{% extends \"base.html\" %}{% block content %}<h1>{{ layout.title }}</h1><a href=\"/mfa/another/totp?next={{ next_encoded }}\">app</a><form method=\"post\" action=\"/account/backup-codes\"><input type=\"hidden\" name=\"csrf\" value=\"{{ layout.csrf }}\"><input type=\"hidden\" name=\"next\" value=\"{{ next }}\"><button>codes</button></form><a href=\"{{ next }}\">skip</a>{% endblock %}",
-    ext = "html"
-)]
+#[template(path = "mfa_another.html")]
 pub struct MfaAnotherPage {
     pub layout: Layout,
     /// The method just added: "phone" or "totp".
@@ -383,7 +403,7 @@ pub struct MfaAnotherPage {
     pub next_encoded: String,
     /// How long a new or changed phone can't reset a password on its own.
     pub cooldown_hours: i64,
-    pub steps: FlowSteps,
+    pub steps: Option<FlowSteps>,
 }
 
 #[derive(Template)]
@@ -478,15 +498,40 @@ pub struct PhoneChangePage {
     pub replacing_masked: Option<String>,
     /// The new number in full ("+1 201-555-0146"): the person just typed it and must be able
     /// to spot a typo.
-    pub new_masked: String,
+    pub new_number: String,
     pub channel: String,
-    /// What the number field holds: the number being corrected after "Wrong number?".
+    /// What the number field holds: what was typed, or the number being corrected after
+    /// "Wrong number?".
     pub typed: String,
     pub error: Option<String>,
+    /// `error` is about the number typed (the field is marked).
+    pub number_invalid: bool,
     pub notice: Option<String>,
     /// When the change was made (the receipt).
     pub receipt: Option<String>,
     pub steps: Option<FlowSteps>,
+}
+
+impl PhoneChangePage {
+    /// The receipt's sentence: what was replaced, added or removed, and when.
+    fn receipt_line(&self) -> String {
+        let at = self.receipt.as_deref().unwrap_or("");
+        let old = self.replacing_masked.as_deref().unwrap_or("");
+        let (key, args) = match (self.stage.as_str(), self.replacing_masked.is_some()) {
+            ("removed", _) => ("phone-removed-notice", vec![("number", old)]),
+            (_, true) => (
+                "phone-updated-replaced",
+                vec![("old", old), ("new", self.new_number.as_str())],
+            ),
+            (_, false) => ("phone-updated-added", vec![("new", self.new_number.as_str())]),
+        };
+        let mut args: Vec<(&'static str, FluentValue<'_>)> = args
+            .into_iter()
+            .map(|(k, v)| (k, FluentValue::from(v)))
+            .collect();
+        args.push(("date", FluentValue::from(at)));
+        self.layout.lang.t_args(key, &args)
+    }
 }
 
 #[derive(Template)]

@@ -28,6 +28,7 @@ mod notices;
 mod oauth_review;
 mod oidc;
 mod ops;
+mod pages_mfa;
 mod passwords;
 mod phones;
 mod promises_account;
