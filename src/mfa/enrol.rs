@@ -32,7 +32,9 @@ pub enum NumberRefusal {
     Unusable(phone::PhoneError),
     AlreadyOnAccount,
     /// Adding would go past `max_phones_per_account`.
-    TooManyPhones { max: u32 },
+    TooManyPhones {
+        max: u32,
+    },
     /// Already on `max_accounts_per_phone` other accounts.
     UsedByOtherAccounts,
 }

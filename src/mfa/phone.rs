@@ -439,14 +439,23 @@ mod tests {
         for lang in crate::i18n::Lang::ALL {
             for (i, a) in all.iter().enumerate() {
                 let text = lang.t(a.key());
-                assert_ne!(text, a.key(), "{} has no message in {}", a.key(), lang.tag());
+                assert_ne!(
+                    text,
+                    a.key(),
+                    "{} has no message in {}",
+                    a.key(),
+                    lang.tag()
+                );
                 assert!(text.ends_with('.'), "{text}");
                 for b in &all[i + 1..] {
                     assert_ne!(text, lang.t(b.key()));
                 }
             }
         }
-        assert_eq!(PhoneError::Invalid.to_string(), PhoneError::Invalid.message());
+        assert_eq!(
+            PhoneError::Invalid.to_string(),
+            PhoneError::Invalid.message()
+        );
         assert!(PhoneError::Invalid.message().contains("area code"));
         assert!(PhoneError::PremiumRate.message().contains("premium-rate"));
         assert!(PhoneError::SharedCost.message().contains("shared-cost"));

@@ -8,6 +8,7 @@ use crate::accounts::console;
 use crate::accounts::login::{self, CodePhone, LoginFlow, LoginStage, PendingPhone};
 use crate::accounts::sessions::{self, AMR_OTP};
 use crate::error::{AppError, PageResult};
+use crate::i18n::{FluentValue, Lang};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget};
 use crate::mfa::enrol::{self, PhoneConfirmed, PhoneStep, TotpConfirmed};
 use crate::mfa::methods::{self, PhoneChannel};
@@ -16,7 +17,6 @@ use crate::web::auth::see_other;
 use crate::web::browser::{
     cleared_login_cookie, remember_cookie, session_cookie, Browser, LOGIN_COOKIE,
 };
-use crate::i18n::{FluentValue, Lang};
 use crate::web::common::{
     after_sign_in, code_problem_text, code_status, enc, send_problem, send_problem_text,
     whole_minutes,
@@ -55,18 +55,28 @@ pub fn phone_change_steps(lang: Lang, current: usize) -> FlowSteps {
 fn is_phone_change_step_up(flow: &LoginFlow) -> bool {
     flow.step_up
         && flow.return_to.as_deref().is_some_and(|r| {
-            r.split('?').next() == Some("/account/phones/start")
-                || r == "/account/phones/change"
+            r.split('?').next() == Some("/account/phones/start") || r == "/account/phones/change"
         })
 }
 
-/// What happens once the second factor is proven.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Then {
-    /// On to where the person was going.
-    GoOn,
-    /// The first method was just enrolled: recommend a second one first (`/mfa/another`).
-    RecommendAnother,
+/// How the second factor was just proven, which decides what the session records and where
+/// the person goes next.
+enum Proof<'a> {
+    /// A challenge passed: its authentication method, "remember this browser", and the phone
+    /// the code went to, if it was a phone.
+    Challenge {
+        amr: &'a str,
+        remember: bool,
+        phone_used: Option<&'a str>,
+    },
+    /// The first method was just enrolled (a phone, or an app when `phone_id` is None): a second
+    /// one is recommended next (`/mfa/another`).
+    FirstMethod {
+        amr: &'a str,
+        phone_id: Option<&'a str>,
+    },
+    /// Backup codes enrolled and saved: themselves the fallback kind, nothing recommended.
+    BackupCodes,
 }
 
 /// The sign-in in progress for this browser, or a redirect back to the password page.
@@ -91,11 +101,17 @@ async fn complete(
     browser: &Browser,
     flow_id: &str,
     flow: &LoginFlow,
-    amr: &[&str],
-    remember: bool,
-    phone_used: Option<&str>,
-    then: Then,
+    proof: Proof<'_>,
 ) -> PageResult {
+    let (amr, remember, phone_used, recommend_another) = match proof {
+        Proof::Challenge {
+            amr,
+            remember,
+            phone_used,
+        } => (vec![amr], remember, phone_used, false),
+        Proof::FirstMethod { amr, phone_id } => (vec![amr], false, phone_id, true),
+        Proof::BackupCodes => (Vec::new(), false, None, false),
+    };
     if flow.reset_token.is_some() {
         // A password reset: the second factor unlocks choosing a new password, not a session.
         let mut flow = flow.clone();
@@ -106,7 +122,7 @@ async fn complete(
     if let Some(old) = &browser.session {
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
-    let session = login::finish(ctx, flow_id, flow, amr, &browser.actor).await?;
+    let session = login::finish(ctx, flow_id, flow, &amr, &browser.actor).await?;
     if let Some(phone_id) = phone_used {
         sessions::record_phone_factor(ctx, &session.id, phone_id).await?;
     }
@@ -127,7 +143,7 @@ async fn complete(
             url::form_urlencoded::byte_serialize(destination.as_bytes()).collect::<String>()
         );
     }
-    if then == Then::RecommendAnother {
+    if recommend_another {
         destination = format!("/mfa/another?next={}", enc(&destination));
     }
     let mut res = HttpResponse::SeeOther();
@@ -464,17 +480,12 @@ pub async fn verify(
         _ => return Err(AppError::refused("mfa-choose-method")),
     };
     if outcome == CodeOutcome::Accepted {
-        return complete(
-            &ctx,
-            &browser,
-            &flow_id,
-            &flow,
-            &[amr],
-            form.remember.is_some(),
-            phone_used.as_deref(),
-            Then::GoOn,
-        )
-        .await;
+        let proof = Proof::Challenge {
+            amr,
+            remember: form.remember.is_some(),
+            phone_used: phone_used.as_deref(),
+        };
+        return complete(&ctx, &browser, &flow_id, &flow, proof).await;
     }
     let q = ChallengeQuery {
         method: form.method.clone(),
@@ -678,17 +689,11 @@ pub async fn setup_phone_confirm(
     let pending = flow.pending_phone.as_ref();
     let (message, status) = match enrol::confirm_phone(&ctx, &flow, &form.code).await? {
         PhoneConfirmed::Added { amr, phone_id } => {
-            return complete(
-                &ctx,
-                &browser,
-                &flow_id,
-                &flow,
-                &[amr],
-                false,
-                Some(&phone_id),
-                Then::RecommendAnother,
-            )
-            .await
+            let proof = Proof::FirstMethod {
+                amr,
+                phone_id: Some(&phone_id),
+            };
+            return complete(&ctx, &browser, &flow_id, &flow, proof).await;
         }
         PhoneConfirmed::NothingPending => return Ok(see_other("/mfa/setup/phone")),
         PhoneConfirmed::Problem(outcome) => (
@@ -719,16 +724,14 @@ pub async fn setup_totp_page(
     render(&enrol_totp_page(&ctx, &browser, &flow, &secret, None)?)
 }
 
-/// The authenticator-app page: QR code and key for `secret`, the code posted to `form_action`.
-pub fn totp_page(
+/// The authenticator-app page of enrolment: QR code and key for `secret`. Other places take it
+/// with their own `form_action`, `back_href` and `steps`.
+fn totp_page(
     ctx: &Ctx,
     browser: &Browser,
     email: &str,
     secret: &[u8],
     error: Option<String>,
-    form_action: String,
-    back_href: String,
-    steps: Option<FlowSteps>,
 ) -> Result<MfaTotpPage, AppError> {
     Ok(MfaTotpPage {
         layout: browser.layout_for("mfa-totp-title"),
@@ -740,9 +743,9 @@ pub fn totp_page(
         )?,
         secret_text: totp::secret_grouped(secret),
         error,
-        form_action,
-        back_href,
-        steps,
+        form_action: "/mfa/setup/totp".into(),
+        back_href: "/mfa/setup".into(),
+        steps: Some(enrolment_steps(browser.lang, 2)),
     })
 }
 
@@ -753,16 +756,7 @@ fn enrol_totp_page(
     secret: &[u8],
     error: Option<String>,
 ) -> Result<MfaTotpPage, AppError> {
-    totp_page(
-        ctx,
-        browser,
-        &flow.email,
-        secret,
-        error,
-        "/mfa/setup/totp".into(),
-        "/mfa/setup".into(),
-        Some(enrolment_steps(browser.lang, 2)),
-    )
+    totp_page(ctx, browser, &flow.email, secret, error)
 }
 
 /// "You already have N authenticator apps, the most an account can have."
@@ -791,17 +785,11 @@ pub async fn setup_totp_submit(
     };
     let (message, status) = match enrol::confirm_totp(&ctx, &flow, &form.code).await? {
         TotpConfirmed::Added => {
-            return complete(
-                &ctx,
-                &browser,
-                &flow_id,
-                &flow,
-                &[AMR_OTP],
-                false,
-                None,
-                Then::RecommendAnother,
-            )
-            .await
+            let proof = Proof::FirstMethod {
+                amr: AMR_OTP,
+                phone_id: None,
+            };
+            return complete(&ctx, &browser, &flow_id, &flow, proof).await;
         }
         TotpConfirmed::NoSecret => return Ok(see_other("/mfa/setup/totp")),
         TotpConfirmed::TooMany => (
@@ -936,7 +924,11 @@ pub async fn regenerated_backup_codes(
         layout: me.browser.layout_for("mfa-backup-codes-new-title"),
         codes: codes.iter().map(|c| backup_codes::display(c)).collect(),
         download_href: "/account/backup-codes.txt".into(),
-        done_action: q.next.as_deref().map(next_or_home).unwrap_or_else(|| "/".into()),
+        done_action: q
+            .next
+            .as_deref()
+            .map(next_or_home)
+            .unwrap_or_else(|| "/".into()),
         done_is_form: false,
         // Reached from the recommendation after enrolment: its last step.
         steps: q.next.is_some().then(|| enrolment_steps(lang, 3)),
@@ -969,7 +961,7 @@ pub async fn setup_backup_done(
         return Ok(see_other("/mfa/setup"));
     }
     // Backup codes are themselves the fallback kind of method: no recommendation after them.
-    complete(&ctx, &browser, &flow_id, &flow, &[], false, None, Then::GoOn).await
+    complete(&ctx, &browser, &flow_id, &flow, Proof::BackupCodes).await
 }
 
 // Right after the first method: recommend a second one ("Skip for now" goes on).
@@ -1011,16 +1003,12 @@ fn another_totp_page(
     next: &str,
     error: Option<String>,
 ) -> Result<MfaTotpPage, AppError> {
-    totp_page(
-        ctx,
-        &change.browser,
-        &change.session().email,
-        secret,
-        error,
-        format!("/mfa/another/totp?next={}", enc(next)),
-        format!("/mfa/another?next={}", enc(next)),
-        Some(enrolment_steps(change.browser.lang, 3)),
-    )
+    Ok(MfaTotpPage {
+        form_action: format!("/mfa/another/totp?next={}", enc(next)),
+        back_href: format!("/mfa/another?next={}", enc(next)),
+        steps: Some(enrolment_steps(change.browser.lang, 3)),
+        ..totp_page(ctx, &change.browser, &change.session().email, secret, error)?
+    })
 }
 
 /// An authenticator app as the second method (the console's flow, then on to `next`).
@@ -1043,19 +1031,12 @@ pub async fn another_totp_submit(
     form: CsrfForm<CodeForm>,
 ) -> PageResult {
     let next = next_or_home(q.next.as_deref().unwrap_or(""));
-    let outcome = console::totp_add_confirm(
-        &ctx,
-        &change.stepped_up,
-        &form.code,
-        &change.browser.actor,
-    )
-    .await?;
+    let outcome =
+        console::totp_add_confirm(&ctx, &change.stepped_up, &form.code, &change.browser.actor)
+            .await?;
     match outcome {
         CodeOutcome::Accepted => Ok(see_other(&next)),
-        CodeOutcome::NoCodeSent => Ok(see_other(&format!(
-            "/mfa/another/totp?next={}",
-            enc(&next)
-        ))),
+        CodeOutcome::NoCodeSent => Ok(see_other(&format!("/mfa/another/totp?next={}", enc(&next)))),
         other => {
             let why = code_problem_text(&ctx, change.browser.lang, &other);
             match console::totp_add_secret(&ctx, &change.stepped_up).await? {

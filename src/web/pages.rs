@@ -523,7 +523,10 @@ impl PhoneChangePage {
                 "phone-updated-replaced",
                 vec![("old", old), ("new", self.new_number.as_str())],
             ),
-            (_, false) => ("phone-updated-added", vec![("new", self.new_number.as_str())]),
+            (_, false) => (
+                "phone-updated-added",
+                vec![("new", self.new_number.as_str())],
+            ),
         };
         let mut args: Vec<(&'static str, FluentValue<'_>)> = args
             .into_iter()
