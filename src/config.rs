@@ -104,6 +104,9 @@ pub struct Settings {
     pub official_banner: bool,
     /// Region (ISO 3166 code) assumed for phone numbers typed without a leading `+`.
     pub default_phone_region: String,
+    /// The IANA time zone pages show times in until a person's browser has reported theirs
+    /// (and for people whose browser doesn't run scripts).
+    pub default_time_zone: String,
     /// Dynamic Client Registration (RFC 7591) at `POST /register`. Off by default; when on,
     /// `registration_initial_access_token` must be set.
     pub dynamic_registration: bool,
@@ -264,6 +267,7 @@ impl Default for Settings {
             site_logo: None,
             official_banner: false,
             default_phone_region: "US".into(),
+            default_time_zone: "America/New_York".into(),
             dynamic_registration: false,
             registration_initial_access_token: None,
             security: Security::default(),
@@ -418,6 +422,11 @@ impl Settings {
                 }
                 Some(_) => {}
             }
+        }
+        if crate::local_time::parse_zone(&self.default_time_zone).is_none() {
+            bail!(
+                "default_time_zone must be an IANA time zone such as America/Chicago (VERITY_DEFAULT_TIME_ZONE)"
+            );
         }
         let s = &self.security;
         if s.client_secret_bytes < 32 {

@@ -5,6 +5,8 @@
 
 use diesel::prelude::*;
 
+use crate::accounts::activity::{self, Device};
+use crate::accounts::password::PasswordRefusal;
 use crate::accounts::sessions::{self, Session};
 use crate::accounts::step_up::SteppedUp;
 use crate::audit::{self, Actor};
@@ -14,9 +16,10 @@ use crate::Ctx;
 
 pub struct SessionView {
     pub id: String,
-    pub user_agent: String,
+    /// The browser it was opened in; None when no user agent was sent.
+    pub device: Option<Device>,
     pub ip: String,
-    pub last_seen: String,
+    pub last_seen: chrono::NaiveDateTime,
     pub current: bool,
 }
 
@@ -39,9 +42,9 @@ pub async fn sessions(ctx: &Ctx, current: &Session) -> anyhow::Result<Vec<Sessio
                 .map(|r| SessionView {
                     current: r.id == cur,
                     id: r.id,
-                    user_agent: r.user_agent,
+                    device: Device::from_user_agent(&r.user_agent),
                     ip: r.ip,
-                    last_seen: r.last_seen_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+                    last_seen: r.last_seen_at,
                 })
                 .collect())
         })
@@ -94,8 +97,9 @@ pub async fn end_other_sessions(
 pub struct AppView {
     pub client_id: String,
     pub name: String,
-    pub scopes: String,
-    pub since: String,
+    /// The scopes the person allowed, as granted.
+    pub scopes: Vec<String>,
+    pub since: chrono::NaiveDateTime,
 }
 
 pub async fn connected_apps(ctx: &Ctx, user_id: &str) -> anyhow::Result<Vec<AppView>> {
@@ -118,8 +122,8 @@ pub async fn connected_apps(ctx: &Ctx, user_id: &str) -> anyhow::Result<Vec<AppV
                 .map(|(client_id, name, scopes, since)| AppView {
                     client_id,
                     name,
-                    scopes,
-                    since: since.format("%Y-%m-%d").to_string(),
+                    scopes: crate::oauth::scopes::parse(&scopes),
+                    since,
                 })
                 .collect())
         })
@@ -179,15 +183,38 @@ pub async fn revoke_app(
         .await
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum PasswordChange {
     Done,
-    WrongCurrent,
-    Refused(String),
+    /// Nothing changed; every problem with the form, each with its field.
+    Refused(Vec<PasswordProblem>),
+}
+
+/// One problem with the change-password form.
+#[derive(Debug, PartialEq)]
+pub enum PasswordProblem {
+    /// The current password is wrong (or sign-in throttling refused to check it).
+    CurrentWrong,
+    /// The new password can't be used.
+    New(PasswordRefusal),
+    /// The confirmation differs from the new password.
+    Mismatch,
+}
+
+impl PasswordProblem {
+    /// The form field it is about.
+    pub fn field(&self) -> &'static str {
+        match self {
+            PasswordProblem::CurrentWrong => "current_password",
+            PasswordProblem::New(_) => "password",
+            PasswordProblem::Mismatch => "password_confirmation",
+        }
+    }
 }
 
 /// Changing the password: needs the current one (and a recent full sign-in). Every other
-/// session ends, and the person is told by e-mail and by a text to the default phone.
+/// session ends, and the person is told by e-mail and by a text to the default phone. Every
+/// field is checked, so the person sees every problem at once.
 pub async fn change_password(
     ctx: &Ctx,
     current: &SteppedUp,
@@ -196,23 +223,23 @@ pub async fn change_password(
     confirmation: &str,
     actor: &Actor,
 ) -> anyhow::Result<PasswordChange> {
+    let mut problems = Vec::new();
     // The same throttling as signing in.
     match crate::accounts::signin::sign_in(ctx, &current.email, old_password, actor).await? {
         crate::accounts::signin::SignInOutcome::PasswordAccepted { user_id, .. }
             if user_id == current.user_id => {}
-        _ => return Ok(PasswordChange::WrongCurrent),
+        _ => problems.push(PasswordProblem::CurrentWrong),
     }
-    if let Some(reason) = crate::accounts::password::refusal_reason(
-        &ctx.settings.security,
-        &new_password,
-        &[&current.email],
-    ) {
-        return Ok(PasswordChange::Refused(reason));
+    if let Some(refusal) =
+        crate::accounts::password::refusal(&ctx.settings.security, &new_password, &[&current.email])
+    {
+        problems.push(PasswordProblem::New(refusal));
     }
     if new_password != confirmation {
-        return Ok(PasswordChange::Refused(
-            "The two new passwords don't match.".into(),
-        ));
+        problems.push(PasswordProblem::Mismatch);
+    }
+    if !problems.is_empty() {
+        return Ok(PasswordChange::Refused(problems));
     }
     let hash = ctx.passwords.hash(new_password).await?;
     let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
@@ -245,24 +272,44 @@ pub async fn change_password(
     Ok(PasswordChange::Done)
 }
 
-/// Given and family name: plain text, trimmed, at most 100 characters each.
+/// Why a name field was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NameProblem {
+    /// Over 100 characters, or with line breaks or other control characters.
+    TooLongOrBroken,
+}
+
+/// The form's problems, each with its field (`given_name`, `family_name`).
+pub type ProfileProblems = Vec<(&'static str, NameProblem)>;
+
+/// Given and family name: plain text, trimmed, at most 100 characters each. Both fields are
+/// checked, so the person sees every problem at once.
 pub async fn update_profile(
     ctx: &Ctx,
     current: &Session,
     given: &str,
     family: &str,
     actor: &Actor,
-) -> anyhow::Result<Result<(), String>> {
-    let clean = |s: &str| -> Result<Option<String>, String> {
+) -> anyhow::Result<Result<(), ProfileProblems>> {
+    let clean = |s: &str| -> Result<Option<String>, NameProblem> {
         let t = s.trim();
         if t.chars().count() > 100 || t.chars().any(char::is_control) {
-            return Err("Names can be at most 100 characters, without line breaks.".into());
+            return Err(NameProblem::TooLongOrBroken);
         }
         Ok((!t.is_empty()).then(|| t.to_string()))
     };
     let (given, family) = match (clean(given), clean(family)) {
         (Ok(g), Ok(f)) => (g, f),
-        (Err(e), _) | (_, Err(e)) => return Ok(Err(e)),
+        (g, f) => {
+            let mut problems = Vec::new();
+            if let Err(p) = g {
+                problems.push(("given_name", p));
+            }
+            if let Err(p) = f {
+                problems.push(("family_name", p));
+            }
+            return Ok(Err(problems));
+        }
     };
     let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
     ctx.db
@@ -546,7 +593,23 @@ pub struct Overview {
     pub phones: Vec<PhoneView>,
     pub authenticator_apps: Vec<TotpView>,
     pub backup_codes_left: i64,
-    pub events: Vec<EventView>,
+    /// A set of backup codes was ever made (even if every code is used).
+    pub backup_codes_made: bool,
+    /// Second-factor methods: each phone, each app, and backup codes while any are left.
+    pub methods: usize,
+    pub events: Vec<activity::Entry>,
+}
+
+impl Overview {
+    /// A method can be removed only while another remains (the flows refuse the last one).
+    pub fn can_remove_a_method(&self) -> bool {
+        self.methods > 1
+    }
+
+    /// Only one way (or none) to confirm it's you: losing it locks the person out.
+    pub fn needs_another_method(&self) -> bool {
+        self.methods <= 1
+    }
 }
 
 pub struct PhoneView {
@@ -554,7 +617,8 @@ pub struct PhoneView {
     pub masked: String,
     pub voice: bool,
     pub is_default: bool,
-    /// Added or replaced within `sim_swap_cooldown_hours`.
+    /// Added or replaced by a phone change within `sim_swap_cooldown_hours` (a phone enrolled
+    /// at sign-up isn't a change).
     pub recently_changed: bool,
 }
 
@@ -563,41 +627,40 @@ pub struct TotpView {
     pub added: chrono::NaiveDateTime,
 }
 
-pub struct EventView {
-    pub id: String,
-    pub kind: String,
-    pub at: chrono::NaiveDateTime,
-    pub ip: String,
-    pub device: String,
-}
-
-fn event_view(e: audit::AuditEvent) -> EventView {
-    EventView {
-        id: e.id,
-        kind: e.kind,
-        at: e.created_at,
-        ip: e.ip.unwrap_or_default(),
-        device: e.user_agent.unwrap_or_default(),
-    }
-}
+/// Recent activity shown on the overview.
+const OVERVIEW_EVENTS: usize = 10;
 
 pub async fn overview(ctx: &Ctx, current: &Session) -> anyhow::Result<Overview> {
     let uid = current.user_id.clone();
-    let (enrolled, events, emails, user) = ctx
+    let (now, cooldown) = (
+        ctx.clock.now(),
+        ctx.settings.security.sim_swap_cooldown_hours,
+    );
+    let since = now - chrono::Duration::hours(cooldown as i64);
+    let (enrolled, backup_status, changes, events, emails, user) = ctx
         .db
         .run(move |c| {
+            use crate::storage::schema::audit_events;
+            // When each phone change happened: a phone whose `changed_at` is one of these
+            // came from a change, not from enrolment.
+            let changes: Vec<chrono::NaiveDateTime> = audit_events::table
+                .filter(audit_events::user_id.eq(&uid))
+                .filter(audit_events::kind.eq_any(["phone_added", "phone_changed"]))
+                .filter(audit_events::created_at.ge(since))
+                .select(audit_events::created_at)
+                .load(c)?;
             Ok((
                 crate::mfa::methods::enrolled(c, &uid)?,
-                audit::for_user(c, &uid, 10)?,
+                crate::mfa::methods::backup_code_status(c, &uid)?,
+                changes,
+                activity::page(c, &uid, None, OVERVIEW_EVENTS)?.0,
                 crate::accounts::emails::list(c, &uid)?,
                 crate::accounts::users::by_id(c, &uid)?,
             ))
         })
         .await?;
-    let (now, cooldown) = (
-        ctx.clock.now(),
-        ctx.settings.security.sim_swap_cooldown_hours,
-    );
+    let methods =
+        enrolled.phones.len() + enrolled.totp.len() + usize::from(enrolled.backup_codes_left > 0);
     Ok(Overview {
         name: user.and_then(|u| u.display_name()),
         emails,
@@ -611,7 +674,8 @@ pub async fn overview(ctx: &Ctx, current: &Session) -> anyhow::Result<Overview> 
                 masked: p.masked.clone(),
                 voice: p.channel == "voice",
                 is_default: p.is_default,
-                recently_changed: p.recently_changed(now, cooldown),
+                recently_changed: p.recently_changed(now, cooldown)
+                    && p.changed_at.is_some_and(|at| changes.contains(&at)),
             })
             .collect(),
         authenticator_apps: enrolled
@@ -623,7 +687,9 @@ pub async fn overview(ctx: &Ctx, current: &Session) -> anyhow::Result<Overview> 
             })
             .collect(),
         backup_codes_left: enrolled.backup_codes_left,
-        events: events.into_iter().map(event_view).collect(),
+        backup_codes_made: backup_status.0 > 0,
+        methods,
+        events,
     })
 }
 
@@ -633,22 +699,51 @@ pub async fn activity(
     ctx: &Ctx,
     current: &Session,
     before: Option<(chrono::NaiveDateTime, String)>,
-    page: i64,
-) -> anyhow::Result<(Vec<EventView>, bool)> {
+    page: usize,
+) -> anyhow::Result<(Vec<activity::Entry>, bool)> {
     let uid = current.user_id.clone();
-    let events = ctx
+    ctx.db
+        .run(move |c| activity::page(c, &uid, before, page))
+        .await
+}
+
+/// The time zone to show this person's times in: the one their browser reports (remembered
+/// on the account when it differs), else the one remembered, else the site's default.
+pub async fn time_zone(
+    ctx: &Ctx,
+    user_id: Option<&str>,
+    reported: Option<chrono_tz::Tz>,
+) -> anyhow::Result<chrono_tz::Tz> {
+    use crate::storage::schema::users;
+    let default = crate::local_time::site_default(&ctx.settings);
+    let Some(uid) = user_id.map(str::to_string) else {
+        return Ok(reported.unwrap_or(default));
+    };
+    let remembered = ctx
         .db
-        .run(move |c| audit::page_for_user(c, &uid, before, page + 1))
+        .run(move |c| {
+            let stored: Option<String> = users::table
+                .find(&uid)
+                .select(users::time_zone)
+                .first::<Option<String>>(c)
+                .optional()?
+                .flatten();
+            // Written only when it changes: most page views only read.
+            if let Some(zone) = reported.filter(|z| stored.as_deref() != Some(z.name())) {
+                diesel::update(users::table.find(&uid))
+                    .set(users::time_zone.eq(zone.name()))
+                    .execute(c)?;
+            }
+            Ok(stored)
+        })
         .await?;
-    let more = events.len() as i64 > page;
-    Ok((
-        events
-            .into_iter()
-            .take(page.max(0) as usize)
-            .map(event_view)
-            .collect(),
-        more,
-    ))
+    Ok(reported
+        .or_else(|| {
+            remembered
+                .as_deref()
+                .and_then(crate::local_time::parse_zone)
+        })
+        .unwrap_or(default))
 }
 
 /// The person's own record (for the profile page); None if it is gone.

@@ -162,9 +162,31 @@ fn purge_expired(
 #[derive(Debug, PartialEq, Eq)]
 pub enum Change {
     Done,
-    Refused(String),
+    Refused(EmailRefusal),
     /// Over a daily limit on adding addresses; nothing was added or sent.
-    TooMany(String),
+    TooMany,
+}
+
+/// Why an address change was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailRefusal {
+    /// Not shaped like an email address.
+    NotAnAddress,
+    /// Only a confirmed extra address can become the primary one.
+    NotConfirmed,
+    /// Not one of the person's extra addresses (the primary one always stays).
+    NotRemovable,
+}
+
+impl EmailRefusal {
+    /// The message key (`locales/*/console.ftl`).
+    pub fn key(self) -> &'static str {
+        match self {
+            EmailRefusal::NotAnAddress => "console-email-not-an-address",
+            EmailRefusal::NotConfirmed => "console-email-not-confirmed",
+            EmailRefusal::NotRemovable => "console-email-not-removable",
+        }
+    }
 }
 
 /// Takes a slot under both daily limits before anything is mailed; None (and no slot kept)
@@ -209,15 +231,11 @@ pub async fn add(
 ) -> anyhow::Result<Change> {
     let email = normalize_email(raw);
     if !email_is_plausible(&email) {
-        return Ok(Change::Refused(
-            "Enter an email address like name@example.com.".into(),
-        ));
+        return Ok(Change::Refused(EmailRefusal::NotAnAddress));
     }
     // Counted whether or not the address turns out to be free: the answer mustn't tell.
     if !reserve_add(ctx, &current.user_id, &email).await? {
-        return Ok(Change::TooMany(
-            "Too many email addresses were added today. Try again tomorrow.".into(),
-        ));
+        return Ok(Change::TooMany);
     }
     let token = crypto::random_token(32);
     let (uid, now, addr, hash, a) = (
@@ -494,9 +512,7 @@ pub async fn make_primary(
         })
         .await?;
     let Some((old, new)) = swapped else {
-        return Ok(Change::Refused(
-            "Only a confirmed address can become your primary address.".into(),
-        ));
+        return Ok(Change::Refused(EmailRefusal::NotConfirmed));
     };
     let notice = Notice::SignInEmailChanged { old, new };
     notices::tell_account(ctx, &current.user_id, None, Texts::DefaultPhone, &notice).await?;
@@ -543,9 +559,7 @@ pub async fn remove(
         })
         .await?;
     let Some(addr) = removed else {
-        return Ok(Change::Refused(
-            "That address isn't one you can remove (the primary address always stays).".into(),
-        ));
+        return Ok(Change::Refused(EmailRefusal::NotRemovable));
     };
     let notice = Notice::EmailRemoved {
         address: addr.clone(),

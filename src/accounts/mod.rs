@@ -1,6 +1,7 @@
 //! People's accounts: sign-up, email confirmation, sign-in with its throttling, and browser
 //! sessions. Plain Rust over [`crate::Ctx`]; nothing here knows HTTP.
 
+pub mod activity;
 pub mod console;
 pub mod email_tokens;
 pub mod emails;

@@ -9,6 +9,7 @@ use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::config::Security;
+use crate::i18n::{FluentValue, Lang};
 
 /// Argon2's working memory (19 MiB at the default parameters), allocated once per permit and
 /// reused. Allocating it per hash on many blocking threads let the allocator keep hundreds of
@@ -213,44 +214,126 @@ pub fn too_long_to_check(security: &Security, password: &str) -> bool {
     password.len() > 4 * security.password_max_length
 }
 
-/// Why a password was refused, in words a person can act on. `None` means it's acceptable.
-/// NIST 63B: length and a blocklist-style strength check (zxcvbn), no composition rules.
-pub fn refusal_reason(security: &Security, password: &str, user_inputs: &[&str]) -> Option<String> {
+/// Why a password can't be used. [`PasswordRefusal::in_lang`] puts it in words a person can
+/// act on.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PasswordRefusal {
+    TooShort {
+        min: usize,
+    },
+    TooLong {
+        max: usize,
+    },
+    /// zxcvbn's score is under `password_min_score`; its feedback, when it has some.
+    TooEasy {
+        warning: Option<zxcvbn::feedback::Warning>,
+        suggestions: Vec<zxcvbn::feedback::Suggestion>,
+    },
+}
+
+impl PasswordRefusal {
+    /// The reason in `lang` (keys `password-refusal-*` in `locales/*/console.ftl`).
+    pub fn in_lang(&self, lang: Lang) -> String {
+        use zxcvbn::feedback::Suggestion;
+        match self {
+            PasswordRefusal::TooShort { min } => lang.t_args(
+                "password-refusal-too-short",
+                &[("count", FluentValue::from(*min))],
+            ),
+            PasswordRefusal::TooLong { max } => lang.t_args(
+                "password-refusal-too-long",
+                &[("count", FluentValue::from(*max))],
+            ),
+            PasswordRefusal::TooEasy {
+                warning,
+                suggestions,
+            } => {
+                let mut words = vec![lang.t("password-refusal-too-easy")];
+                words.extend(warning.map(|w| lang.t(warning_key(w))));
+                words.extend(suggestions.iter().map(|s| lang.t(suggestion_key(*s))));
+                if !suggestions.contains(&Suggestion::AddAnotherWordOrTwo) {
+                    words.push(lang.t("password-refusal-try-a-phrase"));
+                }
+                words.join(" ")
+            }
+        }
+    }
+}
+
+fn warning_key(w: zxcvbn::feedback::Warning) -> &'static str {
+    use zxcvbn::feedback::Warning::*;
+    match w {
+        StraightRowsOfKeysAreEasyToGuess => "password-refusal-warning-key-rows",
+        ShortKeyboardPatternsAreEasyToGuess => "password-refusal-warning-keyboard-patterns",
+        RepeatsLikeAaaAreEasyToGuess => "password-refusal-warning-repeats",
+        RepeatsLikeAbcAbcAreOnlySlightlyHarderToGuess => "password-refusal-warning-repeated-groups",
+        ThisIsATop10Password => "password-refusal-warning-top-10",
+        ThisIsATop100Password => "password-refusal-warning-top-100",
+        ThisIsACommonPassword => "password-refusal-warning-common",
+        ThisIsSimilarToACommonlyUsedPassword => "password-refusal-warning-similar-to-common",
+        SequencesLikeAbcAreEasyToGuess => "password-refusal-warning-sequences",
+        RecentYearsAreEasyToGuess => "password-refusal-warning-recent-years",
+        AWordByItselfIsEasyToGuess => "password-refusal-warning-single-word",
+        DatesAreOftenEasyToGuess => "password-refusal-warning-dates",
+        NamesAndSurnamesByThemselvesAreEasyToGuess => "password-refusal-warning-names",
+        CommonNamesAndSurnamesAreEasyToGuess => "password-refusal-warning-common-names",
+    }
+}
+
+fn suggestion_key(s: zxcvbn::feedback::Suggestion) -> &'static str {
+    use zxcvbn::feedback::Suggestion::*;
+    match s {
+        UseAFewWordsAvoidCommonPhrases => "password-refusal-suggest-few-words",
+        NoNeedForSymbolsDigitsOrUppercaseLetters => "password-refusal-suggest-no-symbols-needed",
+        AddAnotherWordOrTwo => "password-refusal-suggest-another-word",
+        CapitalizationDoesntHelpVeryMuch => "password-refusal-suggest-capitals",
+        AllUppercaseIsAlmostAsEasyToGuessAsAllLowercase => "password-refusal-suggest-all-capitals",
+        ReversedWordsArentMuchHarderToGuess => "password-refusal-suggest-reversed",
+        PredictableSubstitutionsDontHelpVeryMuch => "password-refusal-suggest-substitutions",
+        UseALongerKeyboardPatternWithMoreTurns => "password-refusal-suggest-longer-pattern",
+        AvoidRepeatedWordsAndCharacters => "password-refusal-suggest-avoid-repeats",
+        AvoidSequences => "password-refusal-suggest-avoid-sequences",
+        AvoidRecentYears => "password-refusal-suggest-avoid-recent-years",
+        AvoidYearsThatAreAssociatedWithYou => "password-refusal-suggest-avoid-your-years",
+        AvoidDatesAndYearsThatAreAssociatedWithYou => "password-refusal-suggest-avoid-your-dates",
+    }
+}
+
+/// Why a password can't be used; `None` means it's acceptable. NIST 63B: length and a
+/// blocklist-style strength check (zxcvbn), no composition rules.
+pub fn refusal(
+    security: &Security,
+    password: &str,
+    user_inputs: &[&str],
+) -> Option<PasswordRefusal> {
     let length = password.chars().count();
     if length < security.password_min_length {
-        return Some(format!(
-            "Your password must be at least {} characters long.",
-            security.password_min_length
-        ));
+        return Some(PasswordRefusal::TooShort {
+            min: security.password_min_length,
+        });
     }
     if length > security.password_max_length {
-        return Some(format!(
-            "Your password can be at most {} characters long.",
-            security.password_max_length
-        ));
+        return Some(PasswordRefusal::TooLong {
+            max: security.password_max_length,
+        });
     }
     let entropy = zxcvbn::zxcvbn(password, user_inputs);
     if u8::from(entropy.score()) < security.password_min_score {
-        let mut reason = String::from("This password is too easy to guess.");
-        if let Some(feedback) = entropy.feedback() {
-            if let Some(warning) = feedback.warning() {
-                reason.push(' ');
-                reason.push_str(&warning.to_string());
-                if !reason.ends_with('.') {
-                    reason.push('.');
-                }
-            }
-            for suggestion in feedback.suggestions() {
-                reason.push(' ');
-                reason.push_str(&suggestion.to_string());
-            }
-        }
-        if !reason.contains("Add") {
-            reason.push_str(" Try a longer phrase of several unrelated words.");
-        }
-        return Some(reason);
+        let feedback = entropy.feedback();
+        return Some(PasswordRefusal::TooEasy {
+            warning: feedback.and_then(|f| f.warning()),
+            suggestions: feedback
+                .map(|f| f.suggestions().to_vec())
+                .unwrap_or_default(),
+        });
     }
     None
+}
+
+/// [`refusal`] in English words, for the flows that don't yet hand the refusal to their page
+/// (sign-up, password reset): prefer `refusal` and `PasswordRefusal::in_lang`.
+pub fn refusal_reason(security: &Security, password: &str, user_inputs: &[&str]) -> Option<String> {
+    refusal(security, password, user_inputs).map(|r| r.in_lang(Lang::En))
 }
 
 #[cfg(test)]
@@ -328,5 +411,20 @@ mod tests {
             refusal_reason(&s, "correct horse battery staple", &[]),
             None
         );
+    }
+
+    #[test]
+    fn refusals_are_worded_in_the_language_asked_for() {
+        let s = Security::default();
+        let es = refusal(&s, "short", &[]).unwrap().in_lang(Lang::Es);
+        assert_eq!(es, "Su contraseña debe tener al menos 8 caracteres.");
+        let es = refusal(&s, "password123", &[]).unwrap().in_lang(Lang::Es);
+        assert!(
+            es.starts_with("Esta contraseña es demasiado fácil de adivinar."),
+            "{es}"
+        );
+        assert!(!es.contains("password"), "no English left: {es}");
+        let en = refusal(&s, "password123", &[]).unwrap().in_lang(Lang::En);
+        assert!(en.contains("This is a very common password."), "{en}");
     }
 }

@@ -24,12 +24,23 @@ pub enum Submitted {
         ticket_id: String,
         contact_email: String,
     },
-    /// A field can't be used; the message says why in plain words.
-    Invalid {
-        field: &'static str,
-        message: String,
-    },
+    /// Some fields can't be used: every one of them, in the form's order, with why.
+    Invalid(Vec<(&'static str, ContactProblem)>),
     TooManyRequests,
+}
+
+/// Why a field of the contact form can't be used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ContactProblem {
+    /// No category, or one that isn't configured.
+    NoCategory,
+    /// Not an email address we could reply to.
+    BadEmail,
+    NoMessage,
+    /// Longer than `message_max_chars`.
+    MessageTooLong {
+        max: usize,
+    },
 }
 
 /// Files a ticket. A signed-in person (`user_id`) may still give another contact address (their
@@ -44,34 +55,27 @@ pub async fn submit(
 ) -> anyhow::Result<Submitted> {
     let support = &ctx.settings.support;
     let category = request.category.trim();
-    if !support.ticket_categories.iter().any(|c| c == category) {
-        return Ok(Submitted::Invalid {
-            field: "category",
-            message: "Choose what your message is about.".into(),
-        });
-    }
     let email = normalize_email(&request.contact_email);
-    if !email_is_plausible(&email) {
-        return Ok(Submitted::Invalid {
-            field: "contact_email",
-            message: "Enter an email address we can reply to, like name@example.com.".into(),
-        });
-    }
     let message = request.message.trim();
-    if message.is_empty() {
-        return Ok(Submitted::Invalid {
-            field: "message",
-            message: "Tell us what happened or what you need.".into(),
-        });
+    let mut problems = Vec::new();
+    if !support.ticket_categories.iter().any(|c| c == category) {
+        problems.push(("category", ContactProblem::NoCategory));
     }
-    if message.chars().count() > support.message_max_chars {
-        return Ok(Submitted::Invalid {
-            field: "message",
-            message: format!(
-                "Please keep your message under {} characters.",
-                support.message_max_chars
-            ),
-        });
+    if !email_is_plausible(&email) {
+        problems.push(("contact_email", ContactProblem::BadEmail));
+    }
+    if message.is_empty() {
+        problems.push(("message", ContactProblem::NoMessage));
+    } else if message.chars().count() > support.message_max_chars {
+        problems.push((
+            "message",
+            ContactProblem::MessageTooLong {
+                max: support.message_max_chars,
+            },
+        ));
+    }
+    if !problems.is_empty() {
+        return Ok(Submitted::Invalid(problems));
     }
     // Per IP and per contact address, so neither a script nor a target's inbox can be flooded.
     let hour = Duration::from_secs(3600);

@@ -2,14 +2,17 @@
 //! happens: the rules are in `accounts/phone_change.rs`; these handlers only map outcomes.
 
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 
+use crate::accounts::activity;
 use crate::accounts::console::{self, Overview};
 use crate::accounts::login;
 use crate::accounts::phone_change::{self, Begin, CodeStep, Confirm, NumberStep, Remove, Stage};
 use crate::accounts::signin::{self, SignInOutcome};
 use crate::error::{AppError, PageResult};
+use crate::i18n::Message;
+use crate::local_time::LocalTime;
 use crate::mfa::methods::PhoneChannel;
 use crate::mfa::phone;
 use crate::web::auth::see_other;
@@ -17,18 +20,27 @@ use crate::web::browser::{login_cookie, Browser};
 use crate::web::common::{code_problem_text, code_status, enc, send_problem_text};
 use crate::web::guards::{safe_return_path, step_up_redirect, CsrfForm, SensitiveChange, SignedIn};
 use crate::web::pages::*;
+use crate::web::time_zone::local_time;
 use crate::Ctx;
 
-fn event_line(e: console::EventView) -> AccountEvent {
+fn event_line(e: activity::Entry, time: &LocalTime) -> AccountEvent {
     AccountEvent {
-        kind: e.kind.replace('_', " "),
-        at: e.at.format("%Y-%m-%d %H:%M UTC").to_string(),
+        what: e.what.sentence(time.lang),
+        at: time.date_time(e.at),
         ip: e.ip,
-        device: e.device,
+        device: e.device.map(|d| d.words(time.lang)).unwrap_or_default(),
+        can_disown: e.can_disown,
     }
 }
 
-pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> PageResult {
+    let time = local_time(&ctx, &req, &me.browser).await?;
+    let lang = time.lang;
+    let overview = console::overview(&ctx, &me.session).await?;
+    let (can_remove, needs_another_method) = (
+        overview.can_remove_a_method(),
+        overview.needs_another_method(),
+    );
     let Overview {
         name,
         emails,
@@ -37,24 +49,20 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
         phones,
         authenticator_apps,
         backup_codes_left,
+        backup_codes_made,
         events,
-    } = console::overview(&ctx, &me.session).await?;
+        ..
+    } = overview;
     render(&AccountPage {
         name,
         emails,
-        sessions,
-        apps,
-        layout: me.browser.layout("Your account"),
+        layout: me.browser.layout_for("console-title"),
         phones: phones
             .into_iter()
             .map(|p| AccountPhone {
                 id: p.id,
                 masked: p.masked,
-                channel: if p.voice {
-                    "phone call".into()
-                } else {
-                    "text message".into()
-                },
+                voice: p.voice,
                 is_default: p.is_default,
                 recently_changed: p.recently_changed,
             })
@@ -63,11 +71,37 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
             .into_iter()
             .map(|t| AccountTotp {
                 id: t.id,
-                added: t.added.format("%Y-%m-%d").to_string(),
+                added: time.date(t.added),
             })
             .collect(),
         backup_codes_left,
-        events: events.into_iter().map(event_line).collect(),
+        backup_codes_made,
+        can_remove,
+        needs_another_method,
+        events: events.into_iter().map(|e| event_line(e, &time)).collect(),
+        sessions: sessions
+            .into_iter()
+            .map(|s| AccountSession {
+                id: s.id,
+                device: s
+                    .device
+                    .map(|d| d.words(lang))
+                    .unwrap_or_else(|| lang.t("activity-device-unknown")),
+                ip: s.ip,
+                last_seen: time.date_time(s.last_seen),
+                current: s.current,
+            })
+            .collect(),
+        apps: apps
+            .into_iter()
+            .map(|a| AccountApp {
+                can: activity::scope_descriptions(lang, &a.scopes),
+                client_id: a.client_id,
+                name: a.name,
+                since: time.date(a.since),
+            })
+            .collect(),
+        time_zone: time.zone_name().to_string(),
     })
 }
 
@@ -435,9 +469,7 @@ pub async fn end_session(
 ) -> PageResult {
     let (browser, session) = (&me.browser, &me.session);
     if !crate::accounts::console::end_session(&ctx, session, &form.session, &browser.actor).await? {
-        return Err(AppError::BadRequest(
-            "That session isn't one of yours.".into(),
-        ));
+        return Err(AppError::refused("console-session-not-yours"));
     }
     Ok(see_other(if form.session == session.id {
         "/"
@@ -523,19 +555,23 @@ pub async fn phone_review_submit(
 fn password_page(
     ctx: &Ctx,
     browser: &Browser,
-    error: Option<String>,
+    problems: Vec<FieldProblem>,
     done: bool,
 ) -> ChangePasswordPage {
     ChangePasswordPage {
-        layout: browser.layout("Change your password"),
+        layout: browser.layout_for(if done {
+            "console-password-changed-title"
+        } else {
+            "console-password-title"
+        }),
         min_length: ctx.settings.security.password_min_length,
-        error,
+        problems,
         done,
     }
 }
 
 pub async fn password_page_get(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
-    render(&password_page(&ctx, &me.browser, None, false))
+    render(&password_page(&ctx, &me.browser, Vec::new(), false))
 }
 
 #[derive(Deserialize)]
@@ -559,11 +595,9 @@ pub async fn password_submit(
     if crate::accounts::password::too_long_to_check(security, &form.password)
         || crate::accounts::password::too_long_to_check(security, &form.current_password)
     {
-        return Err(AppError::BadRequest(
-            "That password is far longer than any we accept.".into(),
-        ));
+        return Err(AppError::refused("console-password-far-too-long"));
     }
-    use crate::accounts::console::PasswordChange;
+    use crate::accounts::console::{PasswordChange, PasswordProblem};
     match crate::accounts::console::change_password(
         &ctx,
         session,
@@ -574,36 +608,56 @@ pub async fn password_submit(
     )
     .await?
     {
-        PasswordChange::Done => render(&password_page(&ctx, browser, None, true)),
-        PasswordChange::WrongCurrent => render_status(
-            &password_page(
-                &ctx,
-                browser,
-                Some("Your current password isn't right.".into()),
-                false,
-            ),
-            StatusCode::UNAUTHORIZED,
-        ),
-        PasswordChange::Refused(why) => render_status(
-            &password_page(&ctx, browser, Some(why), false),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        ),
+        PasswordChange::Done => render(&password_page(&ctx, browser, Vec::new(), true)),
+        PasswordChange::Refused(problems) => {
+            let status = if problems.contains(&PasswordProblem::CurrentWrong) {
+                StatusCode::UNAUTHORIZED
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            let problems = problems
+                .iter()
+                .map(|p| FieldProblem {
+                    field: p.field(),
+                    message: match p {
+                        PasswordProblem::CurrentWrong => {
+                            browser.t("console-password-current-wrong")
+                        }
+                        PasswordProblem::New(refusal) => refusal.in_lang(browser.lang),
+                        PasswordProblem::Mismatch => browser.t("console-password-mismatch"),
+                    },
+                })
+                .collect();
+            render_status(&password_page(&ctx, browser, problems, false), status)
+        }
     }
 }
 
-async fn profile_page(ctx: &Ctx, me: &SignedIn, error: Option<String>, saved: bool) -> PageResult {
+/// The name form: as stored, or as just typed (`typed`) when it was refused.
+async fn profile_page(
+    ctx: &Ctx,
+    me: &SignedIn,
+    typed: Option<(String, String)>,
+    problems: Vec<FieldProblem>,
+    saved: bool,
+) -> PageResult {
     let browser = &me.browser;
     let Some(user) = console::profile(ctx, &me.session).await? else {
         return Ok(see_other("/login"));
     };
+    let (given_name, family_name) = typed.unwrap_or((
+        user.given_name.unwrap_or_default(),
+        user.family_name.unwrap_or_default(),
+    ));
+    let failed = !problems.is_empty();
     let page = ProfilePage {
-        layout: browser.layout("Your name"),
-        given_name: user.given_name.unwrap_or_default(),
-        family_name: user.family_name.unwrap_or_default(),
-        error: error.clone(),
+        layout: browser.layout_for("console-profile-title"),
+        given_name,
+        family_name,
+        problems,
         saved,
     };
-    if error.is_some() {
+    if failed {
         render_status(&page, StatusCode::UNPROCESSABLE_ENTITY)
     } else {
         render(&page)
@@ -611,7 +665,7 @@ async fn profile_page(ctx: &Ctx, me: &SignedIn, error: Option<String>, saved: bo
 }
 
 pub async fn profile_get(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
-    profile_page(&ctx, &me, None, false).await
+    profile_page(&ctx, &me, None, Vec::new(), false).await
 }
 
 #[derive(Deserialize)]
@@ -637,8 +691,22 @@ pub async fn profile_submit(
     )
     .await?
     {
-        Ok(()) => profile_page(&ctx, &me, None, true).await,
-        Err(why) => profile_page(&ctx, &me, Some(why), false).await,
+        Ok(()) => profile_page(&ctx, &me, None, Vec::new(), true).await,
+        Err(problems) => {
+            let problems = problems
+                .into_iter()
+                .map(|(field, problem)| FieldProblem {
+                    field,
+                    message: match problem {
+                        console::NameProblem::TooLongOrBroken => {
+                            browser.t("console-profile-name-invalid")
+                        }
+                    },
+                })
+                .collect();
+            let typed = (form.given_name.clone(), form.family_name.clone());
+            profile_page(&ctx, &me, Some(typed), problems, false).await
+        }
     }
 }
 
@@ -650,7 +718,7 @@ fn totp_add_page(
     error: Option<String>,
 ) -> Result<MfaTotpPage, AppError> {
     Ok(MfaTotpPage {
-        layout: browser.layout("Add an authenticator app"),
+        layout: browser.layout_for("console-totp-add-title"),
         qr_svg_base64: crate::mfa::totp::qr_svg_base64(
             secret,
             &ctx.settings.site_name.replace(':', " "),
@@ -675,10 +743,10 @@ pub async fn totp_add_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageR
             &secret,
             None,
         )?),
-        Err(TotpAddRefusal::TooMany) => Err(AppError::BadRequest(format!(
-            "You already have {} authenticator apps, the most an account can have.",
-            ctx.settings.security.max_authenticator_apps
-        ))),
+        Err(TotpAddRefusal::TooMany) => Err(AppError::Refused(
+            Message::new("console-totp-too-many")
+                .arg("count", ctx.settings.security.max_authenticator_apps),
+        )),
     }
 }
 
@@ -704,11 +772,8 @@ pub async fn totp_add_submit(
         CodeOutcome::NoCodeSent => Ok(see_other("/account/totp/add")),
         other => {
             let why = match other {
-                CodeOutcome::Locked { .. } => {
-                    "Too many wrong codes. For your security, this step is locked for a while."
-                        .to_string()
-                }
-                _ => "That code didn't work. Check the app and try again.".to_string(),
+                CodeOutcome::Locked { .. } => browser.t("console-totp-locked"),
+                _ => browser.t("console-totp-code-wrong"),
             };
             match crate::accounts::console::totp_add_secret(&ctx, session).await? {
                 Ok(secret) => render_status(
@@ -730,10 +795,8 @@ pub async fn totp_remove(
     use crate::accounts::console::RemoveApp;
     match crate::accounts::console::totp_remove(&ctx, session, &form.id, &browser.actor).await? {
         RemoveApp::Removed => Ok(see_other("/account")),
-        RemoveApp::LastMethod => Err(AppError::BadRequest(
-            "This app is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
-        )),
-        RemoveApp::Unknown => Err(AppError::BadRequest("That app isn't on your account.".into())),
+        RemoveApp::LastMethod => Err(AppError::refused("console-totp-last-method")),
+        RemoveApp::Unknown => Err(AppError::refused("console-totp-unknown")),
     }
 }
 
@@ -744,7 +807,7 @@ pub struct ActivityQuery {
     before: String,
 }
 
-const ACTIVITY_PAGE: i64 = 20;
+const ACTIVITY_PAGE: usize = 20;
 
 fn parse_cursor(raw: &str) -> Option<(chrono::NaiveDateTime, String)> {
     let (ts, id) = raw.split_once('~')?;
@@ -757,20 +820,23 @@ pub async fn activity(
     ctx: web::Data<Ctx>,
     me: SignedIn,
     q: web::Query<ActivityQuery>,
+    req: HttpRequest,
 ) -> PageResult {
+    let time = local_time(&ctx, &req, &me.browser).await?;
     let (shown, more) =
         console::activity(&ctx, &me.session, parse_cursor(&q.before), ACTIVITY_PAGE).await?;
     let browser = &me.browser;
     let next = if more {
         shown.last().map(|e| {
-            let t = e.at.and_utc();
+            let (at, id) = &e.cursor;
+            let t = at.and_utc();
             format!(
                 "/account/activity?before={}",
                 enc(&format!(
                     "{}.{}~{}",
                     t.timestamp(),
                     t.timestamp_subsec_nanos(),
-                    e.id
+                    id
                 ))
             )
         })
@@ -778,9 +844,10 @@ pub async fn activity(
         None
     };
     render(&ActivityPage {
-        layout: browser.layout("Activity"),
-        events: shown.into_iter().map(event_line).collect(),
+        layout: browser.layout_for("console-activity-title"),
+        events: shown.into_iter().map(|e| event_line(e, &time)).collect(),
         next,
+        time_zone: time.zone_name().to_string(),
     })
 }
 
@@ -797,7 +864,7 @@ pub async fn activity_not_me(
     let page = NotMePage {
         layout: crate::web::pages::Layout {
             signed_in: None,
-            ..browser.layout("This wasn't me")
+            ..browser.layout_for("console-not-me-title")
         },
         token: String::new(),
         done: Some(true),
@@ -826,12 +893,12 @@ fn email_outcome(
     match change {
         Change::Done if done_notice => Ok(see_other("/account?email_added=1")),
         Change::Done => Ok(see_other("/account")),
-        Change::Refused(why) => Err(AppError::BadRequest(why)),
-        Change::TooMany(why) => render_status(
+        Change::Refused(why) => Err(AppError::refused(why.key())),
+        Change::TooMany => render_status(
             &ErrorPage {
-                layout: browser.layout("Too many email addresses"),
-                heading: "Too many email addresses".into(),
-                message: why,
+                layout: browser.layout_for("console-email-too-many-title"),
+                heading: browser.t("console-email-too-many-title"),
+                message: browser.t("console-email-too-many"),
             },
             StatusCode::TOO_MANY_REQUESTS,
         ),
@@ -885,13 +952,13 @@ pub struct EmailConfirmQuery {
 
 fn confirm_added_page(browser: &Browser, state: &str, email: String, token: &str) -> PageResult {
     let title = match state {
-        "confirm" => "Confirm email address",
-        "sign_in" | "not_yours" => "Sign in to confirm",
-        "confirmed" => "Email confirmed",
-        _ => "Link not valid",
+        "confirm" => "console-email-confirm-title",
+        "sign_in" | "not_yours" => "console-email-sign-in-title",
+        "confirmed" => "console-email-confirmed-title",
+        _ => "console-email-link-invalid-title",
     };
     let page = ConfirmAddedEmailPage {
-        layout: browser.layout(title),
+        layout: browser.layout_for(title),
         state: state.into(),
         email,
         token: token.into(),

@@ -8,6 +8,7 @@ pub mod browser;
 pub mod client_ip;
 pub mod common;
 pub mod guards;
+pub mod help;
 pub mod language;
 pub mod logout;
 pub mod mfa;
@@ -18,6 +19,7 @@ pub mod recovery;
 pub mod registration;
 pub mod reset;
 pub mod support;
+pub mod time_zone;
 
 use std::net::TcpListener;
 
@@ -119,6 +121,8 @@ route_table! {
     post "/account/backup-codes" => mfa::regenerate_backup_codes,
     get "/account/backup-codes" => mfa::regenerated_backup_codes,
     get "/account/backup-codes.txt" => mfa::regenerated_backup_codes_download,
+    get "/help" => help::index,
+    get "/help/{slug}" => help::article,
     get "/support" => support::form,
     post "/support" => support::submit,
     get "/mfa/lost-phone" => mfa::lost_phone,

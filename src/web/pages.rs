@@ -447,22 +447,45 @@ pub struct EndSessionPage {
 pub struct AccountPhone {
     pub id: String,
     pub masked: String,
-    pub channel: String,
+    /// Codes come by phone call (else by text message).
+    pub voice: bool,
     pub is_default: bool,
+    /// Added or replaced by a phone change within the SIM-swap cooldown.
     pub recently_changed: bool,
 }
 
 pub struct AccountTotp {
     pub id: String,
+    /// The day it was added, in the person's words.
     pub added: String,
 }
 
+/// One activity row, in the page's language and the person's time zone.
 pub struct AccountEvent {
-    pub kind: String,
+    pub what: String,
     pub at: String,
     pub ip: String,
-    /// The browser (user agent) it came from, if recorded.
+    /// "Chrome on Windows"; empty when nothing was recorded.
     pub device: String,
+    /// "This wasn't me" belongs on this row.
+    pub can_disown: bool,
+}
+
+/// A browser session, in words.
+pub struct AccountSession {
+    pub id: String,
+    pub device: String,
+    pub ip: String,
+    pub last_seen: String,
+    pub current: bool,
+}
+
+/// A connected app: what it may see, in plain words.
+pub struct AccountApp {
+    pub client_id: String,
+    pub name: String,
+    pub can: Vec<String>,
+    pub since: String,
 }
 
 #[derive(Template)]
@@ -474,9 +497,31 @@ pub struct AccountPage {
     pub phones: Vec<AccountPhone>,
     pub authenticator_apps: Vec<AccountTotp>,
     pub backup_codes_left: i64,
+    /// A set of backup codes exists (so the button makes *new* ones).
+    pub backup_codes_made: bool,
+    /// More than one second-factor method: "Remove" is offered.
+    pub can_remove: bool,
+    /// One method or none: warn, and link to adding another.
+    pub needs_another_method: bool,
     pub events: Vec<AccountEvent>,
-    pub sessions: Vec<crate::accounts::console::SessionView>,
-    pub apps: Vec<crate::accounts::console::AppView>,
+    pub sessions: Vec<AccountSession>,
+    pub apps: Vec<AccountApp>,
+    /// The IANA zone the times are in.
+    pub time_zone: String,
+}
+
+/// One problem of a form: the field's id (the summary links to `#id`) and what to do.
+pub struct FieldProblem {
+    pub field: &'static str,
+    pub message: String,
+}
+
+/// The message for `field` among `problems`, for the line under that field.
+pub fn problem_for<'a>(problems: &'a [FieldProblem], field: &str) -> Option<&'a str> {
+    problems
+        .iter()
+        .find(|p| p.field == field)
+        .map(|p| p.message.as_str())
 }
 
 #[derive(Template)]
@@ -551,8 +596,15 @@ pub struct PhoneReviewPage {
 pub struct ChangePasswordPage {
     pub layout: Layout,
     pub min_length: usize,
-    pub error: Option<String>,
+    /// Every problem with the form, in field order (the error summary).
+    pub problems: Vec<FieldProblem>,
     pub done: bool,
+}
+
+impl ChangePasswordPage {
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        problem_for(&self.problems, field)
+    }
 }
 
 #[derive(Template)]
@@ -561,8 +613,15 @@ pub struct ProfilePage {
     pub layout: Layout,
     pub given_name: String,
     pub family_name: String,
-    pub error: Option<String>,
+    /// Every problem with the form, in field order (the error summary).
+    pub problems: Vec<FieldProblem>,
     pub saved: bool,
+}
+
+impl ProfilePage {
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        problem_for(&self.problems, field)
+    }
 }
 
 #[derive(Template)]
@@ -572,6 +631,8 @@ pub struct ActivityPage {
     pub events: Vec<AccountEvent>,
     /// Link to the next (older) page, if any.
     pub next: Option<String>,
+    /// The IANA zone the times are in.
+    pub time_zone: String,
 }
 
 #[derive(Template)]
@@ -608,9 +669,16 @@ pub struct SupportPage {
     pub contact_email: String,
     pub message: String,
     pub max_chars: usize,
-    /// The field `error` is about ("" for the whole form).
-    pub error_field: String,
+    /// Every problem with a field, in field order (the error summary).
+    pub problems: Vec<FieldProblem>,
+    /// A problem with the whole form (too many messages).
     pub error: Option<String>,
     /// The ticket number, once filed.
     pub filed: Option<String>,
+}
+
+impl SupportPage {
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        problem_for(&self.problems, field)
+    }
 }

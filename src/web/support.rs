@@ -5,7 +5,8 @@ use actix_web::web;
 use serde::Deserialize;
 
 use crate::error::PageResult;
-use crate::support::contact::{self, ContactRequest, Submitted};
+use crate::i18n::{FluentValue, Lang};
+use crate::support::contact::{self, ContactProblem, ContactRequest, Submitted};
 use crate::web::browser::Browser;
 use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
@@ -13,32 +14,44 @@ use crate::Ctx;
 
 fn page(ctx: &Ctx, browser: &Browser, form: ContactRequest) -> SupportPage {
     SupportPage {
-        layout: browser.layout("Contact support"),
+        layout: browser.layout_for("support-form-title"),
         categories: ctx
             .settings
             .support
             .ticket_categories
             .iter()
-            .map(|c| (c.clone(), category_label(c)))
+            .map(|c| (c.clone(), category_label(browser.lang, c)))
             .collect(),
         category: form.category,
         contact_email: form.contact_email,
         message: form.message,
         max_chars: ctx.settings.support.message_max_chars,
-        error_field: String::new(),
+        problems: Vec::new(),
         error: None,
         filed: None,
     }
 }
 
-/// Words for the configured category codes (unknown codes are shown as they are).
-fn category_label(code: &str) -> String {
+/// Words for the configured category codes (an operator's own codes are shown as they are).
+fn category_label(lang: Lang, code: &str) -> String {
     match code {
-        "sign_in" => "I can't sign in".into(),
-        "lost_phone" => "I lost my phone or can't get codes".into(),
-        "account_security" => "Something happened on my account that wasn't me".into(),
-        "other" => "Something else".into(),
+        "sign_in" => lang.t("support-form-category-sign-in"),
+        "lost_phone" => lang.t("support-form-category-lost-phone"),
+        "account_security" => lang.t("support-form-category-account-security"),
+        "other" => lang.t("support-form-category-other"),
         other => other.replace('_', " "),
+    }
+}
+
+fn problem_words(lang: Lang, problem: ContactProblem) -> String {
+    match problem {
+        ContactProblem::NoCategory => lang.t("support-form-category-missing"),
+        ContactProblem::BadEmail => lang.t("support-form-email-invalid"),
+        ContactProblem::NoMessage => lang.t("support-form-message-missing"),
+        ContactProblem::MessageTooLong { max } => lang.t_args(
+            "support-form-message-too-long",
+            &[("count", FluentValue::from(max))],
+        ),
     }
 }
 
@@ -100,15 +113,18 @@ pub async fn submit(
             p.contact_email = contact_email;
             render(&p)
         }
-        Submitted::Invalid { field, message } => {
-            p.error_field = field.to_string();
-            p.error = Some(message);
+        Submitted::Invalid(problems) => {
+            p.problems = problems
+                .into_iter()
+                .map(|(field, problem)| FieldProblem {
+                    field,
+                    message: problem_words(browser.lang, problem),
+                })
+                .collect();
             render_status(&p, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Submitted::TooManyRequests => {
-            p.error = Some(
-                "You've sent several messages in the last hour. Please wait a while before sending another; we'll answer the ones we have.".into(),
-            );
+            p.error = Some(browser.t("support-form-too-many"));
             render_status(&p, StatusCode::TOO_MANY_REQUESTS)
         }
     }

@@ -139,6 +139,15 @@ const heading = (name) => page.getByRole('heading', { name }).first().waitFor();
 const text = (t) => page.getByText(t).first().waitFor();
 const check = (name) => checker.check(name);
 
+// USWDS draws its own checkboxes and radios at the left edge of the label and moves the real
+// input off-screen, so a person clicks the drawn box: so does this (not the label's middle,
+// which may hold a link). Then the input must be ticked.
+async function tick(input) {
+  const id = await input.getAttribute('id');
+  await input.page().locator(`label[for="${id}"]`).click({ position: { x: 8, y: 8 } });
+  assert.ok(await input.isChecked(), `${id} ticked`);
+}
+
 /** The authenticator key shown on the page: base32, in one piece or in groups. */
 async function shownKey() {
   const key = await page.evaluate(() => {
@@ -222,7 +231,7 @@ test('walk 1: sign-up, email confirmation, phone and authenticator app, consent,
     await check('sign-up');
     let mark = await outbox.mark();
     await page.getByLabel(s.signup.email).fill(person.email);
-    await page.getByLabel(s.signup.terms).check();
+    await tick(page.getByLabel(s.signup.terms));
     await page.getByRole('button', { name: s.signup.submit }).click();
     await heading(s.checkEmail.heading);
     await check('check your email');
@@ -256,7 +265,7 @@ test('walk 1: sign-up, email confirmation, phone and authenticator app, consent,
     await check('add a phone number');
     mark = await outbox.mark();
     await page.getByLabel(s.phoneEnrol.number).fill(person.phoneTyped);
-    await page.getByLabel(s.phoneEnrol.sms).check();
+    await tick(page.getByLabel(s.phoneEnrol.sms));
     await page.getByRole('button', { name: s.phoneEnrol.send }).click();
     await page.getByLabel(s.phoneEnrol.code).waitFor();
     await check('phone code');
@@ -316,7 +325,7 @@ test('walk 2: a phone change to the receipt, with step-up and the notices', asyn
     await heading(s.phoneChange.numberHeading);
     await check('new phone number');
     await page.getByLabel(s.phoneChange.newNumber).fill(person.newPhoneTyped);
-    await page.getByLabel(s.phoneChange.sms).check();
+    await tick(page.getByLabel(s.phoneChange.sms));
     await page.getByRole('button', { name: s.phoneChange.send }).click();
     await heading(s.phoneChange.codeHeading);
     await check('phone change code');

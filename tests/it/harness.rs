@@ -483,11 +483,25 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        Browser::with_jar(
+            base,
+            "VerityTest/1.0 (integration)",
+            std::sync::Arc::new(reqwest::cookie::Jar::default()),
+        )
+    }
+
+    /// A browser sending `user_agent`, whose cookies live in `jar` (so a test can set one, as
+    /// a page's script would).
+    pub fn with_jar(
+        base: &str,
+        user_agent: &str,
+        jar: std::sync::Arc<reqwest::cookie::Jar>,
+    ) -> Browser {
         Browser {
             http: reqwest::Client::builder()
-                .cookie_store(true)
+                .cookie_provider(jar)
                 .redirect(reqwest::redirect::Policy::none())
-                .user_agent("VerityTest/1.0 (integration)")
+                .user_agent(user_agent)
                 .build()
                 .expect("client"),
             base: base.to_string(),

@@ -388,12 +388,18 @@ async fn person_with_only_an_app(server: &TestServer, email: &str) -> (Browser, 
 /// The ids of the authenticator apps listed on the console.
 fn app_ids(account: &str) -> Vec<String> {
     let doc = scraper::Html::parse_document(account);
-    let sel =
-        scraper::Selector::parse("form[action='/account/totp/remove'] input[name=id]").unwrap();
+    let sel = scraper::Selector::parse("li.authenticator-app").unwrap();
     doc.select(&sel)
-        .filter_map(|e| e.value().attr("value"))
+        .filter_map(|e| e.value().attr("data-id"))
         .map(str::to_string)
         .collect()
+}
+
+/// How many "Remove" buttons the console offers for authenticator apps.
+fn app_remove_buttons(account: &str) -> usize {
+    scraper::Html::parse_document(account)
+        .select(&scraper::Selector::parse("form[action='/account/totp/remove']").unwrap())
+        .count()
 }
 
 async fn remove_app(browser: &Browser, id: &str) -> reqwest::Response {
@@ -411,8 +417,14 @@ async fn the_last_authenticator_app_stays_a_second_is_removable_with_an_email_a_
     let server = TestServer::start().await;
     let email = "ada@example.com";
     let (browser, _) = person_with_only_an_app(&server, email).await;
-    let first = app_ids(&browser.get_ok("/account").await);
+    let account = browser.get_ok("/account").await;
+    let first = app_ids(&account);
     assert_eq!(first.len(), 1);
+    assert_eq!(
+        app_remove_buttons(&account),
+        0,
+        "no Remove on the only factor"
+    );
 
     // The only factor: refused, nothing removed, nobody told.
     let res = remove_app(&browser, &first[0]).await;
@@ -467,6 +479,7 @@ async fn the_last_authenticator_app_stays_a_second_is_removable_with_an_email_a_
     // One of two: removed, and every address hears about it with a "this wasn't me" link.
     let ids = app_ids(&account);
     assert_eq!(ids.len(), 2);
+    assert_eq!(app_remove_buttons(&account), 2, "either can go now");
     let res = remove_app(&browser, &ids[0]).await;
     assert_eq!(location(&res), "/account");
     assert_eq!(totp_count(&server, email).await, 1);
