@@ -222,7 +222,10 @@ pub struct Receipt {
     /// The new number in E.164 ("" when one was removed): shown in full only to the person
     /// who just typed it.
     pub new_number: String,
+    /// When, for notices (UTC, written out).
     pub at: String,
+    /// When, for the page (written in the person's zone).
+    pub changed_at: chrono::NaiveDateTime,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -363,6 +366,7 @@ pub async fn commit(
         new_masked: phone::mask(e164),
         new_number: e164.to_string(),
         at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        changed_at: now,
     };
     notify_change(ctx, user_id, email, old_number.as_deref(), Some(e164), now).await?;
     Ok(Some(receipt))
@@ -438,6 +442,7 @@ pub async fn remove(
                 new_masked: String::new(),
                 new_number: String::new(),
                 at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+                changed_at: now,
             };
             notify_change(
                 ctx,

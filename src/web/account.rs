@@ -394,6 +394,7 @@ pub struct DecisionForm {
 pub async fn phone_decision(
     ctx: web::Data<Ctx>,
     change: SensitiveChange,
+    req: HttpRequest,
     form: CsrfForm<DecisionForm>,
 ) -> PageResult {
     let (browser, session) = (&change.browser, &change.stepped_up);
@@ -413,7 +414,11 @@ pub async fn phone_decision(
             error: None,
             number_invalid: false,
             notice: None,
-            receipt: Some(receipt.at),
+            receipt: Some(
+                local_time(&ctx, &req, browser)
+                    .await?
+                    .date_time(receipt.changed_at),
+            ),
             steps: None,
         }),
         Confirm::OutOfOrder => Err(AppError::refused("phone-not-confirmed-yet")),

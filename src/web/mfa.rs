@@ -23,6 +23,7 @@ use crate::web::common::{
 };
 use crate::web::guards::{safe_return_path, CsrfForm, SensitiveChange, SignedIn};
 use crate::web::pages::*;
+use crate::web::time_zone::local_time;
 use crate::Ctx;
 
 /// The steps of enrolment at the first sign-in: choose a method, set it up, add a backup one.
@@ -172,17 +173,19 @@ pub struct ChallengeQuery {
 async fn challenge_page(
     ctx: &Ctx,
     browser: &Browser,
+    req: &HttpRequest,
     flow: &LoginFlow,
     q: &ChallengeQuery,
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
     let all = login::enrolled(ctx, &flow.user_id).await?;
+    let time = local_time(ctx, req, browser).await?;
     let cooldown = login::phones_in_cooldown(ctx, flow, &all)
         .into_iter()
         .map(|(masked, until)| CooldownPhone {
             masked,
-            until: until.format("%Y-%m-%d %H:%M UTC").to_string(),
+            until: time.date_time(until),
         })
         .collect();
     let enrolled = login::usable_methods(ctx, flow, all);
@@ -271,7 +274,7 @@ pub async fn challenge(
     if flow.stage == LoginStage::Enrol {
         return Ok(see_other("/mfa/setup"));
     }
-    challenge_page(&ctx, &browser, &flow, &q, None, StatusCode::OK).await
+    challenge_page(&ctx, &browser, &req, &flow, &q, None, StatusCode::OK).await
 }
 
 /// "I don't have my phone": the other ways in (authenticator app, backup code), and the
@@ -288,20 +291,22 @@ pub async fn lost_phone(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest)
         flow.lost_phone = true;
         login::save(&ctx, &flow_id, &flow).await?;
     }
-    lost_phone_page(&ctx, &browser, &flow, None, StatusCode::OK).await
+    lost_phone_page(&ctx, &browser, &req, &flow, None, StatusCode::OK).await
 }
 
 async fn lost_phone_page(
     ctx: &Ctx,
     browser: &Browser,
+    req: &HttpRequest,
     flow: &LoginFlow,
     notice: Option<String>,
     status: StatusCode,
 ) -> PageResult {
     let enrolled = login::usable_methods(ctx, flow, login::enrolled(ctx, &flow.user_id).await?);
+    let time = local_time(ctx, req, browser).await?;
     let pending = crate::recovery::account_reset::pending(ctx, &flow.user_id)
         .await?
-        .map(|r| r.ready_at.format("%Y-%m-%d %H:%M UTC").to_string());
+        .map(|r| time.date_time(r.ready_at));
     let page = LostPhonePage {
         layout: browser.layout_for("mfa-lost-phone-title"),
         totp: !enrolled.totp.is_empty(),
@@ -344,7 +349,7 @@ pub async fn lost_phone_account_reset(
                 "mfa-lost-phone-reset-pending",
                 &[(
                     "date",
-                    FluentValue::from(ready_at.format("%Y-%m-%d %H:%M UTC").to_string()),
+                    FluentValue::from(local_time(&ctx, &req, &browser).await?.date_time(ready_at)),
                 )],
             ),
             StatusCode::OK,
@@ -357,7 +362,7 @@ pub async fn lost_phone_account_reset(
             return Err(AppError::refused("mfa-lost-phone-password-first"))
         }
     };
-    lost_phone_page(&ctx, &browser, &flow, Some(notice), status).await
+    lost_phone_page(&ctx, &browser, &req, &flow, Some(notice), status).await
 }
 
 #[derive(Deserialize)]
@@ -386,6 +391,7 @@ pub async fn send(
             return challenge_page(
                 &ctx,
                 &browser,
+                &req,
                 &flow,
                 &q,
                 Some(message),
@@ -421,7 +427,7 @@ pub async fn send(
         ))),
         Some((message, status)) => {
             let message = message.in_lang(browser.lang);
-            challenge_page(&ctx, &browser, &flow, &q, Some(message), status).await
+            challenge_page(&ctx, &browser, &req, &flow, &q, Some(message), status).await
         }
     }
 }
@@ -500,6 +506,7 @@ pub async fn verify(
     challenge_page(
         &ctx,
         &browser,
+        &req,
         &flow,
         &q,
         Some(message),

@@ -250,7 +250,9 @@ async fn the_official_banner_shows_only_when_the_operator_turns_it_on() {
     let html = server.browser().get_ok("/login").await;
     assert!(!html.contains("usa-banner"), "off by default");
     assert!(
-        !asset_urls(&html).iter().any(|u| u.ends_with("uswds.min.js")),
+        !asset_urls(&html)
+            .iter()
+            .any(|u| u.ends_with("uswds.min.js")),
         "no USWDS script without the banner"
     );
 

@@ -779,6 +779,11 @@ async fn a_phone_change_in_spanish_shows_the_new_number_whole_and_masks_the_old_
         )),
         "{shown}"
     );
+    // When, in the person's zone (here the site's default, New York), in Spanish.
+    assert!(
+        (shown.contains(" a. m. E") || shown.contains(" p. m. E")) && !shown.contains("UTC"),
+        "{shown}"
+    );
 
     // Everywhere else the number is masked: the challenge at the next sign-in.
     let other = server.browser();
