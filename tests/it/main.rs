@@ -30,6 +30,7 @@ mod oauth_review;
 mod oidc;
 mod ops;
 mod pages_console;
+mod pages_mfa;
 mod passwords;
 mod phones;
 mod promises_account;
