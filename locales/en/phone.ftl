@@ -74,3 +74,4 @@ phone-review-update = Update it
 
 # A link to the help centre.
 phone-help = Help with your phone number
+phone-remove-last-method = This phone is your only way to confirm it's you, so it can't be removed. Add another method first.

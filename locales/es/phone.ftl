@@ -74,3 +74,4 @@ phone-review-update = Actualizarlo
 
 # Un enlace al centro de ayuda.
 phone-help = Ayuda con su número de teléfono
+phone-remove-last-method = Este teléfono es su única forma de confirmar que es usted, así que no se puede eliminar. Primero agregue otro método.

@@ -452,11 +452,9 @@ pub async fn phone_remove(
             receipt: Some(receipt.at),
             steps: None,
         }),
-        Remove::LastMethod => Err(AppError::BadRequest(
-            "This phone is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
-        )),
+        Remove::LastMethod => Err(AppError::refused("phone-remove-last-method")),
         Remove::NeedsOtherFactor => Ok(step_up_redirect("/account")),
-        Remove::Unknown => Err(AppError::BadRequest("That phone number isn't on your account.".into())),
+        Remove::Unknown => Err(AppError::refused("phone-not-on-account")),
     }
 }
 
