@@ -17,7 +17,7 @@ use crate::accounts::sessions::Session;
 use crate::accounts::step_up::SteppedUp;
 use crate::audit::{self, Actor};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
-use crate::mfa::enrol::{add_phone, number_refusal};
+use crate::mfa::enrol::{add_phone, number_refusal, NumberRefusal};
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
 use crate::notify::notices::{self, Notice, Texts};
@@ -97,7 +97,7 @@ pub async fn begin(
 #[derive(Debug, PartialEq, Eq)]
 pub enum NumberStep {
     CodeSent,
-    Refused(String),
+    Refused(NumberRefusal),
     Send(SendOutcome),
     NoFlow,
 }
@@ -113,7 +113,7 @@ pub async fn submit_number(
     };
     let e164 = match phone::normalize(raw, &ctx.settings.default_phone_region) {
         Ok(n) => n,
-        Err(e) => return Ok(NumberStep::Refused(e.message().to_string())),
+        Err(e) => return Ok(NumberStep::Refused(NumberRefusal::Unusable(e))),
     };
     if let Some(refusal) =
         check_new_number(ctx, &session.user_id, &e164, flow.replacing.is_none()).await?
@@ -135,14 +135,13 @@ pub async fn submit_number(
 }
 
 /// The rules for a new number, shared by self-service, support-assisted changes and
-/// first-sign-in enrolment (`mfa::enrol::number_refusal`). Returns why it's refused, in words
-/// for the person.
+/// first-sign-in enrolment (`mfa::enrol::number_refusal`). Returns why it's refused.
 pub async fn check_new_number(
     ctx: &Ctx,
     user_id: &str,
     e164: &str,
     adding: bool,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<NumberRefusal>> {
     crate::mfa::enrol::check_number(ctx, user_id, e164, adding).await
 }
 
@@ -169,6 +168,22 @@ pub async fn resend(
         save(ctx, session, &flow).await?;
     }
     Ok(Some(sent))
+}
+
+/// "Wrong number? Change it" on the code step: back to the number form, the rest of the change
+/// kept (which phone is replaced). The code already sent can no longer advance the change.
+/// Returns the number that was waiting, so the form can show it again for correcting; None
+/// when no code was waiting.
+pub async fn change_number(ctx: &Ctx, session: &SteppedUp) -> anyhow::Result<Option<String>> {
+    let Some(mut flow) = current(ctx, session).await? else {
+        return Ok(None);
+    };
+    let Stage::CodeSent { e164, .. } = flow.stage.clone() else {
+        return Ok(None);
+    };
+    flow.stage = Stage::EnterNumber;
+    save(ctx, session, &flow).await?;
+    Ok(Some(e164))
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -204,7 +219,13 @@ pub async fn submit_code(ctx: &Ctx, session: &SteppedUp, code: &str) -> anyhow::
 pub struct Receipt {
     pub old_masked: Option<String>,
     pub new_masked: String,
+    /// The new number in E.164 ("" when one was removed): shown in full only to the person
+    /// who just typed it.
+    pub new_number: String,
+    /// When, for notices (UTC, written out).
     pub at: String,
+    /// When, for the page (written in the person's zone).
+    pub changed_at: chrono::NaiveDateTime,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -343,7 +364,9 @@ pub async fn commit(
     let receipt = Receipt {
         old_masked: old_number.as_deref().map(phone::mask),
         new_masked: phone::mask(e164),
+        new_number: e164.to_string(),
         at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+        changed_at: now,
     };
     notify_change(ctx, user_id, email, old_number.as_deref(), Some(e164), now).await?;
     Ok(Some(receipt))
@@ -417,7 +440,9 @@ pub async fn remove(
             let receipt = Receipt {
                 old_masked: Some(phone::mask(&number)),
                 new_masked: String::new(),
+                new_number: String::new(),
                 at: now.format("%Y-%m-%d %H:%M UTC").to_string(),
+                changed_at: now,
             };
             notify_change(
                 ctx,

@@ -194,7 +194,10 @@ pub async fn start(
         phone_change::check_new_number(ctx, user_id, &e164, replacing.is_none()).await?
     {
         // Worded for the person; the agent relays it.
-        return Err(Problem::invalid("new_number", refusal));
+        return Err(Problem::invalid(
+            "new_number",
+            refusal.message().in_lang(crate::i18n::Lang::En),
+        ));
     }
     let channel: PhoneChannel = req.channel.into();
     let target = PhoneTarget {

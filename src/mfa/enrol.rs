@@ -15,6 +15,7 @@ use chrono::NaiveDateTime;
 use crate::accounts::login::{self, LoginFlow, PendingPhone};
 use crate::config::Security;
 use crate::crypto::MasterKey;
+use crate::i18n::Message;
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::methods::{self, PhoneChannel, PhoneRow};
 use crate::mfa::phone;
@@ -23,7 +24,36 @@ use crate::Ctx;
 
 const PURPOSE_ENROL: &str = "enrol";
 
-/// Why `e164` can't go on this account, in words for the person; None when it can.
+/// Why a number can't go on this account. The web layer picks the words
+/// ([`NumberRefusal::message`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NumberRefusal {
+    /// Not a number we can send codes to (see [`phone::normalize`]).
+    Unusable(phone::PhoneError),
+    AlreadyOnAccount,
+    /// Adding would go past `max_phones_per_account`.
+    TooManyPhones {
+        max: u32,
+    },
+    /// Already on `max_accounts_per_phone` other accounts.
+    UsedByOtherAccounts,
+}
+
+impl NumberRefusal {
+    /// What to tell the person who typed the number (a locale key with its variables).
+    pub fn message(self) -> Message {
+        match self {
+            NumberRefusal::Unusable(e) => Message::new(e.key()),
+            NumberRefusal::AlreadyOnAccount => Message::new("phone-already-on-account"),
+            NumberRefusal::TooManyPhones { max } => {
+                Message::new("phone-too-many-on-account").arg("count", max)
+            }
+            NumberRefusal::UsedByOtherAccounts => Message::new("phone-used-by-other-accounts"),
+        }
+    }
+}
+
+/// Why `e164` can't go on this account; None when it can.
 pub fn number_refusal(
     c: &mut DbConn,
     master: &MasterKey,
@@ -31,26 +61,23 @@ pub fn number_refusal(
     user_id: &str,
     e164: &str,
     adding: bool,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<NumberRefusal>> {
     let phones = methods::enrolled(c, user_id)?.phones;
     if phones
         .iter()
         .any(|p| methods::decrypt_phone(master, p).is_ok_and(|n| n == e164))
     {
-        return Ok(Some("That number is already on your account.".into()));
+        return Ok(Some(NumberRefusal::AlreadyOnAccount));
     }
     if adding && phones.len() as u32 >= sec.max_phones_per_account {
-        return Ok(Some(format!(
-            "You already have {} phone numbers, the most an account can have. Change or remove one instead.",
-            sec.max_phones_per_account
-        )));
+        return Ok(Some(NumberRefusal::TooManyPhones {
+            max: sec.max_phones_per_account,
+        }));
     }
     if methods::accounts_using_number(c, master, e164, user_id)?
         >= i64::from(sec.max_accounts_per_phone)
     {
-        return Ok(Some(
-            "That number is already used by several other accounts, so we can't add it here. Contact support if it really is yours.".into(),
-        ));
+        return Ok(Some(NumberRefusal::UsedByOtherAccounts));
     }
     Ok(None)
 }
@@ -79,7 +106,7 @@ pub fn add_phone(
     user_id: &str,
     e164: &str,
     channel: PhoneChannel,
-) -> anyhow::Result<Result<PhoneRow, String>> {
+) -> anyhow::Result<Result<PhoneRow, NumberRefusal>> {
     hold_number_rules(c, master, user_id, e164)?;
     if let Some(why) = number_refusal(c, master, sec, user_id, e164, true)? {
         return Ok(Err(why));
@@ -95,7 +122,7 @@ pub async fn check_number(
     user_id: &str,
     e164: &str,
     adding: bool,
-) -> anyhow::Result<Option<String>> {
+) -> anyhow::Result<Option<NumberRefusal>> {
     let (uid, master, sec, number) = (
         user_id.to_string(),
         ctx.master.clone(),
@@ -110,7 +137,7 @@ pub async fn check_number(
 #[derive(Debug, PartialEq, Eq)]
 pub enum PhoneStep {
     CodeSent,
-    Refused(String),
+    Refused(NumberRefusal),
     Send(SendOutcome),
 }
 
@@ -137,7 +164,7 @@ pub async fn submit_phone(
 ) -> anyhow::Result<PhoneStep> {
     let e164 = match phone::normalize(raw, &ctx.settings.default_phone_region) {
         Ok(n) => n,
-        Err(e) => return Ok(PhoneStep::Refused(e.message().to_string())),
+        Err(e) => return Ok(PhoneStep::Refused(NumberRefusal::Unusable(e))),
     };
     if let Some(why) = check_number(ctx, &flow.user_id, &e164, true).await? {
         return Ok(PhoneStep::Refused(why));
@@ -170,6 +197,20 @@ pub async fn resend_phone(
     Ok(Some(outcome))
 }
 
+/// "Wrong number? Change it": forgets the number waiting for its code (its code can no longer
+/// confirm anything here) and returns it, so the form can show it again for correcting.
+pub async fn change_phone_number(
+    ctx: &Ctx,
+    flow_id: &str,
+    flow: &mut LoginFlow,
+) -> anyhow::Result<Option<String>> {
+    let Some(pending) = flow.pending_phone.take() else {
+        return Ok(None);
+    };
+    login::save(ctx, flow_id, flow).await?;
+    Ok(Some(pending.e164))
+}
+
 #[derive(Debug, PartialEq, Eq)]
 pub enum PhoneConfirmed {
     /// Stored; the channel's authentication-method reference for the session.
@@ -180,7 +221,7 @@ pub enum PhoneConfirmed {
     },
     Problem(CodeOutcome),
     /// The number broke a rule meanwhile (say, another account took the last place).
-    Refused(String),
+    Refused(NumberRefusal),
     NothingPending,
 }
 
@@ -235,6 +276,30 @@ pub async fn confirm_phone(
         },
         Err(why) => PhoneConfirmed::Refused(why),
     })
+}
+
+/// The second method recommended right after the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondMethod {
+    pub authenticator_app: bool,
+    pub backup_codes: bool,
+}
+
+/// What to recommend adding while the account has only one kind of second factor: an
+/// authenticator app unless it has one, backup codes unless it has some left. None once it has
+/// two kinds (or none at all: enrolment comes first).
+pub fn second_method_offer(sec: &Security, enrolled: &methods::Enrolled) -> Option<SecondMethod> {
+    let kinds = usize::from(!enrolled.phones.is_empty())
+        + usize::from(!enrolled.totp.is_empty())
+        + usize::from(enrolled.backup_codes_left > 0);
+    if kinds != 1 {
+        return None;
+    }
+    let offer = SecondMethod {
+        authenticator_app: enrolled.totp.is_empty() && sec.max_authenticator_apps > 0,
+        backup_codes: enrolled.backup_codes_left == 0,
+    };
+    (offer.authenticator_app || offer.backup_codes).then_some(offer)
 }
 
 /// The secret shown for enrolling an authenticator app, made once per flow.

@@ -20,26 +20,26 @@ pub enum PhoneError {
 }
 
 impl PhoneError {
-    /// A plain sentence to show the person who typed the number.
-    pub fn message(&self) -> &'static str {
+    /// The locale key of the sentence shown to the person who typed the number
+    /// (`locales/*/phone.ftl`).
+    pub fn key(&self) -> &'static str {
         match self {
-            PhoneError::Invalid => "That isn't a valid phone number. Include the area code.",
-            PhoneError::PremiumRate => {
-                "That is a premium-rate number. Use a mobile or landline number instead."
-            }
-            PhoneError::SharedCost => {
-                "That is a shared-cost number. Use a mobile or landline number instead."
-            }
-            PhoneError::NotAPhone => {
-                "That number can't receive text messages or phone calls. Use a mobile or landline number instead."
-            }
+            PhoneError::Invalid => "phone-error-invalid",
+            PhoneError::PremiumRate => "phone-error-premium-rate",
+            PhoneError::SharedCost => "phone-error-shared-cost",
+            PhoneError::NotAPhone => "phone-error-not-a-phone",
         }
+    }
+
+    /// The sentence in English (the management API and logs; pages use [`PhoneError::key`]).
+    pub fn message(&self) -> String {
+        crate::i18n::Lang::En.t(self.key())
     }
 }
 
 impl std::fmt::Display for PhoneError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
+        f.write_str(&self.message())
     }
 }
 
@@ -136,6 +136,17 @@ fn parse(
 
 fn e164(number: &PhoneNumber) -> String {
     number.format().mode(Mode::E164).to_string()
+}
+
+/// A number in full, as people read it: international format with the country code,
+/// "+1 201-555-0123", "+44 7400 123456". Only for the person who just typed it (so a typo can
+/// be spotted); every other number on a page is [`mask`]ed. Input that doesn't parse is
+/// returned as it is.
+pub fn display(e164: &str) -> String {
+    match phonenumber::parse(None, e164) {
+        Ok(n) => n.format().mode(Mode::International).to_string(),
+        Err(_) => e164.to_string(),
+    }
 }
 
 /// Masks an E.164 number for display: the country code and the last 4 digits stay visible,
@@ -418,23 +429,43 @@ mod tests {
     }
 
     #[test]
-    fn messages_are_distinct_sentences() {
+    fn messages_are_distinct_sentences_in_both_languages() {
         let all = [
             PhoneError::Invalid,
             PhoneError::PremiumRate,
             PhoneError::SharedCost,
             PhoneError::NotAPhone,
         ];
-        for (i, a) in all.iter().enumerate() {
-            assert!(a.message().ends_with('.'));
-            assert_eq!(a.to_string(), a.message());
-            for b in &all[i + 1..] {
-                assert_ne!(a.message(), b.message());
+        for lang in crate::i18n::Lang::ALL {
+            for (i, a) in all.iter().enumerate() {
+                let text = lang.t(a.key());
+                assert_ne!(
+                    text,
+                    a.key(),
+                    "{} has no message in {}",
+                    a.key(),
+                    lang.tag()
+                );
+                assert!(text.ends_with('.'), "{text}");
+                for b in &all[i + 1..] {
+                    assert_ne!(text, lang.t(b.key()));
+                }
             }
         }
+        assert_eq!(
+            PhoneError::Invalid.to_string(),
+            PhoneError::Invalid.message()
+        );
         assert!(PhoneError::Invalid.message().contains("area code"));
         assert!(PhoneError::PremiumRate.message().contains("premium-rate"));
         assert!(PhoneError::SharedCost.message().contains("shared-cost"));
+    }
+
+    #[test]
+    fn display_shows_the_whole_number_readably() {
+        assert_eq!(display("+12015550123"), "+1 201-555-0123");
+        assert_eq!(display("+447400123456"), "+44 7400 123456");
+        assert_eq!(display("not a number"), "not a number");
     }
 
     #[test]

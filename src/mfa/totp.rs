@@ -31,6 +31,17 @@ pub fn secret_base32(secret: &[u8]) -> String {
     Secret::from(secret.to_vec()).to_base32()
 }
 
+/// The key as shown for typing it in: base32 in groups of four, "ABCD EFGH IJKL ...".
+/// Authenticator apps ignore the spaces.
+pub fn secret_grouped(secret: &[u8]) -> String {
+    secret_base32(secret)
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn enrolment(secret: &[u8], issuer: &str, account: &str) -> anyhow::Result<Totp> {
     Ok(Builder::new()
         .with_algorithm(Algorithm::SHA1)
@@ -126,6 +137,14 @@ mod tests {
         (2000000000, "279037"),
         (20000000000, "353130"),
     ];
+
+    #[test]
+    fn the_key_is_shown_in_groups_of_four() {
+        let shown = secret_grouped(RFC_SECRET);
+        assert_eq!(shown.replace(' ', ""), secret_base32(RFC_SECRET));
+        assert!(shown.split(' ').all(|g| g.len() == 4), "{shown}");
+        assert_eq!(&shown[..10], "GEZD GNBV ");
+    }
 
     #[test]
     fn rfc6238_sha1_vectors() {

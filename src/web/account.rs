@@ -17,7 +17,7 @@ use crate::mfa::methods::PhoneChannel;
 use crate::mfa::phone;
 use crate::web::auth::see_other;
 use crate::web::browser::{login_cookie, Browser};
-use crate::web::common::{code_problem, code_status, enc, send_problem};
+use crate::web::common::{code_problem_text, code_status, enc, send_problem_text};
 use crate::web::guards::{safe_return_path, step_up_redirect, CsrfForm, SensitiveChange, SignedIn};
 use crate::web::pages::*;
 use crate::web::time_zone::local_time;
@@ -197,40 +197,49 @@ pub async fn phone_start(
             };
             Ok(step_up_redirect(&here))
         }
-        Begin::UnknownPhone => Err(AppError::BadRequest(
-            "That phone number isn't on your account.".into(),
-        )),
+        Begin::UnknownPhone => Err(AppError::refused("phone-not-on-account")),
     }
 }
 
+/// The page of a phone change in progress. The new number is shown in full (the person just
+/// typed it: a typo must be visible); the number it replaces stays masked.
 fn change_page(
     browser: &Browser,
     flow: &phone_change::PhoneChange,
     error: Option<String>,
     notice: Option<String>,
 ) -> PhoneChangePage {
-    let (stage, new_masked, channel) = match &flow.stage {
-        Stage::EnterNumber => ("number", String::new(), "sms".to_string()),
-        Stage::CodeSent { e164, channel } => {
-            ("code", phone::mask(e164), channel.as_str().to_string())
-        }
-        Stage::Review { e164, channel } => {
-            ("review", phone::mask(e164), channel.as_str().to_string())
-        }
+    let (stage, step, new_number, channel) = match &flow.stage {
+        Stage::EnterNumber => ("number", 2, String::new(), "sms".to_string()),
+        Stage::CodeSent { e164, channel } => (
+            "code",
+            3,
+            phone::display(e164),
+            channel.as_str().to_string(),
+        ),
+        Stage::Review { e164, channel } => (
+            "review",
+            4,
+            phone::display(e164),
+            channel.as_str().to_string(),
+        ),
     };
     PhoneChangePage {
-        layout: browser.layout(if flow.replacing.is_some() {
-            "Change your phone number"
+        layout: browser.layout_for(if flow.replacing.is_some() {
+            "phone-change-title"
         } else {
-            "Add a phone number"
+            "phone-add-title"
         }),
         stage: stage.into(),
         replacing_masked: flow.replacing_masked.clone(),
-        new_masked,
+        new_number,
         channel,
+        typed: String::new(),
         error,
+        number_invalid: false,
         notice,
         receipt: None,
+        steps: Some(crate::web::mfa::phone_change_steps(browser.lang, step)),
     }
 }
 
@@ -268,28 +277,53 @@ async fn rerender(
     }
 }
 
+/// The number form again, holding what was typed (to correct it), with why it was refused
+/// (`number_invalid`: the number itself, so the field is marked).
+async fn number_form_again(
+    ctx: &Ctx,
+    change: &SensitiveChange,
+    form: &NumberForm,
+    error: String,
+    number_invalid: bool,
+    status: StatusCode,
+) -> PageResult {
+    match phone_change::current(ctx, change.session()).await? {
+        Some(flow) => {
+            let mut page = change_page(&change.browser, &flow, Some(error), None);
+            page.number_invalid = number_invalid;
+            page.typed = form.phone.clone();
+            page.channel = channel_of(&form.channel).as_str().to_string();
+            render_status(&page, status)
+        }
+        None => Ok(see_other("/account")),
+    }
+}
+
 pub async fn phone_number_submit(
     ctx: web::Data<Ctx>,
     change: SensitiveChange,
     form: CsrfForm<NumberForm>,
 ) -> PageResult {
     let session = &change.stepped_up;
+    let lang = change.browser.lang;
     match phone_change::submit_number(&ctx, session, &form.phone, channel_of(&form.channel)).await?
     {
         NumberStep::CodeSent => Ok(see_other("/account/phones/change")),
         NumberStep::Refused(why) => {
-            rerender(
+            let why = why.message().in_lang(lang);
+            number_form_again(
                 &ctx,
                 &change,
-                Some(why),
-                None,
+                &form,
+                why,
+                true,
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
         NumberStep::Send(outcome) => {
-            let (why, status) = send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK));
-            rerender(&ctx, &change, Some(why), None, status).await
+            let (why, status) = send_problem_text(lang, &outcome);
+            number_form_again(&ctx, &change, &form, why, false, status).await
         }
         NumberStep::NoFlow => Ok(see_other("/account")),
     }
@@ -301,24 +335,37 @@ pub async fn phone_resend(
     form: CsrfForm<NumberForm>,
 ) -> PageResult {
     let session = &change.stepped_up;
+    let lang = change.browser.lang;
     match phone_change::resend(&ctx, session, channel_of(&form.channel)).await? {
         Some(crate::mfa::challenge::SendOutcome::Sent) => {
-            rerender(
-                &ctx,
-                &change,
-                None,
-                Some("We've sent a new code.".into()),
-                StatusCode::OK,
-            )
-            .await
+            let notice = lang.t("phone-code-resent");
+            rerender(&ctx, &change, None, Some(notice), StatusCode::OK).await
         }
         Some(outcome) => {
-            let (why, status) = send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK));
+            let (why, status) = send_problem_text(lang, &outcome);
             rerender(&ctx, &change, Some(why), None, status).await
         }
-        None => Err(AppError::BadRequest(
-            "There's no code waiting to be resent.".into(),
-        )),
+        None => Err(AppError::refused("phone-no-code-to-resend")),
+    }
+}
+
+/// "Wrong number? Change it": back to the number form (the change itself goes on), with the
+/// number that was typed, to correct.
+pub async fn phone_number_change(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    _form: CsrfForm<CsrfOnly>,
+) -> PageResult {
+    let Some(e164) = phone_change::change_number(&ctx, &change.stepped_up).await? else {
+        return Ok(see_other("/account/phones/change"));
+    };
+    match phone_change::current(&ctx, change.session()).await? {
+        Some(flow) => {
+            let mut page = change_page(&change.browser, &flow, None, None);
+            page.typed = phone::display(&e164);
+            render(&page)
+        }
+        None => Ok(see_other("/account")),
     }
 }
 
@@ -331,13 +378,10 @@ pub async fn phone_code_submit(
     match phone_change::submit_code(&ctx, session, &form.code).await? {
         CodeStep::Review => Ok(see_other("/account/phones/change")),
         CodeStep::Problem(outcome) => {
-            let why = code_problem(&ctx, &outcome);
+            let why = code_problem_text(&ctx, change.browser.lang, &outcome);
             rerender(&ctx, &change, Some(why), None, code_status(&outcome)).await
         }
-        CodeStep::OutOfOrder => Err(AppError::BadRequest(
-            "There's no code waiting for this step. Start the change again from your account."
-                .into(),
-        )),
+        CodeStep::OutOfOrder => Err(AppError::refused("phone-no-code-waiting")),
     }
 }
 
@@ -350,6 +394,7 @@ pub struct DecisionForm {
 pub async fn phone_decision(
     ctx: web::Data<Ctx>,
     change: SensitiveChange,
+    req: HttpRequest,
     form: CsrfForm<DecisionForm>,
 ) -> PageResult {
     let (browser, session) = (&change.browser, &change.stepped_up);
@@ -359,19 +404,24 @@ pub async fn phone_decision(
     }
     match phone_change::confirm(&ctx, session, &browser.actor).await? {
         Confirm::Done(receipt) => render(&PhoneChangePage {
-            layout: browser.layout("Phone number updated"),
+            layout: browser.layout_for("phone-updated-title"),
             stage: "done".into(),
             replacing_masked: receipt.old_masked.clone(),
-            new_masked: receipt.new_masked.clone(),
+            // The person typed it minutes ago in this session: the receipt shows it whole.
+            new_number: phone::display(&receipt.new_number),
             channel: String::new(),
+            typed: String::new(),
             error: None,
+            number_invalid: false,
             notice: None,
-            receipt: Some(receipt.at),
+            receipt: Some(
+                local_time(&ctx, &req, browser)
+                    .await?
+                    .date_time(receipt.changed_at),
+            ),
+            steps: None,
         }),
-        Confirm::OutOfOrder => Err(AppError::BadRequest(
-            "This change hasn't been confirmed with a code yet. Start again from your account."
-                .into(),
-        )),
+        Confirm::OutOfOrder => Err(AppError::refused("phone-not-confirmed-yet")),
         Confirm::NeedsOtherFactor => Ok(step_up_redirect("/account")),
     }
 }
@@ -393,17 +443,18 @@ pub async fn phone_remove(
             layout: browser.layout("Phone number removed"),
             stage: "removed".into(),
             replacing_masked: receipt.old_masked,
-            new_masked: String::new(),
+            new_number: String::new(),
             channel: String::new(),
+            typed: String::new(),
             error: None,
+            number_invalid: false,
             notice: None,
             receipt: Some(receipt.at),
+            steps: None,
         }),
-        Remove::LastMethod => Err(AppError::BadRequest(
-            "This phone is your only way to confirm it's you, so it can't be removed. Add another method first.".into(),
-        )),
+        Remove::LastMethod => Err(AppError::refused("phone-remove-last-method")),
         Remove::NeedsOtherFactor => Ok(step_up_redirect("/account")),
-        Remove::Unknown => Err(AppError::BadRequest("That phone number isn't on your account.".into())),
+        Remove::Unknown => Err(AppError::refused("phone-not-on-account")),
     }
 }
 
@@ -479,7 +530,7 @@ pub async fn phone_review_page(
         return Ok(see_other(&local_path(&q.next)));
     };
     render(&PhoneReviewPage {
-        layout: me.browser.layout("Is this still your number?"),
+        layout: me.browser.layout_for("phone-review-title"),
         phone_id: phone.id,
         masked: phone.masked,
         next: local_path(&q.next),
@@ -676,10 +727,11 @@ fn totp_add_page(
             &ctx.settings.site_name.replace(':', " "),
             &email.replace(':', "."),
         )?,
-        secret_text: crate::mfa::totp::secret_base32(secret),
+        secret_text: crate::mfa::totp::secret_grouped(secret),
         error,
         form_action: "/account/totp/add".into(),
         back_href: "/account".into(),
+        steps: None,
     })
 }
 

@@ -8,6 +8,7 @@ use crate::accounts::console;
 use crate::accounts::login::{self, CodePhone, LoginFlow, LoginStage, PendingPhone};
 use crate::accounts::sessions::{self, AMR_OTP};
 use crate::error::{AppError, PageResult};
+use crate::i18n::{FluentValue, Lang};
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget};
 use crate::mfa::enrol::{self, PhoneConfirmed, PhoneStep, TotpConfirmed};
 use crate::mfa::methods::{self, PhoneChannel};
@@ -16,10 +17,68 @@ use crate::web::auth::see_other;
 use crate::web::browser::{
     cleared_login_cookie, remember_cookie, session_cookie, Browser, LOGIN_COOKIE,
 };
-use crate::web::common::{after_sign_in, code_problem, code_status, send_problem};
-use crate::web::guards::{CsrfForm, SensitiveChange, SignedIn};
+use crate::web::common::{
+    after_sign_in, code_problem_text, code_status, enc, send_problem, send_problem_text,
+    whole_minutes,
+};
+use crate::web::guards::{safe_return_path, CsrfForm, SensitiveChange, SignedIn};
 use crate::web::pages::*;
+use crate::web::time_zone::local_time;
 use crate::Ctx;
+
+/// The steps of enrolment at the first sign-in: choose a method, set it up, add a backup one.
+pub fn enrolment_steps(lang: Lang, current: usize) -> FlowSteps {
+    FlowSteps {
+        labels: vec![
+            lang.t("mfa-step-choose"),
+            lang.t("mfa-step-set-up"),
+            lang.t("mfa-step-backup"),
+        ],
+        current,
+    }
+}
+
+/// The steps of changing or adding a phone number: confirm it's you, the new number, its
+/// code, check and confirm.
+pub fn phone_change_steps(lang: Lang, current: usize) -> FlowSteps {
+    FlowSteps {
+        labels: vec![
+            lang.t("phone-step-confirm-you"),
+            lang.t("phone-step-number"),
+            lang.t("phone-step-code"),
+            lang.t("phone-step-review"),
+        ],
+        current,
+    }
+}
+
+/// Is this sign-in flow the step-up in front of a phone change?
+fn is_phone_change_step_up(flow: &LoginFlow) -> bool {
+    flow.step_up
+        && flow.return_to.as_deref().is_some_and(|r| {
+            r.split('?').next() == Some("/account/phones/start") || r == "/account/phones/change"
+        })
+}
+
+/// How the second factor was just proven, which decides what the session records and where
+/// the person goes next.
+enum Proof<'a> {
+    /// A challenge passed: its authentication method, "remember this browser", and the phone
+    /// the code went to, if it was a phone.
+    Challenge {
+        amr: &'a str,
+        remember: bool,
+        phone_used: Option<&'a str>,
+    },
+    /// The first method was just enrolled (a phone, or an app when `phone_id` is None): a second
+    /// one is recommended next (`/mfa/another`).
+    FirstMethod {
+        amr: &'a str,
+        phone_id: Option<&'a str>,
+    },
+    /// Backup codes enrolled and saved: themselves the fallback kind, nothing recommended.
+    BackupCodes,
+}
 
 /// The sign-in in progress for this browser, or a redirect back to the password page.
 async fn flow_of(
@@ -43,10 +102,17 @@ async fn complete(
     browser: &Browser,
     flow_id: &str,
     flow: &LoginFlow,
-    amr: &[&str],
-    remember: bool,
-    phone_used: Option<&str>,
+    proof: Proof<'_>,
 ) -> PageResult {
+    let (amr, remember, phone_used, recommend_another) = match proof {
+        Proof::Challenge {
+            amr,
+            remember,
+            phone_used,
+        } => (vec![amr], remember, phone_used, false),
+        Proof::FirstMethod { amr, phone_id } => (vec![amr], false, phone_id, true),
+        Proof::BackupCodes => (Vec::new(), false, None, false),
+    };
     if flow.reset_token.is_some() {
         // A password reset: the second factor unlocks choosing a new password, not a session.
         let mut flow = flow.clone();
@@ -57,7 +123,7 @@ async fn complete(
     if let Some(old) = &browser.session {
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
-    let session = login::finish(ctx, flow_id, flow, amr, &browser.actor).await?;
+    let session = login::finish(ctx, flow_id, flow, &amr, &browser.actor).await?;
     if let Some(phone_id) = phone_used {
         sessions::record_phone_factor(ctx, &session.id, phone_id).await?;
     }
@@ -77,6 +143,9 @@ async fn complete(
             url::form_urlencoded::byte_serialize(phone_id.as_bytes()).collect::<String>(),
             url::form_urlencoded::byte_serialize(destination.as_bytes()).collect::<String>()
         );
+    }
+    if recommend_another {
+        destination = format!("/mfa/another?next={}", enc(&destination));
     }
     let mut res = HttpResponse::SeeOther();
     res.insert_header((header::LOCATION, destination))
@@ -104,17 +173,19 @@ pub struct ChallengeQuery {
 async fn challenge_page(
     ctx: &Ctx,
     browser: &Browser,
+    req: &HttpRequest,
     flow: &LoginFlow,
     q: &ChallengeQuery,
     error: Option<String>,
     status: StatusCode,
 ) -> PageResult {
     let all = login::enrolled(ctx, &flow.user_id).await?;
+    let time = local_time(ctx, req, browser).await?;
     let cooldown = login::phones_in_cooldown(ctx, flow, &all)
         .into_iter()
         .map(|(masked, until)| CooldownPhone {
             masked,
-            until: until.format("%Y-%m-%d %H:%M UTC").to_string(),
+            until: time.date_time(until),
         })
         .collect();
     let enrolled = login::usable_methods(ctx, flow, all);
@@ -142,38 +213,50 @@ async fn challenge_page(
             masked: p.masked.clone(),
             channel: p.channel.clone(),
         });
+    let lang = browser.lang;
     let mut others = Vec::new();
     for p in &enrolled.phones {
         if method != "phone" || phone.as_ref().is_some_and(|sel| sel.id != p.id) {
             others.push(MethodLink {
-                href: format!("/mfa?method=phone&phone={}", p.id),
-                label: format!("Text or call {}", p.masked),
+                href: format!("/mfa?method=phone&phone={}", enc(&p.id)),
+                label: lang.t_args(
+                    "mfa-other-phone",
+                    &[("number", FluentValue::from(p.masked.as_str()))],
+                ),
             });
         }
     }
     if method != "totp" && !enrolled.totp.is_empty() {
         others.push(MethodLink {
             href: "/mfa?method=totp".into(),
-            label: "Use your authenticator app".into(),
+            label: lang.t("mfa-other-totp"),
         });
     }
     if method != "backup" && enrolled.backup_codes_left > 0 {
         others.push(MethodLink {
             href: "/mfa?method=backup".into(),
-            label: format!("Use a backup code ({} left)", enrolled.backup_codes_left),
+            label: lang.t_args(
+                "mfa-other-backup",
+                &[("count", FluentValue::from(enrolled.backup_codes_left))],
+            ),
         });
     }
+    let phone_change = is_phone_change_step_up(flow);
     let page = MfaChallengePage {
-        layout: browser.layout("Confirm it's you"),
+        layout: browser.layout_for("mfa-challenge-title"),
         method: method.to_string(),
         phone,
         sent: q.sent == "1",
         error,
         others,
-        remember_days: ctx.settings.security.remember_browser_days,
+        remember_days: i64::try_from(ctx.settings.security.remember_browser_days)
+            .unwrap_or(i64::MAX),
         code_length: ctx.settings.security.backup_code_length,
+        code_minutes: whole_minutes(ctx.settings.security.otp_ttl_secs),
         cooldown,
         is_reset: flow.reset_token.is_some(),
+        steps: phone_change.then(|| phone_change_steps(lang, 1)),
+        cancel_href: flow.step_up.then(|| "/account".to_string()),
     };
     render_status(&page, status)
 }
@@ -191,7 +274,7 @@ pub async fn challenge(
     if flow.stage == LoginStage::Enrol {
         return Ok(see_other("/mfa/setup"));
     }
-    challenge_page(&ctx, &browser, &flow, &q, None, StatusCode::OK).await
+    challenge_page(&ctx, &browser, &req, &flow, &q, None, StatusCode::OK).await
 }
 
 /// "I don't have my phone": the other ways in (authenticator app, backup code), and the
@@ -208,27 +291,30 @@ pub async fn lost_phone(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest)
         flow.lost_phone = true;
         login::save(&ctx, &flow_id, &flow).await?;
     }
-    lost_phone_page(&ctx, &browser, &flow, None, StatusCode::OK).await
+    lost_phone_page(&ctx, &browser, &req, &flow, None, StatusCode::OK).await
 }
 
 async fn lost_phone_page(
     ctx: &Ctx,
     browser: &Browser,
+    req: &HttpRequest,
     flow: &LoginFlow,
     notice: Option<String>,
     status: StatusCode,
 ) -> PageResult {
     let enrolled = login::usable_methods(ctx, flow, login::enrolled(ctx, &flow.user_id).await?);
+    let time = local_time(ctx, req, browser).await?;
     let pending = crate::recovery::account_reset::pending(ctx, &flow.user_id)
         .await?
-        .map(|r| r.ready_at.format("%Y-%m-%d %H:%M UTC").to_string());
+        .map(|r| time.date_time(r.ready_at));
     let page = LostPhonePage {
-        layout: browser.layout("Don't have your phone?"),
+        layout: browser.layout_for("mfa-lost-phone-title"),
         totp: !enrolled.totp.is_empty(),
         backup_codes_left: enrolled.backup_codes_left,
         can_reset_account: crate::recovery::account_reset::may_request(flow),
         pending_until: pending,
-        wait_hours: ctx.settings.security.account_reset_wait_secs.div_ceil(3600),
+        wait_hours: i64::try_from(ctx.settings.security.account_reset_wait_secs.div_ceil(3600))
+            .unwrap_or(i64::MAX),
         notice,
     };
     render_status(&page, status)
@@ -249,29 +335,34 @@ pub async fn lost_phone_account_reset(
         Err(redirect) => return Ok(redirect),
     };
     use crate::recovery::account_reset::{send_request_link, RequestLink};
+    let lang = browser.lang;
     let (notice, status) = match send_request_link(&ctx, &flow, &browser.actor).await? {
         RequestLink::Sent { email } => (
-            format!("We've emailed a link to {email}. Open it to confirm the account reset."),
+            lang.t_args(
+                "mfa-lost-phone-reset-sent",
+                &[("email", FluentValue::from(email.as_str()))],
+            ),
             StatusCode::OK,
         ),
         RequestLink::AlreadyPending { ready_at } => (
-            format!(
-                "An account reset is already waiting. We'll email you a link on {}.",
-                ready_at.format("%Y-%m-%d %H:%M UTC")
+            lang.t_args(
+                "mfa-lost-phone-reset-pending",
+                &[(
+                    "date",
+                    FluentValue::from(local_time(&ctx, &req, &browser).await?.date_time(ready_at)),
+                )],
             ),
             StatusCode::OK,
         ),
         RequestLink::TooManyRequests => (
-            "Too many requests in the last hour. Please try again later.".into(),
+            lang.t("mfa-lost-phone-reset-too-many"),
             StatusCode::TOO_MANY_REQUESTS,
         ),
         RequestLink::PasswordFirst => {
-            return Err(AppError::BadRequest(
-                "Sign in with your password first, then ask for an account reset.".into(),
-            ))
+            return Err(AppError::refused("mfa-lost-phone-password-first"))
         }
     };
-    lost_phone_page(&ctx, &browser, &flow, Some(notice), status).await
+    lost_phone_page(&ctx, &browser, &req, &flow, Some(notice), status).await
 }
 
 #[derive(Deserialize)]
@@ -296,10 +387,11 @@ pub async fn send(
         CodePhone::Usable(row) => row,
         CodePhone::CoolingDown => {
             let q = ChallengeQuery::default();
-            let message = "That phone number was added or changed recently, so it can't be used to reset your password yet. Choose another way to confirm it's you.".to_string();
+            let message = browser.t("mfa-phone-cooling-down");
             return challenge_page(
                 &ctx,
                 &browser,
+                &req,
                 &flow,
                 &q,
                 Some(message),
@@ -307,11 +399,7 @@ pub async fn send(
             )
             .await;
         }
-        CodePhone::Unknown => {
-            return Err(AppError::BadRequest(
-                "Choose one of your phone numbers.".into(),
-            ))
-        }
+        CodePhone::Unknown => return Err(AppError::refused("mfa-choose-phone")),
     };
     let channel = PhoneChannel::parse(&form.channel).unwrap_or(PhoneChannel::Sms);
     let target = PhoneTarget {
@@ -335,10 +423,11 @@ pub async fn send(
     match send_problem(&outcome) {
         None => Ok(see_other(&format!(
             "/mfa?method=phone&phone={}&sent=1",
-            row.id
+            enc(&row.id)
         ))),
         Some((message, status)) => {
-            challenge_page(&ctx, &browser, &flow, &q, Some(message), status).await
+            let message = message.in_lang(browser.lang);
+            challenge_page(&ctx, &browser, &req, &flow, &q, Some(message), status).await
         }
     }
 }
@@ -369,7 +458,7 @@ pub async fn verify(
         return Ok(see_other("/mfa/setup"));
     }
     if form.code.len() > 64 {
-        return Err(AppError::BadRequest("That code is far too long.".into()));
+        return Err(AppError::refused("mfa-code-too-long"));
     }
     let (outcome, amr, phone_used) = match form.method.as_str() {
         "phone" => {
@@ -394,23 +483,15 @@ pub async fn verify(
             AMR_OTP,
             None,
         ),
-        _ => {
-            return Err(AppError::BadRequest(
-                "Choose a way to confirm it's you.".into(),
-            ))
-        }
+        _ => return Err(AppError::refused("mfa-choose-method")),
     };
     if outcome == CodeOutcome::Accepted {
-        return complete(
-            &ctx,
-            &browser,
-            &flow_id,
-            &flow,
-            &[amr],
-            form.remember.is_some(),
-            phone_used.as_deref(),
-        )
-        .await;
+        let proof = Proof::Challenge {
+            amr,
+            remember: form.remember.is_some(),
+            phone_used: phone_used.as_deref(),
+        };
+        return complete(&ctx, &browser, &flow_id, &flow, proof).await;
     }
     let q = ChallengeQuery {
         method: form.method.clone(),
@@ -421,10 +502,11 @@ pub async fn verify(
             String::new()
         },
     };
-    let message = code_problem(&ctx, &outcome);
+    let message = code_problem_text(&ctx, browser.lang, &outcome);
     challenge_page(
         &ctx,
         &browser,
+        &req,
         &flow,
         &q,
         Some(message),
@@ -452,7 +534,8 @@ pub async fn setup(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest) -> P
         return Ok(redirect);
     }
     render(&MfaSetupPage {
-        layout: browser.layout("Add a second way to sign in"),
+        layout: browser.layout_for("mfa-setup-title"),
+        steps: Some(enrolment_steps(browser.lang, 1)),
     })
 }
 
@@ -464,14 +547,17 @@ fn phone_page(
     notice: Option<String>,
 ) -> MfaPhonePage {
     MfaPhonePage {
-        layout: browser.layout("Add a phone number"),
-        masked: pending.map(|p| phone::mask(&p.e164)),
+        layout: browser.layout_for("mfa-phone-title"),
+        // The person typed this number a moment ago: in full, so a typo can be spotted.
+        number_shown: pending.map(|p| phone::display(&p.e164)),
         channel: pending
             .map(|p| p.channel.as_str().to_string())
             .unwrap_or_else(|| "sms".into()),
         number,
         error,
+        number_invalid: false,
         notice,
+        steps: Some(enrolment_steps(browser.lang, 2)),
     }
 }
 
@@ -513,18 +599,23 @@ pub async fn setup_phone_submit(
         Err(r) => return Ok(r),
     };
     let channel = PhoneChannel::parse(&form.channel).unwrap_or(PhoneChannel::Sms);
-    let (message, status) =
+    let (message, status, number_invalid) =
         match enrol::submit_phone(&ctx, &flow_id, &mut flow, &form.phone, channel).await? {
             PhoneStep::CodeSent => return Ok(see_other("/mfa/setup/phone")),
-            PhoneStep::Refused(why) => (why, StatusCode::UNPROCESSABLE_ENTITY),
+            PhoneStep::Refused(why) => (
+                why.message().in_lang(browser.lang),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                true,
+            ),
             PhoneStep::Send(outcome) => {
-                send_problem(&outcome).unwrap_or((String::new(), StatusCode::OK))
+                let (message, status) = send_problem_text(browser.lang, &outcome);
+                (message, status, false)
             }
         };
-    render_status(
-        &phone_page(&browser, None, form.phone, Some(message), None),
-        status,
-    )
+    let mut page = phone_page(&browser, None, form.phone, Some(message), None);
+    page.channel = channel.as_str().to_string();
+    page.number_invalid = number_invalid;
+    render_status(&page, status)
 }
 
 pub async fn setup_phone_resend(
@@ -548,13 +639,42 @@ pub async fn setup_phone_resend(
             pending,
             String::new(),
             None,
-            Some("We've sent a new code.".into()),
+            Some(browser.t("mfa-code-resent")),
         )),
         Some((message, status)) => render_status(
-            &phone_page(&browser, pending, String::new(), Some(message), None),
+            &phone_page(
+                &browser,
+                pending,
+                String::new(),
+                Some(message.in_lang(browser.lang)),
+                None,
+            ),
             status,
         ),
     }
+}
+
+/// "Wrong number? Change it": back to the number form, showing the number to correct.
+pub async fn setup_phone_change(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    req: HttpRequest,
+    _form: CsrfForm<CsrfOnly>,
+) -> PageResult {
+    let (flow_id, mut flow) = match enrol_flow(&ctx, &browser, &req).await? {
+        Ok(f) => f,
+        Err(r) => return Ok(r),
+    };
+    let Some(e164) = enrol::change_phone_number(&ctx, &flow_id, &mut flow).await? else {
+        return Ok(see_other("/mfa/setup/phone"));
+    };
+    render(&phone_page(
+        &browser,
+        None,
+        phone::display(&e164),
+        None,
+        None,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -576,20 +696,21 @@ pub async fn setup_phone_confirm(
     let pending = flow.pending_phone.as_ref();
     let (message, status) = match enrol::confirm_phone(&ctx, &flow, &form.code).await? {
         PhoneConfirmed::Added { amr, phone_id } => {
-            return complete(
-                &ctx,
-                &browser,
-                &flow_id,
-                &flow,
-                &[amr],
-                false,
-                Some(&phone_id),
-            )
-            .await
+            let proof = Proof::FirstMethod {
+                amr,
+                phone_id: Some(&phone_id),
+            };
+            return complete(&ctx, &browser, &flow_id, &flow, proof).await;
         }
         PhoneConfirmed::NothingPending => return Ok(see_other("/mfa/setup/phone")),
-        PhoneConfirmed::Problem(outcome) => (code_problem(&ctx, &outcome), code_status(&outcome)),
-        PhoneConfirmed::Refused(why) => (why, StatusCode::UNPROCESSABLE_ENTITY),
+        PhoneConfirmed::Problem(outcome) => (
+            code_problem_text(&ctx, browser.lang, &outcome),
+            code_status(&outcome),
+        ),
+        PhoneConfirmed::Refused(why) => (
+            why.message().in_lang(browser.lang),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     };
     render_status(
         &phone_page(&browser, pending, String::new(), Some(message), None),
@@ -607,29 +728,53 @@ pub async fn setup_totp_page(
         Err(r) => return Ok(r),
     };
     let secret = enrol::totp_secret(&ctx, &flow_id, &mut flow).await?;
-    render(&totp_page(&ctx, &browser, &flow, &secret, None)?)
+    render(&enrol_totp_page(&ctx, &browser, &flow, &secret, None)?)
 }
 
+/// The authenticator-app page of enrolment: QR code and key for `secret`. Other places take it
+/// with their own `form_action`, `back_href` and `steps`.
 fn totp_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    email: &str,
+    secret: &[u8],
+    error: Option<String>,
+) -> Result<MfaTotpPage, AppError> {
+    Ok(MfaTotpPage {
+        layout: browser.layout_for("mfa-totp-title"),
+        // The otpauth label can't carry ':'; an email may.
+        qr_svg_base64: totp::qr_svg_base64(
+            secret,
+            &ctx.settings.site_name.replace(':', " "),
+            &email.replace(':', "."),
+        )?,
+        secret_text: totp::secret_grouped(secret),
+        error,
+        form_action: "/mfa/setup/totp".into(),
+        back_href: "/mfa/setup".into(),
+        steps: Some(enrolment_steps(browser.lang, 2)),
+    })
+}
+
+fn enrol_totp_page(
     ctx: &Ctx,
     browser: &Browser,
     flow: &LoginFlow,
     secret: &[u8],
     error: Option<String>,
 ) -> Result<MfaTotpPage, AppError> {
-    Ok(MfaTotpPage {
-        layout: browser.layout("Add an authenticator app"),
-        // The otpauth label can't carry ':'; an email may.
-        qr_svg_base64: totp::qr_svg_base64(
-            secret,
-            &ctx.settings.site_name.replace(':', " "),
-            &flow.email.replace(':', "."),
-        )?,
-        secret_text: totp::secret_base32(secret),
-        error,
-        form_action: "/mfa/setup/totp".into(),
-        back_href: "/mfa/setup".into(),
-    })
+    totp_page(ctx, browser, &flow.email, secret, error)
+}
+
+/// "You already have N authenticator apps, the most an account can have."
+fn too_many_apps(ctx: &Ctx, lang: Lang) -> String {
+    lang.t_args(
+        "mfa-totp-too-many",
+        &[(
+            "count",
+            FluentValue::from(i64::from(ctx.settings.security.max_authenticator_apps)),
+        )],
+    )
 }
 
 pub async fn setup_totp_submit(
@@ -647,20 +792,24 @@ pub async fn setup_totp_submit(
     };
     let (message, status) = match enrol::confirm_totp(&ctx, &flow, &form.code).await? {
         TotpConfirmed::Added => {
-            return complete(&ctx, &browser, &flow_id, &flow, &[AMR_OTP], false, None).await
+            let proof = Proof::FirstMethod {
+                amr: AMR_OTP,
+                phone_id: None,
+            };
+            return complete(&ctx, &browser, &flow_id, &flow, proof).await;
         }
         TotpConfirmed::NoSecret => return Ok(see_other("/mfa/setup/totp")),
         TotpConfirmed::TooMany => (
-            format!(
-                "You already have {} authenticator apps, the most an account can have.",
-                ctx.settings.security.max_authenticator_apps
-            ),
+            too_many_apps(&ctx, browser.lang),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
-        TotpConfirmed::Problem(outcome) => (code_problem(&ctx, &outcome), code_status(&outcome)),
+        TotpConfirmed::Problem(outcome) => (
+            code_problem_text(&ctx, browser.lang, &outcome),
+            code_status(&outcome),
+        ),
     };
     render_status(
-        &totp_page(&ctx, &browser, &flow, &secret, Some(message))?,
+        &enrol_totp_page(&ctx, &browser, &flow, &secret, Some(message))?,
         status,
     )
 }
@@ -692,11 +841,12 @@ pub async fn setup_backup_page(
         return Ok(see_other("/mfa/setup"));
     };
     render(&MfaBackupCodesPage {
-        layout: browser.layout("Your backup codes"),
+        layout: browser.layout_for("mfa-backup-codes-title"),
         codes: codes.iter().map(|c| backup_codes::display(c)).collect(),
         download_href: "/mfa/setup/backup-codes.txt".into(),
         done_action: "/mfa/setup/backup-codes/done".into(),
         done_is_form: true,
+        steps: Some(enrolment_steps(browser.lang, 2)),
     })
 }
 
@@ -712,14 +862,18 @@ pub async fn setup_backup_download(
     let Some(codes) = &flow.backup_codes_shown else {
         return Ok(see_other("/mfa/setup"));
     };
-    Ok(codes_download(&ctx, &flow.email, codes))
+    Ok(codes_download(&ctx, browser.lang, &flow.email, codes))
 }
 
-fn codes_download(ctx: &Ctx, email: &str, codes: &[String]) -> HttpResponse {
-    let mut text = format!(
-        "{} backup codes for {}\nEach code works once. Keep them somewhere safe.\n\n",
-        ctx.settings.site_name, email
+fn codes_download(ctx: &Ctx, lang: Lang, email: &str, codes: &[String]) -> HttpResponse {
+    let heading = lang.t_args(
+        "mfa-backup-codes-file-heading",
+        &[
+            ("site", FluentValue::from(ctx.settings.site_name.as_str())),
+            ("email", FluentValue::from(email)),
+        ],
     );
+    let mut text = format!("{heading}\n{}\n\n", lang.t("mfa-backup-codes-file-note"));
     for c in codes {
         text.push_str(&backup_codes::display(c));
         text.push('\n');
@@ -733,27 +887,58 @@ fn codes_download(ctx: &Ctx, email: &str, codes: &[String]) -> HttpResponse {
         .body(text)
 }
 
-// Regenerating backup codes when signed in (prompted on the home page when few are left).
+// Regenerating backup codes when signed in (prompted on the home page when few are left, and
+// recommended right after the first method).
+
+#[derive(Deserialize)]
+pub struct NextForm {
+    /// Where to go once the codes are saved (the recommendation page passes it on).
+    next: Option<String>,
+}
 
 pub async fn regenerate_backup_codes(
     ctx: web::Data<Ctx>,
     change: SensitiveChange,
-    _form: CsrfForm<CsrfOnly>,
+    form: CsrfForm<NextForm>,
 ) -> PageResult {
     console::regenerate_backup_codes(&ctx, &change.stepped_up).await?;
-    Ok(see_other("/account/backup-codes"))
+    Ok(see_other(&match &form.next {
+        Some(next) => format!("/account/backup-codes?next={}", enc(&next_or_home(next))),
+        None => "/account/backup-codes".to_string(),
+    }))
 }
 
-pub async fn regenerated_backup_codes(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+/// A `next` target after a checked parse (`guards::safe_return_path`), else home.
+fn next_or_home(raw: &str) -> String {
+    safe_return_path(raw).unwrap_or_else(|| "/".to_string())
+}
+
+pub async fn regenerated_backup_codes(
+    ctx: web::Data<Ctx>,
+    me: SignedIn,
+    q: web::Query<NextQuery>,
+) -> PageResult {
     let Some(codes) = console::shown_backup_codes(&ctx, &me.session).await? else {
         return Ok(see_other("/"));
     };
+    let lang = me.browser.lang;
     render(&MfaBackupCodesPage {
-        layout: me.browser.layout("Your new backup codes"),
+        layout: me.browser.layout_for("mfa-backup-codes-new-title"),
         codes: codes.iter().map(|c| backup_codes::display(c)).collect(),
         download_href: "/account/backup-codes.txt".into(),
-        done_action: "/".into(),
+        done_action: q
+            .next
+            .as_deref()
+            .map(next_or_home)
+            .unwrap_or_else(|| "/".into()),
         done_is_form: false,
+        // Reached from the recommendation after enrolment: its last step.
+        steps: q.next.is_some().then(|| enrolment_steps(lang, 3)),
     })
 }
 
@@ -761,7 +946,12 @@ pub async fn regenerated_backup_codes_download(ctx: web::Data<Ctx>, me: SignedIn
     let Some(codes) = console::shown_backup_codes(&ctx, &me.session).await? else {
         return Ok(see_other("/"));
     };
-    Ok(codes_download(&ctx, &me.session.email, &codes))
+    Ok(codes_download(
+        &ctx,
+        me.browser.lang,
+        &me.session.email,
+        &codes,
+    ))
 }
 
 pub async fn setup_backup_done(
@@ -777,7 +967,94 @@ pub async fn setup_backup_done(
     if flow.backup_codes_shown.is_none() {
         return Ok(see_other("/mfa/setup"));
     }
-    complete(&ctx, &browser, &flow_id, &flow, &[], false, None).await
+    // Backup codes are themselves the fallback kind of method: no recommendation after them.
+    complete(&ctx, &browser, &flow_id, &flow, Proof::BackupCodes).await
+}
+
+// Right after the first method: recommend a second one ("Skip for now" goes on).
+
+/// The recommendation page: an authenticator app and/or backup codes, whichever the account
+/// lacks; straight on when it already has two kinds of method.
+pub async fn another_page(
+    ctx: web::Data<Ctx>,
+    me: SignedIn,
+    q: web::Query<NextQuery>,
+) -> PageResult {
+    let next = next_or_home(q.next.as_deref().unwrap_or(""));
+    let enrolled = login::enrolled(&ctx, &me.session.user_id).await?;
+    let Some(offer) = enrol::second_method_offer(&ctx.settings.security, &enrolled) else {
+        return Ok(see_other(&next));
+    };
+    let lang = me.browser.lang;
+    render(&MfaAnotherPage {
+        layout: me.browser.layout_for("mfa-another-title"),
+        first: if enrolled.phones.is_empty() {
+            "totp".into()
+        } else {
+            "phone".into()
+        },
+        offer_totp: offer.authenticator_app,
+        offer_backup_codes: offer.backup_codes,
+        next_encoded: enc(&next),
+        next,
+        cooldown_hours: i64::try_from(ctx.settings.security.sim_swap_cooldown_hours)
+            .unwrap_or(i64::MAX),
+        steps: Some(enrolment_steps(lang, 3)),
+    })
+}
+
+fn another_totp_page(
+    ctx: &Ctx,
+    change: &SensitiveChange,
+    secret: &[u8],
+    next: &str,
+    error: Option<String>,
+) -> Result<MfaTotpPage, AppError> {
+    Ok(MfaTotpPage {
+        form_action: format!("/mfa/another/totp?next={}", enc(next)),
+        back_href: format!("/mfa/another?next={}", enc(next)),
+        steps: Some(enrolment_steps(change.browser.lang, 3)),
+        ..totp_page(ctx, &change.browser, &change.session().email, secret, error)?
+    })
+}
+
+/// An authenticator app as the second method (the console's flow, then on to `next`).
+pub async fn another_totp_page_get(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    q: web::Query<NextQuery>,
+) -> PageResult {
+    let next = next_or_home(q.next.as_deref().unwrap_or(""));
+    match console::totp_add_secret(&ctx, &change.stepped_up).await? {
+        Ok(secret) => render(&another_totp_page(&ctx, &change, &secret, &next, None)?),
+        Err(console::TotpAddRefusal::TooMany) => Ok(see_other(&next)),
+    }
+}
+
+pub async fn another_totp_submit(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    q: web::Query<NextQuery>,
+    form: CsrfForm<CodeForm>,
+) -> PageResult {
+    let next = next_or_home(q.next.as_deref().unwrap_or(""));
+    let outcome =
+        console::totp_add_confirm(&ctx, &change.stepped_up, &form.code, &change.browser.actor)
+            .await?;
+    match outcome {
+        CodeOutcome::Accepted => Ok(see_other(&next)),
+        CodeOutcome::NoCodeSent => Ok(see_other(&format!("/mfa/another/totp?next={}", enc(&next)))),
+        other => {
+            let why = code_problem_text(&ctx, change.browser.lang, &other);
+            match console::totp_add_secret(&ctx, &change.stepped_up).await? {
+                Ok(secret) => render_status(
+                    &another_totp_page(&ctx, &change, &secret, &next, Some(why))?,
+                    code_status(&other),
+                ),
+                Err(_) => Ok(see_other(&next)),
+            }
+        }
+    }
 }
 
 #[derive(Deserialize)]

@@ -315,6 +315,37 @@ pub struct MethodLink {
     pub label: String,
 }
 
+/// A USWDS step indicator: where the person is in a multi-step flow ("Step 2 of 4"), each
+/// step named.
+pub struct FlowSteps {
+    /// Each step's name, in order, in the page's language.
+    pub labels: Vec<String>,
+    /// The step this page is, counted from 1.
+    pub current: usize,
+}
+
+impl FlowSteps {
+    pub fn total(&self) -> i64 {
+        i64::try_from(self.labels.len()).unwrap_or(i64::MAX)
+    }
+
+    pub fn current_label(&self) -> &str {
+        self.labels
+            .get(self.current.saturating_sub(1))
+            .map(String::as_str)
+            .unwrap_or("")
+    }
+
+    /// (label, done, current) for each step.
+    pub fn segments(&self) -> Vec<(&str, bool, bool)> {
+        self.labels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i + 1 < self.current, i + 1 == self.current))
+            .collect()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "mfa_challenge.html")]
 pub struct MfaChallengePage {
@@ -326,12 +357,40 @@ pub struct MfaChallengePage {
     pub sent: bool,
     pub error: Option<String>,
     pub others: Vec<MethodLink>,
-    pub remember_days: u64,
+    pub remember_days: i64,
     pub code_length: usize,
+    /// How long a sent code works, in minutes.
+    pub code_minutes: i64,
     /// Phones a password reset can't use yet (SIM-swap cooldown).
     pub cooldown: Vec<CooldownPhone>,
     /// This challenge is a password reset's second factor.
     pub is_reset: bool,
+    /// The first step of a phone change (a step-up for it).
+    pub steps: Option<FlowSteps>,
+    /// Where "Cancel" leads (a step-up: back to the account), if anywhere.
+    pub cancel_href: Option<String>,
+}
+
+impl MfaChallengePage {
+    fn cooldown_notice(&self, c: &CooldownPhone) -> String {
+        self.layout.lang.t_args(
+            "mfa-cooldown-notice",
+            &[
+                ("number", FluentValue::from(c.masked.as_str())),
+                ("date", FluentValue::from(c.until.as_str())),
+            ],
+        )
+    }
+
+    fn code_sent(&self, p: &PhoneOption) -> String {
+        self.layout.lang.t_args(
+            "mfa-code-sent",
+            &[
+                ("number", FluentValue::from(p.masked.as_str())),
+                ("minutes", FluentValue::from(self.code_minutes)),
+            ],
+        )
+    }
 }
 
 pub struct CooldownPhone {
@@ -343,18 +402,24 @@ pub struct CooldownPhone {
 #[template(path = "mfa_setup.html")]
 pub struct MfaSetupPage {
     pub layout: Layout,
+    pub steps: Option<FlowSteps>,
 }
 
 #[derive(Template)]
 #[template(path = "mfa_phone.html")]
 pub struct MfaPhonePage {
     pub layout: Layout,
-    /// The number waiting for its code, masked; None while asking for a number.
-    pub masked: Option<String>,
+    /// The number waiting for its code, in full (the person just typed it); None while
+    /// asking for a number.
+    pub number_shown: Option<String>,
     pub channel: String,
+    /// What the number field holds (what was typed, or the number being corrected).
     pub number: String,
     pub error: Option<String>,
+    /// `error` is about the number typed (the field is marked).
+    pub number_invalid: bool,
     pub notice: Option<String>,
+    pub steps: Option<FlowSteps>,
 }
 
 #[derive(Template)]
@@ -362,11 +427,14 @@ pub struct MfaPhonePage {
 pub struct MfaTotpPage {
     pub layout: Layout,
     pub qr_svg_base64: String,
+    /// The key in groups of four ("ABCD EFGH ..."), for typing it in.
     pub secret_text: String,
     pub error: Option<String>,
     /// Where the code is posted: enrolment at sign-in, or adding one from the console.
     pub form_action: String,
+    /// Where "Cancel" leads.
     pub back_href: String,
+    pub steps: Option<FlowSteps>,
 }
 
 #[derive(Template)]
@@ -378,6 +446,24 @@ pub struct MfaBackupCodesPage {
     /// Where "I've saved my codes" goes: a POST during enrolment, a link afterwards.
     pub done_action: String,
     pub done_is_form: bool,
+    pub steps: Option<FlowSteps>,
+}
+
+/// Right after the first second factor: a second one is recommended, or "Skip for now".
+#[derive(Template)]
+#[template(path = "mfa_another.html")]
+pub struct MfaAnotherPage {
+    pub layout: Layout,
+    /// The method just added: "phone" or "totp".
+    pub first: String,
+    pub offer_totp: bool,
+    pub offer_backup_codes: bool,
+    /// Where to go on (a checked local path), and the same URL-encoded for links.
+    pub next: String,
+    pub next_encoded: String,
+    /// How long a new or changed phone can't reset a password on its own.
+    pub cooldown_hours: i64,
+    pub steps: Option<FlowSteps>,
 }
 
 #[derive(Template)]
@@ -553,13 +639,47 @@ pub struct PhoneChangePage {
     pub layout: Layout,
     /// "number", "code", "review", "done" or "removed".
     pub stage: String,
+    /// The number being replaced (or removed), masked: the person didn't just type it.
     pub replacing_masked: Option<String>,
-    pub new_masked: String,
+    /// The new number in full ("+1 201-555-0146"): the person just typed it and must be able
+    /// to spot a typo.
+    pub new_number: String,
     pub channel: String,
+    /// What the number field holds: what was typed, or the number being corrected after
+    /// "Wrong number?".
+    pub typed: String,
     pub error: Option<String>,
+    /// `error` is about the number typed (the field is marked).
+    pub number_invalid: bool,
     pub notice: Option<String>,
     /// When the change was made (the receipt).
     pub receipt: Option<String>,
+    pub steps: Option<FlowSteps>,
+}
+
+impl PhoneChangePage {
+    /// The receipt's sentence: what was replaced, added or removed, and when.
+    fn receipt_line(&self) -> String {
+        let at = self.receipt.as_deref().unwrap_or("");
+        let old = self.replacing_masked.as_deref().unwrap_or("");
+        let (key, args) = match (self.stage.as_str(), self.replacing_masked.is_some()) {
+            ("removed", _) => ("phone-removed-notice", vec![("number", old)]),
+            (_, true) => (
+                "phone-updated-replaced",
+                vec![("old", old), ("new", self.new_number.as_str())],
+            ),
+            (_, false) => (
+                "phone-updated-added",
+                vec![("new", self.new_number.as_str())],
+            ),
+        };
+        let mut args: Vec<(&'static str, FluentValue<'_>)> = args
+            .into_iter()
+            .map(|(k, v)| (k, FluentValue::from(v)))
+            .collect();
+        args.push(("date", FluentValue::from(at)));
+        self.layout.lang.t_args(key, &args)
+    }
 }
 
 #[derive(Template)]
@@ -624,7 +744,7 @@ pub struct LostPhonePage {
     pub can_reset_account: bool,
     /// A reset is already waiting: when its link comes.
     pub pending_until: Option<String>,
-    pub wait_hours: u64,
+    pub wait_hours: i64,
     pub notice: Option<String>,
 }
 

@@ -50,6 +50,11 @@ export const strings = {
       code: 'Security code',
       confirm: /^Confirm$/i,
     },
+    another: {
+      heading: 'Add a backup method',
+      addApp: 'Add an authenticator app',
+      skip: 'Skip for now',
+    },
     account: {
       heading: 'Your account',
       addApp: 'Add an authenticator app',

@@ -835,10 +835,11 @@ pub async fn pass_phone_factor(
     .await
 }
 
+/// Decodes the key an authenticator page shows (grouped in fours: the spaces don't count).
 pub fn base32_decode(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let (mut bits, mut n, mut out) = (0u64, 0, Vec::new());
-    for c in text.bytes() {
+    for c in text.bytes().filter(|c| !c.is_ascii_whitespace()) {
         let v = ALPHABET.iter().position(|a| *a == c).expect("base32") as u64;
         bits = (bits << 5) | v;
         n += 5;

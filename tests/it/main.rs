@@ -31,6 +31,7 @@ mod oidc;
 mod ops;
 mod pages_auth;
 mod pages_console;
+mod pages_mfa;
 mod passwords;
 mod phones;
 mod promises_account;
