@@ -12,10 +12,6 @@ use crate::i18n::{Lang, Message};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
-    /// The request can't be used as sent; the message says why in plain words (English only:
-    /// being replaced by `Refused`).
-    #[error("{0}")]
-    BadRequest(String),
     /// The request can't be used as sent; the message (a locale key) says why.
     #[error("refused: {}", .0.key)]
     Refused(Message),
@@ -37,7 +33,6 @@ impl AppError {
     /// The error page's heading and explanation in `lang`.
     pub fn page_text(&self, lang: Lang) -> (String, String) {
         match self {
-            AppError::BadRequest(m) => (lang.t("error-bad-request-heading"), m.clone()),
             AppError::Refused(m) => (lang.t("error-bad-request-heading"), m.in_lang(lang)),
             AppError::Csrf => (lang.t("error-csrf-heading"), lang.t("error-csrf-body")),
             AppError::NotFound => (
@@ -55,7 +50,7 @@ impl AppError {
 impl ResponseError for AppError {
     fn status_code(&self) -> StatusCode {
         match self {
-            AppError::BadRequest(_) | AppError::Refused(_) => StatusCode::BAD_REQUEST,
+            AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -238,3 +238,4 @@ outbox-title = Dev outbox
 outbox-note = Development mode only. Every email, SMS and voice message { $site } "sends" lands here instead, newest first. Production refuses this page.
 outbox-empty = No messages yet.
 outbox-to = to
+step-up-wrong-password = That password isn't right.

@@ -33,7 +33,7 @@ notice-sign-up-existing-body =
 
 notice-sign-in-paused-subject = Sign-in to your { $site } account is paused
 notice-sign-in-paused-body =
-    We paused sign-in to your { $site } account after many wrong passwords. The last attempt came from IP address { $ip }.
+    We locked sign-in to your { $site } account after many wrong passwords. The last attempt came from IP address { $ip }.
 
     You can try again in { $minutes ->
         [one] 1 minute
@@ -47,18 +47,18 @@ notice-sign-in-paused-body =
     Need help? { $help }
 notice-sign-in-paused-sms = { $site }: sign-in to your account is paused for { $minutes } min after many wrong passwords. Forgot your password? Reset it: { $reset }
 
-notice-sign-in-locked-subject = Sign-in to your { $site } account is paused
+notice-sign-in-locked-subject = Sign-in to your { $site } account is locked until you reset your password
 notice-sign-in-locked-body =
-    We paused sign-in to your { $site } account after many wrong passwords. The last attempt came from IP address { $ip }.
+    We locked sign-in to your { $site } account after many wrong passwords. The last attempt came from IP address { $ip }.
 
-    Sign-in stays paused until you reset your password. Waiting won't unlock it. To choose a new password, open this link:
+    Sign-in stays locked until you reset your password. Waiting won't unlock it. To choose a new password, open this link:
 
     { $reset }
 
-    If you can't reset your password, our help center explains what to do and how to contact support: { $help }
+    If you can't reset your password, contact support and we'll help you. Our help center explains how: { $help }
 
     If this was not you, someone may be guessing your password. Your new password keeps them out.
-notice-sign-in-locked-sms = { $site }: sign-in to your account is paused after many wrong passwords. Reset your password to unlock it: { $reset }
+notice-sign-in-locked-sms = { $site }: sign-in to your account is locked after many wrong passwords. Reset your password to unlock it: { $reset }
 
 notice-second-factor-paused-subject = Too many wrong security codes on your { $site } account
 notice-second-factor-paused-body =

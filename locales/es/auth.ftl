@@ -239,3 +239,4 @@ outbox-title = Bandeja de salida de desarrollo
 outbox-note = Solo en modo de desarrollo. Cada correo electrónico, SMS y mensaje de voz que { $site } "envía" llega aquí, del más reciente al más antiguo. En producción, esta página no está disponible.
 outbox-empty = Todavía no hay mensajes.
 outbox-to = a
+step-up-wrong-password = Esa contraseña no es correcta.

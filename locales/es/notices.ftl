@@ -32,7 +32,7 @@ notice-sign-up-existing-body =
 
 notice-sign-in-paused-subject = El inicio de sesión en su cuenta de { $site } está en pausa
 notice-sign-in-paused-body =
-    Pausamos el inicio de sesión en su cuenta de { $site } después de muchas contraseñas incorrectas. El último intento vino de la dirección IP { $ip }.
+    Bloqueamos el inicio de sesión en su cuenta de { $site } después de muchas contraseñas incorrectas. El último intento vino de la dirección IP { $ip }.
 
     Puede volver a intentarlo en { $minutes ->
         [one] 1 minuto
@@ -46,18 +46,18 @@ notice-sign-in-paused-body =
     ¿Necesita ayuda? { $help }
 notice-sign-in-paused-sms = { $site }: el inicio de sesión en su cuenta está en pausa por { $minutes } min después de muchas contraseñas incorrectas. ¿Olvidó su contraseña? Restablézcala: { $reset }
 
-notice-sign-in-locked-subject = El inicio de sesión en su cuenta de { $site } está en pausa
+notice-sign-in-locked-subject = El inicio de sesión en su cuenta de { $site } está bloqueado hasta que restablezca su contraseña
 notice-sign-in-locked-body =
-    Pausamos el inicio de sesión en su cuenta de { $site } después de muchas contraseñas incorrectas. El último intento vino de la dirección IP { $ip }.
+    Bloqueamos el inicio de sesión en su cuenta de { $site } después de muchas contraseñas incorrectas. El último intento vino de la dirección IP { $ip }.
 
-    El inicio de sesión seguirá en pausa hasta que restablezca su contraseña. Esperar no lo desbloqueará. Para elegir una contraseña nueva, abra este enlace:
+    El inicio de sesión seguirá bloqueado hasta que restablezca su contraseña. Esperar no lo desbloqueará. Para elegir una contraseña nueva, abra este enlace:
 
     { $reset }
 
-    Si no puede restablecer su contraseña, nuestro centro de ayuda explica qué hacer y cómo comunicarse con el equipo de asistencia: { $help }
+    Si no puede restablecer su contraseña, comuníquese con el equipo de asistencia y le ayudaremos. Nuestro centro de ayuda explica cómo: { $help }
 
     Si no fue usted, es posible que alguien esté tratando de adivinar su contraseña. Con una contraseña nueva, esa persona ya no podrá entrar.
-notice-sign-in-locked-sms = { $site }: el inicio de sesión en su cuenta está en pausa después de muchas contraseñas incorrectas. Restablezca su contraseña para desbloquearlo: { $reset }
+notice-sign-in-locked-sms = { $site }: el inicio de sesión en su cuenta está bloqueado después de muchas contraseñas incorrectas. Restablezca su contraseña para desbloquearlo: { $reset }
 
 notice-second-factor-paused-subject = Demasiados códigos de seguridad incorrectos en su cuenta de { $site }
 notice-second-factor-paused-body =

@@ -15,7 +15,7 @@ use crate::i18n::Message;
 use crate::local_time::LocalTime;
 use crate::mfa::methods::PhoneChannel;
 use crate::mfa::phone;
-use crate::web::auth::see_other;
+use crate::web::auth::{lock_page, see_other, Lock};
 use crate::web::browser::{login_cookie, Browser};
 use crate::web::common::{code_problem_text, code_status, enc, send_problem_text};
 use crate::web::guards::{safe_return_path, step_up_redirect, CsrfForm, SensitiveChange, SignedIn};
@@ -118,11 +118,15 @@ fn step_up_target(raw: &str) -> String {
 
 pub async fn step_up_page(me: SignedIn, q: web::Query<StepUpQuery>) -> PageResult {
     render(&StepUpPage {
-        layout: me.browser.layout("Confirm it's you"),
+        layout: me.browser.layout_for("step-up-heading"),
         email: me.session.email.clone(),
         return_to: step_up_target(&q.return_to),
         error: None,
     })
+}
+
+fn step_up_link(return_to: &str) -> String {
+    format!("/step-up?return_to={}", enc(return_to))
 }
 
 /// No field says which phone must not count: the server derives it from the return path
@@ -144,9 +148,7 @@ pub async fn step_up_submit(
     let (browser, session) = (&me.browser, &me.session);
     let return_to = step_up_target(&form.return_to);
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
-        return Err(AppError::BadRequest(
-            "That password is far longer than any we accept.".into(),
-        ));
+        return Err(AppError::refused("password-far-too-long"));
     }
     // The same throttling as signing in.
     match signin::sign_in(&ctx, &session.email, form.password, &browser.actor).await? {
@@ -158,17 +160,25 @@ pub async fn step_up_submit(
                 .cookie(login_cookie(&ctx.settings, &flow_id))
                 .finish())
         }
-        SignInOutcome::TryAgainLater { .. }
-        | SignInOutcome::AccountLocked { .. }
-        | SignInOutcome::LockedUntilRecovered => Err(AppError::BadRequest(
-            "Too many wrong passwords. Wait a while, then try again.".into(),
-        )),
+        // The same lock pages as signing in, with the same way out; back here afterwards.
+        SignInOutcome::TryAgainLater { wait_secs } => render_status(
+            &lock_page(browser, Lock::Tries { wait_secs }, step_up_link(&return_to)),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        SignInOutcome::AccountLocked { wait_secs } => render_status(
+            &lock_page(browser, Lock::Paused { wait_secs }, step_up_link(&return_to)),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+        SignInOutcome::LockedUntilRecovered => render_status(
+            &lock_page(browser, Lock::UntilReset, step_up_link(&return_to)),
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         _ => render_status(
             &StepUpPage {
-                layout: browser.layout("Confirm it's you"),
+                layout: browser.layout_for("step-up-heading"),
                 email: session.email.clone(),
                 return_to,
-                error: Some("That password isn't right.".into()),
+                error: Some(browser.t("step-up-wrong-password")),
             },
             StatusCode::UNAUTHORIZED,
         ),
@@ -440,7 +450,7 @@ pub async fn phone_remove(
     let (browser, session) = (&change.browser, &change.stepped_up);
     match phone_change::remove(&ctx, session, &form.phone, &browser.actor).await? {
         Remove::Removed(receipt) => render(&PhoneChangePage {
-            layout: browser.layout("Phone number removed"),
+            layout: browser.layout_for("phone-removed-title"),
             stage: "removed".into(),
             replacing_masked: receipt.old_masked,
             new_number: String::new(),

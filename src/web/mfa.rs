@@ -1065,7 +1065,7 @@ pub struct NotMeQuery {
 
 pub async fn not_me_page(browser: Browser, q: web::Query<NotMeQuery>) -> PageResult {
     render(&NotMePage {
-        layout: browser.layout("This wasn't me"),
+        layout: browser.layout_for("not-me-heading"),
         token: q.into_inner().token,
         done: None,
     })
@@ -1084,7 +1084,7 @@ pub async fn not_me_submit(
 ) -> PageResult {
     let ok = form.token.len() <= 100 && login::not_me(&ctx, &form.token, &browser.actor).await?;
     let page = NotMePage {
-        layout: browser.layout("This wasn't me"),
+        layout: browser.layout_for("not-me-heading"),
         token: String::new(),
         done: Some(ok),
     };

@@ -1177,3 +1177,40 @@ async fn consent_step_up_and_sign_out_in_spanish() {
         &[],
     );
 }
+
+#[actix_web::test]
+async fn wrong_passwords_at_step_up_get_the_same_lock_page_with_the_way_out() {
+    let server = TestServer::start().await;
+    let email = "stepup-lock@example.com";
+    let b = server.signed_in_browser(email).await;
+    let mut locked = None;
+    for _ in 0..20 {
+        let page = b.get_ok("/step-up?return_to=/account/password").await;
+        let res = post_in(
+            &b,
+            &server,
+            "/step-up",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("password", "not the password"),
+                ("return_to", "/account/password"),
+            ],
+            "es",
+        )
+        .await;
+        if res.status() == 429 {
+            locked = Some(res.text().await.unwrap());
+            break;
+        }
+        assert_eq!(res.status(), 401);
+        assert!(visible_text(&res.text().await.unwrap()).contains("Esa contraseña no es correcta"));
+    }
+    let page = locked.expect("wrong passwords at step-up end in a lock page");
+    assert_eq!(html_lang(&page), "es");
+    let links = attrs_of(&page, "a", "href");
+    assert!(links.iter().any(|l| l.starts_with("/forgot-password")), "{links:?}");
+    assert!(
+        links.iter().any(|l| l == "/step-up?return_to=%2Faccount%2Fpassword"),
+        "{links:?}"
+    );
+}
