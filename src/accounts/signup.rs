@@ -28,9 +28,6 @@ pub const PURPOSE_CONFIRM_EMAIL: &str = "confirm_email";
 pub struct SignupForm {
     pub email: String,
     pub accepted_terms: bool,
-    /// The language the request states (not a fallback): a new account keeps it, so later
-    /// pages on another browser and notices use it.
-    pub stated_lang: Option<Lang>,
 }
 
 /// A field the person must fix, and why (words chosen by the page, in its language).
@@ -131,15 +128,13 @@ pub async fn sign_up(
         return Ok(SignupOutcome::TooManyAttempts);
     }
 
-    let (task_ctx, address, task_actor, stated) =
-        (ctx.clone(), email.clone(), actor.clone(), form.stated_lang);
+    let (task_ctx, address, task_actor) = (ctx.clone(), email.clone(), actor.clone());
     crate::notify::spawn_detached("sign-up", async move {
         register(
             &task_ctx,
             &address,
             continue_to.as_deref(),
             lang,
-            stated,
             &task_actor,
         )
         .await
@@ -180,7 +175,6 @@ async fn register(
     email: &str,
     continue_to: Option<&str>,
     lang: Lang,
-    stated_lang: Option<Lang>,
     actor: &Actor,
 ) -> anyhow::Result<()> {
     let lookup = email.to_string();
@@ -190,7 +184,7 @@ async fn register(
             return tell_owner(ctx, email, &user_id, continue_to, lang, actor).await;
         }
         Holder::Unconfirmed(user) => user,
-        Holder::Nobody => match create_unconfirmed(ctx, email, stated_lang, actor).await? {
+        Holder::Nobody => match create_unconfirmed(ctx, email, actor).await? {
             Some(user) => user,
             None => {
                 // Another sign-up for this address won the race: link its account instead.
@@ -205,19 +199,20 @@ async fn register(
             }
         },
     };
-    let lang = user.locale.as_deref().and_then(Lang::parse).unwrap_or(lang);
+    // An unconfirmed account's stored language (if any) was never chosen by the mailbox
+    // owner: the link goes out in the language of the request that asked for it.
+    let lang = if user.email_verified {
+        user.locale.as_deref().and_then(Lang::parse).unwrap_or(lang)
+    } else {
+        lang
+    };
     send_confirmation(ctx, &user, continue_to, lang).await
 }
 
 /// Inserts an account with no usable password: the one hash made at startup from random bytes
 /// nobody kept, so a sign-up costs no Argon2 run (a flood of them can't starve sign-ins).
 /// Returns None when another account took or holds the address meanwhile.
-async fn create_unconfirmed(
-    ctx: &Ctx,
-    email: &str,
-    stated_lang: Option<Lang>,
-    actor: &Actor,
-) -> anyhow::Result<Option<User>> {
+async fn create_unconfirmed(ctx: &Ctx, email: &str, actor: &Actor) -> anyhow::Result<Option<User>> {
     let unusable_hash = ctx.passwords.unusable_hash();
     let now = ctx.clock.now();
     let user = User {
@@ -232,7 +227,9 @@ async fn create_unconfirmed(
         updated_at: now,
         deleted_at: None,
         identity_reverify_at: None,
-        locale: stated_lang.map(|l| l.tag().to_string()),
+        // Not stored before the mailbox owner confirms: whoever typed the address doesn't
+        // get to choose the owner's language.
+        locale: None,
         time_zone: None,
     };
     let (row, actor) = (user.clone(), actor.clone());

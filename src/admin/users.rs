@@ -532,6 +532,8 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
                 users_t::password_hash.eq(scrubbed_hash),
                 users_t::given_name.eq(None::<String>),
                 users_t::family_name.eq(None::<String>),
+                users_t::locale.eq(None::<String>),
+                users_t::time_zone.eq(None::<String>),
                 users_t::disabled.eq(true),
                 users_t::deleted_at.eq(Some(now)),
                 users_t::updated_at.eq(now),

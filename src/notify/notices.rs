@@ -427,11 +427,11 @@ impl Notice {
                 ip,
                 not_me_link,
             } => {
-                let browser = if browser.is_empty() {
-                    lang.t("notice-unknown-browser")
-                } else {
-                    browser.clone()
-                };
+                // The parsed summary ("Chrome on Windows"), never the raw user agent: that is
+                // whatever the signer-in chose to send, and an alert mustn't quote it.
+                let browser = crate::accounts::activity::Device::from_user_agent(browser)
+                    .map(|d| d.words(lang))
+                    .unwrap_or_else(|| lang.t("notice-unknown-browser"));
                 let why = match reason {
                     NewSignInReason::NewDevice => "device",
                     NewSignInReason::NewNetwork => "network",

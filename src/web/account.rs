@@ -166,7 +166,11 @@ pub async fn step_up_submit(
             StatusCode::TOO_MANY_REQUESTS,
         ),
         SignInOutcome::AccountLocked { wait_secs } => render_status(
-            &lock_page(browser, Lock::Paused { wait_secs }, step_up_link(&return_to)),
+            &lock_page(
+                browser,
+                Lock::Paused { wait_secs },
+                step_up_link(&return_to),
+            ),
             StatusCode::TOO_MANY_REQUESTS,
         ),
         SignInOutcome::LockedUntilRecovered => render_status(

@@ -100,7 +100,6 @@ pub async fn signup_submit(
         SignupForm {
             email: form.email.clone(),
             accepted_terms: form.terms.is_some(),
-            stated_lang: browser.stated_lang,
         },
         continue_to,
         browser.lang,

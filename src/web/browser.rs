@@ -167,8 +167,14 @@ pub fn lang_cookie(settings: &Settings, lang: Lang) -> Cookie<'static> {
     c
 }
 
+/// Lives as long as the sign-in it came with may: an abandoned sign-in's language doesn't
+/// stay on the person's other pages for the rest of the browser session.
 pub fn ui_locales_cookie(settings: &Settings, lang: Lang) -> Cookie<'static> {
-    base_cookie(settings, UI_LOCALES_COOKIE, lang.tag().to_string())
+    let mut c = base_cookie(settings, UI_LOCALES_COOKIE, lang.tag().to_string());
+    c.set_max_age(CookieDuration::seconds(
+        settings.security.authorization_request_ttl_secs as i64,
+    ));
+    c
 }
 
 pub fn cleared_ui_locales_cookie(settings: &Settings) -> Cookie<'static> {

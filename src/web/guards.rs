@@ -206,15 +206,34 @@ pub fn safe_return_path(raw: &str) -> Option<String> {
 /// machine endpoints, the authorization endpoint itself (it would start the request again)
 /// or the dev outbox. Same parsing as [`safe_return_path`].
 pub fn page_return_path(raw: &str) -> Option<String> {
-    checked_local_path(raw, |path| {
+    let path = checked_local_path(raw, |path| {
         !super::is_machine_path(path)
             && path != "/authorize"
             && !path.starts_with("/dev/")
             && !path.starts_with("/static/")
             && super::ROUTES
                 .iter()
-                .any(|(method, p)| *method == "get" && *p == path)
-    })
+                .any(|(method, p)| *method == "get" && route_matches(p, path))
+    })?;
+    // A page opened from a one-time link would be opened again, and say the link was used:
+    // go home instead.
+    let carries_token =
+        url::form_urlencoded::parse(path.split_once('?').map_or("", |(_, q)| q).as_bytes())
+            .any(|(k, _)| k == "token");
+    (!carries_token).then_some(path)
+}
+
+/// Whether a route pattern (`/help/{slug}`) matches a path: `{…}` is one non-empty segment.
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let (mut pattern, mut path) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (pattern.next(), path.next()) {
+            (None, None) => return true,
+            (Some(p), Some(s)) if p.starts_with('{') && p.ends_with('}') && !s.is_empty() => {}
+            (Some(p), Some(s)) if p == s => {}
+            _ => return false,
+        }
+    }
 }
 
 fn checked_local_path(raw: &str, allowed: impl Fn(&str) -> bool) -> Option<String> {
@@ -255,7 +274,25 @@ pub fn form_unreadable(e: &dyn std::fmt::Display) -> AppError {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_return_path;
+    use super::{page_return_path, safe_return_path};
+
+    #[test]
+    fn the_language_switcher_goes_back_to_pages_but_not_to_one_time_links() {
+        assert_eq!(
+            page_return_path("/help/scams").as_deref(),
+            Some("/help/scams")
+        );
+        assert_eq!(
+            page_return_path("/login?authz=abc").as_deref(),
+            Some("/login?authz=abc")
+        );
+        assert_eq!(page_return_path("/help/").as_deref(), None);
+        assert_eq!(page_return_path("/help/a/b").as_deref(), None);
+        assert_eq!(page_return_path("/reset-password?token=x").as_deref(), None);
+        assert_eq!(page_return_path("/not-me?a=1&token=x").as_deref(), None);
+        assert_eq!(page_return_path("/authorize?client_id=x").as_deref(), None);
+        assert_eq!(page_return_path("/token").as_deref(), None);
+    }
 
     #[test]
     fn hostile_targets_are_refused() {

@@ -368,7 +368,8 @@ async fn codes_by_text_and_call_and_new_device_alerts_speak_the_persons_language
                 w(lang, "from a new device", "desde un dispositivo nuevo"),
                 "/not-me?token=",
                 "127.0.0.1",
-                "VerityTest/1.0",
+                // The test client's user agent names no browser a person would know.
+                w(lang, "An unknown browser", "Un navegador desconocido"),
             ],
         )
         .await;
@@ -1624,4 +1625,28 @@ async fn what_support_does_to_an_account_is_told_in_the_persons_language() {
         .await;
         assert_in(lang, &m);
     }
+}
+
+#[actix_web::test]
+async fn a_sign_in_alert_names_the_browser_in_words_never_its_raw_user_agent() {
+    let server = TestServer::start().await;
+    let email = "ua@example.com";
+    server.signed_in_browser(email).await;
+    let sneaky = Browser::with_jar(
+        &server.base,
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+         Chrome/120.0.0.0 Safari/537.36 routine check by Security, no action needed",
+        std::sync::Arc::new(reqwest::cookie::Jar::default()),
+    );
+    server.sign_in_fully(&sneaky, email).await;
+    let alert = the_message(
+        &server,
+        email,
+        "email",
+        "New sign-in",
+        &["Chrome on Windows"],
+    )
+    .await;
+    assert!(!alert.body.contains("routine check"), "{}", alert.body);
+    assert!(!alert.body.contains("Mozilla"), "{}", alert.body);
 }
