@@ -122,8 +122,121 @@ export const strings = {
       waiting: 'Your account reset is waiting',
     },
   },
-  // Spanish: fill in with the same keys once the Spanish locale exists.
-  es: null,
+  // Spanish: the same keys, from locales/es/*.ftl.
+  es: {
+    common: {
+      signOut: 'Cerrar sesión',
+    },
+    login: {
+      heading: 'Iniciar sesión',
+      email: 'Correo electrónico',
+      password: /^Contraseña$/i,
+      submit: /^Iniciar sesión$/i,
+      createAccount: 'Crear una cuenta',
+      forgot: '¿Olvidó su contraseña?',
+    },
+    signup: {
+      heading: 'Crear una cuenta',
+      email: 'Correo electrónico',
+      terms: 'Acepto las condiciones del servicio',
+      submit: /^Crear cuenta$/i,
+    },
+    checkEmail: {
+      heading: 'Revise su correo',
+    },
+    choosePassword: {
+      heading: 'Elija su contraseña',
+      password: /^Contraseña$/i,
+      again: 'Vuelva a escribir la contraseña',
+      submit: /^Crear cuenta$/i,
+    },
+    emailConfirmed: {
+      heading: 'Correo electrónico confirmado',
+      continue: 'Continuar para iniciar sesión',
+    },
+    mfaSetup: {
+      heading: 'Agregue una segunda manera de iniciar sesión',
+      phone: 'Mensaje de texto o llamada telefónica',
+    },
+    phoneEnrol: {
+      heading: 'Agregue un número de teléfono',
+      number: 'Número de teléfono',
+      sms: 'Mensaje de texto (SMS)',
+      send: 'Enviar código',
+      code: 'Código de seguridad',
+      confirm: /^Confirmar$/i,
+    },
+    another: {
+      heading: 'Agregue un método de respaldo',
+      addApp: 'Agregar una aplicación de autenticación',
+      skip: 'Omitir por ahora',
+    },
+    account: {
+      heading: 'Su cuenta',
+      addApp: 'Agregar una aplicación de autenticación',
+      // The phone's "Cambiar" link, not "Cambiar su contraseña".
+      changePhone: /^Cambiar(?!\s+(su|la))/i,
+    },
+    totp: {
+      heading: 'Agregue una aplicación de autenticación',
+      code: 'Código de su aplicación',
+      confirm: /^Confirmar$/i,
+    },
+    consent: {
+      heading: /^¿Permitir que .+ use su cuenta de .+\?$/i,
+      allow: /^Permitir$/i,
+    },
+    stepUp: {
+      heading: 'Confirme su identidad',
+      password: /^Contraseña$/i,
+      continue: /^Continuar$/i,
+    },
+    challenge: {
+      heading: 'Confirme su identidad',
+      appCode: 'Código de su aplicación',
+      continue: /^Continuar$/i,
+      lostPhone: 'No tengo mi teléfono',
+      cooldown: 'no se puede usar por sí solo para restablecer su contraseña',
+    },
+    phoneChange: {
+      numberHeading: /^Cambi/i,
+      newNumber: 'Nuevo número de teléfono',
+      sms: 'Mensaje de texto (SMS)',
+      send: 'Enviar código',
+      codeHeading: 'Ingrese el código',
+      code: 'Código de seguridad',
+      continue: /^Continuar$/i,
+      reviewHeading: 'Revise y confirme',
+      confirm: /^Confirmar$/i,
+      doneHeading: 'Número de teléfono actualizado',
+      receiptNote: 'Guarde esta página como comprobante',
+    },
+    forgot: {
+      heading: 'Restablecer su contraseña',
+      email: 'Correo electrónico',
+      submit: 'Enviar el enlace',
+      sent: 'pertenece a una cuenta',
+    },
+    newPassword: {
+      heading: 'Elija una nueva contraseña',
+      password: /^Nueva contraseña$/i,
+      again: 'Vuelva a escribirla',
+      submit: 'Guardar la nueva contraseña',
+      doneHeading: 'Contraseña cambiada',
+      signIn: /^Iniciar sesión$/i,
+    },
+    lostPhone: {
+      heading: '¿No tiene su teléfono?',
+      useApp: 'Usar su aplicación de autenticación',
+      reset: 'Restablecer mis métodos de inicio de sesión',
+      emailed: 'Enviamos un enlace',
+    },
+    accountReset: {
+      heading: 'Restablecer sus métodos para iniciar sesión',
+      confirm: 'Confirmar el restablecimiento de la cuenta',
+      waiting: 'El restablecimiento de su cuenta está en espera',
+    },
+  },
 };
 
 /** The catalogue for `lang`, or a clear error while that language has none. */
