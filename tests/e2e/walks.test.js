@@ -139,6 +139,12 @@ const heading = (name) => page.getByRole('heading', { name }).first().waitFor();
 const text = (t) => page.getByText(t).first().waitFor();
 const check = (name) => checker.check(name);
 
+// E2E_SHOTS=dir saves the README's pictures of the pages as the walk shows them.
+async function readmeShot(name) {
+  const dir = process.env.E2E_SHOTS;
+  if (dir) await page.screenshot({ path: `${dir}/${name}-${LANG}.png` });
+}
+
 // USWDS draws its own checkboxes and radios at the left edge of the label and moves the real
 // input off-screen, so a person clicks the drawn box: so does this (not the label's middle,
 // which may hold a link). Then the input must be ticked.
@@ -254,6 +260,7 @@ test('walk 1: sign-up, email confirmation, phone and authenticator app, consent,
     await page.getByRole('link', { name: s.emailConfirmed.continue }).click();
     await heading(s.login.heading);
     await check('sign-in after confirming');
+    await readmeShot('sign-in');
     await page.getByLabel(s.login.email).fill(person.email);
     await page.getByLabel(s.login.password).fill(person.password);
     await page.getByRole('button', { name: s.login.submit }).click();
@@ -335,6 +342,7 @@ test('walk 2: a phone change to the receipt, with step-up and the notices', asyn
 
     await heading(s.phoneChange.reviewHeading);
     await check('check and confirm');
+    await readmeShot('phone-change');
     await text(person.newPhone.slice(-4));
     await page.getByRole('button', { name: s.phoneChange.confirm }).click();
     await heading(s.phoneChange.doneHeading);
