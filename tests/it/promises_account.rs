@@ -1195,7 +1195,9 @@ async fn a_hundred_wrong_passwords_lock_the_account_until_a_password_reset() {
         "{page}"
     );
     assert!(page.contains("Reset your password"));
-    let mail = server.wait_for_messages(email, "is paused", 1).await;
+    let mail = server
+        .wait_for_messages(email, "is locked until you reset your password", 1)
+        .await;
     assert_eq!(mail.len(), 1);
     // The e-mail says what really lifts the lock (a password reset, not waiting) and links it.
     assert!(
