@@ -686,8 +686,14 @@ async fn new_device_alert_is_sent_once_and_this_wasnt_me_ends_sessions() {
     let sent = alerts(&server).await;
     assert_eq!(sent.len(), 1, "a new device");
     // The test client names no browser a person would know; never its raw user agent.
-    assert!(sent[0].body.contains("An unknown browser"), "names the browser");
-    assert!(!sent[0].body.contains("VerityTest"), "not the raw user agent");
+    assert!(
+        sent[0].body.contains("An unknown browser"),
+        "names the browser"
+    );
+    assert!(
+        !sent[0].body.contains("VerityTest"),
+        "not the raw user agent"
+    );
     assert!(sent[0].body.contains("127.0.0.1"), "names the IP");
 
     let home = second.get_ok("/").await;
