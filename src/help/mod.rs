@@ -232,6 +232,35 @@ mod tests {
 
     use super::*;
 
+    /// The pages' links into the help centre (`/help/<slug>`) name articles that exist.
+    #[test]
+    fn every_help_link_in_the_templates_names_an_article() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut links = 0;
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            for part in text.split("href=\"/help/").skip(1) {
+                let slug: String = part
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-')
+                    .collect();
+                if slug.is_empty() {
+                    continue; // a slug filled in by the template (the index)
+                }
+                links += 1;
+                assert!(
+                    ARTICLES.iter().any(|a| a.slug == slug),
+                    "{} links /help/{slug}, which isn't an article",
+                    entry.path().display()
+                );
+            }
+        }
+        assert!(
+            links >= 4,
+            "the lock, lost-phone and phone pages link their articles"
+        );
+    }
+
     fn slugs_on_disk(lang: Lang) -> BTreeSet<String> {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
             .join("help")
