@@ -2,11 +2,6 @@
 ## recommendation of a second one, backup codes, and "I don't have my phone".
 
 # Step indicator (USWDS): its fixed words, and the steps of enrolment at the first sign-in.
-mfa-steps-label = Progress
-mfa-steps-step = Step
-mfa-steps-of = of { $count }
-mfa-steps-done = completed
-mfa-steps-not-done = not completed
 mfa-step-choose = Choose a method
 mfa-step-set-up = Set it up
 mfa-step-backup = Add a backup method

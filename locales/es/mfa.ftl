@@ -2,11 +2,6 @@
 ## método, la recomendación de un segundo, los códigos de respaldo y "No tengo mi teléfono".
 
 # Indicador de pasos (USWDS): sus palabras fijas y los pasos de la inscripción.
-mfa-steps-label = Progreso
-mfa-steps-step = Paso
-mfa-steps-of = de { $count }
-mfa-steps-done = completado
-mfa-steps-not-done = sin completar
 mfa-step-choose = Elija un método
 mfa-step-set-up = Configúrelo
 mfa-step-backup = Agregue un método de respaldo

@@ -15,7 +15,7 @@ use crate::i18n::Message;
 use crate::local_time::LocalTime;
 use crate::mfa::methods::PhoneChannel;
 use crate::mfa::phone;
-use crate::web::auth::{lock_page, see_other, Lock};
+use crate::web::auth::{locked_out, see_other};
 use crate::web::browser::{login_cookie, Browser};
 use crate::web::common::{code_problem_text, code_status, enc, send_problem_text};
 use crate::web::guards::{safe_return_path, step_up_redirect, CsrfForm, SensitiveChange, SignedIn};
@@ -161,22 +161,11 @@ pub async fn step_up_submit(
                 .finish())
         }
         // The same lock pages as signing in, with the same way out; back here afterwards.
-        SignInOutcome::TryAgainLater { wait_secs } => render_status(
-            &lock_page(browser, Lock::Tries { wait_secs }, step_up_link(&return_to)),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        SignInOutcome::AccountLocked { wait_secs } => render_status(
-            &lock_page(
-                browser,
-                Lock::Paused { wait_secs },
-                step_up_link(&return_to),
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        SignInOutcome::LockedUntilRecovered => render_status(
-            &lock_page(browser, Lock::UntilReset, step_up_link(&return_to)),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        outcome @ (SignInOutcome::TryAgainLater { .. }
+        | SignInOutcome::AccountLocked { .. }
+        | SignInOutcome::LockedUntilRecovered) => {
+            locked_out(browser, &outcome, step_up_link(&return_to))
+        }
         _ => render_status(
             &StepUpPage {
                 layout: browser.layout_for("step-up-heading"),

@@ -353,20 +353,26 @@ pub async fn login_submit(
             page.notice = Some(browser.t("login-confirm-first"));
             render_status(&page, StatusCode::FORBIDDEN)
         }
-        SignInOutcome::TryAgainLater { wait_secs } => render_status(
-            &lock_page(&browser, Lock::Tries { wait_secs }, retry_link),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        SignInOutcome::AccountLocked { wait_secs } => render_status(
-            &lock_page(&browser, Lock::Paused { wait_secs }, retry_link),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
-        SignInOutcome::LockedUntilRecovered => render_status(
-            &lock_page(&browser, Lock::UntilReset, retry_link),
-            StatusCode::TOO_MANY_REQUESTS,
-        ),
+        SignInOutcome::TryAgainLater { .. }
+        | SignInOutcome::AccountLocked { .. }
+        | SignInOutcome::LockedUntilRecovered => locked_out(&browser, &outcome, retry_link),
         SignInOutcome::Disabled => Err(AppError::refused("login-disabled")),
     }
+}
+
+/// The lock page (429) for a password refused by a lock: signing in and step-up show the same
+/// one, with the same way out. Any other outcome is not a lock: an internal error.
+pub fn locked_out(browser: &Browser, outcome: &SignInOutcome, retry_link: String) -> PageResult {
+    let lock = match *outcome {
+        SignInOutcome::TryAgainLater { wait_secs } => Lock::Tries { wait_secs },
+        SignInOutcome::AccountLocked { wait_secs } => Lock::Paused { wait_secs },
+        SignInOutcome::LockedUntilRecovered => Lock::UntilReset,
+        _ => return Err(AppError::Internal(anyhow::anyhow!("not a lock"))),
+    };
+    render_status(
+        &lock_page(browser, lock, retry_link),
+        StatusCode::TOO_MANY_REQUESTS,
+    )
 }
 
 /// Why sign-in is refused for a while. Each lock page says what the e-mail about it says (if

@@ -22,34 +22,33 @@ use crate::web::common::{
     whole_minutes,
 };
 use crate::web::guards::{safe_return_path, CsrfForm, SensitiveChange, SignedIn};
+use crate::web::page_parts::Steps;
 use crate::web::pages::*;
 use crate::web::time_zone::local_time;
 use crate::Ctx;
 
 /// The steps of enrolment at the first sign-in: choose a method, set it up, add a backup one.
-pub fn enrolment_steps(lang: Lang, current: usize) -> FlowSteps {
-    FlowSteps {
-        labels: vec![
-            lang.t("mfa-step-choose"),
-            lang.t("mfa-step-set-up"),
-            lang.t("mfa-step-backup"),
-        ],
+pub fn enrolment_steps(lang: Lang, current: usize) -> Steps {
+    Steps::new(
+        lang,
+        &["mfa-step-choose", "mfa-step-set-up", "mfa-step-backup"],
         current,
-    }
+    )
 }
 
 /// The steps of changing or adding a phone number: confirm it's you, the new number, its
 /// code, check and confirm.
-pub fn phone_change_steps(lang: Lang, current: usize) -> FlowSteps {
-    FlowSteps {
-        labels: vec![
-            lang.t("phone-step-confirm-you"),
-            lang.t("phone-step-number"),
-            lang.t("phone-step-code"),
-            lang.t("phone-step-review"),
+pub fn phone_change_steps(lang: Lang, current: usize) -> Steps {
+    Steps::new(
+        lang,
+        &[
+            "phone-step-confirm-you",
+            "phone-step-number",
+            "phone-step-code",
+            "phone-step-review",
         ],
         current,
-    }
+    )
 }
 
 /// Is this sign-in flow the step-up in front of a phone change?

@@ -1,5 +1,5 @@
 //! Pieces several pages show: where a person is in a multi-step flow (USWDS step indicator,
-//! `templates/auth_steps.html`) and every problem of a submitted form at once (USWDS error
+//! `templates/steps.html`) and every problem of a submitted form at once (USWDS error
 //! summary, `templates/auth_error_summary.html`).
 
 use crate::accounts::signup::FieldError;

@@ -315,37 +315,6 @@ pub struct MethodLink {
     pub label: String,
 }
 
-/// A USWDS step indicator: where the person is in a multi-step flow ("Step 2 of 4"), each
-/// step named.
-pub struct FlowSteps {
-    /// Each step's name, in order, in the page's language.
-    pub labels: Vec<String>,
-    /// The step this page is, counted from 1.
-    pub current: usize,
-}
-
-impl FlowSteps {
-    pub fn total(&self) -> i64 {
-        i64::try_from(self.labels.len()).unwrap_or(i64::MAX)
-    }
-
-    pub fn current_label(&self) -> &str {
-        self.labels
-            .get(self.current.saturating_sub(1))
-            .map(String::as_str)
-            .unwrap_or("")
-    }
-
-    /// (label, done, current) for each step.
-    pub fn segments(&self) -> Vec<(&str, bool, bool)> {
-        self.labels
-            .iter()
-            .enumerate()
-            .map(|(i, l)| (l.as_str(), i + 1 < self.current, i + 1 == self.current))
-            .collect()
-    }
-}
-
 #[derive(Template)]
 #[template(path = "mfa_challenge.html")]
 pub struct MfaChallengePage {
@@ -366,7 +335,7 @@ pub struct MfaChallengePage {
     /// This challenge is a password reset's second factor.
     pub is_reset: bool,
     /// The first step of a phone change (a step-up for it).
-    pub steps: Option<FlowSteps>,
+    pub steps: Option<crate::web::page_parts::Steps>,
     /// Where "Cancel" leads (a step-up: back to the account), if anywhere.
     pub cancel_href: Option<String>,
 }
@@ -402,7 +371,7 @@ pub struct CooldownPhone {
 #[template(path = "mfa_setup.html")]
 pub struct MfaSetupPage {
     pub layout: Layout,
-    pub steps: Option<FlowSteps>,
+    pub steps: Option<crate::web::page_parts::Steps>,
 }
 
 #[derive(Template)]
@@ -419,7 +388,7 @@ pub struct MfaPhonePage {
     /// `error` is about the number typed (the field is marked).
     pub number_invalid: bool,
     pub notice: Option<String>,
-    pub steps: Option<FlowSteps>,
+    pub steps: Option<crate::web::page_parts::Steps>,
 }
 
 #[derive(Template)]
@@ -434,7 +403,7 @@ pub struct MfaTotpPage {
     pub form_action: String,
     /// Where "Cancel" leads.
     pub back_href: String,
-    pub steps: Option<FlowSteps>,
+    pub steps: Option<crate::web::page_parts::Steps>,
 }
 
 #[derive(Template)]
@@ -446,7 +415,7 @@ pub struct MfaBackupCodesPage {
     /// Where "I've saved my codes" goes: a POST during enrolment, a link afterwards.
     pub done_action: String,
     pub done_is_form: bool,
-    pub steps: Option<FlowSteps>,
+    pub steps: Option<crate::web::page_parts::Steps>,
 }
 
 /// Right after the first second factor: a second one is recommended, or "Skip for now".
@@ -463,7 +432,7 @@ pub struct MfaAnotherPage {
     pub next_encoded: String,
     /// How long a new or changed phone can't reset a password on its own.
     pub cooldown_hours: i64,
-    pub steps: Option<FlowSteps>,
+    pub steps: Option<crate::web::page_parts::Steps>,
 }
 
 #[derive(Template)]
@@ -654,7 +623,7 @@ pub struct PhoneChangePage {
     pub notice: Option<String>,
     /// When the change was made (the receipt).
     pub receipt: Option<String>,
-    pub steps: Option<FlowSteps>,
+    pub steps: Option<crate::web::page_parts::Steps>,
 }
 
 impl PhoneChangePage {
