@@ -21,6 +21,7 @@ pub mod mfa;
 pub mod net;
 pub mod notify;
 pub mod oauth;
+pub mod proofing;
 pub mod recovery;
 pub mod storage;
 pub mod support;

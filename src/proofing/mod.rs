@@ -1,0 +1,4 @@
+//! Identity proofing (IAL2): the verification record and its steps, the document parsers,
+//! the pluggable vendor checks, and the verified claims relying parties receive.
+
+pub mod document;
