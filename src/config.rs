@@ -119,6 +119,8 @@ pub struct Settings {
     pub notify: NotifySettings,
     /// Support tickets and the management API (`/admin/api/v1`).
     pub support: SupportSettings,
+    /// Identity verification (IAL2): vendors, limits, retention.
+    pub proofing: ProofingSettings,
 }
 
 /// Every security number of DESIGN.md, with its default.
@@ -273,6 +275,7 @@ impl Default for Settings {
             security: Security::default(),
             notify: NotifySettings::default(),
             support: SupportSettings::default(),
+            proofing: ProofingSettings::default(),
         }
     }
 }
@@ -473,6 +476,7 @@ impl Settings {
             bail!("security.password_failures_hard_limit may not exceed 100 (NIST 63B)");
         }
         self.notify.validate()?;
+        self.proofing.validate(self.env)?;
         Ok(())
     }
 
@@ -650,6 +654,139 @@ impl Default for SupportSettings {
             hours: Default::default(),
             status_message: Default::default(),
         }
+    }
+}
+
+/// Which implementation one proofing check uses.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum VendorKind {
+    /// Deterministic stand-in: "magic" inputs choose the branch (README, "Mock vendors").
+    Mock,
+    /// The JSON contract to a vendor gateway (README, "Vendor gateway contract").
+    Http,
+}
+
+/// `[proofing]`: identity verification. Env: `VERITY_PROOFING__MAX_ATTEMPTS=3`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ProofingSettings {
+    /// Offer identity verification at all (`acr_values` IAL2, `verified_claims`, the console).
+    pub enabled: bool,
+    pub document_vendor: VendorKind,
+    pub selfie_vendor: VendorKind,
+    pub records_vendor: VendorKind,
+    pub state_id_vendor: VendorKind,
+    pub phone_vendor: VendorKind,
+    /// Base URL of the vendor gateway (`http` checks POST to `{base}/document`, `/selfie`,
+    /// `/records`, `/state-id`, `/phone`).
+    pub http_base_url: Option<String>,
+    /// Sent as `Authorization: Bearer …` to the gateway.
+    pub http_api_key: Option<String>,
+    /// Whole-request timeout of one gateway call.
+    pub http_timeout_secs: u64,
+    /// Extra tries after a network error or timeout (never after an answer, good or bad).
+    pub http_retries: u32,
+    /// Vendor attempts charged per person per `attempt_window_hours`.
+    pub max_attempts: u32,
+    pub attempt_window_hours: u64,
+    /// Different identities (SSN or document number) tried from one account or one IP within
+    /// `attempt_window_hours` before a fraud flag is raised.
+    pub identities_per_window: u32,
+    /// Largest upload accepted, in bytes, and the pixel bounds of a photo.
+    pub image_max_bytes: usize,
+    pub image_max_pixels_side: u32,
+    pub image_min_pixels_side: u32,
+    /// Days document images and the selfie are kept after their check (0: deleted as soon as
+    /// the check has run).
+    pub image_retention_days: u64,
+    /// An unfinished verification is abandoned after this many days.
+    pub unfinished_ttl_days: u64,
+    /// The version of the consent text shown on the start page (recorded with the consent).
+    pub consent_version: String,
+}
+
+impl Default for ProofingSettings {
+    fn default() -> Self {
+        ProofingSettings {
+            enabled: true,
+            document_vendor: VendorKind::Mock,
+            selfie_vendor: VendorKind::Mock,
+            records_vendor: VendorKind::Mock,
+            state_id_vendor: VendorKind::Mock,
+            phone_vendor: VendorKind::Mock,
+            http_base_url: None,
+            http_api_key: None,
+            http_timeout_secs: 15,
+            http_retries: 2,
+            max_attempts: 5,
+            attempt_window_hours: 24,
+            identities_per_window: 3,
+            image_max_bytes: 10 * 1024 * 1024,
+            image_max_pixels_side: 8000,
+            image_min_pixels_side: 300,
+            image_retention_days: 0,
+            unfinished_ttl_days: 30,
+            consent_version: "2026-11".into(),
+        }
+    }
+}
+
+impl ProofingSettings {
+    pub fn kinds(&self) -> [VendorKind; 5] {
+        [
+            self.document_vendor,
+            self.selfie_vendor,
+            self.records_vendor,
+            self.state_id_vendor,
+            self.phone_vendor,
+        ]
+    }
+
+    /// Mock checks pass for made-up people: never in production.
+    pub fn validate(&self, env: RunMode) -> anyhow::Result<()> {
+        if self.enabled && env == RunMode::Production && self.kinds().contains(&VendorKind::Mock)
+        {
+            bail!(
+                "production mode can't use mock proofing vendors: set proofing.*_vendor = \"http\" \
+                 or proofing.enabled = false"
+            );
+        }
+        if self.kinds().contains(&VendorKind::Http) {
+            let Some(base) = self.http_base_url.as_deref() else {
+                bail!("an http proofing vendor needs proofing.http_base_url");
+            };
+            let url = url::Url::parse(base).context("proofing.http_base_url is not a URL")?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("proofing.http_base_url must be http or https");
+            }
+            if env == RunMode::Production && url.scheme() != "https" {
+                bail!("production mode needs an https proofing.http_base_url");
+            }
+        }
+        if !(1..=120).contains(&self.http_timeout_secs) || self.http_retries > 5 {
+            bail!("proofing.http_timeout_secs must be 1 to 120 and http_retries at most 5");
+        }
+        if self.max_attempts == 0 || self.attempt_window_hours == 0 || self.identities_per_window == 0
+        {
+            bail!(
+                "proofing.max_attempts, attempt_window_hours and identities_per_window must be at \
+                 least 1"
+            );
+        }
+        if self.image_max_bytes < 64 * 1024
+            || self.image_min_pixels_side == 0
+            || self.image_max_pixels_side < self.image_min_pixels_side
+        {
+            bail!(
+                "proofing.image_max_bytes must be at least 65536, and image_min_pixels_side at \
+                 least 1 and below image_max_pixels_side"
+            );
+        }
+        if self.unfinished_ttl_days == 0 || self.consent_version.trim().is_empty() {
+            bail!("proofing.unfinished_ttl_days must be at least 1 and consent_version set");
+        }
+        Ok(())
     }
 }
 

@@ -2,3 +2,4 @@
 //! the pluggable vendor checks, and the verified claims relying parties receive.
 
 pub mod document;
+pub mod vendors;
