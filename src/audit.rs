@@ -159,6 +159,24 @@ pub enum Kind {
     ClientDeleted,
     /// The token-signing key was rotated.
     SigningKeyRotated,
+    /// Identity verification started (consent recorded with its text version).
+    IdentityVerificationStarted,
+    /// A proofing step's check passed (detail: check, vendor).
+    IdentityCheckPassed,
+    /// A proofing step's check refused (detail: check, reason).
+    IdentityCheckFailed,
+    /// A proofing vendor gave no usable answer; the attempt was not charged.
+    IdentityVendorUnavailable,
+    /// The identity verification finished: the account holds IAL2.
+    IdentityVerified,
+    /// The verification finished but a fraud flag holds it for review.
+    IdentityVerificationHeld,
+    /// The verified identity data was removed (by the person or an operator).
+    IdentityVerificationRemoved,
+    /// A fraud signal was recorded on a verification.
+    ProofingFlagRaised,
+    /// An operator cleared or confirmed a fraud flag.
+    ProofingFlagResolved,
 }
 
 impl Kind {
@@ -218,6 +236,15 @@ impl Kind {
         Kind::ClientSecretRotated,
         Kind::ClientDeleted,
         Kind::SigningKeyRotated,
+        Kind::IdentityVerificationStarted,
+        Kind::IdentityCheckPassed,
+        Kind::IdentityCheckFailed,
+        Kind::IdentityVendorUnavailable,
+        Kind::IdentityVerified,
+        Kind::IdentityVerificationHeld,
+        Kind::IdentityVerificationRemoved,
+        Kind::ProofingFlagRaised,
+        Kind::ProofingFlagResolved,
     ];
 
     /// The name stored in `audit_events.kind`.
@@ -278,6 +305,15 @@ impl Kind {
             Kind::ClientSecretRotated => "client_secret_rotated",
             Kind::ClientDeleted => "client_deleted",
             Kind::SigningKeyRotated => "signing_key_rotated",
+            Kind::IdentityVerificationStarted => "identity_verification_started",
+            Kind::IdentityCheckPassed => "identity_check_passed",
+            Kind::IdentityCheckFailed => "identity_check_failed",
+            Kind::IdentityVendorUnavailable => "identity_vendor_unavailable",
+            Kind::IdentityVerified => "identity_verified",
+            Kind::IdentityVerificationHeld => "identity_verification_held",
+            Kind::IdentityVerificationRemoved => "identity_verification_removed",
+            Kind::ProofingFlagRaised => "proofing_flag_raised",
+            Kind::ProofingFlagResolved => "proofing_flag_resolved",
         }
     }
 

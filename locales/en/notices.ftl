@@ -291,3 +291,25 @@ notice-account-deleted-body =
     Your { $site } account and the personal data in it were deleted by our support team.
 
     If you didn't ask for this, contact { $site } support: { $help }
+
+## Identity verification
+
+notice-identity-verified-subject = Your identity was verified with { $site }
+notice-identity-verified-body =
+    Your { $site } account now holds a verified identity (checked on { $when }). Apps you allow can now receive your verified name, birth date and address.
+
+    If you did not verify your identity, open this link right away:
+
+    { $link }
+notice-identity-verified-sms = { $site }: your identity was verified on { $when }. Not you? { $link }
+notice-identity-removed-subject = Your verified identity was removed from { $site }
+notice-identity-removed-body =
+    { $by ->
+        [support] Support removed the verified identity data from your { $site } account on { $when }.
+       *[you] The verified identity data was removed from your { $site } account on { $when }.
+    } Apps that need a verified identity will ask you to verify again.
+
+    If you did not expect this, open this link right away:
+
+    { $link }
+notice-identity-removed-sms = { $site }: your verified identity data was removed on { $when }. Not you? { $link }

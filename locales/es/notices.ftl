@@ -290,3 +290,25 @@ notice-account-deleted-body =
     Nuestro equipo de asistencia eliminó su cuenta de { $site } y los datos personales que contenía.
 
     Si usted no lo pidió, comuníquese con el equipo de asistencia de { $site }: { $help }
+
+## Verificación de identidad
+
+notice-identity-verified-subject = Su identidad fue verificada con { $site }
+notice-identity-verified-body =
+    Su cuenta de { $site } ahora tiene una identidad verificada (comprobada el { $when }). Las aplicaciones que usted autorice ahora pueden recibir su nombre, fecha de nacimiento y dirección verificados.
+
+    Si usted no verificó su identidad, abra este enlace de inmediato:
+
+    { $link }
+notice-identity-verified-sms = { $site }: su identidad fue verificada el { $when }. ¿No fue usted? { $link }
+notice-identity-removed-subject = Se eliminó su identidad verificada de { $site }
+notice-identity-removed-body =
+    { $by ->
+        [support] El servicio de asistencia eliminó los datos de identidad verificada de su cuenta de { $site } el { $when }.
+       *[you] Se eliminaron los datos de identidad verificada de su cuenta de { $site } el { $when }.
+    } Las aplicaciones que necesiten una identidad verificada le pedirán que la verifique de nuevo.
+
+    Si no esperaba este cambio, abra este enlace de inmediato:
+
+    { $link }
+notice-identity-removed-sms = { $site }: los datos de su identidad verificada se eliminaron el { $when }. ¿No fue usted? { $link }

@@ -115,7 +115,18 @@ fn reading(row: Row) -> Reading {
         Kind::UserDisabled => says("activity-account-disabled", false, Nothing),
         Kind::UserEnabled => says("activity-account-enabled", false, Nothing),
         Kind::UserUnlocked => says("activity-account-unlocked", false, Nothing),
+        Kind::IdentityVerificationStarted => {
+            says("activity-identity-verification-started", true, Nothing)
+        }
+        Kind::IdentityVerified => says("activity-identity-verified", true, Nothing),
+        Kind::IdentityVerificationHeld => says("activity-identity-held", false, Nothing),
+        Kind::IdentityVerificationRemoved => says("activity-identity-removed", true, Nothing),
         Kind::UserDeleted
+        | Kind::IdentityCheckPassed
+        | Kind::IdentityCheckFailed
+        | Kind::IdentityVendorUnavailable
+        | Kind::ProofingFlagRaised
+        | Kind::ProofingFlagResolved
         | Kind::ServiceNoticeCreated
         | Kind::ClientRegistered
         | Kind::ClientCreated

@@ -169,6 +169,19 @@ pub enum Notice {
         body: String,
     },
     AccountDeleted,
+
+    // Identity verification.
+    /// The account now holds a verified identity.
+    IdentityVerified {
+        at: NaiveDateTime,
+        not_me_link: String,
+    },
+    /// The verified identity data was removed, by the person or by support.
+    IdentityRemoved {
+        at: NaiveDateTime,
+        by_support: bool,
+        not_me_link: String,
+    },
 }
 
 /// A notice written out for one channel: `subject` is the e-mail's subject (for texts and
@@ -261,6 +274,8 @@ impl Notice {
             Notice::SupportReply { .. } => "support_reply",
             Notice::Service { .. } => "service",
             Notice::AccountDeleted => "account_deleted",
+            Notice::IdentityVerified { .. } => "identity_verified",
+            Notice::IdentityRemoved { .. } => "identity_removed",
         }
     }
 
@@ -393,6 +408,16 @@ impl Notice {
                 "notice-account-deleted-subject",
                 "notice-account-deleted-body",
             ),
+            Notice::IdentityVerified { .. } => email_and_sms(
+                "notice-identity-verified-subject",
+                "notice-identity-verified-body",
+                "notice-identity-verified-sms",
+            ),
+            Notice::IdentityRemoved { .. } => email_and_sms(
+                "notice-identity-removed-subject",
+                "notice-identity-removed-body",
+                "notice-identity-removed-sms",
+            ),
         }
     }
 
@@ -519,6 +544,18 @@ impl Notice {
             Notice::Service { subject, body } => {
                 vec![("subject", text(subject)), ("body", text(body))]
             }
+            Notice::IdentityVerified { at, not_me_link } => {
+                vec![("when", text(&when(at))), ("link", text(not_me_link))]
+            }
+            Notice::IdentityRemoved {
+                at,
+                by_support,
+                not_me_link,
+            } => vec![
+                ("when", text(&when(at))),
+                ("by", text(if *by_support { "support" } else { "you" })),
+                ("link", text(not_me_link)),
+            ],
         }
     }
 
@@ -871,6 +908,15 @@ pub(crate) mod tests {
                 body: "Tonight.".into(),
             },
             Notice::AccountDeleted,
+            Notice::IdentityVerified {
+                at: at(),
+                not_me_link: link.clone(),
+            },
+            Notice::IdentityRemoved {
+                at: at(),
+                by_support: true,
+                not_me_link: link.clone(),
+            },
         ];
         // A new variant must be added to the list above: this match reminds whoever adds one.
         for n in &all {
@@ -904,13 +950,15 @@ pub(crate) mod tests {
                 | Notice::SupportReceived { .. }
                 | Notice::SupportReply { .. }
                 | Notice::Service { .. }
-                | Notice::AccountDeleted => {}
+                | Notice::AccountDeleted
+                | Notice::IdentityVerified { .. }
+                | Notice::IdentityRemoved { .. } => {}
             }
         }
         all
     }
 
-    const KINDS: usize = 30;
+    const KINDS: usize = 32;
 
     #[test]
     fn every_notice_renders_nonempty_text_in_both_languages_on_each_of_its_channels() {

@@ -3,3 +3,4 @@
 
 pub mod document;
 pub mod vendors;
+pub mod records;

@@ -55,6 +55,8 @@ diesel::table! {
         subject_type -> Text,
         sector_identifier -> Nullable<Text>,
         registered_dynamically -> Bool,
+        ial2_allowed -> Bool,
+        verified_claims -> Text,
     }
 }
 
@@ -287,6 +289,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    identity_data_keys (user_id) {
+        user_id -> Text,
+        wrapped_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    identity_verifications (id) {
+        id -> Text,
+        user_id -> Text,
+        status -> Text,
+        step -> Text,
+        version -> Integer,
+        origin_client_id -> Nullable<Text>,
+        consent_at -> Timestamp,
+        consent_version -> Text,
+        document_type -> Nullable<Text>,
+        document_issuer -> Nullable<Text>,
+        document_expiry -> Nullable<Text>,
+        document_number_hash -> Nullable<Text>,
+        ssn_hash -> Nullable<Text>,
+        pii -> Nullable<Text>,
+        checks -> Text,
+        last_failure -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        verified_at -> Nullable<Timestamp>,
+        expires_at -> Timestamp,
+        removed_at -> Nullable<Timestamp>,
+        removed_by -> Nullable<Text>,
+        removed_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    proofing_images (id) {
+        id -> Text,
+        verification_id -> Text,
+        kind -> Text,
+        content_type -> Text,
+        sealed -> Text,
+        created_at -> Timestamp,
+        discard_after -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    proofing_attempts (id) {
+        id -> Text,
+        verification_id -> Text,
+        user_id -> Text,
+        ip -> Nullable<Text>,
+        check_kind -> Text,
+        vendor -> Text,
+        outcome -> Text,
+        charged -> Bool,
+        identity_hash -> Nullable<Text>,
+        transcript -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    proofing_flags (id) {
+        id -> Text,
+        verification_id -> Text,
+        user_id -> Text,
+        kind -> Text,
+        detail -> Text,
+        holds -> Bool,
+        status -> Text,
+        resolution_reason -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(identity_verifications -> users (user_id));
+diesel::joinable!(proofing_images -> identity_verifications (verification_id));
+diesel::joinable!(proofing_attempts -> identity_verifications (verification_id));
+diesel::joinable!(proofing_flags -> identity_verifications (verification_id));
+
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(account_resets -> users (user_id));
 diesel::joinable!(support_replies -> support_tickets (ticket_id));
@@ -304,6 +392,11 @@ diesel::joinable!(email_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    identity_data_keys,
+    identity_verifications,
+    proofing_images,
+    proofing_attempts,
+    proofing_flags,
     browser_sessions,
     clients,
     consents,

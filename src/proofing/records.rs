@@ -1,0 +1,1071 @@
+//! The durable side of proofing: verification records, the person's data key, uploaded
+//! images, vendor attempts and fraud flags. Synchronous diesel over one connection; the
+//! flow (`proofing::flow`) calls these inside `Db::run`.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
+
+use crate::crypto::MasterKey;
+use crate::proofing::document::{Address, DocumentFields, DocumentType};
+use crate::storage::db::{serialize_on, write_tx, DbConn};
+use crate::storage::schema::{
+    identity_data_keys, identity_verifications, proofing_attempts, proofing_flags, proofing_images,
+};
+
+/// Where a verification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    InProgress,
+    Verified,
+    /// A fraud flag waits for an operator; the verification does not count meanwhile.
+    Held,
+    /// An operator confirmed fraud.
+    Failed,
+    Removed,
+    /// Not finished within `proofing.unfinished_ttl_days`.
+    Abandoned,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::InProgress => "in_progress",
+            Status::Verified => "verified",
+            Status::Held => "held",
+            Status::Failed => "failed",
+            Status::Removed => "removed",
+            Status::Abandoned => "abandoned",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "in_progress" => Status::InProgress,
+            "verified" => Status::Verified,
+            "held" => Status::Held,
+            "failed" => Status::Failed,
+            "removed" => Status::Removed,
+            "abandoned" => Status::Abandoned,
+            _ => return None,
+        })
+    }
+    pub const ALL: [Status; 6] = [
+        Status::InProgress,
+        Status::Verified,
+        Status::Held,
+        Status::Failed,
+        Status::Removed,
+        Status::Abandoned,
+    ];
+}
+
+/// The page an unfinished verification is on. Each step accepts only its own submission, so
+/// steps can't be skipped or replayed. The later paths (a trusted referee, a letter by mail)
+/// are further steps after `Review` beside `Phone`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    Document,
+    Selfie,
+    Ssn,
+    Review,
+    Phone,
+    PhoneCode,
+    Done,
+}
+
+impl Step {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Document => "document",
+            Step::Selfie => "selfie",
+            Step::Ssn => "ssn",
+            Step::Review => "review",
+            Step::Phone => "phone",
+            Step::PhoneCode => "phone_code",
+            Step::Done => "done",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Step> {
+        Some(match s {
+            "document" => Step::Document,
+            "selfie" => Step::Selfie,
+            "ssn" => Step::Ssn,
+            "review" => Step::Review,
+            "phone" => Step::Phone,
+            "phone_code" => Step::PhoneCode,
+            "done" => Step::Done,
+            _ => return None,
+        })
+    }
+}
+
+/// The vendor checks, each limited to `proofing.max_attempts` per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    Document,
+    Selfie,
+    Records,
+    StateId,
+    Phone,
+}
+
+impl CheckKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckKind::Document => "document",
+            CheckKind::Selfie => "selfie",
+            CheckKind::Records => "records",
+            CheckKind::StateId => "state_id",
+            CheckKind::Phone => "phone",
+        }
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = identity_verifications)]
+pub struct Verification {
+    pub id: String,
+    pub user_id: String,
+    pub status: String,
+    pub step: String,
+    pub version: i32,
+    pub origin_client_id: Option<String>,
+    pub consent_at: NaiveDateTime,
+    pub consent_version: String,
+    pub document_type: Option<String>,
+    pub document_issuer: Option<String>,
+    pub document_expiry: Option<String>,
+    pub document_number_hash: Option<String>,
+    pub ssn_hash: Option<String>,
+    pub pii: Option<String>,
+    pub checks: String,
+    pub last_failure: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub verified_at: Option<NaiveDateTime>,
+    pub expires_at: NaiveDateTime,
+    pub removed_at: Option<NaiveDateTime>,
+    pub removed_by: Option<String>,
+    pub removed_reason: Option<String>,
+}
+
+impl Verification {
+    pub fn status(&self) -> Option<Status> {
+        Status::parse(&self.status)
+    }
+    pub fn step(&self) -> Option<Step> {
+        Step::parse(&self.step)
+    }
+    pub fn document_type(&self) -> Option<DocumentType> {
+        self.document_type
+            .as_deref()
+            .and_then(DocumentType::from_ida_name)
+    }
+    pub fn document_expiry(&self) -> Option<NaiveDate> {
+        self.document_expiry
+            .as_deref()
+            .and_then(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+    }
+    /// The checks that passed, as `{check: vendor}`.
+    pub fn passed_checks(&self) -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(&self.checks).unwrap_or_default()
+    }
+}
+
+/// The personal data of one verification, sealed under the person's data key.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Pii {
+    /// The document's fields as cross-checked (barcode or MRZ against the vendor's reading).
+    #[serde(default)]
+    pub document: Option<DocumentFields>,
+    /// Where the person lives: the document's address unless they corrected it.
+    #[serde(default)]
+    pub address: Option<Address>,
+    /// Nine digits.
+    #[serde(default)]
+    pub ssn: Option<String>,
+    /// E.164, once the phone step has confirmed it.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The number the phone step is confirming.
+    #[serde(default)]
+    pub pending_phone: Option<String>,
+}
+
+// ---- the person's data key -------------------------------------------------------------
+
+fn data_key_context(user_id: &str) -> String {
+    format!("identity_data_keys.wrapped_key:{user_id}")
+}
+
+/// The person's data key, made on first use. Call inside a write transaction.
+pub fn data_key_or_create(
+    conn: &mut DbConn,
+    master: &MasterKey,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<MasterKey> {
+    if let Some(key) = data_key(conn, master, user_id)? {
+        return Ok(key);
+    }
+    let key = MasterKey::generate();
+    let wrapped = master.encrypt(key.to_base64().as_bytes(), &data_key_context(user_id))?;
+    diesel::insert_into(identity_data_keys::table)
+        .values((
+            identity_data_keys::user_id.eq(user_id),
+            identity_data_keys::wrapped_key.eq(wrapped),
+            identity_data_keys::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(key)
+}
+
+pub fn data_key(
+    conn: &mut DbConn,
+    master: &MasterKey,
+    user_id: &str,
+) -> anyhow::Result<Option<MasterKey>> {
+    let wrapped: Option<String> = identity_data_keys::table
+        .find(user_id)
+        .select(identity_data_keys::wrapped_key)
+        .first(conn)
+        .optional()?;
+    let Some(wrapped) = wrapped else {
+        return Ok(None);
+    };
+    let plain = master.decrypt(&wrapped, &data_key_context(user_id))?;
+    let text = Zeroizing::new(String::from_utf8(plain.to_vec())?);
+    Ok(Some(MasterKey::from_base64(&text)?))
+}
+
+fn pii_context(verification_id: &str) -> String {
+    format!("identity_verifications.pii:{verification_id}")
+}
+
+pub fn seal_pii(key: &MasterKey, verification_id: &str, pii: &Pii) -> anyhow::Result<String> {
+    let json = Zeroizing::new(serde_json::to_vec(pii)?);
+    key.encrypt(&json, &pii_context(verification_id))
+}
+
+pub fn open_pii(key: &MasterKey, v: &Verification) -> anyhow::Result<Pii> {
+    match &v.pii {
+        None => Ok(Pii::default()),
+        Some(sealed) => {
+            let plain = key.decrypt(sealed, &pii_context(&v.id))?;
+            Ok(serde_json::from_slice(&plain)?)
+        }
+    }
+}
+
+/// Reads a verification's personal data (empty when the key is gone).
+pub fn read_pii(conn: &mut DbConn, master: &MasterKey, v: &Verification) -> anyhow::Result<Pii> {
+    match data_key(conn, master, &v.user_id)? {
+        Some(key) => open_pii(&key, v),
+        None => Ok(Pii::default()),
+    }
+}
+
+// ---- verifications ------------------------------------------------------------------------
+
+pub fn by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<Verification>> {
+    Ok(identity_verifications::table
+        .find(id)
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The person's newest verification, whatever its status.
+pub fn latest_for(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Option<Verification>> {
+    Ok(identity_verifications::table
+        .filter(identity_verifications::user_id.eq(user_id))
+        .order(identity_verifications::created_at.desc())
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The person's unfinished verification, if one is under way and not yet abandoned.
+pub fn unfinished_for(
+    conn: &mut DbConn,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<Verification>> {
+    Ok(identity_verifications::table
+        .filter(identity_verifications::user_id.eq(user_id))
+        .filter(identity_verifications::status.eq(Status::InProgress.as_str()))
+        .filter(identity_verifications::expires_at.gt(now))
+        .order(identity_verifications::created_at.desc())
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Serialises everything that reads-then-writes one person's proofing state (PostgreSQL
+/// advisory lock; SQLite's `BEGIN IMMEDIATE` already does). Call inside a write transaction.
+pub fn lock_person(conn: &mut DbConn, user_id: &str) -> diesel::QueryResult<()> {
+    serialize_on(conn, &format!("proofing:{user_id}"))
+}
+
+/// Starts a verification, or returns the one already under way (one at a time per person).
+pub fn start(
+    conn: &mut DbConn,
+    user_id: &str,
+    origin_client_id: Option<&str>,
+    consent_version: &str,
+    now: NaiveDateTime,
+    unfinished_ttl: chrono::Duration,
+) -> anyhow::Result<Verification> {
+    write_tx(conn, |conn| {
+        lock_person(conn, user_id)?;
+        // Older unfinished ones that ran out of time are marked, so operators see them.
+        diesel::update(
+            identity_verifications::table
+                .filter(identity_verifications::user_id.eq(user_id))
+                .filter(identity_verifications::status.eq(Status::InProgress.as_str()))
+                .filter(identity_verifications::expires_at.le(now)),
+        )
+        .set((
+            identity_verifications::status.eq(Status::Abandoned.as_str()),
+            identity_verifications::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+        if let Some(v) = unfinished_for(conn, user_id, now)? {
+            return Ok(v);
+        }
+        let v = Verification {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user_id.to_string(),
+            status: Status::InProgress.as_str().into(),
+            step: Step::Document.as_str().into(),
+            version: 0,
+            origin_client_id: origin_client_id.map(str::to_string),
+            consent_at: now,
+            consent_version: consent_version.to_string(),
+            document_type: None,
+            document_issuer: None,
+            document_expiry: None,
+            document_number_hash: None,
+            ssn_hash: None,
+            pii: None,
+            checks: "{}".into(),
+            last_failure: None,
+            created_at: now,
+            updated_at: now,
+            verified_at: None,
+            expires_at: now + unfinished_ttl,
+            removed_at: None,
+            removed_by: None,
+            removed_reason: None,
+        };
+        diesel::insert_into(identity_verifications::table)
+            .values(&v)
+            .execute(conn)?;
+        Ok(v)
+    })
+}
+
+/// Writes `v` back only if nobody moved it since it was read (same `version`), bumping the
+/// version. False: another request advanced it first; nothing was written.
+pub fn save_if_unchanged(
+    conn: &mut DbConn,
+    v: &Verification,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let n = diesel::update(
+        identity_verifications::table
+            .filter(identity_verifications::id.eq(&v.id))
+            .filter(identity_verifications::version.eq(v.version)),
+    )
+    .set((
+        identity_verifications::status.eq(&v.status),
+        identity_verifications::step.eq(&v.step),
+        identity_verifications::version.eq(v.version + 1),
+        identity_verifications::document_type.eq(&v.document_type),
+        identity_verifications::document_issuer.eq(&v.document_issuer),
+        identity_verifications::document_expiry.eq(&v.document_expiry),
+        identity_verifications::document_number_hash.eq(&v.document_number_hash),
+        identity_verifications::ssn_hash.eq(&v.ssn_hash),
+        identity_verifications::pii.eq(&v.pii),
+        identity_verifications::checks.eq(&v.checks),
+        identity_verifications::last_failure.eq(&v.last_failure),
+        identity_verifications::updated_at.eq(now),
+        identity_verifications::verified_at.eq(v.verified_at),
+        identity_verifications::removed_at.eq(v.removed_at),
+        identity_verifications::removed_by.eq(&v.removed_by),
+        identity_verifications::removed_reason.eq(&v.removed_reason),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Records only why a step refused (does not move the version: a refusal advances nothing).
+pub fn note_failure(
+    conn: &mut DbConn,
+    verification_id: &str,
+    reason: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    diesel::update(identity_verifications::table.find(verification_id))
+        .set((
+            identity_verifications::last_failure.eq(reason),
+            identity_verifications::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+// ---- the verified identity relying parties receive ----------------------------------------
+
+/// An IAL2 verification that counts: what the `verified_claims` builder reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifiedIdentity {
+    pub verification_id: String,
+    /// UTC.
+    pub verified_at: NaiveDateTime,
+    pub document_type: DocumentType,
+    pub document_issuer: String,
+    pub document_expiry: Option<NaiveDate>,
+    pub given_name: String,
+    pub middle_name: Option<String>,
+    pub family_name: String,
+    pub birthdate: NaiveDate,
+    pub address: Address,
+    pub ssn: String,
+    pub phone: Option<String>,
+    /// `{check: vendor}` of every check that passed.
+    pub checks: serde_json::Map<String, serde_json::Value>,
+}
+
+pub const TRUST_FRAMEWORK: &str = "nist_800_63A";
+pub const ASSURANCE_LEVEL: &str = "ial2";
+
+/// The person's verification if one counts now: verified, not removed, not on hold, and
+/// newer than an account reset that asked for it to be redone (`identity_reverify_at`).
+pub fn current_verified(
+    conn: &mut DbConn,
+    master: &MasterKey,
+    user_id: &str,
+) -> anyhow::Result<Option<VerifiedIdentity>> {
+    let reverify_at: Option<Option<NaiveDateTime>> = crate::storage::schema::users::table
+        .find(user_id)
+        .select(crate::storage::schema::users::identity_reverify_at)
+        .first(conn)
+        .optional()?;
+    let Some(reverify_at) = reverify_at else {
+        return Ok(None);
+    };
+    let v: Option<Verification> = identity_verifications::table
+        .filter(identity_verifications::user_id.eq(user_id))
+        .filter(identity_verifications::status.eq(Status::Verified.as_str()))
+        .filter(identity_verifications::removed_at.is_null())
+        .order(identity_verifications::verified_at.desc())
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(v) = v else { return Ok(None) };
+    let Some(verified_at) = v.verified_at else {
+        return Ok(None);
+    };
+    if reverify_at.is_some_and(|r| r >= verified_at) {
+        return Ok(None);
+    }
+    let pii = read_pii(conn, master, &v)?;
+    let (Some(doc), Some(ssn)) = (pii.document, pii.ssn) else {
+        return Ok(None);
+    };
+    let Some(document_type) = v.document_type() else {
+        return Ok(None);
+    };
+    Ok(Some(VerifiedIdentity {
+        verification_id: v.id.clone(),
+        verified_at,
+        document_type,
+        document_issuer: v.document_issuer.clone().unwrap_or_default(),
+        document_expiry: v.document_expiry(),
+        given_name: doc.given_name,
+        middle_name: doc.middle_name,
+        family_name: doc.family_name,
+        birthdate: doc.birthdate,
+        address: pii.address.or(doc.address).unwrap_or_default(),
+        ssn,
+        phone: pii.phone,
+        checks: v.passed_checks(),
+    }))
+}
+
+// ---- images ---------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageKind {
+    Front,
+    Back,
+    Selfie,
+}
+
+impl ImageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageKind::Front => "front",
+            ImageKind::Back => "back",
+            ImageKind::Selfie => "selfie",
+        }
+    }
+}
+
+fn image_context(verification_id: &str, kind: ImageKind) -> String {
+    format!("proofing_images:{verification_id}:{}", kind.as_str())
+}
+
+/// Keeps one image (replacing an earlier one of the same kind), sealed under the data key.
+pub fn store_image(
+    conn: &mut DbConn,
+    key: &MasterKey,
+    verification_id: &str,
+    kind: ImageKind,
+    content_type: &str,
+    bytes: &[u8],
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let sealed = key.encrypt(bytes, &image_context(verification_id, kind))?;
+    diesel::delete(
+        proofing_images::table
+            .filter(proofing_images::verification_id.eq(verification_id))
+            .filter(proofing_images::kind.eq(kind.as_str())),
+    )
+    .execute(conn)?;
+    diesel::insert_into(proofing_images::table)
+        .values((
+            proofing_images::id.eq(uuid::Uuid::new_v4().to_string()),
+            proofing_images::verification_id.eq(verification_id),
+            proofing_images::kind.eq(kind.as_str()),
+            proofing_images::content_type.eq(content_type),
+            proofing_images::sealed.eq(sealed),
+            proofing_images::created_at.eq(now),
+            proofing_images::discard_after.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An image kept for a later check: (content type, bytes).
+pub fn load_image(
+    conn: &mut DbConn,
+    key: &MasterKey,
+    verification_id: &str,
+    kind: ImageKind,
+) -> anyhow::Result<Option<(String, Zeroizing<Vec<u8>>)>> {
+    let row: Option<(String, String)> = proofing_images::table
+        .filter(proofing_images::verification_id.eq(verification_id))
+        .filter(proofing_images::kind.eq(kind.as_str()))
+        .filter(proofing_images::discard_after.is_null())
+        .select((proofing_images::content_type, proofing_images::sealed))
+        .first(conn)
+        .optional()?;
+    let Some((content_type, sealed)) = row else {
+        return Ok(None);
+    };
+    let bytes = key.decrypt(&sealed, &image_context(verification_id, kind))?;
+    Ok(Some((content_type, bytes)))
+}
+
+/// Its check has run: the images go now (retention 0) or after the retention days.
+pub fn retire_images(
+    conn: &mut DbConn,
+    verification_id: &str,
+    retention_days: u64,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    if retention_days == 0 {
+        diesel::delete(
+            proofing_images::table.filter(proofing_images::verification_id.eq(verification_id)),
+        )
+        .execute(conn)?;
+    } else {
+        diesel::update(
+            proofing_images::table
+                .filter(proofing_images::verification_id.eq(verification_id))
+                .filter(proofing_images::discard_after.is_null()),
+        )
+        .set(
+            proofing_images::discard_after
+                .eq(now + chrono::Duration::days(retention_days as i64)),
+        )
+        .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Deletes retired images whose retention has run out; returns how many.
+pub fn purge_retired_images(conn: &mut DbConn, now: NaiveDateTime) -> anyhow::Result<usize> {
+    Ok(diesel::delete(
+        proofing_images::table
+            .filter(proofing_images::discard_after.is_not_null())
+            .filter(proofing_images::discard_after.le(now)),
+    )
+    .execute(conn)?)
+}
+
+// ---- vendor attempts -----------------------------------------------------------------------
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = proofing_attempts)]
+pub struct Attempt {
+    pub id: String,
+    pub verification_id: String,
+    pub user_id: String,
+    pub ip: Option<String>,
+    pub check_kind: String,
+    pub vendor: String,
+    pub outcome: String,
+    pub charged: bool,
+    pub identity_hash: Option<String>,
+    pub transcript: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+/// Why an attempt can't start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// `proofing.max_attempts` used in the window; the oldest counted frees up at `retry_at`.
+    OutOfAttempts { retry_at: NaiveDateTime },
+    /// The same check of this verification is running right now (a double submit).
+    AlreadyRunning,
+}
+
+/// Reserves one charged attempt of `check` before the vendor is called, so the limit holds for
+/// concurrent requests on every node: the count and the insert happen under the person's lock.
+#[allow(clippy::too_many_arguments)]
+pub fn reserve_attempt(
+    conn: &mut DbConn,
+    verification_id: &str,
+    user_id: &str,
+    ip: Option<&str>,
+    check: CheckKind,
+    vendor: &str,
+    identity_hash: Option<&str>,
+    max_attempts: u32,
+    window: chrono::Duration,
+    running_for_at_most: chrono::Duration,
+    now: NaiveDateTime,
+) -> anyhow::Result<Result<String, Refusal>> {
+    write_tx(conn, |conn| {
+        lock_person(conn, user_id)?;
+        let running: i64 = proofing_attempts::table
+            .filter(proofing_attempts::verification_id.eq(verification_id))
+            .filter(proofing_attempts::check_kind.eq(check.as_str()))
+            .filter(proofing_attempts::outcome.eq("running"))
+            .filter(proofing_attempts::created_at.gt(now - running_for_at_most))
+            .count()
+            .get_result(conn)?;
+        if running > 0 {
+            return Ok(Err(Refusal::AlreadyRunning));
+        }
+        let counted: Vec<NaiveDateTime> = proofing_attempts::table
+            .filter(proofing_attempts::user_id.eq(user_id))
+            .filter(proofing_attempts::check_kind.eq(check.as_str()))
+            .filter(proofing_attempts::charged.eq(true))
+            .filter(proofing_attempts::created_at.gt(now - window))
+            .order(proofing_attempts::created_at.asc())
+            .select(proofing_attempts::created_at)
+            .load(conn)?;
+        if counted.len() as u64 >= u64::from(max_attempts) {
+            let oldest = counted.first().copied().unwrap_or(now);
+            return Ok(Err(Refusal::OutOfAttempts {
+                retry_at: oldest + window,
+            }));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        diesel::insert_into(proofing_attempts::table)
+            .values((
+                proofing_attempts::id.eq(&id),
+                proofing_attempts::verification_id.eq(verification_id),
+                proofing_attempts::user_id.eq(user_id),
+                proofing_attempts::ip.eq(ip),
+                proofing_attempts::check_kind.eq(check.as_str()),
+                proofing_attempts::vendor.eq(vendor),
+                proofing_attempts::outcome.eq("running"),
+                proofing_attempts::charged.eq(true),
+                proofing_attempts::identity_hash.eq(identity_hash),
+                proofing_attempts::transcript.eq(None::<String>),
+                proofing_attempts::created_at.eq(now),
+                proofing_attempts::finished_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        Ok(Ok(id))
+    })
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    Passed,
+    Failed,
+    /// No answer from the vendor: given back, not charged.
+    Unavailable,
+}
+
+impl AttemptOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttemptOutcome::Passed => "passed",
+            AttemptOutcome::Failed => "failed",
+            AttemptOutcome::Unavailable => "unavailable",
+        }
+    }
+}
+
+fn transcript_context(attempt_id: &str) -> String {
+    format!("proofing_attempts.transcript:{attempt_id}")
+}
+
+/// Closes an attempt with its sealed transcript.
+pub fn finish_attempt(
+    conn: &mut DbConn,
+    key: &MasterKey,
+    attempt_id: &str,
+    outcome: AttemptOutcome,
+    transcript: &serde_json::Value,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let sealed = key.encrypt(
+        transcript.to_string().as_bytes(),
+        &transcript_context(attempt_id),
+    )?;
+    diesel::update(proofing_attempts::table.find(attempt_id))
+        .set((
+            proofing_attempts::outcome.eq(outcome.as_str()),
+            proofing_attempts::charged.eq(outcome != AttemptOutcome::Unavailable),
+            proofing_attempts::transcript.eq(sealed),
+            proofing_attempts::finished_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn open_transcript(key: &MasterKey, attempt: &Attempt) -> Option<serde_json::Value> {
+    let sealed = attempt.transcript.as_deref()?;
+    let plain = key
+        .decrypt(sealed, &transcript_context(&attempt.id))
+        .ok()?;
+    serde_json::from_slice(&plain).ok()
+}
+
+pub fn attempts_of(conn: &mut DbConn, verification_id: &str) -> anyhow::Result<Vec<Attempt>> {
+    Ok(proofing_attempts::table
+        .filter(proofing_attempts::verification_id.eq(verification_id))
+        .order(proofing_attempts::created_at.asc())
+        .select(Attempt::as_select())
+        .load(conn)?)
+}
+
+/// Distinct identities (SSN or document hashes) tried by this person, and from this IP,
+/// within the window.
+pub fn identities_tried(
+    conn: &mut DbConn,
+    user_id: &str,
+    ip: Option<&str>,
+    since: NaiveDateTime,
+) -> anyhow::Result<(usize, usize)> {
+    let by_user: Vec<Option<String>> = proofing_attempts::table
+        .filter(proofing_attempts::user_id.eq(user_id))
+        .filter(proofing_attempts::created_at.gt(since))
+        .filter(proofing_attempts::identity_hash.is_not_null())
+        .select(proofing_attempts::identity_hash)
+        .distinct()
+        .load(conn)?;
+    let by_ip = match ip {
+        None => 0,
+        Some(ip) => {
+            let v: Vec<Option<String>> = proofing_attempts::table
+                .filter(proofing_attempts::ip.eq(ip))
+                .filter(proofing_attempts::created_at.gt(since))
+                .filter(proofing_attempts::identity_hash.is_not_null())
+                .select(proofing_attempts::identity_hash)
+                .distinct()
+                .load(conn)?;
+            v.len()
+        }
+    };
+    Ok((by_user.len(), by_ip))
+}
+
+// ---- fraud flags -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagKind {
+    /// The SSN is already verified on another account.
+    DuplicateSsn,
+    /// The document number is already verified on another account.
+    DuplicateDocument,
+    /// Many different identities tried from one account or one IP.
+    ManyIdentities,
+    /// The phone offered was added or replaced within the SIM-swap cooldown.
+    SimSwapPhone,
+}
+
+impl FlagKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FlagKind::DuplicateSsn => "duplicate_ssn",
+            FlagKind::DuplicateDocument => "duplicate_document",
+            FlagKind::ManyIdentities => "many_identities",
+            FlagKind::SimSwapPhone => "sim_swap_phone",
+        }
+    }
+    /// Duplicates are held for review, never silently accepted; the others are signals.
+    pub fn holds(self) -> bool {
+        matches!(self, FlagKind::DuplicateSsn | FlagKind::DuplicateDocument)
+    }
+}
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = proofing_flags)]
+pub struct Flag {
+    pub id: String,
+    pub verification_id: String,
+    pub user_id: String,
+    pub kind: String,
+    pub detail: String,
+    pub holds: bool,
+    pub status: String,
+    pub resolution_reason: Option<String>,
+    pub resolved_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+}
+
+/// Raises a flag unless the same kind is already open on this verification.
+pub fn raise_flag(
+    conn: &mut DbConn,
+    verification_id: &str,
+    user_id: &str,
+    kind: FlagKind,
+    detail: serde_json::Value,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let open: i64 = proofing_flags::table
+        .filter(proofing_flags::verification_id.eq(verification_id))
+        .filter(proofing_flags::kind.eq(kind.as_str()))
+        .filter(proofing_flags::status.eq("open"))
+        .count()
+        .get_result(conn)?;
+    if open > 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(proofing_flags::table)
+        .values((
+            proofing_flags::id.eq(uuid::Uuid::new_v4().to_string()),
+            proofing_flags::verification_id.eq(verification_id),
+            proofing_flags::user_id.eq(user_id),
+            proofing_flags::kind.eq(kind.as_str()),
+            proofing_flags::detail.eq(detail.to_string()),
+            proofing_flags::holds.eq(kind.holds()),
+            proofing_flags::status.eq("open"),
+            proofing_flags::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
+}
+
+pub fn flags_of(conn: &mut DbConn, verification_id: &str) -> anyhow::Result<Vec<Flag>> {
+    Ok(proofing_flags::table
+        .filter(proofing_flags::verification_id.eq(verification_id))
+        .order(proofing_flags::created_at.asc())
+        .select(Flag::as_select())
+        .load(conn)?)
+}
+
+/// Other accounts whose counting verification carries this SSN hash or document hash.
+pub fn verified_elsewhere(
+    conn: &mut DbConn,
+    user_id: &str,
+    ssn_hash: Option<&str>,
+    document_number_hash: Option<&str>,
+) -> anyhow::Result<(Vec<String>, Vec<String>)> {
+    let counting = [Status::Verified.as_str(), Status::Held.as_str()];
+    let by_ssn = match ssn_hash {
+        None => Vec::new(),
+        Some(h) => identity_verifications::table
+            .filter(identity_verifications::ssn_hash.eq(h))
+            .filter(identity_verifications::user_id.ne(user_id))
+            .filter(identity_verifications::status.eq_any(counting))
+            .select(identity_verifications::user_id)
+            .distinct()
+            .load(conn)?,
+    };
+    let by_doc = match document_number_hash {
+        None => Vec::new(),
+        Some(h) => identity_verifications::table
+            .filter(identity_verifications::document_number_hash.eq(h))
+            .filter(identity_verifications::user_id.ne(user_id))
+            .filter(identity_verifications::status.eq_any(counting))
+            .select(identity_verifications::user_id)
+            .distinct()
+            .load(conn)?,
+    };
+    Ok((by_ssn, by_doc))
+}
+
+/// Keyed hashes, so duplicates are found without keeping the numbers.
+pub fn ssn_hash(master: &MasterKey, ssn: &str) -> String {
+    crate::crypto::mac(&master.derive("verity/proofing/ssn"), ssn.as_bytes())
+}
+
+pub fn document_number_hash(master: &MasterKey, doc: &DocumentFields) -> String {
+    let normalised: String = doc
+        .document_number
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    crate::crypto::mac(
+        &master.derive("verity/proofing/document"),
+        format!("{}|{}|{}", doc.document_type.ida_name(), doc.issuer.to_ascii_uppercase(), normalised)
+            .as_bytes(),
+    )
+}
+
+// ---- removal and review ----------------------------------------------------------------------
+
+/// Removes every verification of the person and their personal data: the data key is deleted
+/// (so sealed transcripts left on attempts can no longer be read), images and sealed fields are
+/// dropped, keyed hashes cleared. `by` is `person` or an operator's client id. Returns how many
+/// verifications were removed (0: nothing to remove).
+pub fn remove_all(
+    conn: &mut DbConn,
+    user_id: &str,
+    by: &str,
+    reason: Option<&str>,
+    now: NaiveDateTime,
+) -> anyhow::Result<usize> {
+    write_tx(conn, |conn| {
+        lock_person(conn, user_id)?;
+        let ids: Vec<String> = identity_verifications::table
+            .filter(identity_verifications::user_id.eq(user_id))
+            .filter(identity_verifications::removed_at.is_null())
+            .select(identity_verifications::id)
+            .load(conn)?;
+        diesel::delete(proofing_images::table.filter(proofing_images::verification_id.eq_any(&ids)))
+            .execute(conn)?;
+        diesel::update(proofing_attempts::table.filter(proofing_attempts::user_id.eq(user_id)))
+            .set((
+                proofing_attempts::transcript.eq(None::<String>),
+                proofing_attempts::identity_hash.eq(None::<String>),
+            ))
+            .execute(conn)?;
+        let n = diesel::update(identity_verifications::table.filter(identity_verifications::id.eq_any(&ids)))
+            .set((
+                identity_verifications::status.eq(Status::Removed.as_str()),
+                identity_verifications::pii.eq(None::<String>),
+                identity_verifications::ssn_hash.eq(None::<String>),
+                identity_verifications::document_number_hash.eq(None::<String>),
+                identity_verifications::removed_at.eq(now),
+                identity_verifications::removed_by.eq(by),
+                identity_verifications::removed_reason.eq(reason),
+                identity_verifications::updated_at.eq(now),
+                identity_verifications::version.eq(identity_verifications::version + 1),
+            ))
+            .execute(conn)?;
+        diesel::delete(identity_data_keys::table.find(user_id)).execute(conn)?;
+        Ok(n)
+    })
+}
+
+/// An operator's decision on a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlagDecision {
+    /// Not fraud: the flag stops holding the verification.
+    Clear,
+    /// Fraud: the verification fails.
+    Confirm,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlagResolution {
+    /// The verification's status afterwards.
+    Resolved { flag: Flag, verification_status: Status },
+    NotFound,
+    AlreadyResolved,
+}
+
+/// Clears or confirms an open flag. Clearing the last holding flag of a held verification
+/// lets it count (verified); confirming fails it.
+pub fn resolve_flag(
+    conn: &mut DbConn,
+    flag_id: &str,
+    decision: FlagDecision,
+    reason: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<FlagResolution> {
+    write_tx(conn, |conn| {
+        let flag: Option<Flag> = proofing_flags::table
+            .find(flag_id)
+            .select(Flag::as_select())
+            .first(conn)
+            .optional()?;
+        let Some(flag) = flag else {
+            return Ok(FlagResolution::NotFound);
+        };
+        lock_person(conn, &flag.user_id)?;
+        let new_status = match decision {
+            FlagDecision::Clear => "cleared",
+            FlagDecision::Confirm => "confirmed",
+        };
+        let n = diesel::update(
+            proofing_flags::table
+                .filter(proofing_flags::id.eq(flag_id))
+                .filter(proofing_flags::status.eq("open")),
+        )
+        .set((
+            proofing_flags::status.eq(new_status),
+            proofing_flags::resolution_reason.eq(reason),
+            proofing_flags::resolved_by.eq(by),
+            proofing_flags::resolved_at.eq(now),
+        ))
+        .execute(conn)?;
+        if n == 0 {
+            return Ok(FlagResolution::AlreadyResolved);
+        }
+        let Some(mut v) = by_id(conn, &flag.verification_id)? else {
+            return Ok(FlagResolution::NotFound);
+        };
+        let still_holding: i64 = proofing_flags::table
+            .filter(proofing_flags::verification_id.eq(&v.id))
+            .filter(proofing_flags::status.eq("open"))
+            .filter(proofing_flags::holds.eq(true))
+            .count()
+            .get_result(conn)?;
+        let status = v.status().unwrap_or(Status::Failed);
+        let next = match (decision, status) {
+            (FlagDecision::Confirm, Status::Held | Status::Verified | Status::InProgress) => {
+                Status::Failed
+            }
+            (FlagDecision::Clear, Status::Held) if still_holding == 0 => Status::Verified,
+            (_, s) => s,
+        };
+        if next != status {
+            v.status = next.as_str().into();
+            if next == Status::Verified && v.verified_at.is_none() {
+                v.verified_at = Some(now);
+            }
+            save_if_unchanged(conn, &v, now)?;
+        }
+        let flag = proofing_flags::table
+            .find(flag_id)
+            .select(Flag::as_select())
+            .first(conn)?;
+        Ok(FlagResolution::Resolved {
+            flag,
+            verification_status: next,
+        })
+    })
+}
