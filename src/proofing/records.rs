@@ -825,7 +825,7 @@ impl FlagKind {
     }
 }
 
-#[derive(Queryable, Selectable, Clone, Debug)]
+#[derive(Queryable, Selectable, Clone, Debug, PartialEq, Eq)]
 #[diesel(table_name = proofing_flags)]
 pub struct Flag {
     pub id: String,
