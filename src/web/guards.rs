@@ -227,6 +227,8 @@ impl FromRequest for CsrfUpload {
                 too_large: None,
             };
             let mut parts = 0;
+            // The files of one form together: a licence's two sides.
+            let mut budget = max_file.saturating_mul(2);
             while let Some(field) = multipart.next().await {
                 let mut field = field.map_err(|e| unreadable(&e))?;
                 parts += 1;
@@ -242,7 +244,11 @@ impl FromRequest for CsrfUpload {
                     // No CSRF token first: refused before any file is read.
                     browser.check_csrf(None)?;
                 }
-                let limit = if is_file { max_file } else { UPLOAD_TEXT_MAX };
+                let limit = if is_file {
+                    max_file.min(budget)
+                } else {
+                    UPLOAD_TEXT_MAX
+                };
                 let mut bytes: Vec<u8> = Vec::new();
                 let mut over = false;
                 while let Some(chunk) = field.next().await {
@@ -258,6 +264,7 @@ impl FromRequest for CsrfUpload {
                     bytes.extend_from_slice(&chunk);
                 }
                 if is_file {
+                    budget = budget.saturating_sub(bytes.len());
                     if over {
                         out.too_large.get_or_insert(name);
                     } else if !bytes.is_empty() {
