@@ -198,17 +198,21 @@ fn locate_subfile<'a>(bytes: &'a [u8], header: &Header) -> Option<(DocumentType,
             if start < header.end || bytes.get(start..start + 2) != Some(&d.kind[..]) {
                 continue;
             }
-            // Trust the next designator's offset over this one's length: lengths are the
-            // field most often wrong, and a short one would cut elements off.
-            let end = header
+            // Trust the next subfile's start over this one's length, and the length only
+            // where it ends on a terminator: lengths are often wrong, and a short one would
+            // cut elements off.
+            let next_start = header
                 .designators
                 .get(i + 1)
                 .map(|next| base + next.offset)
                 .filter(|next| {
                     *next > start
                         && bytes.get(*next..*next + 2) == Some(&header_kind(header, i + 1))
-                })
-                .unwrap_or(bytes.len());
+                });
+            let by_length = Some(start + d.length).filter(|end| {
+                *end > start + 2 && matches!(bytes.get(end - 1), Some(&CR) | Some(&LF) | Some(&RS))
+            });
+            let end = next_start.or(by_length).unwrap_or(bytes.len());
             return Some((document_type, bytes.get(start + 2..end)?));
         }
     }
@@ -701,7 +705,8 @@ pub(crate) mod tests {
             ("DAC", "first name"),
         ] {
             // Renaming the element keeps every offset in the header right.
-            let text = VA_V10.replacen(&format!("\n{element}"), "\nZZZ", 1);
+            let text = VA_V10.replacen(element, "ZZZ", 1);
+            assert_ne!(text, VA_V10);
             assert_eq!(
                 parse(&text),
                 Err(AamvaError::MissingField { element, name }),

@@ -19,8 +19,7 @@ use image::{
 use rxing::common::{GlobalHistogramBinarizer, HybridBinarizer};
 use rxing::pdf417::{PDF417Reader, PDF417Writer};
 use rxing::{
-    BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, EncodeHints, Luma8LuminanceSource, Reader,
-    Writer,
+    BarcodeFormat, Binarizer, BinaryBitmap, DecodeHints, EncodeHints, Luma8Source, Reader, Writer,
 };
 use thiserror::Error;
 
@@ -82,6 +81,9 @@ pub fn sanitize(bytes: &[u8], limits: &ImageLimits) -> Result<CleanImage, ImageE
         return Err(ImageError::TooLarge);
     }
     let format = sniff(bytes).ok_or(ImageError::NotJpegOrPng)?;
+    if format == ImageFormat::Jpeg && !jpeg_reaches_its_end(bytes) {
+        return Err(ImageError::Unreadable);
+    }
     // The decoders are meant never to panic; this makes sure a bug in one turns into a
     // refusal of that upload rather than a failed request.
     let image = catch_unwind(AssertUnwindSafe(|| decode_upright(bytes, format, limits)))
@@ -108,6 +110,61 @@ fn sniff(bytes: &[u8]) -> Option<ImageFormat> {
         Some(ImageFormat::Png)
     } else {
         None
+    }
+}
+
+/// Whether a JPEG's segments run from its start to its end-of-image marker. The JPEG
+/// decoder fills in a file cut short with grey; a half-uploaded photo must be refused, not
+/// passed on to a vendor. (Bytes after the end marker, as some phones append, are fine.)
+fn jpeg_reaches_its_end(bytes: &[u8]) -> bool {
+    let mut pos = 2; // after SOI
+    loop {
+        if bytes.get(pos) != Some(&0xFF) {
+            return false;
+        }
+        // A marker may be preceded by any number of 0xFF fill bytes.
+        while bytes.get(pos) == Some(&0xFF) {
+            pos += 1;
+        }
+        let Some(&marker) = bytes.get(pos) else {
+            return false;
+        };
+        pos += 1;
+        match marker {
+            0xD9 => return true,
+            // Markers without a length: TEM and the restarts.
+            0x01 | 0xD0..=0xD7 => continue,
+            _ => {}
+        }
+        let Some(length) = bytes
+            .get(pos..pos + 2)
+            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        else {
+            return false;
+        };
+        if length < 2 {
+            return false;
+        }
+        pos += length;
+        if marker == 0xDA {
+            // Entropy-coded data runs to the next 0xFF that is neither a stuffed 0xFF00 nor
+            // a restart marker.
+            loop {
+                let Some(ff) = bytes
+                    .get(pos..)
+                    .and_then(|rest| rest.iter().position(|b| *b == 0xFF))
+                else {
+                    return false;
+                };
+                pos += ff;
+                match bytes.get(pos + 1) {
+                    None => return false,
+                    Some(0x00) | Some(0xD0..=0xD7) => pos += 2,
+                    Some(0xFF) => pos += 1,
+                    Some(_) => break,
+                }
+            }
+        }
     }
 }
 
@@ -210,8 +267,8 @@ const DECODE_MAX_SIDE: u32 = 2400;
 const UPSCALE_BELOW: u32 = 1600;
 
 /// Reads the PDF417 barcode in a photo of a licence's back, `None` when none can be read.
-/// Tries the picture as it is, then with another binarizer, enlarged, turned a few degrees
-/// either way (phones are rarely held square) and reduced, since real photos need it.
+/// Tries the picture as it is, then turned a few degrees either way (phones are rarely held
+/// square), enlarged, and reduced; each with two binarizers. Real photos need it.
 pub fn read_pdf417(image: &DynamicImage) -> Option<String> {
     let mut gray = image.to_luma8();
     let longest = gray.width().max(gray.height());
@@ -224,14 +281,14 @@ pub fn read_pdf417(image: &DynamicImage) -> Option<String> {
     if let Some(text) = decode_gray(&gray) {
         return Some(text);
     }
-    let longest = gray.width().max(gray.height());
-    if longest < UPSCALE_BELOW {
-        if let Some(text) = decode_gray(&scale(&gray, 2.0)) {
+    for degrees in [3.0, -3.0, 6.0, -6.0, 10.0, -10.0] {
+        if let Some(text) = decode_gray(&rotate_gray(&gray, degrees)) {
             return Some(text);
         }
     }
-    for degrees in [3.0, -3.0, 6.0, -6.0, 10.0, -10.0] {
-        if let Some(text) = decode_gray(&rotate_gray(&gray, degrees)) {
+    let longest = gray.width().max(gray.height());
+    if longest < UPSCALE_BELOW {
+        if let Some(text) = decode_gray(&scale(&gray, 2.0)) {
             return Some(text);
         }
     }
@@ -258,10 +315,9 @@ fn decode_gray(gray: &GrayImage) -> Option<String> {
 
 fn decode_with(
     gray: &GrayImage,
-    decode: impl Fn(Luma8LuminanceSource) -> Option<String>,
+    decode: impl Fn(Luma8Source<'_>) -> Option<String>,
 ) -> Option<String> {
-    let source =
-        Luma8LuminanceSource::new(gray.as_raw().clone(), gray.width(), gray.height()).ok()?;
+    let source = Luma8Source::new_with_slice(gray.as_raw(), gray.width(), gray.height()).ok()?;
     // The reader is a port of a large Java library; a bug in it must cost this image its
     // barcode, not the request.
     catch_unwind(AssertUnwindSafe(|| decode(source)))
@@ -473,6 +529,14 @@ mod tests {
     }
 
     #[test]
+    fn bytes_after_a_jpegs_end_marker_are_accepted_and_dropped() {
+        let mut jpeg = jpeg_of(&red_blue(), 90);
+        jpeg.extend_from_slice(b"SEFT trailer some phones append \xFF\xDA\x00");
+        let clean = sanitize(&jpeg, &limits()).unwrap();
+        assert!(!clean.bytes.windows(4).any(|w| w == b"SEFT"));
+    }
+
+    #[test]
     fn without_exif_the_picture_keeps_its_orientation() {
         let clean = sanitize(&jpeg_of(&red_blue(), 95), &limits()).unwrap();
         assert_eq!((clean.width, clean.height), (40, 20));
@@ -571,7 +635,14 @@ mod tests {
         let jpeg = jpeg_of(&red_blue(), 90);
         let png = png_of(&red_blue());
         for file in [&jpeg, &png] {
-            for cut in [4, 10, 30, file.len() / 3, file.len() / 2] {
+            // Past the eight bytes that say PNG; into the pixel data; short of the end
+            // marker only (a JPEG whose pixels all arrived but not its end is still cut short).
+            let near_end = if file == &jpeg {
+                file.len() - 2
+            } else {
+                file.len() - 16
+            };
+            for cut in [8, 10, 30, file.len() / 3, file.len() / 2, near_end] {
                 assert_eq!(
                     sanitize(&file[..cut], &limits()).unwrap_err(),
                     ImageError::Unreadable,
@@ -634,6 +705,24 @@ mod tests {
                 assert_eq!(parsed(&text), parsed(fixture));
             }
         }
+    }
+
+    #[test]
+    fn the_retries_read_a_barcode_the_first_pass_cannot() {
+        let fixture = ALL_FIXTURES[0];
+        let gray = render_pdf417_image(fixture).unwrap().to_luma8();
+        let turned = rotate_gray(&gray, 8.0);
+        assert_eq!(decode_gray(&turned), None, "one plain pass misses it");
+        assert_eq!(
+            read_pdf417(&DynamicImage::ImageLuma8(turned)).as_deref(),
+            Some(fixture)
+        );
+        let small = scale(&gray, 0.4);
+        assert_eq!(decode_gray(&small), None, "one plain pass misses it");
+        assert_eq!(
+            read_pdf417(&DynamicImage::ImageLuma8(small)).as_deref(),
+            Some(fixture)
+        );
     }
 
     #[test]
