@@ -527,6 +527,7 @@ async fn clean_upload(
         )));
     }
     let limits = image_limits(ctx);
+    let _permit = image_permit().await?;
     let cleaned = tokio::task::spawn_blocking(move || images::sanitize(&bytes, &limits)).await?;
     Ok(cleaned.map(|clean| {
         (
@@ -537,6 +538,20 @@ async fn clean_upload(
             Some(clean.image),
         )
     }))
+}
+
+/// Decoding photos and searching them for a barcode is the heaviest work Verity does: one
+/// at a time per core, so a burst of uploads queues instead of starving sign-ins.
+async fn image_permit() -> anyhow::Result<tokio::sync::SemaphorePermit<'static>> {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let permits = PERMITS.get_or_init(|| {
+        tokio::sync::Semaphore::new(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+        )
+    });
+    Ok(permits.acquire().await?)
 }
 
 fn norm(s: &str) -> String {
@@ -607,6 +622,7 @@ pub async fn submit_document(
             }
         };
         if let Some(pixels) = pixels {
+            let _permit = image_permit().await?;
             let text = tokio::task::spawn_blocking(move || images::read_pdf417(&pixels)).await?;
             barcode = Some(match text {
                 None => Err(DocumentProblem::BarcodeUnreadable),
