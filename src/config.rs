@@ -745,8 +745,7 @@ impl ProofingSettings {
 
     /// Mock checks pass for made-up people: never in production.
     pub fn validate(&self, env: RunMode) -> anyhow::Result<()> {
-        if self.enabled && env == RunMode::Production && self.kinds().contains(&VendorKind::Mock)
-        {
+        if self.enabled && env == RunMode::Production && self.kinds().contains(&VendorKind::Mock) {
             bail!(
                 "production mode can't use mock proofing vendors: set proofing.*_vendor = \"http\" \
                  or proofing.enabled = false"
@@ -767,7 +766,9 @@ impl ProofingSettings {
         if !(1..=120).contains(&self.http_timeout_secs) || self.http_retries > 5 {
             bail!("proofing.http_timeout_secs must be 1 to 120 and http_retries at most 5");
         }
-        if self.max_attempts == 0 || self.attempt_window_hours == 0 || self.identities_per_window == 0
+        if self.max_attempts == 0
+            || self.attempt_window_hours == 0
+            || self.identities_per_window == 0
         {
             bail!(
                 "proofing.max_attempts, attempt_window_hours and identities_per_window must be at \

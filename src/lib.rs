@@ -62,6 +62,8 @@ pub struct Ctx {
     pub outbound: Arc<net::outbound::Outbound>,
     /// The operator's logo (`site_logo`), read once at start.
     pub site_logo: Option<Arc<assets::SiteLogo>>,
+    /// The identity-proofing checks as `[proofing]` configures them.
+    pub vendors: Arc<proofing::vendors::Vendors>,
 }
 
 impl Ctx {
@@ -111,6 +113,10 @@ impl Ctx {
         let keys = Arc::new(Keys::load(db.clone(), master.clone(), clock.now()).await?);
         let passwords = Arc::new(Passwords::new(sec, settings.argon2_permits())?);
         let discovery = oauth::discovery::build(&settings, &keys.ring().algs)?;
+        let vendors = Arc::new(proofing::vendors::build(
+            &settings.proofing,
+            outbound.operator().clone(),
+        )?);
         Ok(Ctx {
             clients: Arc::new(ClientCache::new(db.clone(), Duration::from_secs(30))),
             csrf_key: Arc::new(master.derive("verity/csrf/v1")),
@@ -125,6 +131,7 @@ impl Ctx {
             discovery: Arc::new(std::sync::RwLock::new(discovery)),
             outbound,
             site_logo,
+            vendors,
         })
     }
 

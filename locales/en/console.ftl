@@ -215,3 +215,14 @@ console-profile-saved = Saved. Apps you've allowed to see your name get it the n
 console-profile-given-name = Given name
 console-profile-family-name = Family name
 console-profile-save = Save
+
+console-identity-heading = Verified identity
+console-identity-verified-on = Verified on { $when }.
+console-identity-remove = Remove my verified data
+console-identity-removed = Your verified information was removed.
+console-identity-in-progress = You started verifying your identity.
+console-identity-continue = Continue where you left off
+console-identity-held = Your verification is being reviewed. We'll email you when it's done.
+console-identity-none = Some services need to know who you are before you can use them.
+console-identity-redo = Your account was reset, so your identity needs to be verified again.
+console-identity-verify = Verify your identity

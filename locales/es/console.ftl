@@ -215,3 +215,14 @@ console-profile-saved = Guardado. Las aplicaciones a las que permitió ver su no
 console-profile-given-name = Nombre
 console-profile-family-name = Apellido
 console-profile-save = Guardar
+
+console-identity-heading = Identidad verificada
+console-identity-verified-on = Verificada el { $when }.
+console-identity-remove = Eliminar mis datos verificados
+console-identity-removed = Se eliminó su información verificada.
+console-identity-in-progress = Comenzó a verificar su identidad.
+console-identity-continue = Continuar donde lo dejó
+console-identity-held = Su verificación está en revisión. Le enviaremos un correo cuando termine.
+console-identity-none = Algunos servicios necesitan saber quién es usted antes de que pueda usarlos.
+console-identity-redo = Su cuenta se restableció, así que debe verificar su identidad de nuevo.
+console-identity-verify = Verifique su identidad

@@ -69,7 +69,7 @@ pub async fn clear_lock(ctx: &Ctx, user_id: &str) -> anyhow::Result<()> {
     ctx.store.delete(&fail_key(user_id)).await
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CodeOutcome {
     Accepted,
     /// Wrong, replayed or unknown code; `remaining` tries before the lock.
@@ -252,7 +252,7 @@ pub struct OtpChallenge {
     pub expires_at: i64,
 }
 
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SendOutcome {
     Sent,
     /// Send limit reached (per user or per number): wait this long.

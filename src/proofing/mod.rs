@@ -1,6 +1,10 @@
 //! Identity proofing (IAL2): the verification record and its steps, the document parsers,
 //! the pluggable vendor checks, and the verified claims relying parties receive.
 
+pub mod aamva;
 pub mod document;
-pub mod vendors;
+pub mod flow;
+pub mod images;
+pub mod mrz;
 pub mod records;
+pub mod vendors;

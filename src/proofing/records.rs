@@ -591,10 +591,7 @@ pub fn retire_images(
                 .filter(proofing_images::verification_id.eq(verification_id))
                 .filter(proofing_images::discard_after.is_null()),
         )
-        .set(
-            proofing_images::discard_after
-                .eq(now + chrono::Duration::days(retention_days as i64)),
-        )
+        .set(proofing_images::discard_after.eq(now + chrono::Duration::days(retention_days as i64)))
         .execute(conn)?;
     }
     Ok(())
@@ -750,9 +747,7 @@ pub fn finish_attempt(
 
 pub fn open_transcript(key: &MasterKey, attempt: &Attempt) -> Option<serde_json::Value> {
     let sealed = attempt.transcript.as_deref()?;
-    let plain = key
-        .decrypt(sealed, &transcript_context(&attempt.id))
-        .ok()?;
+    let plain = key.decrypt(sealed, &transcript_context(&attempt.id)).ok()?;
     serde_json::from_slice(&plain).ok()
 }
 
@@ -927,8 +922,13 @@ pub fn document_number_hash(master: &MasterKey, doc: &DocumentFields) -> String 
         .collect();
     crate::crypto::mac(
         &master.derive("verity/proofing/document"),
-        format!("{}|{}|{}", doc.document_type.ida_name(), doc.issuer.to_ascii_uppercase(), normalised)
-            .as_bytes(),
+        format!(
+            "{}|{}|{}",
+            doc.document_type.ida_name(),
+            doc.issuer.to_ascii_uppercase(),
+            normalised
+        )
+        .as_bytes(),
     )
 }
 
@@ -952,27 +952,31 @@ pub fn remove_all(
             .filter(identity_verifications::removed_at.is_null())
             .select(identity_verifications::id)
             .load(conn)?;
-        diesel::delete(proofing_images::table.filter(proofing_images::verification_id.eq_any(&ids)))
-            .execute(conn)?;
+        diesel::delete(
+            proofing_images::table.filter(proofing_images::verification_id.eq_any(&ids)),
+        )
+        .execute(conn)?;
         diesel::update(proofing_attempts::table.filter(proofing_attempts::user_id.eq(user_id)))
             .set((
                 proofing_attempts::transcript.eq(None::<String>),
                 proofing_attempts::identity_hash.eq(None::<String>),
             ))
             .execute(conn)?;
-        let n = diesel::update(identity_verifications::table.filter(identity_verifications::id.eq_any(&ids)))
-            .set((
-                identity_verifications::status.eq(Status::Removed.as_str()),
-                identity_verifications::pii.eq(None::<String>),
-                identity_verifications::ssn_hash.eq(None::<String>),
-                identity_verifications::document_number_hash.eq(None::<String>),
-                identity_verifications::removed_at.eq(now),
-                identity_verifications::removed_by.eq(by),
-                identity_verifications::removed_reason.eq(reason),
-                identity_verifications::updated_at.eq(now),
-                identity_verifications::version.eq(identity_verifications::version + 1),
-            ))
-            .execute(conn)?;
+        let n = diesel::update(
+            identity_verifications::table.filter(identity_verifications::id.eq_any(&ids)),
+        )
+        .set((
+            identity_verifications::status.eq(Status::Removed.as_str()),
+            identity_verifications::pii.eq(None::<String>),
+            identity_verifications::ssn_hash.eq(None::<String>),
+            identity_verifications::document_number_hash.eq(None::<String>),
+            identity_verifications::removed_at.eq(now),
+            identity_verifications::removed_by.eq(by),
+            identity_verifications::removed_reason.eq(reason),
+            identity_verifications::updated_at.eq(now),
+            identity_verifications::version.eq(identity_verifications::version + 1),
+        ))
+        .execute(conn)?;
         diesel::delete(identity_data_keys::table.find(user_id)).execute(conn)?;
         Ok(n)
     })
@@ -991,7 +995,10 @@ pub enum FlagDecision {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlagResolution {
     /// The verification's status afterwards.
-    Resolved { flag: Flag, verification_status: Status },
+    Resolved {
+        flag: Flag,
+        verification_status: Status,
+    },
     NotFound,
     AlreadyResolved,
 }

@@ -35,6 +35,19 @@ fn event_line(e: activity::Entry, time: &LocalTime) -> AccountEvent {
 
 pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> PageResult {
     let time = local_time(&ctx, &req, &me.browser).await?;
+    let (identity, identity_verified_on) = if ctx.settings.proofing.enabled {
+        use crate::proofing::flow::Standing;
+        match crate::proofing::flow::standing(&ctx, &me.session.user_id).await? {
+            Standing::None => (Some("none"), String::new()),
+            Standing::InProgress { .. } => (Some("in_progress"), String::new()),
+            Standing::Verified { at } => (Some("verified"), time.date(at)),
+            Standing::Held => (Some("held"), String::new()),
+            Standing::Redo => (Some("redo"), String::new()),
+        }
+    } else {
+        (None, String::new())
+    };
+    let identity_removed = req.query_string() == "identity=removed";
     let lang = time.lang;
     let overview = console::overview(&ctx, &me.session).await?;
     let (can_remove, needs_another_method) = (
@@ -102,6 +115,9 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> Pa
             })
             .collect(),
         time_zone: time.zone_name().to_string(),
+        identity,
+        identity_verified_on,
+        identity_removed,
     })
 }
 

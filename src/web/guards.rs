@@ -175,11 +175,120 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     }
 }
 
+/// A `multipart/form-data` upload (the identity documents and the selfie) whose CSRF field
+/// was checked before any file was read: the form puts `csrf` first, and a request whose
+/// first part isn't a valid `csrf` is refused without reading further. Sizes are bounded: each
+/// file by `proofing.image_max_bytes`, each text field by 4 KiB, at most 8 parts.
+pub struct CsrfUpload {
+    pub fields: Vec<(String, String)>,
+    /// (field name, bytes) of each file part, empty files left out.
+    pub files: Vec<(String, Vec<u8>)>,
+    /// A file was larger than the limit (its field name): the page says so.
+    pub too_large: Option<String>,
+}
+
+impl CsrfUpload {
+    pub fn field(&self, name: &str) -> &str {
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or("")
+    }
+
+    pub fn take_file(&mut self, name: &str) -> Option<Vec<u8>> {
+        let i = self.files.iter().position(|(k, _)| k == name)?;
+        Some(self.files.swap_remove(i).1)
+    }
+}
+
+const UPLOAD_TEXT_MAX: usize = 4096;
+const UPLOAD_MAX_PARTS: usize = 8;
+
+impl FromRequest for CsrfUpload {
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<CsrfUpload, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        use futures_util::StreamExt;
+        let browser = Browser::from_request(req, &mut Payload::None);
+        let max_file = req
+            .app_data::<web::Data<Ctx>>()
+            .map(|c| c.settings.proofing.image_max_bytes)
+            .unwrap_or(0);
+        let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
+        Box::pin(async move {
+            let browser = browser.await?;
+            let unreadable =
+                |e: &dyn std::fmt::Display| -> actix_web::Error { form_unreadable(e).into() };
+            let mut out = CsrfUpload {
+                fields: Vec::new(),
+                files: Vec::new(),
+                too_large: None,
+            };
+            let mut parts = 0;
+            while let Some(field) = multipart.next().await {
+                let mut field = field.map_err(|e| unreadable(&e))?;
+                parts += 1;
+                if parts > UPLOAD_MAX_PARTS {
+                    return Err(unreadable(&"too many parts"));
+                }
+                let name = field.name().unwrap_or("").to_string();
+                let is_file = field
+                    .content_disposition()
+                    .and_then(|d| d.get_filename())
+                    .is_some();
+                if parts == 1 && (name != CSRF_FIELD || is_file) {
+                    // No CSRF token first: refused before any file is read.
+                    browser.check_csrf(None)?;
+                }
+                let limit = if is_file { max_file } else { UPLOAD_TEXT_MAX };
+                let mut bytes: Vec<u8> = Vec::new();
+                let mut over = false;
+                while let Some(chunk) = field.next().await {
+                    let chunk = chunk.map_err(|e| unreadable(&e))?;
+                    if over {
+                        continue;
+                    }
+                    if bytes.len() + chunk.len() > limit {
+                        over = true;
+                        bytes = Vec::new();
+                        continue;
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                if is_file {
+                    if over {
+                        out.too_large.get_or_insert(name);
+                    } else if !bytes.is_empty() {
+                        out.files.push((name, bytes));
+                    }
+                } else {
+                    if over {
+                        return Err(unreadable(&"text field too long"));
+                    }
+                    let text = String::from_utf8(bytes).map_err(|e| unreadable(&e))?;
+                    if parts == 1 {
+                        browser.check_csrf(Some(&text))?;
+                    }
+                    out.fields.push((name, text));
+                }
+            }
+            if parts == 0 {
+                browser.check_csrf(None)?;
+            }
+            Ok(out)
+        })
+    }
+}
+
 /// The pages a `next` / `return_to` may lead to: the account console, the home page, and
 /// back into a relying party's sign-in. Never a page that acts on a GET or carries a token.
 fn is_return_target(path: &str) -> bool {
     let allowed = path == "/"
         || path == "/authorize/continue"
+        || path == "/verify"
+        || path.starts_with("/verify/")
         || path == "/account"
         || (path.starts_with("/account/") && path != "/account/emails/confirm");
     allowed

@@ -21,6 +21,7 @@ pub mod registration;
 pub mod reset;
 pub mod support;
 pub mod time_zone;
+pub mod verify;
 
 use std::net::TcpListener;
 
@@ -122,6 +123,26 @@ route_table! {
     post "/account/backup-codes" => mfa::regenerate_backup_codes,
     get "/account/backup-codes" => mfa::regenerated_backup_codes,
     get "/account/backup-codes.txt" => mfa::regenerated_backup_codes_download,
+    post "/account/identity/remove" => verify::remove,
+    get "/verify" => verify::start_page,
+    post "/verify/start" => verify::start_submit,
+    post "/verify/cancel" => verify::cancel,
+    get "/verify/document" => verify::document_page_get,
+    post "/verify/document" => verify::document_submit,
+    get "/verify/selfie" => verify::selfie_page,
+    post "/verify/selfie" => verify::selfie_submit,
+    get "/verify/ssn" => verify::ssn_page,
+    post "/verify/ssn" => verify::ssn_submit,
+    get "/verify/review" => verify::review_get,
+    post "/verify/review" => verify::review_submit,
+    post "/verify/address" => verify::address_submit,
+    get "/verify/phone" => verify::phone_get,
+    post "/verify/phone" => verify::phone_submit,
+    get "/verify/phone-code" => verify::code_get,
+    post "/verify/phone-code" => verify::code_submit,
+    post "/verify/phone-code/resend" => verify::code_resend,
+    post "/verify/phone-code/other-number" => verify::other_number,
+    get "/verify/done" => verify::done,
     get "/help" => help::index,
     get "/help/{slug}" => help::article,
     get "/support" => support::form,
@@ -268,6 +289,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
     crate::recovery::account_reset::spawn_worker(ctx.clone());
     crate::support::notices::spawn_worker(ctx.clone());
+    crate::proofing::flow::spawn_housekeeping(ctx.clone());
     let data = web::Data::new(ctx);
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();

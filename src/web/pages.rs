@@ -577,6 +577,19 @@ pub struct AccountPage {
     pub apps: Vec<AccountApp>,
     /// The IANA zone the times are in.
     pub time_zone: String,
+    /// Identity verification: None when it isn't offered; else "none", "in_progress",
+    /// "verified", "held" or "redo".
+    pub identity: Option<&'static str>,
+    /// When the identity was verified (for "verified").
+    pub identity_verified_on: String,
+    /// "Your verified information was removed" after the console's remove button.
+    pub identity_removed: bool,
+}
+
+impl AccountPage {
+    fn identity_is(&self, state: &str) -> bool {
+        self.identity == Some(state)
+    }
 }
 
 /// One problem of a form: the field's id (the summary links to `#id`) and what to do.
@@ -757,5 +770,50 @@ pub struct SupportPage {
 impl SupportPage {
     pub fn problem(&self, field: &str) -> Option<&str> {
         problem_for(&self.problems, field)
+    }
+}
+
+/// The rows of "Check your information" (already written for the page's language).
+pub struct ReviewRows {
+    pub name: String,
+    pub birthdate: String,
+    pub address: String,
+    pub ssn: String,
+    pub document: String,
+}
+
+#[derive(Template)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    pub layout: Layout,
+    /// start, document, selfie, ssn, review, phone, code, done, verified, held,
+    /// out_of_attempts, try_later.
+    pub stage: &'static str,
+    pub steps: Option<crate::web::page_parts::Steps>,
+    pub error: Option<String>,
+    /// The fields `error` is about (marked on the page).
+    pub error_fields: Vec<&'static str>,
+    /// The relying party's waiting sign-in, carried through the start page.
+    pub authz: String,
+    /// The chosen document type (`driving_permit`, `idcard`, `passport`).
+    pub doc_type: String,
+    pub review: Option<ReviewRows>,
+    pub address: crate::proofing::flow::AddressForm,
+    pub show_address_form: bool,
+    /// (id, masked number) of the account's phones.
+    pub phones: Vec<(String, String)>,
+    pub typed_phone: String,
+    pub masked_phone: String,
+    /// A time the page names (verified on…, try again after…).
+    pub when: String,
+    /// Back to the relying party's sign-in.
+    pub continue_to: Option<String>,
+    /// The mock checks accept a small text fixture instead of a photo (dev only).
+    pub fixtures_allowed: bool,
+}
+
+impl VerifyPage {
+    fn has_error(&self, field: &str) -> bool {
+        self.error_fields.contains(&field)
     }
 }

@@ -508,6 +508,10 @@ impl Browser {
         }
     }
 
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.get_abs(&format!("{}{}", self.base, path)).await
     }

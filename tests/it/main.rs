@@ -47,3 +47,4 @@ mod routes;
 mod support;
 mod timeouts;
 mod tokens;
+mod verify_flow;

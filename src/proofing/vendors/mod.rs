@@ -216,3 +216,72 @@ pub struct Vendors {
     pub state_id: Arc<dyn StateIdCheck>,
     pub phone: Arc<dyn PhoneCheck>,
 }
+
+pub mod http;
+pub mod mock;
+
+/// The five checks as `[proofing] *_vendor` chooses them. `client` is the operator client
+/// (`ctx.outbound.operator()`): no redirects, our TLS roots; the gateway calls set their own
+/// whole-request timeout (`http_timeout_secs`).
+pub fn build(
+    settings: &crate::config::ProofingSettings,
+    client: reqwest::Client,
+) -> anyhow::Result<Vendors> {
+    use crate::config::VendorKind;
+
+    let mock = Arc::new(mock::MockVendor);
+    let gateway = if settings.kinds().contains(&VendorKind::Http) {
+        Some(Arc::new(http::HttpVendor::new(settings, client)?))
+    } else {
+        None
+    };
+    // `gateway` exists whenever any check is `http`, so this never falls back to the mock.
+    let pick = |kind: VendorKind| -> anyhow::Result<Option<Arc<http::HttpVendor>>> {
+        match (kind, &gateway) {
+            (VendorKind::Mock, _) => Ok(None),
+            (VendorKind::Http, Some(g)) => Ok(Some(g.clone())),
+            (VendorKind::Http, None) => anyhow::bail!("an http proofing vendor has no gateway"),
+        }
+    };
+    Ok(Vendors {
+        document: match pick(settings.document_vendor)? {
+            Some(g) => g,
+            None => mock.clone(),
+        },
+        selfie: match pick(settings.selfie_vendor)? {
+            Some(g) => g,
+            None => mock.clone(),
+        },
+        records: match pick(settings.records_vendor)? {
+            Some(g) => g,
+            None => mock.clone(),
+        },
+        state_id: match pick(settings.state_id_vendor)? {
+            Some(g) => g,
+            None => mock.clone(),
+        },
+        phone: match pick(settings.phone_vendor)? {
+            Some(g) => g,
+            None => mock,
+        },
+    })
+}
+
+/// An SSN as a transcript or log may show it: the last four digits only.
+pub(crate) fn masked_ssn(ssn: &str) -> String {
+    let digits: Vec<char> = ssn.chars().filter(char::is_ascii_digit).collect();
+    if digits.len() < 4 {
+        return "***-**-****".into();
+    }
+    let last4: String = digits[digits.len() - 4..].iter().collect();
+    format!("***-**-{last4}")
+}
+
+/// The identity as a transcript keeps it: everything but the SSN's first five digits.
+pub(crate) fn identity_for_transcript(identity: &IdentityClaim) -> serde_json::Value {
+    let mut value = serde_json::to_value(identity).unwrap_or(serde_json::Value::Null);
+    if let Some(map) = value.as_object_mut() {
+        map.insert("ssn".into(), masked_ssn(&identity.ssn).into());
+    }
+    value
+}

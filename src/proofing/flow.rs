@@ -1,0 +1,1621 @@
+//! The `/verify` flow, one function per step: start (consent) → document → selfie → SSN →
+//! check your information (records and state ID checks) → phone (check, then a code) → done.
+//!
+//! The state is the verification record in the database (`records`). Each step loads the
+//! person's unfinished verification, refuses unless it is on that step, and writes its result
+//! only if nobody moved the record meanwhile (`records::save_if_unchanged`), so a double submit
+//! advances once. Vendor calls are reserved first (`records::reserve_attempt`, under the
+//! person's lock), so `proofing.max_attempts` holds for concurrent requests on every node; a
+//! vendor that gives no answer gives the attempt back.
+
+use std::sync::Arc;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use serde_json::json;
+
+use crate::audit::{self, Actor, Kind};
+use crate::crypto::MasterKey;
+use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
+use crate::mfa::methods::PhoneChannel;
+use crate::mfa::phone;
+use crate::notify::notices::{self, Notice, Texts};
+use crate::proofing::document::{Address, DocumentFields, DocumentType};
+use crate::proofing::records::{
+    self, AttemptOutcome, CheckKind, FlagKind, ImageKind, Pii, Refusal, Status, Step, Verification,
+};
+use crate::proofing::vendors::{
+    Checked, DocumentRequest, IdentityClaim, PhoneRequest, RecordsRequest, SelfieRequest,
+    StateIdRequest, Upload, VendorFailure,
+};
+use crate::proofing::{aamva, images, mrz};
+use crate::Ctx;
+
+/// The OTP purpose of the phone step (its own challenge, apart from sign-in's).
+const OTP_PURPOSE: &str = "proofing";
+/// A mock fixture is a few lines of JSON or YAML, never a photo.
+const FIXTURE_MAX_BYTES: usize = 16 * 1024;
+/// A vendor call that never came back stops blocking a retry after this long.
+const RUNNING_AT_MOST_SECS: i64 = 300;
+
+/// Who is acting: the signed-in person, freshly stepped up (the web layer only calls these
+/// with a `SteppedUp` session).
+pub struct Person<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub actor: &'a Actor,
+}
+
+/// Why a step did not run at all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blocked {
+    /// No verification under way: back to the start page.
+    NotStarted,
+    /// The verification is on another step (a stale page, a double submit).
+    OnStep(Step),
+    /// `proofing.max_attempts` of this check used; retry after this time.
+    OutOfAttempts { retry_at: NaiveDateTime },
+    /// The vendor gave no answer (nothing was charged): try again later.
+    TryLater,
+    /// The same check is running right now (a double submit).
+    Busy,
+}
+
+// ---- where the person stands -------------------------------------------------------------
+
+/// What `/verify` and the console show.
+#[derive(Debug, Clone)]
+pub enum Standing {
+    /// Never verified, nothing under way.
+    None,
+    InProgress {
+        step: Step,
+    },
+    Verified {
+        at: NaiveDateTime,
+    },
+    /// Finished, waiting for an operator (a duplicate SSN or document).
+    Held,
+    /// An account reset asked for verification again.
+    Redo,
+}
+
+pub async fn standing(ctx: &Ctx, user_id: &str) -> anyhow::Result<Standing> {
+    let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    ctx.db
+        .run(move |c| {
+            if let Some(v) = records::unfinished_for(c, &uid, now)? {
+                return Ok(Standing::InProgress {
+                    step: v.step().unwrap_or(Step::Document),
+                });
+            }
+            let Some(latest) = records::latest_for(c, &uid)? else {
+                return Ok(Standing::None);
+            };
+            Ok(match latest.status() {
+                Some(Status::Held) => Standing::Held,
+                Some(Status::Verified) => {
+                    let reverify: Option<NaiveDateTime> = {
+                        use diesel::prelude::*;
+                        crate::storage::schema::users::table
+                            .find(&uid)
+                            .select(crate::storage::schema::users::identity_reverify_at)
+                            .first::<Option<NaiveDateTime>>(c)
+                            .optional()?
+                            .flatten()
+                    };
+                    match latest.verified_at {
+                        Some(at) if reverify.is_none_or(|r| r < at) => Standing::Verified { at },
+                        _ => Standing::Redo,
+                    }
+                }
+                _ => Standing::None,
+            })
+        })
+        .await
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+/// The start page's "I agree, continue": records consent (time and text version) and opens a
+/// verification, or returns the one already under way. `origin_client_id`: the relying party
+/// whose IAL2 request led here.
+pub async fn start(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    origin_client_id: Option<String>,
+) -> anyhow::Result<Step> {
+    let settings = &ctx.settings.proofing;
+    let (uid, now) = (who.user_id.to_string(), ctx.clock.now());
+    let version = settings.consent_version.clone();
+    let ttl = chrono::Duration::days(settings.unfinished_ttl_days as i64);
+    let actor = who.actor.clone();
+    ctx.db
+        .run(move |c| {
+            let v = records::start(c, &uid, origin_client_id.as_deref(), &version, now, ttl)?;
+            if v.created_at == now && v.version == 0 {
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::IdentityVerificationStarted,
+                        user_id: Some(&uid),
+                        client_id: v.origin_client_id.as_deref(),
+                        detail: json!({ "verification": v.id, "consent_version": version }),
+                        actor: Some(&actor),
+                    },
+                )?;
+            }
+            Ok(v.step().unwrap_or(Step::Document))
+        })
+        .await
+}
+
+/// "Start over": the unfinished verification is abandoned (its images and data dropped).
+pub async fn cancel(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<()> {
+    let (uid, now) = (who.user_id.to_string(), ctx.clock.now());
+    ctx.db
+        .run(move |c| {
+            if let Some(mut v) = records::unfinished_for(c, &uid, now)? {
+                v.status = Status::Abandoned.as_str().into();
+                v.pii = None;
+                records::retire_images(c, &v.id, 0, now)?;
+                records::save_if_unchanged(c, &v, now)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// The unfinished verification on `step` with its personal data, or why not.
+struct OnStep {
+    v: Verification,
+    key: Arc<MasterKey>,
+    pii: Pii,
+}
+
+async fn on_step(ctx: &Ctx, user_id: &str, step: Step) -> anyhow::Result<Result<OnStep, Blocked>> {
+    let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    let master = ctx.master.clone();
+    ctx.db
+        .run(move |c| {
+            let Some(v) = records::unfinished_for(c, &uid, now)? else {
+                return Ok(Err(Blocked::NotStarted));
+            };
+            let current = v.step().unwrap_or(Step::Document);
+            if current != step {
+                return Ok(Err(Blocked::OnStep(current)));
+            }
+            let key = crate::storage::db::write_tx(c, |c| {
+                records::data_key_or_create(c, &master, &uid, now)
+            })?;
+            let pii = records::open_pii(&key, &v)?;
+            Ok(Ok(OnStep {
+                v,
+                key: Arc::new(key),
+                pii,
+            }))
+        })
+        .await
+}
+
+/// Writes the step's result if the record is still as it was read. False: another request
+/// moved it first.
+async fn advance(
+    ctx: &Ctx,
+    mut v: Verification,
+    key: &MasterKey,
+    pii: &Pii,
+    next: Step,
+) -> anyhow::Result<bool> {
+    v.pii = Some(records::seal_pii(key, &v.id, pii)?);
+    v.step = next.as_str().into();
+    v.last_failure = None;
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |c| records::save_if_unchanged(c, &v, now))
+        .await
+}
+
+fn add_check(v: &mut Verification, check: &str, vendor: &str) {
+    let mut checks = v.passed_checks();
+    checks.insert(check.into(), json!(vendor));
+    v.checks = serde_json::Value::Object(checks).to_string();
+}
+
+// ---- vendor attempts -----------------------------------------------------------------------
+
+/// Runs one vendor check: reserve a charged attempt, call, close the attempt with its sealed
+/// transcript. A [`VendorFailure`] is given back (not charged).
+async fn attempt<T, F>(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    on: &OnStep,
+    check: CheckKind,
+    vendor: &'static str,
+    identity_hash: Option<String>,
+    call: F,
+) -> anyhow::Result<Result<(T, String), Blocked>>
+where
+    F: std::future::Future<Output = Checked<T>>,
+    T: Send + 'static,
+{
+    let p = &ctx.settings.proofing;
+    let (vid, uid, ip) = (
+        on.v.id.clone(),
+        who.user_id.to_string(),
+        who.actor.limit_key(),
+    );
+    let (max, window) = (
+        p.max_attempts,
+        chrono::Duration::hours(p.attempt_window_hours as i64),
+    );
+    let now = ctx.clock.now();
+    let hash = identity_hash.clone();
+    let reserved = ctx
+        .db
+        .run(move |c| {
+            records::reserve_attempt(
+                c,
+                &vid,
+                &uid,
+                Some(&ip),
+                check,
+                vendor,
+                hash.as_deref(),
+                max,
+                window,
+                chrono::Duration::seconds(RUNNING_AT_MOST_SECS),
+                now,
+            )
+        })
+        .await?;
+    let attempt_id = match reserved {
+        Ok(id) => id,
+        Err(Refusal::OutOfAttempts { retry_at }) => {
+            return Ok(Err(Blocked::OutOfAttempts { retry_at }))
+        }
+        Err(Refusal::AlreadyRunning) => return Ok(Err(Blocked::Busy)),
+    };
+    if identity_hash.is_some() {
+        many_identities_signal(ctx, who, &on.v).await?;
+    }
+    let answer = call.await;
+    let (outcome_for_log, transcript, result) = match answer {
+        Ok(a) => (None, a.transcript, Some(a.result)),
+        Err(VendorFailure { reason, transcript }) => (Some(reason), transcript, None),
+    };
+    let (key, aid, now) = (on.key.clone(), attempt_id.clone(), ctx.clock.now());
+    let outcome = if result.is_some() {
+        // The caller decides pass or fail; provisionally "failed" until it says otherwise.
+        AttemptOutcome::Failed
+    } else {
+        AttemptOutcome::Unavailable
+    };
+    ctx.db
+        .run(move |c| records::finish_attempt(c, &key, &aid, outcome, &transcript, now))
+        .await?;
+    match result {
+        Some(r) => Ok(Ok((r, attempt_id))),
+        None => {
+            let (uid, vid, actor) = (who.user_id.to_string(), on.v.id.clone(), who.actor.clone());
+            let reason = outcome_for_log.unwrap_or_default();
+            tracing::warn!(check = check.as_str(), vendor, reason = %reason, "proofing vendor gave no answer");
+            ctx.db
+                .run(move |c| {
+                    audit::record(
+                        c,
+                        now,
+                        audit::Event {
+                            kind: Kind::IdentityVendorUnavailable,
+                            user_id: Some(&uid),
+                            client_id: None,
+                            detail: json!({ "verification": vid, "check": check.as_str(), "vendor": vendor, "reason": reason }),
+                            actor: Some(&actor),
+                        },
+                    )
+                })
+                .await?;
+            Ok(Err(Blocked::TryLater))
+        }
+    }
+}
+
+/// The attempt passed: mark it so (operators count outcomes).
+async fn mark_passed(ctx: &Ctx, attempt_id: &str) -> anyhow::Result<()> {
+    use diesel::prelude::*;
+    let aid = attempt_id.to_string();
+    ctx.db
+        .run(move |c| {
+            diesel::update(crate::storage::schema::proofing_attempts::table.find(&aid))
+                .set(crate::storage::schema::proofing_attempts::outcome.eq("passed"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+}
+
+/// A step refused: keep why, for operators, and audit it.
+async fn refused(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    v: &Verification,
+    check: &str,
+    reason: &str,
+) -> anyhow::Result<()> {
+    let (vid, uid, actor, now) = (
+        v.id.clone(),
+        who.user_id.to_string(),
+        who.actor.clone(),
+        ctx.clock.now(),
+    );
+    let (check, reason) = (check.to_string(), reason.to_string());
+    ctx.db
+        .run(move |c| {
+            records::note_failure(c, &vid, &format!("{check}:{reason}"), now)?;
+            audit::record(
+                c,
+                now,
+                audit::Event {
+                    kind: Kind::IdentityCheckFailed,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: json!({ "verification": vid, "check": check, "reason": reason }),
+                    actor: Some(&actor),
+                },
+            )
+        })
+        .await
+}
+
+async fn passed(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    v: &Verification,
+    check: &str,
+    vendor: &str,
+) -> anyhow::Result<()> {
+    let (vid, uid, actor, now) = (
+        v.id.clone(),
+        who.user_id.to_string(),
+        who.actor.clone(),
+        ctx.clock.now(),
+    );
+    let (check, vendor) = (check.to_string(), vendor.to_string());
+    ctx.db
+        .run(move |c| {
+            audit::record(
+                c,
+                now,
+                audit::Event {
+                    kind: Kind::IdentityCheckPassed,
+                    user_id: Some(&uid),
+                    client_id: None,
+                    detail: json!({ "verification": vid, "check": check, "vendor": vendor }),
+                    actor: Some(&actor),
+                },
+            )
+        })
+        .await
+}
+
+/// Many different identities tried from one account or one IP: a signal for operators.
+async fn many_identities_signal(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    v: &Verification,
+) -> anyhow::Result<()> {
+    let p = &ctx.settings.proofing;
+    let since = ctx.clock.now() - chrono::Duration::hours(p.attempt_window_hours as i64);
+    let limit = p.identities_per_window as usize;
+    let (uid, ip, vid, now) = (
+        who.user_id.to_string(),
+        who.actor.limit_key(),
+        v.id.clone(),
+        ctx.clock.now(),
+    );
+    ctx.db
+        .run(move |c| {
+            let (by_user, by_ip) = records::identities_tried(c, &uid, Some(&ip), since)?;
+            if by_user > limit || by_ip > limit {
+                raise(
+                    c,
+                    &vid,
+                    &uid,
+                    FlagKind::ManyIdentities,
+                    json!({ "from_account": by_user, "from_ip": by_ip }),
+                    now,
+                )?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+fn raise(
+    c: &mut crate::storage::db::DbConn,
+    verification_id: &str,
+    user_id: &str,
+    kind: FlagKind,
+    detail: serde_json::Value,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    if records::raise_flag(c, verification_id, user_id, kind, detail.clone(), now)? {
+        audit::record(
+            c,
+            now,
+            audit::Event {
+                kind: Kind::ProofingFlagRaised,
+                user_id: Some(user_id),
+                client_id: None,
+                detail: json!({ "verification": verification_id, "flag": kind.as_str(), "detail": detail }),
+                actor: None,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+// ---- document --------------------------------------------------------------------------------
+
+/// What the document page sends: the document type and the raw files.
+pub struct DocumentUpload {
+    pub document_type: DocumentType,
+    pub front: Vec<u8>,
+    pub back: Option<Vec<u8>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Front,
+    Back,
+}
+
+/// Why a document was refused, each with plain advice on the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentProblem {
+    /// The file itself (too big, not a photo, unreadable…).
+    Image(Side, images::ImageError),
+    /// A licence or ID needs its back.
+    BackMissing,
+    /// No barcode could be read from the back.
+    BarcodeUnreadable,
+    /// The barcode was read but does not hold valid licence data.
+    BarcodeInvalid,
+    /// The passport's machine-readable zone is missing or its check digits are wrong.
+    MrzInvalid,
+    /// The sides disagree (fields named).
+    Mismatch(Vec<&'static str>),
+    Expired,
+    /// The vendor judged it not genuine.
+    NotAuthentic,
+    /// The document says it is another type than the one chosen.
+    WrongType,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentOutcome {
+    Passed,
+    Refused(DocumentProblem),
+    Blocked(Blocked),
+}
+
+fn image_limits(ctx: &Ctx) -> images::ImageLimits {
+    let p = &ctx.settings.proofing;
+    images::ImageLimits {
+        max_bytes: p.image_max_bytes,
+        max_width: p.image_max_pixels_side,
+        max_height: p.image_max_pixels_side,
+        min_width: p.image_min_pixels_side,
+        min_height: p.image_min_pixels_side,
+    }
+}
+
+/// A photo made safe (decoded within limits, re-encoded without metadata), or a mock fixture
+/// when the check is the mock and the file is short text.
+async fn clean_upload(
+    ctx: &Ctx,
+    bytes: Vec<u8>,
+    fixtures_allowed: bool,
+) -> anyhow::Result<Result<(Upload, Option<image::DynamicImage>), images::ImageError>> {
+    if fixtures_allowed && bytes.len() <= FIXTURE_MAX_BYTES && images::is_probably_text(&bytes) {
+        return Ok(Ok((
+            Upload {
+                bytes,
+                content_type: "text/plain".into(),
+            },
+            None,
+        )));
+    }
+    let limits = image_limits(ctx);
+    let cleaned = tokio::task::spawn_blocking(move || images::sanitize(&bytes, &limits)).await?;
+    Ok(cleaned.map(|clean| {
+        (
+            Upload {
+                bytes: clean.bytes,
+                content_type: clean.content_type.to_string(),
+            },
+            Some(clean.image),
+        )
+    }))
+}
+
+fn norm(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_uppercase)
+        .collect()
+}
+
+/// The fields both readings must agree on.
+fn disagreements(a: &DocumentFields, b: &DocumentFields) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    // First names: compare the first word (one side may carry the middle name).
+    let first = |s: &str| norm(s.split_whitespace().next().unwrap_or(""));
+    if first(&a.given_name) != first(&b.given_name) {
+        out.push("given_name");
+    }
+    if norm(&a.family_name) != norm(&b.family_name) {
+        out.push("family_name");
+    }
+    if a.birthdate != b.birthdate {
+        out.push("birthdate");
+    }
+    if norm(&a.document_number) != norm(&b.document_number) {
+        out.push("document_number");
+    }
+    if a.expiry != b.expiry {
+        out.push("expiry");
+    }
+    out
+}
+
+pub async fn submit_document(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    upload: DocumentUpload,
+) -> anyhow::Result<DocumentOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::Document).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(DocumentOutcome::Blocked(b)),
+    };
+    let vendor = ctx.vendors.document.clone();
+    let fixtures = vendor.vendor() == "mock";
+    let document_type = upload.document_type;
+    let (front, _) = match clean_upload(ctx, upload.front, fixtures).await? {
+        Ok(u) => u,
+        Err(e) => {
+            return Ok(DocumentOutcome::Refused(DocumentProblem::Image(
+                Side::Front,
+                e,
+            )))
+        }
+    };
+    // The back is read by Verity itself: its barcode, decoded here, never by the vendor alone.
+    let mut back: Option<Upload> = None;
+    let mut barcode: Option<Result<DocumentFields, DocumentProblem>> = None;
+    if document_type.has_back() {
+        let Some(raw_back) = upload.back.filter(|b| !b.is_empty()) else {
+            return Ok(DocumentOutcome::Refused(DocumentProblem::BackMissing));
+        };
+        let (cleaned, pixels) = match clean_upload(ctx, raw_back, fixtures).await? {
+            Ok(u) => u,
+            Err(e) => {
+                return Ok(DocumentOutcome::Refused(DocumentProblem::Image(
+                    Side::Back,
+                    e,
+                )))
+            }
+        };
+        if let Some(pixels) = pixels {
+            let text = tokio::task::spawn_blocking(move || images::read_pdf417(&pixels)).await?;
+            barcode = Some(match text {
+                None => Err(DocumentProblem::BarcodeUnreadable),
+                Some(t) => aamva::parse(&t)
+                    .map(|a| a.fields)
+                    .map_err(|_| DocumentProblem::BarcodeInvalid),
+            });
+        }
+        back = Some(cleaned);
+    }
+    let request = DocumentRequest {
+        reference: on.v.id.clone(),
+        document_type,
+        front: front.clone(),
+        back,
+    };
+    let vendor_name = vendor.vendor();
+    let call = async move { vendor.check_document(&request).await };
+    let (result, attempt_id) =
+        match attempt(ctx, who, &on, CheckKind::Document, vendor_name, None, call).await? {
+            Ok(r) => r,
+            Err(b) => return Ok(DocumentOutcome::Blocked(b)),
+        };
+    // A mock fixture stands in for the photographed barcode with its own text.
+    if barcode.is_none() && document_type.has_back() {
+        barcode = Some(match result.barcode_text.as_deref() {
+            None => Err(DocumentProblem::BarcodeUnreadable),
+            Some(t) => aamva::parse(t)
+                .map(|a| a.fields)
+                .map_err(|_| DocumentProblem::BarcodeInvalid),
+        });
+    }
+    let today = ctx.clock.now().date();
+    let problem = |p: DocumentProblem| Ok(DocumentOutcome::Refused(p));
+    if !result.authentic {
+        refused(ctx, who, &on.v, "document", "not_authentic").await?;
+        return problem(DocumentProblem::NotAuthentic);
+    }
+    // The reading everything is checked against: the barcode (licence, ID) or the MRZ
+    // (passport), whichever side supplied its text.
+    let reference: DocumentFields = if document_type.has_back() {
+        match barcode.unwrap_or(Err(DocumentProblem::BarcodeUnreadable)) {
+            Ok(f) => f,
+            Err(p) => {
+                refused(ctx, who, &on.v, "barcode", &format!("{p:?}")).await?;
+                return problem(p);
+            }
+        }
+    } else {
+        let mrz_text = result.mrz.clone().unwrap_or_default();
+        match mrz::find_td3(&mrz_text, today) {
+            Some(td3) => td3.fields,
+            None => {
+                refused(ctx, who, &on.v, "mrz", "invalid").await?;
+                return problem(DocumentProblem::MrzInvalid);
+            }
+        }
+    };
+    let type_matches = match document_type {
+        DocumentType::Passport => reference.document_type == DocumentType::Passport,
+        _ => reference.document_type != DocumentType::Passport,
+    };
+    if !type_matches {
+        refused(ctx, who, &on.v, "document", "wrong_type").await?;
+        return problem(DocumentProblem::WrongType);
+    }
+    if let Some(ocr) = &result.fields {
+        let differ = disagreements(&reference, ocr);
+        if !differ.is_empty() {
+            refused(
+                ctx,
+                who,
+                &on.v,
+                "document",
+                &format!("mismatch:{}", differ.join(",")),
+            )
+            .await?;
+            return problem(DocumentProblem::Mismatch(differ));
+        }
+    }
+    if reference.expiry < today {
+        refused(ctx, who, &on.v, "document", "expired").await?;
+        return problem(DocumentProblem::Expired);
+    }
+    mark_passed(ctx, &attempt_id).await?;
+    let mut v = on.v.clone();
+    let mut pii = on.pii.clone();
+    let doc_hash = records::document_number_hash(&ctx.master, &reference);
+    v.document_type = Some(reference.document_type.ida_name().into());
+    v.document_issuer = Some(reference.issuer.clone());
+    v.document_expiry = Some(reference.expiry.format("%Y-%m-%d").to_string());
+    v.document_number_hash = Some(doc_hash.clone());
+    add_check(&mut v, "document", vendor_name);
+    add_check(
+        &mut v,
+        if document_type.has_back() {
+            "barcode"
+        } else {
+            "mrz"
+        },
+        "verity",
+    );
+    pii.address = reference.address.clone();
+    pii.document = Some(reference);
+    // The portrait side is kept (sealed) for the selfie's face match; the back is not kept.
+    let (key, vid, now) = (on.key.clone(), v.id.clone(), ctx.clock.now());
+    let front_bytes = front.bytes.clone();
+    let content_type = front.content_type.clone();
+    ctx.db
+        .run(move |c| {
+            records::store_image(
+                c,
+                &key,
+                &vid,
+                ImageKind::Front,
+                &content_type,
+                &front_bytes,
+                now,
+            )
+        })
+        .await?;
+    // The document number tried counts towards "many identities".
+    let (aid, hash) = (attempt_id.clone(), doc_hash);
+    ctx.db
+        .run(move |c| {
+            use diesel::prelude::*;
+            diesel::update(crate::storage::schema::proofing_attempts::table.find(&aid))
+                .set(crate::storage::schema::proofing_attempts::identity_hash.eq(hash))
+                .execute(c)?;
+            Ok(())
+        })
+        .await?;
+    many_identities_signal(ctx, who, &v).await?;
+    if !advance(ctx, v.clone(), &on.key, &pii, Step::Selfie).await? {
+        return Ok(DocumentOutcome::Blocked(Blocked::Busy));
+    }
+    passed(ctx, who, &v, "document", vendor_name).await?;
+    Ok(DocumentOutcome::Passed)
+}
+
+// ---- selfie ----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelfieProblem {
+    Image(images::ImageError),
+    /// The face does not match the document's portrait.
+    NoMatch,
+    /// Not a live person (a photo of a photo, a screen).
+    NotLive,
+    /// The document photo is gone (retention ran out): the document step again.
+    DocumentAgain,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SelfieOutcome {
+    Passed,
+    Refused(SelfieProblem),
+    Blocked(Blocked),
+}
+
+pub async fn submit_selfie(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    selfie: Vec<u8>,
+) -> anyhow::Result<SelfieOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::Selfie).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(SelfieOutcome::Blocked(b)),
+    };
+    let vendor = ctx.vendors.selfie.clone();
+    let (selfie, _) = match clean_upload(ctx, selfie, vendor.vendor() == "mock").await? {
+        Ok(u) => u,
+        Err(e) => return Ok(SelfieOutcome::Refused(SelfieProblem::Image(e))),
+    };
+    let (key, vid) = (on.key.clone(), on.v.id.clone());
+    let portrait = ctx
+        .db
+        .run(move |c| records::load_image(c, &key, &vid, ImageKind::Front))
+        .await?;
+    let Some((content_type, bytes)) = portrait else {
+        // Back to the document step: the portrait must be photographed again.
+        let mut v = on.v.clone();
+        v.step = Step::Document.as_str().into();
+        let now = ctx.clock.now();
+        ctx.db
+            .run(move |c| records::save_if_unchanged(c, &v, now))
+            .await?;
+        return Ok(SelfieOutcome::Refused(SelfieProblem::DocumentAgain));
+    };
+    let request = SelfieRequest {
+        reference: on.v.id.clone(),
+        portrait: Upload {
+            bytes: bytes.to_vec(),
+            content_type,
+        },
+        selfie,
+    };
+    let vendor_name = vendor.vendor();
+    let call = async move { vendor.check_selfie(&request).await };
+    let (result, attempt_id) =
+        match attempt(ctx, who, &on, CheckKind::Selfie, vendor_name, None, call).await? {
+            Ok(r) => r,
+            Err(b) => return Ok(SelfieOutcome::Blocked(b)),
+        };
+    if !result.liveness {
+        refused(ctx, who, &on.v, "selfie", "not_live").await?;
+        return Ok(SelfieOutcome::Refused(SelfieProblem::NotLive));
+    }
+    if !result.face_match {
+        refused(ctx, who, &on.v, "selfie", "no_match").await?;
+        return Ok(SelfieOutcome::Refused(SelfieProblem::NoMatch));
+    }
+    mark_passed(ctx, &attempt_id).await?;
+    let mut v = on.v.clone();
+    add_check(&mut v, "selfie", vendor_name);
+    // Both photos have done their job.
+    let (vid, days, now) = (
+        v.id.clone(),
+        ctx.settings.proofing.image_retention_days,
+        ctx.clock.now(),
+    );
+    ctx.db
+        .run(move |c| records::retire_images(c, &vid, days, now))
+        .await?;
+    if !advance(ctx, v.clone(), &on.key, &on.pii, Step::Ssn).await? {
+        return Ok(SelfieOutcome::Blocked(Blocked::Busy));
+    }
+    passed(ctx, who, &v, "selfie", vendor_name).await?;
+    Ok(SelfieOutcome::Passed)
+}
+
+// ---- SSN ---------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SsnProblem {
+    /// Not nine digits.
+    Format,
+    /// A number the SSA never issues (area 000, 666 or 900–999, group 00, serial 0000).
+    Impossible,
+}
+
+/// Nine digits (dashes and spaces allowed in between), and a number that can exist. With the
+/// mock records check, the test range starting 900 is accepted, as Login.gov's sandbox does.
+pub fn parse_ssn(raw: &str, allow_test_range: bool) -> Result<String, SsnProblem> {
+    let digits: String = raw.chars().filter(|c| !matches!(c, '-' | ' ')).collect();
+    if digits.len() != 9 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return Err(SsnProblem::Format);
+    }
+    let (area, group, serial) = (&digits[0..3], &digits[3..5], &digits[5..9]);
+    let test_range = allow_test_range && area == "900";
+    if (area == "000" || area == "666" || area.starts_with('9')) && !test_range {
+        return Err(SsnProblem::Impossible);
+    }
+    if group == "00" || serial == "0000" {
+        return Err(SsnProblem::Impossible);
+    }
+    Ok(digits)
+}
+
+/// `•••-••-6789`.
+pub fn mask_ssn(ssn: &str) -> String {
+    let last: String = ssn.chars().skip(5).collect();
+    format!("•••-••-{last}")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SsnOutcome {
+    Saved,
+    Refused(SsnProblem),
+    Blocked(Blocked),
+}
+
+pub async fn submit_ssn(ctx: &Ctx, who: &Person<'_>, raw: &str) -> anyhow::Result<SsnOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::Ssn).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(SsnOutcome::Blocked(b)),
+    };
+    let allow_test = ctx.vendors.records.vendor() == "mock";
+    let ssn = match parse_ssn(raw, allow_test) {
+        Ok(s) => s,
+        Err(p) => return Ok(SsnOutcome::Refused(p)),
+    };
+    let mut v = on.v.clone();
+    let mut pii = on.pii.clone();
+    v.ssn_hash = Some(records::ssn_hash(&ctx.master, &ssn));
+    pii.ssn = Some(ssn);
+    if !advance(ctx, v, &on.key, &pii, Step::Review).await? {
+        return Ok(SsnOutcome::Blocked(Blocked::Busy));
+    }
+    Ok(SsnOutcome::Saved)
+}
+
+// ---- check your information ----------------------------------------------------------------
+
+/// What the review page shows.
+#[derive(Debug, Clone)]
+pub struct ReviewView {
+    pub given_name: String,
+    pub middle_name: Option<String>,
+    pub family_name: String,
+    pub birthdate: NaiveDate,
+    pub address: Address,
+    pub ssn_masked: String,
+    pub document_type: DocumentType,
+}
+
+pub async fn review(ctx: &Ctx, user_id: &str) -> anyhow::Result<Result<ReviewView, Blocked>> {
+    let on = match on_step(ctx, user_id, Step::Review).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(Err(b)),
+    };
+    let Some(doc) = on.pii.document.clone() else {
+        return Ok(Err(Blocked::OnStep(Step::Document)));
+    };
+    Ok(Ok(ReviewView {
+        given_name: doc.given_name.clone(),
+        middle_name: doc.middle_name.clone(),
+        family_name: doc.family_name.clone(),
+        birthdate: doc.birthdate,
+        address: on.pii.address.clone().unwrap_or_default(),
+        ssn_masked: on.pii.ssn.as_deref().map(mask_ssn).unwrap_or_default(),
+        document_type: doc.document_type,
+    }))
+}
+
+/// The two-letter codes of US states, DC and territories a residence can be in.
+pub const US_REGIONS: &[&str] = &[
+    "AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA",
+    "KS", "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM",
+    "NY", "NC", "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA",
+    "WV", "WI", "WY", "AS", "GU", "MP", "PR", "VI", "AA", "AE", "AP",
+];
+
+/// The residence form as typed.
+#[derive(Debug, Clone, Default)]
+pub struct AddressForm {
+    pub street1: String,
+    pub street2: String,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+}
+
+/// Each field with a problem, in form order.
+pub type AddressProblems = Vec<&'static str>;
+
+pub fn parse_address(form: &AddressForm) -> Result<Address, AddressProblems> {
+    let clean = |s: &str, max: usize| -> Option<String> {
+        let t = s.trim();
+        (!t.is_empty() && t.chars().count() <= max && !t.chars().any(char::is_control))
+            .then(|| t.to_string())
+    };
+    let mut problems = Vec::new();
+    let street1 = clean(&form.street1, 120);
+    if street1.is_none() {
+        problems.push("street1");
+    }
+    let street2 = form.street2.trim();
+    if street2.chars().count() > 120 || street2.chars().any(char::is_control) {
+        problems.push("street2");
+    }
+    let city = clean(&form.city, 80);
+    if city.is_none() {
+        problems.push("city");
+    }
+    let state = form.state.trim().to_ascii_uppercase();
+    if !US_REGIONS.contains(&state.as_str()) {
+        problems.push("state");
+    }
+    let zip_digits: String = form.zip.chars().filter(|c| c.is_ascii_digit()).collect();
+    let zip_ok = form
+        .zip
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == '-' || c == ' ')
+        && (zip_digits.len() == 5 || zip_digits.len() == 9);
+    if !zip_ok {
+        problems.push("zip");
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let mut street = street1.unwrap_or_default();
+    if !street2.is_empty() {
+        street.push('\n');
+        street.push_str(street2);
+    }
+    Ok(Address {
+        street_address: street,
+        locality: city.unwrap_or_default(),
+        region: state,
+        postal_code: if zip_digits.len() == 9 {
+            format!("{}-{}", &zip_digits[..5], &zip_digits[5..])
+        } else {
+            zip_digits
+        },
+        country: "US".into(),
+    })
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AddressOutcome {
+    Saved,
+    Refused(AddressProblems),
+    Blocked(Blocked),
+}
+
+/// "My address is different": the residence replaces the document's address.
+pub async fn update_address(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    form: &AddressForm,
+) -> anyhow::Result<AddressOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::Review).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(AddressOutcome::Blocked(b)),
+    };
+    let address = match parse_address(form) {
+        Ok(a) => a,
+        Err(p) => return Ok(AddressOutcome::Refused(p)),
+    };
+    let mut pii = on.pii.clone();
+    pii.address = Some(address);
+    if !advance(ctx, on.v.clone(), &on.key, &pii, Step::Review).await? {
+        return Ok(AddressOutcome::Blocked(Blocked::Busy));
+    }
+    Ok(AddressOutcome::Saved)
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VerifyInfoOutcome {
+    Passed,
+    /// The records check could not confirm this identity.
+    RecordsFailed,
+    /// The issuing state's record disagrees with the document.
+    StateIdFailed,
+    /// No address to check (a passport): the person must enter their residence first.
+    AddressNeeded,
+    Blocked(Blocked),
+}
+
+fn identity_of(pii: &Pii) -> Option<IdentityClaim> {
+    let doc = pii.document.as_ref()?;
+    Some(IdentityClaim {
+        given_name: doc.given_name.clone(),
+        middle_name: doc.middle_name.clone(),
+        family_name: doc.family_name.clone(),
+        birthdate: doc.birthdate,
+        address: pii.address.clone()?,
+        ssn: pii.ssn.clone()?,
+    })
+}
+
+/// "Verify": the records check, then (licences and state IDs) the state ID check.
+pub async fn verify_info(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<VerifyInfoOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::Review).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(VerifyInfoOutcome::Blocked(b)),
+    };
+    let Some(identity) = identity_of(&on.pii) else {
+        return Ok(VerifyInfoOutcome::AddressNeeded);
+    };
+    let records_vendor = ctx.vendors.records.clone();
+    let records_name = records_vendor.vendor();
+    let request = RecordsRequest {
+        reference: on.v.id.clone(),
+        identity: identity.clone(),
+    };
+    let call = async move { records_vendor.check_records(&request).await };
+    let ssn_hash = on.v.ssn_hash.clone();
+    let (records_result, records_attempt) = match attempt(
+        ctx,
+        who,
+        &on,
+        CheckKind::Records,
+        records_name,
+        ssn_hash,
+        call,
+    )
+    .await?
+    {
+        Ok(r) => r,
+        Err(b) => return Ok(VerifyInfoOutcome::Blocked(b)),
+    };
+    if !records_result.matched {
+        refused(
+            ctx,
+            who,
+            &on.v,
+            "records",
+            &records_result.reasons.join(","),
+        )
+        .await?;
+        return Ok(VerifyInfoOutcome::RecordsFailed);
+    }
+    mark_passed(ctx, &records_attempt).await?;
+    let mut v = on.v.clone();
+    add_check(&mut v, "records", records_name);
+    let document = on.pii.document.clone();
+    if let Some(document) = document.filter(|d| d.document_type.has_back()) {
+        let state_vendor = ctx.vendors.state_id.clone();
+        let state_name = state_vendor.vendor();
+        let request = StateIdRequest {
+            reference: on.v.id.clone(),
+            document,
+            identity,
+        };
+        let call = async move { state_vendor.check_state_id(&request).await };
+        let (result, state_attempt) =
+            match attempt(ctx, who, &on, CheckKind::StateId, state_name, None, call).await? {
+                Ok(r) => r,
+                Err(b) => return Ok(VerifyInfoOutcome::Blocked(b)),
+            };
+        if result.jurisdiction_unsupported {
+            // The state doesn't take part: the check can't say yes or no, and the document,
+            // barcode and records checks stand (recorded as such for operators).
+            add_check(&mut v, "state_id", "jurisdiction_unsupported");
+        } else if !result.verified {
+            refused(ctx, who, &on.v, "state_id", &result.mismatched.join(",")).await?;
+            return Ok(VerifyInfoOutcome::StateIdFailed);
+        } else {
+            mark_passed(ctx, &state_attempt).await?;
+            add_check(&mut v, "state_id", state_name);
+        }
+    }
+    if !advance(ctx, v.clone(), &on.key, &on.pii, Step::Phone).await? {
+        return Ok(VerifyInfoOutcome::Blocked(Blocked::Busy));
+    }
+    passed(ctx, who, &v, "records", records_name).await?;
+    Ok(VerifyInfoOutcome::Passed)
+}
+
+// ---- phone -------------------------------------------------------------------------------------
+
+/// The phones the person may pick on the phone page (confirmed numbers on the account).
+#[derive(Debug, Clone)]
+pub struct PhoneChoice {
+    pub id: String,
+    pub masked: String,
+}
+
+pub async fn phone_choices(ctx: &Ctx, user_id: &str) -> anyhow::Result<Vec<PhoneChoice>> {
+    let uid = user_id.to_string();
+    let enrolled = ctx
+        .db
+        .run(move |c| crate::mfa::methods::enrolled(c, &uid))
+        .await?;
+    Ok(enrolled
+        .phones
+        .into_iter()
+        .map(|p| PhoneChoice {
+            id: p.id,
+            masked: p.masked,
+        })
+        .collect())
+}
+
+/// The number to check: one already on the account, or another typed in.
+pub enum PhonePick<'a> {
+    OnAccount(&'a str),
+    Typed(&'a str),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneProblem {
+    Unusable(phone::PhoneError),
+    /// Not one of the account's phones.
+    UnknownPhone,
+    /// The phone check could not tie this number to the person.
+    NotAssociated,
+    /// Added or replaced on this account within the SIM-swap cooldown: not until `until`.
+    Cooldown {
+        until: NaiveDateTime,
+    },
+    Send(SendOutcome),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneOutcome {
+    CodeSent { masked: String },
+    Refused(PhoneProblem),
+    Blocked(Blocked),
+}
+
+pub async fn submit_phone(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    pick: PhonePick<'_>,
+    channel: PhoneChannel,
+) -> anyhow::Result<PhoneOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::Phone).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(PhoneOutcome::Blocked(b)),
+    };
+    let uid = who.user_id.to_string();
+    let cooldown = chrono::Duration::hours(ctx.settings.security.sim_swap_cooldown_hours as i64);
+    let now = ctx.clock.now();
+    let since = now - cooldown;
+    let (enrolled, changes) = ctx
+        .db
+        .run(move |c| {
+            use crate::storage::schema::audit_events;
+            use diesel::prelude::*;
+            // When each phone change happened: a phone whose `changed_at` is one of these came
+            // from a change (add or replace), not from enrolment at sign-up.
+            let changes: Vec<NaiveDateTime> = audit_events::table
+                .filter(audit_events::user_id.eq(&uid))
+                .filter(
+                    audit_events::kind
+                        .eq_any([Kind::PhoneAdded.as_str(), Kind::PhoneChanged.as_str()]),
+                )
+                .filter(audit_events::created_at.ge(since))
+                .select(audit_events::created_at)
+                .load(c)?;
+            Ok((crate::mfa::methods::enrolled(c, &uid)?, changes))
+        })
+        .await?;
+    let e164 = match pick {
+        PhonePick::OnAccount(id) => match enrolled.phones.iter().find(|p| p.id == id) {
+            Some(p) => crate::mfa::methods::decrypt_phone(&ctx.master, p)?,
+            None => return Ok(PhoneOutcome::Refused(PhoneProblem::UnknownPhone)),
+        },
+        PhonePick::Typed(raw) => match phone::normalize(raw, &ctx.settings.default_phone_region) {
+            Ok(n) => n,
+            Err(e) => return Ok(PhoneOutcome::Refused(PhoneProblem::Unusable(e))),
+        },
+    };
+    // A number on this account that was just swapped in can't vouch for the person yet.
+    let fingerprint = crate::mfa::methods::phone_fingerprint(&ctx.master, &e164);
+    if let Some(changed) = enrolled
+        .phones
+        .iter()
+        .filter(|p| p.fingerprint == fingerprint)
+        .filter_map(|p| p.changed_at)
+        .find(|changed| now - *changed < cooldown && changes.contains(changed))
+    {
+        let (vid, uid) = (on.v.id.clone(), who.user_id.to_string());
+        ctx.db
+            .run(move |c| {
+                raise(
+                    c,
+                    &vid,
+                    &uid,
+                    FlagKind::SimSwapPhone,
+                    json!({ "phone_changed_at": changed.and_utc().to_rfc3339() }),
+                    now,
+                )
+            })
+            .await?;
+        refused(ctx, who, &on.v, "phone", "sim_swap_cooldown").await?;
+        return Ok(PhoneOutcome::Refused(PhoneProblem::Cooldown {
+            until: changed + cooldown,
+        }));
+    }
+    let Some(identity) = identity_of(&on.pii) else {
+        return Ok(PhoneOutcome::Blocked(Blocked::OnStep(Step::Review)));
+    };
+    let vendor = ctx.vendors.phone.clone();
+    let vendor_name = vendor.vendor();
+    let request = PhoneRequest {
+        reference: on.v.id.clone(),
+        phone: e164.clone(),
+        identity,
+    };
+    let call = async move { vendor.check_phone(&request).await };
+    let (result, attempt_id) =
+        match attempt(ctx, who, &on, CheckKind::Phone, vendor_name, None, call).await? {
+            Ok(r) => r,
+            Err(b) => return Ok(PhoneOutcome::Blocked(b)),
+        };
+    if !result.matched {
+        refused(ctx, who, &on.v, "phone", &result.reasons.join(",")).await?;
+        return Ok(PhoneOutcome::Refused(PhoneProblem::NotAssociated));
+    }
+    mark_passed(ctx, &attempt_id).await?;
+    let masked = phone::mask(&e164);
+    let target = PhoneTarget {
+        e164: e164.clone(),
+        masked: masked.clone(),
+        phone_id: None,
+    };
+    let sent = challenge::send_phone_code(ctx, who.user_id, OTP_PURPOSE, target, channel).await?;
+    if sent != SendOutcome::Sent {
+        return Ok(PhoneOutcome::Refused(PhoneProblem::Send(sent)));
+    }
+    let mut v = on.v.clone();
+    add_check(&mut v, "phone", vendor_name);
+    let mut pii = on.pii.clone();
+    pii.pending_phone = Some(e164);
+    if !advance(ctx, v.clone(), &on.key, &pii, Step::PhoneCode).await? {
+        return Ok(PhoneOutcome::Blocked(Blocked::Busy));
+    }
+    passed(ctx, who, &v, "phone", vendor_name).await?;
+    Ok(PhoneOutcome::CodeSent { masked })
+}
+
+/// The number waiting for its code, masked (for the code page).
+pub async fn pending_phone(ctx: &Ctx, user_id: &str) -> anyhow::Result<Result<String, Blocked>> {
+    Ok(on_step(ctx, user_id, Step::PhoneCode).await?.map(|on| {
+        on.pii
+            .pending_phone
+            .as_deref()
+            .map(phone::mask)
+            .unwrap_or_default()
+    }))
+}
+
+/// "Send a new code" / "call me instead".
+pub async fn resend_code(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    channel: PhoneChannel,
+) -> anyhow::Result<Result<SendOutcome, Blocked>> {
+    let on = match on_step(ctx, who.user_id, Step::PhoneCode).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(Err(b)),
+    };
+    let Some(e164) = on.pii.pending_phone.clone() else {
+        return Ok(Err(Blocked::OnStep(Step::Phone)));
+    };
+    let target = PhoneTarget {
+        masked: phone::mask(&e164),
+        e164,
+        phone_id: None,
+    };
+    Ok(Ok(challenge::send_phone_code(
+        ctx,
+        who.user_id,
+        OTP_PURPOSE,
+        target,
+        channel,
+    )
+    .await?))
+}
+
+/// "Use another number": back to the phone page (the code sent can't finish anything).
+pub async fn other_number(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<()> {
+    if let Ok(on) = on_step(ctx, who.user_id, Step::PhoneCode).await? {
+        let mut pii = on.pii.clone();
+        pii.pending_phone = None;
+        advance(ctx, on.v.clone(), &on.key, &pii, Step::Phone).await?;
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FinishOutcome {
+    /// The account holds IAL2 now.
+    Verified,
+    /// Finished, but a duplicate holds it for an operator.
+    Held,
+    Code(CodeOutcome),
+    Blocked(Blocked),
+}
+
+/// The code from the phone: the last step. Duplicates of the SSN or document on another
+/// account are flagged and hold the verification for review instead of silently passing.
+pub async fn submit_phone_code(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    code: &str,
+) -> anyhow::Result<FinishOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::PhoneCode).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(FinishOutcome::Blocked(b)),
+    };
+    let Some(e164) = on.pii.pending_phone.clone() else {
+        return Ok(FinishOutcome::Blocked(Blocked::OnStep(Step::Phone)));
+    };
+    let (outcome, used) =
+        challenge::verify_phone_code(ctx, who.user_id, who.email, OTP_PURPOSE, code).await?;
+    match used {
+        Some(c) if outcome == CodeOutcome::Accepted && c.target.e164 == e164 => {}
+        _ => return Ok(FinishOutcome::Code(outcome)),
+    }
+    let mut v = on.v.clone();
+    let mut pii = on.pii.clone();
+    pii.phone = Some(e164);
+    pii.pending_phone = None;
+    add_check(&mut v, "phone_code", "verity");
+    let now = ctx.clock.now();
+    v.pii = Some(records::seal_pii(&on.key, &v.id, &pii)?);
+    v.step = Step::Done.as_str().into();
+    v.verified_at = Some(now);
+    let (uid, actor) = (who.user_id.to_string(), who.actor.clone());
+    let status = ctx
+        .db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                records::lock_person(c, &uid)?;
+                let (by_ssn, by_doc) = records::verified_elsewhere(
+                    c,
+                    &uid,
+                    v.ssn_hash.as_deref(),
+                    v.document_number_hash.as_deref(),
+                )?;
+                if !by_ssn.is_empty() {
+                    raise(
+                        c,
+                        &v.id,
+                        &uid,
+                        FlagKind::DuplicateSsn,
+                        json!({ "other_accounts": by_ssn }),
+                        now,
+                    )?;
+                }
+                if !by_doc.is_empty() {
+                    raise(
+                        c,
+                        &v.id,
+                        &uid,
+                        FlagKind::DuplicateDocument,
+                        json!({ "other_accounts": by_doc }),
+                        now,
+                    )?;
+                }
+                let status = if by_ssn.is_empty() && by_doc.is_empty() {
+                    Status::Verified
+                } else {
+                    Status::Held
+                };
+                v.status = status.as_str().into();
+                if !records::save_if_unchanged(c, &v, now)? {
+                    return Ok(None);
+                }
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: if status == Status::Verified {
+                            Kind::IdentityVerified
+                        } else {
+                            Kind::IdentityVerificationHeld
+                        },
+                        user_id: Some(&uid),
+                        client_id: v.origin_client_id.as_deref(),
+                        detail: json!({ "verification": v.id, "checks": v.passed_checks() }),
+                        actor: Some(&actor),
+                    },
+                )?;
+                Ok(Some(status))
+            })
+        })
+        .await?;
+    match status {
+        None => Ok(FinishOutcome::Blocked(Blocked::Busy)),
+        Some(Status::Verified) => {
+            let notice = Notice::IdentityVerified {
+                at: now,
+                not_me_link: crate::accounts::login::not_me_link(ctx, who.user_id, who.email)
+                    .await?,
+            };
+            notices::tell_account(ctx, who.user_id, None, Texts::DefaultPhone, &notice).await?;
+            Ok(FinishOutcome::Verified)
+        }
+        Some(_) => Ok(FinishOutcome::Held),
+    }
+}
+
+// ---- removal -----------------------------------------------------------------------------------
+
+/// "Remove my verified data" (the person) or an operator's removal: every verification and the
+/// personal data are gone, audited and announced. False: there was nothing to remove.
+pub async fn remove(
+    ctx: &Ctx,
+    user_id: &str,
+    by_operator: Option<&str>,
+    reason: Option<&str>,
+    actor: Option<&Actor>,
+) -> anyhow::Result<bool> {
+    let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    let by = by_operator.unwrap_or("person").to_string();
+    let reason = reason.map(str::to_string);
+    let actor = actor.cloned();
+    let operator = by_operator.map(str::to_string);
+    let removed = ctx
+        .db
+        .run(move |c| {
+            let n = records::remove_all(c, &uid, &by, reason.as_deref(), now)?;
+            if n > 0 {
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::IdentityVerificationRemoved,
+                        user_id: Some(&uid),
+                        client_id: operator.as_deref(),
+                        detail: json!({ "by": by, "reason": reason, "verifications": n }),
+                        actor: actor.as_ref(),
+                    },
+                )?;
+            }
+            Ok(n > 0)
+        })
+        .await?;
+    if removed {
+        let uid = user_id.to_string();
+        let email = ctx
+            .db
+            .run(move |c| crate::accounts::users::by_id(c, &uid))
+            .await?
+            .map(|u| u.email)
+            .unwrap_or_default();
+        let notice = Notice::IdentityRemoved {
+            at: now,
+            by_support: by_operator.is_some(),
+            not_me_link: crate::accounts::login::not_me_link(ctx, user_id, &email).await?,
+        };
+        notices::tell_account(ctx, user_id, None, Texts::DefaultPhone, &notice).await?;
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_ssns_are_refused() {
+        assert_eq!(parse_ssn("123-45-6789", false), Ok("123456789".into()));
+        assert_eq!(parse_ssn("123 45 6789", false), Ok("123456789".into()));
+        for bad in [
+            "000-12-3456",
+            "666-12-3456",
+            "912-34-5678",
+            "123-00-4567",
+            "123-45-0000",
+        ] {
+            assert_eq!(parse_ssn(bad, false), Err(SsnProblem::Impossible), "{bad}");
+        }
+        for bad in ["12345678", "1234567890", "abc-de-fghi", "", "123456789\n"] {
+            assert_eq!(parse_ssn(bad, false), Err(SsnProblem::Format), "{bad:?}");
+        }
+        // The sandbox range only with the mock records check, and only 900.
+        assert_eq!(parse_ssn("900-12-3456", true), Ok("900123456".into()));
+        assert_eq!(parse_ssn("901-12-3456", true), Err(SsnProblem::Impossible));
+        assert_eq!(mask_ssn("123456789"), "•••-••-6789");
+    }
+
+    #[test]
+    fn residence_form_is_checked_field_by_field() {
+        let ok = AddressForm {
+            street1: "1 Main St".into(),
+            street2: "Apt 2".into(),
+            city: "Richmond".into(),
+            state: "va".into(),
+            zip: "23219-1234".into(),
+        };
+        let a = parse_address(&ok).unwrap();
+        assert_eq!(a.street_address, "1 Main St\nApt 2");
+        assert_eq!(a.region, "VA");
+        assert_eq!(a.postal_code, "23219-1234");
+        let bad = AddressForm {
+            street1: " ".into(),
+            street2: String::new(),
+            city: "x".repeat(81),
+            state: "ZZ".into(),
+            zip: "2321".into(),
+        };
+        assert_eq!(
+            parse_address(&bad),
+            Err(vec!["street1", "city", "state", "zip"])
+        );
+    }
+}
+
+// ---- housekeeping ------------------------------------------------------------------------------
+
+/// Deletes retired images whose retention ran out, and abandons verifications left unfinished
+/// past `proofing.unfinished_ttl_days` (their personal data and images go). Returns
+/// (images deleted, verifications abandoned).
+pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
+    use crate::storage::schema::{identity_verifications as iv, proofing_images};
+    use diesel::prelude::*;
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |c| {
+            let images = records::purge_retired_images(c, now)?;
+            crate::storage::db::write_tx(c, |c| {
+                let stale: Vec<String> = iv::table
+                    .filter(iv::status.eq(Status::InProgress.as_str()))
+                    .filter(iv::expires_at.le(now))
+                    .select(iv::id)
+                    .load(c)?;
+                diesel::delete(
+                    proofing_images::table.filter(proofing_images::verification_id.eq_any(&stale)),
+                )
+                .execute(c)?;
+                let n = diesel::update(iv::table.filter(iv::id.eq_any(&stale)))
+                    .set((
+                        iv::status.eq(Status::Abandoned.as_str()),
+                        iv::pii.eq(None::<String>),
+                        iv::updated_at.eq(now),
+                        iv::version.eq(iv::version + 1),
+                    ))
+                    .execute(c)?;
+                Ok((images, n))
+            })
+        })
+        .await
+}
+
+/// Runs [`housekeeping`] once a minute on this node.
+pub fn spawn_housekeeping(ctx: Ctx) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            if let Err(e) = housekeeping(&ctx).await {
+                tracing::warn!(error = %format!("{e:#}"), "proofing housekeeping");
+            }
+        }
+    });
+}
