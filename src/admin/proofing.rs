@@ -827,7 +827,7 @@ pub async fn resolve_flag(
                         event(
                             Kind::IdentityVerified,
                             serde_json::json!({
-                                "verification_id": flag.verification_id,
+                                "verification": flag.verification_id,
                                 "after_review": true,
                             }),
                         ),
@@ -872,68 +872,62 @@ async fn not_me_link_for(ctx: &Ctx, user_id: &str) -> anyhow::Result<String> {
     crate::accounts::login::not_me_link(ctx, user_id, &email).await
 }
 
-/// Removes the identity data of the person a verification belongs to: every verification of
-/// theirs is marked removed, sealed fields, hashes and images dropped, and their data key
-/// deleted (so transcripts can't be read any more); their verified identity stops counting at
-/// once. Audited with the agent (`by`), and the person is told. A verification already removed
-/// gets 409 (of two agents removing at once, one wins).
+/// Removes the identity data of the person a verification belongs to, as
+/// `proofing::flow::remove` does for the person themselves: every verification of theirs is
+/// marked removed, sealed fields, hashes and images dropped, and their data key deleted (so
+/// transcripts can't be read any more); their verified identity stops counting at once. Audited
+/// with the agent as `by` and as the acting client, and the person is told (email and default
+/// phone). The verification is looked up by its id (the person is whoever it belongs to); one
+/// already removed gets 409, and of two agents removing at once one wins and the other gets 409.
 pub async fn remove(ctx: &Ctx, agent: &Agent, id: &str, req: RemoveRequest) -> Outcome<Removal> {
     if !plausible_id(id) {
         return Err(Problem::NotFound("verification"));
     }
     let reason = checked_reason(ctx, &req.reason)?;
-    let (vid, who, now) = (id.to_string(), agent.client_id.clone(), ctx.clock.now());
-    let (user_id, removed, deleted_account) = ctx
+    let vid = id.to_string();
+    let found = ctx
         .db
-        .run(move |c| {
-            write_tx(c, |c| -> anyhow::Result<Outcome<(String, usize, bool)>> {
-                let Some(v) = records::by_id(c, &vid)? else {
-                    return Ok(Err(Problem::NotFound("verification")));
-                };
-                records::lock_person(c, &v.user_id)?;
-                // Read again under the lock: another agent may have removed it meanwhile.
-                let removed_already = records::by_id(c, &vid)?
-                    .map(|v| v.removed_at.is_some())
-                    .unwrap_or(true);
-                if removed_already {
-                    return Ok(Err(Problem::conflict(
-                        None,
-                        "This verification was already removed.",
-                    )));
-                }
-                let n = records::remove_all(c, &v.user_id, &who, Some(&reason), now)?;
-                audit::record(
-                    c,
-                    now,
-                    audit::Event {
-                        kind: Kind::IdentityVerificationRemoved,
-                        user_id: Some(&v.user_id),
-                        client_id: Some(&who),
-                        detail: serde_json::json!({
-                            "by": who,
-                            "verification_id": v.id,
-                            "verifications_removed": n,
-                            "reason": reason,
-                        }),
-                        actor: None,
-                    },
-                )?;
-                let deleted = crate::accounts::users::by_id(c, &v.user_id)?
-                    .is_none_or(|u| u.deleted_at.is_some());
-                Ok(Ok((v.user_id, n, deleted)))
-            })
-        })
-        .await??;
-    // A deleted account has nowhere to be told (and no one to sign in with the link).
-    if !deleted_account {
-        let notice = Notice::IdentityRemoved {
-            at: now,
-            by_support: true,
-            not_me_link: not_me_link_for(ctx, &user_id).await?,
-        };
-        notices::tell_account(ctx, &user_id, None, Texts::DefaultPhone, &notice).await?;
+        .run(move |c| Ok(records::by_id(c, &vid)?.map(|v| (v.user_id, v.removed_at))))
+        .await?;
+    let user_id = match found {
+        None => return Err(Problem::NotFound("verification")),
+        Some((_, Some(_))) => {
+            return Err(Problem::conflict(
+                None,
+                "This verification was already removed.",
+            ))
+        }
+        Some((user_id, None)) => user_id,
+    };
+    // `remove_all` takes the person's lock and removes only what isn't removed yet: an agent
+    // who lost the race removes nothing and is told so.
+    let removed =
+        crate::proofing::flow::remove(ctx, &user_id, Some(&agent.client_id), Some(&reason), None)
+            .await?;
+    if !removed {
+        return Err(Problem::conflict(
+            None,
+            "This verification was already removed.",
+        ));
     }
     let verification = verification(ctx, agent, id).await?;
+    // Everything that removal marked: same person, same instant, same agent.
+    let (uid, at, by) = (
+        user_id,
+        verification.removed_at.map(|t| t.naive_utc()),
+        agent.client_id.clone(),
+    );
+    let removed: i64 = ctx
+        .db
+        .run(move |c| {
+            Ok(iv::table
+                .filter(iv::user_id.eq(uid))
+                .filter(iv::removed_at.eq(at))
+                .filter(iv::removed_by.eq(by))
+                .count()
+                .get_result(c)?)
+        })
+        .await?;
     Ok(Removal {
         verifications_removed: u32::try_from(removed).unwrap_or(u32::MAX),
         verification,

@@ -771,7 +771,11 @@ async fn removal_ends_the_identity_tells_the_person_is_audited_and_happens_once(
     assert_eq!(events[0].client_id.as_deref(), Some(agent.as_str()));
     let detail: Value = serde_json::from_str(&events[0].detail).unwrap();
     assert_eq!(detail["by"], agent.as_str());
-    assert_eq!(detail["verifications_removed"], 2);
+    assert_eq!(detail["verifications"], 2);
+    assert_eq!(
+        detail["reason"],
+        "Checked the licence on a video call (ticket VT-42)."
+    );
 
     // The same request with the same key is answered again without acting; without a key, or
     // on the older verification, it is a conflict.
