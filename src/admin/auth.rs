@@ -17,10 +17,16 @@ pub enum Area {
     Audit,
     Support,
     Notices,
+    /// Identity proofing: verifications, fraud flags, removal, statistics (personal data
+    /// masked).
+    Proofing,
+    /// The personal data of proofing in full (names, birth date, address, phone, SSN's last 4,
+    /// vendor transcripts). Only a token that names this scope has it: see [`Agent::may`].
+    ProofingPii,
 }
 
 impl Area {
-    pub const ALL: [Area; 7] = [
+    pub const ALL: [Area; 9] = [
         Area::UsersRead,
         Area::UsersWrite,
         Area::Clients,
@@ -28,6 +34,8 @@ impl Area {
         Area::Audit,
         Area::Support,
         Area::Notices,
+        Area::Proofing,
+        Area::ProofingPii,
     ];
 
     pub fn scope(self) -> &'static str {
@@ -39,6 +47,8 @@ impl Area {
             Area::Audit => "verity:admin:audit",
             Area::Support => "verity:admin:support",
             Area::Notices => "verity:admin:notices",
+            Area::Proofing => "verity:admin:proofing",
+            Area::ProofingPii => "verity:admin:proofing:pii",
         }
     }
 }
@@ -51,13 +61,20 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// `verity:admin` grants every area; users:write includes users:read (an agent who may
-    /// change an account must be able to look at it).
+    /// `verity:admin` grants every area but one; users:write includes users:read (an agent who
+    /// may change an account must be able to look at it), proofing:pii includes proofing.
+    /// Proofing's personal data is the exception: only a token that names
+    /// `verity:admin:proofing:pii` sees it, so a general admin token (and every tool it is
+    /// pasted into) gets masked data unless someone asked for more on purpose.
     pub fn may(&self, area: Area) -> bool {
         let has = |s: &str| self.scopes.iter().any(|x| x == s);
+        if area == Area::ProofingPii {
+            return has(area.scope());
+        }
         has(SCOPE_ALL)
             || has(area.scope())
             || (area == Area::UsersRead && has(Area::UsersWrite.scope()))
+            || (area == Area::Proofing && has(Area::ProofingPii.scope()))
     }
 }
 

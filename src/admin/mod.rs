@@ -9,6 +9,7 @@ pub mod idempotency;
 pub mod keys;
 pub mod pagination;
 pub mod phone_change;
+pub mod proofing;
 pub mod sort_keys;
 pub mod users;
 

@@ -992,6 +992,8 @@ pub enum FlagDecision {
     Confirm,
 }
 
+// Made once per operator decision and matched at once: the size doesn't matter here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlagResolution {
     /// The verification's status afterwards.

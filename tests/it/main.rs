@@ -8,6 +8,7 @@ mod admin_clients;
 mod admin_harness;
 mod admin_keys;
 mod admin_notices;
+mod admin_proofing;
 mod admin_support;
 mod admin_users;
 mod assets;

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod notices;
 pub mod openapi;
 pub mod paging;
+pub mod proofing;
 pub mod support;
 pub mod users;
 
@@ -65,6 +66,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .configure(clients::routes)
                     .configure(support::routes)
                     .configure(notices::routes)
+                    .configure(proofing::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found)),

@@ -1,0 +1,160 @@
+//! `/proofing`: identity verifications (personal data masked unless the token names
+//! `verity:admin:proofing:pii`), fraud flags to clear or confirm, removal of a person's
+//! identity data, and counts for a period. There is no endpoint for images.
+
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+use crate::admin::auth::Area;
+use crate::admin::proofing::{
+    self, FlagPage, FlagQuery, FlagResolved, ProofingStats, Removal, RemoveRequest,
+    ResolveFlagRequest, StatsQuery, VerificationDetail, VerificationPage, VerificationQuery,
+};
+use crate::proofing::records::FlagDecision;
+use crate::web::admin::error::ApiResult;
+use crate::web::admin::extract::{AdminAuth, ApiJson};
+use crate::Ctx;
+
+#[derive(OpenApi)]
+#[openapi(paths(
+    list_verifications,
+    get_verification,
+    remove_verification,
+    list_flags,
+    clear_flag,
+    confirm_flag,
+    stats
+))]
+pub struct ProofingApi;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/proofing/verifications", web::get().to(list_verifications))
+        .route(
+            "/proofing/verifications/{id}",
+            web::get().to(get_verification),
+        )
+        .route(
+            "/proofing/verifications/{id}/remove",
+            web::post().to(remove_verification),
+        )
+        .route("/proofing/flags", web::get().to(list_flags))
+        .route(
+            "/proofing/flags/{flag_id}/clear",
+            web::post().to(clear_flag),
+        )
+        .route(
+            "/proofing/flags/{flag_id}/confirm",
+            web::post().to(confirm_flag),
+        )
+        .route("/proofing/stats", web::get().to(stats));
+}
+
+/// Verifications, newest first, by status, person, and whether a flag is open. No personal
+/// data in the list.
+#[utoipa::path(get, path = "/proofing/verifications", tag = "proofing", params(VerificationQuery),
+    responses((status = 200, description = "One page of verifications", body = VerificationPage)),
+    security(("bearer" = ["verity:admin:proofing"])))]
+pub async fn list_verifications(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    q: web::Query<VerificationQuery>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Area::Proofing)?;
+    Ok(HttpResponse::Ok().json(proofing::list_verifications(&ctx, &q).await?))
+}
+
+/// One verification with its flags and vendor attempts. The person's data is masked (initials,
+/// birth year, state) unless the token names `verity:admin:proofing:pii`, which shows it in
+/// full (the SSN only as its last 4) with the vendor transcripts.
+#[utoipa::path(get, path = "/proofing/verifications/{id}", tag = "proofing",
+    params(("id" = String, Path, description = "Verification id")),
+    responses((status = 200, description = "The verification", body = VerificationDetail)),
+    security(("bearer" = ["verity:admin:proofing", "verity:admin:proofing:pii"])))]
+pub async fn get_verification(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::Proofing)?;
+    Ok(HttpResponse::Ok().json(proofing::verification(&ctx, &agent, &id).await?))
+}
+
+/// Removes the identity data of the person this verification belongs to: all their
+/// verifications, sealed data, images and data key. Their verified identity stops counting
+/// at once; they are told by email and text. Already removed: 409.
+#[utoipa::path(post, path = "/proofing/verifications/{id}/remove", tag = "proofing",
+    params(("id" = String, Path, description = "Verification id")),
+    request_body = RemoveRequest,
+    responses((status = 200, description = "Removed", body = Removal)),
+    security(("bearer" = ["verity:admin:proofing"])))]
+pub async fn remove_verification(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+    body: ApiJson<RemoveRequest>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::Proofing)?;
+    Ok(HttpResponse::Ok().json(proofing::remove(&ctx, &agent, &id, body.0).await?))
+}
+
+/// Fraud flags, oldest first (the order to decide them in).
+#[utoipa::path(get, path = "/proofing/flags", tag = "proofing", params(FlagQuery),
+    responses((status = 200, description = "One page of flags", body = FlagPage)),
+    security(("bearer" = ["verity:admin:proofing"])))]
+pub async fn list_flags(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    q: web::Query<FlagQuery>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Area::Proofing)?;
+    Ok(HttpResponse::Ok().json(proofing::list_flags(&ctx, &q).await?))
+}
+
+/// Clears an open flag (not fraud). Clearing the last flag that holds a verification lets it
+/// count (`verified`), and the person is told. Already decided: 409.
+#[utoipa::path(post, path = "/proofing/flags/{flag_id}/clear", tag = "proofing",
+    params(("flag_id" = String, Path, description = "Flag id")),
+    request_body = ResolveFlagRequest,
+    responses((status = 200, description = "Cleared", body = FlagResolved)),
+    security(("bearer" = ["verity:admin:proofing"])))]
+pub async fn clear_flag(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+    body: ApiJson<ResolveFlagRequest>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::Proofing)?;
+    let done = proofing::resolve_flag(&ctx, &agent, &id, FlagDecision::Clear, body.0).await?;
+    Ok(HttpResponse::Ok().json(done))
+}
+
+/// Confirms an open flag (fraud): the verification fails. Already decided: 409.
+#[utoipa::path(post, path = "/proofing/flags/{flag_id}/confirm", tag = "proofing",
+    params(("flag_id" = String, Path, description = "Flag id")),
+    request_body = ResolveFlagRequest,
+    responses((status = 200, description = "Confirmed", body = FlagResolved)),
+    security(("bearer" = ["verity:admin:proofing"])))]
+pub async fn confirm_flag(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+    body: ApiJson<ResolveFlagRequest>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::Proofing)?;
+    let done = proofing::resolve_flag(&ctx, &agent, &id, FlagDecision::Confirm, body.0).await?;
+    Ok(HttpResponse::Ok().json(done))
+}
+
+/// Verifications started in the period by their status now, and vendor attempts made in it
+/// by check and outcome.
+#[utoipa::path(get, path = "/proofing/stats", tag = "proofing", params(StatsQuery),
+    responses((status = 200, description = "Counts for the period", body = ProofingStats)),
+    security(("bearer" = ["verity:admin:proofing"])))]
+pub async fn stats(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    q: web::Query<StatsQuery>,
+) -> ApiResult<HttpResponse> {
+    auth.require(Area::Proofing)?;
+    Ok(HttpResponse::Ok().json(proofing::stats(&ctx, &q).await?))
+}
