@@ -988,6 +988,8 @@ pub enum FlagDecision {
     Confirm,
 }
 
+// Built once per operator decision: its size doesn't matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FlagResolution {
     /// The verification's status afterwards.

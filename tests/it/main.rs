@@ -46,3 +46,4 @@ mod routes;
 mod support;
 mod timeouts;
 mod tokens;
+mod verified_claims;
