@@ -21,6 +21,11 @@
 //!
 //! Then open <http://localhost:8081> and click "Sign in with Verity".
 //!
+//! "Verify with Verity (IAL2)" asks for identity-verified assurance (`acr_values`
+//! `urn:verity:ial2`) and for `verified_claims` (OpenID Connect for Identity Assurance 1.0)
+//! in the ID token and at userinfo; `/verified` shows what came back. A person who hasn't
+//! verified their identity yet is taken through Verity's verification first.
+//!
 //! # Configuration (environment variables)
 //!
 //! | Variable                    | Default                          |
@@ -49,14 +54,50 @@ use openidconnect::core::{
     CoreUserInfoClaims,
 };
 use openidconnect::{
-    reqwest, AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, DiscoveryError,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, OAuth2TokenResponse,
-    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope, TokenResponse,
+    reqwest, AccessTokenHash, AuthenticationContextClass, AuthorizationCode, ClientId,
+    ClientSecret, CsrfToken, DiscoveryError, EndpointMaybeSet, EndpointNotSet, EndpointSet,
+    IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    RequestTokenError, Scope, TokenResponse,
 };
 
 /// Name of the portal's session cookie. Cookies are not isolated by port, so this must not clash
 /// with any cookie Verity itself sets on `localhost`.
 const SESSION_COOKIE: &str = "tax_portal_session";
+
+/// The identity-verified level the "Verify with Verity" button asks for.
+const ACR_IAL2: &str = "urn:verity:ial2";
+
+/// The `claims` request of the IAL2 sign-in: the verified name and birth date in the ID
+/// token; everything the portal is allowed, with the document evidence, at userinfo.
+const VERIFIED_CLAIMS_REQUEST: &str = r#"{
+  "id_token": {
+    "verified_claims": {
+      "verification": { "trust_framework": null, "assurance_level": null, "time": null },
+      "claims": { "given_name": null, "family_name": null, "birthdate": null }
+    }
+  },
+  "userinfo": {
+    "verified_claims": {
+      "verification": {
+        "trust_framework": null,
+        "assurance_level": null,
+        "time": null,
+        "evidence": [{
+          "type": { "value": "document" },
+          "check_details": [{ "check_method": null }],
+          "document_details": { "type": null, "issuer": null, "date_of_expiry": null }
+        }]
+      },
+      "claims": {
+        "given_name": null,
+        "family_name": null,
+        "birthdate": null,
+        "address": null,
+        "social_security_number": null
+      }
+    }
+  }
+}"#;
 
 /// How long a started-but-unfinished sign-in is remembered.
 const PENDING_LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
@@ -108,6 +149,8 @@ struct PendingLogin {
     nonce: Nonce,
     pkce_verifier: PkceCodeVerifier,
     started: Instant,
+    /// The IAL2 sign-in ("Verify with Verity").
+    ial2: bool,
 }
 
 /// What we know about a signed-in user.
@@ -121,6 +164,14 @@ struct SignedIn {
     id_token_payload: String,
     /// Claims returned by the userinfo endpoint, pretty-printed.
     userinfo_json: String,
+    /// After an IAL2 sign-in: the `verified_claims` of the ID token and of userinfo.
+    verified: Option<Verified>,
+}
+
+struct Verified {
+    acr: Option<String>,
+    id_token: Option<serde_json::Value>,
+    userinfo: Option<serde_json::Value>,
 }
 
 enum Session {
@@ -133,6 +184,7 @@ struct AppState {
     http: reqwest::Client,
     issuer: String,
     client_id: String,
+    userinfo_url: Option<String>,
     sessions: Mutex<HashMap<String, Session>>,
 }
 
@@ -303,7 +355,9 @@ async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         None => format!(
             r#"<p>Welcome! File your taxes, check your refund and update your details.</p>
 <p>You are not signed in.</p>
-<p><a class="button" href="/login">Sign in with Verity</a></p>
+<p><a class="button" href="/login">Sign in with Verity</a>
+   <a class="button" href="/verify-identity">Verify with Verity (IAL2)</a></p>
+<p class="muted">Filing needs your verified identity: the second button asks Verity for it.</p>
 <p class="muted">Identity provider: {issuer} &middot; client: {client}</p>"#,
             issuer = esc(&state.issuer),
             client = esc(&state.client_id),
@@ -316,12 +370,18 @@ async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 <tr><th>Subject (sub)</th><td><code>{sub}</code></td></tr>
 <tr><th>Email</th><td>{email}</td></tr>
 </table>
+<p>{verify}</p>
 <form method="post" action="/logout"><button class="button" type="submit">Sign out</button></form>
 <h3>ID token claims (verified)</h3>
 <table>"#,
                 who = esc(who),
                 sub = esc(&user.subject),
                 email = esc(user.email.as_deref().unwrap_or("(not provided)")),
+                verify = if user.verified.is_some() {
+                    r#"<a class="button" href="/verified">Your verified identity</a>"#
+                } else {
+                    r#"<a class="button" href="/verify-identity">Verify with Verity (IAL2)</a>"#
+                },
             );
             for (claim, value) in &user.id_token_rows {
                 let _ = write!(
@@ -351,8 +411,19 @@ async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 
 #[get("/login")]
 async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    start_sign_in(&req, &state, false)
+}
+
+/// The IAL2 sign-in: `acr_values=urn:verity:ial2` and a `claims` request for
+/// `verified_claims`.
+#[get("/verify-identity")]
+async fn verify_identity(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    start_sign_in(&req, &state, true)
+}
+
+fn start_sign_in(req: &HttpRequest, state: &AppState, ial2: bool) -> HttpResponse {
     let (pkce_challenge, pkce_verifier) = PkceCodeChallenge::new_random_sha256();
-    let (auth_url, csrf_state, nonce) = state
+    let mut request = state
         .client
         .authorize_url(
             CoreAuthenticationFlow::AuthorizationCode,
@@ -362,8 +433,13 @@ async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         .add_scope(Scope::new("profile".to_string()))
         .add_scope(Scope::new("email".to_string()))
         .add_scope(Scope::new("phone".to_string()))
-        .set_pkce_challenge(pkce_challenge)
-        .url();
+        .set_pkce_challenge(pkce_challenge);
+    if ial2 {
+        request = request
+            .add_auth_context_value(AuthenticationContextClass::new(ACR_IAL2.to_string()))
+            .add_extra_param("claims", VERIFIED_CLAIMS_REQUEST);
+    }
+    let (auth_url, csrf_state, nonce) = request.url();
 
     let id = new_session_id();
     {
@@ -374,7 +450,7 @@ async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             Session::SignedIn(_) => true,
         });
         // Starting a new sign-in replaces whatever session this browser had.
-        if let Some(old) = session_id(&req) {
+        if let Some(old) = session_id(req) {
             sessions.remove(&old);
         }
         sessions.insert(
@@ -384,6 +460,7 @@ async fn login(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
                 nonce,
                 pkce_verifier,
                 started: Instant::now(),
+                ial2,
             }),
         );
     }
@@ -496,6 +573,145 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
     }
 }
 
+/// What the IAL2 sign-in received: the verification and the verified claims.
+#[get("/verified")]
+async fn verified_page(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let sessions = state.sessions();
+    let user = session_id(&req).and_then(|id| match sessions.get(&id) {
+        Some(Session::SignedIn(user)) => Some(user),
+        _ => None,
+    });
+    let Some(verified) = user.and_then(|u| u.verified.as_ref()) else {
+        drop(sessions);
+        return redirect_to("/").finish();
+    };
+    let mut body = format!(
+        r#"<h2>Your verified identity</h2>
+<p>Verity verified this identity (<code>acr</code> {acr}). Only what the Tax Portal asked for and
+you allowed is shown.</p>"#,
+        acr = esc(verified.acr.as_deref().unwrap_or("(not present)")),
+    );
+    // Userinfo has the full request (with the evidence); the ID token the short one.
+    match verified.userinfo.as_ref().or(verified.id_token.as_ref()) {
+        None => body.push_str(
+            r#"<div class="error">Verity returned no verified claims: the verification may not
+meet the request, or you didn't allow them.</div>"#,
+        ),
+        Some(vc) => {
+            // One object, or an array of them.
+            let elements: Vec<&serde_json::Value> = match vc {
+                serde_json::Value::Array(items) => items.iter().collect(),
+                other => vec![other],
+            };
+            for element in elements {
+                body.push_str(&verified_tables(element));
+            }
+        }
+    }
+    let pretty = |v: &Option<serde_json::Value>| match v {
+        Some(v) => serde_json::to_string_pretty(v).unwrap_or_default(),
+        None => "(none)".to_string(),
+    };
+    let _ = write!(
+        body,
+        r#"<h3><code>verified_claims</code> in the ID token</h3><pre>{}</pre>
+<h3><code>verified_claims</code> at userinfo</h3><pre>{}</pre>
+<p><a href="/">Back</a></p>"#,
+        esc(&mask_ssn(&pretty(&verified.id_token))),
+        esc(&mask_ssn(&pretty(&verified.userinfo))),
+    );
+    drop(sessions);
+    html(
+        actix_web::http::StatusCode::OK,
+        "Your verified identity",
+        &body,
+    )
+}
+
+/// The claims and the verification of one `verified_claims` object, as tables.
+fn verified_tables(element: &serde_json::Value) -> String {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut out = String::from("<h3>Verified claims</h3><table>");
+    let claims = element["claims"].as_object().cloned().unwrap_or_default();
+    for (label, key) in [
+        ("Given name", "given_name"),
+        ("Family name", "family_name"),
+        ("Date of birth", "birthdate"),
+        ("Address", "address"),
+        ("Social Security number", "social_security_number"),
+    ] {
+        let value = match claims.get(key) {
+            None => continue,
+            Some(serde_json::Value::Object(a)) => a
+                .get("formatted")
+                .map(text)
+                .unwrap_or_else(|| serde_json::Value::Object(a.clone()).to_string()),
+            // Shown masked: the portal keeps the number, a screen doesn't need it.
+            Some(v) if key == "social_security_number" => mask(&text(v)),
+            Some(v) => text(v),
+        };
+        let _ = write!(
+            out,
+            "<tr><th>{}</th><td>{}</td></tr>",
+            esc(label),
+            esc(&value).replace('\n', "<br>")
+        );
+    }
+    out.push_str("</table><h3>How it was verified</h3><table>");
+    let v = &element["verification"];
+    let evidence = &v["evidence"][0];
+    let document = &evidence["document_details"];
+    for (label, value) in [
+        ("Trust framework", &v["trust_framework"]),
+        ("Assurance level", &v["assurance_level"]),
+        ("Verified at", &v["time"]),
+        ("Evidence", &evidence["type"]),
+        ("Document", &document["type"]),
+        ("Issued by", &document["issuer"]),
+        ("Document expires", &document["date_of_expiry"]),
+    ] {
+        if !value.is_null() {
+            let _ = write!(
+                out,
+                "<tr><th>{}</th><td>{}</td></tr>",
+                esc(label),
+                esc(&text(value))
+            );
+        }
+    }
+    out.push_str("</table>");
+    out
+}
+
+/// `123456789` → `***-**-6789`.
+fn mask(ssn: &str) -> String {
+    let digits: String = ssn.chars().filter(char::is_ascii_digit).collect();
+    let last4 = digits.get(digits.len().saturating_sub(4)..).unwrap_or("");
+    format!("***-**-{last4}")
+}
+
+/// Masks the SSN inside pretty-printed JSON.
+fn mask_ssn(json: &str) -> String {
+    json.lines()
+        .map(
+            |line| match line.split_once("\"social_security_number\": \"") {
+                Some((head, rest)) => {
+                    let (number, tail) = rest.split_once('"').unwrap_or((rest, ""));
+                    format!(
+                        "{head}\"social_security_number\": \"{}\"{tail}",
+                        mask(number)
+                    )
+                }
+                None => line.to_string(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 #[post("/logout")]
 async fn logout(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     if let Some(id) = session_id(&req) {
@@ -586,6 +802,25 @@ async fn complete_sign_in(
     let userinfo_json = serde_json::to_string_pretty(&userinfo)
         .unwrap_or_else(|e| format!("(could not format userinfo: {e})"));
 
+    // 5. After the IAL2 sign-in: the acr and verified_claims, read raw (the library doesn't
+    //    model OpenID Connect for Identity Assurance).
+    let verified = if pending.ial2 {
+        let userinfo_raw = match &state.userinfo_url {
+            Some(url) => fetch_json(state, url, token_response.access_token().secret()).await?,
+            None => serde_json::Value::Null,
+        };
+        Some(Verified {
+            acr: claims.auth_context_ref().map(|a| a.as_str().to_string()),
+            id_token: payload
+                .as_ref()
+                .ok()
+                .and_then(|p| p.get("verified_claims").cloned()),
+            userinfo: userinfo_raw.get("verified_claims").cloned(),
+        })
+    } else {
+        None
+    };
+
     let email = claims
         .email()
         .or_else(|| userinfo.email())
@@ -603,6 +838,32 @@ async fn complete_sign_in(
         id_token_rows,
         id_token_payload,
         userinfo_json,
+        verified,
+    })
+}
+
+/// GETs a JSON resource with the access token.
+async fn fetch_json(
+    state: &AppState,
+    url: &str,
+    access_token: &str,
+) -> Result<serde_json::Value, Failure> {
+    let res = state
+        .http
+        .get(url)
+        .bearer_auth(access_token)
+        .send()
+        .await
+        .map_err(|e| Failure("userinfo request", error_chain(&e)))?;
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| Failure("userinfo request", error_chain(&e)))?;
+    serde_json::from_slice(&body).map_err(|e| {
+        Failure(
+            "userinfo request",
+            format!("{e} (body: {})", body_snippet(&body)),
+        )
     })
 }
 
@@ -791,6 +1052,7 @@ async fn main() -> std::io::Result<()> {
         ))
     });
 
+    let userinfo_url = metadata.userinfo_endpoint().map(|u| u.url().to_string());
     let client: TaxClient = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(config.client_id.clone()),
@@ -803,6 +1065,7 @@ async fn main() -> std::io::Result<()> {
         http,
         issuer: config.issuer.clone(),
         client_id: config.client_id.clone(),
+        userinfo_url,
         sessions: Mutex::new(HashMap::new()),
     });
 
@@ -817,6 +1080,8 @@ async fn main() -> std::io::Result<()> {
             .app_data(state.clone())
             .service(index)
             .service(login)
+            .service(verify_identity)
+            .service(verified_page)
             .service(callback)
             .service(logout)
     })

@@ -94,6 +94,25 @@ pub enum ClientCommand {
         /// Sector for pairwise subjects (default: the redirect URIs' host).
         #[arg(long = "sector-identifier")]
         sector_identifier: Option<String>,
+        /// May ask for identity-verified assurance (acr_values urn:verity:ial2 or Login.gov's
+        /// http://idmanagement.gov/ns/assurance/ial/2).
+        #[arg(long)]
+        ial2: bool,
+        /// Verified claims it may receive, comma-separated: given_name, family_name,
+        /// birthdate, address, social_security_number (the SSN only when named).
+        #[arg(long = "verified-claims", value_name = "LIST")]
+        verified_claims: Option<String>,
+    },
+    /// Change a client's identity-verification permissions; prints the client as JSON.
+    Update {
+        client_id: String,
+        /// Allow (true) or stop (false) identity-verified assurance (IAL2).
+        #[arg(long, value_name = "true|false")]
+        ial2: Option<bool>,
+        /// The verified claims it may receive, comma-separated ("" for none); replaces the
+        /// current list.
+        #[arg(long = "verified-claims", value_name = "LIST")]
+        verified_claims: Option<String>,
     },
     /// List clients as JSON.
     List,
@@ -176,6 +195,8 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
             require_par,
             pairwise,
             sector_identifier,
+            ial2,
+            verified_claims,
         } => {
             let jwks = match jwks_file {
                 Some(path) => Some(
@@ -211,10 +232,34 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
                     require_par,
                     subject_type: pairwise.then(|| "pairwise".to_string()),
                     sector_identifier,
+                    ial2_allowed: ial2,
+                    verified_claims: claim_list(verified_claims.as_deref()),
                     ..Default::default()
                 },
             )?;
             print_json(&created)
+        }
+        ClientCommand::Update {
+            client_id,
+            ial2,
+            verified_claims,
+        } => {
+            let Some(current) = clients::get(&mut conn, &client_id)? else {
+                bail!("no client with id {client_id}");
+            };
+            let mut changed = NewClient::from_client(&current);
+            if let Some(ial2) = ial2 {
+                changed.ial2_allowed = ial2;
+            }
+            if let Some(list) = verified_claims {
+                changed.verified_claims = claim_list(Some(&list));
+            }
+            clients::update(&mut conn, settings, &client_id, &changed)?;
+            // Running servers pick the change up when their client cache entry expires.
+            match clients::get(&mut conn, &client_id)? {
+                Some(updated) => print_json(&updated),
+                None => bail!("no client with id {client_id}"),
+            }
         }
         ClientCommand::List => print_json(&clients::list(&mut conn)?),
         ClientCommand::Remove { client_id } => {
@@ -225,6 +270,16 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
             }
         }
     }
+}
+
+/// `a,b c` → ["a", "b", "c"].
+fn claim_list(raw: Option<&str>) -> Vec<String> {
+    raw.unwrap_or("")
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn keys_command(settings: &Settings, command: KeysCommand) -> anyhow::Result<()> {
@@ -315,6 +370,12 @@ async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
                             backchannel_logout_uri: None,
                             fixed_id: Some(DEMO_CLIENT_ID.into()),
                             fixed_secret: Some(DEMO_CLIENT_SECRET.into()),
+                            // The portal's "Verify with Verity (IAL2)" button.
+                            ial2_allowed: true,
+                            verified_claims: crate::proofing::claims::CLAIM_NAMES
+                                .iter()
+                                .map(|c| c.to_string())
+                                .collect(),
                             ..Default::default()
                         },
                     )?;
@@ -361,4 +422,64 @@ pub fn spawn_key_refresh(ctx: Ctx) {
             }
         }
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn client_identity_flags_parse() {
+        let cli = Cli::try_parse_from([
+            "verity",
+            "client",
+            "add",
+            "--name",
+            "Tax Office",
+            "--ial2",
+            "--verified-claims",
+            "given_name, family_name,social_security_number",
+        ])
+        .unwrap();
+        let Some(Command::Client {
+            command:
+                ClientCommand::Add {
+                    ial2,
+                    verified_claims,
+                    ..
+                },
+        }) = cli.command
+        else {
+            panic!("client add");
+        };
+        assert!(ial2);
+        assert_eq!(
+            claim_list(verified_claims.as_deref()),
+            vec!["given_name", "family_name", "social_security_number"]
+        );
+        let cli = Cli::try_parse_from([
+            "verity",
+            "client",
+            "update",
+            "abc",
+            "--ial2",
+            "false",
+            "--verified-claims",
+            "",
+        ])
+        .unwrap();
+        let Some(Command::Client {
+            command:
+                ClientCommand::Update {
+                    ial2,
+                    verified_claims,
+                    ..
+                },
+        }) = cli.command
+        else {
+            panic!("client update");
+        };
+        assert_eq!(ial2, Some(false));
+        assert!(claim_list(verified_claims.as_deref()).is_empty());
+    }
 }

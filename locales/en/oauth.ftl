@@ -12,6 +12,15 @@ consent-allow = Allow
 consent-deny = Deny
 consent-choose = Choose Allow or Deny.
 
+## Verified data an app asks for (from the person's identity verification)
+
+consent-verified-heading = From your verified identity:
+consent-verified-name = Your legal name, as checked against your ID
+consent-verified-birthdate = Your date of birth, as checked against your ID
+consent-verified-address = Your address, as verified
+consent-verified-ssn-heading = Your Social Security number
+consent-verified-ssn = { $client } will also receive your full Social Security number. Allow this only if you trust { $client } with it.
+
 ## What each scope releases, in plain words (the consent page, and anywhere scopes are shown)
 
 scope-openid = A stable identifier for your account, so the app recognises you

@@ -13,6 +13,15 @@ consent-allow = Permitir
 consent-deny = No permitir
 consent-choose = Elija Permitir o No permitir.
 
+## Datos verificados que pide una aplicación (de la verificación de identidad de la persona)
+
+consent-verified-heading = De su identidad verificada:
+consent-verified-name = Su nombre legal, tal como se comprobó con su identificación
+consent-verified-birthdate = Su fecha de nacimiento, tal como se comprobó con su identificación
+consent-verified-address = Su dirección, tal como se verificó
+consent-verified-ssn-heading = Su número de Seguro Social
+consent-verified-ssn = { $client } también recibirá su número de Seguro Social completo. Permítalo solo si confía en { $client } para tenerlo.
+
 ## Lo que entrega cada permiso, en palabras sencillas
 
 scope-openid = Un identificador fijo de su cuenta, para que la aplicación lo reconozca

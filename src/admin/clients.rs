@@ -77,6 +77,34 @@ impl SubjectType {
     }
 }
 
+/// A verified claim a client may receive (OpenID Connect for Identity Assurance 1.0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerifiedClaim {
+    GivenName,
+    FamilyName,
+    Birthdate,
+    Address,
+    /// Only to clients that name it.
+    SocialSecurityNumber,
+}
+
+impl VerifiedClaim {
+    fn as_str(self) -> &'static str {
+        match self {
+            VerifiedClaim::GivenName => "given_name",
+            VerifiedClaim::FamilyName => "family_name",
+            VerifiedClaim::Birthdate => "birthdate",
+            VerifiedClaim::Address => "address",
+            VerifiedClaim::SocialSecurityNumber => crate::proofing::claims::SSN,
+        }
+    }
+}
+
+fn claim_names(claims: &[VerifiedClaim]) -> Vec<String> {
+    claims.iter().map(|c| c.as_str().to_string()).collect()
+}
+
 /// A registered client (relying party or agent). Never its secret.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ClientView {
@@ -106,6 +134,11 @@ pub struct ClientView {
     pub jwks_uri: Option<String>,
     /// Added through dynamic registration (`/register`) rather than by an operator.
     pub registered_dynamically: bool,
+    /// May ask for identity-verified assurance (`acr_values` IAL2).
+    pub ial2_allowed: bool,
+    /// The verified claims it may receive (`verified_claims`, and the verified values of
+    /// `given_name`, `family_name`, `birthdate`, `address`).
+    pub verified_claims: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -128,6 +161,8 @@ impl ClientView {
             jwks: c.jwks.as_deref().and_then(|j| serde_json::from_str(j).ok()),
             jwks_uri: c.jwks_uri.clone(),
             registered_dynamically: c.registered_dynamically,
+            ial2_allowed: c.ial2_allowed,
+            verified_claims: c.verified_claims.clone(),
             created_at: c.created_at.and_utc(),
         }
     }
@@ -200,6 +235,13 @@ pub struct CreateClient {
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     pub jwks_uri: Option<String>,
+    /// May ask for identity-verified assurance (IAL2). Needs authorization_code.
+    #[serde(default)]
+    pub ial2_allowed: bool,
+    /// Verified claims it may receive. Needs authorization_code.
+    #[serde(default)]
+    #[schema(max_items = 5)]
+    pub verified_claims: Vec<VerifiedClaim>,
 }
 
 /// Present-but-null is "clear it"; absent is "leave it".
@@ -239,6 +281,10 @@ pub struct UpdateClient {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub sector_identifier: Option<Option<String>>,
+    pub ial2_allowed: Option<bool>,
+    /// Replaces the list (`[]` for none).
+    #[schema(max_items = 5)]
+    pub verified_claims: Option<Vec<VerifiedClaim>>,
 }
 
 fn field_problem(e: anyhow::Error) -> Problem {
@@ -436,6 +482,8 @@ pub async fn create(ctx: &Ctx, agent: &Agent, req: CreateClient) -> Outcome<Crea
         subject_type: req.subject_type.map(|s| s.as_str().into()),
         sector_identifier: req.sector_identifier,
         registered_dynamically: false,
+        ial2_allowed: req.ial2_allowed,
+        verified_claims: claim_names(&req.verified_claims),
         fixed_id: None,
         fixed_secret: None,
     };
@@ -454,7 +502,13 @@ pub async fn create(ctx: &Ctx, agent: &Agent, req: CreateClient) -> Outcome<Crea
         ctx,
         agent,
         crate::audit::Kind::ClientCreated,
-        serde_json::json!({ "client": client.client_id, "name": client.name, "admin": client.admin }),
+        serde_json::json!({
+            "client": client.client_id,
+            "name": client.name,
+            "admin": client.admin,
+            "ial2_allowed": client.ial2_allowed,
+            "verified_claims": client.verified_claims,
+        }),
     )
     .await?;
     Ok(CreatedClientView {
@@ -509,6 +563,14 @@ pub async fn update(ctx: &Ctx, agent: &Agent, id: &str, req: UpdateClient) -> Ou
         changed.sector_identifier = sector;
         fields.push("sector_identifier");
     }
+    if let Some(ial2) = req.ial2_allowed {
+        changed.ial2_allowed = ial2;
+        fields.push("ial2_allowed");
+    }
+    if let Some(claims) = req.verified_claims {
+        changed.verified_claims = claim_names(&claims);
+        fields.push("verified_claims");
+    }
     if current.client_id == agent.client_id
         && (changed.admin != current.admin || changed.scopes != current.scopes)
     {
@@ -524,6 +586,11 @@ pub async fn update(ctx: &Ctx, agent: &Agent, id: &str, req: UpdateClient) -> Ou
     if touches_admin(&changed) || current.admin {
         require_full_admin(agent, "changing an admin client")?;
     }
+    // Who may receive verified data (the SSN above all) is kept in the audit trail as set.
+    let permissions = serde_json::json!({
+        "ial2_allowed": changed.ial2_allowed,
+        "verified_claims": changed.verified_claims,
+    });
     let (settings, key, new) = (ctx.settings.clone(), id.to_string(), changed);
     let found = ctx
         .db
@@ -539,7 +606,11 @@ pub async fn update(ctx: &Ctx, agent: &Agent, id: &str, req: UpdateClient) -> Ou
             ctx,
             agent,
             crate::audit::Kind::ClientUpdated,
-            serde_json::json!({ "client": id, "fields": fields }),
+            if fields.contains(&"ial2_allowed") || fields.contains(&"verified_claims") {
+                serde_json::json!({ "client": id, "fields": fields, "permissions": permissions })
+            } else {
+                serde_json::json!({ "client": id, "fields": fields })
+            },
         )
         .await?;
     }

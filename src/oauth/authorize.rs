@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::accounts::sessions::{Session, ACR_AAL2};
 use crate::crypto;
 use crate::oauth::{grants, scopes};
+use crate::proofing::claims;
 use crate::storage::store::{get_json, put_json, take_json};
 use crate::Ctx;
 
@@ -118,6 +119,23 @@ pub struct PendingAuthorization {
     /// The first language of `ui_locales` that Verity speaks: this sign-in's pages use it.
     #[serde(default)]
     pub ui_lang: Option<crate::i18n::Lang>,
+    /// IAL2 was asked (`acr_values`, or an essential `acr` claim): the value the RP used,
+    /// which the tokens' `acr` echo. The person needs a counting identity verification.
+    #[serde(default)]
+    pub ial2: Option<String>,
+    /// `verified_claims` asked for in the `claims` parameter, per target.
+    #[serde(default)]
+    pub verified_id_token: Option<claims::Requested>,
+    #[serde(default)]
+    pub verified_userinfo: Option<claims::Requested>,
+    /// The verified claims this request could release (the client's permission applied, in
+    /// `claims::CLAIM_NAMES` order). Each needs consent that names it.
+    #[serde(default)]
+    pub verified_names: Vec<String>,
+    /// What the consent page asks about: those of `verified_names` the person's current
+    /// verification can release (set when the request is parked for consent).
+    #[serde(default)]
+    pub verified_to_consent: Vec<String>,
 }
 
 /// Assurance levels an RP may ask for in `acr_values`, with Login.gov's names as aliases.
@@ -129,7 +147,7 @@ pub const ACR_AAL1_ALIASES: &[&str] = &[
     "urn:verity:aal1",
     "http://idmanagement.gov/ns/assurance/ial/1",
 ];
-/// Identity-verified levels: not available until identity proofing exists.
+/// Identity-verified levels: with `proofing.enabled`, for clients allowed IAL2.
 pub const ACR_IAL2_ALIASES: &[&str] = &[
     "urn:verity:ial2",
     "http://idmanagement.gov/ns/assurance/ial/2",
@@ -150,6 +168,63 @@ pub struct IssuedCode {
     pub acr: String,
     #[serde(default)]
     pub id_token_claims: Vec<String>,
+    /// Verified data: what the person allowed and what was asked, for the grant.
+    #[serde(default)]
+    pub verified: claims::Remembered,
+}
+
+/// The assurance a request asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct AcrWanted {
+    /// IAL2, with the value the RP used (echoed as `acr`).
+    pub ial2: Option<String>,
+    /// A fresh second factor (IAL2 implies it).
+    pub aal2: bool,
+}
+
+pub fn is_ial2(acr: &str) -> bool {
+    ACR_IAL2_ALIASES.contains(&acr)
+}
+
+/// Reads `acr_values` (preferences) and the values of an essential `acr` claim. IAL2 counts
+/// only when `ial2_available` (proofing on and the client allowed); without it, a request that
+/// offers nothing else is refused (`unmet_authentication_requirements`), and IAL2 values beside
+/// others in `acr_values` are passed over. An essential `acr` is met by the weakest level it
+/// accepts.
+pub fn acr_wanted(
+    acr_values: &[String],
+    essential: Option<&[String]>,
+    ial2_available: bool,
+) -> Result<AcrWanted, &'static str> {
+    let aal2 = |a: &str| ACR_AAL2_ALIASES.contains(&a);
+    let aal1 = |a: &str| ACR_AAL1_ALIASES.contains(&a);
+    let mut out = AcrWanted::default();
+    if let Some(first) = acr_values.iter().find(|a| is_ial2(a)) {
+        if ial2_available {
+            out.ial2 = Some(first.clone());
+        } else if acr_values.iter().all(|a| is_ial2(a)) {
+            return Err("identity-verified assurance (ial2) is not available to this client");
+        }
+    }
+    out.aal2 |= acr_values.iter().any(|a| aal2(a));
+    if let Some(values) = essential.filter(|v| !v.is_empty()) {
+        let reachable: Vec<&String> = values
+            .iter()
+            .filter(|v| aal2(v) || aal1(v) || (ial2_available && is_ial2(v)))
+            .collect();
+        match reachable.first() {
+            None => return Err("the essential acr values asked for can't be met"),
+            Some(first) if reachable.iter().all(|v| is_ial2(v)) => {
+                out.ial2 = Some((*first).clone());
+            }
+            Some(_) if !reachable.iter().any(|v| aal1(v)) => out.aal2 = true,
+            Some(_) => {}
+        }
+    }
+    if out.ial2.is_some() {
+        out.aal2 = true;
+    }
+    Ok(out)
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -167,6 +242,12 @@ pub enum AuthorizeOutcome {
     },
     /// Ask the person to allow the app.
     Consent {
+        pending_id: String,
+        ui_lang: Option<crate::i18n::Lang>,
+    },
+    /// IAL2 was asked and the person has no counting identity verification: verify first
+    /// (`/verify?authz=…`), then continue this pending request (`/authorize/continue`).
+    VerifyIdentity {
         pending_id: String,
         ui_lang: Option<crate::i18n::Lang>,
     },
@@ -424,17 +505,17 @@ async fn start_validated(
             ));
         }
     }
+    let proofing = ctx.settings.proofing.enabled;
+    let supported = scopes::supported(proofing);
+    let allowed_scopes = client.effective_scopes(proofing);
     let mut requested = scopes::parse(params.scope.as_deref().unwrap_or(""));
     if !requested.iter().any(|s| s == "openid") {
         return Ok(fail("invalid_scope", "scope must include openid"));
     }
-    if let Some(bad) = requested
-        .iter()
-        .find(|s| !scopes::SUPPORTED.contains(&s.as_str()))
-    {
+    if let Some(bad) = requested.iter().find(|s| !supported.contains(&s.as_str())) {
         return Ok(fail("invalid_scope", &format!("unsupported scope {bad}")));
     }
-    if let Some(bad) = requested.iter().find(|s| !client.scopes.contains(s)) {
+    if let Some(bad) = requested.iter().find(|s| !allowed_scopes.contains(s)) {
         return Ok(fail(
             "invalid_scope",
             &format!("this client may not request scope {bad}"),
@@ -519,47 +600,40 @@ async fn start_validated(
         return Ok(fail("invalid_request", "nonce or state is too long"));
     }
 
-    let acr_values = scopes::parse(params.acr_values.as_deref().unwrap_or(""));
-    if !acr_values.is_empty()
-        && acr_values
-            .iter()
-            .all(|a| ACR_IAL2_ALIASES.contains(&a.as_str()))
-    {
-        return Ok(fail(
-            "unmet_authentication_requirements",
-            "identity-verified assurance (ial2) is not available yet",
-        ));
-    }
-    let mut requires_aal2 = acr_values
-        .iter()
-        .any(|a| ACR_AAL2_ALIASES.contains(&a.as_str()));
     let claims_request = match params.claims.as_deref().map(ClaimsRequest::parse) {
         None => ClaimsRequest::default(),
         Some(Ok(c)) => c,
         Some(Err(why)) => return Ok(fail("invalid_request", why)),
     };
-    if claims_request.essential_acr_aal2 {
-        requires_aal2 = true;
-    }
-    if claims_request.essential_acr_unmet {
-        return Ok(fail(
-            "unmet_authentication_requirements",
-            "the essential acr values asked for can't be met",
-        ));
-    }
+    let acr_values = scopes::parse(params.acr_values.as_deref().unwrap_or(""));
+    let acr = match acr_wanted(
+        &acr_values,
+        claims_request.essential_acr.as_deref(),
+        client.may_use_ial2(proofing),
+    ) {
+        Ok(acr) => acr,
+        Err(why) => return Ok(fail("unmet_authentication_requirements", why)),
+    };
     // Asking for a claim is asking for what its scope releases: consent covers it the same way.
     for s in claims_request.implied_scopes() {
-        if client.scopes.iter().any(|c| c == s) && !requested.iter().any(|r| r == s) {
+        if allowed_scopes.iter().any(|c| c == s) && !requested.iter().any(|r| r == s) {
             requested.push(s.to_string());
         }
     }
     // Names the ID token can never carry for this request aren't kept (the token endpoint
     // applies the same rule again).
     let id_token_claims =
-        scopes::releasable_claims(&client.scopes, &requested, &claims_request.id_token)
+        scopes::releasable_claims(&allowed_scopes, &requested, &claims_request.id_token)
             .into_iter()
             .map(str::to_string)
             .collect();
+    let verified_names = verified_names(
+        client.verified_claims_allowed(proofing),
+        &allowed_scopes,
+        &requested,
+        acr.ial2.is_some(),
+        &claims_request,
+    );
 
     let pending = PendingAuthorization {
         client_id: client.client_id.clone(),
@@ -576,14 +650,50 @@ async fn start_validated(
         session_at_start: session.map(|s| s.id.clone()),
         browser_id: browser_id.to_string(),
         consent_given: false,
-        requires_aal2,
+        requires_aal2: acr.aal2,
         id_token_claims,
         ui_lang: params
             .ui_locales
             .as_deref()
             .and_then(crate::i18n::Lang::from_ui_locales),
+        ial2: acr.ial2,
+        verified_id_token: claims_request.verified_id_token,
+        verified_userinfo: claims_request.verified_userinfo,
+        verified_names,
+        verified_to_consent: Vec::new(),
     };
     decide(ctx, pending, None, session).await
+}
+
+/// The verified claims a request could release, in `claims::CLAIM_NAMES` order: those the
+/// plain claims carry (the name and `birthdate` under IAL2, `address` always), those its
+/// `verified_claims` requests name, and with the `verified_claims` scope every permitted one;
+/// all within the client's permission.
+fn verified_names(
+    permitted: &[String],
+    allowed_scopes: &[String],
+    requested: &[String],
+    ial2: bool,
+    claims_request: &ClaimsRequest,
+) -> Vec<String> {
+    let plain = scopes::releasable_claims(allowed_scopes, requested, &scopes::all_person_claims());
+    let mut wanted = scopes::verified_sources(&plain, ial2);
+    for r in [
+        &claims_request.verified_id_token,
+        &claims_request.verified_userinfo,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        wanted.extend(r.names());
+    }
+    let by_scope = requested.iter().any(|s| s == "verified_claims");
+    claims::CLAIM_NAMES
+        .iter()
+        .filter(|n| permitted.iter().any(|p| p == *n))
+        .filter(|n| by_scope || wanted.iter().any(|w| w == *n))
+        .map(|n| n.to_string())
+        .collect()
 }
 
 /// Back from sign-in or consent: re-check the parked request and carry on.
@@ -618,17 +728,34 @@ pub async fn load_pending(
     Ok(pending.filter(|p| crypto::ct_eq(p.browser_id.as_bytes(), browser_id.as_bytes())))
 }
 
+/// What the consent page lists (locale keys).
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ConsentItems {
+    /// One line per scope that releases something.
+    pub scopes: Vec<&'static str>,
+    /// One line per kind of verified data (name, birth date, address).
+    pub verified: Vec<&'static str>,
+    /// The Social Security number would be released: said apart, prominently.
+    pub ssn: bool,
+}
+
 /// What the consent page lists for this request: exactly what granting it can release
-/// (see [`scopes::releasable_claims`]), including claims asked for by name.
+/// (see [`scopes::releasable_claims`]), including claims asked for by name, and the verified
+/// data it would release.
 pub async fn consent_items(
     ctx: &Ctx,
     pending: &PendingAuthorization,
-) -> anyhow::Result<Vec<&'static str>> {
+) -> anyhow::Result<ConsentItems> {
     let allowed = match ctx.clients.get(&pending.client_id).await? {
-        Some(client) => client.scopes.clone(),
+        Some(client) => client.effective_scopes(ctx.settings.proofing.enabled),
         None => Vec::new(),
     };
-    Ok(scopes::consent_items(&allowed, &pending.scopes))
+    let (verified, ssn) = claims::consent_lines(&pending.verified_to_consent);
+    Ok(ConsentItems {
+        scopes: scopes::consent_items(&allowed, &pending.scopes, pending.ial2.is_some()),
+        verified,
+        ssn,
+    })
 }
 
 /// The consent page's answer.
@@ -678,11 +805,10 @@ pub async fn consent_decision(
         ));
     }
     let now = ctx.clock.now();
-    let (user, client, granted) = (
-        session.user_id.clone(),
-        pending.client_id.clone(),
-        pending.scopes.clone(),
-    );
+    // The verified data shown on the page is consented to by name, beside the scopes.
+    let mut granted = pending.scopes.clone();
+    granted.extend(claims::consent_scopes(&pending.verified_to_consent));
+    let (user, client) = (session.user_id.clone(), pending.client_id.clone());
     ctx.db
         .run(move |c| {
             grants::record_consent(c, now, &user, &client, &granted)?;
@@ -721,7 +847,7 @@ async fn park(
 
 async fn decide(
     ctx: &Ctx,
-    pending: PendingAuthorization,
+    mut pending: PendingAuthorization,
     pending_id: Option<String>,
     session: Option<&Session>,
 ) -> anyhow::Result<AuthorizeOutcome> {
@@ -756,13 +882,44 @@ async fn decide(
         });
     };
 
+    // Verified data needs a verification that counts now; IAL2 needs one at all.
+    let verified_now = if pending.ial2.is_some() || !pending.verified_names.is_empty() {
+        let (user, master) = (session.user_id.clone(), ctx.master.clone());
+        ctx.db
+            .run(move |c| crate::proofing::records::current_verified(c, &master, &user))
+            .await?
+            .is_some()
+    } else {
+        false
+    };
+    if pending.ial2.is_some() && !verified_now {
+        if pending.prompt.none {
+            return Ok(fail(
+                "interaction_required",
+                "the user must verify their identity first",
+            ));
+        }
+        let pending_id = park(ctx, &pending, pending_id).await?;
+        return Ok(AuthorizeOutcome::VerifyIdentity {
+            pending_id,
+            ui_lang: pending.ui_lang,
+        });
+    }
+    let verified_names = if verified_now {
+        pending.verified_names.clone()
+    } else {
+        Vec::new()
+    };
+
     let (user, client) = (session.user_id.clone(), pending.client_id.clone());
     let consented = ctx
         .db
         .run(move |c| grants::consented_scopes(c, &user, &client))
         .await?;
     let needs_consent = !pending.consent_given
-        && (pending.prompt.consent || !scopes::covers(&consented, &pending.scopes));
+        && (pending.prompt.consent
+            || !scopes::covers(&consented, &pending.scopes)
+            || !scopes::covers(&consented, &claims::consent_scopes(&verified_names)));
     if needs_consent {
         if pending.prompt.none {
             return Ok(fail(
@@ -770,6 +927,7 @@ async fn decide(
                 "the user has not allowed this app yet",
             ));
         }
+        pending.verified_to_consent = verified_names;
         let pending_id = park(ctx, &pending, pending_id).await?;
         return Ok(AuthorizeOutcome::Consent {
             pending_id,
@@ -786,6 +944,11 @@ async fn decide(
             return Ok(expired_request());
         }
     }
+    // Released only what a consent named (a standing one, or the one just given).
+    let names: Vec<String> = verified_names
+        .into_iter()
+        .filter(|n| consented.contains(&claims::consent_scope(n)))
+        .collect();
     let code = crypto::random_token(32);
     let issued = IssuedCode {
         client_id: pending.client_id.clone(),
@@ -797,8 +960,14 @@ async fn decide(
         code_challenge: pending.code_challenge.clone(),
         auth_time: session.auth_time.and_utc().timestamp(),
         amr: session.amr.clone(),
-        acr: session.acr.clone(),
+        // IAL2 echoes the value the RP asked for (its own or Login.gov's name).
+        acr: pending.ial2.clone().unwrap_or_else(|| session.acr.clone()),
         id_token_claims: pending.id_token_claims.clone(),
+        verified: claims::Remembered {
+            names,
+            id_token: pending.verified_id_token.clone(),
+            userinfo: pending.verified_userinfo.clone(),
+        },
     };
     put_json(
         &*ctx.store,
@@ -820,10 +989,11 @@ async fn decide(
 pub struct ClaimsRequest {
     pub userinfo: Vec<String>,
     pub id_token: Vec<String>,
-    /// `acr` essential with only AAL2-level values.
-    pub essential_acr_aal2: bool,
-    /// `acr` essential with no value we can reach.
-    pub essential_acr_unmet: bool,
+    /// The values of an essential `acr` in `id_token` (None: not essential, or no values).
+    pub essential_acr: Option<Vec<String>>,
+    /// `verified_claims` (OpenID Connect for Identity Assurance 1.0), per target.
+    pub verified_id_token: Option<claims::Requested>,
+    pub verified_userinfo: Option<claims::Requested>,
 }
 
 impl ClaimsRequest {
@@ -837,14 +1007,18 @@ impl ClaimsRequest {
             return Err("claims must be a JSON object");
         };
         let mut out = ClaimsRequest::default();
-        for (member, target) in [
-            ("userinfo", &mut out.userinfo),
-            ("id_token", &mut out.id_token),
+        for (member, target, verified) in [
+            ("userinfo", &mut out.userinfo, &mut out.verified_userinfo),
+            ("id_token", &mut out.id_token, &mut out.verified_id_token),
         ] {
             match top.get(member) {
                 None | Some(serde_json::Value::Null) => {}
                 Some(serde_json::Value::Object(m)) => {
                     for (name, spec) in m {
+                        if name == "verified_claims" {
+                            *verified = Some(claims::parse(spec)?);
+                            continue;
+                        }
                         if !(spec.is_null() || spec.is_object()) {
                             return Err("each requested claim must be null or an object");
                         }
@@ -872,21 +1046,7 @@ impl ClaimsRequest {
                 values.push(v.to_string());
             }
             if essential && !values.is_empty() {
-                let reachable: Vec<&String> = values
-                    .iter()
-                    .filter(|v| {
-                        ACR_AAL2_ALIASES.contains(&v.as_str())
-                            || ACR_AAL1_ALIASES.contains(&v.as_str())
-                    })
-                    .collect();
-                if reachable.is_empty() {
-                    out.essential_acr_unmet = true;
-                } else if reachable
-                    .iter()
-                    .all(|v| ACR_AAL2_ALIASES.contains(&v.as_str()))
-                {
-                    out.essential_acr_aal2 = true;
-                }
+                out.essential_acr = Some(values);
             }
         }
         Ok(out)
@@ -896,16 +1056,92 @@ impl ClaimsRequest {
     pub fn implied_scopes(&self) -> Vec<&'static str> {
         let mut out = Vec::new();
         for name in self.userinfo.iter().chain(self.id_token.iter()) {
-            let scope = match name.as_str() {
-                "email" | "email_verified" => "email",
-                "phone_number" | "phone_number_verified" => "phone",
-                "name" | "given_name" | "family_name" | "updated_at" => "profile",
-                _ => continue,
+            let Some(scope) = scopes::scope_of_claim(name) else {
+                continue;
             };
             if !out.contains(&scope) {
                 out.push(scope);
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn ial2_is_asked_by_either_name_and_echoed_as_asked() {
+        for alias in ACR_IAL2_ALIASES {
+            let got = acr_wanted(&v(&[alias]), None, true).unwrap();
+            assert_eq!(got.ial2.as_deref(), Some(*alias));
+            assert!(got.aal2, "IAL2 implies AAL2");
+            let got = acr_wanted(&[], Some(&v(&[alias])), true).unwrap();
+            assert_eq!(got.ial2.as_deref(), Some(*alias));
+        }
+    }
+
+    #[test]
+    fn ial2_without_permission_is_refused_unless_something_else_is_offered() {
+        assert!(acr_wanted(&v(&["urn:verity:ial2"]), None, false).is_err());
+        assert!(acr_wanted(&[], Some(&v(&["urn:verity:ial2"])), false).is_err());
+        let got = acr_wanted(&v(&["urn:verity:ial2", "urn:verity:aal2"]), None, false).unwrap();
+        assert_eq!(
+            got,
+            AcrWanted {
+                ial2: None,
+                aal2: true
+            }
+        );
+        let got = acr_wanted(
+            &[],
+            Some(&v(&["urn:verity:ial2", "urn:verity:aal1"])),
+            false,
+        )
+        .unwrap();
+        assert_eq!(got, AcrWanted::default());
+    }
+
+    #[test]
+    fn an_essential_acr_is_met_by_the_weakest_level_it_accepts() {
+        let got = acr_wanted(&[], Some(&v(&["urn:verity:ial2", "urn:verity:aal2"])), true).unwrap();
+        assert_eq!(
+            got,
+            AcrWanted {
+                ial2: None,
+                aal2: true
+            }
+        );
+        let got = acr_wanted(&[], Some(&v(&["urn:verity:aal1", "urn:verity:aal2"])), true).unwrap();
+        assert_eq!(got, AcrWanted::default());
+        assert!(acr_wanted(&[], Some(&v(&["urn:other:loa3"])), true).is_err());
+    }
+
+    #[test]
+    fn verified_claims_in_the_claims_parameter_are_read_per_target() {
+        let raw = serde_json::json!({
+            "id_token": { "verified_claims": { "verification": { "trust_framework": null },
+                                               "claims": { "given_name": null } } },
+            "userinfo": { "email": null, "verified_claims": [
+                { "verification": {}, "claims": { "address": null } } ] }
+        })
+        .to_string();
+        let c = ClaimsRequest::parse(&raw).unwrap();
+        assert_eq!(
+            c.userinfo,
+            vec!["email"],
+            "verified_claims is not a plain claim"
+        );
+        assert_eq!(c.verified_id_token.unwrap().names(), vec!["given_name"]);
+        let ui = c.verified_userinfo.unwrap();
+        assert!(ui.array);
+        assert_eq!(ui.names(), vec!["address"]);
+        let bad = r#"{"userinfo":{"verified_claims":{"claims":{}}}}"#;
+        assert!(ClaimsRequest::parse(bad).is_err());
     }
 }

@@ -37,6 +37,9 @@ pub struct ClientRow {
     pub subject_type: String,
     pub sector_identifier: Option<String>,
     pub registered_dynamically: bool,
+    pub ial2_allowed: bool,
+    /// Space-separated names from [`crate::proofing::claims::CLAIM_NAMES`].
+    pub verified_claims: String,
 }
 
 pub const AUTH_METHODS: &[&str] = &[
@@ -86,6 +89,12 @@ pub struct Client {
     /// The host pairwise subjects are computed for (the redirect URIs' host unless set).
     pub sector_identifier: Option<String>,
     pub registered_dynamically: bool,
+    /// May ask for identity-verified assurance (`acr_values` IAL2).
+    pub ial2_allowed: bool,
+    /// The verified claims it may receive (`verified_claims`, and the verified values of the
+    /// plain `given_name`, `family_name`, `birthdate`, `address` claims);
+    /// `social_security_number` only when named.
+    pub verified_claims: Vec<String>,
 }
 
 impl Client {
@@ -110,6 +119,40 @@ impl Client {
         self.grant_types.iter().any(|g| g == grant)
     }
 
+    /// The verified claims it may receive now: none while proofing is off.
+    pub fn verified_claims_allowed(&self, proofing_enabled: bool) -> &[String] {
+        if proofing_enabled {
+            &self.verified_claims
+        } else {
+            &[]
+        }
+    }
+
+    /// The scopes it may request. The proofing scopes follow from its verified-claims
+    /// permission, never from its scope list (so a client can't register its way to them):
+    /// `verified_claims` with any permitted claim, `address` when `address` is permitted.
+    pub fn effective_scopes(&self, proofing_enabled: bool) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .scopes
+            .iter()
+            .filter(|s| !scopes::PROOFING_SCOPES.contains(&s.as_str()))
+            .cloned()
+            .collect();
+        let permitted = self.verified_claims_allowed(proofing_enabled);
+        if permitted.iter().any(|c| c == "address") {
+            out.push("address".into());
+        }
+        if !permitted.is_empty() {
+            out.push("verified_claims".into());
+        }
+        out
+    }
+
+    /// IAL2 is available to it: proofing is on and the client is allowed.
+    pub fn may_use_ial2(&self, proofing_enabled: bool) -> bool {
+        proofing_enabled && self.ial2_allowed
+    }
+
     fn from_row(row: ClientRow) -> Client {
         Client {
             client_id: row.id,
@@ -131,6 +174,8 @@ impl Client {
             subject_type: row.subject_type,
             sector_identifier: row.sector_identifier,
             registered_dynamically: row.registered_dynamically,
+            ial2_allowed: row.ial2_allowed,
+            verified_claims: scopes::parse(&row.verified_claims),
         }
     }
 
@@ -165,6 +210,10 @@ pub struct NewClient {
     pub subject_type: Option<String>,
     pub sector_identifier: Option<String>,
     pub registered_dynamically: bool,
+    /// May ask for IAL2 (`acr_values`).
+    pub ial2_allowed: bool,
+    /// Verified claims it may receive (names from `proofing::claims::CLAIM_NAMES`).
+    pub verified_claims: Vec<String>,
     /// Only for the dev demo: a fixed id and secret.
     pub fixed_id: Option<String>,
     pub fixed_secret: Option<String>,
@@ -182,6 +231,8 @@ pub struct CreatedClient {
     pub public: bool,
     pub grant_types: Vec<String>,
     pub admin: bool,
+    pub ial2_allowed: bool,
+    pub verified_claims: Vec<String>,
 }
 
 /// Why a redirect URI can't be registered, in words that never quote it (they end up in
@@ -243,6 +294,7 @@ struct Prepared {
     scopes: Vec<String>,
     auth_method: String,
     subject_type: String,
+    verified_claims: Vec<String>,
 }
 
 /// The rules every client obeys, whether added or changed.
@@ -387,12 +439,38 @@ fn prepare(settings: &Settings, new: &NewClient) -> anyhow::Result<Prepared> {
             ));
         }
     }
+    let mut verified_claims: Vec<String> = Vec::new();
+    for (i, c) in new.verified_claims.iter().enumerate() {
+        if !crate::proofing::claims::is_claim_name(c) {
+            return Err(refuse(
+                "verified_claims",
+                format!(
+                    "verified_claims[{i}] is not a verified claim Verity releases; known: {}",
+                    crate::proofing::claims::CLAIM_NAMES.join(", ")
+                ),
+            ));
+        }
+        if !verified_claims.contains(c) {
+            verified_claims.push(c.clone());
+        }
+    }
+    if (new.ial2_allowed || !verified_claims.is_empty()) && !interactive {
+        return Err(refuse(
+            if new.ial2_allowed {
+                "ial2_allowed"
+            } else {
+                "verified_claims"
+            },
+            "IAL2 and verified claims are for clients that sign people in (authorization_code)",
+        ));
+    }
     Ok(Prepared {
         name: new.name.trim().to_string(),
         grant_types,
         scopes,
         auth_method,
         subject_type,
+        verified_claims,
     })
 }
 
@@ -408,6 +486,7 @@ pub fn add(
         scopes,
         auth_method,
         subject_type,
+        verified_claims,
     } = prepare(settings, &new)?;
     let id = new
         .fixed_id
@@ -441,6 +520,8 @@ pub fn add(
         subject_type,
         sector_identifier: new.sector_identifier.clone(),
         registered_dynamically: new.registered_dynamically,
+        ial2_allowed: new.ial2_allowed,
+        verified_claims: verified_claims.join(" "),
     };
     diesel::insert_into(clients::table)
         .values(&row)
@@ -454,6 +535,8 @@ pub fn add(
         public: new.public,
         grant_types,
         admin: new.admin,
+        ial2_allowed: new.ial2_allowed,
+        verified_claims,
     })
 }
 
@@ -476,6 +559,8 @@ impl NewClient {
             subject_type: Some(c.subject_type.clone()),
             sector_identifier: c.sector_identifier.clone(),
             registered_dynamically: c.registered_dynamically,
+            ial2_allowed: c.ial2_allowed,
+            verified_claims: c.verified_claims.clone(),
             fixed_id: None,
             fixed_secret: None,
         }
@@ -504,6 +589,8 @@ pub fn update(
             clients::require_par.eq(changed.require_par),
             clients::subject_type.eq(p.subject_type),
             clients::sector_identifier.eq(&changed.sector_identifier),
+            clients::ial2_allowed.eq(changed.ial2_allowed),
+            clients::verified_claims.eq(p.verified_claims.join(" ")),
         ))
         .execute(conn)?;
     Ok(n == 1)

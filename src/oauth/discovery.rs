@@ -14,7 +14,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::accounts::sessions::{ACR_AAL1, ACR_AAL2};
 use crate::config::SigningAlg;
+use crate::oauth::authorize::ACR_IAL2_ALIASES;
 use crate::oauth::scopes;
+use crate::proofing::claims;
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct VerityMetadata {
@@ -31,6 +33,17 @@ pub struct VerityMetadata {
     pub require_pushed_authorization_requests: bool,
     pub backchannel_logout_supported: bool,
     pub backchannel_logout_session_supported: bool,
+    /// OpenID Connect for Identity Assurance 1.0 metadata: only while proofing is on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trust_frameworks_supported: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence_supported: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents_supported: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documents_check_methods_supported: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claims_in_verified_claims_supported: Option<Vec<String>>,
 }
 impl AdditionalProviderMetadata for VerityMetadata {}
 
@@ -63,6 +76,22 @@ pub fn build(
 ) -> anyhow::Result<bytes::Bytes> {
     let issuer = settings.issuer.as_str();
     let require_par = settings.security.require_par;
+    let proofing = settings.proofing.enabled;
+    let when_proofing = |list: &[&str]| {
+        proofing.then(|| list.iter().map(|s| s.to_string()).collect::<Vec<String>>())
+    };
+    let mut acr_values = vec![
+        AuthenticationContextClass::new(ACR_AAL1.into()),
+        AuthenticationContextClass::new(ACR_AAL2.into()),
+        AuthenticationContextClass::new("http://idmanagement.gov/ns/assurance/aal/2".into()),
+    ];
+    if proofing {
+        acr_values.extend(
+            ACR_IAL2_ALIASES
+                .iter()
+                .map(|a| AuthenticationContextClass::new(a.to_string())),
+        );
+    }
     let url = |path: &str| format!("{issuer}{path}");
     let metadata = VerityProviderMetadata::new(
         IssuerUrl::new(issuer.to_string())?,
@@ -105,12 +134,17 @@ pub fn build(
                 "client_secret_basic".into(),
                 "client_secret_post".into(),
             ],
+            trust_frameworks_supported: when_proofing(&[crate::proofing::records::TRUST_FRAMEWORK]),
+            evidence_supported: when_proofing(claims::EVIDENCE_SUPPORTED),
+            documents_supported: when_proofing(claims::DOCUMENTS_SUPPORTED),
+            documents_check_methods_supported: when_proofing(claims::CHECK_METHODS_SUPPORTED),
+            claims_in_verified_claims_supported: when_proofing(claims::CLAIM_NAMES),
         },
     )
     .set_token_endpoint(Some(TokenUrl::new(url("/token"))?))
     .set_userinfo_endpoint(Some(UserInfoUrl::new(url("/userinfo"))?))
     .set_scopes_supported(Some(
-        scopes::SUPPORTED
+        scopes::supported(proofing)
             .iter()
             .map(|s| Scope::new(s.to_string()))
             .collect(),
@@ -121,11 +155,7 @@ pub fn build(
         CoreGrantType::RefreshToken,
         CoreGrantType::ClientCredentials,
     ]))
-    .set_acr_values_supported(Some(vec![
-        AuthenticationContextClass::new(ACR_AAL1.into()),
-        AuthenticationContextClass::new(ACR_AAL2.into()),
-        AuthenticationContextClass::new("http://idmanagement.gov/ns/assurance/aal/2".into()),
-    ]))
+    .set_acr_values_supported(Some(acr_values))
     .set_token_endpoint_auth_methods_supported(Some(vec![
         CoreClientAuthMethod::ClientSecretBasic,
         CoreClientAuthMethod::ClientSecretPost,
@@ -133,7 +163,7 @@ pub fn build(
         CoreClientAuthMethod::PrivateKeyJwt,
     ]))
     .set_claims_supported(Some(
-        scopes::claims_supported()
+        scopes::claims_supported(proofing)
             .into_iter()
             .map(|c| CoreClaimName::new(c.to_string()))
             .collect(),

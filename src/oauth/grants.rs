@@ -80,6 +80,19 @@ pub struct Grant {
     pub auth_time: Option<NaiveDateTime>,
     pub acr: String,
     pub amr: String,
+    /// What the authorization asked of verified data ([`crate::proofing::claims::Remembered`]
+    /// as JSON); None when it asked for none.
+    pub claims_request: Option<String>,
+}
+
+impl Grant {
+    /// The verified-data request this grant remembers (empty when none, or unreadable).
+    pub fn remembered(&self) -> crate::proofing::claims::Remembered {
+        self.claims_request
+            .as_deref()
+            .and_then(|s| serde_json::from_str(s).ok())
+            .unwrap_or_default()
+    }
 }
 
 pub fn insert(conn: &mut DbConn, grant: &Grant) -> anyhow::Result<()> {

@@ -105,6 +105,7 @@ pub async fn refresh(
         }
         Outcome::Invalid(why) => return Err(TokenError::new("invalid_grant", why)),
     };
+    let id_token_claims = crate::oauth::token::refresh_verified(ctx, client, &grant).await?;
     let issue = Issue {
         client_id: client.client_id.clone(),
         subject: crate::oauth::subject::for_client(ctx, client, &grant.user_id),
@@ -117,7 +118,7 @@ pub async fn refresh(
         nonce: None,
         grant_id: Some(grant.id.clone()),
         jkt: form.dpop_jkt.clone(),
-        id_token_claims: Default::default(),
+        id_token_claims,
     };
     respond(ctx, &issue, Some(next))
 }

@@ -2,6 +2,26 @@
 
 pub const SUPPORTED: &[&str] = &["openid", "profile", "email", "phone", "offline_access"];
 
+/// Scopes served only while identity proofing is on: `address` (the verified address) and
+/// `verified_claims` (every verified claim the client may receive, at userinfo). A client may
+/// request them only as its verified-claims permission allows
+/// ([`crate::oauth::clients::Client::effective_scopes`]).
+pub const PROOFING_SCOPES: &[&str] = &["address", "verified_claims"];
+
+/// Every scope Verity understands now.
+pub fn supported(proofing_enabled: bool) -> Vec<&'static str> {
+    let mut out = SUPPORTED.to_vec();
+    if proofing_enabled {
+        out.extend_from_slice(PROOFING_SCOPES);
+    }
+    out
+}
+
+/// A scope about a person (OIDC's), never one a client_credentials token may carry.
+pub fn is_person_scope(scope: &str) -> bool {
+    SUPPORTED.contains(&scope) || PROOFING_SCOPES.contains(&scope)
+}
+
 /// What the app will receive, in plain words: the locale key of the scope's description
 /// (`locales/*/oauth.ftl`), for the consent page and anywhere scopes are shown to a person.
 pub fn description_key(scope: &str) -> Option<&'static str> {
@@ -15,8 +35,8 @@ pub fn description_key(scope: &str) -> Option<&'static str> {
     }
 }
 
-pub fn claims_supported() -> Vec<&'static str> {
-    vec![
+pub fn claims_supported(proofing_enabled: bool) -> Vec<&'static str> {
+    let mut out = vec![
         "sub",
         "iss",
         "aud",
@@ -35,7 +55,12 @@ pub fn claims_supported() -> Vec<&'static str> {
         "email_verified",
         "phone_number",
         "phone_number_verified",
-    ]
+    ];
+    if proofing_enabled {
+        // Served only from a verification.
+        out.extend_from_slice(&["birthdate", "address", "verified_claims"]);
+    }
+    out
 }
 
 pub fn parse(raw: &str) -> Vec<String> {
@@ -66,6 +91,10 @@ pub const CLAIM_SCOPES: &[(&str, &str)] = &[
     ("email_verified", "email"),
     ("phone_number", "phone"),
     ("phone_number_verified", "phone"),
+    // Only ever from the person's verification (there is no unverified copy), `birthdate`
+    // only under IAL2: see `crate::oauth::userinfo::person_claims`.
+    ("birthdate", "profile"),
+    ("address", "address"),
 ];
 
 /// The scope a person claim needs; None for names Verity doesn't release.
@@ -103,13 +132,45 @@ pub fn releasable_claims(
 
 /// What the consent page lists for scopes about to be granted (locale keys): one line per
 /// scope that releases something, so the page says exactly what [`releasable_claims`] can let
-/// out.
-pub fn consent_items(client_allowed: &[String], to_grant: &[String]) -> Vec<&'static str> {
+/// out. The proofing scopes have no line of their own: what they release is verified data,
+/// listed item by item ([`crate::proofing::claims::consent_lines`]); under IAL2 neither has
+/// `profile` (its name is the verified one).
+pub fn consent_items(
+    client_allowed: &[String],
+    to_grant: &[String],
+    ial2: bool,
+) -> Vec<&'static str> {
     to_grant
         .iter()
         .filter(|s| client_allowed.contains(s))
+        .filter(|s| !(ial2 && s.as_str() == "profile"))
         .filter_map(|s| description_key(s))
         .collect()
+}
+
+/// The verified claims the plain claims of a request would carry: with IAL2 the profile's
+/// name and `birthdate` come from the verification (Login.gov's behaviour); `address` always
+/// does (there is no unverified address). `released` are the plain claims
+/// [`releasable_claims`] lets out.
+pub fn verified_sources(released: &[&str], ial2: bool) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut add = |n: &str| {
+        if !out.iter().any(|o| o == n) {
+            out.push(n.to_string());
+        }
+    };
+    for claim in released {
+        match *claim {
+            "name" if ial2 => {
+                add("given_name");
+                add("family_name");
+            }
+            "given_name" | "family_name" | "birthdate" if ial2 => add(claim),
+            "address" => add(claim),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@ use crate::oauth::clients::Client;
 use crate::oauth::error::ErrorDescription;
 use crate::oauth::grants::{self, Grant};
 use crate::oauth::subject::Subject;
+use crate::oauth::userinfo::VerifiedSource;
 use crate::storage::store::take_json;
 use crate::Ctx;
 
@@ -29,6 +30,9 @@ use crate::Ctx;
 pub struct VerityIdClaims {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sid: Option<String>,
+    /// OpenID Connect for Identity Assurance 1.0, as the `claims` parameter asked for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_claims: Option<serde_json::Value>,
 }
 impl AdditionalClaims for VerityIdClaims {}
 
@@ -426,6 +430,23 @@ pub async fn exchange(
         (None, None) => {}
     }
 
+    // IAL2 stands only while the verification counts (it may have been removed since).
+    let verified =
+        VerifiedSource::load(ctx, &client, &issued.user_id, &issued.acr, &issued.verified)
+            .await
+            .map_err(internal)?;
+    if verified.ial2 && verified.identity.is_none() {
+        return Err(TokenError::new(
+            "invalid_grant",
+            "the identity verification behind this code no longer counts",
+        ));
+    }
+    let claims_request = if issued.verified.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(&issued.verified).map_err(|e| internal(e.into()))?)
+    };
+
     let now = ctx.clock.now();
     let offline = issued.scopes.iter().any(|s| s == "offline_access");
     let wants_refresh = offline || client.allows_grant(crate::oauth::clients::GRANT_REFRESH_TOKEN);
@@ -442,6 +463,7 @@ pub async fn exchange(
         auth_time: chrono::DateTime::from_timestamp(issued.auth_time, 0).map(|t| t.naive_utc()),
         acr: issued.acr.clone(),
         amr: issued.amr.join(" "),
+        claims_request,
     };
     let sec = &ctx.settings.security;
     // Remember the code as used for as long as tokens from it can live.
@@ -525,7 +547,7 @@ pub async fn exchange(
     };
     let mut issue = issue;
     let released = crate::oauth::scopes::releasable_claims(
-        &client.scopes,
+        &client.effective_scopes(ctx.settings.proofing.enabled),
         &issued.scopes,
         &issued.id_token_claims,
     );
@@ -537,11 +559,61 @@ pub async fn exchange(
             .await
             .map_err(internal)?
             .ok_or_else(|| TokenError::new("invalid_grant", "the account is no longer active"))?;
-        issue.id_token_claims = crate::oauth::userinfo::person_claims(ctx, &user, &released)
-            .await
-            .map_err(internal)?;
+        issue.id_token_claims =
+            crate::oauth::userinfo::person_claims(ctx, &user, &released, &verified)
+                .await
+                .map_err(internal)?;
+    }
+    if let Some(v) = issued
+        .verified
+        .id_token
+        .as_ref()
+        .and_then(|r| verified.verified_claims(r, now))
+    {
+        issue.id_token_claims.insert("verified_claims".into(), v);
     }
     respond(ctx, &issue, refresh_token)
+}
+
+/// For a refresh (after the token rotated): an IAL2 grant whose verification no longer counts
+/// is revoked and refused; otherwise the new ID token's `verified_claims`, as the original
+/// request asked for them.
+pub async fn refresh_verified(
+    ctx: &Ctx,
+    client: &Client,
+    grant: &Grant,
+) -> Result<serde_json::Map<String, serde_json::Value>, TokenError> {
+    let remembered = grant.remembered();
+    let mut out = serde_json::Map::new();
+    if !is_ial2(&grant.acr) && remembered.id_token.is_none() {
+        return Ok(out);
+    }
+    let verified = VerifiedSource::load(ctx, client, &grant.user_id, &grant.acr, &remembered)
+        .await
+        .map_err(internal)?;
+    if verified.ial2 && verified.identity.is_none() {
+        let (now, id) = (ctx.clock.now(), grant.id.clone());
+        ctx.db
+            .run(move |c| grants::revoke(c, now, &id, "identity verification no longer counts"))
+            .await
+            .map_err(internal)?;
+        return Err(TokenError::new(
+            "invalid_grant",
+            "the identity verification behind this grant no longer counts; sign in again",
+        ));
+    }
+    if let Some(v) = remembered
+        .id_token
+        .as_ref()
+        .and_then(|r| verified.verified_claims(r, ctx.clock.now()))
+    {
+        out.insert("verified_claims".into(), v);
+    }
+    Ok(out)
+}
+
+fn is_ial2(acr: &str) -> bool {
+    crate::oauth::authorize::is_ial2(acr)
 }
 
 /// Mints the access token, and the ID token when `openid` was granted to a person.
@@ -593,7 +665,7 @@ async fn client_credentials(
         None => client
             .scopes
             .iter()
-            .filter(|s| !crate::oauth::scopes::SUPPORTED.contains(&s.as_str()))
+            .filter(|s| !crate::oauth::scopes::is_person_scope(s))
             .cloned()
             .collect(),
     };
@@ -605,7 +677,7 @@ async fn client_credentials(
     };
     if let Some(bad) = requested
         .iter()
-        .find(|s| !allowed(s) || crate::oauth::scopes::SUPPORTED.contains(&s.as_str()))
+        .find(|s| !allowed(s) || crate::oauth::scopes::is_person_scope(s))
     {
         return Err(TokenError::new(
             "invalid_scope",
@@ -711,6 +783,14 @@ fn mint_id_token(
         l.insert(None, openidconnect::EndUserFamilyName::new(v));
         standard = standard.set_family_name(Some(l));
     }
+    if let Some(v) = text("birthdate") {
+        standard = standard.set_birthdate(Some(openidconnect::EndUserBirthday::new(v)));
+    }
+    if let Some(a) = issue.id_token_claims.get("address") {
+        standard = standard.set_address(Some(
+            serde_json::from_value::<openidconnect::AddressClaim>(a.clone())?,
+        ));
+    }
     let mut claims = IdTokenClaims::new(
         IssuerUrl::new(ctx.settings.issuer.clone())?,
         vec![Audience::new(issue.client_id.clone())],
@@ -719,6 +799,7 @@ fn mint_id_token(
         standard,
         VerityIdClaims {
             sid: issue.session_id.clone(),
+            verified_claims: issue.id_token_claims.get("verified_claims").cloned(),
         },
     )
     .set_auth_method_refs(Some(

@@ -2,9 +2,69 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::oauth::clients::Client;
 use crate::oauth::grants;
 use crate::oauth::token::AccessTokenClaims;
+use crate::proofing::claims::{self, Remembered, Requested};
+use crate::proofing::records::VerifiedIdentity;
 use crate::Ctx;
+
+/// Where verified values come from for one grant.
+pub struct VerifiedSource {
+    /// The grant is IAL2 (its `acr` is an IAL2 value): the name claims come from the
+    /// verification only, never from the profile.
+    pub ial2: bool,
+    /// The person's verification if one counts now (read only when something needs it).
+    pub identity: Option<VerifiedIdentity>,
+    /// What may be released: the names the person allowed for the grant, within what the
+    /// client is permitted now (and nothing while proofing is off).
+    pub names: Vec<String>,
+}
+
+impl VerifiedSource {
+    pub async fn load(
+        ctx: &Ctx,
+        client: &Client,
+        user_id: &str,
+        acr: &str,
+        remembered: &Remembered,
+    ) -> anyhow::Result<VerifiedSource> {
+        let permitted = client.verified_claims_allowed(ctx.settings.proofing.enabled);
+        let names: Vec<String> = remembered
+            .names
+            .iter()
+            .filter(|n| permitted.contains(n))
+            .cloned()
+            .collect();
+        let ial2 = crate::oauth::authorize::is_ial2(acr);
+        let identity = if ial2 || !names.is_empty() {
+            let (uid, master) = (user_id.to_string(), ctx.master.clone());
+            ctx.db
+                .run(move |c| crate::proofing::records::current_verified(c, &master, &uid))
+                .await?
+        } else {
+            None
+        };
+        Ok(VerifiedSource {
+            ial2,
+            identity,
+            names,
+        })
+    }
+
+    /// A verified value, if it may be released.
+    fn value(&self, name: &str) -> Option<Value> {
+        if !self.names.iter().any(|n| n == name) {
+            return None;
+        }
+        claims::claim_value(self.identity.as_ref()?, name)
+    }
+
+    /// The answer to a `verified_claims` request (None: nothing to release).
+    pub fn verified_claims(&self, req: &Requested, now: chrono::NaiveDateTime) -> Option<Value> {
+        claims::answer(req, self.identity.as_ref()?, &self.names, now)
+    }
+}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum UserinfoError {
@@ -155,9 +215,10 @@ pub async fn userinfo(
     };
     // The person comes from the grant; `sub` is the one the token carries (minted from the
     // client's [`crate::oauth::subject::Subject`]).
+    let uid = grant.user_id.clone();
     let user = ctx
         .db
-        .run(move |c| crate::accounts::users::by_id(c, &grant.user_id))
+        .run(move |c| crate::accounts::users::by_id(c, &uid))
         .await?;
     let Some(user) = user.filter(|u| !u.disabled) else {
         return Ok(Err(UserinfoError::InvalidToken("account no longer active")));
@@ -169,34 +230,77 @@ pub async fn userinfo(
     };
     let granted = crate::oauth::scopes::parse(&claims.scope);
     let released = crate::oauth::scopes::releasable_claims(
-        &client.scopes,
+        &client.effective_scopes(ctx.settings.proofing.enabled),
         &granted,
         &crate::oauth::scopes::all_person_claims(),
     );
-    let mut out = person_claims(ctx, &user, &released).await?;
+    let remembered = grant.remembered();
+    let source = VerifiedSource::load(ctx, &client, &user.id, &grant.acr, &remembered).await?;
+    let mut out = person_claims(ctx, &user, &released, &source).await?;
+    // The request in the `claims` parameter; otherwise the `verified_claims` scope asks for
+    // everything the client may receive.
+    let request = remembered.userinfo.clone().or_else(|| {
+        granted
+            .iter()
+            .any(|s| s == "verified_claims")
+            .then(claims::scope_request)
+    });
+    if let Some(v) = request.and_then(|r| source.verified_claims(&r, ctx.clock.now())) {
+        out.insert("verified_claims".into(), v);
+    }
     out.insert("sub".into(), json!(claims.sub));
     Ok(Ok(Value::Object(out)))
 }
 
 /// The values of the `released` claims about `user` (decided by
-/// [`crate::oauth::scopes::releasable_claims`]; nothing else is read).
+/// [`crate::oauth::scopes::releasable_claims`]; nothing else is read). `address` comes only
+/// from the verification; under IAL2 the name claims and `birthdate` do too (Login.gov's
+/// behaviour), and are left out rather than taken from the profile when it can't give them.
 pub async fn person_claims(
     ctx: &Ctx,
     user: &crate::accounts::users::User,
     released: &[&str],
+    verified: &VerifiedSource,
 ) -> anyhow::Result<Map<String, Value>> {
     let wants = |c: &str| released.contains(&c);
     let mut out = Map::new();
-    if wants("name") {
-        if let Some(name) = user.display_name() {
-            out.insert("name".into(), json!(name));
+    if verified.ial2 {
+        let given = verified
+            .value("given_name")
+            .filter(|_| wants("given_name") || wants("name"));
+        let family = verified
+            .value("family_name")
+            .filter(|_| wants("family_name") || wants("name"));
+        if wants("name") {
+            if let (Some(Value::String(g)), Some(Value::String(f))) = (&given, &family) {
+                out.insert("name".into(), json!(format!("{g} {f}")));
+            }
+        }
+        for (claim, value) in [("given_name", given), ("family_name", family)] {
+            if let Some(v) = value.filter(|_| wants(claim)) {
+                out.insert(claim.into(), v);
+            }
+        }
+    } else {
+        if wants("name") {
+            if let Some(name) = user.display_name() {
+                out.insert("name".into(), json!(name));
+            }
+        }
+        if let Some(g) = user.given_name.as_ref().filter(|_| wants("given_name")) {
+            out.insert("given_name".into(), json!(g));
+        }
+        if let Some(f) = user.family_name.as_ref().filter(|_| wants("family_name")) {
+            out.insert("family_name".into(), json!(f));
         }
     }
-    if let Some(g) = user.given_name.as_ref().filter(|_| wants("given_name")) {
-        out.insert("given_name".into(), json!(g));
-    }
-    if let Some(f) = user.family_name.as_ref().filter(|_| wants("family_name")) {
-        out.insert("family_name".into(), json!(f));
+    for claim in ["birthdate", "address"] {
+        if claim == "birthdate" && !verified.ial2 {
+            continue;
+        }
+        if let Some(v) = verified.value(claim).filter(|_| wants(claim)) {
+            out.insert(claim.into(), v);
+        }
     }
     if wants("updated_at") {
         out.insert(

@@ -2,6 +2,7 @@
 //! the pluggable vendor checks, and the verified claims relying parties receive.
 
 pub mod aamva;
+pub mod claims;
 pub mod document;
 pub mod flow;
 pub mod images;

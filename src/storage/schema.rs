@@ -85,6 +85,7 @@ diesel::table! {
         auth_time -> Nullable<Timestamp>,
         acr -> Text,
         amr -> Text,
+        claims_request -> Nullable<Text>,
     }
 }
 

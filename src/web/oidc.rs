@@ -63,6 +63,15 @@ fn outcome_response(ctx: &Ctx, browser: &Browser, outcome: AuthorizeOutcome) -> 
             see_other(&format!("/consent?authz={}", enc(&pending_id))),
             ui_lang,
         )),
+        // The identity-verification pages come back through /authorize/continue?authz=….
+        AuthorizeOutcome::VerifyIdentity {
+            pending_id,
+            ui_lang,
+        } => Ok(with_ui_lang(
+            ctx,
+            see_other(&format!("/verify?authz={}", enc(&pending_id))),
+            ui_lang,
+        )),
     }
 }
 
@@ -106,15 +115,17 @@ pub async fn consent_page(
     let Some(session) = &browser.session else {
         return Ok(see_other(&format!("/login?authz={}", enc(&authz))));
     };
-    let items = authorize::consent_items(&ctx, &pending)
-        .await?
-        .into_iter()
-        .map(|key| browser.t(key))
-        .collect();
+    let items = authorize::consent_items(&ctx, &pending).await?;
     render(&ConsentPage {
         layout: browser.layout_for("consent-title"),
         client_name: pending.client_name,
-        items,
+        items: items.scopes.into_iter().map(|key| browser.t(key)).collect(),
+        verified_items: items
+            .verified
+            .into_iter()
+            .map(|key| browser.t(key))
+            .collect(),
+        shares_ssn: items.ssn,
         authz,
         email: session.email.clone(),
     })

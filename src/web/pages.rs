@@ -265,6 +265,10 @@ pub struct ConsentPage {
     pub client_name: String,
     /// What the app will receive, one plain sentence per scope, in the page's language.
     pub items: Vec<String>,
+    /// Verified data it will receive (from the identity verification), one line per kind.
+    pub verified_items: Vec<String>,
+    /// The Social Security number is shared: called out on its own.
+    pub shares_ssn: bool,
     pub authz: String,
     pub email: String,
 }

@@ -48,3 +48,4 @@ mod support;
 mod timeouts;
 mod tokens;
 mod verify_flow;
+mod verified_claims;
