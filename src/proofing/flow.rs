@@ -1535,6 +1535,54 @@ pub async fn remove(
     Ok(removed)
 }
 
+// ---- housekeeping ------------------------------------------------------------------------------
+
+/// Deletes retired images whose retention ran out, and abandons verifications left unfinished
+/// past `proofing.unfinished_ttl_days` (their personal data and images go). Returns
+/// (images deleted, verifications abandoned).
+pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
+    use crate::storage::schema::{identity_verifications as iv, proofing_images};
+    use diesel::prelude::*;
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |c| {
+            let images = records::purge_retired_images(c, now)?;
+            crate::storage::db::write_tx(c, |c| {
+                let stale: Vec<String> = iv::table
+                    .filter(iv::status.eq(Status::InProgress.as_str()))
+                    .filter(iv::expires_at.le(now))
+                    .select(iv::id)
+                    .load(c)?;
+                diesel::delete(
+                    proofing_images::table.filter(proofing_images::verification_id.eq_any(&stale)),
+                )
+                .execute(c)?;
+                let n = diesel::update(iv::table.filter(iv::id.eq_any(&stale)))
+                    .set((
+                        iv::status.eq(Status::Abandoned.as_str()),
+                        iv::pii.eq(None::<String>),
+                        iv::updated_at.eq(now),
+                        iv::version.eq(iv::version + 1),
+                    ))
+                    .execute(c)?;
+                Ok((images, n))
+            })
+        })
+        .await
+}
+
+/// Runs [`housekeeping`] once a minute on this node.
+pub fn spawn_housekeeping(ctx: Ctx) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+            if let Err(e) = housekeeping(&ctx).await {
+                tracing::warn!(error = %format!("{e:#}"), "proofing housekeeping");
+            }
+        }
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1586,52 +1634,4 @@ mod tests {
             Err(vec!["street1", "city", "state", "zip"])
         );
     }
-}
-
-// ---- housekeeping ------------------------------------------------------------------------------
-
-/// Deletes retired images whose retention ran out, and abandons verifications left unfinished
-/// past `proofing.unfinished_ttl_days` (their personal data and images go). Returns
-/// (images deleted, verifications abandoned).
-pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
-    use crate::storage::schema::{identity_verifications as iv, proofing_images};
-    use diesel::prelude::*;
-    let now = ctx.clock.now();
-    ctx.db
-        .run(move |c| {
-            let images = records::purge_retired_images(c, now)?;
-            crate::storage::db::write_tx(c, |c| {
-                let stale: Vec<String> = iv::table
-                    .filter(iv::status.eq(Status::InProgress.as_str()))
-                    .filter(iv::expires_at.le(now))
-                    .select(iv::id)
-                    .load(c)?;
-                diesel::delete(
-                    proofing_images::table.filter(proofing_images::verification_id.eq_any(&stale)),
-                )
-                .execute(c)?;
-                let n = diesel::update(iv::table.filter(iv::id.eq_any(&stale)))
-                    .set((
-                        iv::status.eq(Status::Abandoned.as_str()),
-                        iv::pii.eq(None::<String>),
-                        iv::updated_at.eq(now),
-                        iv::version.eq(iv::version + 1),
-                    ))
-                    .execute(c)?;
-                Ok((images, n))
-            })
-        })
-        .await
-}
-
-/// Runs [`housekeeping`] once a minute on this node.
-pub fn spawn_housekeeping(ctx: Ctx) {
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-            if let Err(e) = housekeeping(&ctx).await {
-                tracing::warn!(error = %format!("{e:#}"), "proofing housekeeping");
-            }
-        }
-    });
 }

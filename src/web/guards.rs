@@ -216,11 +216,26 @@ impl FromRequest for CsrfUpload {
             .app_data::<web::Data<Ctx>>()
             .map(|c| c.settings.proofing.image_max_bytes)
             .unwrap_or(0);
+        let is_multipart = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().starts_with("multipart/form-data"));
         let mut multipart = actix_multipart::Multipart::new(req.headers(), payload.take());
         Box::pin(async move {
             let browser = browser.await?;
-            let unreadable =
-                |e: &dyn std::fmt::Display| -> actix_web::Error { form_unreadable(e).into() };
+            if !is_multipart {
+                // Not an upload form at all: no CSRF token can have come with it.
+                browser.check_csrf(None)?;
+            }
+            let mut csrf_checked = false;
+            // Anything unreadable before the token was verified is refused as a CSRF failure.
+            let unreadable = |e: &dyn std::fmt::Display, csrf_checked: bool| -> actix_web::Error {
+                match (csrf_checked, browser.check_csrf(None)) {
+                    (false, Err(csrf)) => csrf.into(),
+                    _ => form_unreadable(e).into(),
+                }
+            };
             let mut out = CsrfUpload {
                 fields: Vec::new(),
                 files: Vec::new(),
@@ -230,10 +245,10 @@ impl FromRequest for CsrfUpload {
             // The files of one form together: a licence's two sides.
             let mut budget = max_file.saturating_mul(2);
             while let Some(field) = multipart.next().await {
-                let mut field = field.map_err(|e| unreadable(&e))?;
+                let mut field = field.map_err(|e| unreadable(&e, csrf_checked))?;
                 parts += 1;
                 if parts > UPLOAD_MAX_PARTS {
-                    return Err(unreadable(&"too many parts"));
+                    return Err(unreadable(&"too many parts", csrf_checked));
                 }
                 let name = field.name().unwrap_or("").to_string();
                 let is_file = field
@@ -252,7 +267,7 @@ impl FromRequest for CsrfUpload {
                 let mut bytes: Vec<u8> = Vec::new();
                 let mut over = false;
                 while let Some(chunk) = field.next().await {
-                    let chunk = chunk.map_err(|e| unreadable(&e))?;
+                    let chunk = chunk.map_err(|e| unreadable(&e, csrf_checked))?;
                     if over {
                         continue;
                     }
@@ -272,11 +287,13 @@ impl FromRequest for CsrfUpload {
                     }
                 } else {
                     if over {
-                        return Err(unreadable(&"text field too long"));
+                        return Err(unreadable(&"text field too long", csrf_checked));
                     }
-                    let text = String::from_utf8(bytes).map_err(|e| unreadable(&e))?;
+                    let text =
+                        String::from_utf8(bytes).map_err(|e| unreadable(&e, csrf_checked))?;
                     if parts == 1 {
                         browser.check_csrf(Some(&text))?;
+                        csrf_checked = true;
                     }
                     out.fields.push((name, text));
                 }

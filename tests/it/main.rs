@@ -47,5 +47,5 @@ mod routes;
 mod support;
 mod timeouts;
 mod tokens;
-mod verify_flow;
 mod verified_claims;
+mod verify_flow;
