@@ -792,3 +792,93 @@ async fn verify_steps_need_a_fresh_sign_in() {
         .unwrap()
         .starts_with("/login"));
 }
+
+#[actix_web::test]
+async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_walks_verify() {
+    use openidconnect::{OAuth2TokenResponse, TokenResponse};
+    let server = TestServer::start().await;
+    let created = server
+        .register(verity::oauth::clients::NewClient {
+            name: "Tax Portal".into(),
+            redirect_uris: vec![RP_REDIRECT.into()],
+            grant_types: vec!["authorization_code".into()],
+            ial2_allowed: true,
+            verified_claims: ["given_name", "family_name", "birthdate", "address"]
+                .map(String::from)
+                .to_vec(),
+            ..Default::default()
+        })
+        .await;
+    let rp = server
+        .rp(&created.client_id, created.client_secret.as_deref())
+        .await;
+    let browser = person_with_phone(&server, "rp-walk@example.com").await;
+    let claims = r#"{"id_token":{"verified_claims":{"verification":{"trust_framework":null,"time":null},"claims":{"given_name":null,"family_name":null,"birthdate":null}}}}"#;
+    let req = rp.auth_request(&["profile"]);
+    let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
+    let res = browser
+        .get_abs(&format!(
+            "{}&acr_values={}&claims={}",
+            req.url,
+            enc("urn:verity:ial2"),
+            enc(claims)
+        ))
+        .await;
+    assert_eq!(res.status(), 303);
+    let to_verify = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(to_verify.starts_with("/verify?authz="), "{to_verify}");
+    let authz = query_of(&format!("http://x{to_verify}"))["authz"].clone();
+    // The start page carries the relying party's request through the consent form.
+    let page = browser.get_ok(&to_verify).await;
+    assert_eq!(hidden(&page, "authz"), authz);
+    let res = browser
+        .post(
+            "/verify/start",
+            &[("csrf", &csrf_of(&page)), ("consent", "yes"), ("authz", &authz)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/verify/document");
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, "900-72-3456").await;
+    assert_eq!(press_verify(&browser).await.status(), 303);
+    let res = finish_with_phone(&server, &browser).await;
+    assert_eq!(res.headers()["location"], "/verify/done");
+    // Done: back to the relying party's sign-in, which goes on to consent and a code.
+    let done = browser.get_ok("/verify/done").await;
+    let back = format!("/authorize/continue?authz={}", enc(&authz));
+    assert!(done.contains(&back.replace('&', "&amp;")) || done.contains(&back), "{done}");
+    let (at, res) = browser.follow(browser.get(&back).await).await;
+    assert!(at.contains("/consent"), "{at}");
+    let consent = res.text().await.unwrap();
+    let res = browser
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&consent)),
+                ("authz", &hidden(&consent, "authz")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    let (callback, _) = browser.follow(res).await;
+    assert!(callback.starts_with(RP_REDIRECT), "{callback}");
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let id = rp.verify(&tokens, &req.nonce);
+    assert_eq!(id.auth_context_ref().unwrap().as_str(), "urn:verity:ial2");
+    let payload = tokens.id_token().unwrap().to_string();
+    let body = payload.split('.').nth(1).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&verity::crypto::b64url_decode(body).unwrap()).unwrap();
+    let vc = &claims["verified_claims"];
+    assert_eq!(vc["verification"]["trust_framework"], "nist_800_63A");
+    assert!(vc["verification"]["time"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(vc["claims"]["given_name"], "FAKEY");
+    assert_eq!(vc["claims"]["family_name"], "MCFAKERSON");
+    assert_eq!(vc["claims"]["birthdate"], "1978-10-06");
+    assert!(vc["claims"].get("address").is_none(), "only what was asked");
+    let _ = tokens.access_token();
+}
