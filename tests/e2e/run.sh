@@ -7,6 +7,7 @@
 #   tests/e2e/run.sh                           # builds the release binary first (cargo build --release)
 #   E2E_BIN=target/release/verity tests/e2e/run.sh   # use an existing binary
 #   E2E_LANG=es tests/e2e/run.sh               # the walks in another language (strings.js)
+#   E2E_PAGE_SHOTS=dir tests/e2e/run.sh        # also save every /verify page at 1280 and 390 px
 #
 # Needs Node 20 and Chromium at /usr/bin/chromium (Debian's `chromium`; E2E_CHROMIUM names
 # another). Installs tests/e2e/node_modules from the lock file when it is missing.
@@ -77,7 +78,7 @@ fi
 status=0
 VERITY_BASE="$BASE" E2E_CLIENT_ID="$E2E_CLIENT_ID" E2E_CLIENT_SECRET="$E2E_CLIENT_SECRET" \
     E2E_CALLBACK_PORT="$CALLBACK_PORT" E2E_ARTIFACTS="$ARTIFACTS" E2E_CHROMIUM="$E2E_CHROMIUM" \
-    node --test --test-reporter=spec --test-concurrency=1 tests/e2e/totp.test.js tests/e2e/walks.test.js ||
+    node --test --test-reporter=spec --test-concurrency=1 tests/e2e/totp.test.js tests/e2e/walks.test.js tests/e2e/verify.test.js ||
     status=$?
 
 if grep -E 'internal error|panicked' "$DATA/server.log" >/dev/null; then

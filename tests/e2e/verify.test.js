@@ -1,0 +1,285 @@
+// Walk 5: identity verification (README "Identity verification (IAL2)"), in a browser, with the
+// mock vendors of dev mode. A person of its own signs up with a phone, opens the account console
+// and verifies: an expired licence first (refused, with the error shown), then a good one
+// (a JSON fixture as the front, a photographed PDF417 barcode as the back), a selfie, the SSN,
+// the review, the phone code, done; the console then shows the verified identity.
+// Started by run.sh, like walks.test.js; the fixtures are in fixtures/ (fixtures/README.md).
+//
+// E2E_PAGE_SHOTS=dir saves every /verify page, full length, at 1280 and at 390 px wide.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { stringsFor } from './strings.js';
+import { PageChecker, DESKTOP, NARROW, screenshot, artifacts } from './lib/checks.js';
+import { Outbox } from './lib/outbox.js';
+
+const required = (name) => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run tests/e2e/run.sh`);
+  return v;
+};
+const BASE = required('VERITY_BASE');
+const LANG = process.env.E2E_LANG || 'en';
+const SITE_NAME = process.env.E2E_SITE_NAME || 'Verity';
+const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
+const SHOTS = process.env.E2E_PAGE_SHOTS || '';
+const s = stringsFor(LANG);
+const fixture = (name) => path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
+
+// Not walk 1's person: this one's phone was enrolled at sign-up (a changed phone would be in
+// its SIM-swap cooldown and couldn't confirm the identity).
+const person = {
+  email: `e2e-idv-${randomBytes(4).toString('hex')}@example.com`,
+  password: 'copper willow signal ferry 58',
+  // Not walk 1's number either, so the per-number send limits stay theirs.
+  phone: '+12015550168',
+  phoneTyped: '(201) 555-0168',
+  // What fixtures/licence-front.json and licence-back.png say; 900-xx-xxxx passes the mock records.
+  name: 'FAKEY MCFAKERSON',
+  ssn: '900-12-3456',
+  ssnMasked: '•••-••-3456',
+  address: '1 FAKE RD GREAT FALLS MT 59401 US',
+};
+
+let browser;
+let page;
+let checker;
+let outbox;
+
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+  const locale = LANG === 'es' ? 'es-US' : 'en-US';
+  const context = await browser.newContext({ viewport: DESKTOP, locale });
+  // Verity serves no /favicon.ico: Chromium's own fetch of it on a browser's first page logs a
+  // 404 "error" that no page caused (walks.test.js meets it on a probe page, unwatched).
+  await context.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  checker = new PageChecker(page, {
+    lang: LANG,
+    // The fixture person's name and address (as the review page shows it) are data, not English.
+    allowText: [SITE_NAME, person.email, person.name, person.address],
+  });
+  outbox = new Outbox(await browser.newContext(), BASE);
+});
+
+after(async () => {
+  await browser?.close();
+  if (checker) {
+    const problems = checker.findings.length + checker.browserErrors.length;
+    const what = `axe WCAG 2.1 A/AA, 390 px wide${LANG === 'en' ? '' : ', no English left'}`;
+    console.log(
+      `\nidentity verification page checks: ${checker.checked.length} pages checked (${what}); ${
+        problems ? `${problems} problem(s), screenshots in ${artifacts()}:\n${checker.report()}` : 'no problems'
+      }`,
+    );
+  }
+});
+
+const heading = (name) => page.getByRole('heading', { name }).first().waitFor();
+const text = (t) => page.getByText(t).first().waitFor();
+
+/** Checks the page now shown (lib/checks.js) and, with E2E_PAGE_SHOTS, saves it at both widths. */
+async function check(name, shot) {
+  await checker.check(name);
+  if (SHOTS && shot) {
+    await page.screenshot({ path: `${SHOTS}/verify-${shot}-${LANG}-1280.png`, fullPage: true });
+    await page.setViewportSize(NARROW);
+    await page.screenshot({ path: `${SHOTS}/verify-${shot}-${LANG}-390.png`, fullPage: true });
+    await page.setViewportSize(DESKTOP);
+  }
+}
+
+// As in walks.test.js: USWDS draws its own boxes at the label's left edge; click the drawn box.
+async function tick(input) {
+  const id = await input.getAttribute('id');
+  await input.page().locator(`label[for="${id}"]`).click({ position: { x: 8, y: 8 } });
+  assert.ok(await input.isChecked(), `${id} ticked`);
+}
+
+// A refused form comes back as its page again with a 4xx status (the walk asserts which);
+// Chromium logs every such document as "Failed to load resource". Those lines, and only for
+// the statuses the walk expected, aren't page errors.
+const expectedStatusLogs = [];
+function expectStatusLog(res) {
+  expectedStatusLogs.push(`${res.url()}: Failed to load resource: the server responded with a status of ${res.status()} `);
+}
+
+/** Clicks `button` and returns the answer to the form it posts (before any redirect). */
+async function submit(button, pathname) {
+  const [res] = await Promise.all([
+    page.waitForResponse((r) => r.request().method() === 'POST' && new URL(r.url()).pathname === pathname),
+    button.click(),
+  ]);
+  return res;
+}
+
+/** The walk's body; a failure names the page with a screenshot, and page-check problems fail it. */
+async function walk(name, body) {
+  try {
+    await body();
+  } catch (err) {
+    const file = await screenshot(page, `${name}-failed`);
+    throw new Error(`${name} stopped on ${page.url()}\n  screenshot: ${file}\n  ${err.message.split('\n').join('\n  ')}`, {
+      cause: err,
+    });
+  }
+  if (checker.unchecked) checker.missed.push(checker.unchecked);
+  checker.browserErrors = checker.browserErrors.filter((e) => !expectedStatusLogs.some((l) => e.startsWith(l)));
+  const problems = checker.report();
+  assert.ok(problems === '', `${name}: the page checks found problems:\n${problems}`);
+}
+
+/** Sign-up, email confirmation, password, sign-in and a phone: as walk 1, without a relying party. */
+async function signUpWithPhone() {
+  await page.goto(`${BASE}/signup`);
+  await heading(s.signup.heading);
+  await check('sign-up');
+  let mark = await outbox.mark();
+  await page.getByLabel(s.signup.email).fill(person.email);
+  await tick(page.getByLabel(s.signup.terms));
+  await page.getByRole('button', { name: s.signup.submit }).click();
+  await heading(s.checkEmail.heading);
+  await check('check your email');
+  const confirmation = await outbox.waitFor({
+    to: person.email,
+    since: mark,
+    accept: (m) => m.links.some((l) => l.includes('/confirm-email')),
+    what: 'confirmation email',
+  });
+  await page.goto(Outbox.link(confirmation, '/confirm-email'));
+  await heading(s.choosePassword.heading);
+  await check('choose your password');
+  await page.getByLabel(s.choosePassword.password).fill(person.password);
+  await page.getByLabel(s.choosePassword.again).fill(person.password);
+  await page.getByRole('button', { name: s.choosePassword.submit }).click();
+  await heading(s.emailConfirmed.heading);
+  await check('email confirmed');
+  await page.getByRole('link', { name: s.emailConfirmed.continue }).click();
+  await heading(s.login.heading);
+  await check('sign-in');
+  await page.getByLabel(s.login.email).fill(person.email);
+  await page.getByLabel(s.login.password).fill(person.password);
+  await page.getByRole('button', { name: s.login.submit }).click();
+  await heading(s.mfaSetup.heading);
+  await check('choose a second factor');
+  await page.getByRole('link', { name: s.mfaSetup.phone }).click();
+  await heading(s.phoneEnrol.heading);
+  await check('add a phone number');
+  mark = await outbox.mark();
+  await page.getByLabel(s.phoneEnrol.number).fill(person.phoneTyped);
+  await tick(page.getByLabel(s.phoneEnrol.sms));
+  await page.getByRole('button', { name: s.phoneEnrol.send }).click();
+  await page.getByLabel(s.phoneEnrol.code).waitFor();
+  await check('phone code');
+  const sms = await outbox.waitFor({ to: person.phone, since: mark, what: 'text with a code' });
+  await page.getByLabel(s.phoneEnrol.code).fill(Outbox.code(sms));
+  await page.getByRole('button', { name: s.phoneEnrol.confirm }).click();
+  await heading(s.another.heading);
+  await check('recommend a second method');
+  await page.getByRole('link', { name: s.another.skip }).click();
+  await heading(s.home.heading);
+  await check('home');
+  await page.getByRole('link', { name: s.home.manage }).click();
+}
+
+/** Fills the document form with two fixture files and sends it. */
+async function sendDocument(front, back) {
+  await tick(page.getByLabel(s.verify.driversLicense));
+  await page.getByLabel(s.verify.front).setInputFiles(fixture(front));
+  await page.getByLabel(s.verify.back).setInputFiles(fixture(back));
+  return submit(page.getByRole('button', { name: s.verify.continue }), '/verify/document');
+}
+
+test('walk 5: identity verification, from the account console to a verified identity', async () => {
+  await walk('walk 5', async () => {
+    await signUpWithPhone();
+    await heading(s.account.heading);
+    await check('account before verifying');
+
+    await page.getByRole('link', { name: s.verify.consoleLink }).click();
+    await heading(s.verify.startHeading);
+    await check('verify: start', 'start');
+    await tick(page.getByLabel(s.verify.consent));
+    await page.getByRole('button', { name: s.verify.start }).click();
+
+    await heading(s.verify.documentHeading);
+    await check('verify: document', 'document');
+
+    // An expired licence (the front and the barcode agree): refused, said plainly, nothing advances.
+    let res = await sendDocument('expired-front.json', 'expired-back.png');
+    assert.equal(res.status(), 422, 'an expired document is refused');
+    expectStatusLog(res);
+    await page.getByRole('alert').filter({ hasText: s.verify.expired }).waitFor();
+    await heading(s.verify.documentHeading);
+    assert.equal(await page.getByLabel(s.verify.front).getAttribute('aria-invalid'), 'true', 'the front is marked');
+    assert.ok(await page.getByLabel(s.verify.driversLicense).isChecked(), 'the chosen type is kept');
+    await check('verify: document expired', 'document-error');
+
+    res = await sendDocument('licence-front.json', 'licence-back.png');
+    assert.equal(res.status(), 303, `the good licence passes (HTTP ${res.status()})`);
+    await heading(s.verify.selfieHeading);
+    await check('verify: selfie', 'selfie');
+    await page.getByLabel(s.verify.selfie).setInputFiles(fixture('selfie.jpg'));
+    res = await submit(page.getByRole('button', { name: s.verify.continue }), '/verify/selfie');
+    assert.equal(res.status(), 303, `the selfie passes (HTTP ${res.status()})`);
+
+    await heading(s.verify.ssnHeading);
+    await check('verify: SSN', 'ssn');
+    const ssn = page.getByLabel(s.verify.ssn);
+    assert.equal(await ssn.getAttribute('type'), 'password', 'the SSN is typed into a masked field');
+    await ssn.fill(person.ssn);
+    await page.getByRole('button', { name: s.verify.continue }).click();
+
+    await heading(s.verify.reviewHeading);
+    await check('verify: review', 'review');
+    const row = (label) => page.getByRole('row', { name: label }).getByRole('cell');
+    assert.equal((await row(s.verify.reviewName).textContent()).trim(), person.name);
+    assert.equal((await row(s.verify.reviewSsn).textContent()).trim(), person.ssnMasked);
+    const html = await page.content();
+    for (const whole of [person.ssn, person.ssn.replace(/-/g, ''), '900-12', '90012']) {
+      assert.ok(!html.includes(whole), `the review page never holds the SSN in full (found "${whole}")`);
+    }
+    await page.getByRole('button', { name: s.verify.verifyButton }).click();
+
+    await heading(s.verify.phoneHeading);
+    await check('verify: phone', 'phone');
+    await tick(page.getByLabel(person.phone.slice(-4)));
+    let mark = await outbox.mark();
+    await page.getByRole('button', { name: s.verify.sendCode }).click();
+    await heading(s.verify.codeHeading);
+    await text(person.phone.slice(-4));
+    await check('verify: phone code', 'code');
+    const sms = await outbox.waitFor({ to: person.phone, since: mark, what: 'text with a code' });
+    mark = await outbox.mark();
+    await page.getByLabel(s.verify.code).fill(Outbox.code(sms));
+    await page.getByRole('button', { name: s.verify.finish }).click();
+
+    await heading(s.verify.doneHeading);
+    await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
+    await check('verify: done', 'done');
+    await outbox.waitFor({ to: person.email, since: mark, what: 'identity verified email' });
+
+    await page.getByRole('link', { name: s.verify.backToAccount }).click();
+    await heading(s.account.heading);
+    await text(s.verify.verifiedOn);
+    await page.getByRole('button', { name: s.verify.removeData }).waitFor();
+    await check('account after verifying');
+  });
+});
