@@ -22,7 +22,7 @@ verify-contact-support = Contact support
 verify-step-document = Your ID
 verify-step-selfie = Selfie
 verify-step-ssn = Social Security number
-verify-step-review = Check your information
+verify-step-review = Review
 verify-step-phone = Phone
 
 verify-document-title = Add photos of your ID

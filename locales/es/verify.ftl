@@ -19,10 +19,10 @@ verify-continue = Continuar
 verify-start-over = Empezar de nuevo
 verify-contact-support = Comunicarse con asistencia
 
-verify-step-document = Su identificación
+verify-step-document = Documento
 verify-step-selfie = Selfie
 verify-step-ssn = Número de Seguro Social
-verify-step-review = Revise su información
+verify-step-review = Revisión
 verify-step-phone = Teléfono
 
 verify-document-title = Agregue fotos de su identificación
