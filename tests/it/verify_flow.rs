@@ -834,7 +834,11 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
     let res = browser
         .post(
             "/verify/start",
-            &[("csrf", &csrf_of(&page)), ("consent", "yes"), ("authz", &authz)],
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("consent", "yes"),
+                ("authz", &authz),
+            ],
         )
         .await;
     assert_eq!(res.headers()["location"], "/verify/document");
@@ -847,7 +851,10 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
     // Done: back to the relying party's sign-in, which goes on to consent and a code.
     let done = browser.get_ok("/verify/done").await;
     let back = format!("/authorize/continue?authz={}", enc(&authz));
-    assert!(done.contains(&back.replace('&', "&amp;")) || done.contains(&back), "{done}");
+    assert!(
+        done.contains(&back.replace('&', "&amp;")) || done.contains(&back),
+        "{done}"
+    );
     let (at, res) = browser.follow(browser.get(&back).await).await;
     assert!(at.contains("/consent"), "{at}");
     let consent = res.text().await.unwrap();
