@@ -889,3 +889,44 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
     assert!(vc["claims"].get("address").is_none(), "only what was asked");
     let _ = tokens.access_token();
 }
+
+#[actix_web::test]
+async fn a_selfie_that_doesnt_match_or_isnt_live_and_a_state_record_that_disagrees_are_refused() {
+    let server = TestServer::start().await;
+    let browser = person_with_phone(&server, "selfie-state@example.com").await;
+    start(&browser).await;
+    // A licence number containing FAIL: the mock state ID check disagrees later.
+    let number = "FAIL1234";
+    let res = send_licence(
+        &browser,
+        &front_fixture("FAKEY", "MCFAKERSON", number, "2035-12-31", ""),
+        &aamva_text("FAKEY", "MCFAKERSON", number, "12312035"),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    for (fixture, says) in [
+        (r#"{"face_match": false}"#, "match the photo on your ID"),
+        (r#"{"liveness": false}"#, "taken just now"),
+    ] {
+        let page = browser.get_ok("/verify/selfie").await;
+        let res = upload(
+            &browser,
+            "/verify/selfie",
+            &csrf_of(&page),
+            &[],
+            vec![("selfie", "selfie.json", fixture.as_bytes().to_vec())],
+        )
+        .await;
+        assert_eq!(res.status(), 422);
+        let body = res.text().await.unwrap().replace("&#39;", "'");
+        assert!(body.contains(says), "{says}: {body}");
+    }
+    good_selfie(&browser).await;
+    good_ssn(&browser, "900-82-3456").await;
+    let res = press_verify(&browser).await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(body.contains("state that issued your ID"), "{body}");
+    // Still on the review step: nothing advanced.
+    assert_eq!(browser.get("/verify/review").await.status(), 200);
+}
