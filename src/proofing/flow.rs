@@ -185,9 +185,7 @@ async fn on_step(ctx: &Ctx, user_id: &str, step: Step) -> anyhow::Result<Result<
             if current != step {
                 return Ok(Err(Blocked::OnStep(current)));
             }
-            let key = crate::storage::db::write_tx(c, |c| {
-                records::data_key_or_create(c, &master, &uid, now)
-            })?;
+            let key = records::data_key_or_create(c, &master, &uid, now)?;
             let pii = records::open_pii(&key, &v)?;
             Ok(Ok(OnStep {
                 v,

@@ -202,16 +202,29 @@ fn data_key_context(user_id: &str) -> String {
     format!("identity_data_keys.wrapped_key:{user_id}")
 }
 
-/// The person's data key, made on first use. Call inside a write transaction.
+/// The person's data key, made on first use. Under the person's lock in its own transaction
+/// (a savepoint inside the caller's): two first steps at once must not both create one.
 pub fn data_key_or_create(
     conn: &mut DbConn,
     master: &MasterKey,
     user_id: &str,
     now: NaiveDateTime,
 ) -> anyhow::Result<MasterKey> {
-    if let Some(key) = data_key(conn, master, user_id)? {
-        return Ok(key);
-    }
+    write_tx(conn, |conn| {
+        lock_person(conn, user_id)?;
+        if let Some(key) = data_key(conn, master, user_id)? {
+            return Ok(key);
+        }
+        create_data_key(conn, master, user_id, now)
+    })
+}
+
+fn create_data_key(
+    conn: &mut DbConn,
+    master: &MasterKey,
+    user_id: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<MasterKey> {
     let key = MasterKey::generate();
     let wrapped = master.encrypt(key.to_base64().as_bytes(), &data_key_context(user_id))?;
     diesel::insert_into(identity_data_keys::table)
@@ -532,6 +545,21 @@ pub fn store_image(
     now: NaiveDateTime,
 ) -> anyhow::Result<()> {
     let sealed = key.encrypt(bytes, &image_context(verification_id, kind))?;
+    // One image per kind: the replace runs under a lock, so two uploads at once keep one.
+    write_tx(conn, |conn| {
+        serialize_on(conn, &format!("proofing-images:{verification_id}"))?;
+        replace_image(conn, verification_id, kind, content_type, &sealed, now)
+    })
+}
+
+fn replace_image(
+    conn: &mut DbConn,
+    verification_id: &str,
+    kind: ImageKind,
+    content_type: &str,
+    sealed: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
     diesel::delete(
         proofing_images::table
             .filter(proofing_images::verification_id.eq(verification_id))
@@ -845,15 +873,31 @@ pub fn raise_flag(
     detail: serde_json::Value,
     now: NaiveDateTime,
 ) -> anyhow::Result<bool> {
-    let open: i64 = proofing_flags::table
-        .filter(proofing_flags::verification_id.eq(verification_id))
-        .filter(proofing_flags::kind.eq(kind.as_str()))
-        .filter(proofing_flags::status.eq("open"))
-        .count()
-        .get_result(conn)?;
-    if open > 0 {
-        return Ok(false);
-    }
+    // Counted under the person's lock: two requests at once raise one flag.
+    write_tx(conn, |conn| {
+        lock_person(conn, user_id)?;
+        let open: i64 = proofing_flags::table
+            .filter(proofing_flags::verification_id.eq(verification_id))
+            .filter(proofing_flags::kind.eq(kind.as_str()))
+            .filter(proofing_flags::status.eq("open"))
+            .count()
+            .get_result(conn)?;
+        if open > 0 {
+            return Ok(false);
+        }
+        insert_flag(conn, verification_id, user_id, kind, &detail, now)?;
+        Ok(true)
+    })
+}
+
+fn insert_flag(
+    conn: &mut DbConn,
+    verification_id: &str,
+    user_id: &str,
+    kind: FlagKind,
+    detail: &serde_json::Value,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
     diesel::insert_into(proofing_flags::table)
         .values((
             proofing_flags::id.eq(uuid::Uuid::new_v4().to_string()),
@@ -866,7 +910,7 @@ pub fn raise_flag(
             proofing_flags::created_at.eq(now),
         ))
         .execute(conn)?;
-    Ok(true)
+    Ok(())
 }
 
 pub fn flags_of(conn: &mut DbConn, verification_id: &str) -> anyhow::Result<Vec<Flag>> {
