@@ -27,6 +27,7 @@ macro_rules! embedded {
 const BUNDLE_FILES: &[(&str, &[u8])] = embedded![
     "verity.css",
     "timezone.js",
+    "webauthn.js",
     "uswds/css/uswds.min.css",
     "uswds/js/uswds.min.js",
     "uswds/fonts/source-sans-pro/sourcesanspro-regular-webfont.woff2",

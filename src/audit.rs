@@ -79,6 +79,12 @@ pub enum Kind {
     MfaTotpAdded,
     /// An authenticator app was removed.
     MfaTotpRemoved,
+    /// A security key or passkey was added (detail: key id, kind).
+    MfaKeyAdded,
+    /// A security key or passkey was removed.
+    MfaKeyRemoved,
+    /// A key's signature counter went backwards (a possible clone); the answer was refused.
+    MfaKeyPossibleClone,
     /// An operator removed every second factor.
     MfaReset,
     /// A new set of backup codes was made (the old set stops working).
@@ -196,6 +202,9 @@ impl Kind {
         Kind::MfaPhoneAdded,
         Kind::MfaTotpAdded,
         Kind::MfaTotpRemoved,
+        Kind::MfaKeyAdded,
+        Kind::MfaKeyRemoved,
+        Kind::MfaKeyPossibleClone,
         Kind::MfaReset,
         Kind::BackupCodesGenerated,
         Kind::PhoneAdded,
@@ -265,6 +274,9 @@ impl Kind {
             Kind::MfaPhoneAdded => "mfa_phone_added",
             Kind::MfaTotpAdded => "mfa_totp_added",
             Kind::MfaTotpRemoved => "mfa_totp_removed",
+            Kind::MfaKeyAdded => "mfa_key_added",
+            Kind::MfaKeyRemoved => "mfa_key_removed",
+            Kind::MfaKeyPossibleClone => "mfa_key_possible_clone",
             Kind::MfaReset => "mfa_reset",
             Kind::BackupCodesGenerated => "backup_codes_generated",
             Kind::PhoneAdded => "phone_added",

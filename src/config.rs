@@ -121,6 +121,8 @@ pub struct Settings {
     pub support: SupportSettings,
     /// Identity verification (IAL2): vendors, limits, retention.
     pub proofing: ProofingSettings,
+    /// Security keys and passkeys (WebAuthn).
+    pub webauthn: WebauthnSettings,
 }
 
 /// Every security number of DESIGN.md, with its default.
@@ -276,6 +278,7 @@ impl Default for Settings {
             notify: NotifySettings::default(),
             support: SupportSettings::default(),
             proofing: ProofingSettings::default(),
+            webauthn: WebauthnSettings::default(),
         }
     }
 }
@@ -477,6 +480,7 @@ impl Settings {
         }
         self.notify.validate()?;
         self.proofing.validate(self.env)?;
+        self.webauthn.validate()?;
         Ok(())
     }
 
@@ -665,6 +669,46 @@ pub enum VendorKind {
     Mock,
     /// The JSON contract to a vendor gateway (README, "Vendor gateway contract").
     Http,
+}
+
+/// `[webauthn]`: security keys and passkeys. Env: `VERITY_WEBAUTHN__MAX_KEYS_PER_ACCOUNT=5`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebauthnSettings {
+    /// The relying party id keys are bound to. Defaults to the issuer's host, which must then
+    /// be a domain name (browsers refuse an IP address; `localhost` works in dev).
+    pub rp_id: Option<String>,
+    /// How long a registration or sign-in ceremony may take, from the options to the answer.
+    /// Its state is taken once, so an answer can't be replayed.
+    pub ceremony_ttl_secs: u64,
+    /// Security keys and passkeys one account may hold.
+    pub max_keys_per_account: u32,
+    /// When not empty, only authenticators whose AAGUID is listed may be registered. Without
+    /// attestation the AAGUID is what the authenticator says of itself (see the README).
+    pub allowed_aaguids: Vec<uuid::Uuid>,
+}
+
+impl Default for WebauthnSettings {
+    fn default() -> Self {
+        WebauthnSettings {
+            rp_id: None,
+            ceremony_ttl_secs: 300,
+            max_keys_per_account: 10,
+            allowed_aaguids: Vec::new(),
+        }
+    }
+}
+
+impl WebauthnSettings {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(30..=900).contains(&self.ceremony_ttl_secs) {
+            bail!("webauthn.ceremony_ttl_secs must be between 30 and 900");
+        }
+        if !(1..=50).contains(&self.max_keys_per_account) {
+            bail!("webauthn.max_keys_per_account must be between 1 and 50");
+        }
+        Ok(())
+    }
 }
 
 /// `[proofing]`: identity verification. Env: `VERITY_PROOFING__MAX_ATTEMPTS=3`.

@@ -64,6 +64,9 @@ pub struct Ctx {
     pub site_logo: Option<Arc<assets::SiteLogo>>,
     /// The identity-proofing checks as `[proofing]` configures them.
     pub vendors: Arc<proofing::vendors::Vendors>,
+    /// The WebAuthn relying party; None when the issuer is an IP address (browsers refuse
+    /// WebAuthn there), and keys are then not offered.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 impl Ctx {
@@ -117,6 +120,15 @@ impl Ctx {
             &settings.proofing,
             outbound.operator().clone(),
         )?);
+        let webauthn = mfa::webauthn::relying_party(&settings)
+            .context("setting up security keys and passkeys")?
+            .map(Arc::new);
+        if webauthn.is_none() {
+            tracing::warn!(
+                issuer = %settings.issuer,
+                "the issuer is an IP address: security keys and passkeys are off (set webauthn.rp_id, or use a host name)"
+            );
+        }
         Ok(Ctx {
             clients: Arc::new(ClientCache::new(db.clone(), Duration::from_secs(30))),
             csrf_key: Arc::new(master.derive("verity/csrf/v1")),
@@ -132,6 +144,7 @@ impl Ctx {
             outbound,
             site_logo,
             vendors,
+            webauthn,
         })
     }
 

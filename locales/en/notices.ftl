@@ -139,6 +139,30 @@ notice-methods-changed-body =
 
     { $link }
 
+notice-key-changed-subject = Your { $site } sign-in methods changed
+notice-key-changed-body =
+    { $change ->
+        [key-added] A security key ("{ $name }") was added to your { $site } account on { $when }.
+        [key-removed] A security key ("{ $name }") was removed from your { $site } account on { $when }.
+        [passkey-added] A passkey ("{ $name }") was added to your { $site } account on { $when }.
+       *[passkey-removed] A passkey ("{ $name }") was removed from your { $site } account on { $when }.
+    }
+
+    If this wasn't you, open this link right away:
+
+    { $link }
+notice-key-changed-sms = { $site }: { $change ->
+        [key-added] a security key was added
+        [key-removed] a security key was removed
+        [passkey-added] a passkey was added
+       *[passkey-removed] a passkey was removed
+    } on { $when }. Not you? { $link }
+notice-key-cloned-subject = A security key on your { $site } account may have been copied
+notice-key-cloned-body =
+    On { $when }, your security key or passkey "{ $name }" gave an answer that suggests someone copied it, so we refused it.
+
+    If you still have the key, try again with it. If this happens again, remove it from your account and add a new one, and consider changing your password.
+
 notice-phones-changed-subject = Your { $site } phone numbers changed
 notice-phones-changed-body =
     { $change ->

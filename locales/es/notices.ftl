@@ -138,6 +138,30 @@ notice-methods-changed-body =
 
     { $link }
 
+notice-key-changed-subject = Cambiaron los métodos de inicio de sesión de su cuenta de { $site }
+notice-key-changed-body =
+    { $change ->
+        [key-added] Se agregó una llave de seguridad ("{ $name }") a su cuenta de { $site } el { $when }.
+        [key-removed] Se quitó una llave de seguridad ("{ $name }") de su cuenta de { $site } el { $when }.
+        [passkey-added] Se agregó una llave de acceso ("{ $name }") a su cuenta de { $site } el { $when }.
+       *[passkey-removed] Se quitó una llave de acceso ("{ $name }") de su cuenta de { $site } el { $when }.
+    }
+
+    Si no fue usted, abra este enlace de inmediato:
+
+    { $link }
+notice-key-changed-sms = { $site }: { $change ->
+        [key-added] se agregó una llave de seguridad
+        [key-removed] se quitó una llave de seguridad
+        [passkey-added] se agregó una llave de acceso
+       *[passkey-removed] se quitó una llave de acceso
+    } el { $when }. ¿No fue usted? { $link }
+notice-key-cloned-subject = Es posible que una llave de seguridad de su cuenta de { $site } haya sido copiada
+notice-key-cloned-body =
+    El { $when }, su llave de seguridad o llave de acceso "{ $name }" dio una respuesta que sugiere que alguien la copió, así que la rechazamos.
+
+    Si todavía tiene la llave, vuelva a intentarlo con ella. Si esto vuelve a ocurrir, quítela de su cuenta y agregue una nueva, y considere cambiar su contraseña.
+
 notice-phones-changed-subject = Cambiaron los números de teléfono de su cuenta de { $site }
 notice-phones-changed-body =
     { $change ->

@@ -479,13 +479,12 @@ pub async fn totp_remove(
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 use crate::storage::schema::totp_credentials;
+                crate::mfa::webauthn::hold_factors(c, &uid)?;
                 let enrolled = crate::mfa::methods::enrolled(c, &uid)?;
                 if !enrolled.totp.iter().any(|t| t.id == tid) {
                     return Ok(RemoveApp::Unknown);
                 }
-                let others = enrolled.phones.len() + enrolled.totp.len() - 1
-                    + usize::from(enrolled.backup_codes_left > 0);
-                if others == 0 {
+                if enrolled.count() <= 1 {
                     return Ok(RemoveApp::LastMethod);
                 }
                 diesel::delete(
@@ -592,6 +591,8 @@ pub struct Overview {
     pub apps: Vec<AppView>,
     pub phones: Vec<PhoneView>,
     pub authenticator_apps: Vec<TotpView>,
+    /// Security keys and passkeys.
+    pub keys: Vec<KeyView>,
     pub backup_codes_left: i64,
     /// A set of backup codes was ever made (even if every code is used).
     pub backup_codes_made: bool,
@@ -620,6 +621,14 @@ pub struct PhoneView {
     /// Added or replaced by a phone change within `sim_swap_cooldown_hours` (a phone enrolled
     /// at sign-up isn't a change).
     pub recently_changed: bool,
+}
+
+pub struct KeyView {
+    pub id: String,
+    pub name: String,
+    pub passkey: bool,
+    pub added: chrono::NaiveDateTime,
+    pub last_used: Option<chrono::NaiveDateTime>,
 }
 
 pub struct TotpView {
@@ -659,8 +668,7 @@ pub async fn overview(ctx: &Ctx, current: &Session) -> anyhow::Result<Overview> 
             ))
         })
         .await?;
-    let methods =
-        enrolled.phones.len() + enrolled.totp.len() + usize::from(enrolled.backup_codes_left > 0);
+    let methods = enrolled.count();
     Ok(Overview {
         name: user.and_then(|u| u.display_name()),
         emails,
@@ -684,6 +692,17 @@ pub async fn overview(ctx: &Ctx, current: &Session) -> anyhow::Result<Overview> 
             .map(|t| TotpView {
                 id: t.id.clone(),
                 added: t.created_at,
+            })
+            .collect(),
+        keys: enrolled
+            .keys
+            .iter()
+            .map(|k| KeyView {
+                id: k.id.clone(),
+                name: k.name.clone(),
+                passkey: k.kind() == crate::mfa::webauthn::KeyKind::Passkey,
+                added: k.created_at,
+                last_used: k.last_used_at,
             })
             .collect(),
         backup_codes_left: enrolled.backup_codes_left,

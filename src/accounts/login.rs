@@ -10,10 +10,13 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::accounts::email_tokens;
-use crate::accounts::sessions::{self, NewSession, ACR_AAL1, ACR_AAL2, AMR_MFA, AMR_PASSWORD};
+use crate::accounts::sessions::{
+    self, NewSession, ACR_AAL1, ACR_AAL2, ACR_AAL2_PHISHING_RESISTANT, AMR_MFA, AMR_PASSWORD,
+};
 use crate::audit::{self, Actor};
 use crate::crypto;
 use crate::mfa::methods::{self, Enrolled, PhoneChannel};
+use crate::mfa::webauthn::{AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY, AMR_USER_VERIFIED};
 use crate::notify::notices::{self, NewSignInReason, Notice, Texts};
 use crate::storage::store::{get_json, put_json};
 use crate::Ctx;
@@ -68,6 +71,10 @@ pub struct LoginFlow {
     /// leads straight to replacing it.
     #[serde(default)]
     pub lost_phone: bool,
+    /// The relying party asked for a phishing-resistant sign-in: only a security key or
+    /// passkey may be the second factor.
+    #[serde(default)]
+    pub phishing_resistant: bool,
 }
 
 fn flow_key(id: &str) -> String {
@@ -133,10 +140,15 @@ pub async fn after_password_returning(
     actor: &Actor,
 ) -> anyhow::Result<AfterPassword> {
     let methods = enrolled(ctx, user_id).await?;
-    let needs_aal2 = !authz.is_empty()
-        && crate::oauth::authorize::load_pending(ctx, authz, browser_id)
-            .await?
-            .is_some_and(|p| p.requires_aal2);
+    let pending = if authz.is_empty() {
+        None
+    } else {
+        crate::oauth::authorize::load_pending(ctx, authz, browser_id).await?
+    };
+    let needs_aal2 = pending.as_ref().is_some_and(|p| p.requires_aal2);
+    let phishing_resistant = pending
+        .as_ref()
+        .is_some_and(|p| p.phishing_resistant.is_some());
     if methods.any() && remembered && !needs_aal2 {
         let session = complete_session(
             ctx,
@@ -169,6 +181,7 @@ pub async fn after_password_returning(
         exclude_phone: None,
         step_up: false,
         lost_phone: false,
+        phishing_resistant,
     };
     let flow_id = crypto::random_token(24);
     save(ctx, &flow_id, &flow).await?;
@@ -191,13 +204,43 @@ pub async fn finish(
     let mut amr = vec![AMR_PASSWORD];
     amr.extend_from_slice(method_amr);
     amr.push(AMR_MFA);
+    // A security key or passkey as the second factor resists phishing; codes don't.
+    let key = method_amr
+        .iter()
+        .any(|a| *a == AMR_HARDWARE_KEY || *a == AMR_SOFTWARE_KEY);
     complete_session(
         ctx,
         &flow.user_id,
         &flow.email,
         &flow.browser_id,
         &amr,
-        ACR_AAL2,
+        if key {
+            ACR_AAL2_PHISHING_RESISTANT
+        } else {
+            ACR_AAL2
+        },
+        actor,
+    )
+    .await
+}
+
+/// A passkey sign-in (no password): the passkey with user verification is two factors in
+/// one, phishing-resistant. `key_amr` is `hwk` or `swk`.
+pub async fn sign_in_with_passkey(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    browser_id: &str,
+    key_amr: &str,
+    actor: &Actor,
+) -> anyhow::Result<NewSession> {
+    complete_session(
+        ctx,
+        user_id,
+        email,
+        browser_id,
+        &[key_amr, AMR_USER_VERIFIED, AMR_MFA],
+        ACR_AAL2_PHISHING_RESISTANT,
         actor,
     )
     .await
@@ -406,6 +449,7 @@ pub async fn start_step_up(
         exclude_phone,
         step_up: true,
         lost_phone: false,
+        phishing_resistant: false,
     };
     let flow_id = crypto::random_token(24);
     save(ctx, &flow_id, &flow).await?;
@@ -441,6 +485,13 @@ fn phone_targeted_by(return_to: &str) -> Option<String> {
 /// in a password reset, a phone in its cooldown doesn't count at all (an email link plus a
 /// possibly hijacked number is not two factors).
 pub fn usable_methods(ctx: &Ctx, flow: &LoginFlow, mut enrolled: Enrolled) -> Enrolled {
+    if flow.phishing_resistant {
+        // The relying party asked for a key: codes of any kind don't count.
+        enrolled.phones.clear();
+        enrolled.totp.clear();
+        enrolled.backup_codes_left = 0;
+        return enrolled;
+    }
     if flow.step_up || flow.exclude_phone.is_some() {
         enrolled =
             crate::accounts::step_up::step_up_methods(ctx, enrolled, flow.exclude_phone.as_deref());

@@ -406,14 +406,12 @@ pub async fn remove(
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
+                crate::mfa::webauthn::hold_factors(c, &uid)?;
                 let enrolled = methods::enrolled(c, &uid)?;
                 if !enrolled.phones.iter().any(|p| p.id == pid) {
                     return Ok(Err(Remove::Unknown));
                 }
-                let others = enrolled.phones.len() - 1
-                    + enrolled.totp.len()
-                    + usize::from(enrolled.backup_codes_left > 0);
-                if others == 0 {
+                if enrolled.count() <= 1 {
                     return Ok(Err(Remove::LastMethod));
                 }
                 let Some(row) = methods::remove_phone(c, &uid, &pid)? else {

@@ -158,6 +158,7 @@ pub async fn start(ctx: &Ctx, token: &str, browser_id: &str) -> anyhow::Result<S
         exclude_phone: None,
         step_up: false,
         lost_phone: false,
+        phishing_resistant: false,
     };
     let flow_id = crypto::random_token(24);
     login::save(ctx, &flow_id, &flow).await?;

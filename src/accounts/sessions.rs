@@ -14,6 +14,13 @@ use crate::Ctx;
 pub const AMR_PASSWORD: &str = "pwd";
 pub const ACR_AAL1: &str = "urn:verity:aal1";
 pub const ACR_AAL2: &str = "urn:verity:aal2";
+/// AAL2 with a phishing-resistant authenticator (a security key or passkey).
+pub const ACR_AAL2_PHISHING_RESISTANT: &str = "urn:verity:aal2:phishing-resistant";
+
+/// Two factors took part (either AAL2 value).
+pub fn is_aal2(acr: &str) -> bool {
+    acr == ACR_AAL2 || acr == ACR_AAL2_PHISHING_RESISTANT
+}
 pub const AMR_SMS: &str = "sms";
 pub const AMR_VOICE: &str = "tel";
 pub const AMR_OTP: &str = "otp";
@@ -238,5 +245,5 @@ pub async fn phone_factor(ctx: &Ctx, session: &Session) -> anyhow::Result<Option
 /// Part of the rule in `accounts::step_up::check`, which sensitive changes go through.
 pub fn step_up_fresh(ctx: &Ctx, session: &Session) -> bool {
     let age = (ctx.clock.now() - session.auth_time).num_seconds();
-    session.acr == ACR_AAL2 && age <= ctx.settings.security.step_up_window_secs as i64
+    is_aal2(&session.acr) && age <= ctx.settings.security.step_up_window_secs as i64
 }

@@ -88,6 +88,7 @@ fn in_cooldown(ctx: &Ctx, phone: &methods::PhoneRow) -> bool {
 /// Is there a factor other than `excluded` phones that isn't a phone in its cooldown?
 pub fn has_trusted_factor_besides(ctx: &Ctx, enrolled: &Enrolled, excluded: &[&str]) -> bool {
     !enrolled.totp.is_empty()
+        || !enrolled.keys.is_empty()
         || enrolled.backup_codes_left > 0
         || enrolled
             .phones

@@ -16,7 +16,7 @@ use crate::mfa::methods;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{
     backup_codes, browser_sessions, consents, email_tokens, grants, phones, totp_credentials,
-    user_emails, users as users_t,
+    user_emails, users as users_t, webauthn_credentials,
 };
 use crate::Ctx;
 
@@ -454,6 +454,11 @@ pub async fn reset_mfa(
             diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(&uid)))
                 .execute(c)
                 .map_err(anyhow::Error::from)?;
+        let removed_keys = diesel::delete(
+            webauthn_credentials::table.filter(webauthn_credentials::user_id.eq(&uid)),
+        )
+        .execute(c)
+        .map_err(anyhow::Error::from)?;
         let sessions = crate::accounts::sessions::end_all_for_user(c, now, &uid)?;
         record(
             c,
@@ -466,6 +471,7 @@ pub async fn reset_mfa(
                 "phones_removed": removed_phones,
                 "authenticator_apps_removed": removed_apps,
                 "backup_codes_removed": removed_codes,
+                "keys_removed": removed_keys,
                 "sessions_ended": sessions,
             }),
         )?;
@@ -515,6 +521,10 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
                 .execute(c),
         )?;
         run(diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(&uid))).execute(c))?;
+        run(diesel::delete(
+            webauthn_credentials::table.filter(webauthn_credentials::user_id.eq(&uid)),
+        )
+        .execute(c))?;
         run(diesel::delete(user_emails::table.filter(user_emails::user_id.eq(&uid))).execute(c))?;
         run(diesel::delete(consents::table.filter(consents::user_id.eq(&uid))).execute(c))?;
         run(crate::accounts::networks::forget(c, &uid))?;

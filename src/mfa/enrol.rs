@@ -291,6 +291,7 @@ pub struct SecondMethod {
 pub fn second_method_offer(sec: &Security, enrolled: &methods::Enrolled) -> Option<SecondMethod> {
     let kinds = usize::from(!enrolled.phones.is_empty())
         + usize::from(!enrolled.totp.is_empty())
+        + usize::from(!enrolled.keys.is_empty())
         + usize::from(enrolled.backup_codes_left > 0);
     if kinds != 1 {
         return None;

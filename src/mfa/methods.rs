@@ -81,11 +81,22 @@ pub struct Enrolled {
     pub phones: Vec<PhoneRow>,
     pub totp: Vec<TotpRow>,
     pub backup_codes_left: i64,
+    /// Security keys and passkeys.
+    pub keys: Vec<crate::mfa::webauthn::KeyRow>,
 }
 
 impl Enrolled {
     pub fn any(&self) -> bool {
-        !self.phones.is_empty() || !self.totp.is_empty() || self.backup_codes_left > 0
+        self.count() > 0
+    }
+
+    /// Ways to confirm it's you: each phone, app and key, and backup codes while any are left.
+    /// "Never the last one" counts these.
+    pub fn count(&self) -> usize {
+        self.phones.len()
+            + self.totp.len()
+            + self.keys.len()
+            + usize::from(self.backup_codes_left > 0)
     }
 }
 
@@ -106,10 +117,12 @@ pub fn enrolled(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Enrolled> {
         .filter(backup_codes::used_at.is_null())
         .select(count_star())
         .first(conn)?;
+    let keys = crate::mfa::webauthn::keys_of(conn, user_id)?;
     Ok(Enrolled {
         phones,
         totp,
         backup_codes_left,
+        keys,
     })
 }
 

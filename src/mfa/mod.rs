@@ -11,3 +11,5 @@ pub mod totp;
 pub mod challenge;
 pub mod enrol;
 pub mod methods;
+/// Security keys and passkeys (WebAuthn).
+pub mod webauthn;

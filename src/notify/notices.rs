@@ -95,6 +95,19 @@ pub enum Notice {
         at: NaiveDateTime,
         not_me_link: String,
     },
+    /// A security key or passkey was added or removed.
+    SecurityKey {
+        change: crate::mfa::webauthn::KeyChange,
+        kind: crate::mfa::webauthn::KeyKind,
+        name: String,
+        at: NaiveDateTime,
+        not_me_link: String,
+    },
+    /// A key's signature counter went backwards: it may have been copied.
+    KeyPossiblyCloned {
+        name: String,
+        at: NaiveDateTime,
+    },
     /// The e-mail about a phone change; masked numbers, either may be absent.
     PhonesChanged {
         old_masked: Option<String>,
@@ -255,6 +268,8 @@ impl Notice {
             Notice::PasswordReset { .. } => "password_reset",
             Notice::PasswordChanged { .. } => "password_changed",
             Notice::AuthenticatorApp { .. } => "authenticator_app",
+            Notice::SecurityKey { .. } => "security_key",
+            Notice::KeyPossiblyCloned { .. } => "key_possibly_cloned",
             Notice::PhonesChanged { .. } => "phones_changed",
             Notice::PhoneOldNumber { .. } => "phone_old_number",
             Notice::PhoneNewNumber { .. } => "phone_new_number",
@@ -332,6 +347,14 @@ impl Notice {
                 "notice-methods-changed-subject",
                 "notice-methods-changed-body",
             ),
+            Notice::SecurityKey { .. } => email_and_sms(
+                "notice-key-changed-subject",
+                "notice-key-changed-body",
+                "notice-key-changed-sms",
+            ),
+            Notice::KeyPossiblyCloned { .. } => {
+                email("notice-key-cloned-subject", "notice-key-cloned-body")
+            }
             Notice::PhonesChanged { .. } => email(
                 "notice-phones-changed-subject",
                 "notice-phones-changed-body",
@@ -490,6 +513,30 @@ impl Notice {
                     ("when", text(&when(at))),
                     ("link", text(not_me_link)),
                 ]
+            }
+            Notice::SecurityKey {
+                change,
+                kind,
+                name,
+                at,
+                not_me_link,
+            } => {
+                use crate::mfa::webauthn::{KeyChange, KeyKind};
+                let change = match (change, kind) {
+                    (KeyChange::Added, KeyKind::SecurityKey) => "key-added",
+                    (KeyChange::Removed, KeyKind::SecurityKey) => "key-removed",
+                    (KeyChange::Added, KeyKind::Passkey) => "passkey-added",
+                    (KeyChange::Removed, KeyKind::Passkey) => "passkey-removed",
+                };
+                vec![
+                    ("change", text(change)),
+                    ("name", text(name)),
+                    ("when", text(&when(at))),
+                    ("link", text(not_me_link)),
+                ]
+            }
+            Notice::KeyPossiblyCloned { name, at } => {
+                vec![("name", text(name)), ("when", text(&when(at)))]
             }
             Notice::PhonesChanged {
                 old_masked,
@@ -843,6 +890,24 @@ pub(crate) mod tests {
                 at: at(),
                 not_me_link: link.clone(),
             },
+            Notice::SecurityKey {
+                change: crate::mfa::webauthn::KeyChange::Added,
+                kind: crate::mfa::webauthn::KeyKind::Passkey,
+                name: "Laptop".into(),
+                at: at(),
+                not_me_link: link.clone(),
+            },
+            Notice::SecurityKey {
+                change: crate::mfa::webauthn::KeyChange::Removed,
+                kind: crate::mfa::webauthn::KeyKind::SecurityKey,
+                name: "Blue key".into(),
+                at: at(),
+                not_me_link: link.clone(),
+            },
+            Notice::KeyPossiblyCloned {
+                name: "Blue key".into(),
+                at: at(),
+            },
             Notice::PhonesChanged {
                 old_masked: Some("•••-•••-1234".into()),
                 new_masked: Some("•••-•••-9876".into()),
@@ -932,6 +997,8 @@ pub(crate) mod tests {
                 | Notice::PasswordReset { .. }
                 | Notice::PasswordChanged { .. }
                 | Notice::AuthenticatorApp { .. }
+                | Notice::SecurityKey { .. }
+                | Notice::KeyPossiblyCloned { .. }
                 | Notice::PhonesChanged { .. }
                 | Notice::PhoneOldNumber { .. }
                 | Notice::PhoneNewNumber { .. }
@@ -958,7 +1025,7 @@ pub(crate) mod tests {
         all
     }
 
-    const KINDS: usize = 32;
+    const KINDS: usize = 34;
 
     #[test]
     fn every_notice_renders_nonempty_text_in_both_languages_on_each_of_its_channels() {

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::accounts::sessions::{Session, ACR_AAL2};
+use crate::accounts::sessions::{is_aal2, Session, ACR_AAL2_PHISHING_RESISTANT};
 use crate::crypto;
 use crate::oauth::{grants, scopes};
 use crate::proofing::claims;
@@ -123,6 +123,10 @@ pub struct PendingAuthorization {
     /// which the tokens' `acr` echo. The person needs a counting identity verification.
     #[serde(default)]
     pub ial2: Option<String>,
+    /// A security key or passkey was asked for: the value the RP used, which the tokens'
+    /// `acr` echo.
+    #[serde(default)]
+    pub phishing_resistant: Option<String>,
     /// `verified_claims` asked for in the `claims` parameter, per target.
     #[serde(default)]
     pub verified_id_token: Option<claims::Requested>,
@@ -146,6 +150,11 @@ pub const ACR_AAL2_ALIASES: &[&str] = &[
 pub const ACR_AAL1_ALIASES: &[&str] = &[
     "urn:verity:aal1",
     "http://idmanagement.gov/ns/assurance/ial/1",
+];
+/// AAL2 with a phishing-resistant authenticator: a security key or passkey, never a code.
+pub const ACR_PHISHING_RESISTANT_ALIASES: &[&str] = &[
+    crate::accounts::sessions::ACR_AAL2_PHISHING_RESISTANT,
+    "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true",
 ];
 /// Identity-verified levels: with `proofing.enabled`, for clients allowed IAL2.
 pub const ACR_IAL2_ALIASES: &[&str] = &[
@@ -180,6 +189,12 @@ pub struct AcrWanted {
     pub ial2: Option<String>,
     /// A fresh second factor (IAL2 implies it).
     pub aal2: bool,
+    /// A security key or passkey, with the value the RP used (echoed as `acr`).
+    pub phishing_resistant: Option<String>,
+}
+
+pub fn is_phishing_resistant(acr: &str) -> bool {
+    ACR_PHISHING_RESISTANT_ALIASES.contains(&acr)
 }
 
 pub fn is_ial2(acr: &str) -> bool {
@@ -196,9 +211,15 @@ pub fn acr_wanted(
     essential: Option<&[String]>,
     ial2_available: bool,
 ) -> Result<AcrWanted, &'static str> {
-    let aal2 = |a: &str| ACR_AAL2_ALIASES.contains(&a);
+    let aal2 = |a: &str| ACR_AAL2_ALIASES.contains(&a) || is_phishing_resistant(a);
     let aal1 = |a: &str| ACR_AAL1_ALIASES.contains(&a);
-    let mut out = AcrWanted::default();
+    let mut out = AcrWanted {
+        phishing_resistant: acr_values
+            .iter()
+            .find(|a| is_phishing_resistant(a))
+            .cloned(),
+        ..AcrWanted::default()
+    };
     if let Some(first) = acr_values.iter().find(|a| is_ial2(a)) {
         if ial2_available {
             out.ial2 = Some(first.clone());
@@ -217,11 +238,14 @@ pub fn acr_wanted(
             Some(first) if reachable.iter().all(|v| is_ial2(v)) => {
                 out.ial2 = Some((*first).clone());
             }
+            Some(first) if reachable.iter().all(|v| is_phishing_resistant(v)) => {
+                out.phishing_resistant = Some((*first).clone());
+            }
             Some(_) if !reachable.iter().any(|v| aal1(v)) => out.aal2 = true,
             Some(_) => {}
         }
     }
-    if out.ial2.is_some() {
+    if out.ial2.is_some() || out.phishing_resistant.is_some() {
         out.aal2 = true;
     }
     Ok(out)
@@ -657,6 +681,7 @@ async fn start_validated(
             .as_deref()
             .and_then(crate::i18n::Lang::from_ui_locales),
         ial2: acr.ial2,
+        phishing_resistant: acr.phishing_resistant,
         verified_id_token: claims_request.verified_id_token,
         verified_userinfo: claims_request.verified_userinfo,
         verified_names,
@@ -866,7 +891,11 @@ async fn decide(
         let fresh_enough = pending.max_age.is_none_or(|max| now - auth_time <= max);
         let after_prompt_login =
             !pending.prompt.login || pending.session_at_start.as_deref() != Some(s.id.as_str());
-        let strong_enough = !pending.requires_aal2 || s.acr == ACR_AAL2;
+        let strong_enough = if pending.phishing_resistant.is_some() {
+            s.acr == ACR_AAL2_PHISHING_RESISTANT
+        } else {
+            !pending.requires_aal2 || is_aal2(&s.acr)
+        };
         fresh_enough && after_prompt_login && strong_enough
     });
     let Some(session) = session else {
@@ -961,7 +990,11 @@ async fn decide(
         auth_time: session.auth_time.and_utc().timestamp(),
         amr: session.amr.clone(),
         // IAL2 echoes the value the RP asked for (its own or Login.gov's name).
-        acr: pending.ial2.clone().unwrap_or_else(|| session.acr.clone()),
+        acr: pending
+            .ial2
+            .clone()
+            .or_else(|| pending.phishing_resistant.clone())
+            .unwrap_or_else(|| session.acr.clone()),
         id_token_claims: pending.id_token_claims.clone(),
         verified: claims::Remembered {
             names,
@@ -1095,7 +1128,8 @@ mod tests {
             got,
             AcrWanted {
                 ial2: None,
-                aal2: true
+                aal2: true,
+                phishing_resistant: None,
             }
         );
         let got = acr_wanted(
@@ -1108,13 +1142,37 @@ mod tests {
     }
 
     #[test]
+    fn a_phishing_resistant_acr_is_kept_as_asked_and_implies_aal2() {
+        for alias in ACR_PHISHING_RESISTANT_ALIASES {
+            let got = acr_wanted(&v(&[alias]), None, false).unwrap();
+            assert_eq!(got.phishing_resistant.as_deref(), Some(*alias));
+            assert!(got.aal2);
+            let got = acr_wanted(&[], Some(&v(&[alias])), false).unwrap();
+            assert_eq!(got.phishing_resistant.as_deref(), Some(*alias));
+        }
+        // An essential acr that plain AAL2 also meets doesn't demand a key.
+        let got = acr_wanted(
+            &[],
+            Some(&v(&[
+                "urn:verity:aal2:phishing-resistant",
+                "urn:verity:aal2",
+            ])),
+            false,
+        )
+        .unwrap();
+        assert_eq!(got.phishing_resistant, None);
+        assert!(got.aal2);
+    }
+
+    #[test]
     fn an_essential_acr_is_met_by_the_weakest_level_it_accepts() {
         let got = acr_wanted(&[], Some(&v(&["urn:verity:ial2", "urn:verity:aal2"])), true).unwrap();
         assert_eq!(
             got,
             AcrWanted {
                 ial2: None,
-                aal2: true
+                aal2: true,
+                phishing_resistant: None,
             }
         );
         let got = acr_wanted(&[], Some(&v(&["urn:verity:aal1", "urn:verity:aal2"])), true).unwrap();

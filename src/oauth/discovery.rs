@@ -85,6 +85,11 @@ pub fn build(
         AuthenticationContextClass::new(ACR_AAL2.into()),
         AuthenticationContextClass::new("http://idmanagement.gov/ns/assurance/aal/2".into()),
     ];
+    acr_values.extend(
+        crate::oauth::authorize::ACR_PHISHING_RESISTANT_ALIASES
+            .iter()
+            .map(|a| AuthenticationContextClass::new(a.to_string())),
+    );
     if proofing {
         acr_values.extend(
             ACR_IAL2_ALIASES

@@ -27,7 +27,7 @@ use crate::notify::notices::{self, Notice, Texts};
 use crate::notify::Channel;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{
-    account_resets, backup_codes, grants, phones, totp_credentials, users,
+    account_resets, backup_codes, grants, phones, totp_credentials, users, webauthn_credentials,
 };
 use crate::Ctx;
 
@@ -353,6 +353,10 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
                 .execute(c)?;
                 diesel::delete(backup_codes::table.filter(backup_codes::user_id.eq(&user_id)))
                     .execute(c)?;
+                let removed_keys = diesel::delete(
+                    webauthn_credentials::table.filter(webauthn_credentials::user_id.eq(&user_id)),
+                )
+                .execute(c)?;
                 diesel::update(users::table.find(&user_id))
                     .set((
                         users::identity_reverify_at.eq(now),
@@ -381,6 +385,7 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
                             "phones_removed": removed_phones,
                             "authenticator_apps_removed": removed_apps,
                             "backup_codes_removed": true,
+                            "keys_removed": removed_keys,
                             "sessions_ended": sessions,
                             "grants_revoked": revoked,
                             "identity_reverification_required": true,

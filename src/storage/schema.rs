@@ -193,6 +193,20 @@ diesel::table! {
 }
 
 diesel::table! {
+    webauthn_credentials (id) {
+        id -> Text,
+        user_id -> Text,
+        credential_id -> Text,
+        kind -> Text,
+        name -> Text,
+        credential -> Text,
+        aaguid -> Nullable<Text>,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     backup_codes (id) {
         id -> Text,
         user_id -> Text,
@@ -384,6 +398,7 @@ diesel::joinable!(browser_sessions -> users (user_id));
 diesel::joinable!(phones -> users (user_id));
 diesel::joinable!(totp_credentials -> users (user_id));
 diesel::joinable!(backup_codes -> users (user_id));
+diesel::joinable!(webauthn_credentials -> users (user_id));
 diesel::joinable!(consents -> users (user_id));
 diesel::joinable!(consents -> clients (client_id));
 diesel::joinable!(grants -> users (user_id));
@@ -408,6 +423,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     phones,
     totp_credentials,
+    webauthn_credentials,
     backup_codes,
     refresh_tokens,
     logout_deliveries,

@@ -61,6 +61,7 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> Pa
         apps,
         phones,
         authenticator_apps,
+        keys,
         backup_codes_left,
         backup_codes_made,
         events,
@@ -87,6 +88,17 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> Pa
                 added: time.date(t.added),
             })
             .collect(),
+        keys: keys
+            .into_iter()
+            .map(|k| AccountKey {
+                id: k.id,
+                name: k.name,
+                passkey: k.passkey,
+                added: time.date(k.added),
+                last_used: k.last_used.map(|at| time.date(at)),
+            })
+            .collect(),
+        keys_available: ctx.webauthn.is_some(),
         backup_codes_left,
         backup_codes_made,
         can_remove,

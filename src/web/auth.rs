@@ -240,6 +240,7 @@ async fn login_page_returning(
     };
     Ok(LoginPage {
         layout: browser.layout_for("login-title"),
+        passkeys: ctx.webauthn.is_some(),
         email: pending
             .as_ref()
             .and_then(|p| p.login_hint.clone())
@@ -425,5 +426,92 @@ pub async fn logout(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/"))
         .cookie(cleared_session_cookie(&ctx.settings))
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct PasskeyOptionsForm {
+    /// "1": for the browser's autofill on the email field (conditional mediation).
+    #[serde(default)]
+    autofill: String,
+}
+
+/// Options for "Sign in with a passkey" (JSON for `static/webauthn.js`): no account named; the
+/// browser offers the passkeys it holds for this site.
+pub async fn passkey_options(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: CsrfForm<PasskeyOptionsForm>,
+) -> PageResult {
+    match crate::mfa::webauthn::begin_passkey_sign_in(&ctx, &browser.id, form.autofill == "1")
+        .await?
+    {
+        Some((ceremony, options)) => Ok(HttpResponse::Ok()
+            .json(serde_json::json!({ "ceremony": ceremony, "options": options }))),
+        None => Ok(crate::web::mfa::key_refusal(
+            StatusCode::NOT_FOUND,
+            browser.t("webauthn-unavailable"),
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasskeySignInForm {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+    #[serde(default)]
+    authz: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// A passkey's answer: signed in at AAL2 (phishing-resistant), back to the app or the page
+/// that asked; or the sign-in page again, saying what went wrong.
+pub async fn passkey_sign_in(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    form: CsrfForm<PasskeySignInForm>,
+) -> PageResult {
+    use crate::mfa::webauthn::AssertionOutcome;
+    let form = form.into_inner();
+    let (outcome, holder) = crate::mfa::webauthn::finish_passkey_sign_in(
+        &ctx,
+        &browser.id,
+        &form.ceremony,
+        &form.credential,
+        &browser.actor,
+    )
+    .await?;
+    let (AssertionOutcome::Accepted { key, .. }, Some(holder)) = (&outcome, holder) else {
+        let mut page = login_page_returning(&ctx, &browser, form.authz, &form.next).await?;
+        page.error = Some(crate::web::mfa::key_problem_text(&browser, &outcome));
+        let status = match outcome {
+            AssertionOutcome::Disabled => StatusCode::FORBIDDEN,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        return render_status(&page, status);
+    };
+    if let Some(old) = &browser.session {
+        // A fresh sign-in replaces the old session: no fixation, no stale amr.
+        sessions::revoke(&ctx, &old.id, &browser.actor).await?;
+    }
+    let session = login::sign_in_with_passkey(
+        &ctx,
+        &holder.user_id,
+        &holder.email,
+        &browser.id,
+        key.amr(),
+        &browser.actor,
+    )
+    .await?;
+    let next = safe_return_path(&form.next).filter(|_| form.authz.is_empty());
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            next.unwrap_or_else(|| after_sign_in(&form.authz)),
+        ))
+        .cookie(session_cookie(&ctx.settings, &session.token))
         .finish())
 }

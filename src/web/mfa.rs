@@ -77,6 +77,9 @@ enum Proof<'a> {
     },
     /// Backup codes enrolled and saved: themselves the fallback kind, nothing recommended.
     BackupCodes,
+    /// A security key or passkey answered (`amr`: hwk or swk); `user_verified`: with a PIN or
+    /// biometric.
+    Key { amr: &'a str, user_verified: bool },
 }
 
 /// The sign-in in progress for this browser, or a redirect back to the password page.
@@ -111,6 +114,13 @@ async fn complete(
         } => (vec![amr], remember, phone_used, false),
         Proof::FirstMethod { amr, phone_id } => (vec![amr], false, phone_id, true),
         Proof::BackupCodes => (Vec::new(), false, None, false),
+        Proof::Key { amr, user_verified } => {
+            let mut amr = vec![amr];
+            if user_verified {
+                amr.push(crate::mfa::webauthn::AMR_USER_VERIFIED);
+            }
+            (amr, false, None, false)
+        }
     };
     if flow.reset_token.is_some() {
         // A password reset: the second factor unlocks choosing a new password, not a session.
@@ -188,7 +198,12 @@ async fn challenge_page(
         })
         .collect();
     let enrolled = login::usable_methods(ctx, flow, all);
-    let default_method = if !enrolled.phones.is_empty() {
+    // Keys only where this deployment can use them (a host name, not an IP address).
+    let keys_usable = ctx.webauthn.is_some() && !enrolled.keys.is_empty();
+    let default_method = if keys_usable {
+        // The strongest way first: it resists phishing.
+        "key"
+    } else if !enrolled.phones.is_empty() {
         "phone"
     } else if !enrolled.totp.is_empty() {
         "totp"
@@ -196,7 +211,8 @@ async fn challenge_page(
         "backup"
     };
     let method = match q.method.as_str() {
-        _ if !enrolled.any() => "none",
+        _ if !enrolled.any() || (flow.phishing_resistant && !keys_usable) => "none",
+        "key" if keys_usable => "key",
         "phone" if !enrolled.phones.is_empty() => "phone",
         "totp" if !enrolled.totp.is_empty() => "totp",
         "backup" if enrolled.backup_codes_left > 0 => "backup",
@@ -224,6 +240,12 @@ async fn challenge_page(
                 ),
             });
         }
+    }
+    if method != "key" && keys_usable {
+        others.push(MethodLink {
+            href: "/mfa?method=key".into(),
+            label: lang.t("mfa-other-key"),
+        });
     }
     if method != "totp" && !enrolled.totp.is_empty() {
         others.push(MethodLink {
@@ -256,6 +278,7 @@ async fn challenge_page(
         is_reset: flow.reset_token.is_some(),
         steps: phone_change.then(|| phone_change_steps(lang, 1)),
         cancel_href: flow.step_up.then(|| "/account".to_string()),
+        needs_key: flow.phishing_resistant && !keys_usable,
     };
     render_status(&page, status)
 }
@@ -459,6 +482,10 @@ pub async fn verify(
     if form.code.len() > 64 {
         return Err(AppError::refused("mfa-code-too-long"));
     }
+    if flow.phishing_resistant {
+        // The relying party asked for a key: no code stands in for it.
+        return Err(AppError::refused("mfa-key-required"));
+    }
     let (outcome, amr, phone_used) = match form.method.as_str() {
         "phone" => {
             let (outcome, used) = challenge::verify_phone_code(
@@ -534,6 +561,7 @@ pub async fn setup(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest) -> P
     }
     render(&MfaSetupPage {
         layout: browser.layout_for("mfa-setup-title"),
+        keys_available: ctx.webauthn.is_some(),
         steps: Some(enrolment_steps(browser.lang, 1)),
     })
 }
@@ -1091,5 +1119,219 @@ pub async fn not_me_submit(
         render(&page)
     } else {
         render_status(&page, StatusCode::BAD_REQUEST)
+    }
+}
+
+/// The answer a security key or passkey gave, from `static/webauthn.js`.
+#[derive(Deserialize)]
+pub struct KeyAnswer {
+    #[serde(default)]
+    ceremony: String,
+    #[serde(default)]
+    credential: String,
+}
+
+/// What the sign-in flow's key ceremonies are bound to.
+fn key_ceremony_of(flow_id: &str) -> String {
+    format!("login:{flow_id}")
+}
+
+/// A JSON refusal for `static/webauthn.js`, which shows `error` to the person.
+pub fn key_refusal(status: StatusCode, message: String) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "error": message }))
+}
+
+/// Request options for proving one of the account's keys in this sign-in (JSON).
+pub async fn key_options(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    req: HttpRequest,
+    _form: CsrfForm<CsrfOnly>,
+) -> PageResult {
+    let (flow_id, flow) = match flow_of(&ctx, &browser, &req).await? {
+        Ok(f) if f.1.stage == LoginStage::SecondFactor => f,
+        _ => {
+            return Ok(key_refusal(
+                StatusCode::CONFLICT,
+                browser.t("webauthn-sign-in-expired"),
+            ))
+        }
+    };
+    let usable = login::usable_methods(&ctx, &flow, login::enrolled(&ctx, &flow.user_id).await?);
+    if usable.keys.is_empty() {
+        return Ok(key_refusal(StatusCode::CONFLICT, browser.t("mfa-no-key")));
+    }
+    match crate::mfa::webauthn::begin_assertion(
+        &ctx,
+        &flow.user_id,
+        &browser.id,
+        &key_ceremony_of(&flow_id),
+    )
+    .await?
+    {
+        Some((ceremony, options)) => Ok(HttpResponse::Ok()
+            .json(serde_json::json!({ "ceremony": ceremony, "options": options }))),
+        None => Ok(key_refusal(StatusCode::CONFLICT, browser.t("mfa-no-key"))),
+    }
+}
+
+/// The key's answer: the second factor is proven, or the page says what went wrong.
+pub async fn key_verify(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    req: HttpRequest,
+    form: CsrfForm<KeyAnswer>,
+) -> PageResult {
+    use crate::mfa::webauthn::AssertionOutcome;
+    let (flow_id, flow) = match flow_of(&ctx, &browser, &req).await? {
+        Ok(f) => f,
+        Err(redirect) => return Ok(redirect),
+    };
+    if flow.stage != LoginStage::SecondFactor {
+        return Ok(see_other("/mfa/setup"));
+    }
+    let outcome = crate::mfa::webauthn::finish_assertion(
+        &ctx,
+        &flow.user_id,
+        &browser.id,
+        &key_ceremony_of(&flow_id),
+        &form.ceremony,
+        &form.credential,
+        &browser.actor,
+    )
+    .await?;
+    let why = match outcome {
+        AssertionOutcome::Accepted { key, user_verified } => {
+            let proof = Proof::Key {
+                amr: key.amr(),
+                user_verified,
+            };
+            return complete(&ctx, &browser, &flow_id, &flow, proof).await;
+        }
+        other => key_problem_text(&browser, &other),
+    };
+    let q = ChallengeQuery {
+        method: "key".into(),
+        ..ChallengeQuery::default()
+    };
+    challenge_page(
+        &ctx,
+        &browser,
+        &req,
+        &flow,
+        &q,
+        Some(why),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
+/// What to tell the person when a key's answer was refused.
+pub fn key_problem_text(
+    browser: &Browser,
+    outcome: &crate::mfa::webauthn::AssertionOutcome,
+) -> String {
+    use crate::mfa::webauthn::AssertionOutcome;
+    browser.t(match outcome {
+        AssertionOutcome::Expired => "webauthn-expired",
+        AssertionOutcome::PossibleClone => "webauthn-possible-clone",
+        AssertionOutcome::UnknownKey => "webauthn-unknown-key",
+        AssertionOutcome::Disabled => "login-disabled",
+        AssertionOutcome::Accepted { .. }
+        | AssertionOutcome::Malformed
+        | AssertionOutcome::Refused => "webauthn-refused",
+    })
+}
+
+const ENROL_KEY_TARGETS: crate::web::keys::AddTargets = crate::web::keys::AddTargets {
+    action: "/mfa/setup/key",
+    options: "/mfa/setup/key/options",
+    cancel: "/mfa/setup",
+};
+
+/// Enrolling a security key or passkey as the first way to confirm it's you.
+pub async fn setup_key_page(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    req: HttpRequest,
+    q: web::Query<crate::web::keys::KindQuery>,
+) -> PageResult {
+    if let Err(redirect) = enrol_flow(&ctx, &browser, &req).await? {
+        return Ok(redirect);
+    }
+    render(&crate::web::keys::add_page_for(
+        &ctx,
+        &browser,
+        crate::web::keys::kind_of(&q.kind),
+        &ENROL_KEY_TARGETS,
+        Some(enrolment_steps(browser.lang, 2)),
+        None,
+    ))
+}
+
+pub async fn setup_key_options(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    req: HttpRequest,
+    form: CsrfForm<crate::web::keys::KindForm>,
+) -> PageResult {
+    let Ok((flow_id, flow)) = enrol_flow(&ctx, &browser, &req).await? else {
+        return Ok(key_refusal(
+            StatusCode::CONFLICT,
+            browser.t("webauthn-sign-in-expired"),
+        ));
+    };
+    let begun = crate::mfa::webauthn::begin_registration(
+        &ctx,
+        &flow.user_id,
+        &flow.email,
+        crate::web::keys::kind_of(&form.kind),
+        &browser.id,
+        &key_ceremony_of(&flow_id),
+    )
+    .await?;
+    Ok(crate::web::keys::options_response(&browser, begun))
+}
+
+pub async fn setup_key_submit(
+    ctx: web::Data<Ctx>,
+    browser: Browser,
+    req: HttpRequest,
+    form: CsrfForm<crate::web::keys::AddForm>,
+) -> PageResult {
+    let (flow_id, flow) = match enrol_flow(&ctx, &browser, &req).await? {
+        Ok(f) => f,
+        Err(redirect) => return Ok(redirect),
+    };
+    let added = crate::mfa::webauthn::finish_registration(
+        &ctx,
+        &flow.user_id,
+        &browser.id,
+        &key_ceremony_of(&flow_id),
+        &form.ceremony,
+        &form.credential,
+        &form.name_or_default(&browser),
+        &browser.actor,
+    )
+    .await?;
+    match added {
+        Ok(key) => {
+            let proof = Proof::FirstMethod {
+                amr: key.amr(),
+                phone_id: None,
+            };
+            complete(&ctx, &browser, &flow_id, &flow, proof).await
+        }
+        Err(problem) => render_status(
+            &crate::web::keys::add_page_for(
+                &ctx,
+                &browser,
+                crate::web::keys::kind_of(&form.kind),
+                &ENROL_KEY_TARGETS,
+                Some(enrolment_steps(browser.lang, 2)),
+                Some(crate::web::keys::register_problem_text(&browser, &problem)),
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
     }
 }

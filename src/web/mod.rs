@@ -9,6 +9,7 @@ pub mod client_ip;
 pub mod common;
 pub mod guards;
 pub mod help;
+pub mod keys;
 pub mod language;
 pub mod logout;
 pub mod mfa;
@@ -70,11 +71,15 @@ route_table! {
     post "/confirm-email" => auth::confirm_email_submit,
     get "/login" => auth::login_page,
     post "/login" => auth::login_submit,
+    post "/login/passkey/options" => auth::passkey_options,
+    post "/login/passkey" => auth::passkey_sign_in,
     post "/logout" => auth::logout,
     post "/language" => language::switch,
     get "/mfa" => mfa::challenge,
     post "/mfa/send" => mfa::send,
     post "/mfa/verify" => mfa::verify,
+    post "/mfa/key/options" => mfa::key_options,
+    post "/mfa/key" => mfa::key_verify,
     get "/mfa/setup" => mfa::setup,
     get "/mfa/setup/phone" => mfa::setup_phone_page,
     post "/mfa/setup/phone" => mfa::setup_phone_submit,
@@ -87,6 +92,9 @@ route_table! {
     post "/mfa/setup/backup-codes" => mfa::setup_backup_generate,
     get "/mfa/setup/backup-codes.txt" => mfa::setup_backup_download,
     post "/mfa/setup/backup-codes/done" => mfa::setup_backup_done,
+    get "/mfa/setup/key" => mfa::setup_key_page,
+    post "/mfa/setup/key/options" => mfa::setup_key_options,
+    post "/mfa/setup/key" => mfa::setup_key_submit,
     get "/mfa/another" => mfa::another_page,
     get "/mfa/another/totp" => mfa::another_totp_page_get,
     post "/mfa/another/totp" => mfa::another_totp_submit,
@@ -113,6 +121,11 @@ route_table! {
     get "/account/totp/add" => account::totp_add_get,
     post "/account/totp/add" => account::totp_add_submit,
     post "/account/totp/remove" => account::totp_remove,
+    get "/account/keys/add" => keys::add_page,
+    post "/account/keys/options" => keys::add_options,
+    post "/account/keys/add" => keys::add_submit,
+    post "/account/keys/rename" => keys::rename,
+    post "/account/keys/remove" => keys::remove,
     get "/account/activity" => account::activity,
     post "/account/activity/not-me" => account::activity_not_me,
     post "/account/emails/add" => account::email_add,

@@ -232,6 +232,8 @@ pub struct ConfirmAddedEmailPage {
 #[template(path = "login.html")]
 pub struct LoginPage {
     pub layout: Layout,
+    /// "Sign in with a passkey" is offered (WebAuthn works on this deployment).
+    pub passkeys: bool,
     pub email: String,
     pub authz: String,
     /// Where to come back to once signed in (a checked local path), or "".
@@ -342,6 +344,8 @@ pub struct MfaChallengePage {
     pub steps: Option<crate::web::page_parts::Steps>,
     /// Where "Cancel" leads (a step-up: back to the account), if anywhere.
     pub cancel_href: Option<String>,
+    /// The relying party asked for a security key or passkey and the account has none.
+    pub needs_key: bool,
 }
 
 impl MfaChallengePage {
@@ -375,7 +379,29 @@ pub struct CooldownPhone {
 #[template(path = "mfa_setup.html")]
 pub struct MfaSetupPage {
     pub layout: Layout,
+    /// Security keys and passkeys can be offered (a host name, not an IP address).
+    pub keys_available: bool,
     pub steps: Option<crate::web::page_parts::Steps>,
+}
+
+/// Adding a security key or passkey: from the console, or as the first method at sign-in.
+#[derive(Template)]
+#[template(path = "key_add.html")]
+pub struct KeyAddPage {
+    pub layout: Layout,
+    pub passkey: bool,
+    /// "passkey" or "security_key".
+    pub kind: &'static str,
+    /// Where the answer goes, and where the options come from.
+    pub action: &'static str,
+    pub options: &'static str,
+    /// The name field's starting value.
+    pub name: String,
+    pub error: Option<String>,
+    pub steps: Option<crate::web::page_parts::Steps>,
+    pub cancel_href: &'static str,
+    /// WebAuthn works on this deployment (a host name, not an IP address).
+    pub available: bool,
 }
 
 #[derive(Template)]
@@ -527,6 +553,15 @@ pub struct AccountPhone {
     pub recently_changed: bool,
 }
 
+pub struct AccountKey {
+    pub id: String,
+    pub name: String,
+    pub passkey: bool,
+    /// The day it was added, and last used, in the person's words.
+    pub added: String,
+    pub last_used: Option<String>,
+}
+
 pub struct AccountTotp {
     pub id: String,
     /// The day it was added, in the person's words.
@@ -569,6 +604,9 @@ pub struct AccountPage {
     pub emails: Vec<crate::accounts::emails::EmailView>,
     pub phones: Vec<AccountPhone>,
     pub authenticator_apps: Vec<AccountTotp>,
+    /// Security keys and passkeys; `keys_available`: this deployment can use them.
+    pub keys: Vec<AccountKey>,
+    pub keys_available: bool,
     pub backup_codes_left: i64,
     /// A set of backup codes exists (so the button makes *new* ones).
     pub backup_codes_made: bool,
