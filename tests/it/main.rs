@@ -49,3 +49,4 @@ mod timeouts;
 mod tokens;
 mod verified_claims;
 mod verify_flow;
+mod webauthn;
