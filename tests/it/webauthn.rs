@@ -194,15 +194,13 @@ async fn passkey_sign_in(
     let key = keys_of(server, email).await.remove(0);
     rcr.public_key.allow_credentials = vec![AllowCredentials {
         type_: "public-key".into(),
-        id: verity::crypto::b64url_decode(&key.credential_id)
-            .unwrap()
-            .into(),
+        id: verity::crypto::b64url_decode(&key.credential_id).unwrap(),
         transports: None,
     }];
     let mut answer: PublicKeyCredential =
         auth.do_authentication(origin(server), rcr).expect("signs");
     let handle = verity::mfa::webauthn::user_handle(&user_id_of(server, email).await);
-    answer.response.user_handle = Some(handle.as_bytes().to_vec().into());
+    answer.response.user_handle = Some(handle.as_bytes().to_vec());
     browser
         .post(
             "/login/passkey",
@@ -491,9 +489,7 @@ async fn replayed_cross_account_and_wrong_origin_answers_are_refused() {
     let ann = keys_of(&server, a).await.remove(0);
     rcr.public_key.allow_credentials = vec![AllowCredentials {
         type_: "public-key".into(),
-        id: verity::crypto::b64url_decode(&ann.credential_id)
-            .unwrap()
-            .into(),
+        id: verity::crypto::b64url_decode(&ann.credential_id).unwrap(),
         transports: None,
     }];
     let answer = ann_key.do_authentication(origin(&server), rcr).unwrap();
