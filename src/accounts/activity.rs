@@ -127,6 +127,7 @@ fn reading(row: Row) -> Reading {
         | Kind::IdentityVendorUnavailable
         | Kind::ProofingFlagRaised
         | Kind::ProofingFlagResolved
+        | Kind::ProofingPersonalDataRead
         | Kind::ServiceNoticeCreated
         | Kind::ClientRegistered
         | Kind::ClientCreated

@@ -929,6 +929,35 @@ async fn a_selfie_that_doesnt_match_or_isnt_live_and_a_state_record_that_disagre
     assert!(body.contains("state that issued your ID"), "{body}");
     // Still on the review step: nothing advanced.
     assert_eq!(browser.get("/verify/review").await.status(), 200);
+    // Each vendor attempt was closed once with how it ended, its transcript sealed.
+    let uid = user_id(&server, "selfie-state@example.com").await;
+    let attempts = server
+        .ctx
+        .db
+        .run(move |c| {
+            let v = records::latest_for(c, &uid)?.unwrap();
+            records::attempts_of(c, &v.id)
+        })
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, &str)> = attempts
+        .iter()
+        .map(|a| (a.check_kind.as_str(), a.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("document", "passed"),
+            ("selfie", "failed"),
+            ("selfie", "failed"),
+            ("selfie", "passed"),
+            ("records", "passed"),
+            ("state_id", "failed"),
+        ]
+    );
+    assert!(attempts
+        .iter()
+        .all(|a| a.charged && a.finished_at.is_some() && a.transcript.is_some()));
 }
 
 /// Adds `number` to the account from the console, as a person would: a code to the new
