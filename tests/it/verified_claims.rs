@@ -453,6 +453,61 @@ async fn the_ssn_goes_only_to_a_client_allowed_it_and_is_called_out_on_consent()
         json!({ "given_name": "Ada" }),
         "a client not allowed the SSN never gets it"
     );
+    // The console's connected apps say what each may see from the verified identity, in
+    // words (never `verified:…`).
+    let account = browser.get_ok("/account").await;
+    let apps = connected_app_lines(&account);
+    let lines_of = |app: &str| {
+        apps.iter()
+            .find(|(name, _)| name == app)
+            .map(|(_, lines)| lines.clone())
+            .unwrap_or_else(|| panic!("{app} in {apps:?}"))
+    };
+    let legal_name = "Can see your legal name, as checked against your ID".to_string();
+    let ssn = "Can see your full Social Security number".to_string();
+    assert!(lines_of("Tax Office").contains(&legal_name), "{apps:?}");
+    assert!(lines_of("Tax Office").contains(&ssn), "{apps:?}");
+    assert!(lines_of("Shop").contains(&legal_name), "{apps:?}");
+    assert!(!lines_of("Shop").contains(&ssn), "{apps:?}");
+    assert!(!account.contains("verified:"), "no scope names: {account}");
+    let cuenta = browser
+        .http
+        .get(server.url("/account"))
+        .header("accept-language", "es-US,es;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        cuenta.contains("Puede ver su número de Seguro Social completo"),
+        "{cuenta}"
+    );
+}
+
+/// The console's connected apps: (name, the lines under it).
+fn connected_app_lines(html: &str) -> Vec<(String, Vec<String>)> {
+    let doc = scraper::Html::parse_document(html);
+    let app = scraper::Selector::parse("li.app span").unwrap();
+    let name = scraper::Selector::parse("strong").unwrap();
+    doc.select(&app)
+        .map(|a| {
+            let title = a
+                .select(&name)
+                .next()
+                .map(|n| n.text().collect::<String>())
+                .unwrap_or_default();
+            // The text nodes after the first line (name · since), one per <br>.
+            let lines = a
+                .text()
+                .map(str::trim)
+                .filter(|t| t.starts_with("Can ") || t.starts_with("Puede "))
+                .map(str::to_string)
+                .collect();
+            (title, lines)
+        })
+        .collect()
 }
 
 #[actix_web::test]
