@@ -183,6 +183,9 @@ pub enum Kind {
     ProofingFlagRaised,
     /// An operator cleared or confirmed a fraud flag.
     ProofingFlagResolved,
+    /// An operator read a verification's personal data in full (the management API's
+    /// `verity:admin:proofing:pii` scope).
+    ProofingPersonalDataRead,
 }
 
 impl Kind {
@@ -254,6 +257,7 @@ impl Kind {
         Kind::IdentityVerificationRemoved,
         Kind::ProofingFlagRaised,
         Kind::ProofingFlagResolved,
+        Kind::ProofingPersonalDataRead,
     ];
 
     /// The name stored in `audit_events.kind`.
@@ -326,6 +330,7 @@ impl Kind {
             Kind::IdentityVerificationRemoved => "identity_verification_removed",
             Kind::ProofingFlagRaised => "proofing_flag_raised",
             Kind::ProofingFlagResolved => "proofing_flag_resolved",
+            Kind::ProofingPersonalDataRead => "proofing_personal_data_read",
         }
     }
 

@@ -137,6 +137,10 @@ console-app-can-recognise = Can tell it's you when you sign in
 console-app-can-see-name = Can see your name
 console-app-can-see-email = Can see your email address
 console-app-can-see-phone = Can see your phone number
+console-app-can-see-verified-name = Can see your legal name, as checked against your ID
+console-app-can-see-verified-birthdate = Can see your date of birth, as checked against your ID
+console-app-can-see-verified-address = Can see your address, as verified
+console-app-can-see-verified-ssn = Can see your full Social Security number
 console-app-can-stay-connected = Can keep using this while you're away, until you disconnect it
 
 activity-sessions-ended = Your sessions were ended

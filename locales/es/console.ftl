@@ -137,6 +137,10 @@ console-app-can-recognise = Puede reconocerle cuando inicia sesión
 console-app-can-see-name = Puede ver su nombre
 console-app-can-see-email = Puede ver su correo electrónico
 console-app-can-see-phone = Puede ver su número de teléfono
+console-app-can-see-verified-name = Puede ver su nombre legal, tal como se comprobó con su identificación
+console-app-can-see-verified-birthdate = Puede ver su fecha de nacimiento, tal como se comprobó con su identificación
+console-app-can-see-verified-address = Puede ver su dirección, tal como se verificó
+console-app-can-see-verified-ssn = Puede ver su número de Seguro Social completo
 console-app-can-stay-connected = Puede seguir usando esto cuando usted no está, hasta que la desconecte
 
 activity-sessions-ended = Se cerraron sus sesiones

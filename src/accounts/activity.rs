@@ -130,6 +130,7 @@ fn reading(row: Row) -> Reading {
         | Kind::IdentityVendorUnavailable
         | Kind::ProofingFlagRaised
         | Kind::ProofingFlagResolved
+        | Kind::ProofingPersonalDataRead
         | Kind::ServiceNoticeCreated
         | Kind::ClientRegistered
         | Kind::ClientCreated
@@ -149,18 +150,37 @@ const SCOPE_WORDS: &[(&str, &str)] = &[
 ];
 
 /// What a connected app may do, one plain sentence per scope, in the order a person reads
-/// them ("Can see your email address"); scopes Verity doesn't know are left out.
+/// them ("Can see your email address"); scopes Verity doesn't know are left out. Consent to
+/// verified data (`verified:<claim>`, see `proofing::claims::consent_scope`) reads as what
+/// was checked ("Can see your legal name, as checked against your ID"); the legal name is one
+/// line for its two claims.
 pub fn scope_descriptions(lang: Lang, scopes: &[String]) -> Vec<String> {
-    const WORDS: &[(&str, &str)] = &[
-        ("openid", "console-app-can-recognise"),
-        ("profile", "console-app-can-see-name"),
-        ("email", "console-app-can-see-email"),
-        ("phone", "console-app-can-see-phone"),
-        ("offline_access", "console-app-can-stay-connected"),
+    const WORDS: &[(&[&str], &str)] = &[
+        (&["openid"], "console-app-can-recognise"),
+        (&["profile"], "console-app-can-see-name"),
+        (&["email"], "console-app-can-see-email"),
+        (&["phone"], "console-app-can-see-phone"),
+        (
+            &["verified:given_name", "verified:family_name"],
+            "console-app-can-see-verified-name",
+        ),
+        (
+            &["verified:birthdate"],
+            "console-app-can-see-verified-birthdate",
+        ),
+        (
+            &["verified:address"],
+            "console-app-can-see-verified-address",
+        ),
+        (
+            &["verified:social_security_number"],
+            "console-app-can-see-verified-ssn",
+        ),
+        (&["offline_access"], "console-app-can-stay-connected"),
     ];
     WORDS
         .iter()
-        .filter(|(scope, _)| scopes.iter().any(|s| s == scope))
+        .filter(|(names, _)| scopes.iter().any(|s| names.contains(&s.as_str())))
         .map(|(_, key)| lang.t(key))
         .collect()
 }
@@ -447,6 +467,20 @@ pub fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_verified_claim_a_consent_can_name_reads_as_a_line() {
+        for name in crate::proofing::claims::CLAIM_NAMES {
+            let scope = crate::proofing::claims::consent_scope(name);
+            for lang in Lang::ALL {
+                let lines = scope_descriptions(lang, std::slice::from_ref(&scope));
+                assert_eq!(lines.len(), 1, "{scope} in {lang:?}");
+                assert!(!lines[0].starts_with("console-"), "{scope} in {lang:?}");
+            }
+        }
+        let both = ["verified:given_name", "verified:family_name"].map(String::from);
+        assert_eq!(scope_descriptions(Lang::En, &both).len(), 1);
+    }
 
     #[test]
     fn every_kind_reads_as_a_sentence_in_both_languages() {

@@ -687,13 +687,34 @@ pub async fn verification(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<Verific
         .await?
         .ok_or(Problem::NotFound("verification"))?;
     if full && detail.person.is_some() {
-        // Who read whose identity data, for the operator's log.
+        // Who read whose identity data: audited, and in the operator's log.
         tracing::info!(
             agent = %agent.client_id,
             verification = %detail.id,
             user = %detail.user_id,
             "proofing personal data read"
         );
+        let (uid, vid, who, now) = (
+            detail.user_id.clone(),
+            detail.id.clone(),
+            agent.client_id.clone(),
+            ctx.clock.now(),
+        );
+        ctx.db
+            .run(move |c| {
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::ProofingPersonalDataRead,
+                        user_id: Some(&uid),
+                        client_id: Some(&who),
+                        detail: serde_json::json!({ "verification_id": vid }),
+                        actor: None,
+                    },
+                )
+            })
+            .await?;
     }
     Ok(detail)
 }

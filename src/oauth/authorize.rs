@@ -269,8 +269,9 @@ pub enum AuthorizeOutcome {
         pending_id: String,
         ui_lang: Option<crate::i18n::Lang>,
     },
-    /// IAL2 was asked and the person has no counting identity verification: verify first
-    /// (`/verify?authz=…`), then continue this pending request (`/authorize/continue`).
+    /// IAL2 (or `verified_claims` the client may receive) was asked and the person has no
+    /// counting identity verification: verify first (`/verify?authz=…`), then continue this
+    /// pending request (`/authorize/continue`).
     VerifyIdentity {
         pending_id: String,
         ui_lang: Option<crate::i18n::Lang>,
@@ -870,6 +871,17 @@ async fn park(
     Ok(id)
 }
 
+/// The `claims` parameter asks for `verified_claims` (ID token or userinfo) naming a claim
+/// this client may receive: like IAL2, that sends a person without a counting verification to
+/// verify first. Anything else it can't have is left out of the answer, without an error.
+fn asks_verified_claims(pending: &PendingAuthorization) -> bool {
+    [&pending.verified_id_token, &pending.verified_userinfo]
+        .into_iter()
+        .flatten()
+        .flat_map(claims::Requested::names)
+        .any(|n| pending.verified_names.contains(&n))
+}
+
 async fn decide(
     ctx: &Ctx,
     mut pending: PendingAuthorization,
@@ -911,7 +923,8 @@ async fn decide(
         });
     };
 
-    // Verified data needs a verification that counts now; IAL2 needs one at all.
+    // Verified data needs a verification that counts now; IAL2, or `verified_claims` asked
+    // by name, sends a person without one to verify first.
     let verified_now = if pending.ial2.is_some() || !pending.verified_names.is_empty() {
         let (user, master) = (session.user_id.clone(), ctx.master.clone());
         ctx.db
@@ -921,7 +934,7 @@ async fn decide(
     } else {
         false
     };
-    if pending.ial2.is_some() && !verified_now {
+    if (pending.ial2.is_some() || asks_verified_claims(&pending)) && !verified_now {
         if pending.prompt.none {
             return Ok(fail(
                 "interaction_required",

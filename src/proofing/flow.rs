@@ -222,8 +222,15 @@ fn add_check(v: &mut Verification, check: &str, vendor: &str) {
 
 // ---- vendor attempts -----------------------------------------------------------------------
 
-/// Runs one vendor check: reserve a charged attempt, call, close the attempt with its sealed
-/// transcript. A [`VendorFailure`] is given back (not charged).
+/// A vendor's answer: its attempt stays open until the step has judged the whole answer, and
+/// [`conclude`] closes it, once, with its outcome and sealed transcript.
+struct Answered {
+    attempt_id: String,
+    transcript: serde_json::Value,
+}
+
+/// Runs one vendor check: reserve a charged attempt, call. A [`VendorFailure`] is closed at
+/// once and given back (not charged); an answer comes back with its [`Answered`] handle.
 async fn attempt<T, F>(
     ctx: &Ctx,
     who: &Person<'_>,
@@ -232,7 +239,7 @@ async fn attempt<T, F>(
     vendor: &'static str,
     identity_hash: Option<String>,
     call: F,
-) -> anyhow::Result<Result<(T, String), Blocked>>
+) -> anyhow::Result<Result<(T, Answered), Blocked>>
 where
     F: std::future::Future<Output = Checked<T>>,
     T: Send + 'static,
@@ -277,121 +284,119 @@ where
     if identity_hash.is_some() {
         many_identities_signal(ctx, who, &on.v).await?;
     }
-    let answer = call.await;
-    let (outcome_for_log, transcript, result) = match answer {
-        Ok(a) => (None, a.transcript, Some(a.result)),
-        Err(VendorFailure { reason, transcript }) => (Some(reason), transcript, None),
+    let (reason, transcript) = match call.await {
+        Ok(a) => {
+            let answered = Answered {
+                attempt_id,
+                transcript: a.transcript,
+            };
+            return Ok(Ok((a.result, answered)));
+        }
+        Err(VendorFailure { reason, transcript }) => (reason, transcript),
     };
-    let (key, aid, now) = (on.key.clone(), attempt_id.clone(), ctx.clock.now());
-    let outcome = if result.is_some() {
-        // The caller decides pass or fail; provisionally "failed" until it says otherwise.
-        AttemptOutcome::Failed
-    } else {
-        AttemptOutcome::Unavailable
+    tracing::warn!(check = check.as_str(), vendor, reason = %reason, "proofing vendor gave no answer");
+    let (key, now) = (on.key.clone(), ctx.clock.now());
+    let (uid, vid, actor) = (who.user_id.to_string(), on.v.id.clone(), who.actor.clone());
+    ctx.db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                records::finish_attempt(
+                    c,
+                    &key,
+                    &attempt_id,
+                    AttemptOutcome::Unavailable,
+                    &transcript,
+                    now,
+                )?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::IdentityVendorUnavailable,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: json!({ "verification": vid, "check": check.as_str(), "vendor": vendor, "reason": reason }),
+                        actor: Some(&actor),
+                    },
+                )
+            })
+        })
+        .await?;
+    Ok(Err(Blocked::TryLater))
+}
+
+/// How a step's check ended.
+enum Verdict<'a> {
+    /// Passed, by this vendor.
+    Passed(&'a str),
+    /// Refused, for this reason.
+    Refused(&'a str),
+    /// Neither (a state that doesn't take part in the state ID check): the attempt is closed,
+    /// nothing is audited, and the step's other checks stand.
+    Inconclusive,
+}
+
+/// How a check ended, written once and in one transaction: the vendor attempt (when there was
+/// one) closed with its outcome and sealed transcript, a refusal's reason kept on the record
+/// for operators, and the audit event.
+async fn conclude(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    on: &OnStep,
+    answered: Option<Answered>,
+    check: &str,
+    verdict: Verdict<'_>,
+) -> anyhow::Result<()> {
+    let (key, vid, uid, actor, now) = (
+        on.key.clone(),
+        on.v.id.clone(),
+        who.user_id.to_string(),
+        who.actor.clone(),
+        ctx.clock.now(),
+    );
+    let (outcome, failure, event) = match verdict {
+        Verdict::Passed(vendor) => (
+            AttemptOutcome::Passed,
+            None,
+            Some((
+                Kind::IdentityCheckPassed,
+                json!({ "verification": vid, "check": check, "vendor": vendor }),
+            )),
+        ),
+        Verdict::Refused(reason) => (
+            AttemptOutcome::Failed,
+            Some(format!("{check}:{reason}")),
+            Some((
+                Kind::IdentityCheckFailed,
+                json!({ "verification": vid, "check": check, "reason": reason }),
+            )),
+        ),
+        Verdict::Inconclusive => (AttemptOutcome::Failed, None, None),
     };
     ctx.db
-        .run(move |c| records::finish_attempt(c, &key, &aid, outcome, &transcript, now))
-        .await?;
-    match result {
-        Some(r) => Ok(Ok((r, attempt_id))),
-        None => {
-            let (uid, vid, actor) = (who.user_id.to_string(), on.v.id.clone(), who.actor.clone());
-            let reason = outcome_for_log.unwrap_or_default();
-            tracing::warn!(check = check.as_str(), vendor, reason = %reason, "proofing vendor gave no answer");
-            ctx.db
-                .run(move |c| {
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                if let Some(a) = &answered {
+                    records::finish_attempt(c, &key, &a.attempt_id, outcome, &a.transcript, now)?;
+                }
+                if let Some(failure) = &failure {
+                    records::note_failure(c, &vid, failure, now)?;
+                }
+                if let Some((kind, detail)) = event {
                     audit::record(
                         c,
                         now,
                         audit::Event {
-                            kind: Kind::IdentityVendorUnavailable,
+                            kind,
                             user_id: Some(&uid),
                             client_id: None,
-                            detail: json!({ "verification": vid, "check": check.as_str(), "vendor": vendor, "reason": reason }),
+                            detail,
                             actor: Some(&actor),
                         },
-                    )
-                })
-                .await?;
-            Ok(Err(Blocked::TryLater))
-        }
-    }
-}
-
-/// The attempt passed: mark it so (operators count outcomes).
-async fn mark_passed(ctx: &Ctx, attempt_id: &str) -> anyhow::Result<()> {
-    use diesel::prelude::*;
-    let aid = attempt_id.to_string();
-    ctx.db
-        .run(move |c| {
-            diesel::update(crate::storage::schema::proofing_attempts::table.find(&aid))
-                .set(crate::storage::schema::proofing_attempts::outcome.eq("passed"))
-                .execute(c)?;
-            Ok(())
-        })
-        .await
-}
-
-/// A step refused: keep why, for operators, and audit it.
-async fn refused(
-    ctx: &Ctx,
-    who: &Person<'_>,
-    v: &Verification,
-    check: &str,
-    reason: &str,
-) -> anyhow::Result<()> {
-    let (vid, uid, actor, now) = (
-        v.id.clone(),
-        who.user_id.to_string(),
-        who.actor.clone(),
-        ctx.clock.now(),
-    );
-    let (check, reason) = (check.to_string(), reason.to_string());
-    ctx.db
-        .run(move |c| {
-            records::note_failure(c, &vid, &format!("{check}:{reason}"), now)?;
-            audit::record(
-                c,
-                now,
-                audit::Event {
-                    kind: Kind::IdentityCheckFailed,
-                    user_id: Some(&uid),
-                    client_id: None,
-                    detail: json!({ "verification": vid, "check": check, "reason": reason }),
-                    actor: Some(&actor),
-                },
-            )
-        })
-        .await
-}
-
-async fn passed(
-    ctx: &Ctx,
-    who: &Person<'_>,
-    v: &Verification,
-    check: &str,
-    vendor: &str,
-) -> anyhow::Result<()> {
-    let (vid, uid, actor, now) = (
-        v.id.clone(),
-        who.user_id.to_string(),
-        who.actor.clone(),
-        ctx.clock.now(),
-    );
-    let (check, vendor) = (check.to_string(), vendor.to_string());
-    ctx.db
-        .run(move |c| {
-            audit::record(
-                c,
-                now,
-                audit::Event {
-                    kind: Kind::IdentityCheckPassed,
-                    user_id: Some(&uid),
-                    client_id: None,
-                    detail: json!({ "verification": vid, "check": check, "vendor": vendor }),
-                    actor: Some(&actor),
-                },
-            )
+                    )?;
+                }
+                Ok(())
+            })
         })
         .await
 }
@@ -639,7 +644,7 @@ pub async fn submit_document(
     };
     let vendor_name = vendor.vendor();
     let call = async move { vendor.check_document(&request).await };
-    let (result, attempt_id) =
+    let (result, answered) =
         match attempt(ctx, who, &on, CheckKind::Document, vendor_name, None, call).await? {
             Ok(r) => r,
             Err(b) => return Ok(DocumentOutcome::Blocked(b)),
@@ -656,7 +661,15 @@ pub async fn submit_document(
     let today = ctx.clock.now().date();
     let problem = |p: DocumentProblem| Ok(DocumentOutcome::Refused(p));
     if !result.authentic {
-        refused(ctx, who, &on.v, "document", "not_authentic").await?;
+        conclude(
+            ctx,
+            who,
+            &on,
+            Some(answered),
+            "document",
+            Verdict::Refused("not_authentic"),
+        )
+        .await?;
         return problem(DocumentProblem::NotAuthentic);
     }
     // The reading everything is checked against: the barcode (licence, ID) or the MRZ
@@ -665,7 +678,15 @@ pub async fn submit_document(
         match barcode.unwrap_or(Err(DocumentProblem::BarcodeUnreadable)) {
             Ok(f) => f,
             Err(p) => {
-                refused(ctx, who, &on.v, "barcode", &format!("{p:?}")).await?;
+                conclude(
+                    ctx,
+                    who,
+                    &on,
+                    Some(answered),
+                    "barcode",
+                    Verdict::Refused(&format!("{p:?}")),
+                )
+                .await?;
                 return problem(p);
             }
         }
@@ -674,7 +695,15 @@ pub async fn submit_document(
         match mrz::find_td3(&mrz_text, today) {
             Some(td3) => td3.fields,
             None => {
-                refused(ctx, who, &on.v, "mrz", "invalid").await?;
+                conclude(
+                    ctx,
+                    who,
+                    &on,
+                    Some(answered),
+                    "mrz",
+                    Verdict::Refused("invalid"),
+                )
+                .await?;
                 return problem(DocumentProblem::MrzInvalid);
             }
         }
@@ -684,28 +713,47 @@ pub async fn submit_document(
         _ => reference.document_type != DocumentType::Passport,
     };
     if !type_matches {
-        refused(ctx, who, &on.v, "document", "wrong_type").await?;
+        conclude(
+            ctx,
+            who,
+            &on,
+            Some(answered),
+            "document",
+            Verdict::Refused("wrong_type"),
+        )
+        .await?;
         return problem(DocumentProblem::WrongType);
     }
     if let Some(ocr) = &result.fields {
         let differ = disagreements(&reference, ocr);
         if !differ.is_empty() {
-            refused(
+            conclude(
                 ctx,
                 who,
-                &on.v,
+                &on,
+                Some(answered),
                 "document",
-                &format!("mismatch:{}", differ.join(",")),
+                Verdict::Refused(&format!("mismatch:{}", differ.join(","))),
             )
             .await?;
             return problem(DocumentProblem::Mismatch(differ));
         }
     }
     if reference.expiry < today {
-        refused(ctx, who, &on.v, "document", "expired").await?;
+        conclude(
+            ctx,
+            who,
+            &on,
+            Some(answered),
+            "document",
+            Verdict::Refused("expired"),
+        )
+        .await?;
         return problem(DocumentProblem::Expired);
     }
-    mark_passed(ctx, &attempt_id).await?;
+    let attempt_id = answered.attempt_id.clone();
+    let passed = Verdict::Passed(vendor_name);
+    conclude(ctx, who, &on, Some(answered), "document", passed).await?;
     let mut v = on.v.clone();
     let mut pii = on.pii.clone();
     let doc_hash = records::document_number_hash(&ctx.master, &reference);
@@ -757,7 +805,6 @@ pub async fn submit_document(
     if !advance(ctx, v.clone(), &on.key, &pii, Step::Selfie).await? {
         return Ok(DocumentOutcome::Blocked(Blocked::Busy));
     }
-    passed(ctx, who, &v, "document", vendor_name).await?;
     Ok(DocumentOutcome::Passed)
 }
 
@@ -820,20 +867,37 @@ pub async fn submit_selfie(
     };
     let vendor_name = vendor.vendor();
     let call = async move { vendor.check_selfie(&request).await };
-    let (result, attempt_id) =
+    let (result, answered) =
         match attempt(ctx, who, &on, CheckKind::Selfie, vendor_name, None, call).await? {
             Ok(r) => r,
             Err(b) => return Ok(SelfieOutcome::Blocked(b)),
         };
     if !result.liveness {
-        refused(ctx, who, &on.v, "selfie", "not_live").await?;
+        conclude(
+            ctx,
+            who,
+            &on,
+            Some(answered),
+            "selfie",
+            Verdict::Refused("not_live"),
+        )
+        .await?;
         return Ok(SelfieOutcome::Refused(SelfieProblem::NotLive));
     }
     if !result.face_match {
-        refused(ctx, who, &on.v, "selfie", "no_match").await?;
+        conclude(
+            ctx,
+            who,
+            &on,
+            Some(answered),
+            "selfie",
+            Verdict::Refused("no_match"),
+        )
+        .await?;
         return Ok(SelfieOutcome::Refused(SelfieProblem::NoMatch));
     }
-    mark_passed(ctx, &attempt_id).await?;
+    let passed = Verdict::Passed(vendor_name);
+    conclude(ctx, who, &on, Some(answered), "selfie", passed).await?;
     let mut v = on.v.clone();
     add_check(&mut v, "selfie", vendor_name);
     // Both photos have done their job.
@@ -848,7 +912,6 @@ pub async fn submit_selfie(
     if !advance(ctx, v.clone(), &on.key, &on.pii, Step::Ssn).await? {
         return Ok(SelfieOutcome::Blocked(Blocked::Busy));
     }
-    passed(ctx, who, &v, "selfie", vendor_name).await?;
     Ok(SelfieOutcome::Passed)
 }
 
@@ -1090,7 +1153,7 @@ pub async fn verify_info(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<VerifyIn
     };
     let call = async move { records_vendor.check_records(&request).await };
     let ssn_hash = on.v.ssn_hash.clone();
-    let (records_result, records_attempt) = match attempt(
+    let (records_result, records_answered) = match attempt(
         ctx,
         who,
         &on,
@@ -1105,17 +1168,19 @@ pub async fn verify_info(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<VerifyIn
         Err(b) => return Ok(VerifyInfoOutcome::Blocked(b)),
     };
     if !records_result.matched {
-        refused(
+        conclude(
             ctx,
             who,
-            &on.v,
+            &on,
+            Some(records_answered),
             "records",
-            &records_result.reasons.join(","),
+            Verdict::Refused(&records_result.reasons.join(",")),
         )
         .await?;
         return Ok(VerifyInfoOutcome::RecordsFailed);
     }
-    mark_passed(ctx, &records_attempt).await?;
+    let passed = Verdict::Passed(records_name);
+    conclude(ctx, who, &on, Some(records_answered), "records", passed).await?;
     let mut v = on.v.clone();
     add_check(&mut v, "records", records_name);
     let document = on.pii.document.clone();
@@ -1128,7 +1193,7 @@ pub async fn verify_info(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<VerifyIn
             identity,
         };
         let call = async move { state_vendor.check_state_id(&request).await };
-        let (result, state_attempt) =
+        let (result, state_answered) =
             match attempt(ctx, who, &on, CheckKind::StateId, state_name, None, call).await? {
                 Ok(r) => r,
                 Err(b) => return Ok(VerifyInfoOutcome::Blocked(b)),
@@ -1136,19 +1201,36 @@ pub async fn verify_info(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<VerifyIn
         if result.jurisdiction_unsupported {
             // The state doesn't take part: the check can't say yes or no, and the document,
             // barcode and records checks stand (recorded as such for operators).
+            conclude(
+                ctx,
+                who,
+                &on,
+                Some(state_answered),
+                "state_id",
+                Verdict::Inconclusive,
+            )
+            .await?;
             add_check(&mut v, "state_id", "jurisdiction_unsupported");
         } else if !result.verified {
-            refused(ctx, who, &on.v, "state_id", &result.mismatched.join(",")).await?;
+            conclude(
+                ctx,
+                who,
+                &on,
+                Some(state_answered),
+                "state_id",
+                Verdict::Refused(&result.mismatched.join(",")),
+            )
+            .await?;
             return Ok(VerifyInfoOutcome::StateIdFailed);
         } else {
-            mark_passed(ctx, &state_attempt).await?;
+            let passed = Verdict::Passed(state_name);
+            conclude(ctx, who, &on, Some(state_answered), "state_id", passed).await?;
             add_check(&mut v, "state_id", state_name);
         }
     }
     if !advance(ctx, v.clone(), &on.key, &on.pii, Step::Phone).await? {
         return Ok(VerifyInfoOutcome::Blocked(Blocked::Busy));
     }
-    passed(ctx, who, &v, "records", records_name).await?;
     Ok(VerifyInfoOutcome::Passed)
 }
 
@@ -1269,7 +1351,15 @@ pub async fn submit_phone(
                 )
             })
             .await?;
-        refused(ctx, who, &on.v, "phone", "sim_swap_cooldown").await?;
+        conclude(
+            ctx,
+            who,
+            &on,
+            None,
+            "phone",
+            Verdict::Refused("sim_swap_cooldown"),
+        )
+        .await?;
         return Ok(PhoneOutcome::Refused(PhoneProblem::Cooldown {
             until: changed + cooldown,
         }));
@@ -1285,16 +1375,25 @@ pub async fn submit_phone(
         identity,
     };
     let call = async move { vendor.check_phone(&request).await };
-    let (result, attempt_id) =
+    let (result, answered) =
         match attempt(ctx, who, &on, CheckKind::Phone, vendor_name, None, call).await? {
             Ok(r) => r,
             Err(b) => return Ok(PhoneOutcome::Blocked(b)),
         };
     if !result.matched {
-        refused(ctx, who, &on.v, "phone", &result.reasons.join(",")).await?;
+        conclude(
+            ctx,
+            who,
+            &on,
+            Some(answered),
+            "phone",
+            Verdict::Refused(&result.reasons.join(",")),
+        )
+        .await?;
         return Ok(PhoneOutcome::Refused(PhoneProblem::NotAssociated));
     }
-    mark_passed(ctx, &attempt_id).await?;
+    let passed = Verdict::Passed(vendor_name);
+    conclude(ctx, who, &on, Some(answered), "phone", passed).await?;
     let masked = phone::mask(&e164);
     let target = PhoneTarget {
         e164: e164.clone(),
@@ -1312,7 +1411,6 @@ pub async fn submit_phone(
     if !advance(ctx, v.clone(), &on.key, &pii, Step::PhoneCode).await? {
         return Ok(PhoneOutcome::Blocked(Blocked::Busy));
     }
-    passed(ctx, who, &v, "phone", vendor_name).await?;
     Ok(PhoneOutcome::CodeSent { masked })
 }
 
@@ -1498,21 +1596,24 @@ pub async fn remove(
     let removed = ctx
         .db
         .run(move |c| {
-            let n = records::remove_all(c, &uid, &by, reason.as_deref(), now)?;
-            if n > 0 {
-                audit::record(
-                    c,
-                    now,
-                    audit::Event {
-                        kind: Kind::IdentityVerificationRemoved,
-                        user_id: Some(&uid),
-                        client_id: operator.as_deref(),
-                        detail: json!({ "by": by, "reason": reason, "verifications": n }),
-                        actor: actor.as_ref(),
-                    },
-                )?;
-            }
-            Ok(n > 0)
+            // The audit is part of the removal: both happen, or neither.
+            crate::storage::db::write_tx(c, |c| {
+                let n = records::remove_all(c, &uid, &by, reason.as_deref(), now)?;
+                if n > 0 {
+                    audit::record(
+                        c,
+                        now,
+                        audit::Event {
+                            kind: Kind::IdentityVerificationRemoved,
+                            user_id: Some(&uid),
+                            client_id: operator.as_deref(),
+                            detail: json!({ "by": by, "reason": reason, "verifications": n }),
+                            actor: actor.as_ref(),
+                        },
+                    )?;
+                }
+                Ok(n > 0)
+            })
         })
         .await?;
     if removed {

@@ -1342,3 +1342,87 @@ async fn the_openapi_document_describes_every_proofing_answer() {
         ["responses"]["409"]["content"]["application/json"]["schema"];
     conforms(&doc, error, &r.body, "409").unwrap();
 }
+
+#[actix_web::test]
+async fn reading_personal_data_in_full_is_audited_with_the_agent_and_masked_reads_are_not() {
+    let server = TestServer::start().await;
+    let uid = person(&server, "pia@example.com").await;
+    let s = seed(&server, &uid, Status::Held, &[FlagKind::DuplicateSsn]).await;
+    let path = format!("/proofing/verifications/{}", s.verification_id);
+    let masked = token_for(&server, "verity:admin:proofing").await;
+    let (agent, secret) = admin_client(&server, &["verity:admin"]).await;
+    let pii = client_token(&server, &agent, &secret, Some("verity:admin:proofing:pii")).await;
+
+    // Masked reads and lists show nothing personal, and aren't recorded as reads of it.
+    for (token, path) in [
+        (&masked, path.as_str()),
+        (&pii, "/proofing/verifications"),
+        (&pii, "/proofing/flags"),
+    ] {
+        let r = call(&server, Method::GET, path, Some(token), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    assert!(audit_events_of_kind(&server, "proofing_personal_data_read")
+        .await
+        .is_empty());
+
+    // In full: one event per read, naming the agent, the person and the verification.
+    for _ in 0..2 {
+        let r = call(&server, Method::GET, &path, Some(&pii), None).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["person"]["given_name"], "Marisol");
+    }
+    let events = audit_events_of_kind(&server, "proofing_personal_data_read").await;
+    assert_eq!(events.len(), 2);
+    for e in &events {
+        assert_eq!(e.user_id.as_deref(), Some(uid.as_str()));
+        assert_eq!(
+            e.client_id.as_deref(),
+            Some(agent.as_str()),
+            "the agent read"
+        );
+        let detail: Value = serde_json::from_str(&e.detail).unwrap();
+        assert_eq!(detail["verification_id"], s.verification_id.as_str());
+        assert!(
+            !e.detail.contains("Marisol") && !e.detail.contains(SSN),
+            "the audit names the read, not the data: {}",
+            e.detail
+        );
+    }
+    // The audit API shows it to other operators.
+    let (_, admin) = admin_token(&server).await;
+    let r = call(
+        &server,
+        Method::GET,
+        &format!("/audit-events?user_id={uid}&type=proofing_personal_data_read"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["items"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.body
+    );
+
+    // Nothing personal left (removed): reading in full records nothing more.
+    let r = call(
+        &server,
+        Method::POST,
+        &format!("{path}/remove"),
+        Some(&admin),
+        reason(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = call(&server, Method::GET, &path, Some(&pii), None).await;
+    assert!(r.body["person"].is_null(), "{}", r.body);
+    assert_eq!(
+        audit_events_of_kind(&server, "proofing_personal_data_read")
+            .await
+            .len(),
+        2
+    );
+}

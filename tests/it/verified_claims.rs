@@ -453,6 +453,61 @@ async fn the_ssn_goes_only_to_a_client_allowed_it_and_is_called_out_on_consent()
         json!({ "given_name": "Ada" }),
         "a client not allowed the SSN never gets it"
     );
+    // The console's connected apps say what each may see from the verified identity, in
+    // words (never `verified:…`).
+    let account = browser.get_ok("/account").await;
+    let apps = connected_app_lines(&account);
+    let lines_of = |app: &str| {
+        apps.iter()
+            .find(|(name, _)| name == app)
+            .map(|(_, lines)| lines.clone())
+            .unwrap_or_else(|| panic!("{app} in {apps:?}"))
+    };
+    let legal_name = "Can see your legal name, as checked against your ID".to_string();
+    let ssn = "Can see your full Social Security number".to_string();
+    assert!(lines_of("Tax Office").contains(&legal_name), "{apps:?}");
+    assert!(lines_of("Tax Office").contains(&ssn), "{apps:?}");
+    assert!(lines_of("Shop").contains(&legal_name), "{apps:?}");
+    assert!(!lines_of("Shop").contains(&ssn), "{apps:?}");
+    assert!(!account.contains("verified:"), "no scope names: {account}");
+    let cuenta = browser
+        .http
+        .get(server.url("/account"))
+        .header("accept-language", "es-US,es;q=0.9")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        cuenta.contains("Puede ver su número de Seguro Social completo"),
+        "{cuenta}"
+    );
+}
+
+/// The console's connected apps: (name, the lines under it).
+fn connected_app_lines(html: &str) -> Vec<(String, Vec<String>)> {
+    let doc = scraper::Html::parse_document(html);
+    let app = scraper::Selector::parse("li.app span").unwrap();
+    let name = scraper::Selector::parse("strong").unwrap();
+    doc.select(&app)
+        .map(|a| {
+            let title = a
+                .select(&name)
+                .next()
+                .map(|n| n.text().collect::<String>())
+                .unwrap_or_default();
+            // The text nodes after the first line (name · since), one per <br>.
+            let lines = a
+                .text()
+                .map(str::trim)
+                .filter(|t| t.starts_with("Can ") || t.starts_with("Puede "))
+                .map(str::to_string)
+                .collect();
+            (title, lines)
+        })
+        .collect()
 }
 
 #[actix_web::test]
@@ -989,4 +1044,83 @@ async fn operators_grant_identity_permissions_and_dynamic_registration_cannot() 
     let req = rp.auth_request(&["profile"]);
     let (at, _) = visit(&browser, &req.url).await;
     assert!(at.contains("/consent"), "{at}");
+}
+
+#[actix_web::test]
+async fn asking_for_verified_claims_sends_a_person_without_a_verification_to_verify_first() {
+    let server = TestServer::start().await;
+    let rp = ial2_client(&server, "Benefits", NAME_AND_ADDRESS).await;
+    let browser = person(&server, "vic@example.com").await;
+    let asking = |target: &str, claim: &str| {
+        json!({ target: { "verified_claims": {
+            "verification": { "trust_framework": null }, "claims": { claim: null } } } })
+        .to_string()
+    };
+    // No acr_values: the `claims` parameter alone, for the ID token or for userinfo.
+    for target in ["userinfo", "id_token"] {
+        let req = rp.auth_request(&["profile"]);
+        let url = format!("{}&claims={}", req.url, enc(&asking(target, "given_name")));
+        let res = browser.get_abs(&format!("{url}&prompt=none")).await;
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(location.starts_with(RP_REDIRECT), "{location}");
+        assert_eq!(query_of(&location)["error"], "interaction_required");
+        let res = browser.get_abs(&url).await;
+        assert_eq!(res.status(), 303);
+        let location = res.headers()["location"].to_str().unwrap().to_string();
+        assert!(
+            location.starts_with("/verify?authz="),
+            "{target}: {location}"
+        );
+    }
+
+    // Verified (as /verify leaves it): the last request carries on to consent, and the ID
+    // token holds what was asked.
+    let req = rp.auth_request(&["profile"]);
+    let url = format!(
+        "{}&claims={}",
+        req.url,
+        enc(&asking("id_token", "given_name"))
+    );
+    let res = browser.get_abs(&url).await;
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let authz = query_of(&format!("http://x{location}"))["authz"].clone();
+    verify_person(&server, "vic@example.com", 0).await;
+    let (at, consent) = visit(
+        &browser,
+        &server.url(&format!("/authorize/continue?authz={authz}")),
+    )
+    .await;
+    assert!(at.contains("/consent"), "{at}");
+    assert!(consent_lines(&consent)
+        .contains(&"Your legal name, as checked against your ID".to_string()));
+    let callback = allow(&browser, &consent).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let id = jwt_payload(&tokens.id_token().unwrap().to_string());
+    assert_eq!(
+        id["verified_claims"]["claims"],
+        json!({ "given_name": "Ada" })
+    );
+
+    // A client that may not receive what it asks for isn't a reason to send anyone to verify:
+    // the request goes on, and the element is left out.
+    let address_only = ial2_client(&server, "Library", &["address"]).await;
+    let other = person(&server, "wes@example.com").await;
+    let req = address_only.auth_request(&["profile"]);
+    let url = format!(
+        "{}&claims={}",
+        req.url,
+        enc(&asking("userinfo", "given_name"))
+    );
+    let (at, consent) = visit(&other, &url).await;
+    assert!(at.contains("/consent"), "{at}");
+    let callback = allow(&other, &consent).await;
+    let tokens = address_only
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let info = userinfo(&server, tokens.access_token().secret()).await;
+    assert!(info.get("verified_claims").is_none(), "{info}");
 }

@@ -929,4 +929,283 @@ async fn a_selfie_that_doesnt_match_or_isnt_live_and_a_state_record_that_disagre
     assert!(body.contains("state that issued your ID"), "{body}");
     // Still on the review step: nothing advanced.
     assert_eq!(browser.get("/verify/review").await.status(), 200);
+    // Each vendor attempt was closed once with how it ended, its transcript sealed.
+    let uid = user_id(&server, "selfie-state@example.com").await;
+    let attempts = server
+        .ctx
+        .db
+        .run(move |c| {
+            let v = records::latest_for(c, &uid)?.unwrap();
+            records::attempts_of(c, &v.id)
+        })
+        .await
+        .unwrap();
+    let outcomes: Vec<(&str, &str)> = attempts
+        .iter()
+        .map(|a| (a.check_kind.as_str(), a.outcome.as_str()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("document", "passed"),
+            ("selfie", "failed"),
+            ("selfie", "failed"),
+            ("selfie", "passed"),
+            ("records", "passed"),
+            ("state_id", "failed"),
+        ]
+    );
+    assert!(attempts
+        .iter()
+        .all(|a| a.charged && a.finished_at.is_some() && a.transcript.is_some()));
+}
+
+/// Adds `number` to the account from the console, as a person would: a code to the new
+/// number, then "confirm". The account's phone list now has it, added just now.
+async fn add_phone_from_console(server: &TestServer, browser: &Browser, e164: &str) {
+    let res = browser.get("/account/phones/start").await;
+    assert_eq!(res.headers()["location"], "/account/phones/change");
+    let page = browser.get_ok("/account/phones/change").await;
+    let res = browser
+        .post(
+            "/account/phones/change/number",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("phone", e164),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let code = newest_code(server, e164).await;
+    let res = browser
+        .post(
+            "/account/phones/change/code",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let review = browser.get_ok("/account/phones/change").await;
+    let res = browser
+        .post(
+            "/account/phones/change/decision",
+            &[("csrf", &csrf_of(&review)), ("decision", "confirm")],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+}
+
+/// The value of the phone page's choice whose label shows `ending`.
+fn choice_ending(page: &str, ending: &str) -> String {
+    let doc = scraper::Html::parse_document(page);
+    let radio = scraper::Selector::parse("div.usa-radio").unwrap();
+    let input = scraper::Selector::parse("input[name=choice]").unwrap();
+    let label = scraper::Selector::parse("label").unwrap();
+    doc.select(&radio)
+        .find(|r| {
+            r.select(&label)
+                .next()
+                .is_some_and(|l| l.text().collect::<String>().trim().ends_with(ending))
+        })
+        .and_then(|r| r.select(&input).next())
+        .and_then(|i| i.value().attr("value"))
+        .unwrap_or_else(|| panic!("a choice ending {ending}: {page}"))
+        .to_string()
+}
+
+/// Open flags of one kind, as an operator lists them through the management API.
+async fn open_flags_of_kind(server: &TestServer, kind: &str) -> Vec<serde_json::Value> {
+    use crate::admin_harness::*;
+    let (id, secret) = admin_client(server, &["verity:admin"]).await;
+    let token = client_token(server, &id, &secret, Some("verity:admin:proofing")).await;
+    let r = call(
+        server,
+        reqwest::Method::GET,
+        &format!("/proofing/flags?status=open&kind={kind}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[actix_web::test]
+async fn a_phone_added_within_the_sim_swap_cooldown_is_refused_and_flagged_for_operators() {
+    // Texts to the account's phone and to the new number within seconds.
+    let server = TestServer::start_with(|s| s.security.otp_sends_per_short_window = 10).await;
+    let email = "sim-swap@example.com";
+    let browser = person_with_phone(&server, email).await;
+    start(&browser).await;
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, "900-92-3456").await;
+    assert_eq!(
+        press_verify(&browser).await.headers()["location"],
+        "/verify/phone"
+    );
+    // Before the phone step, another number is added to the account (as someone who took over
+    // a number would do).
+    let new = "+12015550146";
+    add_phone_from_console(&server, &browser, new).await;
+    let texts_before = server.outbox_for(new).await.len();
+    let page = browser.get_ok("/verify/phone").await;
+    let res = browser
+        .post(
+            "/verify/phone",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("choice", &choice_ending(&page, "0146")),
+                ("phone", ""),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("added to your account recently") && body.contains("Use another number"),
+        "{body}"
+    );
+    // Typing the same number instead is no way around it.
+    let res = browser
+        .post(
+            "/verify/phone",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("choice", "other"),
+                ("phone", "(201) 555-0146"),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    // No code went to it and nothing advanced.
+    assert_eq!(server.outbox_for(new).await.len(), texts_before);
+    assert_eq!(
+        browser.get("/verify/phone-code").await.headers()["location"],
+        "/verify/phone"
+    );
+    // An operator sees the signal, once, on this person's verification; it doesn't hold it.
+    let uid = user_id(&server, email).await;
+    let flags = open_flags_of_kind(&server, "sim_swap_phone").await;
+    assert_eq!(flags.len(), 1, "{flags:?}");
+    assert_eq!(flags[0]["user_id"], uid.as_str());
+    assert_eq!(flags[0]["holds"], false);
+    assert!(flags[0]["detail"]["phone_changed_at"].is_string());
+    // The phone the account had from the start still confirms the person.
+    let page = browser.get_ok("/verify/phone").await;
+    let res = browser
+        .post(
+            "/verify/phone",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("choice", &choice_ending(&page, "0123")),
+                ("phone", ""),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/verify/phone-code");
+}
+
+#[actix_web::test]
+async fn many_different_documents_from_one_account_are_flagged_for_operators() {
+    let server = TestServer::start().await;
+    let email = "many-ids@example.com";
+    let browser = person_with_phone(&server, email).await;
+    let limit = server.ctx.settings.proofing.identities_per_window as usize;
+    // One more document than the window allows, each time starting over.
+    for i in 0..=limit {
+        let number = format!("M{i}4108871");
+        start(&browser).await;
+        let res = send_licence(
+            &browser,
+            &front_fixture("FAKEY", "MCFAKERSON", &number, "2035-12-31", ""),
+            &aamva_text("FAKEY", "MCFAKERSON", &number, "12312035"),
+        )
+        .await;
+        // The person isn't told: the flag is for operators.
+        assert_eq!(res.headers()["location"], "/verify/selfie");
+        let flags = open_flags_of_kind(&server, "many_identities").await;
+        if i < limit {
+            assert!(flags.is_empty(), "{} identities: {flags:?}", i + 1);
+            let page = browser.get_ok("/verify/selfie").await;
+            let res = browser
+                .post("/verify/cancel", &[("csrf", &csrf_of(&page))])
+                .await;
+            assert_eq!(res.status(), 303);
+        } else {
+            let uid = user_id(&server, email).await;
+            assert_eq!(flags.len(), 1, "{flags:?}");
+            assert_eq!(flags[0]["user_id"], uid.as_str());
+            assert_eq!(flags[0]["holds"], false);
+            assert_eq!(flags[0]["detail"]["from_account"], limit + 1);
+        }
+    }
+}
+
+#[actix_web::test]
+async fn housekeeping_abandons_old_unfinished_verifications_and_purges_retired_photos() {
+    let server = TestServer::start_with(|s| s.proofing.image_retention_days = 2).await;
+    let days = |n: i64| n * 24 * 3600;
+    // One person got past the selfie (their photos are retired, kept 2 days); another stopped
+    // after the document (its front is kept for the selfie).
+    let selfie_done = person_with_phone(&server, "kept-photos@example.com").await;
+    start(&selfie_done).await;
+    good_document(&selfie_done).await;
+    good_selfie(&selfie_done).await;
+    let stopped = person_with_phone(&server, "stopped@example.com").await;
+    start(&stopped).await;
+    good_document(&stopped).await;
+    let (a, b) = (
+        user_id(&server, "kept-photos@example.com").await,
+        user_id(&server, "stopped@example.com").await,
+    );
+    let state = |uid: String| {
+        let ctx = server.ctx.clone();
+        async move {
+            ctx.db
+                .run(move |c| {
+                    use diesel::prelude::*;
+                    use verity::storage::schema::proofing_images as pi;
+                    let v = records::latest_for(c, &uid)?.unwrap();
+                    let images: i64 = pi::table
+                        .filter(pi::verification_id.eq(&v.id))
+                        .count()
+                        .get_result(c)?;
+                    Ok((v.status, v.pii.is_some(), images))
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(state(a.clone()).await, ("in_progress".into(), true, 1));
+    assert_eq!(state(b.clone()).await, ("in_progress".into(), true, 1));
+
+    // Three days on: the retired photos are past their retention; the one still waiting for
+    // its selfie stays, and nothing is old enough to abandon.
+    server.ctx.clock.advance(days(3));
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    assert_eq!(state(a.clone()).await, ("in_progress".into(), true, 0));
+    assert_eq!(state(b.clone()).await, ("in_progress".into(), true, 1));
+
+    // Past `unfinished_ttl_days`: both are abandoned, their data and photos gone.
+    let ttl = server.ctx.settings.proofing.unfinished_ttl_days as i64;
+    server.ctx.clock.advance(days(ttl - 3 + 1));
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    assert_eq!(state(a.clone()).await, ("abandoned".into(), false, 0));
+    assert_eq!(state(b.clone()).await, ("abandoned".into(), false, 0));
+    // Coming back, the person starts afresh.
+    let standing = verity::proofing::flow::standing(&server.ctx, &b)
+        .await
+        .unwrap();
+    assert!(
+        matches!(standing, verity::proofing::flow::Standing::None),
+        "{standing:?}"
+    );
 }

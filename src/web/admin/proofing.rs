@@ -123,9 +123,7 @@ pub async fn clear_flag(
     id: web::Path<String>,
     body: ApiJson<ResolveFlagRequest>,
 ) -> ApiResult<HttpResponse> {
-    let agent = auth.require(Area::Proofing)?;
-    let done = proofing::resolve_flag(&ctx, &agent, &id, FlagDecision::Clear, body.0).await?;
-    Ok(HttpResponse::Ok().json(done))
+    resolve_flag(ctx, auth, id, body, FlagDecision::Clear).await
 }
 
 /// Confirms an open flag (fraud): the verification fails. Already decided: 409.
@@ -140,8 +138,19 @@ pub async fn confirm_flag(
     id: web::Path<String>,
     body: ApiJson<ResolveFlagRequest>,
 ) -> ApiResult<HttpResponse> {
+    resolve_flag(ctx, auth, id, body, FlagDecision::Confirm).await
+}
+
+/// Both decisions on a flag: the area's scope, then the rule in `admin::proofing`.
+async fn resolve_flag(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+    body: ApiJson<ResolveFlagRequest>,
+    decision: FlagDecision,
+) -> ApiResult<HttpResponse> {
     let agent = auth.require(Area::Proofing)?;
-    let done = proofing::resolve_flag(&ctx, &agent, &id, FlagDecision::Confirm, body.0).await?;
+    let done = proofing::resolve_flag(&ctx, &agent, &id, decision, body.0).await?;
     Ok(HttpResponse::Ok().json(done))
 }
 
