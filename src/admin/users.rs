@@ -61,10 +61,25 @@ pub struct PhoneEntry {
     pub changed_at: Option<DateTime<Utc>>,
 }
 
+/// A security key or passkey, as an agent may see it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KeyEntry {
+    /// Use to remove it (`DELETE /users/{id}/keys/{key_id}`).
+    pub id: String,
+    /// The name the person gave it.
+    pub name: String,
+    /// `security_key` or `passkey`.
+    pub kind: String,
+    pub added_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MfaSummary {
     pub phones: u32,
     pub authenticator_apps: u32,
+    /// Security keys and passkeys.
+    pub keys: u32,
     pub backup_codes_left: u32,
     /// Seconds until the second factor unlocks after too many wrong codes.
     pub locked_for_secs: Option<u32>,
@@ -85,6 +100,8 @@ pub struct UserDetail {
     pub updated_at: DateTime<Utc>,
     pub emails: Vec<EmailEntry>,
     pub phones: Vec<PhoneEntry>,
+    /// Security keys and passkeys: names, kinds and dates only, never key material.
+    pub keys: Vec<KeyEntry>,
     pub mfa: MfaSummary,
     /// Browser sessions still live (not ended, not timed out).
     pub active_sessions: u32,
@@ -266,9 +283,21 @@ pub async fn detail(ctx: &Ctx, id: &str) -> Outcome<UserDetail> {
                 changed_at: p.changed_at.map(utc),
             })
             .collect(),
+        keys: enrolled
+            .keys
+            .iter()
+            .map(|k| KeyEntry {
+                id: k.id.clone(),
+                name: k.name.clone(),
+                kind: k.kind.clone(),
+                added_at: utc(k.created_at),
+                last_used_at: k.last_used_at.map(utc),
+            })
+            .collect(),
         mfa: MfaSummary {
             phones: count(enrolled.phones.len()),
             authenticator_apps: count(enrolled.totp.len()),
+            keys: count(enrolled.keys.len()),
             backup_codes_left: u32::try_from(enrolled.backup_codes_left).unwrap_or(0),
             locked_for_secs: locked.map(|s| u32::try_from(s).unwrap_or(u32::MAX)),
         },
@@ -424,6 +453,24 @@ fn checked_text(field: &str, text: &str, max: usize) -> Outcome<String> {
         ));
     }
     Ok(text.to_string())
+}
+
+/// Removes one security key or passkey (audited with the agent; the person is told by email
+/// and text). Unlike the person in the console, an agent may remove the last way to confirm
+/// it's them, as resetting the second factors does.
+pub async fn remove_key(ctx: &Ctx, agent: &Agent, id: &str, key_id: &str) -> Outcome<UserDetail> {
+    if !plausible_id(id) || !plausible_id(key_id) {
+        return Err(Problem::NotFound("key"));
+    }
+    let uid = id.to_string();
+    ctx.db
+        .run(move |c| Ok(live_user(c, &uid).map(|_| ())))
+        .await??;
+    let by = crate::mfa::webauthn::Remover::Operator(agent.client_id.clone());
+    match crate::mfa::webauthn::remove(ctx, id, key_id, by).await? {
+        crate::mfa::webauthn::RemoveKey::Removed => detail(ctx, id).await,
+        _ => Err(Problem::NotFound("key")),
+    }
 }
 
 /// Removes every second factor (phones, authenticator apps, backup codes), ends the

@@ -746,20 +746,25 @@ pub enum RemoveKey {
     Unknown,
 }
 
-/// Removes one of the account's keys (the web layer asks for a step-up first); never the last
-/// second factor. Audited, and the person is told.
+/// Who removes a key.
+#[derive(Debug, Clone)]
+pub enum Remover {
+    /// The person, from the console (after a step-up): never their last way to confirm it's
+    /// them.
+    Person(Actor),
+    /// An operator through the management API (its client id): may remove the last one, as
+    /// resetting the second factors does.
+    Operator(String),
+}
+
+/// Removes one of the account's keys. Audited, and the person is told.
 pub async fn remove(
     ctx: &Ctx,
     user_id: &str,
     key_id: &str,
-    actor: &Actor,
+    by: Remover,
 ) -> anyhow::Result<RemoveKey> {
-    let (uid, kid, now, a) = (
-        user_id.to_string(),
-        key_id.to_string(),
-        ctx.clock.now(),
-        actor.clone(),
-    );
+    let (uid, kid, now) = (user_id.to_string(), key_id.to_string(), ctx.clock.now());
     let removed = ctx
         .db
         .run(move |c| {
@@ -769,7 +774,7 @@ pub async fn remove(
                 let Some(key) = enrolled.keys.iter().find(|k| k.id == kid).cloned() else {
                     return Ok(Err(RemoveKey::Unknown));
                 };
-                if enrolled.count() <= 1 {
+                if matches!(by, Remover::Person(_)) && enrolled.count() <= 1 {
                     return Ok(Err(RemoveKey::LastMethod));
                 }
                 diesel::delete(
@@ -784,9 +789,15 @@ pub async fn remove(
                     audit::Event {
                         kind: Kind::MfaKeyRemoved,
                         user_id: Some(&uid),
-                        client_id: None,
+                        client_id: match &by {
+                            Remover::Operator(agent) => Some(agent.as_str()),
+                            Remover::Person(_) => None,
+                        },
                         detail: serde_json::json!({ "key": key.id, "kind": key.kind }),
-                        actor: Some(&a),
+                        actor: match &by {
+                            Remover::Person(actor) => Some(actor),
+                            Remover::Operator(_) => None,
+                        },
                     },
                 )?;
                 anyhow::Ok(Ok(key))

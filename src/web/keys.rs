@@ -248,7 +248,8 @@ pub async fn remove(
     form: CsrfForm<KeyForm>,
 ) -> PageResult {
     let session = change.session();
-    match webauthn::remove(&ctx, &session.user_id, &form.id, &change.browser.actor).await? {
+    let by = webauthn::Remover::Person(change.browser.actor.clone());
+    match webauthn::remove(&ctx, &session.user_id, &form.id, by).await? {
         RemoveKey::Removed => Ok(see_other("/account#keys")),
         RemoveKey::LastMethod => Err(AppError::refused("console-key-last-method")),
         RemoveKey::Unknown => Err(AppError::refused("console-key-unknown")),

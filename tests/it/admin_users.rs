@@ -80,6 +80,7 @@ async fn user_endpoints_refuse_every_caller_but_an_agent_with_the_scope() {
             Some(json!({"reason": "ticket VT-1"})),
         ),
         (Method::DELETE, user.clone(), None),
+        (Method::DELETE, format!("{user}/keys/x"), None),
         (
             Method::POST,
             format!("{user}/phone-changes"),

@@ -9,7 +9,7 @@ use webauthn_rs_proto::{
     AllowCredentials, CreationChallengeResponse, PublicKeyCredential, RequestChallengeResponse,
 };
 
-use crate::admin_harness::audit_events_of_kind;
+use crate::admin_harness::{admin_token, audit_events_of_kind, call};
 use crate::harness::*;
 
 const PHISHING_RESISTANT: &str = "urn:verity:aal2:phishing-resistant";
@@ -669,4 +669,110 @@ async fn keys_are_not_offered_where_webauthn_cant_work() {
         )
         .await;
     assert_eq!(res.status(), 404);
+}
+
+#[actix_web::test]
+async fn operators_see_a_persons_keys_without_key_material_and_can_remove_one() {
+    let server = keys_server().await;
+    let (email, other) = ("ops@example.com", "other@example.com");
+    person_with_key(&server, email, true).await;
+    person_with_key(&server, other, false).await;
+    let (agent, token) = admin_token(&server).await;
+    let uid = user_id_of(&server, email).await;
+    let key = keys_of(&server, email).await.remove(0);
+    let foreign = keys_of(&server, other).await.remove(0);
+
+    let r = call(
+        &server,
+        reqwest::Method::GET,
+        &format!("/users/{uid}"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let keys = r.body["keys"].as_array().unwrap();
+    assert_eq!(keys.len(), 1);
+    assert_eq!(keys[0]["name"], "Blue key");
+    assert_eq!(keys[0]["kind"], "passkey");
+    assert!(keys[0]["added_at"].is_string());
+    assert!(keys[0]["last_used_at"].is_null());
+    assert_eq!(r.body["mfa"]["keys"], 1);
+    let text = r.body.to_string();
+    assert!(!text.contains(&key.credential_id), "no credential id");
+    assert!(
+        !text.contains("counter") && !text.contains("cred_id"),
+        "no key material: {text}"
+    );
+
+    // Someone else's key through this account: not found, and kept.
+    let r = call(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/users/{uid}/keys/{}", foreign.id),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+    assert_eq!(keys_of(&server, other).await.len(), 1);
+
+    let r = call(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/users/{uid}/keys/{}", key.id),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["keys"].as_array().unwrap().is_empty());
+    let removed = audit_events_of_kind(&server, "mfa_key_removed").await;
+    assert_eq!(removed.len(), 1);
+    assert_eq!(removed[0].client_id.as_deref(), Some(agent.as_str()));
+    let mail = server
+        .wait_for_messages(email, "sign-in methods changed", 2)
+        .await;
+    assert!(mail.iter().any(|m| m.body.contains("was removed")));
+    let again = call(
+        &server,
+        reqwest::Method::DELETE,
+        &format!("/users/{uid}/keys/{}", key.id),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(again.status, 404);
+}
+
+#[actix_web::test]
+async fn a_key_is_the_second_factor_of_a_password_reset() {
+    let server = keys_server().await;
+    let email = "reset@example.com";
+    let (_, mut auth) = person_with_key(&server, email, false).await;
+    let browser = server.browser();
+    let page = browser.get_ok("/forgot-password").await;
+    browser
+        .post(
+            "/forgot-password",
+            &[("csrf", &csrf_of(&page)), ("email", email)],
+        )
+        .await;
+    let link = server.link_from_outbox(email, "Reset your").await;
+    let link = link.replace("127.0.0.1", "localhost");
+    let res = browser.get_abs(&link).await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let (csrf, ceremony, answer) = key_answer(&server, &browser, &mut auth, &origin(&server)).await;
+    let res = post_key_answer(&browser, &csrf, &ceremony, &answer).await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(
+        res.headers()["location"],
+        "/reset-password/new",
+        "on to the new password"
+    );
+    assert!(
+        !is_signed_in(&res),
+        "a reset's second factor makes no session"
+    );
+    browser.get_ok("/reset-password/new").await;
 }

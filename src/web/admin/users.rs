@@ -21,6 +21,7 @@ use crate::Ctx;
     enable,
     unlock,
     reset_mfa,
+    remove_key,
     delete,
     start_phone_change,
     confirm_phone_change
@@ -35,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/enable", web::post().to(enable))
         .route("/users/{id}/unlock", web::post().to(unlock))
         .route("/users/{id}/reset-mfa", web::post().to(reset_mfa))
+        .route("/users/{id}/keys/{key_id}", web::delete().to(remove_key))
         .route(
             "/users/{id}/phone-changes",
             web::post().to(start_phone_change),
@@ -130,6 +132,25 @@ pub async fn reset_mfa(
 ) -> ApiResult<HttpResponse> {
     let agent = auth.require(Area::UsersWrite)?;
     Ok(HttpResponse::Ok().json(users::reset_mfa(&ctx, &agent, &id, body.0).await?))
+}
+
+/// Removes one security key or passkey. Audited with the agent; the person is told by email
+/// and text. The last way to confirm it's them may be removed (as with reset-mfa).
+#[utoipa::path(delete, path = "/users/{id}/keys/{key_id}", tag = "users",
+    params(
+        ("id" = String, Path, description = "User id"),
+        ("key_id" = String, Path, description = "The key's id (from the account's `keys`)"),
+    ),
+    responses((status = 200, description = "The account, without the key", body = UserDetail)),
+    security(("bearer" = ["verity:admin:users:write"])))]
+pub async fn remove_key(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    path: web::Path<(String, String)>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::UsersWrite)?;
+    let (id, key_id) = path.into_inner();
+    Ok(HttpResponse::Ok().json(users::remove_key(&ctx, &agent, &id, &key_id).await?))
 }
 
 /// Deletes the account, keeping a tombstone: personal data, methods, emails, consents and
