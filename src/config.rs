@@ -683,6 +683,9 @@ pub struct WebauthnSettings {
     pub ceremony_ttl_secs: u64,
     /// Security keys and passkeys one account may hold.
     pub max_keys_per_account: u32,
+    /// Passkey sign-ins one address (IPv6: its /64) may start per minute: each keeps a ceremony
+    /// in the store until it expires, and no account is known yet to limit instead.
+    pub sign_in_ceremonies_per_ip_per_minute: u32,
     /// When not empty, only authenticators whose AAGUID is listed may be registered. Without
     /// attestation the AAGUID is what the authenticator says of itself (see the README).
     pub allowed_aaguids: Vec<uuid::Uuid>,
@@ -694,6 +697,7 @@ impl Default for WebauthnSettings {
             rp_id: None,
             ceremony_ttl_secs: 300,
             max_keys_per_account: 10,
+            sign_in_ceremonies_per_ip_per_minute: 60,
             allowed_aaguids: Vec::new(),
         }
     }
@@ -706,6 +710,9 @@ impl WebauthnSettings {
         }
         if !(1..=50).contains(&self.max_keys_per_account) {
             bail!("webauthn.max_keys_per_account must be between 1 and 50");
+        }
+        if self.sign_in_ceremonies_per_ip_per_minute == 0 {
+            bail!("webauthn.sign_in_ceremonies_per_ip_per_minute must be at least 1");
         }
         Ok(())
     }

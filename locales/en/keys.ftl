@@ -9,6 +9,10 @@ webauthn-sign-in-expired = Your sign-in expired. Start again.
 webauthn-expired = That took too long, or the answer was already used. Try again.
 webauthn-refused = That security key or passkey couldn't be checked. Make sure it's one you added to this account, and try again.
 webauthn-possible-clone = We refused this security key or passkey: its answer suggests it may have been copied. We've emailed you about it. Use another way to confirm it's you.
+webauthn-too-many = Too many passkey sign-ins were started from your network. Try again in { $minutes ->
+    [one] a minute
+   *[other] { $minutes } minutes
+}, or sign in with your email and password.
 webauthn-unknown-key = This passkey isn't on an account any more. Sign in with your email and password.
 
 mfa-other-key = Use a security key or passkey

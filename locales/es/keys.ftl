@@ -9,6 +9,10 @@ webauthn-sign-in-expired = Su inicio de sesión venció. Vuelva a empezar.
 webauthn-expired = Tardó demasiado o la respuesta ya se usó. Vuelva a intentarlo.
 webauthn-refused = No pudimos comprobar esa llave de seguridad o llave de acceso. Asegúrese de que sea una que agregó a esta cuenta y vuelva a intentarlo.
 webauthn-possible-clone = Rechazamos esta llave de seguridad o llave de acceso: su respuesta sugiere que pudo haber sido copiada. Le enviamos un correo electrónico al respecto. Use otra manera de confirmar su identidad.
+webauthn-too-many = Se iniciaron demasiados inicios de sesión con llave de acceso desde su red. Vuelva a intentarlo en { $minutes ->
+    [one] un minuto
+   *[other] { $minutes } minutos
+}, o inicie sesión con su correo electrónico y contraseña.
 webauthn-unknown-key = Esta llave de acceso ya no está en ninguna cuenta. Inicie sesión con su correo electrónico y contraseña.
 
 mfa-other-key = Usar una llave de seguridad o llave de acceso

@@ -529,17 +529,44 @@ pub async fn finish_assertion(
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignInRefusal {
+    Unavailable,
+    /// This address started `sign_in_ceremonies_per_ip_per_minute` already: wait.
+    TooMany {
+        wait_secs: u64,
+    },
+}
+
 /// Starts a passkey sign-in from the sign-in page: options with no account named (the
 /// authenticator offers its passkeys for this site). `autofill`: for the browser's autofill on
-/// the email field (conditional mediation) rather than a button.
+/// the email field (conditional mediation) rather than a button. Limited per address (the slot
+/// is taken before the ceremony is stored), since nothing else is known yet.
 pub async fn begin_passkey_sign_in(
     ctx: &Ctx,
     browser_id: &str,
     autofill: bool,
-) -> anyhow::Result<Option<(String, Options)>> {
+    actor: &Actor,
+) -> anyhow::Result<Result<(String, Options), SignInRefusal>> {
     let Some(rp) = ctx.webauthn.as_deref() else {
-        return Ok(None);
+        return Ok(Err(SignInRefusal::Unavailable));
     };
+    let key = format!("webauthn:sign-ins:{}", actor.limit_key());
+    let limit = i64::from(ctx.settings.webauthn.sign_in_ceremonies_per_ip_per_minute);
+    if ctx
+        .store
+        .incr_below(&key, limit, Duration::from_secs(60))
+        .await?
+        .is_none()
+    {
+        let wait_secs = ctx
+            .store
+            .ttl(&key)
+            .await?
+            .map(|d| d.as_secs().max(1))
+            .unwrap_or(60);
+        return Ok(Err(SignInRefusal::TooMany { wait_secs }));
+    }
     let (mut options, state) = rp.start_discoverable_authentication()?;
     if !autofill {
         options.mediation = None;
@@ -552,7 +579,7 @@ pub async fn begin_passkey_sign_in(
         state: State::Discover(state),
     };
     let id = open_ceremony(ctx, &ceremony).await?;
-    Ok(Some((id, serde_json::to_value(&options)?)))
+    Ok(Ok((id, serde_json::to_value(&options)?)))
 }
 
 const PASSKEY_SIGN_IN: &str = "passkey-sign-in";

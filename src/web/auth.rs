@@ -443,12 +443,36 @@ pub async fn passkey_options(
     browser: Browser,
     form: CsrfForm<PasskeyOptionsForm>,
 ) -> PageResult {
-    match crate::mfa::webauthn::begin_passkey_sign_in(&ctx, &browser.id, form.autofill == "1")
-        .await?
+    use crate::mfa::webauthn::SignInRefusal;
+    match crate::mfa::webauthn::begin_passkey_sign_in(
+        &ctx,
+        &browser.id,
+        form.autofill == "1",
+        &browser.actor,
+    )
+    .await?
     {
-        Some((ceremony, options)) => Ok(HttpResponse::Ok()
+        Ok((ceremony, options)) => Ok(HttpResponse::Ok()
             .json(serde_json::json!({ "ceremony": ceremony, "options": options }))),
-        None => Ok(crate::web::mfa::key_refusal(
+        Err(SignInRefusal::TooMany { wait_secs }) => {
+            let mut res = crate::web::mfa::key_refusal(
+                StatusCode::TOO_MANY_REQUESTS,
+                browser.lang.t_args(
+                    "webauthn-too-many",
+                    &[(
+                        "minutes",
+                        crate::i18n::FluentValue::from(crate::web::common::whole_minutes(
+                            wait_secs,
+                        )),
+                    )],
+                ),
+            );
+            if let Ok(v) = actix_web::http::header::HeaderValue::from_str(&wait_secs.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            Ok(res)
+        }
+        Err(SignInRefusal::Unavailable) => Ok(crate::web::mfa::key_refusal(
             StatusCode::NOT_FOUND,
             browser.t("webauthn-unavailable"),
         )),

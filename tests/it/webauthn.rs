@@ -776,3 +776,40 @@ async fn a_key_is_the_second_factor_of_a_password_reset() {
     );
     browser.get_ok("/reset-password/new").await;
 }
+
+#[actix_web::test]
+async fn passkey_sign_ins_started_at_once_from_one_address_stop_at_the_limit() {
+    let server = keys_server_with(|s| s.webauthn.sign_in_ceremonies_per_ip_per_minute = 5).await;
+    let browser = server.browser();
+    let page = browser.get_ok("/login").await;
+    let csrf = csrf_of(&page);
+    let form = [("csrf", csrf.as_str())];
+    let sends = (0..20).map(|_| browser.post("/login/passkey/options", &form));
+    let statuses: Vec<u16> = futures_util::future::join_all(sends)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        15,
+        "{statuses:?}"
+    );
+    let res = browser
+        .post("/login/passkey/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), 429);
+    assert!(res.headers().contains_key("retry-after"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("Try again in"));
+    server.ctx.clock.advance(61);
+    let res = browser
+        .post("/login/passkey/options", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status(), 200, "a minute later it works again");
+}
