@@ -813,3 +813,35 @@ async fn passkey_sign_ins_started_at_once_from_one_address_stop_at_the_limit() {
         .await;
     assert_eq!(res.status(), 200, "a minute later it works again");
 }
+
+#[actix_web::test]
+async fn an_aaguid_allow_list_refuses_other_models_and_discovery_lists_the_phishing_resistant_acr() {
+    let server = keys_server_with(|s| {
+        s.webauthn.allowed_aaguids = vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".parse().unwrap()]
+    })
+    .await;
+    let browser = server.signed_in_browser("model@example.com").await;
+    let mut auth = authenticator(false);
+    let res = add_key(&server, &browser, &mut auth, "security_key", "Other model").await;
+    assert_eq!(res.status(), 422);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("accepts only certain models"));
+    assert!(keys_of(&server, "model@example.com").await.is_empty());
+
+    let discovery: serde_json::Value = browser
+        .get("/.well-known/openid-configuration")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let acr = discovery["acr_values_supported"].as_array().unwrap();
+    for value in [
+        PHISHING_RESISTANT,
+        "http://idmanagement.gov/ns/assurance/aal/2?phishing_resistant=true",
+    ] {
+        assert!(acr.iter().any(|a| a == value), "{value} in {acr:?}");
+    }
+}
