@@ -342,6 +342,29 @@ async fn account_reset_waits_then_removes_every_method_and_enrolment_follows() {
     .await;
     let old_session = person_with_phone(&server, "sal@example.com").await;
     let uid = user_id(&server, "sal@example.com").await;
+    // A security key too (stored as registration would store it): the reset removes keys.
+    let key_owner = uid.clone();
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::webauthn_credentials as w;
+            diesel::insert_into(w::table)
+                .values((
+                    w::id.eq("key-1"),
+                    w::user_id.eq(&key_owner),
+                    w::credential_id.eq("Y3JlZGVudGlhbA"),
+                    w::kind.eq("security_key"),
+                    w::name.eq("Blue key"),
+                    w::credential.eq("{}"),
+                    w::created_at.eq(chrono::Utc::now().naive_utc()),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
     let b = request_account_reset(&server, "sal@example.com").await;
 
     // Announced on every channel.
@@ -413,7 +436,7 @@ async fn account_reset_waits_then_removes_every_method_and_enrolment_follows() {
         })
         .await
         .unwrap();
-    assert!(!enrolled, "no phone, app or backup code left");
+    assert!(!enrolled, "no phone, app, key or backup code left");
     assert!(
         !old_session.get_ok("/").await.contains("Signed in as"),
         "every session ended"

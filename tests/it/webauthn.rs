@@ -815,7 +815,8 @@ async fn passkey_sign_ins_started_at_once_from_one_address_stop_at_the_limit() {
 }
 
 #[actix_web::test]
-async fn an_aaguid_allow_list_refuses_other_models_and_discovery_lists_the_phishing_resistant_acr() {
+async fn an_aaguid_allow_list_refuses_other_models_and_discovery_lists_the_phishing_resistant_acr()
+{
     let server = keys_server_with(|s| {
         s.webauthn.allowed_aaguids = vec!["cb69481e-8ff7-4039-93ec-0a2729a154a8".parse().unwrap()]
     })
