@@ -2,12 +2,21 @@
 # Browser walks through Verity (README "Browser tests"): starts the release binary on a free port
 # with SQLite in a throwaway directory and dev mode (the dev outbox at /dev/outbox), registers a
 # confidential client whose redirect URI is served by the test itself, runs the walks in
-# headless Chromium, and always stops the server.
+# headless Chromium (walks.test.js: sign-up to a lost phone; verify.test.js: identity
+# verification; keys.test.js: a passkey with Chromium's virtual authenticator), and always stops
+# the server.
+#
+# The issuer is http://localhost:<port>, not 127.0.0.1: WebAuthn needs a host name (at an IP
+# address Verity offers no keys). The server listens on 127.0.0.1 only; Chromium, which may try
+# ::1 first for localhost, falls back to 127.0.0.1 when ::1 refuses, and the port is chosen free
+# on both so nothing else answers at [::1]:<port>.
 #
 #   tests/e2e/run.sh                           # builds the release binary first (cargo build --release)
 #   E2E_BIN=target/release/verity tests/e2e/run.sh   # use an existing binary
 #   E2E_LANG=es tests/e2e/run.sh               # the walks in another language (strings.js)
-#   E2E_PAGE_SHOTS=dir tests/e2e/run.sh        # also save every /verify page at 1280 and 390 px
+#   E2E_PAGE_SHOTS=dir tests/e2e/run.sh        # also save every /verify page and every page
+#                                              # showing keys at 1280 and 390 px
+#   E2E_WALKS=keys tests/e2e/run.sh            # only tests/e2e/keys.test.js (names, space-separated)
 #
 # Needs Node 20 and Chromium at /usr/bin/chromium (Debian's `chromium`; E2E_CHROMIUM names
 # another). Installs tests/e2e/node_modules from the lock file when it is missing.
@@ -27,15 +36,25 @@ if [ ! -d tests/e2e/node_modules ]; then
     (cd tests/e2e && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# A port free on 127.0.0.1 and (where the machine has IPv6) on ::1 too.
 free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+    python3 -c '
+import socket
+while True:
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]
+    try:
+        s6 = socket.socket(socket.AF_INET6); s6.bind(("::1", port)); s6.close()
+    except OSError as e:
+        if e.errno == 98: s.close(); continue  # in use on ::1
+    s.close(); print(port); break
+'
 }
 DATA="$(mktemp -d)"
 ARTIFACTS="$(mktemp -d -t verity-e2e-XXXXXX)"
 PORT="$(free_port)"
 CALLBACK_PORT="$(free_port)"
 while [ "$CALLBACK_PORT" = "$PORT" ]; do CALLBACK_PORT="$(free_port)"; done
-BASE="http://127.0.0.1:$PORT"
+BASE="http://localhost:$PORT"
 SERVER_PID=""
 cleanup() {
     if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
@@ -75,10 +94,14 @@ if [ -z "$healthy" ]; then
     exit 1
 fi
 
+# E2E_WALKS="keys verify" runs only those files (tests/e2e/<name>.test.js); all by default.
+files=()
+for name in ${E2E_WALKS:-totp walks verify keys}; do files+=("tests/e2e/$name.test.js"); done
+
 status=0
 VERITY_BASE="$BASE" E2E_CLIENT_ID="$E2E_CLIENT_ID" E2E_CLIENT_SECRET="$E2E_CLIENT_SECRET" \
     E2E_CALLBACK_PORT="$CALLBACK_PORT" E2E_ARTIFACTS="$ARTIFACTS" E2E_CHROMIUM="$E2E_CHROMIUM" \
-    node --test --test-reporter=spec --test-concurrency=1 tests/e2e/totp.test.js tests/e2e/walks.test.js tests/e2e/verify.test.js ||
+    node --test --test-reporter=spec --test-concurrency=1 "${files[@]}" ||
     status=$?
 
 if grep -E 'internal error|panicked' "$DATA/server.log" >/dev/null; then

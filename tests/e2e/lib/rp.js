@@ -42,8 +42,11 @@ export class RelyingParty {
     if (this.server) await new Promise((resolve) => this.server.close(resolve));
   }
 
-  /** A fresh authorization request; `checks` are what the code exchange must verify. */
-  async authorizationRequest() {
+  /**
+   * A fresh authorization request; `checks` are what the code exchange must verify. `extra`
+   * adds parameters (e.g. `acr_values`).
+   */
+  async authorizationRequest(extra = {}) {
     const codeVerifier = oidc.randomPKCECodeVerifier();
     const state = oidc.randomState();
     const nonce = oidc.randomNonce();
@@ -56,6 +59,7 @@ export class RelyingParty {
       nonce,
       // The email in the ID token itself, not only at userinfo (OIDC Core §5.5).
       claims: JSON.stringify({ id_token: { email: null, email_verified: null } }),
+      ...extra,
     });
     return { url, checks: { pkceCodeVerifier: codeVerifier, expectedState: state, expectedNonce: nonce } };
   }
