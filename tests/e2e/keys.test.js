@@ -4,8 +4,9 @@
 // with a phone, adds a named passkey in the account console and sees it listed; signs out; at
 // the relying party's request for the phishing-resistant level signs in with "Sign in with a
 // passkey" (no email, no password), consents, and the relying party gets an ID token whose acr
-// is that level; then signs in with the password and the passkey as second factor, and removes
-// the passkey in the console. Started by run.sh, like walks.test.js.
+// is that level; signs in again by picking the passkey from the email field's suggestions
+// (the page's autofill request); then signs in with the password and the passkey as second
+// factor, and removes the passkey in the console. Started by run.sh, like walks.test.js.
 //
 // WebAuthn needs a host name: run.sh's issuer is http://localhost:<port> (at an IP address the
 // pages offer no keys at all).
@@ -49,7 +50,7 @@ let outbox;
 let rp;
 let cdp;
 let authenticatorId;
-const done = { added: false, passkeySignIn: false };
+const done = { added: false, passkeySignIn: false, autofill: false };
 
 before(async () => {
   rp = new RelyingParty({
@@ -346,9 +347,46 @@ test('walk 6b: at the relying party, "Sign in with a passkey", phishing-resistan
   });
 });
 
-test('walk 6c: password, then the passkey as second factor; the passkey removed', async (t) => {
+test('walk 6c: the passkey picked from the email field\'s suggestions', async (t) => {
   if (!needs(t, done.added, 'walk 6a')) return;
   await walk('walk 6c', async () => {
+    await page.goto(`${BASE}/account`);
+    await heading(s.account.heading);
+    await check('account');
+    await signOut();
+    await check('signed out');
+
+    // The page asks for a passkey in the background as it loads (conditional mediation); the
+    // authenticator answers it, as if the person chose the passkey offered under the email
+    // field. No button, no email, no password. (The page's options are held back until the
+    // page is checked: the authenticator would answer at once.)
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    await page.route('**/login/passkey/options', async (route) => {
+      const res = await route.fetch();
+      await held;
+      await route.fulfill({ response: res });
+    });
+    await presence(true);
+    await page.goto(`${BASE}/login`);
+    await heading(s.login.heading);
+    await check('sign-in, the passkey offered in autofill');
+    const answer = page.waitForRequest((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/login/passkey');
+    release();
+    const posted = new URLSearchParams((await answer).postData() || '');
+    assert.ok(posted.get('credential'), 'the autofill request posted the passkey\'s answer');
+    await page.unroute('**/login/passkey/options');
+    await heading(s.home.heading);
+    await check('home after the passkey from autofill');
+    done.autofill = true;
+  });
+});
+
+test('walk 6d: password, then the passkey as second factor; the passkey removed', async (t) => {
+  if (!needs(t, done.added, 'walk 6a')) return;
+  await walk('walk 6d', async () => {
     await page.goto(`${BASE}/account`);
     await heading(s.account.heading);
     // The console shows the sign-in of walk 6b as the passkey's last use.
