@@ -1,4 +1,4 @@
-// Walk 6: a passkey (src/mfa/webauthn.rs), in a browser, with Chromium's virtual
+// Walk 6: a passkey (README "Security keys and passkeys"), in a browser, with Chromium's virtual
 // authenticator (DevTools protocol, WebAuthn domain: a platform authenticator that holds
 // passkeys and verifies the person, and answers without a touch). A person of its own signs up
 // with a phone, adds a named passkey in the account console and sees it listed; signs out; at
