@@ -697,7 +697,7 @@ impl Default for WebauthnSettings {
             rp_id: None,
             ceremony_ttl_secs: 300,
             max_keys_per_account: 10,
-            sign_in_ceremonies_per_ip_per_minute: 60,
+            sign_in_ceremonies_per_ip_per_minute: 300,
             allowed_aaguids: Vec::new(),
         }
     }

@@ -195,13 +195,22 @@
         return;
       }
       autofill = new AbortController();
-      ceremony(form, autofill.signal, { autofill: "1" }).catch(function (err) {
-        if (err && err.name !== "AbortError" && err.name !== "NotAllowedError") {
-          explain(form, err);
-        }
-      });
+      // Autofill is an offer, not something the person asked for: its failures stay quiet
+      // (the button still explains its own).
+      ceremony(form, autofill.signal, { autofill: "1" }).catch(function () {});
     });
   }
+
+  // Coming back with the browser's Back button restores a form as it was left: an answer
+  // already sent must not go again with the next click.
+  window.addEventListener("pageshow", function () {
+    Array.prototype.forEach.call(
+      document.querySelectorAll("form[data-webauthn] input[name=credential], form[data-webauthn] input[name=ceremony]"),
+      function (input) {
+        input.value = "";
+      }
+    );
+  });
 
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("form[data-webauthn]"), setUp);

@@ -16,7 +16,7 @@ use crate::accounts::sessions::{
 use crate::audit::{self, Actor};
 use crate::crypto;
 use crate::mfa::methods::{self, Enrolled, PhoneChannel};
-use crate::mfa::webauthn::{AMR_HARDWARE_KEY, AMR_SOFTWARE_KEY, AMR_USER_VERIFIED};
+use crate::mfa::webauthn::AMR_USER_VERIFIED;
 use crate::notify::notices::{self, NewSignInReason, Notice, Texts};
 use crate::storage::store::{get_json, put_json};
 use crate::Ctx;
@@ -192,32 +192,38 @@ pub async fn after_password_returning(
     })
 }
 
+/// How the second factor of a sign-in was shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// A code, or a method just enrolled (registering a key proves nothing a phisher couldn't
+    /// do with the password alone: it is their key then).
+    Ordinary,
+    /// A security key or passkey answered a challenge bound to this site: phishing-resistant.
+    KeyAssertion,
+}
+
 /// The final step: consumes the flow and creates the session at the level reached.
 pub async fn finish(
     ctx: &Ctx,
     flow_id: &str,
     flow: &LoginFlow,
     method_amr: &[&str],
+    how: SecondFactor,
     actor: &Actor,
 ) -> anyhow::Result<NewSession> {
     ctx.store.delete(&flow_key(flow_id)).await?;
     let mut amr = vec![AMR_PASSWORD];
     amr.extend_from_slice(method_amr);
     amr.push(AMR_MFA);
-    // A security key or passkey as the second factor resists phishing; codes don't.
-    let key = method_amr
-        .iter()
-        .any(|a| *a == AMR_HARDWARE_KEY || *a == AMR_SOFTWARE_KEY);
     complete_session(
         ctx,
         &flow.user_id,
         &flow.email,
         &flow.browser_id,
         &amr,
-        if key {
-            ACR_AAL2_PHISHING_RESISTANT
-        } else {
-            ACR_AAL2
+        match how {
+            SecondFactor::KeyAssertion => ACR_AAL2_PHISHING_RESISTANT,
+            SecondFactor::Ordinary => ACR_AAL2,
         },
         actor,
     )

@@ -401,7 +401,7 @@ fn refused_registration(e: WebauthnError) -> RegisterProblem {
 fn clean_name(name: &str, kind: KeyKind) -> String {
     let name: String = name
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
         .take(NAME_MAX_CHARS)
         .collect::<String>()
         .trim()
@@ -412,6 +412,12 @@ fn clean_name(name: &str, kind: KeyKind) -> String {
     } else {
         name
     }
+}
+
+/// Zero-width and direction-changing characters: a name shown in an email or the console must
+/// read as what it is.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 /// The authenticator model's AAGUID from the attestation object's authenticator data (bytes
@@ -516,15 +522,17 @@ pub async fn finish_assertion(
     };
     let credential_id = crate::crypto::b64url(pkc.raw_id.as_ref());
     match rp.finish_securitykey_authentication(&pkc, &state) {
-        Ok(result) => {
-            let Some(key) = record_use(ctx, Some(user_id), &credential_id, &result).await? else {
-                return Ok(AssertionOutcome::Refused);
-            };
-            Ok(AssertionOutcome::Accepted {
+        Ok(result) => match record_use(ctx, Some(user_id), &credential_id, &result).await? {
+            Use::Recorded(key) => Ok(AssertionOutcome::Accepted {
                 key,
                 user_verified: result.user_verified(),
-            })
-        }
+            }),
+            Use::Gone => Ok(AssertionOutcome::Refused),
+            Use::CounterBehind => {
+                let e = WebauthnError::CredentialPossibleCompromise;
+                refused_assertion(ctx, e, &credential_id, actor).await
+            }
+        },
         Err(e) => refused_assertion(ctx, e, &credential_id, actor).await,
     }
 }
@@ -623,7 +631,9 @@ pub async fn finish_passkey_sign_in(
     else {
         return Ok((AssertionOutcome::UnknownKey, None));
     };
-    if user_handle(&row.user_id) != handle {
+    // Only a passkey signs in without a password; a security key is a second factor even if
+    // the authenticator happens to keep its credential.
+    if user_handle(&row.user_id) != handle || row.kind() != KeyKind::Passkey {
         return Ok((AssertionOutcome::Refused, None));
     }
     let credential = row.record()?;
@@ -647,11 +657,22 @@ pub async fn finish_passkey_sign_in(
     else {
         return Ok((AssertionOutcome::UnknownKey, None));
     };
-    if user.disabled {
+    // A disabled account signs in no way; an unconfirmed one never had a session to add a key
+    // with. Password-guessing locks don't apply: no password is checked, and they would let
+    // anyone lock a passkey holder out by guessing.
+    if user.disabled || !user.email_verified {
         return Ok((AssertionOutcome::Disabled, None));
     }
-    let Some(key) = record_use(ctx, Some(&user.id), &credential_id, &result).await? else {
-        return Ok((AssertionOutcome::UnknownKey, None));
+    let key = match record_use(ctx, Some(&user.id), &credential_id, &result).await? {
+        Use::Recorded(key) => key,
+        Use::Gone => return Ok((AssertionOutcome::UnknownKey, None)),
+        Use::CounterBehind => {
+            let e = WebauthnError::CredentialPossibleCompromise;
+            return Ok((
+                refused_assertion(ctx, e, &credential_id, actor).await?,
+                None,
+            ));
+        }
     };
     Ok((
         AssertionOutcome::Accepted {
@@ -716,6 +737,16 @@ async fn refused_assertion(
     Ok(AssertionOutcome::PossibleClone)
 }
 
+enum Use {
+    Recorded(KeyRow),
+    /// The key is no longer on the account.
+    Gone,
+    /// The answer's counter isn't past the stored one: checked again here because webauthn-rs
+    /// compared it with the copy read when the ceremony began, and another sign-in may have
+    /// moved it on since (a copied key answering an old ceremony).
+    CounterBehind,
+}
+
 /// After a verified answer: keeps the new counter and backup state, and when it was used. Under
 /// a lock on the credential, so two sign-ins at once can't put an older counter back.
 async fn record_use(
@@ -723,7 +754,7 @@ async fn record_use(
     user_id: Option<&str>,
     credential_id: &str,
     result: &webauthn_rs::prelude::AuthenticationResult,
-) -> anyhow::Result<Option<KeyRow>> {
+) -> anyhow::Result<Use> {
     let (cid, uid, now, result) = (
         credential_id.to_string(),
         user_id.map(str::to_string),
@@ -735,12 +766,17 @@ async fn record_use(
             write_tx(c, |c| {
                 serialize_on(c, &format!("webauthn-credential:{cid}"))?;
                 let Some(mut row) = key_by_credential_id(c, &cid)? else {
-                    return Ok(None);
+                    return Ok(Use::Gone);
                 };
                 if uid.as_deref().is_some_and(|u| u != row.user_id) {
-                    return Ok(None);
+                    return Ok(Use::Gone);
                 }
-                let mut key = SecurityKey::from(row.record()?);
+                let stored = row.record()?;
+                let counter = result.counter();
+                if (counter > 0 || stored.counter > 0) && counter <= stored.counter {
+                    return Ok(Use::CounterBehind);
+                }
+                let mut key = SecurityKey::from(stored);
                 if key.update_credential(&result).is_some() {
                     row.credential = serde_json::to_string(&Credential::from(key))?;
                 }
@@ -751,7 +787,7 @@ async fn record_use(
                         webauthn_credentials::last_used_at.eq(now),
                     ))
                     .execute(c)?;
-                Ok(Some(row))
+                Ok(Use::Recorded(row))
             })
         })
         .await
@@ -905,6 +941,10 @@ mod tests {
             "Blue key"
         );
         assert_eq!(clean_name("", KeyKind::Passkey), "passkey");
+        assert_eq!(
+            clean_name("Blue\u{202E}yek\u{200B}", KeyKind::SecurityKey),
+            "Blueyek"
+        );
         assert_eq!(
             clean_name(&"x".repeat(200), KeyKind::Passkey).len(),
             NAME_MAX_CHARS

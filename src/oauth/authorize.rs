@@ -193,6 +193,16 @@ pub struct AcrWanted {
     pub phishing_resistant: Option<String>,
 }
 
+/// The session's level as the RP will read it: an RP that asked for AAL2 gets the AAL2 value
+/// it knows even when a key made the session phishing-resistant (it may compare exactly).
+fn echoed_acr(pending: &PendingAuthorization, session_acr: &str) -> String {
+    if pending.requires_aal2 && is_aal2(session_acr) {
+        crate::accounts::sessions::ACR_AAL2.to_string()
+    } else {
+        session_acr.to_string()
+    }
+}
+
 pub fn is_phishing_resistant(acr: &str) -> bool {
     ACR_PHISHING_RESISTANT_ALIASES.contains(&acr)
 }
@@ -1007,7 +1017,7 @@ async fn decide(
             .ial2
             .clone()
             .or_else(|| pending.phishing_resistant.clone())
-            .unwrap_or_else(|| session.acr.clone()),
+            .unwrap_or_else(|| echoed_acr(&pending, &session.acr)),
         id_token_claims: pending.id_token_claims.clone(),
         verified: claims::Remembered {
             names,

@@ -106,6 +106,10 @@ async fn complete(
     flow: &LoginFlow,
     proof: Proof<'_>,
 ) -> PageResult {
+    let how = match proof {
+        Proof::Key { .. } => login::SecondFactor::KeyAssertion,
+        _ => login::SecondFactor::Ordinary,
+    };
     let (amr, remember, phone_used, recommend_another) = match proof {
         Proof::Challenge {
             amr,
@@ -132,7 +136,7 @@ async fn complete(
     if let Some(old) = &browser.session {
         sessions::revoke(ctx, &old.id, &browser.actor).await?;
     }
-    let session = login::finish(ctx, flow_id, flow, &amr, &browser.actor).await?;
+    let session = login::finish(ctx, flow_id, flow, &amr, how, &browser.actor).await?;
     if let Some(phone_id) = phone_used {
         sessions::record_phone_factor(ctx, &session.id, phone_id).await?;
     }

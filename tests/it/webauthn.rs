@@ -290,6 +290,20 @@ async fn a_passkey_signs_in_without_a_password_and_the_rp_gets_the_phishing_resi
         !amr.contains(&"pwd".to_string()),
         "no password took part: {amr:?}"
     );
+
+    // An RP that asks for plain AAL2 gets the AAL2 value it knows, from the same session.
+    let req = rp.auth_request(&["openid"]);
+    let url = format!("{}&acr_values=urn:verity:aal2", req.url);
+    let callback = authorize_to_callback(&browser, &url).await;
+    let tokens = rp
+        .exchange(&query_of(&callback)["code"], req.verifier)
+        .await
+        .unwrap();
+    let claims = rp.verify(&tokens, &req.nonce);
+    assert_eq!(
+        claims.auth_context_ref().unwrap().as_str(),
+        "urn:verity:aal2"
+    );
 }
 
 #[actix_web::test]
@@ -564,6 +578,22 @@ async fn a_key_enrolled_at_first_sign_in_is_the_last_factor_and_cant_be_removed_
         )
         .await;
     assert!(is_signed_in(&res), "enrolled and signed in");
+    // Registering a key proves only the password (the key could be anyone's): plain AAL2.
+    let uid = user_id_of(&server, email).await;
+    let acr: String = server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::browser_sessions as b;
+            Ok(b::table
+                .filter(b::user_id.eq(&uid))
+                .select(b::acr)
+                .first(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(acr, "urn:verity:aal2");
     let key = keys_of(&server, email).await.remove(0);
     assert_eq!(key.name, "Passkey", "an empty name becomes the kind's name");
 
@@ -845,4 +875,54 @@ async fn an_aaguid_allow_list_refuses_other_models_and_discovery_lists_the_phish
     ] {
         assert!(acr.iter().any(|a| a == value), "{value} in {acr:?}");
     }
+}
+
+#[actix_web::test]
+async fn an_old_answer_with_a_counter_behind_a_newer_sign_in_is_refused_as_a_possible_copy() {
+    let server = keys_server().await;
+    let email = "race@example.com";
+    let (_, mut auth) = person_with_key(&server, email, false).await;
+    // Two sign-ins under way; the authenticator signs the first one's challenge first.
+    let first = server.browser();
+    server.sign_in(&first, email, PASSWORD).await;
+    let page = first.get_ok("/mfa?method=key").await;
+    let first_csrf = csrf_of(&page);
+    let (first_ceremony, opts) = options(&first, "/mfa/key/options", &first_csrf, &[]).await;
+    let rcr: RequestChallengeResponse = serde_json::from_value(opts).unwrap();
+    let older = auth.do_authentication(origin(&server), rcr).unwrap();
+    let second = server.browser();
+    server.sign_in(&second, email, PASSWORD).await;
+    let (csrf, ceremony, newer) = key_answer(&server, &second, &mut auth, &origin(&server)).await;
+    assert!(is_signed_in(
+        &post_key_answer(&second, &csrf, &ceremony, &newer).await
+    ));
+    let res = post_key_answer(
+        &first,
+        &first_csrf,
+        &first_ceremony,
+        &serde_json::to_string(&older).unwrap(),
+    )
+    .await;
+    assert_eq!(res.status(), 422, "the stored counter moved past it");
+    assert!(res.text().await.unwrap().contains("may have been copied"));
+    assert_eq!(
+        audit_events_of_kind(&server, "mfa_key_possible_clone")
+            .await
+            .len(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn a_security_key_cant_sign_in_without_the_password() {
+    let server = keys_server().await;
+    let email = "notpasskey@example.com";
+    let browser = server.signed_in_browser(email).await;
+    // This authenticator verifies the person, so only the key's kind stands in the way.
+    let mut auth = SoftPasskey::new(true);
+    let res = add_key(&server, &browser, &mut auth, "security_key", "USB key").await;
+    assert_eq!(res.status(), 303);
+    let res = passkey_sign_in(&server, &server.browser(), &mut auth, email, "/login").await;
+    assert!(!is_signed_in(&res));
+    assert_eq!(res.status(), 401);
 }
