@@ -926,3 +926,53 @@ async fn a_security_key_cant_sign_in_without_the_password() {
     assert!(!is_signed_in(&res));
     assert_eq!(res.status(), 401);
 }
+
+#[actix_web::test]
+async fn with_a_key_a_step_up_doesnt_offer_a_phone_in_its_sim_swap_cooldown() {
+    let server = keys_server().await;
+    let email = "cooldown@example.com";
+    // The phone was just added: within its cooldown, it may not confirm a sensitive change
+    // while something else can.
+    let browser = person_with_phone(&server, email).await;
+    let mut auth = authenticator(false);
+    let res = add_key(&server, &browser, &mut auth, "security_key", "Desk key").await;
+    assert_eq!(res.status(), 303);
+    server
+        .ctx
+        .clock
+        .advance(server.ctx.settings.security.step_up_window_secs as i64 + 60);
+    let res = browser.get("/account/keys/add?kind=passkey").await;
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let page = browser.get_ok(&location).await;
+    browser
+        .post(
+            "/step-up",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("password", PASSWORD),
+                ("return_to", &hidden(&page, "return_to")),
+            ],
+        )
+        .await;
+    let mfa = browser.get_ok("/mfa").await;
+    assert!(mfa.contains("Use my security key or passkey"), "{mfa}");
+    assert!(
+        !mfa.contains("Text a code to"),
+        "the phone isn't offered: {mfa}"
+    );
+    let phone = phone_id(&server, email).await;
+    let res = browser
+        .post(
+            "/mfa/send",
+            &[
+                ("csrf", &csrf_of(&mfa)),
+                ("phone", &phone),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    assert!(res.status().is_client_error(), "{}", res.status());
+    let (csrf, ceremony, answer) = key_answer(&server, &browser, &mut auth, &origin(&server)).await;
+    let res = post_key_answer(&browser, &csrf, &ceremony, &answer).await;
+    assert_eq!(res.headers()["location"], "/account/keys/add?kind=passkey");
+}
