@@ -1116,6 +1116,31 @@ mod tests {
     }
 
     #[test]
+    fn shared_signals_settings_are_read_and_checked() {
+        let s = Settings::load_from(vars(&[
+            ("VERITY_SSF__RETENTION_DAYS", "14"),
+            ("VERITY_SSF__DEFAULT_SUBJECTS", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(s.ssf.retention_days, 14);
+        assert_eq!(s.ssf.default_subjects, DefaultSubjects::None);
+        assert_eq!(s.ssf.poll_max_events, 100);
+        for (name, value) in [
+            ("VERITY_SSF__RETENTION_DAYS", "0"),
+            ("VERITY_SSF__POLL_MAX_EVENTS", "0"),
+            ("VERITY_SSF__MAX_STREAMS_PER_CLIENT", "0"),
+            ("VERITY_SSF__MIN_VERIFICATION_INTERVAL_SECS", "7200"),
+            ("VERITY_SSF__DEFAULT_SUBJECTS", "some"),
+        ] {
+            let err = Settings::load_from(vars(&[(name, value)])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("ssf"),
+                "{name}={value}: {err:#}"
+            );
+        }
+    }
+
+    #[test]
     fn env_values_take_the_type_of_the_setting() {
         let s = Settings::load_from(vars(&[
             ("VERITY_SITE_NAME", "1234"),

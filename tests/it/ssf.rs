@@ -709,3 +709,165 @@ async fn a_removed_subject_and_a_paused_stream_get_nothing_now() {
     .await;
     assert_eq!(event_of(&claims).0, SESSION_REVOKED);
 }
+
+/// A person who signed in to the client and consented; returns their browser and the `sub`
+/// the client knows them by.
+async fn consenting_person(
+    server: &TestServer,
+    id: &str,
+    secret: &str,
+    email: &str,
+) -> (Browser, String) {
+    let browser = server.signed_in_browser(email).await;
+    let rp = server.rp(id, Some(secret)).await;
+    let req = rp.auth_request(&["openid"]);
+    let callback = authorize_to_callback(&browser, &req.url).await;
+    let code = query_of(&callback)["code"].clone();
+    let tokens = rp.exchange(&code, req.verifier).await.unwrap();
+    let sub = rp.verify(&tokens, &req.nonce).subject().to_string();
+    (browser, sub)
+}
+
+async fn user_id_of(server: &TestServer, email: &str) -> String {
+    let email = email.to_string();
+    server
+        .ctx
+        .db
+        .run(move |c| verity::accounts::users::by_email(c, &email))
+        .await
+        .unwrap()
+        .expect("the account")
+        .id
+}
+
+#[actix_web::test]
+async fn an_operator_disabling_the_account_sends_session_revoked_by_admin() {
+    let server = TestServer::start().await;
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let stream = create_poll_stream(&server, &manage, &[SESSION_REVOKED]).await;
+    let email = "sol@example.com";
+    let (_browser, sub) = consenting_person(&server, &id, &secret, email).await;
+    let uid = user_id_of(&server, email).await;
+    let (admin_id, admin_secret) =
+        crate::admin_harness::admin_client(&server, &["verity:admin"]).await;
+    let admin = crate::admin_harness::client_token(&server, &admin_id, &admin_secret, None).await;
+    let (status, body, _) = call(
+        &server,
+        reqwest::Method::POST,
+        &format!("/admin/api/v1/users/{uid}/disable"),
+        Some(&admin),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+
+    let answer = poll(&server, &manage, &stream, json!({})).await;
+    let sets = answer["sets"].as_object().unwrap();
+    assert_eq!(sets.len(), 1, "{answer}");
+    let claims = validate_set(
+        &server,
+        sets.values().next().unwrap().as_str().unwrap(),
+        &id,
+    )
+    .await;
+    assert_eq!(claims["sub_id"]["sub"], sub.as_str());
+    let (kind, event) = event_of(&claims);
+    assert_eq!(kind, SESSION_REVOKED);
+    assert_eq!(event["initiating_entity"], "admin");
+    assert_eq!(event["reason_admin"], json!({ "en": "account disabled" }));
+}
+
+#[actix_web::test]
+async fn with_default_subjects_none_only_added_people_are_heard_about() {
+    let server = TestServer::start_with(|s| {
+        s.ssf.default_subjects = verity::config::DefaultSubjects::None;
+    })
+    .await;
+    let (status, doc, _) = call(
+        &server,
+        reqwest::Method::GET,
+        "/.well-known/ssf-configuration",
+        None,
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, doc["default_subjects"].clone()),
+        (200, json!("NONE"))
+    );
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let stream = create_poll_stream(&server, &manage, &[SESSION_REVOKED]).await;
+    let sid = stream["stream_id"].as_str().unwrap();
+    let (ann, _) = consenting_person(&server, &id, &secret, "ann@example.com").await;
+    let (bo, bo_sub) = consenting_person(&server, &id, &secret, "bo@example.com").await;
+    let (status, _, _) = call(
+        &server,
+        reqwest::Method::POST,
+        "/ssf/subjects/add",
+        Some(&manage),
+        Some(json!({ "stream_id": sid, "subject": { "format": "iss_sub", "iss": server.base, "sub": bo_sub } })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    for browser in [&ann, &bo] {
+        let activity = browser.get_ok("/account/activity").await;
+        let res = browser
+            .post("/account/activity/not-me", &[("csrf", &csrf_of(&activity))])
+            .await;
+        assert_eq!(res.status(), 200);
+    }
+    let answer = poll(&server, &manage, &stream, json!({})).await;
+    let sets = answer["sets"].as_object().unwrap();
+    assert_eq!(sets.len(), 1, "only the added person: {answer}");
+    let claims = validate_set(
+        &server,
+        sets.values().next().unwrap().as_str().unwrap(),
+        &id,
+    )
+    .await;
+    assert_eq!(claims["sub_id"]["sub"], bo_sub.as_str());
+}
+
+#[actix_web::test]
+async fn unacknowledged_events_expire_and_expired_tokens_are_refused() {
+    let server = TestServer::start().await;
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let stream = create_poll_stream(&server, &manage, &[SESSION_REVOKED]).await;
+    let sid = stream["stream_id"].as_str().unwrap();
+    let (status, _, _) = call(
+        &server,
+        reqwest::Method::POST,
+        "/ssf/verify",
+        Some(&manage),
+        Some(json!({ "stream_id": sid })),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let days = i64::from(server.ctx.settings.ssf.retention_days);
+    server.ctx.clock.advance(days * 86_400);
+    // The token is long expired now.
+    let path = format!("/ssf/poll/{sid}");
+    let (status, _, headers) = call(
+        &server,
+        reqwest::Method::POST,
+        &path,
+        Some(&manage),
+        Some(json!({})),
+    )
+    .await;
+    assert_eq!(status, 401);
+    assert!(headers["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("invalid_token"));
+    let fresh = token(&server, &id, &secret, "ssf.read").await;
+    let answer = poll(&server, &fresh, &stream, json!({})).await;
+    assert_eq!(
+        answer,
+        json!({ "sets": {}, "moreAvailable": false }),
+        "expired"
+    );
+}
