@@ -740,6 +740,14 @@ pub struct SsfSettings {
     /// The shortest time, in seconds, a receiver must leave between two verification requests
     /// on one stream (`min_verification_interval`).
     pub min_verification_interval_secs: u64,
+    /// Push: the wait before the first retry of a failed delivery, doubling per attempt
+    /// (capped at an hour); retries go on until the event expires (`retention_days`).
+    pub push_retry_base_secs: u64,
+    /// Push: how often each node looks for deliveries that are due.
+    pub push_poll_ms: u64,
+    /// Push: how long a node holds a delivery it took (the lease); another node may take it
+    /// only after this, so each event is sent by one node at a time.
+    pub push_lease_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -757,6 +765,9 @@ impl Default for SsfSettings {
             max_streams_per_client: 3,
             default_subjects: DefaultSubjects::All,
             min_verification_interval_secs: 30,
+            push_retry_base_secs: 5,
+            push_poll_ms: 1000,
+            push_lease_secs: 120,
         }
     }
 }
@@ -774,6 +785,16 @@ impl SsfSettings {
         }
         if self.min_verification_interval_secs > 3600 {
             bail!("ssf.min_verification_interval_secs may not exceed 3600");
+        }
+        if !(1..=3600).contains(&self.push_retry_base_secs) {
+            bail!("ssf.push_retry_base_secs must be between 1 and 3600");
+        }
+        if !(50..=60_000).contains(&self.push_poll_ms) {
+            bail!("ssf.push_poll_ms must be between 50 and 60000");
+        }
+        // Longer than one call may take (security.outbound_timeout_secs is at most 60).
+        if !(61..=3600).contains(&self.push_lease_secs) {
+            bail!("ssf.push_lease_secs must be between 61 and 3600");
         }
         Ok(())
     }

@@ -224,9 +224,9 @@ fn insert(
 
 #[derive(Queryable, Selectable, Debug)]
 #[diesel(table_name = ssf_events)]
-struct EventRow {
-    id: String,
-    jti: String,
+pub(crate) struct EventRow {
+    pub(crate) id: String,
+    pub(crate) jti: String,
     user_id: Option<String>,
     event_type: String,
     payload: String,
@@ -237,7 +237,11 @@ struct EventRow {
 /// the event happened), `aud` (the stream's audience), a top-level `sub_id` (RFC 9493), one
 /// event; never `sub` or `exp`. The person is named by the client's own subject for them
 /// (`iss_sub`, pairwise where the client is); a stream event names the stream (`opaque`).
-async fn sign_set(ctx: &Ctx, stream: &StreamRow, row: &EventRow) -> anyhow::Result<String> {
+pub(crate) async fn sign_set(
+    ctx: &Ctx,
+    stream: &StreamRow,
+    row: &EventRow,
+) -> anyhow::Result<String> {
     let key = ctx
         .keys
         .ring()

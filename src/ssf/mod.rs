@@ -9,6 +9,7 @@
 //! delivered by poll (RFC 8936, [`events::poll`]). Nothing here knows HTTP.
 
 pub mod events;
+pub mod push;
 pub mod streams;
 
 use std::sync::Arc;

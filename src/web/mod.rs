@@ -314,6 +314,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
         n => n,
     };
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
+    crate::ssf::push::spawn_worker(ctx.clone());
     crate::recovery::account_reset::spawn_worker(ctx.clone());
     crate::support::notices::spawn_worker(ctx.clone());
     crate::proofing::flow::spawn_housekeeping(ctx.clone());

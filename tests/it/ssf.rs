@@ -871,3 +871,239 @@ async fn unacknowledged_events_expire_and_expired_tokens_are_refused() {
         "expired"
     );
 }
+
+/// What a push receiver was sent: content type, authorization header, body.
+type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+
+/// A push receiver on a real port: answers each POST with the next status of `statuses`, then
+/// `then` (a 400 carries an RFC 8935 error body).
+async fn start_receiver(statuses: Vec<u16>, then: u16) -> (String, Received) {
+    use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/events", listener.local_addr().unwrap());
+    let received: Received = Default::default();
+    let log = received.clone();
+    let queue = std::sync::Arc::new(std::sync::Mutex::new(statuses.into_iter()));
+    let server = HttpServer::new(move || {
+        let (log, queue) = (log.clone(), queue.clone());
+        App::new().route(
+            "/events",
+            web::post().to(move |req: HttpRequest, body: web::Bytes| {
+                let (log, queue) = (log.clone(), queue.clone());
+                async move {
+                    let header = |name: &str| {
+                        req.headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .unwrap_or("")
+                            .to_string()
+                    };
+                    log.lock().unwrap().push((
+                        header("content-type"),
+                        header("authorization"),
+                        String::from_utf8_lossy(&body).to_string(),
+                    ));
+                    let status = queue.lock().unwrap().next().unwrap_or(then);
+                    let code = actix_web::http::StatusCode::from_u16(status).unwrap();
+                    if status == 400 {
+                        HttpResponse::build(code).json(json!({
+                            "err": "invalid_audience", "description": "not for us"
+                        }))
+                    } else {
+                        HttpResponse::build(code).finish()
+                    }
+                }
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    actix_web::rt::spawn(server);
+    (url, received)
+}
+
+/// Waits (up to 15 s) until the receiver holds `n` requests; returns them.
+async fn wait_for(received: &Received, n: usize) -> Vec<(String, String, String)> {
+    for _ in 0..300 {
+        let got = received.lock().unwrap().clone();
+        if got.len() >= n {
+            return got;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!(
+        "the receiver got {} of {n} SETs",
+        received.lock().unwrap().len()
+    );
+}
+
+async fn push_stream(server: &TestServer, token: &str, url: &str, events: &[&str]) -> Value {
+    let (status, body, _) = call(
+        server,
+        reqwest::Method::POST,
+        "/ssf/streams",
+        Some(token),
+        Some(json!({
+            "delivery": {
+                "method": "urn:ietf:rfc:8935",
+                "endpoint_url": url,
+                "authorization_header": "Bearer receiver-secret",
+            },
+            "events_requested": events,
+        })),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["delivery"]["endpoint_url"], url);
+    assert!(
+        body["delivery"].get("authorization_header").is_none(),
+        "never read back"
+    );
+    body
+}
+
+#[actix_web::test]
+async fn push_delivers_a_set_with_retries_after_an_outage() {
+    let server = TestServer::start_with(|s| s.ssf.push_poll_ms = 50).await;
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    // Down twice, then up.
+    let (url, received) = start_receiver(vec![503, 503], 202).await;
+    let stream = push_stream(&server, &manage, &url, &[CREDENTIAL_CHANGE]).await;
+    let sid = stream["stream_id"].as_str().unwrap();
+    let (status, _, _) = call(
+        &server,
+        reqwest::Method::POST,
+        "/ssf/verify",
+        Some(&manage),
+        Some(json!({ "stream_id": sid, "state": "abc" })),
+    )
+    .await;
+    assert_eq!(status, 204);
+    wait_for(&received, 1).await;
+    // Retries wait with backoff; move the clock past each wait.
+    for n in 2..=3 {
+        server.ctx.clock.advance(3600);
+        wait_for(&received, n).await;
+    }
+    let got = wait_for(&received, 3).await;
+    let (content_type, authorization, set) = &got[2];
+    assert_eq!(content_type, "application/secevent+jwt");
+    assert_eq!(authorization, "Bearer receiver-secret");
+    let claims = validate_set(&server, set, &id).await;
+    let (kind, event) = event_of(&claims);
+    assert_eq!(kind, VERIFICATION);
+    assert_eq!(event["state"], "abc");
+    let claims_part = |set: &str| set.split('.').nth(1).unwrap_or("").to_string();
+    assert_eq!(
+        claims_part(&got[0].2),
+        claims_part(&got[2].2),
+        "the same SET each time"
+    );
+    // Delivered: never sent again, however much later.
+    server.ctx.clock.advance(86_400);
+    let again = verity::ssf::push::deliver_due(&server.ctx, "test-node")
+        .await
+        .unwrap();
+    assert_eq!(again, 0);
+    assert_eq!(received.lock().unwrap().len(), 3);
+}
+
+#[actix_web::test]
+async fn push_sends_each_event_once_when_several_nodes_race() {
+    // The server's own worker polls rarely; the test plays three more nodes at once.
+    let server = TestServer::start_with(|s| s.ssf.push_poll_ms = 60_000).await;
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let (url, received) = start_receiver(vec![], 202).await;
+    push_stream(&server, &manage, &url, &[SESSION_REVOKED]).await;
+    let email = "tia@example.com";
+    let (_, sub) = consenting_person(&server, &id, &secret, email).await;
+    // Five events about the person queued at once, as flows queue them.
+    let uid = user_id_of(&server, email).await;
+    let settings = server.ctx.settings.clone();
+    let now = server.ctx.clock.now();
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            for _ in 0..5 {
+                let signal = verity::ssf::events::session_revoked(
+                    now,
+                    verity::ssf::events::Initiator::User,
+                    None,
+                );
+                verity::ssf::events::enqueue(c, &settings.ssf, now, &uid, &signal)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let (a, b, c) = tokio::join!(
+        verity::ssf::push::deliver_due(&server.ctx, "node-a"),
+        verity::ssf::push::deliver_due(&server.ctx, "node-b"),
+        verity::ssf::push::deliver_due(&server.ctx, "node-c"),
+    );
+    assert_eq!(
+        a.unwrap() + b.unwrap() + c.unwrap(),
+        5,
+        "each delivered once"
+    );
+    let got = received.lock().unwrap().clone();
+    assert_eq!(got.len(), 5, "five POSTs, no duplicates");
+    let mut jtis = std::collections::BTreeSet::new();
+    for (_, _, set) in &got {
+        let claims = validate_set(&server, set, &id).await;
+        assert_eq!(claims["sub_id"]["sub"], sub.as_str());
+        jtis.insert(claims["jti"].as_str().unwrap().to_string());
+    }
+    assert_eq!(jtis.len(), 5);
+}
+
+#[actix_web::test]
+async fn a_receivers_400_is_kept_and_not_retried() {
+    let server = TestServer::start_with(|s| s.ssf.push_poll_ms = 60_000).await;
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let (url, received) = start_receiver(vec![400], 202).await;
+    let stream = push_stream(&server, &manage, &url, &[SESSION_REVOKED]).await;
+    let sid = stream["stream_id"].as_str().unwrap().to_string();
+    let (status, _, _) = call(
+        &server,
+        reqwest::Method::POST,
+        "/ssf/verify",
+        Some(&manage),
+        Some(json!({ "stream_id": sid })),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let n = verity::ssf::push::deliver_due(&server.ctx, "n")
+        .await
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(received.lock().unwrap().len(), 1);
+    server.ctx.clock.advance(86_400);
+    verity::ssf::push::deliver_due(&server.ctx, "n")
+        .await
+        .unwrap();
+    assert_eq!(received.lock().unwrap().len(), 1, "not retried");
+    let error: Option<String> = server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::ssf_events;
+            Ok(ssf_events::table
+                .filter(ssf_events::stream_id.eq(&sid))
+                .select(ssf_events::last_error)
+                .first(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        error.as_deref(),
+        Some("refused: invalid_audience: not for us")
+    );
+}
