@@ -95,18 +95,17 @@ async fn attempt(ctx: &Ctx, event: &EventRow, stream: &StreamRow) -> Attempt {
     let Some(url) = stream.endpoint_url.as_deref() else {
         return Attempt::Failed("the stream has no endpoint".into());
     };
+    let authorization = match crate::ssf::streams::authorization_header(ctx, stream) {
+        Ok(h) => h,
+        Err(e) => return Attempt::Failed(format!("the stored authorization header: {e}")),
+    };
     let set = match sign_set(ctx, stream, event).await {
         Ok(s) => s,
         Err(e) => return Attempt::Failed(format!("signing failed: {e}")),
     };
     match ctx
         .outbound
-        .post_set(
-            url,
-            &set,
-            stream.authorization_header.as_deref(),
-            ANSWER_CAP,
-        )
+        .post_set(url, &set, authorization.as_deref(), ANSWER_CAP)
         .await
     {
         Ok((status, _)) if (200..300).contains(&status) => Attempt::Delivered,

@@ -158,7 +158,17 @@ fn settle(ctx: &Ctx, input: &StreamInput) -> Result<Settled, StreamError> {
                     "delivery.endpoint_url {problem}"
                 )));
             }
-            (Some(url), delivery.authorization_header)
+            let header = delivery.authorization_header.filter(|h| !h.is_empty());
+            if header
+                .as_ref()
+                .is_some_and(|h| h.len() > 4096 || !h.bytes().all(|b| (0x20..0x7f).contains(&b)))
+            {
+                return Err(StreamError::BadRequest(
+                    "delivery.authorization_header must be printable ASCII, at most 4096 bytes"
+                        .into(),
+                ));
+            }
+            (Some(url), header)
         }
         _ => {
             return Err(StreamError::BadRequest(format!(
@@ -201,6 +211,31 @@ fn settle(ctx: &Ctx, input: &StreamInput) -> Result<Settled, StreamError> {
     })
 }
 
+/// The receiver's `Authorization` header for push is a credential: kept encrypted under the
+/// master key, bound to its stream.
+fn seal_header(
+    ctx: &Ctx,
+    stream_id: &str,
+    header: Option<String>,
+) -> anyhow::Result<Option<String>> {
+    header
+        .map(|h| ctx.master.encrypt(h.as_bytes(), &header_context(stream_id)))
+        .transpose()
+}
+
+fn header_context(stream_id: &str) -> String {
+    format!("verity/ssf/authorization-header/{stream_id}")
+}
+
+/// The push `Authorization` header of a stream, decrypted.
+pub fn authorization_header(ctx: &Ctx, stream: &StreamRow) -> anyhow::Result<Option<String>> {
+    let Some(sealed) = stream.authorization_header.as_deref() else {
+        return Ok(None);
+    };
+    let plain = ctx.master.decrypt(sealed, &header_context(&stream.id))?;
+    Ok(Some(String::from_utf8(plain.to_vec())?))
+}
+
 /// The stream `stream_id` if this receiver owns it.
 pub async fn owned(ctx: &Ctx, receiver: &Receiver, stream_id: &str) -> Outcome<StreamRow> {
     let (id, client) = (stream_id.to_string(), receiver.client.client_id.clone());
@@ -226,13 +261,14 @@ pub async fn create(ctx: &Ctx, receiver: &Receiver, input: &StreamInput) -> Outc
         Err(e) => return Ok(Err(e)),
     };
     let now = ctx.clock.now();
+    let id = uuid::Uuid::new_v4().to_string();
     let row = StreamRow {
-        id: uuid::Uuid::new_v4().to_string(),
+        authorization_header: seal_header(ctx, &id, settled.authorization_header)?,
+        id,
         client_id: receiver.client.client_id.clone(),
         audience: receiver.client.client_id.clone(),
         delivery_method: settled.method,
         endpoint_url: settled.endpoint_url,
-        authorization_header: settled.authorization_header,
         events_requested: settled.requested.join(" "),
         events_delivered: settled.delivered.join(" "),
         description: settled.description,
@@ -318,11 +354,12 @@ pub async fn update(
                 .events_requested
                 .clone()
                 .or_else(|| Some(split(&current.events_requested))),
+            // The stored header is sealed: kept as it is below when delivery isn't sent.
             delivery: input.delivery.clone().or_else(|| {
                 Some(DeliveryInput {
                     method: Some(current.delivery_method.clone()),
                     endpoint_url: current.endpoint_url.clone(),
-                    authorization_header: current.authorization_header.clone(),
+                    authorization_header: None,
                 })
             }),
             description: input.description.clone().or(current.description.clone()),
@@ -333,10 +370,15 @@ pub async fn update(
         Err(e) => return Ok(Err(e)),
     };
     let now = ctx.clock.now();
+    let authorization_header = if !replace && input.delivery.is_none() {
+        current.authorization_header.clone()
+    } else {
+        seal_header(ctx, &current.id, settled.authorization_header)?
+    };
     let row = StreamRow {
         delivery_method: settled.method,
         endpoint_url: settled.endpoint_url,
-        authorization_header: settled.authorization_header,
+        authorization_header,
         events_requested: settled.requested.join(" "),
         events_delivered: settled.delivered.join(" "),
         description: settled.description,

@@ -1070,6 +1070,32 @@ async fn a_receivers_400_is_kept_and_not_retried() {
     let (url, received) = start_receiver(vec![400], 202).await;
     let stream = push_stream(&server, &manage, &url, &[SESSION_REVOKED]).await;
     let sid = stream["stream_id"].as_str().unwrap().to_string();
+    // The receiver's credential is stored sealed, and a change that doesn't touch delivery
+    // keeps it.
+    let id_for_db = sid.clone();
+    let stored: Option<String> = server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::ssf_streams;
+            Ok(ssf_streams::table
+                .find(&id_for_db)
+                .select(ssf_streams::authorization_header)
+                .first(c)?)
+        })
+        .await
+        .unwrap();
+    assert!(stored.is_some_and(|h| !h.contains("receiver-secret")));
+    let (status, _, _) = call(
+        &server,
+        reqwest::Method::PATCH,
+        "/ssf/streams",
+        Some(&manage),
+        Some(json!({ "stream_id": sid, "description": "renamed" })),
+    )
+    .await;
+    assert_eq!(status, 200);
     let (status, _, _) = call(
         &server,
         reqwest::Method::POST,
@@ -1084,6 +1110,7 @@ async fn a_receivers_400_is_kept_and_not_retried() {
         .unwrap();
     assert_eq!(n, 0);
     assert_eq!(received.lock().unwrap().len(), 1);
+    assert_eq!(received.lock().unwrap()[0].1, "Bearer receiver-secret");
     server.ctx.clock.advance(86_400);
     verity::ssf::push::deliver_due(&server.ctx, "n")
         .await
@@ -1106,4 +1133,66 @@ async fn a_receivers_400_is_kept_and_not_retried() {
         error.as_deref(),
         Some("refused: invalid_audience: not for us")
     );
+}
+
+#[actix_web::test]
+async fn a_password_reset_sends_credential_change_and_session_revoked() {
+    let server = TestServer::start().await;
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let stream = create_poll_stream(&server, &manage, &[SESSION_REVOKED, CREDENTIAL_CHANGE]).await;
+    let email = "uma@example.com";
+    let (_signed_in, sub) = consenting_person(&server, &id, &secret, email).await;
+
+    let browser = server.browser();
+    let page = browser.get_ok("/forgot-password").await;
+    browser
+        .post(
+            "/forgot-password",
+            &[("csrf", &csrf_of(&page)), ("email", email)],
+        )
+        .await;
+    let link = server.link_from_outbox(email, "Reset your").await;
+    let res = browser.get_abs(&link).await;
+    assert_eq!(res.headers()["location"], "/mfa");
+    let page = browser.get_ok("/mfa?method=backup").await;
+    let code = server.take_backup_code(email);
+    let res = browser
+        .post(
+            "/mfa/verify",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("method", "backup"),
+                ("code", &code),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/reset-password/new");
+    let form = browser.get_ok("/reset-password/new").await;
+    let new = "velvet harbour quinoa mosaic";
+    let res = browser
+        .post(
+            "/reset-password/new",
+            &[
+                ("csrf", &csrf_of(&form)),
+                ("password", new),
+                ("password_confirmation", new),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+
+    let answer = poll(&server, &manage, &stream, json!({})).await;
+    let mut kinds = Vec::new();
+    for set in answer["sets"].as_object().unwrap().values() {
+        let claims = validate_set(&server, set.as_str().unwrap(), &id).await;
+        assert_eq!(claims["sub_id"]["sub"], sub.as_str());
+        let (kind, event) = event_of(&claims);
+        assert_eq!(event["initiating_entity"], "user");
+        kinds.push(kind);
+    }
+    kinds.sort();
+    let mut expected = vec![CREDENTIAL_CHANGE.to_string(), SESSION_REVOKED.to_string()];
+    expected.sort();
+    assert_eq!(kinds, expected, "{answer}");
 }
