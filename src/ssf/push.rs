@@ -122,8 +122,16 @@ async fn attempt(ctx: &Ctx, event: &EventRow, stream: &StreamRow) -> Attempt {
     }
 }
 
-/// One round: claims due events and sends each; returns how many were delivered.
+/// One round: drops expired events (of every stream, poll ones too), then claims due events
+/// and sends each; returns how many were delivered.
 pub async fn deliver_due(ctx: &Ctx, node: &str) -> anyhow::Result<usize> {
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |c| {
+            diesel::delete(ssf_events::table.filter(ssf_events::expires_at.le(now))).execute(c)?;
+            Ok(())
+        })
+        .await?;
     let mut delivered = 0;
     for (event, stream) in claim(ctx, node).await? {
         let outcome = attempt(ctx, &event, &stream).await;
