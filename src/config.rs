@@ -123,6 +123,8 @@ pub struct Settings {
     pub proofing: ProofingSettings,
     /// Security keys and passkeys (WebAuthn).
     pub webauthn: WebauthnSettings,
+    /// Shared Signals (SSF 1.0 transmitter): event streams to relying parties.
+    pub ssf: SsfSettings,
 }
 
 /// Every security number of DESIGN.md, with its default.
@@ -279,6 +281,7 @@ impl Default for Settings {
             support: SupportSettings::default(),
             proofing: ProofingSettings::default(),
             webauthn: WebauthnSettings::default(),
+            ssf: SsfSettings::default(),
         }
     }
 }
@@ -481,6 +484,7 @@ impl Settings {
         self.notify.validate()?;
         self.proofing.validate(self.env)?;
         self.webauthn.validate()?;
+        self.ssf.validate()?;
         Ok(())
     }
 
@@ -713,6 +717,84 @@ impl WebauthnSettings {
         }
         if self.sign_in_ceremonies_per_ip_per_minute == 0 {
             bail!("webauthn.sign_in_ceremonies_per_ip_per_minute must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// `[ssf]`: Shared Signals (SSF 1.0 transmitter). Env: `VERITY_SSF__RETENTION_DAYS=14`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SsfSettings {
+    /// An event not acknowledged (poll) or delivered (push) within this many days is dropped.
+    pub retention_days: u32,
+    /// The most SETs one poll answers (RFC 8936 `maxEvents` is capped at this); also the
+    /// number answered when the receiver doesn't say.
+    pub poll_max_events: u32,
+    /// Streams one relying party may hold at once.
+    pub max_streams_per_client: u32,
+    /// Who a new stream is about: `all` (everyone who consented to the relying party; the
+    /// receiver may remove some) or `none` (only the people the receiver adds, among those
+    /// who consented). Discovery says it as `default_subjects` `ALL` / `NONE`.
+    pub default_subjects: DefaultSubjects,
+    /// The shortest time, in seconds, a receiver must leave between two verification requests
+    /// on one stream (`min_verification_interval`).
+    pub min_verification_interval_secs: u64,
+    /// Push: the wait before the first retry of a failed delivery, doubling per attempt
+    /// (capped at an hour); retries go on until the event expires (`retention_days`).
+    pub push_retry_base_secs: u64,
+    /// Push: how often each node looks for deliveries that are due.
+    pub push_poll_ms: u64,
+    /// Push: how long a node holds a delivery it took (the lease); another node may take it
+    /// only after this, so each event is sent by one node at a time.
+    pub push_lease_secs: u64,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DefaultSubjects {
+    All,
+    None,
+}
+
+impl Default for SsfSettings {
+    fn default() -> Self {
+        SsfSettings {
+            retention_days: 7,
+            poll_max_events: 100,
+            max_streams_per_client: 3,
+            default_subjects: DefaultSubjects::All,
+            min_verification_interval_secs: 30,
+            push_retry_base_secs: 5,
+            push_poll_ms: 1000,
+            push_lease_secs: 120,
+        }
+    }
+}
+
+impl SsfSettings {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if !(1..=90).contains(&self.retention_days) {
+            bail!("ssf.retention_days must be between 1 and 90");
+        }
+        if !(1..=1000).contains(&self.poll_max_events) {
+            bail!("ssf.poll_max_events must be between 1 and 1000");
+        }
+        if !(1..=20).contains(&self.max_streams_per_client) {
+            bail!("ssf.max_streams_per_client must be between 1 and 20");
+        }
+        if self.min_verification_interval_secs > 3600 {
+            bail!("ssf.min_verification_interval_secs may not exceed 3600");
+        }
+        if !(1..=3600).contains(&self.push_retry_base_secs) {
+            bail!("ssf.push_retry_base_secs must be between 1 and 3600");
+        }
+        if !(50..=60_000).contains(&self.push_poll_ms) {
+            bail!("ssf.push_poll_ms must be between 50 and 60000");
+        }
+        // Longer than one call may take (security.outbound_timeout_secs is at most 60).
+        if !(61..=3600).contains(&self.push_lease_secs) {
+            bail!("ssf.push_lease_secs must be between 61 and 3600");
         }
         Ok(())
     }
@@ -1052,6 +1134,31 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(format!("{err:#}").contains("MASTER_KEY"));
+    }
+
+    #[test]
+    fn shared_signals_settings_are_read_and_checked() {
+        let s = Settings::load_from(vars(&[
+            ("VERITY_SSF__RETENTION_DAYS", "14"),
+            ("VERITY_SSF__DEFAULT_SUBJECTS", "none"),
+        ]))
+        .unwrap();
+        assert_eq!(s.ssf.retention_days, 14);
+        assert_eq!(s.ssf.default_subjects, DefaultSubjects::None);
+        assert_eq!(s.ssf.poll_max_events, 100);
+        for (name, value) in [
+            ("VERITY_SSF__RETENTION_DAYS", "0"),
+            ("VERITY_SSF__POLL_MAX_EVENTS", "0"),
+            ("VERITY_SSF__MAX_STREAMS_PER_CLIENT", "0"),
+            ("VERITY_SSF__MIN_VERIFICATION_INTERVAL_SECS", "7200"),
+            ("VERITY_SSF__DEFAULT_SUBJECTS", "some"),
+        ] {
+            let err = Settings::load_from(vars(&[(name, value)])).unwrap_err();
+            assert!(
+                format!("{err:#}").contains("ssf"),
+                "{name}={value}: {err:#}"
+            );
+        }
     }
 
     #[test]

@@ -23,6 +23,7 @@ pub mod notify;
 pub mod oauth;
 pub mod proofing;
 pub mod recovery;
+pub mod ssf;
 pub mod storage;
 pub mod support;
 pub mod web;

@@ -243,23 +243,29 @@ pub async fn change_password(
     }
     let hash = ctx.passwords.hash(new_password).await?;
     let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
+    let settings = ctx.settings.clone();
     ctx.db
         .run(move |c| {
-            use crate::storage::schema::users;
-            diesel::update(users::table.find(&uid))
-                .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
-                .execute(c)?;
-            audit::record(
-                c,
-                now,
-                audit::Event {
-                    kind: audit::Kind::PasswordChanged,
-                    user_id: Some(&uid),
-                    client_id: None,
-                    detail: serde_json::json!({}),
-                    actor: Some(&a),
-                },
-            )
+            crate::storage::db::write_tx(c, |c| {
+                use crate::storage::schema::users;
+                diesel::update(users::table.find(&uid))
+                    .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
+                    .execute(c)?;
+                let signal =
+                    crate::ssf::events::password_changed(now, crate::ssf::events::Initiator::User);
+                crate::ssf::events::enqueue(c, &settings.ssf, now, &uid, &signal)?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: audit::Kind::PasswordChanged,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: serde_json::json!({}),
+                        actor: Some(&a),
+                    },
+                )
+            })
         })
         .await?;
     end_other_sessions(ctx, current, actor).await?;
@@ -532,11 +538,13 @@ async fn notify_methods_changed(
 /// password-reset link.
 pub async fn disown_activity(ctx: &Ctx, current: &Session, actor: &Actor) -> anyhow::Result<()> {
     let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
+    let settings = ctx.settings.clone();
     let user = ctx
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 let ended = sessions::end_all_for_user(c, now, &uid)?;
+                crate::ssf::events::sessions_ended(c, &settings.ssf, now, &uid, ended)?;
                 audit::record(
                     c,
                     now,

@@ -360,6 +360,7 @@ pub const NOT_ME_PURPOSE: &str = "not_me";
 /// password reset (a link by email). Returns whether the link was valid.
 pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<bool> {
     let (token, now, a) = (token.to_string(), ctx.clock.now(), actor.clone());
+    let settings = ctx.settings.clone();
     let user = ctx
         .db
         .run(move |c| {
@@ -369,6 +370,7 @@ pub async fn not_me(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<boo
                     return Ok(None);
                 };
                 let ended = crate::accounts::sessions::end_all_for_user(c, now, &user_id)?;
+                crate::ssf::events::sessions_ended(c, &settings.ssf, now, &user_id, ended)?;
                 audit::record(
                     c,
                     now,

@@ -200,6 +200,7 @@ pub async fn complete(
     }
     let hash = ctx.passwords.hash(password).await?;
     let (now, uid, a) = (ctx.clock.now(), flow.user_id.clone(), actor.clone());
+    let settings = ctx.settings.clone();
     let done = ctx
         .db
         .run(move |c| {
@@ -212,7 +213,13 @@ pub async fn complete(
                 diesel::update(users_t::table.find(&uid))
                     .set((users_t::password_hash.eq(&hash), users_t::updated_at.eq(now)))
                     .execute(c)?;
+                let signal = crate::ssf::events::password_changed(
+                    now,
+                    crate::ssf::events::Initiator::User,
+                );
+                crate::ssf::events::enqueue(c, &settings.ssf, now, &uid, &signal)?;
                 let sessions = crate::accounts::sessions::end_all_for_user(c, now, &uid)?;
+                crate::ssf::events::sessions_ended(c, &settings.ssf, now, &uid, sessions)?;
                 let revoked_grants = diesel::update(grants::table.filter(grants::user_id.eq(&uid)).filter(grants::revoked_at.is_null()))
                     .set((grants::revoked_at.eq(now), grants::revoked_reason.eq("password reset")))
                     .execute(c)?;

@@ -309,11 +309,20 @@ pub async fn detail(ctx: &Ctx, id: &str) -> Outcome<UserDetail> {
 /// refresh tokens and access tokens die too, offline ones included.
 fn end_everything(
     conn: &mut DbConn,
+    ssf: &crate::config::SsfSettings,
     now: NaiveDateTime,
     user_id: &str,
     why: &str,
 ) -> anyhow::Result<(usize, usize)> {
     let sessions = crate::accounts::sessions::end_all_for_user(conn, now, user_id)?;
+    if sessions > 0 {
+        let signal = crate::ssf::events::session_revoked(
+            now,
+            crate::ssf::events::Initiator::Admin,
+            Some(why),
+        );
+        crate::ssf::events::enqueue(conn, ssf, now, user_id, &signal)?;
+    }
     let live: Vec<String> = grants::table
         .filter(grants::user_id.eq(user_id))
         .filter(grants::revoked_at.is_null())
@@ -372,13 +381,14 @@ async fn in_transaction<T: Send + 'static>(
 
 pub async fn disable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
+    let settings = ctx.settings.clone();
     in_transaction(ctx, move |c| {
         live_user(c, &uid)?;
         diesel::update(users_t::table.find(&uid))
             .set((users_t::disabled.eq(true), users_t::updated_at.eq(now)))
             .execute(c)
             .map_err(anyhow::Error::from)?;
-        let (sessions, grants) = end_everything(c, now, &uid, "account disabled")?;
+        let (sessions, grants) = end_everything(c, &settings.ssf, now, &uid, "account disabled")?;
         record(
             c,
             now,
@@ -488,6 +498,7 @@ pub async fn reset_mfa(
     )?;
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
     let why = reason.clone();
+    let settings = ctx.settings.clone();
     in_transaction(ctx, move |c| {
         live_user(c, &uid)?;
         let removed_phones = diesel::delete(phones::table.filter(phones::user_id.eq(&uid)))
@@ -507,6 +518,14 @@ pub async fn reset_mfa(
         .execute(c)
         .map_err(anyhow::Error::from)?;
         let sessions = crate::accounts::sessions::end_all_for_user(c, now, &uid)?;
+        if sessions > 0 {
+            let signal = crate::ssf::events::session_revoked(
+                now,
+                crate::ssf::events::Initiator::Admin,
+                Some("second factors reset by support"),
+            );
+            crate::ssf::events::enqueue(c, &settings.ssf, now, &uid, &signal)?;
+        }
         record(
             c,
             now,
@@ -558,9 +577,11 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     // well-formed value that no password matches.
     let scrubbed_hash = ctx.passwords.hash(crate::crypto::random_token(32)).await?;
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
+    let settings = ctx.settings.clone();
     in_transaction(ctx, move |c| {
         live_user(c, &uid)?;
-        let (sessions, grants_revoked) = end_everything(c, now, &uid, "account deleted")?;
+        let (sessions, grants_revoked) =
+            end_everything(c, &settings.ssf, now, &uid, "account deleted")?;
         let run = |r: QueryResult<usize>| r.map_err(anyhow::Error::from);
         run(diesel::delete(phones::table.filter(phones::user_id.eq(&uid))).execute(c))?;
         run(

@@ -300,6 +300,31 @@ impl Outbound {
         Ok(())
     }
 
+    /// POSTs a Security Event Token (RFC 8935) to a URL a receiver registered, with its
+    /// `Authorization` header if it gave one; answers the status and at most `cap` bytes of
+    /// the body, whatever the status.
+    pub async fn post_set(
+        &self,
+        url: &str,
+        set: &str,
+        authorization: Option<&str>,
+        cap: usize,
+    ) -> Result<(u16, Vec<u8>), CallError> {
+        let url = self.checked(url)?;
+        let mut req = self
+            .to_relying_parties
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/secevent+jwt")
+            .header(reqwest::header::ACCEPT, "application/json")
+            .body(set.to_string());
+        if let Some(auth) = authorization {
+            req = req.header(reqwest::header::AUTHORIZATION, auth);
+        }
+        let res = req.send().await.map_err(call_error)?;
+        let status = res.status().as_u16();
+        Ok((status, read_capped(res, cap).await?))
+    }
+
     /// GETs a URL a relying party registered and reads at most `cap` bytes of a 2xx answer.
     pub async fn get_capped(&self, url: &str, cap: usize) -> Result<Vec<u8>, CallError> {
         let url = self.checked(url)?;

@@ -319,6 +319,7 @@ pub enum Completed {
 pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<Completed> {
     let now = ctx.clock.now();
     let (token, a) = (token.to_string(), actor.clone());
+    let settings = ctx.settings.clone();
     let done = ctx
         .db
         .run(move |c| {
@@ -364,6 +365,7 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
                     ))
                     .execute(c)?;
                 let sessions = crate::accounts::sessions::end_all_for_user(c, now, &user_id)?;
+                crate::ssf::events::sessions_ended(c, &settings.ssf, now, &user_id, sessions)?;
                 let revoked = diesel::update(
                     grants::table
                         .filter(grants::user_id.eq(&user_id))

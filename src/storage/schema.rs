@@ -385,6 +385,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ssf_streams (id) {
+        id -> Text,
+        client_id -> Text,
+        audience -> Text,
+        delivery_method -> Text,
+        endpoint_url -> Nullable<Text>,
+        authorization_header -> Nullable<Text>,
+        events_requested -> Text,
+        events_delivered -> Text,
+        description -> Nullable<Text>,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        all_subjects -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ssf_stream_subjects (id) {
+        id -> Text,
+        stream_id -> Text,
+        user_id -> Text,
+        included -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ssf_events (id) {
+        id -> Text,
+        stream_id -> Text,
+        jti -> Text,
+        user_id -> Nullable<Text>,
+        event_type -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+        acked_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        last_error -> Nullable<Text>,
+        lease_owner -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(identity_verifications -> users (user_id));
 diesel::joinable!(proofing_images -> identity_verifications (verification_id));
 diesel::joinable!(proofing_attempts -> identity_verifications (verification_id));
@@ -405,6 +454,9 @@ diesel::joinable!(grants -> users (user_id));
 diesel::joinable!(grants -> clients (client_id));
 diesel::joinable!(refresh_tokens -> grants (grant_id));
 diesel::joinable!(email_tokens -> users (user_id));
+diesel::joinable!(ssf_streams -> clients (client_id));
+diesel::joinable!(ssf_stream_subjects -> ssf_streams (stream_id));
+diesel::joinable!(ssf_events -> ssf_streams (stream_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -434,4 +486,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     service_notices,
     notice_deliveries,
+    ssf_streams,
+    ssf_stream_subjects,
+    ssf_events,
 );

@@ -20,6 +20,7 @@ pub mod pages;
 pub mod recovery;
 pub mod registration;
 pub mod reset;
+pub mod ssf;
 pub mod support;
 pub mod time_zone;
 pub mod verify;
@@ -42,6 +43,7 @@ pub(crate) fn is_machine_path(path: &str) -> bool {
         "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
     ) || path.starts_with("/.well-known/")
         || path.starts_with("/admin/api/")
+        || path.starts_with("/ssf/")
         // Publicly cached: a cookie there could be stored and handed to others.
         || path.starts_with("/static/")
 }
@@ -190,6 +192,18 @@ route_table! {
     post "/userinfo" => oidc::userinfo,
     get "/.well-known/openid-configuration" => oidc::discovery,
     get "/jwks.json" => oidc::jwks,
+    get "/.well-known/ssf-configuration" => ssf::configuration,
+    post "/ssf/streams" => ssf::create_stream,
+    get "/ssf/streams" => ssf::read_stream,
+    patch "/ssf/streams" => ssf::update_stream,
+    put "/ssf/streams" => ssf::replace_stream,
+    delete "/ssf/streams" => ssf::delete_stream,
+    get "/ssf/status" => ssf::read_status,
+    post "/ssf/status" => ssf::update_status,
+    post "/ssf/subjects/add" => ssf::add_subject,
+    post "/ssf/subjects/remove" => ssf::remove_subject,
+    post "/ssf/verify" => ssf::verify,
+    post "/ssf/poll/{stream_id}" => ssf::poll,
     get "/healthz" => ops::healthz,
     get "/readyz" => ops::readyz,
     get "/dev/outbox" => ops::dev_outbox,
@@ -300,6 +314,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
         n => n,
     };
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
+    crate::ssf::push::spawn_worker(ctx.clone());
     crate::recovery::account_reset::spawn_worker(ctx.clone());
     crate::support::notices::spawn_worker(ctx.clone());
     crate::proofing::flow::spawn_housekeeping(ctx.clone());

@@ -44,6 +44,7 @@ mod registration;
 mod requests;
 mod reset;
 mod routes;
+mod ssf;
 mod support;
 mod timeouts;
 mod tokens;

@@ -22,6 +22,14 @@ const NOT_BROWSER_FORMS: &[(&str, &str)] = &[
     // RP-initiated logout: signs out only with a valid id_token_hint for this session, otherwise
     // it shows a confirmation page whose button (/end-session/confirm) is CSRF-checked.
     ("post", "/end-session"),
+    // Shared Signals: JSON APIs of relying parties with a client_credentials bearer token (a
+    // browser can't send one); tests/it/ssf.rs checks every /ssf/ row answers 401 without it.
+    ("post", "/ssf/streams"),
+    ("post", "/ssf/status"),
+    ("post", "/ssf/subjects/add"),
+    ("post", "/ssf/subjects/remove"),
+    ("post", "/ssf/verify"),
+    ("post", "/ssf/poll/{stream_id}"),
 ];
 
 /// `/account` routes that work without a session.

@@ -1,0 +1,3 @@
+DROP TABLE ssf_events;
+DROP TABLE ssf_stream_subjects;
+DROP TABLE ssf_streams;

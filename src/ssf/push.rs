@@ -1,0 +1,213 @@
+//! Push delivery (RFC 8935): each node's worker takes due events of enabled push streams under
+//! a lease (`lease_owner`, `lease_until`), so one node at a time sends a given event, signs each
+//! into a SET and POSTs it as `application/secevent+jwt` to the receiver's endpoint. A 2xx
+//! answer (RFC 8935 says 202) is delivered; a 400 is the receiver's refusal (`{err,
+//! description}`, kept, not retried); anything else is retried after
+//! `ssf.push_retry_base_secs · 2^attempts` (capped at an hour) until the event expires. The
+//! queue is the database, so deliveries survive a restart; a node that dies holding a lease
+//! leaves its events to the others once the lease runs out (the receiver may then get a SET
+//! twice, with the same `jti`).
+
+use diesel::prelude::*;
+use serde::Deserialize;
+
+use crate::ssf::events::{sign_set, EventRow};
+use crate::ssf::streams::{StreamRow, STATUS_ENABLED};
+use crate::ssf::DELIVERY_PUSH;
+use crate::storage::schema::{ssf_events, ssf_streams};
+use crate::Ctx;
+
+/// The most events one round takes.
+const BATCH: i64 = 50;
+/// The most of a receiver's answer read.
+const ANSWER_CAP: usize = 16 * 1024;
+
+/// RFC 8935 §2.3: a receiver's refusal.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Refusal {
+    err: String,
+    description: String,
+}
+
+/// Takes the due events this node may send, under a lease of `ssf.push_lease_secs`.
+async fn claim(ctx: &Ctx, node: &str) -> anyhow::Result<Vec<(EventRow, StreamRow)>> {
+    let now = ctx.clock.now();
+    let until = now + chrono::Duration::seconds(ctx.settings.ssf.push_lease_secs as i64);
+    let node = node.to_string();
+    ctx.db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                let free = || {
+                    ssf_events::lease_until
+                        .is_null()
+                        .or(ssf_events::lease_until.le(now))
+                };
+                let due: Vec<String> = ssf_events::table
+                    .inner_join(ssf_streams::table)
+                    .filter(ssf_streams::delivery_method.eq(DELIVERY_PUSH))
+                    .filter(ssf_streams::status.eq(STATUS_ENABLED))
+                    .filter(ssf_events::acked_at.is_null())
+                    .filter(ssf_events::expires_at.gt(now))
+                    .filter(ssf_events::next_attempt_at.le(now))
+                    .filter(free())
+                    .order((ssf_events::created_at.asc(), ssf_events::id.asc()))
+                    .limit(BATCH)
+                    .select(ssf_events::id)
+                    .load(c)?;
+                let mut taken = Vec::new();
+                for id in due {
+                    // Compare and set: of nodes racing for one event, one row update wins.
+                    let won = diesel::update(
+                        ssf_events::table
+                            .find(&id)
+                            .filter(ssf_events::acked_at.is_null())
+                            .filter(free()),
+                    )
+                    .set((
+                        ssf_events::lease_owner.eq(&node),
+                        ssf_events::lease_until.eq(until),
+                    ))
+                    .execute(c)?;
+                    if won == 1 {
+                        let pair: (EventRow, StreamRow) = ssf_events::table
+                            .inner_join(ssf_streams::table)
+                            .filter(ssf_events::id.eq(&id))
+                            .select((EventRow::as_select(), StreamRow::as_select()))
+                            .first(c)?;
+                        taken.push(pair);
+                    }
+                }
+                Ok::<_, anyhow::Error>(taken)
+            })
+        })
+        .await
+}
+
+/// What became of one attempt.
+enum Attempt {
+    Delivered,
+    Refused(String),
+    Failed(String),
+}
+
+async fn attempt(ctx: &Ctx, event: &EventRow, stream: &StreamRow) -> Attempt {
+    let Some(url) = stream.endpoint_url.as_deref() else {
+        return Attempt::Failed("the stream has no endpoint".into());
+    };
+    let authorization = match crate::ssf::streams::authorization_header(ctx, stream) {
+        Ok(h) => h,
+        Err(e) => return Attempt::Failed(format!("the stored authorization header: {e}")),
+    };
+    let set = match sign_set(ctx, stream, event).await {
+        Ok(s) => s,
+        Err(e) => return Attempt::Failed(format!("signing failed: {e}")),
+    };
+    match ctx
+        .outbound
+        .post_set(url, &set, authorization.as_deref(), ANSWER_CAP)
+        .await
+    {
+        Ok((status, _)) if (200..300).contains(&status) => Attempt::Delivered,
+        Ok((400, body)) => {
+            let r: Refusal = serde_json::from_slice(&body).unwrap_or_default();
+            let why: String = format!("refused: {}: {}", r.err, r.description)
+                .chars()
+                .take(500)
+                .collect();
+            Attempt::Refused(why)
+        }
+        Ok((status, _)) => Attempt::Failed(format!("HTTP {status}")),
+        Err(e) => Attempt::Failed(e.to_string()),
+    }
+}
+
+/// One round: drops expired events (of every stream, poll ones too), then claims due events
+/// and sends each; returns how many were delivered.
+pub async fn deliver_due(ctx: &Ctx, node: &str) -> anyhow::Result<usize> {
+    let now = ctx.clock.now();
+    ctx.db
+        .run(move |c| {
+            diesel::delete(ssf_events::table.filter(ssf_events::expires_at.le(now))).execute(c)?;
+            Ok(())
+        })
+        .await?;
+    let mut delivered = 0;
+    for (event, stream) in claim(ctx, node).await? {
+        let outcome = attempt(ctx, &event, &stream).await;
+        let now = ctx.clock.now();
+        let base = ctx.settings.ssf.push_retry_base_secs as i64;
+        let (id, owner) = (event.id.clone(), node.to_string());
+        if matches!(outcome, Attempt::Delivered) {
+            delivered += 1;
+        }
+        if let Attempt::Failed(why) = &outcome {
+            tracing::warn!(stream_id = %stream.id, jti = %event.jti, error = %why, "SSF push delivery failed; will retry");
+        }
+        ctx.db
+            .run(move |c| {
+                let mine = ssf_events::table
+                    .filter(ssf_events::id.eq(&id))
+                    .filter(ssf_events::lease_owner.eq(&owner));
+                let attempts: i32 = ssf_events::table
+                    .find(&id)
+                    .select(ssf_events::attempts)
+                    .first(c)
+                    .optional()?
+                    .unwrap_or(0)
+                    + 1;
+                let none: Option<chrono::NaiveDateTime> = None;
+                let no_owner: Option<String> = None;
+                match outcome {
+                    Attempt::Delivered => diesel::update(mine)
+                        .set((
+                            ssf_events::delivered_at.eq(now),
+                            ssf_events::acked_at.eq(now),
+                            ssf_events::attempts.eq(attempts),
+                            ssf_events::lease_owner.eq(no_owner),
+                            ssf_events::lease_until.eq(none),
+                        ))
+                        .execute(c)?,
+                    Attempt::Refused(why) => diesel::update(mine)
+                        .set((
+                            ssf_events::acked_at.eq(now),
+                            ssf_events::attempts.eq(attempts),
+                            ssf_events::last_error.eq(why),
+                            ssf_events::lease_owner.eq(no_owner),
+                            ssf_events::lease_until.eq(none),
+                        ))
+                        .execute(c)?,
+                    Attempt::Failed(why) => {
+                        let wait = base.saturating_mul(1 << attempts.clamp(0, 20)).min(3600);
+                        diesel::update(mine)
+                            .set((
+                                ssf_events::attempts.eq(attempts),
+                                ssf_events::next_attempt_at
+                                    .eq(now + chrono::Duration::seconds(wait)),
+                                ssf_events::last_error.eq(why),
+                                ssf_events::lease_owner.eq(no_owner),
+                                ssf_events::lease_until.eq(none),
+                            ))
+                            .execute(c)?
+                    }
+                };
+                Ok(())
+            })
+            .await?;
+    }
+    Ok(delivered)
+}
+
+/// Runs [`deliver_due`] forever at `ssf.push_poll_ms`, as one node (a random id per process).
+pub fn spawn_worker(ctx: Ctx) {
+    actix_web::rt::spawn(async move {
+        let node = crate::crypto::random_token(12);
+        let period = std::time::Duration::from_millis(ctx.settings.ssf.push_poll_ms.max(50));
+        loop {
+            if let Err(e) = deliver_due(&ctx, &node).await {
+                tracing::error!(error = %format!("{e:#}"), "SSF push delivery round failed");
+            }
+            tokio::time::sleep(period).await;
+        }
+    });
+}
