@@ -284,6 +284,12 @@ pub async fn create(ctx: &Ctx, receiver: &Receiver, input: &StreamInput) -> Outc
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
+                // Counted under the client's lock: creations at once (any node) can't both
+                // see a free slot.
+                crate::storage::db::serialize_on(
+                    c,
+                    &format!("ssf-streams-of:{}", inserted.client_id),
+                )?;
                 let held: i64 = ssf_streams::table
                     .filter(ssf_streams::client_id.eq(&inserted.client_id))
                     .count()
@@ -602,6 +608,9 @@ pub async fn subject(
     ctx.db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
+                // One row per (stream, person): the replace runs under the stream's lock, so
+                // two requests at once don't both insert.
+                crate::storage::db::serialize_on(c, &format!("ssf-subjects-of:{}", row.id))?;
                 diesel::delete(
                     ssf_stream_subjects::table
                         .filter(ssf_stream_subjects::stream_id.eq(&row.id))

@@ -1196,3 +1196,68 @@ async fn a_password_reset_sends_credential_change_and_session_revoked() {
     expected.sort();
     assert_eq!(kinds, expected, "{answer}");
 }
+
+#[actix_web::test]
+async fn creations_and_subject_adds_sent_at_once_keep_the_limits() {
+    let server = TestServer::start_with(|s| s.ssf.max_streams_per_client = 2).await;
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let body = json!({ "delivery": { "method": POLL }, "events_requested": [SESSION_REVOKED] });
+    let creates = (0..10).map(|_| {
+        call(
+            &server,
+            reqwest::Method::POST,
+            "/ssf/streams",
+            Some(&manage),
+            Some(body.clone()),
+        )
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(creates)
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status)
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 201).count(),
+        2,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 409).count(),
+        8,
+        "{statuses:?}"
+    );
+
+    let (status, streams, _) = call(
+        &server,
+        reqwest::Method::GET,
+        "/ssf/streams",
+        Some(&manage),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+    let first = if streams.is_array() {
+        streams[0].clone()
+    } else {
+        streams
+    };
+    let sid = first["stream_id"].as_str().unwrap().to_string();
+    let (_, sub) = consenting_person(&server, &id, &secret, "cy@example.com").await;
+    let add = json!({ "stream_id": sid, "subject": { "format": "iss_sub", "iss": server.base, "sub": sub } });
+    let adds = (0..10).map(|_| {
+        call(
+            &server,
+            reqwest::Method::POST,
+            "/ssf/subjects/add",
+            Some(&manage),
+            Some(add.clone()),
+        )
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(adds)
+        .await
+        .into_iter()
+        .map(|(status, _, _)| status)
+        .collect();
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+}
