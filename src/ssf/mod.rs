@@ -35,8 +35,40 @@ pub const EVENT_SESSION_REVOKED: &str =
 pub const EVENT_CREDENTIAL_CHANGE: &str =
     "https://schemas.openid.net/secevent/caep/event-type/credential-change";
 
-/// The events a stream may ask for in this version.
-pub const EVENTS_SUPPORTED: &[&str] = &[EVENT_SESSION_REVOKED, EVENT_CREDENTIAL_CHANGE];
+/// SSF §8.1.5: the transmitter changed a stream's status on its own (an operator's action).
+/// Sent whatever the stream asked for.
+pub const EVENT_STREAM_UPDATED: &str =
+    "https://schemas.openid.net/secevent/ssf/event-type/stream-updated";
+/// CAEP §3.4.
+pub const EVENT_ASSURANCE_LEVEL_CHANGE: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/assurance-level-change";
+/// RISC §2.3.
+pub const EVENT_ACCOUNT_DISABLED: &str =
+    "https://schemas.openid.net/secevent/risc/event-type/account-disabled";
+/// RISC §2.4.
+pub const EVENT_ACCOUNT_ENABLED: &str =
+    "https://schemas.openid.net/secevent/risc/event-type/account-enabled";
+/// RISC §2.2.
+pub const EVENT_ACCOUNT_PURGED: &str =
+    "https://schemas.openid.net/secevent/risc/event-type/account-purged";
+/// RISC §2.5.
+pub const EVENT_IDENTIFIER_CHANGED: &str =
+    "https://schemas.openid.net/secevent/risc/event-type/identifier-changed";
+/// RISC §2.10.
+pub const EVENT_RECOVERY_INFORMATION_CHANGED: &str =
+    "https://schemas.openid.net/secevent/risc/event-type/recovery-information-changed";
+
+/// The events a stream may ask for.
+pub const EVENTS_SUPPORTED: &[&str] = &[
+    EVENT_SESSION_REVOKED,
+    EVENT_CREDENTIAL_CHANGE,
+    EVENT_ASSURANCE_LEVEL_CHANGE,
+    EVENT_ACCOUNT_DISABLED,
+    EVENT_ACCOUNT_ENABLED,
+    EVENT_ACCOUNT_PURGED,
+    EVENT_IDENTIFIER_CHANGED,
+    EVENT_RECOVERY_INFORMATION_CHANGED,
+];
 
 /// Manage (create, change, delete) streams, and everything `ssf.read` allows.
 pub const SCOPE_MANAGE: &str = "ssf.manage";
