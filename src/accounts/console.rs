@@ -11,6 +11,7 @@ use crate::accounts::sessions::{self, Session};
 use crate::accounts::step_up::SteppedUp;
 use crate::audit::{self, Actor};
 use crate::notify::notices::{self, AppChange, Notice, Texts};
+use crate::ssf::signals;
 use crate::storage::schema::{browser_sessions, clients, consents, grants};
 use crate::Ctx;
 
@@ -421,6 +422,7 @@ pub async fn totp_add_confirm(
         actor.clone(),
     );
     let max = ctx.settings.security.max_authenticator_apps;
+    let ssf = ctx.settings.ssf.clone();
     let added = ctx
         .db
         .run(move |c| {
@@ -445,6 +447,18 @@ pub async fn totp_add_confirm(
                             client_id: None,
                             detail: serde_json::json!({}),
                             actor: Some(&a),
+                        },
+                    )?;
+                    signals::second_factor(
+                        c,
+                        &ssf,
+                        now,
+                        &uid,
+                        signals::By::Person,
+                        signals::FactorChange {
+                            credential: signals::Credential::App,
+                            change: signals::ChangeType::Create,
+                            aaguid: None,
                         },
                     )?;
                 }
@@ -480,6 +494,7 @@ pub async fn totp_remove(
         ctx.clock.now(),
         actor.clone(),
     );
+    let ssf = ctx.settings.ssf.clone();
     let outcome = ctx
         .db
         .run(move |c| {
@@ -508,6 +523,18 @@ pub async fn totp_remove(
                         client_id: None,
                         detail: serde_json::json!({}),
                         actor: Some(&a),
+                    },
+                )?;
+                signals::second_factor(
+                    c,
+                    &ssf,
+                    now,
+                    &uid,
+                    signals::By::Person,
+                    signals::FactorChange {
+                        credential: signals::Credential::App,
+                        change: signals::ChangeType::Delete,
+                        aaguid: None,
                     },
                 )?;
                 Ok(RemoveApp::Removed)

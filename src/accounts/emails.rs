@@ -24,6 +24,7 @@ use crate::audit::{self, Actor};
 use crate::crypto;
 use crate::notify::notices::{self, Notice, Texts};
 use crate::notify::Channel;
+use crate::ssf::signals;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{email_tokens, user_emails, users};
 use crate::Ctx;
@@ -369,6 +370,7 @@ pub enum Confirmation {
 /// that added it.
 pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Result<Confirmation> {
     let (token, now, viewer) = (token.to_string(), ctx.clock.now(), current.user_id.clone());
+    let ssf = ctx.settings.ssf.clone();
     let confirmed = ctx
         .db
         .run(move |c| {
@@ -431,6 +433,7 @@ pub async fn confirm(ctx: &Ctx, current: &Session, token: &str) -> anyhow::Resul
                         actor: None,
                     },
                 )?;
+                signals::email_address(c, &ssf, now, &uid, signals::By::Person)?;
                 Ok(Ok((uid, addr)))
             })
         })
@@ -456,6 +459,7 @@ pub async fn make_primary(
         ctx.clock.now(),
         actor.clone(),
     );
+    let ssf = ctx.settings.ssf.clone();
     let swapped = ctx
         .db
         .run(move |c| {
@@ -507,6 +511,15 @@ pub async fn make_primary(
                         actor: Some(&a),
                     },
                 )?;
+                signals::primary_email(
+                    c,
+                    &ssf,
+                    now,
+                    &uid,
+                    signals::By::Person,
+                    &old_primary,
+                    &new_primary,
+                )?;
                 Ok(Some((old_primary, new_primary)))
             })
         })
@@ -531,17 +544,20 @@ pub async fn remove(
         ctx.clock.now(),
         actor.clone(),
     );
+    let ssf = ctx.settings.ssf.clone();
     let removed = ctx
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
-                let addr: Option<String> = user_emails::table
+                let row: Option<(String, bool)> = user_emails::table
                     .find(&rid)
                     .filter(user_emails::user_id.eq(&uid))
-                    .select(user_emails::email)
+                    .select((user_emails::email, user_emails::verified))
                     .first(c)
                     .optional()?;
-                let Some(addr) = addr else { return Ok(None) };
+                let Some((addr, confirmed)) = row else {
+                    return Ok(None);
+                };
                 diesel::delete(user_emails::table.find(&rid)).execute(c)?;
                 audit::record(
                     c,
@@ -554,6 +570,10 @@ pub async fn remove(
                         actor: Some(&a),
                     },
                 )?;
+                // An address never confirmed was no way back into the account.
+                if confirmed {
+                    signals::email_address(c, &ssf, now, &uid, signals::By::Person)?;
+                }
                 Ok(Some(addr))
             })
         })

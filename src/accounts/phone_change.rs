@@ -22,6 +22,7 @@ use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::phone;
 use crate::notify::notices::{self, Notice, Texts};
 use crate::notify::Channel;
+use crate::ssf::signals;
 use crate::storage::store::{get_json, put_json};
 use crate::Ctx;
 
@@ -298,6 +299,11 @@ pub async fn commit(
         user_id.to_string(),
         e164.to_string(),
     );
+    let ssf = ctx.settings.ssf.clone();
+    let signal_by = match by {
+        ChangedBy::Person(_) => signals::By::Person,
+        ChangedBy::Agent { .. } => signals::By::Operator("phone number changed by support"),
+    };
     let (actor, client_id, extra) = match by {
         ChangedBy::Person(a) => (Some(a.clone()), None, serde_json::json!({})),
         ChangedBy::Agent {
@@ -338,11 +344,12 @@ pub async fn commit(
                 if let (Some(d), Some(e)) = (detail.as_object_mut(), extra.as_object()) {
                     d.extend(e.clone());
                 }
-                let kind = if replacing.is_some() {
-                    audit::Kind::PhoneChanged
+                let (kind, change) = if replacing.is_some() {
+                    (audit::Kind::PhoneChanged, signals::ChangeType::Update)
                 } else {
-                    audit::Kind::PhoneAdded
+                    (audit::Kind::PhoneAdded, signals::ChangeType::Create)
                 };
+                signals::phone(c, &ssf, now, &uid, signal_by, channel, change)?;
                 audit::record(
                     c,
                     now,
@@ -402,6 +409,7 @@ pub async fn remove(
         ctx.clock.now(),
         actor.clone(),
     );
+    let ssf = ctx.settings.ssf.clone();
     let outcome = ctx
         .db
         .run(move |c| {
@@ -428,6 +436,15 @@ pub async fn remove(
                         detail: serde_json::json!({ "phone": row.masked }),
                         actor: Some(&a),
                     },
+                )?;
+                signals::phone(
+                    c,
+                    &ssf,
+                    now,
+                    &uid,
+                    signals::By::Person,
+                    PhoneChannel::parse(&row.channel).unwrap_or(PhoneChannel::Sms),
+                    signals::ChangeType::Delete,
                 )?;
                 Ok(Ok(number))
             })

@@ -788,6 +788,7 @@ pub async fn resolve_flag(
         agent.client_id.clone(),
         ctx.clock.now(),
     );
+    let ssf = ctx.settings.ssf.clone();
     let resolved = ctx
         .db
         .run(move |c| {
@@ -802,6 +803,7 @@ pub async fn resolve_flag(
                 };
                 // Taken before reading the status, so "before" is what the decision changed.
                 records::lock_person(c, &user_id)?;
+                let was_verified = crate::ssf::signals::identity_verified(c, &user_id)?;
                 let before = records::by_id(c, &verification_id)?
                     .and_then(|v| v.status())
                     .unwrap_or(Status::Failed);
@@ -854,6 +856,16 @@ pub async fn resolve_flag(
                         ),
                     )?;
                 }
+                crate::ssf::signals::identity_assurance_since(
+                    c,
+                    &ssf,
+                    now,
+                    &user_id,
+                    crate::ssf::signals::By::Operator(
+                        "identity verification reviewed by an operator",
+                    ),
+                    was_verified,
+                )?;
                 Ok(Ok(Resolved {
                     flag,
                     before,

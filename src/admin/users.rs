@@ -13,6 +13,7 @@ use crate::admin::keys::utc;
 use crate::admin::pagination::{self, page_request};
 use crate::admin::{no_control_chars, plausible_id, Outcome, Problem};
 use crate::mfa::methods;
+use crate::ssf::signals;
 use crate::storage::db::DbConn;
 use crate::storage::schema::{
     backup_codes, browser_sessions, consents, email_tokens, grants, phones, totp_credentials,
@@ -383,12 +384,21 @@ pub async fn disable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> 
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
     let settings = ctx.settings.clone();
     in_transaction(ctx, move |c| {
-        live_user(c, &uid)?;
+        let user = live_user(c, &uid)?;
         diesel::update(users_t::table.find(&uid))
             .set((users_t::disabled.eq(true), users_t::updated_at.eq(now)))
             .execute(c)
             .map_err(anyhow::Error::from)?;
         let (sessions, grants) = end_everything(c, &settings.ssf, now, &uid, "account disabled")?;
+        if !user.disabled {
+            signals::account_disabled(
+                c,
+                &settings.ssf,
+                now,
+                &uid,
+                "account disabled by an operator",
+            )?;
+        }
         record(
             c,
             now,
@@ -405,12 +415,17 @@ pub async fn disable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> 
 
 pub async fn enable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
+    let ssf = ctx.settings.ssf.clone();
     in_transaction(ctx, move |c| {
-        live_user(c, &uid)?;
+        let user = live_user(c, &uid)?;
         diesel::update(users_t::table.find(&uid))
             .set((users_t::disabled.eq(false), users_t::updated_at.eq(now)))
             .execute(c)
             .map_err(anyhow::Error::from)?;
+        // Only a change is an event: enabling an enabled account tells no one anything.
+        if user.disabled {
+            signals::account_enabled(c, &ssf, now, &uid, "account enabled by an operator")?;
+        }
         record(
             c,
             now,
@@ -501,6 +516,9 @@ pub async fn reset_mfa(
     let settings = ctx.settings.clone();
     in_transaction(ctx, move |c| {
         live_user(c, &uid)?;
+        let before = crate::mfa::methods::enrolled(c, &uid)?;
+        let by = signals::By::Operator("second factors reset by support");
+        signals::factors_removed(c, &settings.ssf, now, &uid, by, &before)?;
         let removed_phones = diesel::delete(phones::table.filter(phones::user_id.eq(&uid)))
             .execute(c)
             .map_err(anyhow::Error::from)?;
@@ -582,6 +600,14 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
         live_user(c, &uid)?;
         let (sessions, grants_revoked) =
             end_everything(c, &settings.ssf, now, &uid, "account deleted")?;
+        // Before the consents go: they decide which relying parties hear of it.
+        signals::account_purged(
+            c,
+            &settings.ssf,
+            now,
+            &uid,
+            "account deleted by an operator",
+        )?;
         let run = |r: QueryResult<usize>| r.map_err(anyhow::Error::from);
         run(diesel::delete(phones::table.filter(phones::user_id.eq(&uid))).execute(c))?;
         run(

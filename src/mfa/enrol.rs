@@ -19,6 +19,7 @@ use crate::i18n::Message;
 use crate::mfa::challenge::{self, CodeOutcome, PhoneTarget, SendOutcome};
 use crate::mfa::methods::{self, PhoneChannel, PhoneRow};
 use crate::mfa::phone;
+use crate::ssf::signals;
 use crate::storage::db::DbConn;
 use crate::Ctx;
 
@@ -246,6 +247,7 @@ pub async fn confirm_phone(
         used.target.e164.clone(),
         used.channel,
     );
+    let ssf = ctx.settings.ssf.clone();
     let added = ctx
         .db
         .run(move |c| {
@@ -264,6 +266,15 @@ pub async fn confirm_phone(
                         detail: serde_json::json!({ "phone": row.masked, "channel": row.channel }),
                         actor: None,
                     },
+                )?;
+                signals::phone(
+                    c,
+                    &ssf,
+                    now,
+                    &uid,
+                    signals::By::Person,
+                    channel,
+                    signals::ChangeType::Create,
                 )?;
                 Ok(Ok(row.id))
             })
@@ -345,6 +356,7 @@ pub async fn confirm_totp(
     };
     let (master, now, uid) = (ctx.master.clone(), ctx.clock.now(), flow.user_id.clone());
     let max = ctx.settings.security.max_authenticator_apps;
+    let ssf = ctx.settings.ssf.clone();
     let added = ctx
         .db
         .run(move |c| {
@@ -369,6 +381,18 @@ pub async fn confirm_totp(
                             client_id: None,
                             detail: serde_json::json!({}),
                             actor: None,
+                        },
+                    )?;
+                    signals::second_factor(
+                        c,
+                        &ssf,
+                        now,
+                        &uid,
+                        signals::By::Person,
+                        signals::FactorChange {
+                            credential: signals::Credential::App,
+                            change: signals::ChangeType::Create,
+                            aaguid: None,
                         },
                     )?;
                 }

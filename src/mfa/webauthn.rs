@@ -24,6 +24,7 @@ use webauthn_rs::prelude::{
 
 use crate::audit::{self, Actor, Kind};
 use crate::config::Settings;
+use crate::ssf::signals;
 use crate::storage::db::{serialize_on, write_tx, DbConn};
 use crate::storage::schema::webauthn_credentials;
 use crate::Ctx;
@@ -356,7 +357,7 @@ pub async fn finish_registration(
         last_used_at: None,
     };
     let max = ctx.settings.webauthn.max_keys_per_account;
-    let (stored, a) = (row.clone(), actor.clone());
+    let (stored, a, ssf) = (row.clone(), actor.clone(), ctx.settings.ssf.clone());
     let outcome = ctx
         .db
         .run(move |c| {
@@ -380,6 +381,18 @@ pub async fn finish_registration(
                         client_id: None,
                         detail: serde_json::json!({ "key": stored.id, "kind": stored.kind }),
                         actor: Some(&a),
+                    },
+                )?;
+                signals::second_factor(
+                    c,
+                    &ssf,
+                    now,
+                    &stored.user_id,
+                    signals::By::Person,
+                    signals::FactorChange {
+                        credential: signals::Credential::of_key(stored.kind()),
+                        change: signals::ChangeType::Create,
+                        aaguid: stored.aaguid.as_deref(),
                     },
                 )?;
                 anyhow::Ok(Ok(()))
@@ -828,6 +841,7 @@ pub async fn remove(
     by: Remover,
 ) -> anyhow::Result<RemoveKey> {
     let (uid, kid, now) = (user_id.to_string(), key_id.to_string(), ctx.clock.now());
+    let ssf = ctx.settings.ssf.clone();
     let removed = ctx
         .db
         .run(move |c| {
@@ -861,6 +875,24 @@ pub async fn remove(
                             Remover::Person(actor) => Some(actor),
                             Remover::Operator(_) => None,
                         },
+                    },
+                )?;
+                let who = match &by {
+                    Remover::Person(_) => signals::By::Person,
+                    Remover::Operator(_) => {
+                        signals::By::Operator("security key removed by support")
+                    }
+                };
+                signals::second_factor(
+                    c,
+                    &ssf,
+                    now,
+                    &uid,
+                    who,
+                    signals::FactorChange {
+                        credential: signals::Credential::of_key(key.kind()),
+                        change: signals::ChangeType::Delete,
+                        aaguid: key.aaguid.as_deref(),
                     },
                 )?;
                 anyhow::Ok(Ok(key))

@@ -28,6 +28,7 @@ use crate::proofing::vendors::{
     StateIdRequest, Upload, VendorFailure,
 };
 use crate::proofing::{aamva, images, mrz};
+use crate::ssf::signals;
 use crate::Ctx;
 
 /// The OTP purpose of the phone step (its own challenge, apart from sign-in's).
@@ -1503,11 +1504,13 @@ pub async fn submit_phone_code(
     v.step = Step::Done.as_str().into();
     v.verified_at = Some(now);
     let (uid, actor) = (who.user_id.to_string(), who.actor.clone());
+    let ssf = ctx.settings.ssf.clone();
     let status = ctx
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
+                let was_verified = signals::identity_verified(c, &uid)?;
                 let (by_ssn, by_doc) = records::verified_elsewhere(
                     c,
                     &uid,
@@ -1558,6 +1561,14 @@ pub async fn submit_phone_code(
                         actor: Some(&actor),
                     },
                 )?;
+                signals::identity_assurance_since(
+                    c,
+                    &ssf,
+                    now,
+                    &uid,
+                    signals::By::Person,
+                    was_verified,
+                )?;
                 Ok(Some(status))
             })
         })
@@ -1593,12 +1604,20 @@ pub async fn remove(
     let reason = reason.map(str::to_string);
     let actor = actor.cloned();
     let operator = by_operator.map(str::to_string);
+    let ssf = ctx.settings.ssf.clone();
     let removed = ctx
         .db
         .run(move |c| {
             // The audit is part of the removal: both happen, or neither.
             crate::storage::db::write_tx(c, |c| {
+                records::lock_person(c, &uid)?;
+                let was_verified = signals::identity_verified(c, &uid)?;
                 let n = records::remove_all(c, &uid, &by, reason.as_deref(), now)?;
+                let signal_by = match operator {
+                    Some(_) => signals::By::Operator("verified identity removed by an operator"),
+                    None => signals::By::Person,
+                };
+                signals::identity_assurance_since(c, &ssf, now, &uid, signal_by, was_verified)?;
                 if n > 0 {
                     audit::record(
                         c,

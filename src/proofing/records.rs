@@ -457,13 +457,12 @@ pub struct VerifiedIdentity {
 pub const TRUST_FRAMEWORK: &str = "nist_800_63A";
 pub const ASSURANCE_LEVEL: &str = "ial2";
 
-/// The person's verification if one counts now: verified, not removed, not on hold, and
-/// newer than an account reset that asked for it to be redone (`identity_reverify_at`).
-pub fn current_verified(
+/// The verification that counts now (see [`current_verified`]) and when it was verified,
+/// without opening its personal data.
+pub fn counting_verification(
     conn: &mut DbConn,
-    master: &MasterKey,
     user_id: &str,
-) -> anyhow::Result<Option<VerifiedIdentity>> {
+) -> anyhow::Result<Option<(Verification, NaiveDateTime)>> {
     let reverify_at: Option<Option<NaiveDateTime>> = crate::storage::schema::users::table
         .find(user_id)
         .select(crate::storage::schema::users::identity_reverify_at)
@@ -487,6 +486,19 @@ pub fn current_verified(
     if reverify_at.is_some_and(|r| r >= verified_at) {
         return Ok(None);
     }
+    Ok(Some((v, verified_at)))
+}
+
+/// The person's verification if one counts now: verified, not removed, not on hold, and
+/// newer than an account reset that asked for it to be redone (`identity_reverify_at`).
+pub fn current_verified(
+    conn: &mut DbConn,
+    master: &MasterKey,
+    user_id: &str,
+) -> anyhow::Result<Option<VerifiedIdentity>> {
+    let Some((v, verified_at)) = counting_verification(conn, user_id)? else {
+        return Ok(None);
+    };
     let pii = read_pii(conn, master, &v)?;
     let (Some(doc), Some(ssn)) = (pii.document, pii.ssn) else {
         return Ok(None);

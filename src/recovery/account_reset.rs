@@ -344,7 +344,17 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
                 }
                 // The old numbers hear about it too (they may be the person's, or an attacker's
                 // who should know the account moved on).
-                let old_phones = methods::enrolled(c, &user_id)?.phones;
+                let before = methods::enrolled(c, &user_id)?;
+                crate::ssf::signals::factors_removed(
+                    c,
+                    &settings.ssf,
+                    now,
+                    &user_id,
+                    crate::ssf::signals::By::Person,
+                    &before,
+                )?;
+                let was_verified = crate::ssf::signals::identity_verified(c, &user_id)?;
+                let old_phones = before.phones;
                 let removed_phones =
                     diesel::delete(phones::table.filter(phones::user_id.eq(&user_id)))
                         .execute(c)?;
@@ -364,6 +374,14 @@ pub async fn complete(ctx: &Ctx, token: &str, actor: &Actor) -> anyhow::Result<C
                         users::updated_at.eq(now),
                     ))
                     .execute(c)?;
+                crate::ssf::signals::identity_assurance_since(
+                    c,
+                    &settings.ssf,
+                    now,
+                    &user_id,
+                    crate::ssf::signals::By::Person,
+                    was_verified,
+                )?;
                 let sessions = crate::accounts::sessions::end_all_for_user(c, now, &user_id)?;
                 crate::ssf::events::sessions_ended(c, &settings.ssf, now, &user_id, sessions)?;
                 let revoked = diesel::update(

@@ -12,7 +12,7 @@ use crate::config::SsfSettings;
 use crate::ssf::streams::{self, StreamError, StreamRow, STATUS_DISABLED, STATUS_ENABLED};
 use crate::ssf::{Receiver, DELIVERY_POLL, EVENT_VERIFICATION};
 use crate::storage::db::DbConn;
-use crate::storage::schema::{consents, ssf_events, ssf_stream_subjects, ssf_streams};
+use crate::storage::schema::{clients, consents, ssf_events, ssf_stream_subjects, ssf_streams};
 use crate::Ctx;
 
 /// Who made the change (CAEP §2 `initiating_entity`).
@@ -40,9 +40,30 @@ impl Initiator {
 pub struct Signal {
     pub event_type: &'static str,
     pub members: Map<String, Value>,
+    /// Names the person by a claim instead of the relying party's own subject (`iss_sub`):
+    /// only streams of relying parties the person granted `scope` get the event.
+    pub by_claim: Option<ClaimSubject>,
 }
 
-fn common(
+/// A `sub_id` naming the person by a claim (RFC 9493 `email` or `phone_number`), which only a
+/// relying party holding that claim may see.
+#[derive(Clone, Debug)]
+pub struct ClaimSubject {
+    pub scope: &'static str,
+    pub sub_id: Value,
+}
+
+impl Signal {
+    pub(crate) fn new(event_type: &'static str, members: Map<String, Value>) -> Signal {
+        Signal {
+            event_type,
+            members,
+            by_claim: None,
+        }
+    }
+}
+
+pub(crate) fn common(
     at: NaiveDateTime,
     initiator: Initiator,
     reason_admin: Option<&str>,
@@ -63,10 +84,10 @@ pub fn session_revoked(
     initiator: Initiator,
     reason_admin: Option<&str>,
 ) -> Signal {
-    Signal {
-        event_type: crate::ssf::EVENT_SESSION_REVOKED,
-        members: common(at, initiator, reason_admin),
-    }
+    Signal::new(
+        crate::ssf::EVENT_SESSION_REVOKED,
+        common(at, initiator, reason_admin),
+    )
 }
 
 /// Queues `session-revoked` (initiated by the person) when `ended` sessions were ended;
@@ -97,16 +118,16 @@ pub fn password_changed(at: NaiveDateTime, initiator: Initiator) -> Signal {
     let mut members = common(at, initiator, None);
     members.insert("credential_type".into(), json!("password"));
     members.insert("change_type".into(), json!("update"));
-    Signal {
-        event_type: crate::ssf::EVENT_CREDENTIAL_CHANGE,
-        members,
-    }
+    Signal::new(crate::ssf::EVENT_CREDENTIAL_CHANGE, members)
 }
 
 /// What a queued event holds: the event's members. The SET is signed at delivery.
 #[derive(Serialize, Deserialize)]
 struct Payload {
     event: Map<String, Value>,
+    /// The `sub_id`, when it isn't the relying party's own subject for the person.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sub_id: Option<Value>,
 }
 
 /// Queues `signal` about `user_id` on every stream that should hear it: a stream that isn't
@@ -120,25 +141,31 @@ pub fn enqueue(
     user_id: &str,
     signal: &Signal,
 ) -> anyhow::Result<usize> {
-    let candidates: Vec<(String, bool, String)> = ssf_streams::table
+    let candidates: Vec<(String, bool, String, String, String)> = ssf_streams::table
+        .inner_join(consents::table.on(consents::client_id.eq(ssf_streams::client_id)))
+        .inner_join(clients::table.on(clients::id.eq(ssf_streams::client_id)))
+        .filter(consents::user_id.eq(user_id))
         .filter(ssf_streams::status.ne(STATUS_DISABLED))
-        .filter(
-            ssf_streams::client_id.eq_any(
-                consents::table
-                    .filter(consents::user_id.eq(user_id))
-                    .select(consents::client_id),
-            ),
-        )
         .select((
             ssf_streams::id,
             ssf_streams::all_subjects,
             ssf_streams::events_delivered,
+            consents::scopes,
+            clients::allowed_scopes,
         ))
         .load(conn)?;
     let mut queued = 0;
-    for (stream_id, all_subjects, delivered) in candidates {
+    for (stream_id, all_subjects, delivered, granted, allowed) in candidates {
         if !delivered.split(' ').any(|e| e == signal.event_type) {
             continue;
+        }
+        // A claim as subject goes only where the claim itself may: the person granted its
+        // scope and the client may still have it.
+        if let Some(claim) = &signal.by_claim {
+            let has = |list: &str| list.split(' ').any(|s| s == claim.scope);
+            if !has(&granted) || !has(&allowed) {
+                continue;
+            }
         }
         let listed: Option<bool> = ssf_stream_subjects::table
             .filter(ssf_stream_subjects::stream_id.eq(&stream_id))
@@ -154,6 +181,10 @@ pub fn enqueue(
         if !about {
             continue;
         }
+        let payload = Payload {
+            event: signal.members.clone(),
+            sub_id: signal.by_claim.as_ref().map(|c| c.sub_id.clone()),
+        };
         insert(
             conn,
             settings,
@@ -161,7 +192,7 @@ pub fn enqueue(
             &stream_id,
             Some(user_id),
             signal.event_type,
-            &signal.members,
+            &payload,
         )?;
         queued += 1;
     }
@@ -180,6 +211,10 @@ pub fn enqueue_verification(
     if let Some(state) = state {
         members.insert("state".into(), json!(state));
     }
+    let payload = Payload {
+        event: members,
+        sub_id: None,
+    };
     insert(
         conn,
         settings,
@@ -187,7 +222,7 @@ pub fn enqueue_verification(
         stream_id,
         None,
         EVENT_VERIFICATION,
-        &members,
+        &payload,
     )
 }
 
@@ -198,11 +233,8 @@ fn insert(
     stream_id: &str,
     user_id: Option<&str>,
     event_type: &str,
-    members: &Map<String, Value>,
+    payload: &Payload,
 ) -> anyhow::Result<()> {
-    let payload = Payload {
-        event: members.clone(),
-    };
     let id = uuid::Uuid::new_v4().to_string();
     diesel::insert_into(ssf_events::table)
         .values((
@@ -211,7 +243,7 @@ fn insert(
             ssf_events::jti.eq(crate::crypto::random_token(18)),
             ssf_events::user_id.eq(user_id),
             ssf_events::event_type.eq(event_type),
-            ssf_events::payload.eq(serde_json::to_string(&payload)?),
+            ssf_events::payload.eq(serde_json::to_string(payload)?),
             ssf_events::created_at.eq(now),
             ssf_events::expires_at
                 .eq(now + chrono::Duration::days(i64::from(settings.retention_days))),
@@ -251,13 +283,14 @@ pub(crate) async fn sign_set(
         anyhow::bail!("the client is no longer registered");
     };
     let payload: Payload = serde_json::from_str(&row.payload)?;
-    let sub_id = match &row.user_id {
-        Some(user_id) => json!({
+    let sub_id = match (&payload.sub_id, &row.user_id) {
+        (Some(sub_id), _) => sub_id.clone(),
+        (None, Some(user_id)) => json!({
             "format": "iss_sub",
             "iss": ctx.settings.issuer,
             "sub": crate::oauth::subject::for_client(ctx, &client, user_id),
         }),
-        None => json!({ "format": "opaque", "id": stream.id }),
+        (None, None) => json!({ "format": "opaque", "id": stream.id }),
     };
     let mut events = Map::new();
     events.insert(row.event_type.clone(), Value::Object(payload.event));

@@ -10,6 +10,7 @@
 
 pub mod events;
 pub mod push;
+pub mod signals;
 pub mod streams;
 
 use std::sync::Arc;

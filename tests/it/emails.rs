@@ -152,7 +152,7 @@ async fn email_changes_need_a_recent_sign_in_and_addresses_stay_unique() {
 
 /// Opens an add-email link and presses the button on its page: the button's status, or the
 /// link page's when it has no button (a used or expired link: 400).
-async fn confirm_via_page(browser: &Browser, link: &str) -> u16 {
+pub(crate) async fn confirm_via_page(browser: &Browser, link: &str) -> u16 {
     let res = browser.get_abs(link).await;
     let status = res.status().as_u16();
     let page = res.text().await.unwrap();
@@ -176,7 +176,7 @@ async fn confirm_via_page(browser: &Browser, link: &str) -> u16 {
         .as_u16()
 }
 
-async fn add_address(browser: &Browser, email: &str) {
+pub(crate) async fn add_address(browser: &Browser, email: &str) {
     let account = browser.get_ok("/account").await;
     let res = browser
         .post(

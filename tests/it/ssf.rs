@@ -14,7 +14,11 @@ const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/v
 const POLL: &str = "urn:ietf:rfc:8936";
 
 /// A relying party that signs people in and may manage streams.
-async fn receiver_client(server: &TestServer, name: &str, pairwise: bool) -> (String, String) {
+pub(crate) async fn receiver_client(
+    server: &TestServer,
+    name: &str,
+    pairwise: bool,
+) -> (String, String) {
     let created = server
         .register(NewClient {
             name: name.into(),
@@ -30,7 +34,7 @@ async fn receiver_client(server: &TestServer, name: &str, pairwise: bool) -> (St
     (created.client_id, created.client_secret.expect("secret"))
 }
 
-async fn token(server: &TestServer, id: &str, secret: &str, scope: &str) -> String {
+pub(crate) async fn token(server: &TestServer, id: &str, secret: &str, scope: &str) -> String {
     let res: Value = reqwest::Client::new()
         .post(server.url("/token"))
         .basic_auth(id, Some(secret))
@@ -49,7 +53,7 @@ async fn token(server: &TestServer, id: &str, secret: &str, scope: &str) -> Stri
 
 /// Sends a request with an optional bearer token and JSON body; returns status and JSON body
 /// (Null when empty).
-async fn call(
+pub(crate) async fn call(
     server: &TestServer,
     method: reqwest::Method,
     path: &str,
@@ -75,7 +79,7 @@ async fn call(
     (status, value, headers)
 }
 
-async fn create_poll_stream(server: &TestServer, token: &str, events: &[&str]) -> Value {
+pub(crate) async fn create_poll_stream(server: &TestServer, token: &str, events: &[&str]) -> Value {
     let (status, body, _) = call(
         server,
         reqwest::Method::POST,
@@ -92,7 +96,7 @@ async fn create_poll_stream(server: &TestServer, token: &str, events: &[&str]) -
     body
 }
 
-async fn poll(server: &TestServer, token: &str, stream: &Value, body: Value) -> Value {
+pub(crate) async fn poll(server: &TestServer, token: &str, stream: &Value, body: Value) -> Value {
     let url = stream["delivery"]["endpoint_url"].as_str().unwrap();
     let path = url
         .strip_prefix(&server.base)
@@ -105,7 +109,7 @@ async fn poll(server: &TestServer, token: &str, stream: &Value, body: Value) -> 
 
 /// Validates a SET as a receiver must: signature against the published JWKS, `typ`, `iss`,
 /// `aud`; no `sub` or `exp`; one event. Returns the claims.
-async fn validate_set(server: &TestServer, set: &str, audience: &str) -> Value {
+pub(crate) async fn validate_set(server: &TestServer, set: &str, audience: &str) -> Value {
     let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(server.url("/jwks.json"))
         .await
         .unwrap()
@@ -139,7 +143,7 @@ async fn validate_set(server: &TestServer, set: &str, audience: &str) -> Value {
 }
 
 /// The single event of a SET: (type, members).
-fn event_of(claims: &Value) -> (String, Value) {
+pub(crate) fn event_of(claims: &Value) -> (String, Value) {
     let (k, v) = claims["events"].as_object().unwrap().iter().next().unwrap();
     (k.clone(), v.clone())
 }
@@ -713,7 +717,7 @@ async fn a_removed_subject_and_a_paused_stream_get_nothing_now() {
 
 /// A person who signed in to the client and consented; returns their browser and the `sub`
 /// the client knows them by.
-async fn consenting_person(
+pub(crate) async fn consenting_person(
     server: &TestServer,
     id: &str,
     secret: &str,
@@ -729,7 +733,7 @@ async fn consenting_person(
     (browser, sub)
 }
 
-async fn user_id_of(server: &TestServer, email: &str) -> String {
+pub(crate) async fn user_id_of(server: &TestServer, email: &str) -> String {
     let email = email.to_string();
     server
         .ctx

@@ -14,7 +14,9 @@ use crate::harness::*;
 
 const PHISHING_RESISTANT: &str = "urn:verity:aal2:phishing-resistant";
 
-async fn keys_server_with(configure: impl FnOnce(&mut verity::config::Settings)) -> TestServer {
+pub(crate) async fn keys_server_with(
+    configure: impl FnOnce(&mut verity::config::Settings),
+) -> TestServer {
     let mut server = TestServer::start_with(|s| {
         s.issuer = s.issuer.replace("127.0.0.1", "localhost");
         configure(s);
@@ -24,7 +26,7 @@ async fn keys_server_with(configure: impl FnOnce(&mut verity::config::Settings))
     server
 }
 
-async fn keys_server() -> TestServer {
+pub(crate) async fn keys_server() -> TestServer {
     keys_server_with(|_| {}).await
 }
 
@@ -33,7 +35,7 @@ fn origin(server: &TestServer) -> Url {
 }
 
 /// A passkey authenticator (it verifies the person) or a plain security key.
-fn authenticator(passkey: bool) -> SoftPasskey {
+pub(crate) fn authenticator(passkey: bool) -> SoftPasskey {
     SoftPasskey::new(passkey)
 }
 
@@ -68,7 +70,7 @@ async fn options(
 }
 
 /// Adds a key from the console (the browser is signed in, within its step-up window).
-async fn add_key(
+pub(crate) async fn add_key(
     server: &TestServer,
     browser: &Browser,
     auth: &mut SoftPasskey,
@@ -100,7 +102,10 @@ async fn add_key(
 }
 
 /// The account's stored keys: (id, credential id).
-async fn keys_of(server: &TestServer, email: &str) -> Vec<verity::mfa::webauthn::KeyRow> {
+pub(crate) async fn keys_of(
+    server: &TestServer,
+    email: &str,
+) -> Vec<verity::mfa::webauthn::KeyRow> {
     let email = email.to_string();
     server
         .ctx
