@@ -125,6 +125,15 @@ pub struct UserQuery {
     pub limit: Option<String>,
 }
 
+/// Body of `POST /users/{id}/sign-out`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignOutRequest {
+    /// Why, for the audit trail (e.g. the ticket number).
+    #[schema(min_length = 1, max_length = 5000)]
+    pub reason: String,
+}
+
 /// Body of `POST /users/{id}/reset-mfa`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -306,24 +315,28 @@ pub async fn detail(ctx: &Ctx, id: &str) -> Outcome<UserDetail> {
     })
 }
 
+/// Whether relying parties hear `session-revoked` when [`end_everything`] ends nothing.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tell {
+    /// Only when a session or grant ended (disabling twice says nothing new).
+    IfAnyEnded,
+    /// Always: an operator asked for the person to be signed out everywhere, and relying
+    /// parties may hold sessions of their own that Verity no longer knows of.
+    Always,
+}
+
 /// Ends every browser session (with back-channel logout) and revokes every grant, so
-/// refresh tokens and access tokens die too, offline ones included.
+/// refresh tokens and access tokens die too, offline ones included; relying parties hear
+/// `session-revoked` from the operator.
 fn end_everything(
     conn: &mut DbConn,
     ssf: &crate::config::SsfSettings,
     now: NaiveDateTime,
     user_id: &str,
     why: &str,
+    tell: Tell,
 ) -> anyhow::Result<(usize, usize)> {
     let sessions = crate::accounts::sessions::end_all_for_user(conn, now, user_id)?;
-    if sessions > 0 {
-        let signal = crate::ssf::events::session_revoked(
-            now,
-            crate::ssf::events::Initiator::Admin,
-            Some(why),
-        );
-        crate::ssf::events::enqueue(conn, ssf, now, user_id, &signal)?;
-    }
     let live: Vec<String> = grants::table
         .filter(grants::user_id.eq(user_id))
         .filter(grants::revoked_at.is_null())
@@ -331,6 +344,14 @@ fn end_everything(
         .load(conn)?;
     for g in &live {
         crate::oauth::grants::revoke(conn, now, g, why)?;
+    }
+    if tell == Tell::Always || sessions > 0 || !live.is_empty() {
+        let signal = crate::ssf::events::session_revoked(
+            now,
+            crate::ssf::events::Initiator::Admin,
+            Some(why),
+        );
+        crate::ssf::events::enqueue(conn, ssf, now, user_id, &signal)?;
     }
     Ok((sessions, live.len()))
 }
@@ -389,7 +410,14 @@ pub async fn disable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> 
             .set((users_t::disabled.eq(true), users_t::updated_at.eq(now)))
             .execute(c)
             .map_err(anyhow::Error::from)?;
-        let (sessions, grants) = end_everything(c, &settings.ssf, now, &uid, "account disabled")?;
+        let (sessions, grants) = end_everything(
+            c,
+            &settings.ssf,
+            now,
+            &uid,
+            "account disabled",
+            Tell::IfAnyEnded,
+        )?;
         if !user.disabled {
             signals::account_disabled(
                 c,
@@ -433,6 +461,50 @@ pub async fn enable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             &who,
             crate::audit::Kind::UserEnabled,
             serde_json::json!({}),
+        )?;
+        Ok(())
+    })
+    .await?;
+    detail(ctx, id).await
+}
+
+/// Signs the person out everywhere: every session ends (with back-channel logout), every
+/// grant is revoked, and relying parties hear `session-revoked` from an operator, even when
+/// Verity held no session (their own sessions may outlive Verity's). The reason is audited.
+pub async fn sign_out(
+    ctx: &Ctx,
+    agent: &Agent,
+    id: &str,
+    req: SignOutRequest,
+) -> Outcome<UserDetail> {
+    let reason = checked_text(
+        "reason",
+        &req.reason,
+        ctx.settings.support.message_max_chars,
+    )?;
+    let (uid, now, who) = (id.to_string(), ctx.clock.now(), agent.client_id.clone());
+    let ssf = ctx.settings.ssf.clone();
+    in_transaction(ctx, move |c| {
+        live_user(c, &uid)?;
+        let (sessions, grants) = end_everything(
+            c,
+            &ssf,
+            now,
+            &uid,
+            "signed out everywhere by support",
+            Tell::Always,
+        )?;
+        record(
+            c,
+            now,
+            &uid,
+            &who,
+            crate::audit::Kind::SessionsEnded,
+            serde_json::json!({
+                "reason": reason,
+                "sessions_ended": sessions,
+                "grants_revoked": grants,
+            }),
         )?;
         Ok(())
     })
@@ -598,8 +670,14 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
     let settings = ctx.settings.clone();
     in_transaction(ctx, move |c| {
         live_user(c, &uid)?;
-        let (sessions, grants_revoked) =
-            end_everything(c, &settings.ssf, now, &uid, "account deleted")?;
+        let (sessions, grants_revoked) = end_everything(
+            c,
+            &settings.ssf,
+            now,
+            &uid,
+            "account deleted",
+            Tell::IfAnyEnded,
+        )?;
         // Before the consents go: they decide which relying parties hear of it.
         signals::account_purged(
             c,

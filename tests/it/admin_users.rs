@@ -79,6 +79,11 @@ async fn user_endpoints_refuse_every_caller_but_an_agent_with_the_scope() {
             format!("{user}/reset-mfa"),
             Some(json!({"reason": "ticket VT-1"})),
         ),
+        (
+            Method::POST,
+            format!("{user}/sign-out"),
+            Some(json!({"reason": "ticket VT-1"})),
+        ),
         (Method::DELETE, user.clone(), None),
         (Method::DELETE, format!("{user}/keys/x"), None),
         (

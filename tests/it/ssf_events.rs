@@ -619,3 +619,62 @@ async fn a_person_who_never_consented_is_never_the_subject_of_any_event() {
     let answer = poll(&server, &manage, &stream, json!({})).await;
     assert_eq!(answer["sets"], json!({}), "{answer}");
 }
+
+#[actix_web::test]
+async fn an_operator_signing_the_person_out_everywhere_sends_session_revoked_even_with_no_session_left(
+) {
+    let server = TestServer::start().await;
+    let email = "sam@example.com";
+    let (id, secret) = receiver_client(&server, "Tax Portal", false).await;
+    let manage = token(&server, &id, &secret, "ssf.manage").await;
+    let stream = create_poll_stream(&server, &manage, ALL).await;
+    let (browser, sub) = consenting_person(&server, &id, &secret, email).await;
+    let rp = Listener {
+        id,
+        manage,
+        stream,
+        sub,
+    };
+    let uid = user_id_of(&server, email).await;
+    let (_agent, admin) = admin_token(&server).await;
+    let path = format!("/users/{uid}/sign-out");
+    let r = admin_call(&server, Method::POST, &path, Some(&admin), Some(json!({}))).await;
+    assert_eq!(r.status, 400, "a reason is required: {}", r.body);
+    let r = admin_call(
+        &server,
+        Method::POST,
+        &path,
+        Some(&admin),
+        Some(json!({ "reason": "ticket VT-9: phone stolen" })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["active_sessions"], 0, "{}", r.body);
+    let res = browser.get("/account").await;
+    assert!(
+        res.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login"),
+        "signed out"
+    );
+    let got = rp.received(&server).await;
+    assert_kinds(&got, &[SESSION_REVOKED]);
+    rp.names_the_person(&got[0].2, &server);
+    by_operator(&got[0].1);
+    assert!(!got[0].1.to_string().contains("VT-9"), "{}", got[0].1);
+
+    // Again, with nothing left to end at Verity: the relying party may still hold a session.
+    let r = admin_call(
+        &server,
+        Method::POST,
+        &path,
+        Some(&admin),
+        Some(json!({ "reason": "ticket VT-9 again" })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_kinds(&rp.received(&server).await, &[SESSION_REVOKED]);
+    let audited = crate::admin_harness::audit_events_of_kind(&server, "sessions_ended").await;
+    assert_eq!(audited.len(), 2, "{audited:?}");
+}

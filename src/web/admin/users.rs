@@ -8,7 +8,7 @@ use crate::admin::auth::Area;
 use crate::admin::phone_change::{
     self, ConfirmPhoneChange, PhoneChangeDone, PhoneChangeStarted, StartPhoneChange,
 };
-use crate::admin::users::{self, ResetMfaRequest, UserDetail, UserPage, UserQuery};
+use crate::admin::users::{self, ResetMfaRequest, SignOutRequest, UserDetail, UserPage, UserQuery};
 use crate::web::admin::error::ApiResult;
 use crate::web::admin::extract::{AdminAuth, ApiJson};
 use crate::Ctx;
@@ -21,6 +21,7 @@ use crate::Ctx;
     enable,
     unlock,
     reset_mfa,
+    sign_out,
     remove_key,
     delete,
     start_phone_change,
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/users/{id}/enable", web::post().to(enable))
         .route("/users/{id}/unlock", web::post().to(unlock))
         .route("/users/{id}/reset-mfa", web::post().to(reset_mfa))
+        .route("/users/{id}/sign-out", web::post().to(sign_out))
         .route("/users/{id}/keys/{key_id}", web::delete().to(remove_key))
         .route(
             "/users/{id}/phone-changes",
@@ -115,6 +117,24 @@ pub async fn unlock(
 ) -> ApiResult<HttpResponse> {
     let agent = auth.require(Area::UsersWrite)?;
     Ok(HttpResponse::Ok().json(users::unlock(&ctx, &agent, &id).await?))
+}
+
+/// Signs the person out everywhere: ends every session, revokes every grant (refresh and
+/// access tokens), and sends relying parties a Shared Signals `session-revoked`. The reason
+/// goes into the audit trail.
+#[utoipa::path(post, path = "/users/{id}/sign-out", tag = "users",
+    params(("id" = String, Path, description = "User id")),
+    request_body = SignOutRequest,
+    responses((status = 200, description = "The account, with no session left", body = UserDetail)),
+    security(("bearer" = ["verity:admin:users:write"])))]
+pub async fn sign_out(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+    body: ApiJson<SignOutRequest>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::UsersWrite)?;
+    Ok(HttpResponse::Ok().json(users::sign_out(&ctx, &agent, &id, body.0).await?))
 }
 
 /// Removes every second factor (phones, authenticator apps, backup codes) and ends the
