@@ -1761,7 +1761,7 @@ async fn verify_set(state: &AppState, token: &str) -> Result<Value, SetRefusal> 
             ));
         }
     }
-    if !claims["jti"].as_str().is_some_and(|j| !j.is_empty()) {
+    if claims["jti"].as_str().is_none_or(str::is_empty) {
         return Err(refuse("invalid_request", "the SET has no jti"));
     }
     if !claims["iat"].is_number() {
