@@ -149,6 +149,7 @@ const EVENT_SESSION_REVOKED: &str =
 const EVENT_CREDENTIAL_CHANGE: &str =
     "https://schemas.openid.net/secevent/caep/event-type/credential-change";
 const EVENT_VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
+const WAITING_FOR_VERIFICATION: &str = "waiting for the verification event";
 /// The largest SET read.
 const MAX_SET_BYTES: usize = 64 * 1024;
 /// A token naming an unknown key fetches the JWKS again, at most this often.
@@ -304,7 +305,8 @@ struct Signals {
     stream_id: Option<String>,
     /// The `state` of the verification the portal asked for, until its event arrives.
     verify_state: Option<String>,
-    verified: bool,
+    /// Where the verification stands, as the start page says it.
+    verification: String,
     /// Set when Verity's `default_subjects` is `NONE`: each person who signs in is added.
     add_subject_endpoint: Option<String>,
 }
@@ -621,11 +623,7 @@ fn signals_footer(state: &AppState) -> String {
             "Shared Signals: connected (stream {}; Verity pushes to {}; {})",
             signals.stream_id.as_deref().unwrap_or("?"),
             state.receiver_url,
-            if signals.verified {
-                "verified"
-            } else {
-                "waiting for the verification event"
-            }
+            signals.verification
         ),
     };
     format!(r#"<p class="muted" id="signals">{}</p>"#, esc(&line))
@@ -1337,8 +1335,9 @@ async fn manage_token(state: &AppState) -> Result<String, String> {
     match body.get("access_token").and_then(Value::as_str) {
         Some(token) if status == 200 => Ok(token.to_string()),
         _ => Err(format!(
-            "Verity refused a client_credentials token with scope ssf.manage ({}); the client \
-             needs that grant and scope (`verity serve --dev-demo` registers tax-portal with both)",
+            "Verity refused a client_credentials token with scope ssf.manage ({}); check the \
+             client id and secret, and that the client has that grant and scope (`verity serve \
+             --dev-demo` registers tax-portal with both)",
             refusal_text(status, &body)
         )),
     }
@@ -1551,7 +1550,7 @@ async fn set_up_stream(state: &AppState) -> Result<(), String> {
         let mut signals = state.signals();
         signals.stream_id = Some(stream_id.clone());
         signals.status = SignalsStatus::Connected;
-        signals.verified = false;
+        signals.verification = WAITING_FOR_VERIFICATION.to_string();
         signals.verify_state = Some(verify_state.clone());
         signals.add_subject_endpoint = ssf.default_subjects_none.then(|| ssf.add_subject.clone());
     }
@@ -1574,11 +1573,13 @@ async fn set_up_stream(state: &AppState) -> Result<(), String> {
     )
     .await?;
     if status != 204 {
-        // Not fatal: events still arrive; the page just never shows "verified".
-        eprintln!(
-            "tax_portal: asking for a verification event: {}",
-            refusal_text(status, &answer)
-        );
+        // Not fatal: events still arrive (a 429 when restarted within
+        // min_verification_interval).
+        let why = refusal_text(status, &answer);
+        eprintln!("tax_portal: asking for a verification event: {why}");
+        let mut signals = state.signals();
+        signals.verify_state = None;
+        signals.verification = format!("not verified this time: {why}");
     }
     Ok(())
 }
@@ -1838,7 +1839,7 @@ fn act_on(state: &AppState, claims: &Value) -> Result<(), SetRefusal> {
                 ));
             }
             signals.verify_state = None;
-            signals.verified = true;
+            signals.verification = "verified".to_string();
             println!("Tax Portal: Verity's verification event arrived: push delivery works");
         }
         EVENT_SESSION_REVOKED | EVENT_CREDENTIAL_CHANGE => {
@@ -1971,7 +1972,7 @@ async fn main() -> std::io::Result<()> {
             status: SignalsStatus::Connecting,
             stream_id: None,
             verify_state: None,
-            verified: false,
+            verification: WAITING_FOR_VERIFICATION.to_string(),
             add_subject_endpoint: None,
         }),
         jwks: tokio::sync::Mutex::new(JwksCache::default()),

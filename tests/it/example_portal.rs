@@ -261,7 +261,7 @@ async fn the_example_portal_signs_a_person_out_when_verity_says_so() {
     // Its stream is set up and Verity's verification event reached its receiver.
     let page = portal
         .wait_for_page(&server.browser(), "a verified stream", |p| {
-            p.contains("Shared Signals: connected") && p.contains("verified)")
+            p.contains("Shared Signals: connected") && p.contains("; verified)")
         })
         .await;
     assert!(page.contains("You are not signed in."), "{page}");
@@ -334,7 +334,7 @@ async fn the_example_receiver_refuses_sets_it_must_not_trust() {
     let portal = Portal::start(&server).await;
     portal
         .wait_for_page(&server.browser(), "a verified stream", |p| {
-            p.contains("verified)")
+            p.contains("; verified)")
         })
         .await;
     let authorization = stream_authorization(&server).await;
