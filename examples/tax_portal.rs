@@ -26,17 +26,55 @@
 //! in the ID token and at userinfo; `/verified` shows what came back. A person who hasn't
 //! verified their identity yet is taken through Verity's verification first.
 //!
+//! # Shared Signals: signed out when something changes at Verity
+//!
+//! The portal is also a Shared Signals (SSF 1.0) receiver. At start-up it takes an access token
+//! from its own `client_credentials` grant with scope `ssf.manage`, reads Verity's
+//! `/.well-known/ssf-configuration`, and registers a push stream (RFC 8935) to its receiver
+//! endpoint `POST /ssf/events` for CAEP `session-revoked` and `credential-change`. A stream it
+//! registered before (same description) is replaced, so restarts don't add streams; it then
+//! asks Verity for a verification event, and the start page says when that arrived.
+//!
+//! Each Security Event Token pushed to it is checked before anything happens: the
+//! `Authorization` header it gave Verity for the stream, `Content-Type:
+//! application/secevent+jwt`, header `typ` `secevent+jwt`, the signature against Verity's JWKS
+//! (from discovery's `jwks_uri`, fetched again when a token names a key it doesn't know),
+//! `iss` = Verity's issuer, `aud` = the portal's client id, no `sub` and no `exp` claim, a
+//! `jti`, an `iat` and exactly one event. A good one is answered `202`; any other `400` with an
+//! RFC 8935 error (`invalid_request`, `invalid_key`, `invalid_issuer`, `invalid_audience`,
+//! `authentication_failed`, and `invalid_state` for a verification event it didn't ask for).
+//! A `jti` seen before is answered `202` and not acted on again.
+//!
+//! When a `session-revoked` or `credential-change` event names a person signed in to the portal
+//! (its `sub_id` is `{format: iss_sub, iss: <Verity>, sub: <the sub of their ID token>}`), the
+//! portal ends their session(s); their next page view says why ("You were signed out because
+//! your password changed at Verity", "... because your sessions were ended at Verity").
+//! To see it: sign in to the portal, then change your password at Verity (Account → Password),
+//! or choose "This wasn't me" on Verity's activity page.
+//!
+//! The push secret (`Authorization: Bearer …`) is derived from the client secret, so it stays
+//! the same across restarts. When Verity's `default_subjects` is `NONE`, the portal adds each
+//! person who signs in to its stream. If the stream can't be set up (say, the client lacks the
+//! `client_credentials` grant or the `ssf.manage` scope), the portal still signs people in and
+//! its start page says why signals are off.
+//!
 //! # Configuration (environment variables)
 //!
-//! | Variable                    | Default                          |
-//! |-----------------------------|----------------------------------|
-//! | `VERITY_ISSUER`             | `http://localhost:8080`          |
-//! | `TAX_PORTAL_CLIENT_ID`      | `tax-portal`                     |
-//! | `TAX_PORTAL_CLIENT_SECRET`  | `tax-portal-dev-secret`          |
-//! | `TAX_PORTAL_LISTEN`         | `127.0.0.1:8081`                 |
-//! | `TAX_PORTAL_REDIRECT_URI`   | `http://localhost:8081/callback` |
+//! | Variable                    | Default                            |
+//! |-----------------------------|------------------------------------|
+//! | `VERITY_ISSUER`             | `http://localhost:8080`            |
+//! | `TAX_PORTAL_CLIENT_ID`      | `tax-portal`                       |
+//! | `TAX_PORTAL_CLIENT_SECRET`  | `tax-portal-dev-secret`            |
+//! | `TAX_PORTAL_LISTEN`         | `127.0.0.1:8081`                   |
+//! | `TAX_PORTAL_REDIRECT_URI`   | `http://localhost:8081/callback`   |
+//! | `TAX_PORTAL_RECEIVER_URL`   | `http://localhost:8081/ssf/events` |
 //!
-//! The defaults match the client that `verity serve --dev-demo` registers.
+//! `TAX_PORTAL_RECEIVER_URL` is where Verity pushes events: the portal's receiver as Verity
+//! reaches it. Verity in dev mode may push to `http://localhost`; in production it pushes only
+//! to `https` URLs on public addresses.
+//!
+//! The defaults match the client that `verity serve --dev-demo` registers (with the
+//! `client_credentials` grant and the `ssf.manage` scope).
 
 use std::collections::HashMap;
 use std::error::Error as StdError;
@@ -59,6 +97,7 @@ use openidconnect::{
     IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
     RequestTokenError, Scope, TokenResponse,
 };
+use serde_json::{json, Value};
 
 /// Name of the portal's session cookie. Cookies are not isolated by port, so this must not clash
 /// with any cookie Verity itself sets on `localhost`.
@@ -99,6 +138,27 @@ const VERIFIED_CLAIMS_REQUEST: &str = r#"{
   }
 }"#;
 
+/// Where Verity pushes Security Event Tokens (RFC 8935).
+const RECEIVER_PATH: &str = "/ssf/events";
+/// How the portal recognises its own stream among its client's streams at Verity.
+const STREAM_DESCRIPTION: &str = "Tax Portal sign-out signals (examples/tax_portal.rs)";
+const DELIVERY_PUSH: &str = "urn:ietf:rfc:8935";
+const SET_TYPE: &str = "secevent+jwt";
+const EVENT_SESSION_REVOKED: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+const EVENT_CREDENTIAL_CHANGE: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/credential-change";
+const EVENT_VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
+const WAITING_FOR_VERIFICATION: &str = "waiting for the verification event";
+/// The largest SET read.
+const MAX_SET_BYTES: usize = 64 * 1024;
+/// A token naming an unknown key fetches the JWKS again, at most this often.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(10);
+/// How many recent `jti`s are remembered, to act on a SET sent twice only once.
+const SEEN_JTIS: usize = 10_000;
+/// How long "you were signed out because..." waits for the person's next page view.
+const ENDED_NOTICE_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// How long a started-but-unfinished sign-in is remembered.
 const PENDING_LOGIN_TTL: Duration = Duration::from_secs(10 * 60);
 
@@ -123,6 +183,7 @@ struct Config {
     client_secret: String,
     listen: String,
     redirect_uri: String,
+    receiver_url: String,
 }
 
 impl Config {
@@ -139,6 +200,10 @@ impl Config {
             client_secret: var("TAX_PORTAL_CLIENT_SECRET", "tax-portal-dev-secret"),
             listen: var("TAX_PORTAL_LISTEN", "127.0.0.1:8081"),
             redirect_uri: var("TAX_PORTAL_REDIRECT_URI", "http://localhost:8081/callback"),
+            receiver_url: var(
+                "TAX_PORTAL_RECEIVER_URL",
+                &format!("http://localhost:8081{RECEIVER_PATH}"),
+            ),
         }
     }
 }
@@ -174,9 +239,107 @@ struct Verified {
     userinfo: Option<serde_json::Value>,
 }
 
+/// A session Verity's signal ended, kept until the person's next page view says why.
+struct Ended {
+    subject: String,
+    reason: SignOutReason,
+    at: Instant,
+}
+
 enum Session {
     Pending(PendingLogin),
     SignedIn(Box<SignedIn>),
+    Ended(Ended),
+}
+
+/// Why a signal from Verity ended a session.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SignOutReason {
+    PasswordChanged,
+    CredentialChanged,
+    SessionsEnded,
+    SessionsEndedByAdmin,
+}
+
+impl SignOutReason {
+    fn message(self) -> &'static str {
+        match self {
+            SignOutReason::PasswordChanged => {
+                "You were signed out because your password changed at Verity."
+            }
+            SignOutReason::CredentialChanged => {
+                "You were signed out because your sign-in details changed at Verity."
+            }
+            SignOutReason::SessionsEnded => {
+                "You were signed out because your sessions were ended at Verity."
+            }
+            SignOutReason::SessionsEndedByAdmin => {
+                "You were signed out because an administrator at Verity ended your sessions."
+            }
+        }
+    }
+
+    /// A changed credential says more than "sessions ended" (Verity sends both when a password
+    /// is reset): it wins when both arrive before the person comes back.
+    fn says_more_than(self, other: SignOutReason) -> bool {
+        let credential = |r| {
+            matches!(
+                r,
+                SignOutReason::PasswordChanged | SignOutReason::CredentialChanged
+            )
+        };
+        credential(self) && !credential(other)
+    }
+}
+
+/// Where the portal's Shared Signals stream stands, for the start page.
+enum SignalsStatus {
+    Connecting,
+    Connected,
+    Off(String),
+}
+
+/// The portal's stream at Verity.
+struct Signals {
+    status: SignalsStatus,
+    stream_id: Option<String>,
+    /// The `state` of the verification the portal asked for, until its event arrives.
+    verify_state: Option<String>,
+    /// Where the verification stands, as the start page says it.
+    verification: String,
+    /// Set when Verity's `default_subjects` is `NONE`: each person who signs in is added.
+    add_subject_endpoint: Option<String>,
+}
+
+/// Verity's signing keys, as last fetched from its `jwks_uri`.
+#[derive(Default)]
+struct JwksCache {
+    keys: Option<jsonwebtoken::jwk::JwkSet>,
+    fetched: Option<Instant>,
+}
+
+/// The `jti`s of SETs already acted on, oldest first, bounded.
+#[derive(Default)]
+struct SeenJtis {
+    order: std::collections::VecDeque<String>,
+    set: std::collections::HashSet<String>,
+}
+
+impl SeenJtis {
+    fn contains(&self, jti: &str) -> bool {
+        self.set.contains(jti)
+    }
+
+    fn insert(&mut self, jti: &str) {
+        if self.set.insert(jti.to_string()) {
+            self.order.push_back(jti.to_string());
+            while self.order.len() > SEEN_JTIS {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
 }
 
 struct AppState {
@@ -184,16 +347,34 @@ struct AppState {
     http: reqwest::Client,
     issuer: String,
     client_id: String,
+    client_secret: String,
     userinfo_url: Option<String>,
+    token_url: Option<String>,
+    jwks_uri: String,
+    receiver_url: String,
+    /// The `Authorization` value Verity must send with each SET.
+    push_authorization: String,
     sessions: Mutex<HashMap<String, Session>>,
+    signals: Mutex<Signals>,
+    jwks: tokio::sync::Mutex<JwksCache>,
+    seen_jtis: Mutex<SeenJtis>,
+}
+
+/// Locks a mutex; a poisoned lock only means another handler panicked mid-update, and the data
+/// is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl AppState {
     fn sessions(&self) -> MutexGuard<'_, HashMap<String, Session>> {
-        // A poisoned lock only means another handler panicked mid-update; the map is still usable.
-        self.sessions
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        lock(&self.sessions)
+    }
+
+    fn signals(&self) -> MutexGuard<'_, Signals> {
+        lock(&self.signals)
     }
 }
 
@@ -292,6 +473,7 @@ fn page(title: &str, body: &str) -> String {
   .button {{ display: inline-block; background: #2d6a4f; color: #fff; border: 0; border-radius: 4px;
              padding: .6rem 1.2rem; font-size: 1rem; text-decoration: none; cursor: pointer; }}
   .error {{ border-left: 4px solid #b00020; background: #fdecee; padding: .8rem 1rem; }}
+  .notice {{ border-left: 4px solid #b26a00; background: #fff4e0; padding: .8rem 1rem; margin-bottom: 1rem; }}
   .muted {{ color: #667; font-size: .9rem; }}
 </style>
 </head>
@@ -345,20 +527,37 @@ fn redirect_to(location: &str) -> actix_web::HttpResponseBuilder {
 
 #[get("/")]
 async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let sessions = state.sessions();
-    let signed_in = session_id(&req).and_then(|id| match sessions.get(&id) {
+    let mut sessions = state.sessions();
+    let id = session_id(&req);
+    // A session a signal from Verity ended: say why, once.
+    let ended = match id.as_ref().and_then(|id| sessions.get(id)) {
+        Some(Session::Ended(ended)) => Some(ended.reason),
+        _ => None,
+    };
+    if ended.is_some() {
+        if let Some(id) = &id {
+            sessions.remove(id);
+        }
+    }
+    let signed_in = id.as_ref().and_then(|id| match sessions.get(id) {
         Some(Session::SignedIn(user)) => Some(user),
         _ => None,
     });
 
-    let body = match signed_in {
+    let mut body = match signed_in {
         None => format!(
-            r#"<p>Welcome! File your taxes, check your refund and update your details.</p>
+            r#"{notice}<p>Welcome! File your taxes, check your refund and update your details.</p>
 <p>You are not signed in.</p>
 <p><a class="button" href="/login">Sign in with Verity</a>
    <a class="button" href="/verify-identity">Verify with Verity (IAL2)</a></p>
 <p class="muted">Filing needs your verified identity: the second button asks Verity for it.</p>
 <p class="muted">Identity provider: {issuer} &middot; client: {client}</p>"#,
+            notice = ended
+                .map(|reason| format!(
+                    r#"<div class="notice" role="status"><strong>{}</strong></div>"#,
+                    esc(reason.message())
+                ))
+                .unwrap_or_default(),
             issuer = esc(&state.issuer),
             client = esc(&state.client_id),
         ),
@@ -406,7 +605,28 @@ async fn index(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         }
     };
     drop(sessions);
-    html(actix_web::http::StatusCode::OK, "Tax Portal", &body)
+    body.push_str(&signals_footer(&state));
+    let mut res = html(actix_web::http::StatusCode::OK, "Tax Portal", &body);
+    if ended.is_some() {
+        let _ = res.add_removal_cookie(&removal_cookie());
+    }
+    res
+}
+
+/// One line on where the Shared Signals stream stands.
+fn signals_footer(state: &AppState) -> String {
+    let signals = state.signals();
+    let line = match &signals.status {
+        SignalsStatus::Connecting => "Shared Signals: connecting to Verity…".to_string(),
+        SignalsStatus::Off(why) => format!("Shared Signals: off ({why})"),
+        SignalsStatus::Connected => format!(
+            "Shared Signals: connected (stream {}; Verity pushes to {}; {})",
+            signals.stream_id.as_deref().unwrap_or("?"),
+            state.receiver_url,
+            signals.verification
+        ),
+    };
+    format!(r#"<p class="muted" id="signals">{}</p>"#, esc(&line))
 }
 
 #[get("/login")]
@@ -448,6 +668,7 @@ fn start_sign_in(req: &HttpRequest, state: &AppState, ial2: bool) -> HttpRespons
         sessions.retain(|_, session| match session {
             Session::Pending(pending) => pending.started.elapsed() < PENDING_LOGIN_TTL,
             Session::SignedIn(_) => true,
+            Session::Ended(ended) => ended.at.elapsed() < ENDED_NOTICE_TTL,
         });
         // Starting a new sign-in replaces whatever session this browser had.
         if let Some(old) = session_id(req) {
@@ -556,6 +777,14 @@ async fn callback(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse 
 
     match complete_sign_in(&state, code, pending).await {
         Ok(user) => {
+            // With `default_subjects` NONE, Verity tells the portal only about people added to
+            // its stream.
+            let add_subject = state.signals().add_subject_endpoint.clone();
+            if let Some(endpoint) = add_subject {
+                if let Err(why) = add_subject_to_stream(&state, &endpoint, &user.subject).await {
+                    eprintln!("tax_portal: adding the person to the stream failed: {why}");
+                }
+            }
             let id = new_session_id();
             state
                 .sessions()
@@ -1010,6 +1239,667 @@ async fn discover(
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Shared Signals: the portal's stream at Verity, and the push receiver
+// ---------------------------------------------------------------------------------------------
+
+/// The `Authorization` value Verity sends with each push. Derived from the client secret, so
+/// it is the same after a restart (a SET already on its way with the old value isn't refused)
+/// and nobody without the secret can work it out.
+fn push_authorization(client_secret: &str) -> String {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, client_secret.as_bytes());
+    let tag = aws_lc_rs::hmac::sign(&key, b"tax-portal/ssf-push-authorization");
+    format!("Bearer {}", URL_SAFE_NO_PAD.encode(tag.as_ref()))
+}
+
+/// Sends a request with the bearer token and an optional JSON body; answers the status and
+/// the JSON body (Null when empty).
+async fn call_json(
+    state: &AppState,
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<&Value>,
+) -> Result<(u16, Value), String> {
+    let mut req = state
+        .http
+        .request(method.clone(), url)
+        .bearer_auth(token)
+        .header(reqwest::header::ACCEPT, "application/json");
+    if let Some(body) = body {
+        let bytes = serde_json::to_vec(body).map_err(|e| e.to_string())?;
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
+    }
+    let res = req
+        .send()
+        .await
+        .map_err(|e| format!("{method} {url}: {}", error_chain(&e)))?;
+    let status = res.status().as_u16();
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| format!("{method} {url}: {}", error_chain(&e)))?;
+    let value = if bytes.iter().all(u8::is_ascii_whitespace) {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(body_snippet(&bytes)))
+    };
+    Ok((status, value))
+}
+
+/// What an error answer says: `{err, description}` (SSF) or `{error, error_description}`
+/// (OAuth).
+fn refusal_text(status: u16, body: &Value) -> String {
+    let field = |a: &str, b: &str| {
+        body.get(a)
+            .or_else(|| body.get(b))
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let (err, description) = (
+        field("err", "error"),
+        field("description", "error_description"),
+    );
+    match (err.is_empty(), description.is_empty()) {
+        (true, true) => format!("HTTP {status}: {body}"),
+        _ => format!("HTTP {status}: {err}: {description}"),
+    }
+}
+
+/// An access token from the portal's own `client_credentials` grant, with `ssf.manage`.
+async fn manage_token(state: &AppState) -> Result<String, String> {
+    let url = state
+        .token_url
+        .as_deref()
+        .ok_or("Verity's discovery names no token endpoint")?;
+    let res = state
+        .http
+        .post(url)
+        .basic_auth(&state.client_id, Some(&state.client_secret))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "ssf.manage"),
+        ])
+        .send()
+        .await
+        .map_err(|e| format!("token request: {}", error_chain(&e)))?;
+    let status = res.status().as_u16();
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| format!("token request: {}", error_chain(&e)))?;
+    let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    match body.get("access_token").and_then(Value::as_str) {
+        Some(token) if status == 200 => Ok(token.to_string()),
+        _ => Err(format!(
+            "Verity refused a client_credentials token with scope ssf.manage ({}); check the \
+             client id and secret, and that the client has that grant and scope (`verity serve \
+             --dev-demo` registers tax-portal with both)",
+            refusal_text(status, &body)
+        )),
+    }
+}
+
+/// The endpoints of Verity's transmitter configuration (SSF §7) the portal uses.
+struct SsfEndpoints {
+    configuration: String,
+    status: String,
+    verification: String,
+    add_subject: String,
+    default_subjects_none: bool,
+}
+
+/// Reads `/.well-known/ssf-configuration` (placed before the issuer's path, SSF §7.2).
+async fn ssf_configuration(state: &AppState) -> Result<SsfEndpoints, String> {
+    let issuer = url::Url::parse(&state.issuer).map_err(|e| e.to_string())?;
+    let mut url = issuer.clone();
+    let path = issuer.path().trim_end_matches('/');
+    url.set_path(&format!("/.well-known/ssf-configuration{path}"));
+    let res = state
+        .http
+        .get(url.as_str())
+        .send()
+        .await
+        .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+    let status = res.status().as_u16();
+    let bytes = res
+        .bytes()
+        .await
+        .map_err(|e| format!("{url}: {}", error_chain(&e)))?;
+    if status != 200 {
+        return Err(format!(
+            "{url} answered HTTP {status}: Verity's Shared Signals aren't available"
+        ));
+    }
+    let doc: Value = serde_json::from_slice(&bytes).map_err(|e| format!("{url}: {e}"))?;
+    if doc["issuer"].as_str() != Some(state.issuer.as_str()) {
+        return Err(format!(
+            "the SSF configuration names issuer {}, not {}",
+            doc["issuer"], state.issuer
+        ));
+    }
+    let pushes = doc["delivery_methods_supported"]
+        .as_array()
+        .is_some_and(|m| m.iter().any(|m| m == DELIVERY_PUSH));
+    if !pushes {
+        return Err("Verity doesn't offer push delivery".to_string());
+    }
+    let endpoint = |name: &str| {
+        doc[name]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| format!("the SSF configuration has no {name}"))
+    };
+    Ok(SsfEndpoints {
+        configuration: endpoint("configuration_endpoint")?,
+        status: endpoint("status_endpoint")?,
+        verification: endpoint("verification_endpoint")?,
+        add_subject: endpoint("add_subject_endpoint")?,
+        default_subjects_none: doc["default_subjects"] == "NONE",
+    })
+}
+
+/// `url?stream_id=<id>`.
+fn with_stream_id(url: &str, stream_id: &str) -> Result<String, String> {
+    url::Url::parse_with_params(url, &[("stream_id", stream_id)])
+        .map(String::from)
+        .map_err(|e| format!("{url}: {e}"))
+}
+
+/// Runs at start-up, next to the server: sets up the stream, or says on the start page why
+/// signals are off.
+async fn connect_shared_signals(state: web::Data<AppState>) {
+    if let Err(why) = set_up_stream(&state).await {
+        eprintln!("tax_portal: Shared Signals are off: {why}");
+        state.signals().status = SignalsStatus::Off(why);
+    }
+}
+
+/// Creates the portal's push stream, or replaces the one it registered before (and deletes
+/// any more of them), makes sure it is enabled, and asks for a verification event.
+async fn set_up_stream(state: &AppState) -> Result<(), String> {
+    let ssf = ssf_configuration(state).await?;
+    let token = manage_token(state).await?;
+    let (status, existing) = call_json(
+        state,
+        reqwest::Method::GET,
+        &ssf.configuration,
+        &token,
+        None,
+    )
+    .await?;
+    if status != 200 {
+        return Err(format!(
+            "reading the client's streams: {}",
+            refusal_text(status, &existing)
+        ));
+    }
+    let streams = match existing {
+        Value::Array(streams) => streams,
+        Value::Null => Vec::new(),
+        one => vec![one],
+    };
+    let mut ours = streams
+        .into_iter()
+        .filter(|s| s["description"] == STREAM_DESCRIPTION);
+    let previous = ours.next();
+    for extra in ours {
+        if let Some(id) = extra["stream_id"].as_str() {
+            let url = with_stream_id(&ssf.configuration, id)?;
+            let (status, body) =
+                call_json(state, reqwest::Method::DELETE, &url, &token, None).await?;
+            if status != 204 {
+                eprintln!(
+                    "tax_portal: deleting an extra stream {id}: {}",
+                    refusal_text(status, &body)
+                );
+            }
+        }
+    }
+    let mut config = json!({
+        "delivery": {
+            "method": DELIVERY_PUSH,
+            "endpoint_url": state.receiver_url,
+            "authorization_header": state.push_authorization,
+        },
+        "events_requested": [EVENT_SESSION_REVOKED, EVENT_CREDENTIAL_CHANGE],
+        "description": STREAM_DESCRIPTION,
+    });
+    let previous_id = previous
+        .as_ref()
+        .and_then(|s| s["stream_id"].as_str())
+        .map(str::to_string);
+    let (status, stream) = match &previous_id {
+        Some(id) => {
+            config["stream_id"] = json!(id);
+            call_json(
+                state,
+                reqwest::Method::PUT,
+                &ssf.configuration,
+                &token,
+                Some(&config),
+            )
+            .await?
+        }
+        None => {
+            call_json(
+                state,
+                reqwest::Method::POST,
+                &ssf.configuration,
+                &token,
+                Some(&config),
+            )
+            .await?
+        }
+    };
+    if status == 409 {
+        return Err(format!(
+            "the client holds as many streams as Verity allows; delete one \
+             (DELETE {}?stream_id=…) and restart the portal",
+            ssf.configuration
+        ));
+    }
+    if !matches!(status, 200 | 201) {
+        return Err(format!(
+            "setting up the stream: {}",
+            refusal_text(status, &stream)
+        ));
+    }
+    let stream_id = stream["stream_id"]
+        .as_str()
+        .ok_or("Verity's answer names no stream_id")?
+        .to_string();
+    // The receiver accepts SETs addressed to the client id only.
+    if stream["aud"] != state.client_id.as_str() {
+        return Err(format!(
+            "the stream's aud is {}, not the client id {}",
+            stream["aud"], state.client_id
+        ));
+    }
+
+    let status_url = with_stream_id(&ssf.status, &stream_id)?;
+    let (status, current) =
+        call_json(state, reqwest::Method::GET, &status_url, &token, None).await?;
+    if status == 200 && current["status"] != "enabled" {
+        println!(
+            "Tax Portal: stream {stream_id} was {}; enabling it",
+            current["status"]
+        );
+        let body = json!({ "stream_id": stream_id, "status": "enabled" });
+        let (status, answer) = call_json(
+            state,
+            reqwest::Method::POST,
+            &ssf.status,
+            &token,
+            Some(&body),
+        )
+        .await?;
+        if status != 200 {
+            return Err(format!(
+                "enabling the stream: {}",
+                refusal_text(status, &answer)
+            ));
+        }
+    }
+
+    let verify_state = new_session_id();
+    {
+        let mut signals = state.signals();
+        signals.stream_id = Some(stream_id.clone());
+        signals.status = SignalsStatus::Connected;
+        signals.verification = WAITING_FOR_VERIFICATION.to_string();
+        signals.verify_state = Some(verify_state.clone());
+        signals.add_subject_endpoint = ssf.default_subjects_none.then(|| ssf.add_subject.clone());
+    }
+    println!(
+        "Tax Portal: Shared Signals stream {stream_id} ({}) pushes to {}",
+        if previous_id.is_some() {
+            "replaced"
+        } else {
+            "created"
+        },
+        state.receiver_url
+    );
+    let body = json!({ "stream_id": stream_id, "state": verify_state });
+    let (status, answer) = call_json(
+        state,
+        reqwest::Method::POST,
+        &ssf.verification,
+        &token,
+        Some(&body),
+    )
+    .await?;
+    if status != 204 {
+        // Not fatal: events still arrive (a 429 when restarted within
+        // min_verification_interval).
+        let why = refusal_text(status, &answer);
+        eprintln!("tax_portal: asking for a verification event: {why}");
+        let mut signals = state.signals();
+        signals.verify_state = None;
+        signals.verification = format!("not verified this time: {why}");
+    }
+    Ok(())
+}
+
+/// Adds a person who just signed in to the stream (Verity's `default_subjects` is `NONE`).
+async fn add_subject_to_stream(
+    state: &AppState,
+    endpoint: &str,
+    subject: &str,
+) -> Result<(), String> {
+    let stream_id = state
+        .signals()
+        .stream_id
+        .clone()
+        .ok_or("there is no stream")?;
+    let token = manage_token(state).await?;
+    let body = json!({
+        "stream_id": stream_id,
+        "subject": { "format": "iss_sub", "iss": state.issuer, "sub": subject },
+    });
+    let (status, answer) =
+        call_json(state, reqwest::Method::POST, endpoint, &token, Some(&body)).await?;
+    if status == 200 {
+        Ok(())
+    } else {
+        Err(refusal_text(status, &answer))
+    }
+}
+
+/// Why a pushed SET is refused (RFC 8935 §2.3): `400` with `{err, description}`.
+#[derive(Debug)]
+struct SetRefusal {
+    err: &'static str,
+    description: String,
+}
+
+fn refuse(err: &'static str, description: impl Into<String>) -> SetRefusal {
+    SetRefusal {
+        err,
+        description: description.into(),
+    }
+}
+
+/// `POST /ssf/events`: the push receiver (RFC 8935).
+#[post("/ssf/events")]
+async fn receive_set(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> HttpResponse {
+    match accept_set(&req, &body, &state).await {
+        Ok(()) => HttpResponse::Accepted().finish(),
+        Err(refusal) => {
+            eprintln!(
+                "tax_portal: refused a SET: {}: {}",
+                refusal.err, refusal.description
+            );
+            HttpResponse::BadRequest()
+                .insert_header((header::CACHE_CONTROL, "no-store"))
+                .json(json!({ "err": refusal.err, "description": refusal.description }))
+        }
+    }
+}
+
+async fn accept_set(req: &HttpRequest, body: &[u8], state: &AppState) -> Result<(), SetRefusal> {
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !constant_time_eq(presented, &state.push_authorization) {
+        return Err(refuse(
+            "authentication_failed",
+            "the Authorization header is missing or isn't the one given for this stream",
+        ));
+    }
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if content_type.as_deref() != Some("application/secevent+jwt") {
+        return Err(refuse(
+            "invalid_request",
+            "the body must be a SET sent as application/secevent+jwt",
+        ));
+    }
+    let token = std::str::from_utf8(body)
+        .map_err(|_| refuse("invalid_request", "the body is not text"))?
+        .trim();
+    let claims = verify_set(state, token).await?;
+    let jti = claims["jti"].as_str().unwrap_or_default();
+    // RFC 8935: a SET may come twice (the transmitter retries when it saw no answer).
+    if lock(&state.seen_jtis).contains(jti) {
+        return Ok(());
+    }
+    act_on(state, &claims)?;
+    lock(&state.seen_jtis).insert(jti);
+    Ok(())
+}
+
+/// The signature against Verity's JWKS, then the claims an SSF SET must (and must not) have.
+/// Returns the claims.
+async fn verify_set(state: &AppState, token: &str) -> Result<Value, SetRefusal> {
+    use jsonwebtoken::errors::ErrorKind;
+    use jsonwebtoken::Algorithm;
+
+    let header = jsonwebtoken::decode_header(token)
+        .map_err(|e| refuse("invalid_request", format!("not a signed JWT: {e}")))?;
+    if !header
+        .typ
+        .as_deref()
+        .is_some_and(|t| t.eq_ignore_ascii_case(SET_TYPE))
+    {
+        return Err(refuse(
+            "invalid_request",
+            format!("the header's typ must be {SET_TYPE}"),
+        ));
+    }
+    if !matches!(header.alg, Algorithm::RS256 | Algorithm::ES256) {
+        return Err(refuse(
+            "invalid_request",
+            format!("alg {:?} is not accepted (RS256 or ES256)", header.alg),
+        ));
+    }
+    let kid = header
+        .kid
+        .as_deref()
+        .ok_or_else(|| refuse("invalid_key", "the header names no key (kid)"))?;
+    let jwk = signing_key(state, kid)
+        .await
+        .ok_or_else(|| refuse("invalid_key", format!("key {kid} is not in Verity's JWKS")))?;
+    if let Some(alg) = jwk.common.key_algorithm {
+        if Algorithm::try_from(alg).ok() != Some(header.alg) {
+            return Err(refuse(
+                "invalid_key",
+                format!("key {kid} is not a {:?} key", header.alg),
+            ));
+        }
+    }
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk)
+        .map_err(|e| refuse("invalid_key", format!("key {kid}: {e}")))?;
+    let mut validation = jsonwebtoken::Validation::new(header.alg);
+    // SETs carry no exp (SSF §4.1.9); refused below if one does.
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["iss", "aud"]);
+    validation.set_issuer(&[&state.issuer]);
+    validation.set_audience(&[&state.client_id]);
+    let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
+        .map_err(|e| match e.kind() {
+            ErrorKind::InvalidIssuer => refuse("invalid_issuer", "iss is not Verity's issuer"),
+            ErrorKind::MissingRequiredClaim(c) if c == "iss" => {
+                refuse("invalid_issuer", "the SET has no iss")
+            }
+            ErrorKind::InvalidAudience => refuse(
+                "invalid_audience",
+                "aud is not this portal's client id (the stream's audience)",
+            ),
+            ErrorKind::MissingRequiredClaim(c) if c == "aud" => {
+                refuse("invalid_audience", "the SET has no aud")
+            }
+            ErrorKind::InvalidSignature
+            | ErrorKind::InvalidAlgorithm
+            | ErrorKind::InvalidKeyFormat
+            | ErrorKind::InvalidRsaKey(_)
+            | ErrorKind::InvalidEcdsaKey => refuse(
+                "invalid_key",
+                format!("the signature doesn't verify with Verity's key {kid}"),
+            ),
+            _ => refuse("invalid_request", format!("the SET can't be read: {e}")),
+        })?
+        .claims;
+    // SSF 1.0 §4.1: a SET is told apart from other JWTs by having neither.
+    for forbidden in ["sub", "exp"] {
+        if claims.get(forbidden).is_some() {
+            return Err(refuse(
+                "invalid_request",
+                format!("a SET must not carry {forbidden} (the subject is in sub_id)"),
+            ));
+        }
+    }
+    if claims["jti"].as_str().is_none_or(str::is_empty) {
+        return Err(refuse("invalid_request", "the SET has no jti"));
+    }
+    if !claims["iat"].is_number() {
+        return Err(refuse("invalid_request", "the SET has no iat"));
+    }
+    if claims["events"].as_object().map(|e| e.len()) != Some(1) {
+        return Err(refuse("invalid_request", "a SET carries exactly one event"));
+    }
+    if !claims["sub_id"].is_object() {
+        return Err(refuse("invalid_request", "the SET has no sub_id"));
+    }
+    Ok(claims)
+}
+
+/// Verity's key `kid`, fetching the JWKS again (at most every `JWKS_REFETCH_INTERVAL`) when
+/// it isn't known: Verity publishes a new key before it signs with it.
+async fn signing_key(state: &AppState, kid: &str) -> Option<jsonwebtoken::jwk::Jwk> {
+    let mut cache = state.jwks.lock().await;
+    if let Some(jwk) = cache.keys.as_ref().and_then(|k| k.find(kid)) {
+        return Some(jwk.clone());
+    }
+    if cache
+        .fetched
+        .is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL)
+    {
+        return None;
+    }
+    cache.fetched = Some(Instant::now());
+    match fetch_jwks(state).await {
+        Ok(keys) => cache.keys = Some(keys),
+        Err(why) => eprintln!("tax_portal: fetching Verity's JWKS: {why}"),
+    }
+    cache.keys.as_ref().and_then(|k| k.find(kid)).cloned()
+}
+
+async fn fetch_jwks(state: &AppState) -> Result<jsonwebtoken::jwk::JwkSet, String> {
+    let res = state
+        .http
+        .get(&state.jwks_uri)
+        .send()
+        .await
+        .map_err(|e| error_chain(&e))?;
+    if !res.status().is_success() {
+        return Err(format!("HTTP {}", res.status()));
+    }
+    let bytes = res.bytes().await.map_err(|e| error_chain(&e))?;
+    serde_json::from_slice(&bytes).map_err(|e| e.to_string())
+}
+
+/// What a valid SET makes the portal do.
+fn act_on(state: &AppState, claims: &Value) -> Result<(), SetRefusal> {
+    let Some((event_type, event)) = claims["events"].as_object().and_then(|e| e.iter().next())
+    else {
+        return Err(refuse("invalid_request", "the SET has no event"));
+    };
+    let sub_id = &claims["sub_id"];
+    match event_type.as_str() {
+        EVENT_VERIFICATION => {
+            let mut signals = state.signals();
+            let ours = sub_id["format"] == "opaque"
+                && sub_id["id"].as_str().is_some() // a verification names its stream
+                && sub_id["id"].as_str() == signals.stream_id.as_deref();
+            if !ours {
+                return Err(refuse(
+                    "invalid_request",
+                    "the verification event names another stream",
+                ));
+            }
+            let expected = signals.verify_state.as_deref();
+            if expected.is_none() || event["state"].as_str() != expected {
+                return Err(refuse(
+                    "invalid_state",
+                    "not the state of a verification this portal asked for",
+                ));
+            }
+            signals.verify_state = None;
+            signals.verification = "verified".to_string();
+            println!("Tax Portal: Verity's verification event arrived: push delivery works");
+        }
+        EVENT_SESSION_REVOKED | EVENT_CREDENTIAL_CHANGE => {
+            // Only the portal's own subjects at this issuer can be anyone signed in here.
+            let subject = match (
+                sub_id["format"].as_str(),
+                sub_id["iss"].as_str(),
+                sub_id["sub"].as_str(),
+            ) {
+                (Some("iss_sub"), Some(iss), Some(sub)) if iss == state.issuer => sub,
+                _ => {
+                    println!("Tax Portal: {event_type} about a subject it doesn't know by iss_sub; nothing to do");
+                    return Ok(());
+                }
+            };
+            let reason = if event_type == EVENT_CREDENTIAL_CHANGE {
+                if event["credential_type"] == "password" {
+                    SignOutReason::PasswordChanged
+                } else {
+                    SignOutReason::CredentialChanged
+                }
+            } else if event["initiating_entity"] == "admin" {
+                SignOutReason::SessionsEndedByAdmin
+            } else {
+                SignOutReason::SessionsEnded
+            };
+            let ended = end_sessions(state, subject, reason);
+            println!("Tax Portal: {event_type} for sub {subject}: ended {ended} portal session(s)");
+        }
+        other => println!("Tax Portal: {other}: nothing to do"),
+    }
+    Ok(())
+}
+
+/// Ends every portal session of `subject`; returns how many. A session already ended by an
+/// earlier signal takes the new reason if it says more.
+fn end_sessions(state: &AppState, subject: &str, reason: SignOutReason) -> usize {
+    let mut sessions = state.sessions();
+    let mut ended = 0;
+    for session in sessions.values_mut() {
+        match session {
+            Session::SignedIn(user) if user.subject == subject => {
+                *session = Session::Ended(Ended {
+                    subject: subject.to_string(),
+                    reason,
+                    at: Instant::now(),
+                });
+                ended += 1;
+            }
+            Session::Ended(earlier)
+                if earlier.subject == subject && reason.says_more_than(earlier.reason) =>
+            {
+                earlier.reason = reason;
+            }
+            _ => {}
+        }
+    }
+    ended
+}
+
 fn fail(message: impl std::fmt::Display) -> ! {
     eprintln!("tax_portal: {message}");
     std::process::exit(1);
@@ -1032,6 +1922,10 @@ async fn main() -> std::io::Result<()> {
         ))
     });
 
+    // reqwest is built without a TLS crypto provider of its own (Verity's choice: aws-lc-rs, not
+    // ring); name the process default before the first client is built.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+
     // Never follow redirects on back-channel requests (SSRF protection).
     let http = reqwest::ClientBuilder::new()
         .redirect(reqwest::redirect::Policy::none())
@@ -1053,6 +1947,8 @@ async fn main() -> std::io::Result<()> {
     });
 
     let userinfo_url = metadata.userinfo_endpoint().map(|u| u.url().to_string());
+    let token_url = metadata.token_endpoint().map(|u| u.url().to_string());
+    let jwks_uri = metadata.jwks_uri().url().to_string();
     let client: TaxClient = CoreClient::from_provider_metadata(
         metadata,
         ClientId::new(config.client_id.clone()),
@@ -1065,27 +1961,47 @@ async fn main() -> std::io::Result<()> {
         http,
         issuer: config.issuer.clone(),
         client_id: config.client_id.clone(),
+        client_secret: config.client_secret.clone(),
         userinfo_url,
+        token_url,
+        jwks_uri,
+        receiver_url: config.receiver_url.clone(),
+        push_authorization: push_authorization(&config.client_secret),
         sessions: Mutex::new(HashMap::new()),
+        signals: Mutex::new(Signals {
+            status: SignalsStatus::Connecting,
+            stream_id: None,
+            verify_state: None,
+            verification: WAITING_FOR_VERIFICATION.to_string(),
+            add_subject_endpoint: None,
+        }),
+        jwks: tokio::sync::Mutex::new(JwksCache::default()),
+        seen_jtis: Mutex::new(SeenJtis::default()),
     });
 
     println!("Tax Portal listening on http://{}", config.listen);
     println!(
-        "  issuer: {}\n  client_id: {}\n  redirect_uri: {}",
-        config.issuer, config.client_id, config.redirect_uri
+        "  issuer: {}\n  client_id: {}\n  redirect_uri: {}\n  Shared Signals receiver: {}",
+        config.issuer, config.client_id, config.redirect_uri, config.receiver_url
     );
 
-    HttpServer::new(move || {
+    let signals_state = state.clone();
+    let server = HttpServer::new(move || {
         App::new()
             .app_data(state.clone())
+            .app_data(web::PayloadConfig::new(MAX_SET_BYTES))
             .service(index)
             .service(login)
             .service(verify_identity)
             .service(verified_page)
             .service(callback)
             .service(logout)
+            .service(receive_set)
     })
     .bind(config.listen.as_str())?
-    .run()
-    .await
+    .run();
+    // The receiver is listening before the stream exists, so the verification event (and
+    // every event after it) finds it.
+    actix_web::rt::spawn(connect_shared_signals(signals_state));
+    server.await
 }

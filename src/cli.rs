@@ -343,6 +343,72 @@ pub const DEMO_CLIENT_ID: &str = "tax-portal";
 pub const DEMO_CLIENT_SECRET: &str = "tax-portal-dev-secret";
 pub const DEMO_REDIRECT_URI: &str = "http://localhost:8081/callback";
 
+/// The demo client: signs people in (IAL2 and every verified claim allowed, for the portal's
+/// "Verify with Verity (IAL2)" button) and, with its own `client_credentials` grant and
+/// `ssf.manage`, registers the portal's Shared Signals push stream.
+pub fn demo_client() -> NewClient {
+    let mut scopes: Vec<String> = crate::oauth::scopes::SUPPORTED
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    scopes.push(crate::ssf::SCOPE_MANAGE.into());
+    NewClient {
+        name: "Tax Portal (demo)".into(),
+        redirect_uris: vec![DEMO_REDIRECT_URI.into()],
+        public: false,
+        scopes,
+        grant_types: vec![
+            clients::GRANT_AUTHORIZATION_CODE.into(),
+            clients::GRANT_REFRESH_TOKEN.into(),
+            clients::GRANT_CLIENT_CREDENTIALS.into(),
+        ],
+        admin: false,
+        post_logout_redirect_uris: vec!["http://localhost:8081/".into()],
+        backchannel_logout_uri: None,
+        fixed_id: Some(DEMO_CLIENT_ID.into()),
+        fixed_secret: Some(DEMO_CLIENT_SECRET.into()),
+        ial2_allowed: true,
+        verified_claims: crate::proofing::claims::CLAIM_NAMES
+            .iter()
+            .map(|c| c.to_string())
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// Registers the demo client, or brings one registered by an older version (a data directory
+/// kept from before) up to the grant types and scopes the portal now uses.
+fn seed_demo_client(
+    conn: &mut crate::storage::db::DbConn,
+    settings: &Settings,
+    now: chrono::NaiveDateTime,
+) -> anyhow::Result<()> {
+    let demo = demo_client();
+    match clients::get(conn, DEMO_CLIENT_ID)? {
+        None => {
+            clients::add(conn, settings, now, demo)?;
+        }
+        Some(existing) => {
+            let lacks = |have: &[String], want: &[String]| want.iter().any(|w| !have.contains(w));
+            if lacks(&existing.grant_types, &demo.grant_types)
+                || lacks(&existing.scopes, &demo.scopes)
+            {
+                // `clients::update` keeps grant types as registered; this is the dev demo's
+                // fixed client, set straight to what `demo_client` registers.
+                use crate::storage::schema::clients as table;
+                use diesel::prelude::*;
+                diesel::update(table::table.find(DEMO_CLIENT_ID))
+                    .set((
+                        table::grant_types.eq(demo.grant_types.join(" ")),
+                        table::allowed_scopes.eq(crate::oauth::scopes::join(&demo.scopes)),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
     if dev_demo && settings.env != RunMode::Dev {
         bail!("--dev-demo registers a client with a well-known secret; it is refused outside dev mode");
@@ -352,37 +418,8 @@ async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
     if dev_demo {
         let s = ctx.settings.clone();
         let now = ctx.clock.now();
-        ctx.db
-            .run(move |c| {
-                if clients::get(c, DEMO_CLIENT_ID)?.is_none() {
-                    clients::add(
-                        c,
-                        &s,
-                        now,
-                        NewClient {
-                            name: "Tax Portal (demo)".into(),
-                            redirect_uris: vec![DEMO_REDIRECT_URI.into()],
-                            public: false,
-                            scopes: vec![],
-                            grant_types: vec!["authorization_code".into(), "refresh_token".into()],
-                            admin: false,
-                            post_logout_redirect_uris: vec!["http://localhost:8081/".into()],
-                            backchannel_logout_uri: None,
-                            fixed_id: Some(DEMO_CLIENT_ID.into()),
-                            fixed_secret: Some(DEMO_CLIENT_SECRET.into()),
-                            // The portal's "Verify with Verity (IAL2)" button.
-                            ial2_allowed: true,
-                            verified_claims: crate::proofing::claims::CLAIM_NAMES
-                                .iter()
-                                .map(|c| c.to_string())
-                                .collect(),
-                            ..Default::default()
-                        },
-                    )?;
-                }
-                Ok(())
-            })
-            .await?;
+        ctx.db.run(move |c| seed_demo_client(c, &s, now)).await?;
+        ctx.clients.invalidate(DEMO_CLIENT_ID);
         tracing::info!(
             client_id = DEMO_CLIENT_ID,
             redirect_uri = DEMO_REDIRECT_URI,
@@ -407,7 +444,12 @@ async fn serve(settings: Settings, dev_demo: bool) -> anyhow::Result<()> {
         );
     }
     spawn_key_refresh(ctx.clone());
-    crate::web::serve(ctx, listener)?.await?;
+    let (server, push) = crate::web::serve_with_push_worker(ctx, listener)?;
+    let served = server.await;
+    // After the server has stopped (SIGTERM, Ctrl-C): let a Security Event Token in flight
+    // finish, so the next start doesn't send it again.
+    push.stop().await;
+    served?;
     Ok(())
 }
 

@@ -6,10 +6,13 @@
 //! `ssf.push_retry_base_secs · 2^attempts` (capped at an hour) until the event expires. The
 //! queue is the database, so deliveries survive a restart; a node that dies holding a lease
 //! leaves its events to the others once the lease runs out (the receiver may then get a SET
-//! twice, with the same `jti`).
+//! twice, with the same `jti`). A node that stops cleanly ([`PushWorker::stop`]) finishes the
+//! attempt in flight and hands back the events it took but hadn't tried, so nothing is sent
+//! twice and nothing waits for a lease.
 
 use diesel::prelude::*;
 use serde::Deserialize;
+use tokio::sync::watch;
 
 use crate::ssf::events::{sign_set, EventRow};
 use crate::ssf::streams::{StreamRow, STATUS_ENABLED};
@@ -125,6 +128,16 @@ async fn attempt(ctx: &Ctx, event: &EventRow, stream: &StreamRow) -> Attempt {
 /// One round: drops expired events (of every stream, poll ones too), then claims due events
 /// and sends each; returns how many were delivered.
 pub async fn deliver_due(ctx: &Ctx, node: &str) -> anyhow::Result<usize> {
+    deliver_round(ctx, node, None).await
+}
+
+/// [`deliver_due`], stopping early once `stop` is set: the events taken but not yet tried are
+/// released (their lease cleared) for the next node or start.
+async fn deliver_round(
+    ctx: &Ctx,
+    node: &str,
+    stop: Option<&watch::Receiver<bool>>,
+) -> anyhow::Result<usize> {
     let now = ctx.clock.now();
     ctx.db
         .run(move |c| {
@@ -133,7 +146,15 @@ pub async fn deliver_due(ctx: &Ctx, node: &str) -> anyhow::Result<usize> {
         })
         .await?;
     let mut delivered = 0;
-    for (event, stream) in claim(ctx, node).await? {
+    let mut taken = claim(ctx, node).await?.into_iter();
+    while let Some((event, stream)) = taken.next() {
+        if stop.is_some_and(|s| *s.borrow()) {
+            let untried: Vec<String> = std::iter::once(event.id)
+                .chain(taken.map(|(e, _)| e.id))
+                .collect();
+            release(ctx, node, untried).await?;
+            break;
+        }
         let outcome = attempt(ctx, &event, &stream).await;
         let now = ctx.clock.now();
         let base = ctx.settings.ssf.push_retry_base_secs as i64;
@@ -198,16 +219,66 @@ pub async fn deliver_due(ctx: &Ctx, node: &str) -> anyhow::Result<usize> {
     Ok(delivered)
 }
 
-/// Runs [`deliver_due`] forever at `ssf.push_poll_ms`, as one node (a random id per process).
-pub fn spawn_worker(ctx: Ctx) {
-    actix_web::rt::spawn(async move {
+/// Clears this node's lease on events it took but didn't try.
+async fn release(ctx: &Ctx, node: &str, ids: Vec<String>) -> anyhow::Result<()> {
+    let node = node.to_string();
+    ctx.db
+        .run(move |c| {
+            let none: Option<chrono::NaiveDateTime> = None;
+            let no_owner: Option<String> = None;
+            diesel::update(
+                ssf_events::table
+                    .filter(ssf_events::id.eq_any(&ids))
+                    .filter(ssf_events::lease_owner.eq(&node)),
+            )
+            .set((
+                ssf_events::lease_owner.eq(no_owner),
+                ssf_events::lease_until.eq(none),
+            ))
+            .execute(c)?;
+            Ok(())
+        })
+        .await
+}
+
+/// A node's running delivery worker.
+pub struct PushWorker {
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl PushWorker {
+    /// Stops cleanly: no new attempt starts, the one in flight is finished and recorded (at
+    /// most `security.outbound_timeout_secs`), and events taken but not tried are released.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Stops at once, wherever it is, as if the process died: an event in flight keeps its
+    /// lease until `ssf.push_lease_secs` runs out, then is sent again (same `jti`).
+    pub fn abort(self) {
+        self.task.abort();
+    }
+}
+
+/// Runs [`deliver_due`] at `ssf.push_poll_ms` until stopped, as one node (a random id per
+/// process). Dropping the handle leaves it running.
+pub fn spawn_worker(ctx: Ctx) -> PushWorker {
+    let (stop, mut stopping) = watch::channel(false);
+    let task = actix_web::rt::spawn(async move {
         let node = crate::crypto::random_token(12);
         let period = std::time::Duration::from_millis(ctx.settings.ssf.push_poll_ms.max(50));
-        loop {
-            if let Err(e) = deliver_due(&ctx, &node).await {
+        while !*stopping.borrow() {
+            if let Err(e) = deliver_round(&ctx, &node, Some(&stopping)).await {
                 tracing::error!(error = %format!("{e:#}"), "SSF push delivery round failed");
             }
-            tokio::time::sleep(period).await;
+            tokio::select! {
+                _ = tokio::time::sleep(period) => {}
+                // A dropped handle (Err) never stops the worker: only `stop` does.
+                Ok(()) = stopping.changed() => {}
+            }
         }
     });
+    PushWorker { stop, task }
 }

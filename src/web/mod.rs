@@ -307,6 +307,15 @@ where
 
 /// Starts the HTTP server on an already-bound listener (tests bind port 0).
 pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
+    Ok(serve_with_push_worker(ctx, listener)?.0)
+}
+
+/// [`serve`], answering the push delivery worker too, so the caller can stop it cleanly once
+/// the server has stopped (no Security Event Token cut off mid-send).
+pub fn serve_with_push_worker(
+    ctx: Ctx,
+    listener: TcpListener,
+) -> anyhow::Result<(Server, crate::ssf::push::PushWorker)> {
     let workers = match ctx.settings.workers {
         0 => std::thread::available_parallelism()
             .map(|n| n.get())
@@ -314,7 +323,7 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
         n => n,
     };
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
-    crate::ssf::push::spawn_worker(ctx.clone());
+    let push = crate::ssf::push::spawn_worker(ctx.clone());
     crate::recovery::account_reset::spawn_worker(ctx.clone());
     crate::support::notices::spawn_worker(ctx.clone());
     crate::proofing::flow::spawn_housekeeping(ctx.clone());
@@ -364,5 +373,5 @@ pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
     .workers(workers)
     .listen(listener)?
     .run();
-    Ok(server)
+    Ok((server, push))
 }

@@ -32,6 +32,8 @@ pub struct TestServer {
     /// Backup codes enrolled per email, so later sign-ins can pass the second factor.
     backup_codes: std::sync::Mutex<std::collections::HashMap<String, Vec<String>>>,
     handle: actix_web::dev::ServerHandle,
+    /// The push delivery worker, for [`TestServer::stop`].
+    push: Option<verity::ssf::push::PushWorker>,
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>,
 }
@@ -113,7 +115,8 @@ impl TestServer {
         configure(&mut settings);
         let mut ctx = Ctx::build(settings).await.expect("build context");
         ctx.notifier = wrap(ctx.notifier.clone());
-        let server = verity::web::serve(ctx.clone(), listener).expect("serve");
+        let (server, push) =
+            verity::web::serve_with_push_worker(ctx.clone(), listener).expect("serve");
         let handle = server.handle();
         actix_web::rt::spawn(server);
         TestServer {
@@ -121,8 +124,35 @@ impl TestServer {
             ctx,
             backup_codes: Default::default(),
             handle,
+            push: Some(push),
             _dir: dir,
             pg,
+        }
+    }
+
+    /// Stops this server: `Clean` as `verity serve` does on SIGTERM (the push worker finishes
+    /// the SET in flight and hands back what it took), `Crash` as a process that dies (the
+    /// push worker is cut off wherever it is, before the HTTP server stops). The database,
+    /// store, keys and settings stay for [`StoppedServer::start`].
+    pub async fn stop(mut self, how: Stop) -> StoppedServer {
+        let push = self.push.take();
+        match (how, push) {
+            (Stop::Clean, Some(push)) => {
+                push.stop().await;
+                self.handle.stop(true).await;
+            }
+            (Stop::Crash, Some(push)) => {
+                push.abort();
+                self.handle.stop(false).await;
+            }
+            (_, None) => self.handle.stop(true).await,
+        }
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("tempdir"));
+        StoppedServer {
+            ctx: self.ctx.clone(),
+            backup_codes: std::mem::take(&mut *self.backup_codes.lock().unwrap()),
+            dir: Some(dir),
+            pg: self.pg.take(),
         }
     }
 
@@ -425,6 +455,73 @@ impl Drop for TestServer {
                     .execute(&mut conn);
             }
         }
+    }
+}
+
+/// How [`TestServer::stop`] stops a server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    Clean,
+    Crash,
+}
+
+/// A stopped server's database, store, keys and settings, to start again.
+pub struct StoppedServer {
+    /// The stopped node's context: its database pool still answers, for a look at the rows.
+    pub ctx: Ctx,
+    backup_codes: std::collections::HashMap<String, Vec<String>>,
+    dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl StoppedServer {
+    /// A new server process on the same database, store, keys, settings and port (so the
+    /// same issuer), with a clock of its own starting now.
+    pub async fn start(mut self) -> TestServer {
+        let settings = (*self.ctx.settings).clone();
+        let mut listener = None;
+        for _ in 0..100 {
+            match TcpListener::bind(&settings.listen) {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+        let listener = listener.expect("the stopped server's port is free again");
+        let ctx = Ctx::build(settings).await.expect("build context");
+        let (server, push) =
+            verity::web::serve_with_push_worker(ctx.clone(), listener).expect("serve");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        TestServer {
+            base: ctx.settings.issuer.clone(),
+            ctx,
+            backup_codes: std::sync::Mutex::new(std::mem::take(&mut self.backup_codes)),
+            handle,
+            push: Some(push),
+            _dir: self.dir.take().expect("the data directory"),
+            pg: self.pg.take(),
+        }
+    }
+}
+
+impl Drop for StoppedServer {
+    fn drop(&mut self) {
+        if let Some((admin, url)) = self.pg.take() {
+            drop_postgres(&admin, &url);
+        }
+    }
+}
+
+fn drop_postgres(admin: &str, url: &str) {
+    let name = url::Url::parse(url)
+        .map(|u| u.path().trim_start_matches('/').to_string())
+        .unwrap_or_default();
+    if let Ok(mut conn) = diesel::PgConnection::establish(admin) {
+        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn);
     }
 }
 
