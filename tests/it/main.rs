@@ -45,6 +45,7 @@ mod requests;
 mod reset;
 mod routes;
 mod ssf;
+mod ssf_ops;
 mod support;
 mod timeouts;
 mod tokens;

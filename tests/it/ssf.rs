@@ -7,14 +7,20 @@ use openidconnect::TokenResponse;
 use serde_json::{json, Value};
 use verity::oauth::clients::NewClient;
 
-const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
-const CREDENTIAL_CHANGE: &str =
+pub(crate) const SESSION_REVOKED: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+pub(crate) const CREDENTIAL_CHANGE: &str =
     "https://schemas.openid.net/secevent/caep/event-type/credential-change";
-const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
-const POLL: &str = "urn:ietf:rfc:8936";
+pub(crate) const VERIFICATION: &str =
+    "https://schemas.openid.net/secevent/ssf/event-type/verification";
+pub(crate) const POLL: &str = "urn:ietf:rfc:8936";
 
 /// A relying party that signs people in and may manage streams.
-async fn receiver_client(server: &TestServer, name: &str, pairwise: bool) -> (String, String) {
+pub(crate) async fn receiver_client(
+    server: &TestServer,
+    name: &str,
+    pairwise: bool,
+) -> (String, String) {
     let created = server
         .register(NewClient {
             name: name.into(),
@@ -30,7 +36,7 @@ async fn receiver_client(server: &TestServer, name: &str, pairwise: bool) -> (St
     (created.client_id, created.client_secret.expect("secret"))
 }
 
-async fn token(server: &TestServer, id: &str, secret: &str, scope: &str) -> String {
+pub(crate) async fn token(server: &TestServer, id: &str, secret: &str, scope: &str) -> String {
     let res: Value = reqwest::Client::new()
         .post(server.url("/token"))
         .basic_auth(id, Some(secret))
@@ -49,7 +55,7 @@ async fn token(server: &TestServer, id: &str, secret: &str, scope: &str) -> Stri
 
 /// Sends a request with an optional bearer token and JSON body; returns status and JSON body
 /// (Null when empty).
-async fn call(
+pub(crate) async fn call(
     server: &TestServer,
     method: reqwest::Method,
     path: &str,
@@ -75,7 +81,7 @@ async fn call(
     (status, value, headers)
 }
 
-async fn create_poll_stream(server: &TestServer, token: &str, events: &[&str]) -> Value {
+pub(crate) async fn create_poll_stream(server: &TestServer, token: &str, events: &[&str]) -> Value {
     let (status, body, _) = call(
         server,
         reqwest::Method::POST,
@@ -92,7 +98,7 @@ async fn create_poll_stream(server: &TestServer, token: &str, events: &[&str]) -
     body
 }
 
-async fn poll(server: &TestServer, token: &str, stream: &Value, body: Value) -> Value {
+pub(crate) async fn poll(server: &TestServer, token: &str, stream: &Value, body: Value) -> Value {
     let url = stream["delivery"]["endpoint_url"].as_str().unwrap();
     let path = url
         .strip_prefix(&server.base)
@@ -105,7 +111,7 @@ async fn poll(server: &TestServer, token: &str, stream: &Value, body: Value) -> 
 
 /// Validates a SET as a receiver must: signature against the published JWKS, `typ`, `iss`,
 /// `aud`; no `sub` or `exp`; one event. Returns the claims.
-async fn validate_set(server: &TestServer, set: &str, audience: &str) -> Value {
+pub(crate) async fn validate_set(server: &TestServer, set: &str, audience: &str) -> Value {
     let jwks: jsonwebtoken::jwk::JwkSet = reqwest::get(server.url("/jwks.json"))
         .await
         .unwrap()
@@ -139,7 +145,7 @@ async fn validate_set(server: &TestServer, set: &str, audience: &str) -> Value {
 }
 
 /// The single event of a SET: (type, members).
-fn event_of(claims: &Value) -> (String, Value) {
+pub(crate) fn event_of(claims: &Value) -> (String, Value) {
     let (k, v) = claims["events"].as_object().unwrap().iter().next().unwrap();
     (k.clone(), v.clone())
 }
@@ -713,7 +719,7 @@ async fn a_removed_subject_and_a_paused_stream_get_nothing_now() {
 
 /// A person who signed in to the client and consented; returns their browser and the `sub`
 /// the client knows them by.
-async fn consenting_person(
+pub(crate) async fn consenting_person(
     server: &TestServer,
     id: &str,
     secret: &str,
@@ -729,7 +735,7 @@ async fn consenting_person(
     (browser, sub)
 }
 
-async fn user_id_of(server: &TestServer, email: &str) -> String {
+pub(crate) async fn user_id_of(server: &TestServer, email: &str) -> String {
     let email = email.to_string();
     server
         .ctx
@@ -874,11 +880,11 @@ async fn unacknowledged_events_expire_and_expired_tokens_are_refused() {
 }
 
 /// What a push receiver was sent: content type, authorization header, body.
-type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+pub(crate) type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
 
 /// A push receiver on a real port: answers each POST with the next status of `statuses`, then
 /// `then` (a 400 carries an RFC 8935 error body).
-async fn start_receiver(statuses: Vec<u16>, then: u16) -> (String, Received) {
+pub(crate) async fn start_receiver(statuses: Vec<u16>, then: u16) -> (String, Received) {
     use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/events", listener.local_addr().unwrap());
@@ -926,7 +932,7 @@ async fn start_receiver(statuses: Vec<u16>, then: u16) -> (String, Received) {
 }
 
 /// Waits (up to 15 s) until the receiver holds `n` requests; returns them.
-async fn wait_for(received: &Received, n: usize) -> Vec<(String, String, String)> {
+pub(crate) async fn wait_for(received: &Received, n: usize) -> Vec<(String, String, String)> {
     for _ in 0..300 {
         let got = received.lock().unwrap().clone();
         if got.len() >= n {
@@ -940,7 +946,12 @@ async fn wait_for(received: &Received, n: usize) -> Vec<(String, String, String)
     );
 }
 
-async fn push_stream(server: &TestServer, token: &str, url: &str, events: &[&str]) -> Value {
+pub(crate) async fn push_stream(
+    server: &TestServer,
+    token: &str,
+    url: &str,
+    events: &[&str],
+) -> Value {
     let (status, body, _) = call(
         server,
         reqwest::Method::POST,
