@@ -186,6 +186,12 @@ pub enum Kind {
     /// An operator read a verification's personal data in full (the management API's
     /// `verity:admin:proofing:pii` scope).
     ProofingPersonalDataRead,
+    /// An operator paused, resumed or disabled a relying party's Shared Signals stream
+    /// (detail: stream, its client, status, reason, agent).
+    SsfStreamStatusChanged,
+    /// An operator made a stream's refused and retrying events due again (detail: stream,
+    /// its client, how many, agent).
+    SsfStreamReplayed,
 }
 
 impl Kind {
@@ -258,6 +264,8 @@ impl Kind {
         Kind::ProofingFlagRaised,
         Kind::ProofingFlagResolved,
         Kind::ProofingPersonalDataRead,
+        Kind::SsfStreamStatusChanged,
+        Kind::SsfStreamReplayed,
     ];
 
     /// The name stored in `audit_events.kind`.
@@ -331,6 +339,8 @@ impl Kind {
             Kind::ProofingFlagRaised => "proofing_flag_raised",
             Kind::ProofingFlagResolved => "proofing_flag_resolved",
             Kind::ProofingPersonalDataRead => "proofing_personal_data_read",
+            Kind::SsfStreamStatusChanged => "ssf_stream_status_changed",
+            Kind::SsfStreamReplayed => "ssf_stream_replayed",
         }
     }
 

@@ -1,4 +1,4 @@
-//! The `verity` command line: serve, migrate, clients, keys.
+//! The `verity` command line: serve, migrate, clients, keys, Shared Signals streams.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -44,6 +44,11 @@ pub enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Operate relying parties' Shared Signals streams (as the management API's /ssf-streams).
+    Ssf {
+        #[command(subcommand)]
+        command: SsfCommand,
     },
 }
 
@@ -132,6 +137,39 @@ pub enum KeysCommand {
     },
 }
 
+#[derive(Subcommand, Debug)]
+pub enum SsfCommand {
+    /// List streams as JSON: status and who set it, backlog, delivery counts.
+    List {
+        /// Only this relying party's streams.
+        #[arg(long = "client")]
+        client_id: Option<String>,
+    },
+    /// Pause a stream: events are held until it is resumed; the receiver is told
+    /// (stream-updated) and can't enable it itself.
+    Pause {
+        stream_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Enable a stream again; held events are delivered after a stream-updated event.
+    Resume {
+        stream_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Disable a stream: queued events are dropped; the receiver is told and can't enable it.
+    Disable {
+        stream_id: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Make a stream's refused and retrying events due again now.
+    Replay { stream_id: String },
+    /// Delivery counts as JSON: totals and per stream (with backlog).
+    Metrics,
+}
+
 pub fn init_logging(settings: &Settings) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VERITY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -171,6 +209,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Keys { command } => {
             tokio::task::spawn_blocking(move || keys_command(&settings, command)).await?
+        }
+        Command::Ssf { command } => {
+            tokio::task::spawn_blocking(move || ssf_command(&settings, command)).await?
         }
     }
 }
@@ -270,6 +311,69 @@ fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result
             }
         }
     }
+}
+
+fn ssf_command(settings: &Settings, command: SsfCommand) -> anyhow::Result<()> {
+    use crate::admin::ssf::StreamView;
+    use crate::ssf::operations::{self, Action, Change, Operator};
+    let db = open_db(settings)?;
+    let mut conn = db.conn()?;
+    let now = chrono::Utc::now().naive_utc();
+    let show = |conn: &mut crate::storage::db::DbConn, id: &str| -> anyhow::Result<()> {
+        match operations::one(conn, id, now)? {
+            Some(o) => print_json(&StreamView::of(&o, settings, now)),
+            None => bail!("no stream with id {id}"),
+        }
+    };
+    let (stream_id, action, reason) = match command {
+        SsfCommand::List { client_id } => {
+            let mut all = Vec::new();
+            let mut after = None;
+            loop {
+                let page = operations::list(&mut conn, client_id.as_deref(), after, 500, now)?;
+                after = page
+                    .last()
+                    .map(|o| (o.stream.created_at, o.stream.id.clone()));
+                let done = page.len() < 500;
+                all.extend(page.iter().map(|o| StreamView::of(o, settings, now)));
+                if done {
+                    break;
+                }
+            }
+            return print_json(&all);
+        }
+        SsfCommand::Metrics => return print_json(&operations::metrics(&mut conn)?),
+        SsfCommand::Replay { stream_id } => {
+            let Some(n) =
+                operations::replay(&mut conn, &settings.ssf, now, &stream_id, Operator::Cli)?
+            else {
+                bail!("no stream with id {stream_id}");
+            };
+            eprintln!("{n} event(s) made due again");
+            return show(&mut conn, &stream_id);
+        }
+        SsfCommand::Pause { stream_id, reason } => (stream_id, Action::Pause, reason),
+        SsfCommand::Resume { stream_id, reason } => (stream_id, Action::Resume, reason),
+        SsfCommand::Disable { stream_id, reason } => (stream_id, Action::Disable, reason),
+    };
+    if let Some(r) = &reason {
+        operations::check_reason(r).map_err(anyhow::Error::msg)?;
+    }
+    let change = operations::set_status(
+        &mut conn,
+        &settings.ssf,
+        now,
+        &stream_id,
+        action,
+        reason.as_deref(),
+        Operator::Cli,
+    )?;
+    match change {
+        Change::NotFound => bail!("no stream with id {stream_id}"),
+        Change::Unchanged => eprintln!("the stream already had this status and reason"),
+        Change::Changed => eprintln!("done; the receiver is sent a stream-updated event"),
+    }
+    show(&mut conn, &stream_id)
 }
 
 /// `a,b c` → ["a", "b", "c"].
@@ -523,5 +627,45 @@ mod tests {
         };
         assert_eq!(ial2, Some(false));
         assert!(claim_list(verified_claims.as_deref()).is_empty());
+    }
+
+    #[test]
+    fn ssf_commands_parse() {
+        let parse = |args: &[&str]| {
+            let mut all = vec!["verity", "ssf"];
+            all.extend_from_slice(args);
+            match Cli::try_parse_from(all).map(|c| c.command) {
+                Ok(Some(Command::Ssf { command })) => Ok(command),
+                Ok(other) => panic!("{args:?}: {other:?}"),
+                Err(e) => Err(e),
+            }
+        };
+        assert!(matches!(
+            parse(&["list"]).unwrap(),
+            SsfCommand::List { client_id: None }
+        ));
+        assert!(matches!(
+            parse(&["list", "--client", "tax-portal"]).unwrap(),
+            SsfCommand::List { client_id: Some(c) } if c == "tax-portal"
+        ));
+        assert!(matches!(
+            parse(&["pause", "s-1", "--reason", "receiver is down"]).unwrap(),
+            SsfCommand::Pause { stream_id, reason: Some(r) } if stream_id == "s-1" && r == "receiver is down"
+        ));
+        assert!(matches!(
+            parse(&["resume", "s-1"]).unwrap(),
+            SsfCommand::Resume { reason: None, .. }
+        ));
+        assert!(matches!(
+            parse(&["disable", "s-1", "--reason", "abuse"]).unwrap(),
+            SsfCommand::Disable { .. }
+        ));
+        assert!(matches!(
+            parse(&["replay", "s-1"]).unwrap(),
+            SsfCommand::Replay { stream_id } if stream_id == "s-1"
+        ));
+        assert!(matches!(parse(&["metrics"]).unwrap(), SsfCommand::Metrics));
+        assert!(parse(&["pause"]).is_err(), "a stream id is needed");
+        assert!(parse(&["restart", "s-1"]).is_err());
     }
 }

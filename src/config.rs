@@ -748,6 +748,9 @@ pub struct SsfSettings {
     /// Push: how long a node holds a delivery it took (the lease); another node may take it
     /// only after this, so each event is sent by one node at a time.
     pub push_lease_secs: u64,
+    /// Poll: how long a poll with `returnImmediately: false` waits for events when none are
+    /// there (RFC 8936 long polling), checking the database every `push_poll_ms`.
+    pub long_poll_secs: u64,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
@@ -768,6 +771,7 @@ impl Default for SsfSettings {
             push_retry_base_secs: 5,
             push_poll_ms: 1000,
             push_lease_secs: 120,
+            long_poll_secs: 15,
         }
     }
 }
@@ -795,6 +799,10 @@ impl SsfSettings {
         // Longer than one call may take (security.outbound_timeout_secs is at most 60).
         if !(61..=3600).contains(&self.push_lease_secs) {
             bail!("ssf.push_lease_secs must be between 61 and 3600");
+        }
+        // A waiting poll holds a request (and a proxy's connection) open: a minute at most.
+        if !(1..=60).contains(&self.long_poll_secs) {
+            bail!("ssf.long_poll_secs must be between 1 and 60");
         }
         Ok(())
     }
@@ -1146,12 +1154,15 @@ mod tests {
         assert_eq!(s.ssf.retention_days, 14);
         assert_eq!(s.ssf.default_subjects, DefaultSubjects::None);
         assert_eq!(s.ssf.poll_max_events, 100);
+        assert_eq!(s.ssf.long_poll_secs, 15);
         for (name, value) in [
             ("VERITY_SSF__RETENTION_DAYS", "0"),
             ("VERITY_SSF__POLL_MAX_EVENTS", "0"),
             ("VERITY_SSF__MAX_STREAMS_PER_CLIENT", "0"),
             ("VERITY_SSF__MIN_VERIFICATION_INTERVAL_SECS", "7200"),
             ("VERITY_SSF__DEFAULT_SUBJECTS", "some"),
+            ("VERITY_SSF__LONG_POLL_SECS", "0"),
+            ("VERITY_SSF__LONG_POLL_SECS", "61"),
         ] {
             let err = Settings::load_from(vars(&[(name, value)])).unwrap_err();
             assert!(

@@ -137,7 +137,9 @@ fn reading(row: Row) -> Reading {
         | Kind::ClientUpdated
         | Kind::ClientSecretRotated
         | Kind::ClientDeleted
-        | Kind::SigningKeyRotated => says("activity-other", true, Nothing),
+        | Kind::SigningKeyRotated
+        | Kind::SsfStreamStatusChanged
+        | Kind::SsfStreamReplayed => says("activity-other", true, Nothing),
     }
 }
 

@@ -23,10 +23,13 @@ pub enum Area {
     /// The personal data of proofing in full (names, birth date, address, phone, SSN's last 4,
     /// vendor transcripts). Only a token that names this scope has it: see [`Agent::may`].
     ProofingPii,
+    /// Shared Signals streams of every relying party: list them with their backlog and
+    /// delivery counts, pause, resume, disable, replay failed deliveries.
+    Ssf,
 }
 
 impl Area {
-    pub const ALL: [Area; 9] = [
+    pub const ALL: [Area; 10] = [
         Area::UsersRead,
         Area::UsersWrite,
         Area::Clients,
@@ -36,6 +39,7 @@ impl Area {
         Area::Notices,
         Area::Proofing,
         Area::ProofingPii,
+        Area::Ssf,
     ];
 
     pub fn scope(self) -> &'static str {
@@ -49,6 +53,7 @@ impl Area {
             Area::Notices => "verity:admin:notices",
             Area::Proofing => "verity:admin:proofing",
             Area::ProofingPii => "verity:admin:proofing:pii",
+            Area::Ssf => "verity:admin:ssf",
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod pagination;
 pub mod phone_change;
 pub mod proofing;
 pub mod sort_keys;
+pub mod ssf;
 pub mod users;
 
 /// Why an admin request can't be done, in terms an operator can act on.

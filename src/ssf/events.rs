@@ -336,15 +336,18 @@ pub struct PollResponse {
 
 /// RFC 8936: records the receiver's acknowledgements and errors, then answers the oldest
 /// events not yet acknowledged, at most `maxEvents` (capped at `ssf.poll_max_events`). An event
-/// answered but not acknowledged is answered again by the next poll. This version always
-/// returns at once: `returnImmediately: false` gets what is there now (no long polling).
-/// A paused stream answers no events (they wait); only poll streams may be polled.
+/// answered but not acknowledged is answered again by the next poll. With `returnImmediately:
+/// false` and nothing to answer, the poll waits up to `ssf.long_poll_secs` for events (one
+/// waiting poll per stream; another answers at once); otherwise it answers at once. A paused or
+/// disabled stream answers only its stream-updated events (the others wait, or were dropped);
+/// only poll streams may be polled.
 pub async fn poll(
     ctx: &Ctx,
     receiver: &Receiver,
     stream_id: &str,
     req: PollRequest,
 ) -> anyhow::Result<Result<PollResponse, StreamError>> {
+    use crate::ssf::delivery::{self, Outcome};
     let stream = match streams::owned(ctx, receiver, stream_id).await? {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
@@ -357,17 +360,17 @@ pub async fn poll(
     let now = ctx.clock.now();
     let cap = ctx.settings.ssf.poll_max_events;
     let max = req.max_events.map_or(cap, |m| m.min(cap));
+    let may_wait = req.return_immediately == Some(false);
     let sid = stream.id.clone();
-    let enabled = stream.status == STATUS_ENABLED;
-    let rows: Vec<EventRow> = ctx
+    let (mut rows, mut more_available): (Vec<EventRow>, bool) = ctx
         .db
         .run(move |c| {
+            // Expired events go, whoever they were for.
+            crate::storage::db::write_tx(c, |c| delivery::drop_expired(c, now))?;
             crate::storage::db::write_tx(c, |c| {
-                // Expired events go, whoever they were for.
-                diesel::delete(ssf_events::table.filter(ssf_events::expires_at.le(now)))
-                    .execute(c)?;
+                let mut acked = 0;
                 if !req.ack.is_empty() {
-                    diesel::update(
+                    acked = diesel::update(
                         ssf_events::table
                             .filter(ssf_events::stream_id.eq(&sid))
                             .filter(ssf_events::jti.eq_any(&req.ack))
@@ -376,12 +379,13 @@ pub async fn poll(
                     .set(ssf_events::acked_at.eq(now))
                     .execute(c)?;
                 }
+                let mut refused = 0;
                 for (jti, e) in &req.set_errs {
                     let why: String = format!("{}: {}", e.err, e.description)
                         .chars()
                         .take(500)
                         .collect();
-                    diesel::update(
+                    refused += diesel::update(
                         ssf_events::table
                             .filter(ssf_events::stream_id.eq(&sid))
                             .filter(ssf_events::jti.eq(jti))
@@ -390,34 +394,36 @@ pub async fn poll(
                     .set((ssf_events::acked_at.eq(now), ssf_events::last_error.eq(why)))
                     .execute(c)?;
                 }
-                if !enabled {
-                    return Ok(Vec::new());
-                }
-                let rows: Vec<EventRow> = ssf_events::table
-                    .filter(ssf_events::stream_id.eq(&sid))
-                    .filter(ssf_events::acked_at.is_null())
-                    .order((ssf_events::created_at.asc(), ssf_events::id.asc()))
-                    .limit(i64::from(max) + 1)
-                    .select(EventRow::as_select())
-                    .load(c)?;
-                let handed: Vec<String> = rows
-                    .iter()
-                    .take(max as usize)
-                    .map(|r| r.id.clone())
-                    .collect();
-                diesel::update(ssf_events::table.filter(ssf_events::id.eq_any(&handed)))
-                    .set((
-                        ssf_events::attempts.eq(ssf_events::attempts + 1),
-                        ssf_events::delivered_at.eq(now),
-                    ))
-                    .execute(c)?;
-                Ok::<_, anyhow::Error>(rows)
-            })
+                // Counted after the event rows are updated: every transaction takes event rows
+                // before count rows.
+                delivery::count(c, &sid, Outcome::Delivered, acked as i64)?;
+                delivery::count(c, &sid, Outcome::Refused, refused as i64)?;
+                Ok::<_, anyhow::Error>(())
+            })?;
+            delivery::hand_out(c, &sid, max, now)
         })
         .await?;
-    let more_available = rows.len() > max as usize;
+    if rows.is_empty() && may_wait && stream.status == STATUS_ENABLED {
+        // Nothing now: wait for events, holding no connection while asleep. A stream that
+        // already has a waiting poll answers this one at once.
+        if let Some(slot) = delivery::WaitSlot::take(ctx, &stream.id).await? {
+            let waited = delivery::wait_for_events(ctx, &stream.id).await;
+            let sid = stream.id.clone();
+            let answered = match waited {
+                Ok(()) => {
+                    let now = ctx.clock.now();
+                    ctx.db
+                        .run(move |c| delivery::hand_out(c, &sid, max, now))
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            slot.release().await?;
+            (rows, more_available) = answered?;
+        }
+    }
     let mut sets = BTreeMap::new();
-    for row in rows.iter().take(max as usize) {
+    for row in &rows {
         sets.insert(row.jti.clone(), sign_set(ctx, &stream, row).await?);
     }
     Ok(Ok(PollResponse {

@@ -6,9 +6,15 @@
 //! inside its own database transaction: one queued event per stream of each relying party the
 //! person consented to. Events are signed into Security Event Tokens (RFC 8417, `typ`
 //! `secevent+jwt`, one event per SET, a top-level `sub_id` per RFC 9493) when delivered, and
-//! delivered by poll (RFC 8936, [`events::poll`]). Nothing here knows HTTP.
+//! delivered by poll (RFC 8936, [`events::poll`], with long polling) or push (RFC 8935,
+//! [`push`]); [`delivery`] holds what both share (outcome counts, expiry, long-poll waits).
+//! Operators list, pause, resume, disable and replay streams through [`operations`] (the
+//! management API and `verity ssf`); their status changes reach the receiver as stream-updated
+//! events. Nothing here knows HTTP.
 
+pub mod delivery;
 pub mod events;
+pub mod operations;
 pub mod push;
 pub mod signals;
 pub mod streams;

@@ -1,4 +1,5 @@
-//! Push delivery (RFC 8935): each node's worker takes due events of enabled push streams under
+//! Push delivery (RFC 8935): each node's worker takes due events of enabled push streams (and
+//! stream-updated events of any push stream: an operator's pause must reach the receiver) under
 //! a lease (`lease_owner`, `lease_until`), so one node at a time sends a given event, signs each
 //! into a SET and POSTs it as `application/secevent+jwt` to the receiver's endpoint. A 2xx
 //! answer (RFC 8935 says 202) is delivered; a 400 is the receiver's refusal (`{err,
@@ -14,9 +15,10 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use tokio::sync::watch;
 
+use crate::ssf::delivery::{self, Outcome};
 use crate::ssf::events::{sign_set, EventRow};
 use crate::ssf::streams::{StreamRow, STATUS_ENABLED};
-use crate::ssf::DELIVERY_PUSH;
+use crate::ssf::{DELIVERY_PUSH, EVENT_STREAM_UPDATED};
 use crate::storage::schema::{ssf_events, ssf_streams};
 use crate::Ctx;
 
@@ -46,20 +48,35 @@ async fn claim(ctx: &Ctx, node: &str) -> anyhow::Result<Vec<(EventRow, StreamRow
                         .is_null()
                         .or(ssf_events::lease_until.le(now))
                 };
-                let due: Vec<String> = ssf_events::table
-                    .inner_join(ssf_streams::table)
-                    .filter(ssf_streams::delivery_method.eq(DELIVERY_PUSH))
-                    .filter(ssf_streams::status.eq(STATUS_ENABLED))
-                    .filter(ssf_events::acked_at.is_null())
-                    .filter(ssf_events::expires_at.gt(now))
-                    .filter(ssf_events::next_attempt_at.le(now))
-                    .filter(free())
-                    .order((ssf_events::created_at.asc(), ssf_events::id.asc()))
+                // Stream-updated events first, whatever the stream's status (an operator's
+                // pause or disable must reach the receiver before delivery stops), then the
+                // others of enabled streams.
+                let due = || {
+                    ssf_events::table
+                        .inner_join(ssf_streams::table)
+                        .filter(ssf_streams::delivery_method.eq(DELIVERY_PUSH))
+                        .filter(ssf_events::acked_at.is_null())
+                        .filter(ssf_events::expires_at.gt(now))
+                        .filter(ssf_events::next_attempt_at.le(now))
+                        .filter(free())
+                        .order((ssf_events::created_at.asc(), ssf_events::id.asc()))
+                        .select(ssf_events::id)
+                };
+                let mut due_ids: Vec<String> = due()
+                    .filter(ssf_events::event_type.eq(EVENT_STREAM_UPDATED))
                     .limit(BATCH)
-                    .select(ssf_events::id)
                     .load(c)?;
+                let room = BATCH - due_ids.len() as i64;
+                if room > 0 {
+                    let others: Vec<String> = due()
+                        .filter(ssf_events::event_type.ne(EVENT_STREAM_UPDATED))
+                        .filter(ssf_streams::status.eq(STATUS_ENABLED))
+                        .limit(room)
+                        .load(c)?;
+                    due_ids.extend(others);
+                }
                 let mut taken = Vec::new();
-                for id in due {
+                for id in due_ids {
                     // Compare and set: of nodes racing for one event, one row update wins.
                     let won = diesel::update(
                         ssf_events::table
@@ -140,10 +157,7 @@ async fn deliver_round(
 ) -> anyhow::Result<usize> {
     let now = ctx.clock.now();
     ctx.db
-        .run(move |c| {
-            diesel::delete(ssf_events::table.filter(ssf_events::expires_at.le(now))).execute(c)?;
-            Ok(())
-        })
+        .run(move |c| crate::storage::db::write_tx(c, |c| delivery::drop_expired(c, now)))
         .await?;
     let mut delivered = 0;
     let mut taken = claim(ctx, node).await?.into_iter();
@@ -165,54 +179,72 @@ async fn deliver_round(
         if let Attempt::Failed(why) = &outcome {
             tracing::warn!(stream_id = %stream.id, jti = %event.jti, error = %why, "SSF push delivery failed; will retry");
         }
+        let stream_id = stream.id.clone();
         ctx.db
             .run(move |c| {
-                let mine = ssf_events::table
-                    .filter(ssf_events::id.eq(&id))
-                    .filter(ssf_events::lease_owner.eq(&owner));
-                let attempts: i32 = ssf_events::table
-                    .find(&id)
-                    .select(ssf_events::attempts)
-                    .first(c)
-                    .optional()?
-                    .unwrap_or(0)
-                    + 1;
-                let none: Option<chrono::NaiveDateTime> = None;
-                let no_owner: Option<String> = None;
-                match outcome {
-                    Attempt::Delivered => diesel::update(mine)
-                        .set((
-                            ssf_events::delivered_at.eq(now),
-                            ssf_events::acked_at.eq(now),
-                            ssf_events::attempts.eq(attempts),
-                            ssf_events::lease_owner.eq(no_owner),
-                            ssf_events::lease_until.eq(none),
-                        ))
-                        .execute(c)?,
-                    Attempt::Refused(why) => diesel::update(mine)
-                        .set((
-                            ssf_events::acked_at.eq(now),
-                            ssf_events::attempts.eq(attempts),
-                            ssf_events::last_error.eq(why),
-                            ssf_events::lease_owner.eq(no_owner),
-                            ssf_events::lease_until.eq(none),
-                        ))
-                        .execute(c)?,
-                    Attempt::Failed(why) => {
-                        let wait = base.saturating_mul(1 << attempts.clamp(0, 20)).min(3600);
-                        diesel::update(mine)
-                            .set((
-                                ssf_events::attempts.eq(attempts),
-                                ssf_events::next_attempt_at
-                                    .eq(now + chrono::Duration::seconds(wait)),
-                                ssf_events::last_error.eq(why),
-                                ssf_events::lease_owner.eq(no_owner),
-                                ssf_events::lease_until.eq(none),
-                            ))
-                            .execute(c)?
-                    }
-                };
-                Ok(())
+                crate::storage::db::write_tx(c, |c| {
+                    let mine = ssf_events::table
+                        .filter(ssf_events::id.eq(&id))
+                        .filter(ssf_events::lease_owner.eq(&owner));
+                    let attempts: i32 = ssf_events::table
+                        .find(&id)
+                        .select(ssf_events::attempts)
+                        .first(c)
+                        .optional()?
+                        .unwrap_or(0)
+                        + 1;
+                    let none: Option<chrono::NaiveDateTime> = None;
+                    let no_owner: Option<String> = None;
+                    let no_error: Option<String> = None;
+                    // Counted only when the lease was still ours: a node that lost it to
+                    // another doesn't count the same event twice.
+                    let (kind, recorded) = match outcome {
+                        Attempt::Delivered => (
+                            Outcome::Delivered,
+                            diesel::update(mine)
+                                .set((
+                                    ssf_events::delivered_at.eq(now),
+                                    ssf_events::acked_at.eq(now),
+                                    ssf_events::attempts.eq(attempts),
+                                    // Acknowledged with an error means refused: a delivery
+                                    // after failed attempts leaves none.
+                                    ssf_events::last_error.eq(no_error),
+                                    ssf_events::lease_owner.eq(no_owner),
+                                    ssf_events::lease_until.eq(none),
+                                ))
+                                .execute(c)?,
+                        ),
+                        Attempt::Refused(why) => (
+                            Outcome::Refused,
+                            diesel::update(mine)
+                                .set((
+                                    ssf_events::acked_at.eq(now),
+                                    ssf_events::attempts.eq(attempts),
+                                    ssf_events::last_error.eq(why),
+                                    ssf_events::lease_owner.eq(no_owner),
+                                    ssf_events::lease_until.eq(none),
+                                ))
+                                .execute(c)?,
+                        ),
+                        Attempt::Failed(why) => {
+                            let wait = base.saturating_mul(1 << attempts.clamp(0, 20)).min(3600);
+                            (
+                                Outcome::Failed,
+                                diesel::update(mine)
+                                    .set((
+                                        ssf_events::attempts.eq(attempts),
+                                        ssf_events::next_attempt_at
+                                            .eq(now + chrono::Duration::seconds(wait)),
+                                        ssf_events::last_error.eq(why),
+                                        ssf_events::lease_owner.eq(no_owner),
+                                        ssf_events::lease_until.eq(none),
+                                    ))
+                                    .execute(c)?,
+                            )
+                        }
+                    };
+                    delivery::count(c, &stream_id, kind, recorded as i64)
+                })
             })
             .await?;
     }

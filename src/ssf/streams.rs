@@ -46,6 +46,12 @@ pub enum StreamError {
     TooManyStreams,
     /// 429: verification asked again within `min_verification_interval`.
     TooSoon,
+    /// 403: an operator paused or disabled the stream (`status`, with the operator's
+    /// `reason`); only an operator can change its status now.
+    HeldByOperator {
+        status: String,
+        reason: Option<String>,
+    },
 }
 
 type Outcome<T> = anyhow::Result<Result<T, StreamError>>;
@@ -453,12 +459,15 @@ pub struct StatusInput {
 }
 
 /// Sets the status: `enabled` delivers, `paused` holds events for later, `disabled` neither
-/// holds nor delivers (its queued events are dropped).
+/// holds nor delivers (its queued events are dropped). A stream an operator paused or disabled
+/// keeps that status until an operator changes it: the receiver's change is refused (403), so
+/// an operator's stop can't be undone by the party it stopped.
 pub async fn set_status(
     ctx: &Ctx,
     receiver: &Receiver,
     input: &StatusInput,
 ) -> Outcome<StreamStatus> {
+    use crate::ssf::operations::{status_lock, SET_BY_OPERATOR, SET_BY_RECEIVER};
     let Some(id) = input.stream_id.as_deref() else {
         return bad("stream_id is required");
     };
@@ -476,13 +485,37 @@ pub async fn set_status(
     };
     let now = ctx.clock.now();
     let (sid, st, why) = (row.id.clone(), status.clone(), reason.clone());
-    ctx.db
+    let held = ctx
+        .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
+                // The operator's change takes the same lock: one of them decides.
+                crate::storage::db::serialize_on(c, &status_lock(&sid))?;
+                let found: Option<(String, Option<String>, String)> = ssf_streams::table
+                    .find(&sid)
+                    .select((
+                        ssf_streams::status,
+                        ssf_streams::status_reason,
+                        ssf_streams::status_set_by,
+                    ))
+                    .first(c)
+                    .optional()?;
+                let Some((current, current_reason, set_by)) = found else {
+                    return Ok(Err(StreamError::NotFound));
+                };
+                if set_by == SET_BY_OPERATOR && current != STATUS_ENABLED {
+                    return Ok(Err(StreamError::HeldByOperator {
+                        status: current,
+                        reason: current_reason,
+                    }));
+                }
                 diesel::update(ssf_streams::table.find(&sid))
                     .set((
                         ssf_streams::status.eq(&st),
                         ssf_streams::status_reason.eq(&why),
+                        ssf_streams::status_set_by.eq(SET_BY_RECEIVER),
+                        ssf_streams::status_agent.eq(None::<String>),
+                        ssf_streams::status_changed_at.eq(now),
                         ssf_streams::updated_at.eq(now),
                     ))
                     .execute(c)?;
@@ -490,10 +523,13 @@ pub async fn set_status(
                     diesel::delete(ssf_events::table.filter(ssf_events::stream_id.eq(&sid)))
                         .execute(c)?;
                 }
-                Ok::<_, anyhow::Error>(())
+                Ok::<_, anyhow::Error>(Ok(()))
             })
         })
         .await?;
+    if let Err(refused) = held {
+        return Ok(Err(refused));
+    }
     Ok(Ok(StreamStatus {
         stream_id: row.id,
         status,

@@ -401,6 +401,20 @@ diesel::table! {
         all_subjects -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        status_set_by -> Text,
+        status_agent -> Nullable<Text>,
+        status_changed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    ssf_delivery_counts (stream_id) {
+        stream_id -> Text,
+        client_id -> Text,
+        delivered -> BigInt,
+        refused -> BigInt,
+        failed -> BigInt,
+        expired -> BigInt,
     }
 }
 
@@ -489,4 +503,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ssf_streams,
     ssf_stream_subjects,
     ssf_events,
+    ssf_delivery_counts,
 );

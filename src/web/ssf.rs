@@ -60,6 +60,15 @@ fn stream_error(e: StreamError) -> HttpResponse {
             "too_many_requests",
             "Verification was asked for too recently; see min_verification_interval.",
         ),
+        StreamError::HeldByOperator { status, reason } => error(
+            StatusCode::FORBIDDEN,
+            "access_denied",
+            &format!(
+                "The transmitter's operator set this stream to {status}{}; only the operator \
+                 can change its status. A stream-updated event says when it is enabled again.",
+                reason.map(|r| format!(" ({r})")).unwrap_or_default()
+            ),
+        ),
     }
 }
 

@@ -47,6 +47,7 @@ mod reset;
 mod routes;
 mod ssf;
 mod ssf_events;
+mod ssf_ops;
 mod ssf_restart;
 mod support;
 mod timeouts;

@@ -7,11 +7,13 @@ use openidconnect::TokenResponse;
 use serde_json::{json, Value};
 use verity::oauth::clients::NewClient;
 
-const SESSION_REVOKED: &str = "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
-const CREDENTIAL_CHANGE: &str =
+pub(crate) const SESSION_REVOKED: &str =
+    "https://schemas.openid.net/secevent/caep/event-type/session-revoked";
+pub(crate) const CREDENTIAL_CHANGE: &str =
     "https://schemas.openid.net/secevent/caep/event-type/credential-change";
-const VERIFICATION: &str = "https://schemas.openid.net/secevent/ssf/event-type/verification";
-const POLL: &str = "urn:ietf:rfc:8936";
+pub(crate) const VERIFICATION: &str =
+    "https://schemas.openid.net/secevent/ssf/event-type/verification";
+pub(crate) const POLL: &str = "urn:ietf:rfc:8936";
 
 /// A relying party that signs people in and may manage streams.
 pub(crate) async fn receiver_client(
@@ -878,11 +880,11 @@ async fn unacknowledged_events_expire_and_expired_tokens_are_refused() {
 }
 
 /// What a push receiver was sent: content type, authorization header, body.
-type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
+pub(crate) type Received = std::sync::Arc<std::sync::Mutex<Vec<(String, String, String)>>>;
 
 /// A push receiver on a real port: answers each POST with the next status of `statuses`, then
 /// `then` (a 400 carries an RFC 8935 error body).
-async fn start_receiver(statuses: Vec<u16>, then: u16) -> (String, Received) {
+pub(crate) async fn start_receiver(statuses: Vec<u16>, then: u16) -> (String, Received) {
     use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/events", listener.local_addr().unwrap());
@@ -930,7 +932,7 @@ async fn start_receiver(statuses: Vec<u16>, then: u16) -> (String, Received) {
 }
 
 /// Waits (up to 15 s) until the receiver holds `n` requests; returns them.
-async fn wait_for(received: &Received, n: usize) -> Vec<(String, String, String)> {
+pub(crate) async fn wait_for(received: &Received, n: usize) -> Vec<(String, String, String)> {
     for _ in 0..300 {
         let got = received.lock().unwrap().clone();
         if got.len() >= n {
@@ -944,7 +946,38 @@ async fn wait_for(received: &Received, n: usize) -> Vec<(String, String, String)
     );
 }
 
-async fn push_stream(server: &TestServer, token: &str, url: &str, events: &[&str]) -> Value {
+/// Waits (up to 15 s) until the stream's event shows `n` failed attempts.
+async fn failures_recorded(server: &TestServer, stream_id: &str, n: i32) {
+    for _ in 0..300 {
+        let sid = stream_id.to_string();
+        let attempts: Vec<i32> = server
+            .ctx
+            .db
+            .run(move |c| {
+                use diesel::prelude::*;
+                use verity::storage::schema::ssf_events;
+                Ok(ssf_events::table
+                    .filter(ssf_events::stream_id.eq(sid))
+                    .filter(ssf_events::last_error.is_not_null())
+                    .select(ssf_events::attempts)
+                    .load(c)?)
+            })
+            .await
+            .unwrap();
+        if attempts.iter().any(|a| *a >= n) {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the worker never recorded {n} failed attempts");
+}
+
+pub(crate) async fn push_stream(
+    server: &TestServer,
+    token: &str,
+    url: &str,
+    events: &[&str],
+) -> Value {
     let (status, body, _) = call(
         server,
         reqwest::Method::POST,
@@ -988,8 +1021,10 @@ async fn push_delivers_a_set_with_retries_after_an_outage() {
     .await;
     assert_eq!(status, 204);
     wait_for(&received, 1).await;
-    // Retries wait with backoff; move the clock past each wait.
+    // Retries wait with backoff; move the clock past each wait, once the worker has recorded
+    // the failed attempt (moving it earlier would only set the next attempt later).
     for n in 2..=3 {
+        failures_recorded(&server, sid, n as i32 - 1).await;
         server.ctx.clock.advance(3600);
         wait_for(&received, n).await;
     }

@@ -13,6 +13,7 @@ pub mod notices;
 pub mod openapi;
 pub mod paging;
 pub mod proofing;
+pub mod ssf;
 pub mod support;
 pub mod users;
 
@@ -67,6 +68,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .configure(support::routes)
                     .configure(notices::routes)
                     .configure(proofing::routes)
+                    .configure(ssf::routes)
                     .default_service(web::to(not_found)),
             )
             .default_service(web::to(not_found)),
