@@ -242,7 +242,7 @@ fn backlogs(
         .load(conn)?)
 }
 
-/// Events a replay takes: with an error (refused, or retrying), not being sent by a node now.
+/// The query type of [`replayable_events`].
 type Replayable = diesel::dsl::Filter<
     diesel::dsl::Filter<ssf_events::table, diesel::dsl::IsNotNull<ssf_events::last_error>>,
     diesel::dsl::Or<
