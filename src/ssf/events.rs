@@ -211,19 +211,24 @@ pub fn enqueue_verification(
     if let Some(state) = state {
         members.insert("state".into(), json!(state));
     }
+    enqueue_stream_event(conn, settings, now, stream_id, EVENT_VERIFICATION, members)
+}
+
+/// Queues an event about the stream itself (verification, stream-updated): its `sub_id` names
+/// the stream, and it goes whatever events the stream asked for.
+pub(crate) fn enqueue_stream_event(
+    conn: &mut DbConn,
+    settings: &SsfSettings,
+    now: NaiveDateTime,
+    stream_id: &str,
+    event_type: &str,
+    members: Map<String, Value>,
+) -> anyhow::Result<()> {
     let payload = Payload {
         event: members,
         sub_id: None,
     };
-    insert(
-        conn,
-        settings,
-        now,
-        stream_id,
-        None,
-        EVENT_VERIFICATION,
-        &payload,
-    )
+    insert(conn, settings, now, stream_id, None, event_type, &payload)
 }
 
 fn insert(

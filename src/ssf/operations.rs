@@ -12,7 +12,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 
 use crate::config::SsfSettings;
 use crate::ssf::streams::{StreamRow, STATUS_DISABLED, STATUS_ENABLED, STATUS_PAUSED};
@@ -404,23 +404,14 @@ pub(crate) fn queue_stream_updated(
     if let Some(reason) = reason {
         members.insert("reason".into(), json!(reason));
     }
-    // The shape `events::sign_set` reads: the event's members under `event`.
-    let payload = json!({ "event": Value::Object(members) });
-    diesel::insert_into(ssf_events::table)
-        .values((
-            ssf_events::id.eq(uuid::Uuid::new_v4().to_string()),
-            ssf_events::stream_id.eq(stream_id),
-            ssf_events::jti.eq(crate::crypto::random_token(18)),
-            ssf_events::user_id.eq(None::<String>),
-            ssf_events::event_type.eq(EVENT_STREAM_UPDATED),
-            ssf_events::payload.eq(payload.to_string()),
-            ssf_events::created_at.eq(now),
-            ssf_events::expires_at.eq(now + retention(settings)),
-            ssf_events::attempts.eq(0),
-            ssf_events::next_attempt_at.eq(now),
-        ))
-        .execute(conn)?;
-    Ok(())
+    crate::ssf::events::enqueue_stream_event(
+        conn,
+        settings,
+        now,
+        stream_id,
+        EVENT_STREAM_UPDATED,
+        members,
+    )
 }
 
 fn retention(settings: &SsfSettings) -> chrono::Duration {
