@@ -85,6 +85,9 @@ pub struct Settings {
     pub db_pool_min_idle: u32,
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
+    /// How long `/readyz` waits for each dependency before calling it down, in milliseconds
+    /// (100–10000). A probe must hear "not ready" promptly, not wait out an outage.
+    pub readiness_timeout_ms: u64,
     /// Take the client IP from the forwarding header (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// The proxies whose forwarding entries are believed (CIDRs). The client IP is the
@@ -263,6 +266,7 @@ impl Default for Settings {
             db_pool_size: 8,
             db_pool_min_idle: 8,
             workers: 0,
+            readiness_timeout_ms: 1000,
             trust_forwarded_for: false,
             trusted_proxies: vec![
                 ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
@@ -406,6 +410,9 @@ impl Settings {
 
     pub fn validate(&self) -> anyhow::Result<()> {
         let issuer = url::Url::parse(&self.issuer).context("issuer is not a URL")?;
+        if !(100..=10_000).contains(&self.readiness_timeout_ms) {
+            bail!("readiness_timeout_ms must be between 100 and 10000");
+        }
         if self.issuer.ends_with('/') {
             bail!("issuer must not end with '/'");
         }

@@ -197,4 +197,19 @@ impl Db {
         })
         .await
     }
+
+    /// Like [`Db::ping`], but waits at most `budget` for a connection (not the pool's usual
+    /// limit), and the error says why the last attempt to connect failed.
+    pub async fn ping_within(&self, budget: std::time::Duration) -> anyhow::Result<()> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool
+                .get_timeout(budget)
+                .context("no database connection within the readiness timeout")?;
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await
+        .context("database task panicked")?
+    }
 }

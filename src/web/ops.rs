@@ -13,16 +13,36 @@ pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when the database and the store both answer.
+/// Ready when the database and the store both answer, both asked at once and each given
+/// `readiness_timeout_ms`: one that fails or doesn't answer in time is `unavailable`, and the
+/// answer is a 503. Why is logged (the database's last connection error), not shown.
 pub async fn readyz(ctx: web::Data<Ctx>) -> HttpResponse {
-    let db = ctx.db.ping().await;
-    let store = ctx.store.ping().await;
-    let status = |r: &anyhow::Result<()>| if r.is_ok() { "ok" } else { "unavailable" };
-    let body = serde_json::json!({
-        "database": status(&db),
-        "store": status(&store),
-    });
-    if db.is_ok() && store.is_ok() {
+    let budget = std::time::Duration::from_millis(ctx.settings.readiness_timeout_ms);
+    // The pool gives up at `budget` with its own error; the outer limit catches a query or a
+    // store command that hangs on a connection already open.
+    let limit = budget + std::time::Duration::from_millis(200);
+    let (db, store) = tokio::join!(
+        tokio::time::timeout(limit, ctx.db.ping_within(budget)),
+        tokio::time::timeout(budget, ctx.store.ping()),
+    );
+    let state = |name: &str, r: Result<anyhow::Result<()>, tokio::time::error::Elapsed>| match r {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(dependency = name, error = %format!("{e:#}"), "not ready");
+            "unavailable"
+        }
+        Err(_) => {
+            tracing::warn!(
+                dependency = name,
+                waited_ms = budget.as_millis() as u64,
+                "not ready: no answer in time"
+            );
+            "unavailable"
+        }
+    };
+    let (db, store) = (state("database", db), state("store", store));
+    let body = serde_json::json!({ "database": db, "store": store });
+    if db == "ok" && store == "ok" {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)

@@ -1102,6 +1102,54 @@ async fn readyz_answers_503_naming_the_database_when_it_is_down() {
     handle.stop(false).await;
 }
 
+#[actix_web::test]
+async fn readyz_answers_503_at_its_own_timeout_for_a_database_that_never_answers() {
+    let server = TestServer::start().await;
+    // A "database" that accepts connections and then says nothing: connecting would wait for
+    // the pool's own 10-second limit.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let silent_port = silent.local_addr().unwrap().port();
+    let held = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let keep = held.clone();
+    std::thread::spawn(move || {
+        for conn in silent.incoming().flatten() {
+            keep.lock().unwrap().push(conn);
+        }
+    });
+    let mut ctx = server.ctx.clone();
+    ctx.db = verity::storage::db::Db::connect_with(
+        &format!("postgres://verity@127.0.0.1:{silent_port}/verity?sslmode=disable"),
+        1,
+        Some(0),
+    )
+    .expect("a pool that connects on demand");
+    let mut settings = (*ctx.settings).clone();
+    settings.readiness_timeout_ms = 300;
+    ctx.settings = std::sync::Arc::new(settings);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let node = verity::web::serve(ctx, listener).expect("serve");
+    let handle = node.handle();
+    actix_web::rt::spawn(node);
+    // Well inside the pool's own 10 s: a probe that waited for the pool would fail here.
+    let probe = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(8))
+        .build()
+        .unwrap();
+    let res = probe
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("an answer before the pool's own limit");
+    assert_eq!(res.status(), 503);
+    assert_eq!(
+        res.json::<Value>().await.unwrap(),
+        json!({ "database": "unavailable", "store": "ok" })
+    );
+    assert!(!held.lock().unwrap().is_empty(), "it did try the database");
+    handle.stop(false).await;
+}
+
 /// Everything the process logs (through `tracing`, and `log` records bridged into it), from
 /// the moment [`capture_logs`] is first called. One global subscriber for the test binary.
 static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
