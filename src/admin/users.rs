@@ -419,11 +419,12 @@ pub async fn disable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> 
             Tell::IfAnyEnded,
         )?;
         if !user.disabled {
-            signals::account_disabled(
+            signals::account(
                 c,
                 &settings.ssf,
                 now,
                 &uid,
+                signals::AccountChange::Disabled,
                 "account disabled by an operator",
             )?;
         }
@@ -452,7 +453,14 @@ pub async fn enable(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             .map_err(anyhow::Error::from)?;
         // Only a change is an event: enabling an enabled account tells no one anything.
         if user.disabled {
-            signals::account_enabled(c, &ssf, now, &uid, "account enabled by an operator")?;
+            signals::account(
+                c,
+                &ssf,
+                now,
+                &uid,
+                signals::AccountChange::Enabled,
+                "account enabled by an operator",
+            )?;
         }
         record(
             c,
@@ -679,11 +687,12 @@ pub async fn delete(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<UserDetail> {
             Tell::IfAnyEnded,
         )?;
         // Before the consents go: they decide which relying parties hear of it.
-        signals::account_purged(
+        signals::account(
             c,
             &settings.ssf,
             now,
             &uid,
+            signals::AccountChange::Purged,
             "account deleted by an operator",
         )?;
         let run = |r: QueryResult<usize>| r.map_err(anyhow::Error::from);

@@ -238,51 +238,33 @@ pub fn primary_email(
     Ok(())
 }
 
-/// An operator disabled the account: RISC `account-disabled`.
-pub fn account_disabled(
-    conn: &mut DbConn,
-    ssf: &SsfSettings,
-    now: NaiveDateTime,
-    user_id: &str,
-    reason_admin: &str,
-) -> anyhow::Result<()> {
-    let signal = Signal::new(
-        crate::ssf::EVENT_ACCOUNT_DISABLED,
-        members(now, By::Operator(reason_admin)),
-    );
-    enqueue(conn, ssf, now, user_id, &signal)?;
-    Ok(())
+/// What an operator did to the account as a whole.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AccountChange {
+    /// RISC `account-disabled`.
+    Disabled,
+    /// RISC `account-enabled`.
+    Enabled,
+    /// RISC `account-purged`. Queue it before the consents go: they decide who hears of it.
+    Purged,
 }
 
-/// An operator enabled the account again: RISC `account-enabled`.
-pub fn account_enabled(
+/// An operator disabled, enabled or deleted the account: the matching RISC event, with the
+/// operator's reason.
+pub fn account(
     conn: &mut DbConn,
     ssf: &SsfSettings,
     now: NaiveDateTime,
     user_id: &str,
+    change: AccountChange,
     reason_admin: &str,
 ) -> anyhow::Result<()> {
-    let signal = Signal::new(
-        crate::ssf::EVENT_ACCOUNT_ENABLED,
-        members(now, By::Operator(reason_admin)),
-    );
-    enqueue(conn, ssf, now, user_id, &signal)?;
-    Ok(())
-}
-
-/// The account was deleted: RISC `account-purged`. Call it before the consents go: they
-/// decide who hears about the person.
-pub fn account_purged(
-    conn: &mut DbConn,
-    ssf: &SsfSettings,
-    now: NaiveDateTime,
-    user_id: &str,
-    reason_admin: &str,
-) -> anyhow::Result<()> {
-    let signal = Signal::new(
-        crate::ssf::EVENT_ACCOUNT_PURGED,
-        members(now, By::Operator(reason_admin)),
-    );
+    let event_type = match change {
+        AccountChange::Disabled => crate::ssf::EVENT_ACCOUNT_DISABLED,
+        AccountChange::Enabled => crate::ssf::EVENT_ACCOUNT_ENABLED,
+        AccountChange::Purged => crate::ssf::EVENT_ACCOUNT_PURGED,
+    };
+    let signal = Signal::new(event_type, members(now, By::Operator(reason_admin)));
     enqueue(conn, ssf, now, user_id, &signal)?;
     Ok(())
 }
