@@ -88,6 +88,15 @@ pub struct Settings {
     /// How long `/readyz` waits for each dependency before calling it down, in milliseconds
     /// (100–10000). A probe must hear "not ready" promptly, not wait out an outage.
     pub readiness_timeout_ms: u64,
+    /// How long a request waits for a database connection before the database counts as
+    /// unavailable and the request is answered 503, in milliseconds (100–30000).
+    pub db_acquire_timeout_ms: u64,
+    /// How long a request waits for any one Redis command (and for a connection to Redis)
+    /// before the store counts as unavailable, in milliseconds (100–30000). A command on a
+    /// connection that broke is tried once more on a fresh one, within the same time.
+    pub redis_timeout_ms: u64,
+    /// The `Retry-After` (seconds) of a 503 answered during an outage (1–3600).
+    pub unavailable_retry_after_secs: u64,
     /// Take the client IP from the forwarding header (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// The proxies whose forwarding entries are believed (CIDRs). The client IP is the
@@ -203,6 +212,9 @@ pub struct Security {
     pub email_confirmation_ttl_secs: u64,
     /// How long a relying party's authorization request waits for the user to sign in and consent.
     pub authorization_request_ttl_secs: u64,
+    /// How long the browser keeps the way back to the app of a sign-in in progress, so a
+    /// sign-in lost to a store restart (or left past its lifetime) can start again there.
+    pub sign_in_restart_secs: u64,
     /// A rotated-in signing key is published this long before it signs anything.
     pub key_publish_lead_secs: u64,
     /// How often each node reloads signing keys from the database.
@@ -267,6 +279,9 @@ impl Default for Settings {
             db_pool_min_idle: 8,
             workers: 0,
             readiness_timeout_ms: 1000,
+            db_acquire_timeout_ms: 3000,
+            redis_timeout_ms: 2000,
+            unavailable_retry_after_secs: 30,
             trust_forwarded_for: false,
             trusted_proxies: vec![
                 ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
@@ -340,6 +355,7 @@ impl Default for Security {
             sim_swap_cooldown_hours: 72,
             email_confirmation_ttl_secs: 86400,
             authorization_request_ttl_secs: 1800,
+            sign_in_restart_secs: 86400,
             key_publish_lead_secs: 3600,
             key_refresh_secs: 60,
             signups_per_ip_per_hour: 20,
@@ -412,6 +428,15 @@ impl Settings {
         let issuer = url::Url::parse(&self.issuer).context("issuer is not a URL")?;
         if !(100..=10_000).contains(&self.readiness_timeout_ms) {
             bail!("readiness_timeout_ms must be between 100 and 10000");
+        }
+        if !(100..=30_000).contains(&self.db_acquire_timeout_ms) {
+            bail!("db_acquire_timeout_ms must be between 100 and 30000");
+        }
+        if !(100..=30_000).contains(&self.redis_timeout_ms) {
+            bail!("redis_timeout_ms must be between 100 and 30000");
+        }
+        if !(1..=3600).contains(&self.unavailable_retry_after_secs) {
+            bail!("unavailable_retry_after_secs must be between 1 and 3600");
         }
         if self.issuer.ends_with('/') {
             bail!("issuer must not end with '/'");

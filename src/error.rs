@@ -20,6 +20,9 @@ pub enum AppError {
     Csrf,
     #[error("not found")]
     NotFound,
+    /// The database or the store is unavailable (an outage): 503, try again shortly.
+    #[error("temporarily unavailable")]
+    Unavailable,
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -39,6 +42,14 @@ impl AppError {
                 lang.t("error-not-found-heading"),
                 lang.t("error-not-found-body"),
             ),
+            AppError::Unavailable => (
+                lang.t("error-unavailable-heading"),
+                lang.t("error-unavailable-body"),
+            ),
+            AppError::Internal(e) if crate::storage::outage::is_outage(e) => (
+                lang.t("error-unavailable-heading"),
+                lang.t("error-unavailable-body"),
+            ),
             AppError::Internal(_) => (
                 lang.t("error-internal-heading"),
                 lang.t("error-internal-body"),
@@ -53,13 +64,21 @@ impl ResponseError for AppError {
             AppError::Refused(_) => StatusCode::BAD_REQUEST,
             AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(e) if crate::storage::outage::is_outage(e) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let AppError::Internal(e) = self {
-            tracing::error!(error = %format!("{e:#}"), "internal error");
+        match self {
+            AppError::Internal(e) if crate::storage::outage::is_outage(e) => {
+                tracing::warn!(error = %format!("{e:#}"), "dependency unavailable");
+            }
+            AppError::Internal(e) => tracing::error!(error = %format!("{e:#}"), "internal error"),
+            _ => {}
         }
         let (heading, message) = self.page_text(Lang::En);
         HttpResponse::build(self.status_code())

@@ -88,6 +88,7 @@ impl Ctx {
             &settings.database_url(),
             settings.db_pool_size,
             Some(settings.db_pool_min_idle),
+            Duration::from_millis(settings.db_acquire_timeout_ms),
         )?;
         let migrator = db.clone();
         let applied = tokio::task::spawn_blocking(move || migrator.migrate()).await??;
@@ -95,9 +96,15 @@ impl Ctx {
             tracing::info!(applied, "database migrations applied");
         }
         let store: Arc<dyn Store> = match &settings.redis_url {
-            Some(url) => {
-                Arc::new(RedisStore::connect(url, &settings.redis_prefix, clock.clone()).await?)
-            }
+            Some(url) => Arc::new(
+                RedisStore::connect(
+                    url,
+                    &settings.redis_prefix,
+                    clock.clone(),
+                    Duration::from_millis(settings.redis_timeout_ms),
+                )
+                .await?,
+            ),
             None => Arc::new(MemoryStore::new(clock.clone())),
         };
         let outbound = Arc::new(net::outbound::Outbound::new(Arc::new(settings.clone()))?);

@@ -106,6 +106,11 @@ confirm-added-email-account-page = Go to your account page
 ## Sign-in
 
 login-title = Sign in
+interrupted-title = Your sign-in was interrupted
+interrupted-body = Your sign-in to { $client } was interrupted or took too long, so it has to start again. Nothing was changed.
+interrupted-continue = Start again and continue to { $client }
+interrupted-account = Go to your account instead
+login-interrupted = Your sign-in was interrupted or took too long, so it has to start again. Nothing was changed. If you were signing in to an app or website, go back to it and start again there.
 login-to-continue = to continue to { $client }
 login-submit = Sign in
 login-forgot = Forgot your password?

@@ -107,6 +107,11 @@ confirm-added-email-account-page = Ir a la página de su cuenta
 ## Iniciar sesión
 
 login-title = Iniciar sesión
+interrupted-title = Se interrumpió su inicio de sesión
+interrupted-body = Su inicio de sesión en { $client } se interrumpió o tardó demasiado, así que tiene que empezar de nuevo. No se cambió nada.
+interrupted-continue = Empezar de nuevo y continuar a { $client }
+interrupted-account = Ir a su cuenta
+login-interrupted = Su inicio de sesión se interrumpió o tardó demasiado, así que tiene que empezar de nuevo. No se cambió nada. Si estaba iniciando sesión en una aplicación o sitio web, regrese allí y empiece de nuevo.
 login-to-continue = para continuar a { $client }
 login-submit = Iniciar sesión
 login-forgot = ¿Olvidó su contraseña?

@@ -268,6 +268,10 @@ pub enum AuthorizeOutcome {
     ErrorPage { message_key: &'static str },
     /// Back to the relying party: with a code, or with an RFC 6749 §4.1.2.1 error.
     Redirect(String),
+    /// The parked request is gone (it expired, was completed, or the store lost it): the
+    /// person is told so, with a way to start again at the app when one is known
+    /// ([`crate::oauth::restart`]).
+    Expired,
     /// Sign in first, then continue with this pending request.
     SignIn {
         pending_id: String,
@@ -746,9 +750,7 @@ pub async fn resume(
 }
 
 fn expired_request() -> AuthorizeOutcome {
-    AuthorizeOutcome::ErrorPage {
-        message_key: "authorize-expired",
-    }
+    AuthorizeOutcome::Expired
 }
 
 pub async fn load_pending(

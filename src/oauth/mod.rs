@@ -11,6 +11,7 @@ pub mod grants;
 pub mod logout;
 pub mod refresh;
 pub mod registration;
+pub mod restart;
 pub mod revocation;
 pub mod scopes;
 pub mod subject;

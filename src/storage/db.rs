@@ -6,9 +6,12 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
-use diesel::r2d2::{ConnectionManager, CustomizeConnection, Pool, PooledConnection};
+use diesel::r2d2::{CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection};
 use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::storage::outage;
 
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
@@ -19,7 +22,49 @@ pub enum DbConn {
     Postgres(PgConnection),
 }
 
-pub type DbPooled = PooledConnection<ConnectionManager<DbConn>>;
+pub type DbPooled = PooledConnection<Manager>;
+
+/// Opens connections for the pool. Each backend is connected directly, so a failed connection
+/// reports the driver's own error ("connection refused", "password authentication failed");
+/// diesel's multi-backend manager tries every backend and reports only "Invalid connection
+/// url for multiconnection", which is what an outage used to log.
+#[derive(Debug)]
+pub struct Manager {
+    backend: Backend,
+    url: String,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, Self::Error> {
+        match self.backend {
+            Backend::Sqlite => SqliteConnection::establish(&self.url).map(DbConn::Sqlite),
+            Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Postgres),
+        }
+        .map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// r2d2 reports each failed connection attempt here (its default logs them at error level,
+/// once per attempt). One warning per failure, with the driver's reason.
+#[derive(Debug)]
+struct LogConnectionFailures;
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for LogConnectionFailures {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        tracing::warn!(error = %error, "database connection failed");
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -115,18 +160,49 @@ pub fn serialize_on(conn: &mut DbConn, key: &str) -> diesel::QueryResult<()> {
 /// onto the blocking thread pool so it never stalls the async workers.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool<ConnectionManager<DbConn>>,
+    pool: Pool<Manager>,
     backend: Backend,
+}
+
+/// How long a request waits for a pooled connection when none is given.
+const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A database error that means the database can't be used right now (the connection broke or
+/// was closed under the query), not that the query was wrong.
+fn is_connection_failure(error: &anyhow::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    let broken = |e: Option<&Error>| {
+        matches!(
+            e,
+            Some(Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _
+            ))
+        )
+    };
+    // `downcast_ref` finds a value under added context; `chain` finds one that is a source.
+    error.downcast_ref::<diesel::r2d2::PoolError>().is_some()
+        || broken(error.downcast_ref::<Error>())
+        || error
+            .chain()
+            .any(|e| e.is::<diesel::r2d2::PoolError>() || broken(e.downcast_ref::<Error>()))
 }
 
 impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
-        Self::connect_with(url, pool_size, None)
+        Self::connect_with(url, pool_size, None, DEFAULT_ACQUIRE_TIMEOUT)
     }
 
     /// `min_idle`: connections kept open while idle (None: the whole pool). With Some(0) the pool
     /// opens connections only when asked, so nothing reconnects in the background.
-    pub fn connect_with(url: &str, pool_size: u32, min_idle: Option<u32>) -> anyhow::Result<Db> {
+    /// `acquire_timeout`: how long a caller waits for a connection before the database counts
+    /// as unavailable (an outage answers promptly instead of holding the request).
+    pub fn connect_with(
+        url: &str,
+        pool_size: u32,
+        min_idle: Option<u32>,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Db> {
         let (backend, conn_url) = if let Some(path) = url.strip_prefix("sqlite://") {
             if let Some(parent) = std::path::Path::new(path).parent() {
                 if !parent.as_os_str().is_empty() {
@@ -140,11 +216,15 @@ impl Db {
         } else {
             bail!("database URL must start with sqlite:// or postgres://");
         };
-        let manager = ConnectionManager::<DbConn>::new(conn_url);
+        let manager = Manager {
+            backend,
+            url: conn_url,
+        };
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(min_idle.map(|n| n.min(pool_size)))
-            .connection_timeout(Duration::from_secs(10))
+            .connection_timeout(acquire_timeout)
+            .error_handler(Box::new(LogConnectionFailures))
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
             .context("connecting to the database")?;
@@ -175,19 +255,28 @@ impl Db {
         Ok(applied)
     }
 
-    /// Runs `f` with a pooled connection on the blocking pool.
+    /// Runs `f` with a pooled connection on the blocking pool. No connection within the
+    /// acquire timeout, or a connection that broke under `f`, is an outage
+    /// ([`outage::Unavailable`]): the request answers 503, not 500.
     pub async fn run<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
     {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || {
+        let result = tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().context("no database connection available")?;
             f(&mut conn)
         })
         .await
-        .context("database task panicked")?
+        .context("database task panicked")?;
+        result.map_err(|e| {
+            if is_connection_failure(&e) {
+                outage::unavailable(outage::Dependency::Database, e)
+            } else {
+                e
+            }
+        })
     }
 
     pub async fn ping(&self) -> anyhow::Result<()> {

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::clock::Clock;
+use crate::storage::outage;
 
 #[async_trait]
 pub trait Store: Send + Sync {
@@ -313,6 +314,8 @@ pub struct RedisStore {
     prefix: String,
     clock: Clock,
     scripts: RedisScripts,
+    /// The longest any one operation may take, both tries included (`redis_timeout_ms`).
+    timeout: Duration,
 }
 
 struct RedisScripts {
@@ -421,11 +424,21 @@ impl RedisScripts {
 }
 
 impl RedisStore {
-    pub async fn connect(url: &str, prefix: &str, clock: Clock) -> anyhow::Result<RedisStore> {
+    /// Connects (waiting at most `timeout`); every later command is bounded by `timeout` too.
+    pub async fn connect(
+        url: &str,
+        prefix: &str,
+        clock: Clock,
+        timeout: Duration,
+    ) -> anyhow::Result<RedisStore> {
         let client = redis::Client::open(url).context("invalid Redis URL")?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(timeout))
+            .set_number_of_retries(2);
         let conn = tokio::time::timeout(
-            Duration::from_secs(10),
-            redis::aio::ConnectionManager::new(client),
+            timeout.max(Duration::from_secs(10)),
+            redis::aio::ConnectionManager::new_with_config(client, config),
         )
         .await
         .context("timed out connecting to Redis")?
@@ -435,7 +448,69 @@ impl RedisStore {
             prefix: prefix.to_string(),
             clock,
             scripts: RedisScripts::new(),
+            timeout,
         })
+    }
+
+    /// Runs one Lua script (see [`Self::bounded`]).
+    async fn invoke<T: redis::FromRedisValue>(
+        &self,
+        script: &redis::ScriptInvocation<'_>,
+        retry: Retry,
+    ) -> anyhow::Result<T> {
+        self.bounded(retry, || {
+            let mut c = self.conn.clone();
+            async move { script.invoke_async(&mut c).await }
+        })
+        .await
+    }
+
+    /// Runs one plain command (see [`Self::bounded`]).
+    async fn query<T: redis::FromRedisValue>(
+        &self,
+        cmd: &redis::Cmd,
+        retry: Retry,
+    ) -> anyhow::Result<T> {
+        self.bounded(retry, || {
+            let mut c = self.conn.clone();
+            async move { cmd.query_async(&mut c).await }
+        })
+        .await
+    }
+
+    /// Runs `op` within the store's timeout. A connection that broke (Redis restarted, a
+    /// proxy dropped it) is replaced by the connection manager, and with [`Retry::Once`] the
+    /// operation is tried once more on the new one, so the first request after Redis comes
+    /// back succeeds. No answer in time, or a broken connection again, is an outage.
+    async fn bounded<T, F, Fut>(&self, retry: Retry, op: F) -> anyhow::Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let tries = async {
+            match op().await {
+                Err(e) if connection_broke(&e) && retry == Retry::Once => {
+                    tracing::debug!(error = %e, "Redis connection broke; trying once more");
+                    op().await
+                }
+                other => other,
+            }
+        };
+        match tokio::time::timeout(self.timeout, tries).await {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) if connection_broke(&e) || e.is_timeout() => Err(outage::unavailable(
+                outage::Dependency::Store,
+                anyhow::Error::new(e).context("Redis command failed"),
+            )),
+            Ok(Err(e)) => Err(anyhow::Error::new(e).context("Redis command failed")),
+            Err(_) => Err(outage::unavailable(
+                outage::Dependency::Store,
+                anyhow::anyhow!(
+                    "Redis did not answer within {} ms",
+                    self.timeout.as_millis()
+                ),
+            )),
+        }
     }
 
     fn key(&self, key: &str) -> String {
@@ -450,6 +525,26 @@ impl RedisStore {
             self.clock.unix_millis().max(0)
         }
     }
+}
+
+/// Whether a Redis operation may run a second time after a broken connection. The connection
+/// can break after Redis ran it and before the answer came back, so only operations whose
+/// second run is harmless are retried: a repeated `incr` or reservation only makes a limit
+/// stricter, a repeated `take` finds nothing (like an expired entry), a repeated
+/// `put_if_absent` says "already there" (a refusal, never a double use). A repeated `decr`
+/// would give back a slot twice, so it is never retried.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    Once,
+    Never,
+}
+
+/// The connection is gone or never came (not a wrong command or a script error).
+fn connection_broke(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_dropped()
+        || e.is_connection_refusal()
+        || e.is_unrecoverable_error()
 }
 
 fn millis(ttl: Duration) -> u64 {
@@ -467,76 +562,73 @@ fn px(ttl: Duration) -> u64 {
 #[async_trait]
 impl Store for RedisStore {
     async fn put(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<()> {
-        let mut c = self.conn.clone();
         let _: i64 = self
-            .scripts
-            .put
-            .key(self.key(key))
-            .arg(self.now())
-            .arg(value)
-            .arg(millis(ttl))
-            .arg(px(ttl))
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts
+                    .put
+                    .key(self.key(key))
+                    .arg(self.now())
+                    .arg(value)
+                    .arg(millis(ttl))
+                    .arg(px(ttl)),
+                Retry::Once,
+            )
             .await?;
         Ok(())
     }
 
     async fn put_if_absent(&self, key: &str, value: &str, ttl: Duration) -> anyhow::Result<bool> {
-        let mut c = self.conn.clone();
         let set: i64 = self
-            .scripts
-            .put_if_absent
-            .key(self.key(key))
-            .arg(self.now())
-            .arg(value)
-            .arg(millis(ttl))
-            .arg(px(ttl))
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts
+                    .put_if_absent
+                    .key(self.key(key))
+                    .arg(self.now())
+                    .arg(value)
+                    .arg(millis(ttl))
+                    .arg(px(ttl)),
+                Retry::Once,
+            )
             .await?;
         Ok(set == 1)
     }
 
     async fn get(&self, key: &str) -> anyhow::Result<Option<String>> {
-        let mut c = self.conn.clone();
         Ok(self
-            .scripts
-            .get
-            .key(self.key(key))
-            .arg(self.now())
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts.get.key(self.key(key)).arg(self.now()),
+                Retry::Once,
+            )
             .await?)
     }
 
     async fn take(&self, key: &str) -> anyhow::Result<Option<String>> {
-        let mut c = self.conn.clone();
         Ok(self
-            .scripts
-            .take
-            .key(self.key(key))
-            .arg(self.now())
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts.take.key(self.key(key)).arg(self.now()),
+                Retry::Once,
+            )
             .await?)
     }
 
     async fn delete(&self, key: &str) -> anyhow::Result<()> {
-        let mut c = self.conn.clone();
-        let _: i64 = redis::cmd("DEL")
-            .arg(self.key(key))
-            .query_async(&mut c)
+        let _: i64 = self
+            .query(redis::cmd("DEL").arg(self.key(key)), Retry::Once)
             .await?;
         Ok(())
     }
 
     async fn incr(&self, key: &str, ttl: Duration) -> anyhow::Result<i64> {
-        let mut c = self.conn.clone();
         Ok(self
-            .scripts
-            .incr
-            .key(self.key(key))
-            .arg(self.now())
-            .arg(millis(ttl))
-            .arg(px(ttl))
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts
+                    .incr
+                    .key(self.key(key))
+                    .arg(self.now())
+                    .arg(millis(ttl))
+                    .arg(px(ttl)),
+                Retry::Once,
+            )
             .await?)
     }
 
@@ -546,16 +638,17 @@ impl Store for RedisStore {
         limit: i64,
         ttl: Duration,
     ) -> anyhow::Result<Option<i64>> {
-        let mut c = self.conn.clone();
         let v: i64 = self
-            .scripts
-            .incr_below
-            .key(self.key(key))
-            .arg(self.now())
-            .arg(limit)
-            .arg(millis(ttl))
-            .arg(px(ttl))
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts
+                    .incr_below
+                    .key(self.key(key))
+                    .arg(self.now())
+                    .arg(limit)
+                    .arg(millis(ttl))
+                    .arg(px(ttl)),
+                Retry::Once,
+            )
             .await?;
         Ok((v >= 0).then_some(v))
     }
@@ -566,15 +659,12 @@ impl Store for RedisStore {
         expected: &str,
         with: &[&str],
     ) -> anyhow::Result<bool> {
-        let mut c = self.conn.clone();
         let mut call = self.scripts.delete_if_equals.key(self.key(key));
         for k in with {
             call.key(self.key(k));
         }
-        let deleted: i64 = call
-            .arg(self.now())
-            .arg(expected)
-            .invoke_async(&mut c)
+        let deleted: i64 = self
+            .invoke(call.arg(self.now()).arg(expected), Retry::Once)
             .await?;
         Ok(deleted == 1)
     }
@@ -586,51 +676,47 @@ impl Store for RedisStore {
         ttl: Duration,
         mark: (&str, &str, Duration),
     ) -> anyhow::Result<bool> {
-        let mut c = self.conn.clone();
         let set: i64 = self
-            .scripts
-            .put_with_mark
-            .key(self.key(key))
-            .key(self.key(mark.0))
-            .arg(self.now())
-            .arg(value)
-            .arg(millis(ttl))
-            .arg(px(ttl))
-            .arg(mark.1)
-            .arg(millis(mark.2))
-            .arg(px(mark.2))
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts
+                    .put_with_mark
+                    .key(self.key(key))
+                    .key(self.key(mark.0))
+                    .arg(self.now())
+                    .arg(value)
+                    .arg(millis(ttl))
+                    .arg(px(ttl))
+                    .arg(mark.1)
+                    .arg(millis(mark.2))
+                    .arg(px(mark.2)),
+                Retry::Once,
+            )
             .await?;
         Ok(set == 1)
     }
 
     async fn decr(&self, key: &str) -> anyhow::Result<()> {
-        let mut c = self.conn.clone();
         let _: i64 = self
-            .scripts
-            .decr
-            .key(self.key(key))
-            .arg(self.now())
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts.decr.key(self.key(key)).arg(self.now()),
+                Retry::Never,
+            )
             .await?;
         Ok(())
     }
 
     async fn ttl(&self, key: &str) -> anyhow::Result<Option<Duration>> {
-        let mut c = self.conn.clone();
         let ms: i64 = self
-            .scripts
-            .ttl
-            .key(self.key(key))
-            .arg(self.now())
-            .invoke_async(&mut c)
+            .invoke(
+                self.scripts.ttl.key(self.key(key)).arg(self.now()),
+                Retry::Once,
+            )
             .await?;
         Ok((ms > 0).then(|| Duration::from_millis(ms as u64)))
     }
 
     async fn ping(&self) -> anyhow::Result<()> {
-        let mut c = self.conn.clone();
-        let _: String = redis::cmd("PING").query_async(&mut c).await?;
+        let _: String = self.query(&redis::cmd("PING"), Retry::Once).await?;
         Ok(())
     }
 
@@ -657,7 +743,7 @@ mod tests {
             let clock = Clock::default();
             clock.freeze();
             let prefix = format!("verity-test-store-{}", crate::crypto::random_token(8));
-            let store = RedisStore::connect(&url, &prefix, clock.clone())
+            let store = RedisStore::connect(&url, &prefix, clock.clone(), Duration::from_secs(5))
                 .await
                 .expect("VERITY_TEST_REDIS_URL is set but Redis is unreachable");
             stores.push((Box::new(store), clock));
@@ -847,7 +933,7 @@ mod tests {
         };
         let clock = Clock::default();
         let prefix = format!("verity-test-store-{}", crate::crypto::random_token(8));
-        let s = RedisStore::connect(&url, &prefix, clock.clone())
+        let s = RedisStore::connect(&url, &prefix, clock.clone(), Duration::from_secs(5))
             .await
             .expect("VERITY_TEST_REDIS_URL is set but Redis is unreachable");
         let mut c = s.conn.clone();
@@ -881,7 +967,7 @@ mod tests {
         );
         assert_eq!(s.get("state").await.unwrap(), None);
         // A wall-clock store judges by Redis's TIME: a fresh entry lives its lifetime.
-        let wall = RedisStore::connect(&url, &prefix, Clock::default())
+        let wall = RedisStore::connect(&url, &prefix, Clock::default(), Duration::from_secs(5))
             .await
             .unwrap();
         wall.put("w", "v", 10 * SECOND).await.unwrap();

@@ -11,7 +11,7 @@ use crate::accounts::signup::{self, ConfirmOutcome, SignupForm, SignupOutcome};
 use crate::error::{AppError, PageResult};
 use crate::oauth::authorize;
 use crate::web::browser::{
-    cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE,
+    cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE, RESTART_COOKIE,
 };
 use crate::web::common::after_sign_in;
 use crate::web::guards::safe_return_path;
@@ -260,20 +260,44 @@ pub struct LoginQuery {
     /// Where to come back to (see `guards::SignedIn`).
     #[serde(default)]
     pub next: String,
+    /// A sign-in in progress was lost (its state expired or the store lost it).
+    #[serde(default)]
+    pub expired: Option<String>,
 }
 
 pub async fn login_page(
     ctx: web::Data<Ctx>,
     browser: Browser,
+    req: HttpRequest,
     q: web::Query<LoginQuery>,
 ) -> PageResult {
-    let LoginQuery { authz, next } = q.into_inner();
+    let LoginQuery {
+        authz,
+        next,
+        expired,
+    } = q.into_inner();
+    if expired.is_some() {
+        // The way back to the app the lost sign-in was for, when the browser still has it.
+        if let Some(cookie) = req.cookie(RESTART_COOKIE) {
+            if let Some(lost) = crate::oauth::restart::open(&ctx, cookie.value()).await? {
+                return render(&InterruptedPage {
+                    layout: browser.layout_for("interrupted-title"),
+                    client_name: lost.client_name,
+                    restart: lost.restart,
+                });
+            }
+        }
+    }
     if authz.is_empty() && browser.session.is_some() {
         return Ok(see_other(
             &safe_return_path(&next).unwrap_or_else(|| "/".into()),
         ));
     }
-    render(&login_page_returning(&ctx, &browser, authz, &next).await?)
+    let mut page = login_page_returning(&ctx, &browser, authz, &next).await?;
+    if expired.is_some() {
+        page.notice = Some(browser.t("login-interrupted"));
+    }
+    render(&page)
 }
 
 #[derive(Deserialize)]

@@ -31,6 +31,9 @@ pub struct Browser {
     pub stated_lang: Option<Lang>,
     /// Path and query of this request, for the language switcher.
     here: String,
+    /// The browser holds the way back to an app's sign-in (`verity_restart`, checked where
+    /// it is used).
+    pub has_restart: bool,
     ctx: web::Data<Ctx>,
 }
 
@@ -228,6 +231,9 @@ impl FromRequest for Browser {
             let stated_lang = stated_lang(&req, session.as_ref());
             let lang = stated_lang.unwrap_or_default();
             let here = here(&req);
+            let has_restart = req
+                .cookie(RESTART_COOKIE)
+                .is_some_and(|c| !c.value().is_empty());
             Ok(Browser {
                 id,
                 session,
@@ -235,6 +241,7 @@ impl FromRequest for Browser {
                 lang,
                 stated_lang,
                 here,
+                has_restart,
                 ctx,
             })
         })
@@ -283,6 +290,28 @@ pub fn login_cookie(settings: &Settings, flow_id: &str) -> Cookie<'static> {
     c.set_max_age(CookieDuration::seconds(
         settings.security.authorization_request_ttl_secs as i64,
     ));
+    c
+}
+
+pub const RESTART_COOKIE: &str = "verity_restart";
+
+/// Carries the relying party's request of a sign-in in progress, sealed
+/// (`oauth::restart`), so the way back to the app survives the sign-in's state.
+pub fn restart_cookie(settings: &Settings, sealed: &str) -> Cookie<'static> {
+    let mut c = Cookie::new(RESTART_COOKIE, sealed.to_string());
+    c.set_path("/");
+    c.set_http_only(true);
+    c.set_same_site(SameSite::Lax);
+    c.set_secure(settings.is_https());
+    c.set_max_age(CookieDuration::seconds(
+        settings.security.sign_in_restart_secs as i64,
+    ));
+    c
+}
+
+pub fn cleared_restart_cookie(settings: &Settings) -> Cookie<'static> {
+    let mut c = restart_cookie(settings, "");
+    c.make_removal();
     c
 }
 

@@ -15,6 +15,7 @@ pub mod logout;
 pub mod mfa;
 pub mod oidc;
 pub mod ops;
+pub mod outage;
 pub mod page_parts;
 pub mod pages;
 pub mod recovery;
@@ -332,6 +333,7 @@ pub fn serve_with_push_worker(
         let settings = data.settings.clone();
         App::new()
             .app_data(data.clone())
+            .wrap_fn(outage::answer_outages)
             .wrap_fn(move |req: ServiceRequest, srv| {
                 let cookie_name = settings.browser_cookie_name();
                 let existing = req

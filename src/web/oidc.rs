@@ -10,7 +10,9 @@ use crate::oauth::authorize::{self, AuthorizeOutcome, AuthorizeParams};
 use crate::oauth::token::{self, ClientAuth, TokenError, TokenForm};
 use crate::oauth::userinfo::{self, UserinfoError};
 use crate::web::auth::{see_other, AuthzQuery};
-use crate::web::browser::{cleared_ui_locales_cookie, ui_locales_cookie, Browser};
+use crate::web::browser::{
+    cleared_restart_cookie, cleared_ui_locales_cookie, restart_cookie, ui_locales_cookie, Browser,
+};
 use crate::web::common::enc;
 use crate::web::guards::CsrfForm;
 use crate::web::pages::*;
@@ -38,14 +40,27 @@ fn outcome_response(ctx: &Ctx, browser: &Browser, outcome: AuthorizeOutcome) -> 
             },
             StatusCode::BAD_REQUEST,
         ),
-        // Back to the relying party: this sign-in's language ends with it.
+        // Back to the relying party: this sign-in's language, and its way back, end with it.
         AuthorizeOutcome::Redirect(url) => Ok(with_ui_lang(
             ctx,
             HttpResponse::Found()
                 .insert_header((header::LOCATION, url))
+                .cookie(cleared_restart_cookie(&ctx.settings))
                 .finish(),
             None,
         )),
+        // A request lost before it was answered: the sign-in page says what happened and
+        // offers the way back to the app. One that was answered has no way back left (the
+        // answer cleared it): it is over.
+        AuthorizeOutcome::Expired if browser.has_restart => Ok(see_other("/login?expired=1")),
+        AuthorizeOutcome::Expired => render_status(
+            &ErrorPage {
+                layout: browser.layout_for("authorize-error-title"),
+                heading: browser.t("authorize-error-heading"),
+                message: browser.t("authorize-expired"),
+            },
+            StatusCode::BAD_REQUEST,
+        ),
         AuthorizeOutcome::SignIn {
             pending_id,
             ui_lang,
@@ -76,18 +91,40 @@ fn outcome_response(ctx: &Ctx, browser: &Browser, outcome: AuthorizeOutcome) -> 
 }
 
 pub async fn authorize_get(ctx: web::Data<Ctx>, browser: Browser, req: HttpRequest) -> PageResult {
-    let params = AuthorizeParams::from_pairs(
-        url::form_urlencoded::parse(req.query_string().as_bytes()).into_owned(),
-    );
-    let outcome = authorize::start(&ctx, params, &browser.id, browser.session.as_ref()).await?;
-    outcome_response(&ctx, &browser, outcome)
+    authorize_request(&ctx, &browser, req.query_string().as_bytes()).await
 }
 
 /// OIDC Core §3.1.2.1: the authorization endpoint accepts POST as well as GET.
 pub async fn authorize_post(ctx: web::Data<Ctx>, browser: Browser, body: web::Bytes) -> PageResult {
-    let params = AuthorizeParams::from_pairs(url::form_urlencoded::parse(&body).into_owned());
-    let outcome = authorize::start(&ctx, params, &browser.id, browser.session.as_ref()).await?;
-    outcome_response(&ctx, &browser, outcome)
+    authorize_request(&ctx, &browser, &body).await
+}
+
+/// A new authorization request (`request`: its form-encoded parameters). One that passed the
+/// checks and waits for the person is also kept in the browser, sealed, as the way back to the
+/// app should the sign-in's state be lost.
+async fn authorize_request(ctx: &Ctx, browser: &Browser, request: &[u8]) -> PageResult {
+    let params = AuthorizeParams::from_pairs(url::form_urlencoded::parse(request).into_owned());
+    let outcome = authorize::start(ctx, params, &browser.id, browser.session.as_ref()).await?;
+    let waits = matches!(
+        outcome,
+        AuthorizeOutcome::SignIn { .. }
+            | AuthorizeOutcome::Consent { .. }
+            | AuthorizeOutcome::VerifyIdentity { .. }
+    );
+    let mut res = outcome_response(ctx, browser, outcome)?;
+    if waits {
+        let sealed = std::str::from_utf8(request)
+            .ok()
+            .and_then(|r| crate::oauth::restart::seal(ctx, r));
+        let cookie = match sealed {
+            Some(sealed) => restart_cookie(&ctx.settings, &sealed),
+            // A request that can't be kept mustn't leave an older one as "the way back".
+            None => cleared_restart_cookie(&ctx.settings),
+        };
+        // Failing to add it only loses the way back after a lost sign-in.
+        let _ = res.add_cookie(&cookie);
+    }
+    Ok(res)
 }
 
 pub async fn authorize_continue(

@@ -129,6 +129,16 @@ pub struct ErrorPage {
     pub message: String,
 }
 
+/// A sign-in whose state was lost, with the way back to the app it was for.
+#[derive(Template)]
+#[template(path = "interrupted.html")]
+pub struct InterruptedPage {
+    pub layout: Layout,
+    pub client_name: String,
+    /// `/authorize?…`: the app's request again.
+    pub restart: String,
+}
+
 #[derive(Template)]
 #[template(path = "home.html")]
 pub struct HomePage {

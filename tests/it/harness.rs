@@ -458,6 +458,73 @@ impl Drop for TestServer {
     }
 }
 
+/// A second node of a test server: its own process state (caches, key ring, workers, port),
+/// sharing the first node's database and store, issuer and keys, as two nodes behind a load
+/// balancer do. On SQLite + memory it shares the SQLite file and the store instance; on
+/// PostgreSQL + Redis it connects to both itself.
+pub struct Node {
+    pub base: String,
+    pub ctx: Ctx,
+    handle: actix_web::dev::ServerHandle,
+    push: Option<verity::ssf::push::PushWorker>,
+}
+
+impl TestServer {
+    pub async fn second_node(&self) -> Node {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let settings = (*self.ctx.settings).clone();
+        let mut ctx = Ctx::build_with_clock(settings, self.ctx.clock.clone())
+            .await
+            .expect("build the second node's context");
+        if ctx.settings.redis_url.is_none() {
+            // The memory store is one process's: the nodes share the instance, as they would
+            // share a Redis.
+            ctx.store = self.ctx.store.clone();
+        }
+        let (server, push) =
+            verity::web::serve_with_push_worker(ctx.clone(), listener).expect("serve");
+        let handle = server.handle();
+        actix_web::rt::spawn(server);
+        Node {
+            base,
+            ctx,
+            handle,
+            push: Some(push),
+        }
+    }
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(push) = self.push.take() {
+            push.stop().await;
+        }
+        self.handle.stop(true).await;
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        if let Some(push) = self.push.take() {
+            push.abort();
+        }
+        let handle = self.handle.clone();
+        std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(handle.stop(false));
+            }
+        });
+    }
+}
+
 /// How [`TestServer::stop`] stops a server.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Stop {
@@ -984,7 +1051,13 @@ impl TestDb {
                 .map(|admin| fresh_postgres(&admin));
             let url = pg.as_ref().map_or(sqlite, |(_, url)| url.clone());
             // No idle connections: nothing reconnects to the database after it is dropped.
-            let db = verity::storage::db::Db::connect_with(&url, 2, Some(0)).expect("connect");
+            let db = verity::storage::db::Db::connect_with(
+                &url,
+                2,
+                Some(0),
+                std::time::Duration::from_secs(10),
+            )
+            .expect("connect");
             db.migrate().expect("migrate");
             (db, pg)
         })

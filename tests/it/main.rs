@@ -31,6 +31,7 @@ mod notices;
 mod oauth_review;
 mod oidc;
 mod ops;
+mod outage;
 mod pages_auth;
 mod pages_console;
 mod pages_mfa;

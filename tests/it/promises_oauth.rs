@@ -1068,6 +1068,7 @@ async fn a_pairwise_sub_is_the_same_in_the_access_token_and_the_logout_token() {
 
 #[actix_web::test]
 async fn readyz_answers_503_naming_the_database_when_it_is_down() {
+    capture_logs();
     let server = TestServer::start().await;
     // Control: this node's database and store both answer.
     let res = reqwest::get(server.url("/readyz")).await.expect("GET");
@@ -1083,6 +1084,7 @@ async fn readyz_answers_503_naming_the_database_when_it_is_down() {
         "postgres://verity@127.0.0.1:1/verity?sslmode=disable&connect_timeout=1",
         1,
         Some(0),
+        std::time::Duration::from_secs(10),
     )
     .expect("a pool that connects on demand");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -1099,6 +1101,14 @@ async fn readyz_answers_503_naming_the_database_when_it_is_down() {
     // The process itself is up.
     let res = reqwest::get(format!("{base}/healthz")).await.expect("GET");
     assert_eq!(res.status(), 200);
+    // The operator reads the real reason, not r2d2's "Invalid connection url for
+    // multiconnection".
+    let logs = logged();
+    assert!(
+        logs.contains("database connection failed") && logs.contains("127.0.0.1\", port 1"),
+        "the driver's own error is logged: {logs}"
+    );
+    assert!(!logs.contains("multiconnection"), "{logs}");
     handle.stop(false).await;
 }
 
@@ -1121,6 +1131,7 @@ async fn readyz_answers_503_at_its_own_timeout_for_a_database_that_never_answers
         &format!("postgres://verity@127.0.0.1:{silent_port}/verity?sslmode=disable"),
         1,
         Some(0),
+        std::time::Duration::from_secs(10),
     )
     .expect("a pool that connects on demand");
     let mut settings = (*ctx.settings).clone();

@@ -1,0 +1,73 @@
+//! The way back to the app when a sign-in's state is lost (the store restarted under it, or it
+//! ran out of time). The authorization request as the relying party sent it is kept in the
+//! person's own browser, under a MAC, from the moment it passed the checks at /authorize.
+//! Starting again sends it through /authorize once more, so it is checked again like any new
+//! request; the MAC only keeps another site from planting a request in the cookie.
+
+use crate::crypto;
+use crate::Ctx;
+
+/// Longer requests (large request objects) aren't kept: a cookie must stay small.
+const MAX_REQUEST_BYTES: usize = 2048;
+
+const PURPOSE: &str = "verity/sign-in-restart/v1";
+
+/// The sealed request for a cookie, or None when it can't be restarted from the browser: too
+/// long, or a pushed request (`request_uri`), whose parameters lived only on the server.
+pub fn seal(ctx: &Ctx, request: &str) -> Option<String> {
+    if request.is_empty() || request.len() > MAX_REQUEST_BYTES {
+        return None;
+    }
+    let pushed = url::form_urlencoded::parse(request.as_bytes()).any(|(k, _)| k == "request_uri");
+    if pushed {
+        return None;
+    }
+    let key = ctx.master.derive(PURPOSE);
+    Some(format!(
+        "{}.{}",
+        crypto::b64url(request.as_bytes()),
+        crypto::mac(&key, request.as_bytes())
+    ))
+}
+
+/// A sign-in that was interrupted, and how to start it again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupted {
+    /// The app the person was signing in to.
+    pub client_name: String,
+    /// `/authorize?…`: the same request again.
+    pub restart: String,
+}
+
+/// Opens a sealed request. Anything altered, or for an app that is no longer registered, is
+/// None.
+pub async fn open(ctx: &Ctx, sealed: &str) -> anyhow::Result<Option<Interrupted>> {
+    let Some((body, tag)) = sealed.split_once('.') else {
+        return Ok(None);
+    };
+    let Some(request) = crypto::b64url_decode(body) else {
+        return Ok(None);
+    };
+    if request.len() > MAX_REQUEST_BYTES
+        || !crypto::mac_verify(&ctx.master.derive(PURPOSE), &request, tag)
+    {
+        return Ok(None);
+    }
+    let Ok(request) = String::from_utf8(request) else {
+        return Ok(None);
+    };
+    let Some(client_id) = url::form_urlencoded::parse(request.as_bytes())
+        .find(|(k, _)| k == "client_id")
+        .map(|(_, v)| v.into_owned())
+    else {
+        return Ok(None);
+    };
+    Ok(ctx
+        .clients
+        .get(&client_id)
+        .await?
+        .map(|client| Interrupted {
+            client_name: client.name.clone(),
+            restart: format!("/authorize?{request}"),
+        }))
+}

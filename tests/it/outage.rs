@@ -1,0 +1,557 @@
+//! Outages answer promptly and honestly: a node whose database or store can't be reached
+//! answers 503 with `Retry-After` (a page saying what is safe to do for people, each API's
+//! own error format for machines) within its configured wait, never a 500; and a Redis
+//! connection that broke is replaced without costing the next request.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::Value;
+use verity::Ctx;
+
+use crate::admin_harness::admin_token;
+use crate::harness::*;
+
+/// A second node on `ctx` (the same keys and settings as the test server, with whatever the
+/// test replaced), on its own port.
+fn serve_node(ctx: Ctx) -> (String, actix_web::dev::ServerHandle) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://{}", listener.local_addr().expect("addr"));
+    let node = verity::web::serve(ctx, listener).expect("serve");
+    let handle = node.handle();
+    actix_web::rt::spawn(node);
+    (base, handle)
+}
+
+/// A client (with its own cookies, like a browser) that gives up well before any of the old
+/// 10-second waits: an answer that waited out the outage fails the test.
+fn impatient() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(8))
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Opens the sign-in page and submits it with `password`, in `lang`.
+async fn sign_in_at(base: &str, email: &str, password: &str, lang: &str) -> reqwest::Response {
+    let browser = impatient();
+    let page = browser
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("sign-in page")
+        .text()
+        .await
+        .expect("page");
+    browser
+        .post(format!("{base}/login"))
+        .header("accept-language", lang)
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("email", email),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .expect("an answer before the old 10-second wait")
+}
+
+fn with_settings(ctx: &mut Ctx, change: impl FnOnce(&mut verity::config::Settings)) {
+    let mut settings = (*ctx.settings).clone();
+    change(&mut settings);
+    ctx.settings = Arc::new(settings);
+}
+
+/// A node whose database refuses connections (a stopped PostgreSQL): every kind of caller
+/// gets a 503 that says so, within the acquire timeout.
+#[actix_web::test]
+async fn a_database_that_refuses_gets_people_a_page_and_machines_a_503_with_retry_after() {
+    let server = TestServer::start().await;
+    server
+        .create_account(&server.browser(), "dora@example.com")
+        .await;
+    let (_, admin) = admin_token(&server).await;
+
+    let mut ctx = server.ctx.clone();
+    ctx.db = verity::storage::db::Db::connect_with(
+        "postgres://verity@127.0.0.1:1/verity?sslmode=disable&connect_timeout=1",
+        1,
+        Some(0),
+        Duration::from_millis(500),
+    )
+    .expect("a pool that connects on demand");
+    ctx.clients = Arc::new(verity::oauth::clients::ClientCache::new(
+        ctx.db.clone(),
+        Duration::from_secs(30),
+    ));
+    with_settings(&mut ctx, |s| s.unavailable_retry_after_secs = 45);
+    let (base, handle) = serve_node(ctx);
+    let client = impatient();
+
+    // A person signing in: the sign-in page itself needs nothing, the password check needs
+    // the database.
+    for (lang, heading) in [
+        ("en", "We're having trouble right now"),
+        ("es", "Tenemos problemas en este momento"),
+    ] {
+        let res = sign_in_at(&base, "dora@example.com", PASSWORD, lang).await;
+        assert_eq!(res.status(), 503, "{lang}");
+        assert_eq!(res.headers()["retry-after"], "45");
+        let html = res.text().await.unwrap();
+        assert_eq!(text_of(&html, "h1").as_deref(), Some(heading), "{html}");
+        assert!(!is_signed_in_html(&html));
+    }
+
+    // A relying party at the token endpoint (an unknown client must be looked up).
+    let res = client
+        .post(format!("{base}/token"))
+        .basic_auth("some-client", Some("secret"))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .expect("token answer");
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "45");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+
+    // An operator's tool on the management API.
+    let res = client
+        .get(format!("{base}/admin/api/v1/users"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .expect("API answer");
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "45");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "unavailable", "{body}");
+
+    // The healthy node answers the same requests as usual.
+    let res = reqwest::Client::new()
+        .get(server.url("/admin/api/v1/users"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    handle.stop(false).await;
+}
+
+fn is_signed_in_html(html: &str) -> bool {
+    html.contains("action=\"/logout\"")
+}
+
+/// A TCP proxy in front of Redis that the test can cut, as a Redis restart or a network fault
+/// would: `drop_connections` ends every open connection (what a restart does to clients),
+/// `refuse` closes new ones at once until `accept` again.
+struct RedisProxy {
+    url: String,
+    open: Arc<AtomicBool>,
+    generation: tokio::sync::watch::Sender<u64>,
+}
+
+impl RedisProxy {
+    async fn start(target: SocketAddr) -> RedisProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let url = format!("redis://{}", listener.local_addr().expect("addr"));
+        let open = Arc::new(AtomicBool::new(true));
+        let (generation, _) = tokio::sync::watch::channel(0u64);
+        let (accepting, cut) = (open.clone(), generation.clone());
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                if !accepting.load(Ordering::SeqCst) {
+                    drop(inbound);
+                    continue;
+                }
+                let mut cut = cut.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        RedisProxy {
+            url,
+            open,
+            generation,
+        }
+    }
+
+    fn drop_connections(&self) {
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn refuse(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        self.drop_connections();
+    }
+
+    fn accept(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+/// The Redis the PostgreSQL + Redis pass uses; these tests need a real Redis to cut.
+fn test_redis() -> Option<SocketAddr> {
+    let url = url::Url::parse(&std::env::var("VERITY_TEST_REDIS_URL").ok()?).ok()?;
+    let host = url.host_str()?.to_string();
+    let port = url.port().unwrap_or(6379);
+    std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), port))
+        .ok()?
+        .next()
+}
+
+/// A node whose store goes through the proxy, with a short store timeout.
+async fn node_behind(
+    server: &TestServer,
+    proxy: &RedisProxy,
+) -> (String, actix_web::dev::ServerHandle) {
+    let mut ctx = server.ctx.clone();
+    ctx.store = Arc::new(
+        verity::storage::store::RedisStore::connect(
+            &proxy.url,
+            &server.ctx.settings.redis_prefix,
+            server.ctx.clock.clone(),
+            Duration::from_millis(500),
+        )
+        .await
+        .expect("Redis through the proxy"),
+    );
+    serve_node(ctx)
+}
+
+/// A wrong password: the sign-in flow counts it in the store, so the store must answer.
+async fn wrong_password(base: &str) -> reqwest::Response {
+    sign_in_at(base, "rhea@example.com", "not the password at all", "en").await
+}
+
+#[actix_web::test]
+async fn the_first_request_after_redis_dropped_its_connections_succeeds() {
+    let Some(redis) = test_redis() else {
+        eprintln!("skipped: needs VERITY_TEST_REDIS_URL (the PostgreSQL + Redis pass)");
+        return;
+    };
+    let server = TestServer::start().await;
+    server
+        .create_account(&server.browser(), "rhea@example.com")
+        .await;
+    let proxy = RedisProxy::start(redis).await;
+    let (base, handle) = node_behind(&server, &proxy).await;
+    assert_eq!(wrong_password(&base).await.status(), 401);
+
+    // Redis restarts: every client connection is cut, and it is back at once.
+    proxy.drop_connections();
+    let res = wrong_password(&base).await;
+    assert_eq!(
+        res.status(),
+        401,
+        "the broken connection is replaced and the command tried again"
+    );
+    let res = impatient()
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    handle.stop(false).await;
+}
+
+#[actix_web::test]
+async fn a_store_that_is_down_answers_503_promptly_and_service_resumes_when_it_is_back() {
+    let Some(redis) = test_redis() else {
+        eprintln!("skipped: needs VERITY_TEST_REDIS_URL (the PostgreSQL + Redis pass)");
+        return;
+    };
+    let server = TestServer::start().await;
+    server
+        .create_account(&server.browser(), "rhea@example.com")
+        .await;
+    let proxy = RedisProxy::start(redis).await;
+    let (client_id, secret) = server.add_client(false).await;
+    let (base, handle) = node_behind(&server, &proxy).await;
+    assert_eq!(wrong_password(&base).await.status(), 401);
+
+    proxy.refuse();
+    let res = wrong_password(&base).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "30");
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        text_of(&html, "h1").as_deref(),
+        Some("We're having trouble right now")
+    );
+    // A relying party redeeming a code: codes live in the store.
+    let res = impatient()
+        .post(format!("{base}/token"))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "a-code-from-before-the-outage"),
+            ("redirect_uri", RP_REDIRECT),
+        ])
+        .basic_auth(&client_id, secret.as_deref())
+        .send()
+        .await
+        .expect("token answer");
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    let res = impatient()
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 503);
+
+    proxy.accept();
+    assert_eq!(wrong_password(&base).await.status(), 401, "back at once");
+    handle.stop(false).await;
+}
+
+/// The store a restarted Redis (or memory store) comes back as: empty.
+async fn empty_store(server: &TestServer) -> Arc<dyn verity::storage::store::Store> {
+    match &server.ctx.settings.redis_url {
+        Some(url) => Arc::new(
+            verity::storage::store::RedisStore::connect(
+                url,
+                &format!("{}-after-restart", server.ctx.settings.redis_prefix),
+                server.ctx.clock.clone(),
+                Duration::from_secs(5),
+            )
+            .await
+            .expect("Redis"),
+        ),
+        None => Arc::new(verity::storage::store::MemoryStore::new(
+            server.ctx.clock.clone(),
+        )),
+    }
+}
+
+/// A sign-in at an app loses its state to a store restart between the password and the second
+/// factor. The person is told what happened and led back into the app's request, which then
+/// completes with a code the app can redeem.
+#[actix_web::test]
+async fn a_sign_in_lost_to_a_store_restart_keeps_the_way_back_to_the_app() {
+    let server = TestServer::start().await;
+    let email = "ines@example.com";
+    server.create_account(&server.browser(), email).await;
+    server.sign_in_fully(&server.browser(), email).await;
+    let (client_id, secret) = server.add_client(false).await;
+    let rp = server.rp(&client_id, secret.as_deref()).await;
+    let request = rp.auth_request(&["openid", "email"]);
+
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let before = Browser::with_jar(&server.base, "VerityTest/1.0", jar.clone());
+    let res = before.get_abs(&request.url).await;
+    let login = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(login.starts_with("/login?authz="), "{login}");
+    let page = before.get_ok(&login).await;
+    let res = before
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("email", email),
+                ("password", PASSWORD),
+                ("authz", &hidden(&page, "authz")),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/mfa");
+
+    // The store restarts, empty; the same browser carries on at a node that uses it.
+    let mut ctx = server.ctx.clone();
+    ctx.store = empty_store(&server).await;
+    let (base, handle) = serve_node(ctx);
+    let after = Browser::with_jar(&base, "VerityTest/1.0", jar);
+    let res = after.get("/mfa").await;
+    assert_eq!(res.headers()["location"], "/login?expired=1");
+    let page = after.get_ok("/login?expired=1").await;
+    assert_eq!(
+        text_of(&page, "h1").as_deref(),
+        Some("Your sign-in was interrupted")
+    );
+    assert!(
+        page.contains("Your sign-in to Tax Portal"),
+        "names the app: {page}"
+    );
+    let restart = href_of(&page, "a.usa-button");
+    assert!(restart.starts_with("/authorize?"), "{restart}");
+
+    // Starting again: the app's own request, then the usual sign-in, then back to the app.
+    let res = after.get(&restart).await;
+    let login = res.headers()["location"].to_str().unwrap().to_string();
+    assert!(login.starts_with("/login?authz="), "{login}");
+    let page = after.get_ok(&login).await;
+    assert!(page.contains("to continue to Tax Portal"), "{page}");
+    let res = after
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("email", email),
+                ("password", PASSWORD),
+                ("authz", &hidden(&page, "authz")),
+            ],
+        )
+        .await;
+    let res = server.pass_second_factor(&after, email, res).await;
+    let (mut url, res) = after.follow(res).await;
+    if !url.starts_with(RP_REDIRECT) {
+        // The app asks for the first time: the consent page.
+        let html = res.text().await.unwrap();
+        let res = after
+            .post(
+                "/consent",
+                &[
+                    ("csrf", &csrf_of(&html)),
+                    ("authz", &hidden(&html, "authz")),
+                    ("decision", "allow"),
+                ],
+            )
+            .await;
+        url = after.follow(res).await.0;
+    }
+    let query = query_of(&url);
+    assert_eq!(
+        query["state"],
+        *request.state.secret(),
+        "the app's own state"
+    );
+    // The app redeems the code with its own PKCE verifier (at the node on the restarted
+    // store, where the code lives), and gets the person's claims.
+    let http = reqwest::Client::new();
+    let res = http
+        .post(format!("{base}/token"))
+        .basic_auth(&client_id, secret.as_deref())
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", query["code"].as_str()),
+            ("redirect_uri", RP_REDIRECT),
+            ("code_verifier", request.verifier.secret().as_str()),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let tokens: Value = res.json().await.unwrap();
+    assert!(tokens["id_token"].is_string(), "{tokens}");
+    let claims: Value = http
+        .get(format!("{base}/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(claims["email"], email);
+    handle.stop(false).await;
+}
+
+/// Without the way back (a browser that never started at an app), the sign-in page still says
+/// what happened.
+#[actix_web::test]
+async fn a_lost_sign_in_without_an_app_says_what_happened() {
+    let server = TestServer::start().await;
+    let page = server.browser().get_ok("/login?expired=1").await;
+    assert!(
+        page.contains("Your sign-in was interrupted or took too long"),
+        "{page}"
+    );
+    // A forged or altered way back is ignored, not followed.
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let url: url::Url = server.base.parse().unwrap();
+    let forged = format!(
+        "verity_restart={}.AAAA",
+        verity::crypto::b64url(b"client_id=evil&redirect_uri=https://evil.example/")
+    );
+    jar.add_cookie_str(&forged, &url);
+    let browser = Browser::with_jar(&server.base, "VerityTest/1.0", jar);
+    let page = browser.get_ok("/login?expired=1").await;
+    assert!(!page.contains("evil"), "{page}");
+    assert!(page.contains("Your sign-in was interrupted or took too long"));
+}
+
+fn href_of(html: &str, selector: &str) -> String {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).unwrap();
+    doc.select(&sel)
+        .next()
+        .and_then(|a| a.value().attr("href"))
+        .expect("a link")
+        .to_string()
+}
+
+/// Lost at the consent page: the answer finds no request, and the person is led back to the
+/// app's; a request that was answered (denied here) leaves no way back, only "it's over".
+#[actix_web::test]
+async fn a_request_lost_at_consent_leads_back_to_the_app_and_an_answered_one_does_not() {
+    let server = TestServer::start().await;
+    let email = "joan@example.com";
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let before = Browser::with_jar(&server.base, "VerityTest/1.0", jar.clone());
+    server.create_account(&before, email).await;
+    server.sign_in_fully(&before, email).await;
+    let (client_id, secret) = server.add_client(false).await;
+    let rp = server.rp(&client_id, secret.as_deref()).await;
+    let request = rp.auth_request(&["openid", "email"]);
+    let (_, res) = before.follow(before.get_abs(&request.url).await).await;
+    let consent = res.text().await.unwrap();
+    assert!(consent.contains("Allow"), "{consent}");
+
+    let mut ctx = server.ctx.clone();
+    ctx.store = empty_store(&server).await;
+    let (base, handle) = serve_node(ctx);
+    let after = Browser::with_jar(&base, "VerityTest/1.0", jar);
+    let res = after
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&consent)),
+                ("authz", &hidden(&consent, "authz")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/login?expired=1");
+    let page = after.get_ok("/login?expired=1").await;
+    assert!(page.contains("Your sign-in to Tax Portal"), "{page}");
+
+    // Denied at the healthy node: answered, so the way back is gone.
+    let (_, res) = before.follow(before.get_abs(&request.url).await).await;
+    let consent = res.text().await.unwrap();
+    let res = before
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&consent)),
+                ("authz", &hidden(&consent, "authz")),
+                ("decision", "deny"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 302, "back at the app with access_denied");
+    let res = before
+        .post(
+            "/consent",
+            &[
+                ("csrf", &csrf_of(&consent)),
+                ("authz", &hidden(&consent, "authz")),
+                ("decision", "allow"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 400, "over: nothing to go back to");
+    handle.stop(false).await;
+}
