@@ -235,6 +235,9 @@ pub struct Security {
     pub backchannel_max_attempts: u32,
     /// How often each node looks for due back-channel deliveries.
     pub backchannel_poll_ms: u64,
+    /// Back-channel logout: how long a node holds a delivery it claimed before another node may
+    /// try it (a node that died mid-send); longer than one call may take.
+    pub backchannel_lease_secs: u64,
     /// Outgoing HTTP to relying parties (back-channel logout, `jwks_uri`): whole-request
     /// timeout.
     pub outbound_timeout_secs: u64,
@@ -366,6 +369,7 @@ impl Default for Security {
             backchannel_retry_base_secs: 5,
             backchannel_max_attempts: 12,
             backchannel_poll_ms: 1000,
+            backchannel_lease_secs: 120,
             outbound_timeout_secs: 10,
             outbound_connect_timeout_secs: 5,
             jwks_max_bytes: 64 * 1024,
@@ -484,6 +488,9 @@ impl Settings {
         }
         if s.argon2_parallelism == 0 {
             bail!("security.argon2_parallelism must be at least 1");
+        }
+        if !(61..=3600).contains(&s.backchannel_lease_secs) {
+            bail!("security.backchannel_lease_secs must be between 61 and 3600");
         }
         if !(1..=60).contains(&s.outbound_timeout_secs)
             || !(1..=60).contains(&s.outbound_connect_timeout_secs)

@@ -130,7 +130,34 @@ pub async fn deliver_due(ctx: &Ctx) -> anyhow::Result<usize> {
         })
         .await?;
     let mut delivered = 0;
+    let lease = chrono::Duration::seconds(ctx.settings.security.backchannel_lease_secs as i64);
     for d in due {
+        // Claim it first: every node sees the same due rows, and only the one whose
+        // compare-and-set on the attempt count lands sends it. The claim counts the attempt
+        // and moves the next one past the lease, so a node that dies mid-send leaves it to
+        // be tried again then.
+        let (id, attempts) = (d.id.clone(), d.attempts + 1);
+        let (seen, claimed_at) = (d.attempts, ctx.clock.now());
+        let claimed = ctx
+            .db
+            .run(move |c| {
+                Ok(diesel::update(
+                    logout_deliveries::table
+                        .find(&id)
+                        .filter(logout_deliveries::attempts.eq(seen))
+                        .filter(logout_deliveries::delivered_at.is_null()),
+                )
+                .set((
+                    logout_deliveries::attempts.eq(attempts),
+                    logout_deliveries::next_attempt_at.eq(claimed_at + lease),
+                ))
+                .execute(c)?
+                    == 1)
+            })
+            .await?;
+        if !claimed {
+            continue;
+        }
         let result = match serde_json::from_str::<LogoutClaims>(&d.logout_token) {
             Ok(claims) => match sign_logout_token(ctx, &d.client_id, &claims).await {
                 Ok(jwt) => ctx
@@ -144,17 +171,14 @@ pub async fn deliver_due(ctx: &Ctx) -> anyhow::Result<usize> {
         };
         let now = ctx.clock.now();
         let base = ctx.settings.security.backchannel_retry_base_secs as i64;
-        let (id, attempts) = (d.id.clone(), d.attempts + 1);
+        let id = d.id.clone();
         match result {
             Ok(()) => {
                 delivered += 1;
                 ctx.db
                     .run(move |c| {
                         diesel::update(logout_deliveries::table.find(&id))
-                            .set((
-                                logout_deliveries::delivered_at.eq(now),
-                                logout_deliveries::attempts.eq(attempts),
-                            ))
+                            .set(logout_deliveries::delivered_at.eq(now))
                             .execute(c)?;
                         Ok(())
                     })
@@ -167,7 +191,6 @@ pub async fn deliver_due(ctx: &Ctx) -> anyhow::Result<usize> {
                     .run(move |c| {
                         diesel::update(logout_deliveries::table.find(&id))
                             .set((
-                                logout_deliveries::attempts.eq(attempts),
                                 logout_deliveries::next_attempt_at
                                     .eq(now + chrono::Duration::seconds(wait)),
                                 logout_deliveries::last_error.eq(why),

@@ -10,7 +10,7 @@ use verity::support::notices::run_notice_batch;
 use crate::admin_harness::*;
 use crate::harness::*;
 
-const SUBJECT: &str = "Our terms of service change on 1 January";
+pub(crate) const SUBJECT: &str = "Our terms of service change on 1 January";
 
 /// A server whose own worker stays idle (the test drives the batches), two people a batch.
 async fn quiet_server() -> TestServer {
@@ -62,7 +62,7 @@ async fn add_user(server: &TestServer, id: &str, email: &str, state: State, days
 }
 
 /// Seven accounts: four that should get an unfiltered notice, three that never should.
-async fn seed_people(server: &TestServer) {
+pub(crate) async fn seed_people(server: &TestServer) {
     add_user(server, "u1", "ana@example.com", State::Active, 400).await;
     add_user(server, "u2", "bo@agency.gov", State::Active, 300).await;
     add_user(server, "u3", "cy@example.com", State::Unconfirmed, 200).await;
@@ -72,7 +72,7 @@ async fn seed_people(server: &TestServer) {
     add_user(server, "u7", "gu@example.com", State::Active, 1).await;
 }
 
-const EVERYONE: [&str; 4] = [
+pub(crate) const EVERYONE: [&str; 4] = [
     "ana@example.com",
     "bo@agency.gov",
     "ed@example.com",
@@ -81,7 +81,7 @@ const EVERYONE: [&str; 4] = [
 const NEVER: [&str; 3] = ["cy@example.com", "di@example.com", "fa@example.com"];
 
 /// How many messages with `subject` each address got.
-async fn received(server: &TestServer, to: &str, subject: &str) -> usize {
+pub(crate) async fn received(server: &TestServer, to: &str, subject: &str) -> usize {
     server
         .outbox_for(to)
         .await
@@ -91,7 +91,7 @@ async fn received(server: &TestServer, to: &str, subject: &str) -> usize {
 }
 
 /// Runs batches until there is no work; returns the sizes of the batches.
-async fn drain(ctx: &verity::Ctx) -> Vec<usize> {
+pub(crate) async fn drain(ctx: &verity::Ctx) -> Vec<usize> {
     let mut sizes = Vec::new();
     loop {
         let n = run_notice_batch(ctx).await.expect("batch");
@@ -103,7 +103,7 @@ async fn drain(ctx: &verity::Ctx) -> Vec<usize> {
     }
 }
 
-async fn send(server: &TestServer, token: &str, body: Value) -> Value {
+pub(crate) async fn send(server: &TestServer, token: &str, body: Value) -> Value {
     let r = call(
         server,
         Method::POST,
@@ -116,7 +116,7 @@ async fn send(server: &TestServer, token: &str, body: Value) -> Value {
     r.body
 }
 
-async fn progress(server: &TestServer, token: &str, id: &str) -> Value {
+pub(crate) async fn progress(server: &TestServer, token: &str, id: &str) -> Value {
     let r = call(
         server,
         Method::GET,

@@ -3,7 +3,7 @@
 use crate::harness::*;
 use openidconnect::TokenResponse;
 
-async fn add_client_with_logout(
+pub(crate) async fn add_client_with_logout(
     server: &TestServer,
     backchannel: Option<String>,
 ) -> (String, String) {
@@ -35,7 +35,7 @@ async fn add_client_with_logout(
     (created.client_id, created.client_secret.unwrap())
 }
 
-async fn id_token_for(
+pub(crate) async fn id_token_for(
     server: &TestServer,
     browser: &Browser,
     client_id: &str,
@@ -142,7 +142,7 @@ async fn rp_initiated_logout_without_a_hint_asks_first() {
 }
 
 /// The queued back-channel deliveries: (attempts, next_attempt_at, delivered, last_error).
-async fn deliveries(
+pub(crate) async fn deliveries(
     server: &TestServer,
 ) -> Vec<(i32, chrono::NaiveDateTime, bool, Option<String>)> {
     server

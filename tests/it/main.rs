@@ -27,6 +27,7 @@ mod keys;
 mod language;
 mod logout;
 mod mfa;
+mod multi_node;
 mod notices;
 mod oauth_review;
 mod oidc;
