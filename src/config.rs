@@ -1156,6 +1156,46 @@ mod tests {
             .into_iter()
     }
 
+    /// The `VERITY_*` settings the container image and the compose file set are settings
+    /// Verity accepts (unknown ones stop the start), so a typo there can't ship.
+    #[test]
+    fn the_deploy_files_set_only_valid_settings() {
+        let mut set = Vec::new();
+        for file in ["Dockerfile", "deploy/docker-compose.yml"] {
+            let text = std::fs::read_to_string(file).unwrap();
+            for line in text.lines() {
+                let line = line.trim().trim_start_matches("ENV ").trim_end_matches(" \\");
+                let Some((name, value)) = line.split_once([':', '=']) else {
+                    continue;
+                };
+                if !name.starts_with("VERITY_") || name.contains(' ') {
+                    continue;
+                }
+                let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+                let value = if value.starts_with("${VERITY_MASTER_KEY") {
+                    crate::crypto::MasterKey::generate().to_base64()
+                } else {
+                    value.to_string()
+                };
+                set.push((name.to_string(), value));
+            }
+        }
+        let names: Vec<&str> = set.iter().map(|(n, _)| n.as_str()).collect();
+        for expected in [
+            "VERITY_LISTEN",
+            "VERITY_MASTER_KEY",
+            "VERITY_DATABASE_URL",
+            "VERITY_REDIS_URL",
+            "VERITY_TRUST_FORWARDED_FOR",
+            "VERITY_TRUSTED_PROXIES",
+        ] {
+            assert!(names.contains(&expected), "{expected} in {names:?}");
+        }
+        let settings = Settings::load_from(set.into_iter()).expect("valid settings");
+        assert!(settings.trust_forwarded_for);
+        assert_eq!(settings.trusted_proxies.len(), 1);
+    }
+
     #[test]
     fn env_overrides_defaults_including_nested_security_numbers() {
         let s = Settings::load_from(vars(&[
