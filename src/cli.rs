@@ -50,6 +50,22 @@ pub enum Command {
         #[command(subcommand)]
         command: SsfCommand,
     },
+    /// Development and benchmarking tools (refused in production).
+    Dev {
+        #[command(subcommand)]
+        command: DevCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum DevCommand {
+    /// Bulk-create confirmed accounts `seed<n>@seed.verity.test`, all with one known password and
+    /// one authenticator-app secret (printed as JSON), for benchmarks at scale.
+    Seed {
+        /// How many accounts to add after those already seeded.
+        #[arg(long)]
+        users: u64,
+    },
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -213,7 +229,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ssf { command } => {
             tokio::task::spawn_blocking(move || ssf_command(&settings, command)).await?
         }
+        Command::Dev {
+            command: DevCommand::Seed { users },
+        } => seed_command(settings, users).await,
     }
+}
+
+async fn seed_command(settings: Settings, users: u64) -> anyhow::Result<()> {
+    use crate::accounts::seed;
+    if settings.env != RunMode::Dev {
+        bail!("`verity dev seed` creates accounts with a well-known password; it is refused outside dev mode");
+    }
+    let started = std::time::Instant::now();
+    let passwords = crate::accounts::password::Passwords::new(&settings.security, 1)?;
+    let hash = passwords.hash(seed::SEED_PASSWORD.to_string()).await?;
+    let master = MasterKey::load(&settings)?;
+    let db = open_db(&settings)?;
+    let now = chrono::Utc::now().naive_utc();
+    let first = tokio::task::spawn_blocking(move || {
+        let mut conn = db.conn()?;
+        seed::seed(&mut conn, &master, &hash, users, now)
+    })
+    .await??;
+    print_json(&serde_json::json!({
+        "created": users,
+        "emails": format!(
+            "seed{first}@{0} … seed{1}@{0}",
+            seed::SEED_DOMAIN,
+            first + users.saturating_sub(1)
+        ),
+        "password": seed::SEED_PASSWORD,
+        "totp_secret_base32": crate::mfa::totp::secret_base32(seed::SEED_TOTP_SECRET),
+        "seconds": started.elapsed().as_secs_f64(),
+    }))
 }
 
 fn client_command(settings: &Settings, command: ClientCommand) -> anyhow::Result<()> {

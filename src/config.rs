@@ -1164,7 +1164,10 @@ mod tests {
         for file in ["Dockerfile", "deploy/docker-compose.yml"] {
             let text = std::fs::read_to_string(file).unwrap();
             for line in text.lines() {
-                let line = line.trim().trim_start_matches("ENV ").trim_end_matches(" \\");
+                let line = line
+                    .trim()
+                    .trim_start_matches("ENV ")
+                    .trim_end_matches(" \\");
                 let Some((name, value)) = line.split_once([':', '=']) else {
                     continue;
                 };

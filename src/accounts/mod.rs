@@ -10,6 +10,7 @@ pub mod networks;
 pub mod password;
 pub mod phone_change;
 pub mod reset;
+pub mod seed;
 pub mod sessions;
 pub mod signin;
 pub mod signup;

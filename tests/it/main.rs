@@ -47,6 +47,7 @@ mod registration;
 mod requests;
 mod reset;
 mod routes;
+mod seed;
 mod ssf;
 mod ssf_events;
 mod ssf_ops;
