@@ -110,3 +110,84 @@ impl Store for CountingStore {
         self.inner.backend_name()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store whose every command fails, as Redis does when it is down.
+    struct Down;
+
+    fn down<T>() -> anyhow::Result<T> {
+        Err(anyhow::anyhow!("connection refused"))
+    }
+
+    #[async_trait]
+    impl Store for Down {
+        async fn put(&self, _: &str, _: &str, _: Duration) -> anyhow::Result<()> {
+            down()
+        }
+        async fn put_if_absent(&self, _: &str, _: &str, _: Duration) -> anyhow::Result<bool> {
+            down()
+        }
+        async fn get(&self, _: &str) -> anyhow::Result<Option<String>> {
+            down()
+        }
+        async fn take(&self, _: &str) -> anyhow::Result<Option<String>> {
+            down()
+        }
+        async fn delete(&self, _: &str) -> anyhow::Result<()> {
+            down()
+        }
+        async fn incr(&self, _: &str, _: Duration) -> anyhow::Result<i64> {
+            down()
+        }
+        async fn incr_below(&self, _: &str, _: i64, _: Duration) -> anyhow::Result<Option<i64>> {
+            down()
+        }
+        async fn delete_if_equals(&self, _: &str, _: &str, _: &[&str]) -> anyhow::Result<bool> {
+            down()
+        }
+        async fn put_if_absent_with_mark(
+            &self,
+            _: &str,
+            _: &str,
+            _: Duration,
+            _: (&str, &str, Duration),
+        ) -> anyhow::Result<bool> {
+            down()
+        }
+        async fn decr(&self, _: &str) -> anyhow::Result<()> {
+            down()
+        }
+        async fn ttl(&self, _: &str) -> anyhow::Result<Option<Duration>> {
+            down()
+        }
+        async fn ping(&self) -> anyhow::Result<()> {
+            down()
+        }
+        fn backend_name(&self) -> &'static str {
+            "down"
+        }
+    }
+
+    #[tokio::test]
+    async fn failed_commands_are_counted_and_still_returned() {
+        let metrics = Arc::new(Metrics::new("ES256"));
+        let store = CountingStore::new(Arc::new(Down), metrics.clone());
+        assert!(store.get("k").await.is_err());
+        assert!(store.incr("k", Duration::from_secs(1)).await.is_err());
+        assert_eq!(metrics.store_errors.get(), 2);
+        assert_eq!(store.backend_name(), "down");
+
+        let working = CountingStore::new(
+            Arc::new(crate::storage::store::MemoryStore::new(
+                crate::clock::Clock::default(),
+            )),
+            metrics.clone(),
+        );
+        working.put("k", "v", Duration::from_secs(5)).await.unwrap();
+        assert_eq!(working.get("k").await.unwrap().as_deref(), Some("v"));
+        assert_eq!(metrics.store_errors.get(), 2);
+    }
+}

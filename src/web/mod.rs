@@ -340,16 +340,14 @@ where
             Ok(r) => r.status(),
             Err(e) => e.as_response_error().status_code(),
         };
-        let failed = status.is_server_error();
-        let access_log = ctx.settings.access_log;
-        if access_log == AccessLog::All || (failed && access_log == AccessLog::Errors) {
+        if let Some(level) = access_log_level(ctx.settings.access_log, status.as_u16()) {
             let path = res.as_ref().map(|r| r.request().path()).unwrap_or("-");
             let (method, route) = (
                 crate::metrics::method_label(&method),
                 route.as_deref().unwrap_or(crate::metrics::UNMATCHED),
             );
             let (status, ms) = (status.as_u16(), took.as_secs_f64() * 1000.0);
-            if failed {
+            if level == tracing::Level::WARN {
                 tracing::warn!(target: "verity::access", method, route, path, status, ms, "request");
             } else {
                 tracing::info!(target: "verity::access", method, route, path, status, ms, "request");
@@ -357,6 +355,16 @@ where
         }
         ctx.metrics.request(route, &method, status.as_u16(), took);
         res
+    }
+}
+
+/// Whether an answer with `status` gets an access log line, and at which level: a 5xx at
+/// `warn` unless the log is off, anything else at `info` only with `all`.
+fn access_log_level(setting: AccessLog, status: u16) -> Option<tracing::Level> {
+    match (setting, status >= 500) {
+        (AccessLog::Off, _) | (AccessLog::Errors, false) => None,
+        (_, true) => Some(tracing::Level::WARN),
+        (AccessLog::All, false) => Some(tracing::Level::INFO),
     }
 }
 
@@ -447,4 +455,20 @@ pub fn serve_with_push_worker(
     .listen(listener)?
     .run();
     Ok((server, push))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_access_log_writes_what_its_setting_asks_for() {
+        use tracing::Level;
+        assert_eq!(access_log_level(AccessLog::Errors, 200), None);
+        assert_eq!(access_log_level(AccessLog::Errors, 404), None);
+        assert_eq!(access_log_level(AccessLog::Errors, 503), Some(Level::WARN));
+        assert_eq!(access_log_level(AccessLog::All, 302), Some(Level::INFO));
+        assert_eq!(access_log_level(AccessLog::All, 500), Some(Level::WARN));
+        assert_eq!(access_log_level(AccessLog::Off, 500), None);
+    }
 }

@@ -437,3 +437,53 @@ async fn the_dashboard_and_alerts_query_only_names_a_server_exports() {
         assert!(referenced.contains(n), "{n} is on no panel or alert");
     }
 }
+
+#[actix_web::test]
+async fn by_default_only_server_errors_get_an_access_log_line() {
+    capture_logs();
+    let server = TestServer::start_with(|s| {
+        s.metrics.bearer_token = Some(TOKEN.into());
+        s.db_pool_size = 1;
+        s.readiness_timeout_ms = 100;
+    })
+    .await;
+    let marker = verity::crypto::random_token(16).replace(['-', '_'], "x");
+    let browser = server.browser();
+    browser.get_ok("/help").await;
+    let res = browser.get(&format!("/no-such-page-{marker}")).await;
+    assert_eq!(res.status(), 404);
+    assert!(
+        !logged().contains(&marker),
+        "a 404 is not logged with access_log = errors"
+    );
+
+    // Every connection of the pool held: the database doesn't answer /readyz in time.
+    let before = logged()
+        .matches("route=\"/readyz\" path=\"/readyz\" status=503")
+        .count();
+    let db = server.ctx.db.clone();
+    let conn = tokio::task::spawn_blocking(move || db.conn())
+        .await
+        .unwrap()
+        .expect("the pool's one connection");
+    let res = reqwest::get(server.url("/readyz")).await.unwrap();
+    assert_eq!(res.status(), 503);
+    drop(conn);
+    let logs = logged();
+    assert!(
+        logs.matches("route=\"/readyz\" path=\"/readyz\" status=503")
+            .count()
+            > before,
+        "the 503 is logged"
+    );
+    // ... and counted.
+    let samples = scrape(&server).await;
+    assert_eq!(
+        value(
+            &samples,
+            "verity_http_requests_total",
+            &[("route", "/readyz"), ("status", "5xx")]
+        ),
+        1.0
+    );
+}
