@@ -370,10 +370,10 @@ fn access_log_level(setting: AccessLog, status: u16) -> Option<tracing::Level> {
 
 /// The separate listener of `metrics.listen`: `/metrics` without a token, nothing else. It
 /// runs until the process ends.
-fn serve_metrics_listener(data: web::Data<Ctx>, listen: &str) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(listen)
-        .map_err(|e| anyhow::anyhow!("binding metrics.listen {listen}: {e}"))?;
-    tracing::info!(listen = %listen, "metrics listener (no token) is listening");
+fn serve_metrics_listener(data: web::Data<Ctx>, listener: TcpListener) -> anyhow::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(listen = %addr, "metrics listener (no token) is listening");
+    }
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -404,14 +404,22 @@ pub fn serve_with_push_worker(
             .unwrap_or(2),
         n => n,
     };
+    // Bound before anything starts, so a taken address stops the start cleanly.
+    let metrics_listener = match &ctx.settings.metrics.listen {
+        Some(listen) => Some(
+            TcpListener::bind(listen)
+                .map_err(|e| anyhow::anyhow!("binding metrics.listen {listen}: {e}"))?,
+        ),
+        None => None,
+    };
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
     let push = crate::ssf::push::spawn_worker(ctx.clone());
     crate::recovery::account_reset::spawn_worker(ctx.clone());
     crate::support::notices::spawn_worker(ctx.clone());
     crate::proofing::flow::spawn_housekeeping(ctx.clone());
     let data = web::Data::new(ctx);
-    if let Some(listen) = &data.settings.metrics.listen {
-        serve_metrics_listener(data.clone(), listen)?;
+    if let Some(listener) = metrics_listener {
+        serve_metrics_listener(data.clone(), listener)?;
     }
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();
