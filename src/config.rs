@@ -56,6 +56,18 @@ pub enum LogFormat {
     Text,
 }
 
+/// Which requests get an access log line. Request counts and latencies are in `/metrics`
+/// either way; the line is for reading one request after the fact.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AccessLog {
+    /// Every request, at `info` (5xx at `warn`). Costs a good share of a cheap request.
+    All,
+    /// Only answers with a 5xx status, at `warn`.
+    Errors,
+    Off,
+}
+
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Settings {
@@ -86,7 +98,8 @@ pub struct Settings {
     /// HTTP worker threads; 0 means one per CPU core.
     pub workers: usize,
     /// How long `/readyz` waits for each dependency before calling it down, in milliseconds
-    /// (100–10000). A probe must hear "not ready" promptly, not wait out an outage.
+    /// (100–10000). A probe must hear "not ready" promptly, not wait out an outage. `/metrics`
+    /// gives its database and store figures the same time.
     pub readiness_timeout_ms: u64,
     /// How long a request waits for a database connection before the database counts as
     /// unavailable and the request is answered 503, in milliseconds (100–30000).
@@ -97,6 +110,9 @@ pub struct Settings {
     pub redis_timeout_ms: u64,
     /// The `Retry-After` (seconds) of a 503 answered during an outage (1–3600).
     pub unavailable_retry_after_secs: u64,
+    /// Access log lines: `all`, `errors` (5xx only, the default) or `off`. Counts and
+    /// latencies per route are in `/metrics`; the query string is never logged.
+    pub access_log: AccessLog,
     /// Take the client IP from the forwarding header (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     /// The proxies whose forwarding entries are believed (CIDRs). The client IP is the
@@ -137,6 +153,8 @@ pub struct Settings {
     pub webauthn: WebauthnSettings,
     /// Shared Signals (SSF 1.0 transmitter): event streams to relying parties.
     pub ssf: SsfSettings,
+    /// Prometheus metrics at `/metrics`.
+    pub metrics: MetricsSettings,
 }
 
 /// Every security number of DESIGN.md, with its default.
@@ -285,6 +303,7 @@ impl Default for Settings {
             db_acquire_timeout_ms: 3000,
             redis_timeout_ms: 2000,
             unavailable_retry_after_secs: 30,
+            access_log: AccessLog::Errors,
             trust_forwarded_for: false,
             trusted_proxies: vec![
                 ipnet::IpNet::from(std::net::IpAddr::from([127, 0, 0, 1])),
@@ -304,6 +323,7 @@ impl Default for Settings {
             proofing: ProofingSettings::default(),
             webauthn: WebauthnSettings::default(),
             ssf: SsfSettings::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }
@@ -410,7 +430,12 @@ impl Settings {
             if name == "CONFIG" || name == "LOG" || name.starts_with("TEST_") {
                 continue;
             }
-            let path: Vec<String> = name.split("__").map(|p| p.to_ascii_lowercase()).collect();
+            let path: Vec<String> = if name == "METRICS_TOKEN" {
+                // The usual name of a scrape token, besides VERITY_METRICS__BEARER_TOKEN.
+                vec!["metrics".into(), "bearer_token".into()]
+            } else {
+                name.split("__").map(|p| p.to_ascii_lowercase()).collect()
+            };
             insert_path(
                 &mut table,
                 &path,
@@ -524,6 +549,7 @@ impl Settings {
         self.proofing.validate(self.env)?;
         self.webauthn.validate()?;
         self.ssf.validate()?;
+        self.metrics.validate(&self.listen)?;
         Ok(())
     }
 
@@ -756,6 +782,38 @@ impl WebauthnSettings {
         }
         if self.sign_in_ceremonies_per_ip_per_minute == 0 {
             bail!("webauthn.sign_in_ceremonies_per_ip_per_minute must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// `[metrics]`: Prometheus metrics at `/metrics`. Env: `VERITY_METRICS_TOKEN` (or
+/// `VERITY_METRICS__BEARER_TOKEN`), `VERITY_METRICS__LISTEN`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// The token a scraper sends (`Authorization: Bearer …`) to read `/metrics` on the main
+    /// listener; at least 32 characters. Unset: `/metrics` is a 404 there.
+    pub bearer_token: Option<String>,
+    /// A second listener (`127.0.0.1:9464`, say) that serves only `/metrics`, without a token:
+    /// bind it to an address only the scraper can reach.
+    pub listen: Option<String>,
+}
+
+impl MetricsSettings {
+    pub fn validate(&self, main_listen: &str) -> anyhow::Result<()> {
+        if let Some(token) = &self.bearer_token {
+            if token.chars().count() < 32 {
+                bail!("metrics.bearer_token must be at least 32 characters (VERITY_METRICS_TOKEN)");
+            }
+        }
+        if let Some(listen) = &self.listen {
+            if listen.parse::<std::net::SocketAddr>().is_err() {
+                bail!("metrics.listen must be an address:port such as 127.0.0.1:9464");
+            }
+            if listen == main_listen {
+                bail!("metrics.listen must differ from listen");
+            }
         }
         Ok(())
     }
@@ -1197,6 +1255,35 @@ mod tests {
         let settings = Settings::load_from(set.into_iter()).expect("valid settings");
         assert!(settings.trust_forwarded_for);
         assert_eq!(settings.trusted_proxies.len(), 1);
+    }
+
+    #[test]
+    fn metrics_settings_come_from_the_environment_and_are_checked() {
+        let token = "a-scrape-token-of-at-least-32-characters";
+        let s = Settings::load_from(vars(&[
+            ("VERITY_METRICS_TOKEN", token),
+            ("VERITY_METRICS__LISTEN", "127.0.0.1:9464"),
+            ("VERITY_ACCESS_LOG", "all"),
+        ]))
+        .unwrap();
+        assert_eq!(s.metrics.bearer_token.as_deref(), Some(token));
+        assert_eq!(s.metrics.listen.as_deref(), Some("127.0.0.1:9464"));
+        assert_eq!(s.access_log, AccessLog::All);
+        let s = Settings::load_from(vars(&[("VERITY_METRICS__BEARER_TOKEN", token)])).unwrap();
+        assert_eq!(s.metrics.bearer_token.as_deref(), Some(token));
+        assert_eq!(Settings::default().access_log, AccessLog::Errors);
+        assert!(Settings::default().metrics.bearer_token.is_none());
+        for bad in [
+            vec![("VERITY_METRICS_TOKEN", "short")],
+            vec![("VERITY_METRICS__LISTEN", "localhost")],
+            vec![
+                ("VERITY_LISTEN", "127.0.0.1:9000"),
+                ("VERITY_METRICS__LISTEN", "127.0.0.1:9000"),
+            ],
+            vec![("VERITY_ACCESS_LOG", "some")],
+        ] {
+            assert!(Settings::load_from(vars(&bad)).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

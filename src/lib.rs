@@ -17,6 +17,7 @@ pub mod help;
 pub mod i18n;
 pub mod keys;
 pub mod local_time;
+pub mod metrics;
 pub mod mfa;
 pub mod net;
 pub mod notify;
@@ -68,6 +69,8 @@ pub struct Ctx {
     /// The WebAuthn relying party; None when the issuer is an IP address (browsers refuse
     /// WebAuthn there), and keys are then not offered.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// This server's Prometheus figures (`/metrics`); its own, never shared with another `Ctx`.
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 impl Ctx {
@@ -84,27 +87,32 @@ impl Ctx {
             None => None,
         };
         let master = Arc::new(MasterKey::load(&settings)?);
-        let db = Db::connect_with(
+        let metrics = Arc::new(metrics::Metrics::new(settings.signing_alg.as_str()));
+        let mut db = Db::connect_with(
             &settings.database_url(),
             settings.db_pool_size,
             Some(settings.db_pool_min_idle),
             Duration::from_millis(settings.db_acquire_timeout_ms),
         )?;
+        db.observe_checkouts(metrics.db_checkout_observer());
         let migrator = db.clone();
         let applied = tokio::task::spawn_blocking(move || migrator.migrate()).await??;
         if applied > 0 {
             tracing::info!(applied, "database migrations applied");
         }
         let store: Arc<dyn Store> = match &settings.redis_url {
-            Some(url) => Arc::new(
-                RedisStore::connect(
-                    url,
-                    &settings.redis_prefix,
-                    clock.clone(),
-                    Duration::from_millis(settings.redis_timeout_ms),
-                )
-                .await?,
-            ),
+            Some(url) => Arc::new(metrics::CountingStore::new(
+                Arc::new(
+                    RedisStore::connect(
+                        url,
+                        &settings.redis_prefix,
+                        clock.clone(),
+                        Duration::from_millis(settings.redis_timeout_ms),
+                    )
+                    .await?,
+                ),
+                metrics.clone(),
+            )),
             None => Arc::new(MemoryStore::new(clock.clone())),
         };
         let outbound = Arc::new(net::outbound::Outbound::new(Arc::new(settings.clone()))?);
@@ -122,7 +130,10 @@ impl Ctx {
             .await
             .context("preparing signing keys")?;
         let keys = Arc::new(Keys::load(db.clone(), master.clone(), clock.now()).await?);
-        let passwords = Arc::new(Passwords::new(sec, settings.argon2_permits())?);
+        let passwords = Arc::new(
+            Passwords::new(sec, settings.argon2_permits())?
+                .observe_waits(metrics.argon2_wait_observer()),
+        );
         let discovery = oauth::discovery::build(&settings, &keys.ring().algs)?;
         let vendors = Arc::new(proofing::vendors::build(
             &settings.proofing,
@@ -153,6 +164,7 @@ impl Ctx {
             site_logo,
             vendors,
             webauthn,
+            metrics,
         })
     }
 

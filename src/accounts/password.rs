@@ -57,6 +57,8 @@ pub struct Passwords {
     /// random bytes thrown away at startup, so no password matches it, made once instead of
     /// once per sign-up.
     unusable_hash: String,
+    /// Told how long each hash waited for its permit (`/metrics`).
+    wait_observer: Option<crate::metrics::WaitObserver>,
 }
 
 impl Passwords {
@@ -93,7 +95,23 @@ impl Passwords {
             pool,
             dummy_hash,
             unusable_hash,
+            wait_observer: None,
         })
+    }
+
+    /// From now on, every hash and check tells `observer` how long it waited for a permit.
+    pub fn observe_waits(mut self, observer: crate::metrics::WaitObserver) -> Passwords {
+        self.wait_observer = Some(observer);
+        self
+    }
+
+    async fn permit(&self) -> anyhow::Result<tokio::sync::OwnedSemaphorePermit> {
+        let asked = std::time::Instant::now();
+        let permit = self.permits.clone().acquire_owned().await?;
+        if let Some(observe) = &self.wait_observer {
+            observe(asked.elapsed());
+        }
+        Ok(permit)
     }
 
     /// A well-formed hash no password matches (its input was random and is gone).
@@ -104,7 +122,7 @@ impl Passwords {
     /// Hashes on the blocking pool. A burst of logins queues on the semaphore instead of
     /// allocating 19 MiB per concurrent hash.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let permit = self.permits.clone().acquire_owned().await?;
+        let permit = self.permit().await?;
         let (params, pool) = (self.params.clone(), self.pool.clone());
         // The permit moves into the blocking task: if the request is dropped meanwhile, the
         // hash still holds its permit (and its buffer) until it ends.
@@ -117,7 +135,7 @@ impl Passwords {
 
     /// `None` verifies against a dummy hash and returns false: same work, same timing.
     pub async fn verify(&self, stored: Option<String>, password: String) -> anyhow::Result<bool> {
-        let permit = self.permits.clone().acquire_owned().await?;
+        let permit = self.permit().await?;
         let (stored, real) = match stored {
             Some(h) => (h, true),
             None => (self.dummy_hash.clone(), false),

@@ -201,7 +201,20 @@ async fn refused_before_counting(ctx: &Ctx, k: &Keys) -> anyhow::Result<Option<S
     Ok(None)
 }
 
+/// The password step of a sign-in: the throttles, then the password (counted in
+/// `verity_sign_ins_total` by outcome).
 pub async fn sign_in(
+    ctx: &Ctx,
+    email: &str,
+    password: String,
+    actor: &Actor,
+) -> anyhow::Result<SignInOutcome> {
+    let outcome = check_password(ctx, email, password, actor).await?;
+    ctx.metrics.sign_in(&outcome);
+    Ok(outcome)
+}
+
+async fn check_password(
     ctx: &Ctx,
     email: &str,
     password: String,

@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::metrics::FactorMethod;
 use crate::mfa::methods::{self, PhoneChannel};
 use crate::mfa::{backup_codes, otp, totp};
 use crate::notify::notices::{self, Notice, Texts};
@@ -383,7 +384,8 @@ pub async fn pending_phone_challenge(
     crate::storage::store::get_json(&*ctx.store, &otp_key(user_id, purpose)).await
 }
 
-/// Checks a code sent to a phone. On success the challenge is consumed and returned.
+/// Checks a code sent to a phone. On success the challenge is consumed and returned. Counted
+/// under the channel the pending code went by (a code typed when none is pending is not).
 pub async fn verify_phone_code(
     ctx: &Ctx,
     user_id: &str,
@@ -391,10 +393,30 @@ pub async fn verify_phone_code(
     purpose: &str,
     code: &str,
 ) -> anyhow::Result<(CodeOutcome, Option<OtpChallenge>)> {
+    let pending = pending_phone_challenge(ctx, user_id, purpose).await?;
+    let method = pending.as_ref().map(|c| match c.channel {
+        PhoneChannel::Sms => FactorMethod::Sms,
+        PhoneChannel::Voice => FactorMethod::Voice,
+    });
+    let checked = check_phone_code(ctx, user_id, email, purpose, code, pending).await?;
+    if let Some(method) = method {
+        ctx.metrics.code_check(method, &checked.0);
+    }
+    Ok(checked)
+}
+
+async fn check_phone_code(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    purpose: &str,
+    code: &str,
+    pending: Option<OtpChallenge>,
+) -> anyhow::Result<(CodeOutcome, Option<OtpChallenge>)> {
     if let Some(secs) = locked_for(ctx, user_id).await? {
         return Ok((CodeOutcome::Locked { secs }, None));
     }
-    let Some(challenge) = pending_phone_challenge(ctx, user_id, purpose).await? else {
+    let Some(challenge) = pending else {
         return Ok((CodeOutcome::NoCodeSent, None));
     };
     if challenge.expires_at <= ctx.clock.unix_now() {
@@ -428,6 +450,17 @@ pub async fn verify_phone_code(
 /// Checks an authenticator-app code against every app the person enrolled. A time step is
 /// accepted once: a replayed code counts as wrong.
 pub async fn verify_totp(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    code: &str,
+) -> anyhow::Result<CodeOutcome> {
+    let outcome = check_totp(ctx, user_id, email, code).await?;
+    ctx.metrics.code_check(FactorMethod::Totp, &outcome);
+    Ok(outcome)
+}
+
+async fn check_totp(
     ctx: &Ctx,
     user_id: &str,
     email: &str,
@@ -474,6 +507,17 @@ pub async fn verify_totp(
 
 /// Checks and consumes a backup code.
 pub async fn verify_backup_code(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    code: &str,
+) -> anyhow::Result<CodeOutcome> {
+    let outcome = check_backup_code(ctx, user_id, email, code).await?;
+    ctx.metrics.code_check(FactorMethod::BackupCode, &outcome);
+    Ok(outcome)
+}
+
+async fn check_backup_code(
     ctx: &Ctx,
     user_id: &str,
     email: &str,
@@ -537,6 +581,18 @@ pub async fn regenerate_backup_codes(ctx: &Ctx, user_id: &str) -> anyhow::Result
 
 /// Checks the first code from an authenticator app being enrolled; returns the step it used.
 pub async fn verify_new_totp(
+    ctx: &Ctx,
+    user_id: &str,
+    email: &str,
+    secret: &[u8],
+    code: &str,
+) -> anyhow::Result<(CodeOutcome, Option<u64>)> {
+    let checked = check_new_totp(ctx, user_id, email, secret, code).await?;
+    ctx.metrics.code_check(FactorMethod::Totp, &checked.0);
+    Ok(checked)
+}
+
+async fn check_new_totp(
     ctx: &Ctx,
     user_id: &str,
     email: &str,

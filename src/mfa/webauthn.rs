@@ -522,6 +522,30 @@ pub async fn finish_assertion(
     answer: &str,
     actor: &Actor,
 ) -> anyhow::Result<AssertionOutcome> {
+    let outcome = check_assertion(
+        ctx,
+        user_id,
+        browser_id,
+        bound_to,
+        ceremony_id,
+        answer,
+        actor,
+    )
+    .await?;
+    ctx.metrics
+        .key_check(crate::metrics::FactorMethod::SecurityKey, &outcome);
+    Ok(outcome)
+}
+
+async fn check_assertion(
+    ctx: &Ctx,
+    user_id: &str,
+    browser_id: &str,
+    bound_to: &str,
+    ceremony_id: &str,
+    answer: &str,
+    actor: &Actor,
+) -> anyhow::Result<AssertionOutcome> {
     let Some(rp) = ctx.webauthn.as_deref() else {
         return Ok(AssertionOutcome::Expired);
     };
@@ -615,6 +639,19 @@ pub struct PasskeyHolder {
 /// Checks a passkey sign-in: the authenticator names the account (its user handle) and the
 /// credential; both must match a key on that account, with the person verified.
 pub async fn finish_passkey_sign_in(
+    ctx: &Ctx,
+    browser_id: &str,
+    ceremony_id: &str,
+    answer: &str,
+    actor: &Actor,
+) -> anyhow::Result<(AssertionOutcome, Option<PasskeyHolder>)> {
+    let checked = check_passkey_sign_in(ctx, browser_id, ceremony_id, answer, actor).await?;
+    ctx.metrics
+        .key_check(crate::metrics::FactorMethod::Passkey, &checked.0);
+    Ok(checked)
+}
+
+async fn check_passkey_sign_in(
     ctx: &Ctx,
     browser_id: &str,
     ceremony_id: &str,

@@ -202,10 +202,3 @@ where
         }
     });
 }
-
-/// Sends a notice that must not fail the person's request (alerts, confirmations that can be
-/// requested again): a failure is logged, not returned.
-pub async fn send_best_effort(notifier: &dyn Notifier, message: Message) {
-    // The sender has already logged the failure with its backend and reason.
-    let _ = notifier.send(message).await;
-}

@@ -681,15 +681,23 @@ pub async fn send(
             channel.as_str()
         );
     };
-    ctx.notifier.send(message).await
+    deliver(ctx, notice.kind(), message).await
 }
 
 /// [`send`] for a notice that must not fail the person's request (alerts, links that can be
-/// asked for again): a failure is logged, not returned.
+/// asked for again): a failure is logged (by the sender), not returned.
 pub async fn send_best_effort(ctx: &Ctx, channel: Channel, to: &str, lang: Lang, notice: &Notice) {
     if let Some(message) = written(ctx, channel, lang, to, notice) {
-        super::send_best_effort(&*ctx.notifier, message).await;
+        let _ = deliver(ctx, notice.kind(), message).await;
     }
+}
+
+/// Hands a written notice to the notifier, counting it as sent or failed.
+async fn deliver(ctx: &Ctx, kind: &'static str, message: super::Message) -> anyhow::Result<()> {
+    let channel = message.channel;
+    let result = ctx.notifier.send(message).await;
+    ctx.metrics.notice(channel, kind, result.is_ok());
+    result
 }
 
 fn written(ctx: &Ctx, channel: Channel, lang: Lang, to: &str, notice: &Notice) -> Option<Message> {

@@ -185,6 +185,7 @@ pub async fn deliver_due(ctx: &Ctx) -> anyhow::Result<usize> {
                     .await?;
             }
             Err(why) => {
+                ctx.metrics.backchannel_logout_failed();
                 tracing::warn!(client_id = %d.client_id, attempts, error = %why, "back-channel logout delivery failed; will retry");
                 let wait = base.saturating_mul(1 << attempts.min(20)).min(3600);
                 ctx.db
@@ -203,6 +204,40 @@ pub async fn deliver_due(ctx: &Ctx) -> anyhow::Result<usize> {
         }
     }
     Ok(delivered)
+}
+
+/// The delivery queue for `/metrics`: what waits (with its oldest and how many are retrying),
+/// and how many were given up after `max_attempts`.
+pub fn queue_state(
+    conn: &mut DbConn,
+    max_attempts: i32,
+) -> anyhow::Result<(crate::metrics::scrape::QueueState, i64)> {
+    use diesel::dsl::{count_star, min};
+    let waiting = || {
+        logout_deliveries::table
+            .filter(logout_deliveries::delivered_at.is_null())
+            .filter(logout_deliveries::attempts.lt(max_attempts))
+    };
+    let (depth, oldest): (i64, Option<NaiveDateTime>) = waiting()
+        .select((count_star(), min(logout_deliveries::created_at)))
+        .first(conn)?;
+    let retrying: i64 = waiting()
+        .filter(logout_deliveries::attempts.gt(0))
+        .count()
+        .get_result(conn)?;
+    let abandoned: i64 = logout_deliveries::table
+        .filter(logout_deliveries::delivered_at.is_null())
+        .filter(logout_deliveries::attempts.ge(max_attempts))
+        .count()
+        .get_result(conn)?;
+    Ok((
+        crate::metrics::scrape::QueueState {
+            depth,
+            oldest,
+            retrying,
+        },
+        abandoned,
+    ))
 }
 
 /// Runs [`deliver_due`] forever at `backchannel_poll_ms`.

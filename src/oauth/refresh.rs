@@ -97,6 +97,7 @@ pub async fn refresh(
     let next = match outcome {
         Outcome::Rotated(next) => next,
         Outcome::Reused => {
+            ctx.metrics.refresh_token_reused();
             tracing::warn!(grant = %grant.id, "refresh token reused: family revoked");
             return Err(TokenError::new(
                 "invalid_grant",
@@ -120,5 +121,10 @@ pub async fn refresh(
         jkt: form.dpop_jkt.clone(),
         id_token_claims,
     };
-    respond(ctx, &issue, Some(next))
+    respond(
+        ctx,
+        crate::oauth::clients::GRANT_REFRESH_TOKEN,
+        &issue,
+        Some(next),
+    )
 }

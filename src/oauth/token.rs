@@ -17,7 +17,7 @@ use crate::crypto;
 use crate::keys::SigningKey;
 
 use crate::oauth::authorize::{code_key, replayed_code_key, used_code_key, IssuedCode};
-use crate::oauth::clients::Client;
+use crate::oauth::clients::{Client, GRANT_AUTHORIZATION_CODE, GRANT_CLIENT_CREDENTIALS};
 use crate::oauth::error::ErrorDescription;
 use crate::oauth::grants::{self, Grant};
 use crate::oauth::subject::Subject;
@@ -294,6 +294,7 @@ pub fn internal(e: anyhow::Error) -> TokenError {
 /// Revokes the grant a replayed authorization code produced; audited once, by whoever revokes
 /// it (the replay, or the exchange that notices a replay overlapped it).
 async fn revoke_for_replay(ctx: &Ctx, grant_id: String) -> Result<(), TokenError> {
+    ctx.metrics.authorization_code_replayed();
     let now = ctx.clock.now();
     let revoked = ctx
         .db
@@ -572,7 +573,7 @@ pub async fn exchange(
     {
         issue.id_token_claims.insert("verified_claims".into(), v);
     }
-    respond(ctx, &issue, refresh_token)
+    respond(ctx, GRANT_AUTHORIZATION_CODE, &issue, refresh_token)
 }
 
 /// For a refresh (after the token rotated): an IAL2 grant whose verification no longer counts
@@ -616,9 +617,11 @@ fn is_ial2(acr: &str) -> bool {
     crate::oauth::authorize::is_ial2(acr)
 }
 
-/// Mints the access token, and the ID token when `openid` was granted to a person.
+/// Mints the access token, and the ID token when `openid` was granted to a person; counted
+/// by `grant_type` (the `/token` grant that led here) and the signing algorithm.
 pub fn respond(
     ctx: &Ctx,
+    grant_type: &'static str,
     issue: &Issue,
     refresh_token: Option<String>,
 ) -> Result<TokenResponse, TokenError> {
@@ -633,6 +636,7 @@ pub fn respond(
     } else {
         None
     };
+    ctx.metrics.tokens_issued(grant_type, signer.alg.as_str());
     Ok(TokenResponse {
         access_token,
         token_type: if issue.jkt.is_some() {
@@ -708,7 +712,7 @@ async fn client_credentials(
         jkt: form.dpop_jkt.clone(),
         id_token_claims: Default::default(),
     };
-    respond(ctx, &issue, None)
+    respond(ctx, GRANT_CLIENT_CREDENTIALS, &issue, None)
 }
 
 fn mint_access_token(ctx: &Ctx, key: &SigningKey, issue: &Issue) -> anyhow::Result<String> {

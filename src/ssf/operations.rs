@@ -492,6 +492,25 @@ pub struct StreamMetrics {
     pub backlog: i64,
 }
 
+/// Every stream's queue at once, for `/metrics`: events not yet delivered or acknowledged, the
+/// oldest of them, and how many of them failed their last push.
+pub fn queue_state(conn: &mut DbConn) -> anyhow::Result<crate::metrics::scrape::QueueState> {
+    // Per stream, as the operator's list counts it (and along the stream's index).
+    let ids: Vec<String> = ssf_streams::table.select(ssf_streams::id).load(conn)?;
+    let backlog = backlogs(conn, &ids)?;
+    let retrying: i64 = ssf_events::table
+        .filter(ssf_events::stream_id.eq_any(&ids))
+        .filter(ssf_events::acked_at.is_null())
+        .filter(ssf_events::last_error.is_not_null())
+        .count()
+        .get_result(conn)?;
+    Ok(crate::metrics::scrape::QueueState {
+        depth: backlog.iter().map(|(_, n, _)| n).sum(),
+        oldest: backlog.iter().filter_map(|(_, _, oldest)| *oldest).min(),
+        retrying,
+    })
+}
+
 pub fn metrics(conn: &mut DbConn) -> anyhow::Result<Metrics> {
     let counted = counts_of(conn, None)?;
     let mut totals = Counts::default();

@@ -162,6 +162,8 @@ pub fn serialize_on(conn: &mut DbConn, key: &str) -> diesel::QueryResult<()> {
 pub struct Db {
     pool: Pool<Manager>,
     backend: Backend,
+    /// Told how long each [`Db::run`] waited for its connection (`/metrics`).
+    checkout_observer: Option<crate::metrics::WaitObserver>,
 }
 
 /// How long a request waits for a pooled connection when none is given.
@@ -228,7 +230,26 @@ impl Db {
             .connection_customizer(Box::new(SqlitePragmas))
             .build(manager)
             .context("connecting to the database")?;
-        Ok(Db { pool, backend })
+        Ok(Db {
+            pool,
+            backend,
+            checkout_observer: None,
+        })
+    }
+
+    /// From now on, [`Db::run`] tells `observer` how long it waited for a connection.
+    pub fn observe_checkouts(&mut self, observer: crate::metrics::WaitObserver) {
+        self.checkout_observer = Some(observer);
+    }
+
+    /// (open connections, idle connections, pool size)
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
     }
 
     pub fn backend(&self) -> Backend {
@@ -263,9 +284,14 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
     {
-        let pool = self.pool.clone();
+        let (pool, observer) = (self.pool.clone(), self.checkout_observer.clone());
         let result = tokio::task::spawn_blocking(move || {
-            let mut conn = pool.get().context("no database connection available")?;
+            let asked = std::time::Instant::now();
+            let conn = pool.get();
+            if let Some(observe) = &observer {
+                observe(asked.elapsed());
+            }
+            let mut conn = conn.context("no database connection available")?;
             f(&mut conn)
         })
         .await

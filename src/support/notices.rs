@@ -358,6 +358,23 @@ fn claim_delivery(
     }
 }
 
+/// The notice queue for `/metrics`: unfinished notices and when the oldest was made. A notice
+/// is sent once per person (best effort), so none is ever retrying.
+pub fn queue_state(conn: &mut DbConn) -> anyhow::Result<crate::metrics::scrape::QueueState> {
+    let (depth, oldest): (i64, Option<NaiveDateTime>) = service_notices::table
+        .filter(service_notices::completed_at.is_null())
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(service_notices::created_at),
+        ))
+        .first(conn)?;
+    Ok(crate::metrics::scrape::QueueState {
+        depth,
+        oldest,
+        retrying: 0,
+    })
+}
+
 fn next_pending(conn: &mut DbConn) -> anyhow::Result<Option<NoticeRow>> {
     Ok(service_notices::table
         .filter(service_notices::completed_at.is_null())

@@ -30,9 +30,10 @@ use std::net::TcpListener;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, Service, ServiceRequest, ServiceResponse};
-use actix_web::middleware::{DefaultHeaders, Logger};
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, App, HttpMessage, HttpServer};
 
+use crate::config::AccessLog;
 use crate::error::AppError;
 use crate::web::browser::{browser_cookie, BrowserId};
 use crate::Ctx;
@@ -41,7 +42,13 @@ use crate::Ctx;
 pub(crate) fn is_machine_path(path: &str) -> bool {
     matches!(
         path,
-        "/token" | "/userinfo" | "/register" | "/jwks.json" | "/healthz" | "/readyz"
+        "/token"
+            | "/userinfo"
+            | "/register"
+            | "/jwks.json"
+            | "/healthz"
+            | "/readyz"
+            | "/metrics"
     ) || path.starts_with("/.well-known/")
         || path.starts_with("/admin/api/")
         || path.starts_with("/ssf/")
@@ -207,6 +214,7 @@ route_table! {
     post "/ssf/poll/{stream_id}" => ssf::poll,
     get "/healthz" => ops::healthz,
     get "/readyz" => ops::readyz,
+    get "/metrics" => ops::metrics,
     get "/dev/outbox" => ops::dev_outbox,
     get "/static/{hash}/{path:.+}" => ops::static_file,
 }
@@ -306,6 +314,80 @@ where
     }
 }
 
+/// Counts and times every request in `/metrics` by its route template (never the path a
+/// client sent: a path no route matches is `unmatched`), and writes the access log line that
+/// `access_log` asks for: the path only, never the query string (it can carry one-time
+/// tokens). Outermost, so the time includes every other middleware.
+fn observe_requests<S, B>(
+    req: ServiceRequest,
+    srv: &S,
+) -> impl std::future::Future<Output = Result<ServiceResponse<B>, actix_web::Error>>
+where
+    S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
+    B: 'static,
+{
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let route = req.match_pattern();
+    let ctx = req.app_data::<web::Data<Ctx>>().cloned();
+    let fut = srv.call(req);
+    async move {
+        let res = fut.await;
+        let Some(ctx) = ctx else {
+            return res;
+        };
+        let took = started.elapsed();
+        let status = match &res {
+            Ok(r) => r.status(),
+            Err(e) => e.as_response_error().status_code(),
+        };
+        if let Some(level) = access_log_level(ctx.settings.access_log, status.as_u16()) {
+            let path = res.as_ref().map(|r| r.request().path()).unwrap_or("-");
+            let (method, route) = (
+                crate::metrics::method_label(&method),
+                route.as_deref().unwrap_or(crate::metrics::UNMATCHED),
+            );
+            let (status, ms) = (status.as_u16(), took.as_secs_f64() * 1000.0);
+            if level == tracing::Level::WARN {
+                tracing::warn!(target: "verity::access", method, route, path, status, ms, "request");
+            } else {
+                tracing::info!(target: "verity::access", method, route, path, status, ms, "request");
+            }
+        }
+        ctx.metrics.request(route, &method, status.as_u16(), took);
+        res
+    }
+}
+
+/// Whether an answer with `status` gets an access log line, and at which level: a 5xx at
+/// `warn` unless the log is off, anything else at `info` only with `all`.
+fn access_log_level(setting: AccessLog, status: u16) -> Option<tracing::Level> {
+    match (setting, status >= 500) {
+        (AccessLog::Off, _) | (AccessLog::Errors, false) => None,
+        (_, true) => Some(tracing::Level::WARN),
+        (AccessLog::All, false) => Some(tracing::Level::INFO),
+    }
+}
+
+/// The separate listener of `metrics.listen`: `/metrics` without a token, nothing else. It
+/// runs until the process ends.
+fn serve_metrics_listener(data: web::Data<Ctx>, listener: TcpListener) -> anyhow::Result<()> {
+    if let Ok(addr) = listener.local_addr() {
+        tracing::info!(listen = %addr, "metrics listener (no token) is listening");
+    }
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(ops::metrics_private))
+            .default_service(web::to(actix_web::HttpResponse::NotFound))
+    })
+    .workers(1)
+    .listen(listener)?
+    .run();
+    actix_web::rt::spawn(server);
+    Ok(())
+}
+
 /// Starts the HTTP server on an already-bound listener (tests bind port 0).
 pub fn serve(ctx: Ctx, listener: TcpListener) -> anyhow::Result<Server> {
     Ok(serve_with_push_worker(ctx, listener)?.0)
@@ -323,12 +405,23 @@ pub fn serve_with_push_worker(
             .unwrap_or(2),
         n => n,
     };
+    // Bound before anything starts, so a taken address stops the start cleanly.
+    let metrics_listener = match &ctx.settings.metrics.listen {
+        Some(listen) => Some(
+            TcpListener::bind(listen)
+                .map_err(|e| anyhow::anyhow!("binding metrics.listen {listen}: {e}"))?,
+        ),
+        None => None,
+    };
     crate::oauth::logout::spawn_delivery_worker(ctx.clone());
     let push = crate::ssf::push::spawn_worker(ctx.clone());
     crate::recovery::account_reset::spawn_worker(ctx.clone());
     crate::support::notices::spawn_worker(ctx.clone());
     crate::proofing::flow::spawn_housekeeping(ctx.clone());
     let data = web::Data::new(ctx);
+    if let Some(listener) = metrics_listener {
+        serve_metrics_listener(data.clone(), listener)?;
+    }
     let server = HttpServer::new(move || {
         let settings = data.settings.clone();
         App::new()
@@ -365,15 +458,27 @@ pub fn serve_with_push_worker(
             })
             .wrap_fn(localise_error_pages)
             .wrap(security_headers(data.settings.is_https()))
-            // The path only: query strings can carry one-time tokens.
-            .wrap(
-                Logger::new("%{method}xi %U %s %Dms")
-                    .custom_request_replace("method", |req| req.method().to_string()),
-            )
+            .wrap_fn(observe_requests)
             .configure(routes)
     })
     .workers(workers)
     .listen(listener)?
     .run();
     Ok((server, push))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_access_log_writes_what_its_setting_asks_for() {
+        use tracing::Level;
+        assert_eq!(access_log_level(AccessLog::Errors, 200), None);
+        assert_eq!(access_log_level(AccessLog::Errors, 404), None);
+        assert_eq!(access_log_level(AccessLog::Errors, 503), Some(Level::WARN));
+        assert_eq!(access_log_level(AccessLog::All, 302), Some(Level::INFO));
+        assert_eq!(access_log_level(AccessLog::All, 500), Some(Level::WARN));
+        assert_eq!(access_log_level(AccessLog::Off, 500), None);
+    }
 }

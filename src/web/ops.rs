@@ -1,10 +1,11 @@
-//! Operations: health, readiness, the dev outbox, and the static files.
+//! Operations: health, readiness, metrics, the dev outbox, and the static files.
 
 use actix_web::http::header::{self, AcceptEncoding, Encoding};
 use actix_web::{web, HttpMessage, HttpRequest, HttpResponse};
 
 use crate::config::RunMode;
 use crate::error::{AppError, PageResult};
+use crate::metrics::ScrapeAccess;
 use crate::web::browser::Browser;
 use crate::web::pages::*;
 use crate::Ctx;
@@ -46,6 +47,48 @@ pub async fn readyz(ctx: web::Data<Ctx>) -> HttpResponse {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// `/metrics` on the main listener: only with `metrics.bearer_token` set (404 otherwise), and
+/// only for a scraper that sends it (401 with `WWW-Authenticate: Bearer` otherwise).
+pub async fn metrics(ctx: web::Data<Ctx>, req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let bearer = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+    match crate::metrics::scrape_access(&ctx.settings.metrics, bearer) {
+        ScrapeAccess::Off => Err(AppError::NotFound),
+        ScrapeAccess::Refused => Ok(HttpResponse::Unauthorized()
+            .insert_header((
+                header::WWW_AUTHENTICATE,
+                "Bearer realm=\"verity-metrics\", error=\"invalid_token\"",
+            ))
+            .finish()),
+        ScrapeAccess::Allowed => Ok(scrape(&ctx).await),
+    }
+}
+
+/// `/metrics` on the separate listener (`metrics.listen`): no token, since that address is
+/// meant to be reachable by the scraper only.
+pub async fn metrics_private(ctx: web::Data<Ctx>) -> HttpResponse {
+    scrape(&ctx).await
+}
+
+async fn scrape(ctx: &Ctx) -> HttpResponse {
+    match crate::metrics::scrape::render(ctx).await {
+        Ok(body) => HttpResponse::Ok()
+            .content_type(crate::metrics::scrape::CONTENT_TYPE)
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(body),
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "metrics could not be written");
+            HttpResponse::InternalServerError().finish()
+        }
     }
 }
 

@@ -1132,3 +1132,37 @@ pub async fn start_backchannel_listener(
     });
     (url, received)
 }
+
+/// Everything the process logs (through `tracing`, and `log` records bridged into it), from
+/// the moment [`capture_logs`] is first called. One global subscriber for the test binary.
+pub static LOGS: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+pub struct LogSink;
+
+impl std::io::Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+pub fn capture_logs() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(|| LogSink)
+            .try_init()
+            .expect("no other global log subscriber in the test binary");
+    });
+}
+
+pub fn logged() -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap_or_else(|e| e.into_inner())).to_string()
+}

@@ -26,6 +26,7 @@ mod help;
 mod keys;
 mod language;
 mod logout;
+mod metrics;
 mod mfa;
 mod multi_node;
 mod notices;
