@@ -12,11 +12,14 @@
 #   bash scripts/bench-login.sh                   # 20 s per measurement
 #   DURATION=10 bash scripts/bench-login.sh
 #   BACKENDS="sqlite" CONCURRENCY="64" bash scripts/bench-login.sh
+#   BACKENDS=pg SEED_USERS=1000000 bash scripts/bench-login.sh   # among a million accounts
 #
 # Knobs (environment): DURATION (20), WARMUP (3), CONCURRENCY ("16 64"), USERS (the largest
 # concurrency; at least that), ARGON2_SECONDS (5), BACKENDS ("sqlite pg"),
 # BENCH_SCOPE ("openid email", what the relying party asks for), PORT (first port tried, 18180),
-# KEEP_TMP=1 (keep server logs and data dirs).
+# KEEP_TMP=1 (keep server logs and data dirs), SEED_USERS (0: other accounts to create first with
+# `verity dev seed`, so sign-in runs against a database of that size; on PostgreSQL the tables
+# are ANALYZEd after).
 # VERITY_LOG / VERITY_WORKERS / VERITY_DB_POOL_SIZE pass through to the server.
 #
 # The load driver is examples/bench_login.rs (one thread, cookies kept per person by hand);
@@ -310,6 +313,16 @@ EOF
 ) || die "could not read client_id/client_secret from: $(cat "$CASE_TMP/client.json")"
     [[ -n "${client_secret:-}" ]] || die "no client secret in $(cat "$CASE_TMP/client.json")"
 
+    if ((${SEED_USERS:-0} > 0)); then
+        log "  seeding $SEED_USERS accounts (verity dev seed)"
+        (cd "$CASE_TMP" && env "${envs[@]}" VERITY_LOG=warn timeout 3600 "$BIN" dev seed \
+            --users "$SEED_USERS") >"$CASE_TMP/seed.json" 2>"$CASE_TMP/seed.err" \
+            || { cat "$CASE_TMP/seed.err" >&2; die "verity dev seed failed"; }
+        log "  seeded: $(tr -d '\n' <"$CASE_TMP/seed.json")"
+        if [[ "$backend" == pg ]]; then
+            timeout 600 psql "$PG_ADMIN_URL/$db" -qAtc 'ANALYZE' >/dev/null || die "ANALYZE failed"
+        fi
+    fi
     log "  setting up $USERS people (sign-up, confirmation, backup codes, remembered browser, consent)"
     if ! timeout $((120 + USERS * 10)) "$DRIVER" setup --base "$issuer" --client-id="$client_id" \
         --client-secret="$client_secret" --redirect-uri "$REDIRECT_URI" --scope "$BENCH_SCOPE" \

@@ -100,9 +100,10 @@ impl Ctx {
         if applied > 0 {
             tracing::info!(applied, "database migrations applied");
         }
-        let store: Arc<dyn Store> = match &settings.redis_url {
-            Some(url) => Arc::new(metrics::CountingStore::new(
-                Arc::new(
+        // Both kinds are counted: commands per request are a capacity figure either way.
+        let store: Arc<dyn Store> = Arc::new(metrics::CountingStore::new(
+            match &settings.redis_url {
+                Some(url) => Arc::new(
                     RedisStore::connect(
                         url,
                         &settings.redis_prefix,
@@ -111,10 +112,10 @@ impl Ctx {
                     )
                     .await?,
                 ),
-                metrics.clone(),
-            )),
-            None => Arc::new(MemoryStore::new(clock.clone())),
-        };
+                None => Arc::new(MemoryStore::new(clock.clone())),
+            },
+            metrics.clone(),
+        ));
         let outbound = Arc::new(net::outbound::Outbound::new(Arc::new(settings.clone()))?);
         let notifier: Arc<dyn Notifier> = notify::build_notifier_with(
             &settings,

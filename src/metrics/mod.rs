@@ -50,6 +50,17 @@ pub struct HttpLabels {
     pub status: &'static str,
 }
 
+/// The work one request asked of the database and the store, per route template and method.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WorkLabels {
+    pub route: String,
+    pub method: &'static str,
+}
+
+fn work_buckets() -> Histogram {
+    Histogram::new([0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0])
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OutcomeLabels {
     outcome: &'static str,
@@ -135,6 +146,8 @@ pub struct Metrics {
     argon2_wait: Histogram,
     db_checkout_wait: Histogram,
     store_errors: Counter,
+    db_statements: Histograms<WorkLabels>,
+    store_commands: Histograms<WorkLabels>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -228,6 +241,19 @@ impl Metrics {
             "Short-lived store (Redis) commands that failed (the log says which and why)",
             store_errors.clone(),
         );
+        let db_statements: Histograms<WorkLabels> = Family::new_with_constructor(work_buckets);
+        registry.register(
+            "verity_db_statements_per_request",
+            "Database statements one request ran (the pool's connection check included), by \
+             route template and method",
+            db_statements.clone(),
+        );
+        let store_commands: Histograms<WorkLabels> = Family::new_with_constructor(work_buckets);
+        registry.register(
+            "verity_store_commands_per_request",
+            "Short-lived store (Redis) commands one request sent, by route template and method",
+            store_commands.clone(),
+        );
         let live = Arc::new(scrape::LiveFigures::default());
         registry.register_collector(Box::new(live.clone()));
         let metrics = Metrics {
@@ -247,6 +273,8 @@ impl Metrics {
             argon2_wait,
             db_checkout_wait,
             store_errors,
+            db_statements,
+            store_commands,
         };
         metrics.start_at_zero(signing_alg);
         metrics
@@ -314,6 +342,26 @@ impl Metrics {
         self.http_duration
             .get_or_create(&labels)
             .observe(took.as_secs_f64());
+    }
+
+    /// What one answered request cost the database and the store.
+    pub fn request_work(
+        &self,
+        route: Option<&str>,
+        method: &actix_web::http::Method,
+        statements: u64,
+        store_commands: u64,
+    ) {
+        let labels = WorkLabels {
+            route: route.unwrap_or(UNMATCHED).to_string(),
+            method: method_label(method),
+        };
+        self.db_statements
+            .get_or_create(&labels)
+            .observe(statements as f64);
+        self.store_commands
+            .get_or_create(&labels)
+            .observe(store_commands as f64);
     }
 
     /// The password step's verdict. An unknown account is `wrong_password`, like a wrong

@@ -1,5 +1,6 @@
 //! Counts the short-lived store's failed commands (`verity_store_errors_total`) by wrapping it,
-//! so `storage::store` stays as it is. The command's own error is logged by whoever gets it.
+//! so `storage::store` stays as it is, and charges every command to the request being served
+//! (`storage::ledger`). The command's own error is logged by whoever gets it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ impl CountingStore {
     }
 
     fn count<T>(&self, operation: &'static str, result: anyhow::Result<T>) -> anyhow::Result<T> {
+        crate::storage::ledger::add_store_command();
         if let Err(e) = &result {
             self.metrics.store_error();
             tracing::debug!(operation, error = %format!("{e:#}"), "store command failed");

@@ -39,11 +39,20 @@ impl ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<DbConn, Self::Error> {
-        match self.backend {
+        let mut conn = match self.backend {
             Backend::Sqlite => SqliteConnection::establish(&self.url).map(DbConn::Sqlite),
             Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Postgres),
         }
-        .map_err(diesel::r2d2::Error::ConnectionError)
+        .map_err(diesel::r2d2::Error::ConnectionError)?;
+        conn.set_instrumentation(|event: diesel::connection::InstrumentationEvent<'_>| {
+            if matches!(
+                event,
+                diesel::connection::InstrumentationEvent::StartQuery { .. }
+            ) {
+                STATEMENTS.with(|n| n.set(n.get() + 1));
+            }
+        });
+        Ok(conn)
     }
 
     fn is_valid(&self, conn: &mut DbConn) -> Result<(), Self::Error> {
@@ -53,6 +62,12 @@ impl ManageConnection for Manager {
     fn has_broken(&self, conn: &mut DbConn) -> bool {
         std::thread::panicking() || conn.is_broken()
     }
+}
+
+thread_local! {
+    /// Statements sent on this (blocking-pool) thread; [`Db::run`] reads it around its work
+    /// and charges the difference to the request being served (`storage::ledger`).
+    static STATEMENTS: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
 }
 
 /// r2d2 reports each failed connection attempt here (its default logs them at error level,
@@ -285,17 +300,22 @@ impl Db {
         F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
     {
         let (pool, observer) = (self.pool.clone(), self.checkout_observer.clone());
-        let result = tokio::task::spawn_blocking(move || {
+        let (result, statements) = tokio::task::spawn_blocking(move || {
+            let before = STATEMENTS.with(|n| n.get());
             let asked = std::time::Instant::now();
             let conn = pool.get();
             if let Some(observe) = &observer {
                 observe(asked.elapsed());
             }
-            let mut conn = conn.context("no database connection available")?;
-            f(&mut conn)
+            // The pool's check of the connection it hands out counts too: it is a round trip.
+            let result = conn
+                .context("no database connection available")
+                .and_then(|mut conn| f(&mut conn));
+            (result, STATEMENTS.with(|n| n.get()) - before)
         })
         .await
         .context("database task panicked")?;
+        crate::storage::ledger::add_statements(statements);
         result.map_err(|e| {
             if is_connection_failure(&e) {
                 outage::unavailable(outage::Dependency::Database, e)

@@ -1,10 +1,8 @@
 //! Telling an outage apart from a fault. When the database or the store can't be reached, or
 //! doesn't answer within its configured time, the error carries [`Unavailable`], and the
 //! request being served is marked ([`note`]) so the web layer answers 503 with `Retry-After`
-//! (a page for people, JSON for APIs) instead of a 500, whichever handler was running.
-
-use std::cell::Cell;
-use std::future::Future;
+//! (a page for people, JSON for APIs) instead of a 500, whichever handler was running. The
+//! mark is kept in the request's ledger (`storage::ledger`).
 
 /// A dependency a request needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,19 +26,6 @@ impl Dependency {
 #[error("the {} is unavailable", .0.name())]
 pub struct Unavailable(pub Dependency);
 
-tokio::task_local! {
-    static SEEN: Cell<Option<Dependency>>;
-}
-
-/// Runs `fut` (a request's handling), and says whether an outage was met while it ran.
-pub async fn watch<F: Future>(fut: F) -> (F::Output, Option<Dependency>) {
-    SEEN.scope(Cell::new(None), async move {
-        let out = fut.await;
-        (out, SEEN.with(Cell::get))
-    })
-    .await
-}
-
 /// Marks `error` as an outage of `dependency`, and the request being served (if any) as
 /// having met one.
 pub fn unavailable(dependency: Dependency, error: anyhow::Error) -> anyhow::Error {
@@ -51,7 +36,7 @@ pub fn unavailable(dependency: Dependency, error: anyhow::Error) -> anyhow::Erro
 /// Records that the request being served met an outage. Outside a request (a background
 /// worker), nothing is recorded.
 pub fn note(dependency: Dependency) {
-    let _ = SEEN.try_with(|seen| seen.set(Some(dependency)));
+    crate::storage::ledger::note_outage(dependency);
 }
 
 /// Whether `error` is (or was caused by) an outage. (anyhow finds a context value through
@@ -63,13 +48,14 @@ pub fn is_outage(error: &anyhow::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::ledger::scope;
 
     #[tokio::test]
     async fn a_request_that_met_an_outage_is_marked_and_others_are_not() {
-        let (err, seen) =
-            watch(async { unavailable(Dependency::Store, anyhow::anyhow!("connection refused")) })
+        let (err, tally) =
+            scope(async { unavailable(Dependency::Store, anyhow::anyhow!("connection refused")) })
                 .await;
-        assert_eq!(seen, Some(Dependency::Store));
+        assert_eq!(tally.outage, Some(Dependency::Store));
         assert!(is_outage(&err));
         assert!(format!("{err:#}").contains("connection refused"));
         assert!(
@@ -77,8 +63,8 @@ mod tests {
             "through more context"
         );
 
-        let ((), seen) = watch(async {}).await;
-        assert_eq!(seen, None);
+        let ((), tally) = scope(async {}).await;
+        assert_eq!(tally.outage, None);
         assert!(!is_outage(&anyhow::anyhow!("a bug")));
         // Outside a request nothing is recorded, and nothing panics.
         note(Dependency::Database);

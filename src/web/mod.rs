@@ -354,6 +354,15 @@ where
                 tracing::info!(target: "verity::access", method, route, path, status, ms, "request");
             }
         }
+        if let Ok(r) = &res {
+            let work = outage::tally_of(r.request());
+            ctx.metrics.request_work(
+                route.as_deref(),
+                &method,
+                work.statements,
+                work.store_commands,
+            );
+        }
         ctx.metrics.request(route, &method, status.as_u16(), took);
         res
     }

@@ -2,18 +2,19 @@
 //! or the store was unavailable while it ran and the handler ended in a server error, the
 //! response becomes a 503 with `Retry-After`: a page that says what is safe to do for people,
 //! the error format of each API for machines. No handler has to remember this, so an outage is
-//! never a 500.
+//! never a 500. The same middleware hands the request's ledger (statements, store commands) to
+//! the metrics middleware outside it.
 
 use std::future::Future;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Service, ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpMessage, HttpResponse};
 use serde_json::json;
 
 use crate::error::AppError;
-use crate::storage::outage;
+use crate::storage::ledger::{self, Tally};
 use crate::Ctx;
 
 /// Who is asking, by path: each family has its own error format.
@@ -49,9 +50,11 @@ where
 {
     let fut = srv.call(req);
     async move {
-        let (res, seen) = outage::watch(fut).await;
+        let (res, tally) = ledger::scope(fut).await;
         let res = res?.map_into_boxed_body();
-        let Some(dependency) = seen else {
+        // For the metrics middleware outside: what this request cost.
+        res.request().extensions_mut().insert(tally);
+        let Some(dependency) = tally.outage else {
             return Ok(res);
         };
         if !res.status().is_server_error() {
@@ -71,6 +74,12 @@ where
         let response = unavailable(family(req.path()), retry_after);
         Ok(ServiceResponse::new(req, response))
     }
+}
+
+/// What the request cost, as the innermost middleware recorded it (none for a request
+/// refused before it, such as an unreadable one).
+pub fn tally_of(req: &actix_web::HttpRequest) -> Tally {
+    req.extensions().get::<Tally>().copied().unwrap_or_default()
 }
 
 fn unavailable(family: Family, retry_after: u64) -> HttpResponse {

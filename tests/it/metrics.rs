@@ -9,22 +9,22 @@ use openidconnect::OAuth2TokenResponse;
 
 use crate::harness::*;
 
-const TOKEN: &str = "scrape-token-for-the-tests-0123456789abcdef";
+pub(crate) const TOKEN: &str = "scrape-token-for-the-tests-0123456789abcdef";
 
-async fn guarded() -> TestServer {
+pub(crate) async fn guarded() -> TestServer {
     TestServer::start_with(|s| s.metrics.bearer_token = Some(TOKEN.into())).await
 }
 
 /// One sample: the series' name and labels, and its value.
 #[derive(Debug)]
-struct Sample {
-    name: String,
-    labels: BTreeMap<String, String>,
-    value: f64,
+pub(crate) struct Sample {
+    pub(crate) name: String,
+    pub(crate) labels: BTreeMap<String, String>,
+    pub(crate) value: f64,
 }
 
 /// The text exposition format, simply: `name{a="x",b="y"} value` per line, `#` lines skipped.
-fn parse(body: &str) -> Vec<Sample> {
+pub(crate) fn parse(body: &str) -> Vec<Sample> {
     body.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|line| {
@@ -78,7 +78,7 @@ async fn scrape_text(server: &TestServer) -> String {
     res.text().await.expect("body")
 }
 
-async fn scrape(server: &TestServer) -> Vec<Sample> {
+pub(crate) async fn scrape(server: &TestServer) -> Vec<Sample> {
     parse(&scrape_text(server).await)
 }
 
