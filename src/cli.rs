@@ -65,6 +65,11 @@ pub enum DevCommand {
         /// How many accounts to add after those already seeded.
         #[arg(long)]
         users: u64,
+        /// Seed even though the database has accounts that were not seeded (a copy of a real
+        /// database, say). Without it, such a database is refused: dev mode on the command
+        /// line says nothing about the database it points at.
+        #[arg(long)]
+        alongside_other_accounts: bool,
     },
 }
 
@@ -230,12 +235,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             tokio::task::spawn_blocking(move || ssf_command(&settings, command)).await?
         }
         Command::Dev {
-            command: DevCommand::Seed { users },
-        } => seed_command(settings, users).await,
+            command:
+                DevCommand::Seed {
+                    users,
+                    alongside_other_accounts,
+                },
+        } => seed_command(settings, users, alongside_other_accounts).await,
     }
 }
 
-async fn seed_command(settings: Settings, users: u64) -> anyhow::Result<()> {
+async fn seed_command(
+    settings: Settings,
+    users: u64,
+    alongside_other_accounts: bool,
+) -> anyhow::Result<()> {
     use crate::accounts::seed;
     if settings.env != RunMode::Dev {
         bail!("`verity dev seed` creates accounts with a well-known password; it is refused outside dev mode");
@@ -248,6 +261,13 @@ async fn seed_command(settings: Settings, users: u64) -> anyhow::Result<()> {
     let now = chrono::Utc::now().naive_utc();
     let first = tokio::task::spawn_blocking(move || {
         let mut conn = db.conn()?;
+        let others = seed::other_accounts(&mut conn)?;
+        if others > 0 && !alongside_other_accounts {
+            bail!(
+                "this database has {others} account(s) that were not seeded; refusing to add \
+                 accounts with a published password (--alongside-other-accounts to do it anyway)"
+            );
+        }
         seed::seed(&mut conn, &master, &hash, users, now)
     })
     .await??;

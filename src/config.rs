@@ -378,7 +378,7 @@ impl Default for Security {
             sim_swap_cooldown_hours: 72,
             email_confirmation_ttl_secs: 86400,
             authorization_request_ttl_secs: 1800,
-            sign_in_restart_secs: 86400,
+            sign_in_restart_secs: 7200,
             key_publish_lead_secs: 3600,
             key_refresh_secs: 60,
             signups_per_ip_per_hour: 20,

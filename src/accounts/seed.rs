@@ -24,6 +24,15 @@ pub fn seed_email(n: u64) -> String {
     format!("seed{n}@{SEED_DOMAIN}")
 }
 
+/// How many accounts exist that were not seeded (real people, or a benchmark's own).
+pub fn other_accounts(conn: &mut DbConn) -> anyhow::Result<u64> {
+    let n: i64 = users::table
+        .filter(users::email.not_like(format!("seed%@{SEED_DOMAIN}")))
+        .count()
+        .get_result(conn)?;
+    Ok(n.max(0) as u64)
+}
+
 /// How many seeded accounts exist (the next one is `seed<that>`).
 pub fn seeded(conn: &mut DbConn) -> anyhow::Result<u64> {
     let n: i64 = users::table

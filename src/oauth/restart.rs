@@ -2,7 +2,9 @@
 //! ran out of time). The authorization request as the relying party sent it is kept in the
 //! person's own browser, under a MAC, from the moment it passed the checks at /authorize.
 //! Starting again sends it through /authorize once more, so it is checked again like any new
-//! request; the MAC only keeps another site from planting a request in the cookie.
+//! request. The MAC covers the browser's id too, so a sealed request works only in the browser
+//! it was made for: a cookie copied from another browser (or planted by a sibling site) is
+//! ignored.
 
 use crate::crypto;
 use crate::Ctx;
@@ -14,7 +16,7 @@ const PURPOSE: &str = "verity/sign-in-restart/v1";
 
 /// The sealed request for a cookie, or None when it can't be restarted from the browser: too
 /// long, or a pushed request (`request_uri`), whose parameters lived only on the server.
-pub fn seal(ctx: &Ctx, request: &str) -> Option<String> {
+pub fn seal(ctx: &Ctx, browser_id: &str, request: &str) -> Option<String> {
     if request.is_empty() || request.len() > MAX_REQUEST_BYTES {
         return None;
     }
@@ -26,8 +28,17 @@ pub fn seal(ctx: &Ctx, request: &str) -> Option<String> {
     Some(format!(
         "{}.{}",
         crypto::b64url(request.as_bytes()),
-        crypto::mac(&key, request.as_bytes())
+        crypto::mac(&key, &signed(browser_id, request.as_bytes()))
     ))
+}
+
+/// What the MAC covers: the browser, then the request (a browser id never holds a newline).
+fn signed(browser_id: &str, request: &[u8]) -> Vec<u8> {
+    let mut data = Vec::with_capacity(browser_id.len() + 1 + request.len());
+    data.extend_from_slice(browser_id.as_bytes());
+    data.push(b'\n');
+    data.extend_from_slice(request);
+    data
 }
 
 /// A sign-in that was interrupted, and how to start it again.
@@ -41,7 +52,11 @@ pub struct Interrupted {
 
 /// Opens a sealed request. Anything altered, or for an app that is no longer registered, is
 /// None.
-pub async fn open(ctx: &Ctx, sealed: &str) -> anyhow::Result<Option<Interrupted>> {
+pub async fn open(
+    ctx: &Ctx,
+    browser_id: &str,
+    sealed: &str,
+) -> anyhow::Result<Option<Interrupted>> {
     let Some((body, tag)) = sealed.split_once('.') else {
         return Ok(None);
     };
@@ -49,7 +64,11 @@ pub async fn open(ctx: &Ctx, sealed: &str) -> anyhow::Result<Option<Interrupted>
         return Ok(None);
     };
     if request.len() > MAX_REQUEST_BYTES
-        || !crypto::mac_verify(&ctx.master.derive(PURPOSE), &request, tag)
+        || !crypto::mac_verify(
+            &ctx.master.derive(PURPOSE),
+            &signed(browser_id, &request),
+            tag,
+        )
     {
         return Ok(None);
     }

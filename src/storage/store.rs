@@ -498,10 +498,12 @@ impl RedisStore {
         };
         match tokio::time::timeout(self.timeout, tries).await {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) if connection_broke(&e) || e.is_timeout() => Err(outage::unavailable(
-                outage::Dependency::Store,
-                anyhow::Error::new(e).context("Redis command failed"),
-            )),
+            Ok(Err(e)) if connection_broke(&e) || e.is_timeout() || server_unavailable(&e) => {
+                Err(outage::unavailable(
+                    outage::Dependency::Store,
+                    anyhow::Error::new(e).context("Redis command failed"),
+                ))
+            }
             Ok(Err(e)) => Err(anyhow::Error::new(e).context("Redis command failed")),
             Err(_) => Err(outage::unavailable(
                 outage::Dependency::Store,
@@ -529,10 +531,12 @@ impl RedisStore {
 
 /// Whether a Redis operation may run a second time after a broken connection. The connection
 /// can break after Redis ran it and before the answer came back, so only operations whose
-/// second run is harmless are retried: a repeated `incr` or reservation only makes a limit
-/// stricter, a repeated `take` finds nothing (like an expired entry), a repeated
-/// `put_if_absent` says "already there" (a refusal, never a double use). A repeated `decr`
-/// would give back a slot twice, so it is never retried.
+/// second run gives the caller the same answer, or a stricter one, are retried: `get`, `put`,
+/// `delete`, `ttl` (the same), `incr` and `incr_below` (a limit one stricter until its window
+/// ends). The others would answer as if someone else had been first: a repeated `take` finds
+/// nothing, a repeated `put_if_absent` says "already there" (a lock nobody holds, a legitimate
+/// proof refused as a replay), a repeated `decr` gives a slot back twice. They are not retried:
+/// a broken connection there is an outage (503).
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Retry {
     Once,
@@ -545,6 +549,22 @@ fn connection_broke(e: &redis::RedisError) -> bool {
         || e.is_connection_dropped()
         || e.is_connection_refusal()
         || e.is_unrecoverable_error()
+}
+
+/// Redis answered, but can't serve now: still loading its data after a restart, a replica
+/// that lost its primary or is read-only, out of memory. An outage, not a fault.
+fn server_unavailable(e: &redis::RedisError) -> bool {
+    use redis::{ErrorKind, ServerErrorKind};
+    matches!(
+        e.kind(),
+        ErrorKind::Server(
+            ServerErrorKind::BusyLoading
+                | ServerErrorKind::MasterDown
+                | ServerErrorKind::TryAgain
+                | ServerErrorKind::ReadOnly
+                | ServerErrorKind::ClusterDown
+        )
+    ) || e.code() == Some("OOM")
 }
 
 fn millis(ttl: Duration) -> u64 {
@@ -587,7 +607,7 @@ impl Store for RedisStore {
                     .arg(value)
                     .arg(millis(ttl))
                     .arg(px(ttl)),
-                Retry::Once,
+                Retry::Never,
             )
             .await?;
         Ok(set == 1)
@@ -606,7 +626,7 @@ impl Store for RedisStore {
         Ok(self
             .invoke(
                 self.scripts.take.key(self.key(key)).arg(self.now()),
-                Retry::Once,
+                Retry::Never,
             )
             .await?)
     }
@@ -664,7 +684,7 @@ impl Store for RedisStore {
             call.key(self.key(k));
         }
         let deleted: i64 = self
-            .invoke(call.arg(self.now()).arg(expected), Retry::Once)
+            .invoke(call.arg(self.now()).arg(expected), Retry::Never)
             .await?;
         Ok(deleted == 1)
     }
@@ -689,7 +709,7 @@ impl Store for RedisStore {
                     .arg(mark.1)
                     .arg(millis(mark.2))
                     .arg(px(mark.2)),
-                Retry::Once,
+                Retry::Never,
             )
             .await?;
         Ok(set == 1)

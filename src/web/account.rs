@@ -907,6 +907,7 @@ pub async fn activity_not_me(
     Ok(HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .cookie(crate::web::browser::cleared_session_cookie(&ctx.settings))
+        .cookie(crate::web::browser::cleared_restart_cookie(&ctx.settings))
         .body(body))
 }
 

@@ -279,7 +279,9 @@ pub async fn login_page(
     if expired.is_some() {
         // The way back to the app the lost sign-in was for, when the browser still has it.
         if let Some(cookie) = req.cookie(RESTART_COOKIE) {
-            if let Some(lost) = crate::oauth::restart::open(&ctx, cookie.value()).await? {
+            if let Some(lost) =
+                crate::oauth::restart::open(&ctx, &browser.id, cookie.value()).await?
+            {
                 return render(&InterruptedPage {
                     layout: browser.layout_for("interrupted-title"),
                     client_name: lost.client_name,
@@ -450,6 +452,7 @@ pub async fn logout(
     Ok(HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/"))
         .cookie(cleared_session_cookie(&ctx.settings))
+        .cookie(crate::web::browser::cleared_restart_cookie(&ctx.settings))
         .finish())
 }
 

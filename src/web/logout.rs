@@ -47,6 +47,8 @@ async fn signed_out(ctx: &Ctx, browser: &Browser, redirect: Option<String>) -> P
         None => HttpResponse::Ok(),
     };
     res.cookie(cleared_session_cookie(&ctx.settings));
+    // The way back to an app sign-in belongs to the person signing out.
+    res.cookie(crate::web::browser::cleared_restart_cookie(&ctx.settings));
     if redirect.is_some() {
         return Ok(res.finish());
     }

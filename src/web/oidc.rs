@@ -115,7 +115,7 @@ async fn authorize_request(ctx: &Ctx, browser: &Browser, request: &[u8]) -> Page
     if waits {
         let sealed = std::str::from_utf8(request)
             .ok()
-            .and_then(|r| crate::oauth::restart::seal(ctx, r));
+            .and_then(|r| crate::oauth::restart::seal(ctx, &browser.id, r));
         let cookie = match sealed {
             Some(sealed) => restart_cookie(&ctx.settings, &sealed),
             // A request that can't be kept mustn't leave an older one as "the way back".

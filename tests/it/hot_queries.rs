@@ -82,12 +82,17 @@ fn plan(conn: &mut DbConn, sql: &str) -> Vec<String> {
             diesel::sql_query("SET enable_seqscan = off")
                 .execute(c)
                 .expect("set");
-            diesel::sql_query(format!("EXPLAIN {sql}"))
+            let lines = diesel::sql_query(format!("EXPLAIN {sql}"))
                 .load::<PgPlanLine>(c)
                 .expect("explain")
                 .into_iter()
                 .map(|l| l.line)
-                .collect()
+                .collect();
+            // The connection goes back to the pool: leave it as it was.
+            diesel::sql_query("RESET enable_seqscan")
+                .execute(c)
+                .expect("reset");
+            lines
         }
         DbConn::Sqlite(c) => diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
             .load::<SqlitePlanLine>(c)

@@ -555,3 +555,45 @@ async fn a_request_lost_at_consent_leads_back_to_the_app_and_an_answered_one_doe
     assert_eq!(res.status(), 400, "over: nothing to go back to");
     handle.stop(false).await;
 }
+
+/// The way back is sealed to the browser it was made in: the same cookie in another browser
+/// (copied, or planted by a sibling site) names no app.
+#[actix_web::test]
+async fn the_way_back_works_only_in_the_browser_it_was_made_in() {
+    use reqwest::cookie::CookieStore;
+    let server = TestServer::start().await;
+    let (client_id, secret) = server.add_client(false).await;
+    let rp = server.rp(&client_id, secret.as_deref()).await;
+    let request = rp.auth_request(&["openid"]);
+    let jar = Arc::new(reqwest::cookie::Jar::default());
+    let mine = Browser::with_jar(&server.base, "VerityTest/1.0", jar.clone());
+    mine.get_abs(&request.url).await;
+    let page = mine.get_ok("/login?expired=1").await;
+    assert!(page.contains("Your sign-in to Tax Portal"), "{page}");
+
+    let url: url::Url = server.base.parse().unwrap();
+    let cookies = jar.cookies(&url).expect("cookies");
+    let sealed = cookies
+        .to_str()
+        .unwrap()
+        .split("; ")
+        .find(|c| c.starts_with("verity_restart="))
+        .expect("the way back is kept")
+        .to_string();
+    let other_jar = Arc::new(reqwest::cookie::Jar::default());
+    other_jar.add_cookie_str(&sealed, &url);
+    let other = Browser::with_jar(&server.base, "VerityTest/1.0", other_jar);
+    let page = other.get_ok("/login?expired=1").await;
+    assert!(!page.contains("Tax Portal"), "{page}");
+    assert!(page.contains("Your sign-in was interrupted or took too long"));
+
+    // Signing out ends it in the browser that had it.
+    let signed_in = server.signed_in_browser("pia@example.com").await;
+    signed_in.get_abs(&request.url).await;
+    let home = signed_in.get_ok("/").await;
+    signed_in
+        .post("/logout", &[("csrf", &csrf_of(&home))])
+        .await;
+    let page = signed_in.get_ok("/login?expired=1").await;
+    assert!(!page.contains("Tax Portal"), "{page}");
+}

@@ -1078,10 +1078,16 @@ async fn readyz_answers_503_naming_the_database_when_it_is_down() {
         json!({ "database": "ok", "store": "ok" })
     );
 
-    // A second node on the same store whose database is unreachable (nothing listens on port 1).
+    // A second node on the same store whose database is unreachable: a port nothing listens
+    // on any more, its own, so its log line can't be another test's.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let mut ctx = server.ctx.clone();
     ctx.db = verity::storage::db::Db::connect_with(
-        "postgres://verity@127.0.0.1:1/verity?sslmode=disable&connect_timeout=1",
+        &format!("postgres://verity@127.0.0.1:{closed}/verity?sslmode=disable&connect_timeout=1"),
         1,
         Some(0),
         std::time::Duration::from_secs(10),
@@ -1105,7 +1111,9 @@ async fn readyz_answers_503_naming_the_database_when_it_is_down() {
     // multiconnection".
     let logs = logged();
     assert!(
-        logs.contains("database connection failed") && logs.contains("127.0.0.1\", port 1"),
+        logs.lines()
+            .any(|l| l.contains("database connection failed")
+                && l.contains(&format!("127.0.0.1\", port {closed}"))),
         "the driver's own error is logged: {logs}"
     );
     assert!(!logs.contains("multiconnection"), "{logs}");
