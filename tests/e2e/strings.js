@@ -19,6 +19,10 @@ export const strings = {
       createAccount: 'Create an account',
       forgot: 'Forgot your password?',
     },
+    interrupted: {
+      heading: 'Your sign-in was interrupted',
+      restart: 'Start again and continue to',
+    },
     signup: {
       heading: 'Create an account',
       email: 'Email address',
@@ -181,6 +185,10 @@ export const strings = {
       submit: /^Iniciar sesión$/i,
       createAccount: 'Crear una cuenta',
       forgot: '¿Olvidó su contraseña?',
+    },
+    interrupted: {
+      heading: 'Se interrumpió su inicio de sesión',
+      restart: 'Empezar de nuevo y continuar a',
     },
     signup: {
       heading: 'Crear una cuenta',

@@ -232,6 +232,15 @@ test('walk 1: sign-up, email confirmation, phone and authenticator app, consent,
     await heading(s.login.heading);
     await check('sign-in from the relying party');
 
+    // The sign-in's state is lost (as in a Redis restart): the page names the app and starts
+    // its request again.
+    await page.goto(`${BASE}/login?expired=1`);
+    await heading(s.interrupted.heading);
+    await check('sign-in interrupted');
+    await page.getByRole('link', { name: s.interrupted.restart }).click();
+    await heading(s.login.heading);
+    await check('sign-in, started again');
+
     await page.getByRole('link', { name: s.login.createAccount }).click();
     await heading(s.signup.heading);
     await check('sign-up');

@@ -94,17 +94,7 @@ async fn each_flow_stays_within_its_statement_and_command_budget() {
                 let res = fresh.get_abs(&request.url).await;
                 let login = res.headers()["location"].to_str().unwrap().to_string();
                 let page = fresh.get_ok(&login).await;
-                let res = fresh
-                    .post(
-                        "/login",
-                        &[
-                            ("csrf", &csrf_of(&page)),
-                            ("email", email),
-                            ("password", PASSWORD),
-                            ("authz", &hidden(&page, "authz")),
-                        ],
-                    )
-                    .await;
+                let res = submit_password(&fresh, &page, email, PASSWORD).await;
                 let res = server.pass_second_factor(&fresh, email, res).await;
                 fresh.follow(res).await.0
             },

@@ -866,15 +866,34 @@ impl Rp {
     }
 }
 
-/// Drives the browser through /authorize (sign-in and consent already done or not needed)
-/// and returns the RP callback URL.
-pub async fn authorize_to_callback(browser: &Browser, auth_url: &str) -> String {
-    let res = browser.get_abs(auth_url).await;
+/// Submits the sign-in page `page` (its HTML, for the CSRF token and the pending request) with
+/// `email` and `password`.
+pub async fn submit_password(
+    browser: &Browser,
+    page: &str,
+    email: &str,
+    password: &str,
+) -> reqwest::Response {
+    browser
+        .post(
+            "/login",
+            &[
+                ("csrf", &csrf_of(page)),
+                ("email", email),
+                ("password", password),
+                ("authz", &hidden(page, "authz")),
+            ],
+        )
+        .await
+}
+
+/// Follows `res` (the end of a sign-in at an app) back to the app, allowing on the consent
+/// page if it is asked; returns the app's callback URL.
+pub async fn back_to_the_app(browser: &Browser, res: reqwest::Response) -> String {
     let (url, res) = browser.follow(res).await;
     if url.starts_with(RP_REDIRECT) {
         return url;
     }
-    // Consent page: allow.
     let html = res.text().await.expect("body");
     assert!(
         html.contains("Allow"),
@@ -893,6 +912,13 @@ pub async fn authorize_to_callback(browser: &Browser, auth_url: &str) -> String 
     let (url, _) = browser.follow(res).await;
     assert!(url.starts_with(RP_REDIRECT), "back at the RP: {url}");
     url
+}
+
+/// Drives the browser through /authorize (sign-in and consent already done or not needed)
+/// and returns the RP callback URL.
+pub async fn authorize_to_callback(browser: &Browser, auth_url: &str) -> String {
+    let res = browser.get_abs(auth_url).await;
+    back_to_the_app(browser, res).await
 }
 
 // People with a phone as second factor (phone change and recovery tests).

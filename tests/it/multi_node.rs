@@ -63,35 +63,11 @@ async fn a_sign_in_started_on_one_node_finishes_on_the_other_and_refresh_works_o
         page.contains("to continue to Tax Portal"),
         "B knows A's request"
     );
-    let res = on_b
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("email", email),
-                ("password", PASSWORD),
-                ("authz", &hidden(&page, "authz")),
-            ],
-        )
-        .await;
+    let res = submit_password(&on_b, &page, email, PASSWORD).await;
     let res = a.pass_second_factor(&on_a, email, res).await;
     assert!(is_signed_in(&res), "A finishes B's sign-in");
     let next = res.headers()["location"].to_str().unwrap().to_string();
-    let (mut url, res) = on_b.follow(on_b.get(&next).await).await;
-    if !url.starts_with(RP_REDIRECT) {
-        let html = res.text().await.unwrap();
-        let res = on_b
-            .post(
-                "/consent",
-                &[
-                    ("csrf", &csrf_of(&html)),
-                    ("authz", &hidden(&html, "authz")),
-                    ("decision", "allow"),
-                ],
-            )
-            .await;
-        url = on_b.follow(res).await.0;
-    }
+    let url = back_to_the_app(&on_b, on_b.get(&next).await).await;
     let query = query_of(&url);
     assert_eq!(query["state"], *request.state.secret());
 

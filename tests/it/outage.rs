@@ -232,16 +232,13 @@ async fn node_behind(
     serve_node(ctx)
 }
 
-/// A wrong password: the sign-in flow counts it in the store, so the store must answer.
-async fn wrong_password(base: &str) -> reqwest::Response {
-    sign_in_at(base, "rhea@example.com", "not the password at all", "en").await
-}
-
-#[actix_web::test]
-async fn the_first_request_after_redis_dropped_its_connections_succeeds() {
+/// A server with an account, and a second node whose store goes through a proxy the test can
+/// cut; None (the test is skipped) without a Redis to cut.
+async fn server_with_node_behind_a_proxy(
+) -> Option<(TestServer, RedisProxy, String, actix_web::dev::ServerHandle)> {
     let Some(redis) = test_redis() else {
         eprintln!("skipped: needs VERITY_TEST_REDIS_URL (the PostgreSQL + Redis pass)");
-        return;
+        return None;
     };
     let server = TestServer::start().await;
     server
@@ -250,6 +247,19 @@ async fn the_first_request_after_redis_dropped_its_connections_succeeds() {
     let proxy = RedisProxy::start(redis).await;
     let (base, handle) = node_behind(&server, &proxy).await;
     assert_eq!(wrong_password(&base).await.status(), 401);
+    Some((server, proxy, base, handle))
+}
+
+/// A wrong password: the sign-in flow counts it in the store, so the store must answer.
+async fn wrong_password(base: &str) -> reqwest::Response {
+    sign_in_at(base, "rhea@example.com", "not the password at all", "en").await
+}
+
+#[actix_web::test]
+async fn the_first_request_after_redis_dropped_its_connections_succeeds() {
+    let Some((_server, proxy, base, handle)) = server_with_node_behind_a_proxy().await else {
+        return;
+    };
 
     // Redis restarts: every client connection is cut, and it is back at once.
     proxy.drop_connections();
@@ -270,18 +280,10 @@ async fn the_first_request_after_redis_dropped_its_connections_succeeds() {
 
 #[actix_web::test]
 async fn a_store_that_is_down_answers_503_promptly_and_service_resumes_when_it_is_back() {
-    let Some(redis) = test_redis() else {
-        eprintln!("skipped: needs VERITY_TEST_REDIS_URL (the PostgreSQL + Redis pass)");
+    let Some((server, proxy, base, handle)) = server_with_node_behind_a_proxy().await else {
         return;
     };
-    let server = TestServer::start().await;
-    server
-        .create_account(&server.browser(), "rhea@example.com")
-        .await;
-    let proxy = RedisProxy::start(redis).await;
     let (client_id, secret) = server.add_client(false).await;
-    let (base, handle) = node_behind(&server, &proxy).await;
-    assert_eq!(wrong_password(&base).await.status(), 401);
 
     proxy.refuse();
     let res = wrong_password(&base).await;
@@ -357,17 +359,7 @@ async fn a_sign_in_lost_to_a_store_restart_keeps_the_way_back_to_the_app() {
     let login = res.headers()["location"].to_str().unwrap().to_string();
     assert!(login.starts_with("/login?authz="), "{login}");
     let page = before.get_ok(&login).await;
-    let res = before
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("email", email),
-                ("password", PASSWORD),
-                ("authz", &hidden(&page, "authz")),
-            ],
-        )
-        .await;
+    let res = submit_password(&before, &page, email, PASSWORD).await;
     assert_eq!(res.headers()["location"], "/mfa");
 
     // The store restarts, empty; the same browser carries on at a node that uses it.
@@ -395,34 +387,10 @@ async fn a_sign_in_lost_to_a_store_restart_keeps_the_way_back_to_the_app() {
     assert!(login.starts_with("/login?authz="), "{login}");
     let page = after.get_ok(&login).await;
     assert!(page.contains("to continue to Tax Portal"), "{page}");
-    let res = after
-        .post(
-            "/login",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("email", email),
-                ("password", PASSWORD),
-                ("authz", &hidden(&page, "authz")),
-            ],
-        )
-        .await;
+    let res = submit_password(&after, &page, email, PASSWORD).await;
     let res = server.pass_second_factor(&after, email, res).await;
-    let (mut url, res) = after.follow(res).await;
-    if !url.starts_with(RP_REDIRECT) {
-        // The app asks for the first time: the consent page.
-        let html = res.text().await.unwrap();
-        let res = after
-            .post(
-                "/consent",
-                &[
-                    ("csrf", &csrf_of(&html)),
-                    ("authz", &hidden(&html, "authz")),
-                    ("decision", "allow"),
-                ],
-            )
-            .await;
-        url = after.follow(res).await.0;
-    }
+    // The app asks for the first time: consent, then back at the app.
+    let url = back_to_the_app(&after, res).await;
     let query = query_of(&url);
     assert_eq!(
         query["state"],
