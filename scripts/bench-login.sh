@@ -136,23 +136,7 @@ for b in "$BIN" "$DRIVER" "$BOUND"; do [[ -x "$b" ]] || die "$b is missing after
 
 rand_hex() { od -An -N6 -tx1 /dev/urandom | tr -d ' \n'; }
 
-free_port() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-start = int(sys.argv[1])
-for port in range(start, start + 200):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    sys.exit(0)
-sys.exit("no free port")
-EOF
-}
+free_port() { python3 "$ROOT/scripts/free-port.py" "$1"; }
 
 # "12345 kB" -> "12.1 MiB"
 proc_mem() { # pid field

@@ -66,22 +66,7 @@ trap 'exit 143' TERM
 log "cargo build --release --bins --examples"
 (cd "$ROOT" && cargo build --release --bins --examples) || die "release build failed"
 
-free_port() {
-    python3 - "$1" <<'EOF'
-import socket, sys
-for port in range(int(sys.argv[1]), int(sys.argv[1]) + 200):
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", port))
-    except OSError:
-        continue
-    finally:
-        s.close()
-    print(port)
-    sys.exit(0)
-sys.exit("no free port")
-EOF
-}
+free_port() { python3 "$ROOT/scripts/free-port.py" "$1"; }
 
 timeout 30 psql "$PG_ADMIN_URL/postgres" -v ON_ERROR_STOP=1 -qAtc "CREATE DATABASE \"$DB\"" >/dev/null \
     || die "could not create database $DB"

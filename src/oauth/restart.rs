@@ -7,6 +7,7 @@
 //! ignored.
 
 use crate::crypto;
+use crate::oauth::authorize::AuthorizeOutcome;
 use crate::Ctx;
 
 /// Longer requests (large request objects) aren't kept: a cookie must stay small.
@@ -30,6 +31,29 @@ pub fn seal(ctx: &Ctx, browser_id: &str, request: &str) -> Option<String> {
         crypto::b64url(request.as_bytes()),
         crypto::mac(&key, &signed(browser_id, request.as_bytes()))
     ))
+}
+
+/// For a new authorization request (`request`: its form-encoded parameters) and its outcome:
+/// None when the browser's way back stays as it is (the request was refused, or answered at
+/// once); Some(sealed) when the request now waits for the person, with the sealed request to
+/// keep, or Some(None) when it can't be kept and an older one must not stand in for it.
+pub fn way_back(
+    ctx: &Ctx,
+    browser_id: &str,
+    request: &[u8],
+    outcome: &AuthorizeOutcome,
+) -> Option<Option<String>> {
+    let waits = matches!(
+        outcome,
+        AuthorizeOutcome::SignIn { .. }
+            | AuthorizeOutcome::Consent { .. }
+            | AuthorizeOutcome::VerifyIdentity { .. }
+    );
+    waits.then(|| {
+        std::str::from_utf8(request)
+            .ok()
+            .and_then(|r| seal(ctx, browser_id, r))
+    })
 }
 
 /// What the MAC covers: the browser, then the request (a browser id never holds a newline).

@@ -105,17 +105,9 @@ pub async fn authorize_post(ctx: web::Data<Ctx>, browser: Browser, body: web::By
 async fn authorize_request(ctx: &Ctx, browser: &Browser, request: &[u8]) -> PageResult {
     let params = AuthorizeParams::from_pairs(url::form_urlencoded::parse(request).into_owned());
     let outcome = authorize::start(ctx, params, &browser.id, browser.session.as_ref()).await?;
-    let waits = matches!(
-        outcome,
-        AuthorizeOutcome::SignIn { .. }
-            | AuthorizeOutcome::Consent { .. }
-            | AuthorizeOutcome::VerifyIdentity { .. }
-    );
+    let way_back = crate::oauth::restart::way_back(ctx, &browser.id, request, &outcome);
     let mut res = outcome_response(ctx, browser, outcome)?;
-    if waits {
-        let sealed = std::str::from_utf8(request)
-            .ok()
-            .and_then(|r| crate::oauth::restart::seal(ctx, &browser.id, r));
+    if let Some(sealed) = way_back {
         let cookie = match sealed {
             Some(sealed) => restart_cookie(&ctx.settings, &sealed),
             // A request that can't be kept mustn't leave an older one as "the way back".

@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::harness::*;
 use openidconnect::TokenResponse;
 
-fn kid_of(jwt: &str) -> String {
+pub(crate) fn kid_of(jwt: &str) -> String {
     let header = jwt.split('.').next().unwrap();
     let v: serde_json::Value =
         serde_json::from_slice(&verity::crypto::b64url_decode(header).unwrap()).unwrap();
@@ -13,7 +13,12 @@ fn kid_of(jwt: &str) -> String {
 }
 
 async fn jwks_kids(server: &TestServer) -> Vec<String> {
-    let jwks: serde_json::Value = reqwest::get(server.url("/jwks.json"))
+    jwks_kids_at(&server.base).await
+}
+
+/// The key ids a node at `base` publishes.
+pub(crate) async fn jwks_kids_at(base: &str) -> Vec<String> {
+    let jwks: serde_json::Value = reqwest::get(format!("{base}/jwks.json"))
         .await
         .unwrap()
         .json()

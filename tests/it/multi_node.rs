@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 use crate::admin_harness::admin_token;
 use crate::admin_notices::{progress, received, seed_people, send, EVERYONE, SUBJECT};
 use crate::harness::*;
+use crate::keys::{jwks_kids_at, kid_of};
 use crate::logout::{add_client_with_logout, deliveries, id_token_for};
 
 async fn token_at(
@@ -137,35 +138,20 @@ async fn a_sign_in_started_on_one_node_finishes_on_the_other_and_refresh_works_o
     b.stop().await;
 }
 
-async fn kids_at(base: &str) -> Vec<String> {
-    let jwks: Value = reqwest::get(format!("{base}/jwks.json"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    jwks["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[actix_web::test]
 async fn a_key_rotated_on_one_node_is_published_and_trusted_by_the_other() {
     let a = TestServer::start_with(|s| s.security.key_refresh_secs = 1).await;
     let b = a.second_node().await;
     verity::cli::spawn_key_refresh(b.ctx.clone());
-    let before = kids_at(&b.base).await;
+    let before = jwks_kids_at(&b.base).await;
     assert_eq!(before.len(), 1);
 
     // Rotated on A to sign at once (an operator's emergency rotation).
     let row = a.ctx.rotate_keys(Duration::ZERO).await.expect("rotate");
-    assert!(kids_at(&a.base).await.contains(&row.id));
+    assert!(jwks_kids_at(&a.base).await.contains(&row.id));
     // B picks it up on its next refresh (bounded wait: the refresh runs every second).
     let mut waited = 0;
-    while !kids_at(&b.base).await.contains(&row.id) {
+    while !jwks_kids_at(&b.base).await.contains(&row.id) {
         assert!(waited < 150, "B published the new key within 15 s");
         tokio::time::sleep(Duration::from_millis(100)).await;
         waited += 1;
@@ -184,11 +170,7 @@ async fn a_key_rotated_on_one_node_is_published_and_trusted_by_the_other() {
     let access = openidconnect::OAuth2TokenResponse::access_token(&tokens)
         .secret()
         .to_string();
-    let header: Value = serde_json::from_slice(
-        &verity::crypto::b64url_decode(access.split('.').next().unwrap()).unwrap(),
-    )
-    .unwrap();
-    assert_eq!(header["kid"], row.id.as_str(), "signed with the new key");
+    assert_eq!(kid_of(&access), row.id, "signed with the new key");
     let (status, claims) = userinfo_at(&b.base, &access).await;
     assert_eq!(
         (status, claims["email"].as_str()),
