@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
-use crate::config::{LogFormat, RunMode, Settings};
+use crate::config::{RunMode, Settings};
 use crate::crypto::MasterKey;
 use crate::oauth::clients::{self, NewClient};
 use crate::storage::db::Db;
@@ -191,18 +191,6 @@ pub enum SsfCommand {
     Metrics,
 }
 
-pub fn init_logging(settings: &Settings) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("VERITY_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    let _ = match settings.log_format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-}
-
 fn open_db(settings: &Settings) -> anyhow::Result<Db> {
     let db = Db::connect(&settings.database_url(), 2)?;
     db.migrate()?;
@@ -216,8 +204,8 @@ fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = Settings::load()?;
-    init_logging(&settings);
-    match cli.command.unwrap_or(Command::Serve { dev_demo: false }) {
+    let telemetry = crate::telemetry::init(&settings)?;
+    let outcome = match cli.command.unwrap_or(Command::Serve { dev_demo: false }) {
         Command::Serve { dev_demo } => serve(settings, dev_demo).await,
         Command::Migrate => {
             let db = Db::connect(&settings.database_url(), 2)?;
@@ -241,7 +229,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     alongside_other_accounts,
                 },
         } => seed_command(settings, users, alongside_other_accounts).await,
-    }
+    };
+    // Blocking, bounded by the export timeout: the last spans go out as the process ends.
+    let _ = tokio::task::spawn_blocking(move || telemetry.shutdown()).await;
+    outcome
 }
 
 async fn seed_command(

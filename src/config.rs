@@ -82,7 +82,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://…`. Defaults to `sqlite://{data_dir}/verity.db`.
     pub database_url: Option<String>,
-    /// `redis://…`. Without it, short-lived state lives in process memory (one node only).
+    /// `redis://…`, or `redis+sentinel://host:port[,host:port…]/master-name` to follow a
+    /// Sentinel-managed primary through failovers. Without it, short-lived state lives in
+    /// process memory (one node only).
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so several deployments can share one Redis.
     pub redis_prefix: String,
@@ -104,6 +106,11 @@ pub struct Settings {
     /// How long a request waits for a database connection before the database counts as
     /// unavailable and the request is answered 503, in milliseconds (100–30000).
     pub db_acquire_timeout_ms: u64,
+    /// How long one unit of database work may take once it has its connection, in
+    /// milliseconds (100–60000). A request whose work takes longer (a database that stopped
+    /// answering on an open connection) is answered 503 at this time; on PostgreSQL it is also
+    /// each connection's `statement_timeout`, so the server cancels the statement.
+    pub db_work_timeout_ms: u64,
     /// How long a request waits for any one Redis command (and for a connection to Redis)
     /// before the store counts as unavailable, in milliseconds (100–30000). A command on a
     /// connection that broke is tried once more on a fresh one, within the same time.
@@ -155,6 +162,8 @@ pub struct Settings {
     pub ssf: SsfSettings,
     /// Prometheus metrics at `/metrics`.
     pub metrics: MetricsSettings,
+    /// OpenTelemetry export of request spans (OTLP).
+    pub tracing: TracingSettings,
 }
 
 /// Every security number of DESIGN.md, with its default.
@@ -301,6 +310,7 @@ impl Default for Settings {
             workers: 0,
             readiness_timeout_ms: 1000,
             db_acquire_timeout_ms: 3000,
+            db_work_timeout_ms: 5000,
             redis_timeout_ms: 2000,
             unavailable_retry_after_secs: 30,
             access_log: AccessLog::Errors,
@@ -324,6 +334,7 @@ impl Default for Settings {
             webauthn: WebauthnSettings::default(),
             ssf: SsfSettings::default(),
             metrics: MetricsSettings::default(),
+            tracing: TracingSettings::default(),
         }
     }
 }
@@ -461,6 +472,9 @@ impl Settings {
         if !(100..=30_000).contains(&self.db_acquire_timeout_ms) {
             bail!("db_acquire_timeout_ms must be between 100 and 30000");
         }
+        if !(100..=60_000).contains(&self.db_work_timeout_ms) {
+            bail!("db_work_timeout_ms must be between 100 and 60000");
+        }
         if !(100..=30_000).contains(&self.redis_timeout_ms) {
             bail!("redis_timeout_ms must be between 100 and 30000");
         }
@@ -550,6 +564,7 @@ impl Settings {
         self.webauthn.validate()?;
         self.ssf.validate()?;
         self.metrics.validate(&self.listen)?;
+        self.tracing.validate()?;
         Ok(())
     }
 
@@ -784,6 +799,67 @@ impl WebauthnSettings {
             bail!("webauthn.sign_in_ceremonies_per_ip_per_minute must be at least 1");
         }
         Ok(())
+    }
+}
+
+/// `[tracing]`: request spans exported to an OpenTelemetry collector over OTLP/HTTP
+/// (protobuf). Env: `VERITY_TRACING__OTLP_ENDPOINT=http://127.0.0.1:4318`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingSettings {
+    /// The collector's OTLP/HTTP address (`http://collector:4318`; `/v1/traces` is added to an
+    /// address without a path). Unset: nothing is exported; log lines still carry a trace id.
+    pub otlp_endpoint: Option<String>,
+    /// The share of new traces exported (0.0–1.0). A request whose `traceparent` says whether
+    /// its trace is sampled follows the caller's choice.
+    pub sample_ratio: f64,
+    /// The spans' `service.name`.
+    pub service_name: String,
+    /// How long one export may take before it is dropped, in milliseconds (100–30000).
+    pub export_timeout_ms: u64,
+}
+
+impl Default for TracingSettings {
+    fn default() -> Self {
+        TracingSettings {
+            otlp_endpoint: None,
+            sample_ratio: 1.0,
+            service_name: "verity".into(),
+            export_timeout_ms: 5000,
+        }
+    }
+}
+
+impl TracingSettings {
+    pub fn validate(&self) -> anyhow::Result<()> {
+        if let Some(endpoint) = &self.otlp_endpoint {
+            let url = url::Url::parse(endpoint)
+                .context("tracing.otlp_endpoint must be a URL such as http://127.0.0.1:4318")?;
+            if !matches!(url.scheme(), "http" | "https") {
+                bail!("tracing.otlp_endpoint must be an http:// or https:// URL");
+            }
+        }
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            bail!("tracing.sample_ratio must be between 0.0 and 1.0");
+        }
+        if self.service_name.trim().is_empty() {
+            bail!("tracing.service_name must not be empty");
+        }
+        if !(100..=30_000).contains(&self.export_timeout_ms) {
+            bail!("tracing.export_timeout_ms must be between 100 and 30000");
+        }
+        Ok(())
+    }
+
+    /// The URL spans are posted to.
+    pub fn traces_url(&self) -> Option<String> {
+        let endpoint = self.otlp_endpoint.as_deref()?;
+        let url = url::Url::parse(endpoint).ok()?;
+        Some(if url.path() == "/" || url.path().is_empty() {
+            format!("{}/v1/traces", endpoint.trim_end_matches('/'))
+        } else {
+            endpoint.to_string()
+        })
     }
 }
 

@@ -27,6 +27,7 @@ pub mod recovery;
 pub mod ssf;
 pub mod storage;
 pub mod support;
+pub mod telemetry;
 pub mod web;
 
 use std::sync::Arc;
@@ -93,6 +94,7 @@ impl Ctx {
             settings.db_pool_size,
             Some(settings.db_pool_min_idle),
             Duration::from_millis(settings.db_acquire_timeout_ms),
+            Some(Duration::from_millis(settings.db_work_timeout_ms)),
         )?;
         db.observe_checkouts(metrics.db_checkout_observer());
         let migrator = db.clone();

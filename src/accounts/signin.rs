@@ -59,8 +59,9 @@ fn keys(email: &str, ip_key: &str) -> Keys {
         per_ip_wait: format!("pw:wait:{account}:{ip_key}"),
         per_ip_refused: format!("pw:refused:{account}:{ip_key}"),
         account_failures: format!("pw:fail:{account}"),
-        account_lock: format!("pw:lock:{account}"),
-        account_locked_through: format!("pw:locked-through:{account}"),
+        // One hash tag: taken together (`Store::put_if_absent_with_mark`).
+        account_lock: format!("pw:lock:{{{account}}}"),
+        account_locked_through: format!("pw:locked-through:{{{account}}}"),
         hard_lock: format!("pw:hardlock:{account}"),
     }
 }

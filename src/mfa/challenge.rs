@@ -17,14 +17,15 @@ use crate::notify::notices::{self, Notice, Texts};
 use crate::notify::Channel;
 use crate::Ctx;
 
+// One hash tag (the person) for the keys a lock clears together (`Store::delete_if_equals`).
 fn fail_key(user_id: &str) -> String {
-    format!("mfa:fail:{user_id}")
+    format!("mfa:fail:{{{user_id}}}")
 }
 fn refused_key(user_id: &str) -> String {
-    format!("mfa:refused:{user_id}")
+    format!("mfa:refused:{{{user_id}}}")
 }
 fn lock_key(user_id: &str) -> String {
-    format!("mfa:lock:{user_id}")
+    format!("mfa:lock:{{{user_id}}}")
 }
 fn otp_key(user_id: &str, purpose: &str) -> String {
     format!("otp:{user_id}:{purpose}")

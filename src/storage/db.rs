@@ -1,7 +1,8 @@
 //! The database: one diesel `MultiConnection` over SQLite and PostgreSQL, an r2d2 pool, and
 //! the embedded migrations. The backend is picked by the URL scheme.
 
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use diesel::connection::SimpleConnection;
@@ -32,6 +33,8 @@ pub type DbPooled = PooledConnection<Manager>;
 pub struct Manager {
     backend: Backend,
     url: String,
+    /// PostgreSQL's `statement_timeout` for each new connection (None: the server's own).
+    statement_timeout: Option<Duration>,
 }
 
 impl ManageConnection for Manager {
@@ -44,6 +47,12 @@ impl ManageConnection for Manager {
             Backend::Postgres => PgConnection::establish(&self.url).map(DbConn::Postgres),
         }
         .map_err(diesel::r2d2::Error::ConnectionError)?;
+        if let (DbConn::Postgres(c), Some(limit)) = (&mut conn, self.statement_timeout) {
+            // The server cancels a statement the request has stopped waiting for (a lock
+            // wait, a runaway query), so its connection comes back to the pool.
+            c.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))
+                .map_err(diesel::r2d2::Error::QueryError)?;
+        }
         conn.set_instrumentation(|event: diesel::connection::InstrumentationEvent<'_>| {
             if matches!(
                 event,
@@ -179,6 +188,16 @@ pub struct Db {
     backend: Backend,
     /// Told how long each [`Db::run`] waited for its connection (`/metrics`).
     checkout_observer: Option<crate::metrics::WaitObserver>,
+    /// One permit per pooled connection: a [`Db::run`] takes one before it goes to the
+    /// blocking pool, so no more threads wait on the database than it has connections, and
+    /// callers beyond that wait here, cheaply, until their acquire time runs out. Threads stuck
+    /// on a database that stopped answering keep their permits, so the node answers 503 at
+    /// once instead of piling up threads.
+    permits: Arc<tokio::sync::Semaphore>,
+    acquire_timeout: Duration,
+    /// How long a [`Db::run`] waits for its work once it has a connection (None: no limit,
+    /// for the command line's long jobs).
+    work_timeout: Option<Duration>,
 }
 
 /// How long a request waits for a pooled connection when none is given.
@@ -188,14 +207,17 @@ const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 /// was closed under the query), not that the query was wrong.
 fn is_connection_failure(error: &anyhow::Error) -> bool {
     use diesel::result::{DatabaseErrorKind, Error};
-    let broken = |e: Option<&Error>| {
-        matches!(
-            e,
-            Some(Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _
-            ))
-        )
+    // A statement PostgreSQL cancelled at `statement_timeout` (db_work_timeout_ms) means the
+    // database couldn't answer in time, like a stuck connection.
+    let broken = |e: Option<&Error>| match e {
+        Some(Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        )) => true,
+        Some(Error::DatabaseError(_, info)) => {
+            info.message() == "canceling statement due to statement timeout"
+        }
+        _ => false,
     };
     // `downcast_ref` finds a value under added context; `chain` finds one that is a source.
     error.downcast_ref::<diesel::r2d2::PoolError>().is_some()
@@ -207,18 +229,21 @@ fn is_connection_failure(error: &anyhow::Error) -> bool {
 
 impl Db {
     pub fn connect(url: &str, pool_size: u32) -> anyhow::Result<Db> {
-        Self::connect_with(url, pool_size, None, DEFAULT_ACQUIRE_TIMEOUT)
+        Self::connect_with(url, pool_size, None, DEFAULT_ACQUIRE_TIMEOUT, None)
     }
 
     /// `min_idle`: connections kept open while idle (None: the whole pool). With Some(0) the pool
     /// opens connections only when asked, so nothing reconnects in the background.
     /// `acquire_timeout`: how long a caller waits for a connection before the database counts
     /// as unavailable (an outage answers promptly instead of holding the request).
+    /// `work_timeout`: how long a [`Db::run`] waits for its work once it has a connection,
+    /// and PostgreSQL's `statement_timeout` (None: no limit).
     pub fn connect_with(
         url: &str,
         pool_size: u32,
         min_idle: Option<u32>,
         acquire_timeout: Duration,
+        work_timeout: Option<Duration>,
     ) -> anyhow::Result<Db> {
         let (backend, conn_url) = if let Some(path) = url.strip_prefix("sqlite://") {
             if let Some(parent) = std::path::Path::new(path).parent() {
@@ -236,6 +261,7 @@ impl Db {
         let manager = Manager {
             backend,
             url: conn_url,
+            statement_timeout: work_timeout,
         };
         let pool = Pool::builder()
             .max_size(pool_size)
@@ -249,6 +275,9 @@ impl Db {
             pool,
             backend,
             checkout_observer: None,
+            permits: Arc::new(tokio::sync::Semaphore::new(pool_size as usize)),
+            acquire_timeout,
+            work_timeout,
         })
     }
 
@@ -283,38 +312,98 @@ impl Db {
                 .run_pending_migrations(SQLITE_MIGRATIONS)
                 .map_err(|e| anyhow::anyhow!("sqlite migration failed: {e}"))?
                 .len(),
-            DbConn::Postgres(c) => c
-                .run_pending_migrations(POSTGRES_MIGRATIONS)
-                .map_err(|e| anyhow::anyhow!("postgres migration failed: {e}"))?
-                .len(),
+            DbConn::Postgres(c) => {
+                // A migration (an index on a large table) may rightly outlast the work
+                // timeout that bounds a request's statements.
+                c.batch_execute("SET statement_timeout = 0")?;
+                let applied = c
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(|versions| versions.len())
+                    .map_err(|e| anyhow::anyhow!("postgres migration failed: {e}"));
+                if let Some(limit) = self.work_timeout {
+                    c.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))?;
+                }
+                applied?
+            }
         };
         Ok(applied)
     }
 
     /// Runs `f` with a pooled connection on the blocking pool. No connection within the
-    /// acquire timeout, or a connection that broke under `f`, is an outage
-    /// ([`outage::Unavailable`]): the request answers 503, not 500.
+    /// acquire timeout, a connection that broke under `f`, or work that outlasts the work
+    /// timeout is an outage ([`outage::Unavailable`]): the request answers 503, not 500, and
+    /// never waits longer than the two timeouts together.
     pub async fn run<T, F>(&self, f: F) -> anyhow::Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut DbConn) -> anyhow::Result<T> + Send + 'static,
     {
+        let asked = Instant::now();
+        let acquire_by = asked + self.acquire_timeout;
+        let Ok(Ok(permit)) =
+            tokio::time::timeout_at(acquire_by.into(), self.permits.clone().acquire_owned()).await
+        else {
+            if let Some(observe) = &self.checkout_observer {
+                observe(asked.elapsed());
+            }
+            return Err(outage::unavailable(
+                outage::Dependency::Database,
+                anyhow::anyhow!(
+                    "no database connection available: every connection is busy or stuck"
+                ),
+            ));
+        };
         let (pool, observer) = (self.pool.clone(), self.checkout_observer.clone());
-        let (result, statements) = tokio::task::spawn_blocking(move || {
+        // Set when the caller stops waiting: work that gets its connection after that (a
+        // database that answered again) is not done for a request already answered 503.
+        let abandoned = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let given_up = abandoned.clone();
+        let work = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let before = STATEMENTS.with(|n| n.get());
-            let asked = std::time::Instant::now();
-            let conn = pool.get();
+            // A task that only starts after its caller gave up doesn't touch the database.
+            let left = acquire_by.saturating_duration_since(Instant::now());
+            let conn = if left.is_zero() {
+                Err(outage::unavailable(
+                    outage::Dependency::Database,
+                    anyhow::anyhow!("no blocking thread for the database within the acquire time"),
+                ))
+            } else {
+                pool.get_timeout(left)
+                    .context("no database connection available")
+            };
             if let Some(observe) = &observer {
                 observe(asked.elapsed());
             }
             // The pool's check of the connection it hands out counts too: it is a round trip.
-            let result = conn
-                .context("no database connection available")
-                .and_then(|mut conn| f(&mut conn));
+            let result = conn.and_then(|mut conn| {
+                if given_up.load(std::sync::atomic::Ordering::SeqCst) {
+                    return Err(outage::unavailable(
+                        outage::Dependency::Database,
+                        anyhow::anyhow!("the request stopped waiting for the database"),
+                    ));
+                }
+                f(&mut conn)
+            });
             (result, STATEMENTS.with(|n| n.get()) - before)
-        })
-        .await
-        .context("database task panicked")?;
+        });
+        let joined = match self.work_timeout {
+            Some(limit) => match tokio::time::timeout_at((acquire_by + limit).into(), work).await {
+                Ok(joined) => joined,
+                Err(_) => {
+                    abandoned.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return Err(outage::unavailable(
+                        outage::Dependency::Database,
+                        anyhow::anyhow!(
+                            "the database did not answer within db_work_timeout_ms ({} ms)",
+                            limit.as_millis()
+                        ),
+                    ));
+                }
+            },
+            None => work.await,
+        };
+        let (result, statements) = joined.context("database task panicked")?;
         crate::storage::ledger::add_statements(statements);
         result.map_err(|e| {
             if is_connection_failure(&e) {

@@ -33,6 +33,7 @@ pub trait Store: Send + Sync {
     /// Deletes `key` only while it still holds `expected`, and `with` in the same atomic step:
     /// of several requests that saw one expired lock, only the first clears it (and its
     /// counters); a newer lock written meanwhile is left alone. Returns whether it deleted.
+    /// All the keys must share one hash tag ([`one_hash_tag`]).
     async fn delete_if_equals(
         &self,
         key: &str,
@@ -41,6 +42,7 @@ pub trait Store: Send + Sync {
     ) -> anyhow::Result<bool>;
     /// Sets `key` only if absent and, in the same atomic step when it did, `mark` too (with its
     /// own value and TTL): nothing can see one without the other, even if the request dies.
+    /// Both keys must share one hash tag ([`one_hash_tag`]).
     async fn put_if_absent_with_mark(
         &self,
         key: &str,
@@ -55,6 +57,29 @@ pub trait Store: Send + Sync {
     async fn ttl(&self, key: &str) -> anyhow::Result<Option<Duration>>;
     async fn ping(&self) -> anyhow::Result<()>;
     fn backend_name(&self) -> &'static str;
+}
+
+/// The keys of one atomic operation over several keys must share a hash tag (the part between
+/// the first `{` and the next `}`, as in `pw:lock:{abc}` and `pw:locked-through:{abc}`): Redis
+/// Cluster keeps keys with one tag in one slot, and a script may only touch keys of one slot.
+/// Every store checks it, so a key named without the tag fails in the first test, not in
+/// production on a cluster. A single key needs no tag.
+pub fn one_hash_tag(key: &str, others: &[&str]) -> anyhow::Result<()> {
+    if others.is_empty() {
+        return Ok(());
+    }
+    let tag = hash_tag(key);
+    if tag.is_none() || others.iter().any(|k| hash_tag(k) != tag) {
+        anyhow::bail!("the keys of one atomic store operation must share a hash tag: {key}");
+    }
+    Ok(())
+}
+
+/// Redis Cluster's hash tag of a key, if it has one.
+fn hash_tag(key: &str) -> Option<&str> {
+    let open = key.find('{')?;
+    let len = key[open + 1..].find('}')?;
+    (len > 0).then(|| &key[open + 1..open + 1 + len])
 }
 
 /// Typed helpers over any store: flow states are serde values.
@@ -210,6 +235,7 @@ impl Store for MemoryStore {
         expected: &str,
         with: &[&str],
     ) -> anyhow::Result<bool> {
+        one_hash_tag(key, with)?;
         Ok(self.with(|m, now| {
             if live(m.get(key), now).map(|(v, _)| v.as_str()) != Some(expected) {
                 return false;
@@ -229,6 +255,7 @@ impl Store for MemoryStore {
         ttl: Duration,
         mark: (&str, &str, Duration),
     ) -> anyhow::Result<bool> {
+        one_hash_tag(key, &[mark.0])?;
         Ok(self.with(|m, now| {
             if live(m.get(key), now).is_some() {
                 return false;
@@ -310,7 +337,7 @@ end \
 
 /// Redis store for several stateless nodes. Keys are namespaced by a prefix.
 pub struct RedisStore {
-    conn: redis::aio::ConnectionManager,
+    link: Link,
     prefix: String,
     clock: Clock,
     scripts: RedisScripts,
@@ -425,26 +452,54 @@ impl RedisScripts {
 
 impl RedisStore {
     /// Connects (waiting at most `timeout`); every later command is bounded by `timeout` too.
+    /// `url` is a Redis URL (`redis://`, `rediss://`); Sentinel's
+    /// `redis+sentinel://[user:password@]host:port[,host:port…]/master-name[/db]` (the
+    /// sentinels are asked which server is the primary, and asked again when it stops being
+    /// one: a failover); or a cluster's `redis+cluster://[user:password@]host:port[,…]`.
     pub async fn connect(
         url: &str,
         prefix: &str,
         clock: Clock,
         timeout: Duration,
     ) -> anyhow::Result<RedisStore> {
-        let client = redis::Client::open(url).context("invalid Redis URL")?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(2);
-        let conn = tokio::time::timeout(
-            timeout.max(Duration::from_secs(10)),
-            redis::aio::ConnectionManager::new_with_config(client, config),
-        )
-        .await
-        .context("timed out connecting to Redis")?
-        .context("connecting to Redis")?;
+        let link = if url.starts_with(SENTINEL_SCHEME) {
+            let link = SentinelLink::new(url, timeout)?;
+            tokio::time::timeout(timeout.max(Duration::from_secs(10)), link.connection())
+                .await
+                .context("timed out asking the Redis sentinels for the primary")?
+                .context("connecting to the Redis primary named by the sentinels")?;
+            Link::Sentinel(Box::new(link))
+        } else if url.starts_with(CLUSTER_SCHEME) {
+            let client = redis::cluster::ClusterClient::builder(cluster_nodes(url)?)
+                .connection_timeout(timeout)
+                .response_timeout(timeout)
+                .build()
+                .context("invalid Redis Cluster URL")?;
+            let conn = tokio::time::timeout(
+                timeout.max(Duration::from_secs(10)),
+                client.get_async_connection(),
+            )
+            .await
+            .context("timed out connecting to the Redis Cluster")?
+            .context("connecting to the Redis Cluster")?;
+            Link::Cluster(conn)
+        } else {
+            let client = redis::Client::open(url).context("invalid Redis URL")?;
+            let config = redis::aio::ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(2);
+            let conn = tokio::time::timeout(
+                timeout.max(Duration::from_secs(10)),
+                redis::aio::ConnectionManager::new_with_config(client, config),
+            )
+            .await
+            .context("timed out connecting to Redis")?
+            .context("connecting to Redis")?;
+            Link::Direct(conn)
+        };
         Ok(RedisStore {
-            conn,
+            link,
             prefix: prefix.to_string(),
             clock,
             scripts: RedisScripts::new(),
@@ -458,9 +513,11 @@ impl RedisStore {
         script: &redis::ScriptInvocation<'_>,
         retry: Retry,
     ) -> anyhow::Result<T> {
-        self.bounded(retry, || {
-            let mut c = self.conn.clone();
-            async move { script.invoke_async(&mut c).await }
+        self.bounded(retry, || async move {
+            let (generation, mut c) = self.link.connection().await?;
+            let answer = script.invoke_async(&mut c).await;
+            self.link.after(generation, &answer);
+            answer
         })
         .await
     }
@@ -471,9 +528,11 @@ impl RedisStore {
         cmd: &redis::Cmd,
         retry: Retry,
     ) -> anyhow::Result<T> {
-        self.bounded(retry, || {
-            let mut c = self.conn.clone();
-            async move { cmd.query_async(&mut c).await }
+        self.bounded(retry, || async move {
+            let (generation, mut c) = self.link.connection().await?;
+            let answer = cmd.query_async(&mut c).await;
+            self.link.after(generation, &answer);
+            answer
         })
         .await
     }
@@ -505,13 +564,17 @@ impl RedisStore {
                 ))
             }
             Ok(Err(e)) => Err(anyhow::Error::new(e).context("Redis command failed")),
-            Err(_) => Err(outage::unavailable(
-                outage::Dependency::Store,
-                anyhow::anyhow!(
-                    "Redis did not answer within {} ms",
-                    self.timeout.as_millis()
-                ),
-            )),
+            Err(_) => {
+                // A primary that stopped answering may have been replaced: ask again next time.
+                self.link.forget_primary();
+                Err(outage::unavailable(
+                    outage::Dependency::Store,
+                    anyhow::anyhow!(
+                        "Redis did not answer within {} ms",
+                        self.timeout.as_millis()
+                    ),
+                ))
+            }
         }
     }
 
@@ -527,6 +590,230 @@ impl RedisStore {
             self.clock.unix_millis().max(0)
         }
     }
+}
+
+const SENTINEL_SCHEME: &str = "redis+sentinel://";
+const CLUSTER_SCHEME: &str = "redis+cluster://";
+
+/// `redis+cluster://[user:password@]host:port[,host:port…]`: some of the cluster's nodes (it
+/// finds the rest), as plain Redis URLs with the login.
+fn cluster_nodes(url: &str) -> anyhow::Result<Vec<String>> {
+    let Some(rest) = url.strip_prefix(CLUSTER_SCHEME) else {
+        anyhow::bail!("a Redis Cluster URL starts with {CLUSTER_SCHEME}");
+    };
+    let rest = rest.trim_end_matches('/');
+    let (credentials, hosts) = match rest.rsplit_once('@') {
+        Some((credentials, hosts)) => (format!("{credentials}@"), hosts),
+        None => (String::new(), rest),
+    };
+    let nodes: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("redis://{credentials}{h}"))
+        .collect();
+    if nodes.is_empty() || hosts.contains('/') {
+        anyhow::bail!("a Redis Cluster URL is {CLUSTER_SCHEME}host:port[,host:port…]");
+    }
+    Ok(nodes)
+}
+
+/// How the store reaches Redis: one server through a connection manager that reconnects by
+/// itself, or whichever server the sentinels name as primary.
+enum Link {
+    Direct(redis::aio::ConnectionManager),
+    Sentinel(Box<SentinelLink>),
+    /// Redis Cluster: the connection follows the slot map itself (MOVED, ASK, a failover).
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+/// A connection either kind of link hands out for one command.
+#[derive(Clone)]
+enum LinkConnection {
+    Direct(redis::aio::ConnectionManager),
+    Primary(redis::aio::MultiplexedConnection),
+    Cluster(redis::cluster_async::ClusterConnection),
+}
+
+impl redis::aio::ConnectionLike for LinkConnection {
+    fn req_packed_command<'a>(
+        &'a mut self,
+        cmd: &'a redis::Cmd,
+    ) -> redis::RedisFuture<'a, redis::Value> {
+        match self {
+            LinkConnection::Direct(c) => c.req_packed_command(cmd),
+            LinkConnection::Primary(c) => c.req_packed_command(cmd),
+            LinkConnection::Cluster(c) => c.req_packed_command(cmd),
+        }
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a redis::Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> redis::RedisFuture<'a, Vec<redis::Value>> {
+        match self {
+            LinkConnection::Direct(c) => c.req_packed_commands(pipeline, offset, count),
+            LinkConnection::Primary(c) => c.req_packed_commands(pipeline, offset, count),
+            LinkConnection::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+        }
+    }
+
+    fn get_db(&self) -> i64 {
+        match self {
+            LinkConnection::Direct(c) => c.get_db(),
+            LinkConnection::Primary(c) => c.get_db(),
+            LinkConnection::Cluster(c) => c.get_db(),
+        }
+    }
+}
+
+impl Link {
+    /// A connection, and which one it is (so a failure forgets only that one).
+    async fn connection(&self) -> redis::RedisResult<(u64, LinkConnection)> {
+        match self {
+            Link::Direct(c) => Ok((0, LinkConnection::Direct(c.clone()))),
+            Link::Cluster(c) => Ok((0, LinkConnection::Cluster(c.clone()))),
+            Link::Sentinel(s) => s
+                .connection()
+                .await
+                .map(|(generation, c)| (generation, LinkConnection::Primary(c))),
+        }
+    }
+
+    /// After a command: a connection that broke, or a server that is no longer the primary
+    /// (read-only, or its primary is down), is forgotten, so the sentinels are asked again.
+    fn after<T>(&self, generation: u64, answer: &redis::RedisResult<T>) {
+        if let (Link::Sentinel(s), Err(e)) = (self, answer) {
+            if connection_broke(e) || server_unavailable(e) {
+                s.forget(Some(generation));
+            }
+        }
+    }
+
+    fn forget_primary(&self) {
+        if let Link::Sentinel(s) = self {
+            s.forget(None);
+        }
+    }
+}
+
+/// The primary the sentinels named, kept until a command on it fails.
+struct SentinelLink {
+    sentinels: tokio::sync::Mutex<redis::sentinel::SentinelClient>,
+    primary: std::sync::RwLock<Option<(u64, redis::aio::MultiplexedConnection)>>,
+    generation: std::sync::atomic::AtomicU64,
+    config: redis::AsyncConnectionConfig,
+}
+
+impl SentinelLink {
+    fn new(url: &str, timeout: Duration) -> anyhow::Result<SentinelLink> {
+        let (sentinels, master, node) = parse_sentinel_url(url)?;
+        let client = redis::sentinel::SentinelClient::build(
+            sentinels,
+            master,
+            Some(node),
+            redis::sentinel::SentinelServerType::Master,
+        )
+        .context("invalid Redis Sentinel URL")?;
+        Ok(SentinelLink {
+            sentinels: tokio::sync::Mutex::new(client),
+            primary: std::sync::RwLock::new(None),
+            generation: std::sync::atomic::AtomicU64::new(0),
+            config: redis::AsyncConnectionConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout)),
+        })
+    }
+
+    fn current(&self) -> Option<(u64, redis::aio::MultiplexedConnection)> {
+        self.primary.read().ok().and_then(|p| p.clone())
+    }
+
+    async fn connection(&self) -> redis::RedisResult<(u64, redis::aio::MultiplexedConnection)> {
+        if let Some(known) = self.current() {
+            return Ok(known);
+        }
+        // One request asks the sentinels; the others wait for its answer.
+        let mut sentinels = self.sentinels.lock().await;
+        if let Some(known) = self.current() {
+            return Ok(known);
+        }
+        // Mid-failover the sentinels may name no primary, or one that is still a replica:
+        // like a refused connection, an outage until they agree on a new one.
+        let conn = sentinels
+            .get_async_connection_with_config(&self.config)
+            .await
+            .map_err(|e| {
+                redis::RedisError::from(std::io::Error::new(
+                    std::io::ErrorKind::NotConnected,
+                    format!("the Redis sentinels named no reachable primary: {e}"),
+                ))
+            })?;
+        let generation = self
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+            + 1;
+        if let Ok(mut primary) = self.primary.write() {
+            *primary = Some((generation, conn.clone()));
+        }
+        Ok((generation, conn))
+    }
+
+    /// Forgets the primary (only if it is still `generation`, when given).
+    fn forget(&self, generation: Option<u64>) {
+        if let Ok(mut primary) = self.primary.write() {
+            if generation.is_none() || primary.as_ref().map(|(g, _)| *g) == generation {
+                *primary = None;
+            }
+        }
+    }
+}
+
+/// `redis+sentinel://[user:password@]host:port[,host:port…]/master-name[/db]`: the sentinels'
+/// URLs, the master's name, and how to log in to the servers they name.
+fn parse_sentinel_url(
+    url: &str,
+) -> anyhow::Result<(
+    Vec<String>,
+    String,
+    redis::sentinel::SentinelNodeConnectionInfo,
+)> {
+    let Some(rest) = url.strip_prefix(SENTINEL_SCHEME) else {
+        anyhow::bail!("a Redis Sentinel URL starts with {SENTINEL_SCHEME}");
+    };
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let (credentials, hosts) = match authority.rsplit_once('@') {
+        Some((credentials, hosts)) => (Some(credentials), hosts),
+        None => (None, authority),
+    };
+    let sentinels: Vec<String> = hosts
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| format!("redis://{h}"))
+        .collect();
+    let mut parts = path.split('/');
+    let master = parts.next().unwrap_or("").to_string();
+    let db = parts.next().filter(|d| !d.is_empty());
+    if sentinels.is_empty() || master.is_empty() || parts.next().is_some() {
+        anyhow::bail!(
+            "a Redis Sentinel URL is {SENTINEL_SCHEME}host:port[,host:port…]/master-name[/db]"
+        );
+    }
+    // The servers' login: the same parser as a plain URL's.
+    let login = format!(
+        "redis://{}127.0.0.1/{}",
+        credentials.map(|c| format!("{c}@")).unwrap_or_default(),
+        db.unwrap_or("0")
+    );
+    let info = redis::IntoConnectionInfo::into_connection_info(login.as_str())
+        .context("invalid credentials or database in the Redis Sentinel URL")?;
+    Ok((
+        sentinels,
+        master,
+        redis::sentinel::SentinelNodeConnectionInfo::default()
+            .set_redis_connection_info(info.redis_settings().clone()),
+    ))
 }
 
 /// Whether a Redis operation may run a second time after a broken connection. The connection
@@ -679,6 +966,7 @@ impl Store for RedisStore {
         expected: &str,
         with: &[&str],
     ) -> anyhow::Result<bool> {
+        one_hash_tag(key, with)?;
         let mut call = self.scripts.delete_if_equals.key(self.key(key));
         for k in with {
             call.key(self.key(k));
@@ -696,6 +984,7 @@ impl Store for RedisStore {
         ttl: Duration,
         mark: (&str, &str, Duration),
     ) -> anyhow::Result<bool> {
+        one_hash_tag(key, &[mark.0])?;
         let set: i64 = self
             .invoke(
                 self.scripts
@@ -752,6 +1041,76 @@ mod tests {
     use super::*;
 
     const SECOND: Duration = Duration::from_secs(1);
+
+    #[test]
+    fn a_cluster_url_names_some_nodes_with_the_login() {
+        assert_eq!(
+            cluster_nodes("redis+cluster://10.0.0.1:7000,10.0.0.2:7001").unwrap(),
+            ["redis://10.0.0.1:7000", "redis://10.0.0.2:7001"]
+        );
+        assert_eq!(
+            cluster_nodes("redis+cluster://:pw@node:7000/").unwrap(),
+            ["redis://:pw@node:7000"]
+        );
+        assert!(cluster_nodes("redis+cluster://").is_err());
+        assert!(cluster_nodes("redis+cluster://node:7000/2").is_err());
+    }
+
+    #[test]
+    fn keys_of_one_atomic_operation_must_share_a_hash_tag() {
+        assert!(one_hash_tag("pw:lock:{abc}", &[]).is_ok());
+        assert!(one_hash_tag("plain", &[]).is_ok());
+        assert!(one_hash_tag("pw:lock:{abc}", &["pw:locked-through:{abc}"]).is_ok());
+        assert!(one_hash_tag("pw:lock:{abc}", &["pw:locked-through:{abd}"]).is_err());
+        assert!(one_hash_tag("pw:lock:abc", &["pw:locked-through:abc"]).is_err());
+        assert!(one_hash_tag("pw:lock:{}", &["x:{}"]).is_err());
+        assert_eq!(hash_tag("a:{b}:{c}"), Some("b"));
+        assert_eq!(hash_tag("a:{b"), None);
+    }
+
+    #[tokio::test]
+    async fn every_store_refuses_an_atomic_operation_over_keys_of_different_slots() {
+        for (store, _) in stores().await {
+            let ttl = Duration::from_secs(60);
+            assert!(store
+                .put_if_absent_with_mark("lock:{a}", "1", ttl, ("mark:{b}", "1", ttl))
+                .await
+                .is_err());
+            assert!(store
+                .delete_if_equals("lock:{a}", "1", &["count:{b}"])
+                .await
+                .is_err());
+            assert_eq!(
+                store.get("lock:{a}").await.unwrap(),
+                None,
+                "nothing written"
+            );
+        }
+    }
+
+    #[test]
+    fn a_sentinel_url_names_the_sentinels_the_master_and_the_servers_login() {
+        let (sentinels, master, _) =
+            parse_sentinel_url("redis+sentinel://10.0.0.1:26379,10.0.0.2:26380/verity").unwrap();
+        assert_eq!(
+            sentinels,
+            ["redis://10.0.0.1:26379", "redis://10.0.0.2:26380"]
+        );
+        assert_eq!(master, "verity");
+        let (sentinels, master, _) =
+            parse_sentinel_url("redis+sentinel://:s3cret@sentinel:26379/main/2").unwrap();
+        assert_eq!(sentinels, ["redis://sentinel:26379"]);
+        assert_eq!(master, "main");
+        for bad in [
+            "redis+sentinel://sentinel:26379",
+            "redis+sentinel://sentinel:26379/",
+            "redis+sentinel:///verity",
+            "redis+sentinel://sentinel:26379/verity/not-a-db",
+            "redis+sentinel://sentinel:26379/verity/1/extra",
+        ] {
+            assert!(parse_sentinel_url(bad).is_err(), "{bad}");
+        }
+    }
 
     /// The stores under test, each with its own frozen clock.
     async fn stores() -> Vec<(Box<dyn Store>, Clock)> {
@@ -888,38 +1247,54 @@ mod tests {
             let name = s.backend_name();
             let ttl = 10 * SECOND;
             assert!(s
-                .put_if_absent_with_mark("lock", "a", ttl, ("mark", "1", 20 * SECOND))
+                .put_if_absent_with_mark("lock:{x}", "a", ttl, ("mark:{x}", "1", 20 * SECOND))
                 .await
                 .unwrap());
             assert!(!s
-                .put_if_absent_with_mark("lock", "b", ttl, ("mark", "2", ttl))
+                .put_if_absent_with_mark("lock:{x}", "b", ttl, ("mark:{x}", "2", ttl))
                 .await
                 .unwrap());
-            assert_eq!(s.get("mark").await.unwrap().as_deref(), Some("1"), "{name}");
-            assert!(
-                !s.delete_if_equals("lock", "b", &["mark"]).await.unwrap(),
+            assert_eq!(
+                s.get("mark:{x}").await.unwrap().as_deref(),
+                Some("1"),
                 "{name}"
             );
-            assert_eq!(s.get("mark").await.unwrap().as_deref(), Some("1"), "{name}");
             assert!(
-                s.delete_if_equals("lock", "a", &["mark"]).await.unwrap(),
+                !s.delete_if_equals("lock:{x}", "b", &["mark:{x}"])
+                    .await
+                    .unwrap(),
                 "{name}"
             );
-            assert_eq!(s.get("mark").await.unwrap(), None, "{name}");
+            assert_eq!(
+                s.get("mark:{x}").await.unwrap().as_deref(),
+                Some("1"),
+                "{name}"
+            );
             assert!(
-                !s.delete_if_equals("lock", "a", &[]).await.unwrap(),
+                s.delete_if_equals("lock:{x}", "a", &["mark:{x}"])
+                    .await
+                    .unwrap(),
+                "{name}"
+            );
+            assert_eq!(s.get("mark:{x}").await.unwrap(), None, "{name}");
+            assert!(
+                !s.delete_if_equals("lock:{x}", "a", &[]).await.unwrap(),
                 "{name}"
             );
             // Each keeps its own lifetime.
             assert!(s
-                .put_if_absent_with_mark("lock", "c", ttl, ("mark", "3", 20 * SECOND))
+                .put_if_absent_with_mark("lock:{x}", "c", ttl, ("mark:{x}", "3", 20 * SECOND))
                 .await
                 .unwrap());
             clock.advance(10);
-            assert_eq!(s.get("lock").await.unwrap(), None, "{name}");
-            assert_eq!(s.get("mark").await.unwrap().as_deref(), Some("3"), "{name}");
+            assert_eq!(s.get("lock:{x}").await.unwrap(), None, "{name}");
+            assert_eq!(
+                s.get("mark:{x}").await.unwrap().as_deref(),
+                Some("3"),
+                "{name}"
+            );
             assert!(s
-                .put_if_absent_with_mark("lock", "d", ttl, ("mark", "4", ttl))
+                .put_if_absent_with_mark("lock:{x}", "d", ttl, ("mark:{x}", "4", ttl))
                 .await
                 .unwrap());
         }
@@ -956,7 +1331,7 @@ mod tests {
         let s = RedisStore::connect(&url, &prefix, clock.clone(), Duration::from_secs(5))
             .await
             .expect("VERITY_TEST_REDIS_URL is set but Redis is unreachable");
-        let mut c = s.conn.clone();
+        let (_, mut c) = s.link.connection().await.unwrap();
         for (key, value) in [("count", "4"), ("state", "{\"a\":\"x|y\"}")] {
             let _: () = redis::cmd("SET")
                 .arg(s.key(key))

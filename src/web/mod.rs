@@ -326,13 +326,19 @@ where
     S: Service<ServiceRequest, Response = ServiceResponse<B>, Error = actix_web::Error>,
     B: 'static,
 {
+    use tracing::Instrument;
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let route = req.match_pattern();
+    let span = crate::telemetry::request_span(
+        crate::metrics::method_label(&method),
+        route.as_deref().unwrap_or(crate::metrics::UNMATCHED),
+        req.headers(),
+    );
     let ctx = req.app_data::<web::Data<Ctx>>().cloned();
-    let fut = srv.call(req);
+    let fut = span.in_scope(|| srv.call(req));
     async move {
-        let res = fut.await;
+        let res = fut.instrument(span.clone()).await;
         let Some(ctx) = ctx else {
             return res;
         };
@@ -341,6 +347,7 @@ where
             Ok(r) => r.status(),
             Err(e) => e.as_response_error().status_code(),
         };
+        crate::telemetry::record_status(&span, status.as_u16());
         if let Some(level) = access_log_level(ctx.settings.access_log, status.as_u16()) {
             let path = res.as_ref().map(|r| r.request().path()).unwrap_or("-");
             let (method, route) = (
@@ -348,6 +355,7 @@ where
                 route.as_deref().unwrap_or(crate::metrics::UNMATCHED),
             );
             let (status, ms) = (status.as_u16(), took.as_secs_f64() * 1000.0);
+            let _in_request = span.enter();
             if level == tracing::Level::WARN {
                 tracing::warn!(target: "verity::access", method, route, path, status, ms, "request");
             } else {

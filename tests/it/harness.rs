@@ -156,6 +156,11 @@ impl TestServer {
         }
     }
 
+    /// The test database's URL on the PostgreSQL pass (None on SQLite).
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.pg.as_ref().map(|(_, url)| url.as_str())
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -1082,6 +1087,7 @@ impl TestDb {
                 2,
                 Some(0),
                 std::time::Duration::from_secs(10),
+                None,
             )
             .expect("connect");
             db.migrate().expect("migrate");

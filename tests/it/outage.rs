@@ -82,6 +82,7 @@ async fn a_database_that_refuses_gets_people_a_page_and_machines_a_503_with_retr
         1,
         Some(0),
         Duration::from_millis(500),
+        None,
     )
     .expect("a pool that connects on demand");
     ctx.clients = Arc::new(verity::oauth::clients::ClientCache::new(
@@ -146,47 +147,80 @@ fn is_signed_in_html(html: &str) -> bool {
     html.contains("action=\"/logout\"")
 }
 
-/// A TCP proxy in front of Redis that the test can cut, as a Redis restart or a network fault
-/// would: `drop_connections` ends every open connection (what a restart does to clients),
-/// `refuse` closes new ones at once until `accept` again.
-struct RedisProxy {
-    url: String,
+/// A TCP proxy in front of Redis or PostgreSQL that the test can cut, as a restart or a
+/// network fault would: `drop_connections` ends every open connection (what a restart does to
+/// clients), `refuse` closes new ones at once until `accept` again, and `freeze` keeps every
+/// connection open but passes nothing on (a server that stopped answering) until `thaw`.
+struct TcpProxy {
+    addr: SocketAddr,
     open: Arc<AtomicBool>,
+    frozen: tokio::sync::watch::Sender<bool>,
     generation: tokio::sync::watch::Sender<u64>,
 }
 
-impl RedisProxy {
-    async fn start(target: SocketAddr) -> RedisProxy {
+/// Copies `from` to `to`, holding whatever arrives while the proxy is frozen until it thaws.
+async fn pass_on(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut frozen: tokio::sync::watch::Receiver<bool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        if frozen.wait_for(|f| !*f).await.is_err() {
+            return;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+impl TcpProxy {
+    async fn start(target: SocketAddr) -> TcpProxy {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind proxy");
-        let url = format!("redis://{}", listener.local_addr().expect("addr"));
+        let addr = listener.local_addr().expect("addr");
         let open = Arc::new(AtomicBool::new(true));
+        let (frozen, _) = tokio::sync::watch::channel(false);
         let (generation, _) = tokio::sync::watch::channel(0u64);
-        let (accepting, cut) = (open.clone(), generation.clone());
+        let (accepting, cut, held) = (open.clone(), generation.clone(), frozen.clone());
         tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
+            while let Ok((inbound, _)) = listener.accept().await {
                 if !accepting.load(Ordering::SeqCst) {
                     drop(inbound);
                     continue;
                 }
-                let mut cut = cut.subscribe();
+                let (mut cut, held) = (cut.subscribe(), held.clone());
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await else {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
                         return;
                     };
+                    let (in_read, in_write) = inbound.into_split();
+                    let (out_read, out_write) = outbound.into_split();
                     tokio::select! {
-                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = pass_on(in_read, out_write, held.subscribe()) => {}
+                        _ = pass_on(out_read, in_write, held.subscribe()) => {}
                         _ = cut.changed() => {}
                     }
                 });
             }
         });
-        RedisProxy {
-            url,
+        TcpProxy {
+            addr,
             open,
+            frozen,
             generation,
         }
+    }
+
+    fn redis_url(&self) -> String {
+        format!("redis://{}", self.addr)
     }
 
     fn drop_connections(&self) {
@@ -200,6 +234,14 @@ impl RedisProxy {
 
     fn accept(&self) {
         self.open.store(true, Ordering::SeqCst);
+    }
+
+    fn freeze(&self) {
+        self.frozen.send_replace(true);
+    }
+
+    fn thaw(&self) {
+        self.frozen.send_replace(false);
     }
 }
 
@@ -216,12 +258,12 @@ fn test_redis() -> Option<SocketAddr> {
 /// A node whose store goes through the proxy, with a short store timeout.
 async fn node_behind(
     server: &TestServer,
-    proxy: &RedisProxy,
+    proxy: &TcpProxy,
 ) -> (String, actix_web::dev::ServerHandle) {
     let mut ctx = server.ctx.clone();
     ctx.store = Arc::new(
         verity::storage::store::RedisStore::connect(
-            &proxy.url,
+            &proxy.redis_url(),
             &server.ctx.settings.redis_prefix,
             server.ctx.clock.clone(),
             Duration::from_millis(500),
@@ -235,7 +277,7 @@ async fn node_behind(
 /// A server with an account, and a second node whose store goes through a proxy the test can
 /// cut; None (the test is skipped) without a Redis to cut.
 async fn server_with_node_behind_a_proxy(
-) -> Option<(TestServer, RedisProxy, String, actix_web::dev::ServerHandle)> {
+) -> Option<(TestServer, TcpProxy, String, actix_web::dev::ServerHandle)> {
     let Some(redis) = test_redis() else {
         eprintln!("skipped: needs VERITY_TEST_REDIS_URL (the PostgreSQL + Redis pass)");
         return None;
@@ -244,7 +286,7 @@ async fn server_with_node_behind_a_proxy(
     server
         .create_account(&server.browser(), "rhea@example.com")
         .await;
-    let proxy = RedisProxy::start(redis).await;
+    let proxy = TcpProxy::start(redis).await;
     let (base, handle) = node_behind(&server, &proxy).await;
     assert_eq!(wrong_password(&base).await.status(), 401);
     Some((server, proxy, base, handle))
@@ -564,4 +606,157 @@ async fn the_way_back_works_only_in_the_browser_it_was_made_in() {
         .await;
     let page = signed_in.get_ok("/login?expired=1").await;
     assert!(!page.contains("Tax Portal"), "{page}");
+}
+
+/// The test server's PostgreSQL database reached through a proxy the test can freeze: (the
+/// proxy, the database URL through it). None (the test is skipped) on the SQLite pass.
+async fn postgres_behind_a_proxy(server: &TestServer) -> Option<(TcpProxy, String)> {
+    let Some(url) = server.postgres_url() else {
+        eprintln!("skipped: needs VERITY_TEST_DATABASE_URL (the PostgreSQL + Redis pass)");
+        return None;
+    };
+    let mut url = url::Url::parse(url).expect("database URL");
+    let host = url.host_str().expect("database host").to_string();
+    let target =
+        std::net::ToSocketAddrs::to_socket_addrs(&(host.as_str(), url.port().unwrap_or(5432)))
+            .expect("database address")
+            .next()
+            .expect("an address");
+    let proxy = TcpProxy::start(target).await;
+    url.set_host(Some("127.0.0.1")).expect("host");
+    url.set_port(Some(proxy.addr.port())).expect("port");
+    Some((proxy, url.to_string()))
+}
+
+/// A node on `database_url` with a pool of two, a 500 ms acquire time and `work` ms of work
+/// time; its clients are looked up through the same pool.
+fn node_on_database(
+    server: &TestServer,
+    database_url: &str,
+    work: u64,
+) -> (String, actix_web::dev::ServerHandle) {
+    let mut ctx = server.ctx.clone();
+    ctx.db = verity::storage::db::Db::connect_with(
+        database_url,
+        2,
+        Some(0),
+        Duration::from_millis(500),
+        Some(Duration::from_millis(work)),
+    )
+    .expect("a pool that connects on demand");
+    ctx.clients = Arc::new(verity::oauth::clients::ClientCache::new(
+        ctx.db.clone(),
+        Duration::from_secs(30),
+    ));
+    with_settings(&mut ctx, |s| s.unavailable_retry_after_secs = 45);
+    serve_node(ctx)
+}
+
+/// Asks until the node answers a wrong password as one again (401), for at most ~10 s.
+async fn until_serving(base: &str) {
+    for _ in 0..50 {
+        if wrong_password(base).await.status() == 401 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the node did not serve again after the database came back");
+}
+
+/// A PostgreSQL that stops answering on connections it already has open (a hung server or a
+/// silent network fault, not a refusal): every request, even a burst larger than the pool,
+/// answers 503 with Retry-After within the acquire and work times, none waits it out; and
+/// when the database answers again, so does the node.
+#[actix_web::test]
+async fn a_database_that_stops_answering_gets_a_burst_503_promptly_and_service_resumes() {
+    let server = TestServer::start().await;
+    let Some((proxy, url)) = postgres_behind_a_proxy(&server).await else {
+        return;
+    };
+    server
+        .create_account(&server.browser(), "rhea@example.com")
+        .await;
+    let (base, handle) = node_on_database(&server, &url, 1000);
+    // The pool now holds an open connection through the proxy.
+    assert_eq!(wrong_password(&base).await.status(), 401);
+
+    proxy.freeze();
+    // A person signing in, and a burst of relying parties at the token endpoint (an unknown
+    // client must be looked up), ten times the pool.
+    let res = wrong_password(&base).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "45");
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        text_of(&html, "h1").as_deref(),
+        Some("We're having trouble right now"),
+        "{html}"
+    );
+    let client = impatient();
+    let answers = futures_util::future::join_all((0..20).map(|i| {
+        client
+            .post(format!("{base}/token"))
+            .basic_auth(format!("client-{i}"), Some("secret"))
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+    }))
+    .await;
+    for res in answers {
+        let res = res.expect("an answer before the client gives up");
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()["retry-after"], "45");
+        let body: Value = res.json().await.unwrap();
+        assert_eq!(body["error"], "temporarily_unavailable", "{body}");
+    }
+    let ready = impatient()
+        .get(format!("{base}/readyz"))
+        .send()
+        .await
+        .expect("a prompt readiness answer");
+    assert_eq!(ready.status(), 503);
+
+    proxy.thaw();
+    until_serving(&base).await;
+    handle.stop(false).await;
+}
+
+/// A statement stuck behind another session's lock (a long migration, a stuck transaction) is
+/// cancelled by PostgreSQL at the work time: the request answers 503, not 500, and the
+/// connection serves the next request once the lock is gone.
+#[actix_web::test]
+async fn a_statement_stuck_behind_a_lock_answers_503_and_the_connection_serves_again() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let server = TestServer::start().await;
+    let Some(url) = server.postgres_url().map(str::to_string) else {
+        eprintln!("skipped: needs VERITY_TEST_DATABASE_URL (the PostgreSQL + Redis pass)");
+        return;
+    };
+    server
+        .create_account(&server.browser(), "rhea@example.com")
+        .await;
+    let (base, handle) = node_on_database(&server, &url, 800);
+    assert_eq!(wrong_password(&base).await.status(), 401);
+
+    let (locked_tx, locked) = tokio::sync::oneshot::channel();
+    let (release, release_rx) = std::sync::mpsc::channel::<()>();
+    let locker_url = url.clone();
+    let locker = tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::pg::PgConnection::establish(&locker_url).expect("locker");
+        conn.batch_execute("BEGIN; LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            .expect("lock");
+        let _ = locked_tx.send(());
+        let _ = release_rx.recv_timeout(Duration::from_secs(30));
+        conn.batch_execute("ROLLBACK").expect("unlock");
+    });
+    locked.await.expect("the lock is held");
+
+    let res = wrong_password(&base).await;
+    assert_eq!(res.status(), 503);
+    assert_eq!(res.headers()["retry-after"], "45");
+
+    release.send(()).expect("release");
+    locker.await.expect("locker");
+    assert_eq!(wrong_password(&base).await.status(), 401);
+    handle.stop(false).await;
 }

@@ -1091,6 +1091,7 @@ async fn readyz_answers_503_naming_the_database_when_it_is_down() {
         1,
         Some(0),
         std::time::Duration::from_secs(10),
+        None,
     )
     .expect("a pool that connects on demand");
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -1140,6 +1141,7 @@ async fn readyz_answers_503_at_its_own_timeout_for_a_database_that_never_answers
         1,
         Some(0),
         std::time::Duration::from_secs(10),
+        None,
     )
     .expect("a pool that connects on demand");
     let mut settings = (*ctx.settings).clone();
