@@ -2,7 +2,12 @@
 # Soak: two Verity nodes (release build) on one PostgreSQL and one Redis under mixed load for
 # DURATION seconds (600 by default). On each node, returning people sign in to a relying party
 # (/authorize -> password -> code -> /token, the load driver of bench-login.sh at CONCURRENCY
-# flows at once each), while a paced client sends client_credentials token requests and
+# flows at once each), and after every code exchange the relying party calls /userinfo with
+# the access token and makes a refresh_token grant. Every PHONE_EVERY seconds someone changes
+# their phone number in the account console (the nodes take turns): sign-in, the step-up it
+# demands (password + authenticator app), the new number, the texted code read from the dev
+# outbox, review, confirm, sign-out; each of PHONE_PEOPLE people alternates between two
+# numbers of their own. A paced client sends client_credentials token requests and
 # discovery/JWKS reads to both nodes at RATE requests/s in all. Every SAMPLE seconds it records
 # each node's RSS. At the end it prints errors (goal 0) and p50/p99 per kind, the RSS of each
 # node over time, and whether RSS stayed flat (within 10% after WARMUP seconds).
@@ -11,8 +16,11 @@
 #   DURATION=120 WARMUP=30 bash scripts/soak.sh
 #
 # Knobs: DURATION (600), WARMUP (120: RSS is judged after it), CONCURRENCY (2 sign-in flows at
-# once per node), RATE (20 paced requests/s), USERS (16), SAMPLE (10 s), PORT (first port, 18280).
-# Not in the mix yet: refresh, userinfo and phone changes (the driver has no flow for them).
+# once per node), RATE (20 paced requests/s), USERS (16: CONCURRENCY + PHONE_PEOPLE at least),
+# PHONE_EVERY (5 s, whole seconds; 0: no phone changes), PHONE_PEOPLE (12; each changes every
+# PHONE_PEOPLE x PHONE_EVERY s, which must be at least 30: an app code is taken once per 30 s
+# step, and a person may be texted 10 codes per 5 minutes), SAMPLE (10 s), PORT (first port,
+# 18280).
 #
 # PostgreSQL at postgres://postgres@127.0.0.1:5432 (a fresh database, dropped afterwards) and
 # Redis at redis://127.0.0.1:6379 (a fresh key prefix, deleted afterwards).
@@ -29,6 +37,8 @@ CONCURRENCY="${CONCURRENCY:-2}"
 RATE="${RATE:-20}"
 USERS="${USERS:-16}"
 SAMPLE="${SAMPLE:-10}"
+PHONE_EVERY="${PHONE_EVERY:-5}"
+PHONE_PEOPLE="${PHONE_PEOPLE:-12}"
 FIRST_PORT="${PORT:-18280}"
 HOST=127.0.0.1
 REDIRECT_URI="http://localhost:9999/callback"
@@ -40,6 +50,14 @@ unset VERITY_CONFIG VERITY_ENV VERITY_ISSUER VERITY_LISTEN VERITY_DATA_DIR VERIT
 
 die() { echo "soak: FAIL: $*" >&2; exit 1; }
 log() { echo "soak: $*" >&2; }
+
+[[ "$PHONE_EVERY" =~ ^[0-9]+$ && "$PHONE_PEOPLE" =~ ^[0-9]+$ ]] \
+    || die "PHONE_EVERY and PHONE_PEOPLE must be whole numbers"
+((USERS >= CONCURRENCY + PHONE_PEOPLE)) || die "USERS must be at least CONCURRENCY + PHONE_PEOPLE"
+if ((PHONE_EVERY > 0)); then
+    ((PHONE_PEOPLE >= 2 && PHONE_PEOPLE * PHONE_EVERY >= 30)) \
+        || die "PHONE_PEOPLE x PHONE_EVERY must be at least 30 s (and PHONE_PEOPLE at least 2)"
+fi
 
 TMP="$(mktemp -d /tmp/verity-soak.XXXXXX)"
 R="$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
@@ -98,15 +116,16 @@ log "nodes: A on $PORT_A (pid $PID_A), B on $PORT_B (pid $PID_B), database $DB"
 
 client_add() { (cd "$TMP" && env "${ENVS[@]}" VERITY_LOG=warn "$BIN" client add "$@"); }
 client_add --name soak-rp --redirect-uri "$REDIRECT_URI" --grant-type authorization_code \
-    --scope "openid email" >"$TMP/rp.json" || die "client add failed"
+    --grant-type refresh_token --scope "openid email" >"$TMP/rp.json" || die "client add failed"
 client_add --name soak-service --grant-type client_credentials >"$TMP/service.json" \
     || die "client add failed"
 read -r RP_ID RP_SECRET < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["client_id"], d["client_secret"])' "$TMP/rp.json")
 read -r SVC_ID SVC_SECRET < <(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["client_id"], d["client_secret"])' "$TMP/service.json")
 
-log "setting up $USERS people"
+log "setting up $USERS people ($PHONE_PEOPLE of them with a phone)"
 "$DRIVER" setup --base "$ISSUER" --client-id="$RP_ID" --client-secret="$RP_SECRET" \
     --redirect-uri "$REDIRECT_URI" --scope "openid email" --users "$USERS" \
+    --phone-people "$PHONE_PEOPLE" \
     --state "$TMP/state-A.json" 2>"$TMP/setup.err" || { cat "$TMP/setup.err" >&2; die "setup failed"; }
 python3 - "$TMP/state-A.json" "$TMP/state-B.json" "http://$HOST:$PORT_B" <<'EOF'
 import json, sys
@@ -125,12 +144,16 @@ EOF
 ) >"$TMP/rss.txt" &
 PIDS+=($!)
 
-log "load for ${DURATION}s: sign-ins on both nodes at $CONCURRENCY at once each, $RATE paced requests/s"
+log "load for ${DURATION}s: sign-ins with userinfo and refresh on both nodes at $CONCURRENCY at once each, a phone change every ${PHONE_EVERY}s, $RATE paced requests/s"
+# Each node's driver changes a phone every 2 x PHONE_EVERY, B half a period after A, each
+# with its own half of the phone people.
 "$DRIVER" run --state "$TMP/state-A.json" --concurrency "$CONCURRENCY" --duration "$DURATION" \
-    --warmup 0 >"$TMP/signin-A.txt" 2>"$TMP/signin-A.err" &
+    --warmup 0 --tokens --phone-every "$((2 * PHONE_EVERY))" --phone-offset 0 --phone-share 0/2 \
+    >"$TMP/signin-A.txt" 2>"$TMP/signin-A.err" &
 D_A=$!
 "$DRIVER" run --state "$TMP/state-B.json" --concurrency "$CONCURRENCY" --duration "$DURATION" \
-    --warmup 0 >"$TMP/signin-B.txt" 2>"$TMP/signin-B.err" &
+    --warmup 0 --tokens --phone-every "$((2 * PHONE_EVERY))" --phone-offset "$PHONE_EVERY" \
+    --phone-share 1/2 >"$TMP/signin-B.txt" 2>"$TMP/signin-B.err" &
 D_B=$!
 PIDS+=("$D_A" "$D_B")
 python3 - "$DURATION" "$RATE" "$SVC_ID" "$SVC_SECRET" "http://$HOST:$PORT_A" "http://$HOST:$PORT_B" \
@@ -183,6 +206,15 @@ for n in A B; do
     read -r _ _ flows _ _ p50 p99 errs _ < <(grep '^BENCH_RESULT ' "$TMP/signin-$n.txt")
     printf '%-34s %8s %7s %9s %9s\n' "sign-in + code exchange (node $n)" "$flows" "$errs" "$p50" "$p99"
     ERRORS=$((ERRORS + errs))
+    while read -r _ kind count errs p50 p99; do
+        case "$kind" in
+            refresh) kind="refresh_token grant" ;;
+            phone_change) kind="phone change" ;;
+        esac
+        printf '%-34s %8s %7s %9s %9s\n' "$kind (node $n)" "$count" "$errs" "$p50" "$p99"
+        ERRORS=$((ERRORS + errs))
+    done < <(grep '^KIND_RESULT ' "$TMP/signin-$n.txt")
+    grep -h 'error' "$TMP/signin-$n.err" | head -n 5 >&2 || true
 done
 while read -r _ kind count errs p50 p99; do
     printf '%-34s %8s %7s %9s %9s\n' "$kind (both nodes)" "$count" "$errs" "$p50" "$p99"
