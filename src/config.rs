@@ -82,9 +82,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// `sqlite://path` or `postgres://…`. Defaults to `sqlite://{data_dir}/verity.db`.
     pub database_url: Option<String>,
-    /// `redis://…`, or `redis+sentinel://host:port[,host:port…]/master-name` to follow a
-    /// Sentinel-managed primary through failovers. Without it, short-lived state lives in
-    /// process memory (one node only).
+    /// `redis://…`, `redis+sentinel://host:port[,host:port…]/master-name` to follow a
+    /// Sentinel-managed primary through failovers, or `redis+cluster://host:port[,…]` for a
+    /// Redis Cluster. Without it, short-lived state lives in process memory (one node only).
     pub redis_url: Option<String>,
     /// Prefix of every Redis key, so several deployments can share one Redis.
     pub redis_prefix: String,
@@ -472,6 +472,11 @@ impl Settings {
         if !(100..=30_000).contains(&self.db_acquire_timeout_ms) {
             bail!("db_acquire_timeout_ms must be between 100 and 30000");
         }
+        if self.redis_prefix.contains(['{', '}']) {
+            // A brace would become the keys' Redis Cluster hash tag and split keys that must
+            // share one slot.
+            bail!("redis_prefix must not contain '{{' or '}}'");
+        }
         if !(100..=60_000).contains(&self.db_work_timeout_ms) {
             bail!("db_work_timeout_ms must be between 100 and 60000");
         }
@@ -817,6 +822,10 @@ pub struct TracingSettings {
     pub service_name: String,
     /// How long one export may take before it is dropped, in milliseconds (100–30000).
     pub export_timeout_ms: u64,
+    /// Continue the caller's trace from its `traceparent` (its trace id, and its choice to
+    /// sample). Only behind a gateway that sets or cleans the header: anyone on the internet can
+    /// send one. Off: each request starts its own trace, linked to the caller's.
+    pub trust_traceparent: bool,
 }
 
 impl Default for TracingSettings {
@@ -826,6 +835,7 @@ impl Default for TracingSettings {
             sample_ratio: 1.0,
             service_name: "verity".into(),
             export_timeout_ms: 5000,
+            trust_traceparent: false,
         }
     }
 }

@@ -23,6 +23,7 @@ use crate::config::{LogFormat, Settings};
 /// What [`init`] set up; [`Telemetry::shutdown`] sends the spans still queued.
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    export_timeout: Duration,
 }
 
 impl Telemetry {
@@ -30,7 +31,7 @@ impl Telemetry {
     /// exporter. Blocking: call it once, as the process ends.
     pub fn shutdown(self) {
         if let Some(provider) = self.provider {
-            if let Err(e) = provider.shutdown() {
+            if let Err(e) = provider.shutdown_with_timeout(self.export_timeout) {
                 eprintln!("verity: the last traces were not exported: {e}");
             }
         }
@@ -55,17 +56,23 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
         Some(url) => Some(exporting_provider(settings, &url)?),
         None => None,
     };
-    // Request spans are exported whatever VERITY_LOG says about log lines.
+    // Request spans are exported whatever VERITY_LOG says about log lines; log events are
+    // not (they stay in the log, which the operator filters and keeps as they choose).
     let otel = provider.as_ref().map(|p| {
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("verity"))
-            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+            .with_filter(tracing_subscriber::filter::filter_fn(|meta| {
+                meta.is_span() && *meta.level() <= tracing::Level::INFO
+            }))
     });
     let _ = tracing_subscriber::registry()
         .with(fmt)
         .with(otel)
         .try_init();
-    Ok(Telemetry { provider })
+    Ok(Telemetry {
+        provider,
+        export_timeout: Duration::from_millis(settings.tracing.export_timeout_ms),
+    })
 }
 
 fn exporting_provider(settings: &Settings, url: &str) -> anyhow::Result<SdkTracerProvider> {
@@ -162,14 +169,18 @@ impl HttpClient for ExportClient {
     }
 }
 
-/// The span a request is served in: named after its route template (never the raw path),
-/// a child of the caller's trace when `traceparent` names one, and carrying `trace_id` for
-/// log lines whether or not spans are exported.
+/// The span a request is served in: named after its route template (never the raw path), and
+/// carrying `trace_id` for log lines whether or not spans are exported. With
+/// `trust_traceparent`, it continues the trace a `traceparent` names; otherwise it starts its
+/// own trace, linked to the caller's (logged as `caller_trace_id`), so a client can neither
+/// choose the trace id in the logs nor decide what is sampled.
 pub fn request_span(
     method: &str,
     route: &str,
     headers: &actix_web::http::header::HeaderMap,
+    trust_traceparent: bool,
 ) -> tracing::Span {
+    use opentelemetry::trace::TraceId;
     let span = tracing::info_span!(
         "request",
         otel.name = %format_args!("{method} {route}"),
@@ -179,23 +190,30 @@ pub fn request_span(
         http.response.status_code = tracing::field::Empty,
         otel.status_code = tracing::field::Empty,
         trace_id = tracing::field::Empty,
+        caller_trace_id = tracing::field::Empty,
     );
     if span.is_disabled() {
         return span;
     }
-    let parent = TraceContextPropagator::new().extract(&ActixHeaders(headers));
-    let from_caller = parent.span().span_context().trace_id();
-    // Without an exporter the span has no OpenTelemetry context of its own.
-    let _ = span.set_parent(parent);
+    let caller = TraceContextPropagator::new().extract(&ActixHeaders(headers));
+    let caller_span = caller.span().span_context().clone();
+    let from_caller = caller_span.trace_id();
+    if trust_traceparent {
+        // Without an exporter the span has no OpenTelemetry context of its own.
+        let _ = span.set_parent(caller);
+    } else if caller_span.is_valid() {
+        span.add_link(caller_span);
+        span.record("caller_trace_id", tracing::field::display(from_caller));
+    }
     let own = span.context().span().span_context().trace_id();
-    let trace_id = if own != opentelemetry::trace::TraceId::INVALID {
+    let trace_id = if own != TraceId::INVALID {
         own
-    } else if from_caller != opentelemetry::trace::TraceId::INVALID {
+    } else if trust_traceparent && from_caller != TraceId::INVALID {
         from_caller
     } else {
         let mut bytes = [0u8; 16];
         bytes.copy_from_slice(&crate::crypto::random_bytes(16));
-        opentelemetry::trace::TraceId::from_bytes(bytes)
+        TraceId::from_bytes(bytes)
     };
     span.record("trace_id", tracing::field::display(trace_id));
     span

@@ -106,17 +106,22 @@ impl Backend {
 }
 
 /// SQLite needs WAL (readers don't block the writer), a busy timeout, and foreign keys on.
+/// `busy_ms`: how long a writer waits for SQLite's write lock (the work timeout, so a writer
+/// never waits past the time its request is answered and then commits anyway).
 #[derive(Debug)]
-struct SqlitePragmas;
+struct SqlitePragmas {
+    busy_ms: u128,
+}
 
 impl CustomizeConnection<DbConn, diesel::r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConn) -> Result<(), diesel::r2d2::Error> {
         if let DbConn::Sqlite(c) = conn {
-            c.batch_execute(
+            c.batch_execute(&format!(
                 // busy_timeout first: several pooled connections switch a new file to WAL at once.
-                "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+                "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                  PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;",
-            )
+                self.busy_ms
+            ))
             .map_err(diesel::r2d2::Error::QueryError)?;
         }
         Ok(())
@@ -200,6 +205,34 @@ pub struct Db {
     work_timeout: Option<Duration>,
 }
 
+/// libpq's TCP settings, unless the URL sets its own: a connection attempt gives up within the
+/// acquire time, and a connection whose peer vanished (a host down, a partition) is found dead
+/// by keepalives and, for data sent but never acknowledged, within the work time, so its
+/// thread, permit and connection come back instead of waiting out the kernel's ~15 minutes.
+fn with_tcp_bounds(url: &str, acquire: Duration, work: Option<Duration>) -> String {
+    let mut params = vec![
+        ("connect_timeout", acquire.as_secs().max(2).to_string()),
+        ("keepalives", "1".to_string()),
+        ("keepalives_idle", "30".to_string()),
+        ("keepalives_interval", "10".to_string()),
+        ("keepalives_count", "3".to_string()),
+    ];
+    if let Some(work) = work {
+        params.push(("tcp_user_timeout", work.as_millis().to_string()));
+    }
+    let mut out = url.to_string();
+    for (name, value) in params {
+        let given = url
+            .split_once('?')
+            .is_some_and(|(_, q)| q.split('&').any(|p| p.split('=').next() == Some(name)));
+        if !given {
+            out.push(if out.contains('?') { '&' } else { '?' });
+            out.push_str(&format!("{name}={value}"));
+        }
+    }
+    out
+}
+
 /// How long a request waits for a pooled connection when none is given.
 const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -254,7 +287,10 @@ impl Db {
             }
             (Backend::Sqlite, format!("sqlite://{path}"))
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            (Backend::Postgres, url.to_string())
+            (
+                Backend::Postgres,
+                with_tcp_bounds(url, acquire_timeout, work_timeout),
+            )
         } else {
             bail!("database URL must start with sqlite:// or postgres://");
         };
@@ -268,7 +304,9 @@ impl Db {
             .min_idle(min_idle.map(|n| n.min(pool_size)))
             .connection_timeout(acquire_timeout)
             .error_handler(Box::new(LogConnectionFailures))
-            .connection_customizer(Box::new(SqlitePragmas))
+            .connection_customizer(Box::new(SqlitePragmas {
+                busy_ms: work_timeout.map_or(5000, |w| w.as_millis()),
+            }))
             .build(manager)
             .context("connecting to the database")?;
         Ok(Db {
@@ -320,10 +358,11 @@ impl Db {
                     .run_pending_migrations(POSTGRES_MIGRATIONS)
                     .map(|versions| versions.len())
                     .map_err(|e| anyhow::anyhow!("postgres migration failed: {e}"));
+                let applied = applied?;
                 if let Some(limit) = self.work_timeout {
                     c.batch_execute(&format!("SET statement_timeout = {}", limit.as_millis()))?;
                 }
-                applied?
+                applied
             }
         };
         Ok(applied)
@@ -405,8 +444,17 @@ impl Db {
         };
         let (result, statements) = joined.context("database task panicked")?;
         crate::storage::ledger::add_statements(statements);
+        // An error made on the blocking thread couldn't mark this request; mark it here. Work
+        // that failed only after its whole work time (a statement the server cancelled, in any
+        // language the server answers in) is an outage too, not a fault.
+        let out_of_time = self
+            .work_timeout
+            .is_some_and(|limit| Instant::now() >= acquire_by + limit);
         result.map_err(|e| {
-            if is_connection_failure(&e) {
+            if outage::is_outage(&e) {
+                outage::note(outage::Dependency::Database);
+                e
+            } else if out_of_time || is_connection_failure(&e) {
                 outage::unavailable(outage::Dependency::Database, e)
             } else {
                 e
@@ -435,5 +483,34 @@ impl Db {
         })
         .await
         .context("database task panicked")?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_urls_get_tcp_bounds_unless_they_set_their_own() {
+        let url = with_tcp_bounds(
+            "postgres://v@db/verity",
+            Duration::from_secs(3),
+            Some(Duration::from_millis(5000)),
+        );
+        assert_eq!(
+            url,
+            "postgres://v@db/verity?connect_timeout=3&keepalives=1&keepalives_idle=30\
+             &keepalives_interval=10&keepalives_count=3&tcp_user_timeout=5000"
+        );
+        let url = with_tcp_bounds(
+            "postgres://v@db/verity?sslmode=require&connect_timeout=9&keepalives_idle=5",
+            Duration::from_millis(500),
+            None,
+        );
+        assert_eq!(
+            url,
+            "postgres://v@db/verity?sslmode=require&connect_timeout=9&keepalives_idle=5\
+             &keepalives=1&keepalives_interval=10&keepalives_count=3"
+        );
     }
 }

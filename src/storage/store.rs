@@ -3,7 +3,7 @@
 //! `take` and `incr` are atomic, so they hold across several nodes sharing one Redis.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -513,8 +513,10 @@ impl RedisStore {
         script: &redis::ScriptInvocation<'_>,
         retry: Retry,
     ) -> anyhow::Result<T> {
-        self.bounded(retry, || async move {
+        let used = std::sync::atomic::AtomicU64::new(NO_GENERATION);
+        self.bounded(retry, &used, || async {
             let (generation, mut c) = self.link.connection().await?;
+            used.store(generation, std::sync::atomic::Ordering::SeqCst);
             let answer = script.invoke_async(&mut c).await;
             self.link.after(generation, &answer);
             answer
@@ -528,8 +530,10 @@ impl RedisStore {
         cmd: &redis::Cmd,
         retry: Retry,
     ) -> anyhow::Result<T> {
-        self.bounded(retry, || async move {
+        let used = std::sync::atomic::AtomicU64::new(NO_GENERATION);
+        self.bounded(retry, &used, || async {
             let (generation, mut c) = self.link.connection().await?;
+            used.store(generation, std::sync::atomic::Ordering::SeqCst);
             let answer = cmd.query_async(&mut c).await;
             self.link.after(generation, &answer);
             answer
@@ -541,7 +545,13 @@ impl RedisStore {
     /// proxy dropped it) is replaced by the connection manager, and with [`Retry::Once`] the
     /// operation is tried once more on the new one, so the first request after Redis comes
     /// back succeeds. No answer in time, or a broken connection again, is an outage.
-    async fn bounded<T, F, Fut>(&self, retry: Retry, op: F) -> anyhow::Result<T>
+    /// `used`: the connection (generation) `op` last took, so a timeout forgets only that one.
+    async fn bounded<T, F, Fut>(
+        &self,
+        retry: Retry,
+        used: &std::sync::atomic::AtomicU64,
+        op: F,
+    ) -> anyhow::Result<T>
     where
         F: Fn() -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
@@ -565,8 +575,13 @@ impl RedisStore {
             }
             Ok(Err(e)) => Err(anyhow::Error::new(e).context("Redis command failed")),
             Err(_) => {
-                // A primary that stopped answering may have been replaced: ask again next time.
-                self.link.forget_primary();
+                // A primary that stopped answering may have been replaced: ask again next time
+                // (only if this request got as far as a connection: one that timed out waiting
+                // for a lookup says nothing about the primary found meanwhile).
+                let generation = used.load(std::sync::atomic::Ordering::SeqCst);
+                if generation != NO_GENERATION {
+                    self.link.forget_primary(generation);
+                }
                 Err(outage::unavailable(
                     outage::Dependency::Store,
                     anyhow::anyhow!(
@@ -593,6 +608,8 @@ impl RedisStore {
 }
 
 const SENTINEL_SCHEME: &str = "redis+sentinel://";
+/// No connection taken yet (see [`RedisStore::bounded`]).
+const NO_GENERATION: u64 = u64::MAX;
 const CLUSTER_SCHEME: &str = "redis+cluster://";
 
 /// `redis+cluster://[user:password@]host:port[,host:port…]`: some of the cluster's nodes (it
@@ -686,24 +703,32 @@ impl Link {
     fn after<T>(&self, generation: u64, answer: &redis::RedisResult<T>) {
         if let (Link::Sentinel(s), Err(e)) = (self, answer) {
             if connection_broke(e) || server_unavailable(e) {
-                s.forget(Some(generation));
+                s.forget(generation);
             }
         }
     }
 
-    fn forget_primary(&self) {
+    fn forget_primary(&self, generation: u64) {
         if let Link::Sentinel(s) = self {
-            s.forget(None);
+            s.forget(generation);
         }
     }
 }
 
 /// The primary the sentinels named, kept until a command on it fails.
 struct SentinelLink {
+    shared: Arc<SentinelShared>,
+}
+
+struct SentinelShared {
     sentinels: tokio::sync::Mutex<redis::sentinel::SentinelClient>,
     primary: std::sync::RwLock<Option<(u64, redis::aio::MultiplexedConnection)>>,
     generation: std::sync::atomic::AtomicU64,
     config: redis::AsyncConnectionConfig,
+    /// The lookup under way, if any: its sender is dropped when it ends.
+    lookup: std::sync::Mutex<Option<tokio::sync::watch::Receiver<()>>>,
+    /// Why the last lookup failed, for the error of the requests that waited for it.
+    last_failure: std::sync::Mutex<String>,
 }
 
 impl SentinelLink {
@@ -717,57 +742,106 @@ impl SentinelLink {
         )
         .context("invalid Redis Sentinel URL")?;
         Ok(SentinelLink {
-            sentinels: tokio::sync::Mutex::new(client),
-            primary: std::sync::RwLock::new(None),
-            generation: std::sync::atomic::AtomicU64::new(0),
-            config: redis::AsyncConnectionConfig::new()
-                .set_connection_timeout(Some(timeout))
-                .set_response_timeout(Some(timeout)),
+            shared: Arc::new(SentinelShared {
+                sentinels: tokio::sync::Mutex::new(client),
+                primary: std::sync::RwLock::new(None),
+                generation: std::sync::atomic::AtomicU64::new(0),
+                config: redis::AsyncConnectionConfig::new()
+                    .set_connection_timeout(Some(timeout))
+                    .set_response_timeout(Some(timeout)),
+                lookup: std::sync::Mutex::new(None),
+                last_failure: std::sync::Mutex::new(String::new()),
+            }),
         })
     }
 
     fn current(&self) -> Option<(u64, redis::aio::MultiplexedConnection)> {
-        self.primary.read().ok().and_then(|p| p.clone())
+        self.shared.primary.read().ok().and_then(|p| p.clone())
     }
 
+    /// The primary's connection, asking the sentinels when none is known. The lookup runs in
+    /// a task of its own, once for all waiting requests: a request whose time runs out stops
+    /// waiting but doesn't cut the lookup short, so under load one lookup still finishes.
     async fn connection(&self) -> redis::RedisResult<(u64, redis::aio::MultiplexedConnection)> {
         if let Some(known) = self.current() {
             return Ok(known);
         }
-        // One request asks the sentinels; the others wait for its answer.
-        let mut sentinels = self.sentinels.lock().await;
-        if let Some(known) = self.current() {
-            return Ok(known);
-        }
-        // Mid-failover the sentinels may name no primary, or one that is still a replica:
-        // like a refused connection, an outage until they agree on a new one.
-        let conn = sentinels
-            .get_async_connection_with_config(&self.config)
-            .await
-            .map_err(|e| {
-                redis::RedisError::from(std::io::Error::new(
-                    std::io::ErrorKind::NotConnected,
-                    format!("the Redis sentinels named no reachable primary: {e}"),
-                ))
-            })?;
-        let generation = self
-            .generation
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
-            + 1;
-        if let Ok(mut primary) = self.primary.write() {
-            *primary = Some((generation, conn.clone()));
-        }
-        Ok((generation, conn))
+        let mut done = {
+            let Ok(mut lookup) = self.shared.lookup.lock() else {
+                return Err(not_connected("the sentinel lookup's lock is poisoned"));
+            };
+            match &*lookup {
+                Some(under_way) => under_way.clone(),
+                None => {
+                    let (finished, done) = tokio::sync::watch::channel(());
+                    *lookup = Some(done.clone());
+                    tokio::spawn(look_up_primary(self.shared.clone(), finished));
+                    done
+                }
+            }
+        };
+        // Ends (with an error: the sender is gone) when the lookup does.
+        let _ = done.changed().await;
+        self.current().ok_or_else(|| {
+            let why = self
+                .shared
+                .last_failure
+                .lock()
+                .map(|w| w.clone())
+                .unwrap_or_default();
+            not_connected(&format!(
+                "the Redis sentinels named no reachable primary: {why}"
+            ))
+        })
     }
 
-    /// Forgets the primary (only if it is still `generation`, when given).
-    fn forget(&self, generation: Option<u64>) {
-        if let Ok(mut primary) = self.primary.write() {
-            if generation.is_none() || primary.as_ref().map(|(g, _)| *g) == generation {
+    /// Forgets the primary, if it is still `generation`.
+    fn forget(&self, generation: u64) {
+        if let Ok(mut primary) = self.shared.primary.write() {
+            if primary.as_ref().map(|(g, _)| *g) == Some(generation) {
                 *primary = None;
             }
         }
     }
+}
+
+/// One lookup of the primary; `finished` is dropped when it ends, waking every waiter.
+async fn look_up_primary(shared: Arc<SentinelShared>, finished: tokio::sync::watch::Sender<()>) {
+    let found = {
+        let mut sentinels = shared.sentinels.lock().await;
+        sentinels
+            .get_async_connection_with_config(&shared.config)
+            .await
+    };
+    match found {
+        Ok(conn) => {
+            let generation = shared
+                .generation
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            if let Ok(mut primary) = shared.primary.write() {
+                *primary = Some((generation, conn));
+            }
+        }
+        // Mid-failover the sentinels may name no primary, or one that is still a replica:
+        // like a refused connection, an outage until they agree on a new one.
+        Err(e) => {
+            if let Ok(mut why) = shared.last_failure.lock() {
+                *why = e.to_string();
+            }
+        }
+    }
+    if let Ok(mut lookup) = shared.lookup.lock() {
+        *lookup = None;
+    }
+    drop(finished);
+}
+
+fn not_connected(why: &str) -> redis::RedisError {
+    redis::RedisError::from(std::io::Error::new(
+        std::io::ErrorKind::NotConnected,
+        why.to_string(),
+    ))
 }
 
 /// `redis+sentinel://[user:password@]host:port[,host:port…]/master-name[/db]`: the sentinels'
@@ -782,11 +856,12 @@ fn parse_sentinel_url(
     let Some(rest) = url.strip_prefix(SENTINEL_SCHEME) else {
         anyhow::bail!("a Redis Sentinel URL starts with {SENTINEL_SCHEME}");
     };
-    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let (credentials, hosts) = match authority.rsplit_once('@') {
-        Some((credentials, hosts)) => (Some(credentials), hosts),
-        None => (None, authority),
+    // The login first, from the last '@': a password may hold '/' or ','.
+    let (credentials, rest) = match rest.rsplit_once('@') {
+        Some((credentials, rest)) => (Some(credentials), rest),
+        None => (None, rest),
     };
+    let (hosts, path) = rest.split_once('/').unwrap_or((rest, ""));
     let sentinels: Vec<String> = hosts
         .split(',')
         .filter(|h| !h.is_empty())
@@ -1097,6 +1172,14 @@ mod tests {
             ["redis://10.0.0.1:26379", "redis://10.0.0.2:26380"]
         );
         assert_eq!(master, "verity");
+        let (sentinels, master, _) =
+            parse_sentinel_url("redis+sentinel://:s3cret@sentinel:26379/main/2").unwrap();
+        assert_eq!(sentinels, ["redis://sentinel:26379"]);
+        assert_eq!(master, "main");
+        let (sentinels, master, _) =
+            parse_sentinel_url("redis+sentinel://:a%2Fb,c@s1:26379,s2:26379/main").unwrap();
+        assert_eq!(sentinels, ["redis://s1:26379", "redis://s2:26379"]);
+        assert_eq!(master, "main");
         let (sentinels, master, _) =
             parse_sentinel_url("redis+sentinel://:s3cret@sentinel:26379/main/2").unwrap();
         assert_eq!(sentinels, ["redis://sentinel:26379"]);

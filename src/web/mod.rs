@@ -330,12 +330,14 @@ where
     let started = std::time::Instant::now();
     let method = req.method().clone();
     let route = req.match_pattern();
+    let ctx = req.app_data::<web::Data<Ctx>>().cloned();
     let span = crate::telemetry::request_span(
         crate::metrics::method_label(&method),
         route.as_deref().unwrap_or(crate::metrics::UNMATCHED),
         req.headers(),
+        ctx.as_ref()
+            .is_some_and(|c| c.settings.tracing.trust_traceparent),
     );
-    let ctx = req.app_data::<web::Data<Ctx>>().cloned();
     let fut = span.in_scope(|| srv.call(req));
     async move {
         let res = fut.instrument(span.clone()).await;

@@ -55,7 +55,7 @@ struct Node {
 impl Node {
     /// `verity serve` on SQLite in a fresh folder, exporting to `collector` at `sample_ratio`,
     /// with every request logged. Waits until it is ready.
-    async fn start(collector: &str, sample_ratio: &str) -> Node {
+    async fn start(collector: &str, sample_ratio: &str, trust_traceparent: bool) -> Node {
         // The test's own HTTP client needs the process's TLS provider, as a server would set.
         let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let dir = tempfile::tempdir().expect("tempdir");
@@ -77,6 +77,10 @@ impl Node {
             .env("VERITY_TRACING__OTLP_ENDPOINT", collector)
             .env("VERITY_TRACING__SAMPLE_RATIO", sample_ratio)
             .env("VERITY_TRACING__SERVICE_NAME", "verity-under-test")
+            .env(
+                "VERITY_TRACING__TRUST_TRACEPARENT",
+                trust_traceparent.to_string(),
+            )
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).expect("log file"))
@@ -129,6 +133,11 @@ impl Drop for Node {
 
 /// The trace id the access log line of `route` carries.
 fn logged_trace_id(log: &str, route: &str) -> String {
+    logged_id(log, route, "trace_id=")
+}
+
+/// The value of `field` (`trace_id=`, `caller_trace_id=`) on the access log line of `route`.
+fn logged_id(log: &str, route: &str, field: &str) -> String {
     let line = log
         .lines()
         .find(|l| l.contains("verity::access") && l.contains(&format!("route=\"{route}\"")))
@@ -138,9 +147,11 @@ fn logged_trace_id(log: &str, route: &str) -> String {
         })
         .unwrap_or_else(|| panic!("no access line for {route} in {log}"));
     let at = line
-        .find("trace_id=")
-        .unwrap_or_else(|| panic!("no trace id in {line}"));
-    line[at + "trace_id=".len()..]
+        .find(&format!(" {field}"))
+        .or_else(|| line.find(&format!("{{{field}")))
+        .map(|at| at + 1)
+        .unwrap_or_else(|| panic!("no {field} in {line}"));
+    line[at + field.len()..]
         .chars()
         .take_while(|c| c.is_ascii_hexdigit())
         .collect()
@@ -164,13 +175,10 @@ fn spans_sent(posts: &Posts) -> Vec<u8> {
 const CALLER_TRACE: &str = "4142434445464748494a4b4c4d4e4f50";
 const CALLER_SPAN: &str = "3132333435363738";
 
-#[actix_web::test]
-async fn spans_reach_the_collector_in_the_callers_trace_and_log_lines_carry_the_trace_id() {
-    let (collector, posts) = start_collector().await;
-    let node = Node::start(&collector, "1.0").await;
+/// Discovery as part of the caller's (sampled) trace, with a query string that must not leak,
+/// and JWKS starting a trace of its own.
+async fn two_calls(node: &Node) {
     let client = reqwest::Client::new();
-
-    // A call that is part of the caller's trace, and one that starts its own.
     let res = client
         .get(format!(
             "{}/.well-known/openid-configuration?probe=QUERYMUSTNOTLEAK",
@@ -187,6 +195,13 @@ async fn spans_reach_the_collector_in_the_callers_trace_and_log_lines_carry_the_
         .await
         .expect("jwks");
     assert_eq!(res.status(), 200);
+}
+
+#[actix_web::test]
+async fn spans_reach_the_collector_in_the_callers_trace_and_log_lines_carry_the_trace_id() {
+    let (collector, posts) = start_collector().await;
+    let node = Node::start(&collector, "1.0", true).await;
+    two_calls(&node).await;
 
     let log = node.stop().await;
     assert!(!log.contains("QUERYMUSTNOTLEAK"), "{log}");
@@ -218,21 +233,8 @@ async fn spans_reach_the_collector_in_the_callers_trace_and_log_lines_carry_the_
 #[actix_web::test]
 async fn at_a_zero_sample_ratio_only_traces_the_caller_sampled_are_exported() {
     let (collector, posts) = start_collector().await;
-    let node = Node::start(&collector, "0").await;
-    let client = reqwest::Client::new();
-    let res = client
-        .get(format!("{}/.well-known/openid-configuration", node.base))
-        .header("traceparent", format!("00-{CALLER_TRACE}-{CALLER_SPAN}-01"))
-        .send()
-        .await
-        .expect("discovery");
-    assert_eq!(res.status(), 200);
-    let res = client
-        .get(format!("{}/jwks.json", node.base))
-        .send()
-        .await
-        .expect("jwks");
-    assert_eq!(res.status(), 200);
+    let node = Node::start(&collector, "0", true).await;
+    two_calls(&node).await;
 
     let log = node.stop().await;
     let own = logged_trace_id(&log, "/jwks.json");
@@ -246,4 +248,33 @@ async fn at_a_zero_sample_ratio_only_traces_the_caller_sampled_are_exported() {
         "a new trace at ratio 0"
     );
     assert!(!contains(&sent, &hex::decode(&own).expect("hex")));
+}
+
+/// Without `trust_traceparent` (the default), a client's `traceparent` neither picks the trace
+/// id in the logs nor what is sampled: the request starts its own trace, linked to the caller's.
+#[actix_web::test]
+async fn an_untrusted_traceparent_is_only_linked() {
+    let (collector, posts) = start_collector().await;
+    let node = Node::start(&collector, "1.0", false).await;
+    two_calls(&node).await;
+    let log = node.stop().await;
+    let own = logged_trace_id(&log, "/.well-known/openid-configuration");
+    assert_ne!(own, CALLER_TRACE, "{log}");
+    assert_eq!(
+        logged_id(
+            &log,
+            "/.well-known/openid-configuration",
+            "caller_trace_id="
+        ),
+        CALLER_TRACE
+    );
+    let sent = spans_sent(&posts);
+    assert!(
+        contains(&sent, &hex::decode(&own).expect("hex")),
+        "its own trace"
+    );
+    assert!(
+        contains(&sent, b"ABCDEFGHIJKLMNOP"),
+        "a link to the caller's"
+    );
 }
