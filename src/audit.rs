@@ -179,6 +179,12 @@ pub enum Kind {
     IdentityVerificationHeld,
     /// The verified identity data was removed (by the person or an operator).
     IdentityVerificationRemoved,
+    /// The person asked for a verify-by-mail letter (detail: verification, letter, expires).
+    IdentityLetterRequested,
+    /// An operator marked a letter as handed to the printer (detail: verification, letter).
+    IdentityLetterSent,
+    /// A letter's code was accepted (detail: verification, letter).
+    IdentityLetterCodeAccepted,
     /// A fraud signal was recorded on a verification.
     ProofingFlagRaised,
     /// An operator cleared or confirmed a fraud flag.
@@ -261,6 +267,9 @@ impl Kind {
         Kind::IdentityVerified,
         Kind::IdentityVerificationHeld,
         Kind::IdentityVerificationRemoved,
+        Kind::IdentityLetterRequested,
+        Kind::IdentityLetterSent,
+        Kind::IdentityLetterCodeAccepted,
         Kind::ProofingFlagRaised,
         Kind::ProofingFlagResolved,
         Kind::ProofingPersonalDataRead,
@@ -336,6 +345,9 @@ impl Kind {
             Kind::IdentityVerified => "identity_verified",
             Kind::IdentityVerificationHeld => "identity_verification_held",
             Kind::IdentityVerificationRemoved => "identity_verification_removed",
+            Kind::IdentityLetterRequested => "identity_letter_requested",
+            Kind::IdentityLetterSent => "identity_letter_sent",
+            Kind::IdentityLetterCodeAccepted => "identity_letter_code_accepted",
             Kind::ProofingFlagRaised => "proofing_flag_raised",
             Kind::ProofingFlagResolved => "proofing_flag_resolved",
             Kind::ProofingPersonalDataRead => "proofing_personal_data_read",

@@ -1028,6 +1028,16 @@ pub struct ProofingSettings {
     pub unfinished_ttl_days: u64,
     /// The version of the consent text shown on the start page (recorded with the consent).
     pub consent_version: String,
+    /// Verify by mail: letters a person may request per `letter_window_days`.
+    pub letters_per_window: u32,
+    pub letter_window_days: u64,
+    /// A letter's code works this many days after it was requested.
+    pub letter_valid_days: u64,
+    /// Wrong letter codes accepted before every waiting letter's code is void (a new letter
+    /// is then needed).
+    pub letter_code_max_tries: u32,
+    /// Characters of a letter's code (Crockford base32, 5 bits each).
+    pub letter_code_length: usize,
 }
 
 impl Default for ProofingSettings {
@@ -1052,6 +1062,11 @@ impl Default for ProofingSettings {
             image_retention_days: 0,
             unfinished_ttl_days: 30,
             consent_version: "2026-11".into(),
+            letters_per_window: 3,
+            letter_window_days: 30,
+            letter_valid_days: 30,
+            letter_code_max_tries: 5,
+            letter_code_length: 10,
         }
     }
 }
@@ -1106,6 +1121,18 @@ impl ProofingSettings {
             bail!(
                 "proofing.image_max_bytes must be at least 65536, and image_min_pixels_side at \
                  least 1 and below image_max_pixels_side"
+            );
+        }
+        if self.letters_per_window == 0
+            || self.letter_window_days == 0
+            || !(1..=365).contains(&self.letter_valid_days)
+            || !(1..=10).contains(&self.letter_code_max_tries)
+            || !(10..=32).contains(&self.letter_code_length)
+        {
+            bail!(
+                "proofing.letters_per_window and letter_window_days must be at least 1, \
+                 letter_valid_days 1 to 365, letter_code_max_tries 1 to 10 and letter_code_length \
+                 10 to 32"
             );
         }
         if self.unfinished_ttl_days == 0 || self.consent_version.trim().is_empty() {

@@ -105,6 +105,27 @@ verify-code-heading = Enter the code we sent
 verify-code-sent = We sent a code to { $number }.
 verify-finish = Finish
 verify-phone-use-other = Use another number
+verify-letter-offer-heading = No phone in your name?
+verify-letter-offer = We can mail a letter with a one-time code to the address you confirmed. It takes a few days to arrive.
+verify-letter-request = Send me a letter instead
+verify-letter-title = Verify by mail
+verify-letter-heading = Enter the code from your letter
+verify-letter-intro = We're mailing a letter with a one-time code to the address you confirmed. When it arrives, enter the code here to finish.
+verify-letter-requested-on = Letter requested on { $when }.
+verify-letter-sent-on = Letter sent on { $when }.
+verify-letter-code-label = Code from the letter
+verify-letter-code-hint = The letters and numbers printed on the letter. Spaces and dashes don't matter.
+verify-letter-didnt-get-it = Didn't get it?
+verify-letter-another = Send another letter
+verify-letter-another-later = You can ask for another letter after { $when }.
+verify-letter-too-many = You've asked for as many letters as we can send for now. You can ask for another after { $when }.
+verify-letter-code-format = Enter the code exactly as it is printed on the letter.
+verify-letter-code-wrong = That code doesn't match your letter. { $tries ->
+    [one] You have 1 more try.
+   *[other] You have { $tries } more tries.
+}
+verify-letter-code-void = No code you were sent can be used anymore: it expired, or there were too many wrong tries. Ask for a new letter.
+verify-letter-phone-instead = Verify with a phone instead
 
 verify-done-title = Your identity is verified
 verify-done-heading = Your identity is verified

@@ -105,6 +105,27 @@ verify-code-heading = Ingrese el código que le enviamos
 verify-code-sent = Enviamos un código al { $number }.
 verify-finish = Terminar
 verify-phone-use-other = Usar otro número
+verify-letter-offer-heading = ¿No tiene un teléfono a su nombre?
+verify-letter-offer = Podemos enviarle por correo postal una carta con un código de un solo uso a la dirección que confirmó. Tarda unos días en llegar.
+verify-letter-request = Envíenme una carta
+verify-letter-title = Verificar por correo postal
+verify-letter-heading = Ingrese el código de su carta
+verify-letter-intro = Le enviaremos por correo postal una carta con un código de un solo uso a la dirección que confirmó. Cuando llegue, ingrese el código aquí para terminar.
+verify-letter-requested-on = Carta solicitada el { $when }.
+verify-letter-sent-on = Carta enviada el { $when }.
+verify-letter-code-label = Código de la carta
+verify-letter-code-hint = Las letras y los números impresos en la carta. Los espacios y guiones no importan.
+verify-letter-didnt-get-it = ¿No la recibió?
+verify-letter-another = Enviar otra carta
+verify-letter-another-later = Puede pedir otra carta después del { $when }.
+verify-letter-too-many = Ya pidió todas las cartas que podemos enviar por ahora. Puede pedir otra después del { $when }.
+verify-letter-code-format = Ingrese el código tal como aparece impreso en la carta.
+verify-letter-code-wrong = Ese código no coincide con su carta. { $tries ->
+    [one] Le queda 1 intento más.
+   *[other] Le quedan { $tries } intentos más.
+}
+verify-letter-code-void = Ya no se puede usar ningún código que le enviamos: venció o hubo demasiados intentos incorrectos. Pida una carta nueva.
+verify-letter-phone-instead = Verificar con un teléfono
 
 verify-done-title = Su identidad está verificada
 verify-done-heading = Su identidad está verificada

@@ -124,10 +124,13 @@ fn reading(row: Row) -> Reading {
         Kind::IdentityVerified => says("activity-identity-verified", true, Nothing),
         Kind::IdentityVerificationHeld => says("activity-identity-held", false, Nothing),
         Kind::IdentityVerificationRemoved => says("activity-identity-removed", true, Nothing),
+        Kind::IdentityLetterRequested => says("activity-identity-letter-requested", true, Nothing),
+        Kind::IdentityLetterSent => says("activity-identity-letter-sent", false, Nothing),
         Kind::UserDeleted
         | Kind::IdentityCheckPassed
         | Kind::IdentityCheckFailed
         | Kind::IdentityVendorUnavailable
+        | Kind::IdentityLetterCodeAccepted
         | Kind::ProofingFlagRaised
         | Kind::ProofingFlagResolved
         | Kind::ProofingPersonalDataRead

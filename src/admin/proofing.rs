@@ -45,7 +45,8 @@ pub struct VerificationSummary {
     pub user_id: String,
     /// `in_progress`, `verified`, `held`, `failed`, `removed` or `abandoned`.
     pub status: String,
-    /// `document`, `selfie`, `ssn`, `review`, `phone`, `phone_code` or `done`.
+    /// `document`, `selfie`, `ssn`, `review`, `phone`, `phone_code`, `letter` (waiting for a
+    /// verify-by-mail letter's code) or `done`.
     pub step: String,
     /// The relying party whose IAL2 request started it; null from the account console.
     pub origin_client_id: Option<String>,
@@ -1153,5 +1154,270 @@ mod tests {
                 other => panic!("{f:?} {t:?}: {other:?}"),
             }
         }
+    }
+}
+
+// ---- letters (verify by mail) ----------------------------------------------------------------
+
+/// A letter waiting for the printer, with the name and address it goes to (personal data:
+/// `verity:admin:proofing:pii` only). The code is not in this list; it is only in the CSV for
+/// the printer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LetterView {
+    pub id: String,
+    pub verification_id: String,
+    pub user_id: String,
+    pub name: String,
+    pub address: AddressView,
+    pub requested_at: DateTime<Utc>,
+    /// The code works until then.
+    pub expires_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LetterPage {
+    pub items: Vec<LetterView>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// `GET /proofing/letters` and `/proofing/letters.csv`: a page of queued letters.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LetterQuery {
+    /// `next_cursor` of the previous page; leave out for the first page.
+    pub cursor: Option<String>,
+    /// Items per page (the default and the maximum are configured).
+    #[param(value_type = Option<u32>, minimum = 1)]
+    pub limit: Option<String>,
+}
+
+/// `POST /proofing/letters/{id}/sent`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LetterSent {
+    pub id: String,
+    /// Always `sent`.
+    pub status: String,
+    pub sent_at: DateTime<Utc>,
+}
+
+/// One queued letter opened for the printer.
+pub struct Printable {
+    pub letter: records::Letter,
+    pub mailing: records::Mailing,
+}
+
+/// Queued letters, oldest first, opened; every person whose letter is read is audited
+/// (`proofing_personal_data_read`, with what was read), in the same transaction.
+async fn queued(
+    ctx: &Ctx,
+    agent: &Agent,
+    q: &LetterQuery,
+    what: &'static str,
+) -> Outcome<(Vec<Printable>, Option<String>)> {
+    let page = page_request(&ctx.settings, q.cursor.as_deref(), q.limit.as_deref())?;
+    let after = time_and_id(&page)?;
+    let limit = page.limit;
+    let (master, who, now) = (ctx.master.clone(), agent.client_id.clone(), ctx.clock.now());
+    let rows = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| {
+                use crate::storage::schema::proofing_letters as pl;
+                let mut query = pl::table
+                    .filter(pl::status.eq(records::letter_status::QUEUED))
+                    .select(records::Letter::as_select())
+                    .order((pl::requested_at.asc(), pl::id.asc()))
+                    .limit(limit + 1)
+                    .into_boxed();
+                if let Some((at, id)) = after {
+                    query = query.filter(
+                        pl::requested_at
+                            .gt(at)
+                            .or(pl::requested_at.eq(at).and(pl::id.gt(id))),
+                    );
+                }
+                let letters: Vec<records::Letter> = query.load(c)?;
+                let mut out = Vec::with_capacity(letters.len());
+                for letter in letters {
+                    let Some(key) = records::data_key(c, &master, &letter.user_id)? else {
+                        continue;
+                    };
+                    let Some(mailing) = records::open_mailing(&key, &letter)? else {
+                        continue;
+                    };
+                    // The extra row only tells whether there is a next page: not read.
+                    if (out.len() as i64) < limit {
+                        audit::record(
+                            c,
+                            now,
+                            audit::Event {
+                                kind: Kind::ProofingPersonalDataRead,
+                                user_id: Some(&letter.user_id),
+                                client_id: Some(&who),
+                                detail: serde_json::json!({
+                                    "verification_id": letter.verification_id,
+                                    "letter_id": letter.id,
+                                    "read": what,
+                                }),
+                                actor: None,
+                            },
+                        )?;
+                    }
+                    out.push(Printable { letter, mailing });
+                }
+                Ok::<_, anyhow::Error>(out)
+            })
+        })
+        .await?;
+    let page = pagination::page(rows, limit, |p: &Printable| {
+        vec![time_key(p.letter.requested_at), p.letter.id.clone()]
+    });
+    Ok((page.items, page.next_cursor))
+}
+
+fn full_address(a: &crate::proofing::document::Address) -> AddressView {
+    AddressView {
+        street_address: Some(a.street_address.clone()),
+        locality: Some(a.locality.clone()),
+        region: a.region.clone(),
+        postal_code: Some(a.postal_code.clone()),
+        country: a.country.clone(),
+    }
+}
+
+/// Letters waiting for the printer, oldest first, with names and addresses.
+pub async fn list_letters(ctx: &Ctx, agent: &Agent, q: &LetterQuery) -> Outcome<LetterPage> {
+    let (items, next_cursor) = queued(ctx, agent, q, "letter_list").await?;
+    Ok(LetterPage {
+        items: items
+            .into_iter()
+            .map(|p| LetterView {
+                id: p.letter.id,
+                verification_id: p.letter.verification_id,
+                user_id: p.letter.user_id,
+                name: p.mailing.name,
+                address: full_address(&p.mailing.address),
+                requested_at: utc(p.letter.requested_at),
+                expires_at: utc(p.letter.expires_at),
+            })
+            .collect(),
+        next_cursor,
+    })
+}
+
+/// A CSV cell a spreadsheet won't run: a leading `=`, `+`, `-`, `@` (or tab, carriage return)
+/// gets a `'`; quoted when it holds a comma, quote or line break.
+pub fn csv_cell(raw: &str) -> String {
+    let mut s = raw.replace(['\r', '\n'], " ");
+    if s.starts_with(['=', '+', '-', '@', '\t']) {
+        s.insert(0, '\'');
+    }
+    if s.contains([',', '"']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s
+    }
+}
+
+/// The queued letters as CSV for the print vendor (a header row, then one row per letter,
+/// oldest first; a page of them, with the next page's cursor).
+pub async fn letters_csv(
+    ctx: &Ctx,
+    agent: &Agent,
+    q: &LetterQuery,
+) -> Outcome<(String, Option<String>)> {
+    let (items, next_cursor) = queued(ctx, agent, q, "letter_csv").await?;
+    let mut out = String::from(
+        "letter_id,name,street_line_1,street_line_2,city,state,postal_code,country,code,\
+         code_expires_on\r\n",
+    );
+    for p in items {
+        let m = &p.mailing;
+        let mut street = m.address.street_address.lines();
+        let line1 = street.next().unwrap_or("").to_string();
+        let line2 = street.collect::<Vec<_>>().join(" ");
+        let expires = p.letter.expires_at.date().format("%Y-%m-%d").to_string();
+        let cells = [
+            p.letter.id.as_str(),
+            m.name.as_str(),
+            line1.as_str(),
+            line2.as_str(),
+            m.address.locality.as_str(),
+            m.address.region.as_str(),
+            m.address.postal_code.as_str(),
+            m.address.country.as_str(),
+            m.code.as_str(),
+            expires.as_str(),
+        ];
+        out.push_str(&cells.map(csv_cell).join(","));
+        out.push_str("\r\n");
+    }
+    Ok((out, next_cursor))
+}
+
+/// The printer has the letter: it is `sent` and the sealed name, address and code are
+/// dropped. Audited; not queued (already sent, used, void or cancelled): 409.
+pub async fn mark_letter_sent(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<LetterSent> {
+    if !plausible_id(id) {
+        return Err(Problem::NotFound("letter"));
+    }
+    let (lid, who, now) = (id.to_string(), agent.client_id.clone(), ctx.clock.now());
+    let done = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| {
+                let Some(letter) = records::letter_by_id(c, &lid)? else {
+                    return Ok::<_, anyhow::Error>(None);
+                };
+                if !records::mark_letter_sent(c, &lid, &who, now)? {
+                    return Ok(Some(false));
+                }
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::IdentityLetterSent,
+                        user_id: Some(&letter.user_id),
+                        client_id: Some(&who),
+                        detail: serde_json::json!({
+                            "verification": letter.verification_id,
+                            "letter": letter.id,
+                        }),
+                        actor: None,
+                    },
+                )?;
+                Ok(Some(true))
+            })
+        })
+        .await?;
+    match done {
+        None => Err(Problem::NotFound("letter")),
+        Some(false) => Err(Problem::Conflict {
+            field: None,
+            message: "the letter is not waiting for the printer (already sent, used or cancelled)"
+                .into(),
+        }),
+        Some(true) => Ok(LetterSent {
+            id: id.to_string(),
+            status: records::letter_status::SENT.into(),
+            sent_at: utc(now),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod letter_tests {
+    use super::csv_cell;
+
+    #[test]
+    fn csv_cells_never_run_as_formulas_and_stay_one_cell() {
+        assert_eq!(csv_cell("1 Main St"), "1 Main St");
+        assert_eq!(csv_cell("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("-2"), "'-2");
+        assert_eq!(csv_cell("@SUM"), "'@SUM");
+        assert_eq!(csv_cell("Apt 2, Unit B"), "\"Apt 2, Unit B\"");
+        assert_eq!(csv_cell("a\r\nb"), "a  b");
     }
 }

@@ -479,6 +479,9 @@ fn seconds_since_end_of(date: NaiveDate, now: NaiveDateTime) -> i64 {
 /// remotely (`vri`), the selfie matched by a biometric system (`bvr`), records checked against
 /// an authoritative source (`data`).
 fn check_methods(identity: &VerifiedIdentity) -> Vec<&'static str> {
+    // The phone check and the verify-by-mail letter (`letter`) confirm where the person can be
+    // reached, not the evidence itself: OIDC4IA's check methods have no entry for either, so
+    // neither is claimed here (they show in the audit trail and the operators' view).
     let mut out: Vec<&'static str> = Vec::new();
     for (check, method) in [
         ("document", "vri"),

@@ -160,6 +160,7 @@ pub async fn cancel(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<()> {
                 v.status = Status::Abandoned.as_str().into();
                 v.pii = None;
                 records::retire_images(c, &v.id, 0, now)?;
+                records::cancel_letters(c, std::slice::from_ref(&v.id))?;
                 records::save_if_unchanged(c, &v, now)?;
             }
             Ok(())
@@ -175,7 +176,17 @@ struct OnStep {
 }
 
 async fn on_step(ctx: &Ctx, user_id: &str, step: Step) -> anyhow::Result<Result<OnStep, Blocked>> {
+    on_any_step(ctx, user_id, &[step]).await
+}
+
+/// [`on_step`] for a submission several steps accept.
+async fn on_any_step(
+    ctx: &Ctx,
+    user_id: &str,
+    steps: &[Step],
+) -> anyhow::Result<Result<OnStep, Blocked>> {
     let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    let steps = steps.to_vec();
     let master = ctx.master.clone();
     ctx.db
         .run(move |c| {
@@ -183,7 +194,7 @@ async fn on_step(ctx: &Ctx, user_id: &str, step: Step) -> anyhow::Result<Result<
                 return Ok(Err(Blocked::NotStarted));
             };
             let current = v.step().unwrap_or(Step::Document);
-            if current != step {
+            if !steps.contains(&current) {
                 return Ok(Err(Blocked::OnStep(current)));
             }
             let key = records::data_key_or_create(c, &master, &uid, now)?;
@@ -1501,8 +1512,6 @@ pub async fn submit_phone_code(
     add_check(&mut v, "phone_code", "verity");
     let now = ctx.clock.now();
     v.pii = Some(records::seal_pii(&on.key, &v.id, &pii)?);
-    v.step = Step::Done.as_str().into();
-    v.verified_at = Some(now);
     let (uid, actor) = (who.user_id.to_string(), who.actor.clone());
     let ssf = ctx.settings.ssf.clone();
     let status = ctx
@@ -1510,69 +1519,90 @@ pub async fn submit_phone_code(
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
-                let was_verified = signals::identity_verified(c, &uid)?;
-                let (by_ssn, by_doc) = records::verified_elsewhere(
-                    c,
-                    &uid,
-                    v.ssn_hash.as_deref(),
-                    v.document_number_hash.as_deref(),
-                )?;
-                if !by_ssn.is_empty() {
-                    raise(
-                        c,
-                        &v.id,
-                        &uid,
-                        FlagKind::DuplicateSsn,
-                        json!({ "other_accounts": by_ssn }),
-                        now,
-                    )?;
-                }
-                if !by_doc.is_empty() {
-                    raise(
-                        c,
-                        &v.id,
-                        &uid,
-                        FlagKind::DuplicateDocument,
-                        json!({ "other_accounts": by_doc }),
-                        now,
-                    )?;
-                }
-                let status = if by_ssn.is_empty() && by_doc.is_empty() {
-                    Status::Verified
-                } else {
-                    Status::Held
-                };
-                v.status = status.as_str().into();
-                if !records::save_if_unchanged(c, &v, now)? {
-                    return Ok(None);
-                }
-                audit::record(
-                    c,
-                    now,
-                    audit::Event {
-                        kind: if status == Status::Verified {
-                            Kind::IdentityVerified
-                        } else {
-                            Kind::IdentityVerificationHeld
-                        },
-                        user_id: Some(&uid),
-                        client_id: v.origin_client_id.as_deref(),
-                        detail: json!({ "verification": v.id, "checks": v.passed_checks() }),
-                        actor: Some(&actor),
-                    },
-                )?;
-                signals::identity_assurance_since(
-                    c,
-                    &ssf,
-                    now,
-                    &uid,
-                    signals::By::Person,
-                    was_verified,
-                )?;
-                Ok(Some(status))
+                finish(c, &ssf, &mut v, &uid, &actor, now)
             })
         })
         .await?;
+    announce(ctx, who, status, now).await
+}
+
+/// The end of every path (phone code or letter code), inside the caller's write transaction
+/// under the person's lock: duplicates of the SSN or document on another account are flagged
+/// and hold the verification for review; otherwise the account holds IAL2. Audited, and the
+/// relying parties' Shared Signals streams hear of the change. `v` is on `Done` with its
+/// checks; None: another request moved it first (nothing written).
+fn finish(
+    c: &mut crate::storage::db::DbConn,
+    ssf: &crate::config::SsfSettings,
+    v: &mut Verification,
+    uid: &str,
+    actor: &Actor,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<Status>> {
+    let was_verified = signals::identity_verified(c, uid)?;
+    let (by_ssn, by_doc) = records::verified_elsewhere(
+        c,
+        uid,
+        v.ssn_hash.as_deref(),
+        v.document_number_hash.as_deref(),
+    )?;
+    if !by_ssn.is_empty() {
+        raise(
+            c,
+            &v.id,
+            uid,
+            FlagKind::DuplicateSsn,
+            json!({ "other_accounts": by_ssn }),
+            now,
+        )?;
+    }
+    if !by_doc.is_empty() {
+        raise(
+            c,
+            &v.id,
+            uid,
+            FlagKind::DuplicateDocument,
+            json!({ "other_accounts": by_doc }),
+            now,
+        )?;
+    }
+    let status = if by_ssn.is_empty() && by_doc.is_empty() {
+        Status::Verified
+    } else {
+        Status::Held
+    };
+    v.status = status.as_str().into();
+    v.step = Step::Done.as_str().into();
+    v.verified_at = Some(now);
+    if !records::save_if_unchanged(c, v, now)? {
+        return Ok(None);
+    }
+    audit::record(
+        c,
+        now,
+        audit::Event {
+            kind: if status == Status::Verified {
+                Kind::IdentityVerified
+            } else {
+                Kind::IdentityVerificationHeld
+            },
+            user_id: Some(uid),
+            client_id: v.origin_client_id.as_deref(),
+            detail: json!({ "verification": v.id, "checks": v.passed_checks() }),
+            actor: Some(actor),
+        },
+    )?;
+    signals::identity_assurance_since(c, ssf, now, uid, signals::By::Person, was_verified)?;
+    Ok(Some(status))
+}
+
+/// Tells the person (a notice on their channels) once [`finish`] has committed.
+async fn announce(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    status: Option<Status>,
+    now: NaiveDateTime,
+) -> anyhow::Result<FinishOutcome> {
     match status {
         None => Ok(FinishOutcome::Blocked(Blocked::Busy)),
         Some(Status::Verified) => {
@@ -1586,6 +1616,275 @@ pub async fn submit_phone_code(
         }
         Some(_) => Ok(FinishOutcome::Held),
     }
+}
+
+// ---- verify by mail --------------------------------------------------------------------------
+
+/// The keyed hash of letter codes (its own key, apart from backup codes').
+fn letter_code_key(ctx: &Ctx) -> aws_lc_rs::hmac::Key {
+    ctx.master.derive("verity/proofing/letter/v1")
+}
+
+/// The person's letters and whether another may be requested (the verify page and the
+/// console show these).
+#[derive(Debug, Clone, Default)]
+pub struct LetterView {
+    /// (requested at, sent at) of the unfinished verification's letters, newest first.
+    pub letters: Vec<(NaiveDateTime, Option<NaiveDateTime>)>,
+    /// None: another letter may be requested now; Some: not before then.
+    pub next_allowed_at: Option<NaiveDateTime>,
+    /// A letter whose code can still be entered is on its way.
+    pub waiting: bool,
+}
+
+/// The letters of the person's unfinished verification (empty when none is under way).
+pub async fn letters(ctx: &Ctx, user_id: &str) -> anyhow::Result<LetterView> {
+    let (uid, now) = (user_id.to_string(), ctx.clock.now());
+    let p = ctx.settings.proofing.clone();
+    ctx.db
+        .run(move |c| {
+            let window = chrono::Duration::days(p.letter_window_days as i64);
+            let counted = records::letters_in_window(c, &uid, window, now)?;
+            let next_allowed_at = (counted.len() as u64 >= u64::from(p.letters_per_window))
+                .then(|| counted.first().copied().unwrap_or(now) + window);
+            let Some(v) = records::unfinished_for(c, &uid, now)? else {
+                return Ok(LetterView {
+                    next_allowed_at,
+                    ..LetterView::default()
+                });
+            };
+            let all = records::letters_of(c, &v.id)?;
+            let waiting =
+                !records::live_letters(c, &v.id, p.letter_code_max_tries, now)?.is_empty();
+            Ok(LetterView {
+                letters: all.iter().map(|l| (l.requested_at, l.sent_at)).collect(),
+                next_allowed_at,
+                waiting,
+            })
+        })
+        .await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LetterOutcome {
+    Queued,
+    /// `proofing.letters_per_window` letters requested already: not before `retry_at`.
+    TooMany {
+        retry_at: NaiveDateTime,
+    },
+    Blocked(Blocked),
+}
+
+/// "Send me a letter instead" (the phone step) or "Send another letter" (the letter step):
+/// a letter with a one-time code to the verified address is queued for the printer.
+pub async fn request_letter(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<LetterOutcome> {
+    const FROM: &[Step] = &[Step::Phone, Step::PhoneCode, Step::Letter];
+    let on = match on_any_step(ctx, who.user_id, FROM).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(LetterOutcome::Blocked(b)),
+    };
+    let (Some(doc), Some(address)) = (on.pii.document.as_ref(), on.pii.address.clone()) else {
+        return Ok(LetterOutcome::Blocked(Blocked::OnStep(Step::Review)));
+    };
+    let p = &ctx.settings.proofing;
+    let name = [
+        Some(doc.given_name.as_str()),
+        doc.middle_name.as_deref(),
+        Some(doc.family_name.as_str()),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(|n| !n.trim().is_empty())
+    .collect::<Vec<_>>()
+    .join(" ");
+    let code = crate::mfa::backup_codes::generate(1, p.letter_code_length)
+        .pop()
+        .unwrap_or_default();
+    let code_hash = crate::mfa::backup_codes::hash(&letter_code_key(ctx), &code);
+    let mailing = records::Mailing {
+        name,
+        address,
+        code,
+    };
+    let mut v = on.v.clone();
+    let mut pii = on.pii.clone();
+    pii.pending_phone = None;
+    v.pii = Some(records::seal_pii(&on.key, &v.id, &pii)?);
+    v.step = Step::Letter.as_str().into();
+    v.last_failure = None;
+    let (per_window, window, valid) = (
+        p.letters_per_window,
+        chrono::Duration::days(p.letter_window_days as i64),
+        chrono::Duration::days(p.letter_valid_days as i64),
+    );
+    let (key, uid, actor, now) = (
+        on.key.clone(),
+        who.user_id.to_string(),
+        who.actor.clone(),
+        ctx.clock.now(),
+    );
+    ctx.db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                let queued = records::queue_letter(
+                    c, &key, &v, &mailing, &code_hash, per_window, window, valid, now,
+                )?;
+                Ok(match queued {
+                    Ok(letter) => {
+                        audit::record(
+                            c,
+                            now,
+                            audit::Event {
+                                kind: Kind::IdentityLetterRequested,
+                                user_id: Some(&uid),
+                                client_id: v.origin_client_id.as_deref(),
+                                detail: json!({
+                                    "verification": v.id,
+                                    "letter": letter.id,
+                                    "expires_at": letter.expires_at.and_utc().to_rfc3339(),
+                                }),
+                                actor: Some(&actor),
+                            },
+                        )?;
+                        LetterOutcome::Queued
+                    }
+                    Err(records::LetterRefusal::TooMany { retry_at }) => {
+                        LetterOutcome::TooMany { retry_at }
+                    }
+                    Err(records::LetterRefusal::Moved) => LetterOutcome::Blocked(Blocked::Busy),
+                })
+            })
+        })
+        .await
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LetterCodeOutcome {
+    /// The account holds IAL2 now.
+    Verified,
+    /// Finished, but a duplicate holds it for an operator.
+    Held,
+    /// Not a code of this shape (not counted as a try).
+    Malformed,
+    /// Not the code of a waiting letter; this many tries are left.
+    Wrong {
+        tries_left: u32,
+    },
+    /// No letter's code can be entered any more (expired, or too many wrong codes): a new
+    /// letter is needed.
+    NeedNewLetter,
+    Blocked(Blocked),
+}
+
+/// A finish that lost a race: rolls its transaction back.
+#[derive(Debug)]
+struct Moved;
+
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the verification moved meanwhile")
+    }
+}
+
+impl std::error::Error for Moved {}
+
+/// The code from the letter: the last step of the mail path. Checked against the waiting
+/// letters under the person's lock; a match is used and the verification finished in the same
+/// transaction (so two submissions of one code finish once); a miss counts against every
+/// waiting letter's `proofing.letter_code_max_tries`.
+pub async fn submit_letter_code(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    code: &str,
+) -> anyhow::Result<LetterCodeOutcome> {
+    let on = match on_step(ctx, who.user_id, Step::Letter).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(LetterCodeOutcome::Blocked(b)),
+    };
+    let p = &ctx.settings.proofing;
+    let Some(canonical) = crate::mfa::backup_codes::normalize(code, p.letter_code_length) else {
+        return Ok(LetterCodeOutcome::Malformed);
+    };
+    let hash = crate::mfa::backup_codes::hash(&letter_code_key(ctx), &canonical);
+    let mut v = on.v.clone();
+    add_check(&mut v, "letter", "mail");
+    let max_tries = p.letter_code_max_tries;
+    let (uid, actor, now) = (who.user_id.to_string(), who.actor.clone(), ctx.clock.now());
+    let ssf = ctx.settings.ssf.clone();
+    let result = ctx
+        .db
+        .run(move |c| {
+            crate::storage::db::write_tx(c, |c| {
+                records::lock_person(c, &uid)?;
+                match records::by_id(c, &v.id)? {
+                    Some(current) if current.version == v.version => {}
+                    _ => return Ok(Err(LetterCodeOutcome::Blocked(Blocked::Busy))),
+                }
+                let live = records::live_letters(c, &v.id, max_tries, now)?;
+                if live.is_empty() {
+                    return Ok(Err(LetterCodeOutcome::NeedNewLetter));
+                }
+                // Every waiting letter is compared, in constant time, whichever matches.
+                let mut matched: Option<String> = None;
+                for l in &live {
+                    if crate::crypto::ct_eq(l.code_hash.as_bytes(), hash.as_bytes()) {
+                        matched = Some(l.id.clone());
+                    }
+                }
+                let Some(letter_id) = matched else {
+                    let left = records::count_wrong_letter_code(c, &v.id, max_tries, now)?;
+                    return Ok(Err(if left == 0 {
+                        LetterCodeOutcome::NeedNewLetter
+                    } else {
+                        LetterCodeOutcome::Wrong { tries_left: left }
+                    }));
+                };
+                if !records::use_letter(c, &letter_id, &v.id, now)? {
+                    return Err(anyhow::Error::new(Moved));
+                }
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::IdentityLetterCodeAccepted,
+                        user_id: Some(&uid),
+                        client_id: v.origin_client_id.as_deref(),
+                        detail: json!({ "verification": v.id, "letter": letter_id }),
+                        actor: Some(&actor),
+                    },
+                )?;
+                match finish(c, &ssf, &mut v, &uid, &actor, now)? {
+                    Some(status) => Ok(Ok(status)),
+                    None => Err(anyhow::Error::new(Moved)),
+                }
+            })
+        })
+        .await;
+    let status = match result {
+        Ok(Ok(status)) => status,
+        Ok(Err(outcome)) => return Ok(outcome),
+        Err(e) if e.is::<Moved>() => return Ok(LetterCodeOutcome::Blocked(Blocked::Busy)),
+        Err(e) => return Err(e),
+    };
+    Ok(match announce(ctx, who, Some(status), now).await? {
+        FinishOutcome::Verified => LetterCodeOutcome::Verified,
+        FinishOutcome::Held => LetterCodeOutcome::Held,
+        _ => LetterCodeOutcome::Blocked(Blocked::Busy),
+    })
+}
+
+/// "Verify by phone instead": back to the phone page; the letters already requested keep
+/// counting against the limit but their codes no longer finish anything.
+pub async fn phone_instead(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<()> {
+    if let Ok(on) = on_step(ctx, who.user_id, Step::Letter).await? {
+        let id = on.v.id.clone();
+        if advance(ctx, on.v.clone(), &on.key, &on.pii, Step::Phone).await? {
+            ctx.db
+                .run(move |c| records::cancel_letters(c, &[id]).map(|_| ()))
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 // ---- removal -----------------------------------------------------------------------------------
@@ -1675,6 +1974,7 @@ pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
                     proofing_images::table.filter(proofing_images::verification_id.eq_any(&stale)),
                 )
                 .execute(c)?;
+                records::cancel_letters(c, &stale)?;
                 let n = diesel::update(iv::table.filter(iv::id.eq_any(&stale)))
                     .set((
                         iv::status.eq(Status::Abandoned.as_str()),

@@ -12,6 +12,7 @@ use crate::proofing::document::{Address, DocumentFields, DocumentType};
 use crate::storage::db::{serialize_on, write_tx, DbConn};
 use crate::storage::schema::{
     identity_data_keys, identity_verifications, proofing_attempts, proofing_flags, proofing_images,
+    proofing_letters,
 };
 
 /// Where a verification stands.
@@ -73,6 +74,8 @@ pub enum Step {
     Review,
     Phone,
     PhoneCode,
+    /// A letter with a code is on its way to the verified address.
+    Letter,
     Done,
 }
 
@@ -85,6 +88,7 @@ impl Step {
             Step::Review => "review",
             Step::Phone => "phone",
             Step::PhoneCode => "phone_code",
+            Step::Letter => "letter",
             Step::Done => "done",
         }
     }
@@ -96,6 +100,7 @@ impl Step {
             "review" => Step::Review,
             "phone" => Step::Phone,
             "phone_code" => Step::PhoneCode,
+            "letter" => Step::Letter,
             "done" => Step::Done,
             _ => return None,
         })
@@ -988,6 +993,307 @@ pub fn document_number_hash(master: &MasterKey, doc: &DocumentFields) -> String 
     )
 }
 
+// ---- letters (verify by mail) ---------------------------------------------------------------
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = proofing_letters)]
+pub struct Letter {
+    pub id: String,
+    pub verification_id: String,
+    pub user_id: String,
+    pub code_hash: String,
+    pub mailing: Option<String>,
+    pub status: String,
+    pub tries: i32,
+    pub requested_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+    pub sent_by: Option<String>,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+}
+
+/// A letter's state.
+pub mod letter_status {
+    pub const QUEUED: &str = "queued";
+    pub const SENT: &str = "sent";
+    pub const USED: &str = "used";
+    /// Too many wrong codes: this letter's code no longer works.
+    pub const VOID: &str = "void";
+    /// The verification ended some other way (finished, abandoned, removed).
+    pub const CANCELLED: &str = "cancelled";
+    /// Waiting for its code to be entered.
+    pub const LIVE: [&str; 2] = [QUEUED, SENT];
+}
+
+/// What the printer needs, sealed under the person's data key until the letter is sent.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Mailing {
+    pub name: String,
+    pub address: Address,
+    /// The one-time code as printed (the row keeps only its keyed hash).
+    pub code: String,
+}
+
+fn mailing_context(letter_id: &str) -> String {
+    format!("proofing_letters.mailing:{letter_id}")
+}
+
+pub fn open_mailing(key: &MasterKey, letter: &Letter) -> anyhow::Result<Option<Mailing>> {
+    match &letter.mailing {
+        None => Ok(None),
+        Some(sealed) => {
+            let plain = Zeroizing::new(key.decrypt(sealed, &mailing_context(&letter.id))?.to_vec());
+            Ok(Some(serde_json::from_slice(&plain)?))
+        }
+    }
+}
+
+/// Why a letter can't be queued.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LetterRefusal {
+    /// `proofing.letters_per_window` requested in the window; the oldest counted frees up then.
+    TooMany { retry_at: NaiveDateTime },
+    /// The verification moved meanwhile (a double submit).
+    Moved,
+}
+
+/// The times of the person's letters counted against `proofing.letters_per_window`, oldest
+/// first (every letter requested in the window counts, whatever became of it).
+pub fn letters_in_window(
+    conn: &mut DbConn,
+    user_id: &str,
+    window: chrono::Duration,
+    now: NaiveDateTime,
+) -> anyhow::Result<Vec<NaiveDateTime>> {
+    Ok(proofing_letters::table
+        .filter(proofing_letters::user_id.eq(user_id))
+        .filter(proofing_letters::requested_at.gt(now - window))
+        .order(proofing_letters::requested_at.asc())
+        .select(proofing_letters::requested_at)
+        .load(conn)?)
+}
+
+/// Queues a letter and moves the verification (`v`, already on its next step) forward, under
+/// the person's lock so `per_window` holds for concurrent requests. The verification's
+/// `expires_at` is pushed to the letter's, so it waits for the letter instead of being
+/// abandoned.
+#[allow(clippy::too_many_arguments)]
+pub fn queue_letter(
+    conn: &mut DbConn,
+    key: &MasterKey,
+    v: &Verification,
+    mailing: &Mailing,
+    code_hash: &str,
+    per_window: u32,
+    window: chrono::Duration,
+    valid: chrono::Duration,
+    now: NaiveDateTime,
+) -> anyhow::Result<Result<Letter, LetterRefusal>> {
+    write_tx(conn, |conn| {
+        lock_person(conn, &v.user_id)?;
+        let counted = letters_in_window(conn, &v.user_id, window, now)?;
+        if counted.len() as u64 >= u64::from(per_window) {
+            let oldest = counted.first().copied().unwrap_or(now);
+            return Ok(Err(LetterRefusal::TooMany {
+                retry_at: oldest + window,
+            }));
+        }
+        if !save_if_unchanged(conn, v, now)? {
+            return Ok(Err(LetterRefusal::Moved));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let json = Zeroizing::new(serde_json::to_vec(mailing)?);
+        let letter = Letter {
+            mailing: Some(key.encrypt(&json, &mailing_context(&id))?),
+            id,
+            verification_id: v.id.clone(),
+            user_id: v.user_id.clone(),
+            code_hash: code_hash.to_string(),
+            status: letter_status::QUEUED.into(),
+            tries: 0,
+            requested_at: now,
+            sent_at: None,
+            sent_by: None,
+            expires_at: now + valid,
+            used_at: None,
+        };
+        diesel::insert_into(proofing_letters::table)
+            .values((
+                proofing_letters::id.eq(&letter.id),
+                proofing_letters::verification_id.eq(&letter.verification_id),
+                proofing_letters::user_id.eq(&letter.user_id),
+                proofing_letters::code_hash.eq(&letter.code_hash),
+                proofing_letters::mailing.eq(&letter.mailing),
+                proofing_letters::status.eq(&letter.status),
+                proofing_letters::tries.eq(0),
+                proofing_letters::requested_at.eq(now),
+                proofing_letters::expires_at.eq(letter.expires_at),
+            ))
+            .execute(conn)?;
+        diesel::update(
+            identity_verifications::table
+                .filter(identity_verifications::id.eq(&v.id))
+                .filter(identity_verifications::expires_at.lt(letter.expires_at)),
+        )
+        .set(identity_verifications::expires_at.eq(letter.expires_at))
+        .execute(conn)?;
+        Ok(Ok(letter))
+    })
+}
+
+/// The letters of a verification, newest first.
+pub fn letters_of(conn: &mut DbConn, verification_id: &str) -> anyhow::Result<Vec<Letter>> {
+    Ok(proofing_letters::table
+        .filter(proofing_letters::verification_id.eq(verification_id))
+        .order(proofing_letters::requested_at.desc())
+        .select(Letter::as_select())
+        .load(conn)?)
+}
+
+pub fn letter_by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<Letter>> {
+    Ok(proofing_letters::table
+        .find(id)
+        .select(Letter::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The letters whose code may still be entered: queued or sent, not expired, tries left.
+pub fn live_letters(
+    conn: &mut DbConn,
+    verification_id: &str,
+    max_tries: u32,
+    now: NaiveDateTime,
+) -> anyhow::Result<Vec<Letter>> {
+    Ok(proofing_letters::table
+        .filter(proofing_letters::verification_id.eq(verification_id))
+        .filter(proofing_letters::status.eq_any(letter_status::LIVE))
+        .filter(proofing_letters::expires_at.gt(now))
+        .filter(proofing_letters::tries.lt(max_tries as i32))
+        .order(proofing_letters::requested_at.desc())
+        .select(Letter::as_select())
+        .load(conn)?)
+}
+
+/// A wrong code: every live letter of the verification counts it; those at `max_tries` are
+/// void: their codes stop working and a letter not yet printed is not printed. Call under the
+/// person's lock. Returns the tries left on the best remaining letter (0: a new one is needed).
+pub fn count_wrong_letter_code(
+    conn: &mut DbConn,
+    verification_id: &str,
+    max_tries: u32,
+    now: NaiveDateTime,
+) -> anyhow::Result<u32> {
+    let live = live_letters(conn, verification_id, max_tries, now)?;
+    let ids: Vec<&str> = live.iter().map(|l| l.id.as_str()).collect();
+    diesel::update(proofing_letters::table.filter(proofing_letters::id.eq_any(&ids)))
+        .set(proofing_letters::tries.eq(proofing_letters::tries + 1))
+        .execute(conn)?;
+    diesel::update(
+        proofing_letters::table
+            .filter(proofing_letters::id.eq_any(&ids))
+            .filter(proofing_letters::tries.ge(max_tries as i32)),
+    )
+    .set((
+        proofing_letters::status.eq(letter_status::VOID),
+        proofing_letters::mailing.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    let left = live
+        .iter()
+        .map(|l| max_tries.saturating_sub(l.tries.max(0) as u32 + 1))
+        .max()
+        .unwrap_or(0);
+    Ok(left)
+}
+
+/// The letter's code was accepted: it is used, and the verification's other waiting letters
+/// are cancelled. False: it was no longer waiting (a concurrent submission used it).
+pub fn use_letter(
+    conn: &mut DbConn,
+    letter_id: &str,
+    verification_id: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let n = diesel::update(
+        proofing_letters::table
+            .filter(proofing_letters::id.eq(letter_id))
+            .filter(proofing_letters::status.eq_any(letter_status::LIVE)),
+    )
+    .set((
+        proofing_letters::status.eq(letter_status::USED),
+        proofing_letters::used_at.eq(now),
+        proofing_letters::mailing.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    if n != 1 {
+        return Ok(false);
+    }
+    cancel_letters(conn, &[verification_id.to_string()])?;
+    Ok(true)
+}
+
+/// Cancels the waiting letters of these verifications and drops what was sealed for the
+/// printer. The rows stay (without personal data) so they keep counting against
+/// `proofing.letters_per_window`.
+pub fn cancel_letters(conn: &mut DbConn, verification_ids: &[String]) -> anyhow::Result<usize> {
+    Ok(diesel::update(
+        proofing_letters::table
+            .filter(proofing_letters::verification_id.eq_any(verification_ids))
+            .filter(proofing_letters::status.eq_any(letter_status::LIVE)),
+    )
+    .set((
+        proofing_letters::status.eq(letter_status::CANCELLED),
+        proofing_letters::mailing.eq(None::<String>),
+    ))
+    .execute(conn)?)
+}
+
+/// Letters waiting for the printer, oldest first (a page of them).
+pub fn queued_letters(
+    conn: &mut DbConn,
+    offset: i64,
+    limit: i64,
+) -> anyhow::Result<(Vec<Letter>, i64)> {
+    let total: i64 = proofing_letters::table
+        .filter(proofing_letters::status.eq(letter_status::QUEUED))
+        .count()
+        .get_result(conn)?;
+    let rows = proofing_letters::table
+        .filter(proofing_letters::status.eq(letter_status::QUEUED))
+        .order((
+            proofing_letters::requested_at.asc(),
+            proofing_letters::id.asc(),
+        ))
+        .offset(offset)
+        .limit(limit)
+        .select(Letter::as_select())
+        .load(conn)?;
+    Ok((rows, total))
+}
+
+/// The printer has it: the sealed name, address and code are dropped. False: not queued.
+pub fn mark_letter_sent(
+    conn: &mut DbConn,
+    letter_id: &str,
+    by: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<bool> {
+    let n = diesel::update(
+        proofing_letters::table
+            .filter(proofing_letters::id.eq(letter_id))
+            .filter(proofing_letters::status.eq(letter_status::QUEUED)),
+    )
+    .set((
+        proofing_letters::status.eq(letter_status::SENT),
+        proofing_letters::sent_at.eq(now),
+        proofing_letters::sent_by.eq(by),
+        proofing_letters::mailing.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
 // ---- removal and review ----------------------------------------------------------------------
 
 /// Removes every verification of the person and their personal data: the data key is deleted
@@ -1012,6 +1318,7 @@ pub fn remove_all(
             proofing_images::table.filter(proofing_images::verification_id.eq_any(&ids)),
         )
         .execute(conn)?;
+        cancel_letters(conn, &ids)?;
         diesel::update(proofing_attempts::table.filter(proofing_attempts::user_id.eq(user_id)))
             .set((
                 proofing_attempts::transcript.eq(None::<String>),

@@ -313,6 +313,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    proofing_letters (id) {
+        id -> Text,
+        verification_id -> Text,
+        user_id -> Text,
+        code_hash -> Text,
+        mailing -> Nullable<Text>,
+        status -> Text,
+        tries -> Integer,
+        requested_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+        sent_by -> Nullable<Text>,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     identity_verifications (id) {
         id -> Text,
         user_id -> Text,
@@ -452,6 +469,7 @@ diesel::joinable!(identity_verifications -> users (user_id));
 diesel::joinable!(proofing_images -> identity_verifications (verification_id));
 diesel::joinable!(proofing_attempts -> identity_verifications (verification_id));
 diesel::joinable!(proofing_flags -> identity_verifications (verification_id));
+diesel::joinable!(proofing_letters -> identity_verifications (verification_id));
 
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(account_resets -> users (user_id));
@@ -479,6 +497,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     proofing_images,
     proofing_attempts,
     proofing_flags,
+    proofing_letters,
     browser_sessions,
     clients,
     consents,

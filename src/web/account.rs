@@ -35,10 +35,27 @@ fn event_line(e: activity::Entry, time: &LocalTime) -> AccountEvent {
 
 pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> PageResult {
     let time = local_time(&ctx, &req, &me.browser).await?;
+    let (mut identity_letters, mut identity_letter_allowed) = (Vec::new(), false);
     let (identity, identity_verified_on) = if ctx.settings.proofing.enabled {
         use crate::proofing::flow::Standing;
         match crate::proofing::flow::standing(&ctx, &me.session.user_id).await? {
             Standing::None => (Some("none"), String::new()),
+            Standing::InProgress {
+                step: crate::proofing::records::Step::Letter,
+            } => {
+                let view = crate::proofing::flow::letters(&ctx, &me.session.user_id).await?;
+                identity_letters = crate::web::verify::letter_lines(
+                    &ctx,
+                    time.lang,
+                    (
+                        "console-identity-letter-sent-on",
+                        "console-identity-letter-requested-on",
+                    ),
+                    &view,
+                );
+                identity_letter_allowed = view.next_allowed_at.is_none();
+                (Some("letter"), String::new())
+            }
             Standing::InProgress { .. } => (Some("in_progress"), String::new()),
             Standing::Verified { at } => (Some("verified"), time.date(at)),
             Standing::Held => (Some("held"), String::new()),
@@ -129,6 +146,8 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> Pa
         time_zone: time.zone_name().to_string(),
         identity,
         identity_verified_on,
+        identity_letters,
+        identity_letter_allowed,
         identity_removed,
     })
 }

@@ -630,8 +630,12 @@ pub struct AccountPage {
     /// The IANA zone the times are in.
     pub time_zone: String,
     /// Identity verification: None when it isn't offered; else "none", "in_progress",
-    /// "verified", "held" or "redo".
+    /// "letter" (waiting for a letter's code), "verified", "held" or "redo".
     pub identity: Option<&'static str>,
+    /// For "letter": "requested on …" / "sent on …", newest first, and whether another
+    /// letter may be requested now.
+    pub identity_letters: Vec<String>,
+    pub identity_letter_allowed: bool,
     /// When the identity was verified (for "verified").
     pub identity_verified_on: String,
     /// "Your verified information was removed" after the console's remove button.
@@ -838,7 +842,7 @@ pub struct ReviewRows {
 #[template(path = "verify.html")]
 pub struct VerifyPage {
     pub layout: Layout,
-    /// start, document, selfie, ssn, review, phone, code, done, verified, held,
+    /// start, document, selfie, ssn, review, phone, code, letter, done, verified, held,
     /// out_of_attempts, try_later.
     pub stage: &'static str,
     pub steps: Option<crate::web::page_parts::Steps>,
@@ -862,6 +866,14 @@ pub struct VerifyPage {
     pub continue_to: Option<String>,
     /// The mock checks accept a small text fixture instead of a photo (dev only).
     pub fixtures_allowed: bool,
+    /// "Letter requested on …" / "Letter sent on …", newest first.
+    pub letters: Vec<String>,
+    /// Another letter may be requested now.
+    pub letter_allowed: bool,
+    /// When another letter may be requested (when not now).
+    pub letter_next: String,
+    /// The phone could not vouch for the person: offer the letter first.
+    pub suggest_letter: bool,
 }
 
 impl VerifyPage {

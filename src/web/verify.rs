@@ -14,8 +14,8 @@ use crate::mfa::methods::PhoneChannel;
 use crate::proofing::document::DocumentType;
 use crate::proofing::flow::{
     self, AddressForm, AddressOutcome, Blocked, DocumentOutcome, DocumentProblem, FinishOutcome,
-    Person, PhoneOutcome, PhonePick, PhoneProblem, SelfieOutcome, SelfieProblem, SsnOutcome,
-    SsnProblem, Standing, VerifyInfoOutcome,
+    LetterCodeOutcome, LetterOutcome, Person, PhoneOutcome, PhonePick, PhoneProblem, SelfieOutcome,
+    SelfieProblem, SsnOutcome, SsnProblem, Standing, VerifyInfoOutcome,
 };
 use crate::proofing::images::ImageError;
 use crate::proofing::records::Step;
@@ -42,7 +42,7 @@ fn step_number(step: Step) -> usize {
         Step::Selfie => 2,
         Step::Ssn => 3,
         Step::Review => 4,
-        Step::Phone | Step::PhoneCode | Step::Done => 5,
+        Step::Phone | Step::PhoneCode | Step::Letter | Step::Done => 5,
     }
 }
 
@@ -54,6 +54,7 @@ fn step_path(step: Step) -> &'static str {
         Step::Review => "/verify/review",
         Step::Phone => "/verify/phone",
         Step::PhoneCode => "/verify/phone-code",
+        Step::Letter => "/verify/letter",
         Step::Done => "/verify/done",
     }
 }
@@ -76,6 +77,10 @@ fn page(browser: &Browser, stage: &'static str, title_key: &str, step: Option<St
         when: String::new(),
         continue_to: None,
         fixtures_allowed: false,
+        letters: Vec::new(),
+        letter_allowed: false,
+        letter_next: String::new(),
+        suggest_letter: false,
     }
 }
 
@@ -595,7 +600,55 @@ async fn phone_page(ctx: &Ctx, change: &SensitiveChange) -> anyhow::Result<Verif
         .into_iter()
         .map(|c| (c.id, c.masked))
         .collect();
+    with_letters(ctx, &change.browser, &change.session().user_id, &mut p).await?;
     Ok(p)
+}
+
+/// "Letter requested on …" / "Letter sent on …", one sentence per letter, newest first
+/// (`keys`: the sentences for sent and for requested, which take `$when`).
+pub(crate) fn letter_lines(
+    ctx: &Ctx,
+    lang: Lang,
+    keys: (&'static str, &'static str),
+    view: &flow::LetterView,
+) -> Vec<String> {
+    view.letters
+        .iter()
+        .map(|(requested, sent)| match sent {
+            Some(at) => crate::i18n::Message::new(keys.0)
+                .arg("when", day(ctx, lang, *at))
+                .in_lang(lang),
+            None => crate::i18n::Message::new(keys.1)
+                .arg("when", day(ctx, lang, *requested))
+                .in_lang(lang),
+        })
+        .collect()
+}
+
+pub(crate) fn day(ctx: &Ctx, lang: Lang, at: chrono::NaiveDateTime) -> String {
+    crate::local_time::LocalTime::new(crate::local_time::site_default(&ctx.settings), lang).date(at)
+}
+
+/// The letters part of the phone and letter pages.
+async fn with_letters(
+    ctx: &Ctx,
+    browser: &Browser,
+    user_id: &str,
+    p: &mut VerifyPage,
+) -> anyhow::Result<()> {
+    let view = flow::letters(ctx, user_id).await?;
+    p.letters = letter_lines(
+        ctx,
+        browser.lang,
+        ("verify-letter-sent-on", "verify-letter-requested-on"),
+        &view,
+    );
+    p.letter_allowed = view.next_allowed_at.is_none();
+    p.letter_next = view
+        .next_allowed_at
+        .map(|at| day(ctx, browser.lang, at))
+        .unwrap_or_default();
+    Ok(())
 }
 
 pub async fn phone_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageResult {
@@ -636,6 +689,10 @@ pub async fn phone_submit(
     };
     let channel = PhoneChannel::parse(&form.channel).unwrap_or(PhoneChannel::Sms);
     let outcome = flow::submit_phone(&ctx, &person(&change), pick, channel).await?;
+    let outcome_problem = match &outcome {
+        PhoneOutcome::Refused(problem) => Some(problem.clone()),
+        _ => None,
+    };
     let (message, status) = match outcome {
         PhoneOutcome::CodeSent { .. } => return Ok(see_other("/verify/phone-code")),
         PhoneOutcome::Blocked(b) => return blocked(&ctx, browser, b),
@@ -661,6 +718,11 @@ pub async fn phone_submit(
         }
     };
     let mut p = phone_page(&ctx, &change).await?;
+    // The number could not vouch for the person: a letter is the way on.
+    p.suggest_letter = matches!(
+        outcome_problem,
+        Some(PhoneProblem::NotAssociated | PhoneProblem::Cooldown { .. })
+    );
     p.error = Some(message);
     p.error_fields = vec!["phone"];
     p.typed_phone = form.phone.clone();
@@ -744,6 +806,105 @@ pub async fn other_number(
     _form: CsrfForm<Empty>,
 ) -> PageResult {
     flow::other_number(&ctx, &person(&change)).await?;
+    Ok(see_other("/verify/phone"))
+}
+
+// ---- verify by mail ----------------------------------------------------------------------------
+
+async fn letter_page(ctx: &Ctx, change: &SensitiveChange) -> anyhow::Result<VerifyPage> {
+    let mut p = page(
+        &change.browser,
+        "letter",
+        "verify-letter-title",
+        Some(Step::Letter),
+    );
+    with_letters(ctx, &change.browser, &change.session().user_id, &mut p).await?;
+    Ok(p)
+}
+
+pub async fn letter_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageResult {
+    if let Err(r) = on_step_page(
+        &ctx,
+        &change.browser,
+        &change.session().user_id,
+        Step::Letter,
+    )
+    .await?
+    {
+        return Ok(r);
+    }
+    render(&letter_page(&ctx, &change).await?)
+}
+
+/// "Send me a letter instead" (the phone page) and "Send another letter" (the letter page).
+pub async fn letter_request(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    _form: CsrfForm<Empty>,
+) -> PageResult {
+    let browser = &change.browser;
+    match flow::request_letter(&ctx, &person(&change)).await? {
+        LetterOutcome::Queued => Ok(see_other("/verify/letter")),
+        LetterOutcome::Blocked(b) => blocked(&ctx, browser, b),
+        LetterOutcome::TooMany { retry_at } => {
+            let on_letter = matches!(
+                flow::standing(&ctx, &change.session().user_id).await?,
+                Standing::InProgress { step: Step::Letter }
+            );
+            let mut p = if on_letter {
+                letter_page(&ctx, &change).await?
+            } else {
+                phone_page(&ctx, &change).await?
+            };
+            p.error = Some(
+                crate::i18n::Message::new("verify-letter-too-many")
+                    .arg("when", day(&ctx, browser.lang, retry_at))
+                    .in_lang(browser.lang),
+            );
+            render_status(&p, StatusCode::TOO_MANY_REQUESTS)
+        }
+    }
+}
+
+pub async fn letter_code(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    form: CsrfForm<CodeForm>,
+) -> PageResult {
+    let browser = &change.browser;
+    let (message, status) =
+        match flow::submit_letter_code(&ctx, &person(&change), &form.code).await? {
+            LetterCodeOutcome::Verified | LetterCodeOutcome::Held => {
+                return Ok(see_other("/verify/done"))
+            }
+            LetterCodeOutcome::Blocked(b) => return blocked(&ctx, browser, b),
+            LetterCodeOutcome::Malformed => (
+                browser.t("verify-letter-code-format"),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            LetterCodeOutcome::Wrong { tries_left } => (
+                crate::i18n::Message::new("verify-letter-code-wrong")
+                    .arg("tries", tries_left)
+                    .in_lang(browser.lang),
+                StatusCode::UNPROCESSABLE_ENTITY,
+            ),
+            LetterCodeOutcome::NeedNewLetter => (
+                browser.t("verify-letter-code-void"),
+                StatusCode::TOO_MANY_REQUESTS,
+            ),
+        };
+    let mut p = letter_page(&ctx, &change).await?;
+    p.error = Some(message);
+    p.error_fields = vec!["code"];
+    render_status(&p, status)
+}
+
+pub async fn letter_phone_instead(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    _form: CsrfForm<Empty>,
+) -> PageResult {
+    flow::phone_instead(&ctx, &person(&change)).await?;
     Ok(see_other("/verify/phone"))
 }
 

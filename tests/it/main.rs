@@ -27,6 +27,7 @@ mod help;
 mod hot_queries;
 mod keys;
 mod language;
+mod letters;
 mod logout;
 mod metrics;
 mod mfa;

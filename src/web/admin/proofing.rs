@@ -7,8 +7,9 @@ use utoipa::OpenApi;
 
 use crate::admin::auth::Area;
 use crate::admin::proofing::{
-    self, FlagPage, FlagQuery, FlagResolved, ProofingStats, Removal, RemoveRequest,
-    ResolveFlagRequest, StatsQuery, VerificationDetail, VerificationPage, VerificationQuery,
+    self, FlagPage, FlagQuery, FlagResolved, LetterPage, LetterQuery, LetterSent, ProofingStats,
+    Removal, RemoveRequest, ResolveFlagRequest, StatsQuery, VerificationDetail, VerificationPage,
+    VerificationQuery,
 };
 use crate::proofing::records::FlagDecision;
 use crate::web::admin::error::ApiResult;
@@ -23,7 +24,10 @@ use crate::Ctx;
     list_flags,
     clear_flag,
     confirm_flag,
-    stats
+    stats,
+    list_letters,
+    letters_csv,
+    letter_sent
 ))]
 pub struct ProofingApi;
 
@@ -46,7 +50,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/proofing/flags/{flag_id}/confirm",
             web::post().to(confirm_flag),
         )
-        .route("/proofing/stats", web::get().to(stats));
+        .route("/proofing/stats", web::get().to(stats))
+        .route("/proofing/letters", web::get().to(list_letters))
+        .route("/proofing/letters.csv", web::get().to(letters_csv))
+        .route("/proofing/letters/{id}/sent", web::post().to(letter_sent));
 }
 
 /// Verifications, newest first, by status, person, and whether a flag is open. No personal
@@ -166,4 +173,64 @@ pub async fn stats(
 ) -> ApiResult<HttpResponse> {
     auth.require(Area::Proofing)?;
     Ok(HttpResponse::Ok().json(proofing::stats(&ctx, &q).await?))
+}
+
+/// Verify-by-mail letters waiting for the printer, oldest first, with the name and address
+/// each goes to (not the code). Personal data: only with `verity:admin:proofing:pii`, and
+/// every read is audited.
+#[utoipa::path(get, path = "/proofing/letters", tag = "proofing", params(LetterQuery),
+    responses((status = 200, description = "One page of queued letters", body = LetterPage)),
+    security(("bearer" = ["verity:admin:proofing:pii"])))]
+pub async fn list_letters(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    q: web::Query<LetterQuery>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::ProofingPii)?;
+    Ok(HttpResponse::Ok().json(proofing::list_letters(&ctx, &agent, &q).await?))
+}
+
+/// The queued letters as CSV for the print vendor: letter id, name, address, the one-time
+/// code and the day it stops working; cells a spreadsheet would run as a formula are
+/// prefixed with `'`. A page of letters, oldest first; the next page's cursor is in the
+/// `Verity-Next-Cursor` header. Mark each letter sent once it is printed: from then on its
+/// name, address and code are no longer kept. Only with `verity:admin:proofing:pii`; audited.
+#[utoipa::path(get, path = "/proofing/letters.csv", tag = "proofing", params(LetterQuery),
+    responses((status = 200, description = "Queued letters", content_type = "text/csv",
+        body = String)),
+    security(("bearer" = ["verity:admin:proofing:pii"])))]
+pub async fn letters_csv(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    q: web::Query<LetterQuery>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::ProofingPii)?;
+    let (csv, next) = proofing::letters_csv(&ctx, &agent, &q).await?;
+    let mut answer = HttpResponse::Ok();
+    answer
+        .content_type("text/csv; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"verity-letters.csv\"",
+        ));
+    if let Some(next) = next {
+        answer.insert_header(("Verity-Next-Cursor", next));
+    }
+    Ok(answer.body(csv))
+}
+
+/// Marks a letter as handed to the printer: its name, address and code are dropped, and the
+/// person sees "letter sent on …". Not queued (already sent, used or cancelled): 409.
+#[utoipa::path(post, path = "/proofing/letters/{id}/sent", tag = "proofing",
+    params(("id" = String, Path, description = "Letter id")),
+    responses((status = 200, description = "Marked sent", body = LetterSent)),
+    security(("bearer" = ["verity:admin:proofing"])))]
+pub async fn letter_sent(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::Proofing)?;
+    Ok(HttpResponse::Ok().json(proofing::mark_letter_sent(&ctx, &agent, &id).await?))
 }

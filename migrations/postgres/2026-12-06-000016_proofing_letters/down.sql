@@ -1,0 +1,1 @@
+DROP TABLE proofing_letters;
