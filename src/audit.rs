@@ -185,6 +185,13 @@ pub enum Kind {
     IdentityLetterSent,
     /// A letter's code was accepted (detail: verification, letter).
     IdentityLetterCodeAccepted,
+    /// A password reset suspended the verified identity: only the personal key restores it
+    /// (detail: vaults suspended).
+    IdentitySuspended,
+    /// The personal key restored a suspended verified identity (detail: verification).
+    IdentityRestored,
+    /// The person made a new personal key (detail: verification).
+    PersonalKeyReplaced,
     /// A fraud signal was recorded on a verification.
     ProofingFlagRaised,
     /// An operator cleared or confirmed a fraud flag.
@@ -270,6 +277,9 @@ impl Kind {
         Kind::IdentityLetterRequested,
         Kind::IdentityLetterSent,
         Kind::IdentityLetterCodeAccepted,
+        Kind::IdentitySuspended,
+        Kind::IdentityRestored,
+        Kind::PersonalKeyReplaced,
         Kind::ProofingFlagRaised,
         Kind::ProofingFlagResolved,
         Kind::ProofingPersonalDataRead,
@@ -348,6 +358,9 @@ impl Kind {
             Kind::IdentityLetterRequested => "identity_letter_requested",
             Kind::IdentityLetterSent => "identity_letter_sent",
             Kind::IdentityLetterCodeAccepted => "identity_letter_code_accepted",
+            Kind::IdentitySuspended => "identity_suspended",
+            Kind::IdentityRestored => "identity_restored",
+            Kind::PersonalKeyReplaced => "personal_key_replaced",
             Kind::ProofingFlagRaised => "proofing_flag_raised",
             Kind::ProofingFlagResolved => "proofing_flag_resolved",
             Kind::ProofingPersonalDataRead => "proofing_personal_data_read",

@@ -1038,6 +1038,14 @@ pub struct ProofingSettings {
     pub letter_code_max_tries: u32,
     /// Characters of a letter's code (Crockford base32, 5 bits each).
     pub letter_code_length: usize,
+    /// Wrong personal keys accepted per person per `personal_key_window_secs` (restoring a
+    /// verification after a password reset), counted before each is checked.
+    pub personal_key_max_tries: u32,
+    pub personal_key_window_secs: u64,
+    /// How long after a sign-in a relying party can still read verified data through
+    /// `/userinfo` or a refreshed ID token: the unlocked vault key is kept for the grant this
+    /// long (sealed, in the store), then the person must sign in again.
+    pub released_claims_ttl_secs: u64,
 }
 
 impl Default for ProofingSettings {
@@ -1067,6 +1075,9 @@ impl Default for ProofingSettings {
             letter_valid_days: 30,
             letter_code_max_tries: 5,
             letter_code_length: 10,
+            personal_key_max_tries: 5,
+            personal_key_window_secs: 3600,
+            released_claims_ttl_secs: 900,
         }
     }
 }
@@ -1133,6 +1144,15 @@ impl ProofingSettings {
                 "proofing.letters_per_window and letter_window_days must be at least 1, \
                  letter_valid_days 1 to 365, letter_code_max_tries 1 to 10 and letter_code_length \
                  10 to 32"
+            );
+        }
+        if !(1..=20).contains(&self.personal_key_max_tries)
+            || self.personal_key_window_secs == 0
+            || !(60..=86_400).contains(&self.released_claims_ttl_secs)
+        {
+            bail!(
+                "proofing.personal_key_max_tries must be 1 to 20, personal_key_window_secs at \
+                 least 1 and released_claims_ttl_secs 60 to 86400"
             );
         }
         if self.unfinished_ttl_days == 0 || self.consent_version.trim().is_empty() {

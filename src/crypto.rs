@@ -75,6 +75,13 @@ impl MasterKey {
         Ok(key)
     }
 
+    /// A key made elsewhere (derived, or unwrapped): the same sealing as the master key's.
+    pub fn from_bytes(bytes: &[u8; 32]) -> MasterKey {
+        let mut key = MasterKey { bytes: [0u8; 32] };
+        key.bytes.copy_from_slice(bytes);
+        key
+    }
+
     pub fn generate() -> MasterKey {
         let mut key = MasterKey { bytes: [0u8; 32] };
         key.bytes.copy_from_slice(&Zeroizing::new(random_bytes(32)));

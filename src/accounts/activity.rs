@@ -126,6 +126,9 @@ fn reading(row: Row) -> Reading {
         Kind::IdentityVerificationRemoved => says("activity-identity-removed", true, Nothing),
         Kind::IdentityLetterRequested => says("activity-identity-letter-requested", true, Nothing),
         Kind::IdentityLetterSent => says("activity-identity-letter-sent", false, Nothing),
+        Kind::IdentitySuspended => says("activity-identity-suspended", false, Nothing),
+        Kind::IdentityRestored => says("activity-identity-restored", true, Nothing),
+        Kind::PersonalKeyReplaced => says("activity-personal-key-replaced", true, Nothing),
         Kind::UserDeleted
         | Kind::IdentityCheckPassed
         | Kind::IdentityCheckFailed

@@ -225,6 +225,7 @@ pub async fn change_password(
     actor: &Actor,
 ) -> anyhow::Result<PasswordChange> {
     let mut problems = Vec::new();
+    let old_copy = zeroize::Zeroizing::new(old_password.clone());
     // The same throttling as signing in.
     match crate::accounts::signin::sign_in(ctx, &current.email, old_password, actor).await? {
         crate::accounts::signin::SignInOutcome::PasswordAccepted { user_id, .. }
@@ -242,6 +243,14 @@ pub async fn change_password(
     if !problems.is_empty() {
         return Ok(PasswordChange::Refused(problems));
     }
+    // The verified data's vault follows the password (the old one opens it now).
+    let rewraps = crate::proofing::vault::rewraps_for_password_change(
+        ctx,
+        &current.user_id,
+        old_copy,
+        zeroize::Zeroizing::new(new_password.clone()),
+    )
+    .await?;
     let hash = ctx.passwords.hash(new_password).await?;
     let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
     let settings = ctx.settings.clone();
@@ -252,6 +261,7 @@ pub async fn change_password(
                 diesel::update(users::table.find(&uid))
                     .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
                     .execute(c)?;
+                crate::proofing::vault::apply_rewraps(c, &rewraps)?;
                 let signal =
                     crate::ssf::events::password_changed(now, crate::ssf::events::Initiator::User);
                 crate::ssf::events::enqueue(c, &settings.ssf, now, &uid, &signal)?;

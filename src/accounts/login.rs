@@ -215,7 +215,7 @@ pub async fn finish(
     let mut amr = vec![AMR_PASSWORD];
     amr.extend_from_slice(method_amr);
     amr.push(AMR_MFA);
-    complete_session(
+    let session = complete_session(
         ctx,
         &flow.user_id,
         &flow.email,
@@ -227,7 +227,10 @@ pub async fn finish(
         },
         actor,
     )
-    .await
+    .await?;
+    // What the password unlocked of the verified data moves to the session.
+    crate::proofing::vault::carry_to_session(ctx, flow_id, &session.id, &session.token).await?;
+    Ok(session)
 }
 
 /// A passkey sign-in (no password): the passkey with user verification is two factors in

@@ -149,6 +149,46 @@ impl Passwords {
         Ok(ok && real)
     }
 
+    /// Today's Argon2id parameters, as stored beside a key derived with them.
+    pub fn kdf_params(&self) -> String {
+        format!(
+            "argon2id;m={},t={},p={}",
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost()
+        )
+    }
+
+    /// A 32-byte key from a secret (a password, a personal key) and a salt, with the Argon2id
+    /// parameters `kdf` names (those of [`Passwords::kdf_params`] when it was made). On the
+    /// blocking pool, behind the same permits as password checks.
+    pub async fn derive_key(
+        &self,
+        secret: zeroize::Zeroizing<String>,
+        salt: Vec<u8>,
+        kdf: &str,
+    ) -> anyhow::Result<zeroize::Zeroizing<[u8; 32]>> {
+        let params = parse_kdf(kdf)?;
+        let permit = self.permit().await?;
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+            let mut out = zeroize::Zeroizing::new([0u8; 32]);
+            let mut blocks = pool.take(params.block_count());
+            let result = argon.hash_password_into_with_memory(
+                secret.as_bytes(),
+                &salt,
+                &mut out[..],
+                &mut blocks,
+            );
+            pool.give_back(blocks);
+            result.map_err(|e| anyhow!("key derivation failed: {e}"))?;
+            Ok(out)
+        })
+        .await?
+    }
+
     /// Whether a stored hash was made with other parameters than today's (so a successful
     /// sign-in should store a fresh one).
     pub fn is_outdated(&self, stored: &str) -> bool {
@@ -164,6 +204,32 @@ impl Passwords {
             });
         !same
     }
+}
+
+/// `argon2id;m=..,t=..,p=..` back into parameters.
+fn parse_kdf(kdf: &str) -> anyhow::Result<Params> {
+    let rest = kdf
+        .strip_prefix("argon2id;")
+        .ok_or_else(|| anyhow!("unknown key derivation: {kdf}"))?;
+    let (mut m, mut t, mut p) = (None, None, None);
+    for part in rest.split(',') {
+        let (name, value) = part
+            .split_once('=')
+            .ok_or_else(|| anyhow!("bad key derivation parameters: {kdf}"))?;
+        let value: u32 = value
+            .parse()
+            .map_err(|_| anyhow!("bad key derivation parameters: {kdf}"))?;
+        match name {
+            "m" => m = Some(value),
+            "t" => t = Some(value),
+            "p" => p = Some(value),
+            _ => return Err(anyhow!("bad key derivation parameters: {kdf}")),
+        }
+    }
+    let (Some(m), Some(t), Some(p)) = (m, t, p) else {
+        return Err(anyhow!("bad key derivation parameters: {kdf}"));
+    };
+    Params::new(m, t, p, Some(32)).map_err(|e| anyhow!("invalid Argon2 parameters: {e}"))
 }
 
 fn hash_with(params: &Params, pool: &MemoryPool, password: &str) -> anyhow::Result<String> {

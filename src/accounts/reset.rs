@@ -213,6 +213,31 @@ pub async fn complete(
                 diesel::update(users_t::table.find(&uid))
                     .set((users_t::password_hash.eq(&hash), users_t::updated_at.eq(now)))
                     .execute(c)?;
+                // The new password can't open the verified data: it is suspended until the
+                // personal key restores it.
+                let was_verified = crate::ssf::signals::identity_verified(c, &uid)?;
+                let suspended = crate::proofing::vault::suspend_all(c, &uid, now)?;
+                if suspended > 0 {
+                    audit::record(
+                        c,
+                        now,
+                        audit::Event {
+                            kind: audit::Kind::IdentitySuspended,
+                            user_id: Some(&uid),
+                            client_id: None,
+                            detail: serde_json::json!({ "vaults": suspended }),
+                            actor: Some(&a),
+                        },
+                    )?;
+                    crate::ssf::signals::identity_assurance_since(
+                        c,
+                        &settings.ssf,
+                        now,
+                        &uid,
+                        crate::ssf::signals::By::Person,
+                        was_verified,
+                    )?;
+                }
                 let signal = crate::ssf::events::password_changed(
                     now,
                     crate::ssf::events::Initiator::User,

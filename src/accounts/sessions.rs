@@ -75,6 +75,9 @@ pub struct Session {
     pub auth_time: NaiveDateTime,
     pub amr: Vec<String>,
     pub acr: String,
+    /// Derived from the cookie value (never stored): seals what this session unlocked of the
+    /// person's verified data (`proofing::vault`).
+    pub vault_secret: crate::proofing::vault::BearerSecret,
 }
 
 /// A freshly created session: the cookie value is only ever in this struct and the cookie.
@@ -117,6 +120,7 @@ pub fn create(
 /// timeouts are enforced here; `last_seen_at` is written at most once a minute.
 pub async fn lookup(ctx: &Ctx, token: &str) -> anyhow::Result<Option<Session>> {
     let hash = crypto::token_hash(token);
+    let vault_secret = crate::proofing::vault::BearerSecret::of_session_token(token);
     let now = ctx.clock.now();
     let idle = chrono::Duration::seconds(ctx.settings.security.session_idle_secs as i64);
     let absolute = chrono::Duration::seconds(ctx.settings.security.session_absolute_secs as i64);
@@ -156,6 +160,7 @@ pub async fn lookup(ctx: &Ctx, token: &str) -> anyhow::Result<Option<Session>> {
                 auth_time: row.auth_time,
                 amr: row.amr.split_whitespace().map(str::to_string).collect(),
                 acr: row.acr,
+                vault_secret,
             }))
         })
         .await
@@ -193,7 +198,9 @@ pub async fn revoke(ctx: &Ctx, session_id: &str, actor: &Actor) -> anyhow::Resul
             )?;
             Ok(())
         })
-        .await
+        .await?;
+    // What this session unlocked of the verified data goes with it.
+    crate::proofing::vault::forget_session(ctx, session_id).await
 }
 
 /// Ends every live session of a person (this wasn't me, password reset), with the same

@@ -49,6 +49,8 @@ impl Deref for SteppedUp {
 }
 
 #[derive(Debug)]
+// Made once per sensitive request and matched at once: the size doesn't matter here.
+#[allow(clippy::large_enum_variant)]
 pub enum Check {
     Allowed(SteppedUp),
     /// No full sign-in within the window: step up.

@@ -630,9 +630,11 @@ fn detail_in(
     let attempts = records::attempts_of(conn, &v.id)?;
     // The data key is needed masked too (initials, birth year); transcripts only in full.
     let key = records::data_key(conn, master, &v.user_id)?;
+    // A finished verification's data is in the person's vault: operators never see it.
+    let in_vault = crate::proofing::vault::vault_of(conn, &v.id)?.is_some();
     let pii = match &key {
-        Some(k) => records::open_pii(k, &v)?,
-        None => Pii::default(),
+        Some(k) if !in_vault => records::open_pii(k, &v)?,
+        _ => Pii::default(),
     };
     let transcript_key = key.as_ref().filter(|_| full);
     Ok(Some(VerificationDetail {

@@ -180,6 +180,10 @@ pub struct IssuedCode {
     /// Verified data: what the person allowed and what was asked, for the grant.
     #[serde(default)]
     pub verified: claims::Remembered,
+    /// The vault keys the session had unlocked, sealed under a key only the code itself
+    /// derives (`proofing::vault::seal_for_code`): the store alone can't open them.
+    #[serde(default)]
+    pub released_keys: Option<String>,
 }
 
 /// The assurance a request asks for.
@@ -287,6 +291,13 @@ pub enum AuthorizeOutcome {
     /// counting identity verification: verify first (`/verify?authz=…`), then continue this
     /// pending request (`/authorize/continue`).
     VerifyIdentity {
+        pending_id: String,
+        ui_lang: Option<crate::i18n::Lang>,
+    },
+    /// Verified data was asked and the person's verification counts, but this session has not
+    /// unlocked it (it signed in without the password): the password first
+    /// (`/verify/unlock?authz=…`), then continue this pending request.
+    UnlockIdentity {
         pending_id: String,
         ui_lang: Option<crate::i18n::Lang>,
     },
@@ -938,9 +949,9 @@ async fn decide(
     // Verified data needs a verification that counts now; IAL2, or `verified_claims` asked
     // by name, sends a person without one to verify first.
     let verified_now = if pending.ial2.is_some() || !pending.verified_names.is_empty() {
-        let (user, master) = (session.user_id.clone(), ctx.master.clone());
+        let user = session.user_id.clone();
         ctx.db
-            .run(move |c| crate::proofing::records::current_verified(c, &master, &user))
+            .run(move |c| crate::proofing::records::counting_verification(c, &user))
             .await?
             .is_some()
     } else {
@@ -955,6 +966,21 @@ async fn decide(
         }
         let pending_id = park(ctx, &pending, pending_id).await?;
         return Ok(AuthorizeOutcome::VerifyIdentity {
+            pending_id,
+            ui_lang: pending.ui_lang,
+        });
+    }
+    // The verified data is in the person's vault: only a session that unlocked it (with the
+    // password) can release it.
+    if verified_now && !crate::proofing::vault::session_can_open(ctx, session).await? {
+        if pending.prompt.none {
+            return Ok(fail(
+                "interaction_required",
+                "the user must enter their password to share verified data",
+            ));
+        }
+        let pending_id = park(ctx, &pending, pending_id).await?;
+        return Ok(AuthorizeOutcome::UnlockIdentity {
             pending_id,
             ui_lang: pending.ui_lang,
         });
@@ -1004,6 +1030,14 @@ async fn decide(
         .filter(|n| consented.contains(&claims::consent_scope(n)))
         .collect();
     let code = crypto::random_token(32);
+    let released_keys = if verified_now {
+        let unlocked =
+            crate::proofing::vault::session_unlocked(ctx, &session.id, &session.vault_secret)
+                .await?;
+        crate::proofing::vault::seal_for_code(&code, &unlocked)?
+    } else {
+        None
+    };
     let issued = IssuedCode {
         client_id: pending.client_id.clone(),
         redirect_uri: pending.redirect_uri.clone(),
@@ -1026,6 +1060,7 @@ async fn decide(
             id_token: pending.verified_id_token.clone(),
             userinfo: pending.verified_userinfo.clone(),
         },
+        released_keys,
     };
     put_json(
         &*ctx.store,

@@ -48,6 +48,7 @@ pub fn way_back(
         AuthorizeOutcome::SignIn { .. }
             | AuthorizeOutcome::Consent { .. }
             | AuthorizeOutcome::VerifyIdentity { .. }
+            | AuthorizeOutcome::UnlockIdentity { .. }
     );
     waits.then(|| {
         std::str::from_utf8(request)

@@ -432,11 +432,18 @@ pub async fn exchange(
     }
 
     // IAL2 stands only while the verification counts (it may have been removed since).
-    let verified =
-        VerifiedSource::load(ctx, &client, &issued.user_id, &issued.acr, &issued.verified)
-            .await
-            .map_err(internal)?;
-    if verified.ial2 && verified.identity.is_none() {
+    let unlocked = crate::proofing::vault::open_for_code(code, issued.released_keys.as_deref());
+    let verified = VerifiedSource::load(
+        ctx,
+        &client,
+        &issued.user_id,
+        &issued.acr,
+        &issued.verified,
+        &unlocked,
+    )
+    .await
+    .map_err(internal)?;
+    if verified.ial2 && !verified.counts {
         return Err(TokenError::new(
             "invalid_grant",
             "the identity verification behind this code no longer counts",
@@ -476,6 +483,10 @@ pub async fn exchange(
     );
     ctx.store
         .put(&used_code_key(code), &grant.id, remember)
+        .await
+        .map_err(internal)?;
+    // `/userinfo` and refreshes read the verified data for a while after the sign-in.
+    crate::proofing::vault::keep_for_grant(ctx, &grant.id, &unlocked)
         .await
         .map_err(internal)?;
     let row = grant.clone();
@@ -589,10 +600,14 @@ pub async fn refresh_verified(
     if !is_ial2(&grant.acr) && remembered.id_token.is_none() {
         return Ok(out);
     }
-    let verified = VerifiedSource::load(ctx, client, &grant.user_id, &grant.acr, &remembered)
+    let unlocked = crate::proofing::vault::grant_unlocked(ctx, &grant.id)
         .await
         .map_err(internal)?;
-    if verified.ial2 && verified.identity.is_none() {
+    let verified =
+        VerifiedSource::load(ctx, client, &grant.user_id, &grant.acr, &remembered, &unlocked)
+            .await
+            .map_err(internal)?;
+    if verified.ial2 && !verified.counts {
         let (now, id) = (ctx.clock.now(), grant.id.clone());
         ctx.db
             .run(move |c| grants::revoke(c, now, &id, "identity verification no longer counts"))

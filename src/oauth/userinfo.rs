@@ -14,7 +14,9 @@ pub struct VerifiedSource {
     /// The grant is IAL2 (its `acr` is an IAL2 value): the name claims come from the
     /// verification only, never from the profile.
     pub ial2: bool,
-    /// The person's verification if one counts now (read only when something needs it).
+    /// A verification counts now (read only when something needs it), unlocked or not.
+    pub counts: bool,
+    /// The person's verification if one counts now and `unlocked` opens its vault.
     pub identity: Option<VerifiedIdentity>,
     /// What may be released: the names the person allowed for the grant, within what the
     /// client is permitted now (and nothing while proofing is off).
@@ -28,6 +30,7 @@ impl VerifiedSource {
         user_id: &str,
         acr: &str,
         remembered: &Remembered,
+        unlocked: &crate::proofing::vault::Unlocked,
     ) -> anyhow::Result<VerifiedSource> {
         let permitted = client.verified_claims_allowed(ctx.settings.proofing.enabled);
         let names: Vec<String> = remembered
@@ -37,17 +40,21 @@ impl VerifiedSource {
             .cloned()
             .collect();
         let ial2 = crate::oauth::authorize::is_ial2(acr);
-        let identity = if ial2 || !names.is_empty() {
-            let (uid, master) = (user_id.to_string(), ctx.master.clone());
+        let verified = if ial2 || !names.is_empty() {
+            let (uid, master, unlocked) =
+                (user_id.to_string(), ctx.master.clone(), unlocked.clone());
             ctx.db
-                .run(move |c| crate::proofing::records::current_verified(c, &master, &uid))
+                .run(move |c| {
+                    crate::proofing::records::current_verified(c, &master, &uid, &unlocked)
+                })
                 .await?
         } else {
-            None
+            crate::proofing::records::Verified::None
         };
         Ok(VerifiedSource {
             ial2,
-            identity,
+            counts: verified.counts(),
+            identity: verified.identity(),
             names,
         })
     }
@@ -235,7 +242,9 @@ pub async fn userinfo(
         &crate::oauth::scopes::all_person_claims(),
     );
     let remembered = grant.remembered();
-    let source = VerifiedSource::load(ctx, &client, &user.id, &grant.acr, &remembered).await?;
+    let unlocked = crate::proofing::vault::grant_unlocked(ctx, &grant.id).await?;
+    let source =
+        VerifiedSource::load(ctx, &client, &user.id, &grant.acr, &remembered, &unlocked).await?;
     let mut out = person_claims(ctx, &user, &released, &source).await?;
     // The request in the `claims` parameter; otherwise the `verified_claims` scope asks for
     // everything the client may receive.

@@ -78,6 +78,9 @@ pub enum Standing {
     Held,
     /// An account reset asked for verification again.
     Redo,
+    /// A password reset suspended it: the personal key restores it, or the person verifies
+    /// again.
+    Suspended,
 }
 
 pub async fn standing(ctx: &Ctx, user_id: &str) -> anyhow::Result<Standing> {
@@ -104,7 +107,12 @@ pub async fn standing(ctx: &Ctx, user_id: &str) -> anyhow::Result<Standing> {
                             .optional()?
                             .flatten()
                     };
+                    let suspended = crate::proofing::vault::vault_of(c, &latest.id)?
+                        .is_some_and(|row| row.suspended_at.is_some());
                     match latest.verified_at {
+                        Some(at) if reverify.is_none_or(|r| r < at) && suspended => {
+                            Standing::Suspended
+                        }
                         Some(at) if reverify.is_none_or(|r| r < at) => Standing::Verified { at },
                         _ => Standing::Redo,
                     }
@@ -1481,6 +1489,8 @@ pub enum FinishOutcome {
     Verified,
     /// Finished, but a duplicate holds it for an operator.
     Held,
+    /// The code was right: the password step (`/verify/protect`) is next.
+    Protect,
     Code(CodeOutcome),
     Blocked(Blocked),
 }
@@ -1510,20 +1520,91 @@ pub async fn submit_phone_code(
     pii.phone = Some(e164);
     pii.pending_phone = None;
     add_check(&mut v, "phone_code", "verity");
+    if advance(ctx, v, &on.key, &pii, Step::Protect).await? {
+        Ok(FinishOutcome::Protect)
+    } else {
+        Ok(FinishOutcome::Blocked(Blocked::Busy))
+    }
+}
+
+/// What the password step came to.
+#[derive(Debug)]
+pub enum ProtectOutcome {
+    /// Sealed in the person's vault and finished; the personal key is shown once.
+    Protected {
+        status: FinishOutcome,
+        personal_key: zeroize::Zeroizing<String>,
+    },
+    Password(crate::proofing::vault::PasswordCheck),
+    Blocked(Blocked),
+}
+
+/// The password step, after the last check passed: the data is sealed under a new vault key
+/// that only the password and a new personal key unwrap, and the verification finishes in the
+/// same transaction that stores the vault. What the server could read for review goes once it
+/// counts. The session that did it keeps the key unlocked, so the relying party that asked
+/// gets its claims now.
+pub async fn submit_password(
+    ctx: &Ctx,
+    who: &Person<'_>,
+    session: &crate::accounts::sessions::Session,
+    password: zeroize::Zeroizing<String>,
+) -> anyhow::Result<ProtectOutcome> {
+    use crate::proofing::vault::{self, PasswordCheck};
+    let on = match on_step(ctx, who.user_id, Step::Protect).await? {
+        Ok(on) => on,
+        Err(b) => return Ok(ProtectOutcome::Blocked(b)),
+    };
+    match vault::check_password(ctx, who.user_id, who.email, password.clone(), who.actor).await? {
+        PasswordCheck::Right => {}
+        other => return Ok(ProtectOutcome::Password(other)),
+    }
     let now = ctx.clock.now();
-    v.pii = Some(records::seal_pii(&on.key, &v.id, &pii)?);
+    let fresh = vault::new_vault(ctx, who.user_id, &on.v.id, password, true, now).await?;
+    let Some(personal_key) = fresh.personal_key.clone() else {
+        return Ok(ProtectOutcome::Blocked(Blocked::Busy));
+    };
+    let mut v = on.v.clone();
+    v.pii = Some(records::seal_vault_pii(&fresh.key, &v.id, &on.pii)?);
     let (uid, actor) = (who.user_id.to_string(), who.actor.clone());
     let ssf = ctx.settings.ssf.clone();
-    let status = ctx
+    let row = fresh.row.clone();
+    let result = ctx
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
-                finish(c, &ssf, &mut v, &uid, &actor, now)
+                vault::insert(c, &row)?;
+                match finish(c, &ssf, &mut v, &uid, &actor, now)? {
+                    Some(status) => {
+                        if status == Status::Verified {
+                            records::drop_evidence(c, &v.id)?;
+                        }
+                        Ok(Some(status))
+                    }
+                    // Rolls the vault back with it.
+                    None => Err(anyhow::Error::new(Moved)),
+                }
             })
         })
-        .await?;
-    announce(ctx, who, status, now).await
+        .await;
+    let status = match result {
+        Ok(status) => status,
+        Err(e) if e.is::<Moved>() => None,
+        Err(e) => return Err(e),
+    };
+    if status.is_some() {
+        let mut unlocked = vault::Unlocked::default();
+        unlocked.insert(&on.v.id, &fresh.key);
+        vault::keep_for_session(ctx, &session.id, &session.vault_secret, &unlocked).await?;
+    }
+    match announce(ctx, who, status, now).await? {
+        FinishOutcome::Blocked(b) => Ok(ProtectOutcome::Blocked(b)),
+        status => Ok(ProtectOutcome::Protected {
+            status,
+            personal_key,
+        }),
+    }
 }
 
 /// The end of every path (phone code or letter code), inside the caller's write transaction
@@ -1760,10 +1841,8 @@ pub async fn request_letter(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<Lette
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LetterCodeOutcome {
-    /// The account holds IAL2 now.
-    Verified,
-    /// Finished, but a duplicate holds it for an operator.
-    Held,
+    /// The code was right: the password step (`/verify/protect`) is next.
+    Accepted,
     /// Not a code of this shape (not counted as a try).
     Malformed,
     /// Not the code of a waiting letter; this many tries are left.
@@ -1810,7 +1889,6 @@ pub async fn submit_letter_code(
     add_check(&mut v, "letter", "mail");
     let max_tries = p.letter_code_max_tries;
     let (uid, actor, now) = (who.user_id.to_string(), who.actor.clone(), ctx.clock.now());
-    let ssf = ctx.settings.ssf.clone();
     let result = ctx
         .db
         .run(move |c| {
@@ -1853,24 +1931,21 @@ pub async fn submit_letter_code(
                         actor: Some(&actor),
                     },
                 )?;
-                match finish(c, &ssf, &mut v, &uid, &actor, now)? {
-                    Some(status) => Ok(Ok(status)),
-                    None => Err(anyhow::Error::new(Moved)),
+                v.step = Step::Protect.as_str().into();
+                if records::save_if_unchanged(c, &v, now)? {
+                    Ok(Ok(()))
+                } else {
+                    Err(anyhow::Error::new(Moved))
                 }
             })
         })
         .await;
-    let status = match result {
-        Ok(Ok(status)) => status,
-        Ok(Err(outcome)) => return Ok(outcome),
-        Err(e) if e.is::<Moved>() => return Ok(LetterCodeOutcome::Blocked(Blocked::Busy)),
-        Err(e) => return Err(e),
-    };
-    Ok(match announce(ctx, who, Some(status), now).await? {
-        FinishOutcome::Verified => LetterCodeOutcome::Verified,
-        FinishOutcome::Held => LetterCodeOutcome::Held,
-        _ => LetterCodeOutcome::Blocked(Blocked::Busy),
-    })
+    match result {
+        Ok(Ok(())) => Ok(LetterCodeOutcome::Accepted),
+        Ok(Err(outcome)) => Ok(outcome),
+        Err(e) if e.is::<Moved>() => Ok(LetterCodeOutcome::Blocked(Blocked::Busy)),
+        Err(e) => Err(e),
+    }
 }
 
 /// "Verify by phone instead": back to the phone page; the letters already requested keep

@@ -8,4 +8,5 @@ pub mod flow;
 pub mod images;
 pub mod mrz;
 pub mod records;
+pub mod vault;
 pub mod vendors;

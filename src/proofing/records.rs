@@ -76,6 +76,8 @@ pub enum Step {
     PhoneCode,
     /// A letter with a code is on its way to the verified address.
     Letter,
+    /// The last check passed: the password seals the data in the person's vault.
+    Protect,
     Done,
 }
 
@@ -89,6 +91,7 @@ impl Step {
             Step::Phone => "phone",
             Step::PhoneCode => "phone_code",
             Step::Letter => "letter",
+            Step::Protect => "protect",
             Step::Done => "done",
         }
     }
@@ -101,6 +104,7 @@ impl Step {
             "phone" => Step::Phone,
             "phone_code" => Step::PhoneCode,
             "letter" => Step::Letter,
+            "protect" => Step::Protect,
             "done" => Step::Done,
             _ => return None,
         })
@@ -491,27 +495,76 @@ pub fn counting_verification(
     if reverify_at.is_some_and(|r| r >= verified_at) {
         return Ok(None);
     }
+    // A password reset suspended it: it counts again once the personal key restores it.
+    let suspended: Option<Option<NaiveDateTime>> = crate::storage::schema::identity_vaults::table
+        .find(&v.id)
+        .select(crate::storage::schema::identity_vaults::suspended_at)
+        .first(conn)
+        .optional()?;
+    if matches!(suspended, Some(Some(_))) {
+        return Ok(None);
+    }
     Ok(Some((v, verified_at)))
 }
 
-/// The person's verification if one counts now: verified, not removed, not on hold, and
-/// newer than an account reset that asked for it to be redone (`identity_reverify_at`).
+/// The counting verification's data, as far as this caller can open it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// No verification counts now.
+    None,
+    /// One counts, but its data is in the person's vault and not unlocked here (a passkey
+    /// sign-in, a grant past `proofing.released_claims_ttl_secs`).
+    Locked { verification_id: String },
+    Open(Box<VerifiedIdentity>),
+}
+
+impl Verified {
+    pub fn counts(&self) -> bool {
+        !matches!(self, Verified::None)
+    }
+    pub fn identity(self) -> Option<VerifiedIdentity> {
+        match self {
+            Verified::Open(i) => Some(*i),
+            _ => None,
+        }
+    }
+}
+
+/// The person's verification if one counts now (verified, not removed, not on hold, not
+/// suspended by a password reset, newer than an account reset that asked for it to be redone),
+/// with its data opened with the vault keys in `unlocked`. A verification finished before
+/// vaults existed is still sealed under the person's data key and opens without one.
 pub fn current_verified(
     conn: &mut DbConn,
     master: &MasterKey,
     user_id: &str,
-) -> anyhow::Result<Option<VerifiedIdentity>> {
+    unlocked: &crate::proofing::vault::Unlocked,
+) -> anyhow::Result<Verified> {
     let Some((v, verified_at)) = counting_verification(conn, user_id)? else {
-        return Ok(None);
+        return Ok(Verified::None);
     };
-    let pii = read_pii(conn, master, &v)?;
+    let pii = if crate::proofing::vault::vault_of(conn, &v.id)?.is_some() {
+        let opened = unlocked
+            .key_for(&v.id)
+            .and_then(|key| open_vault_pii(&key, &v).ok());
+        match opened {
+            Some(pii) => pii,
+            None => {
+                return Ok(Verified::Locked {
+                    verification_id: v.id,
+                })
+            }
+        }
+    } else {
+        read_pii(conn, master, &v)?
+    };
     let (Some(doc), Some(ssn)) = (pii.document, pii.ssn) else {
-        return Ok(None);
+        return Ok(Verified::None);
     };
     let Some(document_type) = v.document_type() else {
-        return Ok(None);
+        return Ok(Verified::None);
     };
-    Ok(Some(VerifiedIdentity {
+    Ok(Verified::Open(Box::new(VerifiedIdentity {
         verification_id: v.id.clone(),
         verified_at,
         document_type,
@@ -525,7 +578,43 @@ pub fn current_verified(
         ssn,
         phone: pii.phone,
         checks: v.passed_checks(),
-    }))
+    })))
+}
+
+fn vault_pii_context(verification_id: &str) -> String {
+    format!("identity_verifications.pii.vault:{verification_id}")
+}
+
+/// A finished verification's data, sealed under its vault key.
+pub fn seal_vault_pii(key: &MasterKey, verification_id: &str, pii: &Pii) -> anyhow::Result<String> {
+    let json = Zeroizing::new(serde_json::to_vec(pii)?);
+    key.encrypt(&json, &vault_pii_context(verification_id))
+}
+
+pub fn open_vault_pii(key: &MasterKey, v: &Verification) -> anyhow::Result<Pii> {
+    match &v.pii {
+        None => Ok(Pii::default()),
+        Some(sealed) => {
+            let plain = key.decrypt(sealed, &vault_pii_context(&v.id))?;
+            Ok(serde_json::from_slice(&plain)?)
+        }
+    }
+}
+
+/// Once a verification counts, what was kept for review under the server's keys goes: the
+/// vendor transcripts (they hold what was sent, the SSN among it) and the images. From then on
+/// only the person's vault holds the data.
+pub fn drop_evidence(conn: &mut DbConn, verification_id: &str) -> anyhow::Result<()> {
+    diesel::delete(
+        proofing_images::table.filter(proofing_images::verification_id.eq(verification_id)),
+    )
+    .execute(conn)?;
+    diesel::update(
+        proofing_attempts::table.filter(proofing_attempts::verification_id.eq(verification_id)),
+    )
+    .set(proofing_attempts::transcript.eq(None::<String>))
+    .execute(conn)?;
+    Ok(())
 }
 
 // ---- images ---------------------------------------------------------------------------------
@@ -1341,6 +1430,7 @@ pub fn remove_all(
         ))
         .execute(conn)?;
         diesel::delete(identity_data_keys::table.find(user_id)).execute(conn)?;
+        crate::proofing::vault::delete_all(conn, user_id)?;
         Ok(n)
     })
 }
@@ -1429,7 +1519,9 @@ pub fn resolve_flag(
             if next == Status::Verified && v.verified_at.is_none() {
                 v.verified_at = Some(now);
             }
-            save_if_unchanged(conn, &v, now)?;
+            if save_if_unchanged(conn, &v, now)? && next == Status::Verified {
+                drop_evidence(conn, &v.id)?;
+            }
         }
         let flag = proofing_flags::table
             .find(flag_id)

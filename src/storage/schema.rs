@@ -313,6 +313,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    identity_vaults (verification_id) {
+        verification_id -> Text,
+        user_id -> Text,
+        kdf -> Text,
+        password_salt -> Nullable<Text>,
+        password_wrapped -> Nullable<Text>,
+        personal_salt -> Nullable<Text>,
+        personal_wrapped -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        suspended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     proofing_letters (id) {
         id -> Text,
         verification_id -> Text,
@@ -470,6 +485,7 @@ diesel::joinable!(proofing_images -> identity_verifications (verification_id));
 diesel::joinable!(proofing_attempts -> identity_verifications (verification_id));
 diesel::joinable!(proofing_flags -> identity_verifications (verification_id));
 diesel::joinable!(proofing_letters -> identity_verifications (verification_id));
+diesel::joinable!(identity_vaults -> identity_verifications (verification_id));
 
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(account_resets -> users (user_id));
@@ -493,6 +509,7 @@ diesel::joinable!(ssf_events -> ssf_streams (stream_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     identity_data_keys,
+    identity_vaults,
     identity_verifications,
     proofing_images,
     proofing_attempts,

@@ -36,6 +36,7 @@ fn event_line(e: activity::Entry, time: &LocalTime) -> AccountEvent {
 pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> PageResult {
     let time = local_time(&ctx, &req, &me.browser).await?;
     let (mut identity_letters, mut identity_letter_allowed) = (Vec::new(), false);
+    let mut identity_personal_key = true;
     let (identity, identity_verified_on) = if ctx.settings.proofing.enabled {
         use crate::proofing::flow::Standing;
         match crate::proofing::flow::standing(&ctx, &me.session.user_id).await? {
@@ -57,9 +58,14 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> Pa
                 (Some("letter"), String::new())
             }
             Standing::InProgress { .. } => (Some("in_progress"), String::new()),
-            Standing::Verified { at } => (Some("verified"), time.date(at)),
+            Standing::Verified { at } => {
+                identity_personal_key =
+                    crate::proofing::vault::has_personal_key(&ctx, &me.session.user_id).await?;
+                (Some("verified"), time.date(at))
+            }
             Standing::Held => (Some("held"), String::new()),
             Standing::Redo => (Some("redo"), String::new()),
+            Standing::Suspended => (Some("suspended"), String::new()),
         }
     } else {
         (None, String::new())
@@ -148,6 +154,7 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> Pa
         identity_verified_on,
         identity_letters,
         identity_letter_allowed,
+        identity_personal_key,
         identity_removed,
     })
 }
@@ -197,11 +204,15 @@ pub async fn step_up_submit(
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
         return Err(AppError::refused("password-far-too-long"));
     }
+    let password = zeroize::Zeroizing::new(form.password.clone());
     // The same throttling as signing in.
     match signin::sign_in(&ctx, &session.email, form.password, &browser.actor).await? {
         SignInOutcome::PasswordAccepted { user_id, email } if user_id == session.user_id => {
+            let unlocked =
+                crate::proofing::vault::unlock_at_sign_in(&ctx, &user_id, password).await?;
             let flow_id =
                 login::start_step_up(&ctx, &user_id, &email, &browser.id, &return_to).await?;
+            crate::proofing::vault::carry_for_login(&ctx, &flow_id, &unlocked).await?;
             Ok(HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, "/mfa"))
                 .cookie(login_cookie(&ctx.settings, &flow_id))

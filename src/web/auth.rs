@@ -18,6 +18,7 @@ use crate::web::guards::safe_return_path;
 use crate::web::guards::CsrfForm;
 use crate::web::page_parts::SIGNUP_STEPS;
 use crate::web::pages::*;
+use crate::proofing::vault;
 use crate::Ctx;
 
 pub fn see_other(location: &str) -> HttpResponse {
@@ -324,10 +325,13 @@ pub async fn login_submit(
     if crate::accounts::password::too_long_to_check(&ctx.settings.security, &form.password) {
         return Err(AppError::refused("password-far-too-long"));
     }
+    let password = zeroize::Zeroizing::new(form.password.clone());
     let outcome = signin::sign_in(&ctx, &form.email, form.password, &browser.actor).await?;
     let retry_link = sign_in_link(&form.authz);
     match outcome {
         SignInOutcome::PasswordAccepted { user_id, email } => {
+            // The password opens the person's verified data for this sign-in's session.
+            let unlocked = vault::unlock_at_sign_in(&ctx, &user_id, password).await?;
             let remembered = req.cookie(REMEMBER_COOKIE).is_some_and(|c| {
                 login::remember_cookie_valid(&ctx, c.value(), &user_id, &browser.id)
             });
@@ -346,6 +350,13 @@ pub async fn login_submit(
             .await?
             {
                 AfterPassword::SignedIn(session) => {
+                    vault::keep_for_session(
+                        &ctx,
+                        &session.id,
+                        &vault::BearerSecret::of_session_token(&session.token),
+                        &unlocked,
+                    )
+                    .await?;
                     if let Some(old) = &browser.session {
                         // A fresh sign-in replaces the old session: no fixation, no stale amr.
                         sessions::revoke(&ctx, &old.id, &browser.actor).await?;
@@ -358,14 +369,20 @@ pub async fn login_submit(
                         .cookie(session_cookie(&ctx.settings, &session.token))
                         .finish())
                 }
-                AfterPassword::SecondFactor { flow_id } => Ok(HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/mfa"))
-                    .cookie(login_cookie(&ctx.settings, &flow_id))
-                    .finish()),
-                AfterPassword::Enrol { flow_id } => Ok(HttpResponse::SeeOther()
-                    .insert_header((header::LOCATION, "/mfa/setup"))
-                    .cookie(login_cookie(&ctx.settings, &flow_id))
-                    .finish()),
+                AfterPassword::SecondFactor { flow_id } => {
+                    vault::carry_for_login(&ctx, &flow_id, &unlocked).await?;
+                    Ok(HttpResponse::SeeOther()
+                        .insert_header((header::LOCATION, "/mfa"))
+                        .cookie(login_cookie(&ctx.settings, &flow_id))
+                        .finish())
+                }
+                AfterPassword::Enrol { flow_id } => {
+                    vault::carry_for_login(&ctx, &flow_id, &unlocked).await?;
+                    Ok(HttpResponse::SeeOther()
+                        .insert_header((header::LOCATION, "/mfa/setup"))
+                        .cookie(login_cookie(&ctx.settings, &flow_id))
+                        .finish())
+                }
             }
         }
         SignInOutcome::InvalidCredentials => {

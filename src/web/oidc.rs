@@ -87,6 +87,14 @@ fn outcome_response(ctx: &Ctx, browser: &Browser, outcome: AuthorizeOutcome) -> 
             see_other(&format!("/verify?authz={}", enc(&pending_id))),
             ui_lang,
         )),
+        AuthorizeOutcome::UnlockIdentity {
+            pending_id,
+            ui_lang,
+        } => Ok(with_ui_lang(
+            ctx,
+            see_other(&format!("/verify/unlock?authz={}", enc(&pending_id))),
+            ui_lang,
+        )),
     }
 }
 

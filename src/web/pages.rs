@@ -636,6 +636,9 @@ pub struct AccountPage {
     /// letter may be requested now.
     pub identity_letters: Vec<String>,
     pub identity_letter_allowed: bool,
+    /// The verified identity's vault has a personal key (one moved in from before vaults has
+    /// none until the person makes one).
+    pub identity_personal_key: bool,
     /// When the identity was verified (for "verified").
     pub identity_verified_on: String,
     /// "Your verified information was removed" after the console's remove button.
@@ -874,6 +877,12 @@ pub struct VerifyPage {
     pub letter_next: String,
     /// The phone could not vouch for the person: offer the letter first.
     pub suggest_letter: bool,
+    /// The personal key as shown (grouped), on the one page that shows it.
+    pub personal_key: String,
+    /// A `data:` URL of a text file holding it (the download link).
+    pub personal_key_download: String,
+    /// A password reset suspended the verified identity: the personal key restores it.
+    pub suspended: bool,
 }
 
 impl VerifyPage {

@@ -17,7 +17,9 @@ use crate::proofing::flow::{
     LetterCodeOutcome, LetterOutcome, Person, PhoneOutcome, PhonePick, PhoneProblem, SelfieOutcome,
     SelfieProblem, SsnOutcome, SsnProblem, Standing, VerifyInfoOutcome,
 };
+use crate::proofing::flow::ProtectOutcome;
 use crate::proofing::images::ImageError;
+use crate::proofing::vault::{self, PasswordCheck, RestoreOutcome, UnlockOutcome};
 use crate::proofing::records::Step;
 use crate::web::auth::see_other;
 use crate::web::browser::Browser;
@@ -42,7 +44,7 @@ fn step_number(step: Step) -> usize {
         Step::Selfie => 2,
         Step::Ssn => 3,
         Step::Review => 4,
-        Step::Phone | Step::PhoneCode | Step::Letter | Step::Done => 5,
+        Step::Phone | Step::PhoneCode | Step::Letter | Step::Protect | Step::Done => 5,
     }
 }
 
@@ -55,6 +57,7 @@ fn step_path(step: Step) -> &'static str {
         Step::Phone => "/verify/phone",
         Step::PhoneCode => "/verify/phone-code",
         Step::Letter => "/verify/letter",
+        Step::Protect => "/verify/protect",
         Step::Done => "/verify/done",
     }
 }
@@ -81,6 +84,9 @@ fn page(browser: &Browser, stage: &'static str, title_key: &str, step: Option<St
         letter_allowed: false,
         letter_next: String::new(),
         suggest_letter: false,
+        personal_key: String::new(),
+        personal_key_download: String::new(),
+        suspended: false,
     }
 }
 
@@ -162,9 +168,10 @@ pub async fn start_page(
             render(&p)
         }
         Standing::Held => render(&page(browser, "held", "verify-held-title", None)),
-        Standing::None | Standing::Redo => {
+        Standing::None | Standing::Redo | Standing::Suspended => {
             let mut p = page(browser, "start", "verify-start-title", None);
             p.authz = authz;
+            p.suspended = matches!(standing, Standing::Suspended);
             render(&p)
         }
     }
@@ -758,7 +765,9 @@ pub async fn code_submit(
 ) -> PageResult {
     let browser = &change.browser;
     match flow::submit_phone_code(&ctx, &person(&change), &form.code).await? {
-        FinishOutcome::Verified | FinishOutcome::Held => Ok(see_other("/verify/done")),
+        FinishOutcome::Protect | FinishOutcome::Verified | FinishOutcome::Held => {
+            Ok(see_other("/verify/protect"))
+        }
         FinishOutcome::Blocked(b) => blocked(&ctx, browser, b),
         FinishOutcome::Code(outcome) => {
             let mut p = page(browser, "code", "verify-code-title", Some(Step::PhoneCode));
@@ -874,9 +883,7 @@ pub async fn letter_code(
     let browser = &change.browser;
     let (message, status) =
         match flow::submit_letter_code(&ctx, &person(&change), &form.code).await? {
-            LetterCodeOutcome::Verified | LetterCodeOutcome::Held => {
-                return Ok(see_other("/verify/done"))
-            }
+            LetterCodeOutcome::Accepted => return Ok(see_other("/verify/protect")),
             LetterCodeOutcome::Blocked(b) => return blocked(&ctx, browser, b),
             LetterCodeOutcome::Malformed => (
                 browser.t("verify-letter-code-format"),
@@ -921,7 +928,231 @@ pub async fn done(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
         }
         Standing::Held => render(&page(browser, "held", "verify-held-title", None)),
         Standing::InProgress { step } => Ok(see_other(step_path(step))),
-        Standing::None | Standing::Redo => Ok(see_other("/verify")),
+        Standing::None | Standing::Redo | Standing::Suspended => Ok(see_other("/verify")),
+    }
+}
+
+// ---- the person's vault: password, personal key, unlock, restore ------------------------------
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn protect_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageResult {
+    if let Err(r) = on_step_page(
+        &ctx,
+        &change.browser,
+        &change.session().user_id,
+        Step::Protect,
+    )
+    .await?
+    {
+        return Ok(r);
+    }
+    render(&page(
+        &change.browser,
+        "protect",
+        "verify-protect-title",
+        Some(Step::Protect),
+    ))
+}
+
+/// The personal key, shown once: in this response only (never stored to show again), with a
+/// text file to download and a page that prints cleanly.
+fn personal_key_page(browser: &Browser, key: &str, next: String) -> PageResult {
+    let shown = vault::display_personal_key(key);
+    let mut p = page(browser, "personal_key", "verify-personal-key-title", None);
+    p.personal_key_download = format!(
+        "data:text/plain;charset=utf-8,{}",
+        enc(&crate::i18n::Message::new("verify-personal-key-file")
+            .arg("key", shown.clone())
+            .in_lang(browser.lang))
+    );
+    p.personal_key = shown;
+    p.continue_to = Some(next);
+    render(&p)
+}
+
+fn password_problem(browser: &Browser, check: PasswordCheck, retry: &str) -> Option<PageResult> {
+    match check {
+        PasswordCheck::Locked(outcome) => Some(crate::web::auth::locked_out(
+            browser,
+            &outcome,
+            retry.to_string(),
+        )),
+        _ => None,
+    }
+}
+
+pub async fn protect_submit(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    form: CsrfForm<PasswordForm>,
+) -> PageResult {
+    let browser = &change.browser;
+    let password = zeroize::Zeroizing::new(form.into_inner().password);
+    match flow::submit_password(&ctx, &person(&change), change.session(), password).await? {
+        ProtectOutcome::Protected { personal_key, .. } => {
+            personal_key_page(browser, &personal_key, "/verify/done".into())
+        }
+        ProtectOutcome::Blocked(b) => blocked(&ctx, browser, b),
+        ProtectOutcome::Password(check) => {
+            if let Some(locked) = password_problem(browser, check, "/verify/protect") {
+                return locked;
+            }
+            let mut p = page(
+                browser,
+                "protect",
+                "verify-protect-title",
+                Some(Step::Protect),
+            );
+            p.error = Some(browser.t("verify-password-wrong"));
+            p.error_fields = vec!["password"];
+            render_status(&p, StatusCode::UNAUTHORIZED)
+        }
+    }
+}
+
+/// A relying party asked for verified data and this session signed in without the password
+/// (a passkey): the password opens it, then the sign-in continues.
+pub async fn unlock_get(
+    ctx: web::Data<Ctx>,
+    me: SignedIn,
+    q: web::Query<StartQuery>,
+) -> PageResult {
+    if !ctx.settings.proofing.enabled {
+        return Err(crate::error::AppError::NotFound);
+    }
+    let mut p = page(&me.browser, "unlock", "verify-unlock-title", None);
+    p.authz = q.into_inner().authz.chars().take(100).collect();
+    render(&p)
+}
+
+#[derive(Deserialize)]
+pub struct UnlockForm {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    authz: String,
+}
+
+pub async fn unlock_submit(
+    ctx: web::Data<Ctx>,
+    me: SignedIn,
+    form: CsrfForm<UnlockForm>,
+) -> PageResult {
+    let browser = &me.browser;
+    let form = form.into_inner();
+    let authz: String = form.authz.chars().take(100).collect();
+    let next = if authz.is_empty() {
+        "/account".to_string()
+    } else {
+        format!("/authorize/continue?authz={}", enc(&authz))
+    };
+    let password = zeroize::Zeroizing::new(form.password);
+    match vault::unlock_session(&ctx, &me.session, password, &browser.actor).await? {
+        UnlockOutcome::Unlocked | UnlockOutcome::NothingLocked => Ok(see_other(&next)),
+        UnlockOutcome::Password(check) => {
+            let retry = format!("/verify/unlock?authz={}", enc(&authz));
+            if let Some(locked) = password_problem(browser, check, &retry) {
+                return locked;
+            }
+            let mut p = page(browser, "unlock", "verify-unlock-title", None);
+            p.authz = authz;
+            p.error = Some(browser.t("verify-password-wrong"));
+            p.error_fields = vec!["password"];
+            render_status(&p, StatusCode::UNAUTHORIZED)
+        }
+    }
+}
+
+pub async fn restore_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageResult {
+    if !vault::suspended(&ctx, &change.session().user_id).await? {
+        return Ok(see_other("/verify"));
+    }
+    render(&page(
+        &change.browser,
+        "restore",
+        "verify-restore-title",
+        None,
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct RestoreForm {
+    #[serde(default)]
+    personal_key: String,
+    #[serde(default)]
+    password: String,
+}
+
+pub async fn restore_submit(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    form: CsrfForm<RestoreForm>,
+) -> PageResult {
+    let browser = &change.browser;
+    let form = form.into_inner();
+    let password = zeroize::Zeroizing::new(form.password);
+    let outcome = vault::restore_with_personal_key(
+        &ctx,
+        change.session(),
+        &form.personal_key,
+        password,
+        &browser.actor,
+    )
+    .await?;
+    let (key, field, status) = match outcome {
+        RestoreOutcome::Restored { personal_key } => {
+            return personal_key_page(browser, &personal_key, "/account".into())
+        }
+        RestoreOutcome::NothingSuspended | RestoreOutcome::Busy => {
+            return Ok(see_other("/verify"))
+        }
+        RestoreOutcome::Password(check) => {
+            if let Some(locked) = password_problem(browser, check, "/verify/restore") {
+                return locked;
+            }
+            (
+                "verify-password-wrong",
+                "password",
+                StatusCode::UNAUTHORIZED,
+            )
+        }
+        RestoreOutcome::Malformed => (
+            "verify-personal-key-format",
+            "personal_key",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        RestoreOutcome::WrongPersonalKey => (
+            "verify-personal-key-wrong",
+            "personal_key",
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        RestoreOutcome::TooManyTries => (
+            "verify-personal-key-too-many",
+            "personal_key",
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
+    };
+    let mut p = page(browser, "restore", "verify-restore-title", None);
+    p.error = Some(browser.t(key));
+    p.error_fields = vec![field];
+    render_status(&p, status)
+}
+
+/// "Make a new personal key" (the console): from what this session unlocked; a session that
+/// hasn't unlocked anything enters the password first.
+pub async fn new_personal_key(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    _form: CsrfForm<Empty>,
+) -> PageResult {
+    match vault::replace_personal_key(&ctx, change.session(), &change.browser.actor).await? {
+        Some(key) => personal_key_page(&change.browser, &key, "/account".into()),
+        None => Ok(see_other("/verify/unlock")),
     }
 }
 

@@ -310,11 +310,15 @@ async fn a_person_verified_by_mail_gives_the_relying_party_verified_claims() {
     // The code as a person types it: lower case, in groups.
     let typed = format!("{}-{}", &code[..5], &code[5..]).to_lowercase();
     let res = enter_code(&browser, &typed).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.headers()["location"], "/verify/protect");
     assert_eq!(
         audit_count(&server, "identity_letter_code_accepted").await,
         1
     );
+    // Not verified until the password has locked the data in the person's vault.
+    assert_eq!(audit_count(&server, "identity_verified").await, 0);
+    let finished = crate::verify_flow::protect_with_password(&browser).await;
+    assert_eq!(finished.location, "/verify/done");
     assert_eq!(audit_count(&server, "identity_verified").await, 1);
     let uid = user_id(&server, email).await;
     let v = server
@@ -407,7 +411,7 @@ async fn wrong_codes_run_out_and_then_only_a_new_letter_helps() {
     assert_eq!(res.headers()["location"], "/verify/letter");
     let code = newest_letter_code(&server, email).await;
     let res = enter_code(&browser, &code).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.headers()["location"], "/verify/protect");
 }
 
 #[actix_web::test]
@@ -487,7 +491,7 @@ async fn an_expired_letters_code_is_refused_and_the_newer_one_works() {
     let res = enter_code(&browser, &old_code).await;
     assert_eq!(res.status(), 422);
     let res = enter_code(&browser, &new_code).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.headers()["location"], "/verify/protect");
 }
 
 #[actix_web::test]
@@ -537,12 +541,11 @@ async fn one_code_sent_twice_at_once_finishes_once() {
         .map(|r| r.headers()["location"].to_str().unwrap().to_string())
         .collect();
     to.sort();
-    assert!(to.contains(&"/verify/done".to_string()), "{to:?}");
+    assert!(to.contains(&"/verify/protect".to_string()), "{to:?}");
     assert_eq!(
         audit_count(&server, "identity_letter_code_accepted").await,
         1
     );
-    assert_eq!(audit_count(&server, "identity_verified").await, 1);
     let statuses: Vec<String> = letters_of(&server, email)
         .await
         .into_iter()
@@ -568,5 +571,5 @@ async fn another_persons_code_does_nothing() {
     // Ann's letter is untouched and still works for her.
     assert_eq!(letters_of(&server, ann).await[0].tries, 0);
     let res = enter_code(&ann_browser, &ann_code).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.headers()["location"], "/verify/protect");
 }

@@ -568,7 +568,7 @@ async fn identity_verified_and_removed_send_assurance_level_change() {
         "nothing before the last step"
     );
     let res = crate::verify_flow::finish_with_phone(&server, &browser).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.location, "/verify/done");
     let got = rp.received(&server).await;
     assert_kinds(&got, &[ASSURANCE_LEVEL_CHANGE]);
     rp.names_the_person(&got[0].2, &server);

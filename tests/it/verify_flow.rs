@@ -164,7 +164,7 @@ pub async fn press_verify(browser: &Browser) -> reqwest::Response {
         .await
 }
 
-pub async fn finish_with_phone(server: &TestServer, browser: &Browser) -> reqwest::Response {
+pub async fn finish_with_phone(server: &TestServer, browser: &Browser) -> Finished {
     let page = browser.get_ok("/verify/phone").await;
     let choice = hidden_radio(&page);
     let res = browser
@@ -186,12 +186,89 @@ pub async fn finish_with_phone(server: &TestServer, browser: &Browser) -> reqwes
     );
     let page = browser.get_ok("/verify/phone-code").await;
     let code = newest_code(server, TEST_PHONE).await;
-    browser
+    let res = browser
         .post(
             "/verify/phone-code",
             &[("csrf", &csrf_of(&page)), ("code", &code)],
         )
+        .await;
+    assert_eq!(res.headers()["location"], "/verify/protect");
+    protect_with_password(browser).await
+}
+
+/// How the last step ended: where "continue" leads, and the personal key shown once.
+pub struct Finished {
+    pub location: String,
+    pub personal_key: String,
+}
+
+/// The password step after the last check: the page shows the personal key (once) and leads
+/// on to `location`.
+pub async fn protect_with_password(browser: &Browser) -> Finished {
+    let page = browser.get_ok("/verify/protect").await;
+    assert!(page.contains("Enter your password one more time"), "{page}");
+    let res = browser
+        .post(
+            "/verify/protect",
+            &[("csrf", &csrf_of(&page)), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(res.status(), 200);
+    let page = res.text().await.unwrap();
+    personal_key_page(&page)
+}
+
+/// The personal key and the "continue" link of the page that shows it.
+pub fn personal_key_page(page: &str) -> Finished {
+    let doc = scraper::Html::parse_document(page);
+    let key = scraper::Selector::parse("#personal-key").unwrap();
+    let personal_key = doc
+        .select(&key)
+        .next()
+        .map(|e| e.text().collect::<String>())
+        .unwrap_or_else(|| panic!("no personal key on {page}"));
+    let link = scraper::Selector::parse("a.usa-button:not(.usa-button--outline)").unwrap();
+    let location = doc
+        .select(&link)
+        .next()
+        .and_then(|e| e.value().attr("href"))
+        .unwrap_or_default()
+        .to_string();
+    Finished {
+        location,
+        personal_key: personal_key.trim().to_string(),
+    }
+}
+
+/// The vault key of the person's counting verification, opened with their personal key as
+/// only they could: what a test needs to read what the vault holds.
+pub async fn unlocked_with(
+    server: &TestServer,
+    email: &str,
+    personal_key: &str,
+) -> verity::proofing::vault::Unlocked {
+    use verity::proofing::vault;
+    let uid = user_id(server, email).await;
+    let row = server
+        .ctx
+        .db
+        .run(move |c| {
+            let (v, _) = records::counting_verification(c, &uid)?.expect("a counting verification");
+            Ok(vault::vault_of(c, &v.id)?.expect("its vault"))
+        })
         .await
+        .unwrap();
+    let key = vault::open_with_personal_key(
+        &server.ctx,
+        &row,
+        vault::normalize_personal_key(personal_key).unwrap(),
+    )
+    .await
+    .unwrap()
+    .expect("the personal key opens the vault");
+    let mut unlocked = vault::Unlocked::default();
+    unlocked.insert(&row.verification_id, &key);
+    unlocked
 }
 
 /// The first phone choice's value on the phone page.
@@ -225,7 +302,7 @@ pub async fn verified_person(server: &TestServer, email: &str, ssn: &str) -> Bro
     let res = press_verify(&browser).await;
     assert_eq!(res.headers()["location"], "/verify/phone");
     let res = finish_with_phone(server, &browser).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.location, "/verify/done");
     browser
 }
 
@@ -288,11 +365,12 @@ async fn a_person_walks_every_step_and_the_account_holds_a_verified_identity() {
     let res = press_verify(&browser).await;
     assert_eq!(res.headers()["location"], "/verify/phone");
     let res = finish_with_phone(&server, &browser).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.location, "/verify/done");
     let done = browser.get_ok("/verify/done").await;
     assert!(done.contains("Your identity is verified"), "{done}");
 
-    // What the account now holds.
+    // What the account now holds: only the personal key (or the password) opens it.
+    let unlocked = unlocked_with(&server, email, &res.personal_key).await;
     let uid = user_id(&server, email).await;
     let master = server.ctx.master.clone();
     let (verified, images, raw_pii) = server
@@ -301,7 +379,7 @@ async fn a_person_walks_every_step_and_the_account_holds_a_verified_identity() {
         .run(move |c| {
             use diesel::prelude::*;
             use verity::storage::schema::{identity_verifications, proofing_images};
-            let v = records::current_verified(c, &master, &uid)?;
+            let v = records::current_verified(c, &master, &uid, &unlocked)?.identity();
             let images: i64 = proofing_images::table.count().get_result(c)?;
             let pii: Option<String> = identity_verifications::table
                 .filter(identity_verifications::user_id.eq(&uid))
@@ -370,7 +448,7 @@ async fn removing_verified_data_erases_it_and_tells_the_person() {
         .db
         .run(move |c| {
             Ok((
-                records::current_verified(c, &master, &uid)?,
+                records::counting_verification(c, &uid)?,
                 records::data_key(c, &master, &uid)?.is_some(),
             ))
         })
@@ -404,11 +482,10 @@ async fn an_account_reset_means_verifying_again() {
         })
         .await
         .unwrap();
-    let master = server.ctx.master.clone();
     let v = server
         .ctx
         .db
-        .run(move |c| records::current_verified(c, &master, &uid))
+        .run(move |c| records::counting_verification(c, &uid))
         .await
         .unwrap();
     assert!(
@@ -724,18 +801,18 @@ async fn the_same_ssn_on_a_second_account_is_held_for_review() {
             &[("csrf", &csrf_of(&page)), ("code", &code)],
         )
         .await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.headers()["location"], "/verify/protect");
+    assert_eq!(protect_with_password(&second).await.location, "/verify/done");
     let page = second.get_ok("/verify/done").await;
     assert!(page.contains("reviewing"), "{page}");
     let uid = user_id(&server, "second@example.com").await;
-    let master = server.ctx.master.clone();
     let (verified, flags) = server
         .ctx
         .db
         .run(move |c| {
             let latest = records::latest_for(c, &uid)?.unwrap();
             Ok((
-                records::current_verified(c, &master, &uid)?,
+                records::counting_verification(c, &uid)?,
                 records::flags_of(c, &latest.id)?,
             ))
         })
@@ -847,7 +924,7 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
     good_ssn(&browser, "900-72-3456").await;
     assert_eq!(press_verify(&browser).await.status(), 303);
     let res = finish_with_phone(&server, &browser).await;
-    assert_eq!(res.headers()["location"], "/verify/done");
+    assert_eq!(res.location, "/verify/done");
     // Done: back to the relying party's sign-in, which goes on to consent and a code.
     let done = browser.get_ok("/verify/done").await;
     let back = format!("/authorize/continue?authz={}", enc(&authz));
