@@ -603,10 +603,16 @@ pub async fn refresh_verified(
     let unlocked = crate::proofing::vault::grant_unlocked(ctx, &grant.id)
         .await
         .map_err(internal)?;
-    let verified =
-        VerifiedSource::load(ctx, client, &grant.user_id, &grant.acr, &remembered, &unlocked)
-            .await
-            .map_err(internal)?;
+    let verified = VerifiedSource::load(
+        ctx,
+        client,
+        &grant.user_id,
+        &grant.acr,
+        &remembered,
+        &unlocked,
+    )
+    .await
+    .map_err(internal)?;
     if verified.ial2 && !verified.counts {
         let (now, id) = (ctx.clock.now(), grant.id.clone());
         ctx.db

@@ -514,7 +514,9 @@ pub enum Verified {
     None,
     /// One counts, but its data is in the person's vault and not unlocked here (a passkey
     /// sign-in, a grant past `proofing.released_claims_ttl_secs`).
-    Locked { verification_id: String },
+    Locked {
+        verification_id: String,
+    },
     Open(Box<VerifiedIdentity>),
 }
 

@@ -404,7 +404,11 @@ pub async fn rewrapped(
 
 /// Writes new wraps if the row is still as `before` (compare and swap on both wraps). False:
 /// it changed meanwhile (another reset, another restore); nothing written.
-pub fn replace_wraps(conn: &mut DbConn, before: &VaultRow, after: &VaultRow) -> anyhow::Result<bool> {
+pub fn replace_wraps(
+    conn: &mut DbConn,
+    before: &VaultRow,
+    after: &VaultRow,
+) -> anyhow::Result<bool> {
     let mut q = diesel::update(identity_vaults::table)
         .filter(identity_vaults::verification_id.eq(&before.verification_id))
         .into_boxed();
@@ -551,7 +555,6 @@ pub async fn grant_unlocked(ctx: &Ctx, grant_id: &str) -> anyhow::Result<Unlocke
     })
 }
 
-
 // ---- the flows --------------------------------------------------------------------------------
 
 /// The vault of the person's counting verification (None: none counts, or it has no vault
@@ -683,8 +686,14 @@ pub async fn unlock_session(
     password: Zeroizing<String>,
     actor: &Actor,
 ) -> anyhow::Result<UnlockOutcome> {
-    let check = check_password(ctx, &session.user_id, &session.email, password.clone(), actor)
-        .await?;
+    let check = check_password(
+        ctx,
+        &session.user_id,
+        &session.email,
+        password.clone(),
+        actor,
+    )
+    .await?;
     if !matches!(check, PasswordCheck::Right) {
         return Ok(UnlockOutcome::Password(check));
     }
@@ -736,7 +745,9 @@ pub async fn suspended(ctx: &Ctx, user_id: &str) -> anyhow::Result<bool> {
 #[derive(Debug)]
 pub enum RestoreOutcome {
     /// Wrapped again under the current password; the new personal key is shown once.
-    Restored { personal_key: Zeroizing<String> },
+    Restored {
+        personal_key: Zeroizing<String>,
+    },
     NothingSuspended,
     Malformed,
     WrongPersonalKey,
@@ -763,7 +774,15 @@ pub async fn restore_with_personal_key(
     let Some(personal_key) = normalize_personal_key(typed_key) else {
         return Ok(RestoreOutcome::Malformed);
     };
-    match check_password(ctx, &session.user_id, &session.email, password.clone(), actor).await? {
+    match check_password(
+        ctx,
+        &session.user_id,
+        &session.email,
+        password.clone(),
+        actor,
+    )
+    .await?
+    {
         PasswordCheck::Right => {}
         other => return Ok(RestoreOutcome::Password(other)),
     }
@@ -789,7 +808,11 @@ pub async fn restore_with_personal_key(
     let Some(shown) = shown else {
         return Ok(RestoreOutcome::Busy);
     };
-    let (uid, a, ssf) = (session.user_id.clone(), actor.clone(), ctx.settings.ssf.clone());
+    let (uid, a, ssf) = (
+        session.user_id.clone(),
+        actor.clone(),
+        ctx.settings.ssf.clone(),
+    );
     let verification_id = after.verification_id.clone();
     let restored = ctx
         .db

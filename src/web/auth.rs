@@ -10,6 +10,7 @@ use crate::accounts::signin::{self, SignInOutcome};
 use crate::accounts::signup::{self, ConfirmOutcome, SignupForm, SignupOutcome};
 use crate::error::{AppError, PageResult};
 use crate::oauth::authorize;
+use crate::proofing::vault;
 use crate::web::browser::{
     cleared_session_cookie, login_cookie, session_cookie, Browser, REMEMBER_COOKIE, RESTART_COOKIE,
 };
@@ -18,7 +19,6 @@ use crate::web::guards::safe_return_path;
 use crate::web::guards::CsrfForm;
 use crate::web::page_parts::SIGNUP_STEPS;
 use crate::web::pages::*;
-use crate::proofing::vault;
 use crate::Ctx;
 
 pub fn see_other(location: &str) -> HttpResponse {

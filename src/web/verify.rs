@@ -12,15 +12,15 @@ use crate::error::PageResult;
 use crate::i18n::Lang;
 use crate::mfa::methods::PhoneChannel;
 use crate::proofing::document::DocumentType;
+use crate::proofing::flow::ProtectOutcome;
 use crate::proofing::flow::{
     self, AddressForm, AddressOutcome, Blocked, DocumentOutcome, DocumentProblem, FinishOutcome,
     LetterCodeOutcome, LetterOutcome, Person, PhoneOutcome, PhonePick, PhoneProblem, SelfieOutcome,
     SelfieProblem, SsnOutcome, SsnProblem, Standing, VerifyInfoOutcome,
 };
-use crate::proofing::flow::ProtectOutcome;
 use crate::proofing::images::ImageError;
-use crate::proofing::vault::{self, PasswordCheck, RestoreOutcome, UnlockOutcome};
 use crate::proofing::records::Step;
+use crate::proofing::vault::{self, PasswordCheck, RestoreOutcome, UnlockOutcome};
 use crate::web::auth::see_other;
 use crate::web::browser::Browser;
 use crate::web::common::{code_problem_text, code_status, enc, send_problem_text};
@@ -1108,9 +1108,7 @@ pub async fn restore_submit(
         RestoreOutcome::Restored { personal_key } => {
             return personal_key_page(browser, &personal_key, "/account".into())
         }
-        RestoreOutcome::NothingSuspended | RestoreOutcome::Busy => {
-            return Ok(see_other("/verify"))
-        }
+        RestoreOutcome::NothingSuspended | RestoreOutcome::Busy => return Ok(see_other("/verify")),
         RestoreOutcome::Password(check) => {
             if let Some(locked) = password_problem(browser, check, "/verify/restore") {
                 return locked;

@@ -61,6 +61,7 @@ mod support;
 mod telemetry;
 mod timeouts;
 mod tokens;
+mod vault;
 mod verified_claims;
 mod verify_flow;
 mod webauthn;

@@ -165,6 +165,15 @@ pub async fn press_verify(browser: &Browser) -> reqwest::Response {
 }
 
 pub async fn finish_with_phone(server: &TestServer, browser: &Browser) -> Finished {
+    finish_with_phone_as(server, browser, PASSWORD).await
+}
+
+/// [`finish_with_phone`] for a person whose password is `password`.
+pub async fn finish_with_phone_as(
+    server: &TestServer,
+    browser: &Browser,
+    password: &str,
+) -> Finished {
     let page = browser.get_ok("/verify/phone").await;
     let choice = hidden_radio(&page);
     let res = browser
@@ -193,7 +202,7 @@ pub async fn finish_with_phone(server: &TestServer, browser: &Browser) -> Finish
         )
         .await;
     assert_eq!(res.headers()["location"], "/verify/protect");
-    protect_with_password(browser).await
+    protect_with(browser, password).await
 }
 
 /// How the last step ended: where "continue" leads, and the personal key shown once.
@@ -205,16 +214,21 @@ pub struct Finished {
 /// The password step after the last check: the page shows the personal key (once) and leads
 /// on to `location`.
 pub async fn protect_with_password(browser: &Browser) -> Finished {
+    protect_with(browser, PASSWORD).await
+}
+
+pub async fn protect_with(browser: &Browser, password: &str) -> Finished {
     let page = browser.get_ok("/verify/protect").await;
     assert!(page.contains("Enter your password one more time"), "{page}");
     let res = browser
         .post(
             "/verify/protect",
-            &[("csrf", &csrf_of(&page)), ("password", PASSWORD)],
+            &[("csrf", &csrf_of(&page)), ("password", password)],
         )
         .await;
-    assert_eq!(res.status(), 200);
+    let status = res.status();
     let page = res.text().await.unwrap();
+    assert_eq!(status, 200, "{page}");
     personal_key_page(&page)
 }
 
@@ -802,7 +816,10 @@ async fn the_same_ssn_on_a_second_account_is_held_for_review() {
         )
         .await;
     assert_eq!(res.headers()["location"], "/verify/protect");
-    assert_eq!(protect_with_password(&second).await.location, "/verify/done");
+    assert_eq!(
+        protect_with_password(&second).await.location,
+        "/verify/done"
+    );
     let page = second.get_ok("/verify/done").await;
     assert!(page.contains("reviewing"), "{page}");
     let uid = user_id(&server, "second@example.com").await;
