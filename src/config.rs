@@ -1038,6 +1038,9 @@ pub struct ProofingSettings {
     pub letter_code_max_tries: u32,
     /// Characters of a letter's code (Crockford base32, 5 bits each).
     pub letter_code_length: usize,
+    /// One reminder e-mail (with the link to the code page) when a sent letter's code is still
+    /// unused this many days after it was sent; 0: no reminder. Below `letter_valid_days`.
+    pub letter_reminder_days: u64,
 }
 
 impl Default for ProofingSettings {
@@ -1067,6 +1070,7 @@ impl Default for ProofingSettings {
             letter_valid_days: 30,
             letter_code_max_tries: 5,
             letter_code_length: 10,
+            letter_reminder_days: 10,
         }
     }
 }
@@ -1133,6 +1137,12 @@ impl ProofingSettings {
                 "proofing.letters_per_window and letter_window_days must be at least 1, \
                  letter_valid_days 1 to 365, letter_code_max_tries 1 to 10 and letter_code_length \
                  10 to 32"
+            );
+        }
+        if self.letter_reminder_days >= self.letter_valid_days {
+            bail!(
+                "proofing.letter_reminder_days must be below letter_valid_days (0 sends no \
+                 reminder)"
             );
         }
         if self.unfinished_ttl_days == 0 || self.consent_version.trim().is_empty() {
@@ -1485,6 +1495,19 @@ mod tests {
         .unwrap();
         traded.validate().unwrap();
         Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_letter_reminder_must_come_before_the_code_expires() {
+        let s =
+            Settings::load_from(vars(&[("VERITY_PROOFING__LETTER_REMINDER_DAYS", "3")])).unwrap();
+        assert_eq!(s.proofing.letter_reminder_days, 3);
+        s.validate().unwrap();
+        let off = Settings::load_from(vars(&[("VERITY_PROOFING__LETTER_REMINDER_DAYS", "0")]));
+        off.and_then(|s| s.validate()).unwrap();
+        let late = Settings::load_from(vars(&[("VERITY_PROOFING__LETTER_REMINDER_DAYS", "30")]))
+            .and_then(|s| s.validate());
+        assert!(format!("{:#}", late.unwrap_err()).contains("letter_reminder_days"));
     }
 
     #[test]

@@ -148,3 +148,9 @@ verify-try-later-title = Please try again later
 verify-try-later-heading = We can't check this right now
 verify-try-later-body = A service we use to check identities isn't answering. Nothing was lost and this didn't count as a try. Please try again in a few minutes.
 verify-try-again = Try again
+# The printed letter (verify by mail), one page per letter in the person's language.
+letter-pdf-heading = Your { $site } verification code
+letter-pdf-intro = You asked { $site } to confirm your identity by mail. This letter came to the address you confirmed. To finish, sign in to { $site } and enter the code below.
+letter-pdf-until = The code works until { $until }. After that, you can ask for a new letter.
+letter-pdf-where = Sign in and enter the code at:
+letter-pdf-not-you = If you did not ask { $site } for this letter, someone may be trying to use your identity. Do not share the code; contact us at { $help }.

@@ -148,3 +148,9 @@ verify-try-later-title = Inténtelo más tarde
 verify-try-later-heading = No podemos comprobarlo en este momento
 verify-try-later-body = Un servicio que usamos para comprobar identidades no responde. No se perdió nada y esto no contó como un intento. Inténtelo de nuevo en unos minutos.
 verify-try-again = Intentar de nuevo
+# La carta impresa (verificación por correo), una página por carta en el idioma de la persona.
+letter-pdf-heading = Su código de verificación de { $site }
+letter-pdf-intro = Usted pidió a { $site } confirmar su identidad por correo. Esta carta llegó a la dirección que usted confirmó. Para terminar, inicie sesión en { $site } e ingrese el código de abajo.
+letter-pdf-until = El código es válido hasta el { $until }. Después, puede pedir una carta nueva.
+letter-pdf-where = Inicie sesión e ingrese el código en:
+letter-pdf-not-you = Si usted no pidió esta carta a { $site }, es posible que alguien esté intentando usar su identidad. No comparta el código; comuníquese con nosotros en { $help }.
