@@ -869,6 +869,10 @@ async fn the_print_vendor_gets_a_pdf_page_per_queued_letter_in_the_persons_langu
     assert_eq!(res.headers()["content-type"], "application/pdf");
     assert_eq!(res.headers()["cache-control"], "no-store");
     let pdf = res.bytes().await.unwrap();
+    // To look at the pages: VERITY_TEST_LETTERS_PDF=/tmp/letters.pdf, then pdftoppm.
+    if let Ok(path) = std::env::var("VERITY_TEST_LETTERS_PDF") {
+        std::fs::write(path, &pdf).unwrap();
+    }
     assert!(pdf.starts_with(b"%PDF-"));
     assert_eq!(pdf_pages(&pdf), 2);
     assert!(holds(&pdf, b"(FAKEY MCFAKERSON) Tj"));
