@@ -1046,6 +1046,9 @@ pub struct ProofingSettings {
     /// `/userinfo` or a refreshed ID token: the unlocked vault key is kept for the grant this
     /// long (sealed, in the store), then the person must sign in again.
     pub released_claims_ttl_secs: u64,
+    /// One reminder e-mail (with the link to the code page) when a sent letter's code is still
+    /// unused this many days after it was sent; 0: no reminder. Below `letter_valid_days`.
+    pub letter_reminder_days: u64,
 }
 
 impl Default for ProofingSettings {
@@ -1078,6 +1081,7 @@ impl Default for ProofingSettings {
             personal_key_max_tries: 5,
             personal_key_window_secs: 3600,
             released_claims_ttl_secs: 900,
+            letter_reminder_days: 10,
         }
     }
 }
@@ -1153,6 +1157,12 @@ impl ProofingSettings {
             bail!(
                 "proofing.personal_key_max_tries must be 1 to 20, personal_key_window_secs at \
                  least 1 and released_claims_ttl_secs 60 to 86400"
+            );
+        }
+        if self.letter_reminder_days >= self.letter_valid_days {
+            bail!(
+                "proofing.letter_reminder_days must be below letter_valid_days (0 sends no \
+                 reminder)"
             );
         }
         if self.unfinished_ttl_days == 0 || self.consent_version.trim().is_empty() {
@@ -1505,6 +1515,19 @@ mod tests {
         .unwrap();
         traded.validate().unwrap();
         Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_letter_reminder_must_come_before_the_code_expires() {
+        let s =
+            Settings::load_from(vars(&[("VERITY_PROOFING__LETTER_REMINDER_DAYS", "3")])).unwrap();
+        assert_eq!(s.proofing.letter_reminder_days, 3);
+        s.validate().unwrap();
+        let off = Settings::load_from(vars(&[("VERITY_PROOFING__LETTER_REMINDER_DAYS", "0")]));
+        off.and_then(|s| s.validate()).unwrap();
+        let late = Settings::load_from(vars(&[("VERITY_PROOFING__LETTER_REMINDER_DAYS", "30")]))
+            .and_then(|s| s.validate());
+        assert!(format!("{:#}", late.unwrap_err()).contains("letter_reminder_days"));
     }
 
     #[test]

@@ -337,3 +337,21 @@ notice-identity-removed-body =
 
     { $link }
 notice-identity-removed-sms = { $site }: your verified identity data was removed on { $when }. Not you? { $link }
+notice-letter-sent-subject = Your { $site } letter is on its way
+notice-letter-sent-body =
+    The letter with your { $site } verification code was mailed on { $sent } to the address you confirmed. Mail can take a few days.
+
+    When it arrives, sign in and enter the code here (it works until { $until }):
+
+    { $link }
+
+    If you did not ask for a letter, contact support: { $help }
+notice-letter-reminder-subject = Enter the code from your { $site } letter
+notice-letter-reminder-body =
+    We mailed you a letter with a { $site } verification code on { $sent }, and the code has not been entered yet. It works until { $until }; after that you will need a new letter.
+
+    Sign in and enter the code here:
+
+    { $link }
+
+    If the letter never arrived, you can ask for another one on the same page.

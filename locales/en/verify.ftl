@@ -184,3 +184,9 @@ verify-personal-key-wrong = That personal key isn't right. Check it and try agai
 verify-personal-key-too-many = Too many wrong personal keys. Try again in an hour, or verify your identity again.
 verify-suspended = You reset your password, so your verified identity is locked. Your personal key can restore it.
 verify-suspended-restore = Enter my personal key
+# The printed letter (verify by mail), one page per letter in the person's language.
+letter-pdf-heading = Your { $site } verification code
+letter-pdf-intro = You asked { $site } to confirm your identity by mail. This letter came to the address you confirmed. To finish, sign in to { $site } and enter the code below.
+letter-pdf-until = The code works until { $until }. After that, you can ask for a new letter.
+letter-pdf-where = Sign in and enter the code at:
+letter-pdf-not-you = If you did not ask { $site } for this letter, someone may be trying to use your identity. Do not share the code; contact us at { $help }.

@@ -336,3 +336,21 @@ notice-identity-removed-body =
 
     { $link }
 notice-identity-removed-sms = { $site }: los datos de su identidad verificada se eliminaron el { $when }. ¿No fue usted? { $link }
+notice-letter-sent-subject = Su carta de { $site } está en camino
+notice-letter-sent-body =
+    La carta con su código de verificación de { $site } se envió por correo el { $sent } a la dirección que usted confirmó. El correo puede tardar unos días.
+
+    Cuando llegue, inicie sesión e ingrese el código aquí (es válido hasta el { $until }):
+
+    { $link }
+
+    Si usted no pidió una carta, comuníquese con el servicio de asistencia: { $help }
+notice-letter-reminder-subject = Ingrese el código de su carta de { $site }
+notice-letter-reminder-body =
+    Le enviamos por correo una carta con un código de verificación de { $site } el { $sent }, y el código todavía no se ha ingresado. Es válido hasta el { $until }; después necesitará una carta nueva.
+
+    Inicie sesión e ingrese el código aquí:
+
+    { $link }
+
+    Si la carta nunca llegó, puede pedir otra en la misma página.

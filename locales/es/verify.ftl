@@ -184,3 +184,9 @@ verify-personal-key-wrong = Esa clave personal no es correcta. Revísela e inté
 verify-personal-key-too-many = Demasiadas claves personales incorrectas. Inténtelo en una hora o verifique su identidad otra vez.
 verify-suspended = Restableció su contraseña, así que su identidad verificada está bloqueada. Su clave personal puede recuperarla.
 verify-suspended-restore = Escribir mi clave personal
+# La carta impresa (verificación por correo), una página por carta en el idioma de la persona.
+letter-pdf-heading = Su código de verificación de { $site }
+letter-pdf-intro = Usted pidió a { $site } confirmar su identidad por correo. Esta carta llegó a la dirección que usted confirmó. Para terminar, inicie sesión en { $site } e ingrese el código de abajo.
+letter-pdf-until = El código es válido hasta el { $until }. Después, puede pedir una carta nueva.
+letter-pdf-where = Inicie sesión e ingrese el código en:
+letter-pdf-not-you = Si usted no pidió esta carta a { $site }, es posible que alguien esté intentando usar su identidad. No comparta el código; comuníquese con nosotros en { $help }.

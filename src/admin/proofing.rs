@@ -1358,8 +1358,127 @@ pub async fn letters_csv(
     Ok((out, next_cursor))
 }
 
+/// A letter's code as printed: groups of five (four when the length isn't a multiple of five)
+/// separated by spaces, which the code page accepts as typed.
+fn grouped(code: &str) -> String {
+    let size = if code.len().is_multiple_of(5) { 5 } else { 4 };
+    let chars: Vec<char> = code.chars().collect();
+    chars
+        .chunks(size)
+        .map(|g| g.iter().collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// One queued letter's page, in the person's language.
+fn printed(
+    ctx: &Ctx,
+    p: &Printable,
+    lang: crate::i18n::Lang,
+    now: NaiveDateTime,
+) -> crate::proofing::letter_pdf::PrintedLetter {
+    use fluent_bundle::FluentValue;
+    let dates =
+        crate::local_time::LocalTime::new(crate::local_time::site_default(&ctx.settings), lang);
+    let settings = &ctx.settings;
+    let site = || FluentValue::from(settings.site_name.clone());
+    let m = &p.mailing;
+    let mut address = vec![m.name.clone()];
+    address.extend(
+        m.address
+            .street_address
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string),
+    );
+    let city = format!(
+        "{}, {} {}",
+        m.address.locality.trim(),
+        m.address.region.trim(),
+        m.address.postal_code.trim()
+    );
+    address.push(city.trim_matches([',', ' ']).to_string());
+    let country = m.address.country.trim();
+    if !country.is_empty() && !country.eq_ignore_ascii_case("US") {
+        address.push(country.to_string());
+    }
+    let until = FluentValue::from(dates.date(p.letter.expires_at));
+    crate::proofing::letter_pdf::PrintedLetter {
+        sender: settings.site_name.clone(),
+        date: dates.date(now),
+        address,
+        heading: lang.t_args("letter-pdf-heading", &[("site", site())]),
+        intro: vec![lang.t_args("letter-pdf-intro", &[("site", site())])],
+        code: grouped(&m.code),
+        after: vec![
+            lang.t_args("letter-pdf-until", &[("until", until)]),
+            lang.t_args("letter-pdf-where", &[("site", site())]),
+        ],
+        link: format!("{}/verify/letter", settings.issuer),
+        footer: lang.t_args(
+            "letter-pdf-not-you",
+            &[
+                ("site", site()),
+                (
+                    "help",
+                    FluentValue::from(format!("{}/help", settings.issuer)),
+                ),
+            ],
+        ),
+    }
+}
+
+/// The queued letters as PDF for the print vendor: one page per letter (the same page of
+/// letters as the CSV, oldest first, with the next page's cursor), each in the person's
+/// language: the name and address, the date, a few lines on what the code is for, the code in
+/// large grouped characters, until when it works and where to enter it. Audited like the list
+/// (`read: letter_pdf`).
+pub async fn letters_pdf(
+    ctx: &Ctx,
+    agent: &Agent,
+    q: &LetterQuery,
+) -> Outcome<(Vec<u8>, Option<String>)> {
+    let (items, next_cursor) = queued(ctx, agent, q, "letter_pdf").await?;
+    let ids: Vec<String> = items.iter().map(|p| p.letter.user_id.clone()).collect();
+    let langs: std::collections::HashMap<String, crate::i18n::Lang> = ctx
+        .db
+        .run(move |c| {
+            use crate::storage::schema::users;
+            let rows: Vec<(String, Option<String>)> = users::table
+                .filter(users::id.eq_any(&ids))
+                .select((users::id, users::locale))
+                .load(c)?;
+            Ok(rows
+                .into_iter()
+                .map(|(id, locale)| {
+                    let lang = locale
+                        .as_deref()
+                        .and_then(crate::i18n::Lang::parse)
+                        .unwrap_or_default();
+                    (id, lang)
+                })
+                .collect())
+        })
+        .await?;
+    let now = ctx.clock.now();
+    let pages: Vec<_> = items
+        .iter()
+        .map(|p| {
+            let lang = langs.get(&p.letter.user_id).copied().unwrap_or_default();
+            printed(ctx, p, lang, now)
+        })
+        .collect();
+    let title = format!("{} letters", ctx.settings.site_name);
+    Ok((
+        crate::proofing::letter_pdf::render(&pages, &title),
+        next_cursor,
+    ))
+}
+
 /// The printer has the letter: it is `sent` and the sealed name, address and code are
-/// dropped. Audited; not queued (already sent, used, void or cancelled): 409.
+/// dropped; the person is e-mailed that it was mailed (see [`crate::proofing::flow::send_letter_mail`]).
+/// Audited; not queued (already sent, used, void or cancelled): 409.
 pub async fn mark_letter_sent(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<LetterSent> {
     if !plausible_id(id) {
         return Err(Problem::NotFound("letter"));
@@ -1400,17 +1519,32 @@ pub async fn mark_letter_sent(ctx: &Ctx, agent: &Agent, id: &str) -> Outcome<Let
             message: "the letter is not waiting for the printer (already sent, used or cancelled)"
                 .into(),
         }),
-        Some(true) => Ok(LetterSent {
-            id: id.to_string(),
-            status: records::letter_status::SENT.into(),
-            sent_at: utc(now),
-        }),
+        Some(true) => {
+            // The "letter sent" e-mail is owed from the commit above (the row is its queue):
+            // sent now, or by housekeeping if this fails or the node stops first.
+            let mail = crate::proofing::flow::send_letter_mail(ctx, id, records::LetterMail::Sent);
+            if let Err(e) = mail.await {
+                tracing::warn!(error = %format!("{e:#}"), "letter sent e-mail");
+            }
+            Ok(LetterSent {
+                id: id.to_string(),
+                status: records::letter_status::SENT.into(),
+                sent_at: utc(now),
+            })
+        }
     }
 }
 
 #[cfg(test)]
 mod letter_tests {
-    use super::csv_cell;
+    use super::{csv_cell, grouped};
+
+    #[test]
+    fn printed_codes_are_grouped() {
+        assert_eq!(grouped("ABCDE12345"), "ABCDE 12345");
+        assert_eq!(grouped("ABCDEFGHJKMN"), "ABCD EFGH JKMN");
+        assert_eq!(grouped("ABCDEFGHJKMNP"), "ABCD EFGH JKMN P");
+    }
 
     #[test]
     fn csv_cells_never_run_as_formulas_and_stay_one_cell() {

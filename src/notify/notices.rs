@@ -195,6 +195,21 @@ pub enum Notice {
         by_support: bool,
         not_me_link: String,
     },
+    /// Verify by mail: an operator marked the letter with the code sent.
+    LetterSent {
+        sent_at: NaiveDateTime,
+        /// The code works until then.
+        expires_at: NaiveDateTime,
+        /// The code page, `{issuer}/verify/letter`.
+        link: String,
+    },
+    /// Verify by mail: the code is still unused `proofing.letter_reminder_days` after the
+    /// letter was sent.
+    LetterReminder {
+        sent_at: NaiveDateTime,
+        expires_at: NaiveDateTime,
+        link: String,
+    },
 }
 
 /// A notice written out for one channel: `subject` is the e-mail's subject (for texts and
@@ -238,6 +253,12 @@ const fn sms(subject: &'static str, text: &'static str) -> Keys {
         sms: Some(text),
         voice: None,
     }
+}
+
+/// Days in notices (a letter's dates): the same unambiguous form in every language, as the
+/// printed letter and the print vendor's file have them.
+fn day(t: &NaiveDateTime) -> String {
+    t.format("%Y-%m-%d").to_string()
 }
 
 /// Times in notices: the same unambiguous form in every language.
@@ -291,6 +312,8 @@ impl Notice {
             Notice::AccountDeleted => "account_deleted",
             Notice::IdentityVerified { .. } => "identity_verified",
             Notice::IdentityRemoved { .. } => "identity_removed",
+            Notice::LetterSent { .. } => "letter_sent",
+            Notice::LetterReminder { .. } => "letter_reminder",
         }
     }
 
@@ -440,6 +463,13 @@ impl Notice {
                 "notice-identity-removed-subject",
                 "notice-identity-removed-body",
                 "notice-identity-removed-sms",
+            ),
+            Notice::LetterSent { .. } => {
+                email("notice-letter-sent-subject", "notice-letter-sent-body")
+            }
+            Notice::LetterReminder { .. } => email(
+                "notice-letter-reminder-subject",
+                "notice-letter-reminder-body",
             ),
         }
     }
@@ -602,6 +632,20 @@ impl Notice {
                 ("when", text(&when(at))),
                 ("by", text(if *by_support { "support" } else { "you" })),
                 ("link", text(not_me_link)),
+            ],
+            Notice::LetterSent {
+                sent_at,
+                expires_at,
+                link,
+            }
+            | Notice::LetterReminder {
+                sent_at,
+                expires_at,
+                link,
+            } => vec![
+                ("sent", text(&day(sent_at))),
+                ("until", text(&day(expires_at))),
+                ("link", text(link)),
             ],
         }
     }
@@ -829,6 +873,42 @@ pub async fn tell_account(
     Ok(())
 }
 
+/// How [`email_account`] went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Emailed {
+    /// The account's confirmed addresses.
+    pub addresses: usize,
+    /// Those the notifier took.
+    pub delivered: usize,
+}
+
+impl Emailed {
+    /// There was somewhere to send it, and nowhere took it: worth trying again later.
+    pub fn all_failed(&self) -> bool {
+        self.addresses > 0 && self.delivered == 0
+    }
+}
+
+/// E-mails `notice` to every confirmed address of the account, in its language, and says how
+/// many took it: for a notice whose delivery is claimed in the database and given back when
+/// every send failed. A failed send is logged (by the sender), not returned.
+pub async fn email_account(ctx: &Ctx, user_id: &str, notice: &Notice) -> anyhow::Result<Emailed> {
+    let contacts = contacts(ctx, user_id).await?;
+    let mut delivered = 0;
+    for address in &contacts.emails {
+        if send(ctx, Channel::Email, address, contacts.lang, notice)
+            .await
+            .is_ok()
+        {
+            delivered += 1;
+        }
+    }
+    Ok(Emailed {
+        addresses: contacts.emails.len(),
+        delivered,
+    })
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -990,6 +1070,16 @@ pub(crate) mod tests {
                 by_support: true,
                 not_me_link: link.clone(),
             },
+            Notice::LetterSent {
+                sent_at: at(),
+                expires_at: at(),
+                link: link.clone(),
+            },
+            Notice::LetterReminder {
+                sent_at: at(),
+                expires_at: at(),
+                link: link.clone(),
+            },
         ];
         // A new variant must be added to the list above: this match reminds whoever adds one.
         for n in &all {
@@ -1027,13 +1117,15 @@ pub(crate) mod tests {
                 | Notice::Service { .. }
                 | Notice::AccountDeleted
                 | Notice::IdentityVerified { .. }
-                | Notice::IdentityRemoved { .. } => {}
+                | Notice::IdentityRemoved { .. }
+                | Notice::LetterSent { .. }
+                | Notice::LetterReminder { .. } => {}
             }
         }
         all
     }
 
-    const KINDS: usize = 34;
+    const KINDS: usize = 36;
 
     #[test]
     fn every_notice_renders_nonempty_text_in_both_languages_on_each_of_its_channels() {

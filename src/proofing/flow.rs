@@ -1299,6 +1299,17 @@ pub enum PhoneProblem {
     Send(SendOutcome),
 }
 
+impl PhoneProblem {
+    /// The number could not vouch for the person (the check could not tie it to them, or it is
+    /// in its SIM-swap cooldown): a letter by mail is the way on, so the page offers it first.
+    pub fn suggests_letter(&self) -> bool {
+        matches!(
+            self,
+            PhoneProblem::NotAssociated | PhoneProblem::Cooldown { .. }
+        )
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneOutcome {
     CodeSent { masked: String },
@@ -1962,6 +1973,96 @@ pub async fn phone_instead(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The code page, as the letter e-mails link to it.
+fn letter_link(ctx: &Ctx) -> String {
+    format!("{}/verify/letter", ctx.settings.issuer)
+}
+
+/// Sends the letter's e-mail `which` ("your letter was mailed", or the reminder) to every
+/// confirmed address of the person, in their language, if it is still due and this call claims
+/// it ([`records::claim_letter_mail`]: one node, once). A send that no address took is given
+/// back for housekeeping to try again. True: it went out.
+pub async fn send_letter_mail(
+    ctx: &Ctx,
+    letter_id: &str,
+    which: records::LetterMail,
+) -> anyhow::Result<bool> {
+    let p = &ctx.settings.proofing;
+    let now = ctx.clock.now();
+    let sent_by = now - chrono::Duration::days(p.letter_reminder_days as i64);
+    let (lid, max_tries) = (letter_id.to_string(), p.letter_code_max_tries);
+    let claimed = ctx
+        .db
+        .run(move |c| records::claim_letter_mail(c, &lid, which, sent_by, max_tries, now))
+        .await?;
+    let Some(letter) = claimed else {
+        return Ok(false);
+    };
+    let (sent_at, expires_at, link) = (
+        letter.sent_at.unwrap_or(now),
+        letter.expires_at,
+        letter_link(ctx),
+    );
+    let notice = match which {
+        records::LetterMail::Sent => Notice::LetterSent {
+            sent_at,
+            expires_at,
+            link,
+        },
+        records::LetterMail::Reminder => Notice::LetterReminder {
+            sent_at,
+            expires_at,
+            link,
+        },
+    };
+    match notices::email_account(ctx, &letter.user_id, &notice).await {
+        Ok(emailed) if !emailed.all_failed() => Ok(true),
+        failed => {
+            let lid = letter.id.clone();
+            ctx.db
+                .run(move |c| records::release_letter_mail(c, &lid, which))
+                .await?;
+            failed.map(|_| false)
+        }
+    }
+}
+
+/// The letter e-mails housekeeping sends: "letter sent" e-mails that no node claimed (the one
+/// that marked the letter sent stopped first, or every send failed), and the reminders that
+/// came due (`proofing.letter_reminder_days` after sending, code still unused). A batch at a
+/// time; returns how many went out.
+pub async fn letter_mail(ctx: &Ctx) -> anyhow::Result<usize> {
+    const BATCH: i64 = 100;
+    let p = &ctx.settings.proofing;
+    let now = ctx.clock.now();
+    let sent_by = now - chrono::Duration::days(p.letter_reminder_days as i64);
+    let (max_tries, remind) = (p.letter_code_max_tries, p.letter_reminder_days > 0);
+    let (owing_sent, owing_reminder) = ctx
+        .db
+        .run(move |c| {
+            let sent = records::letters_owing_sent_mail(c, now, BATCH)?;
+            let reminders = if remind {
+                records::letters_owing_reminder(c, sent_by, max_tries, now, BATCH)?
+            } else {
+                Vec::new()
+            };
+            Ok((sent, reminders))
+        })
+        .await?;
+    let mut sent = 0;
+    for (letters, which) in [
+        (owing_sent, records::LetterMail::Sent),
+        (owing_reminder, records::LetterMail::Reminder),
+    ] {
+        for letter in letters {
+            if send_letter_mail(ctx, &letter.id, which).await? {
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
+
 // ---- removal -----------------------------------------------------------------------------------
 
 /// "Remove my verified data" (the person) or an operator's removal: every verification and the
@@ -2029,14 +2130,16 @@ pub async fn remove(
 
 // ---- housekeeping ------------------------------------------------------------------------------
 
-/// Deletes retired images whose retention ran out, and abandons verifications left unfinished
-/// past `proofing.unfinished_ttl_days` (their personal data and images go). Returns
-/// (images deleted, verifications abandoned).
+/// Deletes retired images whose retention ran out, abandons verifications left unfinished
+/// past `proofing.unfinished_ttl_days` (their personal data and images go), then sends the
+/// letter e-mails that are due ([`letter_mail`]). Returns (images deleted, verifications
+/// abandoned).
 pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
     use crate::storage::schema::{identity_verifications as iv, proofing_images};
     use diesel::prelude::*;
     let now = ctx.clock.now();
-    ctx.db
+    let done = ctx
+        .db
         .run(move |c| {
             let images = records::purge_retired_images(c, now)?;
             crate::storage::db::write_tx(c, |c| {
@@ -2061,7 +2164,9 @@ pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
                 Ok((images, n))
             })
         })
-        .await
+        .await?;
+    letter_mail(ctx).await?;
+    Ok(done)
 }
 
 /// Runs [`housekeeping`] once a minute on this node.
@@ -2100,6 +2205,17 @@ mod tests {
         assert_eq!(parse_ssn("900-12-3456", true), Ok("900123456".into()));
         assert_eq!(parse_ssn("901-12-3456", true), Err(SsnProblem::Impossible));
         assert_eq!(mask_ssn("123456789"), "•••-••-6789");
+    }
+
+    #[test]
+    fn only_a_number_that_cannot_vouch_for_the_person_suggests_a_letter() {
+        assert!(PhoneProblem::NotAssociated.suggests_letter());
+        assert!(PhoneProblem::Cooldown {
+            until: NaiveDateTime::default()
+        }
+        .suggests_letter());
+        assert!(!PhoneProblem::UnknownPhone.suggests_letter());
+        assert!(!PhoneProblem::Send(SendOutcome::CouldNotSend).suggests_letter());
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod claims;
 pub mod document;
 pub mod flow;
 pub mod images;
+pub mod letter_pdf;
 pub mod mrz;
 pub mod records;
 pub mod vault;

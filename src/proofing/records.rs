@@ -1101,6 +1101,10 @@ pub struct Letter {
     pub sent_by: Option<String>,
     pub expires_at: NaiveDateTime,
     pub used_at: Option<NaiveDateTime>,
+    /// The "letter sent" e-mail was claimed (just before it went out).
+    pub sent_notice_at: Option<NaiveDateTime>,
+    /// The reminder e-mail was claimed (just before it went out).
+    pub reminded_at: Option<NaiveDateTime>,
 }
 
 /// A letter's state.
@@ -1207,6 +1211,8 @@ pub fn queue_letter(
             sent_by: None,
             expires_at: now + valid,
             used_at: None,
+            sent_notice_at: None,
+            reminded_at: None,
         };
         diesel::insert_into(proofing_letters::table)
             .values((
@@ -1383,6 +1389,108 @@ pub fn mark_letter_sent(
     ))
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// The e-mails a letter's person gets: "your letter was mailed" once it is marked sent, and
+/// one reminder when its code is still unused a while later. Each is claimed on the letter's
+/// row (a conditional UPDATE), so only one node sends it, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LetterMail {
+    Sent,
+    Reminder,
+}
+
+/// Letters owing their "letter sent" e-mail: marked sent, still waiting for their code, the
+/// e-mail not claimed (the node that marked it stopped before sending, or the send failed and
+/// was given back). Oldest first, at most `limit`.
+pub fn letters_owing_sent_mail(
+    conn: &mut DbConn,
+    now: NaiveDateTime,
+    limit: i64,
+) -> anyhow::Result<Vec<Letter>> {
+    Ok(proofing_letters::table
+        .filter(proofing_letters::status.eq(letter_status::SENT))
+        .filter(proofing_letters::sent_notice_at.is_null())
+        .filter(proofing_letters::expires_at.gt(now))
+        .order((proofing_letters::sent_at.asc(), proofing_letters::id.asc()))
+        .limit(limit)
+        .select(Letter::as_select())
+        .load(conn)?)
+}
+
+/// Letters owing their reminder: sent at or before `sent_by`, the code still unused and
+/// usable (sent, not expired, tries left), no reminder claimed. Oldest first, at most `limit`.
+pub fn letters_owing_reminder(
+    conn: &mut DbConn,
+    sent_by: NaiveDateTime,
+    max_tries: u32,
+    now: NaiveDateTime,
+    limit: i64,
+) -> anyhow::Result<Vec<Letter>> {
+    Ok(proofing_letters::table
+        .filter(proofing_letters::status.eq(letter_status::SENT))
+        .filter(proofing_letters::sent_at.le(sent_by))
+        .filter(proofing_letters::reminded_at.is_null())
+        .filter(proofing_letters::expires_at.gt(now))
+        .filter(proofing_letters::tries.lt(max_tries as i32))
+        .order((proofing_letters::sent_at.asc(), proofing_letters::id.asc()))
+        .limit(limit)
+        .select(Letter::as_select())
+        .load(conn)?)
+}
+
+/// Claims the letter's e-mail `which` for sending now: true for exactly one caller, and only
+/// while the letter is sent and its code still usable (a reminder also only from `sent_by` on).
+/// The letter as claimed comes back.
+pub fn claim_letter_mail(
+    conn: &mut DbConn,
+    letter_id: &str,
+    which: LetterMail,
+    sent_by: NaiveDateTime,
+    max_tries: u32,
+    now: NaiveDateTime,
+) -> anyhow::Result<Option<Letter>> {
+    let waiting = proofing_letters::table
+        .filter(proofing_letters::id.eq(letter_id))
+        .filter(proofing_letters::status.eq(letter_status::SENT))
+        .filter(proofing_letters::expires_at.gt(now))
+        .filter(proofing_letters::tries.lt(max_tries as i32));
+    let n = match which {
+        LetterMail::Sent => {
+            diesel::update(waiting.filter(proofing_letters::sent_notice_at.is_null()))
+                .set(proofing_letters::sent_notice_at.eq(now))
+                .execute(conn)?
+        }
+        LetterMail::Reminder => diesel::update(
+            waiting
+                .filter(proofing_letters::reminded_at.is_null())
+                .filter(proofing_letters::sent_at.le(sent_by)),
+        )
+        .set(proofing_letters::reminded_at.eq(now))
+        .execute(conn)?,
+    };
+    if n != 1 {
+        return Ok(None);
+    }
+    letter_by_id(conn, letter_id)
+}
+
+/// Gives a claimed e-mail back (no address took it), so housekeeping tries it again.
+pub fn release_letter_mail(
+    conn: &mut DbConn,
+    letter_id: &str,
+    which: LetterMail,
+) -> anyhow::Result<()> {
+    let row = proofing_letters::table.filter(proofing_letters::id.eq(letter_id));
+    match which {
+        LetterMail::Sent => diesel::update(row)
+            .set(proofing_letters::sent_notice_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?,
+        LetterMail::Reminder => diesel::update(row)
+            .set(proofing_letters::reminded_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?,
+    };
+    Ok(())
 }
 
 // ---- removal and review ----------------------------------------------------------------------

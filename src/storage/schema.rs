@@ -341,6 +341,8 @@ diesel::table! {
         sent_by -> Nullable<Text>,
         expires_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        sent_notice_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
     }
 }
 

@@ -696,10 +696,8 @@ pub async fn phone_submit(
     };
     let channel = PhoneChannel::parse(&form.channel).unwrap_or(PhoneChannel::Sms);
     let outcome = flow::submit_phone(&ctx, &person(&change), pick, channel).await?;
-    let outcome_problem = match &outcome {
-        PhoneOutcome::Refused(problem) => Some(problem.clone()),
-        _ => None,
-    };
+    let suggest_letter =
+        matches!(&outcome, PhoneOutcome::Refused(problem) if problem.suggests_letter());
     let (message, status) = match outcome {
         PhoneOutcome::CodeSent { .. } => return Ok(see_other("/verify/phone-code")),
         PhoneOutcome::Blocked(b) => return blocked(&ctx, browser, b),
@@ -725,11 +723,7 @@ pub async fn phone_submit(
         }
     };
     let mut p = phone_page(&ctx, &change).await?;
-    // The number could not vouch for the person: a letter is the way on.
-    p.suggest_letter = matches!(
-        outcome_problem,
-        Some(PhoneProblem::NotAssociated | PhoneProblem::Cooldown { .. })
-    );
+    p.suggest_letter = suggest_letter;
     p.error = Some(message);
     p.error_fields = vec!["phone"];
     p.typed_phone = form.phone.clone();

@@ -3,7 +3,7 @@
 # with SQLite in a throwaway directory and dev mode (the dev outbox at /dev/outbox), registers a
 # confidential client whose redirect URI is served by the test itself, runs the walks in
 # headless Chromium (walks.test.js: sign-up to a lost phone; verify.test.js: identity
-# verification; keys.test.js: a passkey with Chromium's virtual authenticator), and always stops
+# verification, and verify by mail with the management API; keys.test.js: a passkey with Chromium's virtual authenticator), and always stops
 # the server.
 #
 # The issuer is http://localhost:<port>, not 127.0.0.1: WebAuthn needs a host name (at an IP
@@ -78,6 +78,11 @@ CLIENT="$(cd "$DATA" && "$E2E_BIN" migrate >/dev/null &&
 json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
 E2E_CLIENT_ID="$(printf '%s' "$CLIENT" | json_field client_id)"
 E2E_CLIENT_SECRET="$(printf '%s' "$CLIENT" | json_field client_secret)"
+# An operator's client for the management API (verify by mail: the print file, "sent").
+ADMIN="$(cd "$DATA" && "$E2E_BIN" client add --name "E2E Operator" --grant-type client_credentials \
+    --admin --scope "verity:admin:proofing verity:admin:proofing:pii")"
+E2E_ADMIN_ID="$(printf '%s' "$ADMIN" | json_field client_id)"
+E2E_ADMIN_SECRET="$(printf '%s' "$ADMIN" | json_field client_secret)"
 
 (cd "$DATA" && exec "$E2E_BIN" serve) >"$DATA/server.log" 2>&1 &
 SERVER_PID=$!
@@ -100,6 +105,7 @@ for name in ${E2E_WALKS:-totp walks verify keys}; do files+=("tests/e2e/$name.te
 
 status=0
 VERITY_BASE="$BASE" E2E_CLIENT_ID="$E2E_CLIENT_ID" E2E_CLIENT_SECRET="$E2E_CLIENT_SECRET" \
+    E2E_ADMIN_ID="$E2E_ADMIN_ID" E2E_ADMIN_SECRET="$E2E_ADMIN_SECRET" \
     E2E_CALLBACK_PORT="$CALLBACK_PORT" E2E_ARTIFACTS="$ARTIFACTS" E2E_CHROMIUM="$E2E_CHROMIUM" \
     node --test --test-reporter=spec --test-concurrency=1 "${files[@]}" ||
     status=$?

@@ -29,6 +29,10 @@ const SHOTS = process.env.E2E_PAGE_SHOTS || '';
 const s = stringsFor(LANG);
 const fixture = (name) => path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
 
+// The management API (run.sh registers an admin client with the proofing scopes).
+const ADMIN_ID = required('E2E_ADMIN_ID');
+const ADMIN_SECRET = required('E2E_ADMIN_SECRET');
+
 // Not walk 1's person: this one's phone was enrolled at sign-up (a changed phone would be in
 // its SIM-swap cooldown and couldn't confirm the identity).
 const person = {
@@ -42,6 +46,20 @@ const person = {
   ssn: '900-12-3456',
   ssnMasked: '•••-••-3456',
   address: '1 FAKE RD GREAT FALLS MT 59401 US',
+};
+
+// Walk 5b's person: another account, phone and licence number (the same licence as walk 5's
+// would be held as a duplicate document), and a phone check that fails, so they ask for a letter.
+const mailPerson = {
+  email: `e2e-mail-${randomBytes(4).toString('hex')}@example.com`,
+  password: 'amber harbour quilt meadow 73',
+  phone: '+12015550169',
+  phoneTyped: '(201) 555-0169',
+  // A number the mock phone check can't tie to the person.
+  otherPhoneTyped: '(201) 555-5555',
+  name: person.name,
+  ssn: '900-12-3457',
+  address: person.address,
 };
 
 let browser;
@@ -147,7 +165,7 @@ async function walk(name, body) {
 }
 
 /** Sign-up, email confirmation, password, sign-in and a phone: as walk 1, without a relying party. */
-async function signUpWithPhone() {
+async function signUpWithPhone(person) {
   await page.goto(`${BASE}/signup`);
   await heading(s.signup.heading);
   await check('sign-up');
@@ -199,6 +217,24 @@ async function signUpWithPhone() {
   await page.getByRole('link', { name: s.home.manage }).click();
 }
 
+/** A management API token with the proofing scopes (client_credentials). */
+async function adminToken() {
+  const basic = Buffer.from(`${encodeURIComponent(ADMIN_ID)}:${encodeURIComponent(ADMIN_SECRET)}`).toString('base64');
+  const res = await fetch(`${BASE}/token`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'verity:admin:proofing verity:admin:proofing:pii' }),
+  });
+  const body = await res.text();
+  assert.equal(res.status, 200, `admin token: ${body}`);
+  return JSON.parse(body).access_token;
+}
+
+/** A management API call; returns the response. */
+function adminCall(token, method, path) {
+  return fetch(`${BASE}/admin/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+}
+
 /** Fills the document form with two fixture files and sends it. */
 async function sendDocument(front, back) {
   await tick(page.getByLabel(s.verify.driversLicense));
@@ -209,7 +245,7 @@ async function sendDocument(front, back) {
 
 test('walk 5: identity verification, from the account console to a verified identity', async () => {
   await walk('walk 5', async () => {
-    await signUpWithPhone();
+    await signUpWithPhone(person);
     await heading(s.account.heading);
     await check('account before verifying');
 
@@ -282,4 +318,111 @@ test('walk 5: identity verification, from the account console to a verified iden
     await page.getByRole('button', { name: s.verify.removeData }).waitFor();
     await check('account after verifying');
   });
+});
+
+test('walk 5b: verify by mail, from a phone not in the name to the code from the letter', async () => {
+  // A browser of its own: walk 5's person stays signed in elsewhere.
+  const context = await browser.newContext({ viewport: DESKTOP, locale: LANG === 'es' ? 'es-US' : 'en-US' });
+  await context.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  checker = new PageChecker(page, {
+    lang: LANG,
+    allowText: [SITE_NAME, mailPerson.email, mailPerson.name, mailPerson.address],
+  });
+  await walk('walk 5b', async () => {
+    await signUpWithPhone(mailPerson);
+    await heading(s.account.heading);
+    await page.getByRole('link', { name: s.verify.consoleLink }).click();
+    await heading(s.verify.startHeading);
+    await tick(page.getByLabel(s.verify.consent));
+    await page.getByRole('button', { name: s.verify.start }).click();
+    await heading(s.verify.documentHeading);
+    let res = await sendDocument('letter-front.json', 'letter-back.png');
+    assert.equal(res.status(), 303, `the licence passes (HTTP ${res.status()})`);
+    await heading(s.verify.selfieHeading);
+    await page.getByLabel(s.verify.selfie).setInputFiles(fixture('selfie.jpg'));
+    res = await submit(page.getByRole('button', { name: s.verify.continue }), '/verify/selfie');
+    assert.equal(res.status(), 303, `the selfie passes (HTTP ${res.status()})`);
+    await heading(s.verify.ssnHeading);
+    await page.getByLabel(s.verify.ssn).fill(mailPerson.ssn);
+    await page.getByRole('button', { name: s.verify.continue }).click();
+    await heading(s.verify.reviewHeading);
+    await page.getByRole('button', { name: s.verify.verifyButton }).click();
+
+    // The phone step: a number not in their name is refused, and the letter is offered first.
+    await heading(s.verify.phoneHeading);
+    await check('verify: phone, letter offered after the form', 'phone-letter-below');
+    await tick(page.getByLabel(s.verify.phoneOther));
+    await page.getByLabel(s.verify.phoneNumber).fill(mailPerson.otherPhoneTyped);
+    res = await submit(page.getByRole('button', { name: s.verify.sendCode }), '/verify/phone');
+    assert.equal(res.status(), 422, 'a number not in the name is refused');
+    expectStatusLog(res);
+    await page.getByRole('alert').filter({ hasText: s.verify.notAssociated }).waitFor();
+    const letterButton = page.getByRole('button', { name: s.verify.letterRequest });
+    assert.equal(await letterButton.count(), 1, 'one letter offer');
+    const offerFirst = await page.evaluate(() => {
+      const offer = document.querySelector('.letter-offer');
+      const form = document.querySelector('form[action="/verify/phone"]');
+      return Boolean(offer && form && offer.compareDocumentPosition(form) & Node.DOCUMENT_POSITION_FOLLOWING);
+    });
+    assert.ok(offerFirst, 'the letter is offered before the phone form');
+    await check('verify: phone refused, letter offered first', 'phone-letter-first');
+
+    // "Send me a letter instead".
+    await letterButton.click();
+    await heading(s.verify.letterHeading);
+    await text(s.verify.letterRequested);
+    await check('verify: letter requested', 'letter-requested');
+
+    // The operator prints it (the code from the print file) and marks it sent.
+    const token = await adminToken();
+    let api = await adminCall(token, 'GET', '/proofing/letters');
+    assert.equal(api.status, 200, 'letters list');
+    const items = (await api.json()).items;
+    assert.equal(items.length, 1, 'one letter waits for the printer');
+    const letterId = items[0].id;
+    api = await adminCall(token, 'GET', '/proofing/letters.csv');
+    assert.equal(api.status, 200, 'letters CSV');
+    const row = (await api.text()).split('\r\n').find((l) => l.startsWith(`${letterId},`));
+    assert.ok(row, 'the letter is in the print file');
+    const code = row.split(',')[8];
+    assert.match(code, /^[0-9A-Z]{10}$/);
+    api = await adminCall(token, 'GET', '/proofing/letters.pdf');
+    assert.equal(api.status, 200, 'letters PDF');
+    assert.equal(api.headers.get('content-type'), 'application/pdf');
+    const mark = await outbox.mark();
+    api = await adminCall(token, 'POST', `/proofing/letters/${letterId}/sent`);
+    assert.equal(api.status, 200, 'marked sent');
+    const mail = await outbox.waitFor({
+      to: mailPerson.email,
+      since: mark,
+      accept: (m) => m.links.some((l) => new URL(l).pathname === '/verify/letter'),
+      what: 'letter sent email',
+    });
+    // The link in the e-mail leads to the code page.
+    await page.goto(Outbox.link(mail, '/verify/letter'));
+    await heading(s.verify.letterHeading);
+    await text(s.verify.letterSent);
+    await check('verify: letter sent', 'letter-sent');
+
+    // A wrong code: said so, with the tries left.
+    const wrong = code.startsWith('0') ? '1111111111' : '0000000000';
+    await page.getByLabel(s.verify.letterCode).fill(wrong);
+    res = await submit(page.getByRole('button', { name: s.verify.finish }), '/verify/letter/code');
+    assert.equal(res.status(), 422, 'a wrong code is refused');
+    expectStatusLog(res);
+    await page.getByRole('alert').filter({ hasText: s.verify.letterWrong }).waitFor();
+    assert.equal(await page.getByLabel(s.verify.letterCode).getAttribute('aria-invalid'), 'true', 'the field is marked');
+    await check('verify: letter code wrong', 'letter-wrong');
+
+    // The right one, typed as printed (in groups, lower case): verified.
+    await page.getByLabel(s.verify.letterCode).fill(`${code.slice(0, 5)} ${code.slice(5)}`.toLowerCase());
+    res = await submit(page.getByRole('button', { name: s.verify.finish }), '/verify/letter/code');
+    assert.equal(res.status(), 303, `the code finishes it (HTTP ${res.status()})`);
+    await heading(s.verify.doneHeading);
+    await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
+    await check('verify: done by mail', 'letter-done');
+  });
+  await context.close();
 });

@@ -5,12 +5,14 @@
 use std::collections::HashMap;
 
 use reqwest::Method;
-use serde_json::Value;
 use verity::proofing::records;
 
 use crate::admin_harness::{admin_client, call, client_token};
 use crate::harness::*;
-use crate::verify_flow::{good_document, good_selfie, good_ssn, press_verify, start, user_id};
+use crate::verify_flow::{
+    back_to_rp, good_document, good_selfie, good_ssn, ial2_rp, press_verify, start, start_for_rp,
+    user_id,
+};
 
 const DAY: i64 = 24 * 3600;
 
@@ -127,55 +129,21 @@ fn day_of(server: &TestServer, at: chrono::NaiveDateTime) -> String {
 
 #[actix_web::test]
 async fn a_person_verified_by_mail_gives_the_relying_party_verified_claims() {
-    use openidconnect::TokenResponse;
     let server = TestServer::start().await;
-    let created = server
-        .register(verity::oauth::clients::NewClient {
-            name: "Benefits Portal".into(),
-            redirect_uris: vec![RP_REDIRECT.into()],
-            grant_types: vec!["authorization_code".into()],
-            ial2_allowed: true,
-            verified_claims: ["given_name", "family_name", "birthdate", "address"]
-                .map(String::from)
-                .to_vec(),
-            ..Default::default()
-        })
-        .await;
-    let rp = server
-        .rp(&created.client_id, created.client_secret.as_deref())
-        .await;
+    let rp = ial2_rp(&server, "Benefits Portal").await;
     let email = "by-mail@example.com";
     let browser = person_with_phone(&server, email).await;
     let claims = r#"{"id_token":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"given_name":null,"family_name":null}}}}"#;
-    let req = rp.auth_request(&["profile"]);
-    let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
-    let res = browser
-        .get_abs(&format!(
-            "{}&acr_values={}&claims={}",
-            req.url,
-            enc("urn:verity:ial2"),
-            enc(claims)
-        ))
-        .await;
-    let to_verify = res.headers()["location"].to_str().unwrap().to_string();
-    let authz = query_of(&format!("http://x{to_verify}"))["authz"].clone();
-    let page = browser.get_ok(&to_verify).await;
-    let res = browser
-        .post(
-            "/verify/start",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("consent", "yes"),
-                ("authz", &authz),
-            ],
-        )
-        .await;
-    assert_eq!(res.headers()["location"], "/verify/document");
+    let started = start_for_rp(&browser, &rp, claims).await;
     walk_to_phone(&browser, "900-61-0001").await;
 
     // The phone page offers the letter; a number not in their name offers it first.
     let page = browser.get_ok("/verify/phone").await;
-    assert!(page.contains("Send me a letter instead"), "{page}");
+    assert_eq!(
+        page.matches("Send me a letter instead").count(),
+        1,
+        "{page}"
+    );
     let res = browser
         .post(
             "/verify/phone",
@@ -189,6 +157,7 @@ async fn a_person_verified_by_mail_gives_the_relying_party_verified_claims() {
         .await;
     assert_eq!(res.status(), 422);
     let refused = res.text().await.unwrap();
+    assert_eq!(refused.matches("Send me a letter instead").count(), 1);
     assert!(
         refused.find("Send me a letter instead").unwrap() < refused.find("Which number?").unwrap(),
         "the letter comes first: {refused}"
@@ -335,33 +304,7 @@ async fn a_person_verified_by_mail_gives_the_relying_party_verified_claims() {
         .await;
 
     // Back to the relying party: its next sign-in carries the verified claims.
-    let done = browser.get_ok("/verify/done").await;
-    let back = format!("/authorize/continue?authz={}", enc(&authz));
-    assert!(done.contains(&back.replace('&', "&amp;")) || done.contains(&back));
-    let (at, res) = browser.follow(browser.get(&back).await).await;
-    assert!(at.contains("/consent"), "{at}");
-    let consent = res.text().await.unwrap();
-    let res = browser
-        .post(
-            "/consent",
-            &[
-                ("csrf", &csrf_of(&consent)),
-                ("authz", &hidden(&consent, "authz")),
-                ("decision", "allow"),
-            ],
-        )
-        .await;
-    let (callback, _) = browser.follow(res).await;
-    let tokens = rp
-        .exchange(&query_of(&callback)["code"], req.verifier)
-        .await
-        .unwrap();
-    let id = rp.verify(&tokens, &req.nonce);
-    assert_eq!(id.auth_context_ref().unwrap().as_str(), "urn:verity:ial2");
-    let payload = tokens.id_token().unwrap().to_string();
-    let body = payload.split('.').nth(1).unwrap();
-    let claims: Value =
-        serde_json::from_slice(&verity::crypto::b64url_decode(body).unwrap()).unwrap();
+    let claims = back_to_rp(&browser, &rp, started).await;
     assert_eq!(claims["verified_claims"]["claims"]["given_name"], "FAKEY");
     assert_eq!(
         claims["verified_claims"]["claims"]["family_name"],
@@ -572,4 +515,406 @@ async fn another_persons_code_does_nothing() {
     assert_eq!(letters_of(&server, ann).await[0].tries, 0);
     let res = enter_code(&ann_browser, &ann_code).await;
     assert_eq!(res.headers()["location"], "/verify/protect");
+}
+
+// ---- the person's e-mails: "letter sent" and the reminder -------------------------------------
+
+/// Marks the person's newest letter sent through the management API; returns its id.
+async fn mark_sent(server: &TestServer, email: &str) -> String {
+    let id = letters_of(server, email).await[0].id.clone();
+    let token = token_for(server, "verity:admin:proofing").await;
+    let path = format!("/proofing/letters/{id}/sent");
+    let r = call(server, Method::POST, &path, Some(&token), None).await;
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    id
+}
+
+/// Gives the account a second confirmed address and Spanish as its language.
+async fn second_address_in_spanish(server: &TestServer, email: &str, extra: &str) {
+    let (uid, extra, now) = (
+        user_id(server, email).await,
+        extra.to_string(),
+        server.ctx.clock.now(),
+    );
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::{user_emails, users};
+            diesel::insert_into(user_emails::table)
+                .values((
+                    user_emails::id.eq(uuid::Uuid::new_v4().to_string()),
+                    user_emails::user_id.eq(&uid),
+                    user_emails::email.eq(&extra),
+                    user_emails::verified.eq(true),
+                    user_emails::created_at.eq(now),
+                ))
+                .execute(c)?;
+            diesel::update(users::table.find(&uid))
+                .set(users::locale.eq("es"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+}
+
+/// Messages to `to` whose subject holds `subject`, as they are now (no waiting).
+async fn messages(server: &TestServer, to: &str, subject: &str) -> Vec<verity::notify::OutboxRow> {
+    server
+        .outbox_for(to)
+        .await
+        .into_iter()
+        .filter(|m| m.subject.contains(subject))
+        .collect()
+}
+
+fn iso_day(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+#[actix_web::test]
+async fn marking_a_letter_sent_emails_every_address_once_in_the_persons_language() {
+    let server = TestServer::start().await;
+    let (email, extra) = ("mailed@example.com", "mailed-too@example.com");
+    let browser = on_phone_step(&server, email, "900-61-0011").await;
+    ask_for_letter(&browser, "/verify/phone").await;
+    second_address_in_spanish(&server, email, extra).await;
+    // Queued, not sent: nothing is said yet, housekeeping or not.
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    assert!(messages(&server, email, "en camino").await.is_empty());
+
+    let id = mark_sent(&server, email).await;
+    let letter = letters_of(&server, email).await.remove(0);
+    assert!(letter.sent_notice_at.is_some(), "claimed");
+    let link = server.url("/verify/letter");
+    for to in [email, extra] {
+        let got = server
+            .wait_for_messages(to, "Su carta de Verity está en camino", 1)
+            .await;
+        assert_eq!(got.len(), 1, "{to}");
+        let body = &got[0].body;
+        assert!(body.contains(&link), "{body}");
+        assert!(
+            body.contains(&format!(
+                "se envió por correo el {}",
+                iso_day(letter.sent_at.unwrap())
+            )),
+            "{body}"
+        );
+        assert!(
+            body.contains(&format!("válido hasta el {}", iso_day(letter.expires_at))),
+            "{body}"
+        );
+    }
+    // Marked again (409), housekeeping on two nodes at once: nobody hears of it twice.
+    let token = token_for(&server, "verity:admin:proofing").await;
+    let path = format!("/proofing/letters/{id}/sent");
+    let r = call(&server, Method::POST, &path, Some(&token), None).await;
+    assert_eq!(r.status, 409);
+    let node = server.second_node().await;
+    let (a, b) = futures_util::join!(
+        verity::proofing::flow::housekeeping(&server.ctx),
+        verity::proofing::flow::housekeeping(&node.ctx)
+    );
+    a.unwrap();
+    b.unwrap();
+    for to in [email, extra] {
+        assert_eq!(messages(&server, to, "en camino").await.len(), 1, "{to}");
+    }
+    // The link leads to the code page once signed in.
+    let res = browser.get("/verify/letter").await;
+    assert_eq!(res.status(), 200);
+    node.stop().await;
+}
+
+/// A notifier whose e-mails fail while `failing` is set.
+struct FlakyMail {
+    inner: std::sync::Arc<dyn verity::notify::Notifier>,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait::async_trait]
+impl verity::notify::Notifier for FlakyMail {
+    async fn send(&self, message: verity::notify::Message) -> anyhow::Result<()> {
+        if message.channel == verity::notify::Channel::Email
+            && self.failing.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            anyhow::bail!("relay down");
+        }
+        self.inner.send(message).await
+    }
+    fn name(&self) -> &'static str {
+        "flaky"
+    }
+}
+
+#[actix_web::test]
+async fn a_letter_sent_email_that_failed_is_sent_by_housekeeping_later() {
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = failing.clone();
+    let server = TestServer::start_with_notifier(
+        |_| {},
+        move |inner| {
+            std::sync::Arc::new(FlakyMail {
+                inner,
+                failing: flag,
+            })
+        },
+    )
+    .await;
+    let email = "relay-down@example.com";
+    let browser = on_phone_step(&server, email, "900-61-0012").await;
+    ask_for_letter(&browser, "/verify/phone").await;
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    mark_sent(&server, email).await;
+    // The mark stands; the e-mail is owed again.
+    let letter = letters_of(&server, email).await.remove(0);
+    assert_eq!(letter.status, "sent");
+    assert!(letter.sent_notice_at.is_none(), "given back");
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    assert!(letters_of(&server, email).await[0].sent_notice_at.is_none());
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    assert_eq!(
+        messages(&server, email, "Your Verity letter is on its way")
+            .await
+            .len(),
+        1
+    );
+    assert!(letters_of(&server, email).await[0].sent_notice_at.is_some());
+}
+
+#[actix_web::test]
+async fn one_reminder_goes_for_a_code_still_unused_and_none_for_used_void_or_expired_letters() {
+    // Five people enrol the test phone.
+    let server = TestServer::start_with(|s| {
+        s.security.otp_sends_per_short_window = 10;
+        s.security.max_accounts_per_phone = 5;
+    })
+    .await;
+    let p = server.ctx.settings.proofing.clone();
+    let waiting = "still-waiting@example.com";
+    let used = "came-quickly@example.com";
+    let void = "kept-guessing@example.com";
+    let expired = "ran-out@example.com";
+    let queued = "never-printed@example.com";
+    let mut browsers = HashMap::new();
+    for (i, email) in [waiting, used, void, expired, queued]
+        .into_iter()
+        .enumerate()
+    {
+        let browser = on_phone_step(&server, email, &format!("900-61-002{i}")).await;
+        ask_for_letter(&browser, "/verify/phone").await;
+        browsers.insert(email, browser);
+    }
+    let code_of_used = newest_letter_code(&server, used).await;
+    let code_of_void = newest_letter_code(&server, void).await;
+    for email in [waiting, used, void, expired] {
+        mark_sent(&server, email).await;
+    }
+    // Used: the code came and finished the verification.
+    let res = enter_code(&browsers[used], &code_of_used).await;
+    assert_eq!(res.headers()["location"], "/verify/protect");
+    // Void: too many wrong codes.
+    let wrong = if code_of_void.starts_with('0') {
+        "1111111111"
+    } else {
+        "0000000000"
+    };
+    for _ in 0..p.letter_code_max_tries {
+        enter_code(&browsers[void], wrong).await;
+    }
+    assert_eq!(letters_of(&server, void).await[0].status, "void");
+    // Expired: this one's code runs out before the reminder would be due.
+    let uid = user_id(&server, expired).await;
+    let soon = server.ctx.clock.now() + chrono::Duration::days(1);
+    server
+        .ctx
+        .db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use verity::storage::schema::proofing_letters as pl;
+            diesel::update(pl::table.filter(pl::user_id.eq(&uid)))
+                .set(pl::expires_at.eq(soon))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+
+    let reminder = "Enter the code from your Verity letter";
+    // A day early: nothing.
+    let days = p.letter_reminder_days as i64;
+    server.ctx.clock.advance((days - 1) * DAY);
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    for email in [waiting, used, void, expired, queued] {
+        assert!(
+            messages(&server, email, reminder).await.is_empty(),
+            "{email}"
+        );
+    }
+    // Due: two nodes' housekeeping at once send it once.
+    server.ctx.clock.advance(DAY + 60);
+    let node = server.second_node().await;
+    let (a, b) = futures_util::join!(
+        verity::proofing::flow::housekeeping(&server.ctx),
+        verity::proofing::flow::housekeeping(&node.ctx)
+    );
+    a.unwrap();
+    b.unwrap();
+    verity::proofing::flow::housekeeping(&node.ctx)
+        .await
+        .unwrap();
+    let got = messages(&server, waiting, reminder).await;
+    assert_eq!(got.len(), 1);
+    assert!(
+        got[0].body.contains(&server.url("/verify/letter")),
+        "{}",
+        got[0].body
+    );
+    assert!(
+        got[0].body.contains(&format!(
+            "It works until {}",
+            iso_day(letters_of(&server, waiting).await[0].expires_at)
+        )),
+        "{}",
+        got[0].body
+    );
+    assert!(letters_of(&server, waiting).await[0].reminded_at.is_some());
+    for email in [used, void, expired, queued] {
+        assert!(
+            messages(&server, email, reminder).await.is_empty(),
+            "{email}"
+        );
+        assert!(
+            letters_of(&server, email).await[0].reminded_at.is_none(),
+            "{email}"
+        );
+    }
+    // The code still works after the reminder.
+    let (browser, _) = sign_in_with_phone(&server, waiting).await;
+    let page = browser.get_ok("/verify/letter").await;
+    assert!(page.contains("Letter sent on"), "{page}");
+    node.stop().await;
+}
+
+// ---- the print vendor's PDF ----------------------------------------------------------------
+
+fn pdf_pages(pdf: &[u8]) -> usize {
+    let text = String::from_utf8_lossy(pdf);
+    text.matches("/Type /Page").count() - text.matches("/Type /Pages").count()
+}
+
+fn holds(pdf: &[u8], needle: &[u8]) -> bool {
+    pdf.windows(needle.len()).any(|w| w == needle)
+}
+
+/// How a line of text is shown in a content stream: a literal string when it is ASCII, else
+/// the hex string of its WinAnsi bytes.
+fn shown(line: &str) -> Vec<u8> {
+    let bytes = verity::proofing::letter_pdf::win_ansi(line);
+    if bytes.is_ascii() {
+        format!("({line}) Tj").into_bytes()
+    } else {
+        format!("<{}> Tj", hex::encode_upper(bytes)).into_bytes()
+    }
+}
+
+async fn letters_pdf(server: &TestServer, token: &str, query: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(server.url(&format!("/admin/api/v1/proofing/letters.pdf{query}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[actix_web::test]
+async fn the_print_vendor_gets_a_pdf_page_per_queued_letter_in_the_persons_language() {
+    let server = TestServer::start().await;
+    let (ann, ana) = ("ann-print@example.com", "ana-print@example.com");
+    for (email, ssn) in [(ann, "900-61-0031"), (ana, "900-61-0032")] {
+        let browser = on_phone_step(&server, email, ssn).await;
+        ask_for_letter(&browser, "/verify/phone").await;
+        server.ctx.clock.advance(1);
+    }
+    second_address_in_spanish(&server, ana, "ana-extra@example.com").await;
+    let admin = token_for(&server, "verity:admin").await;
+    let plain = token_for(&server, "verity:admin:proofing").await;
+    for t in [&admin, &plain] {
+        assert_eq!(letters_pdf(&server, t, "").await.status(), 403);
+    }
+    let pii = token_for(&server, "verity:admin:proofing:pii").await;
+    let codes: Vec<String> = {
+        let rows = print_rows(&server, &pii).await;
+        let mut out = Vec::new();
+        for email in [ann, ana] {
+            out.push(rows[&letters_of(&server, email).await[0].id][8].clone());
+        }
+        out
+    };
+    let reads_before = audit_count(&server, "proofing_personal_data_read").await;
+    let res = letters_pdf(&server, &pii, "").await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["content-type"], "application/pdf");
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let pdf = res.bytes().await.unwrap();
+    // To look at the pages: VERITY_TEST_LETTERS_PDF=/tmp/letters.pdf, then pdftoppm.
+    if let Ok(path) = std::env::var("VERITY_TEST_LETTERS_PDF") {
+        std::fs::write(path, &pdf).unwrap();
+    }
+    assert!(pdf.starts_with(b"%PDF-"));
+    assert_eq!(pdf_pages(&pdf), 2);
+    assert!(holds(&pdf, b"(FAKEY MCFAKERSON) Tj"));
+    assert!(holds(&pdf, b"(1 FAKE RD) Tj"));
+    assert!(holds(&pdf, b"(GREAT FALLS, MT 59401) Tj"));
+    for code in &codes {
+        let grouped = format!("({} {}) Tj", &code[..5], &code[5..]);
+        assert!(holds(&pdf, grouped.as_bytes()), "{grouped}");
+    }
+    let link = format!("({}) Tj", server.url("/verify/letter"));
+    assert!(holds(&pdf, link.as_bytes()));
+    // Each in the person's language: English for Ann, Spanish (in WinAnsi) for Ana.
+    assert!(holds(&pdf, &shown("Your Verity verification code")));
+    assert!(holds(&pdf, &shown("Su código de verificación de Verity")));
+    assert_eq!(
+        audit_count(&server, "proofing_personal_data_read").await,
+        reads_before + 2
+    );
+    // Paged like the CSV: one letter, then the next with the cursor.
+    let res = letters_pdf(&server, &pii, "?limit=1").await;
+    let next = res.headers()["verity-next-cursor"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let first = res.bytes().await.unwrap();
+    assert_eq!(pdf_pages(&first), 1);
+    assert!(holds(&first, &shown("Your Verity verification code")));
+    let res = letters_pdf(&server, &pii, &format!("?limit=1&cursor={next}")).await;
+    assert!(res.headers().get("verity-next-cursor").is_none());
+    let second = res.bytes().await.unwrap();
+    assert_eq!(pdf_pages(&second), 1);
+    assert!(holds(
+        &second,
+        &shown("Su código de verificación de Verity")
+    ));
+    // Sent letters are no longer printed.
+    mark_sent(&server, ann).await;
+    mark_sent(&server, ana).await;
+    let empty = letters_pdf(&server, &pii, "").await.bytes().await.unwrap();
+    assert!(empty.starts_with(b"%PDF-"));
+    assert_eq!(pdf_pages(&empty), 0);
 }

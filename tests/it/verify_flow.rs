@@ -887,13 +887,15 @@ async fn verify_steps_need_a_fresh_sign_in() {
         .starts_with("/login"));
 }
 
-#[actix_web::test]
-async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_walks_verify() {
-    use openidconnect::{OAuth2TokenResponse, TokenResponse};
-    let server = TestServer::start().await;
+fn enc(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// A relying party allowed to ask for IAL2 and these verified claims.
+pub async fn ial2_rp(server: &TestServer, name: &str) -> Rp {
     let created = server
         .register(verity::oauth::clients::NewClient {
-            name: "Tax Portal".into(),
+            name: name.into(),
             redirect_uris: vec![RP_REDIRECT.into()],
             grant_types: vec!["authorization_code".into()],
             ial2_allowed: true,
@@ -903,13 +905,23 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
             ..Default::default()
         })
         .await;
-    let rp = server
+    server
         .rp(&created.client_id, created.client_secret.as_deref())
-        .await;
-    let browser = person_with_phone(&server, "rp-walk@example.com").await;
-    let claims = r#"{"id_token":{"verified_claims":{"verification":{"trust_framework":null,"time":null},"claims":{"given_name":null,"family_name":null,"birthdate":null}}}}"#;
+        .await
+}
+
+/// An IAL2 sign-in that led to `/verify`: the relying party's request, and the `authz` the
+/// verification carries back to it.
+pub struct Ial2Request {
+    pub req: AuthRequest,
+    pub authz: String,
+}
+
+/// The signed-in person signs in at `rp` asking for IAL2 and the verified `claims` (the
+/// `claims` request parameter's JSON): Verity sends them to `/verify` with the request, and
+/// they consent; the verification is then on the document step.
+pub async fn start_for_rp(browser: &Browser, rp: &Rp, claims: &str) -> Ial2Request {
     let req = rp.auth_request(&["profile"]);
-    let enc = |s: &str| -> String { url::form_urlencoded::byte_serialize(s.as_bytes()).collect() };
     let res = browser
         .get_abs(&format!(
             "{}&acr_values={}&claims={}",
@@ -936,15 +948,15 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
         )
         .await;
     assert_eq!(res.headers()["location"], "/verify/document");
-    good_document(&browser).await;
-    good_selfie(&browser).await;
-    good_ssn(&browser, "900-72-3456").await;
-    assert_eq!(press_verify(&browser).await.status(), 303);
-    let res = finish_with_phone(&server, &browser).await;
-    assert_eq!(res.location, "/verify/done");
-    // Done: back to the relying party's sign-in, which goes on to consent and a code.
+    Ial2Request { req, authz }
+}
+
+/// Verified: from `/verify/done` back to the relying party's sign-in, consent, the code and
+/// the tokens. Checks the ID token (signature, nonce, `acr` IAL2) and returns its claims.
+pub async fn back_to_rp(browser: &Browser, rp: &Rp, started: Ial2Request) -> serde_json::Value {
+    use openidconnect::TokenResponse;
     let done = browser.get_ok("/verify/done").await;
-    let back = format!("/authorize/continue?authz={}", enc(&authz));
+    let back = format!("/authorize/continue?authz={}", enc(&started.authz));
     assert!(
         done.contains(&back.replace('&', "&amp;")) || done.contains(&back),
         "{done}"
@@ -965,15 +977,31 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
     let (callback, _) = browser.follow(res).await;
     assert!(callback.starts_with(RP_REDIRECT), "{callback}");
     let tokens = rp
-        .exchange(&query_of(&callback)["code"], req.verifier)
+        .exchange(&query_of(&callback)["code"], started.req.verifier)
         .await
         .unwrap();
-    let id = rp.verify(&tokens, &req.nonce);
+    let id = rp.verify(&tokens, &started.req.nonce);
     assert_eq!(id.auth_context_ref().unwrap().as_str(), "urn:verity:ial2");
     let payload = tokens.id_token().unwrap().to_string();
     let body = payload.split('.').nth(1).unwrap();
-    let claims: serde_json::Value =
-        serde_json::from_slice(&verity::crypto::b64url_decode(body).unwrap()).unwrap();
+    serde_json::from_slice(&verity::crypto::b64url_decode(body).unwrap()).unwrap()
+}
+
+#[actix_web::test]
+async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_walks_verify() {
+    let server = TestServer::start().await;
+    let rp = ial2_rp(&server, "Tax Portal").await;
+    let browser = person_with_phone(&server, "rp-walk@example.com").await;
+    let claims = r#"{"id_token":{"verified_claims":{"verification":{"trust_framework":null,"time":null},"claims":{"given_name":null,"family_name":null,"birthdate":null}}}}"#;
+    let started = start_for_rp(&browser, &rp, claims).await;
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, "900-72-3456").await;
+    assert_eq!(press_verify(&browser).await.status(), 303);
+    let res = finish_with_phone(&server, &browser).await;
+    assert_eq!(res.location, "/verify/done");
+    // Done: back to the relying party's sign-in, which goes on to consent and a code.
+    let claims = back_to_rp(&browser, &rp, started).await;
     let vc = &claims["verified_claims"];
     assert_eq!(vc["verification"]["trust_framework"], "nist_800_63A");
     assert!(vc["verification"]["time"].as_str().unwrap().ends_with('Z'));
@@ -981,7 +1009,6 @@ async fn a_relying_party_asking_for_ial2_gets_verified_claims_after_the_person_w
     assert_eq!(vc["claims"]["family_name"], "MCFAKERSON");
     assert_eq!(vc["claims"]["birthdate"], "1978-10-06");
     assert!(vc["claims"].get("address").is_none(), "only what was asked");
-    let _ = tokens.access_token();
 }
 
 #[actix_web::test]

@@ -27,6 +27,7 @@ use crate::Ctx;
     stats,
     list_letters,
     letters_csv,
+    letters_pdf,
     letter_sent
 ))]
 pub struct ProofingApi;
@@ -53,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/proofing/stats", web::get().to(stats))
         .route("/proofing/letters", web::get().to(list_letters))
         .route("/proofing/letters.csv", web::get().to(letters_csv))
+        .route("/proofing/letters.pdf", web::get().to(letters_pdf))
         .route("/proofing/letters/{id}/sent", web::post().to(letter_sent));
 }
 
@@ -220,8 +222,39 @@ pub async fn letters_csv(
     Ok(answer.body(csv))
 }
 
-/// Marks a letter as handed to the printer: its name, address and code are dropped, and the
-/// person sees "letter sent on …". Not queued (already sent, used or cancelled): 409.
+/// The queued letters as PDF for the print vendor: one US Letter page per letter, in the
+/// person's language, with the name and address (placed for a window envelope), the date, what
+/// the code is for, the code in large grouped characters, until when it works and where to
+/// enter it. The same page of letters as the CSV (`cursor`, `limit`; the next page's cursor in
+/// `Verity-Next-Cursor`). Only with `verity:admin:proofing:pii`; every letter read is audited.
+#[utoipa::path(get, path = "/proofing/letters.pdf", tag = "proofing", params(LetterQuery),
+    responses((status = 200, description = "Queued letters, a page each",
+        content_type = "application/pdf", body = Vec<u8>)),
+    security(("bearer" = ["verity:admin:proofing:pii"])))]
+pub async fn letters_pdf(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    q: web::Query<LetterQuery>,
+) -> ApiResult<HttpResponse> {
+    let agent = auth.require(Area::ProofingPii)?;
+    let (pdf, next) = proofing::letters_pdf(&ctx, &agent, &q).await?;
+    let mut answer = HttpResponse::Ok();
+    answer
+        .content_type("application/pdf")
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"verity-letters.pdf\"",
+        ));
+    if let Some(next) = next {
+        answer.insert_header(("Verity-Next-Cursor", next));
+    }
+    Ok(answer.body(pdf))
+}
+
+/// Marks a letter as handed to the printer: its name, address and code are dropped, the
+/// person sees "letter sent on …" and is e-mailed that it was mailed, with the link to the code
+/// page. Not queued (already sent, used or cancelled): 409.
 #[utoipa::path(post, path = "/proofing/letters/{id}/sent", tag = "proofing",
     params(("id" = String, Path, description = "Letter id")),
     responses((status = 200, description = "Marked sent", body = LetterSent)),
