@@ -185,6 +185,23 @@ pub enum Kind {
     IdentityLetterSent,
     /// A letter's code was accepted (detail: verification, letter).
     IdentityLetterCodeAccepted,
+    /// An operator registered a trusted-referee agent (detail: agent, certified until).
+    RefereeAgentRegistered,
+    /// The person asked for verification with an agent by video and consented (detail: case,
+    /// verification, slot or queue, consent version).
+    RefereeCaseOpened,
+    /// An agent claimed a case (detail: case, agent).
+    RefereeCaseClaimed,
+    /// An agent looked at a claimed case's evidence (detail: case, agent, what was shown).
+    RefereeEvidenceViewed,
+    /// An agent recorded the checks done in the call, and whether the continuation code the
+    /// person read out matched (detail: case, agent, checks, code).
+    RefereeChecksRecorded,
+    /// An agent decided a case: verified, not_verified or fraud_suspected (detail: case,
+    /// agent, decision).
+    RefereeDecided,
+    /// A case expired: a no-show, or past `referee.case_ttl_days` (detail: case).
+    RefereeCaseExpired,
     /// A password reset suspended the verified identity: only the personal key restores it
     /// (detail: vaults suspended).
     IdentitySuspended,
@@ -277,6 +294,13 @@ impl Kind {
         Kind::IdentityLetterRequested,
         Kind::IdentityLetterSent,
         Kind::IdentityLetterCodeAccepted,
+        Kind::RefereeAgentRegistered,
+        Kind::RefereeCaseOpened,
+        Kind::RefereeCaseClaimed,
+        Kind::RefereeEvidenceViewed,
+        Kind::RefereeChecksRecorded,
+        Kind::RefereeDecided,
+        Kind::RefereeCaseExpired,
         Kind::IdentitySuspended,
         Kind::IdentityRestored,
         Kind::PersonalKeyReplaced,
@@ -358,6 +382,13 @@ impl Kind {
             Kind::IdentityLetterRequested => "identity_letter_requested",
             Kind::IdentityLetterSent => "identity_letter_sent",
             Kind::IdentityLetterCodeAccepted => "identity_letter_code_accepted",
+            Kind::RefereeAgentRegistered => "referee_agent_registered",
+            Kind::RefereeCaseOpened => "referee_case_opened",
+            Kind::RefereeCaseClaimed => "referee_case_claimed",
+            Kind::RefereeEvidenceViewed => "referee_evidence_viewed",
+            Kind::RefereeChecksRecorded => "referee_checks_recorded",
+            Kind::RefereeDecided => "referee_decided",
+            Kind::RefereeCaseExpired => "referee_case_expired",
             Kind::IdentitySuspended => "identity_suspended",
             Kind::IdentityRestored => "identity_restored",
             Kind::PersonalKeyReplaced => "personal_key_replaced",

@@ -156,6 +156,8 @@ pub struct Settings {
     pub support: SupportSettings,
     /// Identity verification (IAL2): vendors, limits, retention.
     pub proofing: ProofingSettings,
+    /// Verification with an agent by video (trusted referee): availability, limits, links.
+    pub referee: RefereeSettings,
     /// Security keys and passkeys (WebAuthn).
     pub webauthn: WebauthnSettings,
     /// Shared Signals (SSF 1.0 transmitter): event streams to relying parties.
@@ -331,6 +333,7 @@ impl Default for Settings {
             notify: NotifySettings::default(),
             support: SupportSettings::default(),
             proofing: ProofingSettings::default(),
+            referee: RefereeSettings::default(),
             webauthn: WebauthnSettings::default(),
             ssf: SsfSettings::default(),
             metrics: MetricsSettings::default(),
@@ -566,6 +569,7 @@ impl Settings {
         }
         self.notify.validate()?;
         self.proofing.validate(self.env)?;
+        self.referee.validate()?;
         self.webauthn.validate()?;
         self.ssf.validate()?;
         self.metrics.validate(&self.listen)?;
@@ -986,6 +990,120 @@ impl SsfSettings {
         // A waiting poll holds a request (and a proxy's connection) open: a minute at most.
         if !(1..=60).contains(&self.long_poll_secs) {
             bail!("ssf.long_poll_secs must be between 1 and 60");
+        }
+        Ok(())
+    }
+}
+
+/// `[referee]`: verification with an agent by video (a trusted referee, NIST 800-63A) for
+/// people whose online check failed or ran out of tries. The call happens in the operator's
+/// own video tool; Verity runs the case. Env: `VERITY_REFEREE__AGENTS_PER_SLOT=3`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RefereeSettings {
+    /// Offer it at all (the link on the failure pages, `/verify/agent`).
+    pub enabled: bool,
+    /// Opening hours per weekday, Monday first, in the site's `default_time_zone`: seven
+    /// entries of `"HH:MM-HH:MM"` (`24:00` for midnight at the end), `""` closed.
+    pub weekly_hours: Vec<String>,
+    /// Length of one booking slot.
+    pub slot_minutes: u32,
+    /// Calls one slot holds (the agents on duty): bookings beyond it are refused.
+    pub agents_per_slot: u32,
+    /// How far ahead slots are offered, and how many at most.
+    pub booking_days_ahead: u32,
+    pub slots_shown: usize,
+    /// A case not decided by then expires (the person may ask again).
+    pub case_ttl_days: u64,
+    /// A booked slot nobody claimed this long after it started expires (no-show).
+    pub no_show_grace_minutes: u64,
+    /// The link to the operator's video tool, `{case}` replaced by the case id.
+    pub meeting_link_template: String,
+    /// The reminder (e-mail and SMS, with the link) goes this long before a booked slot.
+    pub reminder_minutes_before: u64,
+    /// The queue's expected wait is the place in the queue times this.
+    pub average_handling_minutes: u64,
+    /// Characters of the continuation code (Crockford base32, 5 bits each: 16 is 80 bits).
+    pub continuation_code_length: usize,
+    /// The version of the video notice shown before consent (recorded with the consent).
+    pub consent_version: String,
+}
+
+impl Default for RefereeSettings {
+    fn default() -> Self {
+        let weekday = "09:00-17:00".to_string();
+        RefereeSettings {
+            enabled: true,
+            weekly_hours: vec![
+                weekday.clone(),
+                weekday.clone(),
+                weekday.clone(),
+                weekday.clone(),
+                weekday,
+                String::new(),
+                String::new(),
+            ],
+            slot_minutes: 30,
+            agents_per_slot: 2,
+            booking_days_ahead: 14,
+            slots_shown: 12,
+            case_ttl_days: 14,
+            no_show_grace_minutes: 15,
+            meeting_link_template: "https://meet.example/{case}".into(),
+            reminder_minutes_before: 60,
+            average_handling_minutes: 20,
+            continuation_code_length: 16,
+            consent_version: "2026-12".into(),
+        }
+    }
+}
+
+/// Opening hours `"HH:MM-HH:MM"` as minutes after midnight; `""`: closed (None).
+pub fn parse_hours(raw: &str) -> Result<Option<(u32, u32)>, ()> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let minutes = |t: &str| -> Result<u32, ()> {
+        let (h, m) = t.trim().split_once(':').ok_or(())?;
+        let (h, m): (u32, u32) = (h.parse().map_err(|_| ())?, m.parse().map_err(|_| ())?);
+        if m > 59 || h > 24 || (h == 24 && m != 0) {
+            return Err(());
+        }
+        Ok(h * 60 + m)
+    };
+    let (from, to) = raw.split_once('-').ok_or(())?;
+    let (from, to) = (minutes(from)?, minutes(to)?);
+    if from >= to {
+        return Err(());
+    }
+    Ok(Some((from, to)))
+}
+
+impl RefereeSettings {
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.weekly_hours.len() != 7 || self.weekly_hours.iter().any(|h| parse_hours(h).is_err())
+        {
+            bail!(
+                "referee.weekly_hours must be seven entries, Monday first, each \"HH:MM-HH:MM\" or \"\" (closed)"
+            );
+        }
+        if !(5..=480).contains(&self.slot_minutes) || !(1..=1000).contains(&self.agents_per_slot) {
+            bail!("referee.slot_minutes must be 5 to 480 and agents_per_slot 1 to 1000");
+        }
+        if self.booking_days_ahead == 0 || self.slots_shown == 0 || self.case_ttl_days == 0 {
+            bail!("referee.booking_days_ahead, slots_shown and case_ttl_days must be at least 1");
+        }
+        if self.continuation_code_length < 13 || self.continuation_code_length > 32 {
+            bail!("referee.continuation_code_length must be 13 to 32 (at least 64 bits)");
+        }
+        if !self.meeting_link_template.starts_with("https://")
+            && !self.meeting_link_template.starts_with("http://")
+        {
+            bail!("referee.meeting_link_template must be an http(s) URL");
+        }
+        if self.consent_version.trim().is_empty() || self.average_handling_minutes == 0 {
+            bail!("referee.consent_version must be set and average_handling_minutes at least 1");
         }
         Ok(())
     }

@@ -355,3 +355,31 @@ notice-letter-reminder-body =
     { $link }
 
     If the letter never arrived, you can ask for another one on the same page.
+notice-referee-reminder-subject = Your { $site } video call with an agent
+notice-referee-reminder-body =
+    { $queue ->
+        [yes] An agent is ready for your video call to verify your identity.
+       *[no] Your video call with an agent to verify your identity starts at { $when }.
+    } Join it here:
+
+    { $meeting }
+
+    Have your ID and your continuation code ready: the agent asks for the code first. You can see your case here:
+
+    { $link }
+
+    If you did not ask for a call, contact support: { $help }
+notice-referee-reminder-sms = { $site }: { $queue ->
+        [yes] an agent is ready for your video call.
+       *[no] your video call with an agent starts at { $when }.
+    } Join: { $meeting }
+notice-referee-decided-subject = Your { $site } verification with an agent
+notice-referee-decided-body =
+    { $outcome ->
+        [verified] The agent confirmed your identity. To finish, sign in and enter your password one more time: it seals your verified information so only you can unlock it.
+       *[not_verified] The agent could not confirm your identity, so this verification has ended. You can start again at any time.
+    }
+
+    { $link }
+
+    If you have questions, contact support: { $help }

@@ -354,3 +354,31 @@ notice-letter-reminder-body =
     { $link }
 
     Si la carta nunca llegó, puede pedir otra en la misma página.
+notice-referee-reminder-subject = Su videollamada de { $site } con un agente
+notice-referee-reminder-body =
+    { $queue ->
+        [yes] Un agente está listo para su videollamada de verificación de identidad.
+       *[no] Su videollamada con un agente para verificar su identidad empieza a las { $when }.
+    } Únase aquí:
+
+    { $meeting }
+
+    Tenga a mano su documento de identidad y su código de continuación: el agente se lo pedirá primero. Puede ver su caso aquí:
+
+    { $link }
+
+    Si no pidió una llamada, comuníquese con el servicio de asistencia: { $help }
+notice-referee-reminder-sms = { $site }: { $queue ->
+        [yes] un agente está listo para su videollamada.
+       *[no] su videollamada con un agente empieza a las { $when }.
+    } Únase: { $meeting }
+notice-referee-decided-subject = Su verificación de { $site } con un agente
+notice-referee-decided-body =
+    { $outcome ->
+        [verified] El agente confirmó su identidad. Para terminar, inicie sesión e ingrese su contraseña una vez más: así sus datos verificados quedan protegidos y solo usted puede desbloquearlos.
+       *[not_verified] El agente no pudo confirmar su identidad, así que esta verificación terminó. Puede empezar de nuevo cuando quiera.
+    }
+
+    { $link }
+
+    Si tiene preguntas, comuníquese con el servicio de asistencia: { $help }

@@ -126,6 +126,9 @@ fn reading(row: Row) -> Reading {
         Kind::IdentityVerificationRemoved => says("activity-identity-removed", true, Nothing),
         Kind::IdentityLetterRequested => says("activity-identity-letter-requested", true, Nothing),
         Kind::IdentityLetterSent => says("activity-identity-letter-sent", false, Nothing),
+        Kind::RefereeCaseOpened => says("activity-referee-case-opened", true, Nothing),
+        Kind::RefereeDecided => says("activity-referee-decided", false, Nothing),
+        Kind::RefereeCaseExpired => says("activity-referee-case-expired", false, Nothing),
         Kind::IdentitySuspended => says("activity-identity-suspended", false, Nothing),
         Kind::IdentityRestored => says("activity-identity-restored", true, Nothing),
         Kind::PersonalKeyReplaced => says("activity-personal-key-replaced", true, Nothing),
@@ -134,6 +137,10 @@ fn reading(row: Row) -> Reading {
         | Kind::IdentityCheckFailed
         | Kind::IdentityVendorUnavailable
         | Kind::IdentityLetterCodeAccepted
+        | Kind::RefereeAgentRegistered
+        | Kind::RefereeCaseClaimed
+        | Kind::RefereeEvidenceViewed
+        | Kind::RefereeChecksRecorded
         | Kind::ProofingFlagRaised
         | Kind::ProofingFlagResolved
         | Kind::ProofingPersonalDataRead

@@ -26,10 +26,14 @@ pub enum Area {
     /// Shared Signals streams of every relying party: list them with their backlog and
     /// delivery counts, pause, resume, disable, replay failed deliveries.
     Ssf,
+    /// Verification with an agent (trusted referee): register agents, the queue and the
+    /// scheduled calls, claim a case, see its evidence while it is open, record the call's
+    /// checks and decide.
+    Referee,
 }
 
 impl Area {
-    pub const ALL: [Area; 10] = [
+    pub const ALL: [Area; 11] = [
         Area::UsersRead,
         Area::UsersWrite,
         Area::Clients,
@@ -40,6 +44,7 @@ impl Area {
         Area::Proofing,
         Area::ProofingPii,
         Area::Ssf,
+        Area::Referee,
     ];
 
     pub fn scope(self) -> &'static str {
@@ -54,6 +59,7 @@ impl Area {
             Area::Proofing => "verity:admin:proofing",
             Area::ProofingPii => "verity:admin:proofing:pii",
             Area::Ssf => "verity:admin:ssf",
+            Area::Referee => "verity:admin:referee",
         }
     }
 }

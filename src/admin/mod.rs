@@ -10,6 +10,7 @@ pub mod keys;
 pub mod pagination;
 pub mod phone_change;
 pub mod proofing;
+pub mod referee;
 pub mod sort_keys;
 pub mod ssf;
 pub mod users;

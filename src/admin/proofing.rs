@@ -131,7 +131,8 @@ pub struct FlagView {
     pub id: String,
     pub verification_id: String,
     pub user_id: String,
-    /// `duplicate_ssn`, `duplicate_document`, `many_identities` or `sim_swap_phone`.
+    /// `duplicate_ssn`, `duplicate_document`, `many_identities`, `sim_swap_phone` or
+    /// `referee_fraud`.
     pub kind: String,
     /// What raised it (no personal data; e.g. the other account's id).
     pub detail: serde_json::Value,
@@ -222,7 +223,7 @@ pub struct FlagQuery {
     pub status: Option<String>,
     /// Only flags of this kind.
     #[param(value_type = Option<String>,
-        pattern = "^(duplicate_ssn|duplicate_document|many_identities|sim_swap_phone)$")]
+        pattern = "^(duplicate_ssn|duplicate_document|many_identities|sim_swap_phone|referee_fraud)$")]
     pub kind: Option<String>,
     pub cursor: Option<String>,
     #[param(value_type = Option<u32>, minimum = 1)]
@@ -399,7 +400,7 @@ fn summary(v: &Verification, open_flags: i64) -> VerificationSummary {
     }
 }
 
-fn flag_view(f: &Flag) -> FlagView {
+pub(crate) fn flag_view(f: &Flag) -> FlagView {
     FlagView {
         id: f.id.clone(),
         verification_id: f.verification_id.clone(),
@@ -416,7 +417,7 @@ fn flag_view(f: &Flag) -> FlagView {
     }
 }
 
-fn attempt_view(a: &Attempt, key: Option<&crate::crypto::MasterKey>) -> AttemptView {
+pub(crate) fn attempt_view(a: &Attempt, key: Option<&crate::crypto::MasterKey>) -> AttemptView {
     AttemptView {
         id: a.id.clone(),
         check: a.check_kind.clone(),
@@ -434,7 +435,7 @@ fn attempt_view(a: &Attempt, key: Option<&crate::crypto::MasterKey>) -> AttemptV
 
 /// A reason as typed: trimmed, not empty, at most `support.message_max_chars`, and no control
 /// characters but line breaks and tabs (PostgreSQL refuses NUL in text).
-fn checked_reason(ctx: &Ctx, reason: &str) -> Outcome<String> {
+pub(crate) fn checked_reason(ctx: &Ctx, reason: &str) -> Outcome<String> {
     let reason = reason.trim();
     let max = ctx.settings.support.message_max_chars;
     if reason.is_empty() {
@@ -481,11 +482,12 @@ const STATUSES: [&str; 6] = [
     "abandoned",
 ];
 const FLAG_STATUSES: [&str; 3] = ["open", "cleared", "confirmed"];
-const FLAG_KINDS: [&str; 4] = [
+const FLAG_KINDS: [&str; 5] = [
     "duplicate_ssn",
     "duplicate_document",
     "many_identities",
     "sim_swap_phone",
+    "referee_fraud",
 ];
 
 /// A period bound: an RFC 3339 time, or a date meaning UTC midnight (with `end_of_day`, the
@@ -1360,7 +1362,7 @@ pub async fn letters_csv(
 
 /// A letter's code as printed: groups of five (four when the length isn't a multiple of five)
 /// separated by spaces, which the code page accepts as typed.
-fn grouped(code: &str) -> String {
+pub fn grouped(code: &str) -> String {
     let size = if code.len().is_multiple_of(5) { 5 } else { 4 };
     let chars: Vec<char> = code.chars().collect();
     chars

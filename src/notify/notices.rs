@@ -210,6 +210,21 @@ pub enum Notice {
         expires_at: NaiveDateTime,
         link: String,
     },
+    /// Verification with an agent: the call is coming (a booked slot soon, or an agent took
+    /// the person's place in the queue), with the meeting link of the operator's video tool.
+    RefereeReminder {
+        /// None: the next-available queue.
+        slot_start: Option<NaiveDateTime>,
+        meeting_link: String,
+        /// `{issuer}/verify/agent`.
+        link: String,
+    },
+    /// Verification with an agent: the agent decided. Verified: the person finishes with their
+    /// password at `link`; otherwise the verification ended.
+    RefereeDecided {
+        verified: bool,
+        link: String,
+    },
 }
 
 /// A notice written out for one channel: `subject` is the e-mail's subject (for texts and
@@ -314,6 +329,8 @@ impl Notice {
             Notice::IdentityRemoved { .. } => "identity_removed",
             Notice::LetterSent { .. } => "letter_sent",
             Notice::LetterReminder { .. } => "letter_reminder",
+            Notice::RefereeReminder { .. } => "referee_reminder",
+            Notice::RefereeDecided { .. } => "referee_decided",
         }
     }
 
@@ -470,6 +487,15 @@ impl Notice {
             Notice::LetterReminder { .. } => email(
                 "notice-letter-reminder-subject",
                 "notice-letter-reminder-body",
+            ),
+            Notice::RefereeReminder { .. } => email_and_sms(
+                "notice-referee-reminder-subject",
+                "notice-referee-reminder-body",
+                "notice-referee-reminder-sms",
+            ),
+            Notice::RefereeDecided { .. } => email(
+                "notice-referee-decided-subject",
+                "notice-referee-decided-body",
             ),
         }
     }
@@ -645,6 +671,33 @@ impl Notice {
             } => vec![
                 ("sent", text(&day(sent_at))),
                 ("until", text(&day(expires_at))),
+                ("link", text(link)),
+            ],
+            Notice::RefereeReminder {
+                slot_start,
+                meeting_link,
+                link,
+            } => vec![
+                (
+                    "when",
+                    text(&slot_start.as_ref().map(when).unwrap_or_default()),
+                ),
+                (
+                    "queue",
+                    text(if slot_start.is_some() { "no" } else { "yes" }),
+                ),
+                ("meeting", text(meeting_link)),
+                ("link", text(link)),
+            ],
+            Notice::RefereeDecided { verified, link } => vec![
+                (
+                    "outcome",
+                    text(if *verified {
+                        "verified"
+                    } else {
+                        "not_verified"
+                    }),
+                ),
                 ("link", text(link)),
             ],
         }
@@ -1080,6 +1133,15 @@ pub(crate) mod tests {
                 expires_at: at(),
                 link: link.clone(),
             },
+            Notice::RefereeReminder {
+                slot_start: Some(at()),
+                meeting_link: link.clone(),
+                link: link.clone(),
+            },
+            Notice::RefereeDecided {
+                verified: true,
+                link: link.clone(),
+            },
         ];
         // A new variant must be added to the list above: this match reminds whoever adds one.
         for n in &all {
@@ -1119,13 +1181,15 @@ pub(crate) mod tests {
                 | Notice::IdentityVerified { .. }
                 | Notice::IdentityRemoved { .. }
                 | Notice::LetterSent { .. }
-                | Notice::LetterReminder { .. } => {}
+                | Notice::LetterReminder { .. }
+                | Notice::RefereeReminder { .. }
+                | Notice::RefereeDecided { .. } => {}
             }
         }
         all
     }
 
-    const KINDS: usize = 36;
+    const KINDS: usize = 38;
 
     #[test]
     fn every_notice_renders_nonempty_text_in_both_languages_on_each_of_its_channels() {

@@ -33,7 +33,7 @@ pub const CLAIM_NAMES: &[&str] = &["given_name", "family_name", "birthdate", "ad
 /// Discovery: `evidence_supported`, `documents_supported`, `documents_check_methods_supported`.
 pub const EVIDENCE_SUPPORTED: &[&str] = &["document"];
 pub const DOCUMENTS_SUPPORTED: &[&str] = &["driving_permit", "idcard", "passport"];
-pub const CHECK_METHODS_SUPPORTED: &[&str] = &["vri", "bvr", "data"];
+pub const CHECK_METHODS_SUPPORTED: &[&str] = &["vri", "bvr", "data", "pvr"];
 
 /// The most `verified_claims` objects one member (`id_token` or `userinfo`) may ask for. The
 /// `claims` parameter as a whole is bounded to 8 KiB before it gets here.
@@ -477,7 +477,8 @@ fn seconds_since_end_of(date: NaiveDate, now: NaiveDateTime) -> i64 {
 
 /// The checks that passed, as the predefined check methods: the document's images inspected
 /// remotely (`vri`), the selfie matched by a biometric system (`bvr`), records checked against
-/// an authoritative source (`data`).
+/// an authoritative source (`data`); a trusted referee (an agent on a video call, `referee`)
+/// inspected the document (`vri`) and verified the person remotely (`pvr`).
 fn check_methods(identity: &VerifiedIdentity) -> Vec<&'static str> {
     // The phone check and the verify-by-mail letter (`letter`) confirm where the person can be
     // reached, not the evidence itself: OIDC4IA's check methods have no entry for either, so
@@ -488,6 +489,8 @@ fn check_methods(identity: &VerifiedIdentity) -> Vec<&'static str> {
         ("selfie", "bvr"),
         ("records", "data"),
         ("state_id", "data"),
+        ("referee", "vri"),
+        ("referee", "pvr"),
     ] {
         if identity.checks.contains_key(check) && !out.contains(&method) {
             out.push(method);

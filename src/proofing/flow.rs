@@ -169,6 +169,7 @@ pub async fn cancel(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<()> {
                 v.pii = None;
                 records::retire_images(c, &v.id, 0, now)?;
                 records::cancel_letters(c, std::slice::from_ref(&v.id))?;
+                crate::proofing::referee::cancel_cases(c, std::slice::from_ref(&v.id))?;
                 records::save_if_unchanged(c, &v, now)?;
             }
             Ok(())
@@ -2132,7 +2133,8 @@ pub async fn remove(
 
 /// Deletes retired images whose retention ran out, abandons verifications left unfinished
 /// past `proofing.unfinished_ttl_days` (their personal data and images go), then sends the
-/// letter e-mails that are due ([`letter_mail`]). Returns (images deleted, verifications
+/// letter e-mails that are due ([`letter_mail`]) and the trusted-referee cases' expiries and
+/// reminders ([`crate::proofing::referee::housekeeping`]). Returns (images deleted, verifications
 /// abandoned).
 pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
     use crate::storage::schema::{identity_verifications as iv, proofing_images};
@@ -2153,6 +2155,7 @@ pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
                 )
                 .execute(c)?;
                 records::cancel_letters(c, &stale)?;
+                crate::proofing::referee::cancel_cases(c, &stale)?;
                 let n = diesel::update(iv::table.filter(iv::id.eq_any(&stale)))
                     .set((
                         iv::status.eq(Status::Abandoned.as_str()),
@@ -2166,6 +2169,7 @@ pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
         })
         .await?;
     letter_mail(ctx).await?;
+    crate::proofing::referee::housekeeping(ctx).await?;
     Ok(done)
 }
 

@@ -9,5 +9,6 @@ pub mod images;
 pub mod letter_pdf;
 pub mod mrz;
 pub mod records;
+pub mod referee;
 pub mod vault;
 pub mod vendors;

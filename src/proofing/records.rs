@@ -76,6 +76,8 @@ pub enum Step {
     PhoneCode,
     /// A letter with a code is on its way to the verified address.
     Letter,
+    /// Waiting for a video call with an agent (a trusted referee case is open).
+    Referee,
     /// The last check passed: the password seals the data in the person's vault.
     Protect,
     Done,
@@ -91,6 +93,7 @@ impl Step {
             Step::Phone => "phone",
             Step::PhoneCode => "phone_code",
             Step::Letter => "letter",
+            Step::Referee => "referee",
             Step::Protect => "protect",
             Step::Done => "done",
         }
@@ -104,6 +107,7 @@ impl Step {
             "phone" => Step::Phone,
             "phone_code" => Step::PhoneCode,
             "letter" => Step::Letter,
+            "referee" => Step::Referee,
             "protect" => Step::Protect,
             "done" => Step::Done,
             _ => return None,
@@ -939,6 +943,8 @@ pub enum FlagKind {
     ManyIdentities,
     /// The phone offered was added or replaced within the SIM-swap cooldown.
     SimSwapPhone,
+    /// A trusted referee (an agent on a video call) suspected fraud.
+    RefereeFraud,
 }
 
 impl FlagKind {
@@ -948,11 +954,15 @@ impl FlagKind {
             FlagKind::DuplicateDocument => "duplicate_document",
             FlagKind::ManyIdentities => "many_identities",
             FlagKind::SimSwapPhone => "sim_swap_phone",
+            FlagKind::RefereeFraud => "referee_fraud",
         }
     }
     /// Duplicates are held for review, never silently accepted; the others are signals.
     pub fn holds(self) -> bool {
-        matches!(self, FlagKind::DuplicateSsn | FlagKind::DuplicateDocument)
+        matches!(
+            self,
+            FlagKind::DuplicateSsn | FlagKind::DuplicateDocument | FlagKind::RefereeFraud
+        )
     }
 }
 

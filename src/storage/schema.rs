@@ -482,12 +482,51 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    referee_agents (id) {
+        id -> Text,
+        name -> Text,
+        email -> Text,
+        certified_until -> Timestamp,
+        created_at -> Timestamp,
+        created_by -> Text,
+        disabled -> Bool,
+    }
+}
+
+diesel::table! {
+    referee_cases (id) {
+        id -> Text,
+        user_id -> Text,
+        verification_id -> Text,
+        status -> Text,
+        from_step -> Text,
+        continuation_code_hash -> Text,
+        code_used_at -> Nullable<Timestamp>,
+        consent_at -> Timestamp,
+        consent_version -> Text,
+        slot_start -> Nullable<Timestamp>,
+        meeting_link -> Text,
+        claimed_by -> Nullable<Text>,
+        claimed_at -> Nullable<Timestamp>,
+        checks -> Text,
+        decision -> Nullable<Text>,
+        rationale -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        reminded_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(identity_verifications -> users (user_id));
 diesel::joinable!(proofing_images -> identity_verifications (verification_id));
 diesel::joinable!(proofing_attempts -> identity_verifications (verification_id));
 diesel::joinable!(proofing_flags -> identity_verifications (verification_id));
 diesel::joinable!(proofing_letters -> identity_verifications (verification_id));
 diesel::joinable!(identity_vaults -> identity_verifications (verification_id));
+diesel::joinable!(referee_cases -> identity_verifications (verification_id));
 
 diesel::joinable!(user_emails -> users (user_id));
 diesel::joinable!(account_resets -> users (user_id));
@@ -517,6 +556,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     proofing_attempts,
     proofing_flags,
     proofing_letters,
+    referee_agents,
+    referee_cases,
     browser_sessions,
     clients,
     consents,

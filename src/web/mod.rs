@@ -169,6 +169,8 @@ route_table! {
     post "/verify/letter" => verify::letter_request,
     post "/verify/letter/code" => verify::letter_code,
     post "/verify/letter/phone-instead" => verify::letter_phone_instead,
+    get "/verify/agent" => verify::agent_get,
+    post "/verify/agent" => verify::agent_submit,
     get "/verify/protect" => verify::protect_get,
     post "/verify/protect" => verify::protect_submit,
     get "/verify/unlock" => verify::unlock_get,

@@ -845,8 +845,8 @@ pub struct ReviewRows {
 #[template(path = "verify.html")]
 pub struct VerifyPage {
     pub layout: Layout,
-    /// start, document, selfie, ssn, review, phone, code, letter, done, verified, held,
-    /// out_of_attempts, try_later.
+    /// start, document, selfie, ssn, review, phone, code, letter, agent, agent_case, done,
+    /// verified, held, out_of_attempts, try_later.
     pub stage: &'static str,
     pub steps: Option<crate::web::page_parts::Steps>,
     pub error: Option<String>,
@@ -883,6 +883,16 @@ pub struct VerifyPage {
     pub personal_key_download: String,
     /// A password reset suspended the verified identity: the personal key restores it.
     pub suspended: bool,
+    /// The online check failed: offer verification with an agent by video.
+    pub agent_offer: bool,
+    /// (value, label) of the free slots on the agent page.
+    pub agent_slots: Vec<(String, String)>,
+    /// The open case's lines (booked for…, your place in the queue…).
+    pub agent_lines: Vec<String>,
+    /// The continuation code, on the one page that shows it.
+    pub agent_code: String,
+    /// The meeting link of the operator's video tool.
+    pub agent_link: String,
 }
 
 impl VerifyPage {

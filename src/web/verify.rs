@@ -43,7 +43,7 @@ fn step_number(step: Step) -> usize {
         Step::Document => 1,
         Step::Selfie => 2,
         Step::Ssn => 3,
-        Step::Review => 4,
+        Step::Review | Step::Referee => 4,
         Step::Phone | Step::PhoneCode | Step::Letter | Step::Protect | Step::Done => 5,
     }
 }
@@ -57,6 +57,7 @@ fn step_path(step: Step) -> &'static str {
         Step::Phone => "/verify/phone",
         Step::PhoneCode => "/verify/phone-code",
         Step::Letter => "/verify/letter",
+        Step::Referee => "/verify/agent",
         Step::Protect => "/verify/protect",
         Step::Done => "/verify/done",
     }
@@ -87,6 +88,11 @@ fn page(browser: &Browser, stage: &'static str, title_key: &str, step: Option<St
         personal_key: String::new(),
         personal_key_download: String::new(),
         suspended: false,
+        agent_offer: false,
+        agent_slots: Vec::new(),
+        agent_lines: Vec::new(),
+        agent_code: String::new(),
+        agent_link: String::new(),
     }
 }
 
@@ -112,6 +118,7 @@ fn blocked(ctx: &Ctx, browser: &Browser, b: Blocked) -> PageResult {
                 None,
             );
             p.when = when(ctx, browser.lang, retry_at);
+            p.agent_offer = agent_path_on(ctx);
             render_status(&p, StatusCode::TOO_MANY_REQUESTS)
         }
         Blocked::TryLater => {
@@ -119,6 +126,12 @@ fn blocked(ctx: &Ctx, browser: &Browser, b: Blocked) -> PageResult {
             render_status(&p, StatusCode::SERVICE_UNAVAILABLE)
         }
     }
+}
+
+/// Whether failure pages offer verification with an agent (`/verify/agent` checks that the
+/// person's online check really failed).
+fn agent_path_on(ctx: &Ctx) -> bool {
+    ctx.settings.referee.enabled
 }
 
 fn when(ctx: &Ctx, lang: Lang, at: chrono::NaiveDateTime) -> String {
@@ -343,6 +356,14 @@ pub async fn document_submit(
     )
     .await?;
     let bad = StatusCode::UNPROCESSABLE_ENTITY;
+    let refused = |key: &str, fields: Vec<&'static str>, status: StatusCode| {
+        let mut p = document_page(&ctx, browser);
+        p.error = Some(browser.t(key));
+        p.error_fields = fields;
+        p.doc_type = chosen.clone();
+        p.agent_offer = agent_path_on(&ctx);
+        render_status(&p, status)
+    };
     match outcome {
         DocumentOutcome::Passed => Ok(see_other("/verify/selfie")),
         DocumentOutcome::Blocked(b) => blocked(&ctx, browser, b),
@@ -352,21 +373,21 @@ pub async fn document_submit(
                     flow::Side::Front => "front",
                     flow::Side::Back => "back",
                 };
-                again(image_problem_key(&e), vec![field], bad)
+                refused(image_problem_key(&e), vec![field], bad)
             }
-            DocumentProblem::BackMissing => again("verify-back-missing", vec!["back"], bad),
+            DocumentProblem::BackMissing => refused("verify-back-missing", vec!["back"], bad),
             DocumentProblem::BarcodeUnreadable => {
-                again("verify-barcode-unreadable", vec!["back"], bad)
+                refused("verify-barcode-unreadable", vec!["back"], bad)
             }
-            DocumentProblem::BarcodeInvalid => again("verify-barcode-invalid", vec!["back"], bad),
-            DocumentProblem::MrzInvalid => again("verify-mrz-invalid", vec!["front"], bad),
-            DocumentProblem::Mismatch(_) => again("verify-document-mismatch", vec!["front"], bad),
-            DocumentProblem::Expired => again("verify-document-expired", vec!["front"], bad),
+            DocumentProblem::BarcodeInvalid => refused("verify-barcode-invalid", vec!["back"], bad),
+            DocumentProblem::MrzInvalid => refused("verify-mrz-invalid", vec!["front"], bad),
+            DocumentProblem::Mismatch(_) => refused("verify-document-mismatch", vec!["front"], bad),
+            DocumentProblem::Expired => refused("verify-document-expired", vec!["front"], bad),
             DocumentProblem::NotAuthentic => {
-                again("verify-document-not-authentic", vec!["front"], bad)
+                refused("verify-document-not-authentic", vec!["front"], bad)
             }
             DocumentProblem::WrongType => {
-                again("verify-document-wrong-type", vec!["document_type"], bad)
+                refused("verify-document-wrong-type", vec!["document_type"], bad)
             }
         },
     }
@@ -415,12 +436,20 @@ pub async fn selfie_submit(
         return again("verify-selfie-missing", StatusCode::UNPROCESSABLE_ENTITY);
     };
     let bad = StatusCode::UNPROCESSABLE_ENTITY;
+    let refused = |key: &str| {
+        let mut p = page(browser, "selfie", "verify-selfie-title", Some(Step::Selfie));
+        p.fixtures_allowed = ctx.vendors.selfie.vendor() == "mock";
+        p.error = Some(browser.t(key));
+        p.error_fields = vec!["selfie"];
+        p.agent_offer = agent_path_on(&ctx);
+        render_status(&p, bad)
+    };
     match flow::submit_selfie(&ctx, &person(&change), selfie).await? {
         SelfieOutcome::Passed => Ok(see_other("/verify/ssn")),
         SelfieOutcome::Blocked(b) => blocked(&ctx, browser, b),
         SelfieOutcome::Refused(SelfieProblem::Image(e)) => again(image_problem_key(&e), bad),
-        SelfieOutcome::Refused(SelfieProblem::NoMatch) => again("verify-selfie-no-match", bad),
-        SelfieOutcome::Refused(SelfieProblem::NotLive) => again("verify-selfie-not-live", bad),
+        SelfieOutcome::Refused(SelfieProblem::NoMatch) => refused("verify-selfie-no-match"),
+        SelfieOutcome::Refused(SelfieProblem::NotLive) => refused("verify-selfie-not-live"),
         SelfieOutcome::Refused(SelfieProblem::DocumentAgain) => Ok(see_other("/verify/document")),
     }
 }
@@ -586,6 +615,8 @@ pub async fn review_submit(
             p.error = Some(change.browser.t(key));
             if key == "verify-address-needed" {
                 p.show_address_form = true;
+            } else {
+                p.agent_offer = agent_path_on(&ctx);
             }
             render_status(&p, StatusCode::UNPROCESSABLE_ENTITY)
         }
@@ -1164,4 +1195,131 @@ pub async fn remove(
     )
     .await?;
     Ok(see_other("/account?identity=removed"))
+}
+
+// ---- verification with an agent (trusted referee) ----------------------------------------------
+
+/// The agent page: the offer (notice about video, consent, a slot or the queue) or the open
+/// case (when, the place in the queue and the expected wait, the meeting link).
+async fn agent_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    user_id: &str,
+) -> anyhow::Result<Option<VerifyPage>> {
+    use crate::proofing::referee::{self, Offer};
+    Ok(match referee::offer(ctx, user_id).await? {
+        Offer::NotOffered => None,
+        Offer::Available { slots } => {
+            let mut p = page(browser, "agent", "verify-agent-title", None);
+            p.agent_slots = slots
+                .into_iter()
+                .map(|s| {
+                    (
+                        s.format("%Y-%m-%dT%H:%M").to_string(),
+                        when(ctx, browser.lang, s),
+                    )
+                })
+                .collect();
+            Some(p)
+        }
+        Offer::Open(view) => Some(case_page(ctx, browser, &view)),
+    })
+}
+
+fn case_page(
+    ctx: &Ctx,
+    browser: &Browser,
+    view: &crate::proofing::referee::CaseView,
+) -> VerifyPage {
+    use fluent_bundle::FluentValue;
+    let mut p = page(browser, "agent_case", "verify-agent-title", None);
+    let lang = browser.lang;
+    let line = match (view.status.as_str(), view.slot_start, view.queue_position) {
+        ("claimed", _, _) => lang.t("verify-agent-claimed"),
+        (_, Some(at), _) => lang.t_args(
+            "verify-agent-scheduled",
+            &[("when", FluentValue::from(when(ctx, lang, at)))],
+        ),
+        (_, None, Some(place)) => lang.t_args(
+            "verify-agent-queued",
+            &[
+                ("place", FluentValue::from(place as i64)),
+                (
+                    "minutes",
+                    FluentValue::from(view.expected_wait_minutes.unwrap_or(0) as i64),
+                ),
+            ],
+        ),
+        _ => lang.t("verify-agent-claimed"),
+    };
+    p.agent_lines = vec![line, lang.t("verify-agent-reminder")];
+    p.agent_link = view.meeting_link.clone();
+    p
+}
+
+pub async fn agent_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageResult {
+    match agent_page(&ctx, &change.browser, &change.session().user_id).await? {
+        Some(p) => render(&p),
+        None => Ok(see_other("/verify")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AgentForm {
+    #[serde(default)]
+    consent: String,
+    /// A slot's start (`YYYY-MM-DDTHH:MM`, UTC) or `queue`.
+    #[serde(default)]
+    slot: String,
+}
+
+pub async fn agent_submit(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    form: CsrfForm<AgentForm>,
+) -> PageResult {
+    use crate::proofing::referee::{self, Choice, RequestOutcome};
+    let browser = &change.browser;
+    let uid = change.session().user_id.clone();
+    let choice = if form.slot == "queue" {
+        Some(Choice::Queue)
+    } else {
+        chrono::NaiveDateTime::parse_from_str(&form.slot, "%Y-%m-%dT%H:%M")
+            .ok()
+            .map(Choice::Slot)
+    };
+    let again = |p: Option<VerifyPage>, key: &str, field: &'static str| match p {
+        Some(mut p) => {
+            p.error = Some(browser.t(key));
+            p.error_fields = vec![field];
+            render_status(&p, StatusCode::UNPROCESSABLE_ENTITY)
+        }
+        None => Ok(see_other("/verify")),
+    };
+    let Some(choice) = choice else {
+        let p = agent_page(&ctx, browser, &uid).await?;
+        return again(p, "verify-agent-slot-unknown", "slot");
+    };
+    let consent = form.consent == "yes";
+    match referee::request(&ctx, &person(&change), consent, choice).await? {
+        RequestOutcome::Opened { code, view } => {
+            let mut p = case_page(&ctx, browser, &view);
+            p.agent_code = crate::admin::proofing::grouped(&code);
+            render(&p)
+        }
+        RequestOutcome::NeedConsent => {
+            let p = agent_page(&ctx, browser, &uid).await?;
+            again(p, "verify-agent-consent-required", "consent")
+        }
+        RequestOutcome::UnknownSlot => {
+            let p = agent_page(&ctx, browser, &uid).await?;
+            again(p, "verify-agent-slot-unknown", "slot")
+        }
+        RequestOutcome::SlotFull => {
+            let p = agent_page(&ctx, browser, &uid).await?;
+            again(p, "verify-agent-slot-full", "slot")
+        }
+        RequestOutcome::AlreadyOpen => Ok(see_other("/verify/agent")),
+        RequestOutcome::NotOffered => Ok(see_other("/verify")),
+    }
 }

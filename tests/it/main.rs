@@ -48,6 +48,7 @@ mod promises_oauth;
 mod races;
 mod recovery;
 mod redis_ha;
+mod referee;
 mod registration;
 mod requests;
 mod reset;

@@ -13,6 +13,7 @@ pub mod notices;
 pub mod openapi;
 pub mod paging;
 pub mod proofing;
+pub mod referee;
 pub mod ssf;
 pub mod support;
 pub mod users;
@@ -68,6 +69,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     .configure(support::routes)
                     .configure(notices::routes)
                     .configure(proofing::routes)
+                    .configure(referee::routes)
                     .configure(ssf::routes)
                     .default_service(web::to(not_found)),
             )

@@ -14,7 +14,7 @@ use crate::web::admin::error::ErrorBody;
 #[openapi(
     info(
         title = "Verity management API",
-        description = "Operators and support agents manage accounts, clients, keys, audit events, support tickets, service notices, identity proofing and Shared Signals streams. Authenticate with an access token from Verity's own client_credentials grant (an admin client, scope verity:admin or a per-area scope).",
+        description = "Operators and support agents manage accounts, clients, keys, audit events, support tickets, service notices, identity proofing, trusted-referee cases and Shared Signals streams. Authenticate with an access token from Verity's own client_credentials grant (an admin client, scope verity:admin or a per-area scope).",
     ),
     nest(
         (path = "/admin/api/v1", api = crate::web::admin::keys::KeysApi),
@@ -24,6 +24,7 @@ use crate::web::admin::error::ErrorBody;
         (path = "/admin/api/v1", api = crate::web::admin::support::SupportApi),
         (path = "/admin/api/v1", api = crate::web::admin::notices::NoticesApi),
         (path = "/admin/api/v1", api = crate::web::admin::proofing::ProofingApi),
+        (path = "/admin/api/v1", api = crate::web::admin::referee::RefereeApi),
         (path = "/admin/api/v1", api = crate::web::admin::ssf::SsfApi),
     ),
     components(schemas(ErrorBody)),
@@ -36,6 +37,7 @@ use crate::web::admin::error::ErrorBody;
         (name = "support", description = "Support tickets from the Contact support form"),
         (name = "notices", description = "Service notices emailed to account holders"),
         (name = "proofing", description = "Identity verifications (IAL2), fraud flags, removal of identity data, counts. Personal data is masked (names as initials, birth year, state and country, phone's last 4; never the SSN) unless the token names verity:admin:proofing:pii, which shows it in full (the SSN only as its last 4) with the vendor transcripts. Images are never served."),
+        (name = "referee", description = "Verification with an agent by video (trusted referee, NIST 800-63A): register agents with a certification expiry, the queue and scheduled calls with wait times, claim a case, see its evidence while it is open (only the claiming agent), record the call's checks with the continuation code the person reads out, decide verified, not_verified or fraud_suspected. The token is the operator's tooling; the acting agent is named by agent_id, checked against the registry. Scope verity:admin:referee (verity:admin grants it too)."),
         (name = "ssf", description = "Shared Signals streams of every relying party: status, backlog and delivery counts; pause, resume or disable (the receiver gets a stream-updated event and can't undo it); replay failed deliveries"),
     ),
 )]

@@ -1,0 +1,2 @@
+DROP TABLE referee_cases;
+DROP TABLE referee_agents;

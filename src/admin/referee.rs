@@ -1,0 +1,909 @@
+//! Verification with an agent (trusted referee), as the agents work it through the management
+//! API (`verity:admin:referee`; `verity:admin` grants it too, so a general admin token may also
+//! register agents).
+//!
+//! **Who acts.** The token is the operator's tooling (an admin client); the person at the
+//! keyboard is named by `agent_id` in each case request, checked against the registry of
+//! agents (`referee_agents`): registered, not disabled, certification not expired. Every step
+//! is audited with both the admin client and the agent.
+//!
+//! **Personal data.** A case's evidence (document fields, address, SSN's last 4, check
+//! results, flags, and the document images and selfie if they are still kept) is shown only to
+//! the agent who claimed the case, and only while it is open; every read is audited. Decided
+//! or expired cases show none.
+//!
+//! **Decisions.** `verified` records the trusted-referee check (`referee`) and moves the
+//! verification to the password step: the person finishes it at `/verify/protect` as on the
+//! online path (it is sealed in their vault then), and is e-mailed so. `not_verified` ends the
+//! verification; `fraud_suspected` ends it and raises a `referee_fraud` flag that holds.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use crate::admin::auth::Agent as AdminClient;
+use crate::admin::keys::utc;
+use crate::admin::proofing::{
+    attempt_view, checked_reason, flag_view, period_bound, person_view, AttemptView, FlagView,
+    PersonView,
+};
+use crate::admin::{no_control_chars, plausible_id, Outcome, Problem};
+use crate::audit::{self, Kind};
+use crate::notify::notices::{self, Notice};
+use crate::proofing::records::{self, FlagKind, ImageKind, Status, Step};
+use crate::proofing::referee::{self as rules, Case};
+use crate::storage::db::{write_tx, DbConn};
+use crate::storage::schema::{referee_agents as ra, referee_cases as rc};
+use crate::Ctx;
+
+#[derive(Queryable, Selectable, Insertable, Clone, Debug)]
+#[diesel(table_name = ra)]
+pub struct RefereeAgent {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    pub certified_until: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub created_by: String,
+    pub disabled: bool,
+}
+
+// ---- views and requests ------------------------------------------------------------------------
+
+/// A registered agent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentView {
+    pub id: String,
+    pub name: String,
+    pub email: String,
+    /// Training/certification valid until then; after it the agent can't claim or decide.
+    pub certified_until: DateTime<Utc>,
+    pub certified: bool,
+    pub disabled: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+fn agent_view(a: &RefereeAgent, now: NaiveDateTime) -> AgentView {
+    AgentView {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        email: a.email.clone(),
+        certified_until: utc(a.certified_until),
+        certified: a.certified_until > now && !a.disabled,
+        disabled: a.disabled,
+        created_at: utc(a.created_at),
+    }
+}
+
+/// Body of `POST /referee/agents`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgent {
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: String,
+    #[schema(min_length = 3, max_length = 320)]
+    pub email: String,
+    /// A date (valid through that day, UTC) or an RFC 3339 time.
+    pub certified_until: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AgentList {
+    pub agents: Vec<AgentView>,
+}
+
+/// A case in the operators' list (no personal data).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseSummary {
+    pub id: String,
+    pub user_id: String,
+    pub verification_id: String,
+    /// `scheduled`, `queued`, `claimed`, `verified`, `not_verified`, `fraud_suspected`,
+    /// `expired` or `cancelled`.
+    pub status: String,
+    /// The booked slot; null for the next-available queue.
+    pub slot_start: Option<DateTime<Utc>>,
+    /// For a queued case: its place (1 is next).
+    pub queue_position: Option<u64>,
+    /// The step the online verification failed on (`document`, `selfie`, `ssn`, `review`).
+    pub from_step: String,
+    pub meeting_link: String,
+    pub claimed_by: Option<String>,
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// The person read out the continuation code and it matched.
+    pub code_confirmed: bool,
+    pub decision: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub consent_at: DateTime<Utc>,
+    pub consent_version: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// How long it has waited (created until now, or until claimed).
+    pub waited_minutes: i64,
+}
+
+/// The queue and the scheduled calls, with the numbers operators plan with.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CaseList {
+    /// Cases in the next-available queue.
+    pub queue_length: u64,
+    /// Booked slots still to come or under way, and calls claimed now.
+    pub scheduled: u64,
+    pub claimed: u64,
+    /// The last in the queue's expected wait: queue length × `referee.average_handling_minutes`.
+    pub expected_wait_minutes: u64,
+    /// How long the oldest queued case has waited.
+    pub longest_wait_minutes: i64,
+    pub cases: Vec<CaseSummary>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CaseQuery {
+    /// One status; by default the open ones (scheduled, queued, claimed).
+    pub status: Option<String>,
+}
+
+/// The agent acting (checked against the registry).
+#[derive(Debug, Deserialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ActingAgent {
+    pub agent_id: String,
+}
+
+/// Body of `POST /referee/cases/{id}/checks`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecordChecks {
+    pub agent_id: String,
+    /// The code the person read out at the start of the call: checked against the case's,
+    /// once (a used code is refused).
+    pub continuation_code: Option<String>,
+    /// What the agent checked in the call, e.g. `{"document_shown": true, "face_matches":
+    /// true, "security_questions": "passed"}`. Merged into the case's checks.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub checks: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ChecksRecorded {
+    pub case: CaseSummary,
+    #[schema(value_type = Object)]
+    pub checks: serde_json::Value,
+}
+
+/// Body of `POST /referee/cases/{id}/decision`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decide {
+    pub agent_id: String,
+    /// `verified`, `not_verified` or `fraud_suspected`.
+    #[schema(pattern = "^(verified|not_verified|fraud_suspected)$")]
+    pub decision: String,
+    #[schema(min_length = 1, max_length = 5000)]
+    pub rationale: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Decided {
+    pub case: CaseSummary,
+    /// The verification's status now (`in_progress` on the password step after `verified`).
+    pub verification_status: String,
+    pub verification_step: String,
+}
+
+/// A document image or the selfie, while still kept and the case open.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImageView {
+    /// `front`, `back` or `selfie`.
+    pub kind: String,
+    pub content_type: String,
+    /// Base64 (standard alphabet).
+    pub data: String,
+}
+
+/// What the claiming agent sees of an open case.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evidence {
+    pub case: CaseSummary,
+    pub verification_status: String,
+    pub verification_step: String,
+    pub document_type: Option<String>,
+    pub document_issuer: Option<String>,
+    pub document_expiry: Option<String>,
+    /// The person as the online steps read them (in full).
+    pub person: Option<PersonView>,
+    /// `{check: vendor}` of the checks that passed online.
+    #[schema(value_type = Object)]
+    pub passed_checks: serde_json::Value,
+    /// The last refusal (`check:reason`).
+    pub last_failure: Option<String>,
+    pub attempts: Vec<AttemptView>,
+    pub flags: Vec<FlagView>,
+    pub images: Vec<ImageView>,
+}
+
+// ---- helpers -------------------------------------------------------------------------------------
+
+fn summary(conn: &mut DbConn, case: &Case, now: NaiveDateTime) -> anyhow::Result<CaseSummary> {
+    let position = if case.status == rules::QUEUED {
+        Some(rules::queue_position(conn, case)?)
+    } else {
+        None
+    };
+    Ok(CaseSummary {
+        id: case.id.clone(),
+        user_id: case.user_id.clone(),
+        verification_id: case.verification_id.clone(),
+        status: case.status.clone(),
+        slot_start: case.slot_start.map(utc),
+        queue_position: position,
+        from_step: case.from_step.clone(),
+        meeting_link: case.meeting_link.clone(),
+        claimed_by: case.claimed_by.clone(),
+        claimed_at: case.claimed_at.map(utc),
+        code_confirmed: case.code_used_at.is_some(),
+        decision: case.decision.clone(),
+        decided_at: case.decided_at.map(utc),
+        consent_at: utc(case.consent_at),
+        consent_version: case.consent_version.clone(),
+        created_at: utc(case.created_at),
+        expires_at: utc(case.expires_at),
+        waited_minutes: (case.claimed_at.unwrap_or(now) - case.created_at).num_minutes(),
+    })
+}
+
+fn agent_by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<RefereeAgent>> {
+    Ok(ra::table
+        .find(id)
+        .select(RefereeAgent::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The acting agent: registered, enabled, certified now. 404 unknown; 403 not certified.
+fn acting(
+    conn: &mut DbConn,
+    agent_id: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Outcome<RefereeAgent>> {
+    if !plausible_id(agent_id) {
+        return Ok(Err(Problem::invalid(
+            "agent_id",
+            "agent_id names no registered agent",
+        )));
+    }
+    let Some(agent) = agent_by_id(conn, agent_id)? else {
+        return Ok(Err(Problem::invalid(
+            "agent_id",
+            "agent_id names no registered agent",
+        )));
+    };
+    if agent.disabled {
+        return Ok(Err(Problem::Forbidden("This agent is disabled.".into())));
+    }
+    if agent.certified_until <= now {
+        return Ok(Err(Problem::Forbidden(format!(
+            "This agent's certification expired on {}: renew it before they claim or decide cases.",
+            utc(agent.certified_until).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ))));
+    }
+    Ok(Ok(agent))
+}
+
+/// The case, claimed by this agent and still open (409 otherwise).
+fn claimed_case(conn: &mut DbConn, case_id: &str, agent_id: &str) -> anyhow::Result<Outcome<Case>> {
+    let Some(case) = rules::case_by_id(conn, case_id)? else {
+        return Ok(Err(Problem::NotFound("case")));
+    };
+    if case.status != rules::CLAIMED {
+        return Ok(Err(Problem::conflict(
+            None,
+            format!("This case is {}, not claimed and open.", case.status),
+        )));
+    }
+    if case.claimed_by.as_deref() != Some(agent_id) {
+        return Ok(Err(Problem::conflict(
+            Some("agent_id"),
+            "Another agent claimed this case.",
+        )));
+    }
+    Ok(Ok(case))
+}
+
+fn event<'a>(
+    kind: Kind,
+    case: &'a Case,
+    admin: &'a str,
+    detail: serde_json::Value,
+) -> audit::Event<'a> {
+    audit::Event {
+        kind,
+        user_id: Some(&case.user_id),
+        client_id: Some(admin),
+        detail,
+        actor: None,
+    }
+}
+
+// ---- agents ------------------------------------------------------------------------------------
+
+pub async fn register_agent(ctx: &Ctx, admin: &AdminClient, req: NewAgent) -> Outcome<AgentView> {
+    let name = req.name.trim().to_string();
+    let email = req.email.trim().to_string();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(Problem::invalid("name", "name must be 1 to 200 characters"));
+    }
+    no_control_chars("name", &name)?;
+    if !(3..=320).contains(&email.len()) || !email.contains('@') {
+        return Err(Problem::invalid("email", "email must be an e-mail address"));
+    }
+    no_control_chars("email", &email)?;
+    let until = period_bound("certified_until", Some(&req.certified_until), true)?;
+    let now = ctx.clock.now();
+    let agent = RefereeAgent {
+        id: uuid::Uuid::new_v4().to_string(),
+        name,
+        email,
+        certified_until: until,
+        created_at: now,
+        created_by: admin.client_id.clone(),
+        disabled: false,
+    };
+    let row = agent.clone();
+    ctx.db
+        .run(move |c| {
+            write_tx(c, |c| {
+                diesel::insert_into(ra::table).values(&row).execute(c)?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::RefereeAgentRegistered,
+                        user_id: None,
+                        client_id: Some(&row.created_by),
+                        detail: json!({
+                            "agent": row.id,
+                            "certified_until": utc(row.certified_until).to_rfc3339(),
+                        }),
+                        actor: None,
+                    },
+                )
+            })
+        })
+        .await?;
+    Ok(agent_view(&agent, now))
+}
+
+pub async fn list_agents(ctx: &Ctx) -> Outcome<AgentList> {
+    let now = ctx.clock.now();
+    let agents = ctx
+        .db
+        .run(|c| {
+            Ok(ra::table
+                .order(ra::created_at.asc())
+                .select(RefereeAgent::as_select())
+                .load(c)?)
+        })
+        .await?;
+    Ok(AgentList {
+        agents: agents.iter().map(|a| agent_view(a, now)).collect(),
+    })
+}
+
+// ---- cases -------------------------------------------------------------------------------------
+
+const STATUSES: [&str; 8] = [
+    rules::SCHEDULED,
+    rules::QUEUED,
+    rules::CLAIMED,
+    rules::VERIFIED,
+    rules::NOT_VERIFIED,
+    rules::FRAUD_SUSPECTED,
+    rules::EXPIRED,
+    rules::CANCELLED,
+];
+
+/// The open cases (or those of one status): queued first in queue order, then by slot.
+pub async fn list_cases(ctx: &Ctx, q: &CaseQuery) -> Outcome<CaseList> {
+    let statuses: Vec<String> = match q.status.as_deref() {
+        None => rules::OPEN.iter().map(|s| s.to_string()).collect(),
+        Some(s) if STATUSES.contains(&s) => vec![s.to_string()],
+        Some(_) => {
+            return Err(Problem::invalid(
+                "status",
+                format!("status must be one of {}", STATUSES.join(", ")),
+            ))
+        }
+    };
+    let now = ctx.clock.now();
+    let avg = ctx.settings.referee.average_handling_minutes;
+    let list = ctx
+        .db
+        .run(move |c| {
+            let cases: Vec<Case> = rc::table
+                .filter(rc::status.eq_any(&statuses))
+                .order((rc::slot_start.asc(), rc::created_at.asc(), rc::id.asc()))
+                .limit(500)
+                .select(Case::as_select())
+                .load(c)?;
+            let queue_length = rules::queue_length(c)?;
+            let count = |c: &mut DbConn, s: &str| -> anyhow::Result<u64> {
+                let n: i64 = rc::table.filter(rc::status.eq(s)).count().get_result(c)?;
+                Ok(n.max(0) as u64)
+            };
+            let scheduled = count(c, rules::SCHEDULED)?;
+            let claimed = count(c, rules::CLAIMED)?;
+            let oldest: Option<NaiveDateTime> = rc::table
+                .filter(rc::status.eq(rules::QUEUED))
+                .select(diesel::dsl::min(rc::created_at))
+                .first(c)?;
+            let mut out = Vec::with_capacity(cases.len());
+            for case in &cases {
+                out.push(summary(c, case, now)?);
+            }
+            // The queue in its order, then the booked slots.
+            out.sort_by_key(|s| (s.queue_position.is_none(), s.queue_position, s.slot_start));
+            Ok(CaseList {
+                queue_length,
+                scheduled,
+                claimed,
+                expected_wait_minutes: queue_length * avg,
+                longest_wait_minutes: oldest.map(|o| (now - o).num_minutes()).unwrap_or(0),
+                cases: out,
+            })
+        })
+        .await?;
+    Ok(list)
+}
+
+/// Claims an open case for an agent, once: of two claims at once one wins, the other gets 409.
+/// A queued person is told at once (e-mail and SMS with the meeting link).
+pub async fn claim(
+    ctx: &Ctx,
+    admin: &AdminClient,
+    case_id: &str,
+    req: ActingAgent,
+) -> Outcome<CaseSummary> {
+    if !plausible_id(case_id) {
+        return Err(Problem::NotFound("case"));
+    }
+    let (cid, who, now) = (
+        case_id.to_string(),
+        admin.client_id.clone(),
+        ctx.clock.now(),
+    );
+    let claimed = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<CaseSummary>> {
+                let agent = match acting(c, &req.agent_id, now)? {
+                    Ok(a) => a,
+                    Err(p) => return Ok(Err(p)),
+                };
+                let n = diesel::update(
+                    rc::table
+                        .filter(rc::id.eq(&cid))
+                        .filter(rc::status.eq_any([rules::SCHEDULED, rules::QUEUED])),
+                )
+                .set((
+                    rc::status.eq(rules::CLAIMED),
+                    rc::claimed_by.eq(&agent.id),
+                    rc::claimed_at.eq(now),
+                ))
+                .execute(c)?;
+                let Some(case) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                if n == 0 {
+                    return Ok(Err(Problem::conflict(
+                        None,
+                        format!("This case is {} and can't be claimed.", case.status),
+                    )));
+                }
+                audit::record(
+                    c,
+                    now,
+                    event(
+                        Kind::RefereeCaseClaimed,
+                        &case,
+                        &who,
+                        json!({ "case": case.id, "agent": agent.id }),
+                    ),
+                )?;
+                Ok(Ok(summary(c, &case, now)?))
+            })
+        })
+        .await??;
+    if claimed.slot_start.is_none() {
+        rules::remind(ctx, &claimed.id).await?;
+    }
+    Ok(claimed)
+}
+
+/// The evidence of a case the agent claimed and that is still open. Audited.
+pub async fn evidence(
+    ctx: &Ctx,
+    admin: &AdminClient,
+    case_id: &str,
+    agent_id: &str,
+) -> Outcome<Evidence> {
+    if !plausible_id(case_id) {
+        return Err(Problem::NotFound("case"));
+    }
+    let (cid, aid, who, now) = (
+        case_id.to_string(),
+        agent_id.to_string(),
+        admin.client_id.clone(),
+        ctx.clock.now(),
+    );
+    let master = ctx.master.clone();
+    let found = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<Evidence>> {
+                let agent = match acting(c, &aid, now)? {
+                    Ok(a) => a,
+                    Err(p) => return Ok(Err(p)),
+                };
+                let case = match claimed_case(c, &cid, &agent.id)? {
+                    Ok(case) => case,
+                    Err(p) => return Ok(Err(p)),
+                };
+                let Some(v) = records::by_id(c, &case.verification_id)? else {
+                    return Ok(Err(Problem::NotFound("verification")));
+                };
+                let key = records::data_key(c, &master, &v.user_id)?;
+                let pii = match &key {
+                    Some(k) => records::open_pii(k, &v)?,
+                    None => records::Pii::default(),
+                };
+                let mut images = Vec::new();
+                if let Some(k) = &key {
+                    for kind in [ImageKind::Front, ImageKind::Back, ImageKind::Selfie] {
+                        if let Some((content_type, bytes)) = records::load_image(c, k, &v.id, kind)? {
+                            images.push(ImageView {
+                                kind: kind.as_str().into(),
+                                content_type,
+                                data: base64_std(&bytes),
+                            });
+                        }
+                    }
+                }
+                let attempts = records::attempts_of(c, &v.id)?
+                    .iter()
+                    .map(|a| attempt_view(a, None))
+                    .collect();
+                let flags = records::flags_of(c, &v.id)?.iter().map(flag_view).collect();
+                audit::record(
+                    c,
+                    now,
+                    event(
+                        Kind::RefereeEvidenceViewed,
+                        &case,
+                        &who,
+                        json!({
+                            "case": case.id,
+                            "agent": agent.id,
+                            "verification": v.id,
+                            "images": images.iter().map(|i: &ImageView| i.kind.clone()).collect::<Vec<_>>(),
+                        }),
+                    ),
+                )?;
+                Ok(Ok(Evidence {
+                    case: summary(c, &case, now)?,
+                    verification_status: v.status.clone(),
+                    verification_step: v.step.clone(),
+                    document_type: v.document_type.clone(),
+                    document_issuer: v.document_issuer.clone(),
+                    document_expiry: v.document_expiry.clone(),
+                    person: person_view(&pii, true),
+                    passed_checks: serde_json::Value::Object(v.passed_checks()),
+                    last_failure: v.last_failure.clone(),
+                    attempts,
+                    flags,
+                    images,
+                }))
+            })
+        })
+        .await??;
+    Ok(found)
+}
+
+fn base64_std(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Records what the agent checked in the call; with the continuation code the person read out,
+/// checked against the case's hash once (wrong: 400, already used: 409). Audited either way.
+pub async fn record_checks(
+    ctx: &Ctx,
+    admin: &AdminClient,
+    case_id: &str,
+    req: RecordChecks,
+) -> Outcome<ChecksRecorded> {
+    if !plausible_id(case_id) {
+        return Err(Problem::NotFound("case"));
+    }
+    if req.checks.len() > 50
+        || serde_json::Value::Object(req.checks.clone())
+            .to_string()
+            .len()
+            > 8192
+    {
+        return Err(Problem::invalid(
+            "checks",
+            "checks must be at most 50 entries and 8 KiB",
+        ));
+    }
+    let length = ctx.settings.referee.continuation_code_length;
+    let code_hash = match req.continuation_code.as_deref() {
+        None => None,
+        Some(raw) => match crate::mfa::backup_codes::normalize(raw, length) {
+            Some(canonical) => Some(crate::mfa::backup_codes::hash(
+                &rules::code_key(ctx),
+                &canonical,
+            )),
+            None => {
+                return Err(Problem::invalid(
+                    "continuation_code",
+                    "The continuation code doesn't match this case.",
+                ))
+            }
+        },
+    };
+    let (cid, who, now) = (
+        case_id.to_string(),
+        admin.client_id.clone(),
+        ctx.clock.now(),
+    );
+    ctx.db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<ChecksRecorded>> {
+                let agent = match acting(c, &req.agent_id, now)? {
+                    Ok(a) => a,
+                    Err(p) => return Ok(Err(p)),
+                };
+                let case = match claimed_case(c, &cid, &agent.id)? {
+                    Ok(case) => case,
+                    Err(p) => return Ok(Err(p)),
+                };
+                let mut checks: serde_json::Map<String, serde_json::Value> =
+                    serde_json::from_str(&case.checks).unwrap_or_default();
+                let mut code_result = "not_given";
+                let mut refusal = None;
+                if let Some(hash) = &code_hash {
+                    if !crate::crypto::ct_eq(
+                        case.continuation_code_hash.as_bytes(),
+                        hash.as_bytes(),
+                    ) {
+                        code_result = "wrong";
+                        refusal = Some(Problem::invalid(
+                            "continuation_code",
+                            "The continuation code doesn't match this case.",
+                        ));
+                    } else {
+                        let n = diesel::update(
+                            rc::table
+                                .filter(rc::id.eq(&cid))
+                                .filter(rc::code_used_at.is_null()),
+                        )
+                        .set(rc::code_used_at.eq(now))
+                        .execute(c)?;
+                        if n == 0 {
+                            code_result = "reused";
+                            refusal = Some(Problem::conflict(
+                                Some("continuation_code"),
+                                "This continuation code was already used.",
+                            ));
+                        } else {
+                            code_result = "confirmed";
+                            checks.insert("continuation_code".into(), json!("confirmed"));
+                        }
+                    }
+                }
+                if refusal.is_none() {
+                    for (k, v) in &req.checks {
+                        if k != "continuation_code" {
+                            checks.insert(k.clone(), v.clone());
+                        }
+                    }
+                    diesel::update(rc::table.filter(rc::id.eq(&cid)))
+                        .set(rc::checks.eq(serde_json::Value::Object(checks.clone()).to_string()))
+                        .execute(c)?;
+                }
+                audit::record(
+                    c,
+                    now,
+                    event(
+                        Kind::RefereeChecksRecorded,
+                        &case,
+                        &who,
+                        json!({
+                            "case": case.id,
+                            "agent": agent.id,
+                            "checks": req.checks.keys().collect::<Vec<_>>(),
+                            "continuation_code": code_result,
+                        }),
+                    ),
+                )?;
+                if let Some(p) = refusal {
+                    // The refusal is audited: the transaction still commits.
+                    return Ok(Err(p));
+                }
+                let Some(case) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                Ok(Ok(ChecksRecorded {
+                    case: summary(c, &case, now)?,
+                    checks: serde_json::Value::Object(checks),
+                }))
+            })
+        })
+        .await?
+}
+
+/// The agent's decision on a case they claimed (the continuation code confirmed first for
+/// `verified`). See the module's description for what each does.
+pub async fn decide(
+    ctx: &Ctx,
+    admin: &AdminClient,
+    case_id: &str,
+    req: Decide,
+) -> Outcome<Decided> {
+    if !plausible_id(case_id) {
+        return Err(Problem::NotFound("case"));
+    }
+    let decision = match req.decision.as_str() {
+        d @ (rules::VERIFIED | rules::NOT_VERIFIED | rules::FRAUD_SUSPECTED) => d.to_string(),
+        _ => {
+            return Err(Problem::invalid(
+                "decision",
+                "decision must be verified, not_verified or fraud_suspected",
+            ))
+        }
+    };
+    let rationale = checked_reason(ctx, &req.rationale).map_err(|_| {
+        Problem::invalid(
+            "rationale",
+            "rationale must be 1 to support.message_max_chars characters, without control characters",
+        )
+    })?;
+    let (cid, who, now) = (
+        case_id.to_string(),
+        admin.client_id.clone(),
+        ctx.clock.now(),
+    );
+    let decided = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<(Decided, String)>> {
+                let agent = match acting(c, &req.agent_id, now)? {
+                    Ok(a) => a,
+                    Err(p) => return Ok(Err(p)),
+                };
+                let Some(first) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                records::lock_person(c, &first.user_id)?;
+                let case = match claimed_case(c, &cid, &agent.id)? {
+                    Ok(case) => case,
+                    Err(p) => return Ok(Err(p)),
+                };
+                if decision == rules::VERIFIED && case.code_used_at.is_none() {
+                    return Ok(Err(Problem::conflict(
+                        Some("continuation_code"),
+                        "Confirm the continuation code the person reads out (POST …/checks) before deciding verified.",
+                    )));
+                }
+                let Some(mut v) = records::by_id(c, &case.verification_id)? else {
+                    return Ok(Err(Problem::NotFound("verification")));
+                };
+                if v.status() != Some(Status::InProgress) || v.step() != Some(Step::Referee) {
+                    return Ok(Err(Problem::conflict(
+                        None,
+                        "The verification is no longer waiting for an agent.",
+                    )));
+                }
+                let n = diesel::update(
+                    rc::table
+                        .filter(rc::id.eq(&cid))
+                        .filter(rc::status.eq(rules::CLAIMED))
+                        .filter(rc::claimed_by.eq(&agent.id)),
+                )
+                .set((
+                    rc::status.eq(&decision),
+                    rc::decision.eq(&decision),
+                    rc::rationale.eq(&rationale),
+                    rc::decided_by.eq(&agent.id),
+                    rc::decided_at.eq(now),
+                ))
+                .execute(c)?;
+                if n == 0 {
+                    return Ok(Err(Problem::conflict(None, "This case was decided meanwhile.")));
+                }
+                match decision.as_str() {
+                    rules::VERIFIED => {
+                        let mut checks = v.passed_checks();
+                        checks.insert("referee".into(), json!("trusted_referee"));
+                        v.checks = serde_json::Value::Object(checks).to_string();
+                        v.step = Step::Protect.as_str().into();
+                        v.last_failure = None;
+                    }
+                    _ => {
+                        if decision == rules::FRAUD_SUSPECTED {
+                            let detail = json!({ "case": case.id, "agent": agent.id });
+                            if records::raise_flag(c, &v.id, &v.user_id, FlagKind::RefereeFraud, detail.clone(), now)? {
+                                audit::record(
+                                    c,
+                                    now,
+                                    audit::Event {
+                                        kind: Kind::ProofingFlagRaised,
+                                        user_id: Some(&v.user_id),
+                                        client_id: Some(&who),
+                                        detail: json!({ "verification": v.id, "flag": FlagKind::RefereeFraud.as_str(), "detail": detail }),
+                                        actor: None,
+                                    },
+                                )?;
+                            }
+                        }
+                        v.status = Status::Failed.as_str().into();
+                        v.pii = None;
+                        records::retire_images(c, &v.id, 0, now)?;
+                        records::cancel_letters(c, std::slice::from_ref(&v.id))?;
+                    }
+                }
+                if !records::save_if_unchanged(c, &v, now)? {
+                    return Err(anyhow::anyhow!("the verification moved under the person's lock"));
+                }
+                audit::record(
+                    c,
+                    now,
+                    event(
+                        Kind::RefereeDecided,
+                        &case,
+                        &who,
+                        json!({
+                            "case": case.id,
+                            "agent": agent.id,
+                            "verification": v.id,
+                            "decision": decision,
+                            "checks": serde_json::from_str::<serde_json::Value>(&case.checks).unwrap_or_default(),
+                        }),
+                    ),
+                )?;
+                let Some(case) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                Ok(Ok((
+                    Decided {
+                        case: summary(c, &case, now)?,
+                        verification_status: v.status.clone(),
+                        verification_step: v.step.clone(),
+                    },
+                    case.user_id.clone(),
+                )))
+            })
+        })
+        .await??;
+    let (decided, user_id) = decided;
+    let verified = decided.case.decision.as_deref() == Some(rules::VERIFIED);
+    let notice = Notice::RefereeDecided {
+        verified,
+        link: rules::verify_link(
+            ctx,
+            if verified {
+                "/verify/protect"
+            } else {
+                "/verify"
+            },
+        ),
+    };
+    notices::email_account(ctx, &user_id, &notice).await?;
+    Ok(decided)
+}

@@ -1,0 +1,649 @@
+//! Verification with an agent by video (trusted referee): a person whose online check failed
+//! asks for an agent, consents and books a slot or joins the queue; an agent registered through
+//! the management API claims the case, checks the continuation code, decides; a verified
+//! decision is finished by the person's password and gives relying parties IAL2 claims with
+//! the trusted referee in the evidence.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::admin_harness::{admin_client, audit_events_of_kind, call, client_token};
+use crate::harness::*;
+use crate::verify_flow::{
+    back_to_rp, good_document, good_selfie, good_ssn, ial2_rp, press_verify, protect_with, start,
+    start_for_rp,
+};
+
+async fn server() -> TestServer {
+    TestServer::start_with(|s| {
+        s.proofing.max_attempts = 2;
+        // Every test person uses the test phone.
+        s.security.max_accounts_per_phone = 50;
+        s.security.otp_sends_per_short_window = 1000;
+        s.security.otp_sends_per_long_window = 1000;
+        // Open every hour of every day, so slots are on offer whenever the test runs.
+        s.referee.weekly_hours = vec!["00:00-24:00".to_string(); 7];
+        s.referee.agents_per_slot = 2;
+    })
+    .await
+}
+
+async fn token_for(server: &TestServer, scope: &str) -> String {
+    let (id, secret) = admin_client(server, &["verity:admin"]).await;
+    client_token(server, &id, &secret, Some(scope)).await
+}
+
+/// A signed-in person whose records check refused them once (a real SSN never passes the mock
+/// records check): the page offers an agent.
+async fn failed_online(server: &TestServer, email: &str) -> Browser {
+    let browser = person_with_phone(server, email).await;
+    start(&browser).await;
+    walk_to_failure(&browser).await;
+    browser
+}
+
+async fn walk_to_failure(browser: &Browser) {
+    good_document(browser).await;
+    good_selfie(browser).await;
+    good_ssn(browser, "123-45-6789").await;
+    let res = press_verify(browser).await;
+    assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    assert!(
+        page.contains("/verify/agent"),
+        "the agent is offered: {page}"
+    );
+}
+
+/// The free slots' values on the agent page.
+fn slots_of(page: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(page);
+    let sel = scraper::Selector::parse("input[name=slot]").unwrap();
+    doc.select(&sel)
+        .filter_map(|e| e.value().attr("value"))
+        .filter(|v| *v != "queue")
+        .map(str::to_string)
+        .collect()
+}
+
+/// Consents and asks for `slot` (a slot's value or `queue`).
+async fn ask_for_agent(browser: &Browser, slot: &str) -> reqwest::Response {
+    let page = browser.get_ok("/verify/agent").await;
+    browser
+        .post(
+            "/verify/agent",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("consent", "yes"),
+                ("slot", slot),
+            ],
+        )
+        .await
+}
+
+/// The continuation code shown once after booking.
+async fn booked(res: reqwest::Response) -> (String, String) {
+    let status = res.status();
+    let page = res.text().await.unwrap();
+    assert_eq!(status, 200, "{page}");
+    let code = text_of(&page, "#continuation-code")
+        .unwrap_or_else(|| panic!("no code on {page}"))
+        .trim()
+        .to_string();
+    (code, page)
+}
+
+async fn register_agent(server: &TestServer, token: &str, until: &str) -> String {
+    let r = call(
+        server,
+        Method::POST,
+        "/referee/agents",
+        Some(token),
+        Some(json!({ "name": "Ada Agent", "email": "ada@operator.example", "certified_until": until })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["id"].as_str().unwrap().to_string()
+}
+
+async fn open_cases(server: &TestServer, token: &str) -> Value {
+    let r = call(server, Method::GET, "/referee/cases", Some(token), None).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body
+}
+
+async fn case_of(server: &TestServer, token: &str, user_id: &str) -> String {
+    let cases = open_cases(server, token).await;
+    cases["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["user_id"] == user_id)
+        .unwrap_or_else(|| panic!("a case of {user_id}: {cases}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn claim(server: &TestServer, token: &str, case: &str, agent: &str) -> u16 {
+    call(
+        server,
+        Method::POST,
+        &format!("/referee/cases/{case}/claim"),
+        Some(token),
+        Some(json!({ "agent_id": agent })),
+    )
+    .await
+    .status
+}
+
+async fn code_check(server: &TestServer, token: &str, case: &str, agent: &str, code: &str) -> u16 {
+    let r = call(
+        server,
+        Method::POST,
+        &format!("/referee/cases/{case}/checks"),
+        Some(token),
+        Some(json!({
+            "agent_id": agent,
+            "continuation_code": code,
+            "checks": { "document_shown": true, "face_matches_document": true },
+        })),
+    )
+    .await;
+    r.status
+}
+
+async fn decide(
+    server: &TestServer,
+    token: &str,
+    case: &str,
+    agent: &str,
+    decision: &str,
+) -> crate::admin_harness::Reply {
+    call(
+        server,
+        Method::POST,
+        &format!("/referee/cases/{case}/decision"),
+        Some(token),
+        Some(
+            json!({ "agent_id": agent, "decision": decision, "rationale": "Checked on the call." }),
+        ),
+    )
+    .await
+}
+
+#[actix_web::test]
+async fn an_agent_verifies_a_person_who_ran_out_of_tries_and_the_relying_party_gets_ial2_claims() {
+    let server = server().await;
+    let rp = ial2_rp(&server, "Benefits Portal").await;
+    let email = "referee@example.com";
+    let browser = person_with_phone(&server, email).await;
+    let claims = r#"{"id_token":{"verified_claims":{"verification":{"trust_framework":null,"evidence":[{"type":{"value":"document"},"check_details":[{"check_method":null}]}]},"claims":{"given_name":null,"family_name":null}}}}"#;
+    let started = start_for_rp(&browser, &rp, claims).await;
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, "123-45-6789").await;
+    assert_eq!(press_verify(&browser).await.status(), 422);
+    assert_eq!(press_verify(&browser).await.status(), 422);
+    // Out of tries: the page offers an agent instead of a promise.
+    let res = press_verify(&browser).await;
+    assert_eq!(res.status(), 429);
+    let page = res.text().await.unwrap();
+    assert!(page.contains("too many times"), "{page}");
+    assert!(page.contains("Verify with an agent by video"), "{page}");
+    assert!(page.contains("href=\"/verify/agent\""), "{page}");
+
+    // The notice about video, and consent is needed.
+    let page = browser.get_ok("/verify/agent").await;
+    assert!(page.contains("About the video call"), "{page}");
+    let slots = slots_of(&page);
+    assert!(!slots.is_empty(), "{page}");
+    let res = browser
+        .post(
+            "/verify/agent",
+            &[("csrf", &csrf_of(&page)), ("slot", &slots[0])],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("agree to the video call"));
+    // A slot that isn't on offer is refused.
+    let res = ask_for_agent(&browser, "2001-01-01T10:00").await;
+    assert_eq!(res.status(), 422);
+
+    let (code, page) = booked(ask_for_agent(&browser, &slots[0]).await).await;
+    assert!(page.contains("Your call is booked for"), "{page}");
+    assert!(page.contains("https://meet.example/"), "{page}");
+    assert!(
+        code.replace(' ', "").len() >= 13,
+        "at least 64 bits: {code}"
+    );
+    // Shown once: the case page no longer has it; /verify leads to the case.
+    let again = browser.get_ok("/verify/agent").await;
+    assert!(text_of(&again, "#continuation-code").is_none());
+    assert!(again.contains("Your call is booked for"));
+    let res = browser.get("/verify").await;
+    assert_eq!(res.headers()["location"], "/verify/agent");
+    // One open case per person.
+    let page = browser.get_ok("/verify/agent").await;
+    let res = browser
+        .post(
+            "/verify/agent",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("consent", "yes"),
+                ("slot", "queue"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/verify/agent");
+
+    // Another person joins the queue and sees their place and the expected wait.
+    let other = failed_online(&server, "queued@example.com").await;
+    let (_, page) = booked(ask_for_agent(&other, "queue").await).await;
+    assert!(
+        page.contains("You are number 1 in the queue. Expected wait: about 20 minutes."),
+        "{page}"
+    );
+
+    // Operators see the queue and the scheduled call.
+    let token = token_for(&server, "verity:admin:referee").await;
+    let agent = register_agent(&server, &token, "2099-12-31").await;
+    let other_agent = register_agent(&server, &token, "2099-12-31").await;
+    let cases = open_cases(&server, &token).await;
+    assert_eq!(cases["queue_length"], 1, "{cases}");
+    assert_eq!(cases["scheduled"], 1, "{cases}");
+    assert_eq!(cases["expected_wait_minutes"], 20, "{cases}");
+    assert_eq!(
+        cases["cases"][0]["queue_position"], 1,
+        "the queue first: {cases}"
+    );
+
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+    // Evidence only once claimed, and only by the agent who claimed it.
+    let path = format!("/referee/cases/{case}/evidence?agent_id={agent}");
+    assert_eq!(
+        call(&server, Method::GET, &path, Some(&token), None)
+            .await
+            .status,
+        409
+    );
+    assert_eq!(claim(&server, &token, &case, &agent).await, 200);
+    assert_eq!(claim(&server, &token, &case, &other_agent).await, 409);
+    let evidence = call(&server, Method::GET, &path, Some(&token), None).await;
+    assert_eq!(evidence.status, 200, "{}", evidence.body);
+    assert_eq!(evidence.body["person"]["given_name"], "FAKEY");
+    assert_eq!(evidence.body["person"]["ssn_last4"], "6789");
+    assert!(evidence.body["passed_checks"].get("document").is_some());
+    assert!(evidence.body["last_failure"]
+        .as_str()
+        .unwrap()
+        .starts_with("records:"));
+    let elsewhere = format!("/referee/cases/{case}/evidence?agent_id={other_agent}");
+    assert_eq!(
+        call(&server, Method::GET, &elsewhere, Some(&token), None)
+            .await
+            .status,
+        409
+    );
+
+    // Verified needs the continuation code first; a wrong one is refused, a reused one too.
+    assert_eq!(
+        decide(&server, &token, &case, &agent, "verified")
+            .await
+            .status,
+        409
+    );
+    assert_eq!(
+        code_check(&server, &token, &case, &agent, "AAAA BBBB CCCC DDDD").await,
+        400
+    );
+    assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 200);
+    assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 409);
+    // Another agent can't decide it.
+    assert_eq!(
+        decide(&server, &token, &case, &other_agent, "verified")
+            .await
+            .status,
+        409
+    );
+    let decided = decide(&server, &token, &case, &agent, "verified").await;
+    assert_eq!(decided.status, 200, "{}", decided.body);
+    assert_eq!(decided.body["verification_status"], "in_progress");
+    assert_eq!(decided.body["verification_step"], "protect");
+    assert_eq!(
+        decide(&server, &token, &case, &agent, "verified")
+            .await
+            .status,
+        409
+    );
+
+    // The person is told to finish with their password, and does.
+    let mail = server.outbox_for(email).await;
+    assert!(
+        mail.iter().any(|m| m.body.contains("/verify/protect")),
+        "{:?}",
+        mail.iter().map(|m| &m.subject).collect::<Vec<_>>()
+    );
+    let res = browser.get("/verify").await;
+    assert_eq!(res.headers()["location"], "/verify/protect");
+    let finished = protect_with(&browser, PASSWORD).await;
+    assert_eq!(finished.location, "/verify/done");
+
+    // The relying party gets IAL2 claims with the trusted referee in the evidence.
+    let claims = back_to_rp(&browser, &rp, started).await;
+    let vc = &claims["verified_claims"];
+    assert_eq!(vc["verification"]["trust_framework"], "nist_800_63A");
+    assert_eq!(vc["claims"]["given_name"], "FAKEY");
+    let methods: Vec<&str> = vc["verification"]["evidence"][0]["check_details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|d| d["check_method"].as_str())
+        .collect();
+    assert!(methods.contains(&"vri") && methods.contains(&"pvr"), "{vc}");
+    assert!(vc["verification"].get("verification_process").is_none());
+
+    // Every step is in the audit trail.
+    for kind in [
+        "referee_agent_registered",
+        "referee_case_opened",
+        "referee_case_claimed",
+        "referee_evidence_viewed",
+        "referee_checks_recorded",
+        "referee_decided",
+        "identity_verified",
+    ] {
+        assert!(
+            !audit_events_of_kind(&server, kind).await.is_empty(),
+            "{kind} audited"
+        );
+    }
+    let opened = audit_events_of_kind(&server, "referee_case_opened").await;
+    assert!(
+        opened[0].detail.contains("consent_version"),
+        "{}",
+        opened[0].detail
+    );
+    // Closed: no more evidence.
+    assert_eq!(
+        call(&server, Method::GET, &path, Some(&token), None)
+            .await
+            .status,
+        409
+    );
+}
+
+#[actix_web::test]
+async fn not_verified_fraud_suspected_expired_agents_and_no_shows() {
+    let server = server().await;
+    let token = token_for(&server, "verity:admin:referee").await;
+    let agent = register_agent(&server, &token, "2099-12-31").await;
+
+    // not_verified: the verification ends and the person is told.
+    let email = "not-verified@example.com";
+    let browser = failed_online(&server, email).await;
+    let (code, _) = booked(ask_for_agent(&browser, "queue").await).await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+    assert_eq!(claim(&server, &token, &case, &agent).await, 200);
+    // The queued person is sent the meeting link when an agent takes their case.
+    assert!(server
+        .outbox_for(email)
+        .await
+        .iter()
+        .any(|m| m.body.contains("https://meet.example/")));
+    assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 200);
+    let r = decide(&server, &token, &case, &agent, "not_verified").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["verification_status"], "failed");
+    assert!(server
+        .outbox_for(email)
+        .await
+        .iter()
+        .any(|m| m.body.contains("could not confirm your identity")));
+    let page = browser.get_ok("/verify").await;
+    assert!(
+        page.contains("What you&#39;ll need"),
+        "back to the start: {page}"
+    );
+
+    // fraud_suspected: a flag that holds, and the verification fails.
+    let email = "fraud@example.com";
+    let browser = failed_online(&server, email).await;
+    booked(ask_for_agent(&browser, "queue").await).await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+    assert_eq!(claim(&server, &token, &case, &agent).await, 200);
+    let r = decide(&server, &token, &case, &agent, "fraud_suspected").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["verification_status"], "failed");
+    let proofing = token_for(&server, "verity:admin:proofing").await;
+    let flags = call(
+        &server,
+        Method::GET,
+        "/proofing/flags?kind=referee_fraud",
+        Some(&proofing),
+        None,
+    )
+    .await;
+    assert_eq!(flags.status, 200, "{}", flags.body);
+    let flag = &flags.body["items"][0];
+    assert_eq!(flag["user_id"], uid.as_str(), "{}", flags.body);
+    assert_eq!(flag["holds"], true);
+
+    // An agent whose certification expired can't decide.
+    let soon = (server.ctx.clock.now() + chrono::Duration::hours(1))
+        .and_utc()
+        .to_rfc3339();
+    let lapsing = register_agent(&server, &token, &soon).await;
+    let email = "lapsed@example.com";
+    let browser = failed_online(&server, email).await;
+    let (code, _) = booked(ask_for_agent(&browser, "queue").await).await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+    assert_eq!(claim(&server, &token, &case, &lapsing).await, 200);
+    assert_eq!(
+        code_check(&server, &token, &case, &lapsing, &code).await,
+        200
+    );
+    server.ctx.clock.advance(2 * 3600);
+    let token = token_for(&server, "verity:admin:referee").await;
+    let r = decide(&server, &token, &case, &lapsing, "verified").await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("certification expired"),
+        "{}",
+        r.body
+    );
+    let agents = call(&server, Method::GET, "/referee/agents", Some(&token), None).await;
+    let listed = agents.body["agents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == lapsing.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(listed["certified"], false);
+
+    // A no-show: a booked slot nobody claimed expires after the grace, and the person may try
+    // again.
+    let email = "no-show@example.com";
+    let browser = failed_online(&server, email).await;
+    let page = browser.get_ok("/verify/agent").await;
+    let slot = slots_of(&page)[0].clone();
+    booked(ask_for_agent(&browser, &slot).await).await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+    let start = chrono::NaiveDateTime::parse_from_str(&slot, "%Y-%m-%dT%H:%M").unwrap();
+    let until_gone = (start - server.ctx.clock.now()).num_seconds() + 16 * 60;
+    server.ctx.clock.advance(until_gone);
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    let token = token_for(&server, "verity:admin:referee").await;
+    let expired = call(
+        &server,
+        Method::GET,
+        "/referee/cases?status=expired",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert!(
+        expired.body["cases"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", expired.body))
+            .iter()
+            .any(|c| c["id"] == case.as_str()),
+        "{}",
+        expired.body
+    );
+    assert!(!audit_events_of_kind(&server, "referee_case_expired")
+        .await
+        .is_empty());
+    // The verification is back on the step it failed on.
+    let (vid, now) = (uid.clone(), server.ctx.clock.now());
+    let step: String = server
+        .ctx
+        .db
+        .run(move |c| {
+            Ok(verity::proofing::records::unfinished_for(c, &vid, now)?
+                .map(|v| v.step)
+                .unwrap_or_default())
+        })
+        .await
+        .unwrap();
+    assert_eq!(step, "review");
+}
+
+#[actix_web::test]
+async fn a_slot_is_never_overbooked_by_a_burst_of_bookings() {
+    let server = server().await;
+    let mut people = Vec::new();
+    for i in 0..10 {
+        people.push(failed_online(&server, &format!("burst{i}@example.com")).await);
+    }
+    let page = people[0].get_ok("/verify/agent").await;
+    let slot = slots_of(&page)[0].clone();
+    let mut forms = Vec::new();
+    for p in &people {
+        let page = p.get_ok("/verify/agent").await;
+        forms.push(csrf_of(&page));
+    }
+    let sends = people.iter().zip(&forms).map(|(p, csrf)| {
+        let slot = slot.clone();
+        let csrf = csrf.clone();
+        async move {
+            p.post(
+                "/verify/agent",
+                &[
+                    ("csrf", csrf.as_str()),
+                    ("consent", "yes"),
+                    ("slot", slot.as_str()),
+                ],
+            )
+            .await
+        }
+    });
+    let statuses: Vec<u16> = futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 422),
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        2,
+        "{statuses:?}"
+    );
+    let token = token_for(&server, "verity:admin:referee").await;
+    let cases = open_cases(&server, &token).await;
+    assert_eq!(cases["scheduled"], 2, "{cases}");
+}
+
+#[actix_web::test]
+async fn every_referee_endpoint_needs_the_referee_scope() {
+    let server = server().await;
+    let proofing = token_for(&server, "verity:admin:proofing").await;
+    let id = "00000000-0000-0000-0000-000000000000";
+    let calls = [
+        (
+            Method::POST,
+            "/referee/agents".to_string(),
+            Some(json!({ "name": "x", "email": "x@example.com", "certified_until": "2099-01-01" })),
+        ),
+        (Method::GET, "/referee/agents".to_string(), None),
+        (Method::GET, "/referee/cases".to_string(), None),
+        (
+            Method::POST,
+            format!("/referee/cases/{id}/claim"),
+            Some(json!({ "agent_id": id })),
+        ),
+        (
+            Method::GET,
+            format!("/referee/cases/{id}/evidence?agent_id={id}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/referee/cases/{id}/checks"),
+            Some(json!({ "agent_id": id })),
+        ),
+        (
+            Method::POST,
+            format!("/referee/cases/{id}/decision"),
+            Some(json!({ "agent_id": id, "decision": "verified", "rationale": "x" })),
+        ),
+    ];
+    for (method, path, body) in calls {
+        let r = call(
+            &server,
+            method.clone(),
+            &path,
+            Some(&proofing),
+            body.clone(),
+        )
+        .await;
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.body);
+        let r = call(&server, method.clone(), &path, None, body).await;
+        assert_eq!(r.status, 401, "{method} {path}");
+    }
+    // The referee scope (or verity:admin) may.
+    let referee = token_for(&server, "verity:admin:referee").await;
+    assert_eq!(
+        call(&server, Method::GET, "/referee/cases", Some(&referee), None)
+            .await
+            .status,
+        200
+    );
+    let admin = token_for(&server, "verity:admin").await;
+    assert_eq!(
+        call(&server, Method::GET, "/referee/agents", Some(&admin), None)
+            .await
+            .status,
+        200
+    );
+    // The API description lists them under the referee scope.
+    let spec: Value = reqwest::get(server.url("/admin/api/openapi.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        spec["paths"]["/admin/api/v1/referee/cases/{id}/decision"]["post"]["security"],
+        json!([{ "bearer": ["verity:admin:referee"] }])
+    );
+}
