@@ -1059,23 +1059,24 @@ impl Default for RefereeSettings {
 }
 
 /// Opening hours `"HH:MM-HH:MM"` as minutes after midnight; `""`: closed (None).
-pub fn parse_hours(raw: &str) -> Result<Option<(u32, u32)>, ()> {
+pub fn parse_hours(raw: &str) -> Result<Option<(u32, u32)>, &'static str> {
+    const BAD: &str = "opening hours must be \"HH:MM-HH:MM\", the start before the end";
     let raw = raw.trim();
     if raw.is_empty() {
         return Ok(None);
     }
-    let minutes = |t: &str| -> Result<u32, ()> {
-        let (h, m) = t.trim().split_once(':').ok_or(())?;
-        let (h, m): (u32, u32) = (h.parse().map_err(|_| ())?, m.parse().map_err(|_| ())?);
+    let minutes = |t: &str| -> Result<u32, &'static str> {
+        let (h, m) = t.trim().split_once(':').ok_or(BAD)?;
+        let (h, m): (u32, u32) = (h.parse().map_err(|_| BAD)?, m.parse().map_err(|_| BAD)?);
         if m > 59 || h > 24 || (h == 24 && m != 0) {
-            return Err(());
+            return Err(BAD);
         }
         Ok(h * 60 + m)
     };
-    let (from, to) = raw.split_once('-').ok_or(())?;
+    let (from, to) = raw.split_once('-').ok_or(BAD)?;
     let (from, to) = (minutes(from)?, minutes(to)?);
     if from >= to {
-        return Err(());
+        return Err(BAD);
     }
     Ok(Some((from, to)))
 }
@@ -1466,6 +1467,24 @@ fn is_loopback_host(host: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn referee_hours_are_checked_and_the_defaults_hold() {
+        assert_eq!(parse_hours(""), Ok(None));
+        assert_eq!(parse_hours("09:00-17:30"), Ok(Some((540, 1050))));
+        assert_eq!(parse_hours("00:00-24:00"), Ok(Some((0, 1440))));
+        for bad in ["9-5", "17:00-09:00", "09:00-24:30", "09:60-10:00", "x"] {
+            assert!(parse_hours(bad).is_err(), "{bad}");
+        }
+        assert!(RefereeSettings::default().validate().is_ok());
+        let mut short = RefereeSettings::default();
+        short.continuation_code_length = 12;
+        assert!(short.validate().is_err(), "under 64 bits");
+        let mut six = RefereeSettings::default();
+        six.weekly_hours.pop();
+        assert!(six.validate().is_err());
+    }
+
     use super::*;
 
     fn vars(list: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {

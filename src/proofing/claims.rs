@@ -658,6 +658,30 @@ mod tests {
     }
 
     #[test]
+    fn a_trusted_referee_shows_as_remote_inspection_and_remote_person_verification() {
+        let mut p = person();
+        p.checks = serde_json::Map::new();
+        p.checks.insert("referee".into(), json!("trusted_referee"));
+        let out = answer(&scope_request(), &p, &all(), at(NOW)).unwrap();
+        assert_eq!(
+            out["verification"]["evidence"][0]["check_details"],
+            json!([{ "check_method": "vri" }, { "check_method": "pvr" }])
+        );
+        // Asked for `pvr` only: the referee's verification still answers.
+        let req = json!({ "verification": { "trust_framework": null, "evidence": [{
+            "type": { "value": "document" },
+            "check_details": [{ "check_method": { "value": "pvr" } }] }] },
+            "claims": { "given_name": null } });
+        let parsed = parse(&req).unwrap();
+        let out = answer(&parsed, &p, &all(), at(NOW)).unwrap();
+        assert_eq!(
+            out["verification"]["evidence"][0]["check_details"],
+            json!([{ "check_method": "pvr" }])
+        );
+        assert!(out["verification"].get("verification_process").is_none());
+    }
+
+    #[test]
     fn an_unmet_trust_framework_level_or_max_age_omits_the_element_without_error() {
         let p = person();
         let unmet = [
