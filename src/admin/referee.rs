@@ -186,6 +186,103 @@ pub struct Decide {
     pub decision: String,
     #[schema(min_length = 1, max_length = 5000)]
     pub rationale: String,
+    /// For `verified` only, what the agent read from the ID on the call that the online steps
+    /// never read: the document (when its step failed) and the SSN (when the person never got
+    /// to that step). Only the missing parts are taken; a verified identity needs both.
+    pub identity: Option<IdentityFromCall>,
+}
+
+/// The identity as the agent read it on the call.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityFromCall {
+    /// `driving_permit`, `idcard` or `passport`.
+    pub document_type: Option<String>,
+    pub given_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub family_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birthdate: Option<String>,
+    pub document_number: Option<String>,
+    /// `YYYY-MM-DD`; not past.
+    pub document_expiry: Option<String>,
+    /// A US state code for a licence or state ID, the ICAO state (`USA`) for a passport.
+    pub issuer: Option<String>,
+    /// `{street_address, locality, region, postal_code, country}` (OIDC's structured address).
+    #[schema(value_type = Option<Object>)]
+    pub address: Option<crate::proofing::document::Address>,
+    /// Nine digits (dashes allowed).
+    pub ssn: Option<String>,
+}
+
+fn short_text(field: &str, value: Option<&str>, max: usize) -> Outcome<String> {
+    let v = value.map(str::trim).unwrap_or_default();
+    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(Problem::invalid(
+            field,
+            format!("identity.{field} is required (1 to {max} characters) when the online steps did not read it"),
+        ));
+    }
+    Ok(v.to_string())
+}
+
+fn day(field: &str, value: Option<&str>) -> Outcome<chrono::NaiveDate> {
+    chrono::NaiveDate::parse_from_str(value.map(str::trim).unwrap_or_default(), "%Y-%m-%d").map_err(
+        |_| {
+            Problem::invalid(
+                field,
+                format!("identity.{field} must be a date, YYYY-MM-DD"),
+            )
+        },
+    )
+}
+
+/// The document fields the agent read, checked.
+fn document_from_call(
+    id: &IdentityFromCall,
+    today: chrono::NaiveDate,
+) -> Outcome<crate::proofing::document::DocumentFields> {
+    use crate::proofing::document::{DocumentFields, DocumentType};
+    let document_type = id
+        .document_type
+        .as_deref()
+        .and_then(DocumentType::from_ida_name)
+        .ok_or_else(|| {
+            Problem::invalid(
+                "document_type",
+                "identity.document_type must be driving_permit, idcard or passport",
+            )
+        })?;
+    let expiry = day("document_expiry", id.document_expiry.as_deref())?;
+    if expiry < today {
+        return Err(Problem::invalid(
+            "document_expiry",
+            "the document has expired",
+        ));
+    }
+    let issuer = short_text("issuer", id.issuer.as_deref(), 3)?.to_ascii_uppercase();
+    if issuer.len() < 2 || !issuer.bytes().all(|b| b.is_ascii_alphabetic()) {
+        return Err(Problem::invalid(
+            "issuer",
+            "identity.issuer must be 2 or 3 letters",
+        ));
+    }
+    let middle = match id.middle_name.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(m) => Some(short_text("middle_name", Some(m), 100)?),
+    };
+    Ok(DocumentFields {
+        document_type,
+        given_name: short_text("given_name", id.given_name.as_deref(), 100)?,
+        middle_name: middle,
+        family_name: short_text("family_name", id.family_name.as_deref(), 100)?,
+        birthdate: day("birthdate", id.birthdate.as_deref())?,
+        document_number: short_text("document_number", id.document_number.as_deref(), 40)?,
+        expiry,
+        issued: None,
+        issuer,
+        address: id.address.clone(),
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -779,6 +876,8 @@ pub async fn decide(
         admin.client_id.clone(),
         ctx.clock.now(),
     );
+    let master = ctx.master.clone();
+    let allow_test_ssn = ctx.vendors.records.vendor() == "mock";
     let decided = ctx
         .db
         .run(move |c| {
@@ -810,25 +909,50 @@ pub async fn decide(
                         "The verification is no longer waiting for an agent.",
                     )));
                 }
-                let n = diesel::update(
-                    rc::table
-                        .filter(rc::id.eq(&cid))
-                        .filter(rc::status.eq(rules::CLAIMED))
-                        .filter(rc::claimed_by.eq(&agent.id)),
-                )
-                .set((
-                    rc::status.eq(&decision),
-                    rc::decision.eq(&decision),
-                    rc::rationale.eq(&rationale),
-                    rc::decided_by.eq(&agent.id),
-                    rc::decided_at.eq(now),
-                ))
-                .execute(c)?;
-                if n == 0 {
-                    return Ok(Err(Problem::conflict(None, "This case was decided meanwhile.")));
-                }
                 match decision.as_str() {
                     rules::VERIFIED => {
+                        // A verified identity needs the document and the SSN: what the online
+                        // steps never read, the agent gives from the call.
+                        let key = records::data_key_or_create(c, &master, &v.user_id, now)?;
+                        let mut pii = records::open_pii(&key, &v)?;
+                        let mut filled = Vec::new();
+                        if pii.document.is_none() {
+                            let Some(id) = &req.identity else {
+                                return Ok(Err(Problem::invalid(
+                                    "identity",
+                                    "The online steps did not read this person's document: give identity.document_type, given_name, family_name, birthdate, document_number, document_expiry and issuer as read on the call.",
+                                )));
+                            };
+                            let doc = match document_from_call(id, now.date()) {
+                                Ok(d) => d,
+                                Err(p) => return Ok(Err(p)),
+                            };
+                            v.document_type = Some(doc.document_type.ida_name().into());
+                            v.document_issuer = Some(doc.issuer.clone());
+                            v.document_expiry = Some(doc.expiry.format("%Y-%m-%d").to_string());
+                            v.document_number_hash =
+                                Some(records::document_number_hash(&master, &doc));
+                            pii.document = Some(doc);
+                            filled.push("document");
+                        }
+                        if pii.ssn.is_none() {
+                            let raw = req.identity.as_ref().and_then(|i| i.ssn.clone());
+                            let Some(ssn) = raw
+                                .as_deref()
+                                .and_then(|r| crate::proofing::flow::parse_ssn(r, allow_test_ssn).ok())
+                            else {
+                                return Ok(Err(Problem::invalid(
+                                    "ssn",
+                                    "The online steps did not read this person's SSN: give identity.ssn (nine digits) as the person gave it on the call.",
+                                )));
+                            };
+                            v.ssn_hash = Some(records::ssn_hash(&master, &ssn));
+                            pii.ssn = Some(ssn);
+                            filled.push("ssn");
+                        }
+                        if !filled.is_empty() {
+                            v.pii = Some(records::seal_pii(&key, &v.id, &pii)?);
+                        }
                         let mut checks = v.passed_checks();
                         checks.insert("referee".into(), json!("trusted_referee"));
                         v.checks = serde_json::Value::Object(checks).to_string();
@@ -857,6 +981,24 @@ pub async fn decide(
                         records::retire_images(c, &v.id, 0, now)?;
                         records::cancel_letters(c, std::slice::from_ref(&v.id))?;
                     }
+                }
+                let n = diesel::update(
+                    rc::table
+                        .filter(rc::id.eq(&cid))
+                        .filter(rc::status.eq(rules::CLAIMED))
+                        .filter(rc::claimed_by.eq(&agent.id)),
+                )
+                .set((
+                    rc::status.eq(&decision),
+                    rc::decision.eq(&decision),
+                    rc::rationale.eq(&rationale),
+                    rc::decided_by.eq(&agent.id),
+                    rc::decided_at.eq(now),
+                ))
+                .execute(c)?;
+                if n == 0 {
+                    // Can't happen under the person's lock; rolls everything back if it does.
+                    return Err(anyhow::anyhow!("the case was decided meanwhile"));
                 }
                 if !records::save_if_unchanged(c, &v, now)? {
                     return Err(anyhow::anyhow!("the verification moved under the person's lock"));

@@ -647,3 +647,81 @@ async fn every_referee_endpoint_needs_the_referee_scope() {
         json!([{ "bearer": ["verity:admin:referee"] }])
     );
 }
+
+#[actix_web::test]
+async fn a_document_the_online_step_could_not_read_is_verified_with_what_the_agent_read() {
+    use crate::verify_flow::{aamva_text, front_fixture, send_licence, GOOD_NUMBER};
+    let server = server().await;
+    let email = "unreadable@example.com";
+    let browser = person_with_phone(&server, email).await;
+    start(&browser).await;
+    // The document vendor judges it not genuine: refused, and an agent is offered.
+    let res = send_licence(
+        &browser,
+        &front_fixture(
+            "FAKEY",
+            "MCFAKERSON",
+            GOOD_NUMBER,
+            "2035-12-31",
+            r#","authentic":false"#,
+        ),
+        &aamva_text("FAKEY", "MCFAKERSON", GOOD_NUMBER, "12312035"),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("/verify/agent"));
+    let (code, _) = booked(ask_for_agent(&browser, "queue").await).await;
+
+    let token = token_for(&server, "verity:admin:referee").await;
+    let agent = register_agent(&server, &token, "2099-12-31").await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+    assert_eq!(claim(&server, &token, &case, &agent).await, 200);
+    assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 200);
+    // No document or SSN was read online: the agent must give them.
+    let r = decide(&server, &token, &case, &agent, "verified").await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.field(), "identity");
+    let path = format!("/referee/cases/{case}/decision");
+    let decide_with = |identity: Value| {
+        let body = json!({ "agent_id": agent, "decision": "verified",
+                           "rationale": "Licence shown on camera, face matches.",
+                           "identity": identity });
+        let (server, token, path) = (&server, token.clone(), path.clone());
+        async move { call(server, Method::POST, &path, Some(&token), Some(body)).await }
+    };
+    let r = decide_with(
+        json!({ "document_type": "driving_permit", "given_name": "Ana",
+        "family_name": "Referee", "birthdate": "1980-02-03", "document_number": "R1234567",
+        "document_expiry": "2034-01-01", "issuer": "VA" }),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert_eq!(r.field(), "ssn");
+    let r = decide_with(
+        json!({ "document_type": "driving_permit", "given_name": "Ana",
+        "family_name": "Referee", "birthdate": "1980-02-03", "document_number": "R1234567",
+        "document_expiry": "2034-01-01", "issuer": "VA", "ssn": "900-55-1234",
+        "address": { "street_address": "1 Main St", "locality": "Richmond", "region": "VA",
+                     "postal_code": "23219", "country": "US" } }),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let finished = protect_with(&browser, PASSWORD).await;
+    assert_eq!(finished.location, "/verify/done");
+    let unlocked = crate::verify_flow::unlocked_with(&server, email, &finished.personal_key).await;
+    let master = server.ctx.master.clone();
+    let identity = server
+        .ctx
+        .db
+        .run(move |c| verity::proofing::records::current_verified(c, &master, &uid, &unlocked))
+        .await
+        .unwrap()
+        .identity()
+        .expect("a verified identity");
+    assert_eq!(identity.given_name, "Ana");
+    assert_eq!(identity.ssn, "900551234");
+    assert_eq!(identity.address.locality, "Richmond");
+    assert!(identity.checks.contains_key("referee"));
+    assert!(!identity.checks.contains_key("document"));
+}
