@@ -1477,8 +1477,10 @@ mod tests {
             assert!(parse_hours(bad).is_err(), "{bad}");
         }
         assert!(RefereeSettings::default().validate().is_ok());
-        let mut short = RefereeSettings::default();
-        short.continuation_code_length = 12;
+        let short = RefereeSettings {
+            continuation_code_length: 12,
+            ..RefereeSettings::default()
+        };
         assert!(short.validate().is_err(), "under 64 bits");
         let mut six = RefereeSettings::default();
         six.weekly_hours.pop();
