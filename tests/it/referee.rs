@@ -249,6 +249,21 @@ async fn an_agent_verifies_a_person_who_ran_out_of_tries_and_the_relying_party_g
         page.contains("You are number 1 in the queue. Expected wait: about 20 minutes."),
         "{page}"
     );
+    // In Spanish too.
+    let es = other
+        .http
+        .get(server.url("/verify/agent"))
+        .header("accept-language", "es")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        es.contains("Usted es el número 1 en la fila. Espera prevista: unos 20 minutos."),
+        "{es}"
+    );
 
     // Operators see the queue and the scheduled call.
     let token = token_for(&server, "verity:admin:referee").await;
