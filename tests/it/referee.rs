@@ -498,6 +498,25 @@ async fn not_verified_fraud_suspected_expired_agents_and_no_shows() {
     booked(ask_for_agent(&browser, &slot).await).await;
     let uid = crate::verify_flow::user_id(&server, email).await;
     let case = case_of(&server, &token, &uid).await;
+    // The slot is within the hour: housekeeping sends the reminder (e-mail and text with the
+    // meeting link), once however often it runs.
+    let reminders = |rows: Vec<verity::notify::OutboxRow>| {
+        rows.iter()
+            .filter(|m| m.body.contains("https://meet.example/"))
+            .count()
+    };
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    assert_eq!(reminders(server.outbox_for(email).await), 1);
+    assert!(
+        reminders(server.outbox_for(TEST_PHONE).await) >= 1,
+        "a text too"
+    );
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    assert_eq!(reminders(server.outbox_for(email).await), 1);
     let start = chrono::NaiveDateTime::parse_from_str(&slot, "%Y-%m-%dT%H:%M").unwrap();
     let until_gone = (start - server.ctx.clock.now()).num_seconds() + 16 * 60;
     server.ctx.clock.advance(until_gone);
