@@ -439,7 +439,7 @@ pub async fn exchange(
         &issued.user_id,
         &issued.acr,
         &issued.verified,
-        &unlocked,
+        crate::oauth::userinfo::VaultKeys::Given(&unlocked),
     )
     .await
     .map_err(internal)?;
@@ -600,16 +600,13 @@ pub async fn refresh_verified(
     if !is_ial2(&grant.acr) && remembered.id_token.is_none() {
         return Ok(out);
     }
-    let unlocked = crate::proofing::vault::grant_unlocked(ctx, &grant.id)
-        .await
-        .map_err(internal)?;
     let verified = VerifiedSource::load(
         ctx,
         client,
         &grant.user_id,
         &grant.acr,
         &remembered,
-        &unlocked,
+        crate::oauth::userinfo::VaultKeys::OfGrant(&grant.id),
     )
     .await
     .map_err(internal)?;

@@ -1585,6 +1585,10 @@ pub async fn submit_password(
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
+                // A double submit: the first one stored the vault and finished.
+                if vault::vault_of(c, &row.verification_id)?.is_some() {
+                    return Err(anyhow::Error::new(Moved));
+                }
                 vault::insert(c, &row)?;
                 match finish(c, &ssf, &mut v, &uid, &actor, now)? {
                     Some(status) => {

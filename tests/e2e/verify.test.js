@@ -217,6 +217,26 @@ async function signUpWithPhone(person) {
   await page.getByRole('link', { name: s.home.manage }).click();
 }
 
+/**
+ * The password step after the last check, then the personal key page (shown once: read it,
+ * check its download link, continue). Returns the key as shown.
+ */
+async function protectWithPassword(who, protectShot, keyShot) {
+  await heading(s.verify.protectHeading);
+  await check('verify: protect your information', protectShot);
+  await page.getByLabel(s.verify.password).fill(who.password);
+  await page.getByRole('button', { name: s.verify.protectButton }).click();
+  await heading(s.verify.personalKeyHeading);
+  const key = (await page.locator('#personal-key').textContent()).trim();
+  assert.match(key, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/, `a grouped personal key: ${key}`);
+  const download = page.getByRole('link', { name: s.verify.personalKeyDownload });
+  assert.equal(await download.getAttribute('download'), 'personal-key.txt');
+  assert.ok(decodeURIComponent(await download.getAttribute('href')).includes(key), 'the file holds the key');
+  await check('verify: personal key', keyShot);
+  await page.getByRole('link', { name: s.verify.personalKeySaved }).click();
+  return key;
+}
+
 /** A management API token with the proofing scopes (client_credentials). */
 async function adminToken() {
   const basic = Buffer.from(`${encodeURIComponent(ADMIN_ID)}:${encodeURIComponent(ADMIN_SECRET)}`).toString('base64');
@@ -306,6 +326,7 @@ test('walk 5: identity verification, from the account console to a verified iden
     mark = await outbox.mark();
     await page.getByLabel(s.verify.code).fill(Outbox.code(sms));
     await page.getByRole('button', { name: s.verify.finish }).click();
+    const firstKey = await protectWithPassword(person, 'protect', 'personal-key');
 
     await heading(s.verify.doneHeading);
     await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
@@ -315,8 +336,25 @@ test('walk 5: identity verification, from the account console to a verified iden
     await page.getByRole('link', { name: s.verify.backToAccount }).click();
     await heading(s.account.heading);
     await text(s.verify.verifiedOn);
+    await text(s.verify.vault);
     await page.getByRole('button', { name: s.verify.removeData }).waitFor();
     await check('account after verifying');
+
+    // The page a session that signed in without the password gets: the password, then back.
+    await page.goto(`${BASE}/verify/unlock`);
+    await heading(s.verify.unlockHeading);
+    await check('verify: unlock', 'unlock');
+    await page.getByLabel(s.verify.password).fill(person.password);
+    await page.getByRole('button', { name: s.verify.unlockButton }).click();
+    await heading(s.account.heading);
+    // A new personal key from the console: the old one stops working.
+    await page.getByRole('button', { name: s.verify.newPersonalKey }).click();
+    await heading(s.verify.personalKeyHeading);
+    const secondKey = (await page.locator('#personal-key').textContent()).trim();
+    assert.notEqual(secondKey, firstKey, 'a new personal key');
+    await check('verify: new personal key', 'personal-key-new');
+    await page.getByRole('link', { name: s.verify.personalKeySaved }).click();
+    await heading(s.account.heading);
   });
 });
 
@@ -419,7 +457,8 @@ test('walk 5b: verify by mail, from a phone not in the name to the code from the
     // The right one, typed as printed (in groups, lower case): verified.
     await page.getByLabel(s.verify.letterCode).fill(`${code.slice(0, 5)} ${code.slice(5)}`.toLowerCase());
     res = await submit(page.getByRole('button', { name: s.verify.finish }), '/verify/letter/code');
-    assert.equal(res.status(), 303, `the code finishes it (HTTP ${res.status()})`);
+    assert.equal(res.status(), 303, `the code is accepted (HTTP ${res.status()})`);
+    await protectWithPassword(mailPerson, 'letter-protect', 'letter-personal-key');
     await heading(s.verify.doneHeading);
     await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
     await check('verify: done by mail', 'letter-done');

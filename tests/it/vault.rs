@@ -699,3 +699,78 @@ async fn a_verification_from_before_vaults_moves_into_one_at_the_next_password_s
     let console = browser.get_ok("/account").await;
     assert!(!console.contains("personal key yet"), "{console}");
 }
+
+#[actix_web::test]
+async fn a_double_submitted_password_step_finishes_once_with_one_personal_key() {
+    let server = server().await;
+    let email = "double-protect@example.com";
+    let browser = person_with_phone(&server, email).await;
+    start(&browser).await;
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, SSN).await;
+    assert_eq!(
+        press_verify(&browser).await.headers()["location"],
+        "/verify/phone"
+    );
+    let page = browser.get_ok("/verify/phone").await;
+    let choice = {
+        let doc = scraper::Html::parse_document(&page);
+        let sel = scraper::Selector::parse("input[name=choice]").unwrap();
+        doc.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr("value"))
+            .unwrap()
+            .to_string()
+    };
+    browser
+        .post(
+            "/verify/phone",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("choice", &choice),
+                ("phone", ""),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = browser.get_ok("/verify/phone-code").await;
+    let code = newest_code(&server, TEST_PHONE).await;
+    let res = browser
+        .post(
+            "/verify/phone-code",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/verify/protect");
+    let page = browser.get_ok("/verify/protect").await;
+    let csrf = csrf_of(&page);
+    let form = [("csrf", csrf.as_str()), ("password", PASSWORD)];
+    let (a, b) = futures_util::join!(
+        browser.post("/verify/protect", &form),
+        browser.post("/verify/protect", &form)
+    );
+    let mut statuses = [a.status().as_u16(), b.status().as_u16()];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [200, 303],
+        "one shows the key, the other moves on"
+    );
+    assert_eq!(audit_count(&server, "identity_verified").await, 1);
+    let uid = user_id(&server, email).await;
+    let vaults: i64 = server
+        .ctx
+        .db
+        .run(move |c| {
+            use verity::storage::schema::identity_vaults as iv;
+            Ok(iv::table
+                .filter(iv::user_id.eq(&uid))
+                .count()
+                .get_result(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(vaults, 1);
+    assert!(counts(&server, email).await);
+}
