@@ -485,10 +485,13 @@ pub async fn exchange(
         .put(&used_code_key(code), &grant.id, remember)
         .await
         .map_err(internal)?;
-    // `/userinfo` and refreshes read the verified data for a while after the sign-in.
-    crate::proofing::vault::keep_for_grant(ctx, &grant.id, &unlocked)
-        .await
-        .map_err(internal)?;
+    // `/userinfo` and refreshes read the verified data for a while after the sign-in (only
+    // when this grant may receive it).
+    if verified.ial2 || !verified.names.is_empty() {
+        crate::proofing::vault::keep_for_grant(ctx, &grant.id, &unlocked)
+            .await
+            .map_err(internal)?;
+    }
     let row = grant.clone();
     let refresh_ttl = chrono::Duration::days(sec.refresh_token_ttl_days as i64);
     let stored = ctx

@@ -92,32 +92,28 @@ pub async fn standing(ctx: &Ctx, user_id: &str) -> anyhow::Result<Standing> {
                     step: v.step().unwrap_or(Step::Document),
                 });
             }
-            let Some(latest) = records::latest_for(c, &uid)? else {
+            if records::latest_for(c, &uid)?.and_then(|v| v.status()) == Some(Status::Held) {
+                return Ok(Standing::Held);
+            }
+            // The same verification `records::counting_verification` would pick.
+            let Some(v) = records::newest_verified(c, &uid)? else {
                 return Ok(Standing::None);
             };
-            Ok(match latest.status() {
-                Some(Status::Held) => Standing::Held,
-                Some(Status::Verified) => {
-                    let reverify: Option<NaiveDateTime> = {
-                        use diesel::prelude::*;
-                        crate::storage::schema::users::table
-                            .find(&uid)
-                            .select(crate::storage::schema::users::identity_reverify_at)
-                            .first::<Option<NaiveDateTime>>(c)
-                            .optional()?
-                            .flatten()
-                    };
-                    let suspended = crate::proofing::vault::vault_of(c, &latest.id)?
-                        .is_some_and(|row| row.suspended_at.is_some());
-                    match latest.verified_at {
-                        Some(at) if reverify.is_none_or(|r| r < at) && suspended => {
-                            Standing::Suspended
-                        }
-                        Some(at) if reverify.is_none_or(|r| r < at) => Standing::Verified { at },
-                        _ => Standing::Redo,
-                    }
-                }
-                _ => Standing::None,
+            let reverify: Option<NaiveDateTime> = {
+                use diesel::prelude::*;
+                crate::storage::schema::users::table
+                    .find(&uid)
+                    .select(crate::storage::schema::users::identity_reverify_at)
+                    .first::<Option<NaiveDateTime>>(c)
+                    .optional()?
+                    .flatten()
+            };
+            let suspended = crate::proofing::vault::vault_of(c, &v.id)?
+                .is_some_and(|row| row.suspended_at.is_some());
+            Ok(match v.verified_at {
+                Some(at) if reverify.is_none_or(|r| r < at) && suspended => Standing::Suspended,
+                Some(at) if reverify.is_none_or(|r| r < at) => Standing::Verified { at },
+                _ => Standing::Redo,
             })
         })
         .await
@@ -1538,8 +1534,7 @@ pub async fn submit_phone_code(
     }
 }
 
-/// What the password step came to.
-#[derive(Debug)]
+/// What the password step came to. (No `Debug`: it holds the personal key.)
 pub enum ProtectOutcome {
     /// Sealed in the person's vault and finished; the personal key is shown once.
     Protected {
@@ -1566,6 +1561,7 @@ pub async fn submit_password(
         Ok(on) => on,
         Err(b) => return Ok(ProtectOutcome::Blocked(b)),
     };
+    let hash_checked = vault::password_hash_now(ctx, who.user_id).await?;
     match vault::check_password(ctx, who.user_id, who.email, password.clone(), who.actor).await? {
         PasswordCheck::Right => {}
         other => return Ok(ProtectOutcome::Password(other)),
@@ -1585,15 +1581,18 @@ pub async fn submit_password(
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
-                // A double submit: the first one stored the vault and finished.
-                if vault::vault_of(c, &row.verification_id)?.is_some() {
+                // A double submit: the first one stored the vault and finished. A password
+                // changed or reset since it was checked: the vault would be under a dead one.
+                if vault::vault_of(c, &row.verification_id)?.is_some()
+                    || !vault::password_is(c, &uid, hash_checked.as_deref())?
+                {
                     return Err(anyhow::Error::new(Moved));
                 }
                 vault::insert(c, &row)?;
                 match finish(c, &ssf, &mut v, &uid, &actor, now)? {
                     Some(status) => {
                         if status == Status::Verified {
-                            records::drop_evidence(c, &v.id)?;
+                            records::drop_evidence(c, &uid, &v.id)?;
                         }
                         Ok(Some(status))
                     }
@@ -1609,6 +1608,7 @@ pub async fn submit_password(
         Err(e) => return Err(e),
     };
     if status.is_some() {
+        vault::keep_shown(ctx, session, &personal_key, "/verify/done").await?;
         let mut unlocked = vault::Unlocked::default();
         unlocked.insert(&on.v.id, &fresh.key);
         vault::keep_for_session(ctx, &session.id, &session.vault_secret, &unlocked).await?;

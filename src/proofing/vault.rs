@@ -448,6 +448,51 @@ fn grant_key(grant_id: &str) -> String {
     format!("vault:grant:{grant_id}")
 }
 
+fn shown_key(session_id: &str) -> String {
+    format!("vault:shown:{session_id}")
+}
+
+/// A personal key just made, kept (sealed under the session's secret) until the person says
+/// they saved it, so a double submit, a reload or an error after the commit can't lose it.
+/// `next`: where "I saved it" leads.
+pub async fn keep_shown(
+    ctx: &Ctx,
+    session: &Session,
+    personal_key: &str,
+    next: &str,
+) -> anyhow::Result<()> {
+    let key = shown_key(&session.id);
+    let json = Zeroizing::new(serde_json::to_vec(&(personal_key, next))?);
+    let sealed = session.vault_secret.key().encrypt(&json, &key)?;
+    let ttl = Duration::from_secs(ctx.settings.security.authorization_request_ttl_secs);
+    ctx.store.put(&key, &sealed, ttl).await
+}
+
+/// The personal key this session was shown and hasn't confirmed saving, with where to go next.
+pub async fn shown(
+    ctx: &Ctx,
+    session: &Session,
+) -> anyhow::Result<Option<(Zeroizing<String>, String)>> {
+    let key = shown_key(&session.id);
+    let Some(sealed) = ctx.store.get(&key).await? else {
+        return Ok(None);
+    };
+    let Ok(plain) = session.vault_secret.key().decrypt(&sealed, &key) else {
+        return Ok(None);
+    };
+    let Ok((personal_key, next)) = serde_json::from_slice::<(String, String)>(&plain) else {
+        return Ok(None);
+    };
+    Ok(Some((Zeroizing::new(personal_key), next)))
+}
+
+/// "I saved my personal key": forgotten; where to go next.
+pub async fn saved(ctx: &Ctx, session: &Session) -> anyhow::Result<Option<String>> {
+    let next = shown(ctx, session).await?.map(|(_, next)| next);
+    ctx.store.delete(&shown_key(&session.id)).await?;
+    Ok(next)
+}
+
 /// From the password step of a sign-in until its session exists (the sign-in's own lifetime).
 pub async fn carry_for_login(ctx: &Ctx, flow_id: &str, unlocked: &Unlocked) -> anyhow::Result<()> {
     if unlocked.is_empty() {
@@ -557,12 +602,63 @@ pub async fn grant_unlocked(ctx: &Ctx, grant_id: &str) -> anyhow::Result<Unlocke
 
 // ---- the flows --------------------------------------------------------------------------------
 
+/// A write that lost a race with another change of the same vault: rolls its transaction back.
+#[derive(Debug)]
+pub struct Moved;
+
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the vault changed meanwhile")
+    }
+}
+
+impl std::error::Error for Moved {}
+
+/// The password hash stored now, read before a password is checked and compared again under
+/// the person's lock when what the check allowed is written ([`password_is`]).
+pub async fn password_hash_now(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<String>> {
+    let uid = user_id.to_string();
+    ctx.db
+        .run(move |c| {
+            use crate::storage::schema::users;
+            Ok(users::table
+                .find(&uid)
+                .select(users::password_hash)
+                .first::<String>(c)
+                .optional()?)
+        })
+        .await
+}
+
+/// Whether the password is still the one whose hash was read (see [`password_hash_now`]).
+pub fn password_is(conn: &mut DbConn, user_id: &str, hash: Option<&str>) -> anyhow::Result<bool> {
+    use crate::storage::schema::users;
+    let now: Option<String> = users::table
+        .find(user_id)
+        .select(users::password_hash)
+        .first(conn)
+        .optional()?;
+    Ok(hash.is_some() && now.as_deref() == hash)
+}
+
 /// The vault of the person's counting verification (None: none counts, or it has no vault
 /// because it was finished before vaults existed) with that verification.
 fn counting_vault(
     conn: &mut DbConn,
     user_id: &str,
 ) -> anyhow::Result<Option<(Verification, Option<VaultRow>)>> {
+    use crate::storage::schema::identity_verifications as iv;
+    // Most people never verified: one indexed look settles it (this runs at every sign-in).
+    let any_verified = iv::table
+        .filter(iv::user_id.eq(user_id))
+        .filter(iv::status.eq(records::Status::Verified.as_str()))
+        .select(iv::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    if !any_verified {
+        return Ok(None);
+    }
     let Some((v, _)) = records::counting_verification(conn, user_id)? else {
         return Ok(None);
     };
@@ -607,6 +703,7 @@ async fn move_into_vault(
     password: Zeroizing<String>,
 ) -> anyhow::Result<Option<MasterKey>> {
     let now = ctx.clock.now();
+    let hash_checked = password_hash_now(ctx, user_id).await?;
     let fresh = new_vault(ctx, user_id, &v.id, password, false, now).await?;
     let (uid, vid, master) = (user_id.to_string(), v.id.clone(), ctx.master.clone());
     let key = MasterKey::from_base64(&fresh.key.to_base64())?;
@@ -619,7 +716,7 @@ async fn move_into_vault(
                 let Some(mut v) = records::by_id(c, &vid)? else {
                     return Ok(false);
                 };
-                if vault_of(c, &vid)?.is_some() {
+                if vault_of(c, &vid)?.is_some() || !password_is(c, &uid, hash_checked.as_deref())? {
                     return Ok(false);
                 }
                 let pii = records::read_pii(c, &master, &v)?;
@@ -628,7 +725,7 @@ async fn move_into_vault(
                     return Ok(false);
                 }
                 insert(c, &row)?;
-                records::drop_evidence(c, &v.id)?;
+                records::drop_evidence(c, &uid, &v.id)?;
                 Ok(true)
             })
         })
@@ -721,14 +818,12 @@ pub async fn session_can_open(ctx: &Ctx, session: &Session) -> anyhow::Result<bo
 }
 
 /// The person's newest suspended vault (a password reset), with its verification.
+/// The vault of the verification that would count if a password reset hadn't suspended it.
 fn suspended_vault(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Option<VaultRow>> {
-    Ok(identity_vaults::table
-        .filter(identity_vaults::user_id.eq(user_id))
-        .filter(identity_vaults::suspended_at.is_not_null())
-        .order(identity_vaults::created_at.desc())
-        .select(VaultRow::as_select())
-        .first(conn)
-        .optional()?)
+    let Some(v) = records::newest_verified(conn, user_id)? else {
+        return Ok(None);
+    };
+    Ok(vault_of(conn, &v.id)?.filter(|row| row.suspended_at.is_some()))
 }
 
 /// Whether a password reset suspended the person's verified identity (the console and
@@ -742,7 +837,7 @@ pub async fn suspended(ctx: &Ctx, user_id: &str) -> anyhow::Result<bool> {
         .is_some_and(|row| row.personal_wrapped.is_some()))
 }
 
-#[derive(Debug)]
+/// (No `Debug`: it holds the personal key.)
 pub enum RestoreOutcome {
     /// Wrapped again under the current password; the new personal key is shown once.
     Restored {
@@ -774,6 +869,7 @@ pub async fn restore_with_personal_key(
     let Some(personal_key) = normalize_personal_key(typed_key) else {
         return Ok(RestoreOutcome::Malformed);
     };
+    let hash_checked = password_hash_now(ctx, &session.user_id).await?;
     match check_password(
         ctx,
         &session.user_id,
@@ -820,7 +916,9 @@ pub async fn restore_with_personal_key(
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
                 let was_verified = crate::ssf::signals::identity_verified(c, &uid)?;
-                if !replace_wraps(c, &row, &after)? {
+                if !password_is(c, &uid, hash_checked.as_deref())?
+                    || !replace_wraps(c, &row, &after)?
+                {
                     return Ok(false);
                 }
                 audit::record(
@@ -850,6 +948,7 @@ pub async fn restore_with_personal_key(
         return Ok(RestoreOutcome::Busy);
     }
     ctx.store.delete(&tries_key).await?;
+    keep_shown(ctx, session, &shown, "/account").await?;
     let mut unlocked = Unlocked::default();
     unlocked.insert(&verification_id, &key);
     keep_for_session(ctx, &session.id, &session.vault_secret, &unlocked).await?;
@@ -912,6 +1011,9 @@ pub async fn replace_personal_key(
             })
         })
         .await?;
+    if done {
+        keep_shown(ctx, session, &personal_key, "/account").await?;
+    }
     Ok(done.then_some(personal_key))
 }
 
@@ -956,11 +1058,15 @@ pub async fn rewraps_for_password_change(
     Ok(out)
 }
 
-pub fn apply_rewraps(conn: &mut DbConn, rewraps: &[(VaultRow, VaultRow)]) -> anyhow::Result<()> {
+/// False: a vault changed since the new wraps were made (another password change, a new
+/// personal key); the caller must roll back, or the vault would stay under the old password.
+pub fn apply_rewraps(conn: &mut DbConn, rewraps: &[(VaultRow, VaultRow)]) -> anyhow::Result<bool> {
     for (before, after) in rewraps {
-        replace_wraps(conn, before, after)?;
+        if !replace_wraps(conn, before, after)? {
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

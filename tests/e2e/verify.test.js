@@ -233,7 +233,7 @@ async function protectWithPassword(who, protectShot, keyShot) {
   assert.equal(await download.getAttribute('download'), 'personal-key.txt');
   assert.ok(decodeURIComponent(await download.getAttribute('href')).includes(key), 'the file holds the key');
   await check('verify: personal key', keyShot);
-  await page.getByRole('link', { name: s.verify.personalKeySaved }).click();
+  await page.getByRole('button', { name: s.verify.personalKeySaved }).click();
   return key;
 }
 
@@ -353,8 +353,67 @@ test('walk 5: identity verification, from the account console to a verified iden
     const secondKey = (await page.locator('#personal-key').textContent()).trim();
     assert.notEqual(secondKey, firstKey, 'a new personal key');
     await check('verify: new personal key', 'personal-key-new');
-    await page.getByRole('link', { name: s.verify.personalKeySaved }).click();
+    await page.getByRole('button', { name: s.verify.personalKeySaved }).click();
     await heading(s.account.heading);
+
+    // A password reset locks the verified identity; the personal key restores it. The phone was
+    // added at sign-up (in its SIM-swap cooldown, it can't vouch for a reset): backup codes.
+    await page.getByRole('button', { name: s.verify.makeBackupCodes }).click();
+    await page.locator('ol.codes code').first().waitFor();
+    const codes = await page.locator('ol.codes code').allTextContents();
+    await page.getByRole('button', { name: s.verify.backupCodesSaved }).click();
+    await heading(s.account.heading);
+    await page.getByRole('button', { name: s.common.signOut }).click();
+    await page.getByRole('button', { name: s.common.signOut }).waitFor({ state: 'detached' });
+    await page.goto(`${BASE}/forgot-password`);
+    await heading(s.forgot.heading);
+    mark = await outbox.mark();
+    await page.getByLabel(s.forgot.email).fill(person.email);
+    await page.getByRole('button', { name: s.forgot.submit }).click();
+    await text(s.forgot.sent);
+    const resetMail = await outbox.waitFor({
+      to: person.email,
+      since: mark,
+      accept: (m) => m.links.some((l) => l.includes('/reset-password')),
+      what: 'reset email',
+    });
+    await page.goto(Outbox.link(resetMail, '/reset-password'));
+    await page.goto(`${BASE}/mfa?method=backup`);
+    await page.getByLabel(s.verify.backupCode).fill(codes[0]);
+    await page.getByRole('button', { name: s.verify.mfaContinue }).click();
+    await heading(s.newPassword.heading);
+    const newPassword = `${person.password} reset`;
+    await page.getByLabel(s.newPassword.password).fill(newPassword);
+    await page.getByLabel(s.newPassword.again).fill(newPassword);
+    await page.getByRole('button', { name: s.newPassword.submit }).click();
+    await heading(s.newPassword.doneHeading);
+    await page.goto(`${BASE}/login`);
+    await page.getByLabel(s.login.email).fill(person.email);
+    await page.getByLabel(s.login.password).fill(newPassword);
+    await page.getByRole('button', { name: s.login.submit }).click();
+    await page.waitForURL(/\/mfa/);
+    await page.goto(`${BASE}/mfa?method=backup`);
+    await page.getByLabel(s.verify.backupCode).fill(codes[1]);
+    await page.getByRole('button', { name: s.verify.mfaContinue }).click();
+    await page.waitForURL((url) => !url.pathname.startsWith('/mfa'));
+    await page.goto(`${BASE}/account`);
+    await heading(s.account.heading);
+    await text(s.verify.suspended);
+    await check('account: identity locked after a reset');
+    await page.getByRole('link', { name: s.verify.restoreLink }).click();
+    await heading(s.verify.restoreHeading);
+    await check('verify: restore with the personal key', 'restore');
+    await page.getByLabel(s.verify.personalKey).fill(secondKey.toLowerCase());
+    await page.getByLabel(s.verify.password).fill(newPassword);
+    await page.getByRole('button', { name: s.verify.restoreButton }).click();
+    await heading(s.verify.personalKeyHeading);
+    const thirdKey = (await page.locator('#personal-key').textContent()).trim();
+    assert.notEqual(thirdKey, secondKey, 'restoring gives a new personal key');
+    await check('verify: personal key after restoring', 'personal-key-restored');
+    await page.getByRole('button', { name: s.verify.personalKeySaved }).click();
+    await heading(s.account.heading);
+    await text(s.verify.verifiedOn);
+    await text(s.verify.vault);
   });
 });
 
