@@ -1575,7 +1575,13 @@ pub async fn submit_password(
     v.pii = Some(records::seal_vault_pii(&fresh.key, &v.id, &on.pii)?);
     let (uid, actor) = (who.user_id.to_string(), who.actor.clone());
     let ssf = ctx.settings.ssf.clone();
-    let row = fresh.row.clone();
+    let mut row = fresh.row.clone();
+    row.shown_key = Some(vault::seal_shown(
+        session,
+        &on.v.id,
+        &personal_key,
+        "/verify/done",
+    )?);
     let result = ctx
         .db
         .run(move |c| {
@@ -1608,7 +1614,6 @@ pub async fn submit_password(
         Err(e) => return Err(e),
     };
     if status.is_some() {
-        vault::keep_shown(ctx, session, &personal_key, "/verify/done").await?;
         let mut unlocked = vault::Unlocked::default();
         unlocked.insert(&on.v.id, &fresh.key);
         vault::keep_for_session(ctx, &session.id, &session.vault_secret, &unlocked).await?;

@@ -173,6 +173,8 @@ pub struct VaultRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub suspended_at: Option<NaiveDateTime>,
+    /// A personal key just made, sealed for the session that made it ([`seal_shown`]).
+    pub shown_key: Option<String>,
 }
 
 impl std::fmt::Debug for VaultRow {
@@ -211,6 +213,7 @@ pub fn suspend_all(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> anyh
     .set((
         identity_vaults::password_salt.eq(None::<String>),
         identity_vaults::password_wrapped.eq(None::<String>),
+        identity_vaults::shown_key.eq(None::<String>),
         identity_vaults::suspended_at.eq(now),
         identity_vaults::updated_at.eq(now),
     ))
@@ -317,6 +320,7 @@ pub async fn new_vault(
             created_at: now,
             updated_at: now,
             suspended_at: None,
+            shown_key: None,
         },
         personal_key,
     })
@@ -429,6 +433,7 @@ pub fn replace_wraps(
             identity_vaults::personal_wrapped.eq(&after.personal_wrapped),
             identity_vaults::suspended_at.eq(after.suspended_at),
             identity_vaults::updated_at.eq(after.updated_at),
+            identity_vaults::shown_key.eq(&after.shown_key),
         ))
         .execute(conn)?;
     Ok(n == 1)
@@ -448,24 +453,37 @@ fn grant_key(grant_id: &str) -> String {
     format!("vault:grant:{grant_id}")
 }
 
-fn shown_key(session_id: &str) -> String {
-    format!("vault:shown:{session_id}")
+fn shown_context(verification_id: &str) -> String {
+    format!("identity_vaults.shown_key:{verification_id}")
 }
 
-/// A personal key just made, kept (sealed under the session's secret) until the person says
-/// they saved it, so a double submit, a reload or an error after the commit can't lose it.
-/// `next`: where "I saved it" leads.
-pub async fn keep_shown(
-    ctx: &Ctx,
+/// A personal key just made, sealed for the session that made it: kept on the vault row (in
+/// the same transaction that makes the key count) until the person says they saved it, so a
+/// double submit, a reload or an error after the commit can't lose it, on any node. Only that
+/// session's cookie opens it. `next`: where "I saved it" leads.
+pub fn seal_shown(
     session: &Session,
+    verification_id: &str,
     personal_key: &str,
     next: &str,
-) -> anyhow::Result<()> {
-    let key = shown_key(&session.id);
+) -> anyhow::Result<String> {
     let json = Zeroizing::new(serde_json::to_vec(&(personal_key, next))?);
-    let sealed = session.vault_secret.key().encrypt(&json, &key)?;
-    let ttl = Duration::from_secs(ctx.settings.security.authorization_request_ttl_secs);
-    ctx.store.put(&key, &sealed, ttl).await
+    session
+        .vault_secret
+        .key()
+        .encrypt(&json, &shown_context(verification_id))
+}
+
+/// The person's vault rows holding a personal key shown to this session and not yet saved.
+fn shown_rows(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(identity_vaults::table
+        .filter(identity_vaults::user_id.eq(user_id))
+        .filter(identity_vaults::shown_key.is_not_null())
+        .select((
+            identity_vaults::verification_id,
+            identity_vaults::shown_key.assume_not_null(),
+        ))
+        .load(conn)?)
 }
 
 /// The personal key this session was shown and hasn't confirmed saving, with where to go next.
@@ -473,23 +491,49 @@ pub async fn shown(
     ctx: &Ctx,
     session: &Session,
 ) -> anyhow::Result<Option<(Zeroizing<String>, String)>> {
-    let key = shown_key(&session.id);
-    let Some(sealed) = ctx.store.get(&key).await? else {
-        return Ok(None);
-    };
-    let Ok(plain) = session.vault_secret.key().decrypt(&sealed, &key) else {
-        return Ok(None);
-    };
-    let Ok((personal_key, next)) = serde_json::from_slice::<(String, String)>(&plain) else {
-        return Ok(None);
-    };
-    Ok(Some((Zeroizing::new(personal_key), next)))
+    let uid = session.user_id.clone();
+    let rows = ctx.db.run(move |c| shown_rows(c, &uid)).await?;
+    let key = session.vault_secret.key();
+    for (vid, sealed) in rows {
+        let Ok(plain) = key.decrypt(&sealed, &shown_context(&vid)) else {
+            continue;
+        };
+        if let Ok((personal_key, next)) = serde_json::from_slice::<(String, String)>(&plain) {
+            return Ok(Some((Zeroizing::new(personal_key), next)));
+        }
+    }
+    Ok(None)
 }
 
-/// "I saved my personal key": forgotten; where to go next.
+/// "I saved my personal key": what this session was shown is dropped; where to go next.
 pub async fn saved(ctx: &Ctx, session: &Session) -> anyhow::Result<Option<String>> {
-    let next = shown(ctx, session).await?.map(|(_, next)| next);
-    ctx.store.delete(&shown_key(&session.id)).await?;
+    let uid = session.user_id.clone();
+    let rows = ctx.db.run(move |c| shown_rows(c, &uid)).await?;
+    let key = session.vault_secret.key();
+    let mut next = None;
+    let mut mine = Vec::new();
+    for (vid, sealed) in rows {
+        if let Ok(plain) = key.decrypt(&sealed, &shown_context(&vid)) {
+            if let Ok((_, n)) = serde_json::from_slice::<(String, String)>(&plain) {
+                next = Some(n);
+            }
+            mine.push((vid, sealed));
+        }
+    }
+    ctx.db
+        .run(move |c| {
+            for (vid, sealed) in &mine {
+                diesel::update(
+                    identity_vaults::table
+                        .filter(identity_vaults::verification_id.eq(vid))
+                        .filter(identity_vaults::shown_key.eq(sealed)),
+                )
+                .set(identity_vaults::shown_key.eq(None::<String>))
+                .execute(c)?;
+            }
+            Ok(())
+        })
+        .await?;
     Ok(next)
 }
 
@@ -900,10 +944,16 @@ pub async fn restore_with_personal_key(
         return Ok(RestoreOutcome::WrongPersonalKey);
     };
     let now = ctx.clock.now();
-    let (after, shown) = rewrapped(ctx, &row, &key, password, true, now).await?;
+    let (mut after, shown) = rewrapped(ctx, &row, &key, password, true, now).await?;
     let Some(shown) = shown else {
         return Ok(RestoreOutcome::Busy);
     };
+    after.shown_key = Some(seal_shown(
+        session,
+        &after.verification_id,
+        &shown,
+        "/account",
+    )?);
     let (uid, a, ssf) = (
         session.user_id.clone(),
         actor.clone(),
@@ -948,7 +998,6 @@ pub async fn restore_with_personal_key(
         return Ok(RestoreOutcome::Busy);
     }
     ctx.store.delete(&tries_key).await?;
-    keep_shown(ctx, session, &shown, "/account").await?;
     let mut unlocked = Unlocked::default();
     unlocked.insert(&verification_id, &key);
     keep_for_session(ctx, &session.id, &session.vault_secret, &unlocked).await?;
@@ -988,6 +1037,12 @@ pub async fn replace_personal_key(
     after.personal_salt = Some(salt);
     after.personal_wrapped = Some(wrapped);
     after.updated_at = now;
+    after.shown_key = Some(seal_shown(
+        session,
+        &row.verification_id,
+        &personal_key,
+        "/account",
+    )?);
     let (uid, a) = (session.user_id.clone(), actor.clone());
     let done = ctx
         .db
@@ -1011,9 +1066,6 @@ pub async fn replace_personal_key(
             })
         })
         .await?;
-    if done {
-        keep_shown(ctx, session, &personal_key, "/account").await?;
-    }
     Ok(done.then_some(personal_key))
 }
 
