@@ -347,6 +347,7 @@ test('walk 5: identity verification, from the account console to a verified iden
     await page.getByLabel(s.verify.password).fill(person.password);
     await page.getByRole('button', { name: s.verify.unlockButton }).click();
     await heading(s.account.heading);
+    await check('account after unlocking');
     // A new personal key from the console: the old one stops working.
     await page.getByRole('button', { name: s.verify.newPersonalKey }).click();
     await heading(s.verify.personalKeyHeading);
@@ -355,22 +356,29 @@ test('walk 5: identity verification, from the account console to a verified iden
     await check('verify: new personal key', 'personal-key-new');
     await page.getByRole('button', { name: s.verify.personalKeySaved }).click();
     await heading(s.account.heading);
+    await check('account after a new personal key');
 
     // A password reset locks the verified identity; the personal key restores it. The phone was
     // added at sign-up (in its SIM-swap cooldown, it can't vouch for a reset): backup codes.
     await page.getByRole('button', { name: s.verify.makeBackupCodes }).click();
     await page.locator('ol.codes code').first().waitFor();
+    await check('backup codes');
     const codes = await page.locator('ol.codes code').allTextContents();
-    await page.getByRole('button', { name: s.verify.backupCodesSaved }).click();
+    const saved = { name: s.verify.backupCodesSaved };
+    await page.getByRole('link', saved).or(page.getByRole('button', saved)).click();
     await heading(s.account.heading);
+    await check('account with backup codes');
     await page.getByRole('button', { name: s.common.signOut }).click();
     await page.getByRole('button', { name: s.common.signOut }).waitFor({ state: 'detached' });
+    await check('signed out');
     await page.goto(`${BASE}/forgot-password`);
     await heading(s.forgot.heading);
+    await check('forgot password');
     mark = await outbox.mark();
     await page.getByLabel(s.forgot.email).fill(person.email);
     await page.getByRole('button', { name: s.forgot.submit }).click();
     await text(s.forgot.sent);
+    await check('reset link sent');
     const resetMail = await outbox.waitFor({
       to: person.email,
       since: mark,
@@ -378,24 +386,36 @@ test('walk 5: identity verification, from the account console to a verified iden
       what: 'reset email',
     });
     await page.goto(Outbox.link(resetMail, '/reset-password'));
+    await page.waitForURL(/\/mfa/);
+    await check('reset second factor');
     await page.goto(`${BASE}/mfa?method=backup`);
+    await page.getByLabel(s.verify.backupCode).waitFor();
+    await check('reset with a backup code');
     await page.getByLabel(s.verify.backupCode).fill(codes[0]);
     await page.getByRole('button', { name: s.verify.mfaContinue }).click();
     await heading(s.newPassword.heading);
+    await check('choose a new password');
     const newPassword = `${person.password} reset`;
     await page.getByLabel(s.newPassword.password).fill(newPassword);
     await page.getByLabel(s.newPassword.again).fill(newPassword);
     await page.getByRole('button', { name: s.newPassword.submit }).click();
     await heading(s.newPassword.doneHeading);
+    await check('password changed');
     await page.goto(`${BASE}/login`);
+    await heading(s.login.heading);
+    await check('sign-in after the reset');
     await page.getByLabel(s.login.email).fill(person.email);
     await page.getByLabel(s.login.password).fill(newPassword);
     await page.getByRole('button', { name: s.login.submit }).click();
     await page.waitForURL(/\/mfa/);
+    await check('second factor after the reset');
     await page.goto(`${BASE}/mfa?method=backup`);
+    await page.getByLabel(s.verify.backupCode).waitFor();
+    await check('sign-in with a backup code');
     await page.getByLabel(s.verify.backupCode).fill(codes[1]);
     await page.getByRole('button', { name: s.verify.mfaContinue }).click();
     await page.waitForURL((url) => !url.pathname.startsWith('/mfa'));
+    await check('signed in after the reset');
     await page.goto(`${BASE}/account`);
     await heading(s.account.heading);
     await text(s.verify.suspended);
@@ -414,6 +434,7 @@ test('walk 5: identity verification, from the account console to a verified iden
     await heading(s.account.heading);
     await text(s.verify.verifiedOn);
     await text(s.verify.vault);
+    await check('account after restoring');
   });
 });
 
@@ -430,21 +451,27 @@ test('walk 5b: verify by mail, from a phone not in the name to the code from the
   await walk('walk 5b', async () => {
     await signUpWithPhone(mailPerson);
     await heading(s.account.heading);
+    await check('account before verifying by mail');
     await page.getByRole('link', { name: s.verify.consoleLink }).click();
     await heading(s.verify.startHeading);
+    await check('verify: start (mail)');
     await tick(page.getByLabel(s.verify.consent));
     await page.getByRole('button', { name: s.verify.start }).click();
     await heading(s.verify.documentHeading);
+    await check('verify: document (mail)');
     let res = await sendDocument('letter-front.json', 'letter-back.png');
     assert.equal(res.status(), 303, `the licence passes (HTTP ${res.status()})`);
     await heading(s.verify.selfieHeading);
+    await check('verify: selfie (mail)');
     await page.getByLabel(s.verify.selfie).setInputFiles(fixture('selfie.jpg'));
     res = await submit(page.getByRole('button', { name: s.verify.continue }), '/verify/selfie');
     assert.equal(res.status(), 303, `the selfie passes (HTTP ${res.status()})`);
     await heading(s.verify.ssnHeading);
+    await check('verify: SSN (mail)');
     await page.getByLabel(s.verify.ssn).fill(mailPerson.ssn);
     await page.getByRole('button', { name: s.verify.continue }).click();
     await heading(s.verify.reviewHeading);
+    await check('verify: review (mail)');
     await page.getByRole('button', { name: s.verify.verifyButton }).click();
 
     // The phone step: a number not in their name is refused, and the letter is offered first.
