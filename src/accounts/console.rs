@@ -254,14 +254,21 @@ pub async fn change_password(
     let hash = ctx.passwords.hash(new_password).await?;
     let (uid, now, a) = (current.user_id.clone(), ctx.clock.now(), actor.clone());
     let settings = ctx.settings.clone();
-    ctx.db
+    let changed = ctx
+        .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 use crate::storage::schema::users;
+                // Serialised with the vault's other writers (verifying, a reset, a restore).
+                crate::proofing::records::lock_person(c, &uid)?;
                 diesel::update(users::table.find(&uid))
                     .set((users::password_hash.eq(&hash), users::updated_at.eq(now)))
                     .execute(c)?;
-                crate::proofing::vault::apply_rewraps(c, &rewraps)?;
+                if !crate::proofing::vault::apply_rewraps(c, &rewraps)? {
+                    // Another change got there first: the current password isn't the one
+                    // checked any more. Nothing is written.
+                    return Err(anyhow::Error::new(crate::proofing::vault::Moved));
+                }
                 let signal =
                     crate::ssf::events::password_changed(now, crate::ssf::events::Initiator::User);
                 crate::ssf::events::enqueue(c, &settings.ssf, now, &uid, &signal)?;
@@ -278,7 +285,14 @@ pub async fn change_password(
                 )
             })
         })
-        .await?;
+        .await;
+    match changed {
+        Ok(()) => {}
+        Err(e) if e.is::<crate::proofing::vault::Moved>() => {
+            return Ok(PasswordChange::Refused(vec![PasswordProblem::CurrentWrong]))
+        }
+        Err(e) => return Err(e),
+    }
     end_other_sessions(ctx, current, actor).await?;
     let notice = Notice::PasswordChanged {
         at: now,

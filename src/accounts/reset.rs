@@ -214,10 +214,19 @@ pub async fn complete(
                     .set((users_t::password_hash.eq(&hash), users_t::updated_at.eq(now)))
                     .execute(c)?;
                 // The new password can't open the verified data: it is suspended until the
-                // personal key restores it.
+                // personal key restores it. One from before vaults (no personal key) must be
+                // redone: a reset is how a takeover looks too.
+                crate::proofing::records::lock_person(c, &uid)?;
                 let was_verified = crate::ssf::signals::identity_verified(c, &uid)?;
+                if let Some((v, _)) = crate::proofing::records::counting_verification(c, &uid)? {
+                    if crate::proofing::vault::vault_of(c, &v.id)?.is_none() {
+                        diesel::update(users_t::table.find(&uid))
+                            .set(users_t::identity_reverify_at.eq(now))
+                            .execute(c)?;
+                    }
+                }
                 let suspended = crate::proofing::vault::suspend_all(c, &uid, now)?;
-                if suspended > 0 {
+                if suspended > 0 || was_verified {
                     audit::record(
                         c,
                         now,

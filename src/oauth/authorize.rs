@@ -948,15 +948,16 @@ async fn decide(
 
     // Verified data needs a verification that counts now; IAL2, or `verified_claims` asked
     // by name, sends a person without one to verify first.
-    let verified_now = if pending.ial2.is_some() || !pending.verified_names.is_empty() {
+    let counting = if pending.ial2.is_some() || !pending.verified_names.is_empty() {
         let user = session.user_id.clone();
         ctx.db
             .run(move |c| crate::proofing::records::counting_verification(c, &user))
             .await?
-            .is_some()
+            .map(|(v, _)| v.id)
     } else {
-        false
+        None
     };
+    let verified_now = counting.is_some();
     if (pending.ial2.is_some() || asks_verified_claims(&pending)) && !verified_now {
         if pending.prompt.none {
             return Ok(fail(
@@ -1030,13 +1031,15 @@ async fn decide(
         .filter(|n| consented.contains(&claims::consent_scope(n)))
         .collect();
     let code = crypto::random_token(32);
-    let released_keys = if verified_now {
-        let unlocked =
-            crate::proofing::vault::session_unlocked(ctx, &session.id, &session.vault_secret)
-                .await?;
-        crate::proofing::vault::seal_for_code(&code, &unlocked)?
-    } else {
-        None
+    // Only the counting verification's key goes with the code.
+    let released_keys = match &counting {
+        Some(vid) => {
+            let unlocked =
+                crate::proofing::vault::session_unlocked(ctx, &session.id, &session.vault_secret)
+                    .await?;
+            crate::proofing::vault::seal_for_code(&code, &unlocked.only(vid))?
+        }
+        None => None,
     };
     let issued = IssuedCode {
         client_id: pending.client_id.clone(),

@@ -439,7 +439,7 @@ pub async fn exchange(
         &issued.user_id,
         &issued.acr,
         &issued.verified,
-        &unlocked,
+        crate::oauth::userinfo::VaultKeys::Given(&unlocked),
     )
     .await
     .map_err(internal)?;
@@ -485,10 +485,13 @@ pub async fn exchange(
         .put(&used_code_key(code), &grant.id, remember)
         .await
         .map_err(internal)?;
-    // `/userinfo` and refreshes read the verified data for a while after the sign-in.
-    crate::proofing::vault::keep_for_grant(ctx, &grant.id, &unlocked)
-        .await
-        .map_err(internal)?;
+    // `/userinfo` and refreshes read the verified data for a while after the sign-in (only
+    // when this grant may receive it).
+    if verified.ial2 || !verified.names.is_empty() {
+        crate::proofing::vault::keep_for_grant(ctx, &grant.id, &unlocked)
+            .await
+            .map_err(internal)?;
+    }
     let row = grant.clone();
     let refresh_ttl = chrono::Duration::days(sec.refresh_token_ttl_days as i64);
     let stored = ctx
@@ -600,16 +603,13 @@ pub async fn refresh_verified(
     if !is_ial2(&grant.acr) && remembered.id_token.is_none() {
         return Ok(out);
     }
-    let unlocked = crate::proofing::vault::grant_unlocked(ctx, &grant.id)
-        .await
-        .map_err(internal)?;
     let verified = VerifiedSource::load(
         ctx,
         client,
         &grant.user_id,
         &grant.acr,
         &remembered,
-        &unlocked,
+        crate::oauth::userinfo::VaultKeys::OfGrant(&grant.id),
     )
     .await
     .map_err(internal)?;

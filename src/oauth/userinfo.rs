@@ -9,6 +9,14 @@ use crate::proofing::claims::{self, Remembered, Requested};
 use crate::proofing::records::VerifiedIdentity;
 use crate::Ctx;
 
+/// Where the vault keys that open the verified data come from.
+pub enum VaultKeys<'a> {
+    /// Already at hand (an authorization code's).
+    Given(&'a crate::proofing::vault::Unlocked),
+    /// Kept for this grant after its sign-in (`proofing::vault::keep_for_grant`).
+    OfGrant(&'a str),
+}
+
 /// Where verified values come from for one grant.
 pub struct VerifiedSource {
     /// The grant is IAL2 (its `acr` is an IAL2 value): the name claims come from the
@@ -30,7 +38,7 @@ impl VerifiedSource {
         user_id: &str,
         acr: &str,
         remembered: &Remembered,
-        unlocked: &crate::proofing::vault::Unlocked,
+        keys: VaultKeys<'_>,
     ) -> anyhow::Result<VerifiedSource> {
         let permitted = client.verified_claims_allowed(ctx.settings.proofing.enabled);
         let names: Vec<String> = remembered
@@ -41,8 +49,12 @@ impl VerifiedSource {
             .collect();
         let ial2 = crate::oauth::authorize::is_ial2(acr);
         let verified = if ial2 || !names.is_empty() {
-            let (uid, master, unlocked) =
-                (user_id.to_string(), ctx.master.clone(), unlocked.clone());
+            // Read only when verified data may be released: the grant's keys cost a store read.
+            let unlocked = match keys {
+                VaultKeys::Given(u) => u.clone(),
+                VaultKeys::OfGrant(id) => crate::proofing::vault::grant_unlocked(ctx, id).await?,
+            };
+            let (uid, master) = (user_id.to_string(), ctx.master.clone());
             ctx.db
                 .run(move |c| {
                     crate::proofing::records::current_verified(c, &master, &uid, &unlocked)
@@ -242,9 +254,15 @@ pub async fn userinfo(
         &crate::oauth::scopes::all_person_claims(),
     );
     let remembered = grant.remembered();
-    let unlocked = crate::proofing::vault::grant_unlocked(ctx, &grant.id).await?;
-    let source =
-        VerifiedSource::load(ctx, &client, &user.id, &grant.acr, &remembered, &unlocked).await?;
+    let source = VerifiedSource::load(
+        ctx,
+        &client,
+        &user.id,
+        &grant.acr,
+        &remembered,
+        VaultKeys::OfGrant(&grant.id),
+    )
+    .await?;
     let mut out = person_claims(ctx, &user, &released, &source).await?;
     // The request in the `claims` parameter; otherwise the `verified_claims` scope asks for
     // everything the client may receive.

@@ -92,32 +92,28 @@ pub async fn standing(ctx: &Ctx, user_id: &str) -> anyhow::Result<Standing> {
                     step: v.step().unwrap_or(Step::Document),
                 });
             }
-            let Some(latest) = records::latest_for(c, &uid)? else {
+            if records::latest_for(c, &uid)?.and_then(|v| v.status()) == Some(Status::Held) {
+                return Ok(Standing::Held);
+            }
+            // The same verification `records::counting_verification` would pick.
+            let Some(v) = records::newest_verified(c, &uid)? else {
                 return Ok(Standing::None);
             };
-            Ok(match latest.status() {
-                Some(Status::Held) => Standing::Held,
-                Some(Status::Verified) => {
-                    let reverify: Option<NaiveDateTime> = {
-                        use diesel::prelude::*;
-                        crate::storage::schema::users::table
-                            .find(&uid)
-                            .select(crate::storage::schema::users::identity_reverify_at)
-                            .first::<Option<NaiveDateTime>>(c)
-                            .optional()?
-                            .flatten()
-                    };
-                    let suspended = crate::proofing::vault::vault_of(c, &latest.id)?
-                        .is_some_and(|row| row.suspended_at.is_some());
-                    match latest.verified_at {
-                        Some(at) if reverify.is_none_or(|r| r < at) && suspended => {
-                            Standing::Suspended
-                        }
-                        Some(at) if reverify.is_none_or(|r| r < at) => Standing::Verified { at },
-                        _ => Standing::Redo,
-                    }
-                }
-                _ => Standing::None,
+            let reverify: Option<NaiveDateTime> = {
+                use diesel::prelude::*;
+                crate::storage::schema::users::table
+                    .find(&uid)
+                    .select(crate::storage::schema::users::identity_reverify_at)
+                    .first::<Option<NaiveDateTime>>(c)
+                    .optional()?
+                    .flatten()
+            };
+            let suspended = crate::proofing::vault::vault_of(c, &v.id)?
+                .is_some_and(|row| row.suspended_at.is_some());
+            Ok(match v.verified_at {
+                Some(at) if reverify.is_none_or(|r| r < at) && suspended => Standing::Suspended,
+                Some(at) if reverify.is_none_or(|r| r < at) => Standing::Verified { at },
+                _ => Standing::Redo,
             })
         })
         .await
@@ -1539,8 +1535,7 @@ pub async fn submit_phone_code(
     }
 }
 
-/// What the password step came to.
-#[derive(Debug)]
+/// What the password step came to. (No `Debug`: it holds the personal key.)
 pub enum ProtectOutcome {
     /// Sealed in the person's vault and finished; the personal key is shown once.
     Protected {
@@ -1567,6 +1562,7 @@ pub async fn submit_password(
         Ok(on) => on,
         Err(b) => return Ok(ProtectOutcome::Blocked(b)),
     };
+    let hash_checked = vault::password_hash_now(ctx, who.user_id).await?;
     match vault::check_password(ctx, who.user_id, who.email, password.clone(), who.actor).await? {
         PasswordCheck::Right => {}
         other => return Ok(ProtectOutcome::Password(other)),
@@ -1580,17 +1576,30 @@ pub async fn submit_password(
     v.pii = Some(records::seal_vault_pii(&fresh.key, &v.id, &on.pii)?);
     let (uid, actor) = (who.user_id.to_string(), who.actor.clone());
     let ssf = ctx.settings.ssf.clone();
-    let row = fresh.row.clone();
+    let mut row = fresh.row.clone();
+    row.shown_key = Some(vault::seal_shown(
+        session,
+        &on.v.id,
+        &personal_key,
+        "/verify/done",
+    )?);
     let result = ctx
         .db
         .run(move |c| {
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
+                // A double submit: the first one stored the vault and finished. A password
+                // changed or reset since it was checked: the vault would be under a dead one.
+                if vault::vault_of(c, &row.verification_id)?.is_some()
+                    || !vault::password_is(c, &uid, hash_checked.as_deref())?
+                {
+                    return Err(anyhow::Error::new(Moved));
+                }
                 vault::insert(c, &row)?;
                 match finish(c, &ssf, &mut v, &uid, &actor, now)? {
                     Some(status) => {
                         if status == Status::Verified {
-                            records::drop_evidence(c, &v.id)?;
+                            records::drop_evidence(c, &uid, &v.id)?;
                         }
                         Ok(Some(status))
                     }

@@ -536,6 +536,19 @@ impl Verified {
     }
 }
 
+/// The person's newest verified verification that wasn't removed, whether or not it counts
+/// now (an account reset may ask for it to be redone; a password reset may suspend it).
+pub fn newest_verified(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Option<Verification>> {
+    Ok(identity_verifications::table
+        .filter(identity_verifications::user_id.eq(user_id))
+        .filter(identity_verifications::status.eq(Status::Verified.as_str()))
+        .filter(identity_verifications::removed_at.is_null())
+        .order(identity_verifications::verified_at.desc())
+        .select(Verification::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The person's verification if one counts now (verified, not removed, not on hold, not
 /// suspended by a password reset, newer than an account reset that asked for it to be redone),
 /// with its data opened with the vault keys in `unlocked`. A verification finished before
@@ -607,19 +620,50 @@ pub fn open_vault_pii(key: &MasterKey, v: &Verification) -> anyhow::Result<Pii> 
     }
 }
 
-/// Once a verification counts, what was kept for review under the server's keys goes: the
-/// vendor transcripts (they hold what was sent, the SSN among it) and the images. From then on
-/// only the person's vault holds the data.
-pub fn drop_evidence(conn: &mut DbConn, verification_id: &str) -> anyhow::Result<()> {
-    diesel::delete(
-        proofing_images::table.filter(proofing_images::verification_id.eq(verification_id)),
-    )
-    .execute(conn)?;
+/// Once a verification counts, everything the server's keys could still open about the person
+/// goes: every vendor transcript of their attempts (they hold what was sent, the SSN among
+/// it), the photos, the data collected by their other verifications (abandoned, cancelled,
+/// failed, superseded) and superseded vaults. A verification held for an operator keeps its
+/// evidence. Unless one is held, the person's data key itself is deleted too, which also
+/// crypto-shreds the copies left in database pages, WAL and backups; a later verification
+/// makes a new one.
+pub fn drop_evidence(conn: &mut DbConn, user_id: &str, counting: &str) -> anyhow::Result<()> {
+    let held: Vec<String> = identity_verifications::table
+        .filter(identity_verifications::user_id.eq(user_id))
+        .filter(identity_verifications::status.eq(Status::Held.as_str()))
+        .filter(identity_verifications::id.ne(counting))
+        .select(identity_verifications::id)
+        .load(conn)?;
+    let others: Vec<String> = identity_verifications::table
+        .filter(identity_verifications::user_id.eq(user_id))
+        .filter(identity_verifications::id.ne(counting))
+        .filter(identity_verifications::id.ne_all(&held))
+        .select(identity_verifications::id)
+        .load(conn)?;
+    let mut mine = others.clone();
+    mine.push(counting.to_string());
+    diesel::delete(proofing_images::table.filter(proofing_images::verification_id.eq_any(&mine)))
+        .execute(conn)?;
     diesel::update(
-        proofing_attempts::table.filter(proofing_attempts::verification_id.eq(verification_id)),
+        proofing_attempts::table
+            .filter(proofing_attempts::user_id.eq(user_id))
+            .filter(proofing_attempts::verification_id.ne_all(&held)),
     )
     .set(proofing_attempts::transcript.eq(None::<String>))
     .execute(conn)?;
+    diesel::update(
+        identity_verifications::table.filter(identity_verifications::id.eq_any(&others)),
+    )
+    .set(identity_verifications::pii.eq(None::<String>))
+    .execute(conn)?;
+    diesel::delete(
+        crate::storage::schema::identity_vaults::table
+            .filter(crate::storage::schema::identity_vaults::verification_id.eq_any(&others)),
+    )
+    .execute(conn)?;
+    if held.is_empty() {
+        diesel::delete(identity_data_keys::table.find(user_id)).execute(conn)?;
+    }
     Ok(())
 }
 
@@ -1640,7 +1684,7 @@ pub fn resolve_flag(
                 v.verified_at = Some(now);
             }
             if save_if_unchanged(conn, &v, now)? && next == Status::Verified {
-                drop_evidence(conn, &v.id)?;
+                drop_evidence(conn, &v.user_id, &v.id)?;
             }
         }
         let flag = proofing_flags::table

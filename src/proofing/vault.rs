@@ -173,6 +173,8 @@ pub struct VaultRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub suspended_at: Option<NaiveDateTime>,
+    /// A personal key just made, sealed for the session that made it ([`seal_shown`]).
+    pub shown_key: Option<String>,
 }
 
 impl std::fmt::Debug for VaultRow {
@@ -211,6 +213,7 @@ pub fn suspend_all(conn: &mut DbConn, user_id: &str, now: NaiveDateTime) -> anyh
     .set((
         identity_vaults::password_salt.eq(None::<String>),
         identity_vaults::password_wrapped.eq(None::<String>),
+        identity_vaults::shown_key.eq(None::<String>),
         identity_vaults::suspended_at.eq(now),
         identity_vaults::updated_at.eq(now),
     ))
@@ -317,6 +320,7 @@ pub async fn new_vault(
             created_at: now,
             updated_at: now,
             suspended_at: None,
+            shown_key: None,
         },
         personal_key,
     })
@@ -429,6 +433,7 @@ pub fn replace_wraps(
             identity_vaults::personal_wrapped.eq(&after.personal_wrapped),
             identity_vaults::suspended_at.eq(after.suspended_at),
             identity_vaults::updated_at.eq(after.updated_at),
+            identity_vaults::shown_key.eq(&after.shown_key),
         ))
         .execute(conn)?;
     Ok(n == 1)
@@ -446,6 +451,90 @@ fn session_key(session_id: &str) -> String {
 
 fn grant_key(grant_id: &str) -> String {
     format!("vault:grant:{grant_id}")
+}
+
+fn shown_context(verification_id: &str) -> String {
+    format!("identity_vaults.shown_key:{verification_id}")
+}
+
+/// A personal key just made, sealed for the session that made it: kept on the vault row (in
+/// the same transaction that makes the key count) until the person says they saved it, so a
+/// double submit, a reload or an error after the commit can't lose it, on any node. Only that
+/// session's cookie opens it. `next`: where "I saved it" leads.
+pub fn seal_shown(
+    session: &Session,
+    verification_id: &str,
+    personal_key: &str,
+    next: &str,
+) -> anyhow::Result<String> {
+    let json = Zeroizing::new(serde_json::to_vec(&(personal_key, next))?);
+    session
+        .vault_secret
+        .key()
+        .encrypt(&json, &shown_context(verification_id))
+}
+
+/// The person's vault rows holding a personal key shown to this session and not yet saved.
+fn shown_rows(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Vec<(String, String)>> {
+    Ok(identity_vaults::table
+        .filter(identity_vaults::user_id.eq(user_id))
+        .filter(identity_vaults::shown_key.is_not_null())
+        .select((
+            identity_vaults::verification_id,
+            identity_vaults::shown_key.assume_not_null(),
+        ))
+        .load(conn)?)
+}
+
+/// The personal key this session was shown and hasn't confirmed saving, with where to go next.
+pub async fn shown(
+    ctx: &Ctx,
+    session: &Session,
+) -> anyhow::Result<Option<(Zeroizing<String>, String)>> {
+    let uid = session.user_id.clone();
+    let rows = ctx.db.run(move |c| shown_rows(c, &uid)).await?;
+    let key = session.vault_secret.key();
+    for (vid, sealed) in rows {
+        let Ok(plain) = key.decrypt(&sealed, &shown_context(&vid)) else {
+            continue;
+        };
+        if let Ok((personal_key, next)) = serde_json::from_slice::<(String, String)>(&plain) {
+            return Ok(Some((Zeroizing::new(personal_key), next)));
+        }
+    }
+    Ok(None)
+}
+
+/// "I saved my personal key": what this session was shown is dropped; where to go next.
+pub async fn saved(ctx: &Ctx, session: &Session) -> anyhow::Result<Option<String>> {
+    let uid = session.user_id.clone();
+    let rows = ctx.db.run(move |c| shown_rows(c, &uid)).await?;
+    let key = session.vault_secret.key();
+    let mut next = None;
+    let mut mine = Vec::new();
+    for (vid, sealed) in rows {
+        if let Ok(plain) = key.decrypt(&sealed, &shown_context(&vid)) {
+            if let Ok((_, n)) = serde_json::from_slice::<(String, String)>(&plain) {
+                next = Some(n);
+            }
+            mine.push((vid, sealed));
+        }
+    }
+    ctx.db
+        .run(move |c| {
+            for (vid, sealed) in &mine {
+                diesel::update(
+                    identity_vaults::table
+                        .filter(identity_vaults::verification_id.eq(vid))
+                        .filter(identity_vaults::shown_key.eq(sealed)),
+                )
+                .set(identity_vaults::shown_key.eq(None::<String>))
+                .execute(c)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(next)
 }
 
 /// From the password step of a sign-in until its session exists (the sign-in's own lifetime).
@@ -557,12 +646,63 @@ pub async fn grant_unlocked(ctx: &Ctx, grant_id: &str) -> anyhow::Result<Unlocke
 
 // ---- the flows --------------------------------------------------------------------------------
 
+/// A write that lost a race with another change of the same vault: rolls its transaction back.
+#[derive(Debug)]
+pub struct Moved;
+
+impl std::fmt::Display for Moved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the vault changed meanwhile")
+    }
+}
+
+impl std::error::Error for Moved {}
+
+/// The password hash stored now, read before a password is checked and compared again under
+/// the person's lock when what the check allowed is written ([`password_is`]).
+pub async fn password_hash_now(ctx: &Ctx, user_id: &str) -> anyhow::Result<Option<String>> {
+    let uid = user_id.to_string();
+    ctx.db
+        .run(move |c| {
+            use crate::storage::schema::users;
+            Ok(users::table
+                .find(&uid)
+                .select(users::password_hash)
+                .first::<String>(c)
+                .optional()?)
+        })
+        .await
+}
+
+/// Whether the password is still the one whose hash was read (see [`password_hash_now`]).
+pub fn password_is(conn: &mut DbConn, user_id: &str, hash: Option<&str>) -> anyhow::Result<bool> {
+    use crate::storage::schema::users;
+    let now: Option<String> = users::table
+        .find(user_id)
+        .select(users::password_hash)
+        .first(conn)
+        .optional()?;
+    Ok(hash.is_some() && now.as_deref() == hash)
+}
+
 /// The vault of the person's counting verification (None: none counts, or it has no vault
 /// because it was finished before vaults existed) with that verification.
 fn counting_vault(
     conn: &mut DbConn,
     user_id: &str,
 ) -> anyhow::Result<Option<(Verification, Option<VaultRow>)>> {
+    use crate::storage::schema::identity_verifications as iv;
+    // Most people never verified: one indexed look settles it (this runs at every sign-in).
+    let any_verified = iv::table
+        .filter(iv::user_id.eq(user_id))
+        .filter(iv::status.eq(records::Status::Verified.as_str()))
+        .select(iv::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some();
+    if !any_verified {
+        return Ok(None);
+    }
     let Some((v, _)) = records::counting_verification(conn, user_id)? else {
         return Ok(None);
     };
@@ -607,6 +747,7 @@ async fn move_into_vault(
     password: Zeroizing<String>,
 ) -> anyhow::Result<Option<MasterKey>> {
     let now = ctx.clock.now();
+    let hash_checked = password_hash_now(ctx, user_id).await?;
     let fresh = new_vault(ctx, user_id, &v.id, password, false, now).await?;
     let (uid, vid, master) = (user_id.to_string(), v.id.clone(), ctx.master.clone());
     let key = MasterKey::from_base64(&fresh.key.to_base64())?;
@@ -619,7 +760,7 @@ async fn move_into_vault(
                 let Some(mut v) = records::by_id(c, &vid)? else {
                     return Ok(false);
                 };
-                if vault_of(c, &vid)?.is_some() {
+                if vault_of(c, &vid)?.is_some() || !password_is(c, &uid, hash_checked.as_deref())? {
                     return Ok(false);
                 }
                 let pii = records::read_pii(c, &master, &v)?;
@@ -628,7 +769,7 @@ async fn move_into_vault(
                     return Ok(false);
                 }
                 insert(c, &row)?;
-                records::drop_evidence(c, &v.id)?;
+                records::drop_evidence(c, &uid, &v.id)?;
                 Ok(true)
             })
         })
@@ -721,14 +862,12 @@ pub async fn session_can_open(ctx: &Ctx, session: &Session) -> anyhow::Result<bo
 }
 
 /// The person's newest suspended vault (a password reset), with its verification.
+/// The vault of the verification that would count if a password reset hadn't suspended it.
 fn suspended_vault(conn: &mut DbConn, user_id: &str) -> anyhow::Result<Option<VaultRow>> {
-    Ok(identity_vaults::table
-        .filter(identity_vaults::user_id.eq(user_id))
-        .filter(identity_vaults::suspended_at.is_not_null())
-        .order(identity_vaults::created_at.desc())
-        .select(VaultRow::as_select())
-        .first(conn)
-        .optional()?)
+    let Some(v) = records::newest_verified(conn, user_id)? else {
+        return Ok(None);
+    };
+    Ok(vault_of(conn, &v.id)?.filter(|row| row.suspended_at.is_some()))
 }
 
 /// Whether a password reset suspended the person's verified identity (the console and
@@ -742,7 +881,7 @@ pub async fn suspended(ctx: &Ctx, user_id: &str) -> anyhow::Result<bool> {
         .is_some_and(|row| row.personal_wrapped.is_some()))
 }
 
-#[derive(Debug)]
+/// (No `Debug`: it holds the personal key.)
 pub enum RestoreOutcome {
     /// Wrapped again under the current password; the new personal key is shown once.
     Restored {
@@ -774,6 +913,7 @@ pub async fn restore_with_personal_key(
     let Some(personal_key) = normalize_personal_key(typed_key) else {
         return Ok(RestoreOutcome::Malformed);
     };
+    let hash_checked = password_hash_now(ctx, &session.user_id).await?;
     match check_password(
         ctx,
         &session.user_id,
@@ -804,10 +944,16 @@ pub async fn restore_with_personal_key(
         return Ok(RestoreOutcome::WrongPersonalKey);
     };
     let now = ctx.clock.now();
-    let (after, shown) = rewrapped(ctx, &row, &key, password, true, now).await?;
+    let (mut after, shown) = rewrapped(ctx, &row, &key, password, true, now).await?;
     let Some(shown) = shown else {
         return Ok(RestoreOutcome::Busy);
     };
+    after.shown_key = Some(seal_shown(
+        session,
+        &after.verification_id,
+        &shown,
+        "/account",
+    )?);
     let (uid, a, ssf) = (
         session.user_id.clone(),
         actor.clone(),
@@ -820,7 +966,9 @@ pub async fn restore_with_personal_key(
             crate::storage::db::write_tx(c, |c| {
                 records::lock_person(c, &uid)?;
                 let was_verified = crate::ssf::signals::identity_verified(c, &uid)?;
-                if !replace_wraps(c, &row, &after)? {
+                if !password_is(c, &uid, hash_checked.as_deref())?
+                    || !replace_wraps(c, &row, &after)?
+                {
                     return Ok(false);
                 }
                 audit::record(
@@ -889,6 +1037,12 @@ pub async fn replace_personal_key(
     after.personal_salt = Some(salt);
     after.personal_wrapped = Some(wrapped);
     after.updated_at = now;
+    after.shown_key = Some(seal_shown(
+        session,
+        &row.verification_id,
+        &personal_key,
+        "/account",
+    )?);
     let (uid, a) = (session.user_id.clone(), actor.clone());
     let done = ctx
         .db
@@ -956,11 +1110,15 @@ pub async fn rewraps_for_password_change(
     Ok(out)
 }
 
-pub fn apply_rewraps(conn: &mut DbConn, rewraps: &[(VaultRow, VaultRow)]) -> anyhow::Result<()> {
+/// False: a vault changed since the new wraps were made (another password change, a new
+/// personal key); the caller must roll back, or the vault would stay under the old password.
+pub fn apply_rewraps(conn: &mut DbConn, rewraps: &[(VaultRow, VaultRow)]) -> anyhow::Result<bool> {
     for (before, after) in rewraps {
-        replace_wraps(conn, before, after)?;
+        if !replace_wraps(conn, before, after)? {
+            return Ok(false);
+        }
     }
-    Ok(())
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -324,6 +324,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         suspended_at -> Nullable<Timestamp>,
+        shown_key -> Nullable<Text>,
     }
 }
 

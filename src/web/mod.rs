@@ -178,6 +178,8 @@ route_table! {
     get "/verify/restore" => verify::restore_get,
     post "/verify/restore" => verify::restore_submit,
     post "/verify/personal-key" => verify::new_personal_key,
+    get "/verify/personal-key" => verify::personal_key_get,
+    post "/verify/personal-key/saved" => verify::personal_key_saved,
     get "/verify/done" => verify::done,
     get "/help" => help::index,
     get "/help/{slug}" => help::article,

@@ -944,6 +944,9 @@ pub async fn letter_phone_instead(
 
 pub async fn done(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
     let browser = &me.browser;
+    if let Some(page) = unsaved_personal_key(&ctx, browser, &me.session).await? {
+        return page;
+    }
     match flow::standing(&ctx, &me.session.user_id).await? {
         Standing::Verified { at } => {
             let mut p = page(browser, "done", "verify-done-title", None);
@@ -1000,6 +1003,35 @@ fn personal_key_page(browser: &Browser, key: &str, next: String) -> PageResult {
     render(&p)
 }
 
+/// The personal key this session made and hasn't confirmed saving (a double submit, a reload,
+/// coming back later in the session), if any.
+async fn unsaved_personal_key(
+    ctx: &Ctx,
+    browser: &Browser,
+    session: &crate::accounts::sessions::Session,
+) -> anyhow::Result<Option<PageResult>> {
+    Ok(vault::shown(ctx, session)
+        .await?
+        .map(|(key, next)| personal_key_page(browser, &key, next)))
+}
+
+pub async fn personal_key_get(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
+    match unsaved_personal_key(&ctx, &me.browser, &me.session).await? {
+        Some(page) => page,
+        None => Ok(see_other("/account")),
+    }
+}
+
+/// "I saved my personal key": it is forgotten, and the person goes on.
+pub async fn personal_key_saved(
+    ctx: web::Data<Ctx>,
+    me: SignedIn,
+    _form: CsrfForm<Empty>,
+) -> PageResult {
+    let next = vault::saved(&ctx, &me.session).await?;
+    Ok(see_other(next.as_deref().unwrap_or("/account")))
+}
+
 fn password_problem(browser: &Browser, check: PasswordCheck, retry: &str) -> Option<PageResult> {
     match check {
         PasswordCheck::Locked(outcome) => Some(crate::web::auth::locked_out(
@@ -1022,7 +1054,13 @@ pub async fn protect_submit(
         ProtectOutcome::Protected { personal_key, .. } => {
             personal_key_page(browser, &personal_key, "/verify/done".into())
         }
-        ProtectOutcome::Blocked(b) => blocked(&ctx, browser, b),
+        ProtectOutcome::Blocked(b) => {
+            // A double submit: the first one made the key; show it here too.
+            if let Some(page) = unsaved_personal_key(&ctx, browser, change.session()).await? {
+                return page;
+            }
+            blocked(&ctx, browser, b)
+        }
         ProtectOutcome::Password(check) => {
             if let Some(locked) = password_problem(browser, check, "/verify/protect") {
                 return locked;
@@ -1068,6 +1106,9 @@ pub async fn unlock_submit(
     me: SignedIn,
     form: CsrfForm<UnlockForm>,
 ) -> PageResult {
+    if !ctx.settings.proofing.enabled {
+        return Err(crate::error::AppError::NotFound);
+    }
     let browser = &me.browser;
     let form = form.into_inner();
     let authz: String = form.authz.chars().take(100).collect();
@@ -1133,7 +1174,12 @@ pub async fn restore_submit(
         RestoreOutcome::Restored { personal_key } => {
             return personal_key_page(browser, &personal_key, "/account".into())
         }
-        RestoreOutcome::NothingSuspended | RestoreOutcome::Busy => return Ok(see_other("/verify")),
+        RestoreOutcome::NothingSuspended | RestoreOutcome::Busy => {
+            if let Some(page) = unsaved_personal_key(&ctx, browser, change.session()).await? {
+                return page;
+            }
+            return Ok(see_other("/verify"));
+        }
         RestoreOutcome::Password(check) => {
             if let Some(locked) = password_problem(browser, check, "/verify/restore") {
                 return locked;

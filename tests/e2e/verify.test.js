@@ -217,6 +217,26 @@ async function signUpWithPhone(person) {
   await page.getByRole('link', { name: s.home.manage }).click();
 }
 
+/**
+ * The password step after the last check, then the personal key page (shown once: read it,
+ * check its download link, continue). Returns the key as shown.
+ */
+async function protectWithPassword(who, protectShot, keyShot) {
+  await heading(s.verify.protectHeading);
+  await check('verify: protect your information', protectShot);
+  await page.getByLabel(s.verify.password).fill(who.password);
+  await page.getByRole('button', { name: s.verify.protectButton }).click();
+  await heading(s.verify.personalKeyHeading);
+  const key = (await page.locator('#personal-key').textContent()).trim();
+  assert.match(key, /^[0-9A-Z]{4}(-[0-9A-Z]{4}){3}$/, `a grouped personal key: ${key}`);
+  const download = page.getByRole('link', { name: s.verify.personalKeyDownload });
+  assert.equal(await download.getAttribute('download'), 'personal-key.txt');
+  assert.ok(decodeURIComponent(await download.getAttribute('href')).includes(key), 'the file holds the key');
+  await check('verify: personal key', keyShot);
+  await page.getByRole('button', { name: s.verify.personalKeySaved }).click();
+  return key;
+}
+
 /** A management API token with the proofing scopes (client_credentials). */
 async function adminToken() {
   const basic = Buffer.from(`${encodeURIComponent(ADMIN_ID)}:${encodeURIComponent(ADMIN_SECRET)}`).toString('base64');
@@ -306,6 +326,7 @@ test('walk 5: identity verification, from the account console to a verified iden
     mark = await outbox.mark();
     await page.getByLabel(s.verify.code).fill(Outbox.code(sms));
     await page.getByRole('button', { name: s.verify.finish }).click();
+    const firstKey = await protectWithPassword(person, 'protect', 'personal-key');
 
     await heading(s.verify.doneHeading);
     await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
@@ -315,8 +336,105 @@ test('walk 5: identity verification, from the account console to a verified iden
     await page.getByRole('link', { name: s.verify.backToAccount }).click();
     await heading(s.account.heading);
     await text(s.verify.verifiedOn);
+    await text(s.verify.vault);
     await page.getByRole('button', { name: s.verify.removeData }).waitFor();
     await check('account after verifying');
+
+    // The page a session that signed in without the password gets: the password, then back.
+    await page.goto(`${BASE}/verify/unlock`);
+    await heading(s.verify.unlockHeading);
+    await check('verify: unlock', 'unlock');
+    await page.getByLabel(s.verify.password).fill(person.password);
+    await page.getByRole('button', { name: s.verify.unlockButton }).click();
+    await heading(s.account.heading);
+    await check('account after unlocking');
+    // A new personal key from the console: the old one stops working.
+    await page.getByRole('button', { name: s.verify.newPersonalKey }).click();
+    await heading(s.verify.personalKeyHeading);
+    const secondKey = (await page.locator('#personal-key').textContent()).trim();
+    assert.notEqual(secondKey, firstKey, 'a new personal key');
+    await check('verify: new personal key', 'personal-key-new');
+    await page.getByRole('button', { name: s.verify.personalKeySaved }).click();
+    await heading(s.account.heading);
+    await check('account after a new personal key');
+
+    // A password reset locks the verified identity; the personal key restores it. The phone was
+    // added at sign-up (in its SIM-swap cooldown, it can't vouch for a reset): backup codes.
+    await page.getByRole('button', { name: s.verify.makeBackupCodes }).click();
+    await page.locator('ol.codes code').first().waitFor();
+    await check('backup codes');
+    const codes = await page.locator('ol.codes code').allTextContents();
+    const saved = { name: s.verify.backupCodesSaved };
+    await page.getByRole('link', saved).or(page.getByRole('button', saved)).click();
+    await heading(s.account.heading);
+    await check('account with backup codes');
+    await page.getByRole('button', { name: s.common.signOut }).click();
+    await page.getByRole('button', { name: s.common.signOut }).waitFor({ state: 'detached' });
+    await check('signed out');
+    await page.goto(`${BASE}/forgot-password`);
+    await heading(s.forgot.heading);
+    await check('forgot password');
+    mark = await outbox.mark();
+    await page.getByLabel(s.forgot.email).fill(person.email);
+    await page.getByRole('button', { name: s.forgot.submit }).click();
+    await text(s.forgot.sent);
+    await check('reset link sent');
+    const resetMail = await outbox.waitFor({
+      to: person.email,
+      since: mark,
+      accept: (m) => m.links.some((l) => l.includes('/reset-password')),
+      what: 'reset email',
+    });
+    await page.goto(Outbox.link(resetMail, '/reset-password'));
+    await page.waitForURL(/\/mfa/);
+    await check('reset second factor');
+    await page.goto(`${BASE}/mfa?method=backup`);
+    await page.getByLabel(s.verify.backupCode).waitFor();
+    await check('reset with a backup code');
+    await page.getByLabel(s.verify.backupCode).fill(codes[0]);
+    await page.getByRole('button', { name: s.verify.mfaContinue }).click();
+    await heading(s.newPassword.heading);
+    await check('choose a new password');
+    const newPassword = `${person.password} reset`;
+    await page.getByLabel(s.newPassword.password).fill(newPassword);
+    await page.getByLabel(s.newPassword.again).fill(newPassword);
+    await page.getByRole('button', { name: s.newPassword.submit }).click();
+    await heading(s.newPassword.doneHeading);
+    await check('password changed');
+    await page.goto(`${BASE}/login`);
+    await heading(s.login.heading);
+    await check('sign-in after the reset');
+    await page.getByLabel(s.login.email).fill(person.email);
+    await page.getByLabel(s.login.password).fill(newPassword);
+    await page.getByRole('button', { name: s.login.submit }).click();
+    await page.waitForURL(/\/mfa/);
+    await check('second factor after the reset');
+    await page.goto(`${BASE}/mfa?method=backup`);
+    await page.getByLabel(s.verify.backupCode).waitFor();
+    await check('sign-in with a backup code');
+    await page.getByLabel(s.verify.backupCode).fill(codes[1]);
+    await page.getByRole('button', { name: s.verify.mfaContinue }).click();
+    await page.waitForURL((url) => !url.pathname.startsWith('/mfa'));
+    await check('signed in after the reset');
+    await page.goto(`${BASE}/account`);
+    await heading(s.account.heading);
+    await text(s.verify.suspended);
+    await check('account: identity locked after a reset');
+    await page.getByRole('link', { name: s.verify.restoreLink }).click();
+    await heading(s.verify.restoreHeading);
+    await check('verify: restore with the personal key', 'restore');
+    await page.getByLabel(s.verify.personalKey).fill(secondKey.toLowerCase());
+    await page.getByLabel(s.verify.password).fill(newPassword);
+    await page.getByRole('button', { name: s.verify.restoreButton }).click();
+    await heading(s.verify.personalKeyHeading);
+    const thirdKey = (await page.locator('#personal-key').textContent()).trim();
+    assert.notEqual(thirdKey, secondKey, 'restoring gives a new personal key');
+    await check('verify: personal key after restoring', 'personal-key-restored');
+    await page.getByRole('button', { name: s.verify.personalKeySaved }).click();
+    await heading(s.account.heading);
+    await text(s.verify.verifiedOn);
+    await text(s.verify.vault);
+    await check('account after restoring');
   });
 });
 
@@ -333,21 +451,27 @@ test('walk 5b: verify by mail, from a phone not in the name to the code from the
   await walk('walk 5b', async () => {
     await signUpWithPhone(mailPerson);
     await heading(s.account.heading);
+    await check('account before verifying by mail');
     await page.getByRole('link', { name: s.verify.consoleLink }).click();
     await heading(s.verify.startHeading);
+    await check('verify: start (mail)');
     await tick(page.getByLabel(s.verify.consent));
     await page.getByRole('button', { name: s.verify.start }).click();
     await heading(s.verify.documentHeading);
+    await check('verify: document (mail)');
     let res = await sendDocument('letter-front.json', 'letter-back.png');
     assert.equal(res.status(), 303, `the licence passes (HTTP ${res.status()})`);
     await heading(s.verify.selfieHeading);
+    await check('verify: selfie (mail)');
     await page.getByLabel(s.verify.selfie).setInputFiles(fixture('selfie.jpg'));
     res = await submit(page.getByRole('button', { name: s.verify.continue }), '/verify/selfie');
     assert.equal(res.status(), 303, `the selfie passes (HTTP ${res.status()})`);
     await heading(s.verify.ssnHeading);
+    await check('verify: SSN (mail)');
     await page.getByLabel(s.verify.ssn).fill(mailPerson.ssn);
     await page.getByRole('button', { name: s.verify.continue }).click();
     await heading(s.verify.reviewHeading);
+    await check('verify: review (mail)');
     await page.getByRole('button', { name: s.verify.verifyButton }).click();
 
     // The phone step: a number not in their name is refused, and the letter is offered first.
@@ -419,7 +543,8 @@ test('walk 5b: verify by mail, from a phone not in the name to the code from the
     // The right one, typed as printed (in groups, lower case): verified.
     await page.getByLabel(s.verify.letterCode).fill(`${code.slice(0, 5)} ${code.slice(5)}`.toLowerCase());
     res = await submit(page.getByRole('button', { name: s.verify.finish }), '/verify/letter/code');
-    assert.equal(res.status(), 303, `the code finishes it (HTTP ${res.status()})`);
+    assert.equal(res.status(), 303, `the code is accepted (HTTP ${res.status()})`);
+    await protectWithPassword(mailPerson, 'letter-protect', 'letter-personal-key');
     await heading(s.verify.doneHeading);
     await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
     await check('verify: done by mail', 'letter-done');

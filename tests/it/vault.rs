@@ -351,7 +351,31 @@ async fn forget_unlocked(server: &TestServer, email: &str) {
 async fn the_database_and_the_master_key_alone_do_not_reveal_a_verified_ssn() {
     let server = server().await;
     let email = "stolen-db@example.com";
-    let (_browser, personal_key) = verified(&server, email).await;
+    // A first try that got as far as the records check (its transcript holds what was sent),
+    // then "Start over"; then the whole walk.
+    let browser = person_with_phone(&server, email).await;
+    start(&browser).await;
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, SSN).await;
+    assert_eq!(
+        press_verify(&browser).await.headers()["location"],
+        "/verify/phone"
+    );
+    let page = browser.get_ok("/verify/phone").await;
+    let res = browser
+        .post("/verify/cancel", &[("csrf", &csrf_of(&page))])
+        .await;
+    assert_eq!(res.status(), 303);
+    start(&browser).await;
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, SSN).await;
+    assert_eq!(
+        press_verify(&browser).await.headers()["location"],
+        "/verify/phone"
+    );
+    let personal_key = finish_with_phone(&server, &browser).await.personal_key;
     let uid = user_id(&server, email).await;
     let master = server.ctx.master.clone();
     let postgres = server.postgres_url().is_some();
@@ -363,7 +387,21 @@ async fn the_database_and_the_master_key_alone_do_not_reveal_a_verified_ssn() {
             // Everything the server's keys open: the person's data key, the sealed fields,
             // the vendor transcripts, the images, the letters.
             let mut opened = String::new();
-            if let Some(key) = records::data_key(c, &master, &uid)? {
+            // Every verification the person ever started, and every attempt's transcript.
+            let all: Vec<records::Verification> = {
+                use verity::storage::schema::identity_verifications as iv;
+                iv::table
+                    .filter(iv::user_id.eq(&uid))
+                    .select(records::Verification::as_select())
+                    .load(c)?
+            };
+            assert_eq!(all.len(), 2, "the cancelled try and the verified one");
+            let data_key = records::data_key(c, &master, &uid)?;
+            assert!(
+                data_key.is_none(),
+                "the data key is shredded once it counts"
+            );
+            if let Some(key) = data_key {
                 if let Ok(pii) = records::open_pii(&key, &v) {
                     opened.push_str(&format!("{pii:?}"));
                 }
@@ -646,9 +684,17 @@ async fn a_verification_from_before_vaults_moves_into_one_at_the_next_password_s
     let rp = ial2_rp(&server).await;
     let email = "from-before@example.com";
     let (_, personal_key) = verified(&server, email).await;
-    // Made as it was before vaults: sealed under the person's data key, no vault row.
-    let unlocked = unlocked_with(&server, email, &personal_key).await;
-    let (uid, master) = (user_id(&server, email).await, server.ctx.master.clone());
+    as_before_vaults(&server, email, &personal_key).await;
+    // The next password sign-in moves it in; the relying party gets the claims.
+    let browser = signed_in_with(&server, email, PASSWORD).await;
+    after_move_in(&server, &rp, &browser, email).await;
+}
+
+/// Makes the person's verification as it was before vaults: sealed under the person's data
+/// key, no vault row.
+async fn as_before_vaults(server: &TestServer, email: &str, personal_key: &str) {
+    let unlocked = unlocked_with(server, email, personal_key).await;
+    let (uid, master) = (user_id(server, email).await, server.ctx.master.clone());
     server
         .ctx
         .db
@@ -668,10 +714,11 @@ async fn a_verification_from_before_vaults_moves_into_one_at_the_next_password_s
         })
         .await
         .unwrap();
-    // The next password sign-in moves it in; the relying party gets the claims.
-    let browser = signed_in_with(&server, email, PASSWORD).await;
-    assert_released(&rp_sign_in(&rp, &server, &browser).await.unwrap());
-    let uid = user_id(&server, email).await;
+}
+
+async fn after_move_in(server: &TestServer, rp: &Rp, browser: &Browser, email: &str) {
+    assert_released(&rp_sign_in(rp, server, browser).await.unwrap());
+    let uid = user_id(server, email).await;
     let row = server
         .ctx
         .db
@@ -695,7 +742,118 @@ async fn a_verification_from_before_vaults_moves_into_one_at_the_next_password_s
         .await;
     assert_eq!(res.status(), 200);
     let shown = crate::verify_flow::personal_key_page(&res.text().await.unwrap());
-    unlocked_with(&server, email, &shown.personal_key).await;
+    unlocked_with(server, email, &shown.personal_key).await;
     let console = browser.get_ok("/account").await;
     assert!(!console.contains("personal key yet"), "{console}");
+}
+
+#[actix_web::test]
+async fn a_double_submitted_password_step_finishes_once_with_one_personal_key() {
+    let server = server().await;
+    let email = "double-protect@example.com";
+    let browser = person_with_phone(&server, email).await;
+    start(&browser).await;
+    good_document(&browser).await;
+    good_selfie(&browser).await;
+    good_ssn(&browser, SSN).await;
+    assert_eq!(
+        press_verify(&browser).await.headers()["location"],
+        "/verify/phone"
+    );
+    let page = browser.get_ok("/verify/phone").await;
+    let choice = {
+        let doc = scraper::Html::parse_document(&page);
+        let sel = scraper::Selector::parse("input[name=choice]").unwrap();
+        doc.select(&sel)
+            .next()
+            .and_then(|e| e.value().attr("value"))
+            .unwrap()
+            .to_string()
+    };
+    browser
+        .post(
+            "/verify/phone",
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("choice", &choice),
+                ("phone", ""),
+                ("channel", "sms"),
+            ],
+        )
+        .await;
+    let page = browser.get_ok("/verify/phone-code").await;
+    let code = newest_code(&server, TEST_PHONE).await;
+    let res = browser
+        .post(
+            "/verify/phone-code",
+            &[("csrf", &csrf_of(&page)), ("code", &code)],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/verify/protect");
+    let page = browser.get_ok("/verify/protect").await;
+    let csrf = csrf_of(&page);
+    let form = [("csrf", csrf.as_str()), ("password", PASSWORD)];
+    let (a, b) = futures_util::join!(
+        browser.post("/verify/protect", &form),
+        browser.post("/verify/protect", &form)
+    );
+    // Each answer shows the one key made, or leads to the page that does: whichever answer
+    // the browser keeps, the person sees it.
+    let mut keys = Vec::new();
+    for res in [a, b] {
+        let page = match res.status().as_u16() {
+            200 => res.text().await.unwrap(),
+            303 => {
+                let to = res.headers()["location"].to_str().unwrap().to_string();
+                browser.get_ok(&to).await
+            }
+            other => panic!("HTTP {other}"),
+        };
+        keys.push(crate::verify_flow::personal_key_page(&page));
+    }
+    let (a, b) = (&keys[0], &keys[1]);
+    assert_eq!(a.personal_key, b.personal_key);
+    // Shown until the person says they saved it, then gone.
+    let again = browser.get_ok("/verify/done").await;
+    assert!(again.contains(&a.personal_key), "{again}");
+    let res = browser
+        .post("/verify/personal-key/saved", &[("csrf", &csrf_of(&again))])
+        .await;
+    assert_eq!(res.headers()["location"], "/verify/done");
+    let done = browser.get_ok("/verify/done").await;
+    assert!(!done.contains(&a.personal_key));
+    unlocked_with(&server, email, &a.personal_key).await;
+    assert_eq!(audit_count(&server, "identity_verified").await, 1);
+    let uid = user_id(&server, email).await;
+    let vaults: i64 = server
+        .ctx
+        .db
+        .run(move |c| {
+            use verity::storage::schema::identity_vaults as iv;
+            Ok(iv::table
+                .filter(iv::user_id.eq(&uid))
+                .count()
+                .get_result(c)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(vaults, 1);
+    assert!(counts(&server, email).await);
+}
+
+#[actix_web::test]
+async fn a_reset_before_the_move_in_asks_for_the_verification_again() {
+    let server = server().await;
+    let email = "reset-before-move@example.com";
+    let (_, personal_key) = verified(&server, email).await;
+    as_before_vaults(&server, email, &personal_key).await;
+    assert!(counts(&server, email).await);
+    reset_password(&server, email).await;
+    assert!(!counts(&server, email).await, "a reset may be a takeover");
+    let browser = signed_in_with(&server, email, NEW_PASSWORD).await;
+    let page = browser.get_ok("/verify").await;
+    assert!(
+        page.contains("What you&#39;ll need"),
+        "verify again: {page}"
+    );
 }

@@ -229,7 +229,14 @@ pub async fn protect_with(browser: &Browser, password: &str) -> Finished {
     let status = res.status();
     let page = res.text().await.unwrap();
     assert_eq!(status, 200, "{page}");
-    personal_key_page(&page)
+    let shown = personal_key_page(&page);
+    // "I saved my personal key": the page's button, and where it leads.
+    let res = browser
+        .post("/verify/personal-key/saved", &[("csrf", &csrf_of(&page))])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"].to_str().unwrap(), shown.location);
+    shown
 }
 
 /// The personal key and the "continue" link of the page that shows it.
@@ -241,11 +248,11 @@ pub fn personal_key_page(page: &str) -> Finished {
         .next()
         .map(|e| e.text().collect::<String>())
         .unwrap_or_else(|| panic!("no personal key on {page}"));
-    let link = scraper::Selector::parse("a.usa-button:not(.usa-button--outline)").unwrap();
+    let saved = scraper::Selector::parse("form[action=\"/verify/personal-key/saved\"]").unwrap();
     let location = doc
-        .select(&link)
+        .select(&saved)
         .next()
-        .and_then(|e| e.value().attr("href"))
+        .and_then(|e| e.value().attr("data-next"))
         .unwrap_or_default()
         .to_string();
     Finished {

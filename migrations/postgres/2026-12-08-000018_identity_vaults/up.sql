@@ -16,6 +16,10 @@ CREATE TABLE identity_vaults (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     -- when a password reset suspended it (NULL: not suspended)
-    suspended_at TIMESTAMP
+    suspended_at TIMESTAMP,
+    -- a personal key just made, until the person says they saved it: sealed under a key
+    -- derived from the cookie of the session that made it (which the server doesn't keep), so
+    -- only that browser can show it again
+    shown_key TEXT
 );
 CREATE INDEX identity_vaults_user ON identity_vaults (user_id);
