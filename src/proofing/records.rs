@@ -268,23 +268,43 @@ pub fn data_key(
     Ok(Some(MasterKey::from_base64(&text)?))
 }
 
-fn pii_context(verification_id: &str) -> String {
-    format!("identity_verifications.pii:{verification_id}")
+/// Which key a verification's `pii` is sealed under: the person's data key while it is under
+/// way (or from before vaults), its vault key once finished. Each has its own context, so one
+/// can never be opened as the other.
+#[derive(Clone, Copy)]
+enum SealedBy {
+    DataKey,
+    Vault,
 }
 
-pub fn seal_pii(key: &MasterKey, verification_id: &str, pii: &Pii) -> anyhow::Result<String> {
+fn pii_context(by: SealedBy, verification_id: &str) -> String {
+    match by {
+        SealedBy::DataKey => format!("identity_verifications.pii:{verification_id}"),
+        SealedBy::Vault => format!("identity_verifications.pii.vault:{verification_id}"),
+    }
+}
+
+fn seal(by: SealedBy, key: &MasterKey, verification_id: &str, pii: &Pii) -> anyhow::Result<String> {
     let json = Zeroizing::new(serde_json::to_vec(pii)?);
-    key.encrypt(&json, &pii_context(verification_id))
+    key.encrypt(&json, &pii_context(by, verification_id))
 }
 
-pub fn open_pii(key: &MasterKey, v: &Verification) -> anyhow::Result<Pii> {
+fn open(by: SealedBy, key: &MasterKey, v: &Verification) -> anyhow::Result<Pii> {
     match &v.pii {
         None => Ok(Pii::default()),
         Some(sealed) => {
-            let plain = key.decrypt(sealed, &pii_context(&v.id))?;
+            let plain = key.decrypt(sealed, &pii_context(by, &v.id))?;
             Ok(serde_json::from_slice(&plain)?)
         }
     }
+}
+
+pub fn seal_pii(key: &MasterKey, verification_id: &str, pii: &Pii) -> anyhow::Result<String> {
+    seal(SealedBy::DataKey, key, verification_id, pii)
+}
+
+pub fn open_pii(key: &MasterKey, v: &Verification) -> anyhow::Result<Pii> {
+    open(SealedBy::DataKey, key, v)
 }
 
 /// Reads a verification's personal data (empty when the key is gone).
@@ -600,24 +620,13 @@ pub fn current_verified(
     })))
 }
 
-fn vault_pii_context(verification_id: &str) -> String {
-    format!("identity_verifications.pii.vault:{verification_id}")
-}
-
 /// A finished verification's data, sealed under its vault key.
 pub fn seal_vault_pii(key: &MasterKey, verification_id: &str, pii: &Pii) -> anyhow::Result<String> {
-    let json = Zeroizing::new(serde_json::to_vec(pii)?);
-    key.encrypt(&json, &vault_pii_context(verification_id))
+    seal(SealedBy::Vault, key, verification_id, pii)
 }
 
 pub fn open_vault_pii(key: &MasterKey, v: &Verification) -> anyhow::Result<Pii> {
-    match &v.pii {
-        None => Ok(Pii::default()),
-        Some(sealed) => {
-            let plain = key.decrypt(sealed, &vault_pii_context(&v.id))?;
-            Ok(serde_json::from_slice(&plain)?)
-        }
-    }
+    open(SealedBy::Vault, key, v)
 }
 
 /// Once a verification counts, everything the server's keys could still open about the person

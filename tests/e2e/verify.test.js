@@ -27,6 +27,15 @@ const SITE_NAME = process.env.E2E_SITE_NAME || 'Verity';
 const CHROMIUM = process.env.E2E_CHROMIUM || '/usr/bin/chromium';
 const SHOTS = process.env.E2E_PAGE_SHOTS || '';
 const s = stringsFor(LANG);
+// Walk 5c's person: the online check can't read their licence (it has expired), so an agent
+// verifies them by video.
+const agentPerson = {
+  email: `e2e-agent-${randomBytes(4).toString('hex')}@example.com`,
+  password: 'lantern orchard pebble violin 41',
+  phone: '+12015550171',
+  phoneTyped: '(201) 555-0171',
+};
+
 const fixture = (name) => path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
 
 // The management API (run.sh registers an admin client with the proofing scopes).
@@ -238,21 +247,23 @@ async function protectWithPassword(who, protectShot, keyShot) {
 }
 
 /** A management API token with the proofing scopes (client_credentials). */
-async function adminToken() {
+async function adminToken(scope = 'verity:admin:proofing verity:admin:proofing:pii') {
   const basic = Buffer.from(`${encodeURIComponent(ADMIN_ID)}:${encodeURIComponent(ADMIN_SECRET)}`).toString('base64');
   const res = await fetch(`${BASE}/token`, {
     method: 'POST',
     headers: { authorization: `Basic ${basic}`, 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'client_credentials', scope: 'verity:admin:proofing verity:admin:proofing:pii' }),
+    body: new URLSearchParams({ grant_type: 'client_credentials', scope }),
   });
   const body = await res.text();
   assert.equal(res.status, 200, `admin token: ${body}`);
   return JSON.parse(body).access_token;
 }
 
-/** A management API call; returns the response. */
-function adminCall(token, method, path) {
-  return fetch(`${BASE}/admin/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}` } });
+/** A management API call (with a JSON body when given); returns the response. */
+function adminCall(token, method, path, body) {
+  const headers = { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  return fetch(`${BASE}/admin/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
 }
 
 /** Fills the document form with two fixture files and sends it. */
@@ -548,6 +559,93 @@ test('walk 5b: verify by mail, from a phone not in the name to the code from the
     await heading(s.verify.doneHeading);
     await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
     await check('verify: done by mail', 'letter-done');
+  });
+  await context.close();
+});
+
+test('walk 5c: verification with an agent by video, after the online check failed', async () => {
+  const context = await browser.newContext({ viewport: DESKTOP, locale: LANG === 'es' ? 'es-US' : 'en-US' });
+  await context.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
+  page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  checker = new PageChecker(page, { lang: LANG, allowText: [SITE_NAME, agentPerson.email] });
+  await walk('walk 5c', async () => {
+    await signUpWithPhone(agentPerson);
+    await heading(s.account.heading);
+    await check('account before verifying with an agent');
+    await page.getByRole('link', { name: s.verify.consoleLink }).click();
+    await heading(s.verify.startHeading);
+    await check('verify: start (agent)');
+    await tick(page.getByLabel(s.verify.consent));
+    await page.getByRole('button', { name: s.verify.start }).click();
+    await heading(s.verify.documentHeading);
+    await check('verify: document (agent)');
+    // The licence is refused online; the page offers an agent.
+    const res = await sendDocument('expired-front.json', 'expired-back.png');
+    assert.equal(res.status(), 422, 'the expired licence is refused');
+    expectStatusLog(res);
+    await page.getByRole('alert').filter({ hasText: s.verify.expired }).waitFor();
+    await check('verify: document refused, agent offered', 'agent-offer');
+    await page.getByRole('link', { name: s.verify.agentOffer }).click();
+    await heading(s.verify.agentHeading);
+    await check('verify: ask for an agent', 'agent');
+    await tick(page.getByLabel(s.verify.agentQueue));
+    await tick(page.getByLabel(s.verify.agentConsent));
+    await page.getByRole('button', { name: s.verify.agentSubmit }).click();
+    await heading(s.verify.agentCaseHeading);
+    await text(s.verify.agentQueued);
+    const code = (await page.locator('#continuation-code').textContent()).trim();
+    await check('verify: waiting for an agent', 'agent-case');
+
+    // The agent, through the management API: claims the case, checks the code read out on the
+    // call, and decides with what they read from the licence on camera.
+    const token = await adminToken('verity:admin:referee');
+    let api = await adminCall(token, 'POST', '/referee/agents', {
+      name: 'E2E Agent',
+      email: 'agent@operator.example',
+      certified_until: '2099-12-31',
+    });
+    assert.equal(api.status, 201, `agent registered: ${await api.clone().text()}`);
+    const agent = (await api.json()).id;
+    api = await adminCall(token, 'GET', '/referee/cases');
+    assert.equal(api.status, 200, 'the queue');
+    const cases = (await api.json()).items;
+    assert.equal(cases.length, 1, 'one case waits');
+    const caseId = cases[0].id;
+    api = await adminCall(token, 'POST', `/referee/cases/${caseId}/claim`, { agent_id: agent });
+    assert.equal(api.status, 200, `claimed: ${await api.clone().text()}`);
+    api = await adminCall(token, 'POST', `/referee/cases/${caseId}/checks`, {
+      agent_id: agent,
+      continuation_code: code,
+      checks: { document_shown: true, face_matches_document: true },
+    });
+    assert.equal(api.status, 200, `checks recorded: ${await api.clone().text()}`);
+    const mark = await outbox.mark();
+    api = await adminCall(token, 'POST', `/referee/cases/${caseId}/decision`, {
+      agent_id: agent,
+      decision: 'verified',
+      rationale: 'Licence shown on camera, face matches.',
+      identity: {
+        document_type: 'driving_permit',
+        given_name: 'Ana',
+        family_name: 'Agente',
+        birthdate: '1980-02-03',
+        document_number: 'E2E71234',
+        document_expiry: '2034-01-01',
+        issuer: 'MT',
+        ssn: '900-71-4321',
+        address: { street_address: '1 Main St', locality: 'Helena', region: 'MT', postal_code: '59601', country: 'US' },
+      },
+    });
+    assert.equal(api.status, 200, `decided: ${await api.clone().text()}`);
+    await outbox.waitFor({ to: agentPerson.email, since: mark, what: 'finish with your password email' });
+
+    // The person finishes with their password, as online.
+    await page.goto(`${BASE}/verify`);
+    await protectWithPassword(agentPerson, 'agent-protect', 'agent-personal-key');
+    await heading(s.verify.doneHeading);
+    await page.getByRole('status').filter({ hasText: s.verify.verifiedOn }).waitFor();
+    await check('verify: done with an agent', 'agent-done');
   });
   await context.close();
 });

@@ -142,17 +142,22 @@ fn assert_released(r: &Released) {
     assert!(r.userinfo["claims"]["birthdate"].is_string());
 }
 
+/// From the start page to the phone step, with `SSN`.
+async fn to_phone_step(browser: &Browser) {
+    start(browser).await;
+    good_document(browser).await;
+    good_selfie(browser).await;
+    good_ssn(browser, SSN).await;
+    assert_eq!(
+        press_verify(browser).await.headers()["location"],
+        "/verify/phone"
+    );
+}
+
 /// A person who walked every step with `SSN`; returns their browser and personal key.
 async fn verified(server: &TestServer, email: &str) -> (Browser, String) {
     let browser = person_with_phone(server, email).await;
-    start(&browser).await;
-    good_document(&browser).await;
-    good_selfie(&browser).await;
-    good_ssn(&browser, SSN).await;
-    assert_eq!(
-        press_verify(&browser).await.headers()["location"],
-        "/verify/phone"
-    );
+    to_phone_step(&browser).await;
     let done = finish_with_phone(server, &browser).await;
     assert_eq!(done.location, "/verify/done");
     assert_eq!(done.personal_key.len(), 19, "{}", done.personal_key);
@@ -354,27 +359,13 @@ async fn the_database_and_the_master_key_alone_do_not_reveal_a_verified_ssn() {
     // A first try that got as far as the records check (its transcript holds what was sent),
     // then "Start over"; then the whole walk.
     let browser = person_with_phone(&server, email).await;
-    start(&browser).await;
-    good_document(&browser).await;
-    good_selfie(&browser).await;
-    good_ssn(&browser, SSN).await;
-    assert_eq!(
-        press_verify(&browser).await.headers()["location"],
-        "/verify/phone"
-    );
+    to_phone_step(&browser).await;
     let page = browser.get_ok("/verify/phone").await;
     let res = browser
         .post("/verify/cancel", &[("csrf", &csrf_of(&page))])
         .await;
     assert_eq!(res.status(), 303);
-    start(&browser).await;
-    good_document(&browser).await;
-    good_selfie(&browser).await;
-    good_ssn(&browser, SSN).await;
-    assert_eq!(
-        press_verify(&browser).await.headers()["location"],
-        "/verify/phone"
-    );
+    to_phone_step(&browser).await;
     let personal_key = finish_with_phone(&server, &browser).await.personal_key;
     let uid = user_id(&server, email).await;
     let master = server.ctx.master.clone();
@@ -605,14 +596,7 @@ async fn after_a_reset_without_the_personal_key_the_person_verifies_again() {
         "{page}"
     );
     // Verifying again: the whole walk, and a new vault under the new password.
-    start(&browser).await;
-    good_document(&browser).await;
-    good_selfie(&browser).await;
-    good_ssn(&browser, SSN).await;
-    assert_eq!(
-        press_verify(&browser).await.headers()["location"],
-        "/verify/phone"
-    );
+    to_phone_step(&browser).await;
     let done = crate::verify_flow::finish_with_phone_as(&server, &browser, NEW_PASSWORD).await;
     assert_eq!(done.location, "/verify/done");
     assert!(counts(&server, email).await);
@@ -752,44 +736,8 @@ async fn a_double_submitted_password_step_finishes_once_with_one_personal_key() 
     let server = server().await;
     let email = "double-protect@example.com";
     let browser = person_with_phone(&server, email).await;
-    start(&browser).await;
-    good_document(&browser).await;
-    good_selfie(&browser).await;
-    good_ssn(&browser, SSN).await;
-    assert_eq!(
-        press_verify(&browser).await.headers()["location"],
-        "/verify/phone"
-    );
-    let page = browser.get_ok("/verify/phone").await;
-    let choice = {
-        let doc = scraper::Html::parse_document(&page);
-        let sel = scraper::Selector::parse("input[name=choice]").unwrap();
-        doc.select(&sel)
-            .next()
-            .and_then(|e| e.value().attr("value"))
-            .unwrap()
-            .to_string()
-    };
-    browser
-        .post(
-            "/verify/phone",
-            &[
-                ("csrf", &csrf_of(&page)),
-                ("choice", &choice),
-                ("phone", ""),
-                ("channel", "sms"),
-            ],
-        )
-        .await;
-    let page = browser.get_ok("/verify/phone-code").await;
-    let code = newest_code(&server, TEST_PHONE).await;
-    let res = browser
-        .post(
-            "/verify/phone-code",
-            &[("csrf", &csrf_of(&page)), ("code", &code)],
-        )
-        .await;
-    assert_eq!(res.headers()["location"], "/verify/protect");
+    to_phone_step(&browser).await;
+    crate::verify_flow::phone_code_accepted(&server, &browser).await;
     let page = browser.get_ok("/verify/protect").await;
     let csrf = csrf_of(&page);
     let form = [("csrf", csrf.as_str()), ("password", PASSWORD)];

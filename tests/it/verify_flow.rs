@@ -174,6 +174,12 @@ pub async fn finish_with_phone_as(
     browser: &Browser,
     password: &str,
 ) -> Finished {
+    phone_code_accepted(server, browser).await;
+    protect_with(browser, password).await
+}
+
+/// The phone step with the account's first phone and its code: the password step is next.
+pub async fn phone_code_accepted(server: &TestServer, browser: &Browser) {
     let page = browser.get_ok("/verify/phone").await;
     let choice = hidden_radio(&page);
     let res = browser
@@ -202,7 +208,6 @@ pub async fn finish_with_phone_as(
         )
         .await;
     assert_eq!(res.headers()["location"], "/verify/protect");
-    protect_with(browser, password).await
 }
 
 /// How the last step ended: where "continue" leads, and the personal key shown once.
