@@ -605,11 +605,11 @@ test('walk 5c: verification with an agent by video, after the online check faile
       email: 'agent@operator.example',
       certified_until: '2099-12-31',
     });
-    assert.equal(api.status, 201, `agent registered: ${await api.clone().text()}`);
+    assert.ok(api.status === 200 || api.status === 201, `agent registered: ${await api.clone().text()}`);
     const agent = (await api.json()).id;
     api = await adminCall(token, 'GET', '/referee/cases');
     assert.equal(api.status, 200, 'the queue');
-    const cases = (await api.json()).items;
+    const cases = (await api.json()).cases;
     assert.equal(cases.length, 1, 'one case waits');
     const caseId = cases[0].id;
     api = await adminCall(token, 'POST', `/referee/cases/${caseId}/claim`, { agent_id: agent });
