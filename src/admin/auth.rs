@@ -72,14 +72,16 @@ pub struct Agent {
 }
 
 impl Agent {
-    /// `verity:admin` grants every area but one; users:write includes users:read (an agent who
+    /// `verity:admin` grants every area but two; users:write includes users:read (an agent who
     /// may change an account must be able to look at it), proofing:pii includes proofing.
-    /// Proofing's personal data is the exception: only a token that names
-    /// `verity:admin:proofing:pii` sees it, so a general admin token (and every tool it is
+    /// Personal data is the exception: only a token that names `verity:admin:proofing:pii` (or,
+    /// for agents on a call, `verity:admin:referee`) sees it, so a general admin token (and every tool it is
     /// pasted into) gets masked data unless someone asked for more on purpose.
     pub fn may(&self, area: Area) -> bool {
         let has = |s: &str| self.scopes.iter().any(|x| x == s);
-        if area == Area::ProofingPii {
+        // Personal data: only a token that names the area. The referee area shows the person's
+        // full data and photos to the agent on a call.
+        if area == Area::ProofingPii || area == Area::Referee {
             return has(area.scope());
         }
         has(SCOPE_ALL)

@@ -409,6 +409,17 @@ fn claimed_case(conn: &mut DbConn, case_id: &str, agent_id: &str) -> anyhow::Res
             "Another agent claimed this case.",
         )));
     }
+    // The verification must still be waiting for this case (not abandoned, removed or failed
+    // meanwhile): nothing of a verification that ended is shown or decided.
+    let waiting = records::by_id(conn, &case.verification_id)?.is_some_and(|v| {
+        v.status() == Some(records::Status::InProgress) && v.step() == Some(records::Step::Referee)
+    });
+    if !waiting {
+        return Ok(Err(Problem::conflict(
+            None,
+            "This case's verification is no longer waiting for an agent.",
+        )));
+    }
     Ok(Ok(case))
 }
 
@@ -659,8 +670,11 @@ pub async fn evidence(
                     Some(k) => records::open_pii(k, &v)?,
                     None => records::Pii::default(),
                 };
+                // The person in full, and the photos, only once the person on the call read out
+                // the continuation code: before, the agent sees what identifies the case.
+                let on_call = case.code_used_at.is_some();
                 let mut images = Vec::new();
-                if let Some(k) = &key {
+                if let Some(k) = key.as_ref().filter(|_| on_call) {
                     for kind in [ImageKind::Front, ImageKind::Back, ImageKind::Selfie] {
                         if let Some((content_type, bytes)) = records::load_image(c, k, &v.id, kind)? {
                             images.push(ImageView {
@@ -698,7 +712,7 @@ pub async fn evidence(
                     document_type: v.document_type.clone(),
                     document_issuer: v.document_issuer.clone(),
                     document_expiry: v.document_expiry.clone(),
-                    person: person_view(&pii, true),
+                    person: person_view(&pii, on_call),
                     passed_checks: serde_json::Value::Object(v.passed_checks()),
                     last_failure: v.last_failure.clone(),
                     attempts,

@@ -382,7 +382,14 @@ pub async fn request(
                     decided_at: None,
                     reminded_at: None,
                     created_at: now,
-                    expires_at: now + chrono::Duration::days(r.case_ttl_days as i64),
+                    // A slot booked near the end of the booking window still has its call (and
+                    // its no-show grace) before the case runs out.
+                    expires_at: (now + chrono::Duration::days(r.case_ttl_days as i64)).max(
+                        slot.unwrap_or(now)
+                            + chrono::Duration::minutes(
+                                (r.slot_minutes as u64 + r.no_show_grace_minutes) as i64,
+                            ),
+                    ),
                 };
                 diesel::insert_into(rc::table).values(&case).execute(c)?;
                 v.step = Step::Referee.as_str().into();

@@ -292,8 +292,14 @@ async fn an_agent_verifies_a_person_who_ran_out_of_tries_and_the_relying_party_g
     assert_eq!(claim(&server, &token, &case, &other_agent).await, 409);
     let evidence = call(&server, Method::GET, &path, Some(&token), None).await;
     assert_eq!(evidence.status, 200, "{}", evidence.body);
-    assert_eq!(evidence.body["person"]["given_name"], "FAKEY");
-    assert_eq!(evidence.body["person"]["ssn_last4"], "6789");
+    // Before the continuation code: what identifies the case, not the person in full.
+    assert_ne!(evidence.body["person"]["given_name"], "FAKEY");
+    assert!(
+        evidence.body["person"]["ssn_last4"].is_null(),
+        "{}",
+        evidence.body
+    );
+    assert_eq!(evidence.body["images"], json!([]));
     assert!(evidence.body["passed_checks"].get("document").is_some());
     assert!(evidence.body["last_failure"]
         .as_str()
@@ -320,6 +326,11 @@ async fn an_agent_verifies_a_person_who_ran_out_of_tries_and_the_relying_party_g
     );
     assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 200);
     assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 409);
+    // On the call now: the person in full.
+    let evidence = call(&server, Method::GET, &path, Some(&token), None).await;
+    assert_eq!(evidence.status, 200, "{}", evidence.body);
+    assert_eq!(evidence.body["person"]["given_name"], "FAKEY");
+    assert_eq!(evidence.body["person"]["ssn_last4"], "6789");
     // Another agent can't decide it.
     assert_eq!(
         decide(&server, &token, &case, &other_agent, "verified")
@@ -654,7 +665,7 @@ async fn every_referee_endpoint_needs_the_referee_scope() {
         let r = call(&server, method.clone(), &path, None, body).await;
         assert_eq!(r.status, 401, "{method} {path}");
     }
-    // The referee scope (or verity:admin) may.
+    // The referee scope may.
     let referee = token_for(&server, "verity:admin:referee").await;
     assert_eq!(
         call(&server, Method::GET, "/referee/cases", Some(&referee), None)
@@ -662,12 +673,13 @@ async fn every_referee_endpoint_needs_the_referee_scope() {
             .status,
         200
     );
+    // A general admin token doesn't: the referee area shows people's full data.
     let admin = token_for(&server, "verity:admin").await;
     assert_eq!(
         call(&server, Method::GET, "/referee/agents", Some(&admin), None)
             .await
             .status,
-        200
+        403
     );
     // The API description lists them under the referee scope.
     let spec: Value = reqwest::get(server.url("/admin/api/openapi.json"))
