@@ -213,3 +213,4 @@ verify-agent-queued = You are number { $place } in the queue. Expected wait: abo
 verify-agent-claimed = An agent is ready for you now. Join the call.
 verify-agent-reminder = We'll send you the link by e-mail and text message before the call.
 verify-agent-join = Join the video call
+verify-unlock-cant-open = We couldn't open your verified information with this password. If you reset your password, enter your personal key from your account page, or contact support.

@@ -213,3 +213,4 @@ verify-agent-queued = Usted es el número { $place } en la fila. Espera prevista
 verify-agent-claimed = Un agente está listo para atenderle ahora. Únase a la llamada.
 verify-agent-reminder = Le enviaremos el enlace por correo electrónico y mensaje de texto antes de la llamada.
 verify-agent-join = Unirse a la videollamada
+verify-unlock-cant-open = No pudimos abrir su información verificada con esta contraseña. Si restableció su contraseña, escriba su clave personal desde la página de su cuenta, o comuníquese con soporte.

@@ -92,7 +92,9 @@ pub async fn standing(ctx: &Ctx, user_id: &str) -> anyhow::Result<Standing> {
                     step: v.step().unwrap_or(Step::Document),
                 });
             }
-            if records::latest_for(c, &uid)?.and_then(|v| v.status()) == Some(Status::Held) {
+            if records::latest_for(c, &uid)?.and_then(|v| v.status()) == Some(Status::Held)
+                || records::held_for_fraud(c, &uid)?
+            {
                 return Ok(Standing::Held);
             }
             // The same verification `records::counting_verification` would pick.
@@ -136,6 +138,11 @@ pub async fn start(
     let actor = who.actor.clone();
     ctx.db
         .run(move |c| {
+            // An agent's fraud suspicion waits for an operator: no new start meanwhile (the
+            // done page then says it is being reviewed).
+            if records::held_for_fraud(c, &uid)? {
+                return Ok(Step::Done);
+            }
             let v = records::start(c, &uid, origin_client_id.as_deref(), &version, now, ttl)?;
             if v.created_at == now && v.version == 0 {
                 audit::record(

@@ -368,18 +368,23 @@ pub fn start(
 ) -> anyhow::Result<Verification> {
     write_tx(conn, |conn| {
         lock_person(conn, user_id)?;
-        // Older unfinished ones that ran out of time are marked, so operators see them.
+        // Older unfinished ones that ran out of time are marked, so operators see them, and
+        // their agent cases end with them.
+        let ran_out: Vec<String> = identity_verifications::table
+            .filter(identity_verifications::user_id.eq(user_id))
+            .filter(identity_verifications::status.eq(Status::InProgress.as_str()))
+            .filter(identity_verifications::expires_at.le(now))
+            .select(identity_verifications::id)
+            .load(conn)?;
         diesel::update(
-            identity_verifications::table
-                .filter(identity_verifications::user_id.eq(user_id))
-                .filter(identity_verifications::status.eq(Status::InProgress.as_str()))
-                .filter(identity_verifications::expires_at.le(now)),
+            identity_verifications::table.filter(identity_verifications::id.eq_any(&ran_out)),
         )
         .set((
             identity_verifications::status.eq(Status::Abandoned.as_str()),
             identity_verifications::updated_at.eq(now),
         ))
         .execute(conn)?;
+        crate::proofing::referee::cancel_cases(conn, &ran_out)?;
         if let Some(v) = unfinished_for(conn, user_id, now)? {
             return Ok(v);
         }
@@ -554,6 +559,19 @@ impl Verified {
             _ => None,
         }
     }
+}
+
+/// An agent suspected fraud on a call and no operator has cleared it (the flag is open or was
+/// confirmed): the person can't start verifying again meanwhile.
+pub fn held_for_fraud(conn: &mut DbConn, user_id: &str) -> anyhow::Result<bool> {
+    Ok(proofing_flags::table
+        .filter(proofing_flags::user_id.eq(user_id))
+        .filter(proofing_flags::kind.eq(FlagKind::RefereeFraud.as_str()))
+        .filter(proofing_flags::status.eq_any(["open", "confirmed"]))
+        .select(proofing_flags::id)
+        .first::<String>(conn)
+        .optional()?
+        .is_some())
 }
 
 /// The person's newest verified verification that wasn't removed, whether or not it counts
@@ -1581,6 +1599,7 @@ pub fn remove_all(
         )
         .execute(conn)?;
         cancel_letters(conn, &ids)?;
+        crate::proofing::referee::cancel_cases(conn, &ids)?;
         diesel::update(proofing_attempts::table.filter(proofing_attempts::user_id.eq(user_id)))
             .set((
                 proofing_attempts::transcript.eq(None::<String>),
@@ -1692,8 +1711,15 @@ pub fn resolve_flag(
             if next == Status::Verified && v.verified_at.is_none() {
                 v.verified_at = Some(now);
             }
-            if save_if_unchanged(conn, &v, now)? && next == Status::Verified {
-                drop_evidence(conn, &v.user_id, &v.id)?;
+            if save_if_unchanged(conn, &v, now)? {
+                match next {
+                    Status::Verified => drop_evidence(conn, &v.user_id, &v.id)?,
+                    // Fraud confirmed: an agent case still open for it ends too.
+                    Status::Failed => {
+                        crate::proofing::referee::cancel_cases(conn, std::slice::from_ref(&v.id))?;
+                    }
+                    _ => {}
+                }
             }
         }
         let flag = proofing_flags::table

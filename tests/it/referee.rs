@@ -462,6 +462,22 @@ async fn not_verified_fraud_suspected_expired_agents_and_no_shows() {
     let flag = &flags.body["items"][0];
     assert_eq!(flag["user_id"], uid.as_str(), "{}", flags.body);
     assert_eq!(flag["holds"], true);
+    // While it holds, the person can't simply start again (and try another agent).
+    let page = browser.get_ok("/verify").await;
+    assert!(page.contains("reviewing your verification"), "{page}");
+    let res = browser
+        .post(
+            "/verify/start",
+            &[("csrf", &csrf_of(&page)), ("consent", "yes"), ("authz", "")],
+        )
+        .await;
+    assert_eq!(res.headers()["location"], "/verify/done");
+    let page = browser.get_ok("/verify/done").await;
+    assert!(page.contains("reviewing your verification"), "{page}");
+    assert_eq!(
+        browser.get("/verify/document").await.headers()["location"],
+        "/verify"
+    );
 
     // An agent whose certification expired can't decide.
     let soon = (server.ctx.clock.now() + chrono::Duration::hours(1))
