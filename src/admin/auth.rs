@@ -33,6 +33,12 @@ pub enum Area {
 }
 
 impl Area {
+    /// Areas that show people's personal data: only a token that names them reaches them
+    /// (`verity:admin` doesn't).
+    pub fn shows_personal_data(self) -> bool {
+        matches!(self, Area::ProofingPii | Area::Referee)
+    }
+
     pub const ALL: [Area; 11] = [
         Area::UsersRead,
         Area::UsersWrite,
@@ -81,7 +87,7 @@ impl Agent {
         let has = |s: &str| self.scopes.iter().any(|x| x == s);
         // Personal data: only a token that names the area. The referee area shows the person's
         // full data and photos to the agent on a call.
-        if area == Area::ProofingPii || area == Area::Referee {
+        if area.shows_personal_data() {
             return has(area.scope());
         }
         has(SCOPE_ALL)

@@ -818,6 +818,8 @@ pub enum UnlockOutcome {
     Unlocked,
     /// Nothing of this person is locked (no vault counts, or it is open already).
     NothingLocked,
+    /// The password is right, yet it doesn't open the counting verification's vault.
+    CantOpen,
     Password(PasswordCheck),
 }
 
@@ -840,7 +842,11 @@ pub async fn unlock_session(
     }
     let unlocked = unlock_at_sign_in(ctx, &session.user_id, password).await?;
     if unlocked.is_empty() {
-        return Ok(UnlockOutcome::NothingLocked);
+        return Ok(if session_can_open(ctx, session).await? {
+            UnlockOutcome::NothingLocked
+        } else {
+            UnlockOutcome::CantOpen
+        });
     }
     keep_for_session(ctx, &session.id, &session.vault_secret, &unlocked).await?;
     Ok(UnlockOutcome::Unlocked)

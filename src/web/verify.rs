@@ -1120,9 +1120,8 @@ pub async fn unlock_submit(
     let password = zeroize::Zeroizing::new(form.password);
     match vault::unlock_session(&ctx, &me.session, password, &browser.actor).await? {
         UnlockOutcome::Unlocked => Ok(see_other(&next)),
-        // The password was right, yet the verified data stays closed to this session (a vault
-        // the password doesn't open): say so, instead of sending the app's request back here.
-        UnlockOutcome::NothingLocked if !vault::session_can_open(&ctx, &me.session).await? => {
+        // Say so, instead of sending the app's request back here.
+        UnlockOutcome::CantOpen => {
             let mut p = page(browser, "unlock", "verify-unlock-title", None);
             p.authz = authz;
             p.error = Some(browser.t("verify-unlock-cant-open"));
