@@ -187,6 +187,10 @@ pub enum Kind {
     IdentityLetterCodeAccepted,
     /// An operator registered a trusted-referee agent (detail: agent, certified until).
     RefereeAgentRegistered,
+    /// An operator disabled an agent (detail: agent, how many claimed cases went back).
+    RefereeAgentDisabled,
+    /// An agent gave a claimed case back before the call began (detail: case, agent).
+    RefereeCaseReleased,
     /// The person asked for verification with an agent by video and consented (detail: case,
     /// verification, slot or queue, consent version).
     RefereeCaseOpened,
@@ -295,6 +299,8 @@ impl Kind {
         Kind::IdentityLetterSent,
         Kind::IdentityLetterCodeAccepted,
         Kind::RefereeAgentRegistered,
+        Kind::RefereeAgentDisabled,
+        Kind::RefereeCaseReleased,
         Kind::RefereeCaseOpened,
         Kind::RefereeCaseClaimed,
         Kind::RefereeEvidenceViewed,
@@ -383,6 +389,8 @@ impl Kind {
             Kind::IdentityLetterSent => "identity_letter_sent",
             Kind::IdentityLetterCodeAccepted => "identity_letter_code_accepted",
             Kind::RefereeAgentRegistered => "referee_agent_registered",
+            Kind::RefereeAgentDisabled => "referee_agent_disabled",
+            Kind::RefereeCaseReleased => "referee_case_released",
             Kind::RefereeCaseOpened => "referee_case_opened",
             Kind::RefereeCaseClaimed => "referee_case_claimed",
             Kind::RefereeEvidenceViewed => "referee_evidence_viewed",

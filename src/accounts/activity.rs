@@ -138,6 +138,8 @@ fn reading(row: Row) -> Reading {
         | Kind::IdentityVendorUnavailable
         | Kind::IdentityLetterCodeAccepted
         | Kind::RefereeAgentRegistered
+        | Kind::RefereeAgentDisabled
+        | Kind::RefereeCaseReleased
         | Kind::RefereeCaseClaimed
         | Kind::RefereeEvidenceViewed
         | Kind::RefereeChecksRecorded
@@ -373,6 +375,23 @@ fn row_of(e: &AuditEvent) -> Row {
     Row::Stored(Kind::parse(&e.kind))
 }
 
+/// Steps an agent takes on the person's case: the person sees that they happened, never the
+/// agent's address or browser, and can't disown them (ending their own sessions wouldn't
+/// undo an agent's work).
+fn by_an_agent(row: Row) -> bool {
+    matches!(
+        row,
+        Row::Stored(Some(
+            Kind::RefereeCaseClaimed
+                | Kind::RefereeEvidenceViewed
+                | Kind::RefereeChecksRecorded
+                | Kind::RefereeCaseReleased
+                | Kind::RefereeDecided
+                | Kind::ProofingFlagRaised
+        ))
+    )
+}
+
 fn entry(e: &AuditEvent, row: Row, cursor: &AuditEvent, apps: &HashMap<String, String>) -> Entry {
     let k = reading(row);
     let detail: serde_json::Value = serde_json::from_str(&e.detail).unwrap_or_default();
@@ -413,9 +432,17 @@ fn entry(e: &AuditEvent, row: Row, cursor: &AuditEvent, apps: &HashMap<String, S
             phone,
             scopes,
         },
-        ip: e.ip.clone().unwrap_or_default(),
-        device: e.user_agent.as_deref().and_then(Device::from_user_agent),
-        can_disown: k.disownable,
+        ip: if by_an_agent(row) {
+            String::new()
+        } else {
+            e.ip.clone().unwrap_or_default()
+        },
+        device: e
+            .user_agent
+            .as_deref()
+            .filter(|_| !by_an_agent(row))
+            .and_then(Device::from_user_agent),
+        can_disown: k.disownable && !by_an_agent(row),
     }
 }
 

@@ -1,11 +1,13 @@
-//! Verification with an agent (trusted referee), as the agents work it through the management
-//! API (`verity:admin:referee`; `verity:admin` grants it too, so a general admin token may also
-//! register agents).
+//! Verification with an agent (trusted referee): the rules agents work cases by, the same
+//! through the management API (`verity:admin:referee`, named on the token) and at the agent
+//! desk Verity serves (`/referee`, web/referee.rs).
 //!
-//! **Who acts.** The token is the operator's tooling (an admin client); the person at the
-//! keyboard is named by `agent_id` in each case request, checked against the registry of
-//! agents (`referee_agents`): registered, not disabled, certification not expired. Every step
-//! is audited with both the admin client and the agent.
+//! **Who acts** ([`Worker`]). Through the API the token is the operator's tooling (an admin
+//! client), and the person at the keyboard is named by `agent_id` in each case request. At the
+//! desk the agent is the signed-in account (second factor, stepped up) that an operator linked
+//! to the agent (`user_id`). Either way the agent must be registered, not disabled, and
+//! certified now, and no agent works a case of their own account. Every step is audited with
+//! the agent, and the admin client or the desk's browser.
 //!
 //! **Personal data.** A case's evidence (document fields, address, SSN's last 4, check
 //! results, flags, and the document images and selfie if they are still kept) is shown only to
@@ -35,7 +37,7 @@ use crate::notify::notices::{self, Notice};
 use crate::proofing::records::{self, FlagKind, ImageKind, Status, Step};
 use crate::proofing::referee::{self as rules, Case};
 use crate::storage::db::{write_tx, DbConn};
-use crate::storage::schema::{referee_agents as ra, referee_cases as rc};
+use crate::storage::schema::{referee_agents as ra, referee_cases as rc, users};
 use crate::Ctx;
 
 #[derive(Queryable, Selectable, Insertable, Clone, Debug)]
@@ -48,6 +50,50 @@ pub struct RefereeAgent {
     pub created_at: NaiveDateTime,
     pub created_by: String,
     pub disabled: bool,
+    /// The Verity account that works cases at the desk; none: API only.
+    pub user_id: Option<String>,
+}
+
+/// Who works a case.
+#[derive(Clone, Debug)]
+pub enum Worker {
+    /// The operator's tooling (an admin client) naming the agent at the keyboard.
+    Tooling { client_id: String, agent_id: String },
+    /// An agent signed in at the desk, found by their account.
+    Desk {
+        user_id: String,
+        actor: audit::Actor,
+    },
+}
+
+impl Worker {
+    pub fn tooling(admin: &AdminClient, agent_id: &str) -> Worker {
+        Worker::Tooling {
+            client_id: admin.client_id.clone(),
+            agent_id: agent_id.to_string(),
+        }
+    }
+
+    fn client_id(&self) -> Option<&str> {
+        match self {
+            Worker::Tooling { client_id, .. } => Some(client_id),
+            Worker::Desk { .. } => None,
+        }
+    }
+
+    fn actor(&self) -> Option<&audit::Actor> {
+        match self {
+            Worker::Tooling { .. } => None,
+            Worker::Desk { actor, .. } => Some(actor),
+        }
+    }
+
+    fn via(&self) -> &'static str {
+        match self {
+            Worker::Tooling { .. } => "api",
+            Worker::Desk { .. } => "desk",
+        }
+    }
 }
 
 // ---- views and requests ------------------------------------------------------------------------
@@ -63,6 +109,8 @@ pub struct AgentView {
     pub certified: bool,
     pub disabled: bool,
     pub created_at: DateTime<Utc>,
+    /// The account that works cases at the agent desk (`/referee`); null: through the API only.
+    pub user_id: Option<String>,
 }
 
 fn agent_view(a: &RefereeAgent, now: NaiveDateTime) -> AgentView {
@@ -74,6 +122,7 @@ fn agent_view(a: &RefereeAgent, now: NaiveDateTime) -> AgentView {
         certified: a.certified_until > now && !a.disabled,
         disabled: a.disabled,
         created_at: utc(a.created_at),
+        user_id: a.user_id.clone(),
     }
 }
 
@@ -87,6 +136,9 @@ pub struct NewAgent {
     pub email: String,
     /// A date (valid through that day, UTC) or an RFC 3339 time.
     pub certified_until: String,
+    /// The agent's own Verity account, which then works cases at the agent desk (`/referee`)
+    /// after signing in with its second factor. One agent per account.
+    pub user_id: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -260,13 +312,25 @@ fn document_from_call(
             "the document has expired",
         ));
     }
+    // The issuer is part of the document's duplicate-detection hash: it must be the one the
+    // online path would have read, or the same document would slip past that check.
     let issuer = short_text("issuer", id.issuer.as_deref(), 3)?.to_ascii_uppercase();
-    if issuer.len() < 2 || !issuer.bytes().all(|b| b.is_ascii_alphabetic()) {
+    let issuer_ok = match document_type {
+        DocumentType::Passport => {
+            issuer.len() == 3 && issuer.bytes().all(|b| b.is_ascii_uppercase())
+        }
+        _ => crate::proofing::flow::US_REGIONS.contains(&issuer.as_str()),
+    };
+    if !issuer_ok {
         return Err(Problem::invalid(
             "issuer",
-            "identity.issuer must be 2 or 3 letters",
+            "identity.issuer must be the issuing state's code (VA) for a licence or ID card, the ICAO country code (USA) for a passport",
         ));
     }
+    let address = match &id.address {
+        None => None,
+        Some(a) => Some(address_from_call(a)?),
+    };
     let middle = match id.middle_name.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(m) => Some(short_text("middle_name", Some(m), 100)?),
@@ -281,7 +345,40 @@ fn document_from_call(
         expiry,
         issued: None,
         issuer,
-        address: id.address.clone(),
+        address,
+    })
+}
+
+/// An address the agent read, checked as the person's own address form is (a US address).
+fn address_from_call(
+    a: &crate::proofing::document::Address,
+) -> Outcome<crate::proofing::document::Address> {
+    let country = a.country.trim();
+    if !(country.is_empty() || country.eq_ignore_ascii_case("US")) {
+        return Err(Problem::invalid(
+            "address",
+            "identity.address must be a US address",
+        ));
+    }
+    let (street1, street2) = a
+        .street_address
+        .split_once('\n')
+        .unwrap_or((a.street_address.as_str(), ""));
+    let form = crate::proofing::flow::AddressForm {
+        street1: street1.to_string(),
+        street2: street2.to_string(),
+        city: a.locality.clone(),
+        state: a.region.clone(),
+        zip: a.postal_code.clone(),
+    };
+    crate::proofing::flow::parse_address(&form).map_err(|fields| {
+        Problem::invalid(
+            "address",
+            format!(
+                "identity.address is not a usable US address (check {})",
+                fields.join(", ")
+            ),
+        )
     })
 }
 
@@ -362,48 +459,83 @@ fn agent_by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<RefereeAgen
         .optional()?)
 }
 
-/// The acting agent: registered, enabled, certified now. 404 unknown; 403 not certified.
+/// The acting agent: registered, enabled, certified now. 400 unknown (the API's `agent_id`);
+/// 403 not an agent (the desk's account), disabled or not certified.
 fn acting(
     conn: &mut DbConn,
-    agent_id: &str,
+    worker: &Worker,
     now: NaiveDateTime,
 ) -> anyhow::Result<Outcome<RefereeAgent>> {
-    if !plausible_id(agent_id) {
-        return Ok(Err(Problem::invalid(
-            "agent_id",
-            "agent_id names no registered agent",
-        )));
-    }
-    let Some(agent) = agent_by_id(conn, agent_id)? else {
-        return Ok(Err(Problem::invalid(
-            "agent_id",
-            "agent_id names no registered agent",
-        )));
+    let found = match worker {
+        Worker::Tooling { agent_id, .. } => {
+            let found = if plausible_id(agent_id) {
+                agent_by_id(conn, agent_id)?
+            } else {
+                None
+            };
+            let Some(agent) = found else {
+                return Ok(Err(Problem::invalid(
+                    "agent_id",
+                    "agent_id names no registered agent",
+                )));
+            };
+            agent
+        }
+        Worker::Desk { user_id, .. } => {
+            let found = ra::table
+                .filter(ra::user_id.eq(user_id))
+                .select(RefereeAgent::as_select())
+                .first(conn)
+                .optional()?;
+            let Some(agent) = found else {
+                return Ok(Err(Problem::Forbidden(
+                    "This account is not a registered agent.".into(),
+                )));
+            };
+            agent
+        }
     };
-    if agent.disabled {
+    if found.disabled {
         return Ok(Err(Problem::Forbidden("This agent is disabled.".into())));
     }
-    if agent.certified_until <= now {
+    if found.certified_until <= now {
         return Ok(Err(Problem::Forbidden(format!(
             "This agent's certification expired on {}: renew it before they claim or decide cases.",
-            utc(agent.certified_until).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            utc(found.certified_until).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         ))));
     }
-    Ok(Ok(agent))
+    Ok(Ok(found))
+}
+
+/// No agent works a case of their own account (claim, evidence, checks, decision).
+fn own_case(agent: &RefereeAgent, case: &Case) -> Outcome<()> {
+    if agent.user_id.as_deref() == Some(case.user_id.as_str()) {
+        return Err(Problem::Forbidden(
+            "An agent can't work a case of their own account.".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// The case, claimed by this agent and still open (409 otherwise).
-fn claimed_case(conn: &mut DbConn, case_id: &str, agent_id: &str) -> anyhow::Result<Outcome<Case>> {
+fn claimed_case(
+    conn: &mut DbConn,
+    case_id: &str,
+    agent: &RefereeAgent,
+) -> anyhow::Result<Outcome<Case>> {
     let Some(case) = rules::case_by_id(conn, case_id)? else {
         return Ok(Err(Problem::NotFound("case")));
     };
+    if let Err(p) = own_case(agent, &case) {
+        return Ok(Err(p));
+    }
     if case.status != rules::CLAIMED {
         return Ok(Err(Problem::conflict(
             None,
             format!("This case is {}, not claimed and open.", case.status),
         )));
     }
-    if case.claimed_by.as_deref() != Some(agent_id) {
+    if case.claimed_by.as_deref() != Some(agent.id.as_str()) {
         return Ok(Err(Problem::conflict(
             Some("agent_id"),
             "Another agent claimed this case.",
@@ -426,15 +558,18 @@ fn claimed_case(conn: &mut DbConn, case_id: &str, agent_id: &str) -> anyhow::Res
 fn event<'a>(
     kind: Kind,
     case: &'a Case,
-    admin: &'a str,
-    detail: serde_json::Value,
+    worker: &'a Worker,
+    mut detail: serde_json::Value,
 ) -> audit::Event<'a> {
+    if let Some(d) = detail.as_object_mut() {
+        d.insert("via".into(), json!(worker.via()));
+    }
     audit::Event {
         kind,
         user_id: Some(&case.user_id),
-        client_id: Some(admin),
+        client_id: worker.client_id(),
         detail,
-        actor: None,
+        actor: worker.actor(),
     }
 }
 
@@ -452,6 +587,11 @@ pub async fn register_agent(ctx: &Ctx, admin: &AdminClient, req: NewAgent) -> Ou
     }
     no_control_chars("email", &email)?;
     let until = period_bound("certified_until", Some(&req.certified_until), true)?;
+    let user_id = match req.user_id.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(u) if plausible_id(u) => Some(u.to_string()),
+        Some(_) => return Err(Problem::invalid("user_id", "user_id names no account")),
+    };
     let now = ctx.clock.now();
     let agent = RefereeAgent {
         id: uuid::Uuid::new_v4().to_string(),
@@ -461,11 +601,32 @@ pub async fn register_agent(ctx: &Ctx, admin: &AdminClient, req: NewAgent) -> Ou
         created_at: now,
         created_by: admin.client_id.clone(),
         disabled: false,
+        user_id,
     };
     let row = agent.clone();
     ctx.db
         .run(move |c| {
-            write_tx(c, |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<()>> {
+                if let Some(uid) = &row.user_id {
+                    let exists: i64 = users::table
+                        .filter(users::id.eq(uid))
+                        .count()
+                        .get_result(c)?;
+                    if exists == 0 {
+                        return Ok(Err(Problem::invalid("user_id", "user_id names no account")));
+                    }
+                    // The unique index decides between two registrations at once.
+                    let taken: i64 = ra::table
+                        .filter(ra::user_id.eq(uid))
+                        .count()
+                        .get_result(c)?;
+                    if taken > 0 {
+                        return Ok(Err(Problem::conflict(
+                            Some("user_id"),
+                            "This account is already linked to an agent.",
+                        )));
+                    }
+                }
                 diesel::insert_into(ra::table).values(&row).execute(c)?;
                 audit::record(
                     c,
@@ -477,14 +638,87 @@ pub async fn register_agent(ctx: &Ctx, admin: &AdminClient, req: NewAgent) -> Ou
                         detail: json!({
                             "agent": row.id,
                             "certified_until": utc(row.certified_until).to_rfc3339(),
+                            "account": row.user_id,
                         }),
                         actor: None,
                     },
-                )
+                )?;
+                Ok(Ok(()))
             })
         })
-        .await?;
+        .await??;
     Ok(agent_view(&agent, now))
+}
+
+/// Disables an agent at once: they can't claim, read or decide any case any more, through the
+/// API or at the desk. The cases they hold go back to the queue or their slot (unless the
+/// person's code was already confirmed on a call: those stay for an operator to see, and expire).
+pub async fn disable_agent(ctx: &Ctx, admin: &AdminClient, agent_id: &str) -> Outcome<AgentView> {
+    if !plausible_id(agent_id) {
+        return Err(Problem::NotFound("agent"));
+    }
+    let (aid, who, now) = (
+        agent_id.to_string(),
+        admin.client_id.clone(),
+        ctx.clock.now(),
+    );
+    let agent = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<RefereeAgent>> {
+                let n = diesel::update(ra::table.find(&aid))
+                    .set(ra::disabled.eq(true))
+                    .execute(c)?;
+                if n == 0 {
+                    return Ok(Err(Problem::NotFound("agent")));
+                }
+                let released = release_held(c, &aid, None)?;
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::RefereeAgentDisabled,
+                        user_id: None,
+                        client_id: Some(&who),
+                        detail: json!({ "agent": aid, "released_cases": released }),
+                        actor: None,
+                    },
+                )?;
+                Ok(agent_by_id(c, &aid)?.ok_or(Problem::NotFound("agent")))
+            })
+        })
+        .await??;
+    Ok(agent_view(&agent, now))
+}
+
+/// Puts this agent's claimed cases whose code was not confirmed yet back where they were
+/// waiting: their slot, or the queue in their old place (the queue is ordered by creation).
+/// `only` limits it to one case.
+fn release_held(c: &mut DbConn, agent_id: &str, only: Option<&str>) -> anyhow::Result<usize> {
+    let mut n = 0;
+    for (booked, back_to) in [(true, rules::SCHEDULED), (false, rules::QUEUED)] {
+        let mut q = diesel::update(rc::table)
+            .filter(rc::status.eq(rules::CLAIMED))
+            .filter(rc::claimed_by.eq(agent_id))
+            .filter(rc::code_used_at.is_null())
+            .into_boxed();
+        q = if booked {
+            q.filter(rc::slot_start.is_not_null())
+        } else {
+            q.filter(rc::slot_start.is_null())
+        };
+        if let Some(id) = only {
+            q = q.filter(rc::id.eq(id));
+        }
+        n += q
+            .set((
+                rc::status.eq(back_to),
+                rc::claimed_by.eq(None::<String>),
+                rc::claimed_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(c)?;
+    }
+    Ok(n)
 }
 
 pub async fn list_agents(ctx: &Ctx) -> Outcome<AgentList> {
@@ -569,6 +803,28 @@ pub async fn list_cases(ctx: &Ctx, q: &CaseQuery) -> Outcome<CaseList> {
     Ok(list)
 }
 
+/// What the agent desk shows: who is signed in as which agent, and the open cases (no personal
+/// data), without any case of the agent's own account.
+#[derive(Debug)]
+pub struct Desk {
+    pub agent: AgentView,
+    pub list: CaseList,
+}
+
+/// The desk of the acting agent (refused as every case request is: not an agent, disabled,
+/// not certified).
+pub async fn desk(ctx: &Ctx, worker: &Worker) -> Outcome<Desk> {
+    let (who, now) = (worker.clone(), ctx.clock.now());
+    let agent = ctx.db.run(move |c| acting(c, &who, now)).await??;
+    let mut list = list_cases(ctx, &CaseQuery { status: None }).await?;
+    list.cases
+        .retain(|case| agent.user_id.as_deref() != Some(case.user_id.as_str()));
+    Ok(Desk {
+        agent: agent_view(&agent, now),
+        list,
+    })
+}
+
 /// Claims an open case for an agent, once: of two claims at once one wins, the other gets 409.
 /// A queued person is told at once (e-mail and SMS with the meeting link).
 pub async fn claim(
@@ -577,22 +833,29 @@ pub async fn claim(
     case_id: &str,
     req: ActingAgent,
 ) -> Outcome<CaseSummary> {
+    claim_as(ctx, &Worker::tooling(admin, &req.agent_id), case_id).await
+}
+
+/// [`claim`] for any worker.
+pub async fn claim_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<CaseSummary> {
     if !plausible_id(case_id) {
         return Err(Problem::NotFound("case"));
     }
-    let (cid, who, now) = (
-        case_id.to_string(),
-        admin.client_id.clone(),
-        ctx.clock.now(),
-    );
+    let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
     let claimed = ctx
         .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<CaseSummary>> {
-                let agent = match acting(c, &req.agent_id, now)? {
+                let agent = match acting(c, &who, now)? {
                     Ok(a) => a,
                     Err(p) => return Ok(Err(p)),
                 };
+                let Some(before) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                if let Err(p) = own_case(&agent, &before) {
+                    return Ok(Err(p));
+                }
                 let n = diesel::update(
                     rc::table
                         .filter(rc::id.eq(&cid))
@@ -633,6 +896,62 @@ pub async fn claim(
     Ok(claimed)
 }
 
+/// Gives a claimed case back before the call began (the person's code not confirmed yet): it
+/// waits again in its slot, or in its old place in the queue. Audited.
+pub async fn release(
+    ctx: &Ctx,
+    admin: &AdminClient,
+    case_id: &str,
+    req: ActingAgent,
+) -> Outcome<CaseSummary> {
+    release_as(ctx, &Worker::tooling(admin, &req.agent_id), case_id).await
+}
+
+/// [`release`] for any worker.
+pub async fn release_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<CaseSummary> {
+    if !plausible_id(case_id) {
+        return Err(Problem::NotFound("case"));
+    }
+    let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
+    ctx.db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<CaseSummary>> {
+                let agent = match acting(c, &who, now)? {
+                    Ok(a) => a,
+                    Err(p) => return Ok(Err(p)),
+                };
+                let case = match claimed_case(c, &cid, &agent)? {
+                    Ok(case) => case,
+                    Err(p) => return Ok(Err(p)),
+                };
+                if case.code_used_at.is_some() {
+                    return Ok(Err(Problem::conflict(
+                        Some("continuation_code"),
+                        "The call began (the continuation code was confirmed): decide the case.",
+                    )));
+                }
+                if release_held(c, &agent.id, Some(&case.id))? == 0 {
+                    return Err(anyhow::anyhow!("the claimed case moved in the transaction"));
+                }
+                audit::record(
+                    c,
+                    now,
+                    event(
+                        Kind::RefereeCaseReleased,
+                        &case,
+                        &who,
+                        json!({ "case": case.id, "agent": agent.id }),
+                    ),
+                )?;
+                let Some(case) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                Ok(Ok(summary(c, &case, now)?))
+            })
+        })
+        .await?
+}
+
 /// The evidence of a case the agent claimed and that is still open. Audited.
 pub async fn evidence(
     ctx: &Ctx,
@@ -640,25 +959,25 @@ pub async fn evidence(
     case_id: &str,
     agent_id: &str,
 ) -> Outcome<Evidence> {
+    evidence_as(ctx, &Worker::tooling(admin, agent_id), case_id).await
+}
+
+/// [`evidence`] for any worker.
+pub async fn evidence_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Evidence> {
     if !plausible_id(case_id) {
         return Err(Problem::NotFound("case"));
     }
-    let (cid, aid, who, now) = (
-        case_id.to_string(),
-        agent_id.to_string(),
-        admin.client_id.clone(),
-        ctx.clock.now(),
-    );
+    let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
     let master = ctx.master.clone();
     let found = ctx
         .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<Evidence>> {
-                let agent = match acting(c, &aid, now)? {
+                let agent = match acting(c, &who, now)? {
                     Ok(a) => a,
                     Err(p) => return Ok(Err(p)),
                 };
-                let case = match claimed_case(c, &cid, &agent.id)? {
+                let case = match claimed_case(c, &cid, &agent)? {
                     Ok(case) => case,
                     Err(p) => return Ok(Err(p)),
                 };
@@ -738,11 +1057,23 @@ pub async fn record_checks(
     case_id: &str,
     req: RecordChecks,
 ) -> Outcome<ChecksRecorded> {
+    let worker = Worker::tooling(admin, &req.agent_id);
+    record_checks_as(ctx, &worker, case_id, req.continuation_code, req.checks).await
+}
+
+/// [`record_checks`] for any worker.
+pub async fn record_checks_as(
+    ctx: &Ctx,
+    worker: &Worker,
+    case_id: &str,
+    continuation_code: Option<String>,
+    checks_done: serde_json::Map<String, serde_json::Value>,
+) -> Outcome<ChecksRecorded> {
     if !plausible_id(case_id) {
         return Err(Problem::NotFound("case"));
     }
-    if req.checks.len() > 50
-        || serde_json::Value::Object(req.checks.clone())
+    if checks_done.len() > 50
+        || serde_json::Value::Object(checks_done.clone())
             .to_string()
             .len()
             > 8192
@@ -753,7 +1084,7 @@ pub async fn record_checks(
         ));
     }
     let length = ctx.settings.referee.continuation_code_length;
-    let code_hash = match req.continuation_code.as_deref() {
+    let code_hash = match continuation_code.as_deref() {
         None => None,
         Some(raw) => match crate::mfa::backup_codes::normalize(raw, length) {
             Some(canonical) => Some(crate::mfa::backup_codes::hash(
@@ -768,19 +1099,15 @@ pub async fn record_checks(
             }
         },
     };
-    let (cid, who, now) = (
-        case_id.to_string(),
-        admin.client_id.clone(),
-        ctx.clock.now(),
-    );
+    let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
     ctx.db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<ChecksRecorded>> {
-                let agent = match acting(c, &req.agent_id, now)? {
+                let agent = match acting(c, &who, now)? {
                     Ok(a) => a,
                     Err(p) => return Ok(Err(p)),
                 };
-                let case = match claimed_case(c, &cid, &agent.id)? {
+                let case = match claimed_case(c, &cid, &agent)? {
                     Ok(case) => case,
                     Err(p) => return Ok(Err(p)),
                 };
@@ -819,7 +1146,7 @@ pub async fn record_checks(
                     }
                 }
                 if refusal.is_none() {
-                    for (k, v) in &req.checks {
+                    for (k, v) in &checks_done {
                         if k != "continuation_code" {
                             checks.insert(k.clone(), v.clone());
                         }
@@ -838,7 +1165,8 @@ pub async fn record_checks(
                         json!({
                             "case": case.id,
                             "agent": agent.id,
-                            "checks": req.checks.keys().collect::<Vec<_>>(),
+                            // What was checked, with its values: the trail of the call.
+                            "checks": checks_done,
                             "continuation_code": code_result,
                         }),
                     ),
@@ -867,6 +1195,30 @@ pub async fn decide(
     case_id: &str,
     req: Decide,
 ) -> Outcome<Decided> {
+    let worker = Worker::tooling(admin, &req.agent_id);
+    let decision = Decision {
+        decision: req.decision,
+        rationale: req.rationale,
+        identity: req.identity,
+    };
+    decide_as(ctx, &worker, case_id, decision).await
+}
+
+/// What an agent decides (see [`Decide`]).
+#[derive(Debug)]
+pub struct Decision {
+    pub decision: String,
+    pub rationale: String,
+    pub identity: Option<IdentityFromCall>,
+}
+
+/// [`decide`] for any worker.
+pub async fn decide_as(
+    ctx: &Ctx,
+    worker: &Worker,
+    case_id: &str,
+    req: Decision,
+) -> Outcome<Decided> {
     if !plausible_id(case_id) {
         return Err(Problem::NotFound("case"));
     }
@@ -885,18 +1237,14 @@ pub async fn decide(
             "rationale must be 1 to support.message_max_chars characters, without control characters",
         )
     })?;
-    let (cid, who, now) = (
-        case_id.to_string(),
-        admin.client_id.clone(),
-        ctx.clock.now(),
-    );
+    let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
     let master = ctx.master.clone();
     let allow_test_ssn = ctx.vendors.records.vendor() == "mock";
     let decided = ctx
         .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<(Decided, String)>> {
-                let agent = match acting(c, &req.agent_id, now)? {
+                let agent = match acting(c, &who, now)? {
                     Ok(a) => a,
                     Err(p) => return Ok(Err(p)),
                 };
@@ -904,7 +1252,7 @@ pub async fn decide(
                     return Ok(Err(Problem::NotFound("case")));
                 };
                 records::lock_person(c, &first.user_id)?;
-                let case = match claimed_case(c, &cid, &agent.id)? {
+                let case = match claimed_case(c, &cid, &agent)? {
                     Ok(case) => case,
                     Err(p) => return Ok(Err(p)),
                 };
@@ -983,9 +1331,9 @@ pub async fn decide(
                                     audit::Event {
                                         kind: Kind::ProofingFlagRaised,
                                         user_id: Some(&v.user_id),
-                                        client_id: Some(&who),
+                                        client_id: who.client_id(),
                                         detail: json!({ "verification": v.id, "flag": FlagKind::RefereeFraud.as_str(), "detail": detail }),
-                                        actor: None,
+                                        actor: who.actor(),
                                     },
                                 )?;
                             }
@@ -1029,6 +1377,7 @@ pub async fn decide(
                             "agent": agent.id,
                             "verification": v.id,
                             "decision": decision,
+                            "rationale": rationale,
                             "checks": serde_json::from_str::<serde_json::Value>(&case.checks).unwrap_or_default(),
                         }),
                     ),

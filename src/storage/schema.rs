@@ -492,6 +492,7 @@ diesel::table! {
         created_at -> Timestamp,
         created_by -> Text,
         disabled -> Bool,
+        user_id -> Nullable<Text>,
     }
 }
 

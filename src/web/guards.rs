@@ -314,7 +314,8 @@ fn is_return_target(path: &str) -> bool {
         || path == "/verify"
         || path.starts_with("/verify/")
         || path == "/account"
-        || (path.starts_with("/account/") && path != "/account/emails/confirm");
+        || (path.starts_with("/account/") && path != "/account/emails/confirm")
+        || path == "/referee";
     allowed
         && super::ROUTES
             .iter()

@@ -19,6 +19,7 @@ pub mod outage;
 pub mod page_parts;
 pub mod pages;
 pub mod recovery;
+pub mod referee;
 pub mod registration;
 pub mod reset;
 pub mod ssf;
@@ -181,6 +182,12 @@ route_table! {
     get "/verify/personal-key" => verify::personal_key_get,
     post "/verify/personal-key/saved" => verify::personal_key_saved,
     get "/verify/done" => verify::done,
+    get "/referee" => referee::desk,
+    post "/referee/cases/{id}/claim" => referee::claim,
+    get "/referee/cases/{id}" => referee::case,
+    post "/referee/cases/{id}/checks" => referee::checks,
+    post "/referee/cases/{id}/decision" => referee::decide,
+    post "/referee/cases/{id}/release" => referee::release,
     get "/help" => help::index,
     get "/help/{slug}" => help::article,
     get "/support" => support::form,

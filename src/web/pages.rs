@@ -900,3 +900,92 @@ impl VerifyPage {
         self.error_fields.contains(&field)
     }
 }
+
+/// One open case on the agent desk (no personal data).
+pub struct DeskRow {
+    pub id: String,
+    pub status: String,
+    /// The booked slot, or the place in the queue.
+    pub when: String,
+    pub from_step: String,
+    pub waited: String,
+    /// Claimed by the agent looking.
+    pub mine: bool,
+    pub claimable: bool,
+}
+
+#[derive(Template)]
+#[template(path = "referee_desk.html")]
+pub struct DeskPage {
+    pub layout: Layout,
+    pub agent_name: String,
+    pub certified_until: String,
+    /// Queue length, waits, scheduled and claimed calls, as sentences.
+    pub figures: Vec<String>,
+    pub rows: Vec<DeskRow>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "referee_case.html")]
+pub struct RefereeCasePage {
+    pub layout: Layout,
+    pub case_id: String,
+    pub status: String,
+    pub when: String,
+    pub from_step: String,
+    pub meeting_link: String,
+    /// The person read out the continuation code: the call began.
+    pub on_call: bool,
+    /// (label, value) of the person as read online: masked until `on_call`.
+    pub person: Vec<(String, String)>,
+    pub document: Vec<(String, String)>,
+    /// The checks that passed online.
+    pub passed: Vec<String>,
+    pub last_failure: Option<String>,
+    pub attempts: Vec<String>,
+    pub flags: Vec<String>,
+    /// (label, data URL) of each kept image, only on the call.
+    pub images: Vec<(String, String)>,
+    pub needs_document: bool,
+    pub needs_ssn: bool,
+    pub rationale_max: usize,
+    pub form: crate::web::referee::DecisionForm,
+    pub problems: Vec<FieldProblem>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+impl RefereeCasePage {
+    pub fn problem(&self, field: &str) -> Option<&str> {
+        problem_for(&self.problems, field)
+    }
+
+    /// (field, label key, value typed) of the identity read from the ID on the call.
+    pub fn identity_fields(&self) -> Vec<(&'static str, &'static str, &str)> {
+        let f = &self.form;
+        vec![
+            ("given_name", "referee-person-given-name", &f.given_name),
+            ("middle_name", "referee-person-middle-name", &f.middle_name),
+            ("family_name", "referee-person-family-name", &f.family_name),
+            ("birthdate", "referee-person-birthdate", &f.birthdate),
+            (
+                "document_number",
+                "referee-person-document-number",
+                &f.document_number,
+            ),
+            (
+                "document_expiry",
+                "referee-document-expiry",
+                &f.document_expiry,
+            ),
+            ("issuer", "referee-document-issuer", &f.issuer),
+            ("street1", "verify-address-street1", &f.street1),
+            ("street2", "verify-address-street2", &f.street2),
+            ("city", "verify-address-city", &f.city),
+            ("state", "verify-address-state", &f.state),
+            ("zip", "verify-address-zip", &f.zip),
+        ]
+    }
+}

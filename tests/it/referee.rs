@@ -646,6 +646,12 @@ async fn every_referee_endpoint_needs_the_referee_scope() {
             Some(json!({ "name": "x", "email": "x@example.com", "certified_until": "2099-01-01" })),
         ),
         (Method::GET, "/referee/agents".to_string(), None),
+        (Method::POST, format!("/referee/agents/{id}/disable"), None),
+        (
+            Method::POST,
+            format!("/referee/cases/{id}/release"),
+            Some(json!({ "agent_id": id })),
+        ),
         (Method::GET, "/referee/cases".to_string(), None),
         (
             Method::POST,
@@ -760,6 +766,24 @@ async fn a_document_the_online_step_could_not_read_is_verified_with_what_the_age
     .await;
     assert_eq!(r.status, 400, "{}", r.body);
     assert_eq!(r.field(), "ssn");
+    // The issuer must fit the document (it is part of the duplicate-document check), and an
+    // address is checked as the person's own address form checks it.
+    let r = decide_with(
+        json!({ "document_type": "driving_permit", "given_name": "Ana",
+        "family_name": "Referee", "birthdate": "1980-02-03", "document_number": "R1234567",
+        "document_expiry": "2034-01-01", "issuer": "USA", "ssn": "900-55-1234" }),
+    )
+    .await;
+    assert_eq!((r.status, r.field()), (400, "issuer"), "{}", r.body);
+    let r = decide_with(
+        json!({ "document_type": "driving_permit", "given_name": "Ana",
+        "family_name": "Referee", "birthdate": "1980-02-03", "document_number": "R1234567",
+        "document_expiry": "2034-01-01", "issuer": "VA", "ssn": "900-55-1234",
+        "address": { "street_address": "1 Main St", "locality": "Richmond", "region": "ZZ",
+                     "postal_code": "2321", "country": "US" } }),
+    )
+    .await;
+    assert_eq!((r.status, r.field()), (400, "address"), "{}", r.body);
     let r = decide_with(
         json!({ "document_type": "driving_permit", "given_name": "Ana",
         "family_name": "Referee", "birthdate": "1980-02-03", "document_number": "R1234567",
@@ -786,4 +810,354 @@ async fn a_document_the_online_step_could_not_read_is_verified_with_what_the_age
     assert_eq!(identity.address.locality, "Richmond");
     assert!(identity.checks.contains_key("referee"));
     assert!(!identity.checks.contains_key("document"));
+}
+
+/// Registers an agent linked to a Verity account (who then works at the desk).
+async fn register_desk_agent(
+    server: &TestServer,
+    token: &str,
+    user_id: &str,
+) -> crate::admin_harness::Reply {
+    call(
+        server,
+        Method::POST,
+        "/referee/agents",
+        Some(token),
+        Some(
+            json!({ "name": "Desk Agent", "email": "desk@operator.example",
+                     "certified_until": "2099-12-31", "user_id": user_id }),
+        ),
+    )
+    .await
+}
+
+fn decided_case_event(events: &[verity::audit::AuditEvent], case: &str) -> Value {
+    let e = events
+        .iter()
+        .find(|e| e.detail.contains(case))
+        .unwrap_or_else(|| panic!("an event of case {case}"));
+    serde_json::from_str(&e.detail).unwrap()
+}
+
+#[actix_web::test]
+async fn an_agent_signed_in_with_their_second_factor_works_a_case_at_the_desk() {
+    let server = server().await;
+    let token = token_for(&server, "verity:admin:referee").await;
+    // A person in the queue.
+    let email = "desk-person@example.com";
+    let person = failed_online(&server, email).await;
+    let (code, _) = booked(ask_for_agent(&person, "queue").await).await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+
+    // The agent's own account (password and phone), which also asked for an agent.
+    let agent_email = "agent-desk@operator.example";
+    let desk = failed_online(&server, agent_email).await;
+    booked(ask_for_agent(&desk, "queue").await).await;
+    let agent_uid = crate::verify_flow::user_id(&server, agent_email).await;
+    let own_case = case_of(&server, &token, &agent_uid).await;
+
+    // Not linked to an agent yet: the desk is closed to this account.
+    let res = desk.get("/referee").await;
+    assert_eq!(res.status(), 403);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("This page is for certified verification agents"));
+    // Linking names a real account, once.
+    let r = register_desk_agent(&server, &token, "00000000-0000-0000-0000-000000000000").await;
+    assert_eq!((r.status, r.field()), (400, "user_id"), "{}", r.body);
+    let r = register_desk_agent(&server, &token, &agent_uid).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["user_id"], agent_uid.as_str());
+    let agent_id = r.body["id"].as_str().unwrap().to_string();
+    let r = register_desk_agent(&server, &token, &agent_uid).await;
+    assert_eq!((r.status, r.field()), (409, "user_id"), "{}", r.body);
+
+    // The desk: the queue with its figures, without the agent's own case.
+    let page = desk.get_ok("/referee").await;
+    assert!(page.contains("Signed in as agent Desk Agent"), "{page}");
+    assert!(page.contains("2 people in the queue"), "{page}");
+    assert!(page.contains(&format!("data-case=\"{case}\"")), "{page}");
+    assert!(
+        !page.contains(&own_case),
+        "no agent sees their own case: {page}"
+    );
+    assert!(!page.contains("FAKEY"), "no personal data on the desk");
+    // In Spanish too.
+    let es = desk
+        .http
+        .get(server.url("/referee"))
+        .header("accept-language", "es")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(es.contains("Escritorio de agentes"), "{es}");
+    // Their own case can't be claimed, even by its address.
+    let res = desk
+        .post(
+            &format!("/referee/cases/{own_case}/claim"),
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(res.status(), 403);
+
+    // Claim: the case page, the person masked until the code is read out.
+    let res = desk
+        .post(
+            &format!("/referee/cases/{case}/claim"),
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let case_path = format!("/referee/cases/{case}");
+    assert_eq!(res.headers()["location"], case_path.as_str());
+    let page = desk.get_ok(&case_path).await;
+    assert!(page.contains("https://meet.example/"), "{page}");
+    assert!(page.contains("until the person reads you their continuation code"));
+    assert!(!page.contains("FAKEY") && !page.contains("6789"), "{page}");
+    assert!(!page.contains("<img"), "no photos before the call");
+    // Another agent's tooling can't claim it now.
+    let other = register_agent(&server, &token, "2099-12-31").await;
+    assert_eq!(claim(&server, &token, &case, &other).await, 409);
+
+    // "Verified" needs the code first.
+    let decide_form = |csrf: String, decision: &'static str, rationale: &'static str| {
+        vec![
+            ("csrf", csrf),
+            ("decision", decision.to_string()),
+            ("rationale", rationale.to_string()),
+        ]
+    };
+    let post = |path: String, form: Vec<(&'static str, String)>| {
+        let desk = &desk;
+        async move {
+            let pairs: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            desk.post(&path, &pairs).await
+        }
+    };
+    let decision_path = format!("{case_path}/decision");
+    let res = post(
+        decision_path.clone(),
+        decide_form(csrf_of(&page), "verified", "Seen on camera."),
+    )
+    .await;
+    assert_eq!(res.status(), 409);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("Confirm the person&#39;s continuation code"));
+    // A wrong code is refused on the page; the right one opens the evidence.
+    let checks_path = format!("{case_path}/checks");
+    let res = desk
+        .post(
+            &checks_path,
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("continuation_code", "AAAA BBBB CCCC DDDD"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 422);
+    assert!(res
+        .text()
+        .await
+        .unwrap()
+        .contains("doesn&#39;t match this case"));
+    let res = desk
+        .post(
+            &checks_path,
+            &[
+                ("csrf", &csrf_of(&page)),
+                ("continuation_code", &code.to_lowercase()),
+                ("document_shown", "yes"),
+                ("face_matches", "yes"),
+                ("notes", "Licence held up to the camera."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status(), 303);
+    let page = desk.get_ok(&format!("{case_path}?saved=1")).await;
+    assert!(page.contains("Saved."), "{page}");
+    assert!(
+        page.contains("FAKEY"),
+        "the person in full on the call: {page}"
+    );
+    assert!(page.contains("•••-••-6789"), "{page}");
+    assert!(page.contains("The person&#39;s continuation code matched"));
+    // Once the call began the case can't be given back.
+    let res = desk
+        .post(
+            &format!("{case_path}/release"),
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(res.status(), 409);
+
+    // A decision needs a reason.
+    let res = post(
+        decision_path.clone(),
+        decide_form(csrf_of(&page), "verified", " "),
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    assert!(res.text().await.unwrap().contains("Say why"));
+    let res = post(
+        decision_path.clone(),
+        decide_form(
+            csrf_of(&page),
+            "verified",
+            "Licence and face checked on camera.",
+        ),
+    )
+    .await;
+    assert_eq!(res.status(), 303);
+    assert_eq!(res.headers()["location"], "/referee?done=verified");
+    let page = desk.get_ok("/referee?done=verified").await;
+    assert!(page.contains("Decision recorded: verified"), "{page}");
+    assert!(!page.contains(&format!("data-case=\"{case}\"")), "{page}");
+    // Decided: the case page is closed.
+    let res = desk.get(&case_path).await;
+    assert_eq!(res.status(), 409);
+
+    // The person finishes with their password.
+    assert_eq!(
+        person.get("/verify").await.headers()["location"],
+        "/verify/protect"
+    );
+    let finished = protect_with(&person, PASSWORD).await;
+    assert_eq!(finished.location, "/verify/done");
+
+    // The trail: the agent, the desk, the agent's browser; what was checked and why.
+    let decided = audit_events_of_kind(&server, "referee_decided").await;
+    let detail = decided_case_event(&decided, &case);
+    assert_eq!(detail["agent"], agent_id.as_str());
+    assert_eq!(detail["via"], "desk");
+    assert_eq!(detail["rationale"], "Licence and face checked on camera.");
+    assert_eq!(detail["checks"]["document_shown"], true);
+    assert_eq!(detail["checks"]["details_match"], false);
+    assert_eq!(detail["checks"]["continuation_code"], "confirmed");
+    let row = decided.iter().find(|e| e.detail.contains(&case)).unwrap();
+    assert!(row.client_id.is_none() && row.ip.is_some(), "{row:?}");
+    // Both tries at the code are in the trail, the wrong one too.
+    let checked = audit_events_of_kind(&server, "referee_checks_recorded").await;
+    let tries: Vec<Value> = checked
+        .iter()
+        .filter(|e| e.detail.contains(&case))
+        .map(|e| serde_json::from_str(&e.detail).unwrap())
+        .collect();
+    assert!(
+        tries.iter().any(|d| d["continuation_code"] == "wrong"),
+        "{tries:?}"
+    );
+    assert!(
+        tries.iter().any(|d| d["continuation_code"] == "confirmed"
+            && d["checks"]["notes"] == "Licence held up to the camera."),
+        "{tries:?}"
+    );
+    // The person's activity says an agent acted, never from where.
+    let activity = person.get_ok("/account/activity").await;
+    let doc = scraper::Html::parse_document(&activity);
+    let rows = scraper::Selector::parse("tbody tr").unwrap();
+    let cell = scraper::Selector::parse("td").unwrap();
+    let decided_row: Vec<String> = doc
+        .select(&rows)
+        .map(|r| {
+            r.select(&cell)
+                .map(|c| c.text().collect::<String>())
+                .collect::<Vec<_>>()
+        })
+        .find(|cells| cells[1].contains("An agent decided on your identity verification"))
+        .unwrap_or_else(|| panic!("the decision is listed: {activity}"));
+    assert_eq!(
+        decided_row[2].trim(),
+        "",
+        "no agent's address: {decided_row:?}"
+    );
+    assert_eq!(
+        decided_row[4].trim(),
+        "",
+        "nothing to disown: {decided_row:?}"
+    );
+
+    // A stale sign-in steps up first.
+    server
+        .ctx
+        .clock
+        .advance(server.ctx.settings.security.step_up_window_secs as i64 + 60);
+    let res = desk.get("/referee").await;
+    assert_eq!(res.status(), 303);
+    let to = res.headers()["location"].to_str().unwrap();
+    assert!(to.starts_with("/step-up?return_to=%2Freferee"), "{to}");
+}
+
+#[actix_web::test]
+async fn a_claimed_case_goes_back_to_its_place_and_a_disabled_agent_stops_at_once() {
+    let server = server().await;
+    let token = token_for(&server, "verity:admin:referee").await;
+    let agent = register_agent(&server, &token, "2099-12-31").await;
+    let mut cases = Vec::new();
+    for email in ["first@example.com", "second@example.com"] {
+        let browser = failed_online(&server, email).await;
+        booked(ask_for_agent(&browser, "queue").await).await;
+        let uid = crate::verify_flow::user_id(&server, email).await;
+        cases.push(case_of(&server, &token, &uid).await);
+    }
+    // The first in the queue is claimed, then given back: first in the queue again.
+    assert_eq!(claim(&server, &token, &cases[0], &agent).await, 200);
+    let list = open_cases(&server, &token).await;
+    assert_eq!(list["queue_length"], 1, "{list}");
+    let release = |case: &str, agent: &str| {
+        let path = format!("/referee/cases/{case}/release");
+        let body = json!({ "agent_id": agent });
+        let (server, token) = (&server, token.clone());
+        async move { call(server, Method::POST, &path, Some(&token), Some(body)).await }
+    };
+    let other = register_agent(&server, &token, "2099-12-31").await;
+    assert_eq!(
+        release(&cases[0], &other).await.status,
+        409,
+        "only its agent"
+    );
+    let r = release(&cases[0], &agent).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "queued");
+    assert_eq!(r.body["queue_position"], 1);
+    assert_eq!(release(&cases[0], &agent).await.status, 409, "once");
+    assert!(!audit_events_of_kind(&server, "referee_case_released")
+        .await
+        .is_empty());
+
+    // Disabling an agent gives back what they hold and stops them at once.
+    assert_eq!(claim(&server, &token, &cases[1], &agent).await, 200);
+    let r = call(
+        &server,
+        Method::POST,
+        &format!("/referee/agents/{agent}/disable"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        (r.body["disabled"].clone(), r.body["certified"].clone()),
+        (json!(true), json!(false))
+    );
+    let list = open_cases(&server, &token).await;
+    assert_eq!(list["queue_length"], 2, "{list}");
+    assert_eq!(claim(&server, &token, &cases[0], &agent).await, 403);
+    let r = call(
+        &server,
+        Method::POST,
+        "/referee/agents/00000000-0000-0000-0000-000000000000/disable",
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 404);
 }

@@ -41,7 +41,12 @@ const ACCOUNT_WITHOUT_SESSION: &[(&str, &str)] = &[
 ];
 
 fn is_account(path: &str) -> bool {
-    path == "/account" || path.starts_with("/account/") || path == "/step-up"
+    path == "/account"
+        || path.starts_with("/account/")
+        || path == "/step-up"
+        // The agent desk: an agent's own account, signed in.
+        || path == "/referee"
+        || path.starts_with("/referee/")
 }
 
 async fn audit_events(server: &TestServer) -> i64 {

@@ -1,6 +1,6 @@
 //! `/referee`: verification with an agent (trusted referee). Agents are registered with a
 //! certification expiry; the case requests name the acting agent by `agent_id` (the token is
-//! the operator's tooling). Scope `verity:admin:referee` (or `verity:admin`).
+//! the operator's tooling). Scope `verity:admin:referee`, named on the token.
 
 use actix_web::{web, HttpResponse};
 use utoipa::OpenApi;
@@ -18,6 +18,8 @@ use crate::Ctx;
 #[openapi(paths(
     register_agent,
     list_agents,
+    disable_agent,
+    release_case,
     list_cases,
     claim_case,
     case_evidence,
@@ -29,6 +31,11 @@ pub struct RefereeApi;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/referee/agents", web::post().to(register_agent))
         .route("/referee/agents", web::get().to(list_agents))
+        .route(
+            "/referee/agents/{id}/disable",
+            web::post().to(disable_agent),
+        )
+        .route("/referee/cases/{id}/release", web::post().to(release_case))
         .route("/referee/cases", web::get().to(list_cases))
         .route("/referee/cases/{id}/claim", web::post().to(claim_case))
         .route("/referee/cases/{id}/evidence", web::get().to(case_evidence))
@@ -57,6 +64,37 @@ pub async fn register_agent(
 pub async fn list_agents(ctx: web::Data<Ctx>, auth: AdminAuth) -> ApiResult<HttpResponse> {
     auth.require(Area::Referee)?;
     Ok(HttpResponse::Ok().json(referee::list_agents(&ctx).await?))
+}
+
+/// Disables an agent at once (API and desk). Their claimed cases whose call had not begun go
+/// back to their slot or their place in the queue.
+#[utoipa::path(post, path = "/referee/agents/{id}/disable", tag = "referee",
+    params(("id" = String, Path, description = "Agent id")),
+    responses((status = 200, description = "Disabled", body = AgentView)),
+    security(("bearer" = ["verity:admin:referee"])))]
+pub async fn disable_agent(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let admin = auth.require(Area::Referee)?;
+    Ok(HttpResponse::Ok().json(referee::disable_agent(&ctx, &admin, &id).await?))
+}
+
+/// Gives a claimed case back before the call began (the continuation code not confirmed yet;
+/// 409 after): it waits again in its slot or its old place in the queue.
+#[utoipa::path(post, path = "/referee/cases/{id}/release", tag = "referee",
+    params(("id" = String, Path, description = "Case id")), request_body = ActingAgent,
+    responses((status = 200, description = "Released", body = CaseSummary)),
+    security(("bearer" = ["verity:admin:referee"])))]
+pub async fn release_case(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+    body: ApiJson<ActingAgent>,
+) -> ApiResult<HttpResponse> {
+    let admin = auth.require(Area::Referee)?;
+    Ok(HttpResponse::Ok().json(referee::release(&ctx, &admin, &id, body.0).await?))
 }
 
 /// The queue (in its order, with each case's place) and the scheduled and claimed calls, with
