@@ -138,6 +138,7 @@ verify-back-to-account = Back to your account
 
 verify-held-title = We're reviewing your verification
 verify-held-heading = We're reviewing your verification
+verify-under-review-body = We need to review your verification before you can go on or start again. We'll email you when the review is done. If you have questions, contact support.
 verify-held-body = Your checks passed, but some of your information is already verified on another account, so a person needs to review it. We'll email you when it's done. If you didn't try to verify on another account, contact support.
 
 verify-out-of-attempts-title = Too many tries

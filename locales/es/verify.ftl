@@ -138,6 +138,7 @@ verify-back-to-account = Volver a su cuenta
 
 verify-held-title = Estamos revisando su verificación
 verify-held-heading = Estamos revisando su verificación
+verify-under-review-body = Necesitamos revisar su verificación antes de que pueda continuar o empezar de nuevo. Le enviaremos un correo cuando termine la revisión. Si tiene preguntas, comuníquese con el servicio de asistencia.
 verify-held-body = Sus comprobaciones fueron correctas, pero parte de su información ya está verificada en otra cuenta, así que una persona debe revisarla. Le enviaremos un correo cuando termine. Si usted no intentó verificarse en otra cuenta, comuníquese con asistencia.
 
 verify-out-of-attempts-title = Demasiados intentos

@@ -1,18 +1,22 @@
 //! Identity proofing as operators see and decide it: verifications and their attempts, fraud
 //! flags (clear or confirm), removing a person's identity data, and counts for a period.
 //!
-//! **Personal data.** Every verification's personal data is shown masked unless the agent's
-//! token names `verity:admin:proofing:pii` ([`reveals_pii`]):
+//! **Personal data.** Operators never see a verification's decrypted identity data here, under
+//! any scope: only an agent on an open referee case does (admin/referee.rs). A verification
+//! shows the person masked, and once it is finished, not even that (its data is in the
+//! person's vault). `verity:admin:proofing:pii` ([`reveals_pii`]) adds only the attempts' IP
+//! addresses here, and gives the letters' print list (the name and address a letter is mailed
+//! to, until it is marked sent):
 //!
-//! | field | masked (`verity:admin:proofing`) | full (`…:proofing:pii`) |
-//! |---|---|---|
-//! | given, middle, family name | first letter and a period (`"A."`) | as verified |
-//! | birth date | `birth_year` only; `birthdate` null | both |
-//! | SSN | null | `ssn_last4` only (the full number is never shown) |
-//! | document number | null | as read |
-//! | address | `region` and `country` only | whole |
-//! | phone | country code and last 4 (`"+1 ••• ••• 1234"`) | E.164 |
-//! | attempt `ip`, `transcript` | null | the address; the decrypted vendor transcript |
+//! | field | shown |
+//! |---|---|
+//! | given, middle, family name | first letter and a period (`"A."`) |
+//! | birth date | `birth_year` only; `birthdate` null |
+//! | SSN, document number | null |
+//! | address | `region` and `country` only |
+//! | phone | country code and last 4 (`"+1 ••• ••• 1234"`) |
+//! | attempt `transcript` | null (it holds what the vendors were asked) |
+//! | attempt `ip` | with `…:proofing:pii` only |
 //!
 //! Document type, issuer and expiry, statuses, checks, vendors and times are not personal data
 //! here and are always shown. Images are never exposed: no endpoint serves them.
@@ -94,11 +98,12 @@ pub struct PersonView {
     pub middle_name: Option<String>,
     pub family_name: Option<String>,
     pub birth_year: Option<i32>,
-    /// Only with `verity:admin:proofing:pii`.
+    /// Only to the agent on an open referee case, once the call began.
     pub birthdate: Option<NaiveDate>,
-    /// The last 4 digits, only with `verity:admin:proofing:pii`. The whole number is never shown.
+    /// The last 4 digits, only to the agent on an open referee case, once the call began. The
+    /// whole number is never shown.
     pub ssn_last4: Option<String>,
-    /// Only with `verity:admin:proofing:pii`.
+    /// Only to the agent on an open referee case, once the call began.
     pub document_number: Option<String>,
     pub address: Option<AddressView>,
     /// Masked: the country code and the last 4 digits.
@@ -120,8 +125,8 @@ pub struct AttemptView {
     pub ip: Option<String>,
     pub created_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    /// What was asked and answered (images only as hashes); only with
-    /// `verity:admin:proofing:pii`, and null once the person's data was removed.
+    /// What was asked and answered: never shown to operators (it holds what the vendors were
+    /// asked, the SSN among it); always null.
     pub transcript: Option<serde_json::Value>,
 }
 
@@ -182,8 +187,8 @@ pub struct VerificationDetail {
     /// `person`, or the agent client that removed it.
     pub removed_by: Option<String>,
     pub removed_reason: Option<String>,
-    /// True when `person`, attempts' `ip` and `transcript` are masked (the token lacks
-    /// `verity:admin:proofing:pii`).
+    /// Always true: operators see the person masked (only an agent on an open referee case
+    /// sees more).
     pub personal_data_masked: bool,
     /// Null when no personal data is kept (not yet collected, or removed).
     pub person: Option<PersonView>,
@@ -323,7 +328,8 @@ pub struct ProofingStats {
 
 // ---- rules: masking -------------------------------------------------------------------------
 
-/// Whether this agent sees proofing's personal data in full.
+/// Whether this agent sees the attempts' IP addresses and the letters' print list (never a
+/// verification's identity data: see the module's description).
 pub fn reveals_pii(agent: &Agent) -> bool {
     agent.may(Area::ProofingPii)
 }
@@ -618,19 +624,20 @@ pub async fn list_verifications(ctx: &Ctx, q: &VerificationQuery) -> Outcome<Ver
     })
 }
 
-/// Reads one verification with everything an operator sees, masked for `full == false`.
+/// Reads one verification with everything an operator sees: the person masked, no vendor
+/// transcripts, the attempts' addresses only with `show_ips`.
 fn detail_in(
     conn: &mut DbConn,
     master: &crate::crypto::MasterKey,
     id: &str,
-    full: bool,
+    show_ips: bool,
 ) -> anyhow::Result<Option<VerificationDetail>> {
     let Some(v) = records::by_id(conn, id)? else {
         return Ok(None);
     };
     let flags = records::flags_of(conn, &v.id)?;
     let attempts = records::attempts_of(conn, &v.id)?;
-    // The data key is needed masked too (initials, birth year); transcripts only in full.
+    // The data key is needed for the masked view (initials, birth year).
     let key = records::data_key(conn, master, &v.user_id)?;
     // A finished verification's data is in the person's vault: operators never see it.
     let in_vault = crate::proofing::vault::vault_of(conn, &v.id)?.is_some();
@@ -638,7 +645,6 @@ fn detail_in(
         Some(k) if !in_vault => records::open_pii(k, &v)?,
         _ => Pii::default(),
     };
-    let transcript_key = key.as_ref().filter(|_| full);
     Ok(Some(VerificationDetail {
         id: v.id.clone(),
         user_id: v.user_id.clone(),
@@ -669,12 +675,15 @@ fn detail_in(
         removed_at: v.removed_at.map(utc),
         removed_by: v.removed_by.clone(),
         removed_reason: v.removed_reason.clone(),
-        personal_data_masked: !full,
-        person: person_view(&pii, full),
+        personal_data_masked: true,
+        person: person_view(&pii, false),
         flags: flags.iter().map(flag_view).collect(),
         attempts: attempts
             .iter()
-            .map(|a| attempt_view(a, transcript_key))
+            .map(|a| AttemptView {
+                ip: a.ip.clone().filter(|_| show_ips),
+                ..attempt_view(a, None)
+            })
             .collect(),
     }))
 }

@@ -76,6 +76,8 @@ pub enum Standing {
     },
     /// Finished, waiting for an operator (a duplicate SSN or document).
     Held,
+    /// An agent suspected fraud on the video call: nothing more until an operator decides.
+    UnderReview,
     /// An account reset asked for verification again.
     Redo,
     /// A password reset suspended it: the personal key restores it, or the person verifies
@@ -92,9 +94,10 @@ pub async fn standing(ctx: &Ctx, user_id: &str) -> anyhow::Result<Standing> {
                     step: v.step().unwrap_or(Step::Document),
                 });
             }
-            if records::latest_for(c, &uid)?.and_then(|v| v.status()) == Some(Status::Held)
-                || records::held_for_fraud(c, &uid)?
-            {
+            if records::held_for_fraud(c, &uid)? {
+                return Ok(Standing::UnderReview);
+            }
+            if records::latest_for(c, &uid)?.and_then(|v| v.status()) == Some(Status::Held) {
                 return Ok(Standing::Held);
             }
             // The same verification `records::counting_verification` would pick.
@@ -138,26 +141,30 @@ pub async fn start(
     let actor = who.actor.clone();
     ctx.db
         .run(move |c| {
-            // An agent's fraud suspicion waits for an operator: no new start meanwhile (the
-            // done page then says it is being reviewed).
-            if records::held_for_fraud(c, &uid)? {
-                return Ok(Step::Done);
-            }
-            let v = records::start(c, &uid, origin_client_id.as_deref(), &version, now, ttl)?;
-            if v.created_at == now && v.version == 0 {
-                audit::record(
-                    c,
-                    now,
-                    audit::Event {
-                        kind: Kind::IdentityVerificationStarted,
-                        user_id: Some(&uid),
-                        client_id: v.origin_client_id.as_deref(),
-                        detail: json!({ "verification": v.id, "consent_version": version }),
-                        actor: Some(&actor),
-                    },
-                )?;
-            }
-            Ok(v.step().unwrap_or(Step::Document))
+            crate::storage::db::write_tx(c, |c| -> anyhow::Result<Step> {
+                // An agent's fraud suspicion waits for an operator: no new start meanwhile (the
+                // done page then says it is being reviewed). Checked under the person's lock, which
+                // an agent's decision takes too.
+                records::lock_person(c, &uid)?;
+                if records::held_for_fraud(c, &uid)? {
+                    return Ok(Step::Done);
+                }
+                let v = records::start(c, &uid, origin_client_id.as_deref(), &version, now, ttl)?;
+                if v.created_at == now && v.version == 0 {
+                    audit::record(
+                        c,
+                        now,
+                        audit::Event {
+                            kind: Kind::IdentityVerificationStarted,
+                            user_id: Some(&uid),
+                            client_id: v.origin_client_id.as_deref(),
+                            detail: json!({ "verification": v.id, "consent_version": version }),
+                            actor: Some(&actor),
+                        },
+                    )?;
+                }
+                Ok(v.step().unwrap_or(Step::Document))
+            })
         })
         .await
 }

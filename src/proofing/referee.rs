@@ -241,9 +241,7 @@ fn view_of(conn: &mut DbConn, ctx_avg: u64, case: &Case) -> anyhow::Result<CaseV
 }
 
 pub async fn offer(ctx: &Ctx, user_id: &str) -> anyhow::Result<Offer> {
-    if !ctx.settings.referee.enabled || !ctx.settings.proofing.enabled {
-        return Ok(Offer::NotOffered);
-    }
+    let enabled = ctx.settings.referee.enabled && ctx.settings.proofing.enabled;
     let (uid, now, avg) = (
         user_id.to_string(),
         ctx.clock.now(),
@@ -252,8 +250,13 @@ pub async fn offer(ctx: &Ctx, user_id: &str) -> anyhow::Result<Offer> {
     let found = ctx
         .db
         .run(move |c| {
+            // A case opened before an operator turned the path off goes on: agents can still
+            // work it, and the person's page must still show it.
             if let Some(case) = open_case_of(c, &uid)? {
                 return Ok(Some(Offer::Open(view_of(c, avg, &case)?)));
+            }
+            if !enabled {
+                return Ok(Some(Offer::NotOffered));
             }
             let ok = records::unfinished_for(c, &uid, now)?.is_some_and(|v| eligible(&v));
             Ok((!ok).then_some(Offer::NotOffered))

@@ -63,7 +63,7 @@ pub async fn overview(ctx: web::Data<Ctx>, me: SignedIn, req: HttpRequest) -> Pa
                     crate::proofing::vault::has_personal_key(&ctx, &me.session.user_id).await?;
                 (Some("verified"), time.date(at))
             }
-            Standing::Held => (Some("held"), String::new()),
+            Standing::Held | Standing::UnderReview => (Some("held"), String::new()),
             Standing::Redo => (Some("redo"), String::new()),
             Standing::Suspended => (Some("suspended"), String::new()),
         }

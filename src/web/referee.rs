@@ -79,6 +79,48 @@ fn from_step_words(lang: Lang, step: &str) -> String {
     }
 }
 
+/// A vendor check's name (`document`, `records`, …) in words; an unknown one as it is.
+fn check_words(lang: Lang, check: &str) -> String {
+    match check {
+        "document" => lang.t("referee-check-name-document"),
+        "selfie" => lang.t("referee-check-name-selfie"),
+        "records" => lang.t("referee-check-name-records"),
+        "state_id" => lang.t("referee-check-name-state-id"),
+        "phone" => lang.t("referee-check-name-phone"),
+        "letter" => lang.t("referee-check-name-letter"),
+        "referee" => lang.t("referee-check-name-referee"),
+        other => other.to_string(),
+    }
+}
+
+fn outcome_words(lang: Lang, outcome: &str) -> String {
+    match outcome {
+        "passed" => lang.t("referee-outcome-passed"),
+        "failed" => lang.t("referee-outcome-failed"),
+        "unavailable" => lang.t("referee-outcome-unavailable"),
+        "running" => lang.t("referee-outcome-running"),
+        other => other.to_string(),
+    }
+}
+
+fn flag_words(lang: Lang, kind: &str, status: &str) -> String {
+    let kind = match kind {
+        "duplicate_ssn" => lang.t("referee-flag-duplicate-ssn"),
+        "duplicate_document" => lang.t("referee-flag-duplicate-document"),
+        "many_identities" => lang.t("referee-flag-many-identities"),
+        "sim_swap_phone" => lang.t("referee-flag-sim-swap"),
+        "referee_fraud" => lang.t("referee-flag-referee-fraud"),
+        other => other.to_string(),
+    };
+    let status = match status {
+        "open" => lang.t("referee-flag-open"),
+        "cleared" => lang.t("referee-flag-cleared"),
+        "confirmed" => lang.t("referee-flag-confirmed"),
+        other => other.to_string(),
+    };
+    format!("{kind} ({status})")
+}
+
 fn when_words(ctx: &Ctx, lang: Lang, case: &CaseSummary) -> String {
     match (case.slot_start, case.queue_position) {
         (Some(at), _) => times(ctx, lang).date_time(at.naive_utc()),
@@ -333,7 +375,7 @@ fn case_page(
     let passed = ev
         .passed_checks
         .as_object()
-        .map(|m| m.keys().cloned().collect())
+        .map(|m| m.keys().map(|k| check_words(lang, k)).collect())
         .unwrap_or_default();
     let image_label = |kind: &str| match kind {
         "front" => lang.t("referee-image-front"),
@@ -352,16 +394,32 @@ fn case_page(
         person: person.map(|p| person_rows(lang, p)).unwrap_or_default(),
         document,
         passed,
-        last_failure: ev.last_failure.clone(),
+        // `check:reason`: the reason stays the vendor's code.
+        last_failure: ev.last_failure.as_deref().map(|f| match f.split_once(':') {
+            Some((check, reason)) => format!("{}: {reason}", check_words(lang, check)),
+            None => f.to_string(),
+        }),
         attempts: ev
             .attempts
             .iter()
-            .map(|a| format!("{} · {} · {}", a.check, a.outcome, a.vendor))
+            .map(|a| {
+                lang.t_args(
+                    "referee-attempt",
+                    &[
+                        ("check", FluentValue::from(check_words(lang, &a.check))),
+                        (
+                            "outcome",
+                            FluentValue::from(outcome_words(lang, &a.outcome)),
+                        ),
+                        ("vendor", FluentValue::from(a.vendor.clone())),
+                    ],
+                )
+            })
             .collect(),
         flags: ev
             .flags
             .iter()
-            .map(|f| format!("{} · {}", f.kind, f.status))
+            .map(|f| flag_words(lang, &f.kind, &f.status))
             .collect(),
         images: ev
             .images

@@ -181,6 +181,7 @@ pub async fn start_page(
             render(&p)
         }
         Standing::Held => render(&page(browser, "held", "verify-held-title", None)),
+        Standing::UnderReview => render(&page(browser, "under_review", "verify-held-title", None)),
         Standing::None | Standing::Redo | Standing::Suspended => {
             let mut p = page(browser, "start", "verify-start-title", None);
             p.authz = authz;
@@ -955,6 +956,7 @@ pub async fn done(ctx: web::Data<Ctx>, me: SignedIn) -> PageResult {
             render(&p)
         }
         Standing::Held => render(&page(browser, "held", "verify-held-title", None)),
+        Standing::UnderReview => render(&page(browser, "under_review", "verify-held-title", None)),
         Standing::InProgress { step } => Ok(see_other(step_path(step))),
         Standing::None | Standing::Redo | Standing::Suspended => Ok(see_other("/verify")),
     }

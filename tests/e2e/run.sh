@@ -80,7 +80,7 @@ E2E_CLIENT_ID="$(printf '%s' "$CLIENT" | json_field client_id)"
 E2E_CLIENT_SECRET="$(printf '%s' "$CLIENT" | json_field client_secret)"
 # An operator's client for the management API (verify by mail: the print file, "sent").
 ADMIN="$(cd "$DATA" && "$E2E_BIN" client add --name "E2E Operator" --grant-type client_credentials \
-    --admin --scope "verity:admin:proofing verity:admin:proofing:pii verity:admin:referee")"
+    --admin --scope "verity:admin:proofing verity:admin:proofing:pii verity:admin:referee verity:admin:users:read")"
 E2E_ADMIN_ID="$(printf '%s' "$ADMIN" | json_field client_id)"
 E2E_ADMIN_SECRET="$(printf '%s' "$ADMIN" | json_field client_secret)"
 

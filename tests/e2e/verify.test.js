@@ -36,6 +36,14 @@ const agentPerson = {
   phoneTyped: '(201) 555-0171',
 };
 
+// Walk 5c's agent: an agent's own Verity account, linked by an operator, works the desk.
+const deskAgent = {
+  email: `e2e-desk-${randomBytes(4).toString('hex')}@operator.example`,
+  password: 'harbor quartz meadow lantern 73',
+  phone: '+12015550172',
+  phoneTyped: '(201) 555-0172',
+};
+
 const fixture = (name) => path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', name);
 
 // The management API (run.sh registers an admin client with the proofing scopes).
@@ -597,48 +605,71 @@ test('walk 5c: verification with an agent by video, after the online check faile
     const code = (await page.locator('#continuation-code').textContent()).trim();
     await check('verify: waiting for an agent', 'agent-case');
 
-    // The agent, through the management API: claims the case, checks the code read out on the
-    // call, and decides with what they read from the licence on camera.
-    const token = await adminToken('verity:admin:referee');
-    let api = await adminCall(token, 'POST', '/referee/agents', {
+    // The agent: their own Verity account (password and phone), which an operator links to a
+    // registered agent through the management API; then the agent desk Verity serves.
+    const personPage = page;
+    const personChecker = checker;
+    const agentContext = await browser.newContext({ viewport: DESKTOP, locale: LANG === 'es' ? 'es-US' : 'en-US' });
+    await agentContext.route('**/favicon.ico', (route) => route.fulfill({ status: 204 }));
+    page = await agentContext.newPage();
+    page.setDefaultTimeout(15_000);
+    checker = new PageChecker(page, { lang: LANG, allowText: [SITE_NAME, deskAgent.email, 'E2E Agent'] });
+    await signUpWithPhone(deskAgent);
+    await heading(s.account.heading);
+    await check('the agent\'s account');
+    const token = await adminToken('verity:admin:referee verity:admin:users:read');
+    let api = await adminCall(token, 'GET', `/users?email=${encodeURIComponent(deskAgent.email)}`);
+    assert.equal(api.status, 200, 'the agent\'s account');
+    const agentUser = (await api.json()).items[0].id;
+    api = await adminCall(token, 'POST', '/referee/agents', {
       name: 'E2E Agent',
       email: 'agent@operator.example',
       certified_until: '2099-12-31',
+      user_id: agentUser,
     });
-    assert.ok(api.status === 200 || api.status === 201, `agent registered: ${await api.clone().text()}`);
-    const agent = (await api.json()).id;
+    assert.equal(api.status, 200, `agent registered: ${await api.clone().text()}`);
     api = await adminCall(token, 'GET', '/referee/cases');
     assert.equal(api.status, 200, 'the queue');
     const cases = (await api.json()).cases;
     assert.equal(cases.length, 1, 'one case waits');
     const caseId = cases[0].id;
-    api = await adminCall(token, 'POST', `/referee/cases/${caseId}/claim`, { agent_id: agent });
-    assert.equal(api.status, 200, `claimed: ${await api.clone().text()}`);
-    api = await adminCall(token, 'POST', `/referee/cases/${caseId}/checks`, {
-      agent_id: agent,
-      continuation_code: code,
-      checks: { document_shown: true, face_matches_document: true },
-    });
-    assert.equal(api.status, 200, `checks recorded: ${await api.clone().text()}`);
+
+    await page.goto(`${BASE}/referee`);
+    await heading(s.verify.deskHeading);
+    await check('agent desk', 'desk');
+    await page.locator(`tr[data-case="${caseId}"]`).getByRole('button', { name: s.verify.deskClaim }).click();
+    await heading(s.verify.deskCaseHeading);
+    await check('agent desk: a claimed case, before the call', 'desk-case');
+    // On the call: the code the person reads out, then what the agent checked.
+    await page.getByLabel(s.verify.deskCode).fill(code);
+    await tick(page.getByLabel(s.verify.deskDocumentShown));
+    await tick(page.getByLabel(s.verify.deskFaceMatches));
+    await page.getByRole('button', { name: s.verify.deskSave }).click();
+    await page.getByRole('status').filter({ hasText: s.verify.deskSaved }).waitFor();
+    await text(s.verify.deskCodeMatched);
+    await check('agent desk: on the call', 'desk-call');
+    // The decision, with what they read from the licence on camera (the online check read none).
+    await tick(page.getByLabel(s.verify.deskVerified));
+    await page.getByLabel(s.verify.deskWhy).fill('Licence shown on camera, face matches.');
+    await page.getByLabel(s.verify.deskDocument, { exact: true }).selectOption('driving_permit');
+    await page.getByLabel(s.verify.deskGiven, { exact: true }).fill('Ana');
+    await page.getByLabel(s.verify.deskFamily, { exact: true }).fill('Agente');
+    await page.getByLabel(s.verify.deskBirthdate).fill('1980-02-03');
+    await page.getByLabel(s.verify.deskNumber).fill('E2E71234');
+    await page.getByLabel(s.verify.deskExpiry).fill('2034-01-01');
+    await page.getByLabel(s.verify.deskIssuer).fill('MT');
+    await page.getByLabel(s.verify.deskSsn).fill('900-71-4321');
     const mark = await outbox.mark();
-    api = await adminCall(token, 'POST', `/referee/cases/${caseId}/decision`, {
-      agent_id: agent,
-      decision: 'verified',
-      rationale: 'Licence shown on camera, face matches.',
-      identity: {
-        document_type: 'driving_permit',
-        given_name: 'Ana',
-        family_name: 'Agente',
-        birthdate: '1980-02-03',
-        document_number: 'E2E71234',
-        document_expiry: '2034-01-01',
-        issuer: 'MT',
-        ssn: '900-71-4321',
-        address: { street_address: '1 Main St', locality: 'Helena', region: 'MT', postal_code: '59601', country: 'US' },
-      },
-    });
-    assert.equal(api.status, 200, `decided: ${await api.clone().text()}`);
+    await page.getByRole('button', { name: s.verify.deskDecide }).click();
+    await page.getByRole('status').filter({ hasText: s.verify.deskDone }).waitFor();
+    await check('agent desk: decided', 'desk-done');
     await outbox.waitFor({ to: agentPerson.email, since: mark, what: 'finish with your password email' });
+    if (checker.unchecked) checker.missed.push(checker.unchecked);
+    const agentProblems = checker.report();
+    assert.ok(agentProblems === '', `the agent desk: the page checks found problems:\n${agentProblems}`);
+    await agentContext.close();
+    page = personPage;
+    checker = personChecker;
 
     // The person finishes with their password, as online.
     await page.goto(`${BASE}/verify`);

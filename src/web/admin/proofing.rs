@@ -72,9 +72,9 @@ pub async fn list_verifications(
     Ok(HttpResponse::Ok().json(proofing::list_verifications(&ctx, &q).await?))
 }
 
-/// One verification with its flags and vendor attempts. The person's data is masked (initials,
-/// birth year, state) unless the token names `verity:admin:proofing:pii`, which shows it in
-/// full (the SSN only as its last 4) with the vendor transcripts.
+/// One verification with its flags and vendor attempts. The person's data is always masked
+/// (initials, birth year, state; never the SSN, document number or vendor transcripts), also
+/// for `verity:admin:proofing:pii`, which adds only the attempts' IP addresses.
 #[utoipa::path(get, path = "/proofing/verifications/{id}", tag = "proofing",
     params(("id" = String, Path, description = "Verification id")),
     responses((status = 200, description = "The verification", body = VerificationDetail)),
