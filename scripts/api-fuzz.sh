@@ -83,7 +83,7 @@ export VERITY_SECURITY__ACCESS_TOKEN_TTL_SECS=7200
 export VERITY_LOG="${VERITY_LOG:-warn}"
 
 "$FUZZ_BIN" migrate >/dev/null
-CLIENT="$("$FUZZ_BIN" client add --name "api-fuzz" --admin --grant-type client_credentials --scope verity:admin)"
+CLIENT="$("$FUZZ_BIN" client add --name "api-fuzz" --admin --grant-type client_credentials --scope "verity:admin verity:admin:proofing:pii verity:admin:referee")"
 CLIENT_ID="$(printf '%s' "$CLIENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])')"
 CLIENT_SECRET="$(printf '%s' "$CLIENT" | python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])')"
 
@@ -131,7 +131,10 @@ for i in range(3):
     web.open(f"{base}/support", urllib.parse.urlencode(form).encode()).read()
 PY
 
-TOKEN="$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials "$BASE/token" |
+# The areas that show personal data need their scopes named on the token: ask for them, so
+# the letters' print list and the referee area are fuzzed past their 403.
+TOKEN="$(curl -fsS -u "$CLIENT_ID:$CLIENT_SECRET" -d grant_type=client_credentials \
+    --data-urlencode "scope=verity:admin verity:admin:proofing:pii verity:admin:referee" "$BASE/token" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')"
 
 status=0

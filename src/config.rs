@@ -1027,6 +1027,9 @@ pub struct RefereeSettings {
     pub continuation_code_length: usize,
     /// The version of the video notice shown before consent (recorded with the consent).
     pub consent_version: String,
+    /// Claimed cases one agent may hold at once: each claim tells a queued person an agent is
+    /// ready, so nobody hoards the queue.
+    pub max_open_claims_per_agent: u32,
 }
 
 impl Default for RefereeSettings {
@@ -1054,6 +1057,7 @@ impl Default for RefereeSettings {
             average_handling_minutes: 20,
             continuation_code_length: 16,
             consent_version: "2026-12".into(),
+            max_open_claims_per_agent: 3,
         }
     }
 }
@@ -1102,6 +1106,9 @@ impl RefereeSettings {
             && !self.meeting_link_template.starts_with("http://")
         {
             bail!("referee.meeting_link_template must be an http(s) URL");
+        }
+        if self.max_open_claims_per_agent == 0 {
+            bail!("referee.max_open_claims_per_agent must be at least 1");
         }
         if self.consent_version.trim().is_empty() || self.average_handling_minutes == 0 {
             bail!("referee.consent_version must be set and average_handling_minutes at least 1");

@@ -133,3 +133,4 @@ referee-flag-referee-fraud = Fraud suspected by an agent
 referee-flag-open = open
 referee-flag-cleared = cleared
 referee-flag-confirmed = confirmed
+referee-too-many-claims = You hold as many cases as one agent may. Decide one, or give one back, first.

@@ -133,3 +133,4 @@ referee-flag-referee-fraud = Posible fraude según un agente
 referee-flag-open = abierta
 referee-flag-cleared = descartada
 referee-flag-confirmed = confirmada
+referee-too-many-claims = Ya tiene tantos casos como puede tener un agente. Primero decida uno o devuelva uno.

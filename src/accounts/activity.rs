@@ -387,7 +387,6 @@ fn by_an_agent(row: Row) -> bool {
                 | Kind::RefereeChecksRecorded
                 | Kind::RefereeCaseReleased
                 | Kind::RefereeDecided
-                | Kind::ProofingFlagRaised
         ))
     )
 }

@@ -419,6 +419,11 @@ pub struct Evidence {
     pub attempts: Vec<AttemptView>,
     pub flags: Vec<FlagView>,
     pub images: Vec<ImageView>,
+    /// What was recorded from the call so far (`POST …/checks`).
+    #[schema(value_type = Object)]
+    pub checks: serde_json::Value,
+    /// The online steps read the person's SSN (an agent's `verified` needs it only otherwise).
+    pub ssn_read: bool,
 }
 
 // ---- helpers -------------------------------------------------------------------------------------
@@ -459,8 +464,34 @@ fn agent_by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<RefereeAgen
         .optional()?)
 }
 
-/// The acting agent: registered, enabled, certified now. 400 unknown (the API's `agent_id`);
-/// 403 not an agent (the desk's account), disabled or not certified.
+/// One agent's steps (claim, release, checks, decision) and an operator disabling them run one
+/// at a time, on every node: a disable can't miss a claim landing meanwhile, and an agent's
+/// own steps can't cross (a code confirmed on a case their other tab just gave back).
+fn lock_agent(conn: &mut DbConn, agent_id: &str) -> diesel::QueryResult<()> {
+    crate::storage::db::serialize_on(conn, &format!("referee:agent:{agent_id}"))
+}
+
+/// A case's steps lost a race they can only see at the end (the case moved under them): the
+/// whole transaction rolls back and the caller answers 409.
+#[derive(Debug, thiserror::Error)]
+#[error("the case moved meanwhile")]
+struct CaseMoved;
+
+/// [`CaseMoved`] as the 409 it is; any other error as it is.
+fn moved_is_conflict<T>(result: anyhow::Result<Outcome<T>>) -> Outcome<T> {
+    match result {
+        Ok(outcome) => outcome,
+        Err(e) if e.is::<CaseMoved>() => Err(Problem::conflict(
+            None,
+            "This case changed meanwhile (given back, expired or decided): look at it again.",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The acting agent, locked ([`lock_agent`]) and read again under the lock: registered,
+/// enabled, certified now. 400 unknown (the API's `agent_id`); 403 not an agent (the desk's
+/// account), disabled or not certified.
 fn acting(
     conn: &mut DbConn,
     worker: &Worker,
@@ -494,6 +525,10 @@ fn acting(
             };
             agent
         }
+    };
+    lock_agent(conn, &found.id)?;
+    let Some(found) = agent_by_id(conn, &found.id)? else {
+        return Ok(Err(Problem::Forbidden("This agent was removed.".into())));
     };
     if found.disabled {
         return Ok(Err(Problem::Forbidden("This agent is disabled.".into())));
@@ -608,6 +643,9 @@ pub async fn register_agent(ctx: &Ctx, admin: &AdminClient, req: NewAgent) -> Ou
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<()>> {
                 if let Some(uid) = &row.user_id {
+                    // Two registrations of one account at once: one at a time, so the second
+                    // sees the first and gets 409 (not the unique index's error).
+                    crate::storage::db::serialize_on(c, &format!("referee:account:{uid}"))?;
                     let exists: i64 = users::table
                         .filter(users::id.eq(uid))
                         .count()
@@ -615,7 +653,6 @@ pub async fn register_agent(ctx: &Ctx, admin: &AdminClient, req: NewAgent) -> Ou
                     if exists == 0 {
                         return Ok(Err(Problem::invalid("user_id", "user_id names no account")));
                     }
-                    // The unique index decides between two registrations at once.
                     let taken: i64 = ra::table
                         .filter(ra::user_id.eq(uid))
                         .count()
@@ -666,6 +703,7 @@ pub async fn disable_agent(ctx: &Ctx, admin: &AdminClient, agent_id: &str) -> Ou
         .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<RefereeAgent>> {
+                lock_agent(c, &aid)?;
                 let n = diesel::update(ra::table.find(&aid))
                     .set(ra::disabled.eq(true))
                     .execute(c)?;
@@ -769,7 +807,14 @@ pub async fn list_cases(ctx: &Ctx, q: &CaseQuery) -> Outcome<CaseList> {
         .run(move |c| {
             let cases: Vec<Case> = rc::table
                 .filter(rc::status.eq_any(&statuses))
-                .order((rc::slot_start.asc(), rc::created_at.asc(), rc::id.asc()))
+                // The queue (no slot) first on both backends (PostgreSQL sorts NULL last), so
+                // the limit never cuts it off behind booked calls.
+                .order((
+                    rc::slot_start.is_not_null().asc(),
+                    rc::slot_start.asc(),
+                    rc::created_at.asc(),
+                    rc::id.asc(),
+                ))
                 .limit(500)
                 .select(Case::as_select())
                 .load(c)?;
@@ -842,6 +887,7 @@ pub async fn claim_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Case
         return Err(Problem::NotFound("case"));
     }
     let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
+    let most = i64::from(ctx.settings.referee.max_open_claims_per_agent);
     let claimed = ctx
         .db
         .run(move |c| {
@@ -855,6 +901,18 @@ pub async fn claim_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Case
                 };
                 if let Err(p) = own_case(&agent, &before) {
                     return Ok(Err(p));
+                }
+                // Counted under the agent's lock: a burst of claims can't pass it.
+                let held: i64 = rc::table
+                    .filter(rc::status.eq(rules::CLAIMED))
+                    .filter(rc::claimed_by.eq(&agent.id))
+                    .count()
+                    .get_result(c)?;
+                if held >= most {
+                    return Ok(Err(Problem::conflict(
+                        Some("claims"),
+                        format!("This agent already holds {held} claimed cases (referee.max_open_claims_per_agent): decide or give one back first."),
+                    )));
                 }
                 let n = diesel::update(
                     rc::table
@@ -891,7 +949,11 @@ pub async fn claim_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Case
         })
         .await??;
     if claimed.slot_start.is_none() {
-        rules::remind(ctx, &claimed.id).await?;
+        // The claim stands whatever the mail or SMS gateway says; the reminder is claimed
+        // once, so a failure here only loses this notice.
+        if let Err(e) = rules::remind(ctx, &claimed.id).await {
+            tracing::warn!(case = %claimed.id, error = %e, "could not tell the person an agent is ready");
+        }
     }
     Ok(claimed)
 }
@@ -913,7 +975,8 @@ pub async fn release_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Ca
         return Err(Problem::NotFound("case"));
     }
     let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
-    ctx.db
+    let result = ctx
+        .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<CaseSummary>> {
                 let agent = match acting(c, &who, now)? {
@@ -931,7 +994,7 @@ pub async fn release_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Ca
                     )));
                 }
                 if release_held(c, &agent.id, Some(&case.id))? == 0 {
-                    return Err(anyhow::anyhow!("the claimed case moved in the transaction"));
+                    return Err(CaseMoved.into());
                 }
                 audit::record(
                     c,
@@ -949,7 +1012,8 @@ pub async fn release_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Ca
                 Ok(Ok(summary(c, &case, now)?))
             })
         })
-        .await?
+        .await;
+    moved_is_conflict(result)
 }
 
 /// The evidence of a case the agent claimed and that is still open. Audited.
@@ -1037,6 +1101,9 @@ pub async fn evidence_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<E
                     attempts,
                     flags,
                     images,
+                    checks: serde_json::from_str(&case.checks)
+                        .unwrap_or_else(|_| serde_json::Value::Object(Default::default())),
+                    ssn_read: pii.ssn.is_some(),
                 }))
             })
         })
@@ -1100,7 +1167,8 @@ pub async fn record_checks_as(
         },
     };
     let (cid, who, now) = (case_id.to_string(), worker.clone(), ctx.clock.now());
-    ctx.db
+    let result = ctx
+        .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<ChecksRecorded>> {
                 let agent = match acting(c, &who, now)? {
@@ -1129,11 +1197,20 @@ pub async fn record_checks_as(
                         let n = diesel::update(
                             rc::table
                                 .filter(rc::id.eq(&cid))
-                                .filter(rc::code_used_at.is_null()),
+                                .filter(rc::code_used_at.is_null())
+                                .filter(rc::status.eq(rules::CLAIMED))
+                                .filter(rc::claimed_by.eq(&agent.id)),
                         )
                         .set(rc::code_used_at.eq(now))
                         .execute(c)?;
                         if n == 0 {
+                            // Used already, or the case left this agent meanwhile: a code must
+                            // never land on a case that waits for another agent.
+                            let used = rules::case_by_id(c, &cid)?
+                                .is_some_and(|k| k.code_used_at.is_some());
+                            if !used {
+                                return Err(CaseMoved.into());
+                            }
                             code_result = "reused";
                             refusal = Some(Problem::conflict(
                                 Some("continuation_code"),
@@ -1151,9 +1228,17 @@ pub async fn record_checks_as(
                             checks.insert(k.clone(), v.clone());
                         }
                     }
-                    diesel::update(rc::table.filter(rc::id.eq(&cid)))
-                        .set(rc::checks.eq(serde_json::Value::Object(checks.clone()).to_string()))
-                        .execute(c)?;
+                    let n = diesel::update(
+                        rc::table
+                            .filter(rc::id.eq(&cid))
+                            .filter(rc::status.eq(rules::CLAIMED))
+                            .filter(rc::claimed_by.eq(&agent.id)),
+                    )
+                    .set(rc::checks.eq(serde_json::Value::Object(checks.clone()).to_string()))
+                    .execute(c)?;
+                    if n == 0 {
+                        return Err(CaseMoved.into());
+                    }
                 }
                 audit::record(
                     c,
@@ -1165,8 +1250,7 @@ pub async fn record_checks_as(
                         json!({
                             "case": case.id,
                             "agent": agent.id,
-                            // What was checked, with its values: the trail of the call.
-                            "checks": checks_done,
+                            "checks": checks_for_audit(&checks_done),
                             "continuation_code": code_result,
                         }),
                     ),
@@ -1184,7 +1268,27 @@ pub async fn record_checks_as(
                 }))
             })
         })
-        .await?
+        .await;
+    moved_is_conflict(result)
+}
+
+/// What the audit trail keeps of an agent's checks: each check, and yes or no where it is one.
+/// Free text (notes, anything the tooling sends) may hold what the person showed on camera,
+/// and the audit area is not one of the areas that show personal data: it stays on the case.
+fn checks_for_audit(checks: &serde_json::Map<String, serde_json::Value>) -> serde_json::Value {
+    checks
+        .iter()
+        .map(|(k, v)| {
+            let kept = match v {
+                // Verity's own mark that the code matched.
+                _ if k == "continuation_code" => v.clone(),
+                serde_json::Value::Bool(_) => v.clone(),
+                _ => json!("(noted on the case)"),
+            };
+            (k.clone(), kept)
+        })
+        .collect::<serde_json::Map<_, _>>()
+        .into()
 }
 
 /// The agent's decision on a case they claimed (the continuation code confirmed first for
@@ -1332,8 +1436,10 @@ pub async fn decide_as(
                                         kind: Kind::ProofingFlagRaised,
                                         user_id: Some(&v.user_id),
                                         client_id: who.client_id(),
+                                        // The agent's address is on the decision's event; this
+                                        // one shows on the person's activity page.
                                         detail: json!({ "verification": v.id, "flag": FlagKind::RefereeFraud.as_str(), "detail": detail }),
-                                        actor: who.actor(),
+                                        actor: None,
                                     },
                                 )?;
                             }
@@ -1359,8 +1465,8 @@ pub async fn decide_as(
                 ))
                 .execute(c)?;
                 if n == 0 {
-                    // Can't happen under the person's lock; rolls everything back if it does.
-                    return Err(anyhow::anyhow!("the case was decided meanwhile"));
+                    // Expired or given back meanwhile: everything rolls back, 409.
+                    return Err(CaseMoved.into());
                 }
                 if !records::save_if_unchanged(c, &v, now)? {
                     return Err(anyhow::anyhow!("the verification moved under the person's lock"));
@@ -1377,8 +1483,10 @@ pub async fn decide_as(
                             "agent": agent.id,
                             "verification": v.id,
                             "decision": decision,
-                            "rationale": rationale,
-                            "checks": serde_json::from_str::<serde_json::Value>(&case.checks).unwrap_or_default(),
+                            // The reason itself stays on the case (it may quote the person's
+                            // data); its hash here shows the case's copy was never changed.
+                            "rationale_sha256": hex::encode(crate::crypto::sha256(rationale.as_bytes())),
+                            "checks": checks_for_audit(&serde_json::from_str(&case.checks).unwrap_or_default()),
                         }),
                     ),
                 )?;
@@ -1395,8 +1503,8 @@ pub async fn decide_as(
                 )))
             })
         })
-        .await??;
-    let (decided, user_id) = decided;
+        .await;
+    let (decided, user_id) = moved_is_conflict(decided)?;
     let verified = decided.case.decision.as_deref() == Some(rules::VERIFIED);
     let notice = Notice::RefereeDecided {
         verified,
@@ -1409,6 +1517,9 @@ pub async fn decide_as(
             },
         ),
     };
-    notices::email_account(ctx, &user_id, &notice).await?;
+    // The decision stands whatever happens to the mail.
+    if let Err(e) = notices::email_account(ctx, &user_id, &notice).await {
+        tracing::warn!(case = %decided.case.id, error = %e, "could not e-mail the person the decision");
+    }
     Ok(decided)
 }

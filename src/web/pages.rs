@@ -951,6 +951,9 @@ pub struct RefereeCasePage {
     pub needs_document: bool,
     pub needs_ssn: bool,
     pub rationale_max: usize,
+    /// The checks saved as done, ticked again.
+    pub ticked: Vec<&'static str>,
+    pub notes: String,
     pub form: crate::web::referee::DecisionForm,
     pub problems: Vec<FieldProblem>,
     pub notice: Option<String>,
@@ -960,6 +963,10 @@ pub struct RefereeCasePage {
 impl RefereeCasePage {
     pub fn problem(&self, field: &str) -> Option<&str> {
         problem_for(&self.problems, field)
+    }
+
+    pub fn is_ticked(&self, check: &str) -> bool {
+        self.ticked.contains(&check)
     }
 
     /// (field, label key, value typed) of the identity read from the ID on the call.

@@ -251,6 +251,7 @@ pub async fn claim(
         Err(Problem::Conflict { field, .. }) => {
             let key = match field.as_deref() {
                 Some("agent_id") => "referee-case-taken",
+                Some("claims") => "referee-too-many-claims",
                 _ => "referee-claim-too-late",
             };
             desk_with_error(&ctx, &change, key).await
@@ -383,6 +384,7 @@ fn case_page(
         _ => lang.t("referee-image-selfie"),
     };
     let person = ev.person.as_ref();
+    let recorded = |name: &str| ev.checks.get(name) == Some(&serde_json::Value::Bool(true));
     RefereeCasePage {
         layout: browser.layout_for("referee-case-title"),
         case_id: case.id.clone(),
@@ -433,8 +435,19 @@ fn case_page(
             .collect(),
         // What the online steps never read, the agent reads from the ID on the call.
         needs_document: ev.document_type.is_none(),
-        needs_ssn: person.is_none_or(|p| p.ssn_last4.is_none()),
+        needs_ssn: !ev.ssn_read,
         rationale_max: ctx.settings.support.message_max_chars,
+        // What was saved shows again, so a later save doesn't undo it.
+        ticked: ["document_shown", "face_matches", "details_match"]
+            .into_iter()
+            .filter(|name| recorded(name))
+            .collect(),
+        notes: ev
+            .checks
+            .get("notes")
+            .and_then(|n| n.as_str())
+            .unwrap_or_default()
+            .to_string(),
         form: form.decision,
         problems: form.problems,
         notice,
