@@ -590,6 +590,21 @@ fn claimed_case(
     Ok(Ok(case))
 }
 
+/// The acting agent ([`acting`], locked) and the case they claimed, still open
+/// ([`claimed_case`]): where every step on a claimed case starts.
+fn acting_on_claimed(
+    conn: &mut DbConn,
+    worker: &Worker,
+    case_id: &str,
+    now: NaiveDateTime,
+) -> anyhow::Result<Outcome<(RefereeAgent, Case)>> {
+    let agent = match acting(conn, worker, now)? {
+        Ok(a) => a,
+        Err(p) => return Ok(Err(p)),
+    };
+    Ok(claimed_case(conn, case_id, &agent)?.map(|case| (agent, case)))
+}
+
 fn event<'a>(
     kind: Kind,
     case: &'a Case,
@@ -979,12 +994,8 @@ pub async fn release_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<Ca
         .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<CaseSummary>> {
-                let agent = match acting(c, &who, now)? {
-                    Ok(a) => a,
-                    Err(p) => return Ok(Err(p)),
-                };
-                let case = match claimed_case(c, &cid, &agent)? {
-                    Ok(case) => case,
+                let (agent, case) = match acting_on_claimed(c, &who, &cid, now)? {
+                    Ok(found) => found,
                     Err(p) => return Ok(Err(p)),
                 };
                 if case.code_used_at.is_some() {
@@ -1037,12 +1048,8 @@ pub async fn evidence_as(ctx: &Ctx, worker: &Worker, case_id: &str) -> Outcome<E
         .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<Evidence>> {
-                let agent = match acting(c, &who, now)? {
-                    Ok(a) => a,
-                    Err(p) => return Ok(Err(p)),
-                };
-                let case = match claimed_case(c, &cid, &agent)? {
-                    Ok(case) => case,
+                let (agent, case) = match acting_on_claimed(c, &who, &cid, now)? {
+                    Ok(found) => found,
                     Err(p) => return Ok(Err(p)),
                 };
                 let Some(v) = records::by_id(c, &case.verification_id)? else {
@@ -1171,12 +1178,8 @@ pub async fn record_checks_as(
         .db
         .run(move |c| {
             write_tx(c, |c| -> anyhow::Result<Outcome<ChecksRecorded>> {
-                let agent = match acting(c, &who, now)? {
-                    Ok(a) => a,
-                    Err(p) => return Ok(Err(p)),
-                };
-                let case = match claimed_case(c, &cid, &agent)? {
-                    Ok(case) => case,
+                let (agent, case) = match acting_on_claimed(c, &who, &cid, now)? {
+                    Ok(found) => found,
                     Err(p) => return Ok(Err(p)),
                 };
                 let mut checks: serde_json::Map<String, serde_json::Value> =
