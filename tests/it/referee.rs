@@ -1166,6 +1166,19 @@ async fn a_claimed_case_goes_back_to_its_place_and_a_disabled_agent_stops_at_onc
     assert!(!audit_events_of_kind(&server, "referee_case_released")
         .await
         .is_empty());
+    // A booked call given back keeps its slot.
+    let booker = person_with_phone(&server, "booked-slot@example.com").await;
+    start(&booker).await;
+    walk_to_failure(&booker).await;
+    let slot = slots_of(&booker.get_ok("/verify/agent").await)[0].clone();
+    booked(ask_for_agent(&booker, &slot).await).await;
+    let uid = crate::verify_flow::user_id(&server, "booked-slot@example.com").await;
+    let slot_case = case_of(&server, &token, &uid).await;
+    assert_eq!(claim(&server, &token, &slot_case, &agent).await, 200);
+    let r = release(&slot_case, &agent).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "scheduled");
+    assert!(r.body["slot_start"].is_string(), "{}", r.body);
 
     // Disabling an agent gives back what they hold and stops them at once.
     assert_eq!(claim(&server, &token, &cases[1], &agent).await, 200);
@@ -1185,6 +1198,22 @@ async fn a_claimed_case_goes_back_to_its_place_and_a_disabled_agent_stops_at_onc
     let list = open_cases(&server, &token).await;
     assert_eq!(list["queue_length"], 2, "{list}");
     assert_eq!(claim(&server, &token, &cases[0], &agent).await, 403);
+    // Nothing else either: no evidence, no decision.
+    let r = call(
+        &server,
+        Method::GET,
+        &format!("/referee/cases/{}/evidence?agent_id={agent}", cases[0]),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(
+        decide(&server, &token, &cases[0], &agent, "not_verified")
+            .await
+            .status,
+        403
+    );
     let r = call(
         &server,
         Method::POST,
