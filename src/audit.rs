@@ -194,6 +194,9 @@ pub enum Kind {
     /// The person asked for verification with an agent by video and consented (detail: case,
     /// verification, slot or queue, consent version).
     RefereeCaseOpened,
+    /// The person asked for a new continuation code before the call began; the old one stops
+    /// working (detail: case).
+    RefereeCodeReplaced,
     /// An agent claimed a case (detail: case, agent).
     RefereeCaseClaimed,
     /// An agent looked at a claimed case's evidence (detail: case, agent, what was shown).
@@ -302,6 +305,7 @@ impl Kind {
         Kind::RefereeAgentDisabled,
         Kind::RefereeCaseReleased,
         Kind::RefereeCaseOpened,
+        Kind::RefereeCodeReplaced,
         Kind::RefereeCaseClaimed,
         Kind::RefereeEvidenceViewed,
         Kind::RefereeChecksRecorded,
@@ -392,6 +396,7 @@ impl Kind {
             Kind::RefereeAgentDisabled => "referee_agent_disabled",
             Kind::RefereeCaseReleased => "referee_case_released",
             Kind::RefereeCaseOpened => "referee_case_opened",
+            Kind::RefereeCodeReplaced => "referee_code_replaced",
             Kind::RefereeCaseClaimed => "referee_case_claimed",
             Kind::RefereeEvidenceViewed => "referee_evidence_viewed",
             Kind::RefereeChecksRecorded => "referee_checks_recorded",

@@ -57,6 +57,7 @@ activity-identity-removed = Your verified identity data was removed
 activity-identity-letter-requested = You asked for a letter to verify your identity by mail
 activity-identity-letter-sent = Your identity verification letter was mailed
 activity-referee-case-opened = You asked to verify your identity with an agent by video
+activity-referee-code-replaced = You asked for a new code for your video call with an agent
 activity-referee-decided = An agent decided on your identity verification
 activity-referee-case-expired = Your video call with an agent expired
 activity-identity-suspended = Your verified identity was locked after a password reset

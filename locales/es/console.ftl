@@ -57,6 +57,7 @@ activity-identity-removed = Se eliminaron los datos de su identidad verificada
 activity-identity-letter-requested = Pidió una carta para verificar su identidad por correo postal
 activity-identity-letter-sent = Se envió por correo su carta de verificación de identidad
 activity-referee-case-opened = Pidió verificar su identidad con un agente por video
+activity-referee-code-replaced = Pidió un código nuevo para su videollamada con un agente
 activity-referee-decided = Un agente decidió sobre su verificación de identidad
 activity-referee-case-expired = Su videollamada con un agente venció
 activity-identity-suspended = Su identidad verificada se bloqueó tras restablecer la contraseña

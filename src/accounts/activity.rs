@@ -127,6 +127,7 @@ fn reading(row: Row) -> Reading {
         Kind::IdentityLetterRequested => says("activity-identity-letter-requested", true, Nothing),
         Kind::IdentityLetterSent => says("activity-identity-letter-sent", false, Nothing),
         Kind::RefereeCaseOpened => says("activity-referee-case-opened", true, Nothing),
+        Kind::RefereeCodeReplaced => says("activity-referee-code-replaced", true, Nothing),
         Kind::RefereeDecided => says("activity-referee-decided", false, Nothing),
         Kind::RefereeCaseExpired => says("activity-referee-case-expired", false, Nothing),
         Kind::IdentitySuspended => says("activity-identity-suspended", false, Nothing),

@@ -1201,6 +1201,8 @@ pub async fn record_checks_as(
                             rc::table
                                 .filter(rc::id.eq(&cid))
                                 .filter(rc::code_used_at.is_null())
+                                // Not replaced by the person meanwhile.
+                                .filter(rc::continuation_code_hash.eq(hash))
                                 .filter(rc::status.eq(rules::CLAIMED))
                                 .filter(rc::claimed_by.eq(&agent.id)),
                         )

@@ -304,6 +304,72 @@ pub enum RequestOutcome {
     SlotFull,
 }
 
+#[derive(Debug)]
+pub enum NewCode {
+    /// The old code stops working; this one is shown this once.
+    Issued {
+        code: zeroize::Zeroizing<String>,
+        view: CaseView,
+    },
+    /// No open case.
+    NoCase,
+    /// The agent already confirmed the code: the call began.
+    CallBegan,
+}
+
+/// "I lost my code": a new continuation code for the person's open case, until the agent
+/// confirmed one on the call. Under the person's lock; the replacement is conditional on the
+/// code still being unused, and the agent's confirmation on the hash it checked, so an old
+/// code can't be confirmed after it was replaced.
+pub async fn replace_code(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<NewCode> {
+    let code = zeroize::Zeroizing::new(
+        crate::mfa::backup_codes::generate(1, ctx.settings.referee.continuation_code_length)
+            .pop()
+            .unwrap_or_default(),
+    );
+    let code_hash = crate::mfa::backup_codes::hash(&code_key(ctx), &code);
+    let (uid, actor, now) = (who.user_id.to_string(), who.actor.clone(), ctx.clock.now());
+    let avg = ctx.settings.referee.average_handling_minutes;
+    let outcome = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Result<CaseView, NewCode>> {
+                records::lock_person(c, &uid)?;
+                let Some(case) = open_case_of(c, &uid)? else {
+                    return Ok(Err(NewCode::NoCase));
+                };
+                let n = diesel::update(
+                    rc::table
+                        .filter(rc::id.eq(&case.id))
+                        .filter(rc::code_used_at.is_null())
+                        .filter(rc::status.eq_any(OPEN)),
+                )
+                .set(rc::continuation_code_hash.eq(&code_hash))
+                .execute(c)?;
+                if n == 0 {
+                    return Ok(Err(NewCode::CallBegan));
+                }
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::RefereeCodeReplaced,
+                        user_id: Some(&uid),
+                        client_id: None,
+                        detail: json!({ "case": case.id }),
+                        actor: Some(&actor),
+                    },
+                )?;
+                Ok(Ok(view_of(c, avg, &case)?))
+            })
+        })
+        .await?;
+    Ok(match outcome {
+        Ok(view) => NewCode::Issued { code, view },
+        Err(other) => other,
+    })
+}
+
 /// "Verify with an agent by video": consent, then a slot or the queue. Under the person's lock
 /// (one open case) and, for a slot, a lock on that slot (its count holds).
 pub async fn request(

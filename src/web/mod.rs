@@ -172,6 +172,7 @@ route_table! {
     post "/verify/letter/phone-instead" => verify::letter_phone_instead,
     get "/verify/agent" => verify::agent_get,
     post "/verify/agent" => verify::agent_submit,
+    post "/verify/agent/new-code" => verify::agent_new_code,
     get "/verify/protect" => verify::protect_get,
     post "/verify/protect" => verify::protect_submit,
     get "/verify/unlock" => verify::unlock_get,

@@ -1321,6 +1321,34 @@ pub async fn agent_get(ctx: web::Data<Ctx>, change: SensitiveChange) -> PageResu
 }
 
 #[derive(Deserialize)]
+pub struct NoFields {}
+
+/// "I lost my code": a new continuation code, shown once.
+pub async fn agent_new_code(
+    ctx: web::Data<Ctx>,
+    change: SensitiveChange,
+    _form: CsrfForm<NoFields>,
+) -> PageResult {
+    use crate::proofing::referee::{self, NewCode};
+    let browser = &change.browser;
+    match referee::replace_code(&ctx, &person(&change)).await? {
+        NewCode::Issued { code, view } => {
+            let mut p = case_page(&ctx, browser, &view);
+            p.agent_code = crate::admin::proofing::grouped(&code);
+            render(&p)
+        }
+        NewCode::CallBegan => match agent_page(&ctx, browser, &change.session().user_id).await? {
+            Some(mut p) => {
+                p.error = Some(browser.t("verify-agent-code-call-began"));
+                render_status(&p, StatusCode::CONFLICT)
+            }
+            None => Ok(see_other("/verify")),
+        },
+        NewCode::NoCase => Ok(see_other("/verify")),
+    }
+}
+
+#[derive(Deserialize)]
 pub struct AgentForm {
     #[serde(default)]
     consent: String,

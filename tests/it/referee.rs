@@ -227,6 +227,16 @@ async fn an_agent_verifies_a_person_who_ran_out_of_tries_and_the_relying_party_g
     assert!(again.contains("Your call is booked for"));
     let res = browser.get("/verify").await;
     assert_eq!(res.headers()["location"], "/verify/agent");
+    // Lost it: a new code, shown once, replaces it (the old one stops working, below).
+    let res = browser
+        .post("/verify/agent/new-code", &[("csrf", &csrf_of(&again))])
+        .await;
+    let (new_code, _) = booked(res).await;
+    assert_ne!(new_code, code);
+    let (old_code, code) = (code, new_code);
+    assert!(!audit_events_of_kind(&server, "referee_code_replaced")
+        .await
+        .is_empty());
     // One open case per person.
     let page = browser.get_ok("/verify/agent").await;
     let res = browser
@@ -324,7 +334,18 @@ async fn an_agent_verifies_a_person_who_ran_out_of_tries_and_the_relying_party_g
         code_check(&server, &token, &case, &agent, "AAAA BBBB CCCC DDDD").await,
         400
     );
+    assert_eq!(
+        code_check(&server, &token, &case, &agent, &old_code).await,
+        400
+    );
     assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 200);
+    // The call began: the code can't be replaced any more.
+    let page = browser.get_ok("/verify/agent").await;
+    let res = browser
+        .post("/verify/agent/new-code", &[("csrf", &csrf_of(&page))])
+        .await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("your call has begun"));
     assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 409);
     // On the call now: the person in full.
     let evidence = call(&server, Method::GET, &path, Some(&token), None).await;
