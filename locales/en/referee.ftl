@@ -134,3 +134,4 @@ referee-flag-open = open
 referee-flag-cleared = cleared
 referee-flag-confirmed = confirmed
 referee-too-many-claims = You hold as many cases as one agent may. Decide one, or give one back, first.
+referee-case-changed = This case changed while you were on it (given back, expired, decided, or the person asked for a new code). Open it again.

@@ -134,3 +134,4 @@ referee-flag-open = abierta
 referee-flag-cleared = descartada
 referee-flag-confirmed = confirmada
 referee-too-many-claims = Ya tiene tantos casos como puede tener un agente. Primero decida uno o devuelva uno.
+referee-case-changed = Este caso cambió mientras lo trabajaba (se devolvió, venció, se decidió o la persona pidió un código nuevo). Ábralo de nuevo.

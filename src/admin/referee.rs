@@ -245,7 +245,7 @@ pub struct Decide {
 }
 
 /// The identity as the agent read it on the call.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IdentityFromCall {
     /// `driving_permit`, `idcard` or `passport`.
@@ -265,6 +265,13 @@ pub struct IdentityFromCall {
     pub address: Option<crate::proofing::document::Address>,
     /// Nine digits (dashes allowed).
     pub ssn: Option<String>,
+}
+
+/// Never prints what was read (a log line or a panic message must not carry an SSN).
+impl std::fmt::Debug for IdentityFromCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("IdentityFromCall(..)")
+    }
 }
 
 fn short_text(field: &str, value: Option<&str>, max: usize) -> Outcome<String> {
@@ -482,8 +489,8 @@ fn moved_is_conflict<T>(result: anyhow::Result<Outcome<T>>) -> Outcome<T> {
     match result {
         Ok(outcome) => outcome,
         Err(e) if e.is::<CaseMoved>() => Err(Problem::conflict(
-            None,
-            "This case changed meanwhile (given back, expired or decided): look at it again.",
+            Some("case"),
+            "This case changed meanwhile (given back, expired, decided, or its code replaced): look at it again.",
         )),
         Err(e) => Err(e.into()),
     }
@@ -1155,6 +1162,22 @@ pub async fn record_checks_as(
         return Err(Problem::invalid(
             "checks",
             "checks must be at most 50 entries and 8 KiB",
+        ));
+    }
+    // Check names are names (they are kept in the audit trail), and the code's own entry is
+    // Verity's to set.
+    let named = |k: &str| {
+        (1..=40).contains(&k.len())
+            && k.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+    };
+    if checks_done
+        .keys()
+        .any(|k| !named(k) || k == "continuation_code")
+    {
+        return Err(Problem::invalid(
+            "checks",
+            "check names must be 1 to 40 of a-z, 0-9 and _ (and not continuation_code)",
         ));
     }
     let length = ctx.settings.referee.continuation_code_length;

@@ -174,15 +174,22 @@ pub async fn cancel(ctx: &Ctx, who: &Person<'_>) -> anyhow::Result<()> {
     let (uid, now) = (who.user_id.to_string(), ctx.clock.now());
     ctx.db
         .run(move |c| {
-            if let Some(mut v) = records::unfinished_for(c, &uid, now)? {
-                v.status = Status::Abandoned.as_str().into();
-                v.pii = None;
-                records::retire_images(c, &v.id, 0, now)?;
-                records::cancel_letters(c, std::slice::from_ref(&v.id))?;
-                crate::proofing::referee::cancel_cases(c, std::slice::from_ref(&v.id))?;
-                records::save_if_unchanged(c, &v, now)?;
-            }
-            Ok(())
+            // All of it or nothing, under the person's lock: a case can't be cancelled while
+            // its verification stays waiting for it.
+            crate::storage::db::write_tx(c, |c| -> anyhow::Result<()> {
+                records::lock_person(c, &uid)?;
+                if let Some(mut v) = records::unfinished_for(c, &uid, now)? {
+                    v.status = Status::Abandoned.as_str().into();
+                    v.pii = None;
+                    records::retire_images(c, &v.id, 0, now)?;
+                    records::cancel_letters(c, std::slice::from_ref(&v.id))?;
+                    crate::proofing::referee::cancel_cases(c, std::slice::from_ref(&v.id))?;
+                    if !records::save_if_unchanged(c, &v, now)? {
+                        anyhow::bail!("the verification moved under the person's lock");
+                    }
+                }
+                Ok(())
+            })
         })
         .await
 }
@@ -2167,19 +2174,35 @@ pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
         .db
         .run(move |c| {
             let images = records::purge_retired_images(c, now)?;
-            crate::storage::db::write_tx(c, |c| {
-                let stale: Vec<String> = iv::table
-                    .filter(iv::status.eq(Status::InProgress.as_str()))
-                    .filter(iv::expires_at.le(now))
-                    .select(iv::id)
-                    .load(c)?;
-                diesel::delete(
-                    proofing_images::table.filter(proofing_images::verification_id.eq_any(&stale)),
-                )
-                .execute(c)?;
-                records::cancel_letters(c, &stale)?;
-                crate::proofing::referee::cancel_cases(c, &stale)?;
-                let n = diesel::update(iv::table.filter(iv::id.eq_any(&stale)))
+            // A verification waiting on an agent's case lives as long as the case (its own
+            // expiry sends it back, and it is abandoned at a later sweep).
+            let waiting: Vec<String> = {
+                use crate::storage::schema::referee_cases as rc;
+                rc::table
+                    .filter(rc::status.eq_any(crate::proofing::referee::OPEN))
+                    .select(rc::verification_id)
+                    .load(c)?
+            };
+            let stale: Vec<(String, String)> = iv::table
+                .filter(iv::status.eq(Status::InProgress.as_str()))
+                .filter(iv::expires_at.le(now))
+                .filter(iv::id.ne_all(&waiting))
+                .select((iv::id, iv::user_id))
+                .limit(500)
+                .load(c)?;
+            // One at a time under the person's lock, and only if it is still unfinished and
+            // past its time: an agent's decision or the person's own step landing meanwhile wins.
+            let mut n = 0;
+            for (id, user_id) in stale {
+                n += crate::storage::db::write_tx(c, |c| -> anyhow::Result<usize> {
+                    records::lock_person(c, &user_id)?;
+                    let one = std::slice::from_ref(&id);
+                    let abandoned = diesel::update(
+                        iv::table
+                            .filter(iv::id.eq(&id))
+                            .filter(iv::status.eq(Status::InProgress.as_str()))
+                            .filter(iv::expires_at.le(now)),
+                    )
                     .set((
                         iv::status.eq(Status::Abandoned.as_str()),
                         iv::pii.eq(None::<String>),
@@ -2187,8 +2210,19 @@ pub async fn housekeeping(ctx: &Ctx) -> anyhow::Result<(usize, usize)> {
                         iv::version.eq(iv::version + 1),
                     ))
                     .execute(c)?;
-                Ok((images, n))
-            })
+                    if abandoned == 1 {
+                        diesel::delete(
+                            proofing_images::table
+                                .filter(proofing_images::verification_id.eq_any(one)),
+                        )
+                        .execute(c)?;
+                        records::cancel_letters(c, one)?;
+                        crate::proofing::referee::cancel_cases(c, one)?;
+                    }
+                    Ok(abandoned)
+                })?;
+            }
+            Ok((images, n))
         })
         .await?;
     letter_mail(ctx).await?;

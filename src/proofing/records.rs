@@ -1600,6 +1600,7 @@ pub fn remove_all(
         .execute(conn)?;
         cancel_letters(conn, &ids)?;
         crate::proofing::referee::cancel_cases(conn, &ids)?;
+        crate::proofing::referee::forget_agents_notes(conn, user_id)?;
         diesel::update(proofing_attempts::table.filter(proofing_attempts::user_id.eq(user_id)))
             .set((
                 proofing_attempts::transcript.eq(None::<String>),

@@ -507,6 +507,31 @@ pub fn cancel_cases(conn: &mut DbConn, verification_ids: &[String]) -> anyhow::R
     .execute(conn)?)
 }
 
+/// The person's identity data is removed: what agents typed about them on their cases goes too
+/// (the notes and the reason may quote the ID). Whether each check was done, the decision and
+/// the audit trail (which never held the text) stay. Inside the caller's transaction.
+pub fn forget_agents_notes(conn: &mut DbConn, user_id: &str) -> anyhow::Result<()> {
+    let cases: Vec<(String, String)> = rc::table
+        .filter(rc::user_id.eq(user_id))
+        .select((rc::id, rc::checks))
+        .load(conn)?;
+    for (id, checks) in cases {
+        let kept: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&checks)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|(k, v)| v.is_boolean() || k == "continuation_code")
+                .collect();
+        diesel::update(rc::table.filter(rc::id.eq(&id)))
+            .set((
+                rc::checks.eq(serde_json::Value::Object(kept).to_string()),
+                rc::rationale.eq(None::<String>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// The page the video reminder and the decision e-mails link to.
 pub fn verify_link(ctx: &Ctx, path: &str) -> String {
     format!("{}{path}", ctx.settings.issuer)
@@ -623,7 +648,9 @@ async fn expire(ctx: &Ctx, case_id: &str) -> anyhow::Result<bool> {
                 if let Some(mut v) = records::by_id(c, &case.verification_id)? {
                     if v.status() == Some(Status::InProgress) && v.step() == Some(Step::Referee) {
                         v.step = case.from_step.clone();
-                        records::save_if_unchanged(c, &v, now)?;
+                        if !records::save_if_unchanged(c, &v, now)? {
+                            anyhow::bail!("the verification moved under the person's lock");
+                        }
                     }
                 }
                 audit::record(

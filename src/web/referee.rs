@@ -45,9 +45,15 @@ fn refused(browser: &Browser, problem: Problem) -> PageResult {
         ),
         Problem::Unavailable(_) => Err(AppError::Unavailable),
         Problem::Internal(e) => Err(AppError::Internal(e)),
-        other => Err(AppError::Internal(anyhow::anyhow!(
-            "an agent desk refusal without a page: {other:?}"
-        ))),
+        // Any other refusal: the case can't be worked as asked (never a 500).
+        _ => render_status(
+            &ErrorPage {
+                layout: browser.layout_for("referee-case-title"),
+                heading: browser.t("referee-case-title"),
+                message: browser.t("referee-case-closed"),
+            },
+            StatusCode::CONFLICT,
+        ),
     }
 }
 
@@ -232,6 +238,7 @@ async fn desk_with_error(ctx: &Ctx, change: &SensitiveChange, key: &str) -> Page
 async fn case_conflict(ctx: &Ctx, change: &SensitiveChange, field: Option<&str>) -> PageResult {
     let key = match field {
         Some("agent_id") => "referee-case-taken",
+        Some("case") => "referee-case-changed",
         _ => "referee-case-closed",
     };
     desk_with_error(ctx, change, key).await

@@ -338,6 +338,21 @@ async fn an_agent_verifies_a_person_who_ran_out_of_tries_and_the_relying_party_g
         code_check(&server, &token, &case, &agent, &old_code).await,
         400
     );
+    // Check names are names: they are kept in the audit trail.
+    for checks in [
+        json!({ "Licence D1234567": true }),
+        json!({ "continuation_code": "confirmed" }),
+    ] {
+        let r = call(
+            &server,
+            Method::POST,
+            &format!("/referee/cases/{case}/checks"),
+            Some(&token),
+            Some(json!({ "agent_id": agent, "checks": checks })),
+        )
+        .await;
+        assert_eq!((r.status, r.field()), (400, "checks"), "{}", r.body);
+    }
     assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 200);
     // The call began: the code can't be replaced any more.
     let page = browser.get_ok("/verify/agent").await;
@@ -1140,6 +1155,39 @@ async fn an_agent_signed_in_with_their_second_factor_works_a_case_at_the_desk() 
         "nothing to disown: {decided_row:?}"
     );
 
+    // The person's identity data removed: what the agent typed about them goes too.
+    let proofing = token_for(&server, "verity:admin:proofing").await;
+    let stored_case = |server: &TestServer| {
+        let (cid, db) = (case.clone(), server.ctx.db.clone());
+        async move {
+            db.run(move |c| Ok(verity::proofing::referee::case_by_id(c, &cid)?.unwrap()))
+                .await
+                .unwrap()
+        }
+    };
+    let vid = stored_case(&server).await.verification_id;
+    let r = call(
+        &server,
+        Method::POST,
+        &format!("/proofing/verifications/{vid}/remove"),
+        Some(&proofing),
+        Some(json!({ "reason": "Asked by the person." })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let kept = stored_case(&server).await;
+    assert!(kept.rationale.is_none());
+    assert!(
+        !kept.checks.contains("held up to the camera"),
+        "{}",
+        kept.checks
+    );
+    assert!(
+        kept.checks.contains("\"document_shown\":true"),
+        "{}",
+        kept.checks
+    );
+
     // A stale sign-in steps up first.
     server
         .ctx
@@ -1322,4 +1370,54 @@ async fn bursts_of_claims_and_links_are_decided_once() {
         statuses.iter().all(|s| *s == 200 || *s == 409),
         "{statuses:?}"
     );
+}
+
+#[actix_web::test]
+async fn a_verification_waiting_for_an_agent_outlives_its_own_expiry_until_the_case_ends() {
+    let server = TestServer::start_with(|s| {
+        s.proofing.max_attempts = 2;
+        s.security.max_accounts_per_phone = 50;
+        s.security.otp_sends_per_short_window = 1000;
+        s.security.otp_sends_per_long_window = 1000;
+        s.referee.weekly_hours = vec!["00:00-24:00".to_string(); 7];
+        s.proofing.unfinished_ttl_days = 30;
+        s.referee.case_ttl_days = 60;
+    })
+    .await;
+    let email = "long-wait@example.com";
+    let browser = failed_online(&server, email).await;
+    booked(ask_for_agent(&browser, "queue").await).await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let status = |server: &TestServer| {
+        let (uid, now, db) = (uid.clone(), server.ctx.clock.now(), server.ctx.db.clone());
+        async move {
+            db.run(move |c| {
+                Ok(verity::proofing::records::latest_for(c, &uid)?
+                    .map(|v| (v.status, v.step, v.expires_at <= now)))
+            })
+            .await
+            .unwrap()
+            .unwrap()
+        }
+    };
+    // Past the verification's own expiry, the case still open: it keeps waiting.
+    server.ctx.clock.advance(31 * 86_400);
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    let (s, step, past) = status(&server).await;
+    assert_eq!(
+        (s.as_str(), step.as_str(), past),
+        ("in_progress", "referee", true)
+    );
+    // The case runs out: the verification goes back, then is abandoned like any other.
+    server.ctx.clock.advance(30 * 86_400);
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    verity::proofing::flow::housekeeping(&server.ctx)
+        .await
+        .unwrap();
+    let (s, _, _) = status(&server).await;
+    assert_eq!(s, "abandoned");
 }
