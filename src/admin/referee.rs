@@ -770,15 +770,107 @@ fn release_held(c: &mut DbConn, agent_id: &str, only: Option<&str>) -> anyhow::R
         if let Some(id) = only {
             q = q.filter(rc::id.eq(id));
         }
-        n += q
-            .set((
-                rc::status.eq(back_to),
-                rc::claimed_by.eq(None::<String>),
-                rc::claimed_at.eq(None::<NaiveDateTime>),
-            ))
-            .execute(c)?;
+        let back = (
+            rc::status.eq(back_to),
+            rc::claimed_by.eq(None::<String>),
+            rc::claimed_at.eq(None::<NaiveDateTime>),
+        );
+        n += if booked {
+            q.set(back).execute(c)?
+        } else {
+            // A queued person is told again when the next agent takes it.
+            q.set((back, rc::reminded_at.eq(None::<NaiveDateTime>)))
+                .execute(c)?
+        };
     }
     Ok(n)
+}
+
+/// An operator puts back a case held by an agent who can no longer work it (disabled, or
+/// certification expired), even when the call had begun: it waits again in its slot or its
+/// place in the queue, and the person's code matches once more (the next agent checks it
+/// again, and sees the person masked until then). 409 while its agent may still work it.
+pub async fn reopen(ctx: &Ctx, admin: &AdminClient, case_id: &str) -> Outcome<CaseSummary> {
+    if !plausible_id(case_id) {
+        return Err(Problem::NotFound("case"));
+    }
+    let (cid, who, now) = (
+        case_id.to_string(),
+        admin.client_id.clone(),
+        ctx.clock.now(),
+    );
+    let result = ctx
+        .db
+        .run(move |c| {
+            write_tx(c, |c| -> anyhow::Result<Outcome<CaseSummary>> {
+                let Some(case) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                let Some(holder) = case
+                    .claimed_by
+                    .clone()
+                    .filter(|_| case.status == rules::CLAIMED)
+                else {
+                    return Ok(Err(Problem::conflict(
+                        None,
+                        format!("This case is {}, not claimed.", case.status),
+                    )));
+                };
+                lock_agent(c, &holder)?;
+                let stuck =
+                    agent_by_id(c, &holder)?.is_none_or(|a| a.disabled || a.certified_until <= now);
+                if !stuck {
+                    return Ok(Err(Problem::conflict(
+                        Some("agent_id"),
+                        "Its agent can still work this case: they decide it or give it back.",
+                    )));
+                }
+                let back_to = if case.slot_start.is_some() {
+                    rules::SCHEDULED
+                } else {
+                    rules::QUEUED
+                };
+                let n = diesel::update(
+                    rc::table
+                        .filter(rc::id.eq(&cid))
+                        .filter(rc::status.eq(rules::CLAIMED))
+                        .filter(rc::claimed_by.eq(&holder)),
+                )
+                .set((
+                    rc::status.eq(back_to),
+                    rc::claimed_by.eq(None::<String>),
+                    rc::claimed_at.eq(None::<NaiveDateTime>),
+                    rc::code_used_at.eq(None::<NaiveDateTime>),
+                    rc::reminded_at.eq(case.reminded_at.filter(|_| case.slot_start.is_some())),
+                ))
+                .execute(c)?;
+                if n == 0 {
+                    return Err(CaseMoved.into());
+                }
+                audit::record(
+                    c,
+                    now,
+                    audit::Event {
+                        kind: Kind::RefereeCaseReleased,
+                        user_id: Some(&case.user_id),
+                        client_id: Some(&who),
+                        detail: json!({
+                            "case": case.id,
+                            "agent": holder,
+                            "by": "operator",
+                            "call_had_begun": case.code_used_at.is_some(),
+                        }),
+                        actor: None,
+                    },
+                )?;
+                let Some(case) = rules::case_by_id(c, &cid)? else {
+                    return Ok(Err(Problem::NotFound("case")));
+                };
+                Ok(Ok(summary(c, &case, now)?))
+            })
+        })
+        .await;
+    moved_is_conflict(result)
 }
 
 pub async fn list_agents(ctx: &Ctx) -> Outcome<AgentList> {
@@ -882,7 +974,10 @@ pub struct Desk {
 /// not certified).
 pub async fn desk(ctx: &Ctx, worker: &Worker) -> Outcome<Desk> {
     let (who, now) = (worker.clone(), ctx.clock.now());
-    let agent = ctx.db.run(move |c| acting(c, &who, now)).await??;
+    let agent = ctx
+        .db
+        .run(move |c| write_tx(c, |c| acting(c, &who, now)))
+        .await??;
     let mut list = list_cases(ctx, &CaseQuery { status: None }).await?;
     list.cases
         .retain(|case| agent.user_id.as_deref() != Some(case.user_id.as_str()));

@@ -683,6 +683,7 @@ async fn every_referee_endpoint_needs_the_referee_scope() {
         ),
         (Method::GET, "/referee/agents".to_string(), None),
         (Method::POST, format!("/referee/agents/{id}/disable"), None),
+        (Method::POST, format!("/referee/cases/{id}/reopen"), None),
         (
             Method::POST,
             format!("/referee/cases/{id}/release"),
@@ -1420,4 +1421,63 @@ async fn a_verification_waiting_for_an_agent_outlives_its_own_expiry_until_the_c
         .unwrap();
     let (s, _, _) = status(&server).await;
     assert_eq!(s, "abandoned");
+}
+
+#[actix_web::test]
+async fn an_operator_reopens_a_call_whose_agent_was_disabled() {
+    let server = server().await;
+    let token = token_for(&server, "verity:admin:referee").await;
+    let agent = register_agent(&server, &token, "2099-12-31").await;
+    let email = "reopen@example.com";
+    let browser = failed_online(&server, email).await;
+    let (code, _) = booked(ask_for_agent(&browser, "queue").await).await;
+    let uid = crate::verify_flow::user_id(&server, email).await;
+    let case = case_of(&server, &token, &uid).await;
+    assert_eq!(claim(&server, &token, &case, &agent).await, 200);
+    assert_eq!(code_check(&server, &token, &case, &agent, &code).await, 200);
+    let reopen = || {
+        let path = format!("/referee/cases/{case}/reopen");
+        let (server, token) = (&server, token.clone());
+        async move { call(server, Method::POST, &path, Some(&token), None).await }
+    };
+    // While its agent may still work it, it is theirs.
+    let r = reopen().await;
+    assert_eq!((r.status, r.field()), (409, "agent_id"), "{}", r.body);
+    // Disabled mid-call: the case stays with them (the call had begun) until an operator
+    // reopens it.
+    let r = call(
+        &server,
+        Method::POST,
+        &format!("/referee/agents/{agent}/disable"),
+        Some(&token),
+        None,
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(open_cases(&server, &token).await["claimed"], 1);
+    let r = reopen().await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "queued");
+    assert_eq!(r.body["code_confirmed"], false);
+    assert_eq!(reopen().await.status, 409, "once");
+    // The next agent checks the same code again; the person is told an agent is ready again.
+    let next = register_agent(&server, &token, "2099-12-31").await;
+    assert_eq!(claim(&server, &token, &case, &next).await, 200);
+    let told = server
+        .outbox_for(email)
+        .await
+        .iter()
+        .filter(|m| m.body.contains("https://meet.example/"))
+        .count();
+    assert!(told >= 2, "told {told} times");
+    assert_eq!(code_check(&server, &token, &case, &next, &code).await, 200);
+    let r = decide(&server, &token, &case, &next, "not_verified").await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let released = audit_events_of_kind(&server, "referee_case_released").await;
+    assert!(
+        released
+            .iter()
+            .any(|e| e.detail.contains("\"by\":\"operator\"")),
+        "{released:?}"
+    );
 }

@@ -20,6 +20,7 @@ use crate::Ctx;
     list_agents,
     disable_agent,
     release_case,
+    reopen_case,
     list_cases,
     claim_case,
     case_evidence,
@@ -36,6 +37,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(disable_agent),
         )
         .route("/referee/cases/{id}/release", web::post().to(release_case))
+        .route("/referee/cases/{id}/reopen", web::post().to(reopen_case))
         .route("/referee/cases", web::get().to(list_cases))
         .route("/referee/cases/{id}/claim", web::post().to(claim_case))
         .route("/referee/cases/{id}/evidence", web::get().to(case_evidence))
@@ -95,6 +97,22 @@ pub async fn release_case(
 ) -> ApiResult<HttpResponse> {
     let admin = auth.require(Area::Referee)?;
     Ok(HttpResponse::Ok().json(referee::release(&ctx, &admin, &id, body.0).await?))
+}
+
+/// For operators: puts back a case held by an agent who can no longer work it (disabled, or
+/// certification expired), even after the call began; the person's code matches once more.
+/// 409 while its agent may still work it.
+#[utoipa::path(post, path = "/referee/cases/{id}/reopen", tag = "referee",
+    params(("id" = String, Path, description = "Case id")),
+    responses((status = 200, description = "Waiting again", body = CaseSummary)),
+    security(("bearer" = ["verity:admin:referee"])))]
+pub async fn reopen_case(
+    ctx: web::Data<Ctx>,
+    auth: AdminAuth,
+    id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let admin = auth.require(Area::Referee)?;
+    Ok(HttpResponse::Ok().json(referee::reopen(&ctx, &admin, &id).await?))
 }
 
 /// The queue (in its order, with each case's place) and the scheduled and claimed calls, with
