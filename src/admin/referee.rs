@@ -441,7 +441,12 @@ fn summary(conn: &mut DbConn, case: &Case, now: NaiveDateTime) -> anyhow::Result
     } else {
         None
     };
-    Ok(CaseSummary {
+    Ok(summary_at(case, now, position))
+}
+
+/// A case's summary with its place in the queue already known.
+fn summary_at(case: &Case, now: NaiveDateTime, position: Option<u64>) -> CaseSummary {
+    CaseSummary {
         id: case.id.clone(),
         user_id: case.user_id.clone(),
         verification_id: case.verification_id.clone(),
@@ -460,7 +465,7 @@ fn summary(conn: &mut DbConn, case: &Case, now: NaiveDateTime) -> anyhow::Result
         created_at: utc(case.created_at),
         expires_at: utc(case.expires_at),
         waited_minutes: (case.claimed_at.unwrap_or(now) - case.created_at).num_minutes(),
-    })
+    }
 }
 
 fn agent_by_id(conn: &mut DbConn, id: &str) -> anyhow::Result<Option<RefereeAgent>> {
@@ -504,38 +509,30 @@ fn acting(
     worker: &Worker,
     now: NaiveDateTime,
 ) -> anyhow::Result<Outcome<RefereeAgent>> {
-    let found = match worker {
-        Worker::Tooling { agent_id, .. } => {
-            let found = if plausible_id(agent_id) {
-                agent_by_id(conn, agent_id)?
-            } else {
-                None
-            };
-            let Some(agent) = found else {
-                return Ok(Err(Problem::invalid(
-                    "agent_id",
-                    "agent_id names no registered agent",
-                )));
-            };
-            agent
-        }
+    // Which agent, then their lock, then the row read once under it.
+    let id = match worker {
+        Worker::Tooling { agent_id, .. } if plausible_id(agent_id) => agent_id.clone(),
+        Worker::Tooling { .. } => return Ok(Err(unknown_agent())),
         Worker::Desk { user_id, .. } => {
-            let found = ra::table
+            let linked: Option<String> = ra::table
                 .filter(ra::user_id.eq(user_id))
-                .select(RefereeAgent::as_select())
+                .select(ra::id)
                 .first(conn)
                 .optional()?;
-            let Some(agent) = found else {
-                return Ok(Err(Problem::Forbidden(
-                    "This account is not a registered agent.".into(),
-                )));
+            let Some(id) = linked else {
+                return Ok(Err(not_an_agent()));
             };
-            agent
+            id
         }
     };
-    lock_agent(conn, &found.id)?;
-    let Some(found) = agent_by_id(conn, &found.id)? else {
-        return Ok(Err(Problem::Forbidden("This agent was removed.".into())));
+    lock_agent(conn, &id)?;
+    let found = match (agent_by_id(conn, &id)?, worker) {
+        (Some(a), Worker::Desk { user_id, .. }) if a.user_id.as_deref() != Some(user_id) => {
+            return Ok(Err(not_an_agent()))
+        }
+        (Some(a), _) => a,
+        (None, Worker::Tooling { .. }) => return Ok(Err(unknown_agent())),
+        (None, Worker::Desk { .. }) => return Ok(Err(not_an_agent())),
     };
     if found.disabled {
         return Ok(Err(Problem::Forbidden("This agent is disabled.".into())));
@@ -547,6 +544,14 @@ fn acting(
         ))));
     }
     Ok(Ok(found))
+}
+
+fn unknown_agent() -> Problem {
+    Problem::invalid("agent_id", "agent_id names no registered agent")
+}
+
+fn not_an_agent() -> Problem {
+    Problem::Forbidden("This account is not a registered agent.".into())
 }
 
 /// No agent works a case of their own account (claim, evidence, checks, decision).
@@ -943,9 +948,16 @@ pub async fn list_cases(ctx: &Ctx, q: &CaseQuery) -> Outcome<CaseList> {
                 .filter(rc::status.eq(rules::QUEUED))
                 .select(diesel::dsl::min(rc::created_at))
                 .first(c)?;
+            // The rows come queue first, in the queue's own order (created, then id), so each
+            // queued case's place is its count so far: no query per case.
+            let mut place = 0;
             let mut out = Vec::with_capacity(cases.len());
             for case in &cases {
-                out.push(summary(c, case, now)?);
+                let position = (case.status == rules::QUEUED).then(|| {
+                    place += 1;
+                    place
+                });
+                out.push(summary_at(case, now, position));
             }
             // The queue in its order, then the booked slots.
             out.sort_by_key(|s| (s.queue_position.is_none(), s.queue_position, s.slot_start));

@@ -1233,6 +1233,19 @@ async fn a_claimed_case_goes_back_to_its_place_and_a_disabled_agent_stops_at_onc
     assert_eq!(r.body["status"], "queued");
     assert_eq!(r.body["queue_position"], 1);
     assert_eq!(release(&cases[0], &agent).await.status, 409, "once");
+    // The list gives each its place, in the queue's order.
+    let list = open_cases(&server, &token).await;
+    let places: Vec<(Value, Value)> = list["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["id"].clone(), c["queue_position"].clone()))
+        .collect();
+    assert_eq!(
+        places,
+        vec![(json!(cases[0]), json!(1)), (json!(cases[1]), json!(2))],
+        "{list}"
+    );
     assert!(!audit_events_of_kind(&server, "referee_case_released")
         .await
         .is_empty());
